@@ -1,0 +1,47 @@
+//! Subcommands, one file each. Errors reach the user as `anyhow` chains with context, never as a
+//! Rust backtrace; exit codes are documented in the README.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod media;
+
+/// A virtual printer connector: emulated printers against a Universal Print–style cloud.
+#[derive(Parser)]
+#[command(name = "printlab", version, about, propagate_version = true)]
+struct Cli {
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `printlab=debug`.
+    #[arg(long, global = true, env = "PRINTLAB_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the media sizes printlab knows (Graph name, PWG name, size).
+    Media {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let outcome: anyhow::Result<()> = match cli.command {
+        Command::Media { json } => media::run(json),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("printlab: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

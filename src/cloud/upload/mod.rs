@@ -1,0 +1,1 @@
+//! Upload sessions and document bytes.

@@ -1,0 +1,369 @@
+//! Graph print resources and complex types (v1.0 CSDL).
+//!
+//! Nullable properties are `Option` and serialise as `null`, as Graph does. Navigation
+//! properties (`documents`, `tasks`, `printer`) are only present when expanded, so they are
+//! skipped when `None`. Request bodies are parsed with `deny_unknown_fields` where Graph rejects
+//! unknown properties, so the error names the offending field.
+
+use super::enums::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// `integerRange`: an inclusive range, e.g. page range `{"start":1,"end":1}` is page 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegerRange {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// `printMargin`, in microns like the capability margins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrintMargin {
+    pub top: Option<i32>,
+    pub bottom: Option<i32>,
+    pub left: Option<i32>,
+    pub right: Option<i32>,
+}
+
+/// `userIdentity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_principal_name: Option<String>,
+}
+
+/// `appIdentity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppIdentity {
+    pub app_id: Option<String>,
+    pub display_name: Option<String>,
+    pub service_principal_id: Option<String>,
+    pub service_principal_name: Option<String>,
+}
+
+/// `printerCapabilities`: what a printer can do. Margins are in microns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrinterCapabilities {
+    pub bottom_margins: Option<Vec<i32>>,
+    pub collation: Option<bool>,
+    pub color_modes: Option<Vec<PrintColorMode>>,
+    pub content_types: Option<Vec<String>>,
+    pub copies_per_job: Option<IntegerRange>,
+    pub dpis: Option<Vec<i32>>,
+    pub duplex_modes: Option<Vec<PrintDuplexMode>>,
+    pub feed_orientations: Option<Vec<PrinterFeedOrientation>>,
+    pub finishings: Option<Vec<PrintFinishing>>,
+    pub input_bins: Option<Vec<String>>,
+    pub is_color_printing_supported: Option<bool>,
+    pub is_page_range_supported: Option<bool>,
+    pub left_margins: Option<Vec<i32>>,
+    pub media_colors: Option<Vec<String>>,
+    pub media_sizes: Option<Vec<String>>,
+    pub media_types: Option<Vec<String>>,
+    pub multipage_layouts: Option<Vec<PrintMultipageLayout>>,
+    pub orientations: Option<Vec<PrintOrientation>>,
+    pub output_bins: Option<Vec<String>>,
+    pub pages_per_sheet: Option<Vec<i32>>,
+    pub qualities: Option<Vec<PrintQuality>>,
+    pub right_margins: Option<Vec<i32>>,
+    pub scalings: Option<Vec<PrintScaling>>,
+    pub supports_fit_pdf_to_page: Option<bool>,
+    pub top_margins: Option<Vec<i32>>,
+}
+
+/// `printerDefaults`: what a job gets when its configuration leaves a setting out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrinterDefaults {
+    pub color_mode: Option<PrintColorMode>,
+    pub content_type: Option<String>,
+    pub copies_per_job: Option<i32>,
+    pub dpi: Option<i32>,
+    pub duplex_mode: Option<PrintDuplexMode>,
+    pub finishings: Option<Vec<PrintFinishing>>,
+    pub fit_pdf_to_page: Option<bool>,
+    pub input_bin: Option<String>,
+    pub media_color: Option<String>,
+    pub media_size: Option<String>,
+    pub media_type: Option<String>,
+    pub multipage_layout: Option<PrintMultipageLayout>,
+    pub orientation: Option<PrintOrientation>,
+    pub output_bin: Option<String>,
+    pub pages_per_sheet: Option<i32>,
+    pub quality: Option<PrintQuality>,
+    pub scaling: Option<PrintScaling>,
+}
+
+/// `printerStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrinterStatus {
+    pub state: PrinterProcessingState,
+    pub details: Vec<PrinterProcessingStateDetail>,
+    pub description: Option<String>,
+}
+
+impl Default for PrinterStatus {
+    fn default() -> Self {
+        Self {
+            state: PrinterProcessingState::Unknown,
+            details: Vec::new(),
+            description: Some(String::new()),
+        }
+    }
+}
+
+/// `printerLocation`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrinterLocation {
+    pub altitude_in_meters: Option<i32>,
+    pub building: Option<String>,
+    pub city: Option<String>,
+    pub country_or_region: Option<String>,
+    pub floor: Option<String>,
+    pub floor_description: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub organization: Option<Vec<String>>,
+    pub postal_code: Option<String>,
+    pub room_description: Option<String>,
+    pub room_name: Option<String>,
+    pub site: Option<String>,
+    pub state_or_province: Option<String>,
+    pub street_address: Option<String>,
+    pub subdivision: Option<Vec<String>>,
+    pub subunit: Option<Vec<String>>,
+}
+
+/// `printer` (derived from printerBase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Printer {
+    pub id: String,
+    pub display_name: String,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub is_accepting_jobs: Option<bool>,
+    pub status: PrinterStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub capabilities: Option<PrinterCapabilities>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub defaults: Option<PrinterDefaults>,
+    pub location: Option<PrinterLocation>,
+    pub has_physical_device: bool,
+    pub is_shared: bool,
+    pub last_seen_date_time: Option<DateTime<Utc>>,
+    pub registered_date_time: DateTime<Utc>,
+}
+
+/// `printerShare` (derived from printerBase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterShare {
+    pub id: String,
+    pub display_name: String,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub is_accepting_jobs: Option<bool>,
+    pub status: PrinterStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub capabilities: Option<PrinterCapabilities>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub defaults: Option<PrinterDefaults>,
+    pub location: Option<PrinterLocation>,
+    pub allow_all_users: bool,
+    pub created_date_time: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub printer: Option<Box<Printer>>,
+}
+
+/// `printJobConfiguration`: every setting a client may ask of a job; all nullable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrintJobConfiguration {
+    pub collate: Option<bool>,
+    pub color_mode: Option<PrintColorMode>,
+    pub copies: Option<i32>,
+    pub dpi: Option<i32>,
+    pub duplex_mode: Option<PrintDuplexMode>,
+    pub feed_orientation: Option<PrinterFeedOrientation>,
+    pub finishings: Option<Vec<PrintFinishing>>,
+    pub fit_pdf_to_page: Option<bool>,
+    pub input_bin: Option<String>,
+    pub margin: Option<PrintMargin>,
+    pub media_size: Option<String>,
+    pub media_type: Option<String>,
+    pub multipage_layout: Option<PrintMultipageLayout>,
+    pub orientation: Option<PrintOrientation>,
+    pub output_bin: Option<String>,
+    pub page_ranges: Option<Vec<IntegerRange>>,
+    pub pages_per_sheet: Option<i32>,
+    pub quality: Option<PrintQuality>,
+    pub scaling: Option<PrintScaling>,
+}
+
+/// `printJobStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintJobStatus {
+    pub state: PrintJobProcessingState,
+    pub details: Vec<PrintJobStateDetail>,
+    pub description: String,
+    pub is_acquired_by_printer: bool,
+}
+
+/// `printDocument`. The bytes are its media stream (`$value`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintDocument {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub content_type: Option<String>,
+    pub size: i64,
+    pub uploaded_date_time: Option<DateTime<Utc>>,
+    pub downloaded_date_time: Option<DateTime<Utc>>,
+}
+
+/// `printTaskStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintTaskStatus {
+    pub state: PrintTaskProcessingState,
+    pub description: String,
+}
+
+/// `printTask`: one run of a task definition, triggered by a job event (pull printing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintTask {
+    pub id: String,
+    pub parent_url: String,
+    pub status: PrintTaskStatus,
+}
+
+/// `printJob`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintJob {
+    /// A decimal string: it is also the IPP `job-id` the device sees.
+    pub id: String,
+    pub created_date_time: DateTime<Utc>,
+    pub created_by: Option<UserIdentity>,
+    pub configuration: PrintJobConfiguration,
+    pub status: PrintJobStatus,
+    pub is_fetchable: bool,
+    pub redirected_from: Option<String>,
+    pub redirected_to: Option<String>,
+    pub error_code: Option<i32>,
+    pub acknowledged_date_time: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub documents: Option<Vec<PrintDocument>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tasks: Option<Vec<PrintTask>>,
+}
+
+/// `uploadSession` as returned by `createUploadSession`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadSession {
+    pub upload_url: Option<String>,
+    pub expiration_date_time: Option<DateTime<Utc>>,
+    pub next_expected_ranges: Option<Vec<String>>,
+}
+
+/// `printDocumentUploadProperties`, the body of `createUploadSession` (`{"properties": …}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrintDocumentUploadProperties {
+    pub document_name: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// `printCertificateSigningRequest`: base64 PKCS#10 plus the base64 public transport key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrintCertificateSigningRequest {
+    pub content: String,
+    pub transport_key: String,
+}
+
+/// `printOperationStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintOperationStatus {
+    pub state: PrintOperationProcessingState,
+    pub description: String,
+}
+
+/// The OData error body every failing Graph call returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ODataErrorBody {
+    pub error: ODataError,
+}
+
+/// `{"code","message","innerError":{"request-id","date"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ODataError {
+    pub code: String,
+    pub message: String,
+    pub inner_error: ODataInnerError,
+}
+
+/// The `innerError` of an OData error: which request failed, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ODataInnerError {
+    #[serde(rename = "request-id")]
+    pub request_id: String,
+    pub date: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_configuration_rejects_unknown_fields_by_name() {
+        let err = serde_json::from_str::<PrintJobConfiguration>(r#"{"copies":2,"colour":"color"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn nullable_properties_serialise_as_null_and_navigation_is_omitted() {
+        let job = PrintJob {
+            id: "1825".into(),
+            created_date_time: DateTime::UNIX_EPOCH,
+            created_by: None,
+            configuration: PrintJobConfiguration::default(),
+            status: PrintJobStatus {
+                state: PrintJobProcessingState::Paused,
+                details: vec![PrintJobStateDetail::UploadPending],
+                description: "The job is not a candidate for processing yet.".into(),
+                is_acquired_by_printer: false,
+            },
+            is_fetchable: false,
+            redirected_from: None,
+            redirected_to: None,
+            error_code: None,
+            acknowledged_date_time: None,
+            documents: None,
+            tasks: None,
+        };
+        let v = serde_json::to_value(&job).unwrap();
+        assert_eq!(v["status"]["details"][0], "uploadPending");
+        assert!(v["configuration"]["copies"].is_null());
+        assert!(v.get("documents").is_none());
+        assert!(v["acknowledgedDateTime"].is_null());
+    }
+}

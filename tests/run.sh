@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one command that runs printlab's whole test suite on a fresh machine.
+#
+# It installs what the interop and fidelity tests need, then runs cargo's tests:
+# - Debian packages: cups-ipp-utils (ipptool, the IPP peer), poppler-utils (pdftoppm, the
+#   rendering reference), and Debian documentation packages whose PDF manuals form the
+#   third-party rendering corpus (nobody here wrote them; they are never committed);
+# - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+apt_packages=(cups-ipp-utils poppler-utils r-doc-pdf python-reportlab-doc ghostscript-doc)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+venv="$root/target/graph-sdk-venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph" 2>/dev/null; then
+  echo "run.sh: installing the Python Graph SDK (msgraph-sdk) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk
+fi
+export PRINTLAB_GRAPH_SDK_PYTHON="$venv/bin/python"
+
+cargo test --locked "$@"
