@@ -4,7 +4,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod job_options;
 mod media;
+mod render;
+mod testpage;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
 #[derive(Parser)]
@@ -25,6 +28,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render a document to PNG sides as a printer would print it (or pages as-is: --native).
+    Render(render::RenderArgs),
+    /// Write a test PDF with marks at known positions.
+    Testpage(testpage::TestpageArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -36,6 +43,8 @@ pub fn run() -> ExitCode {
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
         Command::Media { json } => media::run(json),
+        Command::Render(args) => render::run(args),
+        Command::Testpage(args) => testpage::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

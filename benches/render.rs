@@ -1,0 +1,119 @@
+//! Pages per second to PNG files on disk, printlab against `mutool draw` and `pdftoppm -png`
+//! on the same pages in the same run, at 150 and 300 dpi; plus the PNG encoding share of
+//! printlab's time. The tools run single process, as a user would run them.
+//!
+//! `PRINTLAB_BENCH_PAGES` (default 6) sets the pages taken from the start of each corpus file,
+//! which bounds the run time. Run: `cargo bench --bench render`.
+
+use printlab::render::{self, PDF};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+const CORPUS: &[&str] = &[
+    "/usr/share/R/doc/manual/R-intro.pdf",
+    "/usr/share/doc/python-reportlab-doc/reportlab-userguide.pdf",
+    "/usr/share/doc/ghostscript/GS9_Color_Management.pdf",
+];
+
+fn timed(mut run: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    run();
+    start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let pages: u32 = std::env::var("PRINTLAB_BENCH_PAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    for path in CORPUS {
+        assert!(
+            Path::new(path).exists(),
+            "{path} is missing: install r-doc-pdf, python-reportlab-doc, ghostscript-doc"
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dir = |name: &str| {
+        let d = out.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    println!(
+        "{} files x {pages} pages, {} cores",
+        CORPUS.len(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:>4} {:>13} {:>13} {:>13} {:>10} {:>12} {:>11}",
+        "dpi",
+        "printlab p/s",
+        "mutool p/s",
+        "pdftoppm p/s",
+        "vs mutool",
+        "vs pdftoppm",
+        "PNG share"
+    );
+    for dpi in [150u32, 300] {
+        let total_pages = (CORPUS.len() as u32 * pages) as f64;
+        let (mut ours, mut mutool, mut poppler) = (0.0, 0.0, 0.0);
+        let (mut render_ms, mut encode_ms) = (0.0, 0.0);
+        for (i, path) in CORPUS.iter().enumerate() {
+            let bytes = std::fs::read(path).unwrap();
+            let target = dir(&format!("ours-{dpi}-{i}"));
+            ours += timed(|| {
+                let m = render::render_native(
+                    &bytes,
+                    PDF,
+                    dpi,
+                    &[(1, pages)],
+                    &target,
+                    &CancellationToken::new(),
+                )
+                .unwrap();
+                render_ms += m.timings.render_ms;
+                encode_ms += m.timings.encode_ms;
+            });
+            let target = dir(&format!("mutool-{dpi}-{i}"));
+            mutool += timed(|| {
+                let status = Command::new("mutool")
+                    .args(["draw", "-q", "-r", &dpi.to_string(), "-o"])
+                    .arg(target.join("x%d.png"))
+                    .arg(path)
+                    .arg(format!("1-{pages}"))
+                    .status()
+                    .expect("mutool (mupdf-tools) runs");
+                assert!(status.success());
+            });
+            let target = dir(&format!("poppler-{dpi}-{i}"));
+            poppler += timed(|| {
+                let status = Command::new("pdftoppm")
+                    .args([
+                        "-png",
+                        "-r",
+                        &dpi.to_string(),
+                        "-f",
+                        "1",
+                        "-l",
+                        &pages.to_string(),
+                    ])
+                    .arg(path)
+                    .arg(target.join("x"))
+                    .status()
+                    .expect("pdftoppm (poppler-utils) runs");
+                assert!(status.success());
+            });
+        }
+        println!(
+            "{:>4} {:>13.1} {:>13.1} {:>13.1} {:>9.2}x {:>11.2}x {:>10.0}%",
+            dpi,
+            total_pages / ours,
+            total_pages / mutool,
+            total_pages / poppler,
+            mutool / ours,
+            poppler / ours,
+            100.0 * encode_ms / (render_ms + encode_ms)
+        );
+    }
+}

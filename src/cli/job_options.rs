@@ -1,0 +1,258 @@
+//! Job options as command-line flags, shared by the commands that print (`render`, later
+//! `print`). They convert to Graph's `PrintJobConfiguration`, the one vocabulary the rest of the
+//! code speaks; unset flags stay `None` so that printer defaults apply.
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use printlab::model::{
+    IntegerRange, PrintColorMode, PrintDuplexMode, PrintJobConfiguration, PrintMargin,
+    PrintMultipageLayout, PrintOrientation, PrintQuality, PrintScaling,
+};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Duplex {
+    Long,
+    Short,
+    None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Layout {
+    ClockwiseFromTopLeft,
+    CounterclockwiseFromTopLeft,
+    CounterclockwiseFromTopRight,
+    ClockwiseFromTopRight,
+    CounterclockwiseFromBottomLeft,
+    ClockwiseFromBottomLeft,
+    CounterclockwiseFromBottomRight,
+    ClockwiseFromBottomRight,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Orientation {
+    Portrait,
+    Landscape,
+    ReverseLandscape,
+    ReversePortrait,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Scaling {
+    Auto,
+    ShrinkToFit,
+    Fit,
+    Fill,
+    None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Quality {
+    Low,
+    Medium,
+    High,
+}
+
+/// Print job options (each maps to one `printJobConfiguration` property).
+#[derive(Args, Default)]
+pub struct JobOptions {
+    /// Number of copies.
+    #[arg(long, value_name = "N")]
+    pub copies: Option<i32>,
+    /// Two-sided printing: flip on the long edge, the short edge, or one-sided.
+    #[arg(long, value_enum)]
+    pub duplex: Option<Duplex>,
+    /// Print in colour.
+    #[arg(long, group = "colour")]
+    pub color: bool,
+    /// Print in shades of gray.
+    #[arg(long, group = "colour")]
+    pub grayscale: bool,
+    /// Print black and white.
+    #[arg(long, group = "colour")]
+    pub mono: bool,
+    /// Media size, by Graph name ("A4", "North America Letter") or PWG name.
+    #[arg(long, value_name = "NAME")]
+    pub media: Option<String>,
+    /// Resolution in dots per inch.
+    #[arg(long, value_name = "N")]
+    pub dpi: Option<i32>,
+    /// Pages to print, e.g. `1-3,7`.
+    #[arg(long, value_name = "RANGES")]
+    pub pages: Option<String>,
+    /// Pages per sheet: 1, 2, 4, 6, 9 or 16.
+    #[arg(long, value_name = "N")]
+    pub nup: Option<i32>,
+    /// Order of pages on an n-up sheet.
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+    #[arg(long, value_enum)]
+    pub orientation: Option<Orientation>,
+    #[arg(long, value_enum)]
+    pub scaling: Option<Scaling>,
+    #[arg(long, value_enum)]
+    pub quality: Option<Quality>,
+    /// Keep copies of a multi-page document together (default).
+    #[arg(long, overrides_with = "no_collate")]
+    pub collate: bool,
+    /// Print all copies of each sheet before the next sheet.
+    #[arg(long)]
+    pub no_collate: bool,
+    /// Fit PDF pages to the media.
+    #[arg(long)]
+    pub fit_pdf: bool,
+    /// Margins in millimetres: one value for all edges, or top,bottom,left,right.
+    #[arg(long, value_name = "MM")]
+    pub margin: Option<String>,
+}
+
+/// Parses `1-3,7` into 1-based inclusive ranges.
+pub fn parse_ranges(text: &str) -> anyhow::Result<Vec<IntegerRange>> {
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (start, end) = part.split_once('-').unwrap_or((part, part));
+            let start: i64 = start
+                .trim()
+                .parse()
+                .with_context(|| format!("page range `{part}`"))?;
+            let end: i64 = end
+                .trim()
+                .parse()
+                .with_context(|| format!("page range `{part}`"))?;
+            if start < 1 || end < start {
+                bail!("page range `{part}`: pages count from 1 and a range may not run backwards");
+            }
+            Ok(IntegerRange { start, end })
+        })
+        .collect()
+}
+
+fn parse_margin(text: &str) -> anyhow::Result<PrintMargin> {
+    let microns = |v: &str| -> anyhow::Result<Option<i32>> {
+        let mm: f64 = v
+            .trim()
+            .parse()
+            .with_context(|| format!("margin `{v}` is not millimetres"))?;
+        if !(0.0..=1000.0).contains(&mm) {
+            bail!("margin `{v}` must be 0..=1000 mm");
+        }
+        Ok(Some((mm * 1000.0).round() as i32))
+    };
+    let parts: Vec<&str> = text.split(',').collect();
+    match parts.as_slice() {
+        [all] => {
+            let m = microns(all)?;
+            Ok(PrintMargin {
+                top: m,
+                bottom: m,
+                left: m,
+                right: m,
+            })
+        }
+        [top, bottom, left, right] => Ok(PrintMargin {
+            top: microns(top)?,
+            bottom: microns(bottom)?,
+            left: microns(left)?,
+            right: microns(right)?,
+        }),
+        _ => bail!("--margin takes one value or four (top,bottom,left,right)"),
+    }
+}
+
+impl JobOptions {
+    pub fn to_configuration(&self) -> anyhow::Result<PrintJobConfiguration> {
+        let color_mode = if self.color {
+            Some(PrintColorMode::Color)
+        } else if self.grayscale {
+            Some(PrintColorMode::Grayscale)
+        } else if self.mono {
+            Some(PrintColorMode::BlackAndWhite)
+        } else {
+            None
+        };
+        Ok(PrintJobConfiguration {
+            copies: self.copies,
+            duplex_mode: self.duplex.map(|d| match d {
+                Duplex::Long => PrintDuplexMode::FlipOnLongEdge,
+                Duplex::Short => PrintDuplexMode::FlipOnShortEdge,
+                Duplex::None => PrintDuplexMode::OneSided,
+            }),
+            color_mode,
+            media_size: self.media.clone(),
+            dpi: self.dpi,
+            page_ranges: self.pages.as_deref().map(parse_ranges).transpose()?,
+            pages_per_sheet: self.nup,
+            multipage_layout: self.layout.map(|l| match l {
+                Layout::ClockwiseFromTopLeft => PrintMultipageLayout::ClockwiseFromTopLeft,
+                Layout::CounterclockwiseFromTopLeft => {
+                    PrintMultipageLayout::CounterclockwiseFromTopLeft
+                }
+                Layout::CounterclockwiseFromTopRight => {
+                    PrintMultipageLayout::CounterclockwiseFromTopRight
+                }
+                Layout::ClockwiseFromTopRight => PrintMultipageLayout::ClockwiseFromTopRight,
+                Layout::CounterclockwiseFromBottomLeft => {
+                    PrintMultipageLayout::CounterclockwiseFromBottomLeft
+                }
+                Layout::ClockwiseFromBottomLeft => PrintMultipageLayout::ClockwiseFromBottomLeft,
+                Layout::CounterclockwiseFromBottomRight => {
+                    PrintMultipageLayout::CounterclockwiseFromBottomRight
+                }
+                Layout::ClockwiseFromBottomRight => PrintMultipageLayout::ClockwiseFromBottomRight,
+            }),
+            orientation: self.orientation.map(|o| match o {
+                Orientation::Portrait => PrintOrientation::Portrait,
+                Orientation::Landscape => PrintOrientation::Landscape,
+                Orientation::ReverseLandscape => PrintOrientation::ReverseLandscape,
+                Orientation::ReversePortrait => PrintOrientation::ReversePortrait,
+            }),
+            scaling: self.scaling.map(|s| match s {
+                Scaling::Auto => PrintScaling::Auto,
+                Scaling::ShrinkToFit => PrintScaling::ShrinkToFit,
+                Scaling::Fit => PrintScaling::Fit,
+                Scaling::Fill => PrintScaling::Fill,
+                Scaling::None => PrintScaling::None,
+            }),
+            quality: self.quality.map(|q| match q {
+                Quality::Low => PrintQuality::Low,
+                Quality::Medium => PrintQuality::Medium,
+                Quality::High => PrintQuality::High,
+            }),
+            collate: if self.no_collate {
+                Some(false)
+            } else if self.collate {
+                Some(true)
+            } else {
+                None
+            },
+            fit_pdf_to_page: self.fit_pdf.then_some(true),
+            margin: self.margin.as_deref().map(parse_margin).transpose()?,
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_reject_nonsense() {
+        let r = parse_ranges("1-3, 7").unwrap();
+        assert_eq!((r[0].start, r[0].end, r[1].start, r[1].end), (1, 3, 7, 7));
+        assert!(parse_ranges("0-2").is_err());
+        assert!(parse_ranges("5-2").is_err());
+        assert!(parse_ranges("a").is_err());
+    }
+
+    #[test]
+    fn unset_flags_leave_printer_defaults() {
+        let c = JobOptions::default().to_configuration().unwrap();
+        assert_eq!(c, PrintJobConfiguration::default());
+        let m = parse_margin("10,0,5,5").unwrap();
+        assert_eq!(
+            (m.top, m.bottom, m.left),
+            (Some(10000), Some(0), Some(5000))
+        );
+    }
+}

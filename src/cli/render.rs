@@ -1,0 +1,71 @@
+//! `printlab render`: run the print engine offline on a file.
+
+use super::job_options::JobOptions;
+use anyhow::Context;
+use printlab::render::{self, DeviceProfile, JobRequest};
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// The document: PDF, JPEG, PNG, PWG raster or Apple raster.
+    pub file: PathBuf,
+    /// Output directory for the PNGs and manifest.json.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Each page at its own size and --dpi (default 150), no imposition: page-N.png for page N.
+    /// Of the job options only --dpi and --pages apply.
+    #[arg(long)]
+    pub native: bool,
+    /// MIME type of the file; detected from its bytes when absent.
+    #[arg(long, value_name = "MIME")]
+    pub content_type: Option<String>,
+    #[command(flatten)]
+    pub job: JobOptions,
+}
+
+pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let content_type = args
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let cancel = CancellationToken::new();
+    let manifest = if args.native {
+        let dpi = args.job.dpi.unwrap_or(150);
+        let dpi = u32::try_from(dpi).context("--dpi must be positive")?;
+        let ranges: Vec<(u32, u32)> = match args.job.pages.as_deref() {
+            Some(text) => super::job_options::parse_ranges(text)?
+                .iter()
+                .map(|r| (r.start as u32, r.end as u32))
+                .collect(),
+            None => Vec::new(),
+        };
+        render::render_native(&bytes, content_type, dpi, &ranges, &args.output, &cancel)
+    } else {
+        let mut profile = DeviceProfile::default();
+        profile
+            .content_types
+            .push("application/octet-stream".into());
+        let config = args.job.to_configuration()?;
+        render::render_job(&JobRequest {
+            document: &bytes,
+            content_type,
+            config: &config,
+            profile: &profile,
+            out_dir: &args.output,
+            cancel: &cancel,
+            on_sheet: &|_| {},
+        })
+    }
+    .with_context(|| format!("rendering {}", args.file.display()))?;
+    println!(
+        "{} side(s) on {} sheet(s) in {}: {:.0} ms",
+        manifest.sides.len(),
+        manifest.media_sheets,
+        Path::new(&args.output).display(),
+        manifest.timings.wall_ms
+    );
+    Ok(())
+}

@@ -1,0 +1,651 @@
+//! Rasterising laid-out sides in parallel, encoding PNGs and writing the manifest.
+
+use super::layout::{self, JobLayout, Placement};
+use super::settings::{self, AppliedSettings};
+use super::source::{self, Document, RasterPage};
+use super::{JobRequest, RenderError};
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::util::TransformExt;
+use hayro::kurbo::{Affine, Point, Rect};
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+use hayro::{RenderCache, RenderSettings};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Reported after each finished sheet (both sides, for duplex).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SheetProgress {
+    /// `job-media-sheets-completed`.
+    pub sheets_completed: usize,
+    /// `job-impressions-completed`: sides with marks on them.
+    pub impressions_completed: usize,
+    pub sheets_total: usize,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub content_type: &'static str,
+    pub document_pages: usize,
+    /// What the engine applied; absent for `--native` renders.
+    pub settings: Option<AppliedSettings>,
+    pub sides: Vec<SideRecord>,
+    pub media_sheets: usize,
+    pub impressions: usize,
+    /// Source page images printed, copies included.
+    pub pages_printed: usize,
+    pub timings: Timings,
+}
+
+/// One PNG: one printed side.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SideRecord {
+    pub file: String,
+    /// 1-based sheet number in output order (copies count on).
+    pub sheet: usize,
+    pub back: bool,
+    /// 1-based.
+    pub copy: u32,
+    /// 1-based source pages on this side, in n-up order.
+    pub source_pages: Vec<usize>,
+    pub width: u32,
+    pub height: u32,
+    pub sha256: String,
+}
+
+/// Milliseconds. Render and encode are summed over workers (CPU time spent in each step).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timings {
+    pub open_ms: f64,
+    pub render_ms: f64,
+    pub encode_ms: f64,
+    pub wall_ms: f64,
+}
+
+/// A side to raster: pixel size and where each page goes, in pixels.
+struct SideJob {
+    width: u32,
+    height: u32,
+    cells: Vec<Cell>,
+    turned_half: bool,
+    files: Vec<PathBuf>,
+}
+
+struct Cell {
+    page: usize,
+    /// Page space (points, y down, after /Rotate) to sheet pixels.
+    page_to_pixels: Affine,
+    /// Integer pixel rectangle the page may paint.
+    clip: (u32, u32, u32, u32),
+}
+
+struct SideOutput {
+    sha256: String,
+    render: Duration,
+    encode: Duration,
+}
+
+/// Largest side the engine rasters (pixels per edge); vello_cpu's limit.
+const MAX_EDGE: u32 = u16::MAX as u32;
+
+fn io_error(path: &Path, source: std::io::Error) -> RenderError {
+    RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn pixel_clip(rect: Rect, scale: f64, width: u32, height: u32) -> (u32, u32, u32, u32) {
+    let clamp = |v: f64, max: u32| (v.round().max(0.0) as u32).min(max);
+    (
+        clamp(rect.x0 * scale, width),
+        clamp(rect.y0 * scale, height),
+        clamp(rect.x1 * scale, width),
+        clamp(rect.y1 * scale, height),
+    )
+}
+
+fn check_side_size(width: u32, height: u32) -> Result<(), RenderError> {
+    if width == 0 || height == 0 || width > MAX_EDGE || height > MAX_EDGE {
+        return Err(RenderError::InvalidOption {
+            option: "dpi",
+            value: format!("{width}x{height} px"),
+            reason: format!("sides must be 1..={MAX_EDGE} pixels per edge"),
+        });
+    }
+    Ok(())
+}
+
+pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
+    let started = Instant::now();
+    let (document, format) = source::open(
+        request.document,
+        request.content_type,
+        &request.profile.content_types,
+    )?;
+    let applied = settings::resolve(request.config, request.profile, format == source::PDF)?;
+    let page_sizes = document.page_sizes();
+    let selected = layout::select_pages(&applied.page_ranges, page_sizes.len());
+    if selected.is_empty() {
+        return Err(RenderError::InvalidOption {
+            option: "pageRanges",
+            value: format!("{:?}", applied.page_ranges),
+            reason: format!("selects none of the document's {} pages", page_sizes.len()),
+        });
+    }
+    let span = tracing::info_span!(
+        "render",
+        format,
+        pages = page_sizes.len(),
+        dpi = applied.dpi
+    );
+    let _enter = span.enter();
+    let job = layout::lay_out(&applied, &page_sizes, &selected);
+    let (width, height) = settings::sheet_pixels(applied.media, applied.dpi);
+    check_side_size(width, height)?;
+    let open_time = started.elapsed();
+
+    std::fs::create_dir_all(request.out_dir).map_err(|e| io_error(request.out_dir, e))?;
+    let names = output_names(&job);
+    let scale = applied.dpi as f64 / 72.0;
+    let jobs: Vec<SideJob> = job
+        .sides
+        .iter()
+        .enumerate()
+        .map(|(index, side)| SideJob {
+            width,
+            height,
+            cells: side
+                .placements
+                .iter()
+                .map(|p: &Placement| Cell {
+                    page: p.source_page,
+                    page_to_pixels: Affine::scale(scale) * p.page_to_sheet,
+                    clip: pixel_clip(p.clip, scale, width, height),
+                })
+                .collect(),
+            turned_half: side.turned_half,
+            files: names
+                .iter()
+                .zip(&job.printed)
+                .filter(|(_, printed)| printed.layout_index == index)
+                .map(|(name, _)| request.out_dir.join(name))
+                .collect(),
+        })
+        .collect();
+
+    let sheets_total = job.printed.len()
+        / if job.sides.iter().any(|s| s.back) {
+            2
+        } else {
+            1
+        };
+    let mut done = vec![false; jobs.len()];
+    let mut next_printed = 0;
+    let mut progress = SheetProgress {
+        sheets_completed: 0,
+        impressions_completed: 0,
+        sheets_total,
+    };
+    let outputs = execute(
+        &document,
+        &jobs,
+        applied.gray,
+        applied.antialias,
+        applied.dpi,
+        request.cancel,
+        |finished| {
+            done[finished] = true;
+            while let Some(printed) = job.printed.get(next_printed) {
+                if !done[printed.layout_index] {
+                    break;
+                }
+                let side = &job.sides[printed.layout_index];
+                if !side.placements.is_empty() {
+                    progress.impressions_completed += 1;
+                }
+                let ends_sheet = side.back || !job.sides.iter().any(|s| s.back);
+                if ends_sheet {
+                    progress.sheets_completed += 1;
+                    (request.on_sheet)(progress);
+                }
+                next_printed += 1;
+            }
+        },
+    )?;
+
+    let mut timings = sum_timings(&outputs, open_time);
+    let sides_per_sheet = if job.sides.iter().any(|s| s.back) {
+        2
+    } else {
+        1
+    };
+    let sides: Vec<SideRecord> = job
+        .printed
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (printed, name))| {
+            let side = &job.sides[printed.layout_index];
+            SideRecord {
+                file: name.clone(),
+                sheet: i / sides_per_sheet + 1,
+                back: side.back,
+                copy: printed.copy + 1,
+                source_pages: side.placements.iter().map(|p| p.source_page + 1).collect(),
+                width,
+                height,
+                sha256: outputs[printed.layout_index].sha256.clone(),
+            }
+        })
+        .collect();
+    let manifest = Manifest {
+        content_type: format,
+        document_pages: page_sizes.len(),
+        impressions: sides.iter().filter(|s| !s.source_pages.is_empty()).count(),
+        pages_printed: sides.iter().map(|s| s.source_pages.len()).sum(),
+        media_sheets: sheets_total,
+        settings: Some(applied),
+        sides,
+        timings: Timings::default(),
+    };
+    timings.wall_ms = ms(started.elapsed());
+    write_manifest(
+        request.out_dir,
+        Manifest {
+            timings,
+            ..manifest
+        },
+    )
+}
+
+/// File names in output order: sequence number, sheet and face, so that `ls` lists them as the
+/// printer emits them.
+fn output_names(job: &JobLayout) -> Vec<String> {
+    let duplex = job.sides.iter().any(|s| s.back);
+    job.printed
+        .iter()
+        .enumerate()
+        .map(|(i, printed)| {
+            let sheet = if duplex { i / 2 + 1 } else { i + 1 };
+            let face = if job.sides[printed.layout_index].back {
+                "back"
+            } else {
+                "front"
+            };
+            format!("{:04}-sheet{sheet:04}-{face}.png", i + 1)
+        })
+        .collect()
+}
+
+pub fn render_native(
+    bytes: &[u8],
+    content_type: &str,
+    dpi: u32,
+    page_ranges: &[(u32, u32)],
+    out_dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<Manifest, RenderError> {
+    let started = Instant::now();
+    if !(1..=2400).contains(&dpi) {
+        return Err(RenderError::InvalidOption {
+            option: "dpi",
+            value: dpi.to_string(),
+            reason: "outside 1..=2400".into(),
+        });
+    }
+    let accepted: Vec<String> = source::SUPPORTED_TYPES
+        .iter()
+        .chain(&["application/octet-stream"])
+        .map(|t| t.to_string())
+        .collect();
+    let (document, format) = source::open(bytes, content_type, &accepted)?;
+    let scale = dpi as f64 / 72.0;
+    std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
+    let page_sizes = document.page_sizes();
+    let mut jobs = Vec::new();
+    for page in layout::select_pages(page_ranges, page_sizes.len()) {
+        let (w, h) = page_sizes[page];
+        // Round like pdftoppm and mutool do (up), so the sizes compare one to one.
+        let (width, height) = ((w * scale).ceil() as u32, (h * scale).ceil() as u32);
+        check_side_size(width, height)?;
+        jobs.push(SideJob {
+            width,
+            height,
+            cells: vec![Cell {
+                page,
+                page_to_pixels: Affine::scale(scale),
+                clip: (0, 0, width, height),
+            }],
+            turned_half: false,
+            files: vec![out_dir.join(format!("page-{}.png", page + 1))],
+        });
+    }
+    let open_time = started.elapsed();
+    let outputs = execute(&document, &jobs, false, true, dpi, cancel, |_| {})?;
+    let mut timings = sum_timings(&outputs, open_time);
+    let sides = jobs
+        .iter()
+        .zip(&outputs)
+        .enumerate()
+        .map(|(i, (job, out))| SideRecord {
+            file: format!("page-{}.png", job.cells[0].page + 1),
+            sheet: i + 1,
+            back: false,
+            copy: 1,
+            source_pages: vec![job.cells[0].page + 1],
+            width: job.width,
+            height: job.height,
+            sha256: out.sha256.clone(),
+        })
+        .collect();
+    timings.wall_ms = ms(started.elapsed());
+    write_manifest(
+        out_dir,
+        Manifest {
+            content_type: format,
+            document_pages: page_sizes.len(),
+            settings: None,
+            media_sheets: jobs.len(),
+            impressions: jobs.len(),
+            pages_printed: jobs.len(),
+            sides,
+            timings,
+        },
+    )
+}
+
+fn sum_timings(outputs: &[SideOutput], open: Duration) -> Timings {
+    Timings {
+        open_ms: ms(open),
+        render_ms: outputs.iter().map(|o| ms(o.render)).sum(),
+        encode_ms: outputs.iter().map(|o| ms(o.encode)).sum(),
+        wall_ms: 0.0,
+    }
+}
+
+fn write_manifest(out_dir: &Path, manifest: Manifest) -> Result<Manifest, RenderError> {
+    let path = out_dir.join("manifest.json");
+    let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+    std::fs::write(&path, json).map_err(|e| io_error(&path, e))?;
+    Ok(manifest)
+}
+
+/// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
+/// index as it is written. Stops all workers at the first error or cancellation.
+fn execute(
+    document: &Document,
+    jobs: &[SideJob],
+    gray: bool,
+    antialias: bool,
+    dpi: u32,
+    cancel: &CancellationToken,
+    mut on_done: impl FnMut(usize),
+) -> Result<Vec<SideOutput>, RenderError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<SideOutput, RenderError>)>();
+    let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                let mut worker = Worker::new(document, gray, antialias, dpi);
+                loop {
+                    if stop.load(Ordering::Relaxed) || cancel.is_cancelled() {
+                        return;
+                    }
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { return };
+                    let result = worker.side(job);
+                    if tx.send((index, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (index, result) in rx {
+            match result {
+                Ok(output) => {
+                    outputs[index] = Some(output);
+                    if failure.is_none() {
+                        on_done(index);
+                    }
+                }
+                Err(err) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(err);
+                }
+            }
+            if cancel.is_cancelled() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    outputs
+        .into_iter()
+        .map(|o| o.ok_or(RenderError::Cancelled))
+        .collect()
+}
+
+/// One render thread's state: hayro's cache is per thread, and the context and pixmap are
+/// reused from side to side so a worker holds one side's pixels at a time.
+struct Worker<'a> {
+    document: &'a Document,
+    cache: RenderCache<'a>,
+    context: Option<RenderContext>,
+    pixmap: Pixmap,
+    render_settings: RenderSettings,
+    channels: usize,
+    dpi: u32,
+}
+
+impl<'a> Worker<'a> {
+    fn new(document: &'a Document, gray: bool, antialias: bool, dpi: u32) -> Self {
+        Self {
+            document,
+            cache: RenderCache::new(),
+            context: None,
+            pixmap: Pixmap::new(1, 1),
+            render_settings: RenderSettings {
+                aliasing_threshold: if antialias { None } else { Some(128) },
+                ..Default::default()
+            },
+            channels: if gray { 1 } else { 3 },
+            dpi,
+        }
+    }
+
+    fn side(&mut self, job: &SideJob) -> Result<SideOutput, RenderError> {
+        let started = Instant::now();
+        let (w, h) = (job.width as usize, job.height as usize);
+        let mut pixels = vec![0xFFu8; w * h * self.channels];
+        for cell in &job.cells {
+            self.cell(cell, &mut pixels, w);
+        }
+        if job.turned_half {
+            turn_half(&mut pixels, self.channels);
+        }
+        let render = started.elapsed();
+        let started = Instant::now();
+        let png = encode_png(&pixels, job.width, job.height, self.channels, self.dpi);
+        drop(pixels);
+        let sha256 = format!("{:x}", Sha256::digest(&png));
+        for path in &job.files {
+            std::fs::write(path, &png).map_err(|e| io_error(path, e))?;
+        }
+        Ok(SideOutput {
+            sha256,
+            render,
+            encode: started.elapsed(),
+        })
+    }
+
+    fn cell(&mut self, cell: &Cell, pixels: &mut [u8], row_pixels: usize) {
+        let (x0, y0, x1, y1) = cell.clip;
+        if x1 <= x0 || y1 <= y0 {
+            return;
+        }
+        let (cw, ch) = ((x1 - x0) as u16, (y1 - y0) as u16);
+        let to_cell = Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels;
+        match self.document {
+            Document::Pdf(pdf) => {
+                let page = &pdf.pages()[cell.page];
+                let context = match &mut self.context {
+                    Some(c) => {
+                        c.reset_and_resize(cw, ch);
+                        c
+                    }
+                    None => self.context.insert(RenderContext::new(cw, ch)),
+                };
+                hayro::render_into(
+                    page,
+                    &self.cache,
+                    &InterpreterSettings::default(),
+                    &self.render_settings,
+                    context,
+                    to_cell * page.initial_transform(true).to_kurbo(),
+                );
+                context.flush();
+                self.pixmap.resize(cw, ch);
+                context.render_with(
+                    &mut self.pixmap,
+                    &mut Resources::default(),
+                    RasterizerSettings {
+                        target_init: TargetInit::Clear(WHITE),
+                        ..Default::default()
+                    },
+                );
+                let rgba = self.pixmap.data_as_u8_slice();
+                for row in 0..ch as usize {
+                    let src = &rgba[row * cw as usize * 4..(row + 1) * cw as usize * 4];
+                    let start = ((y0 as usize + row) * row_pixels + x0 as usize) * self.channels;
+                    let dst = &mut pixels[start..start + cw as usize * self.channels];
+                    copy_row(src, dst, self.channels);
+                }
+            }
+            Document::Raster(pages) => sample_raster(
+                &pages[cell.page],
+                to_cell,
+                cell.clip,
+                pixels,
+                row_pixels,
+                self.channels,
+            ),
+        }
+    }
+}
+
+/// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to
+/// RGB or to gray with Rec. 601 luma weights.
+fn copy_row(src: &[u8], dst: &mut [u8], channels: usize) {
+    if channels == 3 {
+        for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
+            d.copy_from_slice(&s[..3]);
+        }
+    } else {
+        for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
+            *d = luma(s[0], s[1], s[2]);
+        }
+    }
+}
+
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((299 * r as u32 + 587 * g as u32 + 114 * b as u32 + 500) / 1000) as u8
+}
+
+/// Paints a raster page through `page_to_cell` by sampling the nearest source pixel of each
+/// destination pixel centre.
+fn sample_raster(
+    page: &RasterPage,
+    page_to_cell: Affine,
+    clip: (u32, u32, u32, u32),
+    pixels: &mut [u8],
+    row_pixels: usize,
+    channels: usize,
+) {
+    let (x0, y0, x1, y1) = clip;
+    let inverse = page_to_cell.inverse();
+    let (sx, sy) = (page.dpi.0 / 72.0, page.dpi.1 / 72.0);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = inverse * Point::new((x - x0) as f64 + 0.5, (y - y0) as f64 + 0.5);
+            let (px, py) = ((p.x * sx).floor(), (p.y * sy).floor());
+            if px < 0.0 || py < 0.0 || px >= page.width as f64 || py >= page.height as f64 {
+                continue;
+            }
+            let [r, g, b] = page.rgb(px as u32, py as u32);
+            let at = (y as usize * row_pixels + x as usize) * channels;
+            if channels == 3 {
+                pixels[at..at + 3].copy_from_slice(&[r, g, b]);
+            } else {
+                pixels[at] = luma(r, g, b);
+            }
+        }
+    }
+}
+
+/// Rotates a side by 180° in place.
+fn turn_half(pixels: &mut [u8], channels: usize) {
+    if channels == 1 {
+        pixels.reverse();
+    } else {
+        let n = pixels.len() / channels;
+        for i in 0..n / 2 {
+            let j = n - 1 - i;
+            for c in 0..channels {
+                pixels.swap(i * channels + c, j * channels + c);
+            }
+        }
+    }
+}
+
+/// PNG at the fast zlib setting: the default level costs several times the rendering itself.
+fn encode_png(pixels: &[u8], width: u32, height: u32, channels: usize, dpi: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pixels.len() / 8);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(if channels == 1 {
+        png::ColorType::Grayscale
+    } else {
+        png::ColorType::Rgb
+    });
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let per_metre = (dpi as f64 / 0.0254).round() as u32;
+    encoder.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: per_metre,
+        yppu: per_metre,
+        unit: png::Unit::Meter,
+    }));
+    let mut writer = encoder
+        .write_header()
+        .expect("writing to a Vec cannot fail");
+    writer
+        .write_image_data(pixels)
+        .expect("buffer size matches the header");
+    writer.finish().expect("writing to a Vec cannot fail");
+    out
+}
