@@ -211,3 +211,81 @@ async fn a_non_ipp_server_answer_is_a_transport_error() {
         other => panic!("unexpected {other}"),
     }
 }
+
+#[tokio::test]
+async fn oversized_attributes_are_refused_without_reading_the_whole_body() {
+    let url = serve().await;
+    // 4 MiB of attributes (each value is legal on its own), past the 1 MiB default limit.
+    let mut request = fetch_document_request(1);
+    let group = request.group_mut(GroupTag::OPERATION);
+    for i in 0..128 {
+        group.push(Attribute::new(
+            format!("x-filler-{i}"),
+            Value::OctetString(vec![0u8; 32_000].into()),
+        ));
+    }
+    let body = request.to_bytes().unwrap();
+    assert!(body.len() > 4_000_000);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/ipp")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let bytes = response.bytes().await.unwrap();
+    let (message, _) = decode(&bytes, &Limits::default()).unwrap();
+    assert_eq!(message.request_id, 42);
+    assert_eq!(
+        message.status(),
+        StatusCode::CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
+    );
+}
+
+#[tokio::test]
+async fn server_limits_come_from_a_request_extension() {
+    let app = Router::new()
+        .route("/printers", post(echo))
+        .layer(axum::Extension(Limits {
+            max_message_bytes: 300,
+            max_collection_depth: 2,
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/printers", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut request = fetch_document_request(1);
+    let nested = Value::Collection(vec![Attribute::new(
+        "a",
+        Value::Collection(vec![Attribute::new(
+            "b",
+            Value::Collection(vec![Attribute::new("c", Value::Integer(1))]),
+        )]),
+    )]);
+    request
+        .group_mut(GroupTag::OPERATION)
+        .push(Attribute::new("deep", nested));
+    let response = post_ipp(
+        &reqwest::Client::new(),
+        &url,
+        &Credentials::None,
+        &request,
+        None,
+        &Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        response.message.status(),
+        StatusCode::CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
+    );
+    let text = response
+        .message
+        .operation_attributes()
+        .string("status-message")
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.starts_with("collections nest deeper than 2 levels at byte"),
+        "{text}"
+    );
+}

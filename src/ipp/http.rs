@@ -9,14 +9,19 @@ use super::codes::StatusCode;
 use super::decode::{DecodeError, Limits};
 use super::encode::EncodeError;
 use super::model::Message;
-use super::stream::{DocumentReader, Undecodable, encode_with_document, read_message};
+use super::stream::{DocumentReader, Undecodable, encode_with_document, read_head, read_message};
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode as HttpStatus, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
+use tokio::io::AsyncReadExt;
 
 pub const CONTENT_TYPE: &str = "application/ipp";
+
+/// How much of a refused request's remaining body the server reads (and discards) so that its
+/// IPP error reaches the client; past this the connection is dropped instead.
+const MAX_DRAIN_AFTER_ERROR: u64 = 64 << 20;
 
 /// How a client proves who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,10 +187,19 @@ impl<S: Send + Sync> FromRequest<S> for IppRequest {
             .into_body()
             .into_data_stream()
             .map_err(std::io::Error::other);
-        let reader = tokio_util::io::StreamReader::new(stream);
-        let (message, document) = read_message(reader, &limits)
-            .await
-            .map_err(IppRejection::Undecodable)?;
+        let mut reader = tokio_util::io::StreamReader::new(stream);
+        let (message, already_read) = match read_head(&mut reader, &limits).await {
+            Ok(head) => head,
+            Err(undecodable) => {
+                // Answer only after the client has finished sending (up to a bound): a
+                // response sent while the request body is still arriving ends in a connection
+                // reset that loses the response.
+                let mut rest = (&mut reader).take(MAX_DRAIN_AFTER_ERROR);
+                let _ = tokio::io::copy(&mut rest, &mut tokio::io::sink()).await;
+                return Err(IppRejection::Undecodable(undecodable));
+            }
+        };
+        let document: DocumentReader = Box::pin(std::io::Cursor::new(already_read).chain(reader));
         Ok(Self { message, document })
     }
 }

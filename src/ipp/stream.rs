@@ -37,24 +37,38 @@ pub async fn read_message<R>(
 where
     R: AsyncRead + Send + Unpin + 'static,
 {
+    let (message, already_read) = read_head(&mut reader, limits).await?;
+    Ok((
+        message,
+        Box::pin(io::Cursor::new(already_read).chain(reader)),
+    ))
+}
+
+/// Decodes the attributes from `reader`; returns the message and the document bytes that were
+/// read past the end-of-attributes tag. The reader stays with the caller, so that after an
+/// error a server can drain what the client is still sending before it answers.
+pub async fn read_head<R>(reader: &mut R, limits: &Limits) -> Result<(Message, Bytes), Undecodable>
+where
+    R: AsyncRead + Unpin,
+{
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut reached_eof = false;
     loop {
         match decode(&buf, limits) {
-            Ok((message, used)) => {
-                let rest = buf.split_off(used).freeze();
-                let document = io::Cursor::new(rest).chain(reader);
-                return Ok((message, Box::pin(document)));
-            }
-            Err(error) if error.is_truncation() && buf.len() < limits.max_message_bytes => {
+            Ok((message, used)) => return Ok((message, buf.split_off(used).freeze())),
+            Err(error)
+                if error.is_truncation()
+                    && !reached_eof
+                    && buf.len() < limits.max_message_bytes =>
+            {
                 let target = (buf.len() * 2)
                     .max(READ_CHUNK)
                     .min(limits.max_message_bytes);
-                let mut reached_eof = false;
                 while buf.len() < target {
-                    let want = (target - buf.len()) as u64;
-                    buf.reserve(want as usize);
-                    let n = (&mut reader)
-                        .take(want)
+                    let want = target - buf.len();
+                    buf.reserve(want);
+                    let n = (&mut *reader)
+                        .take(want as u64)
                         .read_buf(&mut buf)
                         .await
                         .map_err(|e| Undecodable {
@@ -68,19 +82,6 @@ where
                         reached_eof = true;
                         break;
                     }
-                }
-                if reached_eof {
-                    // One last attempt decides between success and a truncation error.
-                    return match decode(&buf, limits) {
-                        Ok((message, used)) => {
-                            let rest = buf.split_off(used).freeze();
-                            Ok((message, Box::pin(io::Cursor::new(rest))))
-                        }
-                        Err(error) => Err(Undecodable {
-                            request_id: peek_request_id(&buf),
-                            error,
-                        }),
-                    };
                 }
             }
             Err(error) => {
