@@ -282,6 +282,15 @@ impl PrinterProcessingStateDetail {
         &self.0
     }
 
+    /// Every member, core first, in metadata order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        CORE_PRINTER_STATE_DETAILS
+            .iter()
+            .copied()
+            .chain(EVOLVABLE_PRINTER_STATE_DETAILS.lines())
+            .map(|m| Self(m.into()))
+    }
+
     /// True for members after `unknownFutureValue`.
     pub fn is_evolvable(&self) -> bool {
         !CORE_PRINTER_STATE_DETAILS.contains(&self.as_str())

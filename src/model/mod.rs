@@ -6,6 +6,7 @@
 //! Graph SDK clients are generated from it: a renamed field or an extra enum member breaks them.
 
 mod enums;
+pub mod ipp_mapping;
 mod media;
 mod resources;
 
