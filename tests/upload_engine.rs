@@ -425,6 +425,14 @@ async fn a_fifth_concurrent_range_waits_and_in_flight_bytes_count_as_overlap() {
         416,
         "bytes being written by another request overlap"
     );
+    // Neither DELETE nor a replacing session may pull the bytes from under running writers.
+    let r = client.delete(&url).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    let err = cloud
+        .service
+        .create_session(target("doc-3"), &props(size), &alice())
+        .unwrap_err();
+    assert_eq!(err.status, 409);
 
     for (tx, first) in senders {
         let rest = &data[(first + MIB / 2) as usize..(first + MIB) as usize];

@@ -94,12 +94,18 @@ pub enum UploadError {
     Storage(#[from] sled::Error),
     #[error("upload store is inconsistent: {0}")]
     Corrupt(String),
+    /// The session was removed while the caller was looking at it.
+    #[error("the upload session no longer exists")]
+    Gone,
     #[error("upload store: background task failed: {0}")]
     Task(String),
 }
 
 impl From<UploadError> for GraphError {
     fn from(err: UploadError) -> Self {
+        if let UploadError::Gone = err {
+            return GraphError::not_found("The upload session does not exist or has expired.");
+        }
         GraphError::internal(err.to_string())
     }
 }
@@ -194,6 +200,13 @@ fn tokens_match(expected: &str, given: &str) -> bool {
 
 fn parse_id(id: &str, what: &str) -> Result<Uuid, GraphError> {
     Uuid::parse_str(id).map_err(|_| GraphError::not_found(format!("No {what} {id:?}.")))
+}
+
+fn busy(record: &SessionRecord) -> GraphError {
+    GraphError::conflict(format!(
+        "Upload session {} has ranges being written or is completing; retry when they finish.",
+        record.id
+    ))
 }
 
 fn session_not_found(id: &str) -> GraphError {
@@ -345,27 +358,20 @@ impl UploadService {
             created: now,
             expires: now + self.limits.session_lifetime,
         };
-        let previous = self.session_for_document(&record.target.document_id)?;
+        if let Some(previous) = self.session_for_document(&record.target.document_id)?
+            && !self.remove_session(&previous)?
+        {
+            return Err(busy(&previous));
+        }
         let s = &self.store;
-        (&s.sessions, &s.session_by_document, s.trash_tree())
-            .transaction(|(sessions, by_document, trash)| {
-                if let Some(old) = &previous {
-                    sessions.remove(old.id.as_bytes())?;
-                    Store::trash_in(trash, old.id)?;
-                }
+        (&s.sessions, &s.session_by_document)
+            .transaction(|(sessions, by_document)| {
                 sessions.insert(record.id.as_bytes(), store::encode(&record))?;
                 by_document.insert(record.target.document_id.as_bytes(), record.id.as_bytes())?;
                 Ok(())
             })
             .map_err(store::transaction_error)?;
         s.db.flush().map_err(UploadError::from)?;
-        if let Some(old) = previous {
-            self.live
-                .lock()
-                .expect("upload lock poisoned")
-                .remove(&old.id);
-            s.empty_trash()?;
-        }
         tracing::info!(session = %record.id, document = %record.target.document_id,
             size = record.size, "upload session created");
         Ok(record)
@@ -425,6 +431,9 @@ impl UploadService {
         let mut live = self.live.lock().expect("upload lock poisoned");
         let state = match live.entry(record.id) {
             Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(_) if !self.store.sessions.contains_key(record.id.as_bytes())? => {
+                return Err(UploadError::Gone);
+            }
             Entry::Vacant(entry) => entry.insert(LiveSession {
                 stored: self.store.stored_spans(record.id)?,
                 ..LiveSession::default()
@@ -448,31 +457,41 @@ impl UploadService {
     /// DELETE on the upload URL: the session and every byte it received are gone.
     pub fn discard(&self, session_id: &str) -> Result<(), GraphError> {
         let record = self.live_session(session_id)?;
-        self.remove_session(&record)?;
+        if !self.remove_session(&record)? {
+            return Err(busy(&record));
+        }
         tracing::info!(session = %record.id, "upload session discarded");
         Ok(())
     }
 
-    fn remove_session(&self, record: &SessionRecord) -> Result<(), UploadError> {
+    /// Deletes a session and its bytes, unless ranges are being written to it or it is being
+    /// completed (then it returns false and changes nothing). The check and the removal of the
+    /// record happen under the live lock, so no writer can be admitted in between.
+    fn remove_session(&self, record: &SessionRecord) -> Result<bool, UploadError> {
         let s = &self.store;
         let document_key = record.target.document_id.as_bytes();
-        (&s.sessions, &s.session_by_document, s.trash_tree())
-            .transaction(|(sessions, by_document, trash)| {
-                sessions.remove(record.id.as_bytes())?;
-                if by_document.get(document_key)?.as_deref() == Some(record.id.as_bytes()) {
-                    by_document.remove(document_key)?;
-                }
-                Store::trash_in(trash, record.id)?;
-                Ok(())
-            })
-            .map_err(store::transaction_error)?;
-        self.live
-            .lock()
-            .expect("upload lock poisoned")
-            .remove(&record.id);
+        {
+            let mut live = self.live.lock().expect("upload lock poisoned");
+            if let Some(state) = live.get(&record.id)
+                && (state.completing || !state.in_flight.is_empty())
+            {
+                return Ok(false);
+            }
+            (&s.sessions, &s.session_by_document, s.trash_tree())
+                .transaction(|(sessions, by_document, trash)| {
+                    sessions.remove(record.id.as_bytes())?;
+                    if by_document.get(document_key)?.as_deref() == Some(record.id.as_bytes()) {
+                        by_document.remove(document_key)?;
+                    }
+                    Store::trash_in(trash, record.id)?;
+                    Ok(())
+                })
+                .map_err(store::transaction_error)?;
+            live.remove(&record.id);
+        }
         s.empty_trash()?;
         s.db.flush()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Writes one range of a session (both upload designs): checks it against the session,
@@ -597,9 +616,11 @@ impl UploadService {
         }
         let mut touched = record.clone();
         touched.expires = expires;
+        let touched = store::encode(&touched);
+        // Only refresh a record that still exists: a DELETE may have come in since.
         self.store
             .sessions
-            .insert(record.id.as_bytes(), store::encode(&touched))
+            .update_and_fetch(record.id.as_bytes(), |old| old.map(|_| touched.clone()))
             .map_err(UploadError::from)?;
         Ok(RangeOutcome::Accepted(SessionProgress {
             session_id: record.id.to_string(),
