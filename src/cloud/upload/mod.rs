@@ -686,11 +686,16 @@ impl UploadService {
                 pending.extend_from_slice(&piece.split_to(take));
                 let at_end = guard.stored_end + pending.len() as u64 == end;
                 if pending.len() == chunk_size || at_end {
-                    self.store
-                        .put_chunk(record.id, guard.stored_end, &pending)
-                        .map_err(GraphError::from)?;
-                    guard.stored_end += pending.len() as u64;
-                    pending.clear();
+                    let len = pending.len() as u64;
+                    // sled blocks on its log; off the runtime's workers, the other ranges'
+                    // sockets keep being read meanwhile.
+                    let chunk = pending.split().freeze();
+                    let (store, blob, offset) = (self.store.clone(), record.id, guard.stored_end);
+                    tokio::task::spawn_blocking(move || store.put_chunk(blob, offset, &chunk))
+                        .await
+                        .map_err(|e| UploadError::Task(e.to_string()))??;
+                    guard.stored_end = offset + len;
+                    pending.reserve(chunk_size);
                 }
             }
         }
