@@ -345,6 +345,7 @@ impl UploadService {
         if props.content_type.trim().is_empty() {
             return Err(GraphError::bad_request("properties.contentType is empty."));
         }
+        self.sweep_expired()?;
         let now = Utc::now();
         let record = SessionRecord {
             id: Uuid::new_v4(),
