@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod media;
+mod spool;
+mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
 #[derive(Parser)]
@@ -25,6 +27,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a printers.toml and report every mistake with its line and column.
+    Validate {
+        /// The fleet file.
+        #[arg(default_value = "printers.toml")]
+        file: std::path::PathBuf,
+    },
+    /// Inspect a device spool: list, show, export or clean up jobs.
+    Spool {
+        /// The spool folder.
+        #[arg(long, default_value = "spool")]
+        spool: std::path::PathBuf,
+        #[command(subcommand)]
+        command: spool::SpoolCommand,
+    },
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -36,6 +52,8 @@ pub fn run() -> ExitCode {
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
         Command::Media { json } => media::run(json),
+        Command::Validate { file } => validate::run(&file),
+        Command::Spool { spool, command } => spool::run(&spool, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

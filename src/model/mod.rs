@@ -8,6 +8,7 @@
 mod enums;
 mod media;
 mod resources;
+pub mod rules;
 
 pub use enums::*;
 pub use media::*;
