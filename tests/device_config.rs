@@ -282,3 +282,85 @@ fn spool_commands_list_show_export_and_collect() {
     ]);
     assert!(!ok && stderr.contains("no spool at"));
 }
+
+mod hostile_input {
+    use printlab::device::config;
+    use printlab::device::engine::{
+        Engine, EngineEvent, EngineSpec, FaultSpec, JobWork, RandomFaults,
+    };
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Any bytes give a located list of mistakes or a fleet, never a panic.
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,400}") {
+            if let Err(config::ConfigError::Invalid { problems, .. }) = config::parse(&text, "x") {
+                prop_assert!(!problems.is_empty());
+                for p in problems {
+                    prop_assert!(p.line >= 1 && p.column >= 1);
+                }
+            }
+        }
+
+        /// Mutating a valid file at a random spot still never panics.
+        #[test]
+        fn mutated_fleet_never_panics(at in 0usize..4000, insert in "[\\[\\]{}=\",.a-z0-9 \n-]{0,12}") {
+            let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/printers.toml")).unwrap();
+            let at = shipped.floor_char_boundary(at.min(shipped.len()));
+            let text = format!("{}{insert}{}", &shipped[..at], &shipped[at..]);
+            let _ = config::parse(&text, "x");
+        }
+
+        /// Whatever the fault schedule and however the clock jumps, clearing every fault gets
+        /// each sheet printed exactly once, in order.
+        #[test]
+        fn faults_never_duplicate_or_skip_sheets(
+            jam in proptest::option::of(2u64..6),
+            paper in proptest::option::of(1u64..9),
+            cover in proptest::option::of(1u64..20),
+            seed in any::<u64>(),
+            sheets in 1u64..40,
+            resume_from in 0u64..5,
+            steps in proptest::collection::vec(1u64..20, 1..50),
+        ) {
+            let faults = FaultSpec {
+                jam_every_sheets: jam,
+                out_of_paper_after_sheets: paper,
+                cover_open_after_sheets: cover,
+                random: Some(RandomFaults { seed, jam: 0.05, cover_open: 0.02, media_empty: 0.02, interpret_failure: 0.0 }),
+                ..Default::default()
+            };
+            let spec = EngineSpec { pages_per_minute: 60, warm_up: Duration::from_secs(3), cool_down: Duration::from_secs(30), full_speed: false };
+            let mut engine = Engine::new(spec, faults);
+            let resume_from = resume_from.min(sheets);
+            engine.start_job(1, JobWork { sheets, impressions: sheets * 2 }, resume_from, Duration::ZERO).unwrap();
+            let mut printed = Vec::new();
+            let mut now = Duration::ZERO;
+            let mut step = steps.iter().cycle();
+            let mut done = false;
+            for _ in 0..10_000 {
+                now += Duration::from_secs(*step.next().unwrap());
+                for event in engine.advance(now) {
+                    match event {
+                        EngineEvent::SheetDone { sheets_completed, impressions_completed, at, .. } => {
+                            prop_assert!(at <= now);
+                            prop_assert_eq!(impressions_completed, sheets_completed * 2);
+                            printed.push(sheets_completed);
+                        }
+                        EngineEvent::JobDone { .. } => done = true,
+                        EngineEvent::Stopped { .. } => {}
+                    }
+                }
+                for fault in engine.status().faults {
+                    engine.clear(fault, now);
+                }
+                if done { break; }
+            }
+            prop_assert!(done);
+            prop_assert_eq!(printed, (resume_from + 1..=sheets).collect::<Vec<_>>());
+        }
+    }
+}

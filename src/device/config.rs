@@ -977,12 +977,17 @@ fn convert_engine(e: Option<&EngineEntry>, issues: &mut Issues) -> Option<Engine
     })
 }
 
-fn sheets(v: &Option<S<i64>>, what: &str, issues: &mut Issues) -> Result<Option<u64>, ()> {
+fn sheets(
+    v: &Option<S<i64>>,
+    what: &str,
+    least: u64,
+    issues: &mut Issues,
+) -> Result<Option<u64>, ()> {
     let Some(v) = v else { return Ok(None) };
     match u64::try_from(*v.get_ref()) {
-        Ok(n) if n >= 1 => Ok(Some(n)),
+        Ok(n) if n >= least => Ok(Some(n)),
         _ => {
-            issues.push(v.span(), format!("{what} must be 1 or more"));
+            issues.push(v.span(), format!("{what} must be {least} or more"));
             Err(())
         }
     }
@@ -993,15 +998,18 @@ fn convert_faults(
     formats: Option<&[String]>,
     issues: &mut Issues,
 ) -> Option<FaultSpec> {
-    let jam = sheets(&f.jam_every_sheets, "jam_every_sheets", issues);
+    // Every pick jamming would jam the reprint too: the printer could never print.
+    let jam = sheets(&f.jam_every_sheets, "jam_every_sheets", 2, issues);
     let paper = sheets(
         &f.out_of_paper_after_sheets,
         "out_of_paper_after_sheets",
+        1,
         issues,
     );
     let cover = sheets(
         &f.cover_open_after_sheets,
         "cover_open_after_sheets",
+        1,
         issues,
     );
     let mut ok = jam.is_ok() && paper.is_ok() && cover.is_ok();
@@ -1077,23 +1085,31 @@ fn convert_faults(
 
     let random = f.random.as_ref().map(|r| {
         let e = r.get_ref();
-        let mut probability = |value: &Option<S<f64>>, what: &str| {
+        // A per-sheet fault that always happens would stop the printer on every retry.
+        let mut probability = |value: &Option<S<f64>>, what: &str, per_sheet: bool| {
             let Some(v) = value else { return 0.0 };
-            if !(0.0..=1.0).contains(v.get_ref()) {
+            let p = *v.get_ref();
+            if !(0.0..=1.0).contains(&p) {
                 issues.push(
                     v.span(),
                     format!("{what} is a probability: between 0 and 1"),
                 );
                 ok = false;
+            } else if per_sheet && p >= 1.0 {
+                issues.push(
+                    v.span(),
+                    format!("{what} must be below 1, or the printer could never print a sheet"),
+                );
+                ok = false;
             }
-            *v.get_ref()
+            p
         };
         RandomFaults {
             seed: e.seed,
-            jam: probability(&e.jam, "jam"),
-            cover_open: probability(&e.cover_open, "cover_open"),
-            media_empty: probability(&e.media_empty, "media_empty"),
-            interpret_failure: probability(&e.interpret_failure, "interpret_failure"),
+            jam: probability(&e.jam, "jam", true),
+            cover_open: probability(&e.cover_open, "cover_open", true),
+            media_empty: probability(&e.media_empty, "media_empty", true),
+            interpret_failure: probability(&e.interpret_failure, "interpret_failure", false),
         }
     });
 
@@ -1199,17 +1215,18 @@ copies = { min = 1, max = 99 }
             r#"[printer.faults]
 jam_every_sheets = 0
 failing_formats = ["image/urf"]
-random = { seed = 1, jam = 1.5 }
+random = { seed = 1, jam = 1.5, cover_open = 1.0, interpret_failure = 1.0 }
 offline = [{ after_seconds = 1, for_seconds = 5, every_seconds = 2 }]
 "#
         );
         let p = problems(&text);
         let msgs: Vec<_> = p.iter().map(|p| p.message.as_str()).collect();
-        assert_eq!(p.len(), 4, "{msgs:#?}");
-        assert!(msgs[0].contains("jam_every_sheets"));
+        assert_eq!(p.len(), 5, "{msgs:#?}");
+        assert!(msgs[0].contains("jam_every_sheets must be 2 or more"));
         assert!(msgs[1].contains("image/urf"));
         assert!(msgs[2].contains("probability"));
-        assert!(msgs[3].contains("every_seconds"));
+        assert!(msgs[3].contains("cover_open must be below 1"));
+        assert!(msgs[4].contains("every_seconds"));
 
         let two = format!("{MINIMAL}{MINIMAL}");
         let p = problems(&two);

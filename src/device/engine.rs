@@ -8,7 +8,7 @@
 //! A sheet counts as printed only when it leaves the engine; a jammed sheet is not counted and is
 //! printed again after the jam is cleared, so a resumed job never prints a sheet twice.
 
-use crate::model::{PrinterProcessingState, PrinterProcessingStateDetail};
+use crate::model::{PrinterProcessingState, PrinterProcessingStateDetail, PrinterStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -158,6 +158,21 @@ impl EngineStatus {
             vec!["none"]
         } else {
             self.faults.iter().map(|f| f.ipp_keyword()).collect()
+        }
+    }
+
+    /// The Graph `printerStatus` this state shows as.
+    pub fn graph_status(&self) -> PrinterStatus {
+        PrinterStatus {
+            state: self.state,
+            details: self.faults.iter().map(|f| f.graph_detail()).collect(),
+            description: Some(
+                self.faults
+                    .iter()
+                    .map(|f| f.remedy())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
         }
     }
 }
@@ -674,6 +689,9 @@ mod tests {
         let status = e.status();
         assert_eq!(status.state, PrinterProcessingState::Stopped);
         assert_eq!(status.ipp_reasons(), vec!["media-jam"]);
+        let graph = status.graph_status();
+        assert_eq!(graph.details[0].as_str(), "mediaJam");
+        assert_eq!(graph.description.as_deref(), Some("clear the jam"));
         assert_eq!(e.next_wakeup(), None);
         assert!(
             e.advance(200 * S).is_empty(),
