@@ -8,6 +8,8 @@ mod job_options;
 mod media;
 mod render;
 mod testpage;
+mod spool;
+mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
 #[derive(Parser)]
@@ -32,6 +34,20 @@ enum Command {
     Render(render::RenderArgs),
     /// Write a test PDF with marks at known positions.
     Testpage(testpage::TestpageArgs),
+    /// Check a printers.toml and report every mistake with its line and column.
+    Validate {
+        /// The fleet file.
+        #[arg(default_value = "printers.toml")]
+        file: std::path::PathBuf,
+    },
+    /// Inspect a device spool: list, show, export or clean up jobs.
+    Spool {
+        /// The spool folder.
+        #[arg(long, default_value = "spool")]
+        spool: std::path::PathBuf,
+        #[command(subcommand)]
+        command: spool::SpoolCommand,
+    },
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -45,6 +61,8 @@ pub fn run() -> ExitCode {
         Command::Media { json } => media::run(json),
         Command::Render(args) => render::run(args),
         Command::Testpage(args) => testpage::run(args),
+        Command::Validate { file } => validate::run(&file),
+        Command::Spool { spool, command } => spool::run(&spool, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

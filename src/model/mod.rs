@@ -9,6 +9,7 @@ mod enums;
 pub mod ipp_mapping;
 mod media;
 mod resources;
+pub mod rules;
 
 pub use enums::*;
 pub use media::*;

@@ -1,0 +1,48 @@
+//! `printlab validate [FILE]`: checks a `printers.toml` with the rules the cloud enforces and
+//! names every mistake as `file:line:column: message`.
+
+use anyhow::bail;
+use printlab::device::config::{self, ConfigError};
+use std::path::Path;
+
+/// Prints a one-line summary per printer when the file is valid; otherwise every mistake, and
+/// fails.
+pub fn run(file: &Path) -> anyhow::Result<()> {
+    match config::load(file) {
+        Ok(fleet) => {
+            for p in &fleet.printers {
+                let caps = &p.capabilities;
+                println!(
+                    "ok  {:<28} {} formats, {} media sizes, {} dpi, {}",
+                    p.name,
+                    caps.content_types.as_ref().map_or(0, Vec::len),
+                    caps.media_sizes.as_ref().map_or(0, Vec::len),
+                    caps.dpis
+                        .iter()
+                        .flatten()
+                        .map(i32::to_string)
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    if p.hardware.color {
+                        "colour"
+                    } else {
+                        "monochrome"
+                    },
+                );
+            }
+            println!(
+                "{}: {} printer(s), no mistakes",
+                file.display(),
+                fleet.printers.len()
+            );
+            Ok(())
+        }
+        Err(ConfigError::Invalid { file, problems }) => {
+            for p in &problems {
+                println!("{file}:{}:{}: {}", p.line, p.column, p.message);
+            }
+            bail!("{file}: {} mistake(s)", problems.len())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
