@@ -24,12 +24,15 @@ const MIB: u64 = 1024 * 1024;
 /// printDocument JSON the Graph side would send.
 struct RecordingListener {
     completions: sled::Tree,
+    /// Set to make the next completion fail, as a Graph store error would.
+    fail_next: std::sync::atomic::AtomicBool,
 }
 
 impl RecordingListener {
     fn open(db: &sled::Db) -> Arc<Self> {
         Arc::new(Self {
             completions: db.open_tree("test.completions").unwrap(),
+            fail_next: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -43,6 +46,14 @@ impl RecordingListener {
 
 impl UploadListener for RecordingListener {
     fn upload_completed(&self, done: &CompletedUpload) -> Result<Value, GraphError> {
+        if self
+            .fail_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(GraphError::internal(
+                "the printDocument store is unavailable",
+            ));
+        }
         let document = json!({
             "id": done.target.document_id,
             "documentName": done.document_name,
@@ -801,4 +812,31 @@ async fn upload_cloud_child_process() {
     let url = create(&cloud, "doc-kill", size);
     println!("UPLOAD_URL {url}");
     tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[tokio::test]
+async fn a_failed_completion_is_finished_by_the_next_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = start(sled::open(dir.path()).unwrap(), UploadLimits::default()).await;
+    let size = 700 * KIB;
+    let data = document_bytes(size);
+    let url = create(&cloud, "doc-10", size);
+    let client = reqwest::Client::new();
+    cloud
+        .listener
+        .fail_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = put(&client, &url, &data, 0, size - 1).await;
+    assert_eq!(r.status(), 500);
+    assert!(cloud.listener.recorded("doc-10").is_none());
+
+    // All bytes are stored: the GET completes the document and answers it, without ranges.
+    let r = client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let document: Value = r.json().await.unwrap();
+    assert_eq!(document["id"], "doc-10");
+    assert!(document.get("nextExpectedRanges").is_none());
+    assert_eq!(document["sha256"], sha256_hex(&data));
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
+    cloud.server.abort();
 }

@@ -108,11 +108,14 @@ async fn get_progress(
     Path(id): Path<String>,
     Query(auth): Query<TempAuth>,
 ) -> Response {
-    let outcome = service
-        .authorize_session(&id, auth.tempauthtoken.as_deref())
-        .and_then(|()| service.progress(&id));
-    match outcome {
-        Ok(progress) => json(StatusCode::OK, &progress.to_json()),
+    if let Err(err) = service.authorize_session(&id, auth.tempauthtoken.as_deref()) {
+        return error_response(err);
+    }
+    // A finished upload answers 200 with the document and no nextExpectedRanges, which is how
+    // the Graph SDK upload tasks recognise completion on a GET.
+    match service.progress_or_complete(&id).await {
+        Ok(RangeOutcome::Accepted(progress)) => json(StatusCode::OK, &progress.to_json()),
+        Ok(RangeOutcome::Completed(document)) => json(StatusCode::OK, &document),
         Err(err) => error_response(err),
     }
 }

@@ -455,6 +455,31 @@ impl UploadService {
         })
     }
 
+    /// GET on the upload URL. Like [`Self::progress`], but a session whose bytes are all stored
+    /// (its completion failed, e.g. the listener errored or the cloud died midway) is completed
+    /// now, so a client that only polls still ends with the document.
+    pub async fn progress_or_complete(&self, session_id: &str) -> Result<RangeOutcome, GraphError> {
+        let record = self.live_session(session_id)?;
+        let (missing, complete_now) = self.with_live(&record, |state| {
+            let missing = state.stored.missing(record.size);
+            let complete_now =
+                missing.is_empty() && state.in_flight.is_empty() && !state.completing;
+            if complete_now {
+                state.completing = true;
+            }
+            (missing, complete_now)
+        })?;
+        if complete_now {
+            return self.finish(&record).await;
+        }
+        Ok(RangeOutcome::Accepted(SessionProgress {
+            session_id: record.id.to_string(),
+            size: record.size,
+            expires: record.expires,
+            missing,
+        }))
+    }
+
     /// DELETE on the upload URL: the session and every byte it received are gone.
     pub fn discard(&self, session_id: &str) -> Result<(), GraphError> {
         let record = self.live_session(session_id)?;
