@@ -39,6 +39,9 @@ enum Command {
         /// The fleet file.
         #[arg(default_value = "printers.toml")]
         file: std::path::PathBuf,
+        /// Print the file's JSON Schema (for editor completion) instead of checking a file.
+        #[arg(long)]
+        schema: bool,
     },
     /// Inspect a device spool: list, show, export or clean up jobs.
     Spool {
@@ -61,7 +64,7 @@ pub fn run() -> ExitCode {
         Command::Media { json } => media::run(json),
         Command::Render(args) => render::run(args),
         Command::Testpage(args) => testpage::run(args),
-        Command::Validate { file } => validate::run(&file),
+        Command::Validate { file, schema } => validate::run(&file, schema),
         Command::Spool { spool, command } => spool::run(&spool, command),
     };
     match outcome {

@@ -6,8 +6,13 @@ use printlab::device::config::{self, ConfigError};
 use std::path::Path;
 
 /// Prints a one-line summary per printer when the file is valid; otherwise every mistake, and
-/// fails.
-pub fn run(file: &Path) -> anyhow::Result<()> {
+/// fails. With `schema`, prints the JSON Schema instead.
+pub fn run(file: &Path, schema: bool) -> anyhow::Result<()> {
+    if schema {
+        let schema = printlab::device::schema::json_schema();
+        println!("{}", serde_json::to_string_pretty(&schema)?);
+        return Ok(());
+    }
     match config::load(file) {
         Ok(fleet) => {
             for p in &fleet.printers {

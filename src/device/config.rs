@@ -744,6 +744,23 @@ fn convert_printer(
     issues: &mut Issues,
 ) -> Option<PrinterConfig> {
     let name = p.name.get_ref();
+    let first_issue = issues.0.len();
+    let printer = convert_printer_checked(p, name, fleet_connection, issues);
+    // Messages found while converting values do not know their printer yet.
+    for (_, message) in &mut issues.0[first_issue..] {
+        if !message.starts_with("printer `") {
+            *message = format!("printer `{name}`: {message}");
+        }
+    }
+    printer
+}
+
+fn convert_printer_checked(
+    p: &PrinterEntry,
+    name: &str,
+    fleet_connection: Option<Connection>,
+    issues: &mut Issues,
+) -> Option<PrinterConfig> {
     if name.trim().is_empty() || name.chars().any(char::is_control) {
         issues.push(
             p.name.span(),
@@ -874,7 +891,7 @@ fn convert_printer(
         issues.push(
             origins.violation(&v),
             format!(
-                "printer `{name}`: {}.{}: {}",
+                "{}.{}: {}",
                 v.subject,
                 toml_key(v.subject, v.field),
                 v.message
@@ -915,7 +932,7 @@ fn convert_printer(
         ..Default::default()
     };
     Some(PrinterConfig {
-        name: name.clone(),
+        name: name.to_string(),
         manufacturer: p.manufacturer.clone(),
         model: p.model.clone(),
         location,

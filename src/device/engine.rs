@@ -347,7 +347,8 @@ impl Engine {
             return Duration::ZERO;
         }
         let ppm = u64::from(self.spec.pages_per_minute.max(1));
-        let print = Duration::from_nanos(60_000_000_000 * impressions.max(1) / ppm);
+        let print =
+            Duration::from_nanos(60_000_000_000u64.saturating_mul(impressions.max(1)) / ppm);
         if self.is_cold(at) {
             print + self.spec.warm_up
         } else {

@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod engine;
+pub mod schema;
 pub mod spool;

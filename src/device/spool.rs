@@ -35,6 +35,8 @@ pub enum SpoolError {
     NoDocument { printer: String, job: u32 },
     #[error("chunk at byte {got} does not continue the document, which has {expected} bytes")]
     OffsetMismatch { expected: u64, got: u64 },
+    #[error("the document has {received} bytes but the service announced {expected}")]
+    SizeMismatch { expected: u64, received: u64 },
     #[error("the document of job {job} is complete; no more bytes are accepted")]
     DocumentComplete { job: u32 },
 }
@@ -395,8 +397,27 @@ impl Spool {
         }))
     }
 
-    /// Marks the document complete and returns its SHA-256 (hex).
+    /// Marks the document complete and returns its SHA-256 (hex). A document shorter or longer
+    /// than the size the service announced is refused: the download went wrong.
     pub fn complete_document(&self, printer: &str, job: u32) -> Result<String, SpoolError> {
+        let record = self
+            .job(printer, job)?
+            .ok_or_else(|| SpoolError::NoSuchJob {
+                printer: printer.to_string(),
+                job,
+            })?;
+        let doc = record.document.ok_or_else(|| SpoolError::NoDocument {
+            printer: printer.to_string(),
+            job,
+        })?;
+        if let Some(expected) = doc.expected_size
+            && expected != doc.bytes_received
+        {
+            return Err(SpoolError::SizeMismatch {
+                expected,
+                received: doc.bytes_received,
+            });
+        }
         let mut hasher = Sha256::new();
         for chunk in self.document_chunks(printer, job)? {
             hasher.update(&chunk?);
@@ -634,6 +655,13 @@ mod tests {
             .begin_document("Laser", 7, 1, "application/pdf", Some("a.pdf"), Some(11))
             .unwrap();
         assert_eq!(again.document.unwrap().bytes_received, 6);
+        assert!(matches!(
+            s.complete_document("Laser", 7),
+            Err(SpoolError::SizeMismatch {
+                expected: 11,
+                received: 6
+            })
+        ));
         assert_eq!(s.append_chunk("Laser", 7, 6, b"world").unwrap(), 11);
         let sha = s.complete_document("Laser", 7).unwrap();
         assert_eq!(
