@@ -175,8 +175,7 @@ fn decode_image(bytes: &[u8], format: &'static str) -> Result<RasterPage, Render
     let decoded = reader
         .decode()
         .map_err(|e| unprintable(format, e.to_string()))?;
-    // JPEG and PNG rarely carry a trustworthy resolution; printers treat them as 300 dpi photos
-    // and scale them to the media anyway (`auto` fits images).
+    let dpi = declared_resolution(bytes, format).unwrap_or(DEFAULT_IMAGE_DPI);
     let (width, height) = (decoded.width(), decoded.height());
     let (channels, samples) = if decoded.color().has_color() {
         (3, decoded.into_rgb8().into_raw())
@@ -186,10 +185,62 @@ fn decode_image(bytes: &[u8], format: &'static str) -> Result<RasterPage, Render
     Ok(RasterPage {
         width,
         height,
-        dpi: (300.0, 300.0),
+        dpi,
         channels,
         samples,
     })
+}
+
+/// What printers assume for an image that declares no resolution: a 300 dpi photo.
+const DEFAULT_IMAGE_DPI: (f64, f64) = (300.0, 300.0);
+
+/// Resolutions outside this range are header noise (a JFIF density of 1 is common), not a
+/// statement about the image, so they are ignored.
+const PLAUSIBLE_DPI: std::ops::RangeInclusive<f64> = 10.0..=10_000.0;
+
+/// The resolution an image declares: PNG's pHYs chunk (metres) or JPEG's JFIF density (inch or
+/// cm). `image` decodes pixels but does not surface either, so they are read here; for PNG the
+/// `png` crate's header parse does it, and the JFIF APP0 segment is a fixed 16-byte layout.
+fn declared_resolution(bytes: &[u8], format: &'static str) -> Option<(f64, f64)> {
+    let dpi = if format == PNG {
+        let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .ok()?;
+        let dims = reader.info().pixel_dims?;
+        if dims.unit != png::Unit::Meter {
+            return None;
+        }
+        (dims.xppu as f64 * 0.0254, dims.yppu as f64 * 0.0254)
+    } else {
+        jfif_density(bytes)?
+    };
+    (PLAUSIBLE_DPI.contains(&dpi.0) && PLAUSIBLE_DPI.contains(&dpi.1)).then_some(dpi)
+}
+
+/// Walks the JPEG marker segments up to the first scan and reads the JFIF APP0 density.
+fn jfif_density(bytes: &[u8]) -> Option<(f64, f64)> {
+    let mut at = 2; // after SOI
+    if bytes.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    while let [0xFF, marker, hi, lo, ..] = *bytes.get(at..at + 4)? {
+        let length = u16::from_be_bytes([hi, lo]) as usize;
+        if marker == 0xDA || length < 2 {
+            return None; // start of scan: no JFIF header came first
+        }
+        let segment = bytes.get(at + 4..at + 2 + length)?;
+        if marker == 0xE0 && segment.len() >= 12 && segment.starts_with(b"JFIF\0") {
+            let x = u16::from_be_bytes([segment[8], segment[9]]) as f64;
+            let y = u16::from_be_bytes([segment[10], segment[11]]) as f64;
+            return match segment[7] {
+                1 => Some((x, y)),
+                2 => Some((x * 2.54, y * 2.54)),
+                _ => None, // 0: an aspect ratio only
+            };
+        }
+        at += 2 + length;
+    }
+    None
 }
 
 /// Checks one raster page's declared geometry before allocating for it.
@@ -504,6 +555,52 @@ pub(crate) mod tests {
         let pages = decode_urf(&urf_file(150, 2, 300, &gray)).unwrap();
         assert_eq!(pages[0].samples, gray);
         assert_eq!(pages[0].dpi, (300.0, 300.0));
+    }
+
+    #[test]
+    fn images_keep_the_resolution_they_declare() {
+        let pixels = image::RgbImage::from_pixel(30, 20, image::Rgb([10, 20, 30]));
+        let mut jpeg = Vec::new();
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90);
+        encoder.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(72));
+        encoder.encode_image(&pixels).unwrap();
+        assert_eq!(decode_image(&jpeg, JPEG).unwrap().dpi, (72.0, 72.0));
+
+        let mut png_bytes = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut png_bytes, 30, 20);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: 5906,
+                yppu: 11811,
+                unit: png::Unit::Meter,
+            }));
+            let mut writer = encoder.write_header().unwrap();
+            writer.write_image_data(pixels.as_raw()).unwrap();
+        }
+        let dpi = decode_image(&png_bytes, PNG).unwrap().dpi;
+        assert!(
+            (dpi.0 - 150.0).abs() < 0.1 && (dpi.1 - 300.0).abs() < 0.1,
+            "{dpi:?}"
+        );
+
+        // No declared resolution, or a JFIF aspect ratio only: the 300 dpi photo default.
+        let mut plain = Vec::new();
+        pixels
+            .write_to(
+                &mut std::io::Cursor::new(&mut plain),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
+        assert_eq!(decode_image(&plain, PNG).unwrap().dpi, DEFAULT_IMAGE_DPI);
+        let mut aspect_only = jpeg.clone();
+        let units = aspect_only.windows(5).position(|w| w == b"JFIF\0").unwrap() + 7;
+        aspect_only[units] = 0;
+        assert_eq!(
+            decode_image(&aspect_only, JPEG).unwrap().dpi,
+            DEFAULT_IMAGE_DPI
+        );
+        assert_eq!(jfif_density(&jpeg[..5]), None);
     }
 
     #[test]

@@ -488,7 +488,7 @@ fn raster_formats_keep_their_own_size() {
             "{kind}: {count} px"
         );
     }
-    // PNG has no trustworthy resolution: 300 dpi; the landscape image is turned onto the
+    // This PNG declares no resolution, so it is a 300 dpi photo; the landscape image is turned onto the
     // portrait sheet and fit scaling makes it span the sheet's height.
     let config = PrintJobConfiguration {
         scaling: Some(PrintScaling::Fit),
