@@ -289,3 +289,37 @@ async fn server_limits_come_from_a_request_extension() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_garbled_ipp_response_is_a_decode_error_naming_the_offset() {
+    let app = Router::new().route(
+        "/printers",
+        post(|| async {
+            (
+                [("content-type", "application/ipp")],
+                vec![2u8, 0, 0, 0, 0, 0, 0, 1, 0x01, 0x22, 0, 1, b'b', 0, 1, 9, 3],
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/printers", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let err = post_ipp(
+        &reqwest::Client::new(),
+        &url,
+        &Credentials::None,
+        &fetch_document_request(1),
+        None,
+        &Limits::default(),
+    )
+    .await
+    .err()
+    .expect("garbage is refused");
+    match err {
+        TransportError::Decode { source, .. } => {
+            assert_eq!(source.offset, 15);
+            assert_eq!(source.kind, DecodeErrorKind::BadBoolean(9));
+        }
+        other => panic!("unexpected {other}"),
+    }
+}
