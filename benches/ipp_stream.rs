@@ -41,8 +41,7 @@ async fn main() {
             post(move |request: IppRequest| {
                 let d = ipp_doc.clone();
                 async move {
-                    let response =
-                        Message::response(StatusCode::SUCCESSFUL_OK, request.message.request_id);
+                    let response = request.message.reply(StatusCode::SUCCESSFUL_OK);
                     IppReply::with_document(response, Box::pin(std::io::Cursor::new(d)))
                 }
             }),

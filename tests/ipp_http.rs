@@ -19,7 +19,7 @@ async fn echo(headers: HeaderMap, request: IppRequest) -> IppReply {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let mut response = Message::response(StatusCode::SUCCESSFUL_OK, message.request_id);
+    let mut response = message.reply(StatusCode::SUCCESSFUL_OK);
     let op = message.operation().name().unwrap_or("unknown").to_owned();
     let job_id = message
         .operation_attributes()
