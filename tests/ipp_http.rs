@@ -153,7 +153,8 @@ async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
     );
 
     // A truncated request (the client hung up mid-attributes) is a bad request, too.
-    let truncated = vec![2u8, 0, 0, 0x0B, 0, 0, 0, 5, 0x01, 0x44, 0, 10, b'x'];
+    // It comes as IPP/1.1, and the answer must use the same version.
+    let truncated = vec![1u8, 1, 0, 0x0B, 0, 0, 0, 5, 0x01, 0x44, 0, 10, b'x'];
     let body = http
         .post(&url)
         .header("content-type", "application/ipp")
@@ -169,6 +170,7 @@ async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
         (message.request_id, message.status()),
         (5, StatusCode::CLIENT_ERROR_BAD_REQUEST)
     );
+    assert_eq!(message.version, (1, 1));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! end-of-attributes tag (document data, possibly hundreds of megabytes) is handed back as a
 //! reader, never collected.
 
-use super::decode::{DecodeError, DecodeErrorKind, Limits, decode, peek_request_id};
+use super::decode::{DecodeError, DecodeErrorKind, Limits, decode, peek_request_id, peek_version};
 use super::encode::EncodeError;
 use super::model::Message;
 use bytes::{Bytes, BytesMut};
@@ -20,6 +20,8 @@ pub type DocumentReader = Pin<Box<dyn AsyncRead + Send>>;
 #[error("{error}")]
 pub struct Undecodable {
     pub request_id: Option<u32>,
+    /// The request's version, when its first two bytes arrived; the answer must use it.
+    pub version: Option<(u8, u8)>,
     pub error: DecodeError,
 }
 
@@ -77,6 +79,7 @@ where
                         .await
                         .map_err(|e| Undecodable {
                             request_id: peek_request_id(&buf),
+                            version: peek_version(&buf),
                             error: DecodeError {
                                 offset: buf.len(),
                                 kind: DecodeErrorKind::Io(e.to_string()),
@@ -91,6 +94,7 @@ where
             Err(error) => {
                 return Err(Undecodable {
                     request_id: peek_request_id(&buf),
+                    version: peek_version(&buf),
                     error,
                 });
             }
