@@ -4,20 +4,22 @@
 
 use libfuzzer_sys::fuzz_target;
 
-/// The codec's real source files, compiled here without the rest of printlab.
+// The codec's real source files, compiled here without the rest of printlab. They refer to
+// each other as `super::…`, which at the crate root is this crate.
 #[allow(dead_code)]
-mod ipp {
-    #[path = "../../../src/ipp/codes.rs"]
-    pub mod codes;
-    #[path = "../../../src/ipp/decode.rs"]
-    pub mod decode;
-    #[path = "../../../src/ipp/encode.rs"]
-    pub mod encode;
-    #[path = "../../../src/ipp/model.rs"]
-    pub mod model;
-}
+#[path = "../../src/ipp/codes.rs"]
+mod codes;
+#[allow(dead_code)]
+#[path = "../../src/ipp/decode.rs"]
+mod decode;
+#[allow(dead_code)]
+#[path = "../../src/ipp/encode.rs"]
+mod encode;
+#[allow(dead_code)]
+#[path = "../../src/ipp/model.rs"]
+mod model;
 
-use ipp::decode::{Limits, decode};
+use decode::{Limits, decode};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
