@@ -19,7 +19,7 @@ async fn echo(headers: HeaderMap, request: IppRequest) -> IppReply {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let mut response = Message::response(StatusCode::SUCCESSFUL_OK, message.request_id);
+    let mut response = message.reply(StatusCode::SUCCESSFUL_OK);
     let op = message.operation().name().unwrap_or("unknown").to_owned();
     let job_id = message
         .operation_attributes()
@@ -153,7 +153,8 @@ async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
     );
 
     // A truncated request (the client hung up mid-attributes) is a bad request, too.
-    let truncated = vec![2u8, 0, 0, 0x0B, 0, 0, 0, 5, 0x01, 0x44, 0, 10, b'x'];
+    // It comes as IPP/1.1, and the answer must use the same version.
+    let truncated = vec![1u8, 1, 0, 0x0B, 0, 0, 0, 5, 0x01, 0x44, 0, 10, b'x'];
     let body = http
         .post(&url)
         .header("content-type", "application/ipp")
@@ -169,6 +170,7 @@ async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
         (message.request_id, message.status()),
         (5, StatusCode::CLIENT_ERROR_BAD_REQUEST)
     );
+    assert_eq!(message.version, (1, 1));
 }
 
 #[tokio::test]
@@ -288,4 +290,38 @@ async fn server_limits_come_from_a_request_extension() {
         text.starts_with("collections nest deeper than 2 levels at byte"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_garbled_ipp_response_is_a_decode_error_naming_the_offset() {
+    let app = Router::new().route(
+        "/printers",
+        post(|| async {
+            (
+                [("content-type", "application/ipp")],
+                vec![2u8, 0, 0, 0, 0, 0, 0, 1, 0x01, 0x22, 0, 1, b'b', 0, 1, 9, 3],
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/printers", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let err = post_ipp(
+        &reqwest::Client::new(),
+        &url,
+        &Credentials::None,
+        &fetch_document_request(1),
+        None,
+        &Limits::default(),
+    )
+    .await
+    .err()
+    .expect("garbage is refused");
+    match err {
+        TransportError::Decode { source, .. } => {
+            assert_eq!(source.offset, 15);
+            assert_eq!(source.kind, DecodeErrorKind::BadBoolean(9));
+        }
+        other => panic!("unexpected {other}"),
+    }
 }

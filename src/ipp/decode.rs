@@ -113,6 +113,11 @@ pub fn peek_request_id(input: &[u8]) -> Option<u32> {
         .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// The version bytes, so that an error answer can carry the version the client asked for.
+pub fn peek_version(input: &[u8]) -> Option<(u8, u8)> {
+    input.get(..2).map(|b| (b[0], b[1]))
+}
+
 struct Reader<'a> {
     input: &'a [u8],
     pos: usize,

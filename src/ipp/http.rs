@@ -154,11 +154,14 @@ impl IntoResponse for IppRejection {
                 .into_response(),
             Self::Undecodable(u) => {
                 tracing::debug!(error = %u.error, "rejecting undecodable IPP request");
-                let message = Message::error_response(
+                let mut message = Message::error_response(
                     u.error.status(),
                     u.request_id.unwrap_or(0),
                     u.error.to_string(),
                 );
+                if let Some(version @ (1..=2, _)) = u.version {
+                    message.version = version;
+                }
                 IppReply::new(message).into_response()
             }
         }

@@ -2,14 +2,17 @@
 //! transport both the cloud's INFRA service and the devices' INFRA client use.
 //!
 //! # Why our own codec rather than the `ipp` crate
-//! The `ipp` crate (docs.rs, 5.x/6.x) is built around an IPP *client*: its `Operation` type is a
-//! closed enum, so a request for an operation it does not list cannot be represented, while a
-//! server must receive it and answer `server-error-operation-not-supported`; its parse errors
-//! carry neither a byte offset nor the IPP status a server should answer with, and it offers no
-//! configurable bounds on message size or collection depth for bytes from untrusted peers. Its
-//! 5.x releases also pull in reqwest 0.11 and native-tls, which our rustls-only tree avoids. The
-//! codec itself is small (RFC 8010 is a tag-length-value format), so we write it, with limits,
-//! offsets and status mapping built in, and test it by round trips, property tests and fuzzing.
+//! The `ipp` crate (read on docs.rs: 4.0 source, 5.x/6.x docs) is built around an IPP
+//! *client*. Its `Operation` is a closed enum, so a request for an operation it does not list
+//! cannot be represented, while a server must receive it and answer
+//! `server-error-operation-not-supported`. Its parse errors (`InvalidTag`, `InvalidCollection`,
+//! I/O) carry neither a byte offset nor the IPP status a server should answer with, and it has
+//! no configurable bound on message size or collection depth for bytes from untrusted peers.
+//! Its parser keeps a group's attributes in a map keyed by name, so wire order is lost. Its 5.x
+//! releases also list reqwest 0.11 and native-tls among their dependencies, which our
+//! rustls-only tree avoids. RFC 8010 is a small tag-length-value format, so we write the codec,
+//! with limits, offsets and status mapping built in, and test it with round trips, property
+//! tests and a fuzz target (`fuzz/`).
 //!
 //! - [`codes`]: operation ids and status codes (IANA registry, PWG 5100.18 INFRA operations).
 //! - [`model`]: [`Message`], [`Group`], [`Attribute`], [`Value`] and typed look-ups.

@@ -586,6 +586,15 @@ impl Message {
         }
     }
 
+    /// The response to this request: same version (RFC 8011 §4.1.8 — ipptool refuses any
+    /// other) and request-id, standard operation attributes.
+    pub fn reply(&self, status: StatusCode) -> Self {
+        Self {
+            version: self.version,
+            ..Self::response(status, self.request_id)
+        }
+    }
+
     /// A response carrying `status-message`, which clients show to people.
     pub fn error_response(status: StatusCode, request_id: u32, message: impl Into<String>) -> Self {
         let mut response = Self::response(status, request_id);

@@ -2,7 +2,7 @@
 //! end-of-attributes tag (document data, possibly hundreds of megabytes) is handed back as a
 //! reader, never collected.
 
-use super::decode::{DecodeError, DecodeErrorKind, Limits, decode, peek_request_id};
+use super::decode::{DecodeError, DecodeErrorKind, Limits, decode, peek_request_id, peek_version};
 use super::encode::EncodeError;
 use super::model::Message;
 use bytes::{Bytes, BytesMut};
@@ -20,8 +20,14 @@ pub type DocumentReader = Pin<Box<dyn AsyncRead + Send>>;
 #[error("{error}")]
 pub struct Undecodable {
     pub request_id: Option<u32>,
+    /// The request's version, when its first two bytes arrived; the answer must use it.
+    pub version: Option<(u8, u8)>,
     pub error: DecodeError,
 }
+
+/// Chunk size for document data on its way out. `ReaderStream`'s default (4 KiB) costs about
+/// 4.5x in throughput on loopback against 256 KiB (benches/ipp_stream.rs).
+const DOCUMENT_CHUNK: usize = 256 * 1024;
 
 /// Smallest read while looking for the end of the attributes.
 const READ_CHUNK: usize = 8 * 1024;
@@ -73,6 +79,7 @@ where
                         .await
                         .map_err(|e| Undecodable {
                             request_id: peek_request_id(&buf),
+                            version: peek_version(&buf),
                             error: DecodeError {
                                 offset: buf.len(),
                                 kind: DecodeErrorKind::Io(e.to_string()),
@@ -87,6 +94,7 @@ where
             Err(error) => {
                 return Err(Undecodable {
                     request_id: peek_request_id(&buf),
+                    version: peek_version(&buf),
                     error,
                 });
             }
@@ -100,6 +108,6 @@ pub fn encode_with_document(
     document: Option<DocumentReader>,
 ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static, EncodeError> {
     let head = message.to_bytes()?;
-    let tail = document.map(tokio_util::io::ReaderStream::new);
+    let tail = document.map(|d| tokio_util::io::ReaderStream::with_capacity(d, DOCUMENT_CHUNK));
     Ok(futures::stream::once(async move { Ok(head) }).chain(futures::stream::iter(tail).flatten()))
 }

@@ -635,6 +635,15 @@ proptest! {
     }
 
     #[test]
+    fn every_prefix_of_any_message_is_a_truncation(m in arb_message(), at in any::<prop::sample::Index>()) {
+        let bytes = m.to_bytes().unwrap();
+        let cut = at.index(bytes.len());
+        let e = decode(&bytes[..cut], &Limits::default()).unwrap_err();
+        prop_assert!(e.is_truncation(), "{}", e);
+        prop_assert_eq!(e.offset, cut);
+    }
+
+    #[test]
     fn corrupting_one_byte_never_panics(m in arb_message(), at in any::<prop::sample::Index>(), b in any::<u8>()) {
         let mut bytes = m.to_bytes().unwrap().to_vec();
         let i = at.index(bytes.len());
@@ -694,4 +703,30 @@ async fn streaming_decode_stops_reading_at_the_size_limit() {
         .err()
         .expect("refused");
     assert_eq!(err.error.kind, DecodeErrorKind::MessageTooLarge(100_000));
+}
+
+#[test]
+fn many_tiny_values_cost_bounded_memory() {
+    // 1 MiB of the smallest possible additional values (out-of-band, 5 octets each) is refused
+    // at the limit rather than turned into an unbounded number of values.
+    let limits = Limits::default();
+    let mut bytes = vec![2u8, 0, 0, 0x0B, 0, 0, 0, 1, 0x01, 0x13, 0, 1, b'a', 0, 0];
+    while bytes.len() < limits.max_message_bytes + 10 {
+        bytes.extend([0x13, 0, 0, 0, 0]);
+    }
+    bytes.push(3);
+    assert_eq!(
+        decode(&bytes, &limits).unwrap_err().kind,
+        DecodeErrorKind::MessageTooLarge(limits.max_message_bytes)
+    );
+    // Just under the limit decodes, with every value kept.
+    let under = Limits {
+        max_message_bytes: bytes.len(),
+        ..limits
+    };
+    let (m, _) = decode(&bytes, &under).unwrap();
+    assert_eq!(
+        m.groups[0].attributes[0].values.len(),
+        (bytes.len() - 16) / 5 + 1
+    );
 }

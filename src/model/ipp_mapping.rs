@@ -648,9 +648,10 @@ pub fn printer_attributes_from_graph(
 
     // Defaults.
     let d = defaults;
+    // Single-valued settings only fail to map for `unknownFutureValue`.
     let mut single = |name: &str, graph_name: &str, value: Option<Option<Value>>| match value {
         Some(Some(v)) => out.push(Attribute::new(name, v)),
-        Some(None) => n.add(graph_name, "value", NO_IPP),
+        Some(None) => n.add(graph_name, "unknownFutureValue", NO_IPP),
         None => {}
     };
     single(
@@ -1093,9 +1094,10 @@ pub fn job_template_from_graph(config: &PrintJobConfiguration) -> Mapped<Vec<Att
             Value::keyword(if collate { COLLATED } else { UNCOLLATED }),
         ));
     }
+    // Single-valued settings only fail to map for `unknownFutureValue`.
     let mut single = |name: &str, graph_name: &str, value: Option<Option<Value>>| match value {
         Some(Some(v)) => out.push(Attribute::new(name, v)),
-        Some(None) => n.add(graph_name, "value", NO_IPP),
+        Some(None) => n.add(graph_name, "unknownFutureValue", NO_IPP),
         None => {}
     };
     single(
@@ -2079,5 +2081,103 @@ mod tests {
         });
         assert!(unknown.value.attr("job-state").is_none());
         assert_eq!(unknown.unmapped.len(), 2);
+    }
+
+    #[test]
+    fn values_beyond_32_bits_are_reported() {
+        let caps = PrinterCapabilities {
+            copies_per_job: Some(IntegerRange {
+                start: 1,
+                end: i64::from(i32::MAX) + 1,
+            }),
+            ..Default::default()
+        };
+        let mapped = printer_attributes_from_graph(&caps, &PrinterDefaults::default());
+        assert!(mapped.value.attr("copies-supported").is_none());
+        assert_eq!(mapped.unmapped[0].attribute, "copiesPerJob");
+
+        let config = PrintJobConfiguration {
+            page_ranges: Some(vec![
+                IntegerRange { start: 1, end: 2 },
+                IntegerRange {
+                    start: -1,
+                    end: 1 << 40,
+                },
+            ]),
+            ..Default::default()
+        };
+        let mapped = job_template_from_graph(&config);
+        assert_eq!(
+            mapped.value.attr("page-ranges").unwrap().values,
+            [Value::RangeOfInteger { lower: 1, upper: 2 }]
+        );
+        assert_eq!(mapped.unmapped.len(), 1);
+    }
+
+    #[test]
+    fn margins_convert_between_microns_and_hundredths_of_a_millimetre() {
+        let config = PrintJobConfiguration {
+            margin: Some(PrintMargin {
+                top: Some(4235),
+                bottom: None,
+                left: None,
+                right: None,
+            }),
+            ..Default::default()
+        };
+        let mapped = job_template_from_graph(&config);
+        assert_eq!(
+            mapped
+                .value
+                .collection("media-col")
+                .unwrap()
+                .integer("media-top-margin"),
+            Some(423)
+        );
+        assert_eq!(
+            mapped.unmapped.len(),
+            1,
+            "4235 µm is not a whole hundredth of a millimetre"
+        );
+        let back = graph_from_job_template(&mapped.value).value;
+        assert_eq!(back.margin.unwrap().top, Some(4230));
+    }
+
+    #[test]
+    fn unknown_future_values_are_never_sent() {
+        let config = PrintJobConfiguration {
+            color_mode: Some(PrintColorMode::UnknownFutureValue),
+            scaling: Some(PrintScaling::UnknownFutureValue),
+            finishings: Some(vec![
+                PrintFinishing::UnknownFutureValue,
+                PrintFinishing::Staple,
+            ]),
+            ..Default::default()
+        };
+        let mapped = job_template_from_graph(&config);
+        assert!(mapped.value.attr("print-color-mode").is_none());
+        assert!(mapped.value.attr("print-scaling").is_none());
+        assert_eq!(
+            mapped
+                .value
+                .attr("finishings")
+                .unwrap()
+                .enums()
+                .collect::<Vec<_>>(),
+            [4]
+        );
+        let notes: Vec<(&str, &str)> = mapped
+            .unmapped
+            .iter()
+            .map(|u| (u.attribute.as_str(), u.value.as_str()))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("colorMode", "unknownFutureValue"),
+                ("scaling", "unknownFutureValue"),
+                ("finishings", "unknownFutureValue")
+            ]
+        );
     }
 }
