@@ -963,3 +963,140 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     assert_eq!(p["isShared"], true);
     run.stop().await;
 }
+
+#[tokio::test]
+async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = no_redirects();
+    let (printer, share) = shared_pdf_printer(&client, &run, true).await;
+    let alice = run.user("alice", USER_SCOPES, false);
+    let jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let (_, _, job) = call(
+        &client,
+        Method::POST,
+        &jobs,
+        Some(&alice),
+        Some(json!({"configuration": {"copies": 1}})),
+    )
+    .await;
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let doc_id = job["documents"][0]["id"].as_str().unwrap().to_string();
+    let doc_url = format!("{jobs}/{job_id}/documents/{doc_id}");
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+
+    let (s, _, body) = call(&client, Method::POST, &format!("{doc_url}/createUploadSession"), Some(&alice),
+        Some(json!({"properties": {"documentName": "t.png", "contentType": "image/png", "size": bytes.len()}}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("image/png")
+    );
+    let (s, _, session) = call(&client, Method::POST, &format!("{doc_url}/createUploadSession"), Some(&alice),
+        Some(json!({"properties": {"documentName": "report.pdf", "contentType": "application/pdf", "size": bytes.len()}}))).await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    assert_eq!(
+        session["nextExpectedRanges"],
+        json!([format!("0-{}", bytes.len() - 1)])
+    );
+    let upload_url = session["uploadUrl"].as_str().unwrap().to_string();
+
+    // The second half first, then the first: out of order.
+    let half = 150_000usize;
+    let put = |from: usize, to: usize| {
+        client
+            .put(&upload_url)
+            .header(
+                "Content-Range",
+                format!("bytes {from}-{}/{}", to - 1, bytes.len()),
+            )
+            .body(bytes[from..to].to_vec())
+            .send()
+    };
+    let r = put(half, bytes.len()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let (s, _, _) = call(
+        &client,
+        Method::POST,
+        &format!("{jobs}/{job_id}/start"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "start waits for the whole document"
+    );
+    let r = put(0, half).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let mut events = run.cloud.subscribe_jobs();
+    let (s, _, status) = call(
+        &client,
+        Method::POST,
+        &format!("{jobs}/{job_id}/start"),
+        Some(&alice),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{status}");
+    assert_eq!(status["state"], "processing");
+    assert_eq!(status["details"], json!(["interpreting"]));
+    assert_eq!(
+        events.recv().await.unwrap(),
+        JobEvent::Fetchable {
+            printer_id: printer.clone(),
+            job_id: job_id.clone()
+        }
+    );
+    let fetchable = run.cloud.fetchable_jobs(&printer).unwrap();
+    assert_eq!(fetchable.len(), 1);
+    assert_eq!(fetchable[0].job.id, job_id);
+
+    let (_, _, got) = call(
+        &client,
+        Method::GET,
+        &format!("{jobs}/{job_id}?$expand=documents"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(got["isFetchable"], true);
+    assert_eq!(got["documents"][0]["size"], bytes.len());
+    assert_eq!(got["documents"][0]["displayName"], "report.pdf");
+    assert_eq!(got["documents"][0]["contentType"], "application/pdf");
+    assert!(got["documents"][0]["uploadedDateTime"].is_string());
+
+    let (s, headers, _) = call(
+        &client,
+        Method::GET,
+        &format!("{doc_url}/$value"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FOUND);
+    let location = headers["location"].to_str().unwrap();
+    let downloaded = client
+        .get(location)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.as_ref(), bytes.as_slice());
+    let (s, _, _) = call(
+        &client,
+        Method::GET,
+        &format!("{doc_url}/$value"),
+        Some(&run.user("bob", USER_SCOPES, false)),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    run.stop().await;
+}

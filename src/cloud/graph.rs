@@ -192,6 +192,14 @@ fn job_routes<const SHARE: bool>(router: Router<AppState>, collection: &str) -> 
             &format!("{base}/{{job_id}}/documents/{{document_id}}"),
             get(get_document::<SHARE>),
         )
+        .route(
+            &format!("{base}/{{job_id}}/documents/{{document_id}}/createUploadSession"),
+            post(create_upload_session::<SHARE>),
+        )
+        .route(
+            &format!("{base}/{{job_id}}/documents/{{document_id}}/$value"),
+            get(document_value::<SHARE>),
+        )
 }
 
 fn caller(
@@ -1435,6 +1443,120 @@ async fn get_document<const SHARE: bool>(
         collection(SHARE)
     ));
     Ok(json_response(StatusCode::OK, with_context(context, doc)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUploadSessionRequest {
+    properties: PrintDocumentUploadProperties,
+}
+
+/// The content type the printer accepts: one of its capabilities, or OXPS for a printer that
+/// takes PDF but not OXPS (the cloud converts).
+fn check_content_type(printer: &PrinterRecord, content_type: &str) -> Result<(), GraphError> {
+    let types = printer
+        .printer
+        .capabilities
+        .as_ref()
+        .and_then(|c| c.content_types.clone())
+        .unwrap_or_default();
+    if types.iter().any(|t| t == content_type) || needs_oxps_conversion(printer, Some(content_type))
+    {
+        Ok(())
+    } else {
+        Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            format!(
+                "properties.contentType '{content_type}' is not supported by the printer (supported: {}).",
+                types.join(", ")
+            ),
+        ))
+    }
+}
+
+async fn create_upload_session<const SHARE: bool>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((parent_id, job_id, document_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> GraphResult {
+    let who = caller(&state, &headers, &JOB_CREATE)?;
+    let req: CreateUploadSessionRequest = query::json_body(&headers, &body)?;
+    let props = req.properties;
+    if props.size <= 0 {
+        return Err(GraphError::bad_request(
+            "properties.size must be a positive number of bytes.",
+        ));
+    }
+    if props.document_name.trim().is_empty() {
+        return Err(GraphError::bad_request(
+            "properties.documentName must not be empty.",
+        ));
+    }
+    let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
+    check_content_type(&printer, &props.content_type)?;
+    let target = {
+        let _guard = lock(&state);
+        let mut rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
+        if rec.document.id != document_id {
+            return Err(GraphError::not_found(format!(
+                "No document '{document_id}' in job {job_id}."
+            )));
+        }
+        if rec.document_sha256.is_some()
+            || !rec
+                .job
+                .status
+                .details
+                .contains(&PrintJobStateDetail::UploadPending)
+        {
+            return Err(GraphError::conflict(format!(
+                "Job {job_id} no longer accepts an upload."
+            )));
+        }
+        rec.declared_content_type = Some(props.content_type.clone());
+        state.store.put_job(&rec)?;
+        super::upload::UploadTarget {
+            printer_id: rec.printer_id.clone(),
+            job_id: job_id.clone(),
+            document_id: document_id.clone(),
+        }
+    };
+    state.store.flush().await?;
+    let creator = super::upload::UploadCreator {
+        user_id: Some(who.id().to_string()),
+        application_id: None,
+    };
+    let session = state.uploads.create_session(target, &props, &creator)?;
+    let body = with_context(
+        state.context("microsoft.graph.uploadSession"),
+        serde_json::to_value(session).expect("sessions serialise"),
+    );
+    Ok(json_response(StatusCode::OK, body))
+}
+
+async fn document_value<const SHARE: bool>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((parent_id, job_id, document_id)): Path<(String, String, String)>,
+) -> GraphResult {
+    let who = caller(&state, &headers, &JOB_READ)?;
+    let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
+    let rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
+    if rec.document.id != document_id {
+        return Err(GraphError::not_found(format!(
+            "No document '{document_id}' in job {job_id}."
+        )));
+    }
+    let location = state.uploads.download_url(&document_id)?;
+    let mut response = StatusCode::FOUND.into_response();
+    response.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location)
+            .map_err(|_| GraphError::internal("download URL is not a valid header value"))?,
+    );
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use store::{JobRecord, Store};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
+use upload::{CompletedUpload, UploadListener, UploadService};
 
 /// What happened to a job that the device side (IPP INFRA) cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub enum CloudError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Upload(#[from] upload::UploadError),
     #[error("serving HTTP failed: {0}")]
     Serve(std::io::Error),
 }
@@ -57,6 +60,7 @@ pub(crate) struct CloudState {
     /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
     pub public_url: String,
     pub events: broadcast::Sender<JobEvent>,
+    pub uploads: Arc<UploadService>,
     /// Serialises read-modify-write of records so concurrent PATCHes cannot lose updates.
     pub write_lock: Mutex<()>,
 }
@@ -94,14 +98,24 @@ impl Cloud {
         let ca = CertificateAuthority::load_or_create(&store)?;
         db.flush()
             .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let uploads = Arc::new(UploadService::open(
+            &db,
+            &public_url,
+            Arc::new(DocumentRecorder {
+                store: store.clone(),
+                db: db.clone(),
+            }),
+        )?);
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             state: Arc::new(CloudState {
                 store,
                 tokens,
                 ca,
-                public_url: public_url.trim_end_matches('/').to_string(),
+                public_url,
                 events,
+                uploads,
                 write_lock: Mutex::new(()),
             }),
         })
@@ -140,9 +154,9 @@ impl Cloud {
             .collect())
     }
 
-    /// The whole HTTP surface.
+    /// The whole HTTP surface: Graph plus the pre-authenticated upload and download URLs.
     pub fn router(&self) -> axum::Router {
-        graph::router(self.state.clone())
+        graph::router(self.state.clone()).merge(self.state.uploads.router())
     }
 
     /// Serves until the listener fails or the task is dropped.
@@ -162,6 +176,45 @@ impl Cloud {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(CloudError::Serve)
+    }
+}
+
+/// Records a finished upload on its job's printDocument. Idempotent: the engine may call it
+/// again for the same upload after a crash.
+struct DocumentRecorder {
+    store: Store,
+    db: sled::Db,
+}
+
+impl UploadListener for DocumentRecorder {
+    fn upload_completed(
+        &self,
+        done: &CompletedUpload,
+    ) -> Result<serde_json::Value, odata::GraphError> {
+        let target = &done.target;
+        let missing = || {
+            odata::GraphError::not_found(format!(
+                "Job {} on printer {} no longer exists.",
+                target.job_id, target.printer_id
+            ))
+        };
+        let number: u64 = target.job_id.parse().map_err(|_| missing())?;
+        let mut record = self
+            .store
+            .job(&target.printer_id, number)?
+            .filter(|r| r.document.id == target.document_id)
+            .ok_or_else(missing)?;
+        record.document.display_name = Some(done.document_name.clone());
+        record.document.content_type = Some(done.content_type.clone());
+        record.document.size = i64::try_from(done.size).unwrap_or(i64::MAX);
+        record.document.uploaded_date_time = Some(done.uploaded);
+        record.document_sha256 = Some(done.sha256.clone());
+        self.store.put_job(&record)?;
+        self.db
+            .flush()
+            .map_err(|e| odata::GraphError::from(store::StoreError::Sled(e)))?;
+        tracing::info!(printer = %target.printer_id, job = %target.job_id, size = done.size, "document uploaded");
+        Ok(serde_json::to_value(&record.document).expect("documents serialise"))
     }
 }
 
