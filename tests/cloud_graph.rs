@@ -1100,3 +1100,43 @@ async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     run.stop().await;
 }
+
+/// Microsoft's msgraph-sdk for Python, unmodified, with a static token (tests/run.sh sets
+/// PRINTLAB_GRAPH_SDK_PYTHON to a venv that has it).
+#[tokio::test]
+async fn msgraph_sdk_python_client_runs_the_whole_flow() {
+    let python = std::env::var("PRINTLAB_GRAPH_SDK_PYTHON").expect(
+        "PRINTLAB_GRAPH_SDK_PYTHON must name a Python with msgraph-sdk (tests/run.sh sets it)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let (printer, share) = shared_pdf_printer(&client, &run, true).await;
+    let token = run.user("carol", &["PrintJob.ReadWrite", "Printer.Read.All"], false);
+    let file = dir.path().join("upload.bin");
+    let bytes: Vec<u8> = (0..(3 * 327_680 + 1000u32))
+        .map(|i| (i % 253) as u8)
+        .collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let out = tokio::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/cloud_sdk/graph_client.py"
+        ))
+        .args([&run.base, &token, &share, file.to_str().unwrap(), "327680"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let seen: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(seen["printers"], json!(["Floor 2"]));
+    assert_eq!(seen["initial_state"], "paused");
+    assert_eq!(seen["started_state"], "processing");
+    assert_eq!(seen["document_size"], bytes.len());
+    assert_eq!(seen["document_name"], "sdk.pdf");
+    assert_eq!(seen["is_fetchable"], true);
+    assert_eq!(run.cloud.fetchable_jobs(&printer).unwrap().len(), 1);
+    run.stop().await;
+}
