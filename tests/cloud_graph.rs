@@ -1140,3 +1140,77 @@ async fn msgraph_sdk_python_client_runs_the_whole_flow() {
     assert_eq!(run.cloud.fetchable_jobs(&printer).unwrap().len(), 1);
     run.stop().await;
 }
+
+#[tokio::test]
+async fn a_half_finished_upload_continues_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let (printer, share) = shared_pdf_printer(&client, &run, true).await;
+    let alice = run.user("alice", USER_SCOPES, false);
+    let jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let (_, _, job) = call(&client, Method::POST, &jobs, Some(&alice), Some(json!({}))).await;
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let doc_id = job["documents"][0]["id"].as_str().unwrap().to_string();
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    let (_, _, session) = call(&client, Method::POST, &format!("{jobs}/{job_id}/documents/{doc_id}/createUploadSession"), Some(&alice),
+        Some(json!({"properties": {"documentName": "a.pdf", "contentType": "application/pdf", "size": bytes.len()}}))).await;
+    let upload_url = session["uploadUrl"].as_str().unwrap().to_string();
+    let r = client
+        .put(&upload_url)
+        .header("Content-Range", format!("bytes 0-99999/{}", bytes.len()))
+        .body(bytes[..100_000].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let old_base = run.base.clone();
+    drop(client);
+    run.stop().await;
+
+    // The same folder, on a new port: the public URL changes, the session does not.
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let upload_url = upload_url.replace(
+        old_base.trim_end_matches("/v1.0"),
+        run.base.trim_end_matches("/v1.0"),
+    );
+    let progress: Value = client
+        .get(&upload_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        progress["nextExpectedRanges"],
+        json!([format!("100000-{}", bytes.len() - 1)])
+    );
+    let r = client
+        .put(&upload_url)
+        .header(
+            "Content-Range",
+            format!("bytes 100000-{}/{}", bytes.len() - 1, bytes.len()),
+        )
+        .body(bytes[100_000..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let (s, _, _) = call(
+        &client,
+        Method::POST,
+        &format!("{jobs}/{job_id}/start"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        run.cloud.fetchable_jobs(&printer).unwrap()[0].document.size,
+        bytes.len() as i64
+    );
+    run.stop().await;
+}
