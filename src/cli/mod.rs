@@ -4,11 +4,13 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod cloud;
 mod job_options;
 mod media;
 mod render;
 mod spool;
 mod testpage;
+mod token;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
@@ -51,6 +53,42 @@ enum Command {
         #[command(subcommand)]
         command: spool::SpoolCommand,
     },
+    /// Run the Universal Print emulator (Graph API) alone.
+    Cloud {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+        /// Data folder (sled store, signing key).
+        #[arg(long, default_value = "spool/cloud")]
+        data: std::path::PathBuf,
+        /// Base URL clients reach the cloud at (default: http://<bound address>).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Print a bearer token the cloud with the same data folder accepts.
+    Token {
+        /// A delegated token for this user (UPN, or a name that gets @printlab.test).
+        #[arg(long, conflicts_with = "app")]
+        user: Option<String>,
+        /// An application token for this app.
+        #[arg(long)]
+        app: Option<String>,
+        /// The user holds the Printer Administrator role.
+        #[arg(long)]
+        admin: bool,
+        /// Delegated scopes, e.g. PrintJob.ReadWrite Printer.Read.All.
+        #[arg(long, num_args = 1..)]
+        scopes: Vec<String>,
+        /// Application roles, e.g. Printer.ReadWrite.All.
+        #[arg(long, num_args = 1..)]
+        roles: Vec<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+        /// Data folder of the cloud.
+        #[arg(long, default_value = "spool/cloud")]
+        data: std::path::PathBuf,
+    },
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -66,6 +104,30 @@ pub fn run() -> ExitCode {
         Command::Testpage(args) => testpage::run(args),
         Command::Validate { file, schema } => validate::run(&file, schema),
         Command::Spool { spool, command } => spool::run(&spool, command),
+        Command::Cloud {
+            listen,
+            data,
+            public_url,
+        } => cloud::run(&listen, &data, public_url.as_deref()),
+        Command::Token {
+            user,
+            app,
+            admin,
+            scopes,
+            roles,
+            hours,
+            data,
+        } => token::run(
+            &data,
+            &token::TokenRequest {
+                user: user.as_deref(),
+                app: app.as_deref(),
+                admin,
+                scopes: &scopes,
+                roles: &roles,
+                hours,
+            },
+        ),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
