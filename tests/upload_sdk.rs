@@ -35,7 +35,8 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
     let db = sled::open(dir.path().join("db")).unwrap();
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
-    let service = Arc::new(UploadService::open(&db, &base, Arc::new(DocumentListener)).unwrap());
+    let service =
+        Arc::new(UploadService::open(&db, dir.path(), &base, Arc::new(DocumentListener)).unwrap());
     let router = service.router();
     let server = tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
 

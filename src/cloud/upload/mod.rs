@@ -2,30 +2,36 @@
 //! `uploadSession` resource, the pre-authenticated download URL and IPP Fetch-Document.
 //!
 //! Choices (the contract with the Graph routes is in ARCHITECTURE.md):
-//! - **Bytes go to sled as they arrive**, in chunks of at most [`UploadLimits::chunk_size`];
-//!   nothing holds a whole range, let alone a whole document. A session that declared 1 GB and
-//!   sent nothing is one small record.
+//! - **Bytes go to one sparse file per upload as they arrive** (positional writes of at most
+//!   [`UploadLimits::chunk_size`]); nothing holds a whole range, let alone a whole document.
+//!   Sessions, the index of stored spans and digests are in sled (layout in `store.rs`). A
+//!   session that declared 1 GB and sent nothing is one small record and no file.
+//! - **A span counts once it is recorded, and it is recorded only after its bytes are synced**:
+//!   the end of each range syncs the file (one sync for all ranges that end together, see
+//!   `group_sync.rs`), then writes the span to sled and flushes sled (grouped the same way).
+//!   So a 202/201 is sent only for bytes on disk, and a crash never claims bytes that are not.
 //! - **Partial acceptance.** When a range's connection breaks midway, the whole chunks already
-//!   stored are kept and `nextExpectedRanges` reports the precise gap, as OneDrive does. Dropping
-//!   the range instead would be simpler for naive clients, but a crash midway leaves exactly the
-//!   same state as a broken connection (whole chunks, each written atomically with its index
-//!   entry), so one rule covers both, and no acknowledged or received byte is thrown away.
-//!   A request whose body is *shorter or longer than its range without a transport error* is
-//!   malformed and leaves nothing behind.
-//! - **Acknowledged means flushed**: a 202/201 is sent only after `flush_async`.
+//!   written are synced and recorded and `nextExpectedRanges` reports the precise gap, as
+//!   OneDrive does. A crash midway keeps less: only the spans recorded before it (a range being
+//!   received when the process dies is sent again). A request whose body is *shorter or longer
+//!   than its range without a transport error* is malformed and records nothing.
 //! - **Unknown or expired session → 404, bad or missing `tempauthtoken` → 401.** Graph answers an
 //!   unknown upload URL with 404 `itemNotFound`; a token that does not match a live session is an
 //!   authentication failure, as Graph reports any bad token. Session ids are random GUIDs, so the
 //!   difference reveals nothing useful. An `Authorization` header on the upload URL is ignored.
 //! - **Up to 4 ranges in flight per session**; a fifth gets 429 with `Retry-After`, which every
 //!   Graph SDK's retry handler honours.
-//! - Completion hashes the stored bytes in order (SHA-256, streaming), calls the
+//! - SHA-256 is computed while the upload proceeds, over the contiguous stored prefix (in the
+//!   background, after each range is recorded), so completion only hashes what is left. The
+//!   running digest is in memory; after a restart it is rebuilt from the file at completion.
+//! - Completion finishes the SHA-256, calls the
 //!   [`UploadListener`] (the Graph side records the printDocument), then swaps the session for a
 //!   document record in one transaction. If the cloud dies in between, the session is still
 //!   complete on disk and the next request on it finishes the job; the listener must therefore be
 //!   idempotent.
 
 mod beta;
+mod group_sync;
 mod http;
 mod range;
 mod store;
@@ -40,12 +46,16 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
+use group_sync::GroupSync;
 use range::SpanSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use store::{DocumentRecord, GrantRecord, SessionRecord, Store, UploadDesign};
 use tracing::Instrument;
@@ -99,6 +109,20 @@ pub enum UploadError {
     Gone,
     #[error("upload store: background task failed: {0}")]
     Task(String),
+    #[error("upload store: {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl UploadError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        UploadError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 impl From<UploadError> for GraphError {
@@ -118,7 +142,8 @@ pub struct UploadLimits {
     /// A range must be *smaller* than this (print docs: "each request < 10 MB").
     pub max_fragment: u64,
     pub max_ranges_in_flight: usize,
-    /// Bytes per sled value; bounds the memory one request holds.
+    /// Bytes per positional write; bounds the memory one request holds, and a range whose
+    /// connection breaks keeps whole chunks only.
     pub chunk_size: usize,
     /// Sliding: each accepted range pushes the expiry this far from now.
     pub session_lifetime: chrono::Duration,
@@ -172,7 +197,41 @@ struct LiveSession {
     stored: SpanSet,
     in_flight: Vec<Span>,
     completing: bool,
+    /// Opened (and the file created) by the first range written in this process.
+    blob: Option<Arc<BlobWriter>>,
+    digest: Arc<Mutex<PrefixDigest>>,
 }
+
+/// A blob file being written, with the group sync its ranges share.
+struct BlobWriter {
+    file: File,
+    sync: GroupSync,
+}
+
+/// SHA-256 over the first `through` bytes of a blob.
+#[derive(Default)]
+struct PrefixDigest {
+    hasher: Sha256,
+    through: u64,
+}
+
+impl PrefixDigest {
+    /// Hashes the blob's bytes from where the digest stands up to `end` (stored bytes only).
+    fn catch_up(&mut self, file: &File, end: u64) -> std::io::Result<()> {
+        let mut buf = vec![0u8; HASH_READ.min((end.saturating_sub(self.through)) as usize)];
+        while self.through < end {
+            let len = buf.len().min((end - self.through) as usize);
+            file.read_exact_at(&mut buf[..len], self.through)?;
+            self.hasher.update(&buf[..len]);
+            self.through += len as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes read per step when hashing or serving a blob.
+const HASH_READ: usize = 1 << 20;
+const SERVE_READ: usize = 256 << 10;
 
 /// The upload engine. One per cloud, shared behind an `Arc` by the routes.
 pub struct UploadService {
@@ -181,6 +240,8 @@ pub struct UploadService {
     listener: Arc<dyn UploadListener>,
     limits: UploadLimits,
     live: Mutex<HashMap<Uuid, LiveSession>>,
+    /// Groups the sled flushes that follow span records.
+    db_sync: GroupSync,
 }
 
 fn random_token() -> String {
@@ -222,6 +283,9 @@ struct InFlightGuard<'a> {
     service: &'a UploadService,
     session: Uuid,
     claimed: Span,
+    /// Bytes written to the blob file from `claimed.start`, synced and recorded or not.
+    written_end: u64,
+    /// Bytes recorded in the span index from `claimed.start`.
     stored_end: u64,
 }
 
@@ -239,28 +303,38 @@ impl Drop for InFlightGuard<'_> {
 }
 
 impl UploadService {
-    /// Opens the upload trees in the cloud's database, finishes interrupted deletions and drops
-    /// expired sessions and download grants.
+    /// Opens the upload trees in the cloud's database and the blob files under
+    /// `data_dir/upload-blobs` (`data_dir` is the cloud's data folder), finishes interrupted
+    /// deletions and drops expired sessions and download grants.
     pub fn open(
         db: &sled::Db,
+        data_dir: &Path,
         public_base_url: &str,
         listener: Arc<dyn UploadListener>,
     ) -> Result<Self, UploadError> {
-        Self::with_limits(db, public_base_url, listener, UploadLimits::default())
+        Self::with_limits(
+            db,
+            data_dir,
+            public_base_url,
+            listener,
+            UploadLimits::default(),
+        )
     }
 
     pub fn with_limits(
         db: &sled::Db,
+        data_dir: &Path,
         public_base_url: &str,
         listener: Arc<dyn UploadListener>,
         limits: UploadLimits,
     ) -> Result<Self, UploadError> {
         let service = UploadService {
-            store: Store::open(db)?,
+            store: Store::open(db, data_dir)?,
             base_url: public_base_url.trim_end_matches('/').to_string(),
             listener,
             limits,
             live: Mutex::new(HashMap::new()),
+            db_sync: GroupSync::default(),
         };
         service.sweep_expired()?;
         Ok(service)
@@ -613,33 +687,35 @@ impl UploadService {
             return self.finish(&record).await;
         }
 
+        let blob = self.blob_writer(&record)?;
         let mut guard = InFlightGuard {
             service: self,
             session: record.id,
             claimed,
+            written_end: claimed.start,
             stored_end: claimed.start,
         };
-        self.stream_into_chunks(&record, range, body, &mut guard)
-            .await?;
-        self.store
-            .db
-            .flush_async()
-            .await
-            .map_err(UploadError::from)?;
+        let streamed = self.stream_into_blob(range, body, &blob, &mut guard).await;
+        // Whatever whole chunks a broken body left are kept too (partial acceptance).
+        let persisted = self.persist(&record, &blob, &mut guard).await;
+        streamed?;
+        persisted?;
         drop(guard);
 
         let expires = Utc::now() + self.limits.session_lifetime;
-        let (missing, last) = self.with_live(&record, |state| {
+        let (missing, last, prefix_end, digest) = self.with_live(&record, |state| {
             let missing = state.stored.missing(record.size);
             let last = missing.is_empty() && state.in_flight.is_empty() && !state.completing;
             if last {
                 state.completing = true;
             }
-            (missing, last)
+            let prefix_end = missing.first().map_or(record.size, |gap| gap.start);
+            (missing, last, prefix_end, state.digest.clone())
         })?;
         if last {
             return self.finish(&record).await;
         }
+        hash_ahead(digest, blob, prefix_end);
         let mut touched = record.clone();
         touched.expires = expires;
         let touched = store::encode(&touched);
@@ -656,11 +732,65 @@ impl UploadService {
         }))
     }
 
-    async fn stream_into_chunks<S, E>(
+    /// The session's blob file, created on the first range written to it.
+    fn blob_writer(&self, record: &SessionRecord) -> Result<Arc<BlobWriter>, UploadError> {
+        if let Some(blob) = self.with_live(record, |state| state.blob.clone())? {
+            return Ok(blob);
+        }
+        let opened = Arc::new(BlobWriter {
+            file: self.store.open_blob_for_writing(record.id)?,
+            sync: GroupSync::default(),
+        });
+        // Two first ranges may race here; both handles are on the same file, keep one.
+        self.with_live(record, |state| state.blob.get_or_insert(opened).clone())
+    }
+
+    /// Syncs what this request wrote and records it as a stored span, then flushes sled; both
+    /// steps are shared with other ranges finishing at the same time.
+    async fn persist(
         &self,
         record: &SessionRecord,
+        blob: &Arc<BlobWriter>,
+        guard: &mut InFlightGuard<'_>,
+    ) -> Result<(), UploadError> {
+        let span = Span {
+            start: guard.claimed.start,
+            end: guard.written_end,
+        };
+        if span.start == span.end {
+            return Ok(());
+        }
+        let ticket = blob.sync.wrote();
+        blob.sync
+            .sync_through(ticket, || {
+                let blob = blob.clone();
+                let path = self.store.blob_path(record.id);
+                async move {
+                    tokio::task::spawn_blocking(move || blob.file.sync_data())
+                        .await
+                        .map_err(|e| UploadError::Task(e.to_string()))?
+                        .map_err(|e| UploadError::io(&path, e))
+                }
+            })
+            .await?;
+        self.store.record_span(record.id, span)?;
+        let ticket = self.db_sync.wrote();
+        self.db_sync
+            .sync_through(ticket, || async {
+                self.store.db.flush_async().await.map(|_| ())
+            })
+            .await?;
+        guard.stored_end = span.end;
+        Ok(())
+    }
+
+    /// Writes the body to the blob file in whole chunks, advancing `guard.written_end`; a
+    /// malformed body leaves `written_end` at the range's start, so nothing of it is recorded.
+    async fn stream_into_blob<S, E>(
+        &self,
         range: ContentRange,
         body: S,
+        blob: &Arc<BlobWriter>,
         guard: &mut InFlightGuard<'_>,
     ) -> Result<(), GraphError>
     where
@@ -673,22 +803,15 @@ impl UploadService {
         let mut received: u64 = 0;
         futures::pin_mut!(body);
         let malformed = |guard: &mut InFlightGuard<'_>, message: String| {
-            let written = Span {
-                start: range.first,
-                end: guard.stored_end,
-            };
-            guard.stored_end = range.first;
-            match self.store.remove_chunks_in(record.id, written) {
-                Ok(()) => GraphError::bad_request(message),
-                Err(e) => e.into(),
-            }
+            guard.written_end = range.first;
+            GraphError::bad_request(message)
         };
         while let Some(piece) = body.next().await {
             let mut piece = match piece {
                 Ok(piece) => piece,
                 Err(e) => {
-                    tracing::warn!(kept = guard.stored_end - range.first, error = %e,
-                        "range body broke off; keeping the whole chunks stored");
+                    tracing::warn!(kept = guard.written_end - range.first, error = %e,
+                        "range body broke off; keeping the whole chunks written");
                     return Err(GraphError::bad_request(format!(
                         "The body of range {}-{} broke off after {received} bytes: {e}",
                         range.first, range.last
@@ -710,17 +833,18 @@ impl UploadService {
             while !piece.is_empty() {
                 let take = (chunk_size - pending.len()).min(piece.len());
                 pending.extend_from_slice(&piece.split_to(take));
-                let at_end = guard.stored_end + pending.len() as u64 == end;
+                let at_end = guard.written_end + pending.len() as u64 == end;
                 if pending.len() == chunk_size || at_end {
                     let len = pending.len() as u64;
-                    // sled blocks on its log; off the runtime's workers, the other ranges'
-                    // sockets keep being read meanwhile.
+                    // A write can block on the disk; off the runtime's workers, the other
+                    // ranges' sockets keep being read meanwhile.
                     let chunk = pending.split().freeze();
-                    let (store, blob, offset) = (self.store.clone(), record.id, guard.stored_end);
-                    tokio::task::spawn_blocking(move || store.put_chunk(blob, offset, &chunk))
+                    let (writer, offset) = (blob.clone(), guard.written_end);
+                    tokio::task::spawn_blocking(move || writer.file.write_all_at(&chunk, offset))
                         .await
-                        .map_err(|e| UploadError::Task(e.to_string()))??;
-                    guard.stored_end = offset + len;
+                        .map_err(|e| UploadError::Task(e.to_string()))?
+                        .map_err(|e| UploadError::io(&self.store.blob_path(guard.session), e))?;
+                    guard.written_end = offset + len;
                     pending.reserve(chunk_size);
                 }
             }
@@ -752,16 +876,19 @@ impl UploadService {
     }
 
     async fn try_finish(&self, record: &SessionRecord) -> Result<RangeOutcome, GraphError> {
-        self.store
-            .db
-            .flush_async()
-            .await
-            .map_err(UploadError::from)?;
+        let digest = self.with_live(record, |state| state.digest.clone())?;
         let store = self.store.clone();
         let (blob, size) = (record.id, record.size);
-        let sha256 = tokio::task::spawn_blocking(move || hash_blob(&store, blob, size))
-            .await
-            .map_err(|e| UploadError::Task(e.to_string()))??;
+        let sha256 = tokio::task::spawn_blocking(move || {
+            let file = store.open_blob(blob)?;
+            let mut digest = digest.lock().expect("digest lock poisoned");
+            digest
+                .catch_up(&file, size)
+                .map_err(|e| UploadError::io(&store.blob_path(blob), e))?;
+            Ok::<_, UploadError>(format!("{:x}", digest.hasher.clone().finalize()))
+        })
+        .await
+        .map_err(|e| UploadError::Task(e.to_string()))??;
         let done = CompletedUpload {
             target: record.target.clone(),
             size: record.size,
@@ -923,36 +1050,41 @@ impl UploadService {
     }
 }
 
-/// SHA-256 over a blob's bytes in order, one chunk in memory at a time.
-fn hash_blob(store: &Store, blob: Uuid, size: u64) -> Result<String, UploadError> {
-    let mut hasher = Sha256::new();
-    let mut offset = 0;
-    while offset < size {
-        let (start, bytes) = store.chunk_at(blob, offset)?;
-        let from = (offset - start) as usize;
-        hasher.update(&bytes[from..]);
-        offset = start + bytes.len() as u64;
-    }
-    Ok(format!("{:x}", hasher.finalize()))
+/// Hashes the stored prefix in the background, so completion has little left to hash. A failure
+/// here is only logged: completion hashes whatever is missing itself and reports errors.
+fn hash_ahead(digest: Arc<Mutex<PrefixDigest>>, blob: Arc<BlobWriter>, end: u64) {
+    tokio::task::spawn_blocking(move || {
+        let mut digest = digest.lock().expect("digest lock poisoned");
+        if let Err(e) = digest.catch_up(&blob.file, end) {
+            tracing::warn!(error = %e, "hashing the stored prefix failed; completion retries");
+        }
+    });
 }
 
-/// A stream over `span` of a blob, reading one stored chunk per item.
+/// A stream over `span` of a blob file, one read of at most [`SERVE_READ`] bytes per item.
 fn read_span(
     store: Store,
     blob: Uuid,
     span: Span,
 ) -> impl Stream<Item = Result<Bytes, UploadError>> + Send + 'static {
-    futures::stream::try_unfold(span.start, move |offset| {
-        let store = store.clone();
+    let path = store.blob_path(blob);
+    futures::stream::try_unfold((None::<Arc<File>>, span.start), move |(file, offset)| {
+        let (store, path) = (store.clone(), path.clone());
         async move {
             if offset >= span.end {
                 return Ok(None);
             }
-            let (start, mut bytes) = store.chunk_at(blob, offset)?;
-            let from = (offset - start) as usize;
-            let to = ((span.end - start) as usize).min(bytes.len());
-            let piece = bytes.split_to(to).split_off(from);
-            Ok(Some((piece, start + to as u64)))
+            let file = match file {
+                Some(file) => file,
+                None => Arc::new(store.open_blob(blob)?),
+            };
+            let len = SERVE_READ.min((span.end - offset) as usize);
+            let reader = file.clone();
+            let piece = tokio::task::spawn_blocking(move || store::read_at(&reader, offset, len))
+                .await
+                .map_err(|e| UploadError::Task(e.to_string()))?
+                .map_err(|e| UploadError::io(&path, e))?;
+            Ok(Some((piece, (Some(file), offset + len as u64))))
         }
     })
 }

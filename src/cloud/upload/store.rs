@@ -1,20 +1,23 @@
-//! How upload sessions and document bytes sit in sled.
+//! Where upload sessions and document bytes are kept.
 //!
-//! Trees (all in the cloud's one `sled::Db`):
+//! Document bytes live in one sparse file per blob, `<data>/upload-blobs/<blob id>`, written with
+//! positional writes; everything that says what those bytes *are* lives in the cloud's one
+//! `sled::Db`:
 //! - `upload.sessions`: session id → [`SessionRecord`] (JSON);
 //! - `upload.session_by_document`: document id → session id (one live session per document);
-//! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads;
-//! - `upload.chunks`: blob id ‖ offset (big-endian) → bytes of one chunk;
-//! - `upload.chunk_index`: the same key → chunk length (8 bytes, big-endian);
+//! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads (with SHA-256);
+//! - `upload.spans`: blob id ‖ offset (big-endian) → length of a stored span (8 bytes);
 //! - `upload.download_grants`: grant id → [`GrantRecord`];
-//! - `upload.trash`: blob ids whose chunks are being deleted.
+//! - `upload.trash`: blob ids whose file and spans are being deleted.
 //!
 //! A blob is the byte content of one upload; its id is the session id, and a completed document
-//! keeps pointing at it, so completion moves no bytes. The chunk index exists because iterating
-//! `upload.chunks` would read every byte just to learn which spans are stored; a chunk and its
-//! index entry are written in one transaction, so after a crash the index lists exactly the
-//! chunks that exist. Deleting a blob first records it in `upload.trash` in the same transaction
-//! that drops its owner, so a crash halfway through a deletion is finished at the next open.
+//! keeps pointing at it, so completion moves no bytes. A span is recorded only after its bytes
+//! are synced to the blob file, so after a crash the span index claims nothing that is not on
+//! disk; bytes written but not yet recorded are simply not there as far as the session is
+//! concerned and are sent again. The file is created on the first write, so a declared but
+//! empty upload has no file at all. Deleting a blob first records it in `upload.trash` in the
+//! same transaction that drops its owner, so a crash halfway through a deletion (file removed,
+//! spans not yet) is finished at the next open.
 
 use super::UploadError;
 use super::range::{Span, SpanSet};
@@ -22,7 +25,11 @@ use super::{UploadCreator, UploadTarget};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionError, Transactional};
+use sled::transaction::TransactionError;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Which of the two upload designs created a session (they differ in how the session is
@@ -71,20 +78,21 @@ pub struct GrantRecord {
     pub expires: DateTime<Utc>,
 }
 
-/// Handles to the upload trees; cheap to clone (sled trees are reference counted).
+/// Handles to the upload trees and the blob folder; cheap to clone (sled trees are reference
+/// counted).
 #[derive(Clone)]
 pub struct Store {
     pub db: sled::Db,
     pub sessions: sled::Tree,
     pub session_by_document: sled::Tree,
     pub documents: sled::Tree,
-    chunks: sled::Tree,
-    chunk_index: sled::Tree,
+    spans: sled::Tree,
     pub grants: sled::Tree,
     trash: sled::Tree,
+    blob_dir: Arc<PathBuf>,
 }
 
-fn chunk_key(blob: Uuid, offset: u64) -> [u8; 24] {
+fn span_key(blob: Uuid, offset: u64) -> [u8; 24] {
     let mut key = [0u8; 24];
     key[..16].copy_from_slice(blob.as_bytes());
     key[16..].copy_from_slice(&offset.to_be_bytes());
@@ -117,19 +125,26 @@ pub fn transaction_error(err: TransactionError<UploadError>) -> UploadError {
 }
 
 impl Store {
-    pub fn open(db: &sled::Db) -> Result<Self, UploadError> {
+    /// Opens the upload trees and `<data_dir>/upload-blobs`, finishing interrupted deletions.
+    pub fn open(db: &sled::Db, data_dir: &Path) -> Result<Self, UploadError> {
+        let blob_dir = data_dir.join("upload-blobs");
+        std::fs::create_dir_all(&blob_dir).map_err(|e| UploadError::io(&blob_dir, e))?;
         let store = Store {
             db: db.clone(),
             sessions: db.open_tree("upload.sessions")?,
             session_by_document: db.open_tree("upload.session_by_document")?,
             documents: db.open_tree("upload.documents")?,
-            chunks: db.open_tree("upload.chunks")?,
-            chunk_index: db.open_tree("upload.chunk_index")?,
+            spans: db.open_tree("upload.spans")?,
             grants: db.open_tree("upload.download_grants")?,
             trash: db.open_tree("upload.trash")?,
+            blob_dir: Arc::new(blob_dir),
         };
         store.empty_trash()?;
         Ok(store)
+    }
+
+    pub fn blob_path(&self, blob: Uuid) -> PathBuf {
+        self.blob_dir.join(blob.to_string())
     }
 
     pub fn session(&self, id: Uuid) -> Result<Option<SessionRecord>, UploadError> {
@@ -146,72 +161,60 @@ impl Store {
             .transpose()
     }
 
-    /// Stores one chunk of a blob at `offset`, atomically with its index entry.
-    pub fn put_chunk(&self, blob: Uuid, offset: u64, bytes: &[u8]) -> Result<(), UploadError> {
-        let key = chunk_key(blob, offset);
-        let value = sled::IVec::from(bytes);
-        let len = (bytes.len() as u64).to_be_bytes();
-        (&self.chunks, &self.chunk_index)
-            .transaction(|(chunks, index)| {
-                chunks.insert(&key, value.clone())?;
-                index.insert(&key, &len)?;
-                Ok(())
-            })
-            .map_err(transaction_error)
+    /// Opens a blob's file for writing, creating it (sparse, no length set) on first use. A new
+    /// file's directory entry is synced at once, so later data syncs of the file are enough for
+    /// its bytes to survive a crash.
+    pub fn open_blob_for_writing(&self, blob: Uuid) -> Result<File, UploadError> {
+        let path = self.blob_path(blob);
+        match File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => {
+                File::open(self.blob_dir.as_path())
+                    .and_then(|dir| dir.sync_all())
+                    .map_err(|e| UploadError::io(&self.blob_dir, e))?;
+                Ok(file)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => File::options()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| UploadError::io(&path, e)),
+            Err(e) => Err(UploadError::io(&path, e)),
+        }
     }
 
-    /// The spans a blob holds, read from the index only.
+    /// Opens a blob's file for reading; a blob with stored spans must have one.
+    pub fn open_blob(&self, blob: Uuid) -> Result<File, UploadError> {
+        let path = self.blob_path(blob);
+        File::open(&path).map_err(|e| UploadError::io(&path, e))
+    }
+
+    /// Records that `span` of a blob is on disk; call only after the file data is synced.
+    pub fn record_span(&self, blob: Uuid, span: Span) -> Result<(), UploadError> {
+        self.spans.insert(
+            span_key(blob, span.start),
+            &(span.end - span.start).to_be_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// The spans a blob holds, from the span index.
     pub fn stored_spans(&self, blob: Uuid) -> Result<SpanSet, UploadError> {
         let mut set = SpanSet::default();
-        for entry in self.chunk_index.scan_prefix(blob.as_bytes()) {
+        for entry in self.spans.scan_prefix(blob.as_bytes()) {
             let (key, len) = entry?;
-            let offset = decode_u64(&key[16..], "chunk key offset")?;
-            let len = decode_u64(&len, "chunk length")?;
+            let offset = decode_u64(&key[16..], "span key offset")?;
+            let len = decode_u64(&len, "span length")?;
             set.insert(Span {
                 start: offset,
                 end: offset + len,
             });
         }
         Ok(set)
-    }
-
-    /// Deletes the chunks of `blob` that start inside `span` (used to drop what one rejected
-    /// request wrote).
-    pub fn remove_chunks_in(&self, blob: Uuid, span: Span) -> Result<(), UploadError> {
-        let keys: Vec<sled::IVec> = self
-            .chunk_index
-            .range(chunk_key(blob, span.start)..chunk_key(blob, span.end))
-            .keys()
-            .collect::<Result<_, _>>()?;
-        self.remove_chunk_keys(&keys)
-    }
-
-    fn remove_chunk_keys(&self, keys: &[sled::IVec]) -> Result<(), UploadError> {
-        (&self.chunks, &self.chunk_index)
-            .transaction(|(chunks, index)| {
-                for key in keys {
-                    chunks.remove(key)?;
-                    index.remove(key)?;
-                }
-                Ok(())
-            })
-            .map_err(transaction_error)
-    }
-
-    /// The stored chunk that contains byte `offset`, as (chunk start, bytes).
-    pub fn chunk_at(&self, blob: Uuid, offset: u64) -> Result<(u64, Bytes), UploadError> {
-        let missing = || UploadError::Corrupt(format!("blob {blob} has no byte {offset}"));
-        let (key, _) = self
-            .chunk_index
-            .range(chunk_key(blob, 0)..=chunk_key(blob, offset))
-            .next_back()
-            .ok_or_else(missing)??;
-        let start = decode_u64(&key[16..], "chunk key offset")?;
-        let bytes = self.chunks.get(&key)?.ok_or_else(missing)?;
-        if start + bytes.len() as u64 <= offset {
-            return Err(missing());
-        }
-        Ok((start, Bytes::from_owner(bytes)))
     }
 
     /// Marks blobs for deletion inside a caller's transaction (see the module doc).
@@ -227,21 +230,32 @@ impl Store {
         &self.trash
     }
 
-    /// Deletes every trashed blob's chunks, in bounded batches, then forgets the trash entry.
+    /// Deletes every trashed blob's file and span entries, then forgets the trash entry.
     pub fn empty_trash(&self) -> Result<(), UploadError> {
         for entry in self.trash.iter() {
             let (blob_key, _) = entry?;
-            let mut keys = Vec::new();
-            for key in self.chunk_index.scan_prefix(&blob_key).keys() {
-                keys.push(key?);
-                if keys.len() == 256 {
-                    self.remove_chunk_keys(&keys)?;
-                    keys.clear();
-                }
+            let blob = Uuid::from_slice(&blob_key)
+                .map_err(|_| UploadError::Corrupt("trash entry is not a blob id".into()))?;
+            let path = self.blob_path(blob);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(UploadError::io(&path, e)),
             }
-            self.remove_chunk_keys(&keys)?;
+            let mut batch = sled::Batch::default();
+            for key in self.spans.scan_prefix(&blob_key).keys() {
+                batch.remove(key?);
+            }
+            self.spans.apply_batch(batch)?;
             self.trash.remove(&blob_key)?;
         }
         Ok(())
     }
+}
+
+/// Reads `len` bytes at `offset` of a blob file (a stored span, so the bytes exist).
+pub fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<Bytes> {
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset)?;
+    Ok(Bytes::from(buf))
 }
