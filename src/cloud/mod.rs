@@ -101,6 +101,7 @@ impl Cloud {
         let public_url = public_url.trim_end_matches('/').to_string();
         let uploads = Arc::new(UploadService::open(
             &db,
+            data_dir,
             &public_url,
             Arc::new(DocumentRecorder {
                 store: store.clone(),
