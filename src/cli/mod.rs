@@ -7,8 +7,8 @@ use std::process::ExitCode;
 mod job_options;
 mod media;
 mod render;
-mod spool;
 mod testpage;
+mod spool;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
