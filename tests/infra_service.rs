@@ -809,3 +809,50 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
         [3]
     );
 }
+
+#[tokio::test]
+async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
+    let cloud = Cloud::start().await;
+    cloud.infra.add_printer("p1", "Office").unwrap();
+    let token = cloud.infra.issue_device_token("p1").unwrap();
+    let r = cloud
+        .device(&token, Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES, |m| {
+            m.push_group(Group::new(GroupTag::PRINTER).with_set(
+                "print-color-mode-supported",
+                [Value::keyword("monochrome"), Value::keyword("highlight")],
+            ));
+        })
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES,
+        "{r:?}"
+    );
+    let unsupported = r
+        .group(GroupTag::UNSUPPORTED)
+        .expect("the unmapped attribute is named");
+    assert!(
+        unsupported.attr("print-color-mode-supported").is_some(),
+        "{unsupported:?}"
+    );
+    let view = cloud.infra.printer_view("p1").unwrap();
+    assert_eq!(
+        view.capabilities.unwrap().color_modes,
+        Some(vec![PrintColorMode::Grayscale])
+    );
+    let r = cloud
+        .device(&token, Operation::GET_OUTPUT_DEVICE_ATTRIBUTES, |_| {})
+        .await;
+    let kept: Vec<&str> = r
+        .group(GroupTag::PRINTER)
+        .unwrap()
+        .attr("print-color-mode-supported")
+        .unwrap()
+        .keywords()
+        .collect();
+    assert_eq!(
+        kept,
+        ["monochrome", "highlight"],
+        "the device's own values are kept as sent"
+    );
+}
