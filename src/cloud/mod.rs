@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod ca;
 mod graph;
+pub mod infra;
 pub mod odata;
 pub mod query;
 pub mod store;
