@@ -4,11 +4,12 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod devices;
 mod job_options;
 mod media;
 mod render;
-mod testpage;
 mod spool;
+mod testpage;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
@@ -43,6 +44,8 @@ enum Command {
         #[arg(long)]
         schema: bool,
     },
+    /// Run the emulated printers of printers.toml against an INFRA service (or clear a fault).
+    Devices(devices::DevicesArgs),
     /// Inspect a device spool: list, show, export or clean up jobs.
     Spool {
         /// The spool folder.
@@ -66,6 +69,7 @@ pub fn run() -> ExitCode {
         Command::Testpage(args) => testpage::run(args),
         Command::Validate { file, schema } => validate::run(&file, schema),
         Command::Spool { spool, command } => spool::run(&spool, command),
+        Command::Devices(args) => devices::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
