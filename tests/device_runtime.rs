@@ -44,6 +44,8 @@ struct ServiceState {
     printer_reasons: Vec<String>,
     advertised_formats: Vec<String>,
     history: Vec<String>,
+    /// Every `job-media-sheets-completed` the device reported, in order.
+    sheet_reports: Vec<(u32, i32)>,
 }
 
 #[derive(Clone, Default)]
@@ -269,7 +271,8 @@ async fn handle(State(service): State<Service>, request: IppRequest) -> IppReply
         Operation::ACKNOWLEDGE_DOCUMENT => IppReply::new(ok()),
         Operation::UPDATE_JOB_STATUS => {
             let job = job_id(&message);
-            let mut s = service.state.lock().unwrap();
+            let mut guard = service.state.lock().unwrap();
+            let s = &mut *guard;
             let j = s.jobs.get_mut(&job).unwrap();
             if let Some(g) = message.group(GroupTag::JOB) {
                 j.device_state = g.enum_value("output-device-job-state").or(j.device_state);
@@ -281,6 +284,9 @@ async fn handle(State(service): State<Service>, request: IppRequest) -> IppReply
                     .map(str::to_string)
                     .or(j.message.clone());
                 j.sheets = g.integer("job-media-sheets-completed").or(j.sheets);
+                if let Some(n) = g.integer("job-media-sheets-completed") {
+                    s.sheet_reports.push((job, n));
+                }
                 j.impressions = g.integer("job-impressions-completed").or(j.impressions);
             }
             IppReply::new(ok())
@@ -569,4 +575,85 @@ async fn a_cancel_stops_the_download_within_a_second() {
         printlab::model::PrintJobProcessingState::Canceled
     );
     lab.fleet.shutdown().await;
+}
+
+/// Kills a real `printlab devices` process (SIGKILL) at many points of a stream of jobs and
+/// restarts it on the same spool: every job ends completed exactly once, the sheet count the
+/// device reports never goes back (no sheet printed twice), and the spool stays consistent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
+    let service = Service::default();
+    let base = serve(
+        axum::Router::new()
+            .route("/ipp/print/lab", post(handle))
+            .with_state(service.clone()),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("printers.toml");
+    let text = format!(
+        "[fleet]\nconnection = {{ mode = \"infra\", printer_uri = \"{base}/ipp/print/lab\" }}\n{}\nwarm_up_seconds = 0\n",
+        PRINTER.replace("pages_per_minute = 600", "pages_per_minute = 300")
+    );
+    std::fs::write(&config, text).unwrap();
+    let jobs: Vec<u32> = (1..=8).collect();
+    for id in &jobs {
+        service.add_job(*id, "application/pdf", pdf(3), None);
+    }
+    let spool_dir = dir.path().join("spool");
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+            .args(["devices", "--config"])
+            .arg(&config)
+            .arg("--spool")
+            .arg(&spool_dir)
+            .env("PRINTLAB_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let all_done = |s: &ServiceState| jobs.iter().all(|id| job_finished(s, *id));
+    let mut kills = 0;
+    for round in 0..30u64 {
+        if all_done(&service.state.lock().unwrap()) {
+            break;
+        }
+        let mut child = start();
+        // Spread the kills over startup, download, render and pacing.
+        tokio::time::sleep(Duration::from_millis(150 + (round * 97) % 700)).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+    }
+    let mut child = start();
+    service.wait_for("every job to finish", all_done).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        kills >= 5,
+        "only {kills} kills happened before the stream finished"
+    );
+    let s = service.state.lock().unwrap();
+    for id in &jobs {
+        let j = &s.jobs[id];
+        assert_eq!(j.device_state, Some(9), "job {id}: {:?}", j.message);
+        assert_eq!(j.sheets, Some(3), "job {id}");
+        let reports: Vec<i32> = s
+            .sheet_reports
+            .iter()
+            .filter(|(job, _)| job == id)
+            .map(|(_, n)| *n)
+            .collect();
+        assert!(
+            reports.windows(2).all(|w| w[0] <= w[1]),
+            "job {id} printed a sheet again: {reports:?}"
+        );
+    }
+    drop(s);
+    let spool = Spool::open(&spool_dir.join("db")).unwrap();
+    assert_eq!(spool.verify().unwrap(), Vec::<String>::new());
+    for id in &jobs {
+        let record = spool.job("Lab", *id).unwrap().unwrap();
+        assert_eq!(record.progress.sheets_completed, 3);
+    }
 }

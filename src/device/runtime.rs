@@ -42,6 +42,8 @@ const CHUNK: usize = 64 * 1024;
 const FALLBACK_POLL: Duration = Duration::from_secs(30);
 const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Event kind logged once the service has heard a job's final state.
+const REPORTED: &str = "reported";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -409,9 +411,22 @@ impl Device {
     /// those the service no longer has or has ended, and finishes the rest.
     async fn reconcile(&mut self) -> Result<(), Interrupted> {
         let name = self.config.name.clone();
-        let held: Vec<_> = self
-            .spool
-            .printer_jobs(&name)?
+        let records = self.spool.printer_jobs(&name)?;
+        // Ended before a crash could tell the service: tell it now.
+        for record in records.iter().filter(|r| r.state.is_terminal()) {
+            let reported = self
+                .spool
+                .events(&name, record.job_id)?
+                .last()
+                .is_some_and(|e| e.kind == REPORTED);
+            if !reported {
+                match self.report_final(record.job_id).await {
+                    Err(e) if e.is_gone() => {}
+                    other => other?,
+                }
+            }
+        }
+        let held: Vec<_> = records
             .into_iter()
             .filter(|r| r.acknowledged && !r.state.is_terminal())
             .collect();
@@ -846,7 +861,15 @@ impl Device {
                     sheets_completed: Some(record.progress.sheets_completed),
                 },
             )
-            .await
+            .await?;
+        // Not flushed: losing this mark only means reporting the final state once more.
+        if let Err(e) = self
+            .spool
+            .update(&self.config.name, job, REPORTED, "", |_| {})
+        {
+            warn!(error = %e, "cannot note the final report in the spool");
+        }
+        Ok(())
     }
 }
 
