@@ -649,6 +649,22 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
             "job {id} printed a sheet again: {reports:?}"
         );
     }
+    // A job resumed mid-print reports its recorded sheets again when it restarts pacing.
+    let resumed_mid_print = jobs
+        .iter()
+        .filter(|id| {
+            let reports: Vec<i32> = s
+                .sheet_reports
+                .iter()
+                .filter(|(job, _)| job == *id)
+                .map(|(_, n)| *n)
+                .collect();
+            reports
+                .windows(2)
+                .any(|w| w[0] == w[1] && w[0] > 0 && w[0] < 3)
+        })
+        .count();
+    eprintln!("{kills} kills; {resumed_mid_print} jobs resumed mid-print");
     drop(s);
     let spool = Spool::open(&spool_dir.join("db")).unwrap();
     assert_eq!(spool.verify().unwrap(), Vec::<String>::new());
