@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cloud;
+mod devices;
 mod job_options;
 mod media;
 mod render;
@@ -45,6 +46,8 @@ enum Command {
         #[arg(long)]
         schema: bool,
     },
+    /// Run the emulated printers of printers.toml against an INFRA service (or clear a fault).
+    Devices(devices::DevicesArgs),
     /// Inspect a device spool: list, show, export or clean up jobs.
     Spool {
         /// The spool folder.
@@ -128,6 +131,7 @@ pub fn run() -> ExitCode {
                 hours,
             },
         ),
+        Command::Devices(args) => devices::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,10 @@
 //! Emulated printers: the `printers.toml` fleet ([`config`]), the print engine's speed and
-//! faults ([`engine`]) and the sled spool that is each device's memory across restarts
-//! ([`spool`]).
+//! faults ([`engine`]), the sled spool that is each device's memory across restarts
+//! ([`spool`]), the PWG 5100.18 client ([`infra_client`]) and the per-printer loop ([`runtime`]).
 
 pub mod config;
 pub mod engine;
+pub mod infra_client;
+pub mod runtime;
 pub mod schema;
 pub mod spool;

@@ -1,0 +1,140 @@
+//! `printlab devices`: run the fleet of `printers.toml` against an INFRA service, with the
+//! control API on loopback; `printlab devices clear NAME` clears a printer's faults through it.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use printlab::device::config::{self, Shard};
+use printlab::device::runtime::{self, Endpoint, FleetOptions};
+use printlab::device::spool::Spool;
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DevicesArgs {
+    #[command(subcommand)]
+    action: Option<DevicesAction>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The service's base URL (Universal Print printers register there).
+    #[arg(long)]
+    cloud: Option<String>,
+    /// The fleet file.
+    #[arg(long, default_value = "printers.toml")]
+    config: PathBuf,
+    /// The spool folder (one per device process).
+    #[arg(long, default_value = "spool")]
+    spool: PathBuf,
+    /// Run printers i, i+n, i+2n, … of the file (1-based).
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Where the control API listens.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    control: std::net::SocketAddr,
+}
+
+#[derive(Subcommand)]
+enum DevicesAction {
+    /// Clear a printer's faults (jam, empty tray, open cover) through the control API.
+    Clear {
+        printer: String,
+        /// The control API's URL, as `printlab devices` printed it.
+        #[arg(long, env = "PRINTLAB_CONTROL")]
+        control: String,
+    },
+}
+
+pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match args.action {
+        Some(DevicesAction::Clear { printer, control }) => {
+            runtime.block_on(clear(&control, &printer))
+        }
+        None => runtime.block_on(run_fleet(args.run)),
+    }
+}
+
+async fn clear(control: &str, printer: &str) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/control/printers/{}/clear",
+        control.trim_end_matches('/'),
+        percent_encode(printer)
+    );
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .send()
+        .await
+        .with_context(|| format!("reaching the control API at {url}"))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{url} answered {status}: {}", body.trim());
+    }
+    print!("{body}");
+    Ok(())
+}
+
+fn percent_encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
+    let mut fleet =
+        config::load(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    if let Some(shard) = args.shard {
+        fleet = fleet.shard(shard);
+    }
+    if fleet.printers.is_empty() {
+        bail!(
+            "{} declares no printers for this shard",
+            args.config.display()
+        );
+    }
+    std::fs::create_dir_all(&args.spool)
+        .with_context(|| format!("creating {}", args.spool.display()))?;
+    let spool = Spool::open(&args.spool.join("db"))
+        .with_context(|| format!("opening the spool in {}", args.spool.display()))?;
+    if args.cloud.is_some() {
+        tracing::info!(
+            "--cloud is used by Universal Print printers; infra printers use their printer_uri"
+        );
+    }
+    let running = runtime::start_fleet(
+        &fleet.printers,
+        Endpoint::from_config,
+        FleetOptions {
+            spool: spool.clone(),
+            out_root: runtime::out_root(&args.spool),
+            http: reqwest::Client::new(),
+        },
+    )?;
+    let listener = tokio::net::TcpListener::bind(args.control)
+        .await
+        .with_context(|| format!("binding the control API to {}", args.control))?;
+    let control_url = format!("http://{}", listener.local_addr()?);
+    let router = runtime::control_router(&running.printers);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    println!("control API: {control_url}/control/printers");
+    for p in &running.printers {
+        println!("  {}", p.name);
+    }
+    println!("clear a fault: printlab devices clear NAME --control {control_url}");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    println!("shutting down");
+    running.shutdown().await;
+    spool.flush().context("flushing the spool")?;
+    Ok(())
+}

@@ -1,0 +1,1046 @@
+//! The device loop: one tokio task per printer, all on one runtime and one HTTP connection
+//! pool, speaking PWG 5100.18 to the service through [`InfraClient`].
+//!
+//! A printer advertises its attributes, then a companion task holds an ippget subscription
+//! open with Get-Notifications long polls and wakes the printer when jobs become fetchable or a
+//! job it is printing is canceled. Idle printers therefore cost a parked task and one pending
+//! HTTP request each, and no CPU; a slow fallback poll runs only while notifications fail.
+//!
+//! The spool is the device's memory: every step that the service must be able to rely on is
+//! flushed before the service hears of it (Acknowledge-Job, Acknowledge-Document, each printed
+//! sheet, the final state), so a device killed at any point restarts from the spool, reconciles
+//! with Update-Active-Jobs, and neither loses an acknowledged job nor prints a sheet twice.
+
+use super::config::{Connection, PrinterConfig};
+use super::engine::{Engine, EngineEvent, Fault, JobWork};
+use super::infra_client::{InfraClient, InfraError, JobReport, job_state};
+use super::spool::{NewJob, OutputRecord, Spool, SpoolError};
+use crate::ipp::http::Credentials;
+use crate::ipp::{Attribute, AttributeLookup, Value};
+use crate::model::ipp_mapping::{
+    graph_from_job_template, printer_attributes_from_graph, printer_status_to_ipp,
+};
+use crate::model::{PrintJobProcessingState, PrinterProcessingState};
+use crate::render::{self, DeviceProfile, EdgeMicrons, JobRequest, RenderError};
+use rand::Rng;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+/// Documents are streamed into the spool in chunks of this size: smaller chunks cost a
+/// transaction each (see the spool's benchmark), larger ones only hold more memory.
+const CHUNK: usize = 64 * 1024;
+/// While notifications fail, look for fetchable jobs this often.
+const FALLBACK_POLL: Duration = Duration::from_secs(30);
+const BACKOFF_START: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Event kind logged once the service has heard a job's final state.
+const REPORTED: &str = "reported";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("printer {printer}: {source}")]
+    Infra { printer: String, source: InfraError },
+    #[error("printer {printer}: {source}")]
+    Spool { printer: String, source: SpoolError },
+    #[error(
+        "printer {0} uses Universal Print registration, which needs the service's registration \
+         endpoint; give it an `infra` connection (printer URI + HTTP Basic) in printers.toml"
+    )]
+    RegistrationUnsupported(String),
+    #[error("printer {printer}: {message}")]
+    Config { printer: String, message: String },
+}
+
+/// Where and how one printer reaches its infrastructure printer.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub printer_uri: String,
+    pub credentials: Credentials,
+}
+
+impl Endpoint {
+    /// The endpoint a printer's `infra` connection names.
+    pub fn from_config(printer: &PrinterConfig) -> Result<Self, RuntimeError> {
+        match &printer.connection {
+            Connection::UniversalPrint => {
+                Err(RuntimeError::RegistrationUnsupported(printer.name.clone()))
+            }
+            Connection::Infra {
+                printer_uri,
+                username,
+                password,
+            } => {
+                let credentials = match password {
+                    Some(secret) => Credentials::Basic {
+                        user: username.clone().unwrap_or_else(|| printer.name.clone()),
+                        password: secret.reveal().map_err(|e| RuntimeError::Config {
+                            printer: printer.name.clone(),
+                            message: e.to_string(),
+                        })?,
+                    },
+                    None => Credentials::None,
+                };
+                Ok(Self {
+                    printer_uri: printer_uri.clone(),
+                    credentials,
+                })
+            }
+        }
+    }
+}
+
+/// What a person can do to a printer through the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Clear every fault (the jam, refill the tray, close the cover).
+    Clear,
+}
+
+/// A printer's current state, for the control API and `printlab up`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterSnapshot {
+    pub name: String,
+    pub state: PrinterProcessingState,
+    pub reasons: Vec<String>,
+    pub connected: bool,
+    pub job: Option<u32>,
+    pub jobs_completed: u64,
+}
+
+/// A running printer, seen from outside its task.
+#[derive(Clone)]
+pub struct PrinterHandle {
+    pub name: String,
+    control: mpsc::Sender<Control>,
+    status: watch::Receiver<PrinterSnapshot>,
+}
+
+impl PrinterHandle {
+    pub fn snapshot(&self) -> PrinterSnapshot {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the snapshot satisfies `pred`.
+    pub async fn wait_for(&self, pred: impl Fn(&PrinterSnapshot) -> bool) -> PrinterSnapshot {
+        let mut rx = self.status.clone();
+        rx.wait_for(|s| pred(s))
+            .await
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| self.snapshot())
+    }
+
+    /// Sends a control action; false when the printer has stopped running.
+    pub async fn control(&self, action: Control) -> bool {
+        self.control.send(action).await.is_ok()
+    }
+}
+
+/// A running fleet: its printers and their tasks.
+pub struct RunningFleet {
+    pub printers: Vec<PrinterHandle>,
+    tasks: JoinSet<()>,
+    shutdown: CancellationToken,
+}
+
+impl RunningFleet {
+    pub fn printer(&self, name: &str) -> Option<&PrinterHandle> {
+        self.printers.iter().find(|p| p.name == name)
+    }
+
+    /// Stops every printer (jobs in flight stay in the spool) and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Options shared by all printers of a fleet.
+#[derive(Clone)]
+pub struct FleetOptions {
+    pub spool: Spool,
+    /// Rendered sides go under `<out_root>/<printer>/<job>/`.
+    pub out_root: PathBuf,
+    pub http: reqwest::Client,
+}
+
+/// Starts one task per printer. Each printer's endpoint comes from `endpoint_of`.
+pub fn start_fleet(
+    printers: &[PrinterConfig],
+    endpoint_of: impl Fn(&PrinterConfig) -> Result<Endpoint, RuntimeError>,
+    options: FleetOptions,
+) -> Result<RunningFleet, RuntimeError> {
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let mut handles = Vec::new();
+    for config in printers {
+        let endpoint = endpoint_of(config)?;
+        let client = InfraClient::new(
+            options.http.clone(),
+            &endpoint.printer_uri,
+            &device_uuid(&config.name),
+            endpoint.credentials,
+        )
+        .map_err(|source| RuntimeError::Infra {
+            printer: config.name.clone(),
+            source,
+        })?;
+        let (control_tx, control_rx) = mpsc::channel(8);
+        let engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let snapshot = PrinterSnapshot {
+            name: config.name.clone(),
+            state: PrinterProcessingState::Idle,
+            reasons: vec!["none".into()],
+            connected: false,
+            job: None,
+            jobs_completed: 0,
+        };
+        let (status_tx, status_rx) = watch::channel(snapshot);
+        let device = Device {
+            config: config.clone(),
+            client: Arc::new(client),
+            spool: options.spool.clone(),
+            out_root: options.out_root.clone(),
+            engine,
+            started: Instant::now(),
+            control: control_rx,
+            status: status_tx,
+            wake: Arc::new(Notify::new()),
+            notifications_ok: Arc::new(AtomicBool::new(false)),
+            current: Arc::new(Mutex::new(None)),
+            shutdown: shutdown.child_token(),
+        };
+        let span = info_span!("printer", name = %config.name);
+        tasks.spawn(device.run().instrument(span));
+        handles.push(PrinterHandle {
+            name: config.name.clone(),
+            control: control_tx,
+            status: status_rx,
+        });
+    }
+    Ok(RunningFleet {
+        printers: handles,
+        tasks,
+        shutdown,
+    })
+}
+
+/// A stable UUID per printer name, so a restarted device is the same output device.
+fn device_uuid(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("printlab-device:{name}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// Sleeps a jittered, growing delay; returns false if shutdown came first.
+async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) -> bool {
+    let base = BACKOFF_START
+        .saturating_mul(1 << (*attempt).min(10))
+        .min(BACKOFF_MAX);
+    *attempt += 1;
+    let jitter = rand::rng().random_range(0.5..1.5);
+    tokio::select! {
+        _ = tokio::time::sleep(base.mul_f64(jitter)) => true,
+        _ = shutdown.cancelled() => false,
+    }
+}
+
+/// Why a job's processing ended early.
+enum Interrupted {
+    Canceled,
+    Shutdown,
+    Infra(InfraError),
+    Spool(SpoolError),
+}
+
+impl From<InfraError> for Interrupted {
+    fn from(e: InfraError) -> Self {
+        Interrupted::Infra(e)
+    }
+}
+
+impl From<SpoolError> for Interrupted {
+    fn from(e: SpoolError) -> Self {
+        Interrupted::Spool(e)
+    }
+}
+
+struct Device {
+    config: PrinterConfig,
+    client: Arc<InfraClient>,
+    spool: Spool,
+    out_root: PathBuf,
+    engine: Engine,
+    started: Instant,
+    control: mpsc::Receiver<Control>,
+    status: watch::Sender<PrinterSnapshot>,
+    /// Rung by the notification task when jobs may be fetchable.
+    wake: Arc<Notify>,
+    notifications_ok: Arc<AtomicBool>,
+    /// The job being processed and its cancel token, which the notification task fires.
+    current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
+    shutdown: CancellationToken,
+}
+
+impl Device {
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn run(mut self) {
+        let notifier = tokio::spawn(
+            notification_loop(
+                self.client.clone(),
+                self.current.clone(),
+                self.wake.clone(),
+                self.notifications_ok.clone(),
+                self.shutdown.clone(),
+            )
+            .in_current_span(),
+        );
+        let mut attempt = 0;
+        while !self.shutdown.is_cancelled() {
+            match self.connected_session().await {
+                Ok(()) => break,
+                Err(Interrupted::Shutdown) => break,
+                Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
+                Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
+                Err(Interrupted::Canceled) => {}
+            }
+            self.status.send_modify(|s| s.connected = false);
+            if !backoff(&mut attempt, &self.shutdown).await {
+                break;
+            }
+        }
+        notifier.abort();
+    }
+
+    /// Advertise, resume what the spool holds, then take jobs until shutdown or an error.
+    async fn connected_session(&mut self) -> Result<(), Interrupted> {
+        self.advertise(true).await?;
+        self.status.send_modify(|s| s.connected = true);
+        info!("advertised to the service");
+        self.reconcile().await?;
+        loop {
+            for job in self.client.fetchable_jobs().await? {
+                self.process_job(job, true).await?;
+            }
+            let fallback = if self.notifications_ok.load(Ordering::Relaxed) {
+                Duration::MAX
+            } else {
+                FALLBACK_POLL
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(fallback) => {}
+                _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+                Some(action) = self.control.recv() => self.apply_control(action).await?,
+            }
+        }
+    }
+
+    /// Update-Output-Device-Attributes with the state (and, on connect, the capabilities).
+    async fn advertise(&mut self, with_capabilities: bool) -> Result<(), InfraError> {
+        let status = self.engine.status();
+        let mut attributes = if with_capabilities {
+            let mut attrs =
+                printer_attributes_from_graph(&self.config.capabilities, &self.config.defaults)
+                    .value;
+            attrs.push(Attribute::new(
+                "printer-name",
+                Value::name(self.config.name.clone()),
+            ));
+            let make_model = [&self.config.manufacturer, &self.config.model]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !make_model.is_empty() {
+                attrs.push(Attribute::new(
+                    "printer-make-and-model",
+                    Value::text(make_model),
+                ));
+            }
+            attrs
+        } else {
+            Vec::new()
+        };
+        attributes.extend(printer_status_to_ipp(&status.graph_status()).value);
+        let reasons: Vec<String> = status
+            .ipp_reasons()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        self.status.send_modify(|s| {
+            s.state = status.state;
+            s.reasons = reasons;
+        });
+        self.client
+            .update_output_device_attributes(attributes)
+            .await
+    }
+
+    async fn apply_control(&mut self, action: Control) -> Result<(), InfraError> {
+        match action {
+            Control::Clear => {
+                let now = self.now();
+                for fault in self.engine.status().faults {
+                    info!(fault = fault.ipp_keyword(), "fault cleared");
+                    self.engine.clear(fault, now);
+                }
+                self.advertise(false).await
+            }
+        }
+    }
+
+    /// Rebuilds from the spool: reports the unfinished jobs with Update-Active-Jobs, drops
+    /// those the service no longer has or has ended, and finishes the rest.
+    async fn reconcile(&mut self) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let records = self.spool.printer_jobs(&name)?;
+        // Ended before a crash could tell the service: tell it now.
+        for record in records.iter().filter(|r| r.state.is_terminal()) {
+            let reported = self
+                .spool
+                .events(&name, record.job_id)?
+                .last()
+                .is_some_and(|e| e.kind == REPORTED);
+            if !reported {
+                match self.report_final(record.job_id).await {
+                    Err(e) if e.is_gone() => {}
+                    other => other?,
+                }
+            }
+        }
+        let held: Vec<_> = records
+            .into_iter()
+            .filter(|r| r.acknowledged && !r.state.is_terminal())
+            .collect();
+        let states: Vec<(u32, i32)> = held
+            .iter()
+            .map(|r| (r.job_id, job_state::PROCESSING))
+            .collect();
+        let differing = self.client.update_active_jobs(&states).await?;
+        for record in held {
+            let verdict = differing.iter().find(|(id, _)| *id == record.job_id);
+            match verdict {
+                Some((_, state)) if state.is_none_or(job_state::is_terminal) => {
+                    info!(job = record.job_id, "the service ended this job meanwhile");
+                    self.spool.update(
+                        &name,
+                        record.job_id,
+                        "reconciled",
+                        "the service no longer has this job active",
+                        |r| {
+                            r.state = PrintJobProcessingState::Canceled;
+                            r.reasons = vec!["job-canceled-at-device".into()];
+                        },
+                    )?;
+                }
+                _ => self.process_job(record.job_id, false).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn process_job(&mut self, job: u32, fetchable: bool) -> Result<(), Interrupted> {
+        let cancel = CancellationToken::new();
+        *self.current.lock().expect("not poisoned") = Some((job, cancel.clone()));
+        self.status.send_modify(|s| s.job = Some(job));
+        let span = info_span!("job", id = job);
+        let outcome = self
+            .process_job_inner(job, fetchable, &cancel)
+            .instrument(span)
+            .await;
+        *self.current.lock().expect("not poisoned") = None;
+        self.status.send_modify(|s| s.job = None);
+        match outcome {
+            Err(Interrupted::Canceled) => self.finish_canceled(job).await,
+            Err(Interrupted::Infra(e)) if e.is_gone() => {
+                info!(job, error = %e, "job is gone from the service");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn process_job_inner(
+        &mut self,
+        job: u32,
+        fetchable: bool,
+        cancel: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let record = match self.spool.job(&name, job)? {
+            Some(record) => record,
+            None => {
+                let fetched = self.client.fetch_job(job).await?;
+                let attrs = &fetched.attributes;
+                let new = NewJob {
+                    name: attrs.string("job-name").map(str::to_string),
+                    user: attrs
+                        .string("job-originating-user-name")
+                        .map(str::to_string),
+                    configuration: graph_from_job_template(attrs).value,
+                };
+                self.spool.create_job(&name, job, new)?
+            }
+        };
+        if record.state.is_terminal() {
+            // Finished before a crash hid the final report: say it again.
+            return self.report_final(job).await.map_err(Into::into);
+        }
+        if fetchable || !record.acknowledged {
+            if !record.acknowledged {
+                self.spool.update(&name, job, "acknowledged", "", |r| {
+                    r.acknowledged = true;
+                    r.state = PrintJobProcessingState::Processing;
+                })?;
+                self.spool.flush()?;
+            }
+            match self.client.acknowledge_job(job).await {
+                // Acknowledged by an earlier run whose record we hold: nothing is lost.
+                Err(e) if e.is_gone() && record.acknowledged => {}
+                other => other?,
+            }
+            info!("job acknowledged");
+        }
+        self.download(job, cancel).await?;
+        let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
+            printer: name.clone(),
+            job,
+        })?;
+        let document = record.document.clone().expect("downloaded");
+        if let Err(failure) = self.engine.interpret(&document.format) {
+            return self
+                .finish_aborted(job, "document-format-error", &failure.0)
+                .await;
+        }
+        self.client
+            .update_job_status(
+                job,
+                &JobReport {
+                    state: job_state::PROCESSING,
+                    reasons: vec!["job-printing".into()],
+                    message: None,
+                    impressions_completed: Some(record.progress.impressions_completed),
+                    sheets_completed: Some(record.progress.sheets_completed),
+                },
+            )
+            .await?;
+        let manifest = match self.render(job, &record, cancel).await? {
+            Ok(manifest) => manifest,
+            Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
+            Err(e) => {
+                return self
+                    .finish_aborted(job, e.job_state_reason(), &e.to_string())
+                    .await;
+            }
+        };
+        self.print(
+            job,
+            JobWork {
+                sheets: manifest.media_sheets as u64,
+                impressions: manifest.impressions as u64,
+            },
+            record.progress.sheets_completed,
+            cancel,
+        )
+        .await?;
+        self.spool.update(&name, job, "completed", "", |r| {
+            r.state = PrintJobProcessingState::Completed;
+            r.reasons = vec!["job-completed-successfully".into()];
+        })?;
+        self.spool.flush()?;
+        self.report_final(job).await?;
+        self.status.send_modify(|s| s.jobs_completed += 1);
+        info!("job completed");
+        Ok(())
+    }
+
+    /// Fetch-Document into the spool, resuming after the bytes an earlier run kept, then
+    /// Acknowledge-Document once they are durable.
+    async fn download(&mut self, job: u32, cancel: &CancellationToken) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
+            printer: name.clone(),
+            job,
+        })?;
+        let complete = record.document.as_ref().is_some_and(|d| d.sha256.is_some());
+        if !complete {
+            let (attrs, mut reader) = tokio::select! {
+                r = self.client.fetch_document(job, 1) => r?,
+                _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+            };
+            let format = attrs
+                .string("document-format")
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let doc_name = attrs.string("document-name").map(str::to_string);
+            let begun =
+                self.spool
+                    .begin_document(&name, job, 1, &format, doc_name.as_deref(), None)?;
+            let mut skip = begun.document.map(|d| d.bytes_received).unwrap_or(0);
+            let mut offset = skip;
+            let mut buffer = vec![0u8; CHUNK];
+            loop {
+                let mut filled = 0;
+                while filled < CHUNK {
+                    let n = tokio::select! {
+                        r = reader.read(&mut buffer[filled..]) => r.map_err(InfraError::DocumentStream)?,
+                        _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                        _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                let mut chunk = &buffer[..filled];
+                let drop = (skip as usize).min(chunk.len());
+                chunk = &chunk[drop..];
+                skip -= drop as u64;
+                if !chunk.is_empty() {
+                    offset = self.spool.append_chunk(&name, job, offset, chunk)?;
+                }
+                if filled < CHUNK {
+                    break;
+                }
+            }
+            self.spool.complete_document(&name, job)?;
+        }
+        let acknowledged = self
+            .spool
+            .job(&name, job)?
+            .and_then(|r| r.document)
+            .is_some_and(|d| d.acknowledged);
+        if !acknowledged {
+            self.spool.flush()?;
+            self.client.acknowledge_document(job, 1).await?;
+            self.spool
+                .update(&name, job, "document-acknowledged", "", |r| {
+                    if let Some(d) = &mut r.document {
+                        d.acknowledged = true;
+                    }
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn render(
+        &mut self,
+        job: u32,
+        record: &super::spool::JobRecord,
+        cancel: &CancellationToken,
+    ) -> Result<Result<render::Manifest, RenderError>, Interrupted> {
+        let name = self.config.name.clone();
+        let bytes = self.spool.document_bytes(&name, job)?;
+        let format = record
+            .document
+            .as_ref()
+            .map(|d| d.format.clone())
+            .unwrap_or_default();
+        let config = record.configuration.clone();
+        let profile = render_profile(&self.config, config.media_size.as_deref());
+        let out_dir = self.out_root.join(&name).join(job.to_string());
+        let cancel = cancel.clone();
+        let render_span = tracing::Span::current();
+        let result = tokio::task::spawn_blocking(move || {
+            let _entered = render_span.enter();
+            let on_sheet = |p: render::SheetProgress| {
+                tracing::debug!(
+                    sheet = p.sheets_completed,
+                    of = p.sheets_total,
+                    "sheet rendered"
+                );
+            };
+            render::render_job(&JobRequest {
+                document: &bytes,
+                content_type: &format,
+                config: &config,
+                profile: &profile,
+                out_dir: &out_dir,
+                cancel: &cancel,
+                on_sheet: &on_sheet,
+            })
+            .map(|m| (m, out_dir))
+        })
+        .await
+        .map_err(|e| {
+            Interrupted::Spool(SpoolError::Corrupt {
+                key: format!("{name}/{job}"),
+                reason: format!("render task failed: {e}"),
+            })
+        })?;
+        match result {
+            Ok((manifest, out_dir)) => {
+                let outputs: Vec<OutputRecord> = manifest
+                    .sides
+                    .iter()
+                    .map(|s| OutputRecord {
+                        path: out_dir.join(&s.file).display().to_string(),
+                        sha256: s.sha256.clone(),
+                    })
+                    .collect();
+                self.spool.update(&name, job, "rendered", "", |r| {
+                    r.outputs = outputs.clone();
+                })?;
+                Ok(Ok(manifest))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Paces the sheets through the engine, reporting each one after it is durable in the
+    /// spool; waits out faults until a person clears them.
+    async fn print(
+        &mut self,
+        job: u32,
+        work: JobWork,
+        already: u64,
+        cancel: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let now = self.now();
+        if self.engine.active_job().is_none() {
+            self.engine
+                .start_job(job, work, already, now)
+                .expect("the engine is idle between jobs");
+        }
+        loop {
+            let mut done = false;
+            for event in self.engine.advance(self.now()) {
+                match event {
+                    EngineEvent::SheetDone {
+                        sheets_completed,
+                        impressions_completed,
+                        ..
+                    } => {
+                        self.spool.update(&name, job, "sheet", "", |r| {
+                            r.progress.sheets_completed = sheets_completed;
+                            r.progress.impressions_completed = impressions_completed;
+                        })?;
+                        self.spool.flush()?;
+                        self.client
+                            .update_job_status(
+                                job,
+                                &JobReport {
+                                    state: job_state::PROCESSING,
+                                    reasons: vec!["job-printing".into()],
+                                    message: None,
+                                    impressions_completed: Some(impressions_completed),
+                                    sheets_completed: Some(sheets_completed),
+                                },
+                            )
+                            .await?;
+                    }
+                    EngineEvent::Stopped { fault, .. } => self.stopped(job, fault).await?,
+                    EngineEvent::JobDone { .. } => done = true,
+                }
+            }
+            if done {
+                return Ok(());
+            }
+            let wake = self.engine.next_wakeup().map(|at| self.started + at);
+            tokio::select! {
+                _ = sleep_until(wake) => {}
+                _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+                Some(action) = self.control.recv() => {
+                    self.apply_control(action).await?;
+                    if self.engine.status().faults.is_empty() {
+                        let progress = self.spool.job(&name, job)?.map(|r| r.progress).unwrap_or_default();
+                        self.client.update_job_status(job, &JobReport {
+                            state: job_state::PROCESSING,
+                            reasons: vec!["job-printing".into()],
+                            message: None,
+                            impressions_completed: Some(progress.impressions_completed),
+                            sheets_completed: Some(progress.sheets_completed),
+                        }).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), InfraError> {
+        warn!(fault = fault.ipp_keyword(), "printer stopped");
+        self.advertise(false).await?;
+        self.client
+            .update_job_status(
+                job,
+                &JobReport {
+                    state: job_state::PROCESSING_STOPPED,
+                    reasons: vec!["printer-stopped".into()],
+                    message: Some(format!(
+                        "The printer stopped ({}): {}",
+                        fault.ipp_keyword(),
+                        fault.remedy()
+                    )),
+                    impressions_completed: None,
+                    sheets_completed: None,
+                },
+            )
+            .await
+    }
+
+    async fn finish_aborted(
+        &mut self,
+        job: u32,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), Interrupted> {
+        warn!(reason, message, "job aborted");
+        let name = self.config.name.clone();
+        self.spool.update(&name, job, "aborted", message, |r| {
+            r.state = PrintJobProcessingState::Aborted;
+            r.reasons = vec![reason.to_string()];
+        })?;
+        self.spool.flush()?;
+        self.report_final(job).await?;
+        Ok(())
+    }
+
+    async fn finish_canceled(&mut self, job: u32) -> Result<(), Interrupted> {
+        info!(job, "job canceled");
+        let name = self.config.name.clone();
+        let now = self.now();
+        let _ = self.engine.cancel_job(job, now);
+        self.spool
+            .update(&name, job, "canceled", "canceled by the service", |r| {
+                r.state = PrintJobProcessingState::Canceled;
+                r.reasons = vec!["job-canceled-by-user".into()];
+            })?;
+        self.spool.flush()?;
+        match self.report_final(job).await {
+            Err(e) if e.is_gone() => Ok(()),
+            other => other.map_err(Into::into),
+        }
+    }
+
+    /// Reports the final state recorded in the spool.
+    async fn report_final(&mut self, job: u32) -> Result<(), InfraError> {
+        let Ok(Some(record)) = self.spool.job(&self.config.name, job) else {
+            return Ok(());
+        };
+        let state = match record.state {
+            PrintJobProcessingState::Completed => job_state::COMPLETED,
+            PrintJobProcessingState::Canceled => job_state::CANCELED,
+            _ => job_state::ABORTED,
+        };
+        let message = self
+            .spool
+            .events(&self.config.name, job)
+            .ok()
+            .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
+            .filter(|_| state == job_state::ABORTED)
+            .map(|e| e.detail);
+        self.client
+            .update_job_status(
+                job,
+                &JobReport {
+                    state,
+                    reasons: record.reasons.clone(),
+                    message,
+                    impressions_completed: Some(record.progress.impressions_completed),
+                    sheets_completed: Some(record.progress.sheets_completed),
+                },
+            )
+            .await?;
+        // Not flushed: losing this mark only means reporting the final state once more.
+        if let Err(e) = self
+            .spool
+            .update(&self.config.name, job, REPORTED, "", |_| {})
+        {
+            warn!(error = %e, "cannot note the final report in the spool");
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The renderer's view of a printer: the hardware margins of the job's media size.
+pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProfile {
+    let hw = &config.hardware;
+    let default_media = config
+        .defaults
+        .media_size
+        .clone()
+        .or_else(|| hw.media.first().map(|m| m.size.graph_name.to_string()))
+        .unwrap_or_else(|| "A4".into());
+    let margins = hw
+        .media(media.unwrap_or(&default_media))
+        .or_else(|| hw.media(&default_media))
+        .map(|m| EdgeMicrons {
+            top: m.margins.top,
+            bottom: m.margins.bottom,
+            left: m.margins.left,
+            right: m.margins.right,
+        })
+        .unwrap_or_default();
+    let default_dpi = config
+        .defaults
+        .dpi
+        .and_then(|d| u32::try_from(d).ok())
+        .or_else(|| hw.dpis.first().copied())
+        .unwrap_or(300);
+    DeviceProfile {
+        hardware_margins: margins,
+        dpis: hw.dpis.clone(),
+        default_dpi,
+        color: hw.color,
+        content_types: config
+            .capabilities
+            .content_types
+            .clone()
+            .unwrap_or_default(),
+        default_media,
+        quality_dpi: None,
+    }
+}
+
+/// Holds the ippget subscription and long-polls Get-Notifications: wakes the printer when
+/// something happened and cancels the job in progress when the service cancels it.
+async fn notification_loop(
+    client: Arc<InfraClient>,
+    current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
+    wake: Arc<Notify>,
+    healthy: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+) {
+    let mut attempt = 0;
+    loop {
+        let subscription = tokio::select! {
+            r = client.create_printer_subscription() => r,
+            _ = shutdown.cancelled() => return,
+        };
+        let subscription = match subscription {
+            Ok(id) => id,
+            Err(e) => {
+                warn!(error = %e, "cannot subscribe to notifications; polling slowly");
+                healthy.store(false, Ordering::Relaxed);
+                wake.notify_one();
+                if !backoff(&mut attempt, &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        healthy.store(true, Ordering::Relaxed);
+        attempt = 0;
+        let mut sequence = 0;
+        loop {
+            let asked = Instant::now();
+            let answer = tokio::select! {
+                r = client.get_notifications(subscription, sequence, true) => r,
+                _ = shutdown.cancelled() => return,
+            };
+            match answer {
+                Ok((notifications, last)) => {
+                    sequence = last;
+                    for event in &notifications.events {
+                        let ended = event.job_state.is_some_and(job_state::is_terminal);
+                        if let (true, Some(job)) = (ended, event.job_id) {
+                            let current = current.lock().expect("not poisoned");
+                            if let Some((id, token)) = current.as_ref()
+                                && *id == job
+                            {
+                                token.cancel();
+                            }
+                        }
+                    }
+                    if !notifications.events.is_empty() {
+                        wake.notify_one();
+                    } else if asked.elapsed() < Duration::from_secs(1) {
+                        // The service did not hold the request: respect its interval.
+                        let interval = notifications.get_interval.unwrap_or(10).max(1);
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(interval.into())) => {}
+                            _ = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "notifications failed; resubscribing");
+                    healthy.store(false, Ordering::Relaxed);
+                    wake.notify_one();
+                    if !backoff(&mut attempt, &shutdown).await {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The control API: `GET /control/printers` and `POST /control/printers/{name}/clear`.
+pub fn control_router(printers: &[PrinterHandle]) -> axum::Router {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    let map: Arc<HashMap<String, PrinterHandle>> = Arc::new(
+        printers
+            .iter()
+            .map(|p| (p.name.clone(), p.clone()))
+            .collect(),
+    );
+    let order: Arc<Vec<String>> = Arc::new(printers.iter().map(|p| p.name.clone()).collect());
+    axum::Router::new()
+        .route(
+            "/control/printers",
+            get({
+                let order = order.clone();
+                move |State(map): State<Arc<HashMap<String, PrinterHandle>>>| async move {
+                    let list: Vec<PrinterSnapshot> = order
+                        .iter()
+                        .filter_map(|n| map.get(n))
+                        .map(|p| p.snapshot())
+                        .collect();
+                    axum::Json(list)
+                }
+            }),
+        )
+        .route(
+            "/control/printers/{name}/clear",
+            post(
+                |State(map): State<Arc<HashMap<String, PrinterHandle>>>,
+                 UrlPath(name): UrlPath<String>| async move {
+                    match map.get(&name) {
+                        Some(p) if p.control(Control::Clear).await => {
+                            (StatusCode::ACCEPTED, format!("clearing faults of {name}\n"))
+                        }
+                        Some(_) => (StatusCode::GONE, format!("printer {name} is not running\n")),
+                        None => (StatusCode::NOT_FOUND, format!("no printer named {name}\n")),
+                    }
+                },
+            ),
+        )
+        .with_state(map)
+}
+
+/// Where a fleet's rendered output goes inside its spool folder.
+pub fn out_root(spool_dir: &Path) -> PathBuf {
+    spool_dir.join("out")
+}
