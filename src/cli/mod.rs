@@ -4,11 +4,15 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod connect;
 mod job_options;
+mod jobs;
 mod media;
+mod print;
+mod printers;
 mod render;
-mod testpage;
 mod spool;
+mod testpage;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
@@ -51,6 +55,18 @@ enum Command {
         #[command(subcommand)]
         command: spool::SpoolCommand,
     },
+    /// Print documents through the cloud (Graph): create, upload (resumable), start, follow.
+    Print(print::PrintArgs),
+    /// List your print jobs (or everyone's with --all-users).
+    Jobs(jobs::JobsArgs),
+    /// Show one job, or follow it to the end with --watch.
+    Job(jobs::JobArgs),
+    /// Cancel a job.
+    Cancel(jobs::CancelArgs),
+    /// List the printers you can print to.
+    Printers(printers::PrintersArgs),
+    /// Show one printer's capabilities and defaults.
+    Printer(printers::PrinterArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -66,12 +82,21 @@ pub fn run() -> ExitCode {
         Command::Testpage(args) => testpage::run(args),
         Command::Validate { file, schema } => validate::run(&file, schema),
         Command::Spool { spool, command } => spool::run(&spool, command),
+        Command::Print(args) => print::run(args),
+        Command::Jobs(args) => jobs::run_jobs(args),
+        Command::Job(args) => jobs::run_job(args),
+        Command::Cancel(args) => jobs::run_cancel(args),
+        Command::Printers(args) => printers::run_printers(args),
+        Command::Printer(args) => printers::run_printer(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("printlab: {err:#}");
-            ExitCode::FAILURE
+            if let Some(hint) = connect::hint(&err) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(connect::exit_code(&err))
         }
     }
 }
