@@ -5,8 +5,8 @@
 use anyhow::anyhow;
 use clap::Args;
 use printlab::client::upload::UploadError;
-use printlab::client::{ClientError, GraphClient, JobParent};
-use printlab::model::{PrinterCapabilities, PrinterShare};
+use printlab::client::{ClientError, GraphClient, JobParent, SharedPrinter};
+use printlab::model::PrinterCapabilities;
 use reqwest::StatusCode;
 
 /// The `printlab cloud` default listen address.
@@ -144,7 +144,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// A printer as a user sees it: its share, with capabilities and defaults.
 pub struct Target {
     pub parent: JobParent,
-    pub share: PrinterShare,
+    pub share: SharedPrinter,
 }
 
 impl Target {

@@ -5,8 +5,8 @@ use super::connect::{ConnectArgs, exit, fail, resolve};
 use super::print::{describe, follow};
 use anyhow::Context;
 use clap::Args;
-use printlab::client::{GraphClient, JobParent};
-use printlab::model::{PrintJob, PrintJobProcessingState, PrinterShare};
+use printlab::client::{GraphClient, JobParent, SharedPrinter};
+use printlab::model::{PrintJob, PrintJobProcessingState};
 use serde::Serialize;
 
 #[derive(Args)]
@@ -69,7 +69,7 @@ struct JobJson<'a> {
     size: Option<i64>,
 }
 
-fn job_json<'a>(share: &'a PrinterShare, job: &'a PrintJob) -> JobJson<'a> {
+fn job_json<'a>(share: &'a SharedPrinter, job: &'a PrintJob) -> JobJson<'a> {
     let doc = job.documents.as_ref().and_then(|d| d.first());
     JobJson {
         id: &job.id,
@@ -90,7 +90,7 @@ fn job_json<'a>(share: &'a PrinterShare, job: &'a PrintJob) -> JobJson<'a> {
 }
 
 /// The shares to look at: one by name, or all.
-async fn shares(client: &GraphClient, printer: Option<&str>) -> anyhow::Result<Vec<PrinterShare>> {
+async fn shares(client: &GraphClient, printer: Option<&str>) -> anyhow::Result<Vec<SharedPrinter>> {
     Ok(match printer {
         Some(name) => vec![resolve(client, Some(name), None).await?.share],
         None => client.shares().await.context("listing shared printers")?,
@@ -156,7 +156,7 @@ async fn find(
     client: &GraphClient,
     printer: Option<&str>,
     id: &str,
-) -> anyhow::Result<(PrinterShare, PrintJob)> {
+) -> anyhow::Result<(SharedPrinter, PrintJob)> {
     for share in shares(client, printer).await? {
         match client.job(&JobParent::Share(share.id.clone()), id).await {
             Ok(job) => return Ok((share, job)),

@@ -5,7 +5,8 @@ use super::connect::{ConnectArgs, resolve};
 use super::jobs::print_table;
 use anyhow::Context;
 use clap::Args;
-use printlab::model::{PrinterCapabilities, PrinterDefaults, PrinterShare};
+use printlab::client::SharedPrinter;
+use printlab::model::{PrinterCapabilities, PrinterDefaults};
 use serde::Serialize;
 use std::fmt::Display;
 
@@ -46,15 +47,18 @@ struct PrinterJson<'a> {
     model: Option<&'a str>,
 }
 
-fn printer_json(share: &PrinterShare) -> PrinterJson<'_> {
+fn printer_json(share: &SharedPrinter) -> PrinterJson<'_> {
     PrinterJson {
         name: &share.display_name,
         share_id: &share.id,
-        state: share.status.state.to_string(),
+        state: share
+            .status
+            .as_ref()
+            .map_or_else(|| "unknown".to_string(), |s| s.state.to_string()),
         details: share
             .status
-            .details
             .iter()
+            .flat_map(|s| &s.details)
             .map(|d| d.as_str().to_string())
             .collect(),
         accepting_jobs: share.is_accepting_jobs,

@@ -9,7 +9,8 @@ pub mod upload;
 
 use crate::model::{
     ODataErrorBody, PrintDocument, PrintDocumentUploadProperties, PrintJob, PrintJobConfiguration,
-    PrintJobStatus, Printer, PrinterShare, UploadSession,
+    PrintJobStatus, Printer, PrinterCapabilities, PrinterDefaults, PrinterLocation, PrinterStatus,
+    UploadSession,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -88,6 +89,29 @@ struct Collection<T> {
     value: Vec<T>,
     #[serde(rename = "@odata.nextLink")]
     next_link: Option<String>,
+}
+
+/// A printerShare as any caller may see it: Graph gives non-administrators only `id`,
+/// `displayName`, `manufacturer`, `model` and `location`, so everything else is optional here.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedPrinter {
+    pub id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub location: Option<PrinterLocation>,
+    #[serde(default)]
+    pub is_accepting_jobs: Option<bool>,
+    #[serde(default)]
+    pub status: Option<PrinterStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<PrinterCapabilities>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<PrinterDefaults>,
 }
 
 /// A Graph client bound to one cloud (`…/v1.0`) and one bearer token.
@@ -183,7 +207,7 @@ impl GraphClient {
         self.list("print/printers", "a printer collection").await
     }
 
-    pub async fn shares(&self) -> Result<Vec<PrinterShare>, ClientError> {
+    pub async fn shares(&self) -> Result<Vec<SharedPrinter>, ClientError> {
         self.list("print/shares", "a printerShare collection").await
     }
 
@@ -191,7 +215,7 @@ impl GraphClient {
     pub async fn printer(&self, id: &str) -> Result<Printer, ClientError> {
         self.call(
             Method::GET,
-            &format!("print/printers/{id}?$select={FULL_SELECT}"),
+            &format!("print/printers/{id}?$select={PRINTER_SELECT}"),
             None,
             "a printer",
         )
@@ -199,10 +223,10 @@ impl GraphClient {
     }
 
     /// One share with its capabilities and defaults.
-    pub async fn share(&self, id: &str) -> Result<PrinterShare, ClientError> {
+    pub async fn share(&self, id: &str) -> Result<SharedPrinter, ClientError> {
         self.call(
             Method::GET,
-            &format!("print/shares/{id}?$select={FULL_SELECT}"),
+            &format!("print/shares/{id}?$select={SHARE_SELECT}"),
             None,
             "a printerShare",
         )
@@ -352,10 +376,12 @@ impl GraphClient {
     }
 }
 
-/// The properties `printlab printer` shows; Graph leaves capabilities out unless selected.
-const FULL_SELECT: &str = "id,displayName,manufacturer,model,isAcceptingJobs,status,location,\
-capabilities,defaults,hasPhysicalDevice,isShared,registeredDateTime,lastSeenDateTime,\
-allowAllUsers,createdDateTime";
+/// Graph leaves capabilities and defaults out unless selected, and refuses to select a property
+/// the resource does not have.
+const SHARE_SELECT: &str =
+    "id,displayName,manufacturer,model,isAcceptingJobs,status,location,capabilities,defaults";
+const PRINTER_SELECT: &str = "id,displayName,manufacturer,model,isAcceptingJobs,status,location,\
+capabilities,defaults,hasPhysicalDevice,isShared,registeredDateTime,lastSeenDateTime";
 
 fn encode_query(text: &str) -> String {
     text.bytes()
