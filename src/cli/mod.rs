@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod cloud;
 mod connect;
 mod job_options;
 mod jobs;
@@ -13,6 +14,7 @@ mod printers;
 mod render;
 mod spool;
 mod testpage;
+mod token;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
@@ -67,6 +69,42 @@ enum Command {
     Printers(printers::PrintersArgs),
     /// Show one printer's capabilities and defaults.
     Printer(printers::PrinterArgs),
+    /// Run the Universal Print emulator (Graph API) alone.
+    Cloud {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+        /// Data folder (sled store, signing key).
+        #[arg(long, default_value = "spool/cloud")]
+        data: std::path::PathBuf,
+        /// Base URL clients reach the cloud at (default: http://<bound address>).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Print a bearer token the cloud with the same data folder accepts.
+    Token {
+        /// A delegated token for this user (UPN, or a name that gets @printlab.test).
+        #[arg(long, conflicts_with = "app")]
+        user: Option<String>,
+        /// An application token for this app.
+        #[arg(long)]
+        app: Option<String>,
+        /// The user holds the Printer Administrator role.
+        #[arg(long)]
+        admin: bool,
+        /// Delegated scopes, e.g. PrintJob.ReadWrite Printer.Read.All.
+        #[arg(long, num_args = 1..)]
+        scopes: Vec<String>,
+        /// Application roles, e.g. Printer.ReadWrite.All.
+        #[arg(long, num_args = 1..)]
+        roles: Vec<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+        /// Data folder of the cloud.
+        #[arg(long, default_value = "spool/cloud")]
+        data: std::path::PathBuf,
+    },
 }
 
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
@@ -88,6 +126,30 @@ pub fn run() -> ExitCode {
         Command::Cancel(args) => jobs::run_cancel(args),
         Command::Printers(args) => printers::run_printers(args),
         Command::Printer(args) => printers::run_printer(args),
+        Command::Cloud {
+            listen,
+            data,
+            public_url,
+        } => cloud::run(&listen, &data, public_url.as_deref()),
+        Command::Token {
+            user,
+            app,
+            admin,
+            scopes,
+            roles,
+            hours,
+            data,
+        } => token::run(
+            &data,
+            &token::TokenRequest {
+                user: user.as_deref(),
+                app: app.as_deref(),
+                admin,
+                scopes: &scopes,
+                roles: &roles,
+                hours,
+            },
+        ),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

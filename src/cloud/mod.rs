@@ -1,5 +1,229 @@
 //! The Universal Print emulator: the Graph print API for clients, upload and download URLs, and
 //! (device side) the IPP INFRA service, all over HTTP, with every state change kept in sled.
+//!
+//! [`Cloud`] is opened on a data folder (one `sled::Db`) and the public base URL it is reached
+//! at, which tests only know after binding an ephemeral port; [`Cloud::serve`] then runs the
+//! router on a listener.
 
+pub mod auth;
+pub mod ca;
+mod graph;
 pub mod odata;
+pub mod query;
+pub mod store;
 pub mod upload;
+
+use auth::TokenKey;
+use ca::CertificateAuthority;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use store::{JobRecord, Store};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use upload::{CompletedUpload, UploadListener, UploadService};
+
+/// What happened to a job that the device side (IPP INFRA) cares about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEvent {
+    /// The job was started and its document is complete: a printer may fetch it.
+    Fetchable { printer_id: String, job_id: String },
+    /// The job was canceled: a printer working on it should stop.
+    Canceled { printer_id: String, job_id: String },
+}
+
+/// Why the cloud could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("cannot open the store in {dir}: {source}")]
+    Open { dir: PathBuf, source: sled::Error },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Ca(#[from] ca::CaError),
+    #[error("cannot write the token signing key to {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Upload(#[from] upload::UploadError),
+    #[error("serving HTTP failed: {0}")]
+    Serve(std::io::Error),
+}
+
+const SIGNING_KEY: &str = "token-signing-key";
+
+pub(crate) struct CloudState {
+    pub store: Store,
+    pub tokens: TokenKey,
+    pub ca: CertificateAuthority,
+    /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
+    pub public_url: String,
+    pub events: broadcast::Sender<JobEvent>,
+    pub uploads: Arc<UploadService>,
+    /// Serialises read-modify-write of records so concurrent PATCHes cannot lose updates.
+    pub write_lock: Mutex<()>,
+}
+
+/// The running emulator's state; cheap to clone.
+#[derive(Clone)]
+pub struct Cloud {
+    state: Arc<CloudState>,
+}
+
+impl Cloud {
+    /// Opens (or creates) the cloud's store in `data_dir`. `public_url` is the base clients use,
+    /// e.g. `http://127.0.0.1:8443`; Graph lives under `{public_url}/v1.0`.
+    pub fn open(data_dir: &Path, public_url: &str) -> Result<Self, CloudError> {
+        let db = sled::open(data_dir.join("store")).map_err(|source| CloudError::Open {
+            dir: data_dir.to_path_buf(),
+            source,
+        })?;
+        let store = Store::open(&db)?;
+        let tokens = match store.meta(SIGNING_KEY)? {
+            Some(bytes) => TokenKey::from_bytes(bytes),
+            None => {
+                let key = TokenKey::generate();
+                store.set_meta(SIGNING_KEY, key.as_bytes())?;
+                key
+            }
+        };
+        let key_path = data_dir.join(auth::SIGNING_KEY_FILE);
+        write_private(&key_path, tokens.to_hex().as_bytes()).map_err(|source| {
+            CloudError::KeyFile {
+                path: key_path,
+                source,
+            }
+        })?;
+        let ca = CertificateAuthority::load_or_create(&store)?;
+        db.flush()
+            .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let uploads = Arc::new(UploadService::open(
+            &db,
+            &public_url,
+            Arc::new(DocumentRecorder {
+                store: store.clone(),
+                db: db.clone(),
+            }),
+        )?);
+        let (events, _) = broadcast::channel(1024);
+        Ok(Self {
+            state: Arc::new(CloudState {
+                store,
+                tokens,
+                ca,
+                public_url,
+                events,
+                uploads,
+                write_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The Graph root clients point their SDK at.
+    pub fn graph_base_url(&self) -> String {
+        format!("{}/v1.0", self.state.public_url)
+    }
+
+    /// The key the cloud signs tokens with (tests and `printlab token` mint with it).
+    pub fn token_key(&self) -> &TokenKey {
+        &self.state.tokens
+    }
+
+    /// The CA that issues printer certificates, PEM.
+    pub fn ca_certificate_pem(&self) -> &str {
+        self.state.ca.certificate_pem()
+    }
+
+    /// Job events from now on. A subscriber that connects late subscribes first and then calls
+    /// [`Cloud::fetchable_jobs`], so nothing falls between the two; one that lags behind the
+    /// channel's buffer gets `Lagged` and recovers the same way.
+    pub fn subscribe_jobs(&self) -> broadcast::Receiver<JobEvent> {
+        self.state.events.subscribe()
+    }
+
+    /// The printer's jobs that are fetchable right now, oldest first.
+    pub fn fetchable_jobs(&self, printer_id: &str) -> Result<Vec<JobRecord>, store::StoreError> {
+        Ok(self
+            .state
+            .store
+            .jobs_of(printer_id)?
+            .into_iter()
+            .filter(|j| j.job.is_fetchable)
+            .collect())
+    }
+
+    /// The whole HTTP surface: Graph plus the pre-authenticated upload and download URLs.
+    pub fn router(&self) -> axum::Router {
+        graph::router(self.state.clone()).merge(self.state.uploads.router())
+    }
+
+    /// Serves until the listener fails or the task is dropped.
+    pub async fn serve(self, listener: TcpListener) -> Result<(), CloudError> {
+        self.serve_until(listener, std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then waits for open connections to finish, so that the
+    /// store is released (and can be reopened) when this returns.
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), CloudError> {
+        tracing::info!(url = %self.graph_base_url(), "cloud serving Graph");
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(CloudError::Serve)
+    }
+}
+
+/// Records a finished upload on its job's printDocument. Idempotent: the engine may call it
+/// again for the same upload after a crash.
+struct DocumentRecorder {
+    store: Store,
+    db: sled::Db,
+}
+
+impl UploadListener for DocumentRecorder {
+    fn upload_completed(
+        &self,
+        done: &CompletedUpload,
+    ) -> Result<serde_json::Value, odata::GraphError> {
+        let target = &done.target;
+        let missing = || {
+            odata::GraphError::not_found(format!(
+                "Job {} on printer {} no longer exists.",
+                target.job_id, target.printer_id
+            ))
+        };
+        let number: u64 = target.job_id.parse().map_err(|_| missing())?;
+        let mut record = self
+            .store
+            .job(&target.printer_id, number)?
+            .filter(|r| r.document.id == target.document_id)
+            .ok_or_else(missing)?;
+        record.document.display_name = Some(done.document_name.clone());
+        record.document.content_type = Some(done.content_type.clone());
+        record.document.size = i64::try_from(done.size).unwrap_or(i64::MAX);
+        record.document.uploaded_date_time = Some(done.uploaded);
+        record.document_sha256 = Some(done.sha256.clone());
+        self.store.put_job(&record)?;
+        self.db
+            .flush()
+            .map_err(|e| odata::GraphError::from(store::StoreError::Sled(e)))?;
+        tracing::info!(printer = %target.printer_id, job = %target.job_id, size = done.size, "document uploaded");
+        Ok(serde_json::to_value(&record.document).expect("documents serialise"))
+    }
+}
+
+/// Writes a secret readable only by the owner.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}

@@ -1,0 +1,27 @@
+//! `printlab cloud`: the Universal Print emulator alone, until interrupted.
+
+use anyhow::Context;
+use printlab::cloud::Cloud;
+use std::path::Path;
+
+/// Binds first so the public URL can name the real port (`--listen 127.0.0.1:0` works).
+pub fn run(listen: &str, data: &Path, public_url: Option<&str>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        std::fs::create_dir_all(data)
+            .with_context(|| format!("creating the data folder {}", data.display()))?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        let bound = listener.local_addr().context("reading the bound address")?;
+        let public_url = public_url.map_or_else(|| format!("http://{bound}"), str::to_string);
+        let cloud = Cloud::open(data, &public_url)
+            .with_context(|| format!("opening the cloud store in {}", data.display()))?;
+        println!("{}", cloud.graph_base_url());
+        tokio::select! {
+            served = cloud.serve(listener) => served.context("serving the cloud")?,
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; the store is flushed on every change"),
+        }
+        Ok(())
+    })
+}
