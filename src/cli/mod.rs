@@ -5,9 +5,13 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cloud;
+mod connect;
 mod devices;
 mod job_options;
+mod jobs;
 mod media;
+mod print;
+mod printers;
 mod render;
 mod spool;
 mod testpage;
@@ -56,6 +60,18 @@ enum Command {
         #[command(subcommand)]
         command: spool::SpoolCommand,
     },
+    /// Print documents through the cloud (Graph): create, upload (resumable), start, follow.
+    Print(print::PrintArgs),
+    /// List your print jobs (or everyone's with --all-users).
+    Jobs(jobs::JobsArgs),
+    /// Show one job, or follow it to the end with --watch.
+    Job(jobs::JobArgs),
+    /// Cancel a job.
+    Cancel(jobs::CancelArgs),
+    /// List the printers you can print to.
+    Printers(printers::PrintersArgs),
+    /// Show one printer's capabilities and defaults.
+    Printer(printers::PrinterArgs),
     /// Run the Universal Print emulator (Graph API) alone.
     Cloud {
         /// Address to listen on.
@@ -107,6 +123,12 @@ pub fn run() -> ExitCode {
         Command::Testpage(args) => testpage::run(args),
         Command::Validate { file, schema } => validate::run(&file, schema),
         Command::Spool { spool, command } => spool::run(&spool, command),
+        Command::Print(args) => print::run(args),
+        Command::Jobs(args) => jobs::run_jobs(args),
+        Command::Job(args) => jobs::run_job(args),
+        Command::Cancel(args) => jobs::run_cancel(args),
+        Command::Printers(args) => printers::run_printers(args),
+        Command::Printer(args) => printers::run_printer(args),
         Command::Cloud {
             listen,
             data,
@@ -137,7 +159,10 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("printlab: {err:#}");
-            ExitCode::FAILURE
+            if let Some(hint) = connect::hint(&err) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(connect::exit_code(&err))
         }
     }
 }

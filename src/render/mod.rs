@@ -20,7 +20,7 @@ mod tests;
 pub use engine::{Manifest, SheetProgress, SideRecord, Timings};
 pub use layout::QuarterTurns;
 pub use settings::{AppliedSettings, DeviceProfile, Duplex, EdgeMicrons, EdgePoints, Scaling};
-pub use source::{JPEG, PDF, PNG, PWG_RASTER, SUPPORTED_TYPES, URF};
+pub use source::{JPEG, PDF, PNG, PWG_RASTER, SUPPORTED_TYPES, URF, sniff};
 
 use crate::model::PrintJobConfiguration;
 use std::path::{Path, PathBuf};
