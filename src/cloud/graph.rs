@@ -336,7 +336,6 @@ fn page(
     state: &CloudState,
     path: &str,
     q: &QueryOptions,
-    extra_query: &[(&str, String)],
     items: Vec<Value>,
     context: String,
 ) -> Value {
@@ -348,7 +347,7 @@ fn page(
         "value": items[start..end].to_vec(),
     });
     if end < total {
-        let mut params: Vec<(&str, String)> = extra_query.to_vec();
+        let mut params = q.repeated_in_next_link();
         if let Some(top) = q.top {
             params.push(("$top", top.to_string()));
         }
@@ -374,15 +373,10 @@ async fn list_printers(
         .iter()
         .map(|p| printer_value(p, View::List, q.select.as_deref(), unknown))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut extra = Vec::new();
-    if let Some(s) = &q.select {
-        extra.push(("$select", s.join(",")));
-    }
     let body = page(
         &state,
         "/print/printers",
         &q,
-        &extra,
         items,
         state.context("print/printers"),
     );
@@ -783,15 +777,10 @@ async fn list_shares(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut extra = Vec::new();
-    if let Some(s) = &q.select {
-        extra.push(("$select", s.join(",")));
-    }
     let body = page(
         &state,
         "/print/shares",
         &q,
-        &extra,
         items,
         state.context("print/shares"),
     );
@@ -1158,27 +1147,11 @@ async fn list_jobs<const SHARE: bool>(
         })
         .map(|j| job_value(j, &q, unknown))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut extra = Vec::new();
-    if let Some(s) = &q.select {
-        extra.push(("$select", s.join(",")));
-    }
-    if !q.expand.is_empty() {
-        extra.push(("$expand", q.expand.join(",")));
-    }
-    if let Some(upn) = &q.created_by_upn {
-        extra.push((
-            "$filter",
-            format!(
-                "createdBy/userPrincipalName eq '{}'",
-                upn.replace('\'', "''")
-            ),
-        ));
-    }
     let path = format!("/print/{}/{parent_id}/jobs", collection(SHARE));
     let context = state.context(&format!("print/{}('{parent_id}')/jobs", collection(SHARE)));
     Ok(json_response(
         StatusCode::OK,
-        page(&state, &path, &q, &extra, items, context),
+        page(&state, &path, &q, items, context),
     ))
 }
 

@@ -22,6 +22,28 @@ pub struct QueryOptions {
     pub created_by_upn: Option<String>,
 }
 
+impl QueryOptions {
+    /// The options a next page must repeat, as query pairs (`$top` and `$skiptoken` aside), so
+    /// that following `@odata.nextLink` returns the same shape of items.
+    pub fn repeated_in_next_link(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if let Some(select) = &self.select {
+            pairs.push(("$select", select.join(",")));
+        }
+        if !self.expand.is_empty() {
+            pairs.push(("$expand", self.expand.join(",")));
+        }
+        if let Some(upn) = &self.created_by_upn {
+            let quoted = upn.replace('\'', "''");
+            pairs.push((
+                "$filter",
+                format!("createdBy/userPrincipalName eq '{quoted}'"),
+            ));
+        }
+        pairs
+    }
+}
+
 /// Which system query options an endpoint supports.
 #[derive(Debug, Clone, Copy)]
 pub struct Supported {
