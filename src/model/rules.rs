@@ -337,15 +337,19 @@ pub fn check_capabilities(caps: &PrinterCapabilities) -> Vec<Violation> {
     r.out
 }
 
-/// Checks one chosen value against its supported list, naming the supported values on failure.
+/// Checks one chosen value, if set, against its supported list, naming the supported values on
+/// failure.
 fn among<T: PartialEq + fmt::Display>(
     r: &mut Report,
     field: &'static str,
     index: Option<usize>,
-    value: &T,
+    value: Option<&T>,
     supported: Option<&[T]>,
     what: &str,
 ) {
+    let Some(value) = value else {
+        return; // not set: nothing to check
+    };
     match supported {
         None => r.push(
             field,
@@ -369,42 +373,41 @@ fn among<T: PartialEq + fmt::Display>(
 pub fn check_defaults(caps: &PrinterCapabilities, defaults: &PrinterDefaults) -> Vec<Violation> {
     let mut r = Report::new(Subject::Defaults);
     let d = defaults;
-    if let Some(v) = &d.color_mode {
-        among(
-            &mut r,
-            "colorMode",
-            None,
-            v,
-            caps.color_modes.as_deref(),
-            "colorModes",
-        );
-    }
-    if let Some(v) = &d.content_type {
-        among(
-            &mut r,
-            "contentType",
-            None,
-            v,
-            caps.content_types.as_deref(),
-            "contentTypes",
-        );
-    }
+    among(
+        &mut r,
+        "colorMode",
+        None,
+        d.color_mode.as_ref(),
+        caps.color_modes.as_deref(),
+        "colorModes",
+    );
+    among(
+        &mut r,
+        "contentType",
+        None,
+        d.content_type.as_ref(),
+        caps.content_types.as_deref(),
+        "contentTypes",
+    );
     if let Some(v) = d.copies_per_job {
         copies_in_range(&mut r, "copiesPerJob", v, caps.copies_per_job);
     }
-    if let Some(v) = &d.dpi {
-        among(&mut r, "dpi", None, v, caps.dpis.as_deref(), "dpis");
-    }
-    if let Some(v) = &d.duplex_mode {
-        among(
-            &mut r,
-            "duplexMode",
-            None,
-            v,
-            caps.duplex_modes.as_deref(),
-            "duplexModes",
-        );
-    }
+    among(
+        &mut r,
+        "dpi",
+        None,
+        d.dpi.as_ref(),
+        caps.dpis.as_deref(),
+        "dpis",
+    );
+    among(
+        &mut r,
+        "duplexMode",
+        None,
+        d.duplex_mode.as_ref(),
+        caps.duplex_modes.as_deref(),
+        "duplexModes",
+    );
     finishings_supported(&mut r, d.finishings.as_deref(), caps);
     if d.fit_pdf_to_page == Some(true) && caps.supports_fit_pdf_to_page != Some(true) {
         r.push(
@@ -413,106 +416,86 @@ pub fn check_defaults(caps: &PrinterCapabilities, defaults: &PrinterDefaults) ->
             "is true but the printer does not support fit-to-page",
         );
     }
-    if let Some(v) = &d.input_bin {
-        among(
-            &mut r,
-            "inputBin",
-            None,
-            v,
-            caps.input_bins.as_deref(),
-            "inputBins",
-        );
-    }
-    if let Some(v) = &d.media_color {
-        among(
-            &mut r,
-            "mediaColor",
-            None,
-            v,
-            caps.media_colors.as_deref(),
-            "mediaColors",
-        );
-    }
-    if let Some(v) = &d.media_size {
-        among(
-            &mut r,
-            "mediaSize",
-            None,
-            v,
-            caps.media_sizes.as_deref(),
-            "mediaSizes",
-        );
-    }
-    if let Some(v) = &d.media_type {
-        among(
-            &mut r,
-            "mediaType",
-            None,
-            v,
-            caps.media_types.as_deref(),
-            "mediaTypes",
-        );
-    }
-    if let Some(v) = &d.multipage_layout {
-        among(
-            &mut r,
-            "multipageLayout",
-            None,
-            v,
-            caps.multipage_layouts.as_deref(),
-            "multipageLayouts",
-        );
-    }
-    if let Some(v) = &d.orientation {
-        among(
-            &mut r,
-            "orientation",
-            None,
-            v,
-            caps.orientations.as_deref(),
-            "orientations",
-        );
-    }
-    if let Some(v) = &d.output_bin {
-        among(
-            &mut r,
-            "outputBin",
-            None,
-            v,
-            caps.output_bins.as_deref(),
-            "outputBins",
-        );
-    }
-    if let Some(v) = &d.pages_per_sheet {
-        among(
-            &mut r,
-            "pagesPerSheet",
-            None,
-            v,
-            caps.pages_per_sheet.as_deref(),
-            "pagesPerSheet",
-        );
-    }
-    if let Some(v) = &d.quality {
-        among(
-            &mut r,
-            "quality",
-            None,
-            v,
-            caps.qualities.as_deref(),
-            "qualities",
-        );
-    }
-    if let Some(v) = &d.scaling {
-        among(
-            &mut r,
-            "scaling",
-            None,
-            v,
-            caps.scalings.as_deref(),
-            "scalings",
-        );
-    }
+    among(
+        &mut r,
+        "inputBin",
+        None,
+        d.input_bin.as_ref(),
+        caps.input_bins.as_deref(),
+        "inputBins",
+    );
+    among(
+        &mut r,
+        "mediaColor",
+        None,
+        d.media_color.as_ref(),
+        caps.media_colors.as_deref(),
+        "mediaColors",
+    );
+    among(
+        &mut r,
+        "mediaSize",
+        None,
+        d.media_size.as_ref(),
+        caps.media_sizes.as_deref(),
+        "mediaSizes",
+    );
+    among(
+        &mut r,
+        "mediaType",
+        None,
+        d.media_type.as_ref(),
+        caps.media_types.as_deref(),
+        "mediaTypes",
+    );
+    among(
+        &mut r,
+        "multipageLayout",
+        None,
+        d.multipage_layout.as_ref(),
+        caps.multipage_layouts.as_deref(),
+        "multipageLayouts",
+    );
+    among(
+        &mut r,
+        "orientation",
+        None,
+        d.orientation.as_ref(),
+        caps.orientations.as_deref(),
+        "orientations",
+    );
+    among(
+        &mut r,
+        "outputBin",
+        None,
+        d.output_bin.as_ref(),
+        caps.output_bins.as_deref(),
+        "outputBins",
+    );
+    among(
+        &mut r,
+        "pagesPerSheet",
+        None,
+        d.pages_per_sheet.as_ref(),
+        caps.pages_per_sheet.as_deref(),
+        "pagesPerSheet",
+    );
+    among(
+        &mut r,
+        "quality",
+        None,
+        d.quality.as_ref(),
+        caps.qualities.as_deref(),
+        "qualities",
+    );
+    among(
+        &mut r,
+        "scaling",
+        None,
+        d.scaling.as_ref(),
+        caps.scalings.as_deref(),
+        "scalings",
+    );
     r.out
 }
 
@@ -540,7 +523,7 @@ fn finishings_supported(
             r,
             "finishings",
             Some(i),
-            f,
+            Some(f),
             caps.finishings.as_deref(),
             "finishings",
         );
@@ -559,18 +542,19 @@ pub fn check_printer(caps: &PrinterCapabilities, defaults: &PrinterDefaults) -> 
 pub fn check_job(config: &PrintJobConfiguration, caps: &PrinterCapabilities) -> Vec<Violation> {
     let mut r = Report::new(Subject::Job);
     let c = config;
-    if let Some(v) = &c.color_mode
-        && *v != PrintColorMode::Auto
-    {
-        among(
-            &mut r,
-            "colorMode",
-            None,
-            v,
-            caps.color_modes.as_deref(),
-            "colorModes",
-        );
-    }
+    // `auto` asks the printer to choose, so any printer honours it.
+    let color_mode = c
+        .color_mode
+        .as_ref()
+        .filter(|m| **m != PrintColorMode::Auto);
+    among(
+        &mut r,
+        "colorMode",
+        None,
+        color_mode,
+        caps.color_modes.as_deref(),
+        "colorModes",
+    );
     if let Some(v) = c.copies {
         copies_in_range(&mut r, "copies", v, caps.copies_per_job);
     }
@@ -581,29 +565,30 @@ pub fn check_job(config: &PrintJobConfiguration, caps: &PrinterCapabilities) -> 
             "is true but the printer cannot collate copies",
         );
     }
-    if let Some(v) = &c.dpi {
-        among(&mut r, "dpi", None, v, caps.dpis.as_deref(), "dpis");
-    }
-    if let Some(v) = &c.duplex_mode {
-        among(
-            &mut r,
-            "duplexMode",
-            None,
-            v,
-            caps.duplex_modes.as_deref(),
-            "duplexModes",
-        );
-    }
-    if let Some(v) = &c.feed_orientation {
-        among(
-            &mut r,
-            "feedOrientation",
-            None,
-            v,
-            caps.feed_orientations.as_deref(),
-            "feedOrientations",
-        );
-    }
+    among(
+        &mut r,
+        "dpi",
+        None,
+        c.dpi.as_ref(),
+        caps.dpis.as_deref(),
+        "dpis",
+    );
+    among(
+        &mut r,
+        "duplexMode",
+        None,
+        c.duplex_mode.as_ref(),
+        caps.duplex_modes.as_deref(),
+        "duplexModes",
+    );
+    among(
+        &mut r,
+        "feedOrientation",
+        None,
+        c.feed_orientation.as_ref(),
+        caps.feed_orientations.as_deref(),
+        "feedOrientations",
+    );
     finishings_supported(&mut r, c.finishings.as_deref(), caps);
     if c.fit_pdf_to_page == Some(true) && caps.supports_fit_pdf_to_page != Some(true) {
         r.push(
@@ -612,16 +597,14 @@ pub fn check_job(config: &PrintJobConfiguration, caps: &PrinterCapabilities) -> 
             "is true but the printer does not support fit-to-page",
         );
     }
-    if let Some(v) = &c.input_bin {
-        among(
-            &mut r,
-            "inputBin",
-            None,
-            v,
-            caps.input_bins.as_deref(),
-            "inputBins",
-        );
-    }
+    among(
+        &mut r,
+        "inputBin",
+        None,
+        c.input_bin.as_ref(),
+        caps.input_bins.as_deref(),
+        "inputBins",
+    );
     if let Some(m) = &c.margin {
         for (side, v) in [
             ("top", m.top),
@@ -636,56 +619,46 @@ pub fn check_job(config: &PrintJobConfiguration, caps: &PrinterCapabilities) -> 
             }
         }
     }
-    if let Some(v) = &c.media_size {
-        among(
-            &mut r,
-            "mediaSize",
-            None,
-            v,
-            caps.media_sizes.as_deref(),
-            "mediaSizes",
-        );
-    }
-    if let Some(v) = &c.media_type {
-        among(
-            &mut r,
-            "mediaType",
-            None,
-            v,
-            caps.media_types.as_deref(),
-            "mediaTypes",
-        );
-    }
-    if let Some(v) = &c.multipage_layout {
-        among(
-            &mut r,
-            "multipageLayout",
-            None,
-            v,
-            caps.multipage_layouts.as_deref(),
-            "multipageLayouts",
-        );
-    }
-    if let Some(v) = &c.orientation {
-        among(
-            &mut r,
-            "orientation",
-            None,
-            v,
-            caps.orientations.as_deref(),
-            "orientations",
-        );
-    }
-    if let Some(v) = &c.output_bin {
-        among(
-            &mut r,
-            "outputBin",
-            None,
-            v,
-            caps.output_bins.as_deref(),
-            "outputBins",
-        );
-    }
+    among(
+        &mut r,
+        "mediaSize",
+        None,
+        c.media_size.as_ref(),
+        caps.media_sizes.as_deref(),
+        "mediaSizes",
+    );
+    among(
+        &mut r,
+        "mediaType",
+        None,
+        c.media_type.as_ref(),
+        caps.media_types.as_deref(),
+        "mediaTypes",
+    );
+    among(
+        &mut r,
+        "multipageLayout",
+        None,
+        c.multipage_layout.as_ref(),
+        caps.multipage_layouts.as_deref(),
+        "multipageLayouts",
+    );
+    among(
+        &mut r,
+        "orientation",
+        None,
+        c.orientation.as_ref(),
+        caps.orientations.as_deref(),
+        "orientations",
+    );
+    among(
+        &mut r,
+        "outputBin",
+        None,
+        c.output_bin.as_ref(),
+        caps.output_bins.as_deref(),
+        "outputBins",
+    );
     if let Some(ranges) = &c.page_ranges {
         if caps.is_page_range_supported != Some(true) {
             r.push(
@@ -716,36 +689,30 @@ pub fn check_job(config: &PrintJobConfiguration, caps: &PrinterCapabilities) -> 
             }
         }
     }
-    if let Some(v) = &c.pages_per_sheet {
-        among(
-            &mut r,
-            "pagesPerSheet",
-            None,
-            v,
-            caps.pages_per_sheet.as_deref(),
-            "pagesPerSheet",
-        );
-    }
-    if let Some(v) = &c.quality {
-        among(
-            &mut r,
-            "quality",
-            None,
-            v,
-            caps.qualities.as_deref(),
-            "qualities",
-        );
-    }
-    if let Some(v) = &c.scaling {
-        among(
-            &mut r,
-            "scaling",
-            None,
-            v,
-            caps.scalings.as_deref(),
-            "scalings",
-        );
-    }
+    among(
+        &mut r,
+        "pagesPerSheet",
+        None,
+        c.pages_per_sheet.as_ref(),
+        caps.pages_per_sheet.as_deref(),
+        "pagesPerSheet",
+    );
+    among(
+        &mut r,
+        "quality",
+        None,
+        c.quality.as_ref(),
+        caps.qualities.as_deref(),
+        "qualities",
+    );
+    among(
+        &mut r,
+        "scaling",
+        None,
+        c.scaling.as_ref(),
+        caps.scalings.as_deref(),
+        "scalings",
+    );
     r.out
 }
 
