@@ -34,6 +34,28 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// The audience of device access tokens: the Universal Print service resource a device asks
+/// for (`mcp_svc_resource_id` in the registration answer).
+pub const DEVICE_AUDIENCE: &str = "https://print.print.microsoft.com";
+
+/// The application roles Universal Print grants a printer's device token (reference §4.3).
+pub const DEVICE_ROLES: [&str; 4] = [
+    "Printers.Read",
+    "PrinterProperties.ReadWrite",
+    "PrintJob.ReadWriteBasic",
+    "PrintJob.Read",
+];
+
+/// The claims of a device access token: `sub` is the printer (cloud device) id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceClaims {
+    pub sub: String,
+    pub aud: String,
+    pub roles: Vec<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
 /// Who is calling, once the token checked out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
@@ -221,6 +243,44 @@ impl TokenKey {
         )?)
     }
 
+    /// A device access token bound to one printer, carrying the Universal Print device roles
+    /// (reference §4.3). Signed with the same key as Graph tokens so it survives a restart of the
+    /// cloud, but with its own audience, so Graph refuses it and INFRA refuses Graph tokens.
+    pub fn mint_device(
+        &self,
+        printer_id: &str,
+        lifetime: chrono::Duration,
+    ) -> Result<String, TokenKeyError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = DeviceClaims {
+            sub: printer_id.to_string(),
+            aud: DEVICE_AUDIENCE.to_string(),
+            roles: DEVICE_ROLES.iter().map(|r| r.to_string()).collect(),
+            iat: now,
+            exp: now + lifetime.num_seconds(),
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.secret),
+        )?)
+    }
+
+    /// The printer a device access token is bound to; `None` for anything but a valid,
+    /// unexpired device token signed by this key.
+    pub fn verify_device(&self, token: &str) -> Option<String> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims = ["exp".to_string(), "aud".to_string()].into();
+        validation.set_audience(&[DEVICE_AUDIENCE]);
+        jsonwebtoken::decode::<DeviceClaims>(
+            token.trim(),
+            &DecodingKey::from_secret(&self.secret),
+            &validation,
+        )
+        .ok()
+        .map(|data| data.claims.sub)
+    }
+
     /// Checks an `Authorization` header value: 401 for anything but a valid, unexpired token.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Caller, GraphError> {
         let header = header.ok_or_else(|| {
@@ -294,6 +354,26 @@ mod tests {
                 .status,
             401
         );
+    }
+
+    #[test]
+    fn device_tokens_bind_one_printer_and_are_refused_by_graph() {
+        let key = TokenKey::generate();
+        let token = key.mint_device("p-1", chrono::Duration::hours(1)).unwrap();
+        assert_eq!(key.verify_device(&token).as_deref(), Some("p-1"));
+        assert_eq!(
+            key.verify_header(Some(&format!("Bearer {token}")))
+                .unwrap_err()
+                .status,
+            401
+        );
+        let user = key
+            .mint_user("ada", &[], false, chrono::Duration::hours(1))
+            .unwrap();
+        assert_eq!(key.verify_device(&user), None);
+        let expired = key.mint_device("p-1", chrono::Duration::hours(-2)).unwrap();
+        assert_eq!(key.verify_device(&expired), None);
+        assert_eq!(TokenKey::generate().verify_device(&token), None);
     }
 
     #[test]
