@@ -11,6 +11,7 @@ mod graph;
 pub mod infra;
 pub mod odata;
 pub mod query;
+mod registration;
 pub mod store;
 pub mod upload;
 
@@ -62,6 +63,7 @@ pub(crate) struct CloudState {
     pub public_url: String,
     pub events: broadcast::Sender<JobEvent>,
     pub uploads: Arc<UploadService>,
+    pub registrations: registration::Registrations,
     /// Serialises read-modify-write of records so concurrent PATCHes cannot lose updates.
     pub write_lock: Mutex<()>,
 }
@@ -109,6 +111,7 @@ impl Cloud {
                 db: db.clone(),
             }),
         )?);
+        let registrations = registration::Registrations::open(&store)?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             state: Arc::new(CloudState {
@@ -118,6 +121,7 @@ impl Cloud {
                 public_url,
                 events,
                 uploads,
+                registrations,
                 write_lock: Mutex::new(()),
             }),
         })
@@ -138,6 +142,17 @@ impl Cloud {
         self.state.ca.certificate_pem()
     }
 
+    /// How long device access tokens from the token endpoint live (1 h unless changed; tests
+    /// shorten it to see devices refresh).
+    pub fn set_device_token_lifetime(&self, lifetime: chrono::Duration) {
+        self.state.registrations.set_token_lifetime(lifetime);
+    }
+
+    /// How long a device token endpoint nonce stays usable (5 min unless changed).
+    pub fn set_nonce_lifetime(&self, lifetime: std::time::Duration) {
+        self.state.registrations.set_nonce_lifetime(lifetime);
+    }
+
     /// Job events from now on. A subscriber that connects late subscribes first and then calls
     /// [`Cloud::fetchable_jobs`], so nothing falls between the two; one that lags behind the
     /// channel's buffer gets `Lagged` and recovers the same way.
@@ -156,9 +171,12 @@ impl Cloud {
             .collect())
     }
 
-    /// The whole HTTP surface: Graph plus the pre-authenticated upload and download URLs.
+    /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
+    /// device registration and token endpoints.
     pub fn router(&self) -> axum::Router {
-        graph::router(self.state.clone()).merge(self.state.uploads.router())
+        graph::router(self.state.clone())
+            .merge(self.state.uploads.router())
+            .merge(registration::router(self.state.clone()))
     }
 
     /// Serves until the listener fails or the task is dropped.
