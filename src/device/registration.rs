@@ -175,6 +175,13 @@ pub async fn ensure_registered(
     }
 }
 
+/// Whether the spool holds a complete registration for `printer`.
+pub fn is_registered(spool: &Spool, printer: &str) -> Result<bool, SpoolError> {
+    Ok(spool
+        .identity(printer)?
+        .is_some_and(|identity| registered(&identity).is_some()))
+}
+
 fn generate_key(kind: KeyKind) -> Result<KeyPair, rcgen::Error> {
     match kind {
         KeyKind::Rsa2048 => KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256),
