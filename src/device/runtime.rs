@@ -60,11 +60,10 @@ pub enum RuntimeError {
          --cloud URL, or give it an `infra` connection (printer URI + HTTP Basic) in printers.toml"
     )]
     NeedsCloud(String),
-    #[error("printer {printer}: {source}")]
-    Registration {
-        printer: String,
-        source: RegistrationError,
-    },
+    /// A printer that must register first and has no admin token; the message (the
+    /// registration error's) names the printer and how to mint a token.
+    #[error("{message}")]
+    NeedsAdminToken { message: String },
     #[error("printer {printer}: {message}")]
     Config { printer: String, message: String },
 }
@@ -272,9 +271,9 @@ pub fn start_fleet<L: Into<Link>>(
                     }
                 })?;
                 if !registered && access.admin_token.is_none() {
-                    return Err(RuntimeError::Registration {
-                        printer: config.name.clone(),
-                        source: RegistrationError::NeedsAdminToken(config.name.clone()),
+                    return Err(RuntimeError::NeedsAdminToken {
+                        message: RegistrationError::NeedsAdminToken(config.name.clone())
+                            .to_string(),
                     });
                 }
                 tasks.spawn(
