@@ -3,12 +3,12 @@
 //! (shared/reference/graph-print-api.md §1), persists before answering, and shapes the JSON the
 //! way Graph does.
 
+use super::CloudState;
 use super::auth::{Caller, Permissions};
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
 use super::registration::{NewPrinter, add_printer};
 use super::store::{JobRecord, OperationRecord, PrinterRecord, ShareRecord};
-use super::{CloudState, JobEvent};
 use crate::model::*;
 use axum::Router;
 use axum::body::Bytes;
@@ -283,11 +283,6 @@ impl CloudState {
         } else {
             Err(missing())
         }
-    }
-
-    fn announce(&self, event: JobEvent) {
-        // No subscriber is fine: late subscribers read the store.
-        let _ = self.events.send(event);
     }
 }
 
@@ -1228,6 +1223,7 @@ async fn create_job<const SHARE: bool>(
         owner_id: user_id.clone(),
         document_sha256: None,
         declared_content_type: None,
+        device: Default::default(),
     };
     state.store.put_job(&record)?;
     state.store.flush().await?;
@@ -1321,10 +1317,7 @@ async fn start_job<const SHARE: bool>(
         rec.job.status
     };
     state.store.flush().await?;
-    state.announce(JobEvent::Fetchable {
-        printer_id: printer.printer.id.clone(),
-        job_id: job_id.clone(),
-    });
+    state.infra.job_fetchable(&printer.printer.id, &job_id);
     let body = with_context(
         state.context("microsoft.graph.printJobStatus"),
         serde_json::to_value(status).expect("statuses serialise"),
@@ -1358,10 +1351,7 @@ async fn cancel_job<const SHARE: bool>(
         state.store.put_job(&rec)?;
     }
     state.store.flush().await?;
-    state.announce(JobEvent::Canceled {
-        printer_id: printer.printer.id.clone(),
-        job_id,
-    });
+    state.infra.job_canceled(&printer.printer.id, &job_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

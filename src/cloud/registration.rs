@@ -90,6 +90,7 @@ pub(crate) fn add_printer(
         factory_defaults: PrinterDefaults::default(),
         registered_by: new.registered_by,
         physical_device_id: new.physical_device_id,
+        device: Default::default(),
     };
     state.store.put_printer(&record)?;
     tracing::info!(printer = %record.printer.id, name = %record.printer.display_name, "printer registered");
