@@ -5,6 +5,7 @@
 
 use super::CloudState;
 use super::auth::{Caller, Permissions};
+use super::infra::InfraError;
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
 use super::store::{JobRecord, OperationRecord, PrinterRecord, ShareRecord};
@@ -584,6 +585,18 @@ struct CreatePrinterRequest {
     certificate_signing_request: PrintCertificateSigningRequest,
     #[serde(default)]
     connector_id: Option<String>,
+    /// printlab's instance annotation: the printer is served by an existing INFRA proxy at
+    /// `/ipp/print/{name}` with these HTTP Basic credentials.
+    #[serde(default, rename = "@printlab.proxyCredential")]
+    proxy_credential: Option<ProxyCredential>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxyCredential {
+    name: String,
+    username: String,
+    password: String,
 }
 
 async fn create_printer(
@@ -603,6 +616,13 @@ async fn create_printer(
                 "{name} is required and must not be empty."
             )));
         }
+    }
+    if let Some(proxy) = &req.proxy_credential
+        && (proxy.username.is_empty() || proxy.password.is_empty())
+    {
+        return Err(GraphError::bad_request(
+            "@printlab.proxyCredential needs a non-empty username and password.",
+        ));
     }
     let has_physical_device = req.has_physical_device.unwrap_or(true);
     let certificate = state
@@ -636,6 +656,7 @@ async fn create_printer(
         printer_id: Some(printer.id.clone()),
         created_by: who.id().to_string(),
     };
+    let printer_id = printer.id.clone();
     state.store.put_printer(&PrinterRecord {
         printer,
         factory_defaults: PrinterDefaults::default(),
@@ -643,6 +664,22 @@ async fn create_printer(
         physical_device_id: req.physical_device_id,
         device: Default::default(),
     })?;
+    if let Some(proxy) = &req.proxy_credential {
+        let added = state
+            .infra
+            .add_proxy_credential(&printer_id, &proxy.name, &proxy.username, &proxy.password)
+            .await;
+        if let Err(e) = added {
+            state.store.delete_printer(&printer_id)?;
+            state.store.flush().await?;
+            return Err(match e {
+                InfraError::ProxyNameTaken(_) => GraphError::conflict(e.to_string()),
+                InfraError::BadProxyName(_) => GraphError::bad_request(e.to_string()),
+                other => GraphError::internal(other.to_string()),
+            });
+        }
+        tracing::info!(printer = %printer_id, name = %proxy.name, "printer provisioned for an INFRA proxy");
+    }
     state.store.put_operation(&operation)?;
     state.store.flush().await?;
     let location = format!(
