@@ -12,6 +12,7 @@ mod jobs;
 mod media;
 mod print;
 mod printers;
+mod provision;
 mod render;
 mod spool;
 mod testpage;
@@ -72,6 +73,8 @@ enum Command {
     Printers(printers::PrintersArgs),
     /// Show one printer's capabilities and defaults.
     Printer(printers::PrinterArgs),
+    /// Register a printer an existing INFRA proxy serves (admin; via Graph printers/create).
+    Provision(provision::ProvisionArgs),
     /// Run the Universal Print emulator (Graph API) alone.
     Cloud {
         /// Address to listen on.
@@ -129,6 +132,7 @@ pub fn run() -> ExitCode {
         Command::Cancel(args) => jobs::run_cancel(args),
         Command::Printers(args) => printers::run_printers(args),
         Command::Printer(args) => printers::run_printer(args),
+        Command::Provision(args) => provision::run(args),
         Command::Cloud {
             listen,
             data,

@@ -5,6 +5,7 @@
 //! service. Failed calls surface the OData error's code and message, because those say what was
 //! wrong far better than an HTTP status does.
 
+pub mod provision;
 pub mod upload;
 
 use crate::model::{
