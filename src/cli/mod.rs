@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod cloud;
 mod connect;
+mod demo;
 mod devices;
 mod job_options;
 mod jobs;
@@ -17,6 +18,7 @@ mod render;
 mod spool;
 mod testpage;
 mod token;
+mod up;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
@@ -32,6 +34,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The main job: the cloud and the printers of printers.toml on 127.0.0.1, shared and ready.
+    Up(up::UpArgs),
+    /// Print sample documents to every printer with a spread of options and report the results.
+    Demo(demo::DemoArgs),
     /// List the media sizes printlab knows (Graph name, PWG name, size).
     Media {
         /// Print JSON instead of a table.
@@ -121,6 +127,8 @@ pub fn run() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Media { json } => media::run(json),
         Command::Render(args) => render::run(args),
         Command::Testpage(args) => testpage::run(args),

@@ -212,6 +212,21 @@ impl GraphClient {
         self.list("print/shares", "a printerShare collection").await
     }
 
+    /// Shares a printer with every user of the tenant (admin).
+    pub async fn create_share(
+        &self,
+        printer_id: &str,
+        display_name: &str,
+    ) -> Result<SharedPrinter, ClientError> {
+        let body = serde_json::json!({
+            "displayName": display_name,
+            "allowAllUsers": true,
+            "printer@odata.bind": self.url(&format!("print/printers/{printer_id}")),
+        });
+        self.call(Method::POST, "print/shares", Some(&body), "a printerShare")
+            .await
+    }
+
     /// One printer with its capabilities and defaults (Graph returns them only when selected).
     pub async fn printer(&self, id: &str) -> Result<Printer, ClientError> {
         self.call(
