@@ -291,6 +291,18 @@ impl Store {
             .collect()
     }
 
+    /// Removes every proxy credential of a printer (it was deleted); returns how many.
+    pub fn delete_proxies_of(&self, printer_id: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for proxy in self.proxies()? {
+            if proxy.printer_id == printer_id {
+                self.proxies.remove(proxy.name.as_bytes())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Stores the credential unless the name is taken; returns whether it was stored.
     pub fn insert_proxy(&self, record: &ProxyRecord) -> Result<bool, StoreError> {
         Ok(self
