@@ -188,6 +188,11 @@ impl Store {
             .transpose()
     }
 
+    /// Whether the printer exists, without decoding its record.
+    pub fn has_printer(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.printers.contains_key(id)?)
+    }
+
     pub fn printers(&self) -> Result<Vec<PrinterRecord>, StoreError> {
         let mut all: Vec<PrinterRecord> = self
             .printers
