@@ -8,6 +8,7 @@ use super::auth::{Caller, Permissions};
 use super::infra::InfraError;
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
+use super::registration::{NewPrinter, add_printer};
 use super::store::{JobRecord, OperationRecord, PrinterRecord, ShareRecord};
 use crate::model::*;
 use axum::Router;
@@ -16,6 +17,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -284,7 +287,7 @@ impl CloudState {
     }
 }
 
-fn lock(state: &CloudState) -> std::sync::MutexGuard<'_, ()> {
+pub(super) fn lock(state: &CloudState) -> std::sync::MutexGuard<'_, ()> {
     state
         .write_lock
         .lock()
@@ -627,27 +630,14 @@ async fn create_printer(
             "@printlab.proxyCredential needs a non-empty username and password.",
         ));
     }
-    let has_physical_device = req.has_physical_device.unwrap_or(true);
-    let certificate = state
-        .ca
-        .sign_csr(&req.certificate_signing_request.content)?;
     let now = Utc::now();
-    let printer = Printer {
-        id: uuid::Uuid::new_v4().to_string(),
-        display_name: req.display_name,
-        manufacturer: Some(req.manufacturer),
-        model: Some(req.model),
-        is_accepting_jobs: None,
-        status: PrinterStatus::default(),
-        capabilities: Some(PrinterCapabilities::default()),
-        defaults: Some(PrinterDefaults::default()),
-        location: None,
-        has_physical_device,
-        is_shared: false,
-        last_seen_date_time: None,
-        registered_date_time: now,
-    };
-    tracing::info!(printer = %printer.id, connector = ?req.connector_id, "printer registered");
+    let printer_id = uuid::Uuid::new_v4().to_string();
+    let certificate = state.ca.issue(
+        &req.certificate_signing_request.content,
+        &printer_id,
+        "certificateSigningRequest.content",
+    )?;
+    tracing::info!(printer = %printer_id, connector = ?req.connector_id, "printers/create");
     let operation = OperationRecord {
         id: uuid::Uuid::new_v4().to_string(),
         created_date_time: now,
@@ -655,18 +645,23 @@ async fn create_printer(
             state: PrintOperationProcessingState::Succeeded,
             description: "The operation has completed successfully.".into(),
         },
-        certificate: Some(certificate),
-        printer_id: Some(printer.id.clone()),
+        certificate: Some(STANDARD.encode(certificate)),
+        printer_id: Some(printer_id.clone()),
         created_by: who.id().to_string(),
     };
-    let printer_id = printer.id.clone();
-    state.store.put_printer(&PrinterRecord {
-        printer,
-        factory_defaults: PrinterDefaults::default(),
-        registered_by: who.id().to_string(),
-        physical_device_id: req.physical_device_id,
-        device: Default::default(),
-    })?;
+    add_printer(
+        &state,
+        NewPrinter {
+            id: printer_id.clone(),
+            display_name: req.display_name,
+            manufacturer: req.manufacturer,
+            model: req.model,
+            physical_device_id: req.physical_device_id,
+            has_physical_device: req.has_physical_device.unwrap_or(true),
+            registered_by: who.id().to_string(),
+            registered: now,
+        },
+    )?;
     if let Some(proxy) = &req.proxy_credential {
         let added = state
             .infra

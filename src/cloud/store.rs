@@ -157,6 +157,11 @@ impl Store {
         Ok(())
     }
 
+    /// A tree owned by one service of the cloud (its records are its own business).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.meta.get(key)?.map(|v| v.to_vec()))
     }
