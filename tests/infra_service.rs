@@ -1049,4 +1049,44 @@ async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
         r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
         Some("Back Office")
     );
+
+    // Deleting the printer withdraws its proxy credential and frees the name.
+    let printers = cloud
+        .graph(reqwest::Method::GET, "/print/printers", None)
+        .await;
+    let lobby = printers["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == "Lobby")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud
+        .graph(
+            reqwest::Method::DELETE,
+            &format!("/print/printers/{lobby}"),
+            None,
+        )
+        .await;
+    let gone = cloud
+        .call(
+            "/ipp/print/lobby",
+            &good,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await;
+    assert!(matches!(
+        gone,
+        Err(TransportError::HttpStatus { status: 401, .. })
+    ));
+    let again = create(
+        "New lobby",
+        json!({"name": "lobby", "username": "proxy", "password": "n3w"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status().as_u16(), 202);
 }

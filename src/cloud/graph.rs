@@ -554,6 +554,9 @@ async fn delete_printer(
             ));
         }
         state.store.delete_printer(&printer_id)?;
+        // Its INFRA proxy names become free again; device tokens for it stop working by
+        // themselves, since INFRA checks that the printer exists.
+        state.store.delete_proxies_of(&printer_id)?;
     }
     state.store.flush().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -193,6 +193,11 @@ impl Store {
             .transpose()
     }
 
+    /// Whether the printer exists, without decoding its record.
+    pub fn has_printer(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.printers.contains_key(id)?)
+    }
+
     pub fn printers(&self) -> Result<Vec<PrinterRecord>, StoreError> {
         let mut all: Vec<PrinterRecord> = self
             .printers
@@ -294,6 +299,18 @@ impl Store {
             .values()
             .map(|b| decode("proxies", &b?))
             .collect()
+    }
+
+    /// Removes every proxy credential of a printer (it was deleted); returns how many.
+    pub fn delete_proxies_of(&self, printer_id: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for proxy in self.proxies()? {
+            if proxy.printer_id == printer_id {
+                self.proxies.remove(proxy.name.as_bytes())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Stores the credential unless the name is taken; returns whether it was stored.

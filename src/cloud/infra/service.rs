@@ -754,14 +754,16 @@ fn fetch_document(state: &Shared, printer_id: &str, message: &Message) -> Outcom
                 format!("document of job {job_id} cannot be read: {}", e.message),
             )
         })?;
-    let reader = tokio_util::io::StreamReader::new(stream.map_err(std::io::Error::other));
     let mut response = ok(message.request_id);
     response.groups[0].push(Attribute::new(
         "document-format",
         Value::mime_media_type(document_format(&job)),
     ));
     response.groups[0].push(Attribute::new("compression", Value::keyword("none")));
-    Ok(IppReply::with_document(response, Box::pin(reader)))
+    Ok(IppReply::with_document_chunks(
+        response,
+        Box::pin(stream.map_err(std::io::Error::other)),
+    ))
 }
 
 async fn acknowledge_document(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
