@@ -5,6 +5,7 @@
 
 use super::CloudState;
 use super::auth::{Caller, Permissions};
+use super::infra::InfraError;
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
 use super::registration::{NewPrinter, add_printer};
@@ -587,6 +588,18 @@ struct CreatePrinterRequest {
     certificate_signing_request: PrintCertificateSigningRequest,
     #[serde(default)]
     connector_id: Option<String>,
+    /// printlab's instance annotation: the printer is served by an existing INFRA proxy at
+    /// `/ipp/print/{name}` with these HTTP Basic credentials.
+    #[serde(default, rename = "@printlab.proxyCredential")]
+    proxy_credential: Option<ProxyCredential>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxyCredential {
+    name: String,
+    username: String,
+    password: String,
 }
 
 async fn create_printer(
@@ -606,6 +619,13 @@ async fn create_printer(
                 "{name} is required and must not be empty."
             )));
         }
+    }
+    if let Some(proxy) = &req.proxy_credential
+        && (proxy.username.is_empty() || proxy.password.is_empty())
+    {
+        return Err(GraphError::bad_request(
+            "@printlab.proxyCredential needs a non-empty username and password.",
+        ));
     }
     let now = Utc::now();
     let printer_id = uuid::Uuid::new_v4().to_string();
@@ -629,7 +649,7 @@ async fn create_printer(
     add_printer(
         &state,
         NewPrinter {
-            id: printer_id,
+            id: printer_id.clone(),
             display_name: req.display_name,
             manufacturer: req.manufacturer,
             model: req.model,
@@ -639,6 +659,22 @@ async fn create_printer(
             registered: now,
         },
     )?;
+    if let Some(proxy) = &req.proxy_credential {
+        let added = state
+            .infra
+            .add_proxy_credential(&printer_id, &proxy.name, &proxy.username, &proxy.password)
+            .await;
+        if let Err(e) = added {
+            state.store.delete_printer(&printer_id)?;
+            state.store.flush().await?;
+            return Err(match e {
+                InfraError::ProxyNameTaken(_) => GraphError::conflict(e.to_string()),
+                InfraError::BadProxyName(_) => GraphError::bad_request(e.to_string()),
+                other => GraphError::internal(other.to_string()),
+            });
+        }
+        tracing::info!(printer = %printer_id, name = %proxy.name, "printer provisioned for an INFRA proxy");
+    }
     state.store.put_operation(&operation)?;
     state.store.flush().await?;
     let location = format!(

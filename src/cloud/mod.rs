@@ -266,7 +266,7 @@ impl UploadListener for DocumentRecorder {
 }
 
 /// Writes a secret readable only by the owner.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

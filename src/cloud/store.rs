@@ -298,6 +298,15 @@ impl Store {
             .transpose()
     }
 
+    /// Every proxy credential, by name.
+    pub fn proxies(&self) -> Result<Vec<ProxyRecord>, StoreError> {
+        self.proxies
+            .iter()
+            .values()
+            .map(|b| decode("proxies", &b?))
+            .collect()
+    }
+
     /// Stores the credential unless the name is taken; returns whether it was stored.
     pub fn insert_proxy(&self, record: &ProxyRecord) -> Result<bool, StoreError> {
         Ok(self

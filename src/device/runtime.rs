@@ -18,7 +18,7 @@ use super::registration::{
     DeviceDescription, DeviceTokens, RegistrationError, UniversalPrintAccess, ensure_registered,
     is_registered,
 };
-use super::spool::{NewJob, OutputRecord, Spool, SpoolError};
+use super::spool::{JobRecord, NewJob, OutputRecord, Spool, SpoolError};
 use crate::ipp::http::Credentials;
 use crate::ipp::{Attribute, AttributeLookup, Value};
 use crate::model::ipp_mapping::{
@@ -843,7 +843,7 @@ impl Device {
     async fn render(
         &mut self,
         job: u32,
-        record: &super::spool::JobRecord,
+        record: &JobRecord,
         cancel: &CancellationToken,
     ) -> Result<Result<render::Manifest, RenderError>, Interrupted> {
         let name = self.config.name.clone();
@@ -1041,13 +1041,16 @@ impl Device {
             PrintJobProcessingState::Canceled => job_state::CANCELED,
             _ => job_state::ABORTED,
         };
-        let message = self
-            .spool
-            .events(&self.config.name, job)
-            .ok()
-            .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
-            .filter(|_| state == job_state::ABORTED)
-            .map(|e| e.detail);
+        let message = if state == job_state::COMPLETED {
+            completion_message(&record)
+        } else {
+            self.spool
+                .events(&self.config.name, job)
+                .ok()
+                .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
+                .filter(|_| state == job_state::ABORTED)
+                .map(|e| e.detail)
+        };
         self.client
             .update_job_status(
                 job,
@@ -1069,6 +1072,22 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// What a finished job's final status says: sheets printed and where the PNG sides are, as a
+/// `file://` URL so clients on the same machine (`printlab print --wait`, `demo`) can show them.
+fn completion_message(record: &JobRecord) -> Option<String> {
+    let sheets = record.progress.sheets_completed;
+    let folder = record
+        .outputs
+        .first()
+        .and_then(|o| Path::new(&o.path).parent().map(Path::to_path_buf))?;
+    let folder = std::path::absolute(&folder).unwrap_or(folder);
+    let url = url::Url::from_directory_path(&folder).ok()?;
+    Some(format!(
+        "printed {sheets} sheet(s), {} PNG side(s) in {url}",
+        record.outputs.len()
+    ))
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -192,6 +192,38 @@ impl InfraState {
         }
     }
 
+    /// The proxy credentials (printer URI names) a Basic user/password pair holds, by name.
+    pub fn proxies_for(
+        &self,
+        basic: Option<(&str, &str)>,
+    ) -> Result<Vec<ProxyRecord>, AuthFailure> {
+        let (user, password) = basic.ok_or(AuthFailure::Missing)?;
+        let hash = sha256_hex(password);
+        let held: Vec<ProxyRecord> = self
+            .store
+            .proxies()
+            .map_err(|_| AuthFailure::Invalid)?
+            .into_iter()
+            .filter(|p| p.username == user && constant_time_eq(&p.password_sha256, &hash))
+            .collect();
+        if held.is_empty() {
+            Err(AuthFailure::Invalid)
+        } else {
+            Ok(held)
+        }
+    }
+
+    /// The URI a proxy serves the printer provisioned as `name` at, in the `ipp`/`ipps` scheme
+    /// the cloud is reached with.
+    pub fn proxy_printer_uri(&self, name: &str) -> String {
+        let base = match self.public_url.split_once("://") {
+            Some(("https", rest)) => format!("ipps://{rest}"),
+            Some((_, rest)) => format!("ipp://{rest}"),
+            None => self.public_url.clone(),
+        };
+        format!("{base}/ipp/print/{name}")
+    }
+
     /// Queues an event for every subscription of the printer and wakes its long polls. Called
     /// only after the change it announces is flushed.
     pub fn raise(
