@@ -35,6 +35,8 @@ struct ServiceJob {
     /// Bytes per 50 ms when sending the document (None: all at once).
     throttle: Option<usize>,
     acks: u32,
+    /// Job template attributes Fetch-Job sends besides `copies`.
+    template: Vec<Attribute>,
 }
 
 #[derive(Default)]
@@ -44,6 +46,8 @@ struct ServiceState {
     printer_reasons: Vec<String>,
     advertised_formats: Vec<String>,
     history: Vec<String>,
+    /// When each request of `history` arrived.
+    arrivals: Vec<Instant>,
     /// Every `job-media-sheets-completed` the device reported, in order.
     sheet_reports: Vec<(u32, i32)>,
 }
@@ -71,6 +75,18 @@ impl Service {
         s.events.push((seq, "job-fetchable".into(), id, Some(3)));
         drop(s);
         self.changed.notify_waiters();
+    }
+
+    /// A job whose Fetch-Job answer carries `template` (options a printer may not have).
+    fn add_job_with(&self, id: u32, format: &str, document: Vec<u8>, template: Vec<Attribute>) {
+        self.add_job(id, format, document, None);
+        self.state
+            .lock()
+            .unwrap()
+            .jobs
+            .get_mut(&id)
+            .unwrap()
+            .template = template;
     }
 
     fn cancel(&self, id: u32) {
@@ -118,12 +134,11 @@ async fn handle(State(service): State<Service>, request: IppRequest) -> IppReply
     let id = message.request_id;
     let ok = || Message::response(StatusCode::SUCCESSFUL_OK, id);
     let name = op.name().unwrap_or("?").to_string();
-    service
-        .state
-        .lock()
-        .unwrap()
-        .history
-        .push(format!("{name} {}", job_id(&message)));
+    {
+        let mut s = service.state.lock().unwrap();
+        s.history.push(format!("{name} {}", job_id(&message)));
+        s.arrivals.push(Instant::now());
+    }
     let reply = match op {
         Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES => {
             let mut s = service.state.lock().unwrap();
@@ -208,13 +223,15 @@ async fn handle(State(service): State<Service>, request: IppRequest) -> IppReply
             match s.jobs.get(&job) {
                 Some(j) if j.fetchable => {
                     let mut m = ok();
-                    m.push_group(
-                        Group::new(GroupTag::JOB)
-                            .with("job-id", Value::Integer(job as i32))
-                            .with("job-name", Value::name(format!("job {job}")))
-                            .with("job-originating-user-name", Value::name("tester"))
-                            .with("copies", Value::Integer(1)),
-                    );
+                    let mut group = Group::new(GroupTag::JOB)
+                        .with("job-id", Value::Integer(job as i32))
+                        .with("job-name", Value::name(format!("job {job}")))
+                        .with("job-originating-user-name", Value::name("tester"))
+                        .with("copies", Value::Integer(1));
+                    for attribute in &j.template {
+                        group.push(attribute.clone());
+                    }
+                    m.push_group(group);
                     IppReply::new(m)
                 }
                 _ => IppReply::new(Message::error_response(
@@ -368,6 +385,10 @@ struct Lab {
 }
 
 async fn lab(extra: &str) -> Lab {
+    lab_from(&format!("{PRINTER}{extra}")).await
+}
+
+async fn lab_from(text: &str) -> Lab {
     let service = Service::default();
     let base = serve(
         axum::Router::new()
@@ -375,8 +396,7 @@ async fn lab(extra: &str) -> Lab {
             .with_state(service.clone()),
     )
     .await;
-    let text = format!("{PRINTER}{extra}");
-    let fleet = config::parse(&text, "test.toml").expect("valid printer");
+    let fleet = config::parse(text, "test.toml").expect("valid printer");
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Spool::open(&spool_dir.path().join("db")).unwrap();
     let uri = format!("{base}/ipp/print/lab");
@@ -462,32 +482,58 @@ async fn a_job_is_fetched_spooled_rendered_paced_and_completed() {
     lab.fleet.shutdown().await;
 }
 
+/// Every way a job can be unprintable on this printer ends in `aborted` with a reason a person
+/// can act on, and the printer goes on with the next job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unprintable_job_is_aborted_with_a_reason_and_the_next_one_prints() {
-    let lab = lab("").await;
+async fn unprintable_jobs_are_aborted_with_a_reason_and_the_next_one_prints() {
+    let lab =
+        lab("warm_up_seconds = 0\n[printer.faults]\nfailing_formats = [\"image/pwg-raster\"]\n")
+            .await;
     lab.service.add_job(
         1,
         "application/pdf",
         b"%PDF-1.7 this is not a pdf".to_vec(),
         None,
     );
-    lab.service.add_job(2, "application/pdf", pdf(1), None);
+    lab.service.add_job_with(
+        2,
+        "application/pdf",
+        pdf(1),
+        vec![Attribute::new("media", Value::keyword("iso_a3_297x420mm"))],
+    );
+    lab.service.add_job(3, "image/pwg-raster", pdf(1), None);
+    lab.service.add_job(4, "image/jpeg", pdf(1), None);
+    lab.service.add_job(5, "application/pdf", pdf(1), None);
     lab.service
-        .wait_for("both jobs to finish", |s| {
-            job_finished(s, 1) && job_finished(s, 2)
+        .wait_for("every job to finish", |s| {
+            (1..=5).all(|id| job_finished(s, id))
         })
         .await;
-    let bad = lab.service.job(1);
-    assert_eq!(bad.device_state, Some(8));
-    assert_eq!(bad.reasons, vec!["document-unprintable-error".to_string()]);
-    assert!(
-        bad.message
-            .as_deref()
-            .is_some_and(|m| m.contains("cannot be printed")),
-        "{:?}",
-        bad.message
-    );
-    assert_eq!(lab.service.job(2).device_state, Some(9));
+    let expect = [
+        (1, "document-unprintable-error", "cannot be printed"),
+        (2, "unsupported-attributes-or-values", "A3"),
+        (
+            3,
+            "document-format-error",
+            "interpreter failed on image/pwg-raster",
+        ),
+        (
+            4,
+            "document-format-error",
+            "image/jpeg` is not supported by this printer",
+        ),
+    ];
+    for (id, reason, words) in expect {
+        let job = lab.service.job(id);
+        assert_eq!(job.device_state, Some(8), "job {id}: {:?}", job.message);
+        assert_eq!(job.reasons, vec![reason.to_string()], "job {id}");
+        assert!(
+            job.message.as_deref().is_some_and(|m| m.contains(words)),
+            "job {id}: {:?}",
+            job.message
+        );
+    }
+    assert_eq!(lab.service.job(5).device_state, Some(9));
     lab.fleet.shutdown().await;
 }
 
@@ -633,43 +679,357 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
         kills >= 5,
         "only {kills} kills happened before the stream finished"
     );
-    let s = service.state.lock().unwrap();
-    for id in &jobs {
-        let j = &s.jobs[id];
-        assert_eq!(j.device_state, Some(9), "job {id}: {:?}", j.message);
-        assert_eq!(j.sheets, Some(3), "job {id}");
-        let reports: Vec<i32> = s
-            .sheet_reports
-            .iter()
-            .filter(|(job, _)| job == id)
-            .map(|(_, n)| *n)
-            .collect();
-        assert!(
-            reports.windows(2).all(|w| w[0] <= w[1]),
-            "job {id} printed a sheet again: {reports:?}"
-        );
-    }
-    // A job resumed mid-print reports its recorded sheets again when it restarts pacing.
-    let resumed_mid_print = jobs
-        .iter()
-        .filter(|id| {
+    {
+        let s = service.state.lock().unwrap();
+        for id in &jobs {
+            let j = &s.jobs[id];
+            assert_eq!(j.device_state, Some(9), "job {id}: {:?}", j.message);
+            assert_eq!(j.sheets, Some(3), "job {id}");
             let reports: Vec<i32> = s
                 .sheet_reports
                 .iter()
-                .filter(|(job, _)| job == *id)
+                .filter(|(job, _)| job == id)
                 .map(|(_, n)| *n)
                 .collect();
-            reports
-                .windows(2)
-                .any(|w| w[0] == w[1] && w[0] > 0 && w[0] < 3)
-        })
-        .count();
-    eprintln!("{kills} kills; {resumed_mid_print} jobs resumed mid-print");
-    drop(s);
+            assert!(
+                reports.windows(2).all(|w| w[0] <= w[1]),
+                "job {id} printed a sheet again: {reports:?}"
+            );
+        }
+        // A job resumed mid-print reports its recorded sheets again when it restarts pacing.
+        let resumed_mid_print = jobs
+            .iter()
+            .filter(|id| {
+                let reports: Vec<i32> = s
+                    .sheet_reports
+                    .iter()
+                    .filter(|(job, _)| job == *id)
+                    .map(|(_, n)| *n)
+                    .collect();
+                reports
+                    .windows(2)
+                    .any(|w| w[0] == w[1] && w[0] > 0 && w[0] < 3)
+            })
+            .count();
+        eprintln!("{kills} kills; {resumed_mid_print} jobs resumed mid-print");
+    }
     let spool = Spool::open(&spool_dir.join("db")).unwrap();
     assert_eq!(spool.verify().unwrap(), Vec::<String>::new());
     for id in &jobs {
         let record = spool.job("Lab", *id).unwrap().unwrap();
         assert_eq!(record.progress.sheets_completed, 3);
     }
+}
+
+/// Requests the service received in `[from, to)`.
+fn requests_between(s: &ServiceState, from: Instant, to: Instant) -> Vec<String> {
+    s.history
+        .iter()
+        .zip(&s.arrivals)
+        .filter(|(_, at)| **at >= from && **at < to)
+        .map(|(h, _)| h.clone())
+        .collect()
+}
+
+fn sheet_reports(s: &ServiceState, id: u32) -> Vec<i32> {
+    s.sheet_reports
+        .iter()
+        .filter(|(job, _)| *job == id)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// During an offline window the device says nothing (no long poll, no report) while its engine
+/// keeps its state; afterwards it reconnects, reconciles with Update-Active-Jobs, finishes the
+/// job it held and takes the one that arrived meanwhile, each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_window_silences_the_device_and_it_recovers_without_loss() {
+    let before_start = Instant::now();
+    let lab = lab_from(&format!(
+        "{}warm_up_seconds = 0\n[printer.faults]\noffline = [{{ after_seconds = 2, for_seconds = 2 }}]\n",
+        PRINTER.replace("pages_per_minute = 600", "pages_per_minute = 60")
+    ))
+    .await;
+    let after_start = Instant::now();
+    let window_start = after_start + Duration::from_secs(2);
+    let window_end = before_start + Duration::from_secs(4);
+    // 5 sheets at one a second: printing runs across the window.
+    lab.service.add_job(1, "application/pdf", pdf(5), None);
+    tokio::time::sleep_until((before_start + Duration::from_secs(3)).into()).await;
+    let printer = lab.fleet.printer("Lab").unwrap();
+    assert!(!printer.snapshot().connected);
+    let sheets_when_silenced = lab.service.job(1).sheets;
+    lab.service.add_job(2, "application/pdf", pdf(2), None);
+    lab.service
+        .wait_for("both jobs to finish", |s| {
+            job_finished(s, 1) && job_finished(s, 2)
+        })
+        .await;
+    {
+        let s = lab.service.state.lock().unwrap();
+        let quiet_from = window_start + Duration::from_millis(250);
+        assert_eq!(
+            requests_between(&s, quiet_from, window_end),
+            Vec::<String>::new(),
+            "the device talked while offline"
+        );
+        let after_window =
+            requests_between(&s, window_end, Instant::now() + Duration::from_secs(1));
+        assert!(
+            after_window
+                .iter()
+                .any(|r| r.starts_with("Update-Active-Jobs")),
+            "no reconcile after the window: {after_window:?}"
+        );
+        for (id, sheets) in [(1, 5), (2, 2)] {
+            let job = &s.jobs[&id];
+            assert_eq!(job.device_state, Some(9), "job {id}: {:?}", job.message);
+            assert_eq!(job.sheets, Some(sheets), "job {id}");
+            assert_eq!(job.acks, 1, "job {id}");
+            let reports = sheet_reports(&s, id);
+            assert!(
+                reports.windows(2).all(|w| w[0] <= w[1]),
+                "job {id} printed a sheet again: {reports:?}"
+            );
+        }
+        eprintln!("job 1 had {sheets_when_silenced:?} sheets reported when the window began");
+    }
+    lab.fleet.shutdown().await;
+}
+
+/// `extra_latency_ms` delays every exchange: consecutive steps of one job are at least that far
+/// apart at the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_latency_delays_every_request() {
+    let lab = lab("warm_up_seconds = 0\n[printer.faults]\nextra_latency_ms = 300\n").await;
+    lab.service.add_job(1, "application/pdf", pdf(1), None);
+    lab.service
+        .wait_for("job 1 to finish", |s| job_finished(s, 1))
+        .await;
+    {
+        let s = lab.service.state.lock().unwrap();
+        let steps = [
+            "Fetch-Job 1",
+            "Acknowledge-Job 1",
+            "Fetch-Document 1",
+            "Acknowledge-Document 1",
+        ];
+        let at: Vec<Instant> = steps
+            .iter()
+            .map(|step| {
+                let i = s.history.iter().position(|h| h == step).unwrap();
+                s.arrivals[i]
+            })
+            .collect();
+        for (pair, names) in at.windows(2).zip(steps.windows(2)) {
+            assert!(
+                pair[1] - pair[0] >= Duration::from_millis(300),
+                "{} came {:?} after {}",
+                names[1],
+                pair[1] - pair[0],
+                names[0]
+            );
+        }
+        assert_eq!(s.jobs[&1].device_state, Some(9));
+    }
+    lab.fleet.shutdown().await;
+}
+
+/// An idle device waits on the long poll: a few requests in seconds, not a poll loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_device_does_not_poll() {
+    let lab = lab("warm_up_seconds = 0\n").await;
+    lab.service
+        .wait_for("the subscription", |s| {
+            s.history.iter().any(|h| h.starts_with("Get-Notifications"))
+        })
+        .await;
+    let from = Instant::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let idle = requests_between(&lab.service.state.lock().unwrap(), from, Instant::now());
+    // The test service holds each long poll for 5 s.
+    assert!(idle.len() <= 2, "requests while idle: {idle:?}");
+    lab.fleet.shutdown().await;
+}
+
+/// A real `printlab devices` process; its control API URL is read from what it prints.
+struct DevicesProcess {
+    child: std::process::Child,
+    control: String,
+}
+
+impl DevicesProcess {
+    fn start(config: &std::path::Path, spool: &std::path::Path) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+            .args(["devices", "--config"])
+            .arg(config)
+            .arg("--spool")
+            .arg(spool)
+            .env("PRINTLAB_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let control = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.strip_prefix("control API: ")
+                    .and_then(|u| u.strip_suffix("/control/printers"))
+                    .map(str::to_string)
+            })
+            .expect("printlab devices prints its control API");
+        // Keep reading so the process never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, control }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Killed while jammed, the printer comes back still jammed with the job waiting in
+/// `processing-stopped`; cleared through `printlab devices clear`, it prints the rest of the job
+/// after the recorded sheets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared() {
+    let service = Service::default();
+    let base = serve(
+        axum::Router::new()
+            .route("/ipp/print/lab", post(handle))
+            .with_state(service.clone()),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("printers.toml");
+    let text = format!(
+        "[fleet]\nconnection = {{ mode = \"infra\", printer_uri = \"{base}/ipp/print/lab\" }}\n{PRINTER}warm_up_seconds = 0\n[printer.faults]\njam_every_sheets = 3\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    let spool_dir = dir.path().join("spool");
+    service.add_job(9, "application/pdf", pdf(3), None);
+    let first = DevicesProcess::start(&config, &spool_dir);
+    service
+        .wait_for("the jam", |s| {
+            s.printer_reasons.contains(&"media-jam".to_string())
+                && s.jobs[&9].device_state == Some(6)
+        })
+        .await;
+    assert_eq!(service.job(9).sheets, Some(2));
+    first.kill();
+    let restarts_at = {
+        let mut s = service.state.lock().unwrap();
+        s.printer_reasons.clear();
+        s.jobs.get_mut(&9).unwrap().device_state = None;
+        s.history.len()
+    };
+    let second = DevicesProcess::start(&config, &spool_dir);
+    service
+        .wait_for("the restarted printer to report the jam", |s| {
+            s.printer_reasons.contains(&"media-jam".to_string())
+                && s.jobs[&9].device_state == Some(6)
+        })
+        .await;
+    // Nothing moves until a person clears the jam.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    {
+        let s = service.state.lock().unwrap();
+        assert_eq!(s.jobs[&9].device_state, Some(6));
+        assert_eq!(s.jobs[&9].sheets, Some(2));
+        assert!(
+            s.history[restarts_at..]
+                .iter()
+                .any(|h| h.starts_with("Update-Active-Jobs"))
+        );
+    }
+    let cleared = std::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+        .args(["devices", "clear", "Lab", "--control", &second.control])
+        .output()
+        .unwrap();
+    assert!(cleared.status.success(), "{cleared:?}");
+    service
+        .wait_for("job 9 to finish", |s| job_finished(s, 9))
+        .await;
+    second.kill();
+    let s = service.state.lock().unwrap();
+    let job = &s.jobs[&9];
+    assert_eq!(job.device_state, Some(9), "{:?}", job.message);
+    assert_eq!(job.sheets, Some(3));
+    assert_eq!(job.acks, 1);
+    assert_eq!(s.printer_reasons, vec!["none".to_string()]);
+    let reports = sheet_reports(&s, 9);
+    assert!(
+        reports.windows(2).all(|w| w[0] <= w[1]),
+        "a sheet printed twice: {reports:?}"
+    );
+}
+
+/// The service goes away (process gone: its connections close) and comes back on the same
+/// port: the device backs off, reconnects by itself and takes the next job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_recovers_when_the_service_comes_back_on_the_same_port() {
+    let service = Service::default();
+    let router = axum::Router::new()
+        .route("/ipp/print/lab", post(handle))
+        .with_state(service.clone());
+    // The service runs on its own runtime, so dropping that runtime closes every connection.
+    let start_service = |addr: std::net::SocketAddr| {
+        let router = router.clone();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let listener = std::net::TcpListener::bind(addr).expect("the port is free again");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, router).await
+        });
+        (rt, addr)
+    };
+    let (first, addr) = start_service("127.0.0.1:0".parse().unwrap());
+    let text = format!("{PRINTER}warm_up_seconds = 0\n");
+    let fleet = config::parse(&text, "test.toml").unwrap();
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(&spool_dir.path().join("db")).unwrap();
+    let uri = format!("http://{addr}/ipp/print/lab");
+    let running = start_fleet(
+        &fleet.printers,
+        |_| {
+            Ok(Endpoint {
+                printer_uri: uri.clone(),
+                credentials: Credentials::None,
+            })
+        },
+        FleetOptions {
+            spool,
+            out_root: out_root(spool_dir.path()),
+            http: reqwest::Client::new(),
+        },
+    )
+    .unwrap();
+    let printer = running.printer("Lab").unwrap().clone();
+    service.add_job(1, "application/pdf", pdf(1), None);
+    service
+        .wait_for("job 1 to finish", |s| job_finished(s, 1))
+        .await;
+    first.shutdown_background();
+    tokio::time::timeout(Duration::from_secs(10), printer.wait_for(|s| !s.connected))
+        .await
+        .expect("the device notices the service is gone");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    service.add_job(2, "application/pdf", pdf(1), None);
+    let (second, _) = start_service(addr);
+    service
+        .wait_for("job 2 to finish after the restart", |s| job_finished(s, 2))
+        .await;
+    assert!(printer.snapshot().connected);
+    {
+        let s = service.state.lock().unwrap();
+        assert_eq!(s.jobs[&2].device_state, Some(9));
+        assert_eq!(s.jobs[&1].acks, 1);
+    }
+    running.shutdown().await;
+    second.shutdown_background();
 }

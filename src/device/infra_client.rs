@@ -8,7 +8,10 @@
 use crate::ipp::http::{Credentials, ReceivedResponse, TransportError, post_ipp};
 use crate::ipp::{Attribute, AttributeLookup, GroupTag, Limits, Message, Operation, Value};
 use crate::ipp::{DocumentReader, StatusCode};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::link::{Link, Offline};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
@@ -30,6 +33,8 @@ pub enum InfraError {
     DocumentStream(std::io::Error),
     #[error("printer URI `{0}` is not an ipp://, ipps://, http:// or https:// URI")]
     BadUri(String),
+    #[error(transparent)]
+    Offline(#[from] Offline),
 }
 
 impl InfraError {
@@ -99,6 +104,7 @@ pub struct InfraClient {
     credentials: Credentials,
     limits: Limits,
     next_request: AtomicU32,
+    link: Arc<Link>,
 }
 
 /// The HTTP URL of an IPP URI.
@@ -137,7 +143,14 @@ impl InfraClient {
             credentials,
             limits: Limits::default(),
             next_request: AtomicU32::new(1),
+            link: Arc::default(),
         })
+    }
+
+    /// Sends every request through `link` (the printer's offline windows and extra latency).
+    pub fn with_link(mut self, link: Arc<Link>) -> Self {
+        self.link = link;
+        self
     }
 
     fn request(&self, operation: Operation) -> Message {
@@ -160,6 +173,7 @@ impl InfraClient {
         name: &'static str,
         request: Message,
     ) -> Result<ReceivedResponse, InfraError> {
+        self.link.before_request().await?;
         let response = post_ipp(
             &self.http,
             &self.endpoint,

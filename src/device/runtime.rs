@@ -14,12 +14,14 @@
 use super::config::{Connection, PrinterConfig};
 use super::engine::{Engine, EngineEvent, Fault, JobWork};
 use super::infra_client::{InfraClient, InfraError, JobReport, job_state};
+use super::link::Link;
 use super::spool::{NewJob, OutputRecord, Spool, SpoolError};
 use crate::ipp::http::Credentials;
 use crate::ipp::{Attribute, AttributeLookup, Value};
 use crate::model::ipp_mapping::{
     graph_from_job_template, printer_attributes_from_graph, printer_status_to_ipp,
 };
+use crate::model::rules::check_job;
 use crate::model::{PrintJobProcessingState, PrinterProcessingState};
 use crate::render::{self, DeviceProfile, EdgeMicrons, JobRequest, RenderError};
 use rand::Rng;
@@ -194,12 +196,27 @@ pub fn start_fleet(
             printer: config.name.clone(),
             source,
         })?;
+        let started = Instant::now();
+        let link = Arc::new(Link::new(config.faults.clone(), started));
+        let client = client.with_link(link.clone());
         let (control_tx, control_rx) = mpsc::channel(8);
-        let engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let mut engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let memory =
+            options
+                .spool
+                .fault_memory(&config.name)
+                .map_err(|source| RuntimeError::Spool {
+                    printer: config.name.clone(),
+                    source,
+                })?;
+        if let Some(memory) = memory {
+            engine.restore(&memory);
+        }
+        let status = engine.status();
         let snapshot = PrinterSnapshot {
             name: config.name.clone(),
-            state: PrinterProcessingState::Idle,
-            reasons: vec!["none".into()],
+            state: status.state,
+            reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
             connected: false,
             job: None,
             jobs_completed: 0,
@@ -211,7 +228,8 @@ pub fn start_fleet(
             spool: options.spool.clone(),
             out_root: options.out_root.clone(),
             engine,
-            started: Instant::now(),
+            started,
+            link,
             control: control_rx,
             status: status_tx,
             wake: Arc::new(Notify::new()),
@@ -262,13 +280,18 @@ async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) -> bool {
 enum Interrupted {
     Canceled,
     Shutdown,
+    /// An offline window began: the session ends without a word to the service.
+    Offline,
     Infra(InfraError),
     Spool(SpoolError),
 }
 
 impl From<InfraError> for Interrupted {
     fn from(e: InfraError) -> Self {
-        Interrupted::Infra(e)
+        match e {
+            InfraError::Offline(_) => Interrupted::Offline,
+            e => Interrupted::Infra(e),
+        }
     }
 }
 
@@ -285,6 +308,7 @@ struct Device {
     out_root: PathBuf,
     engine: Engine,
     started: Instant,
+    link: Arc<Link>,
     control: mpsc::Receiver<Control>,
     status: watch::Sender<PrinterSnapshot>,
     /// Rung by the notification task when jobs may be fetchable.
@@ -304,6 +328,7 @@ impl Device {
         let notifier = tokio::spawn(
             notification_loop(
                 self.client.clone(),
+                self.link.clone(),
                 self.current.clone(),
                 self.wake.clone(),
                 self.notifications_ok.clone(),
@@ -313,9 +338,23 @@ impl Device {
         );
         let mut attempt = 0;
         while !self.shutdown.is_cancelled() {
+            if let Some(back) = self.link.offline_until() {
+                // The engine keeps its job and faults; the service hears nothing until the
+                // window ends, then the session starts over with advertise + reconcile.
+                info!("offline window: not talking to the service");
+                self.status.send_modify(|s| s.connected = false);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(back.into()) => {}
+                    _ = self.shutdown.cancelled() => break,
+                }
+                info!("offline window over: reconnecting");
+                attempt = 0;
+                continue;
+            }
             match self.connected_session().await {
                 Ok(()) => break,
                 Err(Interrupted::Shutdown) => break,
+                Err(Interrupted::Offline) => continue,
                 Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
                 Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
                 Err(Interrupted::Canceled) => {}
@@ -346,6 +385,7 @@ impl Device {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(fallback) => {}
+                _ = self.link.offline() => return Err(Interrupted::Offline),
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => self.apply_control(action).await?,
             }
@@ -394,7 +434,7 @@ impl Device {
             .await
     }
 
-    async fn apply_control(&mut self, action: Control) -> Result<(), InfraError> {
+    async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
         match action {
             Control::Clear => {
                 let now = self.now();
@@ -402,7 +442,9 @@ impl Device {
                     info!(fault = fault.ipp_keyword(), "fault cleared");
                     self.engine.clear(fault, now);
                 }
-                self.advertise(false).await
+                self.remember_faults()?;
+                self.advertise(false).await?;
+                Ok(())
             }
         }
     }
@@ -525,6 +567,18 @@ impl Device {
             job,
         })?;
         let document = record.document.clone().expect("downloaded");
+        // A service other than ours may hand over options this printer does not have.
+        let unsupported = check_job(&record.configuration, &self.config.capabilities);
+        if !unsupported.is_empty() {
+            let problems: Vec<String> = unsupported.iter().map(|v| v.to_string()).collect();
+            let message = format!(
+                "This printer cannot print the job as asked: {}",
+                problems.join("; ")
+            );
+            return self
+                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .await;
+        }
         if let Err(failure) = self.engine.interpret(&document.format) {
             return self
                 .finish_aborted(job, "document-format-error", &failure.0)
@@ -604,6 +658,7 @@ impl Device {
                     let n = tokio::select! {
                         r = reader.read(&mut buffer[filled..]) => r.map_err(InfraError::DocumentStream)?,
                         _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                        _ = self.link.offline() => return Err(Interrupted::Offline),
                         _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                     };
                     if n == 0 {
@@ -717,10 +772,22 @@ impl Device {
     ) -> Result<(), Interrupted> {
         let name = self.config.name.clone();
         let now = self.now();
-        if self.engine.active_job().is_none() {
-            self.engine
-                .start_job(job, work, already, now)
-                .expect("the engine is idle between jobs");
+        match self.engine.active_job() {
+            // Resumed after an offline window or a lost connection: the engine kept printing.
+            Some((active, _)) if active == job => {}
+            active => {
+                if let Some((other, _)) = active {
+                    // A job the service dropped while it was on the engine.
+                    let _ = self.engine.cancel_job(other, now);
+                }
+                self.engine
+                    .start_job(job, work, already, now)
+                    .expect("the engine is idle after the cancel");
+                // Still stopped from before a restart: the job waits, and the service hears so.
+                if let Some(&fault) = self.engine.status().faults.first() {
+                    self.stopped(job, fault).await?;
+                }
+            }
         }
         loop {
             let mut done = false;
@@ -760,6 +827,7 @@ impl Device {
             tokio::select! {
                 _ = sleep_until(wake) => {}
                 _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.link.offline() => return Err(Interrupted::Offline),
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => {
                     self.apply_control(action).await?;
@@ -778,8 +846,10 @@ impl Device {
         }
     }
 
-    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), InfraError> {
+    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
         warn!(fault = fault.ipp_keyword(), "printer stopped");
+        self.remember_faults()?;
+        self.spool.flush()?;
         self.advertise(false).await?;
         self.client
             .update_job_status(
@@ -796,7 +866,14 @@ impl Device {
                     sheets_completed: None,
                 },
             )
-            .await
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the uncleared faults in the spool, so a restarted printer is still stopped.
+    fn remember_faults(&self) -> Result<(), SpoolError> {
+        self.spool
+            .put_fault_memory(&self.config.name, &self.engine.memory())
     }
 
     async fn finish_aborted(
@@ -924,6 +1001,7 @@ pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProf
 /// something happened and cancels the job in progress when the service cancels it.
 async fn notification_loop(
     client: Arc<InfraClient>,
+    link: Arc<Link>,
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     wake: Arc<Notify>,
     healthy: Arc<AtomicBool>,
@@ -931,6 +1009,10 @@ async fn notification_loop(
 ) {
     let mut attempt = 0;
     loop {
+        tokio::select! {
+            _ = link.online() => {}
+            _ = shutdown.cancelled() => return,
+        }
         let subscription = tokio::select! {
             r = client.create_printer_subscription() => r,
             _ = shutdown.cancelled() => return,
@@ -954,6 +1036,8 @@ async fn notification_loop(
             let asked = Instant::now();
             let answer = tokio::select! {
                 r = client.get_notifications(subscription, sequence, true) => r,
+                // The long poll drops with the link; subscribe again once it is back.
+                _ = link.offline() => break,
                 _ = shutdown.cancelled() => return,
             };
             match answer {
