@@ -1033,3 +1033,66 @@ async fn the_device_recovers_when_the_service_comes_back_on_the_same_port() {
     running.shutdown().await;
     second.shutdown_background();
 }
+
+/// A jammed printer that drops off the network is still jammed when it comes back: the job it
+/// holds shows `processing-stopped` again, not the `processing` of a fresh start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jam_outlasts_an_offline_window() {
+    let started = Instant::now();
+    let lab = lab(
+        "warm_up_seconds = 0\n[printer.faults]\njam_every_sheets = 2\noffline = [{ after_seconds = 2, for_seconds = 1 }]\n",
+    )
+    .await;
+    lab.service.add_job(4, "application/pdf", pdf(3), None);
+    lab.service
+        .wait_for("the jam", |s| s.jobs[&4].device_state == Some(6))
+        .await;
+    let back = started + Duration::from_secs(3);
+    lab.service
+        .wait_for("the reconcile after the window", |s| {
+            requests_between(s, back, Instant::now() + Duration::from_secs(1))
+                .iter()
+                .any(|r| r.starts_with("Update-Active-Jobs"))
+        })
+        .await;
+    lab.service
+        .wait_for("the held job to be stopped again", |s| {
+            let after = requests_between(s, back, Instant::now() + Duration::from_secs(1));
+            after.iter().filter(|r| *r == "Update-Job-Status 4").count() >= 2
+                && s.jobs[&4].device_state == Some(6)
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(lab.service.job(4).device_state, Some(6));
+    assert!(
+        lab.service
+            .state
+            .lock()
+            .unwrap()
+            .printer_reasons
+            .contains(&"media-jam".to_string())
+    );
+    let printer = lab.fleet.printer("Lab").unwrap();
+    while printer.snapshot().job.is_some()
+        && printer
+            .snapshot()
+            .reasons
+            .contains(&"media-jam".to_string())
+    {
+        printer
+            .control(printlab::device::runtime::Control::Clear)
+            .await;
+        lab.service
+            .wait_for("the next sheet or jam", |s| {
+                job_finished(s, 4) || s.printer_reasons.contains(&"none".to_string())
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    lab.service
+        .wait_for("job 4 to finish", |s| job_finished(s, 4))
+        .await;
+    assert_eq!(lab.service.job(4).sheets, Some(3));
+    assert_eq!(lab.service.job(4).device_state, Some(9));
+    lab.fleet.shutdown().await;
+}

@@ -783,11 +783,12 @@ impl Device {
                 self.engine
                     .start_job(job, work, already, now)
                     .expect("the engine is idle after the cancel");
-                // Still stopped from before a restart: the job waits, and the service hears so.
-                if let Some(&fault) = self.engine.status().faults.first() {
-                    self.stopped(job, fault).await?;
-                }
             }
+        }
+        // Still stopped from before a restart, an outage or an offline window: the job waits,
+        // and the service hears so (it was just told the job is processing).
+        if let Some(&fault) = self.engine.status().faults.first() {
+            self.stopped(job, fault).await?;
         }
         loop {
             let mut done = false;
