@@ -109,6 +109,7 @@ async fn main() {
             spool,
             out_root: out_root(dir.path()),
             http: reqwest::Client::new(),
+            render: true,
         },
     )
     .unwrap();

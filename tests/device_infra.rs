@@ -81,6 +81,7 @@ async fn a_device_prints_a_job_from_the_real_infra_service() {
             spool: spool.clone(),
             out_root: out_root(dir.path()),
             http: reqwest::Client::new(),
+            render: true,
         },
     )
     .unwrap();

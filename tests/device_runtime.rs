@@ -389,6 +389,10 @@ async fn lab(extra: &str) -> Lab {
 }
 
 async fn lab_from(text: &str) -> Lab {
+    lab_with(text, true).await
+}
+
+async fn lab_with(text: &str, render: bool) -> Lab {
     let service = Service::default();
     let base = serve(
         axum::Router::new()
@@ -415,6 +419,7 @@ async fn lab_from(text: &str) -> Lab {
             spool: spool.clone(),
             out_root: out_root(spool_dir.path()),
             http: reqwest::Client::new(),
+            render,
         },
     )
     .unwrap();
@@ -1006,6 +1011,7 @@ async fn the_device_recovers_when_the_service_comes_back_on_the_same_port() {
             spool,
             out_root: out_root(spool_dir.path()),
             http: reqwest::Client::new(),
+            render: true,
         },
     )
     .unwrap();
@@ -1094,5 +1100,46 @@ async fn a_jam_outlasts_an_offline_window() {
         .await;
     assert_eq!(lab.service.job(4).sheets, Some(3));
     assert_eq!(lab.service.job(4).device_state, Some(9));
+    lab.fleet.shutdown().await;
+}
+
+/// With rendering off the device still lays the job out, so it reports the true sheet and side
+/// counts (and aborts what it cannot print), but writes no PNGs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_rendering_off_jobs_print_by_their_layout() {
+    let lab = lab_with(
+        &PRINTER
+            .replace(
+                "duplex_modes = [\"oneSided\"]",
+                "duplex_modes = [\"oneSided\", \"flipOnLongEdge\"]",
+            )
+            .replace(
+                "pages_per_minute = 600",
+                "pages_per_minute = 600\nfull_speed = true",
+            ),
+        false,
+    )
+    .await;
+    lab.service.add_job_with(
+        1,
+        "application/pdf",
+        pdf(5),
+        vec![Attribute::new(
+            "sides",
+            Value::keyword("two-sided-long-edge"),
+        )],
+    );
+    lab.service
+        .add_job(2, "application/pdf", b"%PDF-1.7 broken".to_vec(), None);
+    lab.service
+        .wait_for("both jobs to finish", |s| {
+            job_finished(s, 1) && job_finished(s, 2)
+        })
+        .await;
+    let job = lab.service.job(1);
+    assert_eq!(job.device_state, Some(9), "{:?}", job.message);
+    assert_eq!((job.sheets, job.impressions), (Some(3), Some(5)));
+    assert_eq!(lab.service.job(2).device_state, Some(8));
+    assert!(!lab.spool_dir.path().join("out/Lab/1").exists());
     lab.fleet.shutdown().await;
 }

@@ -173,6 +173,8 @@ pub struct FleetOptions {
     /// Rendered sides go under `<out_root>/<printer>/<job>/`.
     pub out_root: PathBuf,
     pub http: reqwest::Client,
+    /// False: lay each job out to count its sheets but draw nothing (throughput runs).
+    pub render: bool,
 }
 
 /// Starts one task per printer. Each printer's endpoint comes from `endpoint_of`.
@@ -227,6 +229,7 @@ pub fn start_fleet(
             client: Arc::new(client),
             spool: options.spool.clone(),
             out_root: options.out_root.clone(),
+            render_enabled: options.render,
             engine,
             started,
             link,
@@ -306,6 +309,7 @@ struct Device {
     client: Arc<InfraClient>,
     spool: Spool,
     out_root: PathBuf,
+    render_enabled: bool,
     engine: Engine,
     started: Instant,
     link: Arc<Link>,
@@ -596,8 +600,8 @@ impl Device {
                 },
             )
             .await?;
-        let manifest = match self.render(job, &record, cancel).await? {
-            Ok(manifest) => manifest,
+        let work = match self.render(job, &record, cancel).await? {
+            Ok(work) => work,
             Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
             Err(e) => {
                 return self
@@ -605,16 +609,8 @@ impl Device {
                     .await;
             }
         };
-        self.print(
-            job,
-            JobWork {
-                sheets: manifest.media_sheets as u64,
-                impressions: manifest.impressions as u64,
-            },
-            record.progress.sheets_completed,
-            cancel,
-        )
-        .await?;
+        self.print(job, work, record.progress.sheets_completed, cancel)
+            .await?;
         self.spool.update(&name, job, "completed", "", |r| {
             r.state = PrintJobProcessingState::Completed;
             r.reasons = vec!["job-completed-successfully".into()];
@@ -697,12 +693,14 @@ impl Device {
         Ok(())
     }
 
+    /// Renders the job (or, with rendering off, only lays it out) into the sheets and sides the
+    /// engine must print.
     async fn render(
         &mut self,
         job: u32,
         record: &super::spool::JobRecord,
         cancel: &CancellationToken,
-    ) -> Result<Result<render::Manifest, RenderError>, Interrupted> {
+    ) -> Result<Result<JobWork, RenderError>, Interrupted> {
         let name = self.config.name.clone();
         let bytes = self.spool.document_bytes(&name, job)?;
         let format = record
@@ -715,6 +713,7 @@ impl Device {
         let out_dir = self.out_root.join(&name).join(job.to_string());
         let cancel = cancel.clone();
         let render_span = tracing::Span::current();
+        let draw = self.render_enabled;
         let result = tokio::task::spawn_blocking(move || {
             let _entered = render_span.enter();
             let on_sheet = |p: render::SheetProgress| {
@@ -724,7 +723,7 @@ impl Device {
                     "sheet rendered"
                 );
             };
-            render::render_job(&JobRequest {
+            let request = JobRequest {
                 document: &bytes,
                 content_type: &format,
                 config: &config,
@@ -732,8 +731,12 @@ impl Device {
                 out_dir: &out_dir,
                 cancel: &cancel,
                 on_sheet: &on_sheet,
-            })
-            .map(|m| (m, out_dir))
+            };
+            if draw {
+                render::render_job(&request).map(|m| Drawn::Rendered(m, out_dir.clone()))
+            } else {
+                render::count_job(&request).map(Drawn::Counted)
+            }
         })
         .await
         .map_err(|e| {
@@ -743,7 +746,11 @@ impl Device {
             })
         })?;
         match result {
-            Ok((manifest, out_dir)) => {
+            Ok(Drawn::Counted(count)) => Ok(Ok(JobWork {
+                sheets: count.media_sheets as u64,
+                impressions: count.impressions as u64,
+            })),
+            Ok(Drawn::Rendered(manifest, out_dir)) => {
                 let outputs: Vec<OutputRecord> = manifest
                     .sides
                     .iter()
@@ -755,7 +762,10 @@ impl Device {
                 self.spool.update(&name, job, "rendered", "", |r| {
                     r.outputs = outputs.clone();
                 })?;
-                Ok(Ok(manifest))
+                Ok(Ok(JobWork {
+                    sheets: manifest.media_sheets as u64,
+                    impressions: manifest.impressions as u64,
+                }))
             }
             Err(e) => Ok(Err(e)),
         }
@@ -949,6 +959,12 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// What the render step produced.
+enum Drawn {
+    Rendered(render::Manifest, PathBuf),
+    Counted(render::JobCount),
 }
 
 async fn sleep_until(at: Option<Instant>) {
