@@ -3,11 +3,11 @@
 //! (shared/reference/graph-print-api.md §1), persists before answering, and shapes the JSON the
 //! way Graph does.
 
+use super::CloudState;
 use super::auth::{Caller, Permissions};
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
 use super::store::{JobRecord, OperationRecord, PrinterRecord, ShareRecord};
-use super::{CloudState, JobEvent};
 use crate::model::*;
 use axum::Router;
 use axum::body::Bytes;
@@ -280,11 +280,6 @@ impl CloudState {
         } else {
             Err(missing())
         }
-    }
-
-    fn announce(&self, event: JobEvent) {
-        // No subscriber is fine: late subscribers read the store.
-        let _ = self.events.send(event);
     }
 }
 
@@ -646,6 +641,7 @@ async fn create_printer(
         factory_defaults: PrinterDefaults::default(),
         registered_by: who.id().to_string(),
         physical_device_id: req.physical_device_id,
+        device: Default::default(),
     })?;
     state.store.put_operation(&operation)?;
     state.store.flush().await?;
@@ -1231,6 +1227,7 @@ async fn create_job<const SHARE: bool>(
         owner_id: user_id.clone(),
         document_sha256: None,
         declared_content_type: None,
+        device: Default::default(),
     };
     state.store.put_job(&record)?;
     state.store.flush().await?;
@@ -1324,10 +1321,7 @@ async fn start_job<const SHARE: bool>(
         rec.job.status
     };
     state.store.flush().await?;
-    state.announce(JobEvent::Fetchable {
-        printer_id: printer.printer.id.clone(),
-        job_id: job_id.clone(),
-    });
+    state.infra.job_fetchable(&printer.printer.id, &job_id);
     let body = with_context(
         state.context("microsoft.graph.printJobStatus"),
         serde_json::to_value(status).expect("statuses serialise"),
@@ -1361,10 +1355,7 @@ async fn cancel_job<const SHARE: bool>(
         state.store.put_job(&rec)?;
     }
     state.store.flush().await?;
-    state.announce(JobEvent::Canceled {
-        printer_id: printer.printer.id.clone(),
-        job_id,
-    });
+    state.infra.job_canceled(&printer.printer.id, &job_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -1048,6 +1048,10 @@ async fn notification_loop(
         };
         healthy.store(true, Ordering::Relaxed);
         attempt = 0;
+        // Prime after every (re-)subscription: jobs that became fetchable while there was no
+        // subscription (before the first one, or while the cloud restarted and forgot it)
+        // raised no event this subscription will see.
+        wake.notify_one();
         let mut sequence = 0;
         loop {
             let asked = Instant::now();
@@ -1081,6 +1085,12 @@ async fn notification_loop(
                             _ = shutdown.cancelled() => return,
                         }
                     }
+                }
+                Err(e) if e.is_gone() => {
+                    // The service forgot the subscription (it restarted): subscribe again at
+                    // once; the new subscription primes with Get-Jobs.
+                    info!(error = %e, "subscription gone; resubscribing");
+                    break;
                 }
                 Err(e) => {
                     warn!(error = %e, "notifications failed; resubscribing");
