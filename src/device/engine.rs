@@ -166,13 +166,18 @@ impl EngineStatus {
         PrinterStatus {
             state: self.state,
             details: self.faults.iter().map(|f| f.graph_detail()).collect(),
-            description: Some(
-                self.faults
+            // Always a message: a service keeps the last one it was given, so "clear the jam"
+            // would otherwise outlive the jam.
+            description: Some(match self.state {
+                _ if !self.faults.is_empty() => self
+                    .faults
                     .iter()
                     .map(|f| f.remedy())
                     .collect::<Vec<_>>()
                     .join("; "),
-            ),
+                PrinterProcessingState::Processing => "Printing".to_string(),
+                _ => "Ready".to_string(),
+            }),
         }
     }
 }

@@ -515,13 +515,26 @@ impl Device {
         *self.current.lock().expect("not poisoned") = None;
         self.status.send_modify(|s| s.job = None);
         match outcome {
-            Err(Interrupted::Canceled) => self.finish_canceled(job).await,
+            Err(Interrupted::Canceled) => self.finish_canceled(job).await?,
             Err(Interrupted::Infra(e)) if e.is_gone() => {
                 info!(job, error = %e, "job is gone from the service");
-                Ok(())
             }
-            other => other,
+            other => other?,
         }
+        self.advertise_if_changed().await?;
+        Ok(())
+    }
+
+    /// Update-Output-Device-Attributes when the printer's state or reasons differ from what
+    /// the service was last told (a job started or ended), so Graph is always current.
+    async fn advertise_if_changed(&mut self) -> Result<(), InfraError> {
+        let status = self.engine.status();
+        let told = self.status.borrow().clone();
+        let reasons: Vec<String> = status.ipp_reasons().into_iter().map(String::from).collect();
+        if told.state == status.state && told.reasons == reasons {
+            return Ok(());
+        }
+        self.advertise(false).await
     }
 
     async fn process_job_inner(
@@ -793,6 +806,7 @@ impl Device {
                 self.engine
                     .start_job(job, work, already, now)
                     .expect("the engine is idle after the cancel");
+                self.advertise_if_changed().await?;
             }
         }
         // Still stopped from before a restart, an outage or an offline window: the job waits,
