@@ -152,8 +152,16 @@ impl Store {
     }
 
     /// Makes every write so far durable; called before any response that acknowledges one.
+    /// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled
+    /// #1241, #1308: seen here as Graph requests hanging once a few dozen ran at once), so the
+    /// blocking flush runs on the blocking pool instead.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| {
+                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
+            })??;
         Ok(())
     }
 

@@ -776,9 +776,7 @@ impl UploadService {
         self.store.record_span(record.id, span)?;
         let ticket = self.db_sync.wrote();
         self.db_sync
-            .sync_through(ticket, || async {
-                self.store.db.flush_async().await.map(|_| ())
-            })
+            .sync_through(ticket, || flush_db(&self.store.db))
             .await?;
         guard.stored_end = span.end;
         Ok(())
@@ -931,7 +929,7 @@ impl UploadService {
                 Ok(())
             })
             .map_err(store::transaction_error)?;
-        s.db.flush_async().await.map_err(UploadError::from)?;
+        flush_db(&s.db).await?;
         self.live
             .lock()
             .expect("upload lock poisoned")
@@ -1087,4 +1085,15 @@ fn read_span(
             Ok(Some((piece, (Some(file), offset + len as u64))))
         }
     })
+}
+
+/// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled #1241,
+/// #1308), and the cloud's store flushes the same database from other requests: the blocking
+/// flush on the blocking pool instead.
+async fn flush_db(db: &sled::Db) -> Result<(), UploadError> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.flush())
+        .await
+        .map_err(|e| UploadError::Task(e.to_string()))??;
+    Ok(())
 }
