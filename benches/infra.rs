@@ -142,11 +142,14 @@ async fn main() {
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
     let cloud = Cloud::open(dir.path(), &base).unwrap();
-    let document = Bytes::from(
-        (0..(mib << 20))
-            .map(|i| (i % 253) as u8)
-            .collect::<Vec<u8>>(),
-    );
+    // A 253-byte pattern repeated (memcpy, so setup stays quick without optimisation).
+    let pattern: Vec<u8> = (0..253u8).collect();
+    let mut bytes = Vec::with_capacity(mib << 20);
+    while bytes.len() < mib << 20 {
+        let take = pattern.len().min((mib << 20) - bytes.len());
+        bytes.extend_from_slice(&pattern[..take]);
+    }
+    let document = Bytes::from(bytes);
     let plain = document.clone();
     let router = cloud.router().route(
         "/plain",

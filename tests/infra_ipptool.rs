@@ -136,22 +136,17 @@ async fn advertise_pdf(lab: &Lab, printer_id: &str) {
     assert!(response.message.status().is_success());
 }
 
-async fn ipptool(uri: &str, file: &str, job: &str, other_job: &str) -> (bool, String) {
+async fn ipptool(uri: &str, file: &str, defines: &[(&str, &str)]) -> (bool, String) {
     let test = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/ipptool")
         .join(file);
     let output = tokio::process::Command::new("ipptool")
-        .args([
-            "-t",
-            "-T",
-            "20",
-            "-d",
-            &format!("uuid={UUID}"),
-            "-d",
-            &format!("job={job}"),
-            "-d",
-            &format!("other_job={other_job}"),
-        ])
+        .args(["-t", "-T", "20", "-d", &format!("uuid={UUID}")])
+        .args(
+            defines
+                .iter()
+                .flat_map(|(name, value)| ["-d".to_owned(), format!("{name}={value}")]),
+        )
         .arg(uri)
         .arg(test)
         .output()
@@ -202,8 +197,7 @@ async fn ipptool_drives_every_infra_operation() {
     let (passed, report) = ipptool(
         &format!("ipp://proxy:s3cret@{addr}/ipp/print/lobby"),
         "infra-proxy.test",
-        &job,
-        &other_job,
+        &[("job", &job), ("other_job", &other_job)],
     )
     .await;
     assert!(passed, "ipptool reported failures:\n{report}");
@@ -232,7 +226,7 @@ async fn ipptool_drives_every_infra_operation() {
         format!("ipp://{addr}/ipp/print/lobby"),
         format!("ipp://proxy:wrong@{addr}/ipp/print/lobby"),
     ] {
-        let (passed, report) = ipptool(&uri, "no-credentials.test", &job, &other_job).await;
+        let (passed, report) = ipptool(&uri, "no-credentials.test", &[]).await;
         assert!(
             !passed,
             "{uri}: a request without valid credentials must not succeed:\n{report}"
@@ -242,4 +236,24 @@ async fn ipptool_drives_every_infra_operation() {
             "{uri}: ipptool should report the refusal:\n{report}"
         );
     }
+
+    // A proxy given the system URI registers its output device first and learns the printer
+    // URI from the answer.
+    let (passed, report) = ipptool(
+        &format!("ipp://proxy:s3cret@{addr}/ipp/system"),
+        "register-output-device.test",
+        &[("printer_uri", &format!("ipp://{addr}/ipp/print/lobby"))],
+    )
+    .await;
+    assert!(passed, "ipptool reported failures:\n{report}");
+    let (passed, report) = ipptool(
+        &format!("ipp://proxy:wrong@{addr}/ipp/system"),
+        "no-credentials.test",
+        &[],
+    )
+    .await;
+    assert!(
+        !passed && report.contains("client-error-not-authenticated"),
+        "{report}"
+    );
 }

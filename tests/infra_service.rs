@@ -930,3 +930,163 @@ async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
         "the device's own values are kept as sent"
     );
 }
+
+#[tokio::test]
+async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
+    let cloud = Lab::start().await;
+    let create = |name: &str, credential: Json| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let csr = rcgen::CertificateParams::new(vec!["proxy.test".into()])
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap();
+        cloud
+            .http
+            .post(format!("{}/v1.0/print/printers/create", cloud.base))
+            .bearer_auth(&cloud.admin)
+            .json(&json!({
+                "displayName": name,
+                "manufacturer": "PWG",
+                "model": "ippproxy",
+                "certificateSigningRequest": {
+                    "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
+                    "transportKey": "unused",
+                },
+                "@printlab.proxyCredential": credential,
+            }))
+            .send()
+    };
+    let response = create(
+        "Lobby",
+        json!({"name": "lobby", "username": "proxy", "password": "s3cret"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let good = Credentials::Basic {
+        user: "proxy".into(),
+        password: "s3cret".into(),
+    };
+    let (r, _) = cloud
+        .call(
+            "/ipp/print/lobby",
+            &good,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK);
+    assert_eq!(
+        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
+        Some("Lobby")
+    );
+
+    let taken = create(
+        "Second lobby",
+        json!({"name": "lobby", "username": "other", "password": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.status().as_u16(), 409);
+    let bad = create(
+        "Slashes",
+        json!({"name": "a/b", "username": "other", "password": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let printers = cloud
+        .graph(reqwest::Method::GET, "/print/printers", None)
+        .await;
+    let names: Vec<&str> = printers["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Lobby"], "refused provisioning leaves no printer");
+
+    // The CLI goes through Graph the same way.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+        .args([
+            "provision",
+            "Back Office",
+            "--manufacturer",
+            "PWG",
+            "--model",
+            "ippproxy",
+            "--proxy-user",
+            "back",
+        ])
+        .env("PRINTLAB_PROXY_PASSWORD", "office-pw")
+        .env("PRINTLAB_CLOUD", &cloud.base)
+        .env("PRINTLAB_TOKEN", &cloud.admin)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("/ipp/print/back-office"), "{stdout}");
+    let back = Credentials::Basic {
+        user: "back".into(),
+        password: "office-pw".into(),
+    };
+    let (r, _) = cloud
+        .call(
+            "/ipp/print/back-office",
+            &back,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
+        Some("Back Office")
+    );
+
+    // Deleting the printer withdraws its proxy credential and frees the name.
+    let printers = cloud
+        .graph(reqwest::Method::GET, "/print/printers", None)
+        .await;
+    let lobby = printers["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == "Lobby")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud
+        .graph(
+            reqwest::Method::DELETE,
+            &format!("/print/printers/{lobby}"),
+            None,
+        )
+        .await;
+    let gone = cloud
+        .call(
+            "/ipp/print/lobby",
+            &good,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await;
+    assert!(matches!(
+        gone,
+        Err(TransportError::HttpStatus { status: 401, .. })
+    ));
+    let again = create(
+        "New lobby",
+        json!({"name": "lobby", "username": "proxy", "password": "n3w"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status().as_u16(), 202);
+}

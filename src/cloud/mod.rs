@@ -13,6 +13,7 @@ mod graph;
 pub mod infra;
 pub mod odata;
 pub mod query;
+mod registration;
 pub mod store;
 pub mod upload;
 
@@ -70,6 +71,7 @@ pub(crate) struct CloudState {
     /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
     pub public_url: String,
     pub uploads: Arc<UploadService>,
+    pub registrations: registration::Registrations,
     /// The device side; Graph tells it when jobs become fetchable or are canceled.
     pub infra: Infra,
     /// Serialises read-modify-write of records (Graph and INFRA alike) so concurrent updates
@@ -129,6 +131,7 @@ impl Cloud {
                 db: db.clone(),
             }),
         )?);
+        let registrations = registration::Registrations::open(&store)?;
         let write_lock = Arc::new(Mutex::new(()));
         let infra = Infra::new(
             store.clone(),
@@ -145,6 +148,7 @@ impl Cloud {
                 ca,
                 public_url,
                 uploads,
+                registrations,
                 infra,
                 write_lock,
             }),
@@ -166,6 +170,17 @@ impl Cloud {
         self.state.ca.certificate_pem()
     }
 
+    /// How long device access tokens from the token endpoint live (1 h unless changed; tests
+    /// shorten it to see devices refresh).
+    pub fn set_device_token_lifetime(&self, lifetime: chrono::Duration) {
+        self.state.registrations.set_token_lifetime(lifetime);
+    }
+
+    /// How long a device token endpoint nonce stays usable (5 min unless changed).
+    pub fn set_nonce_lifetime(&self, lifetime: std::time::Duration) {
+        self.state.registrations.set_nonce_lifetime(lifetime);
+    }
+
     /// The device side: device tokens and proxy credentials are issued here.
     pub fn infra(&self) -> &Infra {
         &self.state.infra
@@ -183,11 +198,12 @@ impl Cloud {
     }
 
     /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
-    /// INFRA service devices talk to.
+    /// INFRA service devices talk to, and the device registration and token endpoints.
     pub fn router(&self) -> axum::Router {
         graph::router(self.state.clone())
             .merge(self.state.uploads.router())
             .merge(self.state.infra.router())
+            .merge(registration::router(self.state.clone()))
     }
 
     /// Serves until the listener fails or the task is dropped.
@@ -250,7 +266,7 @@ impl UploadListener for DocumentRecorder {
 }
 
 /// Writes a secret readable only by the owner.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -165,6 +165,11 @@ impl Store {
         Ok(())
     }
 
+    /// A tree owned by one service of the cloud (its records are its own business).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.meta.get(key)?.map(|v| v.to_vec()))
     }
@@ -194,6 +199,11 @@ impl Store {
             .get(id)?
             .map(|b| decode("printers", &b))
             .transpose()
+    }
+
+    /// Whether the printer exists, without decoding its record.
+    pub fn has_printer(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.printers.contains_key(id)?)
     }
 
     pub fn printers(&self) -> Result<Vec<PrinterRecord>, StoreError> {
@@ -288,6 +298,27 @@ impl Store {
             .get(name)?
             .map(|b| decode("proxies", &b))
             .transpose()
+    }
+
+    /// Every proxy credential, by name.
+    pub fn proxies(&self) -> Result<Vec<ProxyRecord>, StoreError> {
+        self.proxies
+            .iter()
+            .values()
+            .map(|b| decode("proxies", &b?))
+            .collect()
+    }
+
+    /// Removes every proxy credential of a printer (it was deleted); returns how many.
+    pub fn delete_proxies_of(&self, printer_id: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for proxy in self.proxies()? {
+            if proxy.printer_id == printer_id {
+                self.proxies.remove(proxy.name.as_bytes())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Stores the credential unless the name is taken; returns whether it was stored.

@@ -34,6 +34,7 @@ pub(super) fn router(state: Shared) -> Router {
         .route("/printers", post(by_token))
         .route("/printers/{printer_id}", post(by_token_for_printer))
         .route("/ipp/print/{name}", post(by_proxy))
+        .route("/ipp/system", post(by_system))
         .with_state(state)
 }
 
@@ -80,6 +81,95 @@ async fn by_proxy(
         Ok(printer_id) => handle(state, printer_id, request).await.into_response(),
         Err(failure) => unauthorized(failure, "Basic realm=\"printlab\""),
     }
+}
+
+/// The Infrastructure System service (PWG 5100.22 as PWG 5100.18 uses it): a proxy holding a
+/// provisioned Basic credential registers its output device and learns the printer URI to use.
+async fn by_system(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    request: IppRequest,
+) -> Response {
+    let credentials = basic(&headers);
+    let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+    let held = match state.proxies_for(pair) {
+        Ok(held) => held,
+        Err(failure) => return unauthorized(failure, "Basic realm=\"printlab\""),
+    };
+    let message = request.message;
+    let request_id = message.request_id;
+    let outcome = if message.operation() == Operation::REGISTER_OUTPUT_DEVICE {
+        register_output_device(&state, held, &message).await
+    } else {
+        Err(Refusal::new(
+            StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
+            format!(
+                "{} is not an operation of the INFRA system service (only Register-Output-Device)",
+                message.operation()
+            ),
+        ))
+    };
+    let mut reply = outcome.unwrap_or_else(|refusal| {
+        IppReply::new(Message::error_response(
+            refusal.status,
+            request_id,
+            refusal.message,
+        ))
+    });
+    reply.message.version = message.version;
+    reply.into_response()
+}
+
+/// Binds the output device to one of the printers the credential serves: the one it already
+/// serves, else one no device serves yet, else the first by name; answers that printer's URI
+/// in `printer-xri-supported` (ippproxy takes it from there).
+async fn register_output_device(
+    state: &Shared,
+    held: Vec<crate::cloud::store::ProxyRecord>,
+    message: &Message,
+) -> Outcome {
+    let uuid = message
+        .operation_attributes()
+        .string("output-device-uuid")
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Refusal::bad_request("operation attribute `output-device-uuid` is required")
+        })?;
+    let mut candidates = Vec::new();
+    for proxy in held {
+        let printer = printer_record(state, &proxy.printer_id)?;
+        candidates.push((printer.device.output_device_uuid.clone(), proxy));
+    }
+    let chosen = candidates
+        .iter()
+        .position(|(served_by, _)| served_by.as_deref() == Some(uuid.as_str()))
+        .or_else(|| {
+            candidates
+                .iter()
+                .position(|(served_by, _)| served_by.is_none())
+        })
+        .unwrap_or(0);
+    let proxy = candidates.swap_remove(chosen).1;
+    update_printer(state, &proxy.printer_id, |rec| {
+        rec.device.output_device_uuid = Some(uuid.clone());
+        rec.printer.last_seen_date_time = Some(chrono::Utc::now());
+    })
+    .await?;
+    tracing::info!(printer = %proxy.printer_id, name = %proxy.name, %uuid, "output device registered");
+    let uri = state.proxy_printer_uri(&proxy.name);
+    let xri = Value::Collection(vec![
+        Attribute::new("xri-uri", Value::uri(uri.clone())),
+        Attribute::new("xri-authentication", Value::keyword("basic")),
+        Attribute::new("xri-security", Value::keyword("none")),
+    ]);
+    let mut response = ok(message.request_id);
+    response.push_group(
+        Group::new(GroupTag::PRINTER)
+            .with("printer-xri-supported", xri)
+            .with("printer-uri-supported", Value::uri(uri))
+            .with("output-device-uuid", Value::uri(uuid)),
+    );
+    Ok(IppReply::new(response))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -664,14 +754,16 @@ fn fetch_document(state: &Shared, printer_id: &str, message: &Message) -> Outcom
                 format!("document of job {job_id} cannot be read: {}", e.message),
             )
         })?;
-    let reader = tokio_util::io::StreamReader::new(stream.map_err(std::io::Error::other));
     let mut response = ok(message.request_id);
     response.groups[0].push(Attribute::new(
         "document-format",
         Value::mime_media_type(document_format(&job)),
     ));
     response.groups[0].push(Attribute::new("compression", Value::keyword("none")));
-    Ok(IppReply::with_document(response, Box::pin(reader)))
+    Ok(IppReply::with_document_chunks(
+        response,
+        Box::pin(stream.map_err(std::io::Error::other)),
+    ))
 }
 
 async fn acknowledge_document(state: &Shared, printer_id: &str, message: &Message) -> Outcome {

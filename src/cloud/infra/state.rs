@@ -168,8 +168,8 @@ impl InfraState {
             .tokens
             .verify_device(token)
             .ok_or(AuthFailure::Invalid)?;
-        match self.store.printer(&printer_id) {
-            Ok(Some(_)) => Ok(printer_id),
+        match self.store.has_printer(&printer_id) {
+            Ok(true) => Ok(printer_id),
             _ => Err(AuthFailure::Invalid),
         }
     }
@@ -190,6 +190,38 @@ impl InfraState {
             }
             _ => Err(AuthFailure::Invalid),
         }
+    }
+
+    /// The proxy credentials (printer URI names) a Basic user/password pair holds, by name.
+    pub fn proxies_for(
+        &self,
+        basic: Option<(&str, &str)>,
+    ) -> Result<Vec<ProxyRecord>, AuthFailure> {
+        let (user, password) = basic.ok_or(AuthFailure::Missing)?;
+        let hash = sha256_hex(password);
+        let held: Vec<ProxyRecord> = self
+            .store
+            .proxies()
+            .map_err(|_| AuthFailure::Invalid)?
+            .into_iter()
+            .filter(|p| p.username == user && constant_time_eq(&p.password_sha256, &hash))
+            .collect();
+        if held.is_empty() {
+            Err(AuthFailure::Invalid)
+        } else {
+            Ok(held)
+        }
+    }
+
+    /// The URI a proxy serves the printer provisioned as `name` at, in the `ipp`/`ipps` scheme
+    /// the cloud is reached with.
+    pub fn proxy_printer_uri(&self, name: &str) -> String {
+        let base = match self.public_url.split_once("://") {
+            Some(("https", rest)) => format!("ipps://{rest}"),
+            Some((_, rest)) => format!("ipp://{rest}"),
+            None => self.public_url.clone(),
+        };
+        format!("{base}/ipp/print/{name}")
     }
 
     /// Queues an event for every subscription of the printer and wakes its long polls. Called
@@ -385,4 +417,95 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PrintDocument, PrintJob, PrintJobConfiguration};
+
+    fn started_job() -> JobRecord {
+        JobRecord {
+            printer_id: "p".into(),
+            job: PrintJob {
+                id: "7".into(),
+                created_date_time: Utc::now(),
+                created_by: None,
+                configuration: PrintJobConfiguration::default(),
+                status: PrintJobStatus {
+                    state: PrintJobProcessingState::Processing,
+                    details: Vec::new(),
+                    description: String::new(),
+                    is_acquired_by_printer: false,
+                },
+                is_fetchable: true,
+                redirected_from: None,
+                redirected_to: None,
+                error_code: None,
+                acknowledged_date_time: None,
+                documents: None,
+                tasks: None,
+            },
+            document: PrintDocument {
+                id: "d".into(),
+                display_name: Some("d.pdf".into()),
+                content_type: Some("application/pdf".into()),
+                size: 10,
+                uploaded_date_time: Some(Utc::now()),
+                downloaded_date_time: None,
+            },
+            owner_id: "u".into(),
+            document_sha256: Some("00".into()),
+            declared_content_type: None,
+            device: Default::default(),
+        }
+    }
+
+    fn device_state(state: i32, sheets: i32) -> Vec<Attribute> {
+        vec![
+            Attribute::new("output-device-job-state", Value::Enum(state)),
+            Attribute::new("job-media-sheets-completed", Value::Integer(sheets)),
+        ]
+    }
+
+    #[test]
+    fn acknowledging_acquires_the_job_and_a_refusal_aborts_it() {
+        let mut job = started_job();
+        acknowledge(&mut job, None);
+        assert!(job.device.acknowledged && job.job.status.is_acquired_by_printer);
+        assert!(job.job.acknowledged_date_time.is_some() && !job.job.is_fetchable);
+        let mut refused = started_job();
+        acknowledge(&mut refused, Some(0x040A));
+        assert_eq!(refused.job.status.state, PrintJobProcessingState::Aborted);
+        assert!(!refused.job.status.is_acquired_by_printer);
+    }
+
+    #[test]
+    fn a_job_the_cloud_ended_keeps_its_state_but_counts_progress() {
+        let mut job = started_job();
+        assert_eq!(apply_job_status(&mut job, &device_state(9, 2)), Some(9));
+        assert_eq!(job.job.status.state, PrintJobProcessingState::Completed);
+        job.job.status.state = PrintJobProcessingState::Canceled;
+        assert_eq!(apply_job_status(&mut job, &device_state(5, 3)), None);
+        assert_eq!(job.job.status.state, PrintJobProcessingState::Canceled);
+        assert_eq!(job.device.media_sheets_completed, Some(3));
+    }
+
+    #[test]
+    fn device_attributes_survive_the_record_and_merge_by_name() {
+        let mut record = DeviceRecord::default();
+        store_device_attributes(
+            &mut record,
+            vec![
+                Attribute::new("printer-state", Value::Enum(3)),
+                Attribute::new("printer-info", Value::text("hall")),
+            ],
+        );
+        let json = serde_json::to_string(&record).unwrap();
+        let back: DeviceRecord = serde_json::from_str(&json).unwrap();
+        let attributes = device_attributes(&back);
+        assert_eq!(attributes.len(), 2);
+        assert_eq!(attributes[1].first().and_then(Value::as_str), Some("hall"));
+        assert!(device_attributes(&DeviceRecord::default()).is_empty());
+    }
 }

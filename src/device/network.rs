@@ -1,9 +1,9 @@
-//! A printer's network link to the service as its faults declare it: offline windows, during
+//! A printer's network to the service as its faults declare it: offline windows, during
 //! which the device cannot reach the service at all, and extra latency on every exchange.
 //!
-//! The [`InfraClient`](super::infra_client::InfraClient) asks the link before each request, so
+//! The [`InfraClient`](super::infra_client::InfraClient) asks the network before each request, so
 //! no request leaves during a window whatever part of the device sends it; the device loop and
-//! the notification task also wait on [`Link::offline`] to drop what they hold open (the long
+//! the notification task also wait on [`Network::offline`] to drop what they hold open (the long
 //! poll, a document stream) when a window begins, as a pulled cable would.
 
 use super::engine::FaultSpec;
@@ -15,20 +15,20 @@ use std::time::{Duration, Instant};
 pub struct Offline;
 
 #[derive(Debug, Clone)]
-pub struct Link {
+pub struct Network {
     /// Offline windows count from here: the device's start.
     started: Instant,
     faults: FaultSpec,
 }
 
-impl Default for Link {
-    /// A link that is always up and adds nothing.
+impl Default for Network {
+    /// A network that is always up and adds nothing.
     fn default() -> Self {
         Self::new(FaultSpec::default(), Instant::now())
     }
 }
 
-impl Link {
+impl Network {
     /// Only `offline` and `extra_latency` of `faults` matter here.
     pub fn new(faults: FaultSpec, started: Instant) -> Self {
         Self { started, faults }
@@ -38,7 +38,7 @@ impl Link {
         self.started.elapsed()
     }
 
-    /// While an offline window is on: when the link may be back (the window's end).
+    /// While an offline window is on: when the network may be back (the window's end).
     pub fn offline_until(&self) -> Option<Instant> {
         let now = self.since_start();
         if !self.faults.is_offline(now) {
@@ -86,8 +86,8 @@ mod tests {
     use super::*;
     use crate::device::engine::OfflineWindow;
 
-    fn link(start_ms: u64, for_ms: u64, latency_ms: u64) -> Link {
-        Link::new(
+    fn network(start_ms: u64, for_ms: u64, latency_ms: u64) -> Network {
+        Network::new(
             FaultSpec {
                 offline: vec![OfflineWindow {
                     start: Duration::from_millis(start_ms),
@@ -103,25 +103,25 @@ mod tests {
 
     #[tokio::test]
     async fn requests_are_refused_inside_a_window_and_pass_outside() {
-        let link = link(200, 200, 0);
-        assert_eq!(link.before_request().await, Ok(()));
-        link.offline().await;
-        assert!(link.started.elapsed() >= Duration::from_millis(200));
-        assert_eq!(link.before_request().await, Err(Offline));
-        link.online().await;
-        assert!(link.started.elapsed() >= Duration::from_millis(400));
-        assert_eq!(link.before_request().await, Ok(()));
+        let network = network(200, 200, 0);
+        assert_eq!(network.before_request().await, Ok(()));
+        network.offline().await;
+        assert!(network.started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(network.before_request().await, Err(Offline));
+        network.online().await;
+        assert!(network.started.elapsed() >= Duration::from_millis(400));
+        assert_eq!(network.before_request().await, Ok(()));
         // The only window is over: `offline` never resolves again.
-        let never = tokio::time::timeout(Duration::from_millis(300), link.offline()).await;
+        let never = tokio::time::timeout(Duration::from_millis(300), network.offline()).await;
         assert!(never.is_err());
     }
 
     #[tokio::test]
     async fn every_request_waits_the_extra_latency() {
-        let link = link(60_000, 1, 100);
+        let network = network(60_000, 1, 100);
         let before = Instant::now();
-        link.before_request().await.unwrap();
-        link.before_request().await.unwrap();
+        network.before_request().await.unwrap();
+        network.before_request().await.unwrap();
         assert!(before.elapsed() >= Duration::from_millis(200));
     }
 }
