@@ -49,6 +49,7 @@ fn start(
             spool: spool.clone(),
             out_root: out_root(dir),
             http: reqwest::Client::new(),
+            render: true,
         },
     )
     .unwrap()
