@@ -322,9 +322,18 @@ pub(super) fn update_device_attributes(
     let status = printer_status_from_ipp(&merged);
     let (capabilities, defaults) = config.value;
     record.printer.capabilities = Some(capabilities);
-    // The device's defaults are what a factory reset brings back.
-    record.factory_defaults = defaults.clone();
-    record.printer.defaults = Some(defaults);
+    // The device's defaults are what a factory reset brings back; they become the printer's
+    // defaults too unless an administrator changed those (then they differ from the factory
+    // ones until restoreFactoryDefaults), so a device reconnecting does not undo a PATCH.
+    let customised = record
+        .printer
+        .defaults
+        .as_ref()
+        .is_some_and(|current| *current != record.factory_defaults);
+    if !customised {
+        record.printer.defaults = Some(defaults.clone());
+    }
+    record.factory_defaults = defaults;
     record.printer.status = status.value;
     if let Some(accepting) = merged
         .iter()
@@ -422,7 +431,9 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{PrintDocument, PrintJob, PrintJobConfiguration};
+    use crate::model::{
+        PrintDocument, PrintJob, PrintJobConfiguration, PrinterDefaults, PrinterStatus,
+    };
 
     fn started_job() -> JobRecord {
         JobRecord {
@@ -489,6 +500,44 @@ mod tests {
         assert_eq!(apply_job_status(&mut job, &device_state(5, 3)), None);
         assert_eq!(job.job.status.state, PrintJobProcessingState::Canceled);
         assert_eq!(job.device.media_sheets_completed, Some(3));
+    }
+
+    #[test]
+    fn device_defaults_do_not_undo_an_administrators_defaults() {
+        let mut record = PrinterRecord {
+            printer: crate::model::Printer {
+                id: "p".into(),
+                display_name: "p".into(),
+                manufacturer: None,
+                model: None,
+                is_accepting_jobs: None,
+                status: PrinterStatus::default(),
+                capabilities: None,
+                defaults: Some(PrinterDefaults::default()),
+                location: None,
+                has_physical_device: true,
+                is_shared: false,
+                last_seen_date_time: None,
+                registered_date_time: Utc::now(),
+            },
+            factory_defaults: PrinterDefaults::default(),
+            registered_by: "admin".into(),
+            physical_device_id: None,
+            device: DeviceRecord::default(),
+        };
+        let copies = |n| vec![Attribute::new("copies-default", Value::Integer(n))];
+        update_device_attributes(&mut record, copies(2));
+        assert_eq!(
+            record.printer.defaults.as_ref().unwrap().copies_per_job,
+            Some(2)
+        );
+        record.printer.defaults.as_mut().unwrap().copies_per_job = Some(5);
+        update_device_attributes(&mut record, copies(3));
+        assert_eq!(
+            record.printer.defaults.as_ref().unwrap().copies_per_job,
+            Some(5)
+        );
+        assert_eq!(record.factory_defaults.copies_per_job, Some(3));
     }
 
     #[test]
