@@ -616,37 +616,56 @@ impl<'a> Worker<'a> {
 
     fn side(&mut self, job: &SideJob, stop: &AtomicBool) -> Result<SideOutput, RenderError> {
         let started = Instant::now();
-        let (w, h) = (job.width as usize, job.height as usize);
         let channels = self.color.channels();
+        let len = job.width as usize * job.height as usize * channels;
         let mut pixels = std::mem::take(&mut self.pixels);
-        pixels.clear();
-        // A single cell covering the side overwrites every pixel; otherwise start from paper.
-        let covered =
-            matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
-        pixels.resize(w * h * channels, 0xFF);
+        // A single PDF cell covering the side overwrites every pixel, so the previous side's
+        // pixels may stay; otherwise start from paper (raster pages paint only where they are).
+        let covered = matches!(self.document, Document::Pdf(_))
+            && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
         if !covered {
-            pixels.fill(0xFF);
+            pixels.clear();
         }
+        pixels.resize(len, 0xFF);
         for cell in &job.cells {
-            self.cell(cell, &mut pixels, w);
+            self.cell(cell, &mut pixels, job.width as usize);
         }
         if job.turned_half {
             turn_half(&mut pixels, channels);
         }
         let render = started.elapsed();
-        let started = Instant::now();
-        let png = encode_png(&pixels, job.width, job.height, channels, self.dpi);
-        self.pixels = pixels;
-        let sha256 = format!("{:x}", Sha256::digest(&png));
-        // The dispatcher has given up on this job (error, cancel, overrun): write nothing more.
+        // The dispatcher has given up on this job (error, cancel, overrun): write nothing.
         if stop.load(Ordering::Relaxed) {
+            self.pixels = pixels;
             return Err(RenderError::Cancelled);
         }
-        for path in &job.files {
-            std::fs::write(path, &png).map_err(|e| io_error(path, e))?;
-        }
+        let started = Instant::now();
+        let png = PngSpec {
+            width: job.width,
+            height: job.height,
+            channels,
+            dpi: self.dpi,
+        };
+        let written = match job.files.split_first() {
+            Some((first, copies)) => std::fs::File::create(first)
+                .and_then(|file| {
+                    png.encode(std::io::BufWriter::with_capacity(1 << 20, file), &pixels)
+                })
+                .map_err(|e| io_error(first, e))
+                .and_then(|sha256| {
+                    // Uncollated copies print the same side again: the same file.
+                    for path in copies {
+                        std::fs::copy(first, path).map_err(|e| io_error(path, e))?;
+                    }
+                    Ok(sha256)
+                }),
+            None => png
+                .encode(std::io::sink(), &pixels)
+                .map_err(|e| io_error(Path::new("<sink>"), e)),
+        };
+        self.pixels = pixels;
         Ok(SideOutput {
-            sha256,
+            sha256: written?,
             render,
             encode: started.elapsed(),
         })
@@ -714,7 +733,17 @@ impl<'a> Worker<'a> {
 fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
     match color {
         ColorOutput::Color => {
-            for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
+            // Eight pixels at a time as fixed-size arrays, which the compiler turns into byte
+            // shuffles; this copy runs over every pixel of every side.
+            let mut dst_blocks = dst.chunks_exact_mut(24);
+            let mut src_blocks = src.chunks_exact(32);
+            for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
+                let s: &[u8; 32] = s.try_into().expect("32-byte block");
+                let d: &mut [u8; 24] = d.try_into().expect("24-byte block");
+                *d = std::array::from_fn(|i| s[i / 3 * 4 + i % 3]);
+            }
+            let rest = dst_blocks.into_remainder().chunks_exact_mut(3);
+            for (d, s) in rest.zip(src_blocks.remainder().chunks_exact(4)) {
                 d.copy_from_slice(&s[..3]);
             }
         }
@@ -782,31 +811,69 @@ fn turn_half(pixels: &mut [u8], channels: usize) {
     }
 }
 
-/// PNG at the png crate's fastest setting (fdeflate's ultra-fast mode with the Up filter): its
-/// default level costs several times the rendering itself, and even `Fast` took more than half
-/// of the pipeline's time in the benchmark; `Fastest` files are ~10 % larger.
-fn encode_png(pixels: &[u8], width: u32, height: u32, channels: usize, dpi: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(pixels.len() / 8);
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(if channels == 1 {
-        png::ColorType::Grayscale
-    } else {
-        png::ColorType::Rgb
-    });
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fastest);
-    let per_metre = (dpi as f64 / 0.0254).round() as u32;
-    encoder.set_pixel_dims(Some(png::PixelDimensions {
-        xppu: per_metre,
-        yppu: per_metre,
-        unit: png::Unit::Meter,
-    }));
-    let mut writer = encoder
-        .write_header()
-        .expect("writing to a Vec cannot fail");
-    writer
-        .write_image_data(pixels)
-        .expect("buffer size matches the header");
-    writer.finish().expect("writing to a Vec cannot fail");
-    out
+/// The PNG a side is written as.
+struct PngSpec {
+    width: u32,
+    height: u32,
+    channels: usize,
+    dpi: u32,
+}
+
+/// How much compressed data goes into one IDAT chunk.
+const IDAT_BYTES: usize = 1 << 20;
+
+impl PngSpec {
+    /// Streams the PNG into `out` and returns its SHA-256 (hex), hashing the bytes on their way
+    /// out: no encoded copy of the side is kept in memory. Compression is the png crate's
+    /// fastest setting (fdeflate's ultra-fast mode with the Up filter): its default level costs
+    /// several times the rendering itself, and even `Fast` took more than half of the
+    /// pipeline's time in the benchmark; `Fastest` files are ~10 % larger.
+    fn encode(&self, out: impl std::io::Write, pixels: &[u8]) -> std::io::Result<String> {
+        use std::io::Write;
+        let mut hashing = HashingWriter {
+            inner: out,
+            hasher: Sha256::new(),
+        };
+        let mut encoder = png::Encoder::new(&mut hashing, self.width, self.height);
+        encoder.set_color(if self.channels == 1 {
+            png::ColorType::Grayscale
+        } else {
+            png::ColorType::Rgb
+        });
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fastest);
+        let per_metre = (self.dpi as f64 / 0.0254).round() as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: per_metre,
+            yppu: per_metre,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+        let mut stream = writer
+            .stream_writer_with_size(IDAT_BYTES)
+            .map_err(std::io::Error::other)?;
+        stream.write_all(pixels)?;
+        stream.finish().map_err(std::io::Error::other)?;
+        writer.finish().map_err(std::io::Error::other)?;
+        hashing.inner.flush()?;
+        Ok(format!("{:x}", hashing.hasher.finalize()))
+    }
+}
+
+/// Passes bytes through to `inner`, hashing what was written.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
