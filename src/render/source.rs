@@ -529,9 +529,10 @@ fn decode_runs(
         }
         let start = out.len();
         layout.convert_line(&line, width, &mut out);
+        let converted = start..out.len();
         let repeat = repeat.min(height - y);
         for _ in 1..repeat {
-            out.extend_from_within(start..);
+            out.extend_from_within(converted.clone());
         }
         y += repeat;
     }
@@ -764,16 +765,16 @@ pub(crate) mod tests {
 
     #[test]
     fn run_length_lines_decode_repeats_literals_and_white_fill() {
-        // Line 1 repeated twice: a run of 3 x 0x10, then 0x20 0x30 literal, then fill.
-        let data = [1u8, 2, 0x10, 255, 0x20, 0x30, 128];
+        // Line 1 three times: a run of 3 x 0x10, then 0x20 0x30 literal, then fill.
+        let data = [2u8, 2, 0x10, 255, 0x20, 0x30, 128];
         let mut pos = 0;
         let gray = PixelLayout {
             colorant: Colorant::Gray,
             bits: 8,
         };
-        let out = decode_runs(&data, &mut pos, (8, 2), gray, (PWG_RASTER, 1)).unwrap();
+        let out = decode_runs(&data, &mut pos, (8, 3), gray, (PWG_RASTER, 1)).unwrap();
         let line = [0x10, 0x10, 0x10, 0x20, 0x30, 0xFF, 0xFF, 0xFF];
-        assert_eq!(out, [line, line].concat());
+        assert_eq!(out, [line, line, line].concat());
         assert_eq!(pos, data.len());
     }
 
