@@ -8,7 +8,10 @@
 use crate::ipp::http::{Credentials, ReceivedResponse, TransportError, post_ipp};
 use crate::ipp::{Attribute, AttributeLookup, GroupTag, Limits, Message, Operation, Value};
 use crate::ipp::{DocumentReader, StatusCode};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::network::{Network, Offline};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
@@ -30,6 +33,8 @@ pub enum InfraError {
     DocumentStream(std::io::Error),
     #[error("printer URI `{0}` is not an ipp://, ipps://, http:// or https:// URI")]
     BadUri(String),
+    #[error(transparent)]
+    Offline(#[from] Offline),
 }
 
 impl InfraError {
@@ -39,6 +44,16 @@ impl InfraError {
         matches!(self, InfraError::Refused { status_code, .. }
             if *status_code == StatusCode::CLIENT_ERROR_NOT_FOUND.0
                 || *status_code == StatusCode::CLIENT_ERROR_NOT_FETCHABLE.0)
+    }
+}
+
+impl InfraError {
+    /// The service refused the credentials (HTTP 401): for a device token, time to refresh it.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            InfraError::Transport(TransportError::HttpStatus { status: 401, .. })
+        )
     }
 }
 
@@ -96,9 +111,11 @@ pub struct InfraClient {
     endpoint: String,
     printer_uri: String,
     device_uuid: String,
-    credentials: Credentials,
+    /// Replaced when a device token is refreshed; every request reads the current one.
+    credentials: std::sync::RwLock<Credentials>,
     limits: Limits,
     next_request: AtomicU32,
+    network: Arc<Network>,
 }
 
 /// The HTTP URL of an IPP URI.
@@ -129,15 +146,51 @@ impl InfraClient {
         device_uuid: &str,
         credentials: Credentials,
     ) -> Result<Self, InfraError> {
-        Ok(Self {
+        let endpoint = http_endpoint(printer_uri)?;
+        Ok(Self::with_endpoint(
             http,
-            endpoint: http_endpoint(printer_uri)?,
+            &endpoint,
+            printer_uri,
+            device_uuid,
+            credentials,
+        ))
+    }
+
+    /// A client that posts to `endpoint` rather than to the printer URI's own HTTP address, as
+    /// Universal Print devices do: one fixed `/printers` target, the printer named only by
+    /// `printer-uri` (reference §4.1).
+    pub fn with_endpoint(
+        http: reqwest::Client,
+        endpoint: &str,
+        printer_uri: &str,
+        device_uuid: &str,
+        credentials: Credentials,
+    ) -> Self {
+        Self {
+            http,
+            endpoint: endpoint.to_string(),
             printer_uri: printer_uri.to_string(),
             device_uuid: format!("urn:uuid:{device_uuid}"),
-            credentials,
+            credentials: std::sync::RwLock::new(credentials),
             limits: Limits::default(),
             next_request: AtomicU32::new(1),
-        })
+            network: Arc::default(),
+        }
+    }
+
+    /// Uses `credentials` from the next request on (a refreshed device token).
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self
+            .credentials
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = credentials;
+    }
+
+    /// Sends every request through `network` (the printer's offline windows and extra
+    /// latency).
+    pub fn with_network(mut self, network: Arc<Network>) -> Self {
+        self.network = network;
+        self
     }
 
     fn request(&self, operation: Operation) -> Message {
@@ -160,10 +213,16 @@ impl InfraClient {
         name: &'static str,
         request: Message,
     ) -> Result<ReceivedResponse, InfraError> {
+        self.network.before_request().await?;
+        let credentials = self
+            .credentials
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let response = post_ipp(
             &self.http,
             &self.endpoint,
-            &self.credentials,
+            &credentials,
             &request,
             None,
             &self.limits,

@@ -14,12 +14,18 @@
 use super::config::{Connection, PrinterConfig};
 use super::engine::{Engine, EngineEvent, Fault, JobWork};
 use super::infra_client::{InfraClient, InfraError, JobReport, job_state};
-use super::spool::{NewJob, OutputRecord, Spool, SpoolError};
+use super::network::Network;
+use super::registration::{
+    DeviceDescription, DeviceTokens, RegistrationError, UniversalPrintAccess, ensure_registered,
+    is_registered,
+};
+use super::spool::{JobRecord, NewJob, OutputRecord, Spool, SpoolError};
 use crate::ipp::http::Credentials;
 use crate::ipp::{Attribute, AttributeLookup, Value};
 use crate::model::ipp_mapping::{
     graph_from_job_template, printer_attributes_from_graph, printer_status_to_ipp,
 };
+use crate::model::rules::check_job;
 use crate::model::{PrintJobProcessingState, PrinterProcessingState};
 use crate::render::{self, DeviceProfile, EdgeMicrons, JobRequest, RenderError};
 use rand::Rng;
@@ -52,10 +58,14 @@ pub enum RuntimeError {
     #[error("printer {printer}: {source}")]
     Spool { printer: String, source: SpoolError },
     #[error(
-        "printer {0} uses Universal Print registration, which needs the service's registration \
-         endpoint; give it an `infra` connection (printer URI + HTTP Basic) in printers.toml"
+        "printer {0} uses Universal Print registration, which needs the service's URL: pass \
+         --cloud URL, or give it an `infra` connection (printer URI + HTTP Basic) in printers.toml"
     )]
-    RegistrationUnsupported(String),
+    NeedsCloud(String),
+    /// A printer that must register first and has no admin token; the message (the
+    /// registration error's) names the printer and how to mint a token.
+    #[error("{message}")]
+    NeedsAdminToken { message: String },
     #[error("printer {printer}: {message}")]
     Config { printer: String, message: String },
 }
@@ -67,13 +77,41 @@ pub struct Endpoint {
     pub credentials: Credentials,
 }
 
+/// How one printer reaches its service: a plain INFRA printer URI, or Universal Print
+/// registration and device tokens.
+#[derive(Debug, Clone)]
+pub enum Link {
+    Infra(Endpoint),
+    UniversalPrint(UniversalPrintAccess),
+}
+
+impl From<Endpoint> for Link {
+    fn from(endpoint: Endpoint) -> Self {
+        Link::Infra(endpoint)
+    }
+}
+
+impl Link {
+    /// The link a printer's connection names; Universal Print printers use `access`.
+    pub fn from_config(
+        printer: &PrinterConfig,
+        access: Option<&UniversalPrintAccess>,
+    ) -> Result<Self, RuntimeError> {
+        match &printer.connection {
+            Connection::UniversalPrint => access
+                .cloned()
+                .map(Link::UniversalPrint)
+                .ok_or_else(|| RuntimeError::NeedsCloud(printer.name.clone())),
+            Connection::Infra { .. } => Endpoint::from_config(printer).map(Link::Infra),
+        }
+    }
+}
+
 impl Endpoint {
     /// The endpoint a printer's `infra` connection names.
     pub fn from_config(printer: &PrinterConfig) -> Result<Self, RuntimeError> {
         match &printer.connection {
-            Connection::UniversalPrint => {
-                Err(RuntimeError::RegistrationUnsupported(printer.name.clone()))
-            }
+            Connection::UniversalPrint => Err(RuntimeError::NeedsCloud(printer.name.clone())),
             Connection::Infra {
                 printer_uri,
                 username,
@@ -171,56 +209,108 @@ pub struct FleetOptions {
     /// Rendered sides go under `<out_root>/<printer>/<job>/`.
     pub out_root: PathBuf,
     pub http: reqwest::Client,
+    /// False: lay each job out to count its sheets but draw nothing (throughput runs).
+    pub render: bool,
 }
 
-/// Starts one task per printer. Each printer's endpoint comes from `endpoint_of`.
-pub fn start_fleet(
+/// Starts one task per printer. Each printer's link comes from `endpoint_of` (an [`Endpoint`]
+/// for INFRA printers, or a [`Link`]). A Universal Print printer registers (once; the spool
+/// keeps its identity) and gets its device token inside its task, retrying with backoff while
+/// the service is unreachable; one that has not registered and has no admin token is refused
+/// here, before anything starts.
+pub fn start_fleet<L: Into<Link>>(
     printers: &[PrinterConfig],
-    endpoint_of: impl Fn(&PrinterConfig) -> Result<Endpoint, RuntimeError>,
+    endpoint_of: impl Fn(&PrinterConfig) -> Result<L, RuntimeError>,
     options: FleetOptions,
 ) -> Result<RunningFleet, RuntimeError> {
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut handles = Vec::new();
     for config in printers {
-        let endpoint = endpoint_of(config)?;
-        let client = InfraClient::new(
-            options.http.clone(),
-            &endpoint.printer_uri,
-            &device_uuid(&config.name),
-            endpoint.credentials,
-        )
-        .map_err(|source| RuntimeError::Infra {
-            printer: config.name.clone(),
-            source,
-        })?;
+        let link = endpoint_of(config)?.into();
+        let started = Instant::now();
+        let network = Arc::new(Network::new(config.faults.clone(), started));
         let (control_tx, control_rx) = mpsc::channel(8);
-        let engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let mut engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let memory =
+            options
+                .spool
+                .fault_memory(&config.name)
+                .map_err(|source| RuntimeError::Spool {
+                    printer: config.name.clone(),
+                    source,
+                })?;
+        if let Some(memory) = memory {
+            engine.restore(&memory);
+        }
+        let status = engine.status();
         let snapshot = PrinterSnapshot {
             name: config.name.clone(),
-            state: PrinterProcessingState::Idle,
-            reasons: vec!["none".into()],
+            state: status.state,
+            reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
             connected: false,
             job: None,
             jobs_completed: 0,
         };
         let (status_tx, status_rx) = watch::channel(snapshot);
-        let device = Device {
+        let parts = DeviceParts {
             config: config.clone(),
-            client: Arc::new(client),
             spool: options.spool.clone(),
             out_root: options.out_root.clone(),
+            http: options.http.clone(),
+            render_enabled: options.render,
             engine,
-            started: Instant::now(),
+            started,
+            network,
             control: control_rx,
             status: status_tx,
-            wake: Arc::new(Notify::new()),
-            notifications_ok: Arc::new(AtomicBool::new(false)),
-            current: Arc::new(Mutex::new(None)),
             shutdown: shutdown.child_token(),
         };
         let span = info_span!("printer", name = %config.name);
-        tasks.spawn(device.run().instrument(span));
+        match link {
+            Link::Infra(endpoint) => {
+                let client = InfraClient::new(
+                    options.http.clone(),
+                    &endpoint.printer_uri,
+                    &device_uuid(&config.name),
+                    endpoint.credentials,
+                )
+                .map_err(|source| RuntimeError::Infra {
+                    printer: config.name.clone(),
+                    source,
+                })?
+                .with_network(parts.network.clone());
+                tasks.spawn(
+                    parts
+                        .into_device(Arc::new(client), None)
+                        .run()
+                        .instrument(span),
+                );
+            }
+            Link::UniversalPrint(access) => {
+                let registered = is_registered(&options.spool, &config.name).map_err(|source| {
+                    RuntimeError::Spool {
+                        printer: config.name.clone(),
+                        source,
+                    }
+                })?;
+                if !registered && access.admin_token.is_none() {
+                    return Err(RuntimeError::NeedsAdminToken {
+                        message: RegistrationError::NeedsAdminToken(config.name.clone())
+                            .to_string(),
+                    });
+                }
+                tasks.spawn(
+                    async move {
+                        if let Some((client, tokens)) = parts.connect_universal_print(&access).await
+                        {
+                            parts.into_device(client, Some(tokens)).run().await;
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+        }
         handles.push(PrinterHandle {
             name: config.name.clone(),
             control: control_tx,
@@ -232,6 +322,117 @@ pub fn start_fleet(
         tasks,
         shutdown,
     })
+}
+
+/// What a printer task owns before it knows how to reach its service.
+struct DeviceParts {
+    config: PrinterConfig,
+    spool: Spool,
+    out_root: PathBuf,
+    http: reqwest::Client,
+    render_enabled: bool,
+    /// Restored from the spool's fault memory.
+    engine: Engine,
+    started: Instant,
+    network: Arc<Network>,
+    control: mpsc::Receiver<Control>,
+    status: watch::Sender<PrinterSnapshot>,
+    shutdown: CancellationToken,
+}
+
+impl DeviceParts {
+    fn into_device(self, client: Arc<InfraClient>, tokens: Option<Arc<DeviceTokens>>) -> Device {
+        Device {
+            config: self.config,
+            client,
+            tokens,
+            spool: self.spool,
+            out_root: self.out_root,
+            render_enabled: self.render_enabled,
+            engine: self.engine,
+            started: self.started,
+            network: self.network,
+            control: self.control,
+            status: self.status,
+            wake: Arc::new(Notify::new()),
+            notifications_ok: Arc::new(AtomicBool::new(false)),
+            current: Arc::new(Mutex::new(None)),
+            shutdown: self.shutdown,
+        }
+    }
+
+    /// Registers (or reuses the spool's registration) and gets a device token, retrying with
+    /// backoff; `None` on shutdown. The INFRA client then posts to `{cloud}/printers` with
+    /// `printer-uri` `ipp(s)://{cloud host}/printers/{printer id}` and `output-device-uuid`
+    /// `urn:uuid:{printer id}`, as Universal Print devices do (reference §4.1).
+    async fn connect_universal_print(
+        &self,
+        access: &UniversalPrintAccess,
+    ) -> Option<(Arc<InfraClient>, Arc<DeviceTokens>)> {
+        let description = DeviceDescription {
+            name: self.config.name.clone(),
+            manufacturer: self
+                .config
+                .manufacturer
+                .clone()
+                .unwrap_or_else(|| "printlab".into()),
+            model: self
+                .config
+                .model
+                .clone()
+                .unwrap_or_else(|| "Emulated printer".into()),
+            device_id: device_uuid(&self.config.name),
+        };
+        let base = access.cloud_url.trim_end_matches('/');
+        let mut attempt = 0;
+        loop {
+            let connected = async {
+                let device =
+                    ensure_registered(&self.http, &self.spool, access, &description).await?;
+                let tokens = DeviceTokens::new(
+                    self.http.clone(),
+                    self.spool.clone(),
+                    &self.config.name,
+                    device,
+                )?;
+                let token = tokens.token().await?;
+                Ok::<_, RegistrationError>((tokens, token))
+            };
+            let outcome = tokio::select! {
+                r = connected => r,
+                _ = self.shutdown.cancelled() => return None,
+            };
+            match outcome {
+                Ok((tokens, token)) => {
+                    let printer_id = tokens.device().printer_id.clone();
+                    let client = InfraClient::with_endpoint(
+                        self.http.clone(),
+                        &format!("{base}/printers"),
+                        &format!("{}/printers/{printer_id}", ipp_base(base)),
+                        &printer_id,
+                        Credentials::Bearer(token.access_token),
+                    )
+                    .with_network(self.network.clone());
+                    return Some((Arc::new(client), Arc::new(tokens)));
+                }
+                Err(e) => warn!(error = %e, "registration or device token failed; retrying"),
+            }
+            if !backoff(&mut attempt, &self.shutdown).await {
+                return None;
+            }
+        }
+    }
+}
+
+/// The IPP form of the service's base URL (`http` → `ipp`, `https` → `ipps`).
+fn ipp_base(http_base: &str) -> String {
+    if let Some(rest) = http_base.strip_prefix("https://") {
+        format!("ipps://{rest}")
+    } else if let Some(rest) = http_base.strip_prefix("http://") {
+        format!("ipp://{rest}")
+    } else {
+        http_base.to_string()
+    }
 }
 
 /// A stable UUID per printer name, so a restarted device is the same output device.
@@ -262,13 +463,18 @@ async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) -> bool {
 enum Interrupted {
     Canceled,
     Shutdown,
+    /// An offline window began: the session ends without a word to the service.
+    Offline,
     Infra(InfraError),
     Spool(SpoolError),
 }
 
 impl From<InfraError> for Interrupted {
     fn from(e: InfraError) -> Self {
-        Interrupted::Infra(e)
+        match e {
+            InfraError::Offline(_) => Interrupted::Offline,
+            e => Interrupted::Infra(e),
+        }
     }
 }
 
@@ -281,10 +487,14 @@ impl From<SpoolError> for Interrupted {
 struct Device {
     config: PrinterConfig,
     client: Arc<InfraClient>,
+    /// Universal Print printers' device tokens (INFRA printers have fixed credentials).
+    tokens: Option<Arc<DeviceTokens>>,
     spool: Spool,
     out_root: PathBuf,
+    render_enabled: bool,
     engine: Engine,
     started: Instant,
+    network: Arc<Network>,
     control: mpsc::Receiver<Control>,
     status: watch::Sender<PrinterSnapshot>,
     /// Rung by the notification task when jobs may be fetchable.
@@ -304,6 +514,7 @@ impl Device {
         let notifier = tokio::spawn(
             notification_loop(
                 self.client.clone(),
+                self.network.clone(),
                 self.current.clone(),
                 self.wake.clone(),
                 self.notifications_ok.clone(),
@@ -311,11 +522,35 @@ impl Device {
             )
             .in_current_span(),
         );
+        let refresher = self.tokens.clone().map(|tokens| {
+            tokio::spawn(
+                refresh_tokens(tokens, self.client.clone(), self.shutdown.clone())
+                    .in_current_span(),
+            )
+        });
         let mut attempt = 0;
         while !self.shutdown.is_cancelled() {
+            if let Some(back) = self.network.offline_until() {
+                // The engine keeps its job and faults; the service hears nothing until the
+                // window ends, then the session starts over with advertise + reconcile.
+                info!("offline window: not talking to the service");
+                self.status.send_modify(|s| s.connected = false);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(back.into()) => {}
+                    _ = self.shutdown.cancelled() => break,
+                }
+                info!("offline window over: reconnecting");
+                attempt = 0;
+                continue;
+            }
             match self.connected_session().await {
                 Ok(()) => break,
                 Err(Interrupted::Shutdown) => break,
+                Err(Interrupted::Offline) => continue,
+                Err(Interrupted::Infra(e)) if e.is_unauthorized() && self.tokens.is_some() => {
+                    warn!(error = %e, "device token refused; getting a new one");
+                    self.renew_token().await;
+                }
                 Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
                 Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
                 Err(Interrupted::Canceled) => {}
@@ -326,6 +561,22 @@ impl Device {
             }
         }
         notifier.abort();
+        if let Some(refresher) = refresher {
+            refresher.abort();
+        }
+    }
+
+    /// Replaces a device token the service refused (expired, or the service restarted with
+    /// other keys) before the session starts again.
+    async fn renew_token(&self) {
+        let Some(tokens) = &self.tokens else { return };
+        tokens.invalidate().await;
+        match tokens.token().await {
+            Ok(token) => self
+                .client
+                .set_credentials(Credentials::Bearer(token.access_token)),
+            Err(e) => warn!(error = %e, "cannot get a device token"),
+        }
     }
 
     /// Advertise, resume what the spool holds, then take jobs until shutdown or an error.
@@ -346,6 +597,7 @@ impl Device {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(fallback) => {}
+                _ = self.network.offline() => return Err(Interrupted::Offline),
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => self.apply_control(action).await?,
             }
@@ -394,7 +646,7 @@ impl Device {
             .await
     }
 
-    async fn apply_control(&mut self, action: Control) -> Result<(), InfraError> {
+    async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
         match action {
             Control::Clear => {
                 let now = self.now();
@@ -402,7 +654,9 @@ impl Device {
                     info!(fault = fault.ipp_keyword(), "fault cleared");
                     self.engine.clear(fault, now);
                 }
-                self.advertise(false).await
+                self.remember_faults()?;
+                self.advertise(false).await?;
+                Ok(())
             }
         }
     }
@@ -469,13 +723,26 @@ impl Device {
         *self.current.lock().expect("not poisoned") = None;
         self.status.send_modify(|s| s.job = None);
         match outcome {
-            Err(Interrupted::Canceled) => self.finish_canceled(job).await,
+            Err(Interrupted::Canceled) => self.finish_canceled(job).await?,
             Err(Interrupted::Infra(e)) if e.is_gone() => {
                 info!(job, error = %e, "job is gone from the service");
-                Ok(())
             }
-            other => other,
+            other => other?,
         }
+        self.advertise_if_changed().await?;
+        Ok(())
+    }
+
+    /// Update-Output-Device-Attributes when the printer's state or reasons differ from what
+    /// the service was last told (a job started or ended), so Graph is always current.
+    async fn advertise_if_changed(&mut self) -> Result<(), InfraError> {
+        let status = self.engine.status();
+        let told = self.status.borrow().clone();
+        let reasons: Vec<String> = status.ipp_reasons().into_iter().map(String::from).collect();
+        if told.state == status.state && told.reasons == reasons {
+            return Ok(());
+        }
+        self.advertise(false).await
     }
 
     async fn process_job_inner(
@@ -525,6 +792,18 @@ impl Device {
             job,
         })?;
         let document = record.document.clone().expect("downloaded");
+        // A service other than ours may hand over options this printer does not have.
+        let unsupported = check_job(&record.configuration, &self.config.capabilities);
+        if !unsupported.is_empty() {
+            let problems: Vec<String> = unsupported.iter().map(|v| v.to_string()).collect();
+            let message = format!(
+                "This printer cannot print the job as asked: {}",
+                problems.join("; ")
+            );
+            return self
+                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .await;
+        }
         if let Err(failure) = self.engine.interpret(&document.format) {
             return self
                 .finish_aborted(job, "document-format-error", &failure.0)
@@ -542,8 +821,8 @@ impl Device {
                 },
             )
             .await?;
-        let manifest = match self.render(job, &record, cancel).await? {
-            Ok(manifest) => manifest,
+        let work = match self.render(job, &record, cancel).await? {
+            Ok(work) => work,
             Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
             Err(e) => {
                 return self
@@ -551,16 +830,8 @@ impl Device {
                     .await;
             }
         };
-        self.print(
-            job,
-            JobWork {
-                sheets: manifest.media_sheets as u64,
-                impressions: manifest.impressions as u64,
-            },
-            record.progress.sheets_completed,
-            cancel,
-        )
-        .await?;
+        self.print(job, work, record.progress.sheets_completed, cancel)
+            .await?;
         self.spool.update(&name, job, "completed", "", |r| {
             r.state = PrintJobProcessingState::Completed;
             r.reasons = vec!["job-completed-successfully".into()];
@@ -604,6 +875,7 @@ impl Device {
                     let n = tokio::select! {
                         r = reader.read(&mut buffer[filled..]) => r.map_err(InfraError::DocumentStream)?,
                         _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                        _ = self.network.offline() => return Err(Interrupted::Offline),
                         _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                     };
                     if n == 0 {
@@ -642,12 +914,14 @@ impl Device {
         Ok(())
     }
 
+    /// Renders the job (or, with rendering off, only lays it out) into the sheets and sides the
+    /// engine must print.
     async fn render(
         &mut self,
         job: u32,
-        record: &super::spool::JobRecord,
+        record: &JobRecord,
         cancel: &CancellationToken,
-    ) -> Result<Result<render::Manifest, RenderError>, Interrupted> {
+    ) -> Result<Result<JobWork, RenderError>, Interrupted> {
         let name = self.config.name.clone();
         let bytes = self.spool.document_bytes(&name, job)?;
         let format = record
@@ -660,6 +934,7 @@ impl Device {
         let out_dir = self.out_root.join(&name).join(job.to_string());
         let cancel = cancel.clone();
         let render_span = tracing::Span::current();
+        let draw = self.render_enabled;
         let result = tokio::task::spawn_blocking(move || {
             let _entered = render_span.enter();
             let on_sheet = |p: render::SheetProgress| {
@@ -669,7 +944,7 @@ impl Device {
                     "sheet rendered"
                 );
             };
-            render::render_job(&JobRequest {
+            let request = JobRequest {
                 document: &bytes,
                 content_type: &format,
                 config: &config,
@@ -677,8 +952,12 @@ impl Device {
                 out_dir: &out_dir,
                 cancel: &cancel,
                 on_sheet: &on_sheet,
-            })
-            .map(|m| (m, out_dir))
+            };
+            if draw {
+                render::render_job(&request).map(|m| Drawn::Rendered(m, out_dir.clone()))
+            } else {
+                render::count_job(&request).map(Drawn::Counted)
+            }
         })
         .await
         .map_err(|e| {
@@ -688,7 +967,11 @@ impl Device {
             })
         })?;
         match result {
-            Ok((manifest, out_dir)) => {
+            Ok(Drawn::Counted(count)) => Ok(Ok(JobWork {
+                sheets: count.media_sheets as u64,
+                impressions: count.impressions as u64,
+            })),
+            Ok(Drawn::Rendered(manifest, out_dir)) => {
                 let outputs: Vec<OutputRecord> = manifest
                     .sides
                     .iter()
@@ -700,7 +983,10 @@ impl Device {
                 self.spool.update(&name, job, "rendered", "", |r| {
                     r.outputs = outputs.clone();
                 })?;
-                Ok(Ok(manifest))
+                Ok(Ok(JobWork {
+                    sheets: manifest.media_sheets as u64,
+                    impressions: manifest.impressions as u64,
+                }))
             }
             Err(e) => Ok(Err(e)),
         }
@@ -717,10 +1003,24 @@ impl Device {
     ) -> Result<(), Interrupted> {
         let name = self.config.name.clone();
         let now = self.now();
-        if self.engine.active_job().is_none() {
-            self.engine
-                .start_job(job, work, already, now)
-                .expect("the engine is idle between jobs");
+        match self.engine.active_job() {
+            // Resumed after an offline window or a lost connection: the engine kept printing.
+            Some((active, _)) if active == job => {}
+            active => {
+                if let Some((other, _)) = active {
+                    // A job the service dropped while it was on the engine.
+                    let _ = self.engine.cancel_job(other, now);
+                }
+                self.engine
+                    .start_job(job, work, already, now)
+                    .expect("the engine is idle after the cancel");
+                self.advertise_if_changed().await?;
+            }
+        }
+        // Still stopped from before a restart, an outage or an offline window: the job waits,
+        // and the service hears so (it was just told the job is processing).
+        if let Some(&fault) = self.engine.status().faults.first() {
+            self.stopped(job, fault).await?;
         }
         loop {
             let mut done = false;
@@ -760,6 +1060,7 @@ impl Device {
             tokio::select! {
                 _ = sleep_until(wake) => {}
                 _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.network.offline() => return Err(Interrupted::Offline),
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => {
                     self.apply_control(action).await?;
@@ -778,8 +1079,10 @@ impl Device {
         }
     }
 
-    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), InfraError> {
+    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
         warn!(fault = fault.ipp_keyword(), "printer stopped");
+        self.remember_faults()?;
+        self.spool.flush()?;
         self.advertise(false).await?;
         self.client
             .update_job_status(
@@ -796,7 +1099,14 @@ impl Device {
                     sheets_completed: None,
                 },
             )
-            .await
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the uncleared faults in the spool, so a restarted printer is still stopped.
+    fn remember_faults(&self) -> Result<(), SpoolError> {
+        self.spool
+            .put_fault_memory(&self.config.name, &self.engine.memory())
     }
 
     async fn finish_aborted(
@@ -843,13 +1153,16 @@ impl Device {
             PrintJobProcessingState::Canceled => job_state::CANCELED,
             _ => job_state::ABORTED,
         };
-        let message = self
-            .spool
-            .events(&self.config.name, job)
-            .ok()
-            .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
-            .filter(|_| state == job_state::ABORTED)
-            .map(|e| e.detail);
+        let message = if state == job_state::COMPLETED {
+            completion_message(&record)
+        } else {
+            self.spool
+                .events(&self.config.name, job)
+                .ok()
+                .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
+                .filter(|_| state == job_state::ABORTED)
+                .map(|e| e.detail)
+        };
         self.client
             .update_job_status(
                 job,
@@ -871,6 +1184,28 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// What the render step produced.
+enum Drawn {
+    Rendered(render::Manifest, PathBuf),
+    Counted(render::JobCount),
+}
+
+/// What a finished job's final status says: sheets printed and where the PNG sides are, as a
+/// `file://` URL so clients on the same machine (`printlab print --wait`, `demo`) can show them.
+fn completion_message(record: &JobRecord) -> Option<String> {
+    let sheets = record.progress.sheets_completed;
+    let folder = record
+        .outputs
+        .first()
+        .and_then(|o| Path::new(&o.path).parent().map(Path::to_path_buf))?;
+    let folder = std::path::absolute(&folder).unwrap_or(folder);
+    let url = url::Url::from_directory_path(&folder).ok()?;
+    Some(format!(
+        "printed {sheets} sheet(s), {} PNG side(s) in {url}",
+        record.outputs.len()
+    ))
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -920,10 +1255,46 @@ pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProf
     }
 }
 
+/// Replaces the device token ahead of its expiry, so long sessions never send an expired one.
+async fn refresh_tokens(
+    tokens: Arc<DeviceTokens>,
+    client: Arc<InfraClient>,
+    shutdown: CancellationToken,
+) {
+    let mut attempt = 0;
+    loop {
+        let token = tokio::select! {
+            r = tokens.token() => r,
+            _ = shutdown.cancelled() => return,
+        };
+        match token {
+            Ok(token) => {
+                attempt = 0;
+                client.set_credentials(Credentials::Bearer(token.access_token));
+                let wait = (token.refresh_at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .max(Duration::from_millis(100));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "device token refresh failed; retrying");
+                if !backoff(&mut attempt, &shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Holds the ippget subscription and long-polls Get-Notifications: wakes the printer when
 /// something happened and cancels the job in progress when the service cancels it.
 async fn notification_loop(
     client: Arc<InfraClient>,
+    network: Arc<Network>,
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     wake: Arc<Notify>,
     healthy: Arc<AtomicBool>,
@@ -931,6 +1302,10 @@ async fn notification_loop(
 ) {
     let mut attempt = 0;
     loop {
+        tokio::select! {
+            _ = network.online() => {}
+            _ = shutdown.cancelled() => return,
+        }
         let subscription = tokio::select! {
             r = client.create_printer_subscription() => r,
             _ = shutdown.cancelled() => return,
@@ -949,11 +1324,17 @@ async fn notification_loop(
         };
         healthy.store(true, Ordering::Relaxed);
         attempt = 0;
+        // Prime after every (re-)subscription: jobs that became fetchable while there was no
+        // subscription (before the first one, or while the cloud restarted and forgot it)
+        // raised no event this subscription will see.
+        wake.notify_one();
         let mut sequence = 0;
         loop {
             let asked = Instant::now();
             let answer = tokio::select! {
                 r = client.get_notifications(subscription, sequence, true) => r,
+                // The long poll drops with the network; subscribe again once it is back.
+                _ = network.offline() => break,
                 _ = shutdown.cancelled() => return,
             };
             match answer {
@@ -980,6 +1361,12 @@ async fn notification_loop(
                             _ = shutdown.cancelled() => return,
                         }
                     }
+                }
+                Err(e) if e.is_gone() => {
+                    // The service forgot the subscription (it restarted): subscribe again at
+                    // once; the new subscription primes with Get-Jobs.
+                    info!(error = %e, "subscription gone; resubscribing");
+                    break;
                 }
                 Err(e) => {
                     warn!(error = %e, "notifications failed; resubscribing");
