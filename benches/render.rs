@@ -1,6 +1,7 @@
 //! Pages per second to PNG files on disk, printlab against `mutool draw` and `pdftoppm -png`
 //! on the same pages in the same run, at 150 and 300 dpi; plus the PNG encoding share of
-//! printlab's time. The tools run single process, as a user would run them.
+//! printlab's time, and the time spent opening the documents (parse plus the decompression-bomb
+//! check). The tools run single process, as a user would run them.
 //!
 //! `PRINTLAB_BENCH_PAGES` (default 6) sets the pages taken from the start of each corpus file,
 //! which bounds the run time. Run: `cargo bench --bench render`.
@@ -46,19 +47,20 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>4} {:>13} {:>13} {:>13} {:>10} {:>12} {:>11}",
+        "{:>4} {:>13} {:>13} {:>13} {:>10} {:>12} {:>11} {:>10}",
         "dpi",
         "printlab p/s",
         "mutool p/s",
         "pdftoppm p/s",
         "vs mutool",
         "vs pdftoppm",
-        "PNG share"
+        "PNG share",
+        "open ms"
     );
     for dpi in [150u32, 300] {
         let total_pages = (CORPUS.len() as u32 * pages) as f64;
         let (mut ours, mut mutool, mut poppler) = (0.0, 0.0, 0.0);
-        let (mut render_ms, mut encode_ms) = (0.0, 0.0);
+        let (mut render_ms, mut encode_ms, mut open_ms) = (0.0, 0.0, 0.0);
         for (i, path) in CORPUS.iter().enumerate() {
             let bytes = std::fs::read(path).unwrap();
             let target = dir(&format!("ours-{dpi}-{i}"));
@@ -74,6 +76,7 @@ fn main() {
                 .unwrap();
                 render_ms += m.timings.render_ms;
                 encode_ms += m.timings.encode_ms;
+                open_ms += m.timings.open_ms;
             });
             let target = dir(&format!("mutool-{dpi}-{i}"));
             mutool += timed(|| {
@@ -108,14 +111,15 @@ fn main() {
             });
         }
         println!(
-            "{:>4} {:>13.1} {:>13.1} {:>13.1} {:>9.2}x {:>11.2}x {:>10.0}%",
+            "{:>4} {:>13.1} {:>13.1} {:>13.1} {:>9.2}x {:>11.2}x {:>10.0}% {:>10.0}",
             dpi,
             total_pages / ours,
             total_pages / mutool,
             total_pages / poppler,
             mutool / ours,
             poppler / ours,
-            100.0 * encode_ms / (render_ms + encode_ms)
+            100.0 * encode_ms / (render_ms + encode_ms),
+            open_ms
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Rasterising laid-out sides in parallel, encoding PNGs and writing the manifest.
 
 use super::layout::{self, JobLayout, Placement};
-use super::settings::{self, AppliedSettings};
+use super::settings::{self, AppliedSettings, ColorOutput};
 use super::source::{self, Document, RasterPage};
 use super::{JobRequest, RenderError};
 use hayro::hayro_interpret::InterpreterSettings;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -97,6 +97,34 @@ struct SideOutput {
 /// Largest side the engine rasters (pixels per edge); vello_cpu's limit.
 const MAX_EDGE: u32 = u16::MAX as u32;
 
+/// Bounds that keep one document from taking the printer down: hayro renders a page in one
+/// uninterruptible call, so time is bounded by abandoning the worker, and memory by refusing
+/// sides larger than a fixed pixel count before any is allocated.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Longest a worker may spend on one side, per page on it (n-up sides get one slice per
+    /// cell). A side that overruns fails the job; its worker thread cannot be stopped mid-page,
+    /// so it is abandoned: it finishes that page in the background, holding one side's memory
+    /// and a core until then, and writes nothing.
+    pub page_time: Duration,
+    /// Largest side, in pixels. A worker holds about 7 bytes per pixel (hayro's RGBA pixmap plus
+    /// the side's RGB buffer), so the default, 150 M pixels (A4 at 1200 dpi; A3 at 600), bounds
+    /// a worker at about 1 GiB.
+    pub side_pixels: u64,
+}
+
+pub(super) const LIMITS: Limits = Limits {
+    page_time: Duration::from_secs(60),
+    side_pixels: 150_000_000,
+};
+
+/// How often the dispatcher looks at cancellation and at sides in flight.
+const WATCH_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Workers recurse through nested forms, patterns and fonts; give them room beyond the 2 MiB
+/// default (address space only, until used).
+const WORKER_STACK: usize = 16 << 20;
+
 fn io_error(path: &Path, source: std::io::Error) -> RenderError {
     RenderError::Io {
         path: path.to_path_buf(),
@@ -118,18 +146,26 @@ fn pixel_clip(rect: Rect, scale: f64, width: u32, height: u32) -> (u32, u32, u32
     )
 }
 
-fn check_side_size(width: u32, height: u32) -> Result<(), RenderError> {
+/// Why a side of this size cannot be rastered, if it cannot.
+fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Option<String> {
     if width == 0 || height == 0 || width > MAX_EDGE || height > MAX_EDGE {
-        return Err(RenderError::InvalidOption {
-            option: "dpi",
-            value: format!("{width}x{height} px"),
-            reason: format!("sides must be 1..={MAX_EDGE} pixels per edge"),
-        });
+        return Some(format!(
+            "{width}x{height} px: sides must be 1..={MAX_EDGE} pixels per edge"
+        ));
     }
-    Ok(())
+    let pixels = width as u64 * height as u64;
+    (pixels > limits.side_pixels).then(|| {
+        format!(
+            "{width}x{height} px is {pixels} pixels, more than the {} a side may have",
+            limits.side_pixels
+        )
+    })
 }
 
-pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
+pub(super) fn render_job(
+    request: &JobRequest<'_>,
+    limits: &Limits,
+) -> Result<Manifest, RenderError> {
     let started = Instant::now();
     let (document, format) = source::open(
         request.document,
@@ -155,7 +191,13 @@ pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
     let _enter = span.enter();
     let job = layout::lay_out(&applied, &page_sizes, &selected);
     let (width, height) = settings::sheet_pixels(applied.media, applied.dpi);
-    check_side_size(width, height)?;
+    if let Some(reason) = side_size_problem(width, height, limits) {
+        return Err(RenderError::InvalidOption {
+            option: "dpi",
+            value: format!("{} on {}", applied.dpi, applied.media.pwg_name),
+            reason,
+        });
+    }
     let open_time = started.elapsed();
 
     std::fs::create_dir_all(request.out_dir).map_err(|e| io_error(request.out_dir, e))?;
@@ -201,11 +243,15 @@ pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
         sheets_total,
     };
     let outputs = execute(
-        &document,
-        &jobs,
-        applied.gray,
-        applied.antialias,
-        applied.dpi,
+        Arc::new(document),
+        Arc::new(jobs),
+        WorkerOptions {
+            color: applied.color,
+            antialias: applied.antialias,
+            dpi: applied.dpi,
+            format,
+        },
+        limits,
         request.cancel,
         |finished| {
             done[finished] = true;
@@ -291,13 +337,14 @@ fn output_names(job: &JobLayout) -> Vec<String> {
         .collect()
 }
 
-pub fn render_native(
+pub(super) fn render_native(
     bytes: &[u8],
     content_type: &str,
     dpi: u32,
     page_ranges: &[(u32, u32)],
     out_dir: &Path,
     cancel: &CancellationToken,
+    limits: &Limits,
 ) -> Result<Manifest, RenderError> {
     let started = Instant::now();
     if !(1..=2400).contains(&dpi) {
@@ -323,7 +370,12 @@ pub fn render_native(
         // absorbs f32 page boxes (Letter at 150 dpi is 1650 px, not 1651).
         let up = |v: f64| (v * scale - 0.01).ceil().max(1.0) as u32;
         let (width, height) = (up(w), up(h));
-        check_side_size(width, height)?;
+        if let Some(problem) = side_size_problem(width, height, limits) {
+            return Err(RenderError::Unprintable {
+                format,
+                reason: format!("page {} at {dpi} dpi: {problem}", page + 1),
+            });
+        }
         jobs.push(SideJob {
             width,
             height,
@@ -337,7 +389,21 @@ pub fn render_native(
         });
     }
     let open_time = started.elapsed();
-    let outputs = execute(&document, &jobs, false, true, dpi, cancel, |_| {})?;
+    let jobs = Arc::new(jobs);
+    let options = WorkerOptions {
+        color: ColorOutput::Color,
+        antialias: true,
+        dpi,
+        format,
+    };
+    let outputs = execute(
+        Arc::new(document),
+        Arc::clone(&jobs),
+        options,
+        limits,
+        cancel,
+        |_| {},
+    )?;
     let mut timings = sum_timings(&outputs, open_time);
     let sides = jobs
         .iter()
@@ -386,14 +452,33 @@ fn write_manifest(out_dir: &Path, manifest: Manifest) -> Result<Manifest, Render
     Ok(manifest)
 }
 
-/// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
-/// index as it is written. Stops all workers at the first error or cancellation.
-fn execute(
-    document: &Document,
-    jobs: &[SideJob],
-    gray: bool,
+/// What every worker of one job renders with.
+#[derive(Debug, Clone, Copy)]
+struct WorkerOptions {
+    color: ColorOutput,
     antialias: bool,
     dpi: u32,
+    /// For error messages.
+    format: &'static str,
+}
+
+/// Shared between the dispatcher and its workers.
+struct Dispatch {
+    next: AtomicUsize,
+    stop: AtomicBool,
+    /// Per worker: the side it is on and since when.
+    in_flight: Vec<Mutex<Option<(usize, Instant)>>>,
+}
+
+/// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
+/// index as it is written. Returns at the first error, at cancellation, or when a side overruns
+/// its time bound ([`Limits::page_time`]); workers still inside a page are then abandoned and
+/// exit when it ends, without writing.
+fn execute(
+    document: Arc<Document>,
+    jobs: Arc<Vec<SideJob>>,
+    options: WorkerOptions,
+    limits: &Limits,
     cancel: &CancellationToken,
     mut on_done: impl FnMut(usize),
 ) -> Result<Vec<SideOutput>, RenderError> {
@@ -401,51 +486,97 @@ fn execute(
         .map_or(1, |n| n.get())
         .min(jobs.len())
         .max(1);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
+    let dispatch = Arc::new(Dispatch {
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        in_flight: (0..workers).map(|_| Mutex::new(None)).collect(),
+    });
     let (tx, rx) = mpsc::channel::<(usize, Result<SideOutput, RenderError>)>();
-    let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
-    let mut failure = None;
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, stop) = (&next, &stop);
-            scope.spawn(move || {
-                let mut worker = Worker::new(document, gray, antialias, dpi);
+    for id in 0..workers {
+        let (document, jobs, shared, cancel) = (
+            Arc::clone(&document),
+            Arc::clone(&jobs),
+            Arc::clone(&dispatch),
+            cancel.clone(),
+        );
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("render-{id}"))
+            .stack_size(WORKER_STACK)
+            .spawn(move || {
+                let mut worker = Worker::new(&document, options);
+                let set_in_flight = |side| {
+                    *shared.in_flight[id]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = side;
+                };
                 loop {
-                    if stop.load(Ordering::Relaxed) || cancel.is_cancelled() {
+                    if shared.stop.load(Ordering::Relaxed) || cancel.is_cancelled() {
                         return;
                     }
-                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let index = shared.next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(index) else { return };
-                    let result = worker.side(job);
+                    set_in_flight(Some((index, Instant::now())));
+                    let result = worker.side(job, &shared.stop);
+                    set_in_flight(None);
                     if tx.send((index, result)).is_err() {
                         return;
                     }
                 }
             });
+        if let Err(e) = spawned {
+            dispatch.stop.store(true, Ordering::Relaxed);
+            return Err(RenderError::Io {
+                path: PathBuf::from("<render worker>"),
+                source: e,
+            });
         }
-        drop(tx);
-        for (index, result) in rx {
-            match result {
-                Ok(output) => {
-                    outputs[index] = Some(output);
-                    if failure.is_none() {
-                        on_done(index);
-                    }
-                }
-                Err(err) => {
-                    stop.store(true, Ordering::Relaxed);
-                    failure.get_or_insert(err);
-                }
+    }
+    drop(tx);
+    let fail = |err: RenderError| {
+        dispatch.stop.store(true, Ordering::Relaxed);
+        Err(err)
+    };
+    let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
+    let mut received = 0;
+    while received < jobs.len() {
+        match rx.recv_timeout(WATCH_INTERVAL) {
+            Ok((index, Ok(output))) => {
+                outputs[index] = Some(output);
+                received += 1;
+                on_done(index);
             }
-            if cancel.is_cancelled() {
-                stop.store(true, Ordering::Relaxed);
+            Ok((_, Err(err))) => return fail(err),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Every worker has returned: only cancellation makes them stop early.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if cancel.is_cancelled() {
+            return fail(RenderError::Cancelled);
+        }
+        for slot in &dispatch.in_flight {
+            let Some((index, since)) = *slot.lock().unwrap_or_else(|p| p.into_inner()) else {
+                continue;
+            };
+            let job = &jobs[index];
+            let bound = limits.page_time * job.cells.len().max(1) as u32;
+            if since.elapsed() > bound {
+                let pages: Vec<usize> = job.cells.iter().map(|c| c.page + 1).collect();
+                tracing::warn!(
+                    side = index + 1,
+                    ?pages,
+                    "side overran its time bound; its worker is abandoned"
+                );
+                return fail(RenderError::Unprintable {
+                    format: options.format,
+                    reason: format!(
+                        "page(s) {pages:?} took longer than {:.1} s to rasterise; rendering \
+                         was abandoned",
+                        bound.as_secs_f64()
+                    ),
+                });
             }
         }
-    });
-    if let Some(err) = failure {
-        return Err(err);
     }
     outputs
         .into_iter()
@@ -453,54 +584,115 @@ fn execute(
         .collect()
 }
 
-/// One render thread's state: hayro's cache is per thread, and the context and pixmap are
-/// reused from side to side so a worker holds one side's pixels at a time.
+/// One render thread's state: hayro's cache is per thread, and the context, pixmap and side
+/// buffer are reused from side to side so a worker holds one side's pixels at a time.
 struct Worker<'a> {
     document: &'a Document,
     cache: RenderCache<'a>,
     context: Option<RenderContext>,
     pixmap: Pixmap,
+    pixels: Vec<u8>,
     render_settings: RenderSettings,
-    channels: usize,
+    color: ColorOutput,
     dpi: u32,
 }
 
+/// A side's worth of pixel memory (hayro's pixmap and the side buffer, ~60 MB for A4 at
+/// 300 dpi) that finished workers leave for the next job's. Fresh memory of that size comes
+/// from the kernel a page fault at a time, which cost the benchmark a fifth of its time (more
+/// when the machine is short of memory); the price is up to one side's memory per core kept
+/// while the engine is idle, and no more than [`SPARE_MAX_BYTES`] each.
+static SPARE_BUFFERS: Mutex<Vec<(Pixmap, Vec<u8>)>> = Mutex::new(Vec::new());
+
+/// Largest buffer pair kept for reuse: A3 at 300 dpi in colour (A4 at 600 dpi in gray) fits.
+const SPARE_MAX_BYTES: usize = 160 << 20;
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut spare = SPARE_BUFFERS.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = self.pixmap.data_as_u8_slice().len() + self.pixels.capacity();
+        if spare.len() < cores && bytes <= SPARE_MAX_BYTES {
+            let pixmap = std::mem::replace(&mut self.pixmap, Pixmap::new(1, 1));
+            spare.push((pixmap, std::mem::take(&mut self.pixels)));
+        }
+    }
+}
+
 impl<'a> Worker<'a> {
-    fn new(document: &'a Document, gray: bool, antialias: bool, dpi: u32) -> Self {
+    fn new(document: &'a Document, options: WorkerOptions) -> Self {
+        let (pixmap, pixels) = SPARE_BUFFERS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_else(|| (Pixmap::new(1, 1), Vec::new()));
         Self {
             document,
             cache: RenderCache::new(),
             context: None,
-            pixmap: Pixmap::new(1, 1),
+            pixmap,
+            pixels,
             render_settings: RenderSettings {
-                aliasing_threshold: if antialias { None } else { Some(128) },
+                aliasing_threshold: if options.antialias { None } else { Some(128) },
                 ..Default::default()
             },
-            channels: if gray { 1 } else { 3 },
-            dpi,
+            color: options.color,
+            dpi: options.dpi,
         }
     }
 
-    fn side(&mut self, job: &SideJob) -> Result<SideOutput, RenderError> {
+    fn side(&mut self, job: &SideJob, stop: &AtomicBool) -> Result<SideOutput, RenderError> {
         let started = Instant::now();
-        let (w, h) = (job.width as usize, job.height as usize);
-        let mut pixels = vec![0xFFu8; w * h * self.channels];
+        let channels = self.color.channels();
+        let len = job.width as usize * job.height as usize * channels;
+        let mut pixels = std::mem::take(&mut self.pixels);
+        // A single PDF cell covering the side overwrites every pixel, so the previous side's
+        // pixels may stay; otherwise start from paper (raster pages paint only where they are).
+        let covered = matches!(self.document, Document::Pdf(_))
+            && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
+        if !covered {
+            pixels.clear();
+        }
+        pixels.resize(len, 0xFF);
         for cell in &job.cells {
-            self.cell(cell, &mut pixels, w);
+            self.cell(cell, &mut pixels, job.width as usize);
         }
         if job.turned_half {
-            turn_half(&mut pixels, self.channels);
+            turn_half(&mut pixels, channels);
         }
         let render = started.elapsed();
-        let started = Instant::now();
-        let png = encode_png(&pixels, job.width, job.height, self.channels, self.dpi);
-        drop(pixels);
-        let sha256 = format!("{:x}", Sha256::digest(&png));
-        for path in &job.files {
-            std::fs::write(path, &png).map_err(|e| io_error(path, e))?;
+        // The dispatcher has given up on this job (error, cancel, overrun): write nothing.
+        if stop.load(Ordering::Relaxed) {
+            self.pixels = pixels;
+            return Err(RenderError::Cancelled);
         }
+        let started = Instant::now();
+        let png = PngSpec {
+            width: job.width,
+            height: job.height,
+            channels,
+            dpi: self.dpi,
+        };
+        let written = match job.files.split_first() {
+            Some((first, copies)) => std::fs::File::create(first)
+                .and_then(|file| {
+                    png.encode(std::io::BufWriter::with_capacity(1 << 20, file), &pixels)
+                })
+                .map_err(|e| io_error(first, e))
+                .and_then(|sha256| {
+                    // Uncollated copies print the same side again: the same file.
+                    for path in copies {
+                        std::fs::copy(first, path).map_err(|e| io_error(path, e))?;
+                    }
+                    Ok(sha256)
+                }),
+            None => png
+                .encode(std::io::sink(), &pixels)
+                .map_err(|e| io_error(Path::new("<sink>"), e)),
+        };
+        self.pixels = pixels;
         Ok(SideOutput {
-            sha256,
+            sha256: written?,
             render,
             encode: started.elapsed(),
         })
@@ -513,6 +705,7 @@ impl<'a> Worker<'a> {
         }
         let (cw, ch) = ((x1 - x0) as u16, (y1 - y0) as u16);
         let to_cell = Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels;
+        let channels = self.color.channels();
         match self.document {
             Document::Pdf(pdf) => {
                 let page = &pdf.pages()[cell.page];
@@ -542,11 +735,12 @@ impl<'a> Worker<'a> {
                     },
                 );
                 let rgba = self.pixmap.data_as_u8_slice();
-                for row in 0..ch as usize {
-                    let src = &rgba[row * cw as usize * 4..(row + 1) * cw as usize * 4];
-                    let start = ((y0 as usize + row) * row_pixels + x0 as usize) * self.channels;
-                    let dst = &mut pixels[start..start + cw as usize * self.channels];
-                    copy_row(src, dst, self.channels);
+                let src_row = cw as usize * 4;
+                let dst_row = cw as usize * channels;
+                for (row, src) in rgba.chunks_exact(src_row).enumerate() {
+                    let start = ((y0 as usize + row) * row_pixels + x0 as usize) * channels;
+                    let dst = &mut pixels[start..start + dst_row];
+                    convert_row(src, dst, self.color);
                 }
             }
             Document::Raster(pages) => sample_raster(
@@ -555,28 +749,51 @@ impl<'a> Worker<'a> {
                 cell.clip,
                 pixels,
                 row_pixels,
-                self.channels,
+                self.color,
             ),
         }
     }
 }
 
 /// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to
-/// RGB or to gray with Rec. 601 luma weights.
-fn copy_row(src: &[u8], dst: &mut [u8], channels: usize) {
-    if channels == 3 {
-        for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
-            d.copy_from_slice(&s[..3]);
+/// the side's pixels.
+fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
+    match color {
+        ColorOutput::Color => {
+            // Eight pixels at a time as fixed-size arrays, which the compiler turns into byte
+            // shuffles; this copy runs over every pixel of every side.
+            let mut dst_blocks = dst.chunks_exact_mut(24);
+            let mut src_blocks = src.chunks_exact(32);
+            for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
+                let s: &[u8; 32] = s.try_into().expect("32-byte block");
+                let d: &mut [u8; 24] = d.try_into().expect("24-byte block");
+                *d = std::array::from_fn(|i| s[i / 3 * 4 + i % 3]);
+            }
+            let rest = dst_blocks.into_remainder().chunks_exact_mut(3);
+            for (d, s) in rest.zip(src_blocks.remainder().chunks_exact(4)) {
+                d.copy_from_slice(&s[..3]);
+            }
         }
-    } else {
-        for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
-            *d = luma(s[0], s[1], s[2]);
+        ColorOutput::Grayscale => {
+            for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
+                *d = luma(s[0], s[1], s[2]);
+            }
+        }
+        ColorOutput::BlackAndWhite => {
+            for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
+                *d = bilevel(luma(s[0], s[1], s[2]));
+            }
         }
     }
 }
 
 fn luma(r: u8, g: u8, b: u8) -> u8 {
     ((299 * r as u32 + 587 * g as u32 + 114 * b as u32 + 500) / 1000) as u8
+}
+
+/// Black below mid-gray, white from it on: see [`ColorOutput::BlackAndWhite`].
+fn bilevel(luma: u8) -> u8 {
+    if luma < 128 { 0 } else { 255 }
 }
 
 /// Paints a raster page through `page_to_cell` by sampling the nearest source pixel of each
@@ -587,7 +804,7 @@ fn sample_raster(
     clip: (u32, u32, u32, u32),
     pixels: &mut [u8],
     row_pixels: usize,
-    channels: usize,
+    color: ColorOutput,
 ) {
     let (x0, y0, x1, y1) = clip;
     let inverse = page_to_cell.inverse();
@@ -600,56 +817,90 @@ fn sample_raster(
                 continue;
             }
             let [r, g, b] = page.rgb(px as u32, py as u32);
-            let at = (y as usize * row_pixels + x as usize) * channels;
-            if channels == 3 {
-                pixels[at..at + 3].copy_from_slice(&[r, g, b]);
-            } else {
-                pixels[at] = luma(r, g, b);
+            let at = (y as usize * row_pixels + x as usize) * color.channels();
+            match color {
+                ColorOutput::Color => pixels[at..at + 3].copy_from_slice(&[r, g, b]),
+                ColorOutput::Grayscale => pixels[at] = luma(r, g, b),
+                ColorOutput::BlackAndWhite => pixels[at] = bilevel(luma(r, g, b)),
             }
         }
     }
 }
 
-/// Rotates a side by 180° in place.
+/// Rotates a side by 180° in place: reversing the bytes reverses the pixel order and each
+/// pixel's channel order, which the second pass restores.
 fn turn_half(pixels: &mut [u8], channels: usize) {
-    if channels == 1 {
-        pixels.reverse();
-    } else {
-        let n = pixels.len() / channels;
-        for i in 0..n / 2 {
-            let j = n - 1 - i;
-            for c in 0..channels {
-                pixels.swap(i * channels + c, j * channels + c);
-            }
+    pixels.reverse();
+    if channels == 3 {
+        for pixel in pixels.chunks_exact_mut(3) {
+            pixel.swap(0, 2);
         }
     }
 }
 
-/// PNG at the png crate's fastest deflate setting: its default level costs several times the
-/// rendering itself, and even `Fast` took more than half of the pipeline's time in the
-/// benchmark; `Fastest` files are ~10 % larger.
-fn encode_png(pixels: &[u8], width: u32, height: u32, channels: usize, dpi: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(pixels.len() / 8);
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(if channels == 1 {
-        png::ColorType::Grayscale
-    } else {
-        png::ColorType::Rgb
-    });
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fastest);
-    let per_metre = (dpi as f64 / 0.0254).round() as u32;
-    encoder.set_pixel_dims(Some(png::PixelDimensions {
-        xppu: per_metre,
-        yppu: per_metre,
-        unit: png::Unit::Meter,
-    }));
-    let mut writer = encoder
-        .write_header()
-        .expect("writing to a Vec cannot fail");
-    writer
-        .write_image_data(pixels)
-        .expect("buffer size matches the header");
-    writer.finish().expect("writing to a Vec cannot fail");
-    out
+/// The PNG a side is written as.
+struct PngSpec {
+    width: u32,
+    height: u32,
+    channels: usize,
+    dpi: u32,
+}
+
+/// How much compressed data goes into one IDAT chunk.
+const IDAT_BYTES: usize = 1 << 20;
+
+impl PngSpec {
+    /// Streams the PNG into `out` and returns its SHA-256 (hex), hashing the bytes on their way
+    /// out: no encoded copy of the side is kept in memory. Compression is the png crate's
+    /// fastest setting (fdeflate's ultra-fast mode with the Up filter): its default level costs
+    /// several times the rendering itself, and even `Fast` took more than half of the
+    /// pipeline's time in the benchmark; `Fastest` files are ~10 % larger.
+    fn encode(&self, out: impl std::io::Write, pixels: &[u8]) -> std::io::Result<String> {
+        use std::io::Write;
+        let mut hashing = HashingWriter {
+            inner: out,
+            hasher: Sha256::new(),
+        };
+        let mut encoder = png::Encoder::new(&mut hashing, self.width, self.height);
+        encoder.set_color(if self.channels == 1 {
+            png::ColorType::Grayscale
+        } else {
+            png::ColorType::Rgb
+        });
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fastest);
+        let per_metre = (self.dpi as f64 / 0.0254).round() as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: per_metre,
+            yppu: per_metre,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+        let mut stream = writer
+            .stream_writer_with_size(IDAT_BYTES)
+            .map_err(std::io::Error::other)?;
+        stream.write_all(pixels)?;
+        stream.finish().map_err(std::io::Error::other)?;
+        writer.finish().map_err(std::io::Error::other)?;
+        hashing.inner.flush()?;
+        Ok(format!("{:x}", hashing.hasher.finalize()))
+    }
+}
+
+/// Passes bytes through to `inner`, hashing what was written.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -10,6 +10,8 @@
 //! sides on one worker per core, each holding one side's pixels at a time.
 
 mod engine;
+#[cfg(test)]
+mod hostile_tests;
 mod layout;
 pub mod samples;
 mod settings;
@@ -21,7 +23,9 @@ mod tests;
 
 pub use engine::{Manifest, SheetProgress, SideRecord, Timings};
 pub use layout::QuarterTurns;
-pub use settings::{AppliedSettings, DeviceProfile, Duplex, EdgeMicrons, EdgePoints, Scaling};
+pub use settings::{
+    AppliedSettings, ColorOutput, DeviceProfile, Duplex, EdgeMicrons, EdgePoints, Scaling,
+};
 pub use source::{JPEG, PDF, PNG, PWG_RASTER, SUPPORTED_TYPES, URF, sniff};
 
 use crate::model::PrintJobConfiguration;
@@ -86,7 +90,7 @@ pub struct JobRequest<'a> {
 
 /// Renders a job as the printer in `profile` would print it.
 pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
-    engine::render_job(request)
+    engine::render_job(request, &engine::LIMITS)
 }
 
 /// What a job would put on paper, without drawing it.
@@ -139,5 +143,13 @@ pub fn render_native(
     out_dir: &Path,
     cancel: &CancellationToken,
 ) -> Result<Manifest, RenderError> {
-    engine::render_native(document, content_type, dpi, page_ranges, out_dir, cancel)
+    engine::render_native(
+        document,
+        content_type,
+        dpi,
+        page_ranges,
+        out_dir,
+        cancel,
+        &engine::LIMITS,
+    )
 }

@@ -83,6 +83,30 @@ pub enum Duplex {
     ShortEdge,
 }
 
+/// What the printed side's pixels are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ColorOutput {
+    /// 8-bit RGB.
+    Color,
+    /// 8-bit gray, Rec. 601 luma.
+    Grayscale,
+    /// 8-bit gray holding only 0 and 255: luma thresholded at the midpoint. A threshold rather
+    /// than a dither, because a lab compares these pages for what is on them: text and lines stay
+    /// crisp and pixel-for-pixel reproducible, and no halftone screen of ours would match a given
+    /// printer's anyway. The cost: tints lighter than 50 % vanish and darker ones turn solid.
+    BlackAndWhite,
+}
+
+impl ColorOutput {
+    pub fn channels(self) -> usize {
+        match self {
+            ColorOutput::Color => 3,
+            ColorOutput::Grayscale | ColorOutput::BlackAndWhite => 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Scaling {
@@ -99,7 +123,7 @@ pub struct AppliedSettings {
     #[serde(serialize_with = "media_name")]
     pub media: &'static MediaSize,
     pub dpi: u32,
-    pub gray: bool,
+    pub color: ColorOutput,
     pub antialias: bool,
     pub pages_per_sheet: u32,
     #[serde(serialize_with = "layout_name")]
@@ -183,10 +207,12 @@ pub fn resolve(
         return Err(invalid("dpi", dpi, "outside 36..=2400"));
     }
 
-    let gray = match config.color_mode.unwrap_or(PrintColorMode::Auto) {
-        PrintColorMode::BlackAndWhite | PrintColorMode::Grayscale => true,
+    let color = match config.color_mode.unwrap_or(PrintColorMode::Auto) {
+        PrintColorMode::BlackAndWhite => ColorOutput::BlackAndWhite,
+        PrintColorMode::Grayscale => ColorOutput::Grayscale,
         // A monochrome engine prints colour jobs in gray, as a real one would.
-        _ => !profile.color,
+        _ if !profile.color => ColorOutput::Grayscale,
+        _ => ColorOutput::Color,
     };
 
     let pages_per_sheet = match config.pages_per_sheet.unwrap_or(1) {
@@ -269,7 +295,7 @@ pub fn resolve(
     Ok(AppliedSettings {
         media,
         dpi,
-        gray,
+        color,
         antialias: quality != PrintQuality::Low,
         pages_per_sheet,
         layout: config
@@ -307,7 +333,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.media.graph_name, "A4");
         assert_eq!(s.dpi, 300);
-        assert!(!s.gray && s.antialias && s.collate);
+        assert!(s.color == ColorOutput::Color && s.antialias && s.collate);
         assert_eq!((s.copies, s.pages_per_sheet), (1, 1));
         assert_eq!(s.duplex, Duplex::OneSided);
         assert_eq!(s.scaling, Scaling::ShrinkToFit);

@@ -154,12 +154,141 @@ pub fn open(
     Ok((document, format))
 }
 
+/// Most bytes one PDF stream may inflate to: a decompression bomb is refused before hayro,
+/// which inflates whole streams into memory, ever sees it.
+const MAX_STREAM_INFLATED: u64 = 256 << 20;
+/// Most bytes all of a document's streams may inflate to together.
+const MAX_DOCUMENT_INFLATED: u64 = 1 << 30;
+
 fn open_pdf(bytes: &[u8]) -> Result<Document, RenderError> {
-    let pdf = Pdf::new(bytes.to_vec()).map_err(|e| match e {
+    let pdf = match load_pdf(bytes.to_vec()) {
+        Ok(pdf) => pdf,
+        Err(problem) => {
+            let pdf = repair_pdf(bytes)
+                .and_then(|repaired| load_pdf(repaired).ok())
+                .ok_or(problem)?;
+            tracing::info!(
+                pages = pdf.pages().len(),
+                "hayro refused the PDF; rendering lopdf's repaired copy"
+            );
+            pdf
+        }
+    };
+    check_pdf_streams(&pdf)?;
+    Ok(Document::Pdf(pdf))
+}
+
+/// Loads a PDF that has at least one page: hayro reads some damaged files as zero pages
+/// without an error, which is as unprintable as a refusal.
+fn load_pdf(bytes: Vec<u8>) -> Result<Pdf, RenderError> {
+    let pdf = Pdf::new(bytes).map_err(|e| match e {
         LoadPdfError::Decryption(d) => unprintable(PDF, format!("encrypted: {d:?}")),
         LoadPdfError::Invalid => unprintable(PDF, "not a readable PDF"),
     })?;
-    Ok(Document::Pdf(pdf))
+    if pdf.pages().is_empty() {
+        return Err(unprintable(PDF, "no pages could be read (damaged file)"));
+    }
+    Ok(pdf)
+}
+
+/// lopdf's load-and-save rebuilds the cross-reference table and object layout; worth one try
+/// when hayro cannot read a file. Encrypted files are not retried (the password is missing,
+/// not the structure). lopdf is not written to take hostile bytes without panicking, so a
+/// panic here counts as "cannot repair".
+pub(super) fn repair_pdf(bytes: &[u8]) -> Option<Vec<u8>> {
+    std::panic::catch_unwind(|| {
+        let mut document = lopdf::Document::load_mem(bytes).ok()?;
+        if document.is_encrypted() {
+            return None;
+        }
+        let mut out = Vec::new();
+        document.save_to(&mut out).ok()?;
+        Some(out)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Refuses decompression bombs and images too large to decode, by inflating every Flate stream
+/// into a counter (never into memory) and reading every image's declared size.
+fn check_pdf_streams(pdf: &Pdf) -> Result<(), RenderError> {
+    use hayro::hayro_syntax::Filter;
+    use hayro::hayro_syntax::object::{Name, Object};
+    let mut total = 0u64;
+    for object in pdf.objects() {
+        let Object::Stream(stream) = object else {
+            continue;
+        };
+        let dict = stream.dict();
+        let id = stream.obj_id();
+        if dict.get::<Name>(b"Subtype").as_deref() == Some(b"Image".as_slice()) {
+            let width = dict.get::<f64>(b"Width").unwrap_or(0.0).max(0.0);
+            let height = dict.get::<f64>(b"Height").unwrap_or(0.0).max(0.0);
+            if width * height > MAX_RASTER_PIXELS as f64 {
+                return Err(unprintable(
+                    PDF,
+                    format!("image object {id:?} declares {width}x{height} pixels"),
+                ));
+            }
+        }
+        let flate_layers = stream
+            .filters()
+            .iter()
+            .take_while(|f| matches!(f, Filter::FlateDecode))
+            .count();
+        if flate_layers == 0 {
+            continue;
+        }
+        let inflated = inflated_size(&stream.raw_data(), flate_layers, MAX_STREAM_INFLATED);
+        if inflated > MAX_STREAM_INFLATED {
+            return Err(unprintable(
+                PDF,
+                format!(
+                    "stream {id:?} inflates to more than {} MiB (a decompression bomb)",
+                    MAX_STREAM_INFLATED >> 20
+                ),
+            ));
+        }
+        total += inflated;
+        if total > MAX_DOCUMENT_INFLATED {
+            return Err(unprintable(
+                PDF,
+                format!(
+                    "its streams inflate to more than {} MiB",
+                    MAX_DOCUMENT_INFLATED >> 20
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Bytes `data` inflates to through `layers` nested Flate filters, counting at most `cap + 1`.
+/// Accepts zlib-wrapped and raw deflate as hayro does; a corrupt stream counts what it yields
+/// before the error.
+fn inflated_size(data: &[u8], layers: usize, cap: u64) -> u64 {
+    use flate2::read::{DeflateDecoder, ZlibDecoder};
+    use std::io::Read;
+    let zlib_header = data.len() >= 2
+        && data[0] & 0x0F == 8
+        && u16::from_be_bytes([data[0], data[1]]).is_multiple_of(31);
+    let mut reader: Box<dyn Read + '_> = if zlib_header {
+        Box::new(ZlibDecoder::new(data))
+    } else {
+        Box::new(DeflateDecoder::new(data))
+    };
+    for _ in 1..layers {
+        reader = Box::new(ZlibDecoder::new(reader));
+    }
+    let mut counted = 0u64;
+    let mut buffer = [0u8; 64 << 10];
+    while counted <= cap {
+        match reader.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => counted += n as u64,
+        }
+    }
+    counted
 }
 
 fn decode_image(bytes: &[u8], format: &'static str) -> Result<RasterPage, RenderError> {
@@ -243,6 +372,90 @@ fn jfif_density(bytes: &[u8]) -> Option<(f64, f64)> {
     None
 }
 
+/// How a raster format's pixels are stored, as its page header declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Colorant {
+    /// One channel, 0 = black (PWG `W`/`sGray`, URF gray).
+    Gray,
+    /// One channel, 0 = white (PWG `Black`).
+    Black,
+    Rgb,
+    /// Four channels, 0 = no ink.
+    Cmyk,
+}
+
+impl Colorant {
+    fn channels(self) -> usize {
+        match self {
+            Colorant::Gray | Colorant::Black => 1,
+            Colorant::Rgb => 3,
+            Colorant::Cmyk => 4,
+        }
+    }
+
+    /// The byte that paints white, which the run-length code 128 fills a line with.
+    fn white(self) -> u8 {
+        match self {
+            Colorant::Gray | Colorant::Rgb => 0xFF,
+            Colorant::Black | Colorant::Cmyk => 0,
+        }
+    }
+}
+
+/// A page's pixel layout: colorant and bits per colour (1 for bi-level gray, 8 or 16).
+#[derive(Debug, Clone, Copy)]
+struct PixelLayout {
+    colorant: Colorant,
+    bits: usize,
+}
+
+impl PixelLayout {
+    fn bits_per_pixel(self) -> usize {
+        self.colorant.channels() * self.bits
+    }
+
+    fn line_bytes(self, width: usize) -> usize {
+        (width * self.bits_per_pixel()).div_ceil(8)
+    }
+
+    /// The run-length unit: one pixel, or one byte when pixels are smaller than a byte.
+    fn unit_bytes(self) -> usize {
+        (self.bits_per_pixel() / 8).max(1)
+    }
+
+    /// Output channels: gray stays gray, RGB and CMYK become RGB.
+    fn out_channels(self) -> u8 {
+        if self.colorant.channels() == 1 { 1 } else { 3 }
+    }
+
+    /// Converts one decoded line to 8-bit gray or RGB. 16-bit samples keep their high byte
+    /// (big-endian, as both formats store them); CMYK is converted without a colour profile,
+    /// `R = (255 - C)(255 - K) / 255`, as a printer's driverless path does.
+    fn convert_line(self, line: &[u8], width: usize, out: &mut Vec<u8>) {
+        let step = self.bits / 8;
+        match (self.colorant, self.bits) {
+            (Colorant::Gray | Colorant::Black, 1) => {
+                let ink = self.colorant == Colorant::Black;
+                out.extend((0..width).map(|x| {
+                    let set = line[x / 8] & (0x80 >> (x % 8)) != 0;
+                    if set != ink { 0xFF } else { 0 }
+                }));
+            }
+            (Colorant::Gray, _) => out.extend(line.iter().step_by(step).take(width)),
+            (Colorant::Black, _) => {
+                out.extend(line.iter().step_by(step).take(width).map(|k| 255 - k))
+            }
+            (Colorant::Rgb, _) => out.extend(line.iter().step_by(step).take(width * 3)),
+            (Colorant::Cmyk, _) => {
+                for pixel in line.chunks_exact(4 * step).take(width) {
+                    let [c, m, y, k] = [0, 1, 2, 3].map(|i| 255 - pixel[i * step] as u32);
+                    out.extend([c, m, y].map(|v| ((v * k + 127) / 255) as u8));
+                }
+            }
+        }
+    }
+}
+
 /// Checks one raster page's declared geometry before allocating for it.
 fn check_geometry(
     format: &'static str,
@@ -266,65 +479,60 @@ fn check_geometry(
     Ok(())
 }
 
-/// Decodes the run-length line format PWG raster and Apple raster share: a line-repeat byte,
-/// then runs of repeated pixels (0..=127: one pixel, n+1 times) and literal pixels
-/// (129..=255: 257-n pixels); 128 fills the rest of the line with white.
-#[allow(clippy::too_many_arguments)]
+/// Decodes the run-length line format PWG raster and Apple raster share into 8-bit gray or
+/// RGB samples: per line a line-repeat byte, then runs of repeated units (0..=127: one unit,
+/// n+1 times) and literal units (129..=255: 257-n units); 128 fills the rest of the line with
+/// white. A unit is one pixel, or one byte for 1-bit pixels.
 fn decode_runs(
     data: &[u8],
     pos: &mut usize,
-    width: usize,
-    height: usize,
-    bytes_per_pixel: usize,
-    white: u8,
-    format: &'static str,
-    page: usize,
+    (width, height): (usize, usize),
+    layout: PixelLayout,
+    (format, page): (&'static str, usize),
 ) -> Result<Vec<u8>, RenderError> {
-    let line_len = width * bytes_per_pixel;
-    let mut out = Vec::with_capacity(line_len * height);
+    let line_len = layout.line_bytes(width);
+    let unit = layout.unit_bytes();
+    let white = layout.colorant.white();
+    let mut out = Vec::with_capacity(width * height * layout.out_channels() as usize);
+    let mut line = Vec::with_capacity(line_len);
     let truncated = || unprintable(format, format!("page {page}: raster data ends early"));
+    let overflow = || unprintable(format, format!("page {page}: run overflows a line"));
     let mut y = 0;
     while y < height {
         let repeat = *data.get(*pos).ok_or_else(truncated)? as usize + 1;
         *pos += 1;
-        let line_start = out.len();
-        while out.len() - line_start < line_len {
+        line.clear();
+        while line.len() < line_len {
             let code = *data.get(*pos).ok_or_else(truncated)?;
             *pos += 1;
-            let left = line_len - (out.len() - line_start);
+            let left = line_len - line.len();
             if code == 128 {
-                out.resize(out.len() + left, white);
+                line.resize(line_len, white);
             } else if code < 128 {
-                let count = (code as usize + 1) * bytes_per_pixel;
-                let pixel = data
-                    .get(*pos..*pos + bytes_per_pixel)
-                    .ok_or_else(truncated)?;
-                *pos += bytes_per_pixel;
-                if count > left {
-                    return Err(unprintable(
-                        format,
-                        format!("page {page}: run overflows a line"),
-                    ));
+                let count = code as usize + 1;
+                let value = data.get(*pos..*pos + unit).ok_or_else(truncated)?;
+                *pos += unit;
+                if count * unit > left {
+                    return Err(overflow());
                 }
-                for _ in 0..code as usize + 1 {
-                    out.extend_from_slice(pixel);
+                for _ in 0..count {
+                    line.extend_from_slice(value);
                 }
             } else {
-                let count = (257 - code as usize) * bytes_per_pixel;
+                let count = (257 - code as usize) * unit;
                 if count > left {
-                    return Err(unprintable(
-                        format,
-                        format!("page {page}: run overflows a line"),
-                    ));
+                    return Err(overflow());
                 }
-                let literal = data.get(*pos..*pos + count).ok_or_else(truncated)?;
-                out.extend_from_slice(literal);
+                line.extend_from_slice(data.get(*pos..*pos + count).ok_or_else(truncated)?);
                 *pos += count;
             }
         }
+        let start = out.len();
+        layout.convert_line(&line, width, &mut out);
+        let converted = start..out.len();
         let repeat = repeat.min(height - y);
         for _ in 1..repeat {
-            out.extend_from_within(line_start..line_start + line_len);
+            out.extend_from_within(converted.clone());
         }
         y += repeat;
     }
@@ -338,73 +546,73 @@ fn be32(data: &[u8], offset: usize) -> u32 {
 const PWG_HEADER_LEN: usize = 1796;
 
 /// PWG 5102.4 raster: "RaS2", then per page a 1796-byte header and run-length data.
-/// Supports what IPP Everywhere requires: 8-bit sGray/W/K and 8-bit sRGB/RGB/AdobeRGB
-/// (16-bit samples keep their high byte).
+/// Supports the colour spaces and depths PWG 5102.4 lists for `pwg-raster-document-type`:
+/// sGray/W and Black at 1, 8 and 16 bits, sRGB/RGB/AdobeRGB and CMYK at 8 and 16 bits.
 fn decode_pwg(data: &[u8]) -> Result<Vec<RasterPage>, RenderError> {
     let mut pos = 4;
     let mut pages = Vec::new();
     let mut total = 0;
     while pos < data.len() {
         let page = pages.len() + 1;
+        let refuse = |what: String| unprintable(PWG_RASTER, format!("page {page}: {what}"));
         let header = data
             .get(pos..pos + PWG_HEADER_LEN)
-            .ok_or_else(|| unprintable(PWG_RASTER, format!("page {page}: header is truncated")))?;
+            .ok_or_else(|| refuse("header is truncated".into()))?;
         pos += PWG_HEADER_LEN;
         let dpi = (be32(header, 276) as f64, be32(header, 280) as f64);
         let (width, height) = (be32(header, 372), be32(header, 376));
-        let bits_per_color = be32(header, 384);
-        let bits_per_pixel = be32(header, 388);
+        let bits = be32(header, 384) as usize;
+        let bits_per_pixel = be32(header, 388) as usize;
+        let bytes_per_line = be32(header, 392) as usize;
         let color_space = be32(header, 400);
-        // W=0, RGB=1, K=3, sGray=18, sRGB=19, AdobeRGB=20 (cups_cspace_t).
-        let (channels, inverted) = match color_space {
-            0 | 18 => (1u8, false),
-            3 => (1, true),
-            1 | 19 | 20 => (3, false),
-            other => {
-                return Err(unprintable(
-                    PWG_RASTER,
-                    format!("page {page}: colour space {other} is not supported"),
-                ));
-            }
+        // cups_cspace_t: W=0, RGB=1, K=3, CMYK=6, sGray=18, sRGB=19, AdobeRGB=20.
+        let colorant = match color_space {
+            0 | 18 => Colorant::Gray,
+            3 => Colorant::Black,
+            1 | 19 | 20 => Colorant::Rgb,
+            6 => Colorant::Cmyk,
+            other => return Err(refuse(format!("colour space {other} is not supported"))),
         };
-        let sample_bytes = match bits_per_color {
-            8 => 1usize,
-            16 => 2,
-            other => {
-                return Err(unprintable(
-                    PWG_RASTER,
-                    format!("page {page}: {other} bits per colour is not supported"),
-                ));
-            }
+        let valid_bits = match colorant {
+            Colorant::Gray | Colorant::Black => matches!(bits, 1 | 8 | 16),
+            _ => matches!(bits, 8 | 16),
         };
-        let bytes_per_pixel = channels as usize * sample_bytes;
-        if bits_per_pixel as usize != bytes_per_pixel * 8 || dpi.0 < 1.0 || dpi.1 < 1.0 {
-            return Err(unprintable(
-                PWG_RASTER,
-                format!("page {page}: inconsistent header (bpp {bits_per_pixel}, dpi {dpi:?})"),
-            ));
+        if !valid_bits {
+            return Err(refuse(format!(
+                "{bits} bits per colour is not supported for colour space {color_space}"
+            )));
         }
-        check_geometry(PWG_RASTER, page, width, height, &mut total, channels)?;
-        let white = if inverted { 0 } else { 0xFF };
-        let raw = decode_runs(
-            data,
-            &mut pos,
-            width as usize,
-            height as usize,
-            bytes_per_pixel,
-            white,
+        let layout = PixelLayout { colorant, bits };
+        if bits_per_pixel != layout.bits_per_pixel()
+            || bytes_per_line != layout.line_bytes(width as usize)
+            || dpi.0 < 1.0
+            || dpi.1 < 1.0
+        {
+            return Err(refuse(format!(
+                "inconsistent header (bits per pixel {bits_per_pixel}, bytes per line \
+                 {bytes_per_line}, dpi {dpi:?})"
+            )));
+        }
+        check_geometry(
             PWG_RASTER,
             page,
+            width,
+            height,
+            &mut total,
+            layout.out_channels(),
         )?;
-        let mut samples: Vec<u8> = raw.chunks_exact(sample_bytes).map(|s| s[0]).collect();
-        if inverted {
-            samples.iter_mut().for_each(|s| *s = 255 - *s);
-        }
+        let samples = decode_runs(
+            data,
+            &mut pos,
+            (width as usize, height as usize),
+            layout,
+            (PWG_RASTER, page),
+        )?;
         pages.push(RasterPage {
             width,
             height,
             dpi,
-            channels,
+            channels: layout.out_channels(),
             samples,
         });
     }
@@ -413,7 +621,8 @@ fn decode_pwg(data: &[u8]) -> Result<Vec<RasterPage>, RenderError> {
 
 /// Apple raster (URF): "UNIRAST\0", a page count, then per page a 32-byte header (bits per
 /// pixel, colour space, duplex, quality, width, height, resolution) and run-length data.
-/// Supports 8-bit gray and 24-bit RGB.
+/// Colour spaces as CUPS reads them: 0 sGray, 1 sRGB, 3 AdobeRGB, 4 gray, 5 RGB, 6 CMYK
+/// (2, CIE Lab, is refused); the depth follows from bits per pixel (8 or 16 per colour).
 fn decode_urf(data: &[u8]) -> Result<Vec<RasterPage>, RenderError> {
     let declared = data
         .get(8..12)
@@ -427,41 +636,42 @@ fn decode_urf(data: &[u8]) -> Result<Vec<RasterPage>, RenderError> {
     let mut total = 0;
     while pos < data.len() {
         let page = pages.len() + 1;
+        let refuse = |what: String| unprintable(URF, format!("page {page}: {what}"));
         let header = data
             .get(pos..pos + 32)
-            .ok_or_else(|| unprintable(URF, format!("page {page}: header is truncated")))?;
+            .ok_or_else(|| refuse("header is truncated".into()))?;
         pos += 32;
-        let bits_per_pixel = header[0];
+        let (bits_per_pixel, color_space) = (header[0] as usize, header[1]);
         let (width, height, dpi) = (be32(header, 12), be32(header, 16), be32(header, 20));
-        let channels = match bits_per_pixel {
-            8 => 1u8,
-            24 => 3,
-            other => {
-                return Err(unprintable(
-                    URF,
-                    format!("page {page}: {other} bits per pixel is not supported"),
-                ));
-            }
+        let colorant = match color_space {
+            0 | 4 => Colorant::Gray,
+            1 | 3 | 5 => Colorant::Rgb,
+            6 => Colorant::Cmyk,
+            other => return Err(refuse(format!("colour space {other} is not supported"))),
         };
-        if dpi == 0 {
-            return Err(unprintable(URF, format!("page {page}: resolution is 0")));
+        let bits = bits_per_pixel / colorant.channels();
+        if !matches!(bits, 8 | 16) || bits * colorant.channels() != bits_per_pixel {
+            return Err(refuse(format!(
+                "{bits_per_pixel} bits per pixel does not fit colour space {color_space}"
+            )));
         }
-        check_geometry(URF, page, width, height, &mut total, channels)?;
+        if dpi == 0 {
+            return Err(refuse("resolution is 0".into()));
+        }
+        let layout = PixelLayout { colorant, bits };
+        check_geometry(URF, page, width, height, &mut total, layout.out_channels())?;
         let samples = decode_runs(
             data,
             &mut pos,
-            width as usize,
-            height as usize,
-            channels as usize,
-            0xFF,
-            URF,
-            page,
+            (width as usize, height as usize),
+            layout,
+            (URF, page),
         )?;
         pages.push(RasterPage {
             width,
             height,
             dpi: (dpi as f64, dpi as f64),
-            channels,
+            channels: layout.out_channels(),
             samples,
         });
     }
@@ -480,24 +690,33 @@ pub(crate) mod tests {
 
     /// Encodes lines with the shared run-length scheme (literal runs only, one line per
     /// record), enough to produce valid test files.
-    fn encode_lines(samples: &[u8], line_len: usize, bytes_per_pixel: usize) -> Vec<u8> {
+    fn encode_lines(samples: &[u8], line_len: usize, unit: usize) -> Vec<u8> {
         let mut out = Vec::new();
         for line in samples.chunks(line_len) {
             out.push(0);
-            for chunk in line.chunks(128 * bytes_per_pixel) {
-                let pixels = chunk.len() / bytes_per_pixel;
-                if pixels == 1 {
-                    out.push(0);
-                } else {
-                    out.push((257 - pixels) as u8);
-                }
+            for chunk in line.chunks(128 * unit) {
+                let units = chunk.len() / unit;
+                out.push(if units == 1 { 0 } else { (257 - units) as u8 });
                 out.extend_from_slice(chunk);
             }
         }
         out
     }
 
-    pub(crate) fn pwg_file(width: u32, height: u32, dpi: u32, rgb: &[u8]) -> Vec<u8> {
+    /// A one-page PWG raster file; `raw` holds the lines as the header describes them.
+    pub(crate) fn pwg_page(
+        (width, height, dpi): (u32, u32, u32),
+        color_space: u32,
+        bits: u32,
+        raw: &[u8],
+    ) -> Vec<u8> {
+        let channels = match color_space {
+            6 => 4,
+            1 | 19 | 20 => 3,
+            _ => 1,
+        };
+        let bits_per_pixel = bits * channels;
+        let line_len = (width * bits_per_pixel).div_ceil(8);
         let mut out = b"RaS2".to_vec();
         let mut header = vec![0u8; PWG_HEADER_LEN];
         let mut put =
@@ -506,36 +725,56 @@ pub(crate) mod tests {
         put(280, dpi);
         put(372, width);
         put(376, height);
-        put(384, 8);
-        put(388, 24);
-        put(392, width * 3);
-        put(400, 19);
+        put(384, bits);
+        put(388, bits_per_pixel);
+        put(392, line_len);
+        put(400, color_space);
         out.extend_from_slice(&header);
-        out.extend(encode_lines(rgb, width as usize * 3, 3));
+        let unit = (bits_per_pixel as usize / 8).max(1);
+        out.extend(encode_lines(raw, line_len as usize, unit));
         out
     }
 
+    pub(crate) fn pwg_file(width: u32, height: u32, dpi: u32, rgb: &[u8]) -> Vec<u8> {
+        pwg_page((width, height, dpi), 19, 8, rgb)
+    }
+
     pub(crate) fn urf_file(width: u32, height: u32, dpi: u32, gray: &[u8]) -> Vec<u8> {
+        urf_page((width, height, dpi), 0, 8, gray)
+    }
+
+    fn urf_page(
+        (width, height, dpi): (u32, u32, u32),
+        color_space: u8,
+        bits_per_pixel: u8,
+        raw: &[u8],
+    ) -> Vec<u8> {
         let mut out = b"UNIRAST\0".to_vec();
         out.extend_from_slice(&1u32.to_be_bytes());
         let mut header = [0u8; 32];
-        header[0] = 8;
+        header[0] = bits_per_pixel;
+        header[1] = color_space;
         header[12..16].copy_from_slice(&width.to_be_bytes());
         header[16..20].copy_from_slice(&height.to_be_bytes());
         header[20..24].copy_from_slice(&dpi.to_be_bytes());
         out.extend_from_slice(&header);
-        out.extend(encode_lines(gray, width as usize, 1));
+        let unit = bits_per_pixel as usize / 8;
+        out.extend(encode_lines(raw, width as usize * unit, unit));
         out
     }
 
     #[test]
     fn run_length_lines_decode_repeats_literals_and_white_fill() {
-        // Line 1 repeated twice: a run of 3 x 0x10, then 0x20 0x30 literal, then fill.
-        let data = [1u8, 2, 0x10, 255, 0x20, 0x30, 128];
+        // Line 1 three times: a run of 3 x 0x10, then 0x20 0x30 literal, then fill.
+        let data = [2u8, 2, 0x10, 255, 0x20, 0x30, 128];
         let mut pos = 0;
-        let out = decode_runs(&data, &mut pos, 8, 2, 1, 0xFF, PWG_RASTER, 1).unwrap();
+        let gray = PixelLayout {
+            colorant: Colorant::Gray,
+            bits: 8,
+        };
+        let out = decode_runs(&data, &mut pos, (8, 3), gray, (PWG_RASTER, 1)).unwrap();
         let line = [0x10, 0x10, 0x10, 0x20, 0x30, 0xFF, 0xFF, 0xFF];
-        assert_eq!(out, [line, line].concat());
+        assert_eq!(out, [line, line, line].concat());
         assert_eq!(pos, data.len());
     }
 
@@ -555,6 +794,60 @@ pub(crate) mod tests {
         let pages = decode_urf(&urf_file(150, 2, 300, &gray)).unwrap();
         assert_eq!(pages[0].samples, gray);
         assert_eq!(pages[0].dpi, (300.0, 300.0));
+    }
+
+    #[test]
+    fn pwg_cmyk_bilevel_and_16_bit_pages_decode_to_gray_or_rgb() {
+        // CMYK: paper white, full cyan, 50 % black, and C+M+Y+K all full.
+        let cmyk = [0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255];
+        let pages = decode_pwg(&pwg_page((4, 1, 300), 6, 8, &cmyk)).unwrap();
+        assert_eq!(pages[0].channels, 3);
+        assert_eq!(
+            pages[0].samples,
+            [255, 255, 255, 0, 255, 255, 127, 127, 127, 0, 0, 0]
+        );
+
+        // 1-bit sGray (1 = white) and Black (1 = ink), 10 pixels: two bytes per line, the
+        // last 6 bits padding. The same bits give opposite pixels.
+        let bits = [0b1010_0000, 0b1100_0000];
+        let white_is_one = [255, 0, 255, 0, 0, 0, 0, 0, 255, 255];
+        let sgray = decode_pwg(&pwg_page((10, 1, 300), 18, 1, &bits)).unwrap();
+        assert_eq!(sgray[0].samples, white_is_one);
+        let black = decode_pwg(&pwg_page((10, 1, 300), 3, 1, &bits)).unwrap();
+        let inverted: Vec<u8> = white_is_one.iter().map(|v| 255 - v).collect();
+        assert_eq!(black[0].samples, inverted);
+
+        // 16-bit sRGB keeps the high byte of each big-endian sample.
+        let rgb16 = [0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC];
+        let pages = decode_pwg(&pwg_page((1, 1, 300), 19, 16, &rgb16)).unwrap();
+        assert_eq!(pages[0].samples, [0x12, 0x56, 0x9A]);
+
+        // 8-bit Black: 0 is white.
+        let pages = decode_pwg(&pwg_page((2, 1, 300), 3, 8, &[0, 255])).unwrap();
+        assert_eq!(pages[0].samples, [255, 0]);
+
+        // A bit depth the colour space does not allow, and a lying bytes-per-line.
+        assert!(decode_pwg(&pwg_page((2, 1, 300), 19, 1, &[0])).is_err());
+        let mut lying = pwg_page((4, 1, 300), 6, 8, &cmyk);
+        lying[4 + 392..4 + 396].copy_from_slice(&3u32.to_be_bytes());
+        assert!(decode_pwg(&lying).is_err());
+    }
+
+    #[test]
+    fn urf_cmyk_rgb_and_16_bit_gray_pages_decode() {
+        let pages =
+            decode_urf(&urf_page((2, 1, 300), 6, 32, &[0, 255, 0, 0, 0, 0, 0, 255])).unwrap();
+        assert_eq!(pages[0].samples, [255, 0, 255, 0, 0, 0]);
+        let pages = decode_urf(&urf_page((1, 1, 300), 1, 24, &[1, 2, 3])).unwrap();
+        assert_eq!(
+            (pages[0].channels, &pages[0].samples[..]),
+            (3, &[1, 2, 3][..])
+        );
+        let pages = decode_urf(&urf_page((2, 1, 300), 4, 16, &[0xAB, 0xCD, 0x01, 0x02])).unwrap();
+        assert_eq!(pages[0].samples, [0xAB, 0x01]);
+        // CIE Lab is refused; 24 bits per pixel is no depth of gray.
+        assert!(decode_urf(&urf_page((1, 1, 300), 2, 24, &[0, 0, 0])).is_err());
+        assert!(decode_urf(&urf_page((1, 1, 300), 0, 24, &[0, 0, 0])).is_err());
     }
 
     #[test]

@@ -420,23 +420,39 @@ fn page_ranges_pick_pages_in_order() {
 }
 
 #[test]
-fn grayscale_is_luminance_and_colour_is_rgb() {
-    for mode in [PrintColorMode::Grayscale, PrintColorMode::BlackAndWhite] {
+fn grayscale_is_luminance_black_and_white_is_a_threshold_and_colour_is_rgb() {
+    let render = |mode| {
         let config = PrintJobConfiguration {
             color_mode: Some(mode),
             ..Default::default()
         };
         let r = render_pdf(&testpages(1), config).unwrap();
         assert!(r.gray[0], "{mode} gives 8-bit gray");
-        // Red (255, 0, 0) has Rec. 601 luma 76.
-        let p = r.images[0]
-            .get_pixel(MARK_CENTRE as u32, MARK_CENTRE as u32)
-            .0;
-        assert!(
-            (p[0] as i32 - 76).abs() <= 2 && p[0] == p[1] && p[1] == p[2],
-            "{p:?}"
-        );
-    }
+        let at = |x: f64, y: f64| r.images[0].get_pixel(x as u32, y as u32).0;
+        // The red corner mark (luma 76) and page 1's orange centre square (240, 160, 0: luma 166).
+        let (red, orange) = (at(MARK_CENTRE, MARK_CENTRE), at(A4.0 / 2.0, A4.1 / 2.0));
+        (r, red, orange)
+    };
+    let (_, red, orange) = render(PrintColorMode::Grayscale);
+    assert!(
+        red[0].abs_diff(76) <= 2 && red[0] == red[1] && red[1] == red[2],
+        "{red:?}"
+    );
+    assert!(orange[0].abs_diff(166) <= 2, "{orange:?}");
+
+    let (r, red, orange) = render(PrintColorMode::BlackAndWhite);
+    assert_eq!((red, orange), ([0; 3], [255; 3]));
+    assert!(
+        r.images[0]
+            .pixels()
+            .all(|p| p.0 == [0; 3] || p.0 == [255; 3]),
+        "black and white has no grays, anti-aliased edges included"
+    );
+    assert_eq!(
+        r.manifest.settings.as_ref().unwrap().color,
+        ColorOutput::BlackAndWhite
+    );
+
     let r = render_pdf(&testpages(1), PrintJobConfiguration::default()).unwrap();
     assert!(!r.gray[0]);
 }
