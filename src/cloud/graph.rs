@@ -121,8 +121,25 @@ const LIST_QUERY: Supported = Supported {
     filter_created_by: false,
 };
 
+mod beta;
+
 pub(super) fn router(state: AppState) -> Router {
-    let v1 = Router::new()
+    Router::new()
+        .nest("/v1.0", print_routes())
+        .nest("/beta", beta::routes(print_routes(), state.clone()))
+        .fallback(|| async {
+            GraphError::new(
+                StatusCode::NOT_FOUND,
+                "BadRequest",
+                "Resource not found for the segment.",
+            )
+        })
+        .with_state(state)
+}
+
+/// Every `/print` route, the same under `/v1.0` and `/beta` (which adds the 2020 upload design).
+fn print_routes() -> Router<AppState> {
+    let print = Router::new()
         .route("/print/printers", get(list_printers))
         .route("/print/printers/create", post(create_printer))
         .route(
@@ -156,18 +173,8 @@ pub(super) fn router(state: AppState) -> Router {
             "/print/shares/{share_id}/allowedUsers/{user_id}/$ref",
             axum::routing::delete(remove_allowed_user),
         );
-    let v1 = job_routes::<false>(v1, "printers");
-    let v1 = job_routes::<true>(v1, "shares");
-    Router::new()
-        .nest("/v1.0", v1)
-        .fallback(|| async {
-            GraphError::new(
-                StatusCode::NOT_FOUND,
-                "BadRequest",
-                "Resource not found for the segment.",
-            )
-        })
-        .with_state(state)
+    let print = job_routes::<false>(print, "printers");
+    job_routes::<true>(print, "shares")
 }
 
 /// The job and document routes, under printers (`SHARE = false`) or shares (`SHARE = true`).
@@ -1457,6 +1464,51 @@ async fn create_upload_session<const SHARE: bool>(
     let who = caller(&state, &headers, &JOB_CREATE)?;
     let req: CreateUploadSessionRequest = query::json_body(&headers, &body)?;
     let props = req.properties;
+    let target = upload_target(
+        &state,
+        &who,
+        SHARE,
+        &parent_id,
+        &job_id,
+        &document_id,
+        &props,
+    )
+    .await?;
+    let session = state
+        .uploads
+        .create_session(target, &props, &upload_creator(&who))?;
+    let body = with_context(
+        state.context("microsoft.graph.uploadSession"),
+        serde_json::to_value(session).expect("sessions serialise"),
+    );
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// Who created an upload session, as both upload designs record it.
+fn upload_creator(who: &Caller) -> super::upload::UploadCreator {
+    match who {
+        Caller::User { id, app_id, .. } => super::upload::UploadCreator {
+            user_id: Some(id.clone()),
+            application_id: app_id.clone(),
+        },
+        Caller::App { id, .. } => super::upload::UploadCreator {
+            user_id: None,
+            application_id: Some(id.clone()),
+        },
+    }
+}
+
+/// Checks an upload's properties against the job's printer and the job's state and records the
+/// declared content type; shared by v1.0 `createUploadSession` and the beta `uploadSession`.
+async fn upload_target(
+    state: &CloudState,
+    who: &Caller,
+    share: bool,
+    parent_id: &str,
+    job_id: &str,
+    document_id: &str,
+    props: &PrintDocumentUploadProperties,
+) -> Result<super::upload::UploadTarget, GraphError> {
     if props.size <= 0 {
         return Err(GraphError::bad_request(
             "properties.size must be a positive number of bytes.",
@@ -1467,11 +1519,11 @@ async fn create_upload_session<const SHARE: bool>(
             "properties.documentName must not be empty.",
         ));
     }
-    let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
+    let (printer, _) = state.parent_printer(share, parent_id)?;
     check_content_type(&printer, &props.content_type)?;
     let target = {
-        let _guard = lock(&state);
-        let mut rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
+        let _guard = lock(state);
+        let mut rec = state.visible_job(who, &printer.printer.id, job_id)?;
         if rec.document.id != document_id {
             return Err(GraphError::not_found(format!(
                 "No document '{document_id}' in job {job_id}."
@@ -1492,21 +1544,12 @@ async fn create_upload_session<const SHARE: bool>(
         state.store.put_job(&rec)?;
         super::upload::UploadTarget {
             printer_id: rec.printer_id.clone(),
-            job_id: job_id.clone(),
-            document_id: document_id.clone(),
+            job_id: job_id.to_string(),
+            document_id: document_id.to_string(),
         }
     };
     state.store.flush().await?;
-    let creator = super::upload::UploadCreator {
-        user_id: Some(who.id().to_string()),
-        application_id: None,
-    };
-    let session = state.uploads.create_session(target, &props, &creator)?;
-    let body = with_context(
-        state.context("microsoft.graph.uploadSession"),
-        serde_json::to_value(session).expect("sessions serialise"),
-    );
-    Ok(json_response(StatusCode::OK, body))
+    Ok(target)
 }
 
 async fn document_value<const SHARE: bool>(
