@@ -110,7 +110,9 @@ async fn pdf_printer(client: &Client, run: &Running, base: &str, name: &str) -> 
         &format!("{base}/print/printers/{printer}"),
         &run.app("connector", &["Printer.ReadWrite.All"]),
         Some(json!({
-            "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4"]},
+            "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4"],
+                             "colorModes": ["blackAndWhite"], "dpis": [600], "duplexModes": ["oneSided"],
+                             "finishings": ["none"], "copiesPerJob": {"start": 1, "end": 9}},
             "defaults": {"contentType": "application/pdf", "mediaSize": "A4"},
             "isAcceptingJobs": true,
         })),

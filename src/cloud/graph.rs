@@ -121,7 +121,9 @@ const LIST_QUERY: Supported = Supported {
     filter_created_by: false,
 };
 
+mod actions;
 mod beta;
+mod tasks;
 
 pub(super) fn router(state: AppState) -> Router {
     Router::new()
@@ -174,7 +176,8 @@ fn print_routes() -> Router<AppState> {
             axum::routing::delete(remove_allowed_user),
         );
     let print = job_routes::<false>(print, "printers");
-    job_routes::<true>(print, "shares")
+    let print = job_routes::<true>(print, "shares");
+    actions::routes(tasks::routes(print))
 }
 
 /// The job and document routes, under printers (`SHARE = false`) or shares (`SHARE = true`).
@@ -447,26 +450,31 @@ const APPLICATION_PRINTER_PATCH: &[&str] = &[
 /// Complex properties a PATCH merges into (OData: properties left out keep their values).
 const MERGED_COMPLEX: &[&str] = &["defaults", "location", "capabilities"];
 
-/// The defaults must be among the capabilities; only the settings jobs depend on most are
-/// checked here (content type, media size, colour and duplex mode). The full rule set is
-/// `model::rules`, which the device helper is writing.
-fn defaults_violation(caps: &PrinterCapabilities, d: &PrinterDefaults) -> Option<String> {
-    fn check<T: PartialEq + std::fmt::Debug>(
-        name: &str,
-        value: &Option<T>,
-        supported: &Option<Vec<T>>,
-    ) -> Option<String> {
-        match (value, supported) {
-            (Some(v), Some(all)) if !all.contains(v) => Some(format!(
-                "defaults.{name} {v:?} is not among capabilities.{name}s"
-            )),
-            _ => None,
-        }
+/// 400 naming every broken rule (`defaults.mediaSize: ...`) when `violations` is not empty.
+fn refuse_violations(
+    what: &str,
+    violations: Vec<crate::model::rules::Violation>,
+) -> Result<(), GraphError> {
+    if violations.is_empty() {
+        return Ok(());
     }
-    check("contentType", &d.content_type, &caps.content_types)
-        .or_else(|| check("mediaSize", &d.media_size, &caps.media_sizes))
-        .or_else(|| check("colorMode", &d.color_mode, &caps.color_modes))
-        .or_else(|| check("duplexMode", &d.duplex_mode, &caps.duplex_modes))
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Err(GraphError::bad_request(format!(
+        "Invalid {what}: {}.",
+        listed.join("; ")
+    )))
+}
+
+/// A job configuration the printer cannot honour is refused with every offending field named.
+fn check_job_configuration(
+    config: &PrintJobConfiguration,
+    printer: &PrinterRecord,
+) -> Result<(), GraphError> {
+    let caps = printer.printer.capabilities.clone().unwrap_or_default();
+    refuse_violations(
+        &format!("configuration for printer '{}'", printer.printer.id),
+        crate::model::rules::check_job(config, &caps),
+    )
 }
 
 async fn patch_printer(
@@ -494,6 +502,8 @@ async fn patch_printer(
             )));
         }
     }
+    let capabilities_patched = patch.contains_key("capabilities");
+    let defaults_patched = capabilities_patched || patch.contains_key("defaults");
     let value = {
         let _guard = lock(&state);
         let mut rec = state.printer_record(&printer_id)?;
@@ -524,12 +534,20 @@ async fn patch_printer(
         if updated.display_name.trim().is_empty() {
             return Err(GraphError::bad_request("displayName must not be empty."));
         }
-        if let (Some(c), Some(d)) = (&updated.capabilities, &updated.defaults)
-            && let Some(why) = defaults_violation(c, d)
-        {
-            return Err(GraphError::bad_request(format!(
-                "Invalid printer defaults: {why}."
-            )));
+        // The whole rule set, on what this PATCH touched: a printer registered through
+        // `printers/create` starts with empty capabilities, which only its app fills in.
+        let capabilities = updated.capabilities.clone().unwrap_or_default();
+        if capabilities_patched {
+            refuse_violations(
+                "printer capabilities",
+                crate::model::rules::check_capabilities(&capabilities),
+            )?;
+        }
+        if defaults_patched && let Some(defaults) = &updated.defaults {
+            refuse_violations(
+                "printer defaults",
+                crate::model::rules::check_defaults(&capabilities, defaults),
+            )?;
         }
         rec.printer = updated;
         state.store.put_printer(&rec)?;
@@ -1094,6 +1112,7 @@ fn collection(share: bool) -> &'static str {
 }
 
 fn job_value(
+    state: &CloudState,
     rec: &JobRecord,
     q: &QueryOptions,
     unknown_members: bool,
@@ -1103,7 +1122,7 @@ fn job_value(
         job.documents = Some(vec![rec.document.clone()]);
     }
     if q.expand.iter().any(|e| e == "tasks") {
-        job.tasks = Some(Vec::new());
+        job.tasks = Some(tasks::tasks_of_job(state, rec)?);
     }
     if !unknown_members {
         query::hide_evolvable_finishings(&mut job.configuration.finishings);
@@ -1152,7 +1171,7 @@ async fn list_jobs<const SHARE: bool>(
                     .is_some_and(|u| u.eq_ignore_ascii_case(upn))
             })
         })
-        .map(|j| job_value(j, &q, unknown))
+        .map(|j| job_value(&state, j, &q, unknown))
         .collect::<Result<Vec<_>, _>>()?;
     let path = format!("/print/{}/{parent_id}/jobs", collection(SHARE));
     let context = state.context(&format!("print/{}('{parent_id}')/jobs", collection(SHARE)));
@@ -1187,6 +1206,7 @@ async fn create_job<const SHARE: bool>(
     };
     let req: CreateJobRequest = query::json_body(&headers, &body)?;
     let (printer, share) = state.parent_printer(SHARE, &parent_id)?;
+    check_job_configuration(&req.configuration, &printer)?;
     if let Some(share) = &share
         && !share.allow_all_users
         && !*admin
@@ -1246,7 +1266,12 @@ async fn create_job<const SHARE: bool>(
         expand: vec!["documents".into()],
         ..QueryOptions::default()
     };
-    let v = job_value(&record, &q, query::wants_unknown_enum_members(&headers))?;
+    let v = job_value(
+        &state,
+        &record,
+        &q,
+        query::wants_unknown_enum_members(&headers),
+    )?;
     Ok(json_response(
         StatusCode::CREATED,
         with_context(state.context("print/printJobs/$entity"), v),
@@ -1270,7 +1295,12 @@ async fn get_job<const SHARE: bool>(
     )?;
     let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
     let rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
-    let v = job_value(&rec, &q, query::wants_unknown_enum_members(&headers))?;
+    let v = job_value(
+        &state,
+        &rec,
+        &q,
+        query::wants_unknown_enum_members(&headers),
+    )?;
     let context = state.context(&format!(
         "print/{}('{parent_id}')/jobs/$entity",
         collection(SHARE)
@@ -1298,7 +1328,7 @@ async fn start_job<const SHARE: bool>(
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_CREATE)?;
     let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
-    let status = {
+    let (status, released) = {
         let _guard = lock(&state);
         let mut rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
         if rec.document_sha256.is_none() {
@@ -1315,31 +1345,51 @@ async fn start_job<const SHARE: bool>(
                 status.state
             )));
         }
-        let transforming = needs_oxps_conversion(&printer, rec.declared_content_type.as_deref());
-        rec.job.status = PrintJobStatus {
-            state: PrintJobProcessingState::Processing,
-            details: vec![if transforming {
-                PrintJobStateDetail::Transforming
-            } else {
-                PrintJobStateDetail::Interpreting
-            }],
-            description: "The print job is currently being processed.".into(),
-            is_acquired_by_printer: false,
+        // A printer with a `jobStarted` trigger holds the job for the trigger's app.
+        let released = if tasks::hold_for_trigger(&state, &printer, &mut rec)? {
+            None
+        } else {
+            Some(release_job(&state, &printer, &mut rec)?)
         };
-        rec.job.is_fetchable = true;
-        state.store.put_job(&rec)?;
-        rec.job.status
+        (rec.job.status, released)
     };
     state.store.flush().await?;
-    state.announce(JobEvent::Fetchable {
-        printer_id: printer.printer.id.clone(),
-        job_id: job_id.clone(),
-    });
+    if let Some(event) = released {
+        state.announce(event);
+    }
     let body = with_context(
         state.context("microsoft.graph.printJobStatus"),
         serde_json::to_value(status).expect("statuses serialise"),
     );
     Ok(json_response(StatusCode::OK, body))
+}
+
+/// Makes a started job fetchable for its printer: `processing` (`transforming` when the cloud
+/// converts OXPS to PDF), stored. Called with the write lock held, from `start` and when a
+/// pull-printing task releases a held job; the caller flushes the store and then announces the
+/// returned event.
+fn release_job(
+    state: &CloudState,
+    printer: &PrinterRecord,
+    rec: &mut JobRecord,
+) -> Result<JobEvent, GraphError> {
+    let transforming = needs_oxps_conversion(printer, rec.declared_content_type.as_deref());
+    rec.job.status = PrintJobStatus {
+        state: PrintJobProcessingState::Processing,
+        details: vec![if transforming {
+            PrintJobStateDetail::Transforming
+        } else {
+            PrintJobStateDetail::Interpreting
+        }],
+        description: "The print job is currently being processed.".into(),
+        is_acquired_by_printer: false,
+    };
+    rec.job.is_fetchable = true;
+    state.store.put_job(rec)?;
+    Ok(JobEvent::Fetchable {
+        printer_id: rec.printer_id.clone(),
+        job_id: rec.job.id.clone(),
+    })
 }
 
 async fn cancel_job<const SHARE: bool>(
@@ -1597,7 +1647,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_outside_capabilities_are_named() {
+    fn rule_violations_are_named_in_the_400() {
         let caps = PrinterCapabilities {
             content_types: Some(vec!["application/pdf".into()]),
             ..Default::default()
@@ -1606,11 +1656,23 @@ mod tests {
             content_type: Some("image/pwg-raster".into()),
             ..Default::default()
         };
+        let err = refuse_violations(
+            "printer defaults",
+            crate::model::rules::check_defaults(&caps, &d),
+        )
+        .unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(
-            defaults_violation(&caps, &d)
-                .unwrap()
-                .contains("contentType")
+            err.message.contains("defaults.contentType"),
+            "{}",
+            err.message
         );
-        assert!(defaults_violation(&caps, &PrinterDefaults::default()).is_none());
+        assert!(
+            refuse_violations(
+                "printer defaults",
+                crate::model::rules::check_defaults(&caps, &PrinterDefaults::default())
+            )
+            .is_ok()
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod infra;
 pub mod odata;
 pub mod query;
 pub mod store;
+pub mod task_store;
 pub mod upload;
 
 use auth::TokenKey;
@@ -62,6 +63,8 @@ pub(crate) struct CloudState {
     pub public_url: String,
     pub events: broadcast::Sender<JobEvent>,
     pub uploads: Arc<UploadService>,
+    /// Pull printing: task definitions, triggers and tasks.
+    pub tasks: task_store::TaskStore,
     /// Serialises read-modify-write of records so concurrent PATCHes cannot lose updates.
     pub write_lock: Mutex<()>,
 }
@@ -81,6 +84,7 @@ impl Cloud {
             source,
         })?;
         let store = Store::open(&db)?;
+        let tasks = task_store::TaskStore::open(&db)?;
         let tokens = match store.meta(SIGNING_KEY)? {
             Some(bytes) => TokenKey::from_bytes(bytes),
             None => {
@@ -118,6 +122,7 @@ impl Cloud {
                 public_url,
                 events,
                 uploads,
+                tasks,
                 write_lock: Mutex::new(()),
             }),
         })
