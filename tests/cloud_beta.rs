@@ -456,3 +456,99 @@ async fn only_the_creator_deletes_a_beta_session() {
     let resp = client.get(&session_url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn operations_list_and_a_printers_share_under_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let (first, _) = pdf_printer(&client, &run, &run.v1(), "Ops 1").await;
+    let (second, location) = pdf_printer(&client, &run, &run.beta(), "Ops 2").await;
+    let admin = run.user("admin", ADMIN_SCOPES, true);
+    for base in [run.v1(), run.beta()] {
+        let (s, _, ops) = call(
+            &client,
+            Method::GET,
+            &format!("{base}/print/operations"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{ops}");
+        assert_eq!(
+            ops["@odata.context"],
+            format!("{base}/$metadata#print/operations")
+        );
+        let listed: Vec<&str> = ops["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["printer"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, [first.as_str(), second.as_str()]);
+        assert_eq!(
+            ops["value"][1]["@odata.type"],
+            "#microsoft.graph.printerCreateOperation"
+        );
+        assert_eq!(ops["value"][1]["status"]["state"], "succeeded");
+        assert!(location.ends_with(ops["value"][1]["id"].as_str().unwrap()));
+    }
+    // Operations belong to whoever registered the printer.
+    let other = run.user("other-admin", ADMIN_SCOPES, true);
+    let (_, _, ops) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/operations", run.v1()),
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(ops["value"], json!([]));
+    let reader = run.user("reader", &["Printer.Read.All"], false);
+    let (s, _, _) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/operations", run.v1()),
+        &reader,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A printer's share under the printer; another printer's share is not there.
+    let (s, _, share) = call(
+        &client,
+        Method::POST,
+        &format!("{}/print/shares", run.v1()),
+        &admin,
+        Some(json!({"displayName": "Ops share", "printer@odata.bind": format!("{}/print/printers/{first}", run.v1())})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{share}");
+    let share_id = share["id"].as_str().unwrap();
+    for base in [run.v1(), run.beta()] {
+        let (s, _, got) = call(
+            &client,
+            Method::GET,
+            &format!("{base}/print/printers/{first}/shares/{share_id}"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{got}");
+        assert_eq!(got["displayName"], "Ops share");
+        assert_eq!(
+            got["@odata.context"],
+            format!("{base}/$metadata#print/shares/$entity")
+        );
+        let (s, _, _) = call(
+            &client,
+            Method::GET,
+            &format!("{base}/print/printers/{second}/shares/{share_id}"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}

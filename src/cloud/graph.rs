@@ -123,6 +123,7 @@ const LIST_QUERY: Supported = Supported {
 
 mod actions;
 mod beta;
+mod navigation;
 mod tasks;
 
 pub(super) fn router(state: AppState) -> Router {
@@ -177,7 +178,7 @@ fn print_routes() -> Router<AppState> {
         );
     let print = job_routes::<false>(print, "printers");
     let print = job_routes::<true>(print, "shares");
-    actions::routes(tasks::routes(print))
+    navigation::routes(actions::routes(tasks::routes(print)))
 }
 
 /// The job and document routes, under printers (`SHARE = false`) or shares (`SHARE = true`).
@@ -700,8 +701,20 @@ async fn get_operation(
         .operation(&operation_id)?
         .filter(|op| op.created_by == who.id())
         .ok_or_else(|| GraphError::not_found(format!("No operation with id '{operation_id}'.")))?;
+    let body = with_context(
+        state.context("print/operations/$entity"),
+        operation_value(&state, &op, query::wants_unknown_enum_members(&headers))?,
+    );
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// A `printerCreateOperation`, with its printer inlined once it exists.
+fn operation_value(
+    state: &CloudState,
+    op: &OperationRecord,
+    unknown_members: bool,
+) -> Result<Value, GraphError> {
     let mut body = json!({
-        "@odata.context": state.context("print/operations/$entity"),
         "@odata.type": "#microsoft.graph.printerCreateOperation",
         "id": op.id,
         "createdDateTime": op.created_date_time,
@@ -715,14 +728,9 @@ async fn get_operation(
         .transpose()?
         .flatten()
     {
-        body["printer"] = printer_value(
-            &printer,
-            View::List,
-            None,
-            query::wants_unknown_enum_members(&headers),
-        )?;
+        body["printer"] = printer_value(&printer, View::List, None, unknown_members)?;
     }
-    Ok(json_response(StatusCode::OK, body))
+    Ok(body)
 }
 
 // ---------------------------------------------------------------- shares
