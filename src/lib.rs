@@ -12,10 +12,12 @@
 //! - [`cloud`]: the Universal Print emulator: Graph API, upload sessions, the IPP INFRA service.
 //! - [`device`]: emulated printers declared in `printers.toml`, their spool and engine.
 //! - [`render`]: documents to PNG pages, as the configured printer would print them.
+//! - [`lab`]: the cloud and a fleet in one process, shared and ready (`printlab up`, `demo`).
 
 pub mod client;
 pub mod cloud;
 pub mod device;
 pub mod ipp;
+pub mod lab;
 pub mod model;
 pub mod render;

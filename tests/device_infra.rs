@@ -1,29 +1,20 @@
-//! End to end against the cloud's real INFRA service on loopback: an emulated printer connects
-//! as an INFRA proxy (printer URI + HTTP Basic), fetches a job whose document went through the
-//! real upload URL, prints it, and the cloud sees it completed.
+//! End to end through the real cloud on loopback: a Graph client creates, uploads and starts
+//! jobs; an emulated printer connected as an INFRA proxy (printer URI + HTTP Basic) fetches,
+//! prints and reports them; Graph shows the outcome. Also: a Graph cancel stops the device
+//! mid-job within a second, and a cloud restart in the middle of a job stream loses nothing.
 
-use bytes::Bytes;
-use printlab::cloud::infra::{Infra, JobTicket};
-use printlab::cloud::odata::GraphError;
-use printlab::cloud::upload::{
-    CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
-};
+use base64::Engine;
+use printlab::cloud::{Cloud, CloudOptions};
 use printlab::device::config;
-use printlab::device::runtime::{Endpoint, FleetOptions, out_root, start_fleet};
+use printlab::device::runtime::{Endpoint, FleetOptions, RunningFleet, out_root, start_fleet};
 use printlab::device::spool::Spool;
 use printlab::ipp::http::Credentials;
-use printlab::model::{
-    PrintDocumentUploadProperties, PrintJobConfiguration, PrintJobProcessingState,
-};
-use std::sync::Arc;
+use printlab::model::PrintJobProcessingState;
+use serde_json::{Value as Json, json};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-struct Echo;
-impl UploadListener for Echo {
-    fn upload_completed(&self, done: &CompletedUpload) -> Result<serde_json::Value, GraphError> {
-        Ok(serde_json::json!({ "id": done.target.document_id, "size": done.size }))
-    }
-}
+use tokio::sync::oneshot;
 
 const PRINTER: &str = r#"
 [[printer]]
@@ -48,25 +39,128 @@ pages_per_minute = 600
 warm_up_seconds = 0
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_prints_a_job_from_the_real_infra_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path().join("store")).unwrap();
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    let uploads = Arc::new(UploadService::open(&db, dir.path(), &base, Arc::new(Echo)).unwrap());
-    let infra = Infra::with_long_poll(uploads.clone(), &base, Duration::from_secs(2));
-    let router = uploads.router().merge(infra.router());
-    tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
-    infra.add_printer("p9", "Lab").unwrap();
-    infra
-        .add_proxy_credential("p9", "lab", "proxy", "s3cret")
-        .unwrap();
+/// The real cloud serving on a fixed loopback address, stoppable and restartable on the same
+/// data folder and port.
+struct Lab {
+    cloud: Cloud,
+    base: String,
+    admin: String,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<()>,
+}
 
+impl Lab {
+    async fn start(data: &Path, addr: Option<SocketAddr>) -> Self {
+        let socket = match addr {
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            Some(addr) => {
+                // The old listener is closed; the port may take a moment to be free again.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    match tokio::net::TcpListener::bind(addr).await {
+                        Ok(s) => break s,
+                        Err(e) if Instant::now() < deadline => {
+                            let _ = e;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => panic!("cannot rebind {addr}: {e}"),
+                    }
+                }
+            }
+        };
+        let base = format!("http://{}", socket.local_addr().unwrap());
+        let cloud = Cloud::open_with(
+            data,
+            &base,
+            CloudOptions {
+                long_poll: Duration::from_secs(2),
+            },
+        )
+        .unwrap();
+        let scopes = ["Printer.FullControl.All", "PrintJob.ReadWrite.All"].map(String::from);
+        let admin = cloud
+            .token_key()
+            .mint_user("admin", &scopes, true, chrono::Duration::hours(1))
+            .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(cloud.clone().serve_until(socket, async {
+            let _ = stopped.await;
+        }));
+        let serving = tokio::spawn(async move {
+            serving.await.unwrap().unwrap();
+        });
+        Self {
+            cloud,
+            base,
+            admin,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            serving,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
+    }
+
+    /// Stops serving. Open long polls end with the server, so this returns once the devices
+    /// have been cut off and the store is released.
+    async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        drop(self.cloud);
+        tokio::time::timeout(Duration::from_secs(10), self.serving)
+            .await
+            .expect("the cloud stops within the long-poll limit")
+            .unwrap();
+    }
+
+    async fn job(&self, printer_id: &str, job_id: &str) -> Json {
+        graph(
+            self,
+            reqwest::Method::GET,
+            &format!("/print/printers/{printer_id}/jobs/{job_id}"),
+            None,
+        )
+        .await
+    }
+
+    /// Polls Graph `GET job` until `done` holds (at most `limit`).
+    async fn wait_for_job(
+        &self,
+        printer_id: &str,
+        job_id: &str,
+        limit: Duration,
+        done: impl Fn(&Json) -> bool,
+    ) -> Json {
+        let deadline = Instant::now() + limit;
+        loop {
+            let job = self.job(printer_id, job_id).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {job_id} never got there: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn completed(job: &Json) -> bool {
+    job["status"]["state"] == "completed"
+}
+
+/// A test document of `pages` A4 pages.
+fn document(pages: usize) -> Vec<u8> {
+    printlab::render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
+}
+
+fn start_device(data: &Path, base: &str, spool: &Spool) -> RunningFleet {
     let fleet = config::parse(PRINTER, "test.toml").unwrap();
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
     let uri = format!("{base}/ipp/print/lab");
-    let running = start_fleet(
+    start_fleet(
         &fleet.printers,
         |_| {
             Ok(Endpoint {
@@ -79,67 +173,238 @@ async fn a_device_prints_a_job_from_the_real_infra_service() {
         },
         FleetOptions {
             spool: spool.clone(),
-            out_root: out_root(dir.path()),
+            out_root: out_root(data),
             http: reqwest::Client::new(),
         },
     )
-    .unwrap();
+    .unwrap()
+}
 
-    let data = Bytes::from(printlab::render::testpage::generate(&[(595.0, 842.0); 2]).unwrap());
-    let target = UploadTarget {
-        printer_id: "p9".into(),
-        job_id: "1".into(),
-        document_id: "doc-1".into(),
-    };
-    let props = PrintDocumentUploadProperties {
-        document_name: "doc.pdf".into(),
-        content_type: "application/pdf".into(),
-        size: data.len() as i64,
-    };
-    let url = uploads
-        .create_session(target, &props, &UploadCreator::default())
-        .unwrap()
-        .upload_url
+/// A Graph printer provisioned for an INFRA proxy at `/ipp/print/lab`, with a device serving
+/// it whose advertised capabilities Graph already shows.
+async fn lab_printer(lab: &Lab, data: &Path, spool: &Spool) -> (String, RunningFleet) {
+    let printer = create_printer(lab, "Lab").await;
+    lab.cloud
+        .infra()
+        .add_proxy_credential(&printer, "lab", "proxy", "s3cret")
+        .await
         .unwrap();
-    let status = reqwest::Client::new()
-        .put(url)
+    let running = start_device(data, &lab.base, spool);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let view = graph(
+            lab,
+            reqwest::Method::GET,
+            &format!("/print/printers/{printer}?$select=capabilities,status,lastSeenDateTime"),
+            None,
+        )
+        .await;
+        if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
+            assert_eq!(view["capabilities"]["mediaSizes"], json!(["A4"]));
+            assert_eq!(view["status"]["state"], "idle", "{view}");
+            assert!(view["lastSeenDateTime"].is_string(), "{view}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the device never advertised: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (printer, running)
+}
+
+/// One Graph call as the admin user; panics on anything but success.
+async fn graph(lab: &Lab, method: reqwest::Method, path: &str, body: Option<Json>) -> Json {
+    let mut request = lab
+        .http
+        .request(method, format!("{}/v1.0{path}", lab.base))
+        .bearer_auth(&lab.admin);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    if text.is_empty() {
+        Json::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// A printer created through Graph `printers/create`; returns its id.
+async fn create_printer(lab: &Lab, name: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::new(vec!["printer.test".into()])
+        .unwrap()
+        .serialize_request(&key)
+        .unwrap();
+    let response = lab
+        .http
+        .post(format!("{}/v1.0/print/printers/create", lab.base))
+        .bearer_auth(&lab.admin)
+        .json(&json!({
+            "displayName": name,
+            "manufacturer": "printlab",
+            "model": "test",
+            "certificateSigningRequest": {
+                "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
+                "transportKey": "unused",
+            },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let location = response.headers()["Operation-Location"].to_str().unwrap();
+    let path = location.split("/v1.0").nth(1).unwrap().to_owned();
+    let operation = graph(lab, reqwest::Method::GET, &path, None).await;
+    operation["printer"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Graph: create a job, upload its document through the upload session, start it. Returns the
+/// job id.
+async fn submit_job(lab: &Lab, printer_id: &str, data: &[u8], configuration: Json) -> String {
+    use reqwest::Method;
+    let jobs = format!("/print/printers/{printer_id}/jobs");
+    let job = graph(
+        lab,
+        Method::POST,
+        &jobs,
+        Some(json!({ "configuration": configuration })),
+    )
+    .await;
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    let document_id = job["documents"][0]["id"].as_str().unwrap();
+    let session = graph(
+        lab,
+        Method::POST,
+        &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
+        Some(json!({"properties": {
+            "documentName": format!("job-{job_id}.pdf"),
+            "contentType": "application/pdf",
+            "size": data.len(),
+        }})),
+    )
+    .await;
+    let status = lab
+        .http
+        .put(session["uploadUrl"].as_str().unwrap())
         .header(
             "Content-Range",
             format!("bytes 0-{}/{}", data.len() - 1, data.len()),
         )
-        .body(data.clone())
+        .body(data.to_vec())
         .send()
         .await
         .unwrap()
         .status();
     assert_eq!(status.as_u16(), 201);
-    infra
-        .start_job(JobTicket {
-            printer_id: "p9".into(),
-            job_id: 1,
-            job_name: "job 1".into(),
-            owner: "alice".into(),
-            configuration: PrintJobConfiguration {
-                media_size: Some("A4".into()),
-                ..Default::default()
-            },
-            document_id: "doc-1".into(),
-            document_format: "application/pdf".into(),
-            document_size: data.len() as u64,
-        })
-        .unwrap();
+    graph(lab, Method::POST, &format!("{jobs}/{job_id}/start"), None).await;
+    job_id
+}
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = infra.job_status("p9", 1).unwrap();
-        if status.state == PrintJobProcessingState::Completed {
-            break;
-        }
-        assert!(Instant::now() < deadline, "job never completed: {status:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let record = spool.job("Lab", 1).unwrap().unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cloud");
+    let lab = Lab::start(&data, None).await;
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let (printer, running) = lab_printer(&lab, dir.path(), &spool).await;
+
+    let job = submit_job(&lab, &printer, &document(2), json!({"mediaSize": "A4"})).await;
+    let done = lab
+        .wait_for_job(&printer, &job, Duration::from_secs(30), completed)
+        .await;
+    assert_eq!(done["status"]["isAcquiredByPrinter"], true, "{done}");
+    assert!(done["acknowledgedDateTime"].is_string(), "{done}");
+    assert_eq!(done["isFetchable"], false);
+    let record = spool.job("Lab", job.parse().unwrap()).unwrap().unwrap();
     assert_eq!(record.progress.sheets_completed, 2);
     assert_eq!(record.outputs.len(), 2);
+
+    // Cancel from Graph while the device prints a long job: it stops within a second.
+    let long = submit_job(&lab, &printer, &document(40), json!({"mediaSize": "A4"})).await;
+    let long_id: u32 = long.parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while spool
+        .job("Lab", long_id)
+        .unwrap()
+        .is_none_or(|r| r.progress.sheets_completed < 2)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the long job never started printing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    graph(
+        &lab,
+        reqwest::Method::POST,
+        &format!("/print/printers/{printer}/jobs/{long}/cancel"),
+        None,
+    )
+    .await;
+    let canceled_at = Instant::now();
+    loop {
+        let record = spool.job("Lab", long_id).unwrap().unwrap();
+        if record.state.is_terminal() {
+            assert_eq!(record.state, PrintJobProcessingState::Canceled);
+            assert!(record.progress.sheets_completed < 40);
+            break;
+        }
+        assert!(
+            canceled_at.elapsed() < Duration::from_secs(1),
+            "the device still prints 1 s after the cancel: {record:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let canceled = lab.job(&printer, &long).await;
+    assert_eq!(canceled["status"]["state"], "canceled", "{canceled}");
     running.shutdown().await;
+    lab.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_restart_mid_stream_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cloud");
+    let lab = Lab::start(&data, None).await;
+    let addr = lab.addr();
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let (printer, running) = lab_printer(&lab, dir.path(), &spool).await;
+
+    let mut jobs = Vec::new();
+    for _ in 0..4 {
+        jobs.push(submit_job(&lab, &printer, &document(6), json!({"mediaSize": "A4"})).await);
+    }
+    // Stop the cloud once the device has acquired the first job, with the rest still queued.
+    lab.wait_for_job(&printer, &jobs[0], Duration::from_secs(30), |j| {
+        j["status"]["isAcquiredByPrinter"] == true
+    })
+    .await;
+    lab.stop().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lab = Lab::start(&data, Some(addr)).await;
+
+    for job in &jobs {
+        let done = lab
+            .wait_for_job(&printer, job, Duration::from_secs(60), completed)
+            .await;
+        assert_eq!(done["status"]["isAcquiredByPrinter"], true, "{done}");
+        let record = spool.job("Lab", job.parse().unwrap()).unwrap().unwrap();
+        assert_eq!(
+            record.progress.sheets_completed, 6,
+            "job {job} printed exactly once"
+        );
+        assert_eq!(record.outputs.len(), 6);
+    }
+    // Jobs submitted after the restart reach the re-subscribed device too.
+    let late = submit_job(&lab, &printer, &document(1), json!({"mediaSize": "A4"})).await;
+    lab.wait_for_job(&printer, &late, Duration::from_secs(30), completed)
+        .await;
+    running.shutdown().await;
+    lab.stop().await;
 }

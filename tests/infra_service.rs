@@ -1,85 +1,167 @@
 //! The cloud's INFRA service over real HTTP on loopback, driven by our own IPP client
-//! (`ipp::http::post_ipp`), with documents stored by the real upload engine in a real sled.
+//! (`ipp::http::post_ipp`) against the real `Cloud`: printers are created and jobs created,
+//! uploaded and started through Graph, and what devices report is read back through Graph.
 
+use base64::Engine;
 use bytes::Bytes;
-use printlab::cloud::infra::{Infra, JobTicket};
-use printlab::cloud::odata::GraphError;
-use printlab::cloud::upload::{
-    CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
-};
+use printlab::cloud::{Cloud, CloudOptions};
 use printlab::ipp::http::{Credentials, TransportError, post_ipp};
 use printlab::ipp::{
     Attribute, AttributeLookup, Group, GroupTag, Limits, Message, Operation, StatusCode, Value,
 };
 use printlab::model::ipp_mapping::printer_attributes_from_graph;
-use printlab::model::{
-    PrintColorMode, PrintDocumentUploadProperties, PrintDuplexMode, PrintJobConfiguration,
-    PrintJobProcessingState, PrinterCapabilities, PrinterDefaults, PrinterProcessingState,
-};
-use std::sync::Arc;
+use printlab::model::{PrintColorMode, PrintDuplexMode, PrinterCapabilities, PrinterDefaults};
+use serde_json::{Value as Json, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 
-struct Echo;
-
-impl UploadListener for Echo {
-    fn upload_completed(&self, done: &CompletedUpload) -> Result<serde_json::Value, GraphError> {
-        Ok(serde_json::json!({ "id": done.target.document_id, "size": done.size }))
-    }
-}
-
-struct Cloud {
-    infra: Infra,
-    uploads: Arc<UploadService>,
+/// The real cloud on an ephemeral loopback port, with Graph helpers for the test's side.
+struct Lab {
+    cloud: Cloud,
     base: String,
+    admin: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 static REQUEST_ID: AtomicU32 = AtomicU32::new(1);
 
-impl Cloud {
+impl Lab {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path().join("store")).unwrap();
         let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", socket.local_addr().unwrap());
-        let uploads =
-            Arc::new(UploadService::open(&db, dir.path(), &base, Arc::new(Echo)).unwrap());
-        let infra = Infra::with_long_poll(uploads.clone(), &base, Duration::from_secs(2));
-        let router = uploads.router().merge(infra.router());
-        tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
+        let cloud = Cloud::open_with(
+            dir.path(),
+            &base,
+            CloudOptions {
+                long_poll: Duration::from_secs(2),
+            },
+        )
+        .unwrap();
+        tokio::spawn(cloud.clone().serve(socket));
+        let scopes: Vec<String> = [
+            "Printer.FullControl.All",
+            "Printer.ReadWrite.All",
+            "PrintJob.ReadWrite.All",
+        ]
+        .map(String::from)
+        .to_vec();
+        let admin = cloud
+            .token_key()
+            .mint_user("admin", &scopes, true, chrono::Duration::hours(1))
+            .unwrap();
         Self {
-            infra,
-            uploads,
+            cloud,
             base,
+            admin,
             http: reqwest::Client::new(),
             _dir: dir,
         }
     }
 
-    /// Stores a document through the real upload URL, as a Graph client would.
-    async fn upload(&self, document_id: &str, data: &Bytes) {
-        let target = UploadTarget {
-            printer_id: "p".into(),
-            job_id: document_id.into(),
-            document_id: document_id.into(),
-        };
-        let props = PrintDocumentUploadProperties {
-            document_name: format!("{document_id}.pdf"),
-            content_type: "application/pdf".into(),
-            size: data.len() as i64,
-        };
-        let url = self
-            .uploads
-            .create_session(target, &props, &UploadCreator::default())
+    async fn graph(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Json {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1.0{path}", self.base))
+            .bearer_auth(&self.admin);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    /// A printer created through Graph `printers/create`; returns its id.
+    async fn add_printer(&self, name: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let csr = rcgen::CertificateParams::new(vec!["printer.test".into()])
             .unwrap()
-            .upload_url
+            .serialize_request(&key)
             .unwrap();
+        let response = self
+            .http
+            .post(format!("{}/v1.0/print/printers/create", self.base))
+            .bearer_auth(&self.admin)
+            .json(&json!({
+                "displayName": name,
+                "manufacturer": "printlab",
+                "model": "test",
+                "physicalDeviceId": null,
+                "certificateSigningRequest": {
+                    "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
+                    "transportKey": "unused",
+                },
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 202);
+        let operation = response.headers()["Operation-Location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let path = operation.split("/v1.0").nth(1).unwrap().to_owned();
+        let operation = self.graph(reqwest::Method::GET, &path, None).await;
+        operation["printer"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A printer whose device (bearer token) has advertised PDF and A4; returns id and token.
+    async fn add_device_printer(&self, name: &str) -> (String, String) {
+        let id = self.add_printer(name).await;
+        let token = self.cloud.infra().issue_device_token(&id).unwrap();
+        let (caps, defaults) = capabilities();
+        let r = self
+            .device(&token, Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES, |m| {
+                m.push_group(Group {
+                    tag: GroupTag::PRINTER,
+                    attributes: printer_attributes_from_graph(&caps, &defaults).value,
+                });
+            })
+            .await;
+        assert!(r.status().is_success(), "{r:?}");
+        (id, token)
+    }
+
+    /// Graph: create a job, upload its document through the upload session, start it.
+    /// Returns the job id (the IPP job-id).
+    async fn start_job(&self, printer_id: &str, data: &Bytes) -> i32 {
+        use reqwest::Method;
+        let jobs = format!("/print/printers/{printer_id}/jobs");
+        let job = self
+            .graph(
+                Method::POST,
+                &jobs,
+                Some(json!({"configuration": {
+                    "copies": 2, "duplexMode": "flipOnLongEdge",
+                    "colorMode": "grayscale", "mediaSize": "A4"
+                }})),
+            )
+            .await;
+        let job_id = job["id"].as_str().unwrap().to_owned();
+        let document_id = job["documents"][0]["id"].as_str().unwrap();
+        let session = self
+            .graph(
+                Method::POST,
+                &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
+                Some(json!({"properties": {
+                    "documentName": format!("job-{job_id}.pdf"),
+                    "contentType": "application/pdf",
+                    "size": data.len(),
+                }})),
+            )
+            .await;
         let status = self
             .http
-            .put(url)
+            .put(session["uploadUrl"].as_str().unwrap())
             .header(
                 "Content-Range",
                 format!("bytes 0-{}/{}", data.len() - 1, data.len()),
@@ -90,30 +172,40 @@ impl Cloud {
             .unwrap()
             .status();
         assert_eq!(status.as_u16(), 201);
+        self.graph(Method::POST, &format!("{jobs}/{job_id}/start"), None)
+            .await;
+        job_id.parse().unwrap()
     }
 
-    /// Uploads a document and starts the job, as Graph `start` does.
-    async fn start_job(&self, printer_id: &str, job_id: i32, data: &Bytes) {
-        let document_id = format!("{printer_id}-doc-{job_id}");
-        self.upload(&document_id, data).await;
-        self.infra
-            .start_job(JobTicket {
-                printer_id: printer_id.into(),
-                job_id,
-                job_name: format!("job {job_id}"),
-                owner: "alice".into(),
-                configuration: PrintJobConfiguration {
-                    copies: Some(2),
-                    duplex_mode: Some(PrintDuplexMode::FlipOnLongEdge),
-                    color_mode: Some(PrintColorMode::Grayscale),
-                    media_size: Some("A4".into()),
-                    ..Default::default()
-                },
-                document_id,
-                document_format: "application/pdf".into(),
-                document_size: data.len() as u64,
-            })
-            .unwrap();
+    async fn cancel_job(&self, printer_id: &str, job_id: i32) {
+        self.graph(
+            reqwest::Method::POST,
+            &format!("/print/printers/{printer_id}/jobs/{job_id}/cancel"),
+            None,
+        )
+        .await;
+    }
+
+    /// Graph `GET job`.
+    async fn job(&self, printer_id: &str, job_id: i32) -> Json {
+        self.graph(
+            reqwest::Method::GET,
+            &format!("/print/printers/{printer_id}/jobs/{job_id}"),
+            None,
+        )
+        .await
+    }
+
+    /// Graph `GET printer` with capabilities and defaults.
+    async fn printer(&self, printer_id: &str) -> Json {
+        self.graph(
+            reqwest::Method::GET,
+            &format!(
+                "/print/printers/{printer_id}?$select=id,displayName,capabilities,defaults,status,isAcceptingJobs,lastSeenDateTime,hasPhysicalDevice"
+            ),
+            None,
+        )
+        .await
     }
 
     async fn call(
@@ -225,9 +317,9 @@ fn events_of(response: &Message) -> Vec<(String, Option<i32>, i32)> {
 
 #[tokio::test]
 async fn a_device_fetches_and_prints_a_job_end_to_end() {
-    let cloud = Cloud::start().await;
-    cloud.infra.add_printer("p1", "Office").unwrap();
-    let token = cloud.infra.issue_device_token("p1").unwrap();
+    let cloud = Lab::start().await;
+    let p1 = cloud.add_printer("Office").await;
+    let token = cloud.cloud.infra().issue_device_token(&p1).unwrap();
 
     let (caps, defaults) = capabilities();
     let mut printer_attrs = printer_attributes_from_graph(&caps, &defaults).value;
@@ -250,25 +342,20 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         })
         .await;
     assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK, "{r:?}");
-    let view = cloud.infra.printer_view("p1").unwrap();
+    // Graph shows what the device advertised at once.
+    let view = cloud.printer(&p1).await;
     assert_eq!(
-        view.capabilities.as_ref().unwrap().color_modes,
-        caps.color_modes
+        view["capabilities"]["colorModes"],
+        json!(["grayscale", "color"])
     );
     assert_eq!(
-        view.capabilities.as_ref().unwrap().media_sizes,
-        caps.media_sizes
+        view["capabilities"]["mediaSizes"],
+        json!(["A4", "North America Letter"])
     );
-    assert_eq!(
-        view.defaults.as_ref().unwrap().duplex_mode,
-        Some(PrintDuplexMode::OneSided)
-    );
-    assert_eq!(view.status.state, PrinterProcessingState::Idle);
-    assert!(view.last_seen.is_some());
-    assert_eq!(
-        view.output_device_uuid.as_deref(),
-        Some("urn:uuid:4a8d1c1e-0000-4000-8000-000000000001")
-    );
+    assert_eq!(view["defaults"]["duplexMode"], "oneSided");
+    assert_eq!(view["status"]["state"], "idle");
+    assert_eq!(view["hasPhysicalDevice"], true);
+    assert!(view["lastSeenDateTime"].is_string(), "{view}");
 
     let r = cloud
         .device(&token, Operation::GET_OUTPUT_DEVICE_ATTRIBUTES, |_| {})
@@ -332,7 +419,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    cloud.start_job("p1", 7, &data).await;
+    let job = cloud.start_job(&p1, &data).await;
     let (notifications, waited) = poll.await.unwrap();
     assert!(
         waited < Duration::from_secs(2),
@@ -340,7 +427,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
     );
     assert_eq!(
         events_of(&notifications),
-        [("job-fetchable".to_owned(), Some(7), 1)]
+        [("job-fetchable".to_owned(), Some(job), 1)]
     );
 
     let r = cloud
@@ -352,33 +439,32 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         .groups_of(GroupTag::JOB)
         .filter_map(|g| g.integer("job-id"))
         .collect();
-    assert_eq!(ids, [7]);
+    assert_eq!(ids, [job]);
 
     let r = cloud
         .device(&token, Operation::FETCH_JOB, |m| {
-            op(m, "job-id", Value::Integer(7))
+            op(m, "job-id", Value::Integer(job))
         })
         .await;
     assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK, "{r:?}");
-    let job = r.group(GroupTag::JOB).unwrap();
-    assert_eq!(job.integer("copies"), Some(2));
-    assert_eq!(job.keyword("sides"), Some("two-sided-long-edge"));
-    assert_eq!(job.keyword("print-color-mode"), Some("monochrome"));
-    assert_eq!(job.string("document-format"), Some("application/pdf"));
+    let fetched = r.group(GroupTag::JOB).unwrap();
+    assert_eq!(fetched.integer("copies"), Some(2));
+    assert_eq!(fetched.keyword("sides"), Some("two-sided-long-edge"));
+    assert_eq!(fetched.keyword("print-color-mode"), Some("monochrome"));
+    assert_eq!(fetched.string("document-format"), Some("application/pdf"));
 
     let r = cloud
         .device(&token, Operation::ACKNOWLEDGE_JOB, |m| {
-            op(m, "job-id", Value::Integer(7))
+            op(m, "job-id", Value::Integer(job))
         })
         .await;
     assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK);
-    assert!(
-        cloud
-            .infra
-            .job_status("p1", 7)
-            .unwrap()
-            .is_acquired_by_printer
+    let acquired = cloud.job(&p1, job).await;
+    assert_eq!(
+        acquired["status"]["isAcquiredByPrinter"], true,
+        "{acquired}"
     );
+    assert!(acquired["acknowledgedDateTime"].is_string(), "{acquired}");
     let r = cloud
         .device(&token, Operation::GET_JOBS, |m| {
             op(m, "which-jobs", Value::keyword("fetchable"))
@@ -396,7 +482,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
             &Credentials::Bearer(token.clone()),
             Operation::FETCH_DOCUMENT,
             |m| {
-                op(m, "job-id", Value::Integer(7));
+                op(m, "job-id", Value::Integer(job));
                 op(m, "document-number", Value::Integer(1));
             },
         )
@@ -415,7 +501,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
 
     let r = cloud
         .device(&token, Operation::ACKNOWLEDGE_DOCUMENT, |m| {
-            op(m, "job-id", Value::Integer(7));
+            op(m, "job-id", Value::Integer(job));
             op(m, "document-number", Value::Integer(1));
         })
         .await;
@@ -423,7 +509,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
 
     let r = cloud
         .device(&token, Operation::UPDATE_JOB_STATUS, |m| {
-            op(m, "job-id", Value::Integer(7));
+            op(m, "job-id", Value::Integer(job));
             m.push_group(
                 Group::new(GroupTag::JOB)
                     .with("output-device-job-state", Value::Enum(5))
@@ -436,16 +522,15 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         })
         .await;
     assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK, "{r:?}");
-    let status = cloud.infra.job_status("p1", 7).unwrap();
     assert_eq!(
-        status.state,
-        PrintJobProcessingState::Processing,
+        cloud.job(&p1, job).await["status"]["state"],
+        "processing",
         "device updates show at once"
     );
 
     let r = cloud
         .device(&token, Operation::UPDATE_DOCUMENT_STATUS, |m| {
-            op(m, "job-id", Value::Integer(7));
+            op(m, "job-id", Value::Integer(job));
             op(m, "document-number", Value::Integer(1));
             m.push_group(
                 Group::new(GroupTag::DOCUMENT).with("output-device-document-state", Value::Enum(9)),
@@ -458,7 +543,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         .device(&token, Operation::UPDATE_ACTIVE_JOBS, |m| {
             m.groups[0].push(Attribute::set(
                 "job-ids",
-                [Value::Integer(7), Value::Integer(404)],
+                [Value::Integer(job), Value::Integer(404)],
             ));
             m.groups[0].push(Attribute::set(
                 "output-device-job-states",
@@ -475,12 +560,12 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         .integers()
         .collect();
     assert_eq!(unknown, [404]);
-    assert_eq!(
-        cloud.infra.job_status("p1", 7).unwrap().state,
-        PrintJobProcessingState::Completed
-    );
+    let done = cloud.job(&p1, job).await;
+    assert_eq!(done["status"]["state"], "completed", "{done}");
+    assert_eq!(done["status"]["isAcquiredByPrinter"], true);
 
-    // The state changes were queued: processing (seq 2), completed (seq 3).
+    // Graph already showed the started job as processing, so the one state change queued is
+    // completed (seq 2).
     let r = cloud
         .device(&token, Operation::GET_NOTIFICATIONS, |m| {
             m.groups[0].push(Attribute::set(
@@ -494,13 +579,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         })
         .await;
     let kinds: Vec<(String, Option<i32>, i32)> = events_of(&r);
-    assert_eq!(
-        kinds,
-        [
-            ("job-state-changed".to_owned(), Some(7), 2),
-            ("job-state-changed".to_owned(), Some(7), 3)
-        ]
-    );
+    assert_eq!(kinds, [("job-state-changed".to_owned(), Some(job), 2)]);
 
     let r = cloud
         .device(&token, Operation::CANCEL_SUBSCRIPTION, |m| {
@@ -512,20 +591,16 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         .device(&token, Operation::DEREGISTER_OUTPUT_DEVICE, |_| {})
         .await;
     assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK);
-    assert_eq!(
-        cloud.infra.printer_view("p1").unwrap().status.state,
-        PrinterProcessingState::Stopped
-    );
+    assert_eq!(cloud.printer(&p1).await["status"]["state"], "stopped");
 }
 
 #[tokio::test]
 async fn cancel_and_early_jobs_reach_the_device() {
-    let cloud = Cloud::start().await;
-    cloud.infra.add_printer("p1", "Office").unwrap();
-    let token = cloud.infra.issue_device_token("p1").unwrap();
+    let cloud = Lab::start().await;
+    let (p1, token) = cloud.add_device_printer("Office").await;
     let data = Bytes::from_static(b"%PDF-1.4 tiny");
     // Started before the device subscribed: Get-Jobs primes it.
-    cloud.start_job("p1", 1, &data).await;
+    let job = cloud.start_job(&p1, &data).await;
     let sub = subscription_id(
         &cloud
             .device(&token, Operation::CREATE_PRINTER_SUBSCRIPTIONS, subscribe)
@@ -540,10 +615,10 @@ async fn cancel_and_early_jobs_reach_the_device() {
         r.groups_of(GroupTag::JOB)
             .filter_map(|g| g.integer("job-id"))
             .collect::<Vec<_>>(),
-        [1]
+        [job]
     );
 
-    cloud.infra.cancel_job("p1", 1).unwrap();
+    cloud.cancel_job(&p1, job).await;
     let r = cloud
         .device(&token, Operation::GET_NOTIFICATIONS, |m| {
             m.groups[0].push(Attribute::set(
@@ -554,7 +629,7 @@ async fn cancel_and_early_jobs_reach_the_device() {
         })
         .await;
     let events = events_of(&r);
-    assert_eq!(events, [("job-state-changed".to_owned(), Some(1), 1)]);
+    assert_eq!(events, [("job-state-changed".to_owned(), Some(job), 1)]);
     assert_eq!(
         r.group(GroupTag::EVENT_NOTIFICATION)
             .unwrap()
@@ -563,7 +638,7 @@ async fn cancel_and_early_jobs_reach_the_device() {
     );
     let r = cloud
         .device(&token, Operation::FETCH_JOB, |m| {
-            op(m, "job-id", Value::Integer(1))
+            op(m, "job-id", Value::Integer(job))
         })
         .await;
     assert_eq!(r.status(), StatusCode::CLIENT_ERROR_NOT_FETCHABLE);
@@ -590,13 +665,11 @@ async fn cancel_and_early_jobs_reach_the_device() {
 
 #[tokio::test]
 async fn devices_are_refused_what_is_not_theirs() {
-    let cloud = Cloud::start().await;
-    cloud.infra.add_printer("p1", "One").unwrap();
-    cloud.infra.add_printer("p2", "Two").unwrap();
-    let token1 = cloud.infra.issue_device_token("p1").unwrap();
-    let token2 = cloud.infra.issue_device_token("p2").unwrap();
-    cloud
-        .start_job("p1", 5, &Bytes::from_static(b"%PDF-1.4 x"))
+    let cloud = Lab::start().await;
+    let (p1, token1) = cloud.add_device_printer("One").await;
+    let (_p2, token2) = cloud.add_device_printer("Two").await;
+    let job = cloud
+        .start_job(&p1, &Bytes::from_static(b"%PDF-1.4 x"))
         .await;
 
     let no_token = cloud
@@ -622,11 +695,12 @@ async fn devices_are_refused_what_is_not_theirs() {
         forged,
         Err(TransportError::HttpStatus { status: 401, .. })
     ));
+    // Expired longer ago than the verifier's clock-skew leeway.
     let short = cloud
-        .infra
-        .issue_device_token_for("p1", Duration::from_millis(50))
+        .cloud
+        .token_key()
+        .mint_device(&p1, chrono::Duration::minutes(-5))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let expired = cloud
         .call(
             "/printers",
@@ -642,7 +716,7 @@ async fn devices_are_refused_what_is_not_theirs() {
 
     let (r, _) = cloud
         .call(
-            "/printers/p1",
+            &format!("/printers/{p1}"),
             &Credentials::Bearer(token2.clone()),
             Operation::GET_JOBS,
             |_| {},
@@ -657,7 +731,7 @@ async fn devices_are_refused_what_is_not_theirs() {
         Operation::UPDATE_JOB_STATUS,
     ] {
         let r = cloud
-            .device(&token2, operation, |m| op(m, "job-id", Value::Integer(5)))
+            .device(&token2, operation, |m| op(m, "job-id", Value::Integer(job)))
             .await;
         assert_eq!(
             r.status(),
@@ -707,7 +781,7 @@ async fn devices_are_refused_what_is_not_theirs() {
     );
     let r = cloud
         .device(&token1, Operation::UPDATE_JOB_STATUS, |m| {
-            op(m, "job-id", Value::Integer(5));
+            op(m, "job-id", Value::Integer(job));
             m.push_group(
                 Group::new(GroupTag::JOB).with("output-device-job-state", Value::Enum(42)),
             );
@@ -737,11 +811,13 @@ async fn devices_are_refused_what_is_not_theirs() {
 
 #[tokio::test]
 async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
-    let cloud = Cloud::start().await;
-    cloud.infra.add_printer("p9", "Proxy printer").unwrap();
+    let cloud = Lab::start().await;
+    let p9 = cloud.add_printer("Proxy printer").await;
     cloud
-        .infra
-        .add_proxy_credential("p9", "lobby", "proxy", "s3cret")
+        .cloud
+        .infra()
+        .add_proxy_credential(&p9, "lobby", "proxy", "s3cret")
+        .await
         .unwrap();
     let good = Credentials::Basic {
         user: "proxy".into(),
@@ -777,6 +853,10 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
                 op(m, "output-device-uuid", Value::uri(uuid));
                 m.push_group(
                     Group::new(GroupTag::PRINTER)
+                        .with_set(
+                            "document-format-supported",
+                            [Value::mime_media_type("application/pdf")],
+                        )
                         .with_set("print-color-mode-supported", [Value::keyword("monochrome")])
                         .with("print-color-mode-default", Value::keyword("monochrome"))
                         .with("printer-state", Value::Enum(4)),
@@ -786,16 +866,12 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{r:?}");
-    let view = cloud.infra.printer_view("p9").unwrap();
-    assert_eq!(view.output_device_uuid.as_deref(), Some(uuid));
-    assert_eq!(
-        view.capabilities.unwrap().color_modes,
-        Some(vec![PrintColorMode::Grayscale])
-    );
-    assert_eq!(view.status.state, PrinterProcessingState::Processing);
+    let view = cloud.printer(&p9).await;
+    assert_eq!(view["capabilities"]["colorModes"], json!(["grayscale"]));
+    assert_eq!(view["status"]["state"], "processing");
 
-    cloud
-        .start_job("p9", 3, &Bytes::from_static(b"%PDF-1.4 proxy"))
+    let job = cloud
+        .start_job(&p9, &Bytes::from_static(b"%PDF-1.4 proxy"))
         .await;
     let (r, _) = cloud
         .call("/ipp/print/lobby", &good, Operation::GET_JOBS, |m| {
@@ -807,15 +883,15 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
         r.groups_of(GroupTag::JOB)
             .filter_map(|g| g.integer("job-id"))
             .collect::<Vec<_>>(),
-        [3]
+        [job]
     );
 }
 
 #[tokio::test]
 async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
-    let cloud = Cloud::start().await;
-    cloud.infra.add_printer("p1", "Office").unwrap();
-    let token = cloud.infra.issue_device_token("p1").unwrap();
+    let cloud = Lab::start().await;
+    let p1 = cloud.add_printer("Office").await;
+    let token = cloud.cloud.infra().issue_device_token(&p1).unwrap();
     let r = cloud
         .device(&token, Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES, |m| {
             m.push_group(Group::new(GroupTag::PRINTER).with_set(
@@ -836,11 +912,8 @@ async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
         unsupported.attr("print-color-mode-supported").is_some(),
         "{unsupported:?}"
     );
-    let view = cloud.infra.printer_view("p1").unwrap();
-    assert_eq!(
-        view.capabilities.unwrap().color_modes,
-        Some(vec![PrintColorMode::Grayscale])
-    );
+    let view = cloud.printer(&p1).await;
+    assert_eq!(view["capabilities"]["colorModes"], json!(["grayscale"]));
     let r = cloud
         .device(&token, Operation::GET_OUTPUT_DEVICE_ATTRIBUTES, |_| {})
         .await;
@@ -856,4 +929,164 @@ async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
         ["monochrome", "highlight"],
         "the device's own values are kept as sent"
     );
+}
+
+#[tokio::test]
+async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
+    let cloud = Lab::start().await;
+    let create = |name: &str, credential: Json| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let csr = rcgen::CertificateParams::new(vec!["proxy.test".into()])
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap();
+        cloud
+            .http
+            .post(format!("{}/v1.0/print/printers/create", cloud.base))
+            .bearer_auth(&cloud.admin)
+            .json(&json!({
+                "displayName": name,
+                "manufacturer": "PWG",
+                "model": "ippproxy",
+                "certificateSigningRequest": {
+                    "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
+                    "transportKey": "unused",
+                },
+                "@printlab.proxyCredential": credential,
+            }))
+            .send()
+    };
+    let response = create(
+        "Lobby",
+        json!({"name": "lobby", "username": "proxy", "password": "s3cret"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let good = Credentials::Basic {
+        user: "proxy".into(),
+        password: "s3cret".into(),
+    };
+    let (r, _) = cloud
+        .call(
+            "/ipp/print/lobby",
+            &good,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK);
+    assert_eq!(
+        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
+        Some("Lobby")
+    );
+
+    let taken = create(
+        "Second lobby",
+        json!({"name": "lobby", "username": "other", "password": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.status().as_u16(), 409);
+    let bad = create(
+        "Slashes",
+        json!({"name": "a/b", "username": "other", "password": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let printers = cloud
+        .graph(reqwest::Method::GET, "/print/printers", None)
+        .await;
+    let names: Vec<&str> = printers["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Lobby"], "refused provisioning leaves no printer");
+
+    // The CLI goes through Graph the same way.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+        .args([
+            "provision",
+            "Back Office",
+            "--manufacturer",
+            "PWG",
+            "--model",
+            "ippproxy",
+            "--proxy-user",
+            "back",
+        ])
+        .env("PRINTLAB_PROXY_PASSWORD", "office-pw")
+        .env("PRINTLAB_CLOUD", &cloud.base)
+        .env("PRINTLAB_TOKEN", &cloud.admin)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("/ipp/print/back-office"), "{stdout}");
+    let back = Credentials::Basic {
+        user: "back".into(),
+        password: "office-pw".into(),
+    };
+    let (r, _) = cloud
+        .call(
+            "/ipp/print/back-office",
+            &back,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
+        Some("Back Office")
+    );
+
+    // Deleting the printer withdraws its proxy credential and frees the name.
+    let printers = cloud
+        .graph(reqwest::Method::GET, "/print/printers", None)
+        .await;
+    let lobby = printers["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == "Lobby")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud
+        .graph(
+            reqwest::Method::DELETE,
+            &format!("/print/printers/{lobby}"),
+            None,
+        )
+        .await;
+    let gone = cloud
+        .call(
+            "/ipp/print/lobby",
+            &good,
+            Operation::GET_PRINTER_ATTRIBUTES,
+            |_| {},
+        )
+        .await;
+    assert!(matches!(
+        gone,
+        Err(TransportError::HttpStatus { status: 401, .. })
+    ));
+    let again = create(
+        "New lobby",
+        json!({"name": "lobby", "username": "proxy", "password": "n3w"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status().as_u16(), 202);
 }

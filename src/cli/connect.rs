@@ -97,7 +97,8 @@ pub struct ConnectArgs {
     /// The cloud's base URL (or its Graph root ending in /v1.0).
     #[arg(long, env = "PRINTLAB_CLOUD", default_value = DEFAULT_CLOUD, value_name = "URL")]
     pub cloud: String,
-    /// Bearer token for Graph calls (`printlab token` prints one).
+    /// Bearer token for Graph calls (`printlab token` prints one). Default: the user token
+    /// `printlab up` left in `spool/user.token`.
     #[arg(
         long,
         env = "PRINTLAB_TOKEN",
@@ -107,6 +108,9 @@ pub struct ConnectArgs {
     pub token: Option<String>,
 }
 
+/// Where `printlab up` (run from the same folder) leaves its ready-made user token.
+const LAB_TOKEN: &str = "spool/user.token";
+
 impl ConnectArgs {
     pub fn client(&self) -> GraphClient {
         let base = self.cloud.trim_end_matches('/');
@@ -115,14 +119,25 @@ impl ConnectArgs {
         } else {
             format!("{base}/v1.0")
         };
-        GraphClient::new(&graph, self.token.clone())
+        GraphClient::new(&graph, self.token())
+    }
+
+    /// The token from the flag or environment, else the one a local `printlab up` wrote.
+    fn token(&self) -> Option<String> {
+        self.token.clone().or_else(|| {
+            std::fs::read_to_string(LAB_TOKEN)
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        })
     }
 
     /// The caller's user principal name, read from the token's claims (not verified: the cloud
     /// does that); used to narrow job lists to the caller's own jobs.
     pub fn user_name(&self) -> Option<String> {
         use base64::Engine;
-        let payload = self.token.as_deref()?.split('.').nth(1)?;
+        let token = self.token()?;
+        let payload = token.split('.').nth(1)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .ok()?;

@@ -4,7 +4,8 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use printlab::device::config::{self, Shard};
-use printlab::device::runtime::{self, Endpoint, FleetOptions};
+use printlab::device::registration::{KeyKind, UniversalPrintAccess};
+use printlab::device::runtime::{self, FleetOptions, Link};
 use printlab::device::spool::Spool;
 use std::path::PathBuf;
 
@@ -22,6 +23,11 @@ struct RunArgs {
     /// The service's base URL (Universal Print printers register there).
     #[arg(long)]
     cloud: Option<String>,
+    /// A Printer Administrator's token with Printers.Create, for Universal Print printers that
+    /// have not registered yet (registered ones reuse the identity in their spool). With
+    /// printlab's cloud: `printlab token --user admin --admin --scopes Printers.Create`.
+    #[arg(long, env = "PRINTLAB_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// The fleet file.
     #[arg(long, default_value = "printers.toml")]
     config: PathBuf,
@@ -105,14 +111,14 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", args.spool.display()))?;
     let spool = Spool::open(&args.spool.join("db"))
         .with_context(|| format!("opening the spool in {}", args.spool.display()))?;
-    if args.cloud.is_some() {
-        tracing::info!(
-            "--cloud is used by Universal Print printers; infra printers use their printer_uri"
-        );
-    }
+    let access = args.cloud.map(|cloud_url| UniversalPrintAccess {
+        cloud_url,
+        admin_token: args.admin_token,
+        key: KeyKind::Rsa2048,
+    });
     let running = runtime::start_fleet(
         &fleet.printers,
-        Endpoint::from_config,
+        |printer| Link::from_config(printer, access.as_ref()),
         FleetOptions {
             spool: spool.clone(),
             out_root: runtime::out_root(&args.spool),

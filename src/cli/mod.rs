@@ -6,16 +6,19 @@ use std::process::ExitCode;
 
 mod cloud;
 mod connect;
+mod demo;
 mod devices;
 mod job_options;
 mod jobs;
 mod media;
 mod print;
 mod printers;
+mod provision;
 mod render;
 mod spool;
 mod testpage;
 mod token;
+mod up;
 mod validate;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
@@ -31,6 +34,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The main job: the cloud and the printers of printers.toml on 127.0.0.1, shared and ready.
+    Up(up::UpArgs),
+    /// Print sample documents to every printer with a spread of options and report the results.
+    Demo(demo::DemoArgs),
     /// List the media sizes printlab knows (Graph name, PWG name, size).
     Media {
         /// Print JSON instead of a table.
@@ -72,6 +79,8 @@ enum Command {
     Printers(printers::PrintersArgs),
     /// Show one printer's capabilities and defaults.
     Printer(printers::PrinterArgs),
+    /// Register a printer an existing INFRA proxy serves (admin; via Graph printers/create).
+    Provision(provision::ProvisionArgs),
     /// Run the Universal Print emulator (Graph API) alone.
     Cloud {
         /// Address to listen on.
@@ -118,6 +127,8 @@ pub fn run() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Media { json } => media::run(json),
         Command::Render(args) => render::run(args),
         Command::Testpage(args) => testpage::run(args),
@@ -129,6 +140,7 @@ pub fn run() -> ExitCode {
         Command::Cancel(args) => jobs::run_cancel(args),
         Command::Printers(args) => printers::run_printers(args),
         Command::Printer(args) => printers::run_printer(args),
+        Command::Provision(args) => provision::run(args),
         Command::Cloud {
             listen,
             data,

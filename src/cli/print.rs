@@ -45,7 +45,7 @@ pub struct PrintArgs {
     connect: ConnectArgs,
 }
 
-fn default_state_dir() -> PathBuf {
+pub fn default_state_dir() -> PathBuf {
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
@@ -54,15 +54,15 @@ fn default_state_dir() -> PathBuf {
 }
 
 /// What one file is, before anything is sent.
-struct Document {
-    path: PathBuf,
-    name: String,
-    size: u64,
-    sha256: String,
-    content_type: &'static str,
+pub struct Document {
+    pub path: PathBuf,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: &'static str,
 }
 
-fn inspect(path: &Path) -> anyhow::Result<Document> {
+pub fn inspect(path: &Path) -> anyhow::Result<Document> {
     let mut head = Vec::with_capacity(1024);
     std::fs::File::open(path)
         .and_then(|f| f.take(1024).read_to_end(&mut head))
@@ -97,7 +97,7 @@ fn inspect(path: &Path) -> anyhow::Result<Document> {
 }
 
 /// Refuses, before any upload, what the printer cannot do, naming what it can.
-fn check_supported(
+pub fn check_supported(
     target: &Target,
     doc: &Document,
     config: &PrintJobConfiguration,
@@ -151,9 +151,19 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
         }
         let mut failed = 0;
         for doc in &docs {
-            let job_id = print_one(&client, &store, &target, doc, &config, args.range_size).await?;
+            let job_id = print_one(
+                &client,
+                &store,
+                &target,
+                doc,
+                &config,
+                args.range_size,
+                false,
+            )
+            .await?;
             if args.wait {
                 let job = follow(&client, &target.parent, &job_id, false).await?;
+                print_outputs(&job);
                 if job.status.state != PrintJobProcessingState::Completed {
                     failed += 1;
                 }
@@ -170,13 +180,15 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
 }
 
 /// Creates (or, after an interruption, finds again) the job, uploads, verifies and starts it.
-async fn print_one(
+/// `quiet` leaves out the progress bar and the closing line (callers with their own display).
+pub async fn print_one(
     client: &GraphClient,
     store: &ResumeStore,
     target: &Target,
     doc: &Document,
     config: &PrintJobConfiguration,
     range_size: u64,
+    quiet: bool,
 ) -> anyhow::Result<String> {
     let options = serde_json::to_string(config)?;
     let key = ResumeStore::key(client.base_url(), &target.parent, &doc.sha256, &options);
@@ -234,7 +246,7 @@ async fn print_one(
                 url
             }
         };
-        let bar = Progress::new(&doc.name, doc.size);
+        let bar = Progress::new(&doc.name, doc.size, quiet);
         let outcome = upload(
             client.http(),
             &url,
@@ -291,10 +303,12 @@ async fn print_one(
         .await
         .with_context(|| format!("starting job {}", state.job_id))?;
     store.remove(&key).context("removing the resume file")?;
-    println!(
-        "job {} on {}: {} (sha256 {})",
-        state.job_id, target.share.display_name, status.state, doc.sha256
-    );
+    if !quiet {
+        println!(
+            "job {} on {}: {} (sha256 {})",
+            state.job_id, target.share.display_name, status.state, doc.sha256
+        );
+    }
     Ok(state.job_id)
 }
 
@@ -378,6 +392,38 @@ pub async fn follow(
     }
 }
 
+/// The folder holding a finished job's PNG sides, when the printer's final status names it
+/// with a `file://` URL (printlab's emulated printers do) and it is on this machine.
+pub fn output_dir(job: &PrintJob) -> Option<PathBuf> {
+    let url = job
+        .status
+        .description
+        .split_whitespace()
+        .find(|word| word.starts_with("file://"))?;
+    let path = url::Url::parse(url).ok()?.to_file_path().ok()?;
+    path.is_dir().then_some(path)
+}
+
+/// Lists a finished job's PNG sides, in the order the sheets left the printer.
+fn print_outputs(job: &PrintJob) {
+    let Some(dir) = output_dir(job) else {
+        return;
+    };
+    let mut pngs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "png"))
+                .collect()
+        })
+        .unwrap_or_default();
+    pngs.sort();
+    println!("output: {}", dir.display());
+    for png in pngs {
+        println!("  {}", png.display());
+    }
+}
+
 /// `state (detail, detail): description`.
 pub fn describe(job: &PrintJob) -> String {
     let details: Vec<String> = job.status.details.iter().map(|d| d.to_string()).collect();
@@ -393,6 +439,7 @@ pub fn describe(job: &PrintJob) -> String {
 
 /// A progress bar with bytes, rate and ETA on a terminal; a plain line every 10 % otherwise.
 struct Progress {
+    quiet: bool,
     bar: Option<indicatif::ProgressBar>,
     plain: Mutex<PlainProgress>,
     name: String,
@@ -404,8 +451,8 @@ struct PlainProgress {
 }
 
 impl Progress {
-    fn new(name: &str, size: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    fn new(name: &str, size: u64, quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(size);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -418,6 +465,7 @@ impl Progress {
             bar
         });
         Self {
+            quiet,
             bar,
             plain: Mutex::new(PlainProgress {
                 started: Instant::now(),
@@ -428,6 +476,9 @@ impl Progress {
     }
 
     fn update(&self, stored: u64, total: u64) {
+        if self.quiet {
+            return;
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(stored);
             return;

@@ -5,6 +5,7 @@
 //! service. Failed calls surface the OData error's code and message, because those say what was
 //! wrong far better than an HTTP status does.
 
+pub mod provision;
 pub mod upload;
 
 use crate::model::{
@@ -209,6 +210,21 @@ impl GraphClient {
 
     pub async fn shares(&self) -> Result<Vec<SharedPrinter>, ClientError> {
         self.list("print/shares", "a printerShare collection").await
+    }
+
+    /// Shares a printer with every user of the tenant (admin).
+    pub async fn create_share(
+        &self,
+        printer_id: &str,
+        display_name: &str,
+    ) -> Result<SharedPrinter, ClientError> {
+        let body = serde_json::json!({
+            "displayName": display_name,
+            "allowAllUsers": true,
+            "printer@odata.bind": self.url(&format!("print/printers/{printer_id}")),
+        });
+        self.call(Method::POST, "print/shares", Some(&body), "a printerShare")
+            .await
     }
 
     /// One printer with its capabilities and defaults (Graph returns them only when selected).

@@ -3,11 +3,13 @@
 //! (shared/reference/graph-print-api.md §1), persists before answering, and shapes the JSON the
 //! way Graph does.
 
+use super::CloudState;
 use super::auth::{Caller, Permissions};
+use super::infra::InfraError;
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
+use super::registration::{NewPrinter, add_printer};
 use super::store::{JobRecord, OperationRecord, PrinterRecord, ShareRecord};
-use super::{CloudState, JobEvent};
 use crate::model::*;
 use axum::Router;
 use axum::body::Bytes;
@@ -15,6 +17,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -292,14 +296,9 @@ impl CloudState {
             Err(missing())
         }
     }
-
-    fn announce(&self, event: JobEvent) {
-        // No subscriber is fine: late subscribers read the store.
-        let _ = self.events.send(event);
-    }
 }
 
-fn lock(state: &CloudState) -> std::sync::MutexGuard<'_, ()> {
+pub(super) fn lock(state: &CloudState) -> std::sync::MutexGuard<'_, ()> {
     state
         .write_lock
         .lock()
@@ -581,6 +580,9 @@ async fn delete_printer(
             ));
         }
         state.store.delete_printer(&printer_id)?;
+        // Its INFRA proxy names become free again; device tokens for it stop working by
+        // themselves, since INFRA checks that the printer exists.
+        state.store.delete_proxies_of(&printer_id)?;
     }
     state.store.flush().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -615,6 +617,18 @@ struct CreatePrinterRequest {
     certificate_signing_request: PrintCertificateSigningRequest,
     #[serde(default)]
     connector_id: Option<String>,
+    /// printlab's instance annotation: the printer is served by an existing INFRA proxy at
+    /// `/ipp/print/{name}` with these HTTP Basic credentials.
+    #[serde(default, rename = "@printlab.proxyCredential")]
+    proxy_credential: Option<ProxyCredential>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxyCredential {
+    name: String,
+    username: String,
+    password: String,
 }
 
 async fn create_printer(
@@ -635,27 +649,21 @@ async fn create_printer(
             )));
         }
     }
-    let has_physical_device = req.has_physical_device.unwrap_or(true);
-    let certificate = state
-        .ca
-        .sign_csr(&req.certificate_signing_request.content)?;
+    if let Some(proxy) = &req.proxy_credential
+        && (proxy.username.is_empty() || proxy.password.is_empty())
+    {
+        return Err(GraphError::bad_request(
+            "@printlab.proxyCredential needs a non-empty username and password.",
+        ));
+    }
     let now = Utc::now();
-    let printer = Printer {
-        id: uuid::Uuid::new_v4().to_string(),
-        display_name: req.display_name,
-        manufacturer: Some(req.manufacturer),
-        model: Some(req.model),
-        is_accepting_jobs: None,
-        status: PrinterStatus::default(),
-        capabilities: Some(PrinterCapabilities::default()),
-        defaults: Some(PrinterDefaults::default()),
-        location: None,
-        has_physical_device,
-        is_shared: false,
-        last_seen_date_time: None,
-        registered_date_time: now,
-    };
-    tracing::info!(printer = %printer.id, connector = ?req.connector_id, "printer registered");
+    let printer_id = uuid::Uuid::new_v4().to_string();
+    let certificate = state.ca.issue(
+        &req.certificate_signing_request.content,
+        &printer_id,
+        "certificateSigningRequest.content",
+    )?;
+    tracing::info!(printer = %printer_id, connector = ?req.connector_id, "printers/create");
     let operation = OperationRecord {
         id: uuid::Uuid::new_v4().to_string(),
         created_date_time: now,
@@ -663,16 +671,39 @@ async fn create_printer(
             state: PrintOperationProcessingState::Succeeded,
             description: "The operation has completed successfully.".into(),
         },
-        certificate: Some(certificate),
-        printer_id: Some(printer.id.clone()),
+        certificate: Some(STANDARD.encode(certificate)),
+        printer_id: Some(printer_id.clone()),
         created_by: who.id().to_string(),
     };
-    state.store.put_printer(&PrinterRecord {
-        printer,
-        factory_defaults: PrinterDefaults::default(),
-        registered_by: who.id().to_string(),
-        physical_device_id: req.physical_device_id,
-    })?;
+    add_printer(
+        &state,
+        NewPrinter {
+            id: printer_id.clone(),
+            display_name: req.display_name,
+            manufacturer: req.manufacturer,
+            model: req.model,
+            physical_device_id: req.physical_device_id,
+            has_physical_device: req.has_physical_device.unwrap_or(true),
+            registered_by: who.id().to_string(),
+            registered: now,
+        },
+    )?;
+    if let Some(proxy) = &req.proxy_credential {
+        let added = state
+            .infra
+            .add_proxy_credential(&printer_id, &proxy.name, &proxy.username, &proxy.password)
+            .await;
+        if let Err(e) = added {
+            state.store.delete_printer(&printer_id)?;
+            state.store.flush().await?;
+            return Err(match e {
+                InfraError::ProxyNameTaken(_) => GraphError::conflict(e.to_string()),
+                InfraError::BadProxyName(_) => GraphError::bad_request(e.to_string()),
+                other => GraphError::internal(other.to_string()),
+            });
+        }
+        tracing::info!(printer = %printer_id, name = %proxy.name, "printer provisioned for an INFRA proxy");
+    }
     state.store.put_operation(&operation)?;
     state.store.flush().await?;
     let location = format!(
@@ -1266,6 +1297,7 @@ async fn create_job<const SHARE: bool>(
         owner_id: user_id.clone(),
         document_sha256: None,
         declared_content_type: None,
+        device: Default::default(),
     };
     state.store.put_job(&record)?;
     state.store.flush().await?;
@@ -1362,8 +1394,8 @@ async fn start_job<const SHARE: bool>(
         (rec.job.status, released)
     };
     state.store.flush().await?;
-    if let Some(event) = released {
-        state.announce(event);
+    if let Some(notice) = released {
+        state.notify_devices(notice);
     }
     let body = with_context(
         state.context("microsoft.graph.printJobStatus"),
@@ -1372,15 +1404,36 @@ async fn start_job<const SHARE: bool>(
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// A job change the device side must hear about, told once the store is flushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DeviceNotice {
+    Fetchable { printer_id: String, job_id: String },
+    Canceled { printer_id: String, job_id: String },
+}
+
+impl CloudState {
+    /// Tells INFRA (devices) about a job change already flushed to the store.
+    fn notify_devices(&self, notice: DeviceNotice) {
+        match notice {
+            DeviceNotice::Fetchable { printer_id, job_id } => {
+                self.infra.job_fetchable(&printer_id, &job_id)
+            }
+            DeviceNotice::Canceled { printer_id, job_id } => {
+                self.infra.job_canceled(&printer_id, &job_id)
+            }
+        }
+    }
+}
+
 /// Makes a started job fetchable for its printer: `processing` (`transforming` when the cloud
 /// converts OXPS to PDF), stored. Called with the write lock held, from `start` and when a
-/// pull-printing task releases a held job; the caller flushes the store and then announces the
-/// returned event.
+/// pull-printing task releases a held job; the caller flushes the store and then passes the
+/// returned notice to `notify_devices`.
 fn release_job(
     state: &CloudState,
     printer: &PrinterRecord,
     rec: &mut JobRecord,
-) -> Result<JobEvent, GraphError> {
+) -> Result<DeviceNotice, GraphError> {
     let transforming = needs_oxps_conversion(printer, rec.declared_content_type.as_deref());
     rec.job.status = PrintJobStatus {
         state: PrintJobProcessingState::Processing,
@@ -1394,7 +1447,7 @@ fn release_job(
     };
     rec.job.is_fetchable = true;
     state.store.put_job(rec)?;
-    Ok(JobEvent::Fetchable {
+    Ok(DeviceNotice::Fetchable {
         printer_id: rec.printer_id.clone(),
         job_id: rec.job.id.clone(),
     })
@@ -1426,10 +1479,7 @@ async fn cancel_job<const SHARE: bool>(
         state.store.put_job(&rec)?;
     }
     state.store.flush().await?;
-    state.announce(JobEvent::Canceled {
-        printer_id: printer.printer.id.clone(),
-        job_id,
-    });
+    state.infra.job_canceled(&printer.printer.id, &job_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

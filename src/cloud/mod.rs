@@ -3,7 +3,9 @@
 //!
 //! [`Cloud`] is opened on a data folder (one `sled::Db`) and the public base URL it is reached
 //! at, which tests only know after binding an ephemeral port; [`Cloud::serve`] then runs the
-//! router on a listener.
+//! router on a listener. Graph and INFRA work on the same store records: a Graph printer is an
+//! INFRA printer, Graph `start`/`cancel` reach its devices as ippget events, and device reports
+//! show in Graph at once.
 
 pub mod auth;
 pub mod ca;
@@ -11,26 +13,34 @@ mod graph;
 pub mod infra;
 pub mod odata;
 pub mod query;
+mod registration;
 pub mod store;
 pub mod task_store;
 pub mod upload;
 
 use auth::TokenKey;
 use ca::CertificateAuthority;
+use infra::Infra;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use store::{JobRecord, Store};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use upload::{CompletedUpload, UploadListener, UploadService};
 
-/// What happened to a job that the device side (IPP INFRA) cares about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobEvent {
-    /// The job was started and its document is complete: a printer may fetch it.
-    Fetchable { printer_id: String, job_id: String },
-    /// The job was canceled: a printer working on it should stop.
-    Canceled { printer_id: String, job_id: String },
+/// What a cloud can be tuned with; [`Cloud::open`] uses the defaults.
+#[derive(Debug, Clone)]
+pub struct CloudOptions {
+    /// The longest an INFRA Get-Notifications with `notify-wait` is held (tests shorten it).
+    pub long_poll: Duration,
+}
+
+impl Default for CloudOptions {
+    fn default() -> Self {
+        Self {
+            long_poll: infra::DEFAULT_LONG_POLL,
+        }
+    }
 }
 
 /// Why the cloud could not start.
@@ -61,12 +71,15 @@ pub(crate) struct CloudState {
     pub ca: CertificateAuthority,
     /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
     pub public_url: String,
-    pub events: broadcast::Sender<JobEvent>,
     pub uploads: Arc<UploadService>,
     /// Pull printing: task definitions, triggers and tasks.
     pub tasks: task_store::TaskStore,
-    /// Serialises read-modify-write of records so concurrent PATCHes cannot lose updates.
-    pub write_lock: Mutex<()>,
+    pub registrations: registration::Registrations,
+    /// The device side; Graph tells it when jobs become fetchable or are canceled.
+    pub infra: Infra,
+    /// Serialises read-modify-write of records (Graph and INFRA alike) so concurrent updates
+    /// cannot lose each other's changes.
+    pub write_lock: Arc<Mutex<()>>,
 }
 
 /// The running emulator's state; cheap to clone.
@@ -79,6 +92,15 @@ impl Cloud {
     /// Opens (or creates) the cloud's store in `data_dir`. `public_url` is the base clients use,
     /// e.g. `http://127.0.0.1:8443`; Graph lives under `{public_url}/v1.0`.
     pub fn open(data_dir: &Path, public_url: &str) -> Result<Self, CloudError> {
+        Self::open_with(data_dir, public_url, CloudOptions::default())
+    }
+
+    /// As [`Cloud::open`], with chosen options.
+    pub fn open_with(
+        data_dir: &Path,
+        public_url: &str,
+        options: CloudOptions,
+    ) -> Result<Self, CloudError> {
         let db = sled::open(data_dir.join("store")).map_err(|source| CloudError::Open {
             dir: data_dir.to_path_buf(),
             source,
@@ -113,17 +135,27 @@ impl Cloud {
                 db: db.clone(),
             }),
         )?);
-        let (events, _) = broadcast::channel(1024);
+        let registrations = registration::Registrations::open(&store)?;
+        let write_lock = Arc::new(Mutex::new(()));
+        let infra = Infra::new(
+            store.clone(),
+            tokens.clone(),
+            uploads.clone(),
+            &public_url,
+            options.long_poll,
+            write_lock.clone(),
+        );
         Ok(Self {
             state: Arc::new(CloudState {
                 store,
                 tokens,
                 ca,
                 public_url,
-                events,
                 uploads,
                 tasks,
-                write_lock: Mutex::new(()),
+                registrations,
+                infra,
+                write_lock,
             }),
         })
     }
@@ -143,11 +175,20 @@ impl Cloud {
         self.state.ca.certificate_pem()
     }
 
-    /// Job events from now on. A subscriber that connects late subscribes first and then calls
-    /// [`Cloud::fetchable_jobs`], so nothing falls between the two; one that lags behind the
-    /// channel's buffer gets `Lagged` and recovers the same way.
-    pub fn subscribe_jobs(&self) -> broadcast::Receiver<JobEvent> {
-        self.state.events.subscribe()
+    /// How long device access tokens from the token endpoint live (1 h unless changed; tests
+    /// shorten it to see devices refresh).
+    pub fn set_device_token_lifetime(&self, lifetime: chrono::Duration) {
+        self.state.registrations.set_token_lifetime(lifetime);
+    }
+
+    /// How long a device token endpoint nonce stays usable (5 min unless changed).
+    pub fn set_nonce_lifetime(&self, lifetime: std::time::Duration) {
+        self.state.registrations.set_nonce_lifetime(lifetime);
+    }
+
+    /// The device side: device tokens and proxy credentials are issued here.
+    pub fn infra(&self) -> &Infra {
+        &self.state.infra
     }
 
     /// The printer's jobs that are fetchable right now, oldest first.
@@ -161,9 +202,13 @@ impl Cloud {
             .collect())
     }
 
-    /// The whole HTTP surface: Graph plus the pre-authenticated upload and download URLs.
+    /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
+    /// INFRA service devices talk to, and the device registration and token endpoints.
     pub fn router(&self) -> axum::Router {
-        graph::router(self.state.clone()).merge(self.state.uploads.router())
+        graph::router(self.state.clone())
+            .merge(self.state.uploads.router())
+            .merge(self.state.infra.router())
+            .merge(registration::router(self.state.clone()))
     }
 
     /// Serves until the listener fails or the task is dropped.
@@ -226,7 +271,7 @@ impl UploadListener for DocumentRecorder {
 }
 
 /// Writes a secret readable only by the owner.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -28,6 +28,30 @@ pub struct PrinterRecord {
     /// The user or app that registered it (application PATCH is limited to it).
     pub registered_by: String,
     pub physical_device_id: Option<String>,
+    /// What the printer's output device told the INFRA service (absent in records written
+    /// before the device side kept its state here).
+    #[serde(default)]
+    pub device: DeviceRecord,
+}
+
+/// The device side of a printer: kept on the printer's own record so that one write updates
+/// both what Get-Output-Device-Attributes returns and the Graph view derived from it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The device attributes as sent (printer group of an IPP message, base64 of RFC 8010
+    /// bytes), so values without a Graph counterpart survive unchanged.
+    pub attributes_ipp: Option<String>,
+    pub output_device_uuid: Option<String>,
+}
+
+/// An INFRA proxy's HTTP Basic credential for `/ipp/print/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProxyRecord {
+    pub name: String,
+    pub printer_id: String,
+    pub username: String,
+    /// SHA-256 of the password, hex: the store never holds the secret itself.
+    pub password_sha256: String,
 }
 
 /// A printer share: its own fields plus the printer it points at.
@@ -54,6 +78,21 @@ pub struct JobRecord {
     pub document_sha256: Option<String>,
     /// The content type the client declared in createUploadSession.
     pub declared_content_type: Option<String>,
+    /// What the device side did with the job; fetchability, `printJobStatus` and
+    /// `acknowledgedDateTime` live in `job` itself.
+    #[serde(default)]
+    pub device: JobDeviceRecord,
+}
+
+/// The device-side progress of one job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct JobDeviceRecord {
+    pub acknowledged: bool,
+    pub document_acknowledged: bool,
+    /// IPP `output-device-document-state`, as last reported.
+    pub document_state: Option<i32>,
+    pub impressions_completed: Option<i32>,
+    pub media_sheets_completed: Option<i32>,
 }
 
 /// A `printerCreateOperation`.
@@ -75,6 +114,10 @@ pub struct Store {
     jobs: sled::Tree,
     operations: sled::Tree,
     meta: sled::Tree,
+    proxies: sled::Tree,
+    /// Job number → printer id, so the device side can tell "another printer's job" from
+    /// "no such job" without scanning every printer.
+    job_printers: sled::Tree,
 }
 
 /// Job keys sort by printer, then by job number, so a printer's jobs are one prefix scan in
@@ -103,6 +146,8 @@ impl Store {
             jobs: db.open_tree("jobs")?,
             operations: db.open_tree("operations")?,
             meta: db.open_tree("meta")?,
+            proxies: db.open_tree("proxies")?,
+            job_printers: db.open_tree("job-printers")?,
         })
     }
 
@@ -110,6 +155,11 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
         Ok(())
+    }
+
+    /// A tree owned by one service of the cloud (its records are its own business).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -141,6 +191,11 @@ impl Store {
             .get(id)?
             .map(|b| decode("printers", &b))
             .transpose()
+    }
+
+    /// Whether the printer exists, without decoding its record.
+    pub fn has_printer(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.printers.contains_key(id)?)
     }
 
     pub fn printers(&self) -> Result<Vec<PrinterRecord>, StoreError> {
@@ -217,7 +272,57 @@ impl Store {
             .expect("job ids are always decimal numbers the cloud assigned");
         self.jobs
             .insert(job_key(&record.printer_id, number), encode(record))?;
+        self.job_printers
+            .insert(number.to_be_bytes(), record.printer_id.as_bytes())?;
         Ok(())
+    }
+
+    /// The printer a job number belongs to, whichever printer that is.
+    pub fn printer_of_job(&self, job_id: u64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .job_printers
+            .get(job_id.to_be_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn proxy(&self, name: &str) -> Result<Option<ProxyRecord>, StoreError> {
+        self.proxies
+            .get(name)?
+            .map(|b| decode("proxies", &b))
+            .transpose()
+    }
+
+    /// Every proxy credential, by name.
+    pub fn proxies(&self) -> Result<Vec<ProxyRecord>, StoreError> {
+        self.proxies
+            .iter()
+            .values()
+            .map(|b| decode("proxies", &b?))
+            .collect()
+    }
+
+    /// Removes every proxy credential of a printer (it was deleted); returns how many.
+    pub fn delete_proxies_of(&self, printer_id: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for proxy in self.proxies()? {
+            if proxy.printer_id == printer_id {
+                self.proxies.remove(proxy.name.as_bytes())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Stores the credential unless the name is taken; returns whether it was stored.
+    pub fn insert_proxy(&self, record: &ProxyRecord) -> Result<bool, StoreError> {
+        Ok(self
+            .proxies
+            .compare_and_swap(
+                record.name.as_bytes(),
+                None as Option<&[u8]>,
+                Some(encode(record)),
+            )?
+            .is_ok())
     }
 
     pub fn operation(&self, id: &str) -> Result<Option<OperationRecord>, StoreError> {

@@ -42,6 +42,16 @@ impl InfraError {
     }
 }
 
+impl InfraError {
+    /// The service refused the credentials (HTTP 401): for a device token, time to refresh it.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            InfraError::Transport(TransportError::HttpStatus { status: 401, .. })
+        )
+    }
+}
+
 /// One event from Get-Notifications.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
@@ -96,7 +106,8 @@ pub struct InfraClient {
     endpoint: String,
     printer_uri: String,
     device_uuid: String,
-    credentials: Credentials,
+    /// Replaced when a device token is refreshed; every request reads the current one.
+    credentials: std::sync::RwLock<Credentials>,
     limits: Limits,
     next_request: AtomicU32,
 }
@@ -129,15 +140,43 @@ impl InfraClient {
         device_uuid: &str,
         credentials: Credentials,
     ) -> Result<Self, InfraError> {
-        Ok(Self {
+        let endpoint = http_endpoint(printer_uri)?;
+        Ok(Self::with_endpoint(
             http,
-            endpoint: http_endpoint(printer_uri)?,
+            &endpoint,
+            printer_uri,
+            device_uuid,
+            credentials,
+        ))
+    }
+
+    /// A client that posts to `endpoint` rather than to the printer URI's own HTTP address, as
+    /// Universal Print devices do: one fixed `/printers` target, the printer named only by
+    /// `printer-uri` (reference §4.1).
+    pub fn with_endpoint(
+        http: reqwest::Client,
+        endpoint: &str,
+        printer_uri: &str,
+        device_uuid: &str,
+        credentials: Credentials,
+    ) -> Self {
+        Self {
+            http,
+            endpoint: endpoint.to_string(),
             printer_uri: printer_uri.to_string(),
             device_uuid: format!("urn:uuid:{device_uuid}"),
-            credentials,
+            credentials: std::sync::RwLock::new(credentials),
             limits: Limits::default(),
             next_request: AtomicU32::new(1),
-        })
+        }
+    }
+
+    /// Uses `credentials` from the next request on (a refreshed device token).
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self
+            .credentials
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = credentials;
     }
 
     fn request(&self, operation: Operation) -> Message {
@@ -160,10 +199,15 @@ impl InfraClient {
         name: &'static str,
         request: Message,
     ) -> Result<ReceivedResponse, InfraError> {
+        let credentials = self
+            .credentials
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let response = post_ipp(
             &self.http,
             &self.endpoint,
-            &self.credentials,
+            &credentials,
             &request,
             None,
             &self.limits,

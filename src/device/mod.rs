@@ -5,6 +5,7 @@
 pub mod config;
 pub mod engine;
 pub mod infra_client;
+pub mod registration;
 pub mod runtime;
 pub mod schema;
 pub mod spool;

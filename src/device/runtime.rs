@@ -14,7 +14,11 @@
 use super::config::{Connection, PrinterConfig};
 use super::engine::{Engine, EngineEvent, Fault, JobWork};
 use super::infra_client::{InfraClient, InfraError, JobReport, job_state};
-use super::spool::{NewJob, OutputRecord, Spool, SpoolError};
+use super::registration::{
+    DeviceDescription, DeviceTokens, RegistrationError, UniversalPrintAccess, ensure_registered,
+    is_registered,
+};
+use super::spool::{JobRecord, NewJob, OutputRecord, Spool, SpoolError};
 use crate::ipp::http::Credentials;
 use crate::ipp::{Attribute, AttributeLookup, Value};
 use crate::model::ipp_mapping::{
@@ -52,10 +56,14 @@ pub enum RuntimeError {
     #[error("printer {printer}: {source}")]
     Spool { printer: String, source: SpoolError },
     #[error(
-        "printer {0} uses Universal Print registration, which needs the service's registration \
-         endpoint; give it an `infra` connection (printer URI + HTTP Basic) in printers.toml"
+        "printer {0} uses Universal Print registration, which needs the service's URL: pass \
+         --cloud URL, or give it an `infra` connection (printer URI + HTTP Basic) in printers.toml"
     )]
-    RegistrationUnsupported(String),
+    NeedsCloud(String),
+    /// A printer that must register first and has no admin token; the message (the
+    /// registration error's) names the printer and how to mint a token.
+    #[error("{message}")]
+    NeedsAdminToken { message: String },
     #[error("printer {printer}: {message}")]
     Config { printer: String, message: String },
 }
@@ -67,13 +75,41 @@ pub struct Endpoint {
     pub credentials: Credentials,
 }
 
+/// How one printer reaches its service: a plain INFRA printer URI, or Universal Print
+/// registration and device tokens.
+#[derive(Debug, Clone)]
+pub enum Link {
+    Infra(Endpoint),
+    UniversalPrint(UniversalPrintAccess),
+}
+
+impl From<Endpoint> for Link {
+    fn from(endpoint: Endpoint) -> Self {
+        Link::Infra(endpoint)
+    }
+}
+
+impl Link {
+    /// The link a printer's connection names; Universal Print printers use `access`.
+    pub fn from_config(
+        printer: &PrinterConfig,
+        access: Option<&UniversalPrintAccess>,
+    ) -> Result<Self, RuntimeError> {
+        match &printer.connection {
+            Connection::UniversalPrint => access
+                .cloned()
+                .map(Link::UniversalPrint)
+                .ok_or_else(|| RuntimeError::NeedsCloud(printer.name.clone())),
+            Connection::Infra { .. } => Endpoint::from_config(printer).map(Link::Infra),
+        }
+    }
+}
+
 impl Endpoint {
     /// The endpoint a printer's `infra` connection names.
     pub fn from_config(printer: &PrinterConfig) -> Result<Self, RuntimeError> {
         match &printer.connection {
-            Connection::UniversalPrint => {
-                Err(RuntimeError::RegistrationUnsupported(printer.name.clone()))
-            }
+            Connection::UniversalPrint => Err(RuntimeError::NeedsCloud(printer.name.clone())),
             Connection::Infra {
                 printer_uri,
                 username,
@@ -173,29 +209,22 @@ pub struct FleetOptions {
     pub http: reqwest::Client,
 }
 
-/// Starts one task per printer. Each printer's endpoint comes from `endpoint_of`.
-pub fn start_fleet(
+/// Starts one task per printer. Each printer's link comes from `endpoint_of` (an [`Endpoint`]
+/// for INFRA printers, or a [`Link`]). A Universal Print printer registers (once; the spool
+/// keeps its identity) and gets its device token inside its task, retrying with backoff while
+/// the service is unreachable; one that has not registered and has no admin token is refused
+/// here, before anything starts.
+pub fn start_fleet<L: Into<Link>>(
     printers: &[PrinterConfig],
-    endpoint_of: impl Fn(&PrinterConfig) -> Result<Endpoint, RuntimeError>,
+    endpoint_of: impl Fn(&PrinterConfig) -> Result<L, RuntimeError>,
     options: FleetOptions,
 ) -> Result<RunningFleet, RuntimeError> {
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut handles = Vec::new();
     for config in printers {
-        let endpoint = endpoint_of(config)?;
-        let client = InfraClient::new(
-            options.http.clone(),
-            &endpoint.printer_uri,
-            &device_uuid(&config.name),
-            endpoint.credentials,
-        )
-        .map_err(|source| RuntimeError::Infra {
-            printer: config.name.clone(),
-            source,
-        })?;
+        let link = endpoint_of(config)?.into();
         let (control_tx, control_rx) = mpsc::channel(8);
-        let engine = Engine::new(config.engine.clone(), config.faults.clone());
         let snapshot = PrinterSnapshot {
             name: config.name.clone(),
             state: PrinterProcessingState::Idle,
@@ -205,22 +234,59 @@ pub fn start_fleet(
             jobs_completed: 0,
         };
         let (status_tx, status_rx) = watch::channel(snapshot);
-        let device = Device {
+        let parts = DeviceParts {
             config: config.clone(),
-            client: Arc::new(client),
             spool: options.spool.clone(),
             out_root: options.out_root.clone(),
-            engine,
-            started: Instant::now(),
+            http: options.http.clone(),
             control: control_rx,
             status: status_tx,
-            wake: Arc::new(Notify::new()),
-            notifications_ok: Arc::new(AtomicBool::new(false)),
-            current: Arc::new(Mutex::new(None)),
             shutdown: shutdown.child_token(),
         };
         let span = info_span!("printer", name = %config.name);
-        tasks.spawn(device.run().instrument(span));
+        match link {
+            Link::Infra(endpoint) => {
+                let client = InfraClient::new(
+                    options.http.clone(),
+                    &endpoint.printer_uri,
+                    &device_uuid(&config.name),
+                    endpoint.credentials,
+                )
+                .map_err(|source| RuntimeError::Infra {
+                    printer: config.name.clone(),
+                    source,
+                })?;
+                tasks.spawn(
+                    parts
+                        .into_device(Arc::new(client), None)
+                        .run()
+                        .instrument(span),
+                );
+            }
+            Link::UniversalPrint(access) => {
+                let registered = is_registered(&options.spool, &config.name).map_err(|source| {
+                    RuntimeError::Spool {
+                        printer: config.name.clone(),
+                        source,
+                    }
+                })?;
+                if !registered && access.admin_token.is_none() {
+                    return Err(RuntimeError::NeedsAdminToken {
+                        message: RegistrationError::NeedsAdminToken(config.name.clone())
+                            .to_string(),
+                    });
+                }
+                tasks.spawn(
+                    async move {
+                        if let Some((client, tokens)) = parts.connect_universal_print(&access).await
+                        {
+                            parts.into_device(client, Some(tokens)).run().await;
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+        }
         handles.push(PrinterHandle {
             name: config.name.clone(),
             control: control_tx,
@@ -232,6 +298,110 @@ pub fn start_fleet(
         tasks,
         shutdown,
     })
+}
+
+/// What a printer task owns before it knows how to reach its service.
+struct DeviceParts {
+    config: PrinterConfig,
+    spool: Spool,
+    out_root: PathBuf,
+    http: reqwest::Client,
+    control: mpsc::Receiver<Control>,
+    status: watch::Sender<PrinterSnapshot>,
+    shutdown: CancellationToken,
+}
+
+impl DeviceParts {
+    fn into_device(self, client: Arc<InfraClient>, tokens: Option<Arc<DeviceTokens>>) -> Device {
+        let engine = Engine::new(self.config.engine.clone(), self.config.faults.clone());
+        Device {
+            config: self.config,
+            client,
+            tokens,
+            spool: self.spool,
+            out_root: self.out_root,
+            engine,
+            started: Instant::now(),
+            control: self.control,
+            status: self.status,
+            wake: Arc::new(Notify::new()),
+            notifications_ok: Arc::new(AtomicBool::new(false)),
+            current: Arc::new(Mutex::new(None)),
+            shutdown: self.shutdown,
+        }
+    }
+
+    /// Registers (or reuses the spool's registration) and gets a device token, retrying with
+    /// backoff; `None` on shutdown. The INFRA client then posts to `{cloud}/printers` with
+    /// `printer-uri` `ipp(s)://{cloud host}/printers/{printer id}` and `output-device-uuid`
+    /// `urn:uuid:{printer id}`, as Universal Print devices do (reference §4.1).
+    async fn connect_universal_print(
+        &self,
+        access: &UniversalPrintAccess,
+    ) -> Option<(Arc<InfraClient>, Arc<DeviceTokens>)> {
+        let description = DeviceDescription {
+            name: self.config.name.clone(),
+            manufacturer: self
+                .config
+                .manufacturer
+                .clone()
+                .unwrap_or_else(|| "printlab".into()),
+            model: self
+                .config
+                .model
+                .clone()
+                .unwrap_or_else(|| "Emulated printer".into()),
+            device_id: device_uuid(&self.config.name),
+        };
+        let base = access.cloud_url.trim_end_matches('/');
+        let mut attempt = 0;
+        loop {
+            let connected = async {
+                let device =
+                    ensure_registered(&self.http, &self.spool, access, &description).await?;
+                let tokens = DeviceTokens::new(
+                    self.http.clone(),
+                    self.spool.clone(),
+                    &self.config.name,
+                    device,
+                )?;
+                let token = tokens.token().await?;
+                Ok::<_, RegistrationError>((tokens, token))
+            };
+            let outcome = tokio::select! {
+                r = connected => r,
+                _ = self.shutdown.cancelled() => return None,
+            };
+            match outcome {
+                Ok((tokens, token)) => {
+                    let printer_id = tokens.device().printer_id.clone();
+                    let client = InfraClient::with_endpoint(
+                        self.http.clone(),
+                        &format!("{base}/printers"),
+                        &format!("{}/printers/{printer_id}", ipp_base(base)),
+                        &printer_id,
+                        Credentials::Bearer(token.access_token),
+                    );
+                    return Some((Arc::new(client), Arc::new(tokens)));
+                }
+                Err(e) => warn!(error = %e, "registration or device token failed; retrying"),
+            }
+            if !backoff(&mut attempt, &self.shutdown).await {
+                return None;
+            }
+        }
+    }
+}
+
+/// The IPP form of the service's base URL (`http` → `ipp`, `https` → `ipps`).
+fn ipp_base(http_base: &str) -> String {
+    if let Some(rest) = http_base.strip_prefix("https://") {
+        format!("ipps://{rest}")
+    } else if let Some(rest) = http_base.strip_prefix("http://") {
+        format!("ipp://{rest}")
+    } else {
+        http_base.to_string()
+    }
 }
 
 /// A stable UUID per printer name, so a restarted device is the same output device.
@@ -281,6 +451,8 @@ impl From<SpoolError> for Interrupted {
 struct Device {
     config: PrinterConfig,
     client: Arc<InfraClient>,
+    /// Universal Print printers' device tokens (INFRA printers have fixed credentials).
+    tokens: Option<Arc<DeviceTokens>>,
     spool: Spool,
     out_root: PathBuf,
     engine: Engine,
@@ -311,11 +483,21 @@ impl Device {
             )
             .in_current_span(),
         );
+        let refresher = self.tokens.clone().map(|tokens| {
+            tokio::spawn(
+                refresh_tokens(tokens, self.client.clone(), self.shutdown.clone())
+                    .in_current_span(),
+            )
+        });
         let mut attempt = 0;
         while !self.shutdown.is_cancelled() {
             match self.connected_session().await {
                 Ok(()) => break,
                 Err(Interrupted::Shutdown) => break,
+                Err(Interrupted::Infra(e)) if e.is_unauthorized() && self.tokens.is_some() => {
+                    warn!(error = %e, "device token refused; getting a new one");
+                    self.renew_token().await;
+                }
                 Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
                 Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
                 Err(Interrupted::Canceled) => {}
@@ -326,6 +508,22 @@ impl Device {
             }
         }
         notifier.abort();
+        if let Some(refresher) = refresher {
+            refresher.abort();
+        }
+    }
+
+    /// Replaces a device token the service refused (expired, or the service restarted with
+    /// other keys) before the session starts again.
+    async fn renew_token(&self) {
+        let Some(tokens) = &self.tokens else { return };
+        tokens.invalidate().await;
+        match tokens.token().await {
+            Ok(token) => self
+                .client
+                .set_credentials(Credentials::Bearer(token.access_token)),
+            Err(e) => warn!(error = %e, "cannot get a device token"),
+        }
     }
 
     /// Advertise, resume what the spool holds, then take jobs until shutdown or an error.
@@ -645,7 +843,7 @@ impl Device {
     async fn render(
         &mut self,
         job: u32,
-        record: &super::spool::JobRecord,
+        record: &JobRecord,
         cancel: &CancellationToken,
     ) -> Result<Result<render::Manifest, RenderError>, Interrupted> {
         let name = self.config.name.clone();
@@ -843,13 +1041,16 @@ impl Device {
             PrintJobProcessingState::Canceled => job_state::CANCELED,
             _ => job_state::ABORTED,
         };
-        let message = self
-            .spool
-            .events(&self.config.name, job)
-            .ok()
-            .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
-            .filter(|_| state == job_state::ABORTED)
-            .map(|e| e.detail);
+        let message = if state == job_state::COMPLETED {
+            completion_message(&record)
+        } else {
+            self.spool
+                .events(&self.config.name, job)
+                .ok()
+                .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
+                .filter(|_| state == job_state::ABORTED)
+                .map(|e| e.detail)
+        };
         self.client
             .update_job_status(
                 job,
@@ -871,6 +1072,22 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// What a finished job's final status says: sheets printed and where the PNG sides are, as a
+/// `file://` URL so clients on the same machine (`printlab print --wait`, `demo`) can show them.
+fn completion_message(record: &JobRecord) -> Option<String> {
+    let sheets = record.progress.sheets_completed;
+    let folder = record
+        .outputs
+        .first()
+        .and_then(|o| Path::new(&o.path).parent().map(Path::to_path_buf))?;
+    let folder = std::path::absolute(&folder).unwrap_or(folder);
+    let url = url::Url::from_directory_path(&folder).ok()?;
+    Some(format!(
+        "printed {sheets} sheet(s), {} PNG side(s) in {url}",
+        record.outputs.len()
+    ))
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -920,6 +1137,41 @@ pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProf
     }
 }
 
+/// Replaces the device token ahead of its expiry, so long sessions never send an expired one.
+async fn refresh_tokens(
+    tokens: Arc<DeviceTokens>,
+    client: Arc<InfraClient>,
+    shutdown: CancellationToken,
+) {
+    let mut attempt = 0;
+    loop {
+        let token = tokio::select! {
+            r = tokens.token() => r,
+            _ = shutdown.cancelled() => return,
+        };
+        match token {
+            Ok(token) => {
+                attempt = 0;
+                client.set_credentials(Credentials::Bearer(token.access_token));
+                let wait = (token.refresh_at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .max(Duration::from_millis(100));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "device token refresh failed; retrying");
+                if !backoff(&mut attempt, &shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Holds the ippget subscription and long-polls Get-Notifications: wakes the printer when
 /// something happened and cancels the job in progress when the service cancels it.
 async fn notification_loop(
@@ -949,6 +1201,10 @@ async fn notification_loop(
         };
         healthy.store(true, Ordering::Relaxed);
         attempt = 0;
+        // Prime after every (re-)subscription: jobs that became fetchable while there was no
+        // subscription (before the first one, or while the cloud restarted and forgot it)
+        // raised no event this subscription will see.
+        wake.notify_one();
         let mut sequence = 0;
         loop {
             let asked = Instant::now();
@@ -980,6 +1236,12 @@ async fn notification_loop(
                             _ = shutdown.cancelled() => return,
                         }
                     }
+                }
+                Err(e) if e.is_gone() => {
+                    // The service forgot the subscription (it restarted): subscribe again at
+                    // once; the new subscription primes with Get-Jobs.
+                    info!(error = %e, "subscription gone; resubscribing");
+                    break;
                 }
                 Err(e) => {
                     warn!(error = %e, "notifications failed; resubscribing");

@@ -112,14 +112,32 @@ pub struct JobEvent {
 }
 
 /// A printer's identity with the service: kept so a restarted device does not register again.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Written step by step (key, then the pending registration, then its result), so a device
+/// stopped mid-registration resumes it with the same key instead of starting another.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceIdentity {
+    /// The cloud's id for the printer (`cloud_device_id`).
     pub device_id: Option<String>,
     pub private_key_pem: String,
     pub certificate_pem: Option<String>,
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// A registration sent but not yet answered with a certificate.
+    #[serde(default)]
+    pub registration_id: Option<String>,
+    /// The registration answer's token endpoint, client id, redirect URI and token resource.
+    #[serde(default)]
+    pub device_token_url: Option<String>,
+    #[serde(default)]
+    pub printer_client_id: Option<String>,
+    #[serde(default)]
+    pub printer_redirect_uri: Option<String>,
+    #[serde(default)]
+    pub mcp_svc_resource_id: Option<String>,
+    /// When to ask for the next token (ahead of `token_expires_at`).
+    #[serde(default)]
+    pub token_refresh_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for DeviceIdentity {
@@ -755,6 +773,7 @@ mod tests {
             access_token: Some("t".into()),
             refresh_token: None,
             token_expires_at: None,
+            ..DeviceIdentity::default()
         };
         {
             let s = Spool::open(dir.path()).unwrap();

@@ -14,7 +14,8 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode as HttpStatus, header};
 use axum::response::{IntoResponse, Response};
-use futures::TryStreamExt;
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
 use tokio::io::AsyncReadExt;
 
 pub const CONTENT_TYPE: &str = "application/ipp";
@@ -207,10 +208,15 @@ impl<S: Send + Sync> FromRequest<S> for IppRequest {
     }
 }
 
+/// Document data that is already a stream of byte chunks (a stored file read piece by piece).
+pub type DocumentChunks = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
 /// An IPP response for axum, optionally followed by streamed document data.
 pub struct IppReply {
     pub message: Message,
     pub document: Option<DocumentReader>,
+    /// Document data as chunks, sent as they are: no reader in between to copy them again.
+    pub document_chunks: Option<DocumentChunks>,
 }
 
 impl IppReply {
@@ -218,6 +224,7 @@ impl IppReply {
         Self {
             message,
             document: None,
+            document_chunks: None,
         }
     }
 
@@ -225,6 +232,15 @@ impl IppReply {
         Self {
             message,
             document: Some(document),
+            document_chunks: None,
+        }
+    }
+
+    pub fn with_document_chunks(message: Message, chunks: DocumentChunks) -> Self {
+        Self {
+            message,
+            document: None,
+            document_chunks: Some(chunks),
         }
     }
 }
@@ -232,7 +248,11 @@ impl IppReply {
 impl IntoResponse for IppReply {
     fn into_response(self) -> Response {
         let request_id = self.message.request_id;
-        let (status, body) = match encode_with_document(&self.message, self.document) {
+        let encoded = encode_with_document(&self.message, self.document).map(|head| {
+            let chunks = futures::stream::iter(self.document_chunks).flatten();
+            head.chain(chunks)
+        });
+        let (status, body) = match encoded {
             Ok(stream) => (HttpStatus::OK, Body::from_stream(stream)),
             Err(error) => {
                 // A handler built a response IPP cannot carry; say so in IPP rather than drop it.

@@ -11,8 +11,10 @@
 
 mod engine;
 mod layout;
+pub mod samples;
 mod settings;
 mod source;
+mod stroke_font;
 pub mod testpage;
 #[cfg(test)]
 mod tests;

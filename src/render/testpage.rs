@@ -1,5 +1,5 @@
-//! A generated test document: rulers, colour bars, page numbers, orientation marks, text and an
-//! image, with marks at known positions so that tests (and people) can check where each page
+//! A generated test document: rulers, colour bars, page numbers, orientation marks, text in an
+//! embedded font ([`super::stroke_font`]) and an image, with marks at known positions so that tests (and people) can check where each page
 //! landed on the sheet, which way up, and at what scale.
 //!
 //! Every page has three solid corner squares (top-left red, top-right blue, bottom-left green,
@@ -213,11 +213,7 @@ fn gradient_image() -> Stream {
 pub fn generate(sizes: &[(f64, f64)]) -> Result<Vec<u8>, lopdf::Error> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font",
-        "Subtype" => "Type1",
-        "BaseFont" => "Helvetica",
-    });
+    let font_id = super::stroke_font::add_to(&mut doc)?;
     let image_id = doc.add_object(gradient_image());
     let resources_id = doc.add_object(dictionary! {
         "Font" => dictionary! { "F1" => font_id },

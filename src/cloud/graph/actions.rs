@@ -131,7 +131,7 @@ async fn abort(
     };
     state.store.flush().await?;
     if let Some(event) = event {
-        state.announce(event);
+        state.notify_devices(event);
     }
     tracing::info!(printer = %parent_id, job = %job_id, "job aborted by its print task's app");
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -195,6 +195,7 @@ async fn redirect(
                 is_fetchable: false,
                 ..source.job.clone()
             },
+            device: Default::default(),
             ..source.clone()
         };
         let event = release_job(&state, &destination, &mut moved)?;
@@ -215,7 +216,7 @@ async fn redirect(
         (moved, event)
     };
     state.store.flush().await?;
-    state.announce(event);
+    state.notify_devices(event);
     tracing::info!(from = %parent_id, job = %job_id, to = %new_job.printer_id, new_job = %new_job.job.id, "job redirected");
     let v = job_value(
         &state,

@@ -122,13 +122,13 @@ pub(super) fn job_url(state: &CloudState, printer_id: &str, job_id: &str) -> Str
 }
 
 /// Ends a job as `aborted` (held jobs and jobs a printer may be working on alike); with the
-/// write lock held. Gives the event to announce after the flush when a printer could have
+/// write lock held. Gives the notice for the devices, to send after the flush, when a printer could have
 /// fetched it.
 pub(super) fn abort_job(
     state: &CloudState,
     rec: &mut JobRecord,
     description: String,
-) -> Result<Option<JobEvent>, GraphError> {
+) -> Result<Option<DeviceNotice>, GraphError> {
     let was_fetchable = rec.job.is_fetchable;
     rec.job.status = PrintJobStatus {
         state: PrintJobProcessingState::Aborted,
@@ -138,7 +138,7 @@ pub(super) fn abort_job(
     };
     rec.job.is_fetchable = false;
     state.store.put_job(rec)?;
-    Ok(was_fetchable.then(|| JobEvent::Canceled {
+    Ok(was_fetchable.then(|| DeviceNotice::Canceled {
         printer_id: rec.printer_id.clone(),
         job_id: rec.job.id.clone(),
     }))
@@ -473,7 +473,7 @@ async fn patch_task(
     };
     state.store.flush().await?;
     if let Some(event) = event {
-        state.announce(event);
+        state.notify_devices(event);
     }
     Ok(task_response(&state, &task))
 }

@@ -3,7 +3,11 @@
 //! so a device can neither see nor change another printer's work.
 
 use super::events::{Event, EventKind};
-use super::state::{AuthFailure, InfraState, JobEntry, Tables};
+use super::state::{
+    AuthFailure, InfraState, acknowledge, apply_job_status, clear_device, device_attributes,
+    ipp_job_id, ipp_job_state, is_handed_over, is_terminal, update_device_attributes,
+};
+use crate::cloud::store::{JobRecord, PrinterRecord};
 use crate::ipp::http::{IppReply, IppRequest};
 use crate::ipp::{
     Attribute, AttributeLookup, Group, GroupTag, Message, Operation, StatusCode, Value,
@@ -30,6 +34,7 @@ pub(super) fn router(state: Shared) -> Router {
         .route("/printers", post(by_token))
         .route("/printers/{printer_id}", post(by_token_for_printer))
         .route("/ipp/print/{name}", post(by_proxy))
+        .route("/ipp/system", post(by_system))
         .with_state(state)
 }
 
@@ -76,6 +81,95 @@ async fn by_proxy(
         Ok(printer_id) => handle(state, printer_id, request).await.into_response(),
         Err(failure) => unauthorized(failure, "Basic realm=\"printlab\""),
     }
+}
+
+/// The Infrastructure System service (PWG 5100.22 as PWG 5100.18 uses it): a proxy holding a
+/// provisioned Basic credential registers its output device and learns the printer URI to use.
+async fn by_system(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    request: IppRequest,
+) -> Response {
+    let credentials = basic(&headers);
+    let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+    let held = match state.proxies_for(pair) {
+        Ok(held) => held,
+        Err(failure) => return unauthorized(failure, "Basic realm=\"printlab\""),
+    };
+    let message = request.message;
+    let request_id = message.request_id;
+    let outcome = if message.operation() == Operation::REGISTER_OUTPUT_DEVICE {
+        register_output_device(&state, held, &message).await
+    } else {
+        Err(Refusal::new(
+            StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
+            format!(
+                "{} is not an operation of the INFRA system service (only Register-Output-Device)",
+                message.operation()
+            ),
+        ))
+    };
+    let mut reply = outcome.unwrap_or_else(|refusal| {
+        IppReply::new(Message::error_response(
+            refusal.status,
+            request_id,
+            refusal.message,
+        ))
+    });
+    reply.message.version = message.version;
+    reply.into_response()
+}
+
+/// Binds the output device to one of the printers the credential serves: the one it already
+/// serves, else one no device serves yet, else the first by name; answers that printer's URI
+/// in `printer-xri-supported` (ippproxy takes it from there).
+async fn register_output_device(
+    state: &Shared,
+    held: Vec<crate::cloud::store::ProxyRecord>,
+    message: &Message,
+) -> Outcome {
+    let uuid = message
+        .operation_attributes()
+        .string("output-device-uuid")
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Refusal::bad_request("operation attribute `output-device-uuid` is required")
+        })?;
+    let mut candidates = Vec::new();
+    for proxy in held {
+        let printer = printer_record(state, &proxy.printer_id)?;
+        candidates.push((printer.device.output_device_uuid.clone(), proxy));
+    }
+    let chosen = candidates
+        .iter()
+        .position(|(served_by, _)| served_by.as_deref() == Some(uuid.as_str()))
+        .or_else(|| {
+            candidates
+                .iter()
+                .position(|(served_by, _)| served_by.is_none())
+        })
+        .unwrap_or(0);
+    let proxy = candidates.swap_remove(chosen).1;
+    update_printer(state, &proxy.printer_id, |rec| {
+        rec.device.output_device_uuid = Some(uuid.clone());
+        rec.printer.last_seen_date_time = Some(chrono::Utc::now());
+    })
+    .await?;
+    tracing::info!(printer = %proxy.printer_id, name = %proxy.name, %uuid, "output device registered");
+    let uri = state.proxy_printer_uri(&proxy.name);
+    let xri = Value::Collection(vec![
+        Attribute::new("xri-uri", Value::uri(uri.clone())),
+        Attribute::new("xri-authentication", Value::keyword("basic")),
+        Attribute::new("xri-security", Value::keyword("none")),
+    ]);
+    let mut response = ok(message.request_id);
+    response.push_group(
+        Group::new(GroupTag::PRINTER)
+            .with("printer-xri-supported", xri)
+            .with("printer-uri-supported", Value::uri(uri))
+            .with("output-device-uuid", Value::uri(uuid)),
+    );
+    Ok(IppReply::new(response))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -190,32 +284,30 @@ async fn dispatch(state: &Shared, printer_id: &str, request: IppRequest) -> Outc
     // document data, so whatever follows is dropped with the connection's body.
     drop(document);
     let id = message.request_id;
-    {
-        let mut t = state.lock();
-        t.touch(printer_id);
-        if let Some(uuid) = message.operation_attributes().string("output-device-uuid")
-            && let Some(p) = t.printers.get_mut(printer_id)
-        {
-            p.view.output_device_uuid = Some(uuid.to_owned());
-        }
-    }
+    let uuid = message
+        .operation_attributes()
+        .string("output-device-uuid")
+        .map(str::to_owned);
+    seen(state, printer_id, uuid).await?;
     match message.operation() {
         Operation::GET_PRINTER_ATTRIBUTES => get_printer_attributes(state, printer_id, id),
         Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES => {
-            update_output_device_attributes(state, printer_id, &message)
+            update_output_device_attributes(state, printer_id, &message).await
         }
         Operation::GET_OUTPUT_DEVICE_ATTRIBUTES => {
             get_output_device_attributes(state, printer_id, id)
         }
-        Operation::DEREGISTER_OUTPUT_DEVICE => deregister(state, printer_id, id),
+        Operation::DEREGISTER_OUTPUT_DEVICE => deregister(state, printer_id, id).await,
         Operation::GET_JOBS => get_jobs(state, printer_id, &message),
         Operation::FETCH_JOB => fetch_job(state, printer_id, &message),
-        Operation::ACKNOWLEDGE_JOB => acknowledge_job(state, printer_id, &message),
+        Operation::ACKNOWLEDGE_JOB => acknowledge_job(state, printer_id, &message).await,
         Operation::FETCH_DOCUMENT => fetch_document(state, printer_id, &message),
-        Operation::ACKNOWLEDGE_DOCUMENT => acknowledge_document(state, printer_id, &message),
-        Operation::UPDATE_JOB_STATUS => update_job_status(state, printer_id, &message),
-        Operation::UPDATE_DOCUMENT_STATUS => update_document_status(state, printer_id, &message),
-        Operation::UPDATE_ACTIVE_JOBS => update_active_jobs(state, printer_id, &message),
+        Operation::ACKNOWLEDGE_DOCUMENT => acknowledge_document(state, printer_id, &message).await,
+        Operation::UPDATE_JOB_STATUS => update_job_status(state, printer_id, &message).await,
+        Operation::UPDATE_DOCUMENT_STATUS => {
+            update_document_status(state, printer_id, &message).await
+        }
+        Operation::UPDATE_ACTIVE_JOBS => update_active_jobs(state, printer_id, &message).await,
         Operation::CREATE_PRINTER_SUBSCRIPTIONS => {
             create_subscriptions(state, printer_id, &message)
         }
@@ -226,6 +318,109 @@ async fn dispatch(state: &Shared, printer_id: &str, request: IppRequest) -> Outc
             format!("{other} is not an operation of the INFRA service"),
         )),
     }
+}
+
+/// How stale `lastSeenDateTime` may get before a request refreshes it: writing it on every
+/// long poll would cost a store write per request for no visible difference.
+const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// Records that the printer's device spoke (and, once, the output-device-uuid it speaks as).
+async fn seen(state: &Shared, printer_id: &str, uuid: Option<String>) -> Result<(), Refusal> {
+    let now = chrono::Utc::now();
+    let wrote = {
+        let _guard = state.write_lock();
+        let mut rec = printer_record(state, printer_id)?;
+        let stale = rec
+            .printer
+            .last_seen_date_time
+            .is_none_or(|at| now - at >= LAST_SEEN_RESOLUTION);
+        let new_uuid = uuid.is_some() && rec.device.output_device_uuid != uuid;
+        if stale || new_uuid {
+            rec.printer.last_seen_date_time = Some(now);
+            if new_uuid {
+                rec.device.output_device_uuid = uuid;
+            }
+            state.store.put_printer(&rec).map_err(store_failed)?;
+        }
+        new_uuid
+    };
+    if wrote {
+        state.store.flush().await.map_err(store_failed)?;
+    }
+    Ok(())
+}
+
+fn store_failed(e: impl std::fmt::Display) -> Refusal {
+    Refusal::new(
+        StatusCode::SERVER_ERROR_INTERNAL_ERROR,
+        format!("the cloud's store failed: {e}"),
+    )
+}
+
+fn printer_record(state: &Shared, printer_id: &str) -> Result<PrinterRecord, Refusal> {
+    state
+        .store
+        .printer(printer_id)
+        .map_err(store_failed)?
+        .ok_or_else(|| Refusal::new(StatusCode::CLIENT_ERROR_NOT_FOUND, "printer is gone"))
+}
+
+/// The job, if it is this printer's and was handed to the device side; another printer's job
+/// is refused as not authorized, an id no printer has as not found.
+fn job_record(state: &Shared, printer_id: &str, job_id: i32) -> Result<JobRecord, Refusal> {
+    let not_found = || {
+        Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_FOUND,
+            format!("no job {job_id}"),
+        )
+    };
+    let number = u64::try_from(job_id).map_err(|_| not_found())?;
+    match state.store.job(printer_id, number).map_err(store_failed)? {
+        Some(rec) if is_handed_over(&rec) => Ok(rec),
+        Some(_) => Err(not_found()),
+        None => match state.store.printer_of_job(number).map_err(store_failed)? {
+            Some(owner) if owner != printer_id => Err(Refusal::new(
+                StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
+                format!("job {job_id} belongs to another printer"),
+            )),
+            _ => Err(not_found()),
+        },
+    }
+}
+
+/// Read-modify-write of one job under the cloud's write lock, flushed before returning.
+async fn update_job<T>(
+    state: &Shared,
+    printer_id: &str,
+    job_id: i32,
+    change: impl FnOnce(&mut JobRecord) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
+    let out = {
+        let _guard = state.write_lock();
+        let mut rec = job_record(state, printer_id, job_id)?;
+        let out = change(&mut rec)?;
+        state.store.put_job(&rec).map_err(store_failed)?;
+        out
+    };
+    state.store.flush().await.map_err(store_failed)?;
+    Ok(out)
+}
+
+/// Read-modify-write of the printer record, flushed before returning.
+async fn update_printer<T>(
+    state: &Shared,
+    printer_id: &str,
+    change: impl FnOnce(&mut PrinterRecord) -> T,
+) -> Result<T, Refusal> {
+    let out = {
+        let _guard = state.write_lock();
+        let mut rec = printer_record(state, printer_id)?;
+        let out = change(&mut rec);
+        state.store.put_printer(&rec).map_err(store_failed)?;
+        out
+    };
+    state.store.flush().await.map_err(store_failed)?;
+    Ok(out)
 }
 
 fn ok(request_id: u32) -> Message {
@@ -244,45 +439,8 @@ fn required_integer(message: &Message, name: &str) -> Result<i32, Refusal> {
     }
 }
 
-/// The job, if it is this printer's; another printer's job is refused as not authorized, an
-/// id no printer has as not found.
-fn job_of<'t>(
-    t: &'t mut Tables,
-    printer_id: &str,
-    job_id: i32,
-) -> Result<&'t mut JobEntry, Refusal> {
-    if !t.jobs.contains_key(&(printer_id.to_owned(), job_id)) {
-        return Err(if t.jobs.keys().any(|(_, j)| *j == job_id) {
-            Refusal::new(
-                StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
-                format!("job {job_id} belongs to another printer"),
-            )
-        } else {
-            Refusal::new(
-                StatusCode::CLIENT_ERROR_NOT_FOUND,
-                format!("no job {job_id}"),
-            )
-        });
-    }
-    Ok(t.jobs
-        .get_mut(&(printer_id.to_owned(), job_id))
-        .expect("checked above"))
-}
-
-fn ipp_job_state(state: PrintJobProcessingState) -> i32 {
-    crate::model::ipp_mapping::JOB_STATES
-        .iter()
-        .find(|(g, _)| *g == state)
-        .map(|(_, v)| *v)
-        .unwrap_or(3)
-}
-
 fn get_printer_attributes(state: &Shared, printer_id: &str, id: u32) -> Outcome {
-    let t = state.lock();
-    let p = t
-        .printers
-        .get(printer_id)
-        .ok_or_else(|| Refusal::new(StatusCode::CLIENT_ERROR_NOT_FOUND, "printer is gone"))?;
+    let rec = printer_record(state, printer_id)?;
     let mut group = Group::new(GroupTag::PRINTER)
         .with(
             "printer-uri-supported",
@@ -293,7 +451,10 @@ fn get_printer_attributes(state: &Shared, printer_id: &str, id: u32) -> Outcome 
             "uri-authentication-supported",
             Value::keyword("requesting-user-name"),
         )
-        .with("printer-name", Value::name(p.display_name.clone()))
+        .with(
+            "printer-name",
+            Value::name(rec.printer.display_name.clone()),
+        )
         .with("printer-up-time", Value::Integer(state.up_time()))
         .with_set("ipp-versions-supported", [Value::keyword("2.0")])
         .with_set(
@@ -309,15 +470,16 @@ fn get_printer_attributes(state: &Shared, printer_id: &str, id: u32) -> Outcome 
             "operations-supported",
             SUPPORTED_OPERATIONS.map(|o| Value::Enum(i32::from(o.0))),
         );
-    let status = printer_status_to_ipp(&p.view.status).value;
+    let status = printer_status_to_ipp(&rec.printer.status).value;
     let skip: Vec<&str> = status.iter().map(|a| a.name.as_str()).collect();
-    for a in &p.device_attributes {
+    for a in device_attributes(&rec.device) {
         if !skip.contains(&a.name.as_str()) && !group.attributes.iter().any(|g| g.name == a.name) {
-            group.push(a.clone());
+            group.push(a);
         }
     }
     for a in status {
-        if a.name != "printer-state" || p.view.status.state != PrinterProcessingState::Unknown {
+        if a.name != "printer-state" || rec.printer.status.state != PrinterProcessingState::Unknown
+        {
             group.push(a);
         }
     }
@@ -347,7 +509,11 @@ const SUPPORTED_OPERATIONS: [Operation; 15] = [
     Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES,
 ];
 
-fn update_output_device_attributes(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+async fn update_output_device_attributes(
+    state: &Shared,
+    printer_id: &str,
+    message: &Message,
+) -> Outcome {
     let attributes: Vec<Attribute> = message
         .groups_of(GroupTag::PRINTER)
         .flat_map(|g| g.attributes.iter().cloned())
@@ -364,13 +530,20 @@ fn update_output_device_attributes(state: &Shared, printer_id: &str, message: &M
             "printer-state must be 3 (idle), 4 (processing) or 5 (stopped)",
         ));
     }
-    let uuid = message
-        .operation_attributes()
-        .string("output-device-uuid")
-        .map(str::to_owned);
-    let unmapped = state
-        .lock()
-        .update_device_attributes(printer_id, attributes, uuid);
+    let (unmapped, name) = update_printer(state, printer_id, |rec| {
+        (
+            update_device_attributes(rec, attributes),
+            rec.printer.display_name.clone(),
+        )
+    })
+    .await?;
+    state.raise(
+        printer_id,
+        EventKind::PrinterConfigChanged,
+        None,
+        None,
+        &format!("printer {name} changed"),
+    );
     if unmapped.is_empty() {
         return Ok(IppReply::new(ok(message.request_id)));
     }
@@ -391,53 +564,60 @@ fn update_output_device_attributes(state: &Shared, printer_id: &str, message: &M
 }
 
 fn get_output_device_attributes(state: &Shared, printer_id: &str, id: u32) -> Outcome {
-    let t = state.lock();
-    let p = t
-        .printers
-        .get(printer_id)
-        .ok_or_else(|| Refusal::new(StatusCode::CLIENT_ERROR_NOT_FOUND, "printer is gone"))?;
+    let rec = printer_record(state, printer_id)?;
+    let attributes = device_attributes(&rec.device);
     let mut response = ok(id);
-    if !p.device_attributes.is_empty() {
+    if !attributes.is_empty() {
         response.push_group(Group {
             tag: GroupTag::PRINTER,
-            attributes: p.device_attributes.clone(),
+            attributes,
         });
     }
     Ok(IppReply::new(response))
 }
 
-fn deregister(state: &Shared, printer_id: &str, id: u32) -> Outcome {
-    let mut t = state.lock();
-    t.subscriptions.retain(|_, s| s.printer_id != printer_id);
-    if let Some(p) = t.printers.get_mut(printer_id) {
-        p.device_attributes.clear();
-        p.view.output_device_uuid = None;
-        p.view.status.state = PrinterProcessingState::Stopped;
-        p.view.status.description = Some("The output device deregistered.".to_owned());
-        p.wakeup.notify_waiters();
-    }
+async fn deregister(state: &Shared, printer_id: &str, id: u32) -> Outcome {
+    update_printer(state, printer_id, clear_device).await?;
+    let mut live = state.live();
+    live.subscriptions.retain(|_, s| s.printer_id != printer_id);
+    live.wakeup(printer_id).notify_waiters();
     Ok(IppReply::new(ok(id)))
 }
 
-fn job_summary(state: &Shared, printer_id: &str, job: &JobEntry) -> Group {
+/// The job's IPP state as devices see it: a job waiting to be fetched is `pending` with the
+/// `job-fetchable` reason (PWG 5100.18 §5), whatever Graph calls its processing.
+fn job_summary(state: &Shared, printer_id: &str, job_id: i32, job: &JobRecord) -> Group {
+    let owner = job
+        .job
+        .created_by
+        .as_ref()
+        .and_then(|c| c.user_principal_name.clone())
+        .unwrap_or_else(|| job.owner_id.clone());
+    let name = job
+        .document
+        .display_name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("job {job_id}"));
     let mut group = Group::new(GroupTag::JOB)
-        .with("job-id", Value::Integer(job.ticket.job_id))
+        .with("job-id", Value::Integer(job_id))
         .with(
             "job-uri",
-            Value::uri(format!(
-                "{}/{}",
-                state.printer_uri(printer_id),
-                job.ticket.job_id
-            )),
+            Value::uri(format!("{}/{job_id}", state.printer_uri(printer_id))),
         )
         .with("job-printer-uri", Value::uri(state.printer_uri(printer_id)))
-        .with("job-name", Value::name(job.ticket.job_name.clone()))
-        .with(
-            "job-originating-user-name",
-            Value::name(job.ticket.owner.clone()),
-        );
-    for a in job_status_to_ipp(&job.status).value {
-        group.push(a);
+        .with("job-name", Value::name(name))
+        .with("job-originating-user-name", Value::name(owner));
+    if job.job.is_fetchable {
+        group.push(Attribute::new("job-state", Value::Enum(3)));
+        group.push(Attribute::new(
+            "job-state-reasons",
+            Value::keyword("job-fetchable"),
+        ));
+    } else {
+        for a in job_status_to_ipp(&job.job.status).value {
+            group.push(a);
+        }
     }
     group
 }
@@ -445,10 +625,10 @@ fn job_summary(state: &Shared, printer_id: &str, job: &JobEntry) -> Group {
 fn get_jobs(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let attrs = message.operation_attributes();
     let which = attrs.keyword("which-jobs").unwrap_or("not-completed");
-    let keep: fn(&JobEntry) -> bool = match which {
-        "fetchable" => |j| j.fetchable,
-        "not-completed" => |j| !j.is_terminal(),
-        "completed" => JobEntry::is_terminal,
+    let keep: fn(&JobRecord) -> bool = match which {
+        "fetchable" => |j| j.job.is_fetchable,
+        "not-completed" => |j| !is_terminal(j),
+        "completed" => is_terminal,
         "all" => |_| true,
         other => {
             return Err(Refusal::unsupported_value(
@@ -463,42 +643,49 @@ fn get_jobs(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
         .integer("limit")
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    let t = state.lock();
-    let mut jobs: Vec<&JobEntry> = t
-        .jobs
-        .iter()
-        .filter(|((p, _), j)| p == printer_id && keep(j))
-        .map(|(_, j)| j)
-        .collect();
-    jobs.sort_by_key(|j| j.ticket.job_id);
+    let jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
     let mut response = ok(message.request_id);
-    for job in jobs.into_iter().take(limit.unwrap_or(usize::MAX)) {
-        response.push_group(job_summary(state, printer_id, job));
+    for (job_id, job) in jobs
+        .iter()
+        .filter(|j| is_handed_over(j) && keep(j))
+        .filter_map(|j| ipp_job_id(j).map(|id| (id, j)))
+        .take(limit.unwrap_or(usize::MAX))
+    {
+        response.push_group(job_summary(state, printer_id, job_id, job));
     }
     Ok(IppReply::new(response))
 }
 
+fn document_format(job: &JobRecord) -> String {
+    job.document
+        .content_type
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| job.declared_content_type.clone())
+        .unwrap_or_else(|| "application/octet-stream".to_owned())
+}
+
 fn fetch_job(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let job_id = required_integer(message, "job-id")?;
-    let mut t = state.lock();
-    let job = job_of(&mut t, printer_id, job_id)?;
-    if !job.fetchable {
+    let job = job_record(state, printer_id, job_id)?;
+    if !job.job.is_fetchable {
         return Err(Refusal::new(
             StatusCode::CLIENT_ERROR_NOT_FETCHABLE,
             format!("job {job_id} is not fetchable (already acknowledged, canceled or finished)"),
         ));
     }
-    let mut group = job_summary(state, printer_id, job);
+    let mut group = job_summary(state, printer_id, job_id, &job);
     group.push(Attribute::new("number-of-documents", Value::Integer(1)));
+    let size = u64::try_from(job.document.size).unwrap_or(0);
     group.push(Attribute::new(
         "job-k-octets",
-        Value::Integer(i32::try_from(job.ticket.document_size.div_ceil(1024)).unwrap_or(i32::MAX)),
+        Value::Integer(i32::try_from(size.div_ceil(1024)).unwrap_or(i32::MAX)),
     ));
     group.push(Attribute::new(
         "document-format",
-        Value::mime_media_type(job.ticket.document_format.clone()),
+        Value::mime_media_type(document_format(&job)),
     ));
-    let template = job_template_from_graph(&job.ticket.configuration);
+    let template = job_template_from_graph(&job.job.configuration);
     for u in &template.unmapped {
         tracing::debug!(job_id, attribute = %u.attribute, value = %u.value, reason = u.reason, "job setting not sent to the device");
     }
@@ -510,30 +697,30 @@ fn fetch_job(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     Ok(IppReply::new(response))
 }
 
-fn acknowledge_job(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+async fn acknowledge_job(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let job_id = required_integer(message, "job-id")?;
     let fetch_status = message
         .operation_attributes()
         .enum_value("fetch-status-code");
-    let mut t = state.lock();
-    let job = job_of(&mut t, printer_id, job_id)?;
-    if !job.fetchable && !job.acknowledged {
-        return Err(Refusal::new(
-            StatusCode::CLIENT_ERROR_NOT_FETCHABLE,
-            format!("job {job_id} is not fetchable"),
-        ));
-    }
-    job.fetchable = false;
-    // A fetch-status-code other than successful-ok means the device refuses the job.
-    if fetch_status.is_some_and(|code| code != 0) {
-        job.status.state = PrintJobProcessingState::Aborted;
-        job.status.description = format!(
-            "The printer refused the job (fetch-status-code {}).",
-            StatusCode(fetch_status.unwrap_or(0) as u16)
+    let refused = update_job(state, printer_id, job_id, |job| {
+        if !job.job.is_fetchable && !job.device.acknowledged {
+            return Err(Refusal::new(
+                StatusCode::CLIENT_ERROR_NOT_FETCHABLE,
+                format!("job {job_id} is not fetchable"),
+            ));
+        }
+        acknowledge(job, fetch_status);
+        Ok(job.job.status.state == PrintJobProcessingState::Aborted)
+    })
+    .await?;
+    if refused {
+        state.raise(
+            printer_id,
+            EventKind::JobStateChanged,
+            Some(job_id),
+            Some(ipp_job_state(PrintJobProcessingState::Aborted)),
+            &format!("job {job_id} was refused by the printer"),
         );
-    } else {
-        job.acknowledged = true;
-        job.status.is_acquired_by_printer = true;
     }
     Ok(IppReply::new(ok(message.request_id)))
 }
@@ -551,42 +738,43 @@ fn document_number(message: &Message) -> Result<(), Refusal> {
 fn fetch_document(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let job_id = required_integer(message, "job-id")?;
     document_number(message)?;
-    let (document_id, format) = {
-        let mut t = state.lock();
-        let job = job_of(&mut t, printer_id, job_id)?;
-        if job.document_acknowledged || job.is_terminal() {
-            return Err(Refusal::new(
-                StatusCode::CLIENT_ERROR_NOT_FETCHABLE,
-                format!("the document of job {job_id} is no longer fetchable"),
-            ));
-        }
-        (
-            job.ticket.document_id.clone(),
-            job.ticket.document_format.clone(),
-        )
-    };
-    let stream = state.documents.read_document(&document_id).map_err(|e| {
-        Refusal::new(
-            StatusCode::SERVER_ERROR_INTERNAL_ERROR,
-            format!("document of job {job_id} cannot be read: {}", e.message),
-        )
-    })?;
-    let reader = tokio_util::io::StreamReader::new(stream.map_err(std::io::Error::other));
+    let job = job_record(state, printer_id, job_id)?;
+    if job.device.document_acknowledged || is_terminal(&job) {
+        return Err(Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_FETCHABLE,
+            format!("the document of job {job_id} is no longer fetchable"),
+        ));
+    }
+    let stream = state
+        .documents
+        .read_document(&job.document.id)
+        .map_err(|e| {
+            Refusal::new(
+                StatusCode::SERVER_ERROR_INTERNAL_ERROR,
+                format!("document of job {job_id} cannot be read: {}", e.message),
+            )
+        })?;
     let mut response = ok(message.request_id);
     response.groups[0].push(Attribute::new(
         "document-format",
-        Value::mime_media_type(format),
+        Value::mime_media_type(document_format(&job)),
     ));
     response.groups[0].push(Attribute::new("compression", Value::keyword("none")));
-    Ok(IppReply::with_document(response, Box::pin(reader)))
+    Ok(IppReply::with_document_chunks(
+        response,
+        Box::pin(stream.map_err(std::io::Error::other)),
+    ))
 }
 
-fn acknowledge_document(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+async fn acknowledge_document(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let job_id = required_integer(message, "job-id")?;
     document_number(message)?;
-    let mut t = state.lock();
-    let job = job_of(&mut t, printer_id, job_id)?;
-    job.document_acknowledged = true;
+    update_job(state, printer_id, job_id, |job| {
+        job.device.document_acknowledged = true;
+        job.document.downloaded_date_time = Some(chrono::Utc::now());
+        Ok(())
+    })
+    .await?;
     Ok(IppReply::new(ok(message.request_id)))
 }
 
@@ -618,33 +806,49 @@ fn check_state_value(attrs: &[Attribute], name: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn update_job_status(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+fn announce_job_state(state: &Shared, printer_id: &str, job_id: i32, moved_to: Option<i32>) {
+    if let Some(ipp_state) = moved_to {
+        state.raise(
+            printer_id,
+            EventKind::JobStateChanged,
+            Some(job_id),
+            Some(ipp_state),
+            &format!("job {job_id} is now in job-state {ipp_state}"),
+        );
+    }
+}
+
+async fn update_job_status(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let job_id = required_integer(message, "job-id")?;
     let attrs = update_attributes(message);
     check_state_value(&attrs, "output-device-job-state")?;
-    let mut t = state.lock();
-    job_of(&mut t, printer_id, job_id)?;
-    t.update_job_status(printer_id, job_id, &attrs);
+    let moved = update_job(state, printer_id, job_id, |job| {
+        Ok(apply_job_status(job, &attrs))
+    })
+    .await?;
+    announce_job_state(state, printer_id, job_id, moved);
     Ok(IppReply::new(ok(message.request_id)))
 }
 
-fn update_document_status(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+async fn update_document_status(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let job_id = required_integer(message, "job-id")?;
     document_number(message)?;
     let attrs = update_attributes(message);
     check_state_value(&attrs, "output-device-document-state")?;
-    let mut t = state.lock();
-    let job = job_of(&mut t, printer_id, job_id)?;
-    if let Some(s) = attrs.enum_value("output-device-document-state") {
-        job.document_state = Some(s);
-    }
+    update_job(state, printer_id, job_id, |job| {
+        if let Some(s) = attrs.enum_value("output-device-document-state") {
+            job.device.document_state = Some(s);
+        }
+        Ok(())
+    })
+    .await?;
     Ok(IppReply::new(ok(message.request_id)))
 }
 
 /// Update-Active-Jobs: the device lists the jobs it is working on with their states; the
 /// answer lists those the cloud sees differently (e.g. canceled) and, in the unsupported
 /// group, ids the cloud does not know for this printer.
-fn update_active_jobs(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+async fn update_active_jobs(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let attrs = message.operation_attributes();
     let ids: Vec<i32> = attrs
         .attr("job-ids")
@@ -659,23 +863,37 @@ fn update_active_jobs(state: &Shared, printer_id: &str, message: &Message) -> Ou
             "job-ids and output-device-job-states must have the same number of values",
         ));
     }
-    let mut t = state.lock();
     let mut differing = Vec::new();
     let mut unknown = Vec::new();
-    for (job_id, device_state) in ids.into_iter().zip(states) {
-        if !t.jobs.contains_key(&(printer_id.to_owned(), job_id)) {
-            unknown.push(Value::Integer(job_id));
-            continue;
+    let mut moved = Vec::new();
+    {
+        let _guard = state.write_lock();
+        for (job_id, device_state) in ids.into_iter().zip(states) {
+            let mut job = match job_record(state, printer_id, job_id) {
+                Ok(job) => job,
+                Err(r) if r.status == StatusCode::SERVER_ERROR_INTERNAL_ERROR => return Err(r),
+                Err(_) => {
+                    unknown.push(Value::Integer(job_id));
+                    continue;
+                }
+            };
+            let update = [Attribute::new(
+                "output-device-job-state",
+                Value::Enum(device_state),
+            )];
+            if let Some(to) = apply_job_status(&mut job, &update) {
+                moved.push((job_id, to));
+            }
+            state.store.put_job(&job).map_err(store_failed)?;
+            let cloud_state = ipp_job_state(job.job.status.state);
+            if cloud_state != device_state {
+                differing.push((job_id, cloud_state));
+            }
         }
-        let update = [Attribute::new(
-            "output-device-job-state",
-            Value::Enum(device_state),
-        )];
-        t.update_job_status(printer_id, job_id, &update);
-        let cloud_state = ipp_job_state(t.jobs[&(printer_id.to_owned(), job_id)].status.state);
-        if cloud_state != device_state {
-            differing.push((job_id, cloud_state));
-        }
+    }
+    state.store.flush().await.map_err(store_failed)?;
+    for (job_id, to) in moved {
+        announce_job_state(state, printer_id, job_id, Some(to));
     }
     let mut response = ok(message.request_id);
     if !differing.is_empty() {
@@ -699,7 +917,7 @@ fn create_subscriptions(state: &Shared, printer_id: &str, message: &Message) -> 
     if templates.is_empty() {
         return Err(Refusal::bad_request("no subscription template group"));
     }
-    let mut t = state.lock();
+    let mut live = state.live();
     let mut response = ok(message.request_id);
     let mut created = 0;
     let mut groups = Vec::new();
@@ -718,7 +936,7 @@ fn create_subscriptions(state: &Shared, printer_id: &str, message: &Message) -> 
             )
         } else {
             created += 1;
-            let id = t.new_subscription(printer_id, events);
+            let id = live.new_subscription(printer_id, events);
             Group::new(GroupTag::SUBSCRIPTION)
                 .with("notify-subscription-id", Value::Integer(id))
                 .with("notify-lease-duration", Value::Integer(0))
@@ -757,9 +975,11 @@ fn subscription_ids(
         .attr("notify-sequence-numbers")
         .map(|a| a.integers().collect())
         .unwrap_or_default();
-    let t = state.lock();
+    let live = state.live();
     for id in &ids {
-        match t.subscriptions.get(id) {
+        match live.subscriptions.get(id) {
+            // Also what a device hears after the cloud restarted: subscribe again, then
+            // prime with Get-Jobs.
             None => {
                 return Err(Refusal::new(
                     StatusCode::CLIENT_ERROR_NOT_FOUND,
@@ -789,22 +1009,17 @@ async fn get_notifications(state: &Shared, printer_id: &str, message: &Message) 
         .boolean("notify-wait")
         .unwrap_or(false);
     let deadline = Instant::now() + state.long_poll;
-    let wakeup = state
-        .lock()
-        .printers
-        .get(printer_id)
-        .map(|p| p.wakeup.clone())
-        .ok_or_else(|| Refusal::new(StatusCode::CLIENT_ERROR_NOT_FOUND, "printer is gone"))?;
+    let wakeup = state.live().wakeup(printer_id);
     loop {
         let notified = wakeup.notified();
         tokio::pin!(notified);
         // Registered before looking, so an event raised in between still wakes us.
         notified.as_mut().enable();
         let events = {
-            let mut t = state.lock();
+            let mut live = state.live();
             let mut found = Vec::new();
             for (id, from) in &wanted {
-                let Some(s) = t.subscriptions.get_mut(id) else {
+                let Some(s) = live.subscriptions.get_mut(id) else {
                     return Err(Refusal::new(
                         StatusCode::CLIENT_ERROR_NOT_FOUND,
                         format!("subscription {id} was canceled"),
@@ -846,7 +1061,6 @@ fn notifications_response(
         "printer-up-time",
         Value::Integer(state.up_time()),
     ));
-    let t = state.lock();
     for (subscription, e) in events {
         let mut g = Group::new(GroupTag::EVENT_NOTIFICATION)
             .with("notify-subscription-id", Value::Integer(subscription))
@@ -864,11 +1078,11 @@ fn notifications_response(
             if let Some(s) = e.job_state {
                 g.push(Attribute::new("job-state", Value::Enum(s)));
             }
-            let reasons = t
-                .jobs
-                .get(&(printer_id.to_owned(), job_id))
-                .map(|j| job_status_to_ipp(&j.status).value)
-                .and_then(|attrs| attrs.into_iter().find(|a| a.name == "job-state-reasons"))
+            let reasons = u64::try_from(job_id)
+                .ok()
+                .and_then(|n| state.store.job(printer_id, n).ok().flatten())
+                .map(|j| job_summary(state, printer_id, job_id, &j))
+                .and_then(|g| g.attr("job-state-reasons").cloned())
                 .unwrap_or_else(|| Attribute::new("job-state-reasons", Value::keyword("none")));
             g.push(reasons);
         }
@@ -879,8 +1093,8 @@ fn notifications_response(
 
 fn cancel_subscription(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
     let id = required_integer(message, "notify-subscription-id")?;
-    let mut t = state.lock();
-    match t.subscriptions.get(&id) {
+    let mut live = state.live();
+    match live.subscriptions.get(&id) {
         None => Err(Refusal::new(
             StatusCode::CLIENT_ERROR_NOT_FOUND,
             format!("no subscription {id}"),
@@ -890,10 +1104,8 @@ fn cancel_subscription(state: &Shared, printer_id: &str, message: &Message) -> O
             format!("subscription {id} belongs to another printer"),
         )),
         Some(_) => {
-            t.subscriptions.remove(&id);
-            if let Some(p) = t.printers.get(printer_id) {
-                p.wakeup.notify_waiters();
-            }
+            live.subscriptions.remove(&id);
+            live.wakeup(printer_id).notify_waiters();
             Ok(IppReply::new(ok(message.request_id)))
         }
     }

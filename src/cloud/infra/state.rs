@@ -1,121 +1,75 @@
-//! The device side's state: printers with their device attributes, credentials, jobs and
-//! subscriptions. One mutex guards it all; every critical section is short and never awaits.
+//! The device side's state. Printers and jobs are the cloud's own store records (one record
+//! each, shared with Graph); only ippget subscriptions, their queues and the long-poll wakeups
+//! live in memory, because a device re-subscribes and re-primes with Get-Jobs after a restart.
 
 use super::events::{EventKind, Subscription};
+use crate::cloud::auth::{TokenKey, TokenKeyError};
+use crate::cloud::store::{DeviceRecord, JobRecord, PrinterRecord, ProxyRecord, Store, StoreError};
 use crate::cloud::upload::UploadService;
-use crate::ipp::Attribute;
+use crate::ipp::{Attribute, GroupTag, Limits, Message, StatusCode, Value};
 use crate::model::ipp_mapping::{
     graph_from_printer_attributes, job_status_from_ipp, printer_status_from_ipp,
 };
-use crate::model::{
-    PrintJobConfiguration, PrintJobProcessingState, PrintJobStatus, PrinterCapabilities,
-    PrinterDefaults, PrinterStatus,
-};
-use chrono::{DateTime, Utc};
+use crate::model::{PrintJobProcessingState, PrintJobStatus};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Why a device-side call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum InfraError {
-    #[error("printer `{0}` is not registered on the device side")]
+    #[error("printer `{0}` does not exist")]
     UnknownPrinter(String),
-    #[error("printer `{0}` is already registered")]
-    PrinterExists(String),
     #[error("printer URI name `{0}` is already taken")]
     ProxyNameTaken(String),
-    #[error("printer `{printer_id}` has no job {job_id}")]
-    UnknownJob { printer_id: String, job_id: i32 },
-    #[error("job {0} is already started")]
-    JobExists(i32),
+    #[error("printer URI name `{0}` must be 1-64 letters, digits, `-`, `_` or `.`")]
+    BadProxyName(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenKeyError),
 }
 
-/// What the Graph side hands over when a job is started.
-#[derive(Debug, Clone)]
-pub struct JobTicket {
-    pub printer_id: String,
-    /// The IPP job-id (the Graph job number).
-    pub job_id: i32,
-    pub job_name: String,
-    pub owner: String,
-    pub configuration: PrintJobConfiguration,
-    /// The upload engine's document id.
-    pub document_id: String,
-    pub document_format: String,
-    pub document_size: u64,
+/// Subscriptions and the per-printer wakeups their long polls wait on.
+#[derive(Default)]
+pub(super) struct Live {
+    pub subscriptions: HashMap<i32, Subscription>,
+    next_subscription: i32,
+    wakeups: HashMap<String, Arc<Notify>>,
 }
 
-/// What devices told the cloud about one printer, in Graph vocabulary.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrinterView {
-    pub capabilities: Option<PrinterCapabilities>,
-    pub defaults: Option<PrinterDefaults>,
-    pub status: PrinterStatus,
-    pub last_seen: Option<DateTime<Utc>>,
-    pub registered: DateTime<Utc>,
-    /// The `output-device-uuid` of the device serving it, once one has spoken.
-    pub output_device_uuid: Option<String>,
-}
+impl Live {
+    pub fn new_subscription(&mut self, printer_id: &str, events: Vec<EventKind>) -> i32 {
+        self.next_subscription += 1;
+        let id = self.next_subscription;
+        self.subscriptions
+            .insert(id, Subscription::new(printer_id.to_owned(), events));
+        id
+    }
 
-#[derive(Debug)]
-pub(super) struct PrinterEntry {
-    pub display_name: String,
-    pub device_attributes: Vec<Attribute>,
-    pub view: PrinterView,
-    pub wakeup: Arc<Notify>,
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct JobEntry {
-    pub ticket: JobTicket,
-    pub fetchable: bool,
-    pub acknowledged: bool,
-    pub document_acknowledged: bool,
-    pub status: PrintJobStatus,
-    pub impressions_completed: Option<i32>,
-    pub document_state: Option<i32>,
-}
-
-impl JobEntry {
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self.status.state,
-            PrintJobProcessingState::Completed
-                | PrintJobProcessingState::Canceled
-                | PrintJobProcessingState::Aborted
-        )
+    pub fn wakeup(&mut self, printer_id: &str) -> Arc<Notify> {
+        self.wakeups
+            .entry(printer_id.to_owned())
+            .or_insert_with(|| Arc::new(Notify::new()))
+            .clone()
     }
 }
 
-struct Proxy {
-    printer_id: String,
-    user: String,
-    password: String,
-}
-
-struct Token {
-    printer_id: String,
-    expires: Instant,
-}
-
-#[derive(Default)]
-pub(super) struct Tables {
-    pub printers: HashMap<String, PrinterEntry>,
-    pub jobs: HashMap<(String, i32), JobEntry>,
-    pub subscriptions: HashMap<i32, Subscription>,
-    next_subscription: i32,
-    proxies: HashMap<String, Proxy>,
-    tokens: HashMap<String, Token>,
-}
-
 pub(super) struct InfraState {
+    pub store: Store,
+    pub tokens: TokenKey,
     pub documents: Arc<UploadService>,
     pub public_url: String,
     pub long_poll: Duration,
     pub started: Instant,
-    tables: Mutex<Tables>,
+    /// The cloud's one read-modify-write lock, shared with the Graph side.
+    write_lock: Arc<Mutex<()>>,
+    live: Mutex<Live>,
 }
 
 /// A credential check that failed, and whether the caller gave any credential at all.
@@ -126,19 +80,34 @@ pub(super) enum AuthFailure {
 }
 
 impl InfraState {
-    pub fn new(documents: Arc<UploadService>, public_url: &str, long_poll: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        tokens: TokenKey,
+        documents: Arc<UploadService>,
+        public_url: &str,
+        long_poll: Duration,
+        write_lock: Arc<Mutex<()>>,
+    ) -> Self {
         Self {
+            store,
+            tokens,
             documents,
             public_url: public_url.trim_end_matches('/').to_owned(),
             long_poll,
             started: Instant::now(),
-            tables: Mutex::new(Tables::default()),
+            write_lock,
+            live: Mutex::new(Live::default()),
         }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Tables> {
+    /// Held across a read-modify-write of a record; never across an await.
+    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn live(&self) -> MutexGuard<'_, Live> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
-        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn printer_uri(&self, printer_id: &str) -> String {
@@ -151,83 +120,56 @@ impl InfraState {
             .max(1)
     }
 
-    pub fn add_printer(&self, printer_id: &str, display_name: &str) -> Result<(), InfraError> {
-        let mut t = self.lock();
-        if t.printers.contains_key(printer_id) {
-            return Err(InfraError::PrinterExists(printer_id.to_owned()));
-        }
-        t.printers.insert(
-            printer_id.to_owned(),
-            PrinterEntry {
-                display_name: display_name.to_owned(),
-                device_attributes: Vec::new(),
-                view: PrinterView {
-                    capabilities: None,
-                    defaults: None,
-                    status: PrinterStatus::default(),
-                    last_seen: None,
-                    registered: Utc::now(),
-                    output_device_uuid: None,
-                },
-                wakeup: Arc::new(Notify::new()),
-            },
-        );
-        Ok(())
+    fn existing_printer(&self, printer_id: &str) -> Result<PrinterRecord, InfraError> {
+        self.store
+            .printer(printer_id)?
+            .ok_or_else(|| InfraError::UnknownPrinter(printer_id.to_owned()))
     }
 
-    pub fn add_proxy(
+    pub async fn add_proxy(
         &self,
         printer_id: &str,
         name: &str,
         user: &str,
         password: &str,
     ) -> Result<(), InfraError> {
-        let mut t = self.lock();
-        if !t.printers.contains_key(printer_id) {
-            return Err(InfraError::UnknownPrinter(printer_id.to_owned()));
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !valid_name {
+            return Err(InfraError::BadProxyName(name.to_owned()));
         }
-        if t.proxies.contains_key(name) {
+        self.existing_printer(printer_id)?;
+        let record = ProxyRecord {
+            name: name.to_owned(),
+            printer_id: printer_id.to_owned(),
+            username: user.to_owned(),
+            password_sha256: sha256_hex(password),
+        };
+        if !self.store.insert_proxy(&record)? {
             return Err(InfraError::ProxyNameTaken(name.to_owned()));
         }
-        t.proxies.insert(
-            name.to_owned(),
-            Proxy {
-                printer_id: printer_id.to_owned(),
-                user: user.to_owned(),
-                password: password.to_owned(),
-            },
-        );
+        self.store.flush().await?;
         Ok(())
     }
 
     pub fn issue_token(&self, printer_id: &str, lifetime: Duration) -> Result<String, InfraError> {
-        let mut t = self.lock();
-        if !t.printers.contains_key(printer_id) {
-            return Err(InfraError::UnknownPrinter(printer_id.to_owned()));
-        }
-        let now = Instant::now();
-        t.tokens.retain(|_, token| token.expires > now);
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
-        t.tokens.insert(
-            token.clone(),
-            Token {
-                printer_id: printer_id.to_owned(),
-                expires: now + lifetime,
-            },
-        );
-        Ok(token)
+        self.existing_printer(printer_id)?;
+        let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+        Ok(self.tokens.mint_device(printer_id, lifetime)?)
     }
 
-    /// The printer a bearer token is bound to.
+    /// The printer a bearer device token is bound to, if that printer still exists.
     pub fn printer_for_token(&self, token: Option<&str>) -> Result<String, AuthFailure> {
         let token = token.ok_or(AuthFailure::Missing)?;
-        let t = self.lock();
-        match t.tokens.get(token) {
-            Some(found) if found.expires > Instant::now() => Ok(found.printer_id.clone()),
+        let printer_id = self
+            .tokens
+            .verify_device(token)
+            .ok_or(AuthFailure::Invalid)?;
+        match self.store.has_printer(&printer_id) {
+            Ok(true) => Ok(printer_id),
             _ => Err(AuthFailure::Invalid),
         }
     }
@@ -239,220 +181,233 @@ impl InfraState {
         basic: Option<(&str, &str)>,
     ) -> Result<String, AuthFailure> {
         let (user, password) = basic.ok_or(AuthFailure::Missing)?;
-        let t = self.lock();
-        match t.proxies.get(name) {
-            Some(p) if p.user == user && constant_time_eq(&p.password, password) => {
-                Ok(p.printer_id.clone())
+        match self.store.proxy(name) {
+            Ok(Some(p))
+                if p.username == user
+                    && constant_time_eq(&p.password_sha256, &sha256_hex(password)) =>
+            {
+                Ok(p.printer_id)
             }
             _ => Err(AuthFailure::Invalid),
         }
     }
 
-    pub fn start_job(&self, ticket: JobTicket) -> Result<i32, InfraError> {
-        let mut t = self.lock();
-        if !t.printers.contains_key(&ticket.printer_id) {
-            return Err(InfraError::UnknownPrinter(ticket.printer_id));
-        }
-        let key = (ticket.printer_id.clone(), ticket.job_id);
-        if t.jobs.contains_key(&key) {
-            return Err(InfraError::JobExists(ticket.job_id));
-        }
-        let job_id = ticket.job_id;
-        let printer_id = ticket.printer_id.clone();
-        let text = format!("job {job_id} ({}) is fetchable", ticket.job_name);
-        t.jobs.insert(
-            key,
-            JobEntry {
-                ticket,
-                fetchable: true,
-                acknowledged: false,
-                document_acknowledged: false,
-                status: PrintJobStatus {
-                    state: PrintJobProcessingState::Pending,
-                    details: Vec::new(),
-                    description: crate::model::ipp_mapping::default_job_description(
-                        PrintJobProcessingState::Pending,
-                    )
-                    .to_owned(),
-                    is_acquired_by_printer: false,
-                },
-                impressions_completed: None,
-                document_state: None,
-            },
-        );
-        raise(
-            &mut t,
-            &printer_id,
-            EventKind::JobFetchable,
-            Some(job_id),
-            Some(3),
-            &text,
-        );
-        Ok(job_id)
-    }
-
-    pub fn cancel_job(&self, printer_id: &str, job_id: i32) -> Result<(), InfraError> {
-        let mut t = self.lock();
-        let job = t
-            .jobs
-            .get_mut(&(printer_id.to_owned(), job_id))
-            .ok_or_else(|| InfraError::UnknownJob {
-                printer_id: printer_id.to_owned(),
-                job_id,
-            })?;
-        if job.is_terminal() {
-            return Ok(());
-        }
-        job.fetchable = false;
-        job.status.state = PrintJobProcessingState::Canceled;
-        job.status.description =
-            crate::model::ipp_mapping::default_job_description(PrintJobProcessingState::Canceled)
-                .to_owned();
-        let text = format!("job {job_id} was canceled");
-        raise(
-            &mut t,
-            printer_id,
-            EventKind::JobStateChanged,
-            Some(job_id),
-            Some(7),
-            &text,
-        );
-        Ok(())
-    }
-
-    pub fn job_status(&self, printer_id: &str, job_id: i32) -> Result<PrintJobStatus, InfraError> {
-        self.lock()
-            .jobs
-            .get(&(printer_id.to_owned(), job_id))
-            .map(|j| j.status.clone())
-            .ok_or_else(|| InfraError::UnknownJob {
-                printer_id: printer_id.to_owned(),
-                job_id,
-            })
-    }
-
-    pub fn printer_view(&self, printer_id: &str) -> Result<PrinterView, InfraError> {
-        self.lock()
-            .printers
-            .get(printer_id)
-            .map(|p| p.view.clone())
-            .ok_or_else(|| InfraError::UnknownPrinter(printer_id.to_owned()))
-    }
-}
-
-impl Tables {
-    pub fn touch(&mut self, printer_id: &str) {
-        if let Some(p) = self.printers.get_mut(printer_id) {
-            p.view.last_seen = Some(Utc::now());
+    /// The proxy credentials (printer URI names) a Basic user/password pair holds, by name.
+    pub fn proxies_for(
+        &self,
+        basic: Option<(&str, &str)>,
+    ) -> Result<Vec<ProxyRecord>, AuthFailure> {
+        let (user, password) = basic.ok_or(AuthFailure::Missing)?;
+        let hash = sha256_hex(password);
+        let held: Vec<ProxyRecord> = self
+            .store
+            .proxies()
+            .map_err(|_| AuthFailure::Invalid)?
+            .into_iter()
+            .filter(|p| p.username == user && constant_time_eq(&p.password_sha256, &hash))
+            .collect();
+        if held.is_empty() {
+            Err(AuthFailure::Invalid)
+        } else {
+            Ok(held)
         }
     }
 
-    /// Replaces (or, with `merge`, updates) the device attributes and recomputes the Graph view.
-    /// Returns the attributes that had no Graph counterpart.
-    pub fn update_device_attributes(
-        &mut self,
-        printer_id: &str,
-        attributes: Vec<Attribute>,
-        device_uuid: Option<String>,
-    ) -> Vec<String> {
-        let Some(p) = self.printers.get_mut(printer_id) else {
-            return Vec::new();
+    /// The URI a proxy serves the printer provisioned as `name` at, in the `ipp`/`ipps` scheme
+    /// the cloud is reached with.
+    pub fn proxy_printer_uri(&self, name: &str) -> String {
+        let base = match self.public_url.split_once("://") {
+            Some(("https", rest)) => format!("ipps://{rest}"),
+            Some((_, rest)) => format!("ipp://{rest}"),
+            None => self.public_url.clone(),
         };
-        for attribute in attributes {
-            match p
-                .device_attributes
-                .iter_mut()
-                .find(|a| a.name == attribute.name)
-            {
-                Some(existing) => *existing = attribute,
-                None => p.device_attributes.push(attribute),
+        format!("{base}/ipp/print/{name}")
+    }
+
+    /// Queues an event for every subscription of the printer and wakes its long polls. Called
+    /// only after the change it announces is flushed.
+    pub fn raise(
+        &self,
+        printer_id: &str,
+        kind: EventKind,
+        job_id: Option<i32>,
+        job_state: Option<i32>,
+        text: &str,
+    ) {
+        let mut live = self.live();
+        for s in live.subscriptions.values_mut() {
+            if s.printer_id == printer_id {
+                s.offer(kind, job_id, job_state, text);
             }
         }
-        if device_uuid.is_some() {
-            p.view.output_device_uuid = device_uuid;
+        if let Some(wakeup) = live.wakeups.get(printer_id) {
+            wakeup.notify_waiters();
         }
-        let config = graph_from_printer_attributes(&p.device_attributes);
-        let status = printer_status_from_ipp(&p.device_attributes);
-        let (caps, defaults) = config.value;
-        p.view.capabilities = Some(caps);
-        p.view.defaults = Some(defaults);
-        p.view.status = status.value;
-        let mut unmapped: Vec<String> = config
-            .unmapped
-            .iter()
-            .chain(status.unmapped.iter())
-            .map(|u| u.attribute.clone())
-            .collect();
-        unmapped.dedup();
-        let name = p.display_name.clone();
-        raise(
-            self,
-            printer_id,
-            EventKind::PrinterConfigChanged,
-            None,
-            None,
-            &format!("printer {name} changed"),
-        );
-        unmapped
-    }
-
-    /// Applies an Update-Job-Status; raises `job-state-changed` when the state moved.
-    pub fn update_job_status(&mut self, printer_id: &str, job_id: i32, attrs: &[Attribute]) {
-        let Some(job) = self.jobs.get_mut(&(printer_id.to_owned(), job_id)) else {
-            return;
-        };
-        let before = job.status.state;
-        let mapped = job_status_from_ipp(attrs, job.acknowledged).value;
-        if mapped.state != PrintJobProcessingState::Unknown {
-            job.status = mapped;
-        }
-        if let Some(done) = crate::ipp::AttributeLookup::integer(attrs, "job-impressions-completed")
-        {
-            job.impressions_completed = Some(done);
-        }
-        if job.status.state != before {
-            let ipp_state = crate::model::ipp_mapping::JOB_STATES
-                .iter()
-                .find(|(g, _)| *g == job.status.state)
-                .map(|(_, v)| *v);
-            let text = format!("job {job_id} is now {:?}", job.status.state);
-            raise(
-                self,
-                printer_id,
-                EventKind::JobStateChanged,
-                Some(job_id),
-                ipp_state,
-                &text,
-            );
-        }
-    }
-
-    pub fn new_subscription(&mut self, printer_id: &str, events: Vec<EventKind>) -> i32 {
-        self.next_subscription += 1;
-        let id = self.next_subscription;
-        self.subscriptions
-            .insert(id, Subscription::new(printer_id.to_owned(), events));
-        id
     }
 }
 
-/// Queues an event for every subscription of the printer and wakes its long polls.
-fn raise(
-    t: &mut Tables,
-    printer_id: &str,
-    kind: EventKind,
-    job_id: Option<i32>,
-    job_state: Option<i32>,
-    text: &str,
-) {
-    for s in t.subscriptions.values_mut() {
-        if s.printer_id == printer_id {
-            s.offer(kind, job_id, job_state, text);
+/// The IPP job-id of a Graph job number (numbers beyond IPP's range are never fetchable).
+pub(super) fn ipp_job_id(record: &JobRecord) -> Option<i32> {
+    record.job.id.parse::<i32>().ok().filter(|id| *id > 0)
+}
+
+pub(super) fn is_terminal(record: &JobRecord) -> bool {
+    record.job.status.state.is_terminal()
+}
+
+/// A job the device side may see: its document is complete and it was started (or ended).
+pub(super) fn is_handed_over(record: &JobRecord) -> bool {
+    let status = &record.job.status;
+    let waiting_for_start = status.state == PrintJobProcessingState::Paused
+        && status
+            .details
+            .contains(&crate::model::PrintJobStateDetail::UploadPending);
+    record.document_sha256.is_some() && !waiting_for_start
+}
+
+/// The device attributes kept on the printer record.
+pub(super) fn device_attributes(device: &DeviceRecord) -> Vec<Attribute> {
+    let Some(encoded) = &device.attributes_ipp else {
+        return Vec::new();
+    };
+    let decoded = STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| crate::ipp::decode(&bytes, &Limits::default()).ok());
+    match decoded {
+        Some((message, _)) => message
+            .groups_of(GroupTag::PRINTER)
+            .flat_map(|g| g.attributes.iter().cloned())
+            .collect(),
+        None => {
+            tracing::error!("stored device attributes do not decode; treating them as empty");
+            Vec::new()
         }
     }
-    if let Some(p) = t.printers.get(printer_id) {
-        p.wakeup.notify_waiters();
+}
+
+fn store_device_attributes(device: &mut DeviceRecord, attributes: Vec<Attribute>) {
+    if attributes.is_empty() {
+        device.attributes_ipp = None;
+        return;
     }
+    let mut message = Message::response(StatusCode::SUCCESSFUL_OK, 0);
+    message.push_group(crate::ipp::Group {
+        tag: GroupTag::PRINTER,
+        attributes,
+    });
+    match message.to_bytes() {
+        Ok(bytes) => device.attributes_ipp = Some(STANDARD.encode(bytes)),
+        Err(e) => {
+            tracing::error!(error = %e, "device attributes do not encode; keeping the old ones")
+        }
+    }
+}
+
+/// Merges device attributes by name into the printer record and recomputes its Graph view
+/// (capabilities, defaults, status, isAcceptingJobs). Returns the attributes that have no Graph
+/// counterpart.
+pub(super) fn update_device_attributes(
+    record: &mut PrinterRecord,
+    attributes: Vec<Attribute>,
+) -> Vec<String> {
+    let mut merged = device_attributes(&record.device);
+    for attribute in attributes {
+        match merged.iter_mut().find(|a| a.name == attribute.name) {
+            Some(existing) => *existing = attribute,
+            None => merged.push(attribute),
+        }
+    }
+    let config = graph_from_printer_attributes(&merged);
+    let status = printer_status_from_ipp(&merged);
+    let (capabilities, defaults) = config.value;
+    record.printer.capabilities = Some(capabilities);
+    // The device's defaults are what a factory reset brings back.
+    record.factory_defaults = defaults.clone();
+    record.printer.defaults = Some(defaults);
+    record.printer.status = status.value;
+    if let Some(accepting) = merged
+        .iter()
+        .find(|a| a.name == "printer-is-accepting-jobs")
+        .and_then(|a| a.first())
+        .and_then(Value::as_boolean)
+    {
+        record.printer.is_accepting_jobs = Some(accepting);
+    }
+    let mut unmapped: Vec<String> = config
+        .unmapped
+        .iter()
+        .chain(status.unmapped.iter())
+        .map(|u| u.attribute.clone())
+        .collect();
+    unmapped.sort();
+    unmapped.dedup();
+    store_device_attributes(&mut record.device, merged);
+    unmapped
+}
+
+/// Forgets the output device: its attributes, identity and status.
+pub(super) fn clear_device(record: &mut PrinterRecord) {
+    record.device = DeviceRecord::default();
+    record.printer.status.state = crate::model::PrinterProcessingState::Stopped;
+    record.printer.status.description = Some("The output device deregistered.".to_owned());
+}
+
+/// Applies an Update-Job-Status (or a state from Update-Active-Jobs). A job the cloud already
+/// ended (canceled from Graph, say) keeps its final state; progress counters still count.
+/// Returns the new IPP job state when the Graph state moved.
+pub(super) fn apply_job_status(record: &mut JobRecord, attrs: &[Attribute]) -> Option<i32> {
+    use crate::ipp::AttributeLookup;
+    if let Some(done) = attrs.integer("job-impressions-completed") {
+        record.device.impressions_completed = Some(done);
+    }
+    if let Some(done) = attrs.integer("job-media-sheets-completed") {
+        record.device.media_sheets_completed = Some(done);
+    }
+    if is_terminal(record) {
+        return None;
+    }
+    let before = record.job.status.state;
+    let mapped: PrintJobStatus = job_status_from_ipp(attrs, record.device.acknowledged).value;
+    if mapped.state == PrintJobProcessingState::Unknown {
+        return None;
+    }
+    record.job.status = mapped;
+    if record.job.status.state.is_terminal() {
+        record.job.is_fetchable = false;
+    }
+    (record.job.status.state != before).then(|| ipp_job_state(record.job.status.state))
+}
+
+pub(super) fn ipp_job_state(state: PrintJobProcessingState) -> i32 {
+    crate::model::ipp_mapping::JOB_STATES
+        .iter()
+        .find(|(g, _)| *g == state)
+        .map(|(_, v)| *v)
+        .unwrap_or(3)
+}
+
+/// Marks the job acquired (or refused, for a `fetch-status-code` other than successful-ok).
+pub(super) fn acknowledge(record: &mut JobRecord, fetch_status: Option<i32>) {
+    record.job.is_fetchable = false;
+    if let Some(code) = fetch_status.filter(|code| *code != 0) {
+        record.job.status.state = PrintJobProcessingState::Aborted;
+        record.job.status.description = format!(
+            "The printer refused the job (fetch-status-code {}).",
+            StatusCode(u16::try_from(code).unwrap_or(u16::MAX))
+        );
+    } else {
+        record.device.acknowledged = true;
+        record.job.status.is_acquired_by_printer = true;
+        record.job.acknowledged_date_time = Some(Utc::now());
+    }
+}
+
+fn sha256_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compares secrets without stopping at the first difference.
@@ -462,4 +417,95 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PrintDocument, PrintJob, PrintJobConfiguration};
+
+    fn started_job() -> JobRecord {
+        JobRecord {
+            printer_id: "p".into(),
+            job: PrintJob {
+                id: "7".into(),
+                created_date_time: Utc::now(),
+                created_by: None,
+                configuration: PrintJobConfiguration::default(),
+                status: PrintJobStatus {
+                    state: PrintJobProcessingState::Processing,
+                    details: Vec::new(),
+                    description: String::new(),
+                    is_acquired_by_printer: false,
+                },
+                is_fetchable: true,
+                redirected_from: None,
+                redirected_to: None,
+                error_code: None,
+                acknowledged_date_time: None,
+                documents: None,
+                tasks: None,
+            },
+            document: PrintDocument {
+                id: "d".into(),
+                display_name: Some("d.pdf".into()),
+                content_type: Some("application/pdf".into()),
+                size: 10,
+                uploaded_date_time: Some(Utc::now()),
+                downloaded_date_time: None,
+            },
+            owner_id: "u".into(),
+            document_sha256: Some("00".into()),
+            declared_content_type: None,
+            device: Default::default(),
+        }
+    }
+
+    fn device_state(state: i32, sheets: i32) -> Vec<Attribute> {
+        vec![
+            Attribute::new("output-device-job-state", Value::Enum(state)),
+            Attribute::new("job-media-sheets-completed", Value::Integer(sheets)),
+        ]
+    }
+
+    #[test]
+    fn acknowledging_acquires_the_job_and_a_refusal_aborts_it() {
+        let mut job = started_job();
+        acknowledge(&mut job, None);
+        assert!(job.device.acknowledged && job.job.status.is_acquired_by_printer);
+        assert!(job.job.acknowledged_date_time.is_some() && !job.job.is_fetchable);
+        let mut refused = started_job();
+        acknowledge(&mut refused, Some(0x040A));
+        assert_eq!(refused.job.status.state, PrintJobProcessingState::Aborted);
+        assert!(!refused.job.status.is_acquired_by_printer);
+    }
+
+    #[test]
+    fn a_job_the_cloud_ended_keeps_its_state_but_counts_progress() {
+        let mut job = started_job();
+        assert_eq!(apply_job_status(&mut job, &device_state(9, 2)), Some(9));
+        assert_eq!(job.job.status.state, PrintJobProcessingState::Completed);
+        job.job.status.state = PrintJobProcessingState::Canceled;
+        assert_eq!(apply_job_status(&mut job, &device_state(5, 3)), None);
+        assert_eq!(job.job.status.state, PrintJobProcessingState::Canceled);
+        assert_eq!(job.device.media_sheets_completed, Some(3));
+    }
+
+    #[test]
+    fn device_attributes_survive_the_record_and_merge_by_name() {
+        let mut record = DeviceRecord::default();
+        store_device_attributes(
+            &mut record,
+            vec![
+                Attribute::new("printer-state", Value::Enum(3)),
+                Attribute::new("printer-info", Value::text("hall")),
+            ],
+        );
+        let json = serde_json::to_string(&record).unwrap();
+        let back: DeviceRecord = serde_json::from_str(&json).unwrap();
+        let attributes = device_attributes(&back);
+        assert_eq!(attributes.len(), 2);
+        assert_eq!(attributes[1].first().and_then(Value::as_str), Some("hall"));
+        assert!(device_attributes(&DeviceRecord::default()).is_empty());
+    }
 }

@@ -1,0 +1,112 @@
+//! `printlab up`: the main job. The embedded cloud and the fleet of `printers.toml` on
+//! 127.0.0.1, every printer registered and shared, a welcome that says what to type next; Ctrl-C
+//! stops cleanly and the next start resumes uploads and jobs in flight.
+
+use anyhow::Context;
+use clap::Args;
+use printlab::device::config::{self, Fleet};
+use printlab::lab::{Lab, LabOptions};
+use std::path::{Path, PathBuf};
+
+/// The fleet `up` runs when no printers.toml is at hand: the one shipped in the repository.
+const SHIPPED_FLEET: &str = include_str!("../../printers.toml");
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Where the cloud listens (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// The fleet file; the shipped fleet is used when it does not exist.
+    #[arg(long, default_value = "printers.toml")]
+    pub config: PathBuf,
+    /// Data folder: the cloud's store, the devices' spool and the PNGs.
+    #[arg(long, default_value = "spool")]
+    pub data: PathBuf,
+    /// Where the devices' control API listens (clearing faults).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub control: std::net::SocketAddr,
+    /// Print as fast as possible: no warm-up, no pages-per-minute pacing.
+    #[arg(long)]
+    pub full_speed: bool,
+}
+
+/// Reads the fleet file, or the shipped fleet if the file is missing (a fresh machine).
+pub fn load_fleet(path: &Path, full_speed: bool) -> anyhow::Result<Fleet> {
+    let mut fleet = if path.exists() {
+        config::load(path).with_context(|| format!("reading {}", path.display()))?
+    } else {
+        config::parse(SHIPPED_FLEET, "printers.toml (built in)")
+            .context("reading the built-in printers.toml")?
+    };
+    if full_speed {
+        for p in &mut fleet.printers {
+            p.engine.full_speed = true;
+        }
+    }
+    Ok(fleet)
+}
+
+pub fn lab_options(args: &UpArgs, fleet: Fleet) -> LabOptions {
+    LabOptions {
+        listen: args.listen.clone(),
+        control: args.control,
+        data_dir: args.data.clone(),
+        printers: fleet.printers,
+    }
+}
+
+pub fn run(args: UpArgs) -> anyhow::Result<()> {
+    let fleet = load_fleet(&args.config, args.full_speed)?;
+    super::connect::runtime()?.block_on(async {
+        let lab = Lab::start(lab_options(&args, fleet))
+            .await
+            .context("starting the lab")?;
+        lab.write_discovery()
+            .context("writing the lab's discovery files")?;
+        welcome(&lab).await;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        println!("\nstopping: jobs in flight stay in the spool and resume on the next start");
+        lab.shutdown().await.context("stopping the lab")
+    })
+}
+
+async fn welcome(lab: &Lab) {
+    let data = lab.data_dir.display();
+    println!(
+        "printlab is up: {} printers on {}",
+        lab.printers.len(),
+        lab.cloud_url
+    );
+    println!();
+    println!("  Graph API   {}", lab.graph_url);
+    println!("  user token  {data}/user.token  (export PRINTLAB_TOKEN=$(cat {data}/user.token))");
+    println!("  control     {}/control/printers", lab.control_url);
+    println!("  output      {}", lab.out_dir.display());
+    println!();
+    let width = lab.printers.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for p in &lab.printers {
+        let state = lab
+            .devices()
+            .iter()
+            .find(|d| d.name == p.name)
+            .map(|d| d.snapshot().state.to_string())
+            .unwrap_or_default();
+        println!("  {:width$}  {:10}  share {}", p.name, state, p.share_id);
+    }
+    let first = lab
+        .printers
+        .first()
+        .map(|p| p.name.as_str())
+        .unwrap_or("NAME");
+    println!();
+    println!("Try, in another terminal:");
+    println!("  printlab printers");
+    println!(
+        "  printlab testpage -o page.pdf --pages 2 && printlab print page.pdf --printer {first:?} --duplex long --wait"
+    );
+    println!("  printlab demo --cloud {}", lab.cloud_url);
+    println!();
+    println!("Ctrl-C stops; the next `printlab up` carries on where this one left off.");
+}

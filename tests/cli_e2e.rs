@@ -1,0 +1,318 @@
+//! Every client command, as a person types it, against `printlab up` (a real cloud and a real
+//! fleet on loopback, in a child process): printers, printer, print --wait (with the PNG paths),
+//! jobs, job, cancel, an option the printer lacks, an upload killed midway and resumed by a
+//! second run, and `demo --cloud` against the same lab.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const FLEET: &str = r#"
+[fleet]
+connection = { mode = "universal-print" }
+
+[[printer]]
+name = "Mono Test"
+manufacturer = "printlab"
+model = "Mono 1"
+[printer.capabilities]
+document_formats = ["application/pdf", "image/urf", "image/jpeg"]
+media = [
+    { size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } },
+    { size = "North America Letter", margins = { top = 4, bottom = 4, left = 4, right = 4 } },
+]
+dpis = [150, 300]
+color_modes = ["blackAndWhite", "grayscale"]
+duplex_modes = ["oneSided", "flipOnLongEdge"]
+pages_per_sheet = [1, 2]
+multipage_layouts = ["clockwiseFromTopLeft"]
+orientations = ["portrait", "landscape"]
+scalings = ["auto", "fit"]
+finishings = ["none"]
+copies = { min = 1, max = 9 }
+collation = true
+page_ranges = true
+[printer.defaults]
+document_format = "application/pdf"
+media_size = "A4"
+color_mode = "blackAndWhite"
+duplex_mode = "oneSided"
+dpi = 150
+copies = 1
+[printer.engine]
+pages_per_minute = 60
+full_speed = true
+[printer.faults]
+failing_formats = ["image/urf"]
+
+[[printer]]
+name = "Slow Test"
+manufacturer = "printlab"
+model = "Slow 1"
+[printer.capabilities]
+document_formats = ["application/pdf"]
+media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
+dpis = [150]
+color_modes = ["blackAndWhite"]
+duplex_modes = ["oneSided"]
+finishings = ["none"]
+copies = { min = 1, max = 9 }
+[printer.defaults]
+document_format = "application/pdf"
+media_size = "A4"
+color_mode = "blackAndWhite"
+duplex_mode = "oneSided"
+dpi = 150
+copies = 1
+[printer.engine]
+pages_per_minute = 6
+"#;
+
+fn printlab() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_printlab"));
+    command
+        .env_remove("PRINTLAB_TOKEN")
+        .env_remove("PRINTLAB_CLOUD");
+    command
+}
+
+/// `printlab up` in a child process; killed when dropped.
+struct Up {
+    child: Child,
+    url: String,
+    token: String,
+    dir: PathBuf,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn up(dir: &Path) -> Up {
+    std::fs::write(dir.join("printers.toml"), FLEET).unwrap();
+    let mut child = printlab()
+        .current_dir(dir)
+        .args(["up", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("printlab up ended before its welcome")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("printlab is up: ") {
+            break rest.rsplit(' ').next().unwrap().to_string();
+        }
+    };
+    // Keep draining the welcome so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let token = std::fs::read_to_string(dir.join("spool/user.token")).unwrap();
+    Up {
+        child,
+        url,
+        token: token.trim().to_string(),
+        dir: dir.to_path_buf(),
+    }
+}
+
+impl Up {
+    fn run(&self, args: &[&str]) -> Output {
+        printlab()
+            .current_dir(&self.dir)
+            .env("PRINTLAB_CLOUD", &self.url)
+            .env("PRINTLAB_STATE_DIR", self.dir.join("client-state"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "printlab {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn job_id_of(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("job ")?.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no job line in {stdout}"))
+        .trim_end_matches(':')
+        .to_string()
+}
+
+#[test]
+fn every_command_works_against_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path());
+
+    // printers / printer: both printers, shared, with capabilities as a table.
+    let listed: serde_json::Value = serde_json::from_str(&up.ok(&["printers", "--json"])).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Mono Test") && names.contains(&"Slow Test"),
+        "{names:?}"
+    );
+    let table = up.ok(&["printer", "Mono Test"]);
+    assert!(
+        table.contains("flipOnLongEdge") && table.contains("150"),
+        "{table}"
+    );
+
+    // print --wait: completes and names PNG files that exist.
+    let page = dir.path().join("page.pdf");
+    up.ok(&["testpage", "-o", page.to_str().unwrap(), "--pages", "3"]);
+    let printed = up.ok(&[
+        "print",
+        page.to_str().unwrap(),
+        "--printer",
+        "Mono Test",
+        "--duplex",
+        "long",
+        "--nup",
+        "2",
+        "--wait",
+    ]);
+    assert!(printed.contains("completed"), "{printed}");
+    let pngs: Vec<&str> = printed
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.ends_with(".png"))
+        .collect();
+    // 3 pages 2-up = 2 impressions on one duplex sheet.
+    assert_eq!(pngs.len(), 2, "{printed}");
+    for png in &pngs {
+        assert!(Path::new(png).is_file(), "{png} missing");
+    }
+    let job = job_id_of(&printed);
+
+    // jobs / job.
+    let jobs: serde_json::Value = serde_json::from_str(&up.ok(&["jobs", "--json"])).unwrap();
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == job.as_str()),
+        "{jobs}"
+    );
+    assert!(up.ok(&["job", &job]).contains("completed"));
+
+    // A format the printer fails on ends aborted with a reason: exit 6 for --wait.
+    let urf = dir.path().join("page.urf");
+    std::fs::write(&urf, printlab::render::samples::urf_gray(1, 200, 280, 50)).unwrap();
+    let failed = up.run(&[
+        "print",
+        urf.to_str().unwrap(),
+        "--printer",
+        "Mono Test",
+        "--wait",
+    ]);
+    assert_eq!(failed.status.code(), Some(6), "{failed:?}");
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("aborted"));
+
+    // An option the printer does not have is refused before upload, naming what it has.
+    let refused = up.run(&[
+        "print",
+        page.to_str().unwrap(),
+        "--printer",
+        "Slow Test",
+        "--duplex",
+        "long",
+    ]);
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("oneSided"));
+
+    // cancel: a slow printer's job stops.
+    let slow = up.ok(&["print", page.to_str().unwrap(), "--printer", "Slow Test"]);
+    let slow_job = job_id_of(&slow);
+    up.ok(&["cancel", &slow_job]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = up.ok(&["job", &slow_job]);
+        if shown.contains("canceled") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "job not canceled: {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // An upload killed midway resumes from where it stopped; print checks the stored SHA-256.
+    let big = dir.path().join("big.pdf");
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend((0..160u64 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    std::fs::write(&big, &bytes).unwrap();
+    let mut first = printlab()
+        .current_dir(&up.dir)
+        .env("PRINTLAB_CLOUD", &up.url)
+        .env("PRINTLAB_STATE_DIR", up.dir.join("client-state"))
+        .args([
+            "print",
+            big.to_str().unwrap(),
+            "--printer",
+            "Mono Test",
+            "--range-size",
+            "1048576",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut progress = BufReader::new(first.stderr.take().unwrap()).lines();
+    let seen = progress
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("uploaded") && !l.contains("uploaded 0 of"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        seen.is_some(),
+        "the first run showed no progress before it ended"
+    );
+    let second = up.run(&[
+        "print",
+        big.to_str().unwrap(),
+        "--printer",
+        "Mono Test",
+        "--range-size",
+        "1048576",
+    ]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming job"), "{stderr}");
+    let sha = printlab::client::upload::file_sha256(&big).unwrap().1;
+    assert!(String::from_utf8_lossy(&second.stdout).contains(&sha));
+
+    // demo against the same lab: every job ends as expected (the URF one aborts on purpose).
+    let demo = up.run(&[
+        "demo", "--cloud", &up.url, "--token", &up.token, "--data", "demo-out",
+    ]);
+    let shown = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.status.success(),
+        "{shown}\n{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert!(
+        shown.contains("every job ended as expected") && shown.contains("(meant to)"),
+        "{shown}"
+    );
+}

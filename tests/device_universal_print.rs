@@ -1,0 +1,368 @@
+//! Universal Print mode end to end through the real cloud on loopback: an emulated printer
+//! registers (CSR, polling), gets a device token (nonce, signed JWT), advertises over INFRA as
+//! the registered printer, and prints a job a Graph client submitted to its share. A restarted
+//! device reuses its identity instead of registering again, and expired tokens are replaced.
+
+use printlab::cloud::{Cloud, CloudOptions};
+use printlab::device::config;
+use printlab::device::registration::{KeyKind, UniversalPrintAccess};
+use printlab::device::runtime::{FleetOptions, Link, RunningFleet, out_root, start_fleet};
+use printlab::device::spool::Spool;
+use serde_json::{Value as Json, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+const PRINTER: &str = r#"
+[fleet]
+connection = { mode = "universal-print" }
+
+[[printer]]
+name = "Lab"
+manufacturer = "printlab"
+model = "Emulated Laser"
+[printer.capabilities]
+document_formats = ["application/pdf"]
+media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
+dpis = [72]
+color_modes = ["blackAndWhite"]
+duplex_modes = ["oneSided"]
+finishings = ["none"]
+copies = { min = 1, max = 9 }
+[printer.defaults]
+document_format = "application/pdf"
+media_size = "A4"
+color_mode = "blackAndWhite"
+duplex_mode = "oneSided"
+dpi = 72
+copies = 1
+[printer.engine]
+pages_per_minute = 600
+warm_up_seconds = 0
+"#;
+
+/// The real cloud on an ephemeral loopback port.
+struct Lab {
+    cloud: Cloud,
+    base: String,
+    admin: String,
+    user: String,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<()>,
+}
+
+impl Lab {
+    async fn start(data: &Path) -> Self {
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", socket.local_addr().unwrap());
+        let cloud = Cloud::open_with(
+            data,
+            &base,
+            CloudOptions {
+                long_poll: Duration::from_secs(2),
+            },
+        )
+        .unwrap();
+        let scopes = [
+            "Printers.Create",
+            "Printer.FullControl.All",
+            "PrinterShare.ReadWrite.All",
+            "PrintJob.ReadWrite.All",
+        ]
+        .map(String::from);
+        let admin = cloud
+            .token_key()
+            .mint_user("admin", &scopes, true, chrono::Duration::hours(1))
+            .unwrap();
+        let user = cloud
+            .token_key()
+            .mint_user(
+                "ada",
+                &[
+                    "PrintJob.ReadWrite".into(),
+                    "PrinterShare.ReadBasic.All".into(),
+                ],
+                false,
+                chrono::Duration::hours(1),
+            )
+            .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(cloud.clone().serve_until(socket, async {
+            let _ = stopped.await;
+        }));
+        let serving = tokio::spawn(async move {
+            serving.await.unwrap().unwrap();
+        });
+        Self {
+            cloud,
+            base,
+            admin,
+            user,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            serving,
+        }
+    }
+
+    async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        drop(self.cloud);
+        tokio::time::timeout(Duration::from_secs(10), self.serving)
+            .await
+            .expect("the cloud stops within the long-poll limit")
+            .unwrap();
+    }
+
+    /// One Graph call; panics on anything but success.
+    async fn graph(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> Json {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1.0{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    async fn printers(&self) -> Vec<Json> {
+        let list = self
+            .graph(&self.admin, reqwest::Method::GET, "/print/printers", None)
+            .await;
+        list["value"].as_array().unwrap().clone()
+    }
+
+    /// Waits until the device registered and advertised: Graph shows its capabilities.
+    async fn advertised_printer(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(p) = self.printers().await.first() {
+                let id = p["id"].as_str().unwrap().to_string();
+                let view = self
+                    .graph(
+                        &self.admin,
+                        reqwest::Method::GET,
+                        &format!("/print/printers/{id}?$select=id,capabilities,status"),
+                        None,
+                    )
+                    .await;
+                if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
+                    return id;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the device never registered and advertised"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A user's job on `share`: create, upload, start. Returns the job id.
+    async fn submit(&self, share: &str, pages: usize) -> String {
+        use reqwest::Method;
+        let data = printlab::render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap();
+        let jobs = format!("/print/shares/{share}/jobs");
+        let job = self
+            .graph(
+                &self.user,
+                Method::POST,
+                &jobs,
+                Some(json!({"configuration": {"mediaSize": "A4"}})),
+            )
+            .await;
+        let job_id = job["id"].as_str().unwrap().to_owned();
+        let document_id = job["documents"][0]["id"].as_str().unwrap();
+        let session = self
+            .graph(
+                &self.user,
+                Method::POST,
+                &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
+                Some(json!({"properties": {
+                    "documentName": "page.pdf", "contentType": "application/pdf", "size": data.len(),
+                }})),
+            )
+            .await;
+        let status = self
+            .http
+            .put(session["uploadUrl"].as_str().unwrap())
+            .header(
+                "Content-Range",
+                format!("bytes 0-{}/{}", data.len() - 1, data.len()),
+            )
+            .body(data)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 201);
+        self.graph(
+            &self.user,
+            Method::POST,
+            &format!("{jobs}/{job_id}/start"),
+            None,
+        )
+        .await;
+        job_id
+    }
+
+    async fn wait_completed(&self, share: &str, job: &str) -> Json {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let j = self
+                .graph(
+                    &self.user,
+                    reqwest::Method::GET,
+                    &format!("/print/shares/{share}/jobs/{job}"),
+                    None,
+                )
+                .await;
+            if j["status"]["state"] == "completed" {
+                return j;
+            }
+            assert!(Instant::now() < deadline, "job {job} never completed: {j}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn share(&self, printer: &str) -> String {
+        let share = self
+            .graph(
+                &self.admin,
+                reqwest::Method::POST,
+                "/print/shares",
+                Some(json!({"displayName": "Lab share", "allowAllUsers": true,
+                    "printer@odata.bind": format!("{}/v1.0/print/printers/{printer}", self.base)})),
+            )
+            .await;
+        share["id"].as_str().unwrap().to_string()
+    }
+}
+
+fn start_device(
+    dir: &Path,
+    spool: &Spool,
+    base: &str,
+    admin_token: Option<String>,
+) -> RunningFleet {
+    let fleet = config::parse(PRINTER, "test.toml").unwrap();
+    let access = UniversalPrintAccess {
+        cloud_url: base.to_string(),
+        admin_token,
+        key: KeyKind::Rsa2048,
+    };
+    start_fleet(
+        &fleet.printers,
+        |printer| Link::from_config(printer, Some(&access)),
+        FleetOptions {
+            spool: spool.clone(),
+            out_root: out_root(dir),
+            http: reqwest::Client::new(),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(&dir.path().join("cloud")).await;
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
+    let printer = lab.advertised_printer().await;
+    let listed = lab.printers().await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["displayName"], "Lab");
+    assert_eq!(listed[0]["manufacturer"], "printlab");
+    assert_eq!(listed[0]["model"], "Emulated Laser");
+    assert_eq!(listed[0]["hasPhysicalDevice"], true);
+    let identity = spool.identity("Lab").unwrap().unwrap();
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    assert!(identity.certificate_pem.is_some() && identity.access_token.is_some());
+
+    let share = lab.share(&printer).await;
+    let job = lab.submit(&share, 2).await;
+    let done = lab.wait_completed(&share, &job).await;
+    assert_eq!(done["status"]["isAcquiredByPrinter"], true, "{done}");
+    let record = spool.job("Lab", job.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(record.progress.sheets_completed, 2);
+    running.shutdown().await;
+
+    // Restarted without an admin token: the spool's identity is the same printer.
+    let running = start_device(dir.path(), &spool, &lab.base, None);
+    let job = lab.submit(&share, 1).await;
+    lab.wait_completed(&share, &job).await;
+    assert_eq!(lab.printers().await.len(), 1, "the device registered again");
+    assert_eq!(
+        spool.identity("Lab").unwrap().unwrap().device_id.as_deref(),
+        Some(printer.as_str())
+    );
+    running.shutdown().await;
+    lab.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_device_tokens_are_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(&dir.path().join("cloud")).await;
+    lab.cloud
+        .set_device_token_lifetime(chrono::Duration::seconds(2));
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
+    let printer = lab.advertised_printer().await;
+    let share = lab.share(&printer).await;
+    let first = spool.identity("Lab").unwrap().unwrap();
+
+    // Ahead of expiry: the device renews by itself while idle.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let renewed = spool.identity("Lab").unwrap().unwrap();
+    assert_ne!(renewed.access_token, first.access_token);
+    assert!(renewed.token_expires_at > first.token_expires_at);
+    let job = lab.submit(&share, 1).await;
+    lab.wait_completed(&share, &job).await;
+    running.shutdown().await;
+
+    // A token the service refuses (expired an hour ago, though the spool thinks it good):
+    // HTTP 401, and the device gets a new one and carries on.
+    lab.cloud
+        .set_device_token_lifetime(chrono::Duration::hours(1));
+    let stale = lab
+        .cloud
+        .token_key()
+        .mint_device(&printer, chrono::Duration::hours(-1))
+        .unwrap();
+    let mut identity = spool.identity("Lab").unwrap().unwrap();
+    identity.access_token = Some(stale.clone());
+    identity.token_expires_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    identity.token_refresh_at = identity.token_expires_at;
+    spool.put_identity("Lab", &identity).unwrap();
+    spool.flush().unwrap();
+    let running = start_device(dir.path(), &spool, &lab.base, None);
+    let job = lab.submit(&share, 1).await;
+    lab.wait_completed(&share, &job).await;
+    let now = spool.identity("Lab").unwrap().unwrap();
+    assert_ne!(now.access_token.as_deref(), Some(stale.as_str()));
+    assert_eq!(
+        lab.cloud
+            .token_key()
+            .verify_device(now.access_token.as_deref().unwrap()),
+        Some(printer.clone())
+    );
+    running.shutdown().await;
+    lab.stop().await;
+}
