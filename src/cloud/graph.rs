@@ -471,6 +471,11 @@ fn check_job_configuration(
     printer: &PrinterRecord,
 ) -> Result<(), GraphError> {
     let caps = printer.printer.capabilities.clone().unwrap_or_default();
+    // A printer registered but not yet described by its device (or app) has nothing to hold a
+    // configuration to; its jobs wait for the device either way.
+    if caps == PrinterCapabilities::default() {
+        return Ok(());
+    }
     refuse_violations(
         &format!("configuration for printer '{}'", printer.printer.id),
         crate::model::rules::check_job(config, &caps),
