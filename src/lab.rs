@@ -165,6 +165,7 @@ impl Lab {
                 spool: spool.clone(),
                 out_root: out_dir.clone(),
                 http: reqwest::Client::new(),
+                render: true,
             },
         )?;
         let control =

@@ -675,3 +675,34 @@ async fn a_registered_device_keeps_its_identity_and_does_not_register_again() {
     assert!(err.to_string().contains("PRINTLAB_TOKEN"), "{err}");
     run.stop().await;
 }
+
+/// Many devices registering at the same moment: each POST and poll flushes the store, and
+/// sled's `flush_async` used to hang the whole cloud once about seven flushes overlapped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_devices_register_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(&dir.path().join("cloud")).await;
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let access = run.access(KeyKind::EcdsaP256);
+    let client = Client::new();
+    let registrations = (0..32).map(|n| {
+        let (client, spool, access) = (client.clone(), spool.clone(), access.clone());
+        tokio::spawn(async move {
+            ensure_registered(&client, &spool, &access, &description(&format!("P{n}"))).await
+        })
+    });
+    let all = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        futures::future::join_all(registrations),
+    )
+    .await
+    .expect("32 concurrent registrations finish (the cloud does not hang)");
+    let mut ids: Vec<String> = all
+        .into_iter()
+        .map(|r| r.unwrap().unwrap().printer_id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 32);
+    run.stop().await;
+}

@@ -130,7 +130,7 @@ fn the_flaky_printer_exercises_every_stop_and_recovers() {
             && seen.contains(&Fault::MediaEmpty)
             && seen.contains(&Fault::CoverOpen)
     );
-    assert!(engine.is_offline(Duration::from_secs(310)));
+    assert!(engine.faults_spec().is_offline(Duration::from_secs(310)));
 }
 
 #[test]

@@ -175,6 +175,7 @@ fn start_device(data: &Path, base: &str, spool: &Spool) -> RunningFleet {
             spool: spool.clone(),
             out_root: out_root(data),
             http: reqwest::Client::new(),
+            render: true,
         },
     )
     .unwrap()

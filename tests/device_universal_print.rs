@@ -273,6 +273,7 @@ fn start_device(
             spool: spool.clone(),
             out_root: out_root(dir),
             http: reqwest::Client::new(),
+            render: true,
         },
     )
     .unwrap()

@@ -40,6 +40,9 @@ struct RunArgs {
     /// Where the control API listens.
     #[arg(long, default_value = "127.0.0.1:0")]
     control: std::net::SocketAddr,
+    /// Lay jobs out to count their sheets but draw no PNGs (for throughput runs).
+    #[arg(long)]
+    no_render: bool,
 }
 
 #[derive(Subcommand)]
@@ -123,6 +126,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
             spool: spool.clone(),
             out_root: runtime::out_root(&args.spool),
             http: reqwest::Client::new(),
+            render: !args.no_render,
         },
     )?;
     let listener = tokio::net::TcpListener::bind(args.control)

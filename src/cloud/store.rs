@@ -152,8 +152,19 @@ impl Store {
     }
 
     /// Makes every write so far durable; called before any response that acknowledges one.
+    ///
+    /// Not sled's `flush_async`: concurrent callers can wait forever (spacejam/sled #1241,
+    /// #1308). It parks each waiting flush on one of sled's own IO threads, and once about seven
+    /// requests flush at the same moment every IO thread waits for a log write that only an IO
+    /// thread can do (twenty devices registering at once were enough). A blocking flush on
+    /// tokio's blocking pool waits without holding one of sled's threads.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| {
+                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
+            })??;
         Ok(())
     }
 

@@ -166,13 +166,18 @@ impl EngineStatus {
         PrinterStatus {
             state: self.state,
             details: self.faults.iter().map(|f| f.graph_detail()).collect(),
-            description: Some(
-                self.faults
+            // Always a message: a service keeps the last one it was given, so "clear the jam"
+            // would otherwise outlive the jam.
+            description: Some(match self.state {
+                _ if !self.faults.is_empty() => self
+                    .faults
                     .iter()
                     .map(|f| f.remedy())
                     .collect::<Vec<_>>()
                     .join("; "),
-            ),
+                PrinterProcessingState::Processing => "Printing".to_string(),
+                _ => "Ready".to_string(),
+            }),
         }
     }
 }
@@ -467,18 +472,43 @@ impl Engine {
         Ok(())
     }
 
-    /// True while `now` falls inside an offline window.
+    /// What the engine must remember across a restart: the faults a person has not cleared
+    /// yet (paper stays jammed, the tray stays empty, the cover stays open while the power is
+    /// off) and whether the once-only cover opening has happened.
+    pub fn memory(&self) -> FaultMemory {
+        FaultMemory {
+            present: self.present.iter().copied().collect(),
+            cover_opened: self.cover_opened,
+        }
+    }
+
+    /// Takes back what [`Engine::memory`] saved before a restart. An empty tray stays empty
+    /// until refilled; otherwise the tray counts from full again (its level is not kept).
+    pub fn restore(&mut self, memory: &FaultMemory) {
+        self.present.extend(memory.present.iter().copied());
+        self.cover_opened |= memory.cover_opened;
+        if self.present.contains(&Fault::MediaEmpty) && self.paper_left.is_some() {
+            self.paper_left = Some(0);
+        }
+    }
+}
+
+/// The part of an engine's state that outlives the process (kept in the spool).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultMemory {
+    pub present: Vec<Fault>,
+    pub cover_opened: bool,
+}
+
+impl FaultSpec {
+    /// True while `now` (since device start) falls inside an offline window.
     pub fn is_offline(&self, now: Duration) -> bool {
-        self.faults.offline.iter().any(|w| window_contains(w, now))
+        self.offline.iter().any(|w| window_contains(w, now))
     }
 
     /// The next time at or after `now` when the printer goes offline or comes back.
     pub fn next_offline_change(&self, now: Duration) -> Option<Duration> {
-        self.faults
-            .offline
-            .iter()
-            .filter_map(|w| next_edge(w, now))
-            .min()
+        self.offline.iter().filter_map(|w| next_edge(w, now)).min()
     }
 }
 
@@ -928,14 +958,113 @@ mod tests {
         let mut e = Engine::new(spec(60), faults);
         assert!(e.interpret("image/URF").is_err());
         assert!(e.interpret("application/pdf").is_ok());
-        let offline: Vec<u32> = (0..130).filter(|t| e.is_offline(*t * S)).collect();
+        let f = e.faults_spec();
+        let offline: Vec<u32> = (0..130).filter(|t| f.is_offline(*t * S)).collect();
         assert_eq!(
             offline,
             vec![10, 11, 12, 13, 14, 30, 31, 70, 71, 72, 73, 74]
         );
-        assert_eq!(e.next_offline_change(Duration::ZERO), Some(10 * S));
-        assert_eq!(e.next_offline_change(12 * S), Some(15 * S));
-        assert_eq!(e.next_offline_change(16 * S), Some(30 * S));
-        assert_eq!(e.next_offline_change(33 * S), Some(70 * S));
+        assert_eq!(f.next_offline_change(Duration::ZERO), Some(10 * S));
+        assert_eq!(f.next_offline_change(12 * S), Some(15 * S));
+        assert_eq!(f.next_offline_change(16 * S), Some(30 * S));
+        assert_eq!(f.next_offline_change(33 * S), Some(70 * S));
+    }
+
+    #[test]
+    fn a_restarted_engine_is_still_stopped_until_cleared_and_resumes_after_the_recorded_sheets() {
+        let faults = FaultSpec {
+            jam_every_sheets: Some(2),
+            cover_open_after_sheets: Some(1),
+            ..Default::default()
+        };
+        let work = JobWork {
+            sheets: 3,
+            impressions: 3,
+        };
+        let mut e = Engine::new(spec(60), faults.clone());
+        e.start_job(1, work, 0, Duration::ZERO).unwrap();
+        let mut now = Duration::ZERO;
+        let mut stopped = Vec::new();
+        while !stopped.contains(&Fault::MediaJam) {
+            match e.next_wakeup() {
+                Some(at) => now = at,
+                None => {
+                    for fault in e.status().faults {
+                        e.clear(fault, now);
+                    }
+                    continue;
+                }
+            }
+            for event in e.advance(now) {
+                if let EngineEvent::Stopped { fault, .. } = event {
+                    stopped.push(fault);
+                }
+            }
+        }
+        // Sheet 1 out, then the cover opens; after closing it, the pick of sheet 2 jams.
+        assert_eq!(stopped, vec![Fault::CoverOpen, Fault::MediaJam]);
+        assert_eq!(e.active_job(), Some((1, 1)));
+        let memory = e.memory();
+
+        let mut restarted = Engine::new(spec(60), faults);
+        restarted.restore(&memory);
+        assert_eq!(restarted.status().state, PrinterProcessingState::Stopped);
+        assert_eq!(restarted.status().faults, vec![Fault::MediaJam]);
+        restarted.start_job(1, work, 1, now).unwrap();
+        assert!(restarted.advance(now + 60 * S).is_empty());
+        assert_eq!(restarted.next_wakeup(), None);
+        restarted.clear(Fault::MediaJam, now + 60 * S);
+        let mut printed = Vec::new();
+        while restarted.active_job().is_some() {
+            let Some(at) = restarted.next_wakeup() else {
+                // Jams count picks since power-on, so the reprint's neighbour jams again.
+                assert_eq!(restarted.status().faults, vec![Fault::MediaJam]);
+                restarted.clear(Fault::MediaJam, now);
+                continue;
+            };
+            now = at;
+            let events = restarted.advance(at);
+            // The cover opens once in a printer's life, restarts included.
+            assert!(!events.iter().any(|e| matches!(
+                e,
+                EngineEvent::Stopped {
+                    fault: Fault::CoverOpen,
+                    ..
+                }
+            )));
+            printed.extend(sheets(&events));
+        }
+        assert_eq!(printed, vec![2, 3]);
+    }
+
+    #[test]
+    fn an_empty_tray_stays_empty_across_a_restart() {
+        let faults = FaultSpec {
+            out_of_paper_after_sheets: Some(5),
+            ..Default::default()
+        };
+        let mut e = Engine::new(spec(60), faults);
+        e.restore(&FaultMemory {
+            present: vec![Fault::MediaEmpty],
+            cover_opened: false,
+        });
+        e.clear(Fault::MediaEmpty, Duration::ZERO);
+        // Refilled: a full tray of 5 again.
+        e.start_job(
+            1,
+            JobWork {
+                sheets: 9,
+                impressions: 9,
+            },
+            0,
+            Duration::ZERO,
+        )
+        .unwrap();
+        let mut printed = 0;
+        while let Some(at) = e.next_wakeup() {
+            printed += sheets(&e.advance(at)).len();
+        }
+        assert_eq!(printed, 5);
+        assert_eq!(e.status().faults, vec![Fault::MediaEmpty]);
     }
 }

@@ -8,7 +8,10 @@
 use crate::ipp::http::{Credentials, ReceivedResponse, TransportError, post_ipp};
 use crate::ipp::{Attribute, AttributeLookup, GroupTag, Limits, Message, Operation, Value};
 use crate::ipp::{DocumentReader, StatusCode};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::network::{Network, Offline};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
@@ -30,6 +33,8 @@ pub enum InfraError {
     DocumentStream(std::io::Error),
     #[error("printer URI `{0}` is not an ipp://, ipps://, http:// or https:// URI")]
     BadUri(String),
+    #[error(transparent)]
+    Offline(#[from] Offline),
 }
 
 impl InfraError {
@@ -110,6 +115,7 @@ pub struct InfraClient {
     credentials: std::sync::RwLock<Credentials>,
     limits: Limits,
     next_request: AtomicU32,
+    network: Arc<Network>,
 }
 
 /// The HTTP URL of an IPP URI.
@@ -168,6 +174,7 @@ impl InfraClient {
             credentials: std::sync::RwLock::new(credentials),
             limits: Limits::default(),
             next_request: AtomicU32::new(1),
+            network: Arc::default(),
         }
     }
 
@@ -177,6 +184,13 @@ impl InfraClient {
             .credentials
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = credentials;
+    }
+
+    /// Sends every request through `network` (the printer's offline windows and extra
+    /// latency).
+    pub fn with_network(mut self, network: Arc<Network>) -> Self {
+        self.network = network;
+        self
     }
 
     fn request(&self, operation: Operation) -> Message {
@@ -199,6 +213,7 @@ impl InfraClient {
         name: &'static str,
         request: Message,
     ) -> Result<ReceivedResponse, InfraError> {
+        self.network.before_request().await?;
         let credentials = self
             .credentials
             .read()

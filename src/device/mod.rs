@@ -1,10 +1,13 @@
 //! Emulated printers: the `printers.toml` fleet ([`config`]), the print engine's speed and
 //! faults ([`engine`]), the sled spool that is each device's memory across restarts
-//! ([`spool`]), the PWG 5100.18 client ([`infra_client`]) and the per-printer loop ([`runtime`]).
+//! ([`spool`]), the PWG 5100.18 client ([`infra_client`]), its network ([`network`]: offline
+//! windows, extra latency), Universal Print registration ([`registration`]) and the
+//! per-printer loop ([`runtime`]).
 
 pub mod config;
 pub mod engine;
 pub mod infra_client;
+pub mod network;
 pub mod registration;
 pub mod runtime;
 pub mod schema;

@@ -14,6 +14,7 @@
 use super::config::{Connection, PrinterConfig};
 use super::engine::{Engine, EngineEvent, Fault, JobWork};
 use super::infra_client::{InfraClient, InfraError, JobReport, job_state};
+use super::network::Network;
 use super::registration::{
     DeviceDescription, DeviceTokens, RegistrationError, UniversalPrintAccess, ensure_registered,
     is_registered,
@@ -24,6 +25,7 @@ use crate::ipp::{Attribute, AttributeLookup, Value};
 use crate::model::ipp_mapping::{
     graph_from_job_template, printer_attributes_from_graph, printer_status_to_ipp,
 };
+use crate::model::rules::check_job;
 use crate::model::{PrintJobProcessingState, PrinterProcessingState};
 use crate::render::{self, DeviceProfile, EdgeMicrons, JobRequest, RenderError};
 use rand::Rng;
@@ -207,6 +209,8 @@ pub struct FleetOptions {
     /// Rendered sides go under `<out_root>/<printer>/<job>/`.
     pub out_root: PathBuf,
     pub http: reqwest::Client,
+    /// False: lay each job out to count its sheets but draw nothing (throughput runs).
+    pub render: bool,
 }
 
 /// Starts one task per printer. Each printer's link comes from `endpoint_of` (an [`Endpoint`]
@@ -224,11 +228,26 @@ pub fn start_fleet<L: Into<Link>>(
     let mut handles = Vec::new();
     for config in printers {
         let link = endpoint_of(config)?.into();
+        let started = Instant::now();
+        let network = Arc::new(Network::new(config.faults.clone(), started));
         let (control_tx, control_rx) = mpsc::channel(8);
+        let mut engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let memory =
+            options
+                .spool
+                .fault_memory(&config.name)
+                .map_err(|source| RuntimeError::Spool {
+                    printer: config.name.clone(),
+                    source,
+                })?;
+        if let Some(memory) = memory {
+            engine.restore(&memory);
+        }
+        let status = engine.status();
         let snapshot = PrinterSnapshot {
             name: config.name.clone(),
-            state: PrinterProcessingState::Idle,
-            reasons: vec!["none".into()],
+            state: status.state,
+            reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
             connected: false,
             job: None,
             jobs_completed: 0,
@@ -239,6 +258,10 @@ pub fn start_fleet<L: Into<Link>>(
             spool: options.spool.clone(),
             out_root: options.out_root.clone(),
             http: options.http.clone(),
+            render_enabled: options.render,
+            engine,
+            started,
+            network,
             control: control_rx,
             status: status_tx,
             shutdown: shutdown.child_token(),
@@ -255,7 +278,8 @@ pub fn start_fleet<L: Into<Link>>(
                 .map_err(|source| RuntimeError::Infra {
                     printer: config.name.clone(),
                     source,
-                })?;
+                })?
+                .with_network(parts.network.clone());
                 tasks.spawn(
                     parts
                         .into_device(Arc::new(client), None)
@@ -306,6 +330,11 @@ struct DeviceParts {
     spool: Spool,
     out_root: PathBuf,
     http: reqwest::Client,
+    render_enabled: bool,
+    /// Restored from the spool's fault memory.
+    engine: Engine,
+    started: Instant,
+    network: Arc<Network>,
     control: mpsc::Receiver<Control>,
     status: watch::Sender<PrinterSnapshot>,
     shutdown: CancellationToken,
@@ -313,15 +342,16 @@ struct DeviceParts {
 
 impl DeviceParts {
     fn into_device(self, client: Arc<InfraClient>, tokens: Option<Arc<DeviceTokens>>) -> Device {
-        let engine = Engine::new(self.config.engine.clone(), self.config.faults.clone());
         Device {
             config: self.config,
             client,
             tokens,
             spool: self.spool,
             out_root: self.out_root,
-            engine,
-            started: Instant::now(),
+            render_enabled: self.render_enabled,
+            engine: self.engine,
+            started: self.started,
+            network: self.network,
             control: self.control,
             status: self.status,
             wake: Arc::new(Notify::new()),
@@ -381,7 +411,8 @@ impl DeviceParts {
                         &format!("{}/printers/{printer_id}", ipp_base(base)),
                         &printer_id,
                         Credentials::Bearer(token.access_token),
-                    );
+                    )
+                    .with_network(self.network.clone());
                     return Some((Arc::new(client), Arc::new(tokens)));
                 }
                 Err(e) => warn!(error = %e, "registration or device token failed; retrying"),
@@ -432,13 +463,18 @@ async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) -> bool {
 enum Interrupted {
     Canceled,
     Shutdown,
+    /// An offline window began: the session ends without a word to the service.
+    Offline,
     Infra(InfraError),
     Spool(SpoolError),
 }
 
 impl From<InfraError> for Interrupted {
     fn from(e: InfraError) -> Self {
-        Interrupted::Infra(e)
+        match e {
+            InfraError::Offline(_) => Interrupted::Offline,
+            e => Interrupted::Infra(e),
+        }
     }
 }
 
@@ -455,8 +491,10 @@ struct Device {
     tokens: Option<Arc<DeviceTokens>>,
     spool: Spool,
     out_root: PathBuf,
+    render_enabled: bool,
     engine: Engine,
     started: Instant,
+    network: Arc<Network>,
     control: mpsc::Receiver<Control>,
     status: watch::Sender<PrinterSnapshot>,
     /// Rung by the notification task when jobs may be fetchable.
@@ -476,6 +514,7 @@ impl Device {
         let notifier = tokio::spawn(
             notification_loop(
                 self.client.clone(),
+                self.network.clone(),
                 self.current.clone(),
                 self.wake.clone(),
                 self.notifications_ok.clone(),
@@ -491,9 +530,23 @@ impl Device {
         });
         let mut attempt = 0;
         while !self.shutdown.is_cancelled() {
+            if let Some(back) = self.network.offline_until() {
+                // The engine keeps its job and faults; the service hears nothing until the
+                // window ends, then the session starts over with advertise + reconcile.
+                info!("offline window: not talking to the service");
+                self.status.send_modify(|s| s.connected = false);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(back.into()) => {}
+                    _ = self.shutdown.cancelled() => break,
+                }
+                info!("offline window over: reconnecting");
+                attempt = 0;
+                continue;
+            }
             match self.connected_session().await {
                 Ok(()) => break,
                 Err(Interrupted::Shutdown) => break,
+                Err(Interrupted::Offline) => continue,
                 Err(Interrupted::Infra(e)) if e.is_unauthorized() && self.tokens.is_some() => {
                     warn!(error = %e, "device token refused; getting a new one");
                     self.renew_token().await;
@@ -544,6 +597,7 @@ impl Device {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(fallback) => {}
+                _ = self.network.offline() => return Err(Interrupted::Offline),
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => self.apply_control(action).await?,
             }
@@ -592,7 +646,7 @@ impl Device {
             .await
     }
 
-    async fn apply_control(&mut self, action: Control) -> Result<(), InfraError> {
+    async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
         match action {
             Control::Clear => {
                 let now = self.now();
@@ -600,7 +654,9 @@ impl Device {
                     info!(fault = fault.ipp_keyword(), "fault cleared");
                     self.engine.clear(fault, now);
                 }
-                self.advertise(false).await
+                self.remember_faults()?;
+                self.advertise(false).await?;
+                Ok(())
             }
         }
     }
@@ -667,13 +723,26 @@ impl Device {
         *self.current.lock().expect("not poisoned") = None;
         self.status.send_modify(|s| s.job = None);
         match outcome {
-            Err(Interrupted::Canceled) => self.finish_canceled(job).await,
+            Err(Interrupted::Canceled) => self.finish_canceled(job).await?,
             Err(Interrupted::Infra(e)) if e.is_gone() => {
                 info!(job, error = %e, "job is gone from the service");
-                Ok(())
             }
-            other => other,
+            other => other?,
         }
+        self.advertise_if_changed().await?;
+        Ok(())
+    }
+
+    /// Update-Output-Device-Attributes when the printer's state or reasons differ from what
+    /// the service was last told (a job started or ended), so Graph is always current.
+    async fn advertise_if_changed(&mut self) -> Result<(), InfraError> {
+        let status = self.engine.status();
+        let told = self.status.borrow().clone();
+        let reasons: Vec<String> = status.ipp_reasons().into_iter().map(String::from).collect();
+        if told.state == status.state && told.reasons == reasons {
+            return Ok(());
+        }
+        self.advertise(false).await
     }
 
     async fn process_job_inner(
@@ -723,6 +792,18 @@ impl Device {
             job,
         })?;
         let document = record.document.clone().expect("downloaded");
+        // A service other than ours may hand over options this printer does not have.
+        let unsupported = check_job(&record.configuration, &self.config.capabilities);
+        if !unsupported.is_empty() {
+            let problems: Vec<String> = unsupported.iter().map(|v| v.to_string()).collect();
+            let message = format!(
+                "This printer cannot print the job as asked: {}",
+                problems.join("; ")
+            );
+            return self
+                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .await;
+        }
         if let Err(failure) = self.engine.interpret(&document.format) {
             return self
                 .finish_aborted(job, "document-format-error", &failure.0)
@@ -740,8 +821,8 @@ impl Device {
                 },
             )
             .await?;
-        let manifest = match self.render(job, &record, cancel).await? {
-            Ok(manifest) => manifest,
+        let work = match self.render(job, &record, cancel).await? {
+            Ok(work) => work,
             Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
             Err(e) => {
                 return self
@@ -749,16 +830,8 @@ impl Device {
                     .await;
             }
         };
-        self.print(
-            job,
-            JobWork {
-                sheets: manifest.media_sheets as u64,
-                impressions: manifest.impressions as u64,
-            },
-            record.progress.sheets_completed,
-            cancel,
-        )
-        .await?;
+        self.print(job, work, record.progress.sheets_completed, cancel)
+            .await?;
         self.spool.update(&name, job, "completed", "", |r| {
             r.state = PrintJobProcessingState::Completed;
             r.reasons = vec!["job-completed-successfully".into()];
@@ -802,6 +875,7 @@ impl Device {
                     let n = tokio::select! {
                         r = reader.read(&mut buffer[filled..]) => r.map_err(InfraError::DocumentStream)?,
                         _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                        _ = self.network.offline() => return Err(Interrupted::Offline),
                         _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                     };
                     if n == 0 {
@@ -840,12 +914,14 @@ impl Device {
         Ok(())
     }
 
+    /// Renders the job (or, with rendering off, only lays it out) into the sheets and sides the
+    /// engine must print.
     async fn render(
         &mut self,
         job: u32,
         record: &JobRecord,
         cancel: &CancellationToken,
-    ) -> Result<Result<render::Manifest, RenderError>, Interrupted> {
+    ) -> Result<Result<JobWork, RenderError>, Interrupted> {
         let name = self.config.name.clone();
         let bytes = self.spool.document_bytes(&name, job)?;
         let format = record
@@ -858,6 +934,7 @@ impl Device {
         let out_dir = self.out_root.join(&name).join(job.to_string());
         let cancel = cancel.clone();
         let render_span = tracing::Span::current();
+        let draw = self.render_enabled;
         let result = tokio::task::spawn_blocking(move || {
             let _entered = render_span.enter();
             let on_sheet = |p: render::SheetProgress| {
@@ -867,7 +944,7 @@ impl Device {
                     "sheet rendered"
                 );
             };
-            render::render_job(&JobRequest {
+            let request = JobRequest {
                 document: &bytes,
                 content_type: &format,
                 config: &config,
@@ -875,8 +952,12 @@ impl Device {
                 out_dir: &out_dir,
                 cancel: &cancel,
                 on_sheet: &on_sheet,
-            })
-            .map(|m| (m, out_dir))
+            };
+            if draw {
+                render::render_job(&request).map(|m| Drawn::Rendered(m, out_dir.clone()))
+            } else {
+                render::count_job(&request).map(Drawn::Counted)
+            }
         })
         .await
         .map_err(|e| {
@@ -886,7 +967,11 @@ impl Device {
             })
         })?;
         match result {
-            Ok((manifest, out_dir)) => {
+            Ok(Drawn::Counted(count)) => Ok(Ok(JobWork {
+                sheets: count.media_sheets as u64,
+                impressions: count.impressions as u64,
+            })),
+            Ok(Drawn::Rendered(manifest, out_dir)) => {
                 let outputs: Vec<OutputRecord> = manifest
                     .sides
                     .iter()
@@ -898,7 +983,10 @@ impl Device {
                 self.spool.update(&name, job, "rendered", "", |r| {
                     r.outputs = outputs.clone();
                 })?;
-                Ok(Ok(manifest))
+                Ok(Ok(JobWork {
+                    sheets: manifest.media_sheets as u64,
+                    impressions: manifest.impressions as u64,
+                }))
             }
             Err(e) => Ok(Err(e)),
         }
@@ -915,10 +1003,24 @@ impl Device {
     ) -> Result<(), Interrupted> {
         let name = self.config.name.clone();
         let now = self.now();
-        if self.engine.active_job().is_none() {
-            self.engine
-                .start_job(job, work, already, now)
-                .expect("the engine is idle between jobs");
+        match self.engine.active_job() {
+            // Resumed after an offline window or a lost connection: the engine kept printing.
+            Some((active, _)) if active == job => {}
+            active => {
+                if let Some((other, _)) = active {
+                    // A job the service dropped while it was on the engine.
+                    let _ = self.engine.cancel_job(other, now);
+                }
+                self.engine
+                    .start_job(job, work, already, now)
+                    .expect("the engine is idle after the cancel");
+                self.advertise_if_changed().await?;
+            }
+        }
+        // Still stopped from before a restart, an outage or an offline window: the job waits,
+        // and the service hears so (it was just told the job is processing).
+        if let Some(&fault) = self.engine.status().faults.first() {
+            self.stopped(job, fault).await?;
         }
         loop {
             let mut done = false;
@@ -958,6 +1060,7 @@ impl Device {
             tokio::select! {
                 _ = sleep_until(wake) => {}
                 _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.network.offline() => return Err(Interrupted::Offline),
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => {
                     self.apply_control(action).await?;
@@ -976,8 +1079,10 @@ impl Device {
         }
     }
 
-    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), InfraError> {
+    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
         warn!(fault = fault.ipp_keyword(), "printer stopped");
+        self.remember_faults()?;
+        self.spool.flush()?;
         self.advertise(false).await?;
         self.client
             .update_job_status(
@@ -994,7 +1099,14 @@ impl Device {
                     sheets_completed: None,
                 },
             )
-            .await
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the uncleared faults in the spool, so a restarted printer is still stopped.
+    fn remember_faults(&self) -> Result<(), SpoolError> {
+        self.spool
+            .put_fault_memory(&self.config.name, &self.engine.memory())
     }
 
     async fn finish_aborted(
@@ -1072,6 +1184,12 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// What the render step produced.
+enum Drawn {
+    Rendered(render::Manifest, PathBuf),
+    Counted(render::JobCount),
 }
 
 /// What a finished job's final status says: sheets printed and where the PNG sides are, as a
@@ -1176,6 +1294,7 @@ async fn refresh_tokens(
 /// something happened and cancels the job in progress when the service cancels it.
 async fn notification_loop(
     client: Arc<InfraClient>,
+    network: Arc<Network>,
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     wake: Arc<Notify>,
     healthy: Arc<AtomicBool>,
@@ -1183,6 +1302,10 @@ async fn notification_loop(
 ) {
     let mut attempt = 0;
     loop {
+        tokio::select! {
+            _ = network.online() => {}
+            _ = shutdown.cancelled() => return,
+        }
         let subscription = tokio::select! {
             r = client.create_printer_subscription() => r,
             _ = shutdown.cancelled() => return,
@@ -1210,6 +1333,8 @@ async fn notification_loop(
             let asked = Instant::now();
             let answer = tokio::select! {
                 r = client.get_notifications(subscription, sequence, true) => r,
+                // The long poll drops with the network; subscribe again once it is back.
+                _ = network.offline() => break,
                 _ = shutdown.cancelled() => return,
             };
             match answer {

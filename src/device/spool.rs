@@ -4,7 +4,9 @@
 //! - `jobs`: one JSON record per (printer, cloud job id): state, attributes, progress, outputs;
 //! - `chunks`: document bytes, one entry per received chunk, keyed by byte offset;
 //! - `events`: a per-job log, keyed by sequence number;
-//! - `identity`: per printer, its key, certificate and tokens.
+//! - `identity`: per printer, its key, certificate and tokens;
+//! - `faults`: per printer, the faults nobody has cleared yet ([`FaultMemory`]), so a printer
+//!   killed while jammed, out of paper or with its cover open comes back that way.
 //!
 //! Every change that touches a job goes through one multi-tree sled transaction that also updates
 //! the record (byte count, next event number), so after a crash the record and its chunks and
@@ -13,6 +15,7 @@
 //! half-applied); the device calls [`Spool::flush`] before it tells the cloud anything it must
 //! not forget (Acknowledge-Job, Acknowledge-Document, a final job state).
 
+use super::engine::FaultMemory;
 use crate::model::{PrintJobConfiguration, PrintJobProcessingState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -159,6 +162,7 @@ pub struct Spool {
     chunks: sled::Tree,
     events: sled::Tree,
     identity: sled::Tree,
+    faults: sled::Tree,
 }
 
 fn job_key(printer: &str, job: u32) -> Result<Vec<u8>, SpoolError> {
@@ -249,6 +253,7 @@ impl Spool {
             chunks: db.open_tree("chunks")?,
             events: db.open_tree("events")?,
             identity: db.open_tree("identity")?,
+            faults: db.open_tree("faults")?,
             db,
         })
     }
@@ -573,6 +578,22 @@ impl Spool {
             .transpose()
     }
 
+    /// Keeps what the printer's engine must remember across a restart (not flushed: the device
+    /// flushes before it tells the service about the fault).
+    pub fn put_fault_memory(&self, printer: &str, memory: &FaultMemory) -> Result<(), SpoolError> {
+        job_key(printer, 0)?;
+        self.faults.insert(printer.as_bytes(), encode(memory))?;
+        Ok(())
+    }
+
+    pub fn fault_memory(&self, printer: &str) -> Result<Option<FaultMemory>, SpoolError> {
+        job_key(printer, 0)?;
+        self.faults
+            .get(printer.as_bytes())?
+            .map(|bytes| decode(printer.as_bytes(), &bytes))
+            .transpose()
+    }
+
     /// Checks that records, chunks and events agree; returns one line per inconsistency.
     pub fn verify(&self) -> Result<Vec<String>, SpoolError> {
         let mut problems = Vec::new();
@@ -790,5 +811,29 @@ mod tests {
         assert!(!format!("{:?}", s.identity("Laser").unwrap()).contains("KEY"));
         assert!(matches!(s.job("Laser", 2), Err(SpoolError::Corrupt { .. })));
         assert_eq!(s.verify().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn fault_memory_survives_reopen() {
+        use crate::device::engine::Fault;
+        let dir = tempfile::tempdir().unwrap();
+        let jammed = FaultMemory {
+            present: vec![Fault::MediaJam, Fault::CoverOpen],
+            cover_opened: true,
+        };
+        {
+            let s = Spool::open(dir.path()).unwrap();
+            assert_eq!(s.fault_memory("Laser").unwrap(), None);
+            s.put_fault_memory("Laser", &jammed).unwrap();
+            s.flush().unwrap();
+        }
+        let s = Spool::open(dir.path()).unwrap();
+        assert_eq!(s.fault_memory("Laser").unwrap(), Some(jammed));
+        assert_eq!(s.fault_memory("Other").unwrap(), None);
+        s.faults.insert("Bad", &b"[1"[..]).unwrap();
+        assert!(matches!(
+            s.fault_memory("Bad"),
+            Err(SpoolError::Corrupt { .. })
+        ));
     }
 }

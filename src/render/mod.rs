@@ -89,6 +89,45 @@ pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
     engine::render_job(request)
 }
 
+/// What a job would put on paper, without drawing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobCount {
+    pub media_sheets: usize,
+    /// Printed sides (blank backs of odd page counts excluded).
+    pub impressions: usize,
+}
+
+/// Opens the document and lays the job out exactly as [`render_job`] does, but draws nothing:
+/// the same errors for documents and options it cannot print, at a fraction of the cost. For
+/// devices run with rendering off (throughput runs).
+pub fn count_job(request: &JobRequest<'_>) -> Result<JobCount, RenderError> {
+    let (document, format) = source::open(
+        request.document,
+        request.content_type,
+        &request.profile.content_types,
+    )?;
+    let applied = settings::resolve(request.config, request.profile, format == PDF)?;
+    let page_sizes = document.page_sizes();
+    let selected = layout::select_pages(&applied.page_ranges, page_sizes.len());
+    if selected.is_empty() {
+        return Err(RenderError::InvalidOption {
+            option: "pageRanges",
+            value: format!("{:?}", applied.page_ranges),
+            reason: format!("selects none of the document's {} pages", page_sizes.len()),
+        });
+    }
+    let job = layout::lay_out(&applied, &page_sizes, &selected);
+    let duplex = job.sides.iter().any(|s| s.back);
+    Ok(JobCount {
+        media_sheets: job.printed.len() / if duplex { 2 } else { 1 },
+        impressions: job
+            .printed
+            .iter()
+            .filter(|p| !job.sides[p.layout_index].placements.is_empty())
+            .count(),
+    })
+}
+
 /// Renders each page at its own size and `dpi`, with no imposition, as `page-N.png` (N the
 /// 1-based page number): for comparing with other rasterizers. `page_ranges` are 1-based and
 /// inclusive; empty means every page.

@@ -594,3 +594,52 @@ fn damaged_documents_never_panic() {
         let _ = render_bytes(&bytes, kind, PrintJobConfiguration::default());
     }
 }
+
+fn count_pdf(
+    pdf: &[u8],
+    config: &PrintJobConfiguration,
+    out_dir: &Path,
+) -> Result<JobCount, RenderError> {
+    count_job(&JobRequest {
+        document: pdf,
+        content_type: PDF,
+        config,
+        profile: &profile(),
+        out_dir,
+        cancel: &CancellationToken::new(),
+        on_sheet: &|_| {},
+    })
+}
+
+#[test]
+fn counting_a_job_agrees_with_rendering_it() {
+    let config = PrintJobConfiguration {
+        duplex_mode: Some(PrintDuplexMode::FlipOnLongEdge),
+        copies: Some(2),
+        ..Default::default()
+    };
+    let pdf = testpages(5);
+    let rendered = render_pdf(&pdf, config.clone()).unwrap().manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let counted = count_pdf(&pdf, &config, dir.path()).unwrap();
+    assert_eq!(
+        counted,
+        JobCount {
+            media_sheets: rendered.media_sheets,
+            impressions: rendered.impressions,
+        }
+    );
+    // 5 pages duplex: 3 sheets with a blank last back, twice.
+    assert_eq!(
+        counted,
+        JobCount {
+            media_sheets: 6,
+            impressions: 10
+        }
+    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    assert!(matches!(
+        count_pdf(b"%PDF-1.7 not a pdf", &config, dir.path()),
+        Err(RenderError::Unprintable { .. })
+    ));
+}

@@ -778,9 +778,7 @@ impl UploadService {
         self.store.record_span(record.id, span)?;
         let ticket = self.db_sync.wrote();
         self.db_sync
-            .sync_through(ticket, || async {
-                self.store.db.flush_async().await.map(|_| ())
-            })
+            .sync_through(ticket, || flush_db(&self.store.db))
             .await?;
         guard.stored_end = span.end;
         Ok(())
@@ -933,7 +931,7 @@ impl UploadService {
                 Ok(())
             })
             .map_err(store::transaction_error)?;
-        s.db.flush_async().await.map_err(UploadError::from)?;
+        flush_db(&s.db).await?;
         self.live
             .lock()
             .expect("upload lock poisoned")
@@ -1089,4 +1087,15 @@ fn read_span(
             }
         })
         .buffered(READ_AHEAD)
+}
+
+/// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled #1241,
+/// #1308), and the cloud's store flushes the same database from other requests: the blocking
+/// flush on the blocking pool instead.
+async fn flush_db(db: &sled::Db) -> Result<(), UploadError> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.flush())
+        .await
+        .map_err(|e| UploadError::Task(e.to_string()))??;
+    Ok(())
 }
