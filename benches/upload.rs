@@ -98,9 +98,20 @@ async fn send_ranges(
         .unwrap()
 }
 
+/// Writes back every dirty page before a timed run: otherwise the plain PUT's 256 MiB, still in
+/// the page cache, reach the disk while the next contender runs, and whoever runs after it
+/// (the upload URL, which syncs before answering) waits behind them.
+fn settle() {
+    let synced = std::process::Command::new("sync")
+        .status()
+        .expect("the sync command runs");
+    assert!(synced.success());
+}
+
 async fn time_file_put(client: &reqwest::Client, data: &Bytes, durable: bool) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let base = file_server(dir.path().join("document"), durable).await;
+    settle();
     let start = Instant::now();
     let statuses = send_ranges(client, data, |first| format!("{base}/file/{first}")).await;
     let elapsed = start.elapsed();
@@ -132,6 +143,7 @@ async fn time_upload_url(client: &reqwest::Client, data: &Bytes) -> Duration {
         .unwrap()
         .upload_url
         .unwrap();
+    settle();
     let start = Instant::now();
     let statuses = send_ranges(client, data, |_| url.clone()).await;
     let elapsed = start.elapsed();

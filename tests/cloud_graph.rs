@@ -151,7 +151,10 @@ async fn make_pdf_printer(client: &Client, run: &Running, printer_id: &str, app_
         Some(app_token),
         Some(json!({
             "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4", "North America Letter"],
-                             "finishings": ["none", "staple", "stapleTripleLeft"]},
+                             "finishings": ["none", "staple", "stapleTripleLeft"],
+                             "colorModes": ["blackAndWhite", "color"], "dpis": [300, 600],
+                             "duplexModes": ["oneSided", "flipOnLongEdge"],
+                             "copiesPerJob": {"start": 1, "end": 99}},
             "defaults": {"contentType": "application/pdf", "mediaSize": "A4", "finishings": ["stapleTripleLeft"]},
             "isAcceptingJobs": true,
         })),

@@ -10,7 +10,9 @@ use printlab::ipp::{
     Attribute, AttributeLookup, Group, GroupTag, Limits, Message, Operation, StatusCode, Value,
 };
 use printlab::model::ipp_mapping::printer_attributes_from_graph;
-use printlab::model::{PrintColorMode, PrintDuplexMode, PrinterCapabilities, PrinterDefaults};
+use printlab::model::{
+    IntegerRange, PrintColorMode, PrintDuplexMode, PrinterCapabilities, PrinterDefaults,
+};
 use serde_json::{Value as Json, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -268,6 +270,7 @@ fn capabilities() -> (PrinterCapabilities, PrinterDefaults) {
             ]),
             media_sizes: Some(vec!["A4".into(), "North America Letter".into()]),
             content_types: Some(vec!["application/pdf".into()]),
+            copies_per_job: Some(IntegerRange { start: 1, end: 99 }),
             ..Default::default()
         },
         PrinterDefaults {
@@ -859,6 +862,20 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
                         )
                         .with_set("print-color-mode-supported", [Value::keyword("monochrome")])
                         .with("print-color-mode-default", Value::keyword("monochrome"))
+                        // What the jobs below ask for: Graph refuses a configuration the
+                        // printer does not declare.
+                        .with(
+                            "copies-supported",
+                            Value::RangeOfInteger {
+                                lower: 1,
+                                upper: 99,
+                            },
+                        )
+                        .with_set(
+                            "sides-supported",
+                            ["one-sided", "two-sided-long-edge"].map(Value::keyword),
+                        )
+                        .with_set("media-supported", [Value::keyword("iso_a4_210x297mm")])
                         .with("printer-state", Value::Enum(4)),
                 );
             },

@@ -30,9 +30,17 @@ pub struct Claims {
     /// Delegated callers holding the Printer Administrator directory role.
     #[serde(default)]
     pub admin: bool,
+    /// Delegated tokens: the client application the user signed in to, as in Entra tokens.
+    /// Graph checks it where an action is bound to an app (task triggers) and reports it as
+    /// `createdBy.application` of beta upload sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
+
+/// The client application delegated tokens from `printlab token` are issued to.
+pub const PRINTLAB_CLIENT_APP: &str = "printlab";
 
 /// The audience of device access tokens: the Universal Print service resource a device asks
 /// for (`mcp_svc_resource_id` in the registration answer).
@@ -64,6 +72,9 @@ pub enum Caller {
         upn: String,
         scopes: Vec<String>,
         admin: bool,
+        /// The client application the user signed in through (`appid`); `None` for tokens
+        /// minted before that claim existed.
+        app_id: Option<String>,
     },
     App {
         id: String,
@@ -108,6 +119,14 @@ impl Caller {
         match self {
             Caller::User { id, admin, .. } => *admin || id == owner_id,
             Caller::App { .. } => true,
+        }
+    }
+
+    /// The application behind the call: the app itself, or the client app a user signed in to.
+    pub fn app_id(&self) -> Option<&str> {
+        match self {
+            Caller::User { app_id, .. } => app_id.as_deref(),
+            Caller::App { id, .. } => Some(id),
         }
     }
 
@@ -191,9 +210,23 @@ impl TokenKey {
         Ok(Self { secret })
     }
 
-    /// A delegated token for a user.
+    /// A delegated token for a user signed in through printlab's own client application
+    /// (`printlab token`, the CLI).
     pub fn mint_user(
         &self,
+        name: &str,
+        scopes: &[String],
+        admin: bool,
+        lifetime: chrono::Duration,
+    ) -> Result<String, TokenKeyError> {
+        self.mint_user_via_app(PRINTLAB_CLIENT_APP, name, scopes, admin, lifetime)
+    }
+
+    /// A delegated token for a user signed in through the application `app` (its `appid` is
+    /// `object_id("app", app)`, the same id an application token for `app` carries).
+    pub fn mint_user_via_app(
+        &self,
+        app: &str,
         name: &str,
         scopes: &[String],
         admin: bool,
@@ -211,6 +244,7 @@ impl TokenKey {
             scp: Some(scopes.join(" ")),
             roles: None,
             admin,
+            appid: Some(object_id("app", app)),
             iat: now,
             exp: now + lifetime.num_seconds(),
         })
@@ -230,6 +264,7 @@ impl TokenKey {
             scp: None,
             roles: Some(roles.to_vec()),
             admin: false,
+            appid: None,
             iat: now,
             exp: now + lifetime.num_seconds(),
         })
@@ -308,6 +343,7 @@ impl TokenKey {
                 upn: c.name,
                 scopes: scp.split_whitespace().map(str::to_string).collect(),
                 admin: c.admin,
+                app_id: c.appid,
             },
             (None, Some(roles)) => Caller::App {
                 id: c.oid,

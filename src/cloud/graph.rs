@@ -125,8 +125,28 @@ const LIST_QUERY: Supported = Supported {
     filter_created_by: false,
 };
 
+mod actions;
+mod beta;
+mod navigation;
+mod tasks;
+
 pub(super) fn router(state: AppState) -> Router {
-    let v1 = Router::new()
+    Router::new()
+        .nest("/v1.0", print_routes())
+        .nest("/beta", beta::routes(print_routes(), state.clone()))
+        .fallback(|| async {
+            GraphError::new(
+                StatusCode::NOT_FOUND,
+                "BadRequest",
+                "Resource not found for the segment.",
+            )
+        })
+        .with_state(state)
+}
+
+/// Every `/print` route, the same under `/v1.0` and `/beta` (which adds the 2020 upload design).
+fn print_routes() -> Router<AppState> {
+    let print = Router::new()
         .route("/print/printers", get(list_printers))
         .route("/print/printers/create", post(create_printer))
         .route(
@@ -160,18 +180,9 @@ pub(super) fn router(state: AppState) -> Router {
             "/print/shares/{share_id}/allowedUsers/{user_id}/$ref",
             axum::routing::delete(remove_allowed_user),
         );
-    let v1 = job_routes::<false>(v1, "printers");
-    let v1 = job_routes::<true>(v1, "shares");
-    Router::new()
-        .nest("/v1.0", v1)
-        .fallback(|| async {
-            GraphError::new(
-                StatusCode::NOT_FOUND,
-                "BadRequest",
-                "Resource not found for the segment.",
-            )
-        })
-        .with_state(state)
+    let print = job_routes::<false>(print, "printers");
+    let print = job_routes::<true>(print, "shares");
+    navigation::routes(actions::routes(tasks::routes(print)))
 }
 
 /// The job and document routes, under printers (`SHARE = false`) or shares (`SHARE = true`).
@@ -439,26 +450,36 @@ const APPLICATION_PRINTER_PATCH: &[&str] = &[
 /// Complex properties a PATCH merges into (OData: properties left out keep their values).
 const MERGED_COMPLEX: &[&str] = &["defaults", "location", "capabilities"];
 
-/// The defaults must be among the capabilities; only the settings jobs depend on most are
-/// checked here (content type, media size, colour and duplex mode). The full rule set is
-/// `model::rules`, which the device helper is writing.
-fn defaults_violation(caps: &PrinterCapabilities, d: &PrinterDefaults) -> Option<String> {
-    fn check<T: PartialEq + std::fmt::Debug>(
-        name: &str,
-        value: &Option<T>,
-        supported: &Option<Vec<T>>,
-    ) -> Option<String> {
-        match (value, supported) {
-            (Some(v), Some(all)) if !all.contains(v) => Some(format!(
-                "defaults.{name} {v:?} is not among capabilities.{name}s"
-            )),
-            _ => None,
-        }
+/// 400 naming every broken rule (`defaults.mediaSize: ...`) when `violations` is not empty.
+fn refuse_violations(
+    what: &str,
+    violations: Vec<crate::model::rules::Violation>,
+) -> Result<(), GraphError> {
+    if violations.is_empty() {
+        return Ok(());
     }
-    check("contentType", &d.content_type, &caps.content_types)
-        .or_else(|| check("mediaSize", &d.media_size, &caps.media_sizes))
-        .or_else(|| check("colorMode", &d.color_mode, &caps.color_modes))
-        .or_else(|| check("duplexMode", &d.duplex_mode, &caps.duplex_modes))
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Err(GraphError::bad_request(format!(
+        "Invalid {what}: {}.",
+        listed.join("; ")
+    )))
+}
+
+/// A job configuration the printer cannot honour is refused with every offending field named.
+fn check_job_configuration(
+    config: &PrintJobConfiguration,
+    printer: &PrinterRecord,
+) -> Result<(), GraphError> {
+    let caps = printer.printer.capabilities.clone().unwrap_or_default();
+    // A printer registered but not yet described by its device (or app) has nothing to hold a
+    // configuration to; its jobs wait for the device either way.
+    if caps == PrinterCapabilities::default() {
+        return Ok(());
+    }
+    refuse_violations(
+        &format!("configuration for printer '{}'", printer.printer.id),
+        crate::model::rules::check_job(config, &caps),
+    )
 }
 
 async fn patch_printer(
@@ -486,6 +507,8 @@ async fn patch_printer(
             )));
         }
     }
+    let capabilities_patched = patch.contains_key("capabilities");
+    let defaults_patched = capabilities_patched || patch.contains_key("defaults");
     let value = {
         let _guard = lock(&state);
         let mut rec = state.printer_record(&printer_id)?;
@@ -516,12 +539,20 @@ async fn patch_printer(
         if updated.display_name.trim().is_empty() {
             return Err(GraphError::bad_request("displayName must not be empty."));
         }
-        if let (Some(c), Some(d)) = (&updated.capabilities, &updated.defaults)
-            && let Some(why) = defaults_violation(c, d)
-        {
-            return Err(GraphError::bad_request(format!(
-                "Invalid printer defaults: {why}."
-            )));
+        // The whole rule set, on what this PATCH touched: a printer registered through
+        // `printers/create` starts with empty capabilities, which only its app fills in.
+        let capabilities = updated.capabilities.clone().unwrap_or_default();
+        if capabilities_patched {
+            refuse_violations(
+                "printer capabilities",
+                crate::model::rules::check_capabilities(&capabilities),
+            )?;
+        }
+        if defaults_patched && let Some(defaults) = &updated.defaults {
+            refuse_violations(
+                "printer defaults",
+                crate::model::rules::check_defaults(&capabilities, defaults),
+            )?;
         }
         rec.printer = updated;
         state.store.put_printer(&rec)?;
@@ -706,8 +737,20 @@ async fn get_operation(
         .operation(&operation_id)?
         .filter(|op| op.created_by == who.id())
         .ok_or_else(|| GraphError::not_found(format!("No operation with id '{operation_id}'.")))?;
+    let body = with_context(
+        state.context("print/operations/$entity"),
+        operation_value(&state, &op, query::wants_unknown_enum_members(&headers))?,
+    );
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// A `printerCreateOperation`, with its printer inlined once it exists.
+fn operation_value(
+    state: &CloudState,
+    op: &OperationRecord,
+    unknown_members: bool,
+) -> Result<Value, GraphError> {
     let mut body = json!({
-        "@odata.context": state.context("print/operations/$entity"),
         "@odata.type": "#microsoft.graph.printerCreateOperation",
         "id": op.id,
         "createdDateTime": op.created_date_time,
@@ -721,14 +764,9 @@ async fn get_operation(
         .transpose()?
         .flatten()
     {
-        body["printer"] = printer_value(
-            &printer,
-            View::List,
-            None,
-            query::wants_unknown_enum_members(&headers),
-        )?;
+        body["printer"] = printer_value(&printer, View::List, None, unknown_members)?;
     }
-    Ok(json_response(StatusCode::OK, body))
+    Ok(body)
 }
 
 // ---------------------------------------------------------------- shares
@@ -1118,6 +1156,7 @@ fn collection(share: bool) -> &'static str {
 }
 
 fn job_value(
+    state: &CloudState,
     rec: &JobRecord,
     q: &QueryOptions,
     unknown_members: bool,
@@ -1127,7 +1166,7 @@ fn job_value(
         job.documents = Some(vec![rec.document.clone()]);
     }
     if q.expand.iter().any(|e| e == "tasks") {
-        job.tasks = Some(Vec::new());
+        job.tasks = Some(tasks::tasks_of_job(state, rec)?);
     }
     if !unknown_members {
         query::hide_evolvable_finishings(&mut job.configuration.finishings);
@@ -1176,7 +1215,7 @@ async fn list_jobs<const SHARE: bool>(
                     .is_some_and(|u| u.eq_ignore_ascii_case(upn))
             })
         })
-        .map(|j| job_value(j, &q, unknown))
+        .map(|j| job_value(&state, j, &q, unknown))
         .collect::<Result<Vec<_>, _>>()?;
     let path = format!("/print/{}/{parent_id}/jobs", collection(SHARE));
     let context = state.context(&format!("print/{}('{parent_id}')/jobs", collection(SHARE)));
@@ -1211,6 +1250,7 @@ async fn create_job<const SHARE: bool>(
     };
     let req: CreateJobRequest = query::json_body(&headers, &body)?;
     let (printer, share) = state.parent_printer(SHARE, &parent_id)?;
+    check_job_configuration(&req.configuration, &printer)?;
     if let Some(share) = &share
         && !share.allow_all_users
         && !*admin
@@ -1271,7 +1311,12 @@ async fn create_job<const SHARE: bool>(
         expand: vec!["documents".into()],
         ..QueryOptions::default()
     };
-    let v = job_value(&record, &q, query::wants_unknown_enum_members(&headers))?;
+    let v = job_value(
+        &state,
+        &record,
+        &q,
+        query::wants_unknown_enum_members(&headers),
+    )?;
     Ok(json_response(
         StatusCode::CREATED,
         with_context(state.context("print/printJobs/$entity"), v),
@@ -1295,7 +1340,12 @@ async fn get_job<const SHARE: bool>(
     )?;
     let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
     let rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
-    let v = job_value(&rec, &q, query::wants_unknown_enum_members(&headers))?;
+    let v = job_value(
+        &state,
+        &rec,
+        &q,
+        query::wants_unknown_enum_members(&headers),
+    )?;
     let context = state.context(&format!(
         "print/{}('{parent_id}')/jobs/$entity",
         collection(SHARE)
@@ -1323,7 +1373,7 @@ async fn start_job<const SHARE: bool>(
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_CREATE)?;
     let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
-    let status = {
+    let (status, released) = {
         let _guard = lock(&state);
         let mut rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
         if rec.document_sha256.is_none() {
@@ -1340,28 +1390,72 @@ async fn start_job<const SHARE: bool>(
                 status.state
             )));
         }
-        let transforming = needs_oxps_conversion(&printer, rec.declared_content_type.as_deref());
-        rec.job.status = PrintJobStatus {
-            state: PrintJobProcessingState::Processing,
-            details: vec![if transforming {
-                PrintJobStateDetail::Transforming
-            } else {
-                PrintJobStateDetail::Interpreting
-            }],
-            description: "The print job is currently being processed.".into(),
-            is_acquired_by_printer: false,
+        // A printer with a `jobStarted` trigger holds the job for the trigger's app.
+        let released = if tasks::hold_for_trigger(&state, &printer, &mut rec)? {
+            None
+        } else {
+            Some(release_job(&state, &printer, &mut rec)?)
         };
-        rec.job.is_fetchable = true;
-        state.store.put_job(&rec)?;
-        rec.job.status
+        (rec.job.status, released)
     };
     state.store.flush().await?;
-    state.infra.job_fetchable(&printer.printer.id, &job_id);
+    if let Some(notice) = released {
+        state.notify_devices(notice);
+    }
     let body = with_context(
         state.context("microsoft.graph.printJobStatus"),
         serde_json::to_value(status).expect("statuses serialise"),
     );
     Ok(json_response(StatusCode::OK, body))
+}
+
+/// A job change the device side must hear about, told once the store is flushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DeviceNotice {
+    Fetchable { printer_id: String, job_id: String },
+    Canceled { printer_id: String, job_id: String },
+}
+
+impl CloudState {
+    /// Tells INFRA (devices) about a job change already flushed to the store.
+    fn notify_devices(&self, notice: DeviceNotice) {
+        match notice {
+            DeviceNotice::Fetchable { printer_id, job_id } => {
+                self.infra.job_fetchable(&printer_id, &job_id)
+            }
+            DeviceNotice::Canceled { printer_id, job_id } => {
+                self.infra.job_canceled(&printer_id, &job_id)
+            }
+        }
+    }
+}
+
+/// Makes a started job fetchable for its printer: `processing` (`transforming` when the cloud
+/// converts OXPS to PDF), stored. Called with the write lock held, from `start` and when a
+/// pull-printing task releases a held job; the caller flushes the store and then passes the
+/// returned notice to `notify_devices`.
+fn release_job(
+    state: &CloudState,
+    printer: &PrinterRecord,
+    rec: &mut JobRecord,
+) -> Result<DeviceNotice, GraphError> {
+    let transforming = needs_oxps_conversion(printer, rec.declared_content_type.as_deref());
+    rec.job.status = PrintJobStatus {
+        state: PrintJobProcessingState::Processing,
+        details: vec![if transforming {
+            PrintJobStateDetail::Transforming
+        } else {
+            PrintJobStateDetail::Interpreting
+        }],
+        description: "The print job is currently being processed.".into(),
+        is_acquired_by_printer: false,
+    };
+    rec.job.is_fetchable = true;
+    state.store.put_job(rec)?;
+    Ok(DeviceNotice::Fetchable {
+        printer_id: rec.printer_id.clone(),
+        job_id: rec.job.id.clone(),
+    })
 }
 
 async fn cancel_job<const SHARE: bool>(
@@ -1483,6 +1577,51 @@ async fn create_upload_session<const SHARE: bool>(
     let who = caller(&state, &headers, &JOB_CREATE)?;
     let req: CreateUploadSessionRequest = query::json_body(&headers, &body)?;
     let props = req.properties;
+    let target = upload_target(
+        &state,
+        &who,
+        SHARE,
+        &parent_id,
+        &job_id,
+        &document_id,
+        &props,
+    )
+    .await?;
+    let session = state
+        .uploads
+        .create_session(target, &props, &upload_creator(&who))?;
+    let body = with_context(
+        state.context("microsoft.graph.uploadSession"),
+        serde_json::to_value(session).expect("sessions serialise"),
+    );
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// Who created an upload session, as both upload designs record it.
+fn upload_creator(who: &Caller) -> super::upload::UploadCreator {
+    match who {
+        Caller::User { id, app_id, .. } => super::upload::UploadCreator {
+            user_id: Some(id.clone()),
+            application_id: app_id.clone(),
+        },
+        Caller::App { id, .. } => super::upload::UploadCreator {
+            user_id: None,
+            application_id: Some(id.clone()),
+        },
+    }
+}
+
+/// Checks an upload's properties against the job's printer and the job's state and records the
+/// declared content type; shared by v1.0 `createUploadSession` and the beta `uploadSession`.
+async fn upload_target(
+    state: &CloudState,
+    who: &Caller,
+    share: bool,
+    parent_id: &str,
+    job_id: &str,
+    document_id: &str,
+    props: &PrintDocumentUploadProperties,
+) -> Result<super::upload::UploadTarget, GraphError> {
     if props.size <= 0 {
         return Err(GraphError::bad_request(
             "properties.size must be a positive number of bytes.",
@@ -1493,11 +1632,11 @@ async fn create_upload_session<const SHARE: bool>(
             "properties.documentName must not be empty.",
         ));
     }
-    let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
+    let (printer, _) = state.parent_printer(share, parent_id)?;
     check_content_type(&printer, &props.content_type)?;
     let target = {
-        let _guard = lock(&state);
-        let mut rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
+        let _guard = lock(state);
+        let mut rec = state.visible_job(who, &printer.printer.id, job_id)?;
         if rec.document.id != document_id {
             return Err(GraphError::not_found(format!(
                 "No document '{document_id}' in job {job_id}."
@@ -1518,21 +1657,12 @@ async fn create_upload_session<const SHARE: bool>(
         state.store.put_job(&rec)?;
         super::upload::UploadTarget {
             printer_id: rec.printer_id.clone(),
-            job_id: job_id.clone(),
-            document_id: document_id.clone(),
+            job_id: job_id.to_string(),
+            document_id: document_id.to_string(),
         }
     };
     state.store.flush().await?;
-    let creator = super::upload::UploadCreator {
-        user_id: Some(who.id().to_string()),
-        application_id: None,
-    };
-    let session = state.uploads.create_session(target, &props, &creator)?;
-    let body = with_context(
-        state.context("microsoft.graph.uploadSession"),
-        serde_json::to_value(session).expect("sessions serialise"),
-    );
-    Ok(json_response(StatusCode::OK, body))
+    Ok(target)
 }
 
 async fn document_value<const SHARE: bool>(
@@ -1580,7 +1710,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_outside_capabilities_are_named() {
+    fn rule_violations_are_named_in_the_400() {
         let caps = PrinterCapabilities {
             content_types: Some(vec!["application/pdf".into()]),
             ..Default::default()
@@ -1589,11 +1719,23 @@ mod tests {
             content_type: Some("image/pwg-raster".into()),
             ..Default::default()
         };
+        let err = refuse_violations(
+            "printer defaults",
+            crate::model::rules::check_defaults(&caps, &d),
+        )
+        .unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(
-            defaults_violation(&caps, &d)
-                .unwrap()
-                .contains("contentType")
+            err.message.contains("defaults.contentType"),
+            "{}",
+            err.message
         );
-        assert!(defaults_violation(&caps, &PrinterDefaults::default()).is_none());
+        assert!(
+            refuse_violations(
+                "printer defaults",
+                crate::model::rules::check_defaults(&caps, &PrinterDefaults::default())
+            )
+            .is_ok()
+        );
     }
 }

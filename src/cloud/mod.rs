@@ -15,6 +15,7 @@ pub mod odata;
 pub mod query;
 mod registration;
 pub mod store;
+pub mod task_store;
 pub mod upload;
 
 use auth::TokenKey;
@@ -72,6 +73,8 @@ pub(crate) struct CloudState {
     /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
     pub public_url: String,
     pub uploads: Arc<UploadService>,
+    /// Pull printing: task definitions, triggers and tasks.
+    pub tasks: task_store::TaskStore,
     pub registrations: registration::Registrations,
     /// The device side; Graph tells it when jobs become fetchable or are canceled.
     pub infra: Infra,
@@ -104,6 +107,7 @@ impl Cloud {
             source,
         })?;
         let store = Store::open(&db)?;
+        let tasks = task_store::TaskStore::open(&db)?;
         let tokens = match store.meta(SIGNING_KEY)? {
             Some(bytes) => TokenKey::from_bytes(bytes),
             None => {
@@ -149,6 +153,7 @@ impl Cloud {
                 ca,
                 public_url,
                 uploads,
+                tasks,
                 registrations,
                 infra,
                 write_lock,

@@ -343,6 +343,18 @@ impl Store {
             .transpose()
     }
 
+    /// Every operation, oldest first.
+    pub fn operations(&self) -> Result<Vec<OperationRecord>, StoreError> {
+        let mut all: Vec<OperationRecord> = self
+            .operations
+            .iter()
+            .values()
+            .map(|b| decode("operations", &b?))
+            .collect::<Result<_, _>>()?;
+        all.sort_by_key(|o| o.created_date_time);
+        Ok(all)
+    }
+
     pub fn put_operation(&self, record: &OperationRecord) -> Result<(), StoreError> {
         self.operations
             .insert(record.id.as_bytes(), encode(record))?;

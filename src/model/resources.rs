@@ -249,6 +249,23 @@ pub struct PrintTask {
     pub status: PrintTaskStatus,
 }
 
+/// `printTaskDefinition`: what a pull-printing app runs when one of its triggers fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintTaskDefinition {
+    pub id: String,
+    pub display_name: String,
+    pub created_by: AppIdentity,
+}
+
+/// `printTaskTrigger`: binds a task definition to a printer event (`definition@odata.bind`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintTaskTrigger {
+    pub id: String,
+    pub event: PrintEvent,
+}
+
 /// `printJob`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,554 @@
+//! `/beta` over real HTTP on loopback: the beta aliases of the v1.0 resources and the 2020 beta
+//! upload design (`.../documents/{id}/uploadSession`), sharing the upload engine with v1.0.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use printlab::cloud::Cloud;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+const ADMIN_SCOPES: &[&str] = &[
+    "Printer.FullControl.All",
+    "Printer.ReadWrite.All",
+    "PrinterShare.ReadWrite.All",
+    "PrintJob.ReadWrite.All",
+];
+const USER_SCOPES: &[&str] = &["PrintJob.ReadWrite", "Printer.Read.All"];
+
+struct Running {
+    cloud: Cloud,
+    /// `http://127.0.0.1:port`, without a version.
+    root: String,
+}
+
+impl Running {
+    async fn start(dir: &std::path::Path) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let root = format!("http://{}", listener.local_addr().unwrap());
+        let cloud = Cloud::open(dir, &root).unwrap();
+        tokio::spawn(cloud.clone().serve(listener));
+        Self { cloud, root }
+    }
+
+    fn beta(&self) -> String {
+        format!("{}/beta", self.root)
+    }
+
+    fn v1(&self) -> String {
+        format!("{}/v1.0", self.root)
+    }
+
+    fn user(&self, name: &str, scopes: &[&str], admin: bool) -> String {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.cloud
+            .token_key()
+            .mint_user(name, &scopes, admin, chrono::Duration::hours(1))
+            .unwrap()
+    }
+
+    fn app(&self, name: &str, roles: &[&str]) -> String {
+        let roles: Vec<String> = roles.iter().map(|s| s.to_string()).collect();
+        self.cloud
+            .token_key()
+            .mint_app(name, &roles, chrono::Duration::hours(1))
+            .unwrap()
+    }
+}
+
+async fn call(
+    client: &Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap();
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("non-JSON body {e}: {bytes:?}"))
+    };
+    (status, headers, value)
+}
+
+/// Registers a virtual PDF printer through `{base}/print/printers/create`; gives its id and the
+/// `Operation-Location` the registration answered with.
+async fn pdf_printer(client: &Client, run: &Running, base: &str, name: &str) -> (String, String) {
+    let admin = run.user("admin", ADMIN_SCOPES, true);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::new(vec!["p.printlab.test".to_string()])
+        .unwrap()
+        .serialize_request(&key)
+        .unwrap();
+    let (s, headers, _) = call(
+        client,
+        Method::POST,
+        &format!("{base}/print/printers/create"),
+        &admin,
+        Some(json!({
+            "displayName": name, "manufacturer": "printlab", "model": "virtual",
+            "hasPhysicalDevice": false,
+            "certificateSigningRequest": {"content": STANDARD.encode(csr.der()), "transportKey": "a2V5"}
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let location = headers["operation-location"].to_str().unwrap().to_string();
+    let (s, _, op) = call(client, Method::GET, &location, &admin, None).await;
+    assert_eq!(s, StatusCode::OK, "{op}");
+    let printer = op["printer"]["id"].as_str().unwrap().to_string();
+    let (s, _, body) = call(
+        client,
+        Method::PATCH,
+        &format!("{base}/print/printers/{printer}"),
+        &run.app("connector", &["Printer.ReadWrite.All"]),
+        Some(json!({
+            "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4"],
+                             "colorModes": ["blackAndWhite"], "dpis": [600], "duplexModes": ["oneSided"],
+                             "finishings": ["none"], "copiesPerJob": {"start": 1, "end": 9}},
+            "defaults": {"contentType": "application/pdf", "mediaSize": "A4"},
+            "isAcceptingJobs": true,
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    (printer, location)
+}
+
+/// Creates a job through `jobs_url`; gives (job id, document id).
+async fn new_job(client: &Client, jobs_url: &str, token: &str) -> (String, String) {
+    let (s, _, job) = call(
+        client,
+        Method::POST,
+        jobs_url,
+        token,
+        Some(json!({"configuration": {}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{job}");
+    (
+        job["id"].as_str().unwrap().to_string(),
+        job["documents"][0]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// One beta segment: `POST .../uploadSession/$value`.
+async fn post_segment(
+    client: &Client,
+    session_url: &str,
+    token: &str,
+    if_match: &str,
+    bytes: &[u8],
+    (from, to): (usize, usize),
+) -> (StatusCode, Value) {
+    let resp = client
+        .post(format!("{session_url}/$value"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/octet-stream")
+        .header("If-Match", if_match)
+        .header(
+            "Content-Range",
+            format!("bytes {from}-{}/{}", to - 1, bytes.len()),
+        )
+        .body(bytes[from..to].to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn beta_aliases_answer_with_beta_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let (first, location) = pdf_printer(&client, &run, &run.beta(), "Beta 1").await;
+    assert!(
+        location.starts_with(&format!("{}/print/operations/", run.beta())),
+        "{location}"
+    );
+    pdf_printer(&client, &run, &run.beta(), "Beta 2").await;
+    let admin = run.user("admin", ADMIN_SCOPES, true);
+    let (s, _, page) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/printers?$top=1", run.beta()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["@odata.context"],
+        format!("{}/$metadata#print/printers", run.beta())
+    );
+    assert_eq!(page["value"].as_array().unwrap().len(), 1);
+    let next = page["@odata.nextLink"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{}/print/printers?", run.beta())),
+        "{next}"
+    );
+    let (s, _, rest) = call(&client, Method::GET, next, &admin, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rest["value"].as_array().unwrap().len(), 1);
+
+    // The same printer under both versions, each with its own context.
+    let (_, _, v1) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/printers/{first}", run.v1()),
+        &admin,
+        None,
+    )
+    .await;
+    let (_, _, beta) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/printers/{first}", run.beta()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        v1["@odata.context"],
+        format!("{}/$metadata#print/printers/$entity", run.v1())
+    );
+    assert_eq!(
+        beta["@odata.context"],
+        format!("{}/$metadata#print/printers/$entity", run.beta())
+    );
+    assert_eq!(v1["displayName"], beta["displayName"]);
+    // Errors keep the OData shape; unknown segments are 404 under /beta too.
+    let (s, _, err) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/printers/{first}/nothing", run.beta()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(err["error"]["code"].is_string());
+}
+
+#[tokio::test]
+async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (printer, _) = pdf_printer(&client, &run, &run.v1(), "Floor 3").await;
+    let alice = run.user("alice", USER_SCOPES, false);
+    let jobs = format!("{}/print/printers/{printer}/jobs", run.beta());
+    let (job_id, doc_id) = new_job(&client, &jobs, &alice).await;
+    let session_url = format!("{jobs}/{job_id}/documents/{doc_id}/uploadSession");
+    let bytes: Vec<u8> = (0..90_000u32).map(|i| (i * 7 % 253) as u8).collect();
+
+    // Content types the printer does not take are refused, as in createUploadSession.
+    let (s, _, err) = call(
+        &client,
+        Method::PUT,
+        &session_url,
+        &alice,
+        Some(json!({"size": bytes.len(), "contentType": "image/png", "documentName": "x.png"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+    let (s, headers, session) = call(
+        &client,
+        Method::PUT,
+        &session_url,
+        &alice,
+        Some(json!({"size": bytes.len(), "contentType": "application/pdf", "documentName": "beta.pdf"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    let id = session["id"].as_str().unwrap().to_string();
+    assert_eq!(headers["etag"].to_str().unwrap(), format!("\"{id}\""));
+    assert_eq!(session["size"], bytes.len());
+    assert_eq!(session["contentType"], "application/pdf");
+    assert_eq!(session["documentName"], "beta.pdf");
+    assert!(session["expiryDateTime"].is_string());
+    assert_eq!(
+        session["createdBy"]["user"]["id"],
+        printlab::cloud::auth::object_id("user", "alice@printlab.test")
+    );
+    assert_eq!(
+        session["createdBy"]["application"]["id"],
+        printlab::cloud::auth::object_id("app", printlab::cloud::auth::PRINTLAB_CLIENT_APP)
+    );
+    assert_eq!(
+        session["missingRanges"],
+        json!([{"start": 0, "end": bytes.len() - 1}])
+    );
+    assert!(
+        session["@odata.context"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/$metadata#", run.beta()))
+    );
+
+    // A wrong If-Match is 412 and stores nothing; a wrong content type is 415.
+    let (s, err) = post_segment(
+        &client,
+        &session_url,
+        &alice,
+        "\"not-it\"",
+        &bytes,
+        (0, 30_000),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{err}");
+    let resp = client
+        .post(format!("{session_url}/$value"))
+        .bearer_auth(&alice)
+        .header("Content-Type", "application/pdf")
+        .header("If-Match", &id)
+        .header("Content-Range", format!("bytes 0-9/{}", bytes.len()))
+        .body(bytes[..10].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Last third, then first, then middle; the session reports the gaps as {start,end}.
+    let (s, body) = post_segment(
+        &client,
+        &session_url,
+        &alice,
+        &format!("\"{id}\""),
+        &bytes,
+        (60_000, 90_000),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["missingRanges"], json!([{"start": 0, "end": 59_999}]));
+    let (s, body) = post_segment(&client, &session_url, &alice, &id, &bytes, (0, 30_000)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    let (s, _, got) = call(&client, Method::GET, &session_url, &alice, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        got["missingRanges"],
+        json!([{"start": 30_000, "end": 59_999}])
+    );
+    assert_eq!(got["nextExpectedRanges"], got["missingRanges"]);
+    // Overlap with stored bytes is refused as in v1.0.
+    let (s, _) = post_segment(&client, &session_url, &alice, &id, &bytes, (20_000, 40_000)).await;
+    assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
+    let (s, doc) = post_segment(&client, &session_url, &alice, &id, &bytes, (30_000, 60_000)).await;
+    assert_eq!(s, StatusCode::CREATED, "{doc}");
+    assert_eq!(doc["id"], doc_id);
+    assert_eq!(doc["size"], bytes.len());
+
+    // v1.0 sees the same document, and its bytes.
+    let v1_job = format!("{}/print/printers/{printer}/jobs/{job_id}", run.v1());
+    let (s, _, job) = call(
+        &client,
+        Method::GET,
+        &format!("{v1_job}?$expand=documents"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{job}");
+    assert_eq!(job["documents"][0]["id"], doc_id);
+    assert_eq!(job["documents"][0]["size"], bytes.len());
+    assert_eq!(job["documents"][0]["displayName"], "beta.pdf");
+    assert_eq!(job["documents"][0]["contentType"], "application/pdf");
+    let (s, headers, _) = call(
+        &client,
+        Method::GET,
+        &format!("{v1_job}/documents/{doc_id}/$value"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FOUND);
+    let downloaded = client
+        .get(headers["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.as_ref(), bytes.as_slice());
+    // The completed document has no session any more.
+    let (s, _, _) = call(&client, Method::GET, &session_url, &alice, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, status) = call(
+        &client,
+        Method::POST,
+        &format!("{jobs}/{job_id}/start"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{status}");
+    assert_eq!(status["state"], "processing");
+}
+
+#[tokio::test]
+async fn only_the_creator_deletes_a_beta_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let (printer, _) = pdf_printer(&client, &run, &run.beta(), "Floor 4").await;
+    let alice = run.user("alice", USER_SCOPES, false);
+    let jobs = format!("{}/print/printers/{printer}/jobs", run.beta());
+    let (job_id, doc_id) = new_job(&client, &jobs, &alice).await;
+    let session_url = format!("{jobs}/{job_id}/documents/{doc_id}/uploadSession");
+    let (s, _, _) = call(
+        &client,
+        Method::PUT,
+        &session_url,
+        &alice,
+        Some(json!({"size": 1000, "contentType": "application/pdf", "documentName": "a.pdf"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Another user does not even see the job; an admin sees it but did not create the session.
+    let bob = run.user("bob", USER_SCOPES, false);
+    let (s, _, _) = call(&client, Method::DELETE, &session_url, &bob, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let admin = run.user("admin", ADMIN_SCOPES, true);
+    let (s, _, err) = call(&client, Method::DELETE, &session_url, &admin, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{err}");
+    // The same user through another client app is another creator.
+    let via_other_app = run
+        .cloud
+        .token_key()
+        .mint_user_via_app(
+            "other-client",
+            "alice",
+            &["PrintJob.ReadWrite".to_string()],
+            false,
+            chrono::Duration::hours(1),
+        )
+        .unwrap();
+    let (s, _, _) = call(&client, Method::DELETE, &session_url, &via_other_app, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = call(&client, Method::DELETE, &session_url, &alice, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = call(&client, Method::GET, &session_url, &alice, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A new session can be created after the discard.
+    let (s, _, _) = call(
+        &client,
+        Method::PUT,
+        &session_url,
+        &alice,
+        Some(json!({"size": 10, "contentType": "application/pdf", "documentName": "b.pdf"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // No token: 401 on every beta session call.
+    let resp = client.get(&session_url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn operations_list_and_a_printers_share_under_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let (first, _) = pdf_printer(&client, &run, &run.v1(), "Ops 1").await;
+    let (second, location) = pdf_printer(&client, &run, &run.beta(), "Ops 2").await;
+    let admin = run.user("admin", ADMIN_SCOPES, true);
+    for base in [run.v1(), run.beta()] {
+        let (s, _, ops) = call(
+            &client,
+            Method::GET,
+            &format!("{base}/print/operations"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{ops}");
+        assert_eq!(
+            ops["@odata.context"],
+            format!("{base}/$metadata#print/operations")
+        );
+        let listed: Vec<&str> = ops["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["printer"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, [first.as_str(), second.as_str()]);
+        assert_eq!(
+            ops["value"][1]["@odata.type"],
+            "#microsoft.graph.printerCreateOperation"
+        );
+        assert_eq!(ops["value"][1]["status"]["state"], "succeeded");
+        assert!(location.ends_with(ops["value"][1]["id"].as_str().unwrap()));
+    }
+    // Operations belong to whoever registered the printer.
+    let other = run.user("other-admin", ADMIN_SCOPES, true);
+    let (_, _, ops) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/operations", run.v1()),
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(ops["value"], json!([]));
+    let reader = run.user("reader", &["Printer.Read.All"], false);
+    let (s, _, _) = call(
+        &client,
+        Method::GET,
+        &format!("{}/print/operations", run.v1()),
+        &reader,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A printer's share under the printer; another printer's share is not there.
+    let (s, _, share) = call(
+        &client,
+        Method::POST,
+        &format!("{}/print/shares", run.v1()),
+        &admin,
+        Some(json!({"displayName": "Ops share", "printer@odata.bind": format!("{}/print/printers/{first}", run.v1())})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{share}");
+    let share_id = share["id"].as_str().unwrap();
+    for base in [run.v1(), run.beta()] {
+        let (s, _, got) = call(
+            &client,
+            Method::GET,
+            &format!("{base}/print/printers/{first}/shares/{share_id}"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{got}");
+        assert_eq!(got["displayName"], "Ops share");
+        assert_eq!(
+            got["@odata.context"],
+            format!("{base}/$metadata#print/shares/$entity")
+        );
+        let (s, _, _) = call(
+            &client,
+            Method::GET,
+            &format!("{base}/print/printers/{second}/shares/{share_id}"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
