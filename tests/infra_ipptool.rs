@@ -119,10 +119,26 @@ async fn advertise_pdf(lab: &Lab, printer_id: &str) {
         "printer-uri",
         Value::uri(format!("{}/printers", lab.base)),
     ));
-    request.push_group(Group::new(GroupTag::PRINTER).with_set(
-        "document-format-supported",
-        [Value::mime_media_type("application/pdf")],
-    ));
+    // PDF, plus what the jobs below ask for: Graph refuses a configuration the printer does
+    // not declare.
+    request.push_group(
+        Group::new(GroupTag::PRINTER)
+            .with_set(
+                "document-format-supported",
+                [Value::mime_media_type("application/pdf")],
+            )
+            .with(
+                "copies-supported",
+                Value::RangeOfInteger {
+                    lower: 1,
+                    upper: 99,
+                },
+            )
+            .with_set(
+                "sides-supported",
+                ["one-sided", "two-sided-long-edge"].map(Value::keyword),
+            ),
+    );
     let response = post_ipp(
         &lab.http,
         &format!("{}/printers", lab.base),
