@@ -431,7 +431,7 @@ fn report(jobs: &[DemoJob], samples: &[Sample], cleared: &[String]) -> anyhow::R
     let mut unexpected = 0;
     println!();
     println!(
-        "{:<18} {:<20} {:<30} {:<22} {:>6} {:>7}",
+        "{:<18} {:<20} {:<36} {:<22} {:>6} {:>7}",
         "printer", "document", "options", "state", "sheets", "seconds"
     );
     let mut outputs = Vec::new();
@@ -450,7 +450,7 @@ fn report(jobs: &[DemoJob], samples: &[Sample], cleared: &[String]) -> anyhow::R
             .as_deref()
             .and_then(|dir| std::fs::read_to_string(dir.join("manifest.json")).ok())
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .and_then(|m| m["media_sheets"].as_u64())
+            .and_then(|m| m["mediaSheets"].as_u64())
             .map(|n| n.to_string())
             .unwrap_or_else(|| "-".into());
         let mut shown = state.to_string();
@@ -464,7 +464,7 @@ fn report(jobs: &[DemoJob], samples: &[Sample], cleared: &[String]) -> anyhow::R
             unexpected += 1;
         }
         println!(
-            "{:<18} {:<20} {:<30} {:<22} {:>6} {:>7.1}",
+            "{:<18} {:<20} {:<36} {:<22} {:>6} {:>7.1}",
             job.printer,
             samples[job.sample].label,
             job.options,

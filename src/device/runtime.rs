@@ -39,7 +39,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error_span, info, warn};
 
 /// Documents are streamed into the spool in chunks of this size: smaller chunks cost a
 /// transaction each (see the spool's benchmark), larger ones only hold more memory.
@@ -266,7 +266,8 @@ pub fn start_fleet<L: Into<Link>>(
             status: status_tx,
             shutdown: shutdown.child_token(),
         };
-        let span = info_span!("printer", name = %config.name);
+        // Spans at ERROR level so that even `--log warn` lines say whose they are.
+        let span = error_span!("printer", name = %config.name);
         match link {
             Link::Infra(endpoint) => {
                 let client = InfraClient::new(
@@ -715,7 +716,7 @@ impl Device {
         let cancel = CancellationToken::new();
         *self.current.lock().expect("not poisoned") = Some((job, cancel.clone()));
         self.status.send_modify(|s| s.job = Some(job));
-        let span = info_span!("job", id = job);
+        let span = error_span!("job", id = job);
         let outcome = self
             .process_job_inner(job, fetchable, &cancel)
             .instrument(span)
@@ -762,7 +763,9 @@ impl Device {
                     user: attrs
                         .string("job-originating-user-name")
                         .map(str::to_string),
-                    configuration: graph_from_job_template(attrs).value,
+                    configuration: graph_from_job_template(attrs)
+                        .value
+                        .with_defaults(&self.config.defaults),
                 };
                 self.spool.create_job(&name, job, new)?
             }

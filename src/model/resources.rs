@@ -210,6 +210,34 @@ pub struct PrintJobConfiguration {
     pub scaling: Option<PrintScaling>,
 }
 
+impl PrintJobConfiguration {
+    /// The configuration a printer actually prints with: every setting the job left out takes
+    /// the printer's default, as a real device applies its own defaults to a job.
+    pub fn with_defaults(mut self, defaults: &PrinterDefaults) -> Self {
+        fn fill<T: Clone>(slot: &mut Option<T>, default: &Option<T>) {
+            if slot.is_none() {
+                slot.clone_from(default);
+            }
+        }
+        fill(&mut self.color_mode, &defaults.color_mode);
+        fill(&mut self.copies, &defaults.copies_per_job);
+        fill(&mut self.dpi, &defaults.dpi);
+        fill(&mut self.duplex_mode, &defaults.duplex_mode);
+        fill(&mut self.finishings, &defaults.finishings);
+        fill(&mut self.fit_pdf_to_page, &defaults.fit_pdf_to_page);
+        fill(&mut self.input_bin, &defaults.input_bin);
+        fill(&mut self.media_size, &defaults.media_size);
+        fill(&mut self.media_type, &defaults.media_type);
+        fill(&mut self.multipage_layout, &defaults.multipage_layout);
+        fill(&mut self.orientation, &defaults.orientation);
+        fill(&mut self.output_bin, &defaults.output_bin);
+        fill(&mut self.pages_per_sheet, &defaults.pages_per_sheet);
+        fill(&mut self.quality, &defaults.quality);
+        fill(&mut self.scaling, &defaults.scaling);
+        self
+    }
+}
+
 /// `printJobStatus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -347,6 +375,25 @@ pub struct ODataInnerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printer_defaults_fill_only_what_the_job_left_out() {
+        let job = PrintJobConfiguration {
+            copies: Some(3),
+            ..Default::default()
+        };
+        let defaults = PrinterDefaults {
+            copies_per_job: Some(1),
+            duplex_mode: Some(PrintDuplexMode::FlipOnLongEdge),
+            color_mode: Some(PrintColorMode::BlackAndWhite),
+            ..Default::default()
+        };
+        let effective = job.with_defaults(&defaults);
+        assert_eq!(effective.copies, Some(3));
+        assert_eq!(effective.duplex_mode, Some(PrintDuplexMode::FlipOnLongEdge));
+        assert_eq!(effective.color_mode, Some(PrintColorMode::BlackAndWhite));
+        assert_eq!(effective.pages_per_sheet, None);
+    }
 
     #[test]
     fn job_configuration_rejects_unknown_fields_by_name() {
