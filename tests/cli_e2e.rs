@@ -169,6 +169,14 @@ fn every_command_works_against_up() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] != "unknown" && p["acceptingJobs"].is_boolean()),
+        "{listed}"
+    );
+    assert!(
         names.contains(&"Mono Test") && names.contains(&"Slow Test"),
         "{names:?}"
     );

@@ -70,7 +70,12 @@ fn printer_json(share: &SharedPrinter) -> PrinterJson<'_> {
 pub fn run_printers(args: PrintersArgs) -> anyhow::Result<()> {
     let client = args.connect.client();
     super::connect::runtime()?.block_on(async {
-        let mut shares = client.shares().await.context("listing shared printers")?;
+        let listed = client.shares().await.context("listing shared printers")?;
+        // Graph lists shares with their basic properties only for non-administrators; each
+        // share read on its own carries its status.
+        let mut shares = futures::future::try_join_all(listed.iter().map(|s| client.share(&s.id)))
+            .await
+            .context("reading the shared printers")?;
         shares.sort_by(|a, b| a.display_name.cmp(&b.display_name));
         let rows: Vec<PrinterJson> = shares.iter().map(printer_json).collect();
         if args.json {

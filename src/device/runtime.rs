@@ -633,6 +633,11 @@ impl Device {
             Vec::new()
         };
         attributes.extend(printer_status_to_ipp(&status.graph_status()).value);
+        // A stopped printer still queues jobs, as hardware does; nothing here pauses acceptance.
+        attributes.push(Attribute::new(
+            "printer-is-accepting-jobs",
+            Value::Boolean(true),
+        ));
         let reasons: Vec<String> = status
             .ipp_reasons()
             .into_iter()
