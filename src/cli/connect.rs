@@ -157,6 +157,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// A printer as a user sees it: its share, with capabilities and defaults.
+#[derive(Clone)]
 pub struct Target {
     pub parent: JobParent,
     pub share: SharedPrinter,

@@ -298,7 +298,7 @@ async fn run_jobs(
             let format = samples[sample].doc.content_type;
             jobs.push(DemoJob {
                 printer: printer.name.clone(),
-                target: connect::resolve(graph, None, Some(&share.id)).await?,
+                target: target.clone(),
                 sample,
                 options,
                 config,

@@ -904,12 +904,23 @@ async fn get_share(
 /// The printer id in a `printer@odata.bind` URL: `.../print/printers/{id}` or
 /// `.../print/printers('{id}')`.
 fn bound_printer_id(bind: &str) -> Result<String, GraphError> {
+    bound_id(bind, "printer@odata.bind", "printers", "a printer")
+}
+
+/// The GUID an `@odata.bind` URL points at in `collection`: `.../{collection}/{id}` or
+/// `.../{collection}('{id}')`; a 400 naming `property` otherwise.
+pub(super) fn bound_id(
+    bind: &str,
+    property: &str,
+    collection: &str,
+    what: &str,
+) -> Result<String, GraphError> {
     let bad = || {
         GraphError::bad_request(format!(
-            "printer@odata.bind: '{bind}' is not a printer URL (…/print/printers/{{id}})."
+            "{property}: '{bind}' is not {what} URL (…/print/{collection}/{{id}})."
         ))
     };
-    let (_, tail) = bind.rsplit_once("printers").ok_or_else(bad)?;
+    let (_, tail) = bind.rsplit_once(collection).ok_or_else(bad)?;
     let id = tail
         .strip_prefix("('")
         .and_then(|t| t.strip_suffix("')"))

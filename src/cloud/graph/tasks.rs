@@ -547,24 +547,6 @@ struct CreateTriggerBody {
     definition_bind: String,
 }
 
-/// The definition id in a `definition@odata.bind` URL: `.../print/taskDefinitions/{id}` or
-/// `.../print/taskDefinitions('{id}')`.
-fn bound_definition_id(bind: &str) -> Result<String, GraphError> {
-    let bad = || {
-        GraphError::bad_request(format!(
-            "definition@odata.bind: '{bind}' is not a task definition URL (…/print/taskDefinitions/{{id}})."
-        ))
-    };
-    let (_, tail) = bind.rsplit_once("taskDefinitions").ok_or_else(bad)?;
-    let id = tail
-        .strip_prefix("('")
-        .and_then(|t| t.strip_suffix("')"))
-        .or_else(|| tail.strip_prefix('/'))
-        .ok_or_else(bad)?;
-    uuid::Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok(id.to_string())
-}
-
 /// Binds a definition to a printer. The admin's token must come from the app that created the
 /// definition (its `appid`), and a printer takes one trigger.
 async fn create_trigger(
@@ -582,7 +564,12 @@ async fn create_trigger(
             req.event
         )));
     }
-    let definition_id = bound_definition_id(&req.definition_bind)?;
+    let definition_id = super::bound_id(
+        &req.definition_bind,
+        "definition@odata.bind",
+        "taskDefinitions",
+        "a task definition",
+    )?;
     let trigger = {
         let _guard = lock(&state);
         state.printer_record(&printer_id)?;
