@@ -581,12 +581,13 @@ async fn a_job_is_fetched_spooled_rendered_paced_and_completed() {
     assert!(record.acknowledged);
     assert_eq!(record.progress.sheets_completed, 3);
     assert_eq!(record.outputs.len(), 3);
-    let printer = lab.printer().await;
+    let printer = lab
+        .wait_printer("the printer idle again", |p| p["status"]["state"] == "idle")
+        .await;
     assert_eq!(
         printer["capabilities"]["contentTypes"],
         json!(["application/pdf", "image/pwg-raster"])
     );
-    assert_eq!(printer["status"]["state"], "idle", "{printer}");
     lab.shutdown().await;
 }
 
@@ -688,8 +689,8 @@ async fn a_jam_stops_the_printer_until_cleared_and_no_sheet_prints_twice() {
     let reports = lab.tap.sheet_reports(id);
     assert_eq!(reports.last(), Some(&3));
     assert!(reports.windows(2).all(|w| w[0] <= w[1]), "{reports:?}");
-    let printer = lab.printer().await;
-    assert_eq!(printer["status"]["state"], "idle", "{printer}");
+    lab.wait_printer("the printer idle again", |p| p["status"]["state"] == "idle")
+        .await;
     assert_eq!(
         http.post(format!("{}/control/printers/Nope/clear", lab.control))
             .send()
@@ -935,6 +936,10 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     assert!(cleared.status.success(), "{cleared:?}");
     let job = lab.wait_ended(id).await;
     assert_eq!(state(&job), "completed", "{job}");
+    // The device reports the job's end before its own return to idle: wait for both before the
+    // kill, or the kill can land between the two reports.
+    lab.wait_printer("the printer idle again", |p| p["status"]["state"] == "idle")
+        .await;
     second.kill();
     let reports = lab.tap.sheet_reports(id);
     assert_eq!(reports.last(), Some(&3));
@@ -949,8 +954,6 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
         .filter(|s| s.is("Acknowledge-Job", id))
         .count();
     assert_eq!(acks, 1);
-    let printer = lab.printer().await;
-    assert_eq!(printer["status"]["state"], "idle", "{printer}");
     lab.shutdown().await;
 }
 
