@@ -114,7 +114,7 @@ async fn parallel_ranges_fill_a_session_and_the_hash_matches() {
     assert_eq!(document["id"], "doc-1");
     assert_eq!(highest.load(Ordering::Relaxed), size);
     assert_eq!(
-        service.document("doc-1").unwrap().sha256,
+        service.document_sha256("doc-1").await.unwrap(),
         file_sha256(&file).unwrap().1
     );
     // The session is gone once complete: a late run learns that and asks the job instead.
@@ -197,7 +197,7 @@ async fn a_killed_client_resumes_from_next_expected_ranges() {
         "the second run starts from what the cloud already holds"
     );
     assert_eq!(
-        service.document("doc-kill").unwrap().sha256,
+        service.document_sha256("doc-kill").await.unwrap(),
         file_sha256(&file).unwrap().1
     );
     server.abort();

@@ -2,6 +2,7 @@
 //! store (sled for sessions and spans, blob files for bytes): upload URL rules, partial
 //! acceptance, kill-safety, downloads and the beta design.
 
+use base64::Engine;
 use bytes::Bytes;
 use futures::StreamExt;
 use printlab::cloud::odata::GraphError;
@@ -61,7 +62,6 @@ impl UploadListener for RecordingListener {
             "contentType": done.content_type,
             "size": done.size,
             "uploadedDateTime": done.uploaded,
-            "sha256": done.sha256,
         });
         self.completions
             .insert(
@@ -259,14 +259,14 @@ async fn ranges_out_of_order_and_in_parallel_complete_the_document() {
     let document = &created[0].1;
     assert_eq!(document["id"], "doc-1");
     assert_eq!(document["size"], size);
-    assert_eq!(document["sha256"], sha256_hex(&data));
-    assert_eq!(cloud.listener.recorded("doc-1").unwrap(), *document);
-
-    let stored = cloud.service.document("doc-1").unwrap();
-    assert_eq!(stored.sha256, sha256_hex(&data));
     assert_eq!(
-        (stored.content_type.as_str(), stored.document_name.as_str()),
-        ("application/pdf", "report.pdf")
+        (&document["contentType"], &document["documentName"]),
+        (&json!("application/pdf"), &json!("report.pdf"))
+    );
+    assert_eq!(cloud.listener.recorded("doc-1").unwrap(), *document);
+    assert_eq!(
+        cloud.service.document_sha256("doc-1").await.unwrap(),
+        sha256_hex(&data)
     );
     // The session is gone once the document exists.
     assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
@@ -469,8 +469,10 @@ async fn a_fifth_concurrent_range_waits_and_in_flight_bytes_count_as_overlap() {
     }
     let r = put(&client, &url, &data, 4 * MIB, size - 1).await;
     assert_eq!(r.status(), 201);
-    let document: Value = r.json().await.unwrap();
-    assert_eq!(document["sha256"], sha256_hex(&data));
+    assert_eq!(
+        cloud.service.document_sha256("doc-3").await.unwrap(),
+        sha256_hex(&data)
+    );
     cloud.server.abort();
 }
 
@@ -521,7 +523,7 @@ async fn a_range_cut_off_midway_keeps_its_whole_chunks_and_reports_the_precise_g
     let r = put(&client, &url, &data, kept_end, size - 1).await;
     assert_eq!(r.status(), 201);
     assert_eq!(
-        r.json::<Value>().await.unwrap()["sha256"],
+        cloud.service.document_sha256("doc-4").await.unwrap(),
         sha256_hex(&data)
     );
     cloud.server.abort();
@@ -583,6 +585,15 @@ async fn downloads_serve_ranges_with_a_short_lived_token() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     assert_eq!(r.headers()["accept-ranges"], "bytes");
+    let sha256 = Sha256::digest(&data);
+    assert_eq!(
+        r.headers()["repr-digest"],
+        format!(
+            "sha-256=:{}:",
+            base64::engine::general_purpose::STANDARD.encode(sha256)
+        )
+    );
+    let etag = r.headers()["etag"].clone();
     assert_eq!(r.bytes().await.unwrap().as_ref(), &data[..]);
 
     // A range across a chunk boundary.
@@ -594,6 +605,7 @@ async fn downloads_serve_ranges_with_a_short_lived_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["etag"], etag);
     assert_eq!(
         r.headers()["content-range"],
         format!("bytes {a}-{b}/{size}")
@@ -714,7 +726,11 @@ async fn the_2020_beta_design_shares_the_engine() {
     let RangeOutcome::Completed(document) = outcome else {
         panic!("expected completion")
     };
-    assert_eq!(document["sha256"], sha256_hex(&data));
+    assert_eq!(document["id"], "doc-8");
+    assert_eq!(
+        cloud.service.document_sha256("doc-8").await.unwrap(),
+        sha256_hex(&data)
+    );
 
     // A second beta session for another document, discarded by its creator.
     cloud
@@ -797,8 +813,10 @@ async fn a_killed_cloud_resumes_sessions_from_next_expected_ranges() {
             .status();
         assert!(status == 202 || status == 201, "{gap}: {status}");
     }
-    let stored = cloud.service.document("doc-kill").unwrap();
-    assert_eq!(stored.sha256, sha256_hex(&data));
+    assert_eq!(
+        cloud.service.document_sha256("doc-kill").await.unwrap(),
+        sha256_hex(&data)
+    );
     assert!(cloud.listener.recorded("doc-kill").is_some());
     cloud.server.abort();
 }
@@ -843,7 +861,43 @@ async fn a_failed_completion_is_finished_by_the_next_get() {
     let document: Value = r.json().await.unwrap();
     assert_eq!(document["id"], "doc-10");
     assert!(document.get("nextExpectedRanges").is_none());
-    assert_eq!(document["sha256"], sha256_hex(&data));
+    assert_eq!(
+        cloud.service.document_sha256("doc-10").await.unwrap(),
+        sha256_hex(&data)
+    );
     assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
     cloud.server.abort();
+}
+
+/// The digest is recorded after the 201; a cloud that stopped in between records it when its
+/// store opens again.
+#[tokio::test]
+async fn a_digest_missed_by_a_stop_is_recorded_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = start(dir.path(), UploadLimits::default()).await;
+    let size = 3 * MIB + 1;
+    let data = document_bytes(size);
+    let url = create(&cloud, "doc-11", size);
+    let client = reqwest::Client::new();
+    assert_eq!(put(&client, &url, &data, 0, size - 1).await.status(), 201);
+    assert_eq!(
+        cloud.service.document_sha256("doc-11").await.unwrap(),
+        sha256_hex(&data)
+    );
+    cloud.server.abort();
+    // Put the record back in the state a stop right after the 201 leaves it.
+    let documents = cloud.db.open_tree("upload.documents").unwrap();
+    let mut record: Value =
+        serde_json::from_slice(&documents.get("doc-11").unwrap().unwrap()).unwrap();
+    record["sha256"] = Value::Null;
+    documents
+        .insert("doc-11", serde_json::to_vec(&record).unwrap())
+        .unwrap();
+    let (db, listener) = (cloud.db.clone(), cloud.listener.clone());
+    drop(cloud);
+
+    let base = "http://127.0.0.1:9";
+    UploadService::open(&db, dir.path(), base, listener).unwrap();
+    let record: Value = serde_json::from_slice(&documents.get("doc-11").unwrap().unwrap()).unwrap();
+    assert_eq!(record["sha256"], sha256_hex(&data));
 }

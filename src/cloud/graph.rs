@@ -1311,7 +1311,7 @@ async fn create_job<const SHARE: bool>(
             downloaded_date_time: None,
         },
         owner_id: user_id.clone(),
-        document_sha256: None,
+        document_stored: false,
         declared_content_type: None,
         device: Default::default(),
     };
@@ -1387,7 +1387,7 @@ async fn start_job<const SHARE: bool>(
     let (status, released) = {
         let _guard = lock(&state);
         let mut rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
-        if rec.document_sha256.is_none() {
+        if !rec.document_stored {
             return Err(GraphError::conflict(format!(
                 "Job {job_id} cannot start: its document upload is incomplete."
             )));
@@ -1653,7 +1653,7 @@ async fn upload_target(
                 "No document '{document_id}' in job {job_id}."
             )));
         }
-        if rec.document_sha256.is_some()
+        if rec.document_stored
             || !rec
                 .job
                 .status

@@ -268,7 +268,7 @@ impl UploadListener for DocumentRecorder {
         record.document.content_type = Some(done.content_type.clone());
         record.document.size = i64::try_from(done.size).unwrap_or(i64::MAX);
         record.document.uploaded_date_time = Some(done.uploaded);
-        record.document_sha256 = Some(done.sha256.clone());
+        record.document_stored = true;
         self.store.put_job(&record)?;
         self.db
             .flush()

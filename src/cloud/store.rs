@@ -75,7 +75,8 @@ pub struct JobRecord {
     pub document: PrintDocument,
     pub owner_id: String,
     /// Set once every byte of the document is stored.
-    pub document_sha256: Option<String>,
+    #[serde(default)]
+    pub document_stored: bool,
     /// The content type the client declared in createUploadSession.
     pub declared_content_type: Option<String>,
     /// What the device side did with the job; fetchability, `printJobStatus` and

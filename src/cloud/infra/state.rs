@@ -262,7 +262,7 @@ pub(super) fn is_handed_over(record: &JobRecord) -> bool {
         && status
             .details
             .contains(&crate::model::PrintJobStateDetail::UploadPending);
-    record.document_sha256.is_some() && !waiting_for_start
+    record.document_stored && !waiting_for_start
 }
 
 /// The device attributes kept on the printer record.
@@ -466,7 +466,7 @@ mod tests {
                 downloaded_date_time: None,
             },
             owner_id: "u".into(),
-            document_sha256: Some("00".into()),
+            document_stored: true,
             declared_content_type: None,
             device: Default::default(),
         }

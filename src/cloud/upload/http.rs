@@ -144,6 +144,10 @@ async fn download(
         Ok(document) => document,
         Err(err) => return error_response(err),
     };
+    let sha256 = match service.document_sha256(&document.target.document_id).await {
+        Ok(sha256) => sha256,
+        Err(err) => return error_response(err),
+    };
     let size = document.size;
     let requested = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, span) = match RangeRequest::resolve(requested, size) {
@@ -184,9 +188,14 @@ async fn download(
         HeaderValue::from(span.end - span.start),
     );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // The blob never changes once complete, and a new upload of the document gets a new one.
     h.insert(
         header::ETAG,
-        HeaderValue::from_str(&format!("\"{}\"", document.sha256)).expect("hex is ASCII"),
+        HeaderValue::from_str(&format!("\"{}\"", document.blob)).expect("a UUID is ASCII"),
+    );
+    h.insert(
+        "repr-digest",
+        HeaderValue::from_str(&repr_digest(&sha256)).expect("base64 is ASCII"),
     );
     if status == StatusCode::PARTIAL_CONTENT {
         h.insert(
@@ -196,4 +205,17 @@ async fn download(
         );
     }
     response
+}
+
+/// An RFC 9530 `Repr-Digest` value for a hex SHA-256: `sha-256=:<base64 of the bytes>:`.
+fn repr_digest(sha256_hex: &str) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..sha256_hex.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&sha256_hex[i..i + 2], 16).ok())
+        .collect();
+    format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }

@@ -5,16 +5,17 @@
 //! `sled::Db`:
 //! - `upload.sessions`: session id → [`SessionRecord`] (JSON);
 //! - `upload.session_by_document`: document id → session id (one live session per document);
-//! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads (with SHA-256);
+//! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads (the SHA-256
+//!   follows the completion);
 //! - `upload.spans`: blob id ‖ offset (big-endian) → length of a stored span (8 bytes);
 //! - `upload.download_grants`: grant id → [`GrantRecord`];
 //! - `upload.trash`: blob ids whose file and spans are being deleted.
 //!
 //! A blob is the byte content of one upload; its id is the session id, and a completed document
 //! keeps pointing at it, so completion moves no bytes. A span is recorded only after its bytes
-//! are synced to the blob file, so after a crash the span index claims nothing that is not on
-//! disk; bytes written but not yet recorded are simply not there as far as the session is
-//! concerned and are sent again. The file is created on the first write, so a declared but
+//! are written to the blob file, so after the process is killed the span index claims nothing
+//! the file lacks; bytes written but not yet recorded are simply not there as far as the session
+//! is concerned and are sent again. The file is created on the first write, so a declared but
 //! empty upload has no file at all. Deleting a blob first records it in `upload.trash` in the
 //! same transaction that drops its owner, so a crash halfway through a deletion (file removed,
 //! spans not yet) is finished at the next open.
@@ -64,7 +65,9 @@ pub struct DocumentRecord {
     pub blob: Uuid,
     pub target: UploadTarget,
     pub size: u64,
-    pub sha256: String,
+    /// Lowercase hex; `None` until the digest computed after completion is recorded.
+    #[serde(default)]
+    pub sha256: Option<String>,
     pub content_type: String,
     pub document_name: String,
     pub uploaded: DateTime<Utc>,
@@ -161,30 +164,16 @@ impl Store {
             .transpose()
     }
 
-    /// Opens a blob's file for writing, creating it (sparse, no length set) on first use. A new
-    /// file's directory entry is synced at once, so later data syncs of the file are enough for
-    /// its bytes to survive a crash.
+    /// Opens a blob's file for writing, creating it (sparse, no length set) on first use.
     pub fn open_blob_for_writing(&self, blob: Uuid) -> Result<File, UploadError> {
         let path = self.blob_path(blob);
-        match File::options()
+        File::options()
             .read(true)
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(false)
             .open(&path)
-        {
-            Ok(file) => {
-                File::open(self.blob_dir.as_path())
-                    .and_then(|dir| dir.sync_all())
-                    .map_err(|e| UploadError::io(&self.blob_dir, e))?;
-                Ok(file)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => File::options()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| UploadError::io(&path, e)),
-            Err(e) => Err(UploadError::io(&path, e)),
-        }
+            .map_err(|e| UploadError::io(&path, e))
     }
 
     /// Opens a blob's file for reading; a blob with stored spans must have one.
@@ -193,7 +182,7 @@ impl Store {
         File::open(&path).map_err(|e| UploadError::io(&path, e))
     }
 
-    /// Records that `span` of a blob is on disk; call only after the file data is synced.
+    /// Records that `span` of a blob is stored; call only after its bytes are written.
     pub fn record_span(&self, blob: Uuid, span: Span) -> Result<(), UploadError> {
         self.spans.insert(
             span_key(blob, span.start),
