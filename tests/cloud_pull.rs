@@ -805,3 +805,121 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
 }
+
+/// Reference §1.8: besides releasing, redirecting or aborting, a pull-printing app may replace
+/// the document of a job its trigger holds (createUploadSession with application permissions,
+/// printer path only); the user who uploaded it once may not.
+#[tokio::test]
+async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Running::start(dir.path()).await;
+    let client = Client::new();
+    let queue = printer(&client, &run, "Pull queue", true).await;
+    let uploader_roles: Vec<&str> = BADGE_ROLES
+        .iter()
+        .copied()
+        .chain(["PrintJob.ReadWrite.All"])
+        .collect();
+    let badge = run.app("badge", &uploader_roles);
+    let alice = run.user("alice", USER_SCOPES, false);
+    let defs = format!("{}/print/taskDefinitions", run.base);
+    let (s, def) = call(
+        &client,
+        Method::POST,
+        &defs,
+        &badge,
+        Some(json!({"displayName": "Badge release", "createdBy": {"displayName": "Badge app"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{def}");
+    let bind = json!({"event": "jobStarted", "definition@odata.bind": format!("https://graph.microsoft.com/v1.0/print/taskDefinitions/{}", def["id"].as_str().unwrap())});
+    let (s, trigger) = call(
+        &client,
+        Method::POST,
+        &format!("{}/print/printers/{queue}/taskTriggers", run.base),
+        &run.admin_via("badge"),
+        Some(bind),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{trigger}");
+    let (job, status) = started_job(&client, &run, &queue, &alice).await;
+    assert_eq!(status["details"], json!(["releaseWait"]));
+    let job_url = format!("{}/print/printers/{queue}/jobs/{job}", run.base);
+    let (_, with_docs) = call(
+        &client,
+        Method::GET,
+        &format!("{job_url}?$expand=documents"),
+        &alice,
+        None,
+    )
+    .await;
+    let doc = with_docs["documents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create = format!("{job_url}/documents/{doc}/createUploadSession");
+    let replacement = b"%PDF-1.7 the app's rendition, longer than the original".to_vec();
+    let props = json!({"properties": {"documentName": "released.pdf", "contentType": "application/pdf", "size": replacement.len()}});
+
+    // The owner uploaded once; only the app holding the task may replace the bytes now.
+    let (s, body) = call(&client, Method::POST, &create, &alice, Some(props.clone())).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, body) = call(
+        &client,
+        Method::POST,
+        &create,
+        &run.app("intruder", &uploader_roles),
+        Some(props.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, body) = call(
+        &client,
+        Method::POST,
+        &create,
+        &run.app("badge", BADGE_ROLES),
+        Some(props.clone()),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "PrintJob.ReadWrite.All is required: {body}"
+    );
+    let (s, session) = call(&client, Method::POST, &create, &badge, Some(props)).await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    let resp = client
+        .put(session["uploadUrl"].as_str().unwrap())
+        .header(
+            "Content-Range",
+            format!("bytes 0-{}/{}", replacement.len() - 1, replacement.len()),
+        )
+        .body(replacement.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+
+    // The job still waits for release, now with the app's document.
+    let (_, held) = call(
+        &client,
+        Method::GET,
+        &format!("{job_url}?$expand=documents"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(held["status"]["details"], json!(["releaseWait"]));
+    assert_eq!(held["documents"][0]["displayName"], "released.pdf");
+    assert_eq!(held["documents"][0]["size"], replacement.len());
+    let bytes = client
+        .get(format!("{job_url}/documents/{doc}/$value"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), &replacement[..]);
+}

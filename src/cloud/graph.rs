@@ -95,6 +95,12 @@ const JOB_CREATE: Permissions = Permissions {
     ],
     application: &[],
 };
+/// createUploadSession: the job creators, plus a pull-printing app replacing the document of a
+/// job its trigger holds (reference §1.8), on the printer path only.
+const DOCUMENT_UPLOAD: Permissions = Permissions {
+    delegated: JOB_CREATE.delegated,
+    application: &["PrintJob.ReadWrite.All"],
+};
 const JOB_CANCEL: Permissions = Permissions {
     delegated: &[
         "PrintJob.ReadWriteBasic",
@@ -1585,7 +1591,7 @@ async fn create_upload_session<const SHARE: bool>(
     Path((parent_id, job_id, document_id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> GraphResult {
-    let who = caller(&state, &headers, &JOB_CREATE)?;
+    let who = caller(&state, &headers, &DOCUMENT_UPLOAD)?;
     let req: CreateUploadSessionRequest = query::json_body(&headers, &body)?;
     let props = req.properties;
     let target = upload_target(
@@ -1624,6 +1630,8 @@ fn upload_creator(who: &Caller) -> super::upload::UploadCreator {
 
 /// Checks an upload's properties against the job's printer and the job's state and records the
 /// declared content type; shared by v1.0 `createUploadSession` and the beta `uploadSession`.
+/// A user uploads once, before `start`; a pull-printing app may replace the document of a job
+/// on which its trigger holds a processing task (the old bytes stay until the new ones are in).
 async fn upload_target(
     state: &CloudState,
     who: &Caller,
@@ -1653,7 +1661,20 @@ async fn upload_target(
                 "No document '{document_id}' in job {job_id}."
             )));
         }
-        if rec.document_stored
+        if let Caller::App { .. } = who {
+            if share {
+                return Err(GraphError::forbidden(
+                    "Applications upload documents through /print/printers/{id}/jobs, not shares.",
+                ));
+            }
+            tasks::task_of_calling_app(state, who, &rec)?;
+            if rec.job.status.state.is_terminal() {
+                return Err(GraphError::conflict(format!(
+                    "Job {job_id} is already {}.",
+                    rec.job.status.state
+                )));
+            }
+        } else if rec.document_stored
             || !rec
                 .job
                 .status
