@@ -153,6 +153,21 @@ async fn printer(client: &Client, run: &Running, name: &str, color: bool) -> Str
     id
 }
 
+/// Sends a whole document to an uploadSession's URL in one range.
+async fn upload_whole(client: &Client, session: &Value, bytes: Vec<u8>) {
+    let resp = client
+        .put(session["uploadUrl"].as_str().unwrap())
+        .header(
+            "Content-Range",
+            format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()),
+        )
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
 /// Creates a job on `printer`, uploads a small PDF-typed document and starts it; gives the job
 /// id and the printJobStatus `start` answered.
 async fn started_job(
@@ -183,17 +198,7 @@ async fn started_job(
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{session}");
-    let resp = client
-        .put(session["uploadUrl"].as_str().unwrap())
-        .header(
-            "Content-Range",
-            format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()),
-        )
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
+    upload_whole(client, &session, bytes).await;
     let (s, status) = call(
         client,
         Method::POST,
@@ -888,17 +893,7 @@ async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
     );
     let (s, session) = call(&client, Method::POST, &create, &badge, Some(props)).await;
     assert_eq!(s, StatusCode::OK, "{session}");
-    let resp = client
-        .put(session["uploadUrl"].as_str().unwrap())
-        .header(
-            "Content-Range",
-            format!("bytes 0-{}/{}", replacement.len() - 1, replacement.len()),
-        )
-        .body(replacement.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
+    upload_whole(&client, &session, replacement.clone()).await;
 
     // The job still waits for release, now with the app's document.
     let (_, held) = call(
