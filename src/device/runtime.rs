@@ -32,7 +32,6 @@ use rand::Rng;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -151,6 +150,8 @@ pub struct PrinterSnapshot {
     pub state: PrinterProcessingState,
     pub reasons: Vec<String>,
     pub connected: bool,
+    /// The ippget subscription is in place: new jobs arrive as events, not by polling.
+    pub subscribed: bool,
     pub job: Option<u32>,
     pub jobs_completed: u64,
 }
@@ -249,6 +250,7 @@ pub fn start_fleet<L: Into<Link>>(
             state: status.state,
             reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
             connected: false,
+            subscribed: false,
             job: None,
             jobs_completed: 0,
         };
@@ -356,7 +358,6 @@ impl DeviceParts {
             control: self.control,
             status: self.status,
             wake: Arc::new(Notify::new()),
-            notifications_ok: Arc::new(AtomicBool::new(false)),
             current: Arc::new(Mutex::new(None)),
             shutdown: self.shutdown,
         }
@@ -500,7 +501,6 @@ struct Device {
     status: watch::Sender<PrinterSnapshot>,
     /// Rung by the notification task when jobs may be fetchable.
     wake: Arc<Notify>,
-    notifications_ok: Arc<AtomicBool>,
     /// The job being processed and its cancel token, which the notification task fires.
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     shutdown: CancellationToken,
@@ -518,7 +518,7 @@ impl Device {
                 self.network.clone(),
                 self.current.clone(),
                 self.wake.clone(),
-                self.notifications_ok.clone(),
+                self.status.clone(),
                 self.shutdown.clone(),
             )
             .in_current_span(),
@@ -590,7 +590,7 @@ impl Device {
             for job in self.client.fetchable_jobs().await? {
                 self.process_job(job, true).await?;
             }
-            let fallback = if self.notifications_ok.load(Ordering::Relaxed) {
+            let fallback = if self.status.borrow().subscribed {
                 Duration::MAX
             } else {
                 FALLBACK_POLL
@@ -1305,7 +1305,7 @@ async fn notification_loop(
     network: Arc<Network>,
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     wake: Arc<Notify>,
-    healthy: Arc<AtomicBool>,
+    status: watch::Sender<PrinterSnapshot>,
     shutdown: CancellationToken,
 ) {
     let mut attempt = 0;
@@ -1322,7 +1322,7 @@ async fn notification_loop(
             Ok(id) => id,
             Err(e) => {
                 warn!(error = %e, "cannot subscribe to notifications; polling slowly");
-                healthy.store(false, Ordering::Relaxed);
+                status.send_modify(|s| s.subscribed = false);
                 wake.notify_one();
                 if !backoff(&mut attempt, &shutdown).await {
                     return;
@@ -1330,7 +1330,7 @@ async fn notification_loop(
                 continue;
             }
         };
-        healthy.store(true, Ordering::Relaxed);
+        status.send_modify(|s| s.subscribed = true);
         attempt = 0;
         // Prime after every (re-)subscription: jobs that became fetchable while there was no
         // subscription (before the first one, or while the cloud restarted and forgot it)
@@ -1378,7 +1378,7 @@ async fn notification_loop(
                 }
                 Err(e) => {
                     warn!(error = %e, "notifications failed; resubscribing");
-                    healthy.store(false, Ordering::Relaxed);
+                    status.send_modify(|s| s.subscribed = false);
                     wake.notify_one();
                     if !backoff(&mut attempt, &shutdown).await {
                         return;
