@@ -18,13 +18,17 @@ use futures::StreamExt;
 use printlab::cloud::auth::TokenKey;
 use printlab::device::config;
 use printlab::device::registration::{KeyKind, UniversalPrintAccess};
-use printlab::device::runtime::{FleetOptions, Link, out_root, start_fleet};
+use printlab::device::runtime::{FleetOptions, Link, fleet_http_client, out_root, start_fleet};
 use printlab::device::spool::Spool;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
+
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
 
 /// Requests in flight from the benchmark's Graph client.
 const CLIENT_CONCURRENCY: usize = 32;
@@ -174,6 +178,10 @@ async fn main() {
     let devices = env("DEVICES", 1000);
     let job_count = env("JOBS", devices);
     let load_before = load_average();
+    // With `--features dhat-heap`: the heap blocks still live once the fleet idles, by
+    // allocation site, in dhat-heap.json (the profile's "t-end"; view with dhat's dh_view).
+    #[cfg(feature = "dhat-heap")]
+    let profiler = dhat::Profiler::new_heap();
     let dir = tempfile::tempdir().unwrap();
     let cloud_data = dir.path().join("cloud");
     let (mut cloud, base) = start_cloud(&cloud_data).await;
@@ -214,7 +222,7 @@ async fn main() {
         FleetOptions {
             spool: spool.clone(),
             out_root: out_root(dir.path()),
-            http: reqwest::Client::new(),
+            http: fleet_http_client().unwrap(),
             render: false,
         },
     )
@@ -230,6 +238,8 @@ async fn main() {
     let ready = started.elapsed();
     eprintln!("fleet ready in {:.2} s; idling", ready.as_secs_f64());
     tokio::time::sleep(SETTLE).await;
+    #[cfg(feature = "dhat-heap")]
+    drop(profiler);
     let (rss_idle, ticks_before) = usage("self");
     let (cloud_rss_idle, cloud_ticks_before) = usage(&cloud_pid);
     // One whole long-poll period, so every device renews its long poll once inside it.

@@ -67,6 +67,8 @@ pub enum RuntimeError {
     NeedsAdminToken { message: String },
     #[error("printer {printer}: {message}")]
     Config { printer: String, message: String },
+    #[error("cannot set up the fleet's HTTP client: {0}")]
+    HttpClient(reqwest::Error),
 }
 
 /// Where and how one printer reaches its infrastructure printer.
@@ -203,12 +205,36 @@ impl RunningFleet {
     }
 }
 
+/// How long a fleet's idle HTTP connection stays open for reuse. A long poll's connection is
+/// reused the moment the poll is renewed; the connections of a burst (registration, a job's
+/// requests) would otherwise stay open for reqwest's default 90 s, each with its buffers and
+/// task here and on the service: about three idle connections per printer after a fleet's
+/// start, more memory than the printers themselves.
+pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
+/// How many idle connections a fleet keeps at most. A fleet's start (every printer registering,
+/// advertising and subscribing at once) opens several connections per printer; without a cap
+/// they all wait out [`FLEET_POOL_IDLE`], and that peak stays in the process's resident memory
+/// long after they close. Renewed long polls take their connection back at once, so they never
+/// need more than a few idle ones.
+pub const FLEET_POOL_MAX_IDLE: usize = 64;
+
+/// The one HTTP client a fleet shares (one connection pool, one TLS configuration), with idle
+/// connections capped at [`FLEET_POOL_MAX_IDLE`] and closed after [`FLEET_POOL_IDLE`].
+pub fn fleet_http_client() -> Result<reqwest::Client, RuntimeError> {
+    reqwest::Client::builder()
+        .pool_idle_timeout(FLEET_POOL_IDLE)
+        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE)
+        .build()
+        .map_err(RuntimeError::HttpClient)
+}
+
 /// Options shared by all printers of a fleet.
 #[derive(Clone)]
 pub struct FleetOptions {
     pub spool: Spool,
     /// Rendered sides go under `<out_root>/<printer>/<job>/`.
     pub out_root: PathBuf,
+    /// One client for the whole fleet: [`fleet_http_client`].
     pub http: reqwest::Client,
     /// False: lay each job out to count its sheets but draw nothing (throughput runs).
     pub render: bool,
@@ -305,9 +331,10 @@ pub fn start_fleet<L: Into<Link>>(
                 }
                 tasks.spawn(
                     async move {
-                        if let Some((client, tokens)) = parts.connect_universal_print(&access).await
-                        {
-                            parts.into_device(client, Some(tokens)).run().await;
+                        // Boxed: the task keeps only the phase it is in, not room for both.
+                        let connected = Box::pin(parts.connect_universal_print(&access)).await;
+                        if let Some((client, tokens)) = connected {
+                            Box::pin(parts.into_device(client, Some(tokens)).run()).await;
                         }
                     }
                     .instrument(span),
@@ -585,10 +612,12 @@ impl Device {
         self.advertise(true).await?;
         self.status.send_modify(|s| s.connected = true);
         info!("advertised to the service");
-        self.reconcile().await?;
+        // Jobs are boxed while they run: an idle printer's task then holds only its wait, not
+        // room for every step of a job (kilobytes per printer in a fleet).
+        Box::pin(self.reconcile()).await?;
         loop {
             for job in self.client.fetchable_jobs().await? {
-                self.process_job(job, true).await?;
+                Box::pin(self.process_job(job, true)).await?;
             }
             let fallback = if self.status.borrow().subscribed {
                 Duration::MAX
@@ -711,7 +740,7 @@ impl Device {
                         },
                     )?;
                 }
-                _ => self.process_job(record.job_id, false).await?,
+                _ => Box::pin(self.process_job(record.job_id, false)).await?,
             }
         }
         Ok(())
