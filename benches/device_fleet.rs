@@ -4,7 +4,8 @@
 //! device token), advertise and subscribe. Measures:
 //! - the time for all of them to register, get a token, advertise and subscribe;
 //! - resident memory per idle device: this process with the idle fleet over this process
-//!   before the fleet started (the cloud's own growth is shown separately);
+//!   before the fleet started (the cloud's own growth is shown separately), and the heap the
+//!   allocator has handed out (RSS also keeps what the start's peak freed);
 //! - CPU used while the fleet idles on its long polls, by this process and by the cloud, over
 //!   one whole long-poll period of the cloud (each device renews its long poll once in it);
 //! - jobs per second across the fleet with rendering off (devices lay jobs out, draw nothing,
@@ -12,7 +13,10 @@
 //!   then all started through Graph; timed from the first start until every device has had its
 //!   final report answered by the cloud, then checked completed through Graph `GET`.
 //!
-//! `cargo bench --bench device_fleet` (DEVICES=n, JOBS=n to change the sizes).
+//! `cargo bench --bench device_fleet` (DEVICES=n, JOBS=n to change the sizes, PRINTLAB_BIN=path
+//! for another build of the cloud). With
+//! `--features dhat-heap` the heap blocks still live once the fleet idles are written to
+//! dhat-heap.json by allocation site (slow; use a few hundred devices).
 
 use futures::StreamExt;
 use printlab::cloud::auth::TokenKey;
@@ -45,6 +49,15 @@ fn usage(pid: &str) -> (u64, u64) {
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     (pages * 4096, ticks)
+}
+
+/// Bytes the allocator has handed out and not had back, over every arena (glibc `mallinfo2`):
+/// the live heap. RSS also keeps what was freed but stays with the allocator, such as the peak
+/// of the fleet's start.
+fn heap_in_use() -> u64 {
+    // SAFETY: mallinfo2 takes no arguments and only reads the allocator's counters.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks + info.hblkhd) as u64
 }
 
 /// USER_HZ on Linux.
@@ -140,9 +153,12 @@ impl Graph {
 }
 
 /// `printlab cloud` in a child process; gives it and its base URL (without `/v1.0`), which it
-/// prints once it listens.
+/// prints once it listens. PRINTLAB_BIN names another build of the binary (to compare builds
+/// in one go).
 async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+    let binary =
+        std::env::var("PRINTLAB_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_printlab").into());
+    let mut child = tokio::process::Command::new(binary)
         .args([
             "--log",
             "warn",
@@ -214,6 +230,7 @@ async fn main() {
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (rss_base, _) = usage("self");
+    let heap_base = heap_in_use();
     let (cloud_rss_base, _) = usage(&cloud_pid);
     let started = Instant::now();
     let running = start_fleet(
@@ -241,6 +258,7 @@ async fn main() {
     #[cfg(feature = "dhat-heap")]
     drop(profiler);
     let (rss_idle, ticks_before) = usage("self");
+    let heap_idle = heap_in_use();
     let (cloud_rss_idle, cloud_ticks_before) = usage(&cloud_pid);
     // One whole long-poll period, so every device renews its long poll once inside it.
     let idle_window = printlab::cloud::infra::DEFAULT_LONG_POLL;
@@ -340,6 +358,12 @@ async fn main() {
         mib(rss_base),
         mib(rss_idle),
         per_device(rss_idle.saturating_sub(rss_base))
+    );
+    println!(
+        "devices' process heap in use (malloc): {:.1} MiB before the fleet, {:.1} MiB with the idle fleet: {:.1} KiB per device",
+        mib(heap_base),
+        mib(heap_idle),
+        per_device(heap_idle.saturating_sub(heap_base))
     );
     println!(
         "cloud process RSS: {:.1} MiB before the fleet, {:.1} MiB with it idle: {:.1} KiB per printer",
