@@ -1,101 +1,72 @@
-//! 1,000 emulated printers in one process against the real cloud on loopback (in the same
-//! process: its cost is included in the figures). Printers are created through Graph
-//! (`printers/create`) and each device connects with its own device token. Measures:
-//! - the time to advertise and subscribe all of them;
-//! - resident memory per idle device over a baseline with the cloud and its printers alone;
-//! - CPU used while the fleet idles on its long polls, over one whole long-poll period of the
-//!   cloud (each device renews its long poll once in it);
+//! 1,000 emulated printers in this process against the real cloud in another one (the
+//! `printlab cloud` binary on loopback), so the figures are the devices' own and the cloud's
+//! are reported beside them. The printers register the Universal Print way (P-256 key, CSR,
+//! device token), advertise and subscribe. Measures:
+//! - the time for all of them to register, get a token, advertise and subscribe;
+//! - resident memory per idle device: this process with the idle fleet over this process
+//!   before the fleet started (the cloud's own growth is shown separately), and the heap the
+//!   allocator has handed out (RSS also keeps what the start's peak freed);
+//! - CPU used while the fleet idles on its long polls, by this process and by the cloud, over
+//!   one whole long-poll period of the cloud (each device renews its long poll once in it);
 //! - jobs per second across the fleet with rendering off (devices lay jobs out, draw nothing,
 //!   and run their engines at full speed): jobs created and uploaded through Graph beforehand,
-//!   then all started through Graph; timed from the first start until the cloud has stored
-//!   every final report, then checked completed through Graph `GET`.
+//!   then all started through Graph; timed from the first start until every device has had its
+//!   final report answered by the cloud, then checked completed through Graph `GET`.
 //!
-//! `cargo bench --profile dev --bench device_fleet` (DEVICES=n, JOBS=n to change the sizes).
+//! `cargo bench --bench device_fleet` (DEVICES=n, JOBS=n to change the sizes, PRINTLAB_BIN=path
+//! for another build of the cloud). With
+//! `--features dhat-heap` the heap blocks still live once the fleet idles are written to
+//! dhat-heap.json by allocation site (slow; use a few hundred devices).
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use base64::Engine;
 use futures::StreamExt;
-use printlab::cloud::{Cloud, CloudOptions};
+use printlab::cloud::auth::TokenKey;
 use printlab::device::config;
-use printlab::device::runtime::{Endpoint, FleetOptions, out_root, start_fleet};
+use printlab::device::registration::{KeyKind, UniversalPrintAccess};
+use printlab::device::runtime::{FleetOptions, Link, fleet_http_client, out_root, start_fleet};
 use printlab::device::spool::Spool;
-use printlab::ipp::http::Credentials;
-use printlab::ipp::{AttributeLookup, GroupTag, Limits, Operation};
 use serde_json::{Value, json};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
 
 /// Requests in flight from the benchmark's Graph client.
 const CLIENT_CONCURRENCY: usize = 32;
+/// After the fleet is ready: long enough for the start's tail (reconcile, Get-Jobs, the first
+/// long polls) to settle and for the idle connections of the start to time out of the pool.
+const SETTLE: Duration = Duration::from_secs(12);
 
-/// What the cloud has answered, counted as the requests pass through.
-#[derive(Clone, Default)]
-struct Counters {
-    advertised: Arc<AtomicUsize>,
-    subscribed: Arc<AtomicUsize>,
-    /// Final `completed` reports the cloud stored and answered.
-    completed: Arc<AtomicUsize>,
-    /// Every IPP request.
-    requests: Arc<AtomicUsize>,
-}
-
-async fn count(State(c): State<Counters>, request: Request, next: Next) -> Response {
-    let is_ipp = request
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/ipp"));
-    if !is_ipp {
-        return next.run(request).await;
-    }
-    c.requests.fetch_add(1, Ordering::Relaxed);
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    let decoded = printlab::ipp::decode(&bytes, &Limits::default()).ok();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    let Some((message, _)) = decoded else {
-        return response;
-    };
-    let counter = match message.operation() {
-        Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES => Some(&c.advertised),
-        Operation::CREATE_PRINTER_SUBSCRIPTIONS => Some(&c.subscribed),
-        Operation::UPDATE_JOB_STATUS
-            if message
-                .group(GroupTag::JOB)
-                .and_then(|g| g.enum_value("output-device-job-state"))
-                == Some(9) =>
-        {
-            Some(&c.completed)
-        }
-        _ => None,
-    };
-    if let Some(counter) = counter
-        && response.status().is_success()
-    {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-    response
-}
-
-/// (resident bytes, CPU ticks of user + system) of this process.
-fn usage() -> (u64, u64) {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+/// (resident bytes, CPU ticks of user + system) of a process (`self` or a pid).
+fn usage(pid: &str) -> (u64, u64) {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap();
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     (pages * 4096, ticks)
 }
 
+/// Bytes the allocator has handed out and not had back, over every arena (glibc `mallinfo2`):
+/// the live heap. RSS also keeps what was freed but stays with the allocator, such as the peak
+/// of the fleet's start.
+fn heap_in_use() -> u64 {
+    // SAFETY: mallinfo2 takes no arguments and only reads the allocator's counters.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks + info.hblkhd) as u64
+}
+
+/// USER_HZ on Linux.
+const TICKS_PER_SECOND: f64 = 100.0;
+
 const PRINTER: &str = r#"
 [[printer]]
 name = "P{n}"
+connection = { mode = "universal-print" }
 [printer.capabilities]
 document_formats = ["application/pdf"]
 media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
@@ -142,26 +113,6 @@ impl Graph {
         }
     }
 
-    /// `printers/create` and its operation; gives the printer id.
-    async fn create_printer(&self, name: &str, csr: &str) -> String {
-        let response = self
-            .http
-            .post(format!("{}/print/printers/create", self.base))
-            .bearer_auth(&self.admin)
-            .json(&json!({
-                "displayName": name, "manufacturer": "printlab", "model": "bench",
-                "certificateSigningRequest": {"content": csr, "transportKey": "unused"},
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 202);
-        let location = response.headers()["Operation-Location"].to_str().unwrap();
-        let path = location.split("/v1.0").nth(1).unwrap().to_owned();
-        let operation = self.call(reqwest::Method::GET, &path, None).await;
-        operation["printer"]["id"].as_str().unwrap().to_owned()
-    }
-
     /// Creates a job with its document uploaded, not started; gives the jobs path of it.
     async fn prepare_job(&self, printer: &str, document: &[u8]) -> String {
         let jobs = format!("/print/printers/{printer}/jobs");
@@ -201,6 +152,37 @@ impl Graph {
     }
 }
 
+/// `printlab cloud` in a child process; gives it and its base URL (without `/v1.0`), which it
+/// prints once it listens. PRINTLAB_BIN names another build of the binary (to compare builds
+/// in one go).
+async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
+    let binary =
+        std::env::var("PRINTLAB_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_printlab").into());
+    let mut child = tokio::process::Command::new(binary)
+        .args([
+            "--log",
+            "warn",
+            "cloud",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .unwrap();
+    let base = line.trim().trim_end_matches("/v1.0").to_string();
+    assert!(base.starts_with("http://"), "the cloud printed {line:?}");
+    (child, base)
+}
+
 #[tokio::main]
 async fn main() {
     let env = |name: &str, default: usize| {
@@ -211,94 +193,95 @@ async fn main() {
     };
     let devices = env("DEVICES", 1000);
     let job_count = env("JOBS", devices);
+    let load_before = load_average();
+    // With `--features dhat-heap`: the heap blocks still live once the fleet idles, by
+    // allocation site, in dhat-heap.json (the profile's "t-end"; view with dhat's dh_view).
+    #[cfg(feature = "dhat-heap")]
+    let profiler = dhat::Profiler::new_heap();
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let cloud =
-        Cloud::open_with(&dir.path().join("cloud"), &base, CloudOptions::default()).unwrap();
-    let counters = Counters::default();
-    let router = cloud.router().layer(axum::middleware::from_fn_with_state(
-        counters.clone(),
-        count,
-    ));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let scopes = ["Printer.FullControl.All", "PrintJob.ReadWrite.All"].map(String::from);
+    let cloud_data = dir.path().join("cloud");
+    let (mut cloud, base) = start_cloud(&cloud_data).await;
+    let cloud_pid = cloud.id().unwrap().to_string();
+    let scopes = [
+        "Printers.Create",
+        "Printer.FullControl.All",
+        "PrintJob.ReadWrite.All",
+    ]
+    .map(String::from);
+    let admin = TokenKey::read_from_data_dir(&cloud_data)
+        .unwrap()
+        .mint_user("admin", &scopes, true, chrono::Duration::hours(2))
+        .unwrap();
     let graph = Arc::new(Graph {
         http: reqwest::Client::new(),
-        base: cloud.graph_base_url(),
-        admin: cloud
-            .token_key()
-            .mint_user("admin", &scopes, true, chrono::Duration::hours(2))
-            .unwrap(),
+        base: format!("{base}/v1.0"),
+        admin: admin.clone(),
     });
-
-    let provisioning = Instant::now();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(vec!["bench.printlab.test".into()])
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap();
-    let csr = base64::engine::general_purpose::STANDARD.encode(csr.der());
-    let printer_ids: Vec<String> = futures::stream::iter(0..devices)
-        .map(|n| {
-            let (graph, csr) = (graph.clone(), csr.clone());
-            async move { graph.create_printer(&format!("P{n}"), &csr).await }
-        })
-        .buffered(CLIENT_CONCURRENCY)
-        .collect()
-        .await;
-    let endpoints: Vec<Endpoint> = printer_ids
-        .iter()
-        .map(|id| Endpoint {
-            printer_uri: format!("{base}/printers/{id}"),
-            credentials: Credentials::Bearer(cloud.infra().issue_device_token(id).unwrap()),
-        })
-        .collect();
-    let provisioned = provisioning.elapsed();
-    eprintln!("provisioned {devices} printers");
 
     let text: String = (0..devices)
         .map(|n| PRINTER.replace("{n}", &n.to_string()))
         .collect();
     let fleet = config::parse(&text, "bench.toml").unwrap();
     let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let access = UniversalPrintAccess {
+        cloud_url: base.clone(),
+        admin_token: Some(admin),
+        key: KeyKind::EcdsaP256,
+    };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (rss_base, _) = usage();
+    let (rss_base, _) = usage("self");
+    let heap_base = heap_in_use();
+    let (cloud_rss_base, _) = usage(&cloud_pid);
     let started = Instant::now();
     let running = start_fleet(
         &fleet.printers,
-        |printer| {
-            let n: usize = printer.name[1..].parse().unwrap();
-            Ok(endpoints[n].clone())
-        },
+        |printer| Link::from_config(printer, Some(&access)),
         FleetOptions {
-            spool,
+            spool: spool.clone(),
             out_root: out_root(dir.path()),
-            http: reqwest::Client::new(),
+            http: fleet_http_client().unwrap(),
             render: false,
         },
     )
     .unwrap();
-    while counters.advertised.load(Ordering::Relaxed) < devices
-        || counters.subscribed.load(Ordering::Relaxed) < devices
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    for printer in &running.printers {
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            printer.wait_for(|s| s.connected && s.subscribed),
+        )
+        .await
+        .expect("every device registers, advertises and subscribes within two minutes");
     }
     let ready = started.elapsed();
-    eprintln!("fleet ready; idling");
-    // Let the tail of the start (reconcile, Get-Jobs, the first long polls) settle.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let (rss_idle, ticks_before) = usage();
-    let requests_before = counters.requests.load(Ordering::Relaxed);
+    eprintln!("fleet ready in {:.2} s; idling", ready.as_secs_f64());
+    tokio::time::sleep(SETTLE).await;
+    #[cfg(feature = "dhat-heap")]
+    drop(profiler);
+    let (rss_idle, ticks_before) = usage("self");
+    let heap_idle = heap_in_use();
+    let (cloud_rss_idle, cloud_ticks_before) = usage(&cloud_pid);
     // One whole long-poll period, so every device renews its long poll once inside it.
     let idle_window = printlab::cloud::infra::DEFAULT_LONG_POLL;
     tokio::time::sleep(idle_window).await;
-    let (_, ticks_after) = usage();
-    let idle_requests = counters.requests.load(Ordering::Relaxed) - requests_before;
-    let ticks_per_second = 100.0; // USER_HZ on Linux
-    let cpu = (ticks_after - ticks_before) as f64 / ticks_per_second / idle_window.as_secs_f64();
+    let (_, ticks_after) = usage("self");
+    let (_, cloud_ticks_after) = usage(&cloud_pid);
+    let cpu_share = |ticks: u64| ticks as f64 / TICKS_PER_SECOND / idle_window.as_secs_f64();
+    let cpu = cpu_share(ticks_after - ticks_before);
+    let cloud_cpu = cpu_share(cloud_ticks_after - cloud_ticks_before);
+    let load_idle = load_average();
 
     // Throughput: every job ready in the cloud first, then all started at once.
+    let printer_ids: Vec<String> = fleet
+        .printers
+        .iter()
+        .map(|p| {
+            spool
+                .identity(&p.name)
+                .unwrap()
+                .and_then(|i| i.device_id)
+                .expect("a registered printer has its cloud id in the spool")
+        })
+        .collect();
     let document = printlab::render::testpage::generate(&[(595.0, 842.0)]).unwrap();
     let preparing = Instant::now();
     let jobs: Vec<String> = futures::stream::iter(0..job_count)
@@ -315,7 +298,14 @@ async fn main() {
         .await;
     let prepared = preparing.elapsed();
     eprintln!("{job_count} jobs prepared; starting them");
-    let completed_before = counters.completed.load(Ordering::Relaxed);
+    let completed = || -> u64 {
+        running
+            .printers
+            .iter()
+            .map(|p| p.snapshot().jobs_completed)
+            .sum()
+    };
+    let completed_before = completed();
     let starting = Instant::now();
     futures::stream::iter(jobs.iter().cloned())
         .map(|job| {
@@ -331,11 +321,11 @@ async fn main() {
         .await;
     let all_started = starting.elapsed();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while counters.completed.load(Ordering::Relaxed) - completed_before < job_count {
+    while completed() - completed_before < job_count as u64 {
         assert!(
             Instant::now() < deadline,
             "only {} of {job_count} jobs completed",
-            counters.completed.load(Ordering::Relaxed) - completed_before
+            completed() - completed_before
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -354,34 +344,63 @@ async fn main() {
         .count();
     assert_eq!(not_completed, 0, "jobs not completed in Graph");
 
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    let per_device = |grown: u64| grown as f64 / 1024.0 / devices as f64;
     println!(
-        "devices: {devices}, load before the run: {}",
-        load_average()
+        "devices: {devices}; load average before the run {load_before}, after the idle window {load_idle}"
     );
     println!(
-        "provisioned {devices} printers through Graph + device tokens: {:.2} s",
-        provisioned.as_secs_f64()
-    );
-    println!("advertised + subscribed all: {:.2} s", ready.as_secs_f64());
-    println!(
-        "RSS: baseline {:.1} MiB, with idle fleet {:.1} MiB, {:.1} KiB per device (the cloud's side of each long poll included)",
-        rss_base as f64 / 1048576.0,
-        rss_idle as f64 / 1048576.0,
-        (rss_idle.saturating_sub(rss_base)) as f64 / 1024.0 / devices as f64
+        "registered (P-256) + device token + advertised + subscribed, all: {:.2} s",
+        ready.as_secs_f64()
     );
     println!(
-        "idle CPU: {:.2} % of one core; {idle_requests} requests reached the cloud in the {} s idle window",
+        "devices' process RSS: {:.1} MiB before the fleet, {:.1} MiB with the idle fleet: {:.1} KiB per device",
+        mib(rss_base),
+        mib(rss_idle),
+        per_device(rss_idle.saturating_sub(rss_base))
+    );
+    println!(
+        "devices' process heap in use (malloc): {:.1} MiB before the fleet, {:.1} MiB with the idle fleet: {:.1} KiB per device",
+        mib(heap_base),
+        mib(heap_idle),
+        per_device(heap_idle.saturating_sub(heap_base))
+    );
+    println!(
+        "cloud process RSS: {:.1} MiB before the fleet, {:.1} MiB with it idle: {:.1} KiB per printer",
+        mib(cloud_rss_base),
+        mib(cloud_rss_idle),
+        per_device(cloud_rss_idle.saturating_sub(cloud_rss_base))
+    );
+    println!(
+        "idle CPU over one {} s long-poll period: devices' process {:.2} % of one core, cloud process {:.2} %",
+        idle_window.as_secs(),
         cpu * 100.0,
-        idle_window.as_secs()
+        cloud_cpu * 100.0
     );
     println!(
-        "jobs: {job_count} prepared (create + upload) in {:.2} s; started in {:.2} s; all completed (stored by the cloud, checked in Graph) {:.2} s after the first start: {:.0} jobs/s across the fleet, rendering off",
+        "jobs: {job_count} prepared (create + upload) in {:.2} s; started in {:.2} s; all completed (final report answered, checked in Graph) {:.2} s after the first start: {:.0} jobs/s across the fleet, rendering off",
         prepared.as_secs_f64(),
         all_started.as_secs_f64(),
         all_done.as_secs_f64(),
         job_count as f64 / all_done.as_secs_f64()
     );
     running.shutdown().await;
+    stop(&mut cloud).await;
+}
+
+/// Interrupts the cloud as Ctrl-C would, and waits for it to exit.
+async fn stop(cloud: &mut tokio::process::Child) {
+    if let Some(pid) = cloud.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+    }
+    if tokio::time::timeout(Duration::from_secs(10), cloud.wait())
+        .await
+        .is_err()
+    {
+        cloud.kill().await.unwrap();
+    }
 }
 
 fn load_average() -> String {

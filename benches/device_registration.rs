@@ -10,7 +10,9 @@
 use printlab::cloud::Cloud;
 use printlab::device::config;
 use printlab::device::registration::{KeyKind, UniversalPrintAccess};
-use printlab::device::runtime::{FleetOptions, Link, RunningFleet, out_root, start_fleet};
+use printlab::device::runtime::{
+    FleetOptions, Link, RunningFleet, fleet_http_client, out_root, start_fleet,
+};
 use printlab::device::spool::Spool;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -48,7 +50,7 @@ fn start(
         FleetOptions {
             spool: spool.clone(),
             out_root: out_root(dir),
-            http: reqwest::Client::new(),
+            http: fleet_http_client().unwrap(),
             render: true,
         },
     )

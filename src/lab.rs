@@ -164,7 +164,7 @@ impl Lab {
             FleetOptions {
                 spool: spool.clone(),
                 out_root: out_dir.clone(),
-                http: reqwest::Client::new(),
+                http: runtime::fleet_http_client()?,
                 render: true,
             },
         )?;

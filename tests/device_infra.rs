@@ -1,11 +1,13 @@
 //! End to end through the real cloud on loopback: a Graph client creates, uploads and starts
 //! jobs; an emulated printer connected as an INFRA proxy (printer URI + HTTP Basic) fetches,
 //! prints and reports them; Graph shows the outcome. Also: a Graph cancel stops the device
-//! mid-job within a second, and a cloud restart in the middle of a job stream loses nothing.
+//! mid-job within a second, a cloud restart in the middle of a job stream loses nothing, and
+//! stopping the cloud does not wait out the long polls it holds.
 
 use base64::Engine;
 use printlab::cloud::{Cloud, CloudOptions};
 use printlab::device::config;
+use printlab::device::infra_client::InfraClient;
 use printlab::device::runtime::{Endpoint, FleetOptions, RunningFleet, out_root, start_fleet};
 use printlab::device::spool::Spool;
 use printlab::ipp::http::Credentials;
@@ -13,6 +15,7 @@ use printlab::model::PrintJobProcessingState;
 use serde_json::{Value as Json, json};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -51,7 +54,16 @@ struct Lab {
 }
 
 impl Lab {
+    /// The cloud with a 2 s long poll, so stopping it never waits long even without the
+    /// shutdown's own answer to held polls.
     async fn start(data: &Path, addr: Option<SocketAddr>) -> Self {
+        let options = CloudOptions {
+            long_poll: Duration::from_secs(2),
+        };
+        Self::start_with(data, addr, options).await
+    }
+
+    async fn start_with(data: &Path, addr: Option<SocketAddr>, options: CloudOptions) -> Self {
         let socket = match addr {
             None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
             Some(addr) => {
@@ -70,14 +82,7 @@ impl Lab {
             }
         };
         let base = format!("http://{}", socket.local_addr().unwrap());
-        let cloud = Cloud::open_with(
-            data,
-            &base,
-            CloudOptions {
-                long_poll: Duration::from_secs(2),
-            },
-        )
-        .unwrap();
+        let cloud = Cloud::open_with(data, &base, options).unwrap();
         let scopes = ["Printer.FullControl.All", "PrintJob.ReadWrite.All"].map(String::from);
         let admin = cloud
             .token_key()
@@ -408,4 +413,58 @@ async fn a_cloud_restart_mid_stream_loses_nothing_acknowledged() {
         .await;
     running.shutdown().await;
     lab.stop().await;
+}
+
+/// With the default long poll (most of a minute), stopping the cloud answers a held
+/// Get-Notifications at once with an ordinary, empty answer, so the graceful stop returns in
+/// moments instead of waiting the long poll out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_cloud_answers_held_long_polls_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = CloudOptions::default();
+    let long_poll = options.long_poll;
+    assert!(long_poll >= Duration::from_secs(20), "{long_poll:?}");
+    let lab = Lab::start_with(&dir.path().join("cloud"), None, options).await;
+    let printer = create_printer(&lab, "Lab").await;
+    lab.cloud
+        .infra()
+        .add_proxy_credential(&printer, "lab", "proxy", "s3cret")
+        .await
+        .unwrap();
+    let client = Arc::new(
+        InfraClient::new(
+            reqwest::Client::new(),
+            &format!("{}/ipp/print/lab", lab.base),
+            "5d1b8a34-6c1e-4c61-9a39-3f0e2b6f1a77",
+            Credentials::Basic {
+                user: "proxy".into(),
+                password: "s3cret".into(),
+            },
+        )
+        .unwrap(),
+    );
+    let subscription = client.create_printer_subscription().await.unwrap();
+    let held = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_notifications(subscription, 0, true).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !held.is_finished(),
+        "the cloud answered the long poll early"
+    );
+
+    let stopping = Instant::now();
+    lab.stop().await;
+    let stopped = stopping.elapsed();
+    let (notifications, _) = tokio::time::timeout(Duration::from_secs(5), held)
+        .await
+        .expect("the held long poll is answered once the cloud stops")
+        .unwrap()
+        .expect("an ordinary IPP answer, not a cut connection");
+    assert!(notifications.events.is_empty(), "{notifications:?}");
+    assert!(
+        stopped < long_poll / 4,
+        "stopping took {stopped:?} with a {long_poll:?} long poll held"
+    );
 }

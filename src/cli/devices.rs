@@ -125,7 +125,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         FleetOptions {
             spool: spool.clone(),
             out_root: runtime::out_root(&args.spool),
-            http: reqwest::Client::new(),
+            http: runtime::fleet_http_client()?,
             render: !args.no_render,
         },
     )?;

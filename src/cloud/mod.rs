@@ -218,7 +218,8 @@ impl Cloud {
     }
 
     /// Serves until `shutdown` completes, then waits for open connections to finish, so that the
-    /// store is released (and can be reopened) when this returns.
+    /// store is released (and can be reopened) when this returns. Held INFRA long polls are
+    /// answered at once then, so this does not wait out a long-poll period.
     pub async fn serve_until(
         self,
         listener: TcpListener,
@@ -232,6 +233,11 @@ impl Cloud {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
             }
         });
+        let serving = self.state.infra.start_serving();
+        let shutdown = async move {
+            shutdown.await;
+            serving.cancel();
+        };
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await

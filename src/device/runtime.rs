@@ -32,7 +32,6 @@ use rand::Rng;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -68,6 +67,8 @@ pub enum RuntimeError {
     NeedsAdminToken { message: String },
     #[error("printer {printer}: {message}")]
     Config { printer: String, message: String },
+    #[error("cannot set up the fleet's HTTP client: {0}")]
+    HttpClient(reqwest::Error),
 }
 
 /// Where and how one printer reaches its infrastructure printer.
@@ -151,6 +152,8 @@ pub struct PrinterSnapshot {
     pub state: PrinterProcessingState,
     pub reasons: Vec<String>,
     pub connected: bool,
+    /// The ippget subscription is in place: new jobs arrive as events, not by polling.
+    pub subscribed: bool,
     pub job: Option<u32>,
     pub jobs_completed: u64,
 }
@@ -202,12 +205,36 @@ impl RunningFleet {
     }
 }
 
+/// How long a fleet's idle HTTP connection stays open for reuse. A long poll's connection is
+/// reused the moment the poll is renewed; the connections of a burst (registration, a job's
+/// requests) would otherwise stay open for reqwest's default 90 s, each with its buffers and
+/// task here and on the service: about three idle connections per printer after a fleet's
+/// start, more memory than the printers themselves.
+pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
+/// How many idle connections a fleet keeps at most. A fleet's start (every printer registering,
+/// advertising and subscribing at once) opens several connections per printer; without a cap
+/// they all wait out [`FLEET_POOL_IDLE`], and that peak stays in the process's resident memory
+/// long after they close. Renewed long polls take their connection back at once, so they never
+/// need more than a few idle ones.
+pub const FLEET_POOL_MAX_IDLE: usize = 64;
+
+/// The one HTTP client a fleet shares (one connection pool, one TLS configuration), with idle
+/// connections capped at [`FLEET_POOL_MAX_IDLE`] and closed after [`FLEET_POOL_IDLE`].
+pub fn fleet_http_client() -> Result<reqwest::Client, RuntimeError> {
+    reqwest::Client::builder()
+        .pool_idle_timeout(FLEET_POOL_IDLE)
+        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE)
+        .build()
+        .map_err(RuntimeError::HttpClient)
+}
+
 /// Options shared by all printers of a fleet.
 #[derive(Clone)]
 pub struct FleetOptions {
     pub spool: Spool,
     /// Rendered sides go under `<out_root>/<printer>/<job>/`.
     pub out_root: PathBuf,
+    /// One client for the whole fleet: [`fleet_http_client`].
     pub http: reqwest::Client,
     /// False: lay each job out to count its sheets but draw nothing (throughput runs).
     pub render: bool,
@@ -249,6 +276,7 @@ pub fn start_fleet<L: Into<Link>>(
             state: status.state,
             reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
             connected: false,
+            subscribed: false,
             job: None,
             jobs_completed: 0,
         };
@@ -303,9 +331,10 @@ pub fn start_fleet<L: Into<Link>>(
                 }
                 tasks.spawn(
                     async move {
-                        if let Some((client, tokens)) = parts.connect_universal_print(&access).await
-                        {
-                            parts.into_device(client, Some(tokens)).run().await;
+                        // Boxed: the task keeps only the phase it is in, not room for both.
+                        let connected = Box::pin(parts.connect_universal_print(&access)).await;
+                        if let Some((client, tokens)) = connected {
+                            Box::pin(parts.into_device(client, Some(tokens)).run()).await;
                         }
                     }
                     .instrument(span),
@@ -356,7 +385,6 @@ impl DeviceParts {
             control: self.control,
             status: self.status,
             wake: Arc::new(Notify::new()),
-            notifications_ok: Arc::new(AtomicBool::new(false)),
             current: Arc::new(Mutex::new(None)),
             shutdown: self.shutdown,
         }
@@ -500,7 +528,6 @@ struct Device {
     status: watch::Sender<PrinterSnapshot>,
     /// Rung by the notification task when jobs may be fetchable.
     wake: Arc<Notify>,
-    notifications_ok: Arc<AtomicBool>,
     /// The job being processed and its cancel token, which the notification task fires.
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     shutdown: CancellationToken,
@@ -518,7 +545,7 @@ impl Device {
                 self.network.clone(),
                 self.current.clone(),
                 self.wake.clone(),
-                self.notifications_ok.clone(),
+                self.status.clone(),
                 self.shutdown.clone(),
             )
             .in_current_span(),
@@ -585,12 +612,14 @@ impl Device {
         self.advertise(true).await?;
         self.status.send_modify(|s| s.connected = true);
         info!("advertised to the service");
-        self.reconcile().await?;
+        // Jobs are boxed while they run: an idle printer's task then holds only its wait, not
+        // room for every step of a job (kilobytes per printer in a fleet).
+        Box::pin(self.reconcile()).await?;
         loop {
             for job in self.client.fetchable_jobs().await? {
-                self.process_job(job, true).await?;
+                Box::pin(self.process_job(job, true)).await?;
             }
-            let fallback = if self.notifications_ok.load(Ordering::Relaxed) {
+            let fallback = if self.status.borrow().subscribed {
                 Duration::MAX
             } else {
                 FALLBACK_POLL
@@ -711,7 +740,7 @@ impl Device {
                         },
                     )?;
                 }
-                _ => self.process_job(record.job_id, false).await?,
+                _ => Box::pin(self.process_job(record.job_id, false)).await?,
             }
         }
         Ok(())
@@ -1305,7 +1334,7 @@ async fn notification_loop(
     network: Arc<Network>,
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     wake: Arc<Notify>,
-    healthy: Arc<AtomicBool>,
+    status: watch::Sender<PrinterSnapshot>,
     shutdown: CancellationToken,
 ) {
     let mut attempt = 0;
@@ -1322,7 +1351,7 @@ async fn notification_loop(
             Ok(id) => id,
             Err(e) => {
                 warn!(error = %e, "cannot subscribe to notifications; polling slowly");
-                healthy.store(false, Ordering::Relaxed);
+                status.send_modify(|s| s.subscribed = false);
                 wake.notify_one();
                 if !backoff(&mut attempt, &shutdown).await {
                     return;
@@ -1330,7 +1359,7 @@ async fn notification_loop(
                 continue;
             }
         };
-        healthy.store(true, Ordering::Relaxed);
+        status.send_modify(|s| s.subscribed = true);
         attempt = 0;
         // Prime after every (re-)subscription: jobs that became fetchable while there was no
         // subscription (before the first one, or while the cloud restarted and forgot it)
@@ -1378,7 +1407,7 @@ async fn notification_loop(
                 }
                 Err(e) => {
                     warn!(error = %e, "notifications failed; resubscribing");
-                    healthy.store(false, Ordering::Relaxed);
+                    status.send_modify(|s| s.subscribed = false);
                     wake.notify_one();
                     if !backoff(&mut attempt, &shutdown).await {
                         return;

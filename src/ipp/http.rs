@@ -71,7 +71,13 @@ pub async fn post_ipp(
     document: Option<DocumentReader>,
     limits: &Limits,
 ) -> Result<ReceivedResponse, TransportError> {
-    let body = reqwest::Body::wrap_stream(encode_with_document(request, document)?);
+    // Attributes alone go out whole with a Content-Length: the receiver knows where the body
+    // ends without chunk framing (most requests, every long-poll renewal). Only document data
+    // streams, chunked.
+    let body = match document {
+        None => reqwest::Body::from(request.to_bytes()?),
+        document => reqwest::Body::wrap_stream(encode_with_document(request, document)?),
+    };
     let mut builder = http
         .post(url)
         .header(header::CONTENT_TYPE, CONTENT_TYPE)
@@ -248,12 +254,14 @@ impl IppReply {
 impl IntoResponse for IppReply {
     fn into_response(self) -> Response {
         let request_id = self.message.request_id;
-        let encoded = encode_with_document(&self.message, self.document).map(|head| {
-            let chunks = futures::stream::iter(self.document_chunks).flatten();
-            head.chain(chunks)
-        });
+        // As for requests: a reply without document data goes out whole, with a Content-Length.
+        let encoded = match (self.document, self.document_chunks) {
+            (None, None) => self.message.to_bytes().map(Body::from),
+            (document, chunks) => encode_with_document(&self.message, document)
+                .map(|head| Body::from_stream(head.chain(futures::stream::iter(chunks).flatten()))),
+        };
         let (status, body) = match encoded {
-            Ok(stream) => (HttpStatus::OK, Body::from_stream(stream)),
+            Ok(body) => (HttpStatus::OK, body),
             Err(error) => {
                 // A handler built a response IPP cannot carry; say so in IPP rather than drop it.
                 tracing::error!(%error, "cannot encode IPP response");

@@ -1009,6 +1009,7 @@ async fn get_notifications(state: &Shared, printer_id: &str, message: &Message) 
         .boolean("notify-wait")
         .unwrap_or(false);
     let deadline = Instant::now() + state.long_poll;
+    let serving = state.serving();
     let wakeup = state.live().wakeup(printer_id);
     loop {
         let notified = wakeup.notified();
@@ -1029,7 +1030,8 @@ async fn get_notifications(state: &Shared, printer_id: &str, message: &Message) 
             }
             found
         };
-        if !events.is_empty() || !wait || Instant::now() >= deadline {
+        let closing = serving.is_cancelled();
+        if !events.is_empty() || !wait || closing || Instant::now() >= deadline {
             return Ok(IppReply::new(notifications_response(
                 state,
                 printer_id,
@@ -1037,7 +1039,12 @@ async fn get_notifications(state: &Shared, printer_id: &str, message: &Message) 
                 events,
             )));
         }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+        let woken = tokio::select! {
+            r = tokio::time::timeout_at(deadline, notified) => r.is_ok(),
+            // The server is shutting down: answer now; the device asks again elsewhere.
+            _ = serving.cancelled() => false,
+        };
+        if !woken {
             return Ok(IppReply::new(notifications_response(
                 state,
                 printer_id,

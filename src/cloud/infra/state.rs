@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// Why a device-side call failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,9 @@ pub(super) struct InfraState {
     pub documents: Arc<UploadService>,
     pub public_url: String,
     pub long_poll: Duration,
+    /// Cancelled when the server serving this state shuts down: held long polls answer at
+    /// once instead of keeping a graceful shutdown waiting for up to `long_poll`.
+    serving: Mutex<CancellationToken>,
     pub started: Instant,
     /// The cloud's one read-modify-write lock, shared with the Graph side.
     write_lock: Arc<Mutex<()>>,
@@ -94,6 +98,7 @@ impl InfraState {
             documents,
             public_url: public_url.trim_end_matches('/').to_owned(),
             long_poll,
+            serving: Mutex::new(CancellationToken::new()),
             started: Instant::now(),
             write_lock,
             live: Mutex::new(Live::default()),
@@ -103,6 +108,22 @@ impl InfraState {
     /// Held across a read-modify-write of a record; never across an await.
     pub fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh serving token for a server that starts; cancelling it ends the long polls held
+    /// from then on.
+    pub fn start_serving(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) = token.clone();
+        token
+    }
+
+    /// Cancelled once the server shuts down.
+    pub fn serving(&self) -> CancellationToken {
+        self.serving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn live(&self) -> MutexGuard<'_, Live> {
