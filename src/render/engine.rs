@@ -1,6 +1,7 @@
 //! Rasterising laid-out sides in parallel, encoding PNGs and writing the manifest.
 
 use super::layout::{self, JobLayout, Placement};
+use super::row_deflate::RowDeflate;
 use super::settings::{self, AppliedSettings, ColorOutput};
 use super::source::{self, Document, RasterPage};
 use super::{JobRequest, RenderError};
@@ -905,17 +906,18 @@ impl PngSpec {
     /// Writes the PNG to `out`, with `fill` supplying the rows through [`PngRows`], and returns
     /// its SHA-256 (hex), hashed on the way out: no encoded copy of the side is kept in memory.
     ///
-    /// Compression is fdeflate's ultra-fast mode (what the png crate's `Fastest` uses: zero runs
-    /// and a fixed Huffman code tuned for filtered rows) after the Up filter; zlib's default
-    /// level costs several times the rendering itself. On the 300 dpi benchmark pages, zlib-rs
-    /// at level 1 (default or RLE strategy) wrote 25-30 % less but took 1.5-2x fdeflate's time;
-    /// Paeth and adaptive filtering were slower and Sub and Avg larger than Up.
+    /// Rows are Up-filtered (on the benchmark's 300 dpi pages Paeth and adaptive filtering
+    /// were slower and Sub and Avg larger) and deflated by [`RowDeflate`]: runs as distance-1
+    /// matches and literals, in the fixed Huffman code, with rows equal to the row above taken
+    /// in constant time. zlib's default level costs several times the rendering itself; on
+    /// those pages fdeflate's ultra-fast mode (the png crate's `Fastest`) wrote files of about
+    /// the same size in 10–25 % more time, and zlib-rs at level 1 (default or RLE strategy)
+    /// wrote 25-30 % less in 1.5-2x fdeflate's time.
     ///
     /// The rows come from the caller one at a time (the worker converts them from hayro's
     /// pixmap straight into [`PngRows::row`]), so filtering and compressing run on bytes still
-    /// in cache; the png crate's stream writer instead copied every row again and took the
-    /// compressor's 8-byte writes through a copy call each. A row equal to the one above is
-    /// not filtered at all: it is the same run of zeros every time.
+    /// in cache; the png crate's stream writer, used before, copied every row again and took
+    /// the compressor's 8-byte writes through a copy call each.
     fn encode(
         &self,
         out: &mut dyn std::io::Write,
@@ -944,14 +946,13 @@ impl PngSpec {
             let png = encoder.write_header().map_err(std::io::Error::other)?;
             let row_bytes = self.width as usize * self.channels;
             let mut rows = PngRows {
-                compressor: fdeflate::Compressor::new(IdatChunks {
+                compressor: RowDeflate::new(IdatChunks {
                     png,
                     buffer: Vec::with_capacity(IDAT_BYTES),
                 })?,
                 current: vec![0; row_bytes],
                 previous: vec![0; row_bytes],
                 filtered: [FILTER_UP].into_iter().chain(vec![0; row_bytes]).collect(),
-                unchanged: [FILTER_UP].into_iter().chain(vec![0; row_bytes]).collect(),
                 rows_left: self.height,
             };
             fill(&mut rows)?;
@@ -972,15 +973,13 @@ impl PngSpec {
 
 /// The image data of a PNG being written, a row at a time.
 struct PngRows<'a> {
-    compressor: fdeflate::Compressor<IdatChunks<'a>>,
+    compressor: RowDeflate<IdatChunks<'a>>,
     /// The row the caller fills next.
     current: Vec<u8>,
     /// The row before it (zeros before the first, as the Up filter defines).
     previous: Vec<u8>,
     /// Filter type, then the Up-filtered row.
     filtered: Vec<u8>,
-    /// What a row equal to the one above filters to; most rows of a text page are.
-    unchanged: Vec<u8>,
     rows_left: u32,
 }
 
@@ -997,7 +996,9 @@ impl PngRows<'_> {
             .checked_sub(1)
             .ok_or_else(|| std::io::Error::other("more rows than the PNG's height"))?;
         if self.current == self.previous {
-            self.compressor.write_data(&self.unchanged)?;
+            // Most rows of a text page: the filter type, then zeros.
+            self.compressor.write_data(&[FILTER_UP])?;
+            self.compressor.zeros(self.current.len() as u64)?;
         } else {
             for ((out, &byte), &above) in self.filtered[1..]
                 .iter_mut()
