@@ -909,10 +909,11 @@ impl PngSpec {
     /// Rows are Up-filtered (on the benchmark's 300 dpi pages Paeth and adaptive filtering
     /// were slower and Sub and Avg larger) and deflated by [`RowDeflate`]: runs as distance-1
     /// matches and literals, in the fixed Huffman code, with rows equal to the row above taken
-    /// in constant time. zlib's default level costs several times the rendering itself; on
-    /// those pages fdeflate's ultra-fast mode (the png crate's `Fastest`) wrote files of about
-    /// the same size in 10–25 % more time, and zlib-rs at level 1 (default or RLE strategy)
-    /// wrote 25-30 % less in 1.5-2x fdeflate's time.
+    /// in constant time. zlib's default level costs several times the rendering itself. On
+    /// those pages, in the same runs, fdeflate's ultra-fast mode (the png crate's `Fastest`,
+    /// a tuned code but only zero runs and no constant-time rows) wrote ~14 % larger files and
+    /// made the encode step 10-25 % slower; zlib-rs at level 1 (default or RLE strategy) wrote
+    /// 25-30 % less than fdeflate in 1.5-2x its time.
     ///
     /// The rows come from the caller one at a time (the worker converts them from hayro's
     /// pixmap straight into [`PngRows::row`]), so filtering and compressing run on bytes still
