@@ -1,11 +1,13 @@
 //! Rasterising laid-out sides in parallel, encoding PNGs and writing the manifest.
 
 use super::layout::{self, JobLayout, Placement};
+use super::row_deflate::RowDeflate;
 use super::settings::{self, AppliedSettings, ColorOutput};
 use super::source::{self, Document, RasterPage};
 use super::{JobRequest, RenderError};
 use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_syntax::Pdf;
 use hayro::kurbo::{Affine, Point, Rect};
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
@@ -644,39 +646,77 @@ impl<'a> Worker<'a> {
     fn side(&mut self, job: &SideJob, stop: &AtomicBool) -> Result<SideOutput, RenderError> {
         let started = Instant::now();
         let channels = self.color.channels();
-        let len = job.width as usize * job.height as usize * channels;
+        let row_bytes = job.width as usize * channels;
         let mut pixels = std::mem::take(&mut self.pixels);
-        // A single PDF cell covering the side overwrites every pixel, so the previous side's
-        // pixels may stay; otherwise start from paper (raster pages paint only where they are).
-        let covered = matches!(self.document, Document::Pdf(_))
-            && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
-        if !covered {
-            pixels.clear();
-        }
-        pixels.resize(len, 0xFF);
-        for cell in &job.cells {
-            self.cell(cell, &mut pixels, job.width as usize);
-        }
-        if job.turned_half {
-            turn_half(&mut pixels, channels);
-        }
-        let render = started.elapsed();
+        // One upright PDF page covering the side goes from hayro's pixmap to the PNG a row at a
+        // time: each converted row is filtered and compressed while it is still in cache, and
+        // the side buffer is neither written nor read back. Other sides are assembled there.
+        let streamed = match (self.document, &job.cells[..]) {
+            (Document::Pdf(pdf), [cell])
+                if cell.clip == (0, 0, job.width, job.height) && !job.turned_half =>
+            {
+                self.rasterise(pdf, cell);
+                true
+            }
+            _ => {
+                // A single PDF cell covering the side (turned half) overwrites every pixel, so
+                // the previous side's pixels may stay; otherwise start from paper (raster pages
+                // paint only where they are).
+                let covered = matches!(self.document, Document::Pdf(_))
+                    && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
+                if !covered {
+                    pixels.clear();
+                }
+                pixels.resize(row_bytes * job.height as usize, 0xFF);
+                for cell in &job.cells {
+                    self.cell(cell, &mut pixels, job.width as usize);
+                }
+                if job.turned_half {
+                    turn_half(&mut pixels, channels);
+                }
+                false
+            }
+        };
+        let mut render = started.elapsed();
         // The dispatcher has given up on this job (error, cancel, overrun): write nothing.
         if stop.load(Ordering::Relaxed) {
             self.pixels = pixels;
             return Err(RenderError::Cancelled);
         }
         let started = Instant::now();
+        // Converting pixmap rows is rendering work, whichever loop it runs in.
+        let mut converting = Duration::ZERO;
         let png = PngSpec {
             width: job.width,
             height: job.height,
             channels,
             dpi: self.dpi,
         };
+        let (pixmap, color) = (&self.pixmap, self.color);
+        let mut fill = |rows: &mut PngRows<'_>| -> std::io::Result<()> {
+            if streamed {
+                for src in pixmap
+                    .data_as_u8_slice()
+                    .chunks_exact(job.width as usize * 4)
+                {
+                    let converted = Instant::now();
+                    convert_row(src, rows.row(), color);
+                    converting += converted.elapsed();
+                    rows.push_row()?;
+                }
+            } else {
+                for src in pixels.chunks_exact(row_bytes) {
+                    rows.row().copy_from_slice(src);
+                    rows.push_row()?;
+                }
+            }
+            Ok(())
+        };
         let written = match job.files.split_first() {
             Some((first, copies)) => std::fs::File::create(first)
                 .and_then(|file| {
-                    png.encode(std::io::BufWriter::with_capacity(1 << 20, file), &pixels)
+                    let mut out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, file);
+                    png.encode(&mut out, &mut fill)
                 })
                 .map_err(|e| io_error(first, e))
                 .and_then(|sha256| {
@@ -687,15 +727,50 @@ impl<'a> Worker<'a> {
                     Ok(sha256)
                 }),
             None => png
-                .encode(std::io::sink(), &pixels)
+                .encode(&mut std::io::sink(), &mut fill)
                 .map_err(|e| io_error(Path::new("<sink>"), e)),
         };
+        let encode = started.elapsed().saturating_sub(converting);
+        render += converting;
         self.pixels = pixels;
         Ok(SideOutput {
             sha256: written?,
             render,
-            encode: started.elapsed(),
+            encode,
         })
+    }
+
+    /// Draws the cell's PDF page into the worker's pixmap, which takes the cell's size.
+    fn rasterise(&mut self, pdf: &'a Pdf, cell: &Cell) {
+        let (x0, y0, x1, y1) = cell.clip;
+        let (cw, ch) = ((x1 - x0) as u16, (y1 - y0) as u16);
+        let to_cell = Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels;
+        let page = &pdf.pages()[cell.page];
+        let context = match &mut self.context {
+            Some(c) => {
+                c.reset_and_resize(cw, ch);
+                c
+            }
+            None => self.context.insert(RenderContext::new(cw, ch)),
+        };
+        hayro::render_into(
+            page,
+            &self.cache,
+            &InterpreterSettings::default(),
+            &self.render_settings,
+            context,
+            to_cell * page.initial_transform(true).to_kurbo(),
+        );
+        context.flush();
+        self.pixmap.resize(cw, ch);
+        context.render_with(
+            &mut self.pixmap,
+            &mut Resources::default(),
+            RasterizerSettings {
+                target_init: TargetInit::Clear(WHITE),
+                ..Default::default()
+            },
+        );
     }
 
     fn cell(&mut self, cell: &Cell, pixels: &mut [u8], row_pixels: usize) {
@@ -703,49 +778,20 @@ impl<'a> Worker<'a> {
         if x1 <= x0 || y1 <= y0 {
             return;
         }
-        let (cw, ch) = ((x1 - x0) as u16, (y1 - y0) as u16);
-        let to_cell = Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels;
         let channels = self.color.channels();
         match self.document {
             Document::Pdf(pdf) => {
-                let page = &pdf.pages()[cell.page];
-                let context = match &mut self.context {
-                    Some(c) => {
-                        c.reset_and_resize(cw, ch);
-                        c
-                    }
-                    None => self.context.insert(RenderContext::new(cw, ch)),
-                };
-                hayro::render_into(
-                    page,
-                    &self.cache,
-                    &InterpreterSettings::default(),
-                    &self.render_settings,
-                    context,
-                    to_cell * page.initial_transform(true).to_kurbo(),
-                );
-                context.flush();
-                self.pixmap.resize(cw, ch);
-                context.render_with(
-                    &mut self.pixmap,
-                    &mut Resources::default(),
-                    RasterizerSettings {
-                        target_init: TargetInit::Clear(WHITE),
-                        ..Default::default()
-                    },
-                );
+                self.rasterise(pdf, cell);
+                let cw = (x1 - x0) as usize;
                 let rgba = self.pixmap.data_as_u8_slice();
-                let src_row = cw as usize * 4;
-                let dst_row = cw as usize * channels;
-                for (row, src) in rgba.chunks_exact(src_row).enumerate() {
+                for (row, src) in rgba.chunks_exact(cw * 4).enumerate() {
                     let start = ((y0 as usize + row) * row_pixels + x0 as usize) * channels;
-                    let dst = &mut pixels[start..start + dst_row];
-                    convert_row(src, dst, self.color);
+                    convert_row(src, &mut pixels[start..start + cw * channels], self.color);
                 }
             }
             Document::Raster(pages) => sample_raster(
                 &pages[cell.page],
-                to_cell,
+                Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels,
                 cell.clip,
                 pixels,
                 row_pixels,
@@ -849,41 +895,166 @@ struct PngSpec {
 /// How much compressed data goes into one IDAT chunk.
 const IDAT_BYTES: usize = 1 << 20;
 
+/// Buffer between the PNG and its file: it gathers the small header, chunk length and CRC
+/// writes; IDAT payloads are larger and go straight through.
+const OUTPUT_BUFFER: usize = 64 << 10;
+
+/// PNG filter type 2: each byte minus the byte above it.
+const FILTER_UP: u8 = 2;
+
 impl PngSpec {
-    /// Streams the PNG into `out` and returns its SHA-256 (hex), hashing the bytes on their way
-    /// out: no encoded copy of the side is kept in memory. Compression is the png crate's
-    /// fastest setting (fdeflate's ultra-fast mode with the Up filter): its default level costs
-    /// several times the rendering itself, and even `Fast` took more than half of the
-    /// pipeline's time in the benchmark; `Fastest` files are ~10 % larger.
-    fn encode(&self, out: impl std::io::Write, pixels: &[u8]) -> std::io::Result<String> {
+    /// Writes the PNG to `out`, with `fill` supplying the rows through [`PngRows`], and returns
+    /// its SHA-256 (hex), hashed on the way out: no encoded copy of the side is kept in memory.
+    ///
+    /// Rows are Up-filtered (on the benchmark's 300 dpi pages Paeth and adaptive filtering
+    /// were slower and Sub and Avg larger) and deflated by [`RowDeflate`]: runs as distance-1
+    /// matches and literals, in the fixed Huffman code, with rows equal to the row above taken
+    /// in constant time. zlib's default level costs several times the rendering itself. On
+    /// those pages, in the same runs, fdeflate's ultra-fast mode (the png crate's `Fastest`,
+    /// a tuned code but only zero runs and no constant-time rows) wrote ~14 % larger files and
+    /// made the encode step 10-25 % slower; zlib-rs at level 1 (default or RLE strategy) wrote
+    /// 25-30 % less than fdeflate in 1.5-2x its time.
+    ///
+    /// The rows come from the caller one at a time (the worker converts them from hayro's
+    /// pixmap straight into [`PngRows::row`]), so filtering and compressing run on bytes still
+    /// in cache; the png crate's stream writer, used before, copied every row again and took
+    /// the compressor's 8-byte writes through a copy call each.
+    fn encode(
+        &self,
+        out: &mut dyn std::io::Write,
+        fill: &mut dyn FnMut(&mut PngRows<'_>) -> std::io::Result<()>,
+    ) -> std::io::Result<String> {
         use std::io::Write;
         let mut hashing = HashingWriter {
             inner: out,
             hasher: Sha256::new(),
         };
-        let mut encoder = png::Encoder::new(&mut hashing, self.width, self.height);
-        encoder.set_color(if self.channels == 1 {
-            png::ColorType::Grayscale
-        } else {
-            png::ColorType::Rgb
-        });
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Fastest);
-        let per_metre = (self.dpi as f64 / 0.0254).round() as u32;
-        encoder.set_pixel_dims(Some(png::PixelDimensions {
-            xppu: per_metre,
-            yppu: per_metre,
-            unit: png::Unit::Meter,
-        }));
-        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-        let mut stream = writer
-            .stream_writer_with_size(IDAT_BYTES)
-            .map_err(std::io::Error::other)?;
-        stream.write_all(pixels)?;
-        stream.finish().map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)?;
+        {
+            let mut encoder =
+                png::Encoder::new(&mut hashing as &mut dyn Write, self.width, self.height);
+            encoder.set_color(if self.channels == 1 {
+                png::ColorType::Grayscale
+            } else {
+                png::ColorType::Rgb
+            });
+            encoder.set_depth(png::BitDepth::Eight);
+            let per_metre = (self.dpi as f64 / 0.0254).round() as u32;
+            encoder.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: per_metre,
+                yppu: per_metre,
+                unit: png::Unit::Meter,
+            }));
+            let png = encoder.write_header().map_err(std::io::Error::other)?;
+            let row_bytes = self.width as usize * self.channels;
+            let mut rows = PngRows {
+                compressor: RowDeflate::new(IdatChunks {
+                    png,
+                    buffer: Vec::with_capacity(IDAT_BYTES),
+                })?,
+                current: vec![0; row_bytes],
+                previous: vec![0; row_bytes],
+                filtered: [FILTER_UP].into_iter().chain(vec![0; row_bytes]).collect(),
+                rows_left: self.height,
+            };
+            fill(&mut rows)?;
+            if rows.rows_left > 0 {
+                return Err(std::io::Error::other(format!(
+                    "PNG ended {} rows short",
+                    rows.rows_left
+                )));
+            }
+            let mut idat = rows.compressor.finish()?;
+            idat.flush()?;
+            idat.png.finish().map_err(std::io::Error::other)?;
+        }
         hashing.inner.flush()?;
         Ok(format!("{:x}", hashing.hasher.finalize()))
+    }
+}
+
+/// The image data of a PNG being written, a row at a time.
+struct PngRows<'a> {
+    compressor: RowDeflate<IdatChunks<'a>>,
+    /// The row the caller fills next.
+    current: Vec<u8>,
+    /// The row before it (zeros before the first, as the Up filter defines).
+    previous: Vec<u8>,
+    /// Filter type, then the Up-filtered row.
+    filtered: Vec<u8>,
+    rows_left: u32,
+}
+
+impl PngRows<'_> {
+    /// The next row's bytes, for the caller to fill before [`Self::push_row`].
+    fn row(&mut self) -> &mut [u8] {
+        &mut self.current
+    }
+
+    /// Filters and compresses the filled row.
+    fn push_row(&mut self) -> std::io::Result<()> {
+        self.rows_left = self
+            .rows_left
+            .checked_sub(1)
+            .ok_or_else(|| std::io::Error::other("more rows than the PNG's height"))?;
+        if self.current == self.previous {
+            // Most rows of a text page: the filter type, then zeros.
+            self.compressor.write_data(&[FILTER_UP])?;
+            self.compressor.zeros(self.current.len() as u64)?;
+        } else {
+            for ((out, &byte), &above) in self.filtered[1..]
+                .iter_mut()
+                .zip(&self.current)
+                .zip(&self.previous)
+            {
+                *out = byte.wrapping_sub(above);
+            }
+            self.compressor.write_data(&self.filtered)?;
+        }
+        std::mem::swap(&mut self.current, &mut self.previous);
+        Ok(())
+    }
+}
+
+/// Cuts the compressed stream into IDAT chunks of at most [`IDAT_BYTES`]. The compressor writes 8
+/// bytes at a time, so this buffer is a plain vector the writes are inlined into.
+struct IdatChunks<'a> {
+    png: png::Writer<&'a mut dyn std::io::Write>,
+    buffer: Vec<u8>,
+}
+
+impl std::io::Write for IdatChunks<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let taken = bytes.len().min(IDAT_BYTES - self.buffer.len());
+        self.buffer.extend_from_slice(&bytes[..taken]);
+        if self.buffer.len() == IDAT_BYTES {
+            self.flush()?;
+        }
+        Ok(taken)
+    }
+
+    /// The compressor's 8-byte writes land here: one copy unless the chunk is full.
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.len() < IDAT_BYTES - self.buffer.len() {
+            self.buffer.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let taken = self.write(rest)?;
+            rest = &rest[taken..];
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered as one IDAT chunk.
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buffer.is_empty() {
+            self.png
+                .write_chunk(png::chunk::IDAT, &self.buffer)
+                .map_err(std::io::Error::other)?;
+            self.buffer.clear();
+        }
+        Ok(())
     }
 }
 
@@ -902,5 +1073,125 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod png_tests {
+    use super::*;
+
+    /// Writes `pixels` through [`PngSpec::encode`] a row at a time.
+    fn encode(spec: &PngSpec, pixels: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
+        let row_bytes = spec.width as usize * spec.channels;
+        let mut out = Vec::new();
+        let sha256 = spec.encode(&mut out, &mut |rows| {
+            for row in pixels.chunks_exact(row_bytes) {
+                rows.row().copy_from_slice(row);
+                rows.push_row()?;
+            }
+            Ok(())
+        })?;
+        Ok((sha256, out))
+    }
+
+    fn decode(bytes: &[u8]) -> (png::OutputInfo, Option<png::PixelDimensions>, Vec<u8>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .expect("a PNG header");
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).expect("valid image data");
+        pixels.truncate(info.buffer_size());
+        (info, reader.info().pixel_dims, pixels)
+    }
+
+    /// Rows that exercise each case of the filter: black first row (equal to the implicit zero
+    /// row above), repeated rows, rows that differ from the one above by wrapping amounts, and a
+    /// width that is no multiple of the compressor's 8-byte steps.
+    fn sample(width: u32, height: u32, channels: usize) -> Vec<u8> {
+        let row_bytes = width as usize * channels;
+        let mut pixels = vec![0; row_bytes * height as usize];
+        for (y, row) in pixels.chunks_exact_mut(row_bytes).enumerate() {
+            for (x, byte) in row.iter_mut().enumerate() {
+                *byte = match y {
+                    0 => 0,
+                    1 | 2 => (x * 37 % 251) as u8,
+                    3 => 255,
+                    _ => ((x * 7 + y * 131) % 256) as u8,
+                };
+            }
+        }
+        pixels
+    }
+
+    #[test]
+    fn rows_come_back_unchanged_with_the_hash_of_the_written_bytes() {
+        for (channels, color) in [(3, png::ColorType::Rgb), (1, png::ColorType::Grayscale)] {
+            let spec = PngSpec {
+                width: 37,
+                height: 9,
+                channels,
+                dpi: 300,
+            };
+            let pixels = sample(spec.width, spec.height, channels);
+            let (sha256, bytes) = encode(&spec, &pixels).unwrap();
+            assert_eq!(sha256, format!("{:x}", Sha256::digest(&bytes)));
+            let (info, dims, decoded) = decode(&bytes);
+            assert_eq!((info.width, info.height), (37, 9));
+            assert_eq!(info.color_type, color);
+            assert_eq!(info.bit_depth, png::BitDepth::Eight);
+            assert_eq!(decoded, pixels, "{channels} channel(s)");
+            let dims = dims.expect("a pHYs chunk");
+            assert_eq!(
+                (dims.xppu, dims.yppu, dims.unit),
+                (11811, 11811, png::Unit::Meter)
+            );
+        }
+    }
+
+    #[test]
+    fn large_images_span_several_idat_chunks() {
+        // Noise barely compresses, so 3 MB of it needs more than one 1 MiB chunk.
+        let spec = PngSpec {
+            width: 1024,
+            height: 1024,
+            channels: 3,
+            dpi: 72,
+        };
+        let mut state = 0x2545_f491_u32;
+        let pixels: Vec<u8> = (0..1024 * 1024 * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        let (_, bytes) = encode(&spec, &pixels).unwrap();
+        let mut idat_chunks = 0;
+        let mut at = 8;
+        while at < bytes.len() {
+            let length = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            if &bytes[at + 4..at + 8] == b"IDAT" {
+                assert!(length <= IDAT_BYTES);
+                idat_chunks += 1;
+            }
+            at += 12 + length;
+        }
+        assert!(idat_chunks >= 3, "{idat_chunks} IDAT chunks");
+        assert_eq!(decode(&bytes).2, pixels);
+    }
+
+    #[test]
+    fn a_wrong_row_count_is_an_error_not_a_broken_file() {
+        let spec = PngSpec {
+            width: 4,
+            height: 3,
+            channels: 1,
+            dpi: 72,
+        };
+        let short = encode(&spec, &[7; 8]).unwrap_err();
+        assert!(short.to_string().contains("1 rows short"), "{short}");
+        let long = encode(&spec, &[7; 16]).unwrap_err();
+        assert!(long.to_string().contains("more rows"), "{long}");
     }
 }

@@ -13,6 +13,7 @@ mod engine;
 #[cfg(test)]
 mod hostile_tests;
 mod layout;
+mod row_deflate;
 pub mod samples;
 mod settings;
 mod source;
