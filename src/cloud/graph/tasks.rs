@@ -388,6 +388,20 @@ fn task_record(
     })
 }
 
+/// A printTaskTrigger with its `@odata.context`, answered with `status`.
+fn trigger_response(state: &CloudState, status: StatusCode, trigger: &TriggerRecord) -> Response {
+    json_response(
+        status,
+        with_context(
+            state.context(&format!(
+                "print/printers('{}')/taskTriggers/$entity",
+                trigger.printer_id
+            )),
+            trigger_value(trigger),
+        ),
+    )
+}
+
 fn task_response(state: &CloudState, task: &TaskRecord) -> Response {
     json_response(
         StatusCode::OK,
@@ -595,15 +609,7 @@ async fn create_trigger(
         trigger
     };
     state.store.flush().await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        with_context(
-            state.context(&format!(
-                "print/printers('{printer_id}')/taskTriggers/$entity"
-            )),
-            trigger_value(&trigger),
-        ),
-    ))
+    Ok(trigger_response(&state, StatusCode::CREATED, &trigger))
 }
 
 async fn get_trigger(
@@ -614,15 +620,7 @@ async fn get_trigger(
     let who = caller(&state, &headers, &TRIGGER_READ)?;
     require_admin(&who)?;
     let trigger = printer_trigger(&state, &printer_id, &trigger_id)?;
-    Ok(json_response(
-        StatusCode::OK,
-        with_context(
-            state.context(&format!(
-                "print/printers('{printer_id}')/taskTriggers/$entity"
-            )),
-            trigger_value(&trigger),
-        ),
-    ))
+    Ok(trigger_response(&state, StatusCode::OK, &trigger))
 }
 
 async fn delete_trigger(
@@ -719,14 +717,5 @@ async fn job_task_trigger(
                 "The trigger that created task '{task_id}' has been deleted."
             ))
         })?;
-    Ok(json_response(
-        StatusCode::OK,
-        with_context(
-            state.context(&format!(
-                "print/printers('{}')/taskTriggers/$entity",
-                task.printer_id
-            )),
-            trigger_value(&trigger),
-        ),
-    ))
+    Ok(trigger_response(&state, StatusCode::OK, &trigger))
 }

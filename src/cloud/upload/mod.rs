@@ -1008,10 +1008,17 @@ impl UploadService {
     /// The SHA-256 (lowercase hex) of a completed document's bytes, waiting for it if it is
     /// still being computed.
     pub async fn document_sha256(&self, document_id: &str) -> Result<String, GraphError> {
-        let record = self.stored_document(document_id)?;
-        match record.sha256 {
-            Some(sha256) => Ok(sha256),
-            None => Ok(self.digests.get(document_id, record.blob).await?),
+        self.digest_of(&self.stored_document(document_id)?).await
+    }
+
+    /// The digest of a document record already read, waiting for it if it is being computed.
+    async fn digest_of(&self, record: &DocumentRecord) -> Result<String, GraphError> {
+        match &record.sha256 {
+            Some(sha256) => Ok(sha256.clone()),
+            None => Ok(self
+                .digests
+                .get(&record.target.document_id, record.blob)
+                .await?),
         }
     }
 
