@@ -694,21 +694,25 @@ impl<'a> Worker<'a> {
         };
         let (pixmap, color) = (&self.pixmap, self.color);
         let mut fill = |rows: &mut PngRows<'_>| -> std::io::Result<()> {
-            if streamed {
-                for src in pixmap
-                    .data_as_u8_slice()
+            if !streamed {
+                return rows.push_rows(&pixels);
+            }
+            // Streamed sides convert a few rows at a time into the (otherwise unused) side
+            // buffer: the batch stays in cache for the encoder, and the clock that splits
+            // converting from encoding is read per batch rather than per row.
+            pixels.resize(row_bytes * STREAMED_ROWS, 0);
+            let source_rows = pixmap
+                .data_as_u8_slice()
+                .chunks(job.width as usize * 4 * STREAMED_ROWS);
+            for source in source_rows {
+                let converted = Instant::now();
+                let batch = source
                     .chunks_exact(job.width as usize * 4)
-                {
-                    let converted = Instant::now();
-                    convert_row(src, rows.row(), color);
-                    converting += converted.elapsed();
-                    rows.push_row()?;
-                }
-            } else {
-                for src in pixels.chunks_exact(row_bytes) {
-                    rows.row().copy_from_slice(src);
-                    rows.push_row()?;
-                }
+                    .zip(pixels.chunks_exact_mut(row_bytes))
+                    .map(|(src, dst)| convert_row(src, dst, color))
+                    .count();
+                converting += converted.elapsed();
+                rows.push_rows(&pixels[..batch * row_bytes])?;
             }
             Ok(())
         };
@@ -892,8 +896,8 @@ struct PngSpec {
     dpi: u32,
 }
 
-/// How much compressed data goes into one IDAT chunk.
-const IDAT_BYTES: usize = 1 << 20;
+/// Rows of a streamed side converted per batch: 16 A4 rows at 300 dpi are 120 KiB.
+const STREAMED_ROWS: usize = 16;
 
 /// Buffer between the PNG and its file: it gathers the small header, chunk length and CRC
 /// writes; IDAT payloads are larger and go straight through.
@@ -915,10 +919,11 @@ impl PngSpec {
     /// made the encode step 10-25 % slower; zlib-rs at level 1 (default or RLE strategy) wrote
     /// 25-30 % less than fdeflate in 1.5-2x its time.
     ///
-    /// The rows come from the caller one at a time (the worker converts them from hayro's
-    /// pixmap straight into [`PngRows::row`]), so filtering and compressing run on bytes still
-    /// in cache; the png crate's stream writer, used before, copied every row again and took
-    /// the compressor's 8-byte writes through a copy call each.
+    /// The rows come from the caller in batches (the worker converts a few at a time from
+    /// hayro's pixmap), so filtering and compressing run on bytes still in cache; the png
+    /// crate's stream writer, used before, copied every row again and took the compressor's
+    /// 8-byte writes through a copy call each. Each write of the compressor's output is one
+    /// IDAT chunk, so compressed bytes are not copied again before the hash and the file.
     fn encode(
         &self,
         out: &mut dyn std::io::Write,
@@ -947,11 +952,7 @@ impl PngSpec {
             let png = encoder.write_header().map_err(std::io::Error::other)?;
             let row_bytes = self.width as usize * self.channels;
             let mut rows = PngRows {
-                compressor: RowDeflate::new(IdatChunks {
-                    png,
-                    buffer: Vec::with_capacity(IDAT_BYTES),
-                })?,
-                current: vec![0; row_bytes],
+                compressor: RowDeflate::new(IdatChunks { png }),
                 previous: vec![0; row_bytes],
                 filtered: [FILTER_UP].into_iter().chain(vec![0; row_bytes]).collect(),
                 rows_left: self.height,
@@ -963,8 +964,7 @@ impl PngSpec {
                     rows.rows_left
                 )));
             }
-            let mut idat = rows.compressor.finish()?;
-            idat.flush()?;
+            let idat = rows.compressor.finish()?;
             idat.png.finish().map_err(std::io::Error::other)?;
         }
         hashing.inner.flush()?;
@@ -972,12 +972,10 @@ impl PngSpec {
     }
 }
 
-/// The image data of a PNG being written, a row at a time.
+/// The image data of a PNG being written, in batches of rows.
 struct PngRows<'a> {
     compressor: RowDeflate<IdatChunks<'a>>,
-    /// The row the caller fills next.
-    current: Vec<u8>,
-    /// The row before it (zeros before the first, as the Up filter defines).
+    /// The last row taken (zeros before the first, as the Up filter defines).
     previous: Vec<u8>,
     /// Filter type, then the Up-filtered row.
     filtered: Vec<u8>,
@@ -985,75 +983,56 @@ struct PngRows<'a> {
 }
 
 impl PngRows<'_> {
-    /// The next row's bytes, for the caller to fill before [`Self::push_row`].
-    fn row(&mut self) -> &mut [u8] {
-        &mut self.current
-    }
-
-    /// Filters and compresses the filled row.
-    fn push_row(&mut self) -> std::io::Result<()> {
+    /// Filters and compresses `rows`, whole rows back to back.
+    fn push_rows(&mut self, rows: &[u8]) -> std::io::Result<()> {
+        let row_bytes = self.previous.len();
+        if !rows.len().is_multiple_of(row_bytes) {
+            return Err(std::io::Error::other(format!(
+                "{} bytes are not whole rows of {row_bytes}",
+                rows.len()
+            )));
+        }
+        let count = u32::try_from(rows.len() / row_bytes).unwrap_or(u32::MAX);
         self.rows_left = self
             .rows_left
-            .checked_sub(1)
+            .checked_sub(count)
             .ok_or_else(|| std::io::Error::other("more rows than the PNG's height"))?;
-        if self.current == self.previous {
-            // Most rows of a text page: the filter type, then zeros.
-            self.compressor.write_data(&[FILTER_UP])?;
-            self.compressor.zeros(self.current.len() as u64)?;
-        } else {
-            for ((out, &byte), &above) in self.filtered[1..]
-                .iter_mut()
-                .zip(&self.current)
-                .zip(&self.previous)
-            {
-                *out = byte.wrapping_sub(above);
+        let mut above = &self.previous[..];
+        for row in rows.chunks_exact(row_bytes) {
+            if row == above {
+                // Most rows of a text page: the filter type, then zeros.
+                self.compressor.write_data(&[FILTER_UP])?;
+                self.compressor.zeros(row_bytes as u64)?;
+            } else {
+                for ((out, &byte), &over) in self.filtered[1..].iter_mut().zip(row).zip(above) {
+                    *out = byte.wrapping_sub(over);
+                }
+                self.compressor.write_data(&self.filtered)?;
             }
-            self.compressor.write_data(&self.filtered)?;
+            above = row;
         }
-        std::mem::swap(&mut self.current, &mut self.previous);
+        if let Some(last) = rows.rchunks_exact(row_bytes).next() {
+            self.previous.copy_from_slice(last);
+        }
         Ok(())
     }
 }
 
-/// Cuts the compressed stream into IDAT chunks of at most [`IDAT_BYTES`]. The compressor writes 8
-/// bytes at a time, so this buffer is a plain vector the writes are inlined into.
+/// Writes each piece of the compressed stream it is given as one IDAT chunk: the compressor
+/// passes its output on in pieces of at most [`super::row_deflate::OUTPUT_BYTES`].
 struct IdatChunks<'a> {
     png: png::Writer<&'a mut dyn std::io::Write>,
-    buffer: Vec<u8>,
 }
 
 impl std::io::Write for IdatChunks<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let taken = bytes.len().min(IDAT_BYTES - self.buffer.len());
-        self.buffer.extend_from_slice(&bytes[..taken]);
-        if self.buffer.len() == IDAT_BYTES {
-            self.flush()?;
-        }
-        Ok(taken)
+        self.png
+            .write_chunk(png::chunk::IDAT, bytes)
+            .map_err(std::io::Error::other)?;
+        Ok(bytes.len())
     }
 
-    /// The compressor's 8-byte writes land here: one copy unless the chunk is full.
-    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if bytes.len() < IDAT_BYTES - self.buffer.len() {
-            self.buffer.extend_from_slice(bytes);
-            return Ok(());
-        }
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let taken = self.write(rest)?;
-            rest = &rest[taken..];
-        }
-        Ok(())
-    }
-
-    /// Writes what is buffered as one IDAT chunk.
     fn flush(&mut self) -> std::io::Result<()> {
-        if !self.buffer.is_empty() {
-            self.png
-                .write_chunk(png::chunk::IDAT, &self.buffer)
-                .map_err(std::io::Error::other)?;
-            self.buffer.clear();
-        }
         Ok(())
     }
 }
@@ -1080,14 +1059,14 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 mod png_tests {
     use super::*;
 
-    /// Writes `pixels` through [`PngSpec::encode`] a row at a time.
+    /// Writes `pixels` through [`PngSpec::encode`].
     fn encode(spec: &PngSpec, pixels: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
         let row_bytes = spec.width as usize * spec.channels;
         let mut out = Vec::new();
+        // In batches of three rows, so that the row above crosses from one batch to the next.
         let sha256 = spec.encode(&mut out, &mut |rows| {
-            for row in pixels.chunks_exact(row_bytes) {
-                rows.row().copy_from_slice(row);
-                rows.push_row()?;
+            for batch in pixels.chunks(row_bytes * 3) {
+                rows.push_rows(batch)?;
             }
             Ok(())
         })?;
@@ -1150,7 +1129,7 @@ mod png_tests {
 
     #[test]
     fn large_images_span_several_idat_chunks() {
-        // Noise barely compresses, so 3 MB of it needs more than one 1 MiB chunk.
+        // Noise barely compresses, so 3 MB of it needs many chunks.
         let spec = PngSpec {
             width: 1024,
             height: 1024,
@@ -1172,12 +1151,12 @@ mod png_tests {
         while at < bytes.len() {
             let length = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
             if &bytes[at + 4..at + 8] == b"IDAT" {
-                assert!(length <= IDAT_BYTES);
+                assert!(length <= crate::render::row_deflate::OUTPUT_BYTES);
                 idat_chunks += 1;
             }
             at += 12 + length;
         }
-        assert!(idat_chunks >= 3, "{idat_chunks} IDAT chunks");
+        assert!(idat_chunks >= 40, "{idat_chunks} IDAT chunks");
         assert_eq!(decode(&bytes).2, pixels);
     }
 

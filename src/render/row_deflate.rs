@@ -138,8 +138,9 @@ const NO_BYTE: u16 = 0x100;
 /// Input coded per pass of the bit writer, so that its output fits the buffer's slack.
 const PIECE_BYTES: usize = 8 << 10;
 
-/// Output buffer: large writes for `out`, with room for one piece's worst case.
-const BUFFER_BYTES: usize = 64 << 10;
+/// Output buffer, and the most bytes passed to `out` in one write: large writes, with room for
+/// one piece's worst case.
+pub(super) const OUTPUT_BYTES: usize = 64 << 10;
 
 /// Bytes scanned into one mask of changes.
 const BLOCK_BYTES: usize = 64;
@@ -165,12 +166,13 @@ const fn output_bound(input: usize) -> usize {
 impl<W: Write> RowDeflate<W> {
     /// Starts the stream: zlib header (deflate, 32 KiB window, fastest), then the header of
     /// the one, final, fixed-code block.
-    pub(super) fn new(mut out: W) -> io::Result<Self> {
-        out.write_all(&[0x78, 0x01])?;
+    pub(super) fn new(out: W) -> Self {
+        let mut buffer = vec![0; OUTPUT_BYTES].into_boxed_slice();
+        buffer[..2].copy_from_slice(&[0x78, 0x01]);
         let mut deflate = Self {
             out,
-            buffer: vec![0; BUFFER_BYTES].into_boxed_slice(),
-            filled: 0,
+            buffer,
+            filled: 2,
             bits: 0,
             bit_count: 0,
             last: NO_BYTE,
@@ -182,7 +184,7 @@ impl<W: Write> RowDeflate<W> {
         bits.put(0b011, 3);
         let state = bits.state();
         deflate.keep(state);
-        Ok(deflate)
+        deflate
     }
 
     /// Appends `n` zero bytes, in constant time once a zero has been written.
@@ -308,17 +310,20 @@ impl<W: Write> RowDeflate<W> {
     }
 
     /// Ends the block and the stream (padding, Adler-32) and returns the writer.
+    /// The output goes to `out` in one last write.
     pub(super) fn finish(mut self) -> io::Result<W> {
-        self.make_room(output_bound(0))?;
+        self.make_room(output_bound(0) + 4)?;
         let mut bits = self.bits();
         let run = std::mem::take(&mut bits.run);
         bits.end_run(run, END_OF_BLOCK);
         let state = bits.state();
         self.keep(state);
-        let tail = self.bit_count.div_ceil(8) as usize;
+        // The bit writer has stored the last partial byte already; it only needs counting.
+        self.filled += self.bit_count.div_ceil(8) as usize;
+        let adler = self.adler.finish().to_be_bytes();
+        self.buffer[self.filled..self.filled + 4].copy_from_slice(&adler);
+        self.filled += 4;
         self.out.write_all(&self.buffer[..self.filled])?;
-        self.out.write_all(&self.bits.to_le_bytes()[..tail])?;
-        self.out.write_all(&self.adler.finish().to_be_bytes())?;
         Ok(self.out)
     }
 }
@@ -373,8 +378,9 @@ impl Bits<'_> {
         );
     }
 
-    /// Writes `count` matches of the longest length.
-    #[cold]
+    /// Writes `count` matches of the longest length: the gaps between words and the margins
+    /// of text rows are longer than one match, so this is not a rare path.
+    #[inline(always)]
     fn longest_matches(&mut self, count: u64) {
         let (bits, len) = MATCH_CODES[MAX_MATCH as usize];
         for _ in 0..count {
@@ -413,7 +419,7 @@ mod tests {
     /// Feeds `parts` in order: `Ok(n)` as [`RowDeflate::zeros`], `Err(bytes)` as data.
     fn deflate(parts: &[Result<u64, &[u8]>]) -> (Vec<u8>, Vec<u8>) {
         let mut expected = Vec::new();
-        let mut deflate = RowDeflate::new(Vec::new()).unwrap();
+        let mut deflate = RowDeflate::new(Vec::new());
         for part in parts {
             match part {
                 Ok(n) => {
