@@ -13,7 +13,7 @@ use crate::device::runtime::{self, FleetOptions, Link, PrinterHandle, RunningFle
 use crate::device::spool::{Spool, SpoolError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +67,12 @@ pub enum LabError {
     Token(#[from] crate::cloud::auth::TokenKeyError),
     #[error("Graph call failed while setting up the lab: {0}")]
     Graph(#[from] ClientError),
-    #[error("printers did not register and advertise within {seconds} s: {names}")]
+    #[error(
+        "printers did not register and advertise (waited up to {seconds} s; the log says why): {names}"
+    )]
     NotReady { seconds: u64, names: String },
+    #[error("printer {name:?} advertised, but Graph does not list it")]
+    NotListed { name: String },
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
@@ -191,7 +195,7 @@ impl Lab {
         });
 
         let admin = GraphClient::new(&graph_url, Some(admin_token.clone()));
-        let printers = share_when_ready(&admin, &options.printers).await?;
+        let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
         Ok(Lab {
             cloud_url,
             graph_url,
@@ -285,36 +289,44 @@ fn start_devices(
     )
 }
 
-/// Waits until Graph lists every printer of the fleet with its capabilities, then shares the
-/// ones that have no share yet.
+/// Waits until every device has advertised (its capabilities and state are in the cloud, so the
+/// first Graph client sees the printer as it is, not as registration left it), then shares the
+/// printers that have no share yet.
 async fn share_when_ready(
     admin: &GraphClient,
     printers: &[PrinterConfig],
+    devices: &[PrinterHandle],
 ) -> Result<Vec<LabPrinter>, LabError> {
-    let started = Instant::now();
-    let registered = loop {
-        let listed = admin.printers().await?;
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        for p in printers {
-            match listed.iter().find(|g| g.display_name == p.name) {
-                Some(g) if admin.printer(&g.id).await?.capabilities.is_some() => {
-                    found.push((p.name.clone(), g.id.clone()))
-                }
-                _ => missing.push(p.name.clone()),
+    let all_advertised = futures::future::join_all(
+        devices
+            .iter()
+            .map(|device| device.wait_for(|s| s.advertised)),
+    );
+    // A device whose task ended (registration refused, say) stops the wait early as well.
+    let _ = tokio::time::timeout(READY_TIMEOUT, all_advertised).await;
+    let not_ready: Vec<&str> = devices
+        .iter()
+        .filter(|d| !d.snapshot().advertised)
+        .map(|d| d.name.as_str())
+        .collect();
+    if !not_ready.is_empty() {
+        return Err(LabError::NotReady {
+            seconds: READY_TIMEOUT.as_secs(),
+            names: not_ready.join(", "),
+        });
+    }
+    let listed = admin.printers().await?;
+    let mut registered = Vec::new();
+    for p in printers {
+        match listed.iter().find(|g| g.display_name == p.name) {
+            Some(g) => registered.push((p.name.clone(), g.id.clone())),
+            None => {
+                return Err(LabError::NotListed {
+                    name: p.name.clone(),
+                });
             }
         }
-        if missing.is_empty() {
-            break found;
-        }
-        if started.elapsed() > READY_TIMEOUT {
-            return Err(LabError::NotReady {
-                seconds: READY_TIMEOUT.as_secs(),
-                names: missing.join(", "),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    }
     let shares = admin.shares().await?;
     let mut out = Vec::new();
     for (name, printer_id) in registered {

@@ -367,3 +367,48 @@ async fn expired_device_tokens_are_replaced() {
     running.shutdown().await;
     lab.stop().await;
 }
+
+/// `printlab up` says the lab is up when `printlab::lab::Lab::start` returns: by then each
+/// printer must show Graph clients the state its device advertised, not the blank one
+/// registration leaves (state `unknown`, `isAcceptingJobs` null), nor the one a previous run
+/// left behind. The printers' network is slow (every request waits 300 ms), so each one is
+/// listed in Graph well before its device, after its token requests, advertises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = format!("{PRINTER}[printer.faults]\nextra_latency_ms = 300\n");
+    let template = config::parse(&slow, "test.toml").unwrap().printers[0].clone();
+    let printers: Vec<_> = (1..=4)
+        .map(|n| {
+            let mut printer = template.clone();
+            printer.name = format!("Lab {n}");
+            printer
+        })
+        .collect();
+    for start in ["first start", "restart"] {
+        let lab = printlab::lab::Lab::start(printlab::lab::LabOptions {
+            listen: "127.0.0.1:0".into(),
+            control: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            printers: printers.clone(),
+        })
+        .await
+        .unwrap();
+        let user = printlab::client::GraphClient::new(&lab.graph_url, Some(lab.user_token.clone()));
+        let listed = user.printers().await.unwrap();
+        assert_eq!(listed.len(), 4, "{start}");
+        for printer in &listed {
+            let name = &printer.display_name;
+            assert_eq!(
+                printer.status.state,
+                printlab::model::PrinterProcessingState::Idle,
+                "{start}: {name}"
+            );
+            assert_eq!(printer.is_accepting_jobs, Some(true), "{start}: {name}");
+        }
+        assert_eq!(user.shares().await.unwrap().len(), 4, "{start}");
+        let devices: Vec<_> = lab.devices().iter().map(|d| d.snapshot()).collect();
+        assert!(devices.iter().all(|d| d.advertised), "{start}: {devices:?}");
+        lab.shutdown().await.unwrap();
+    }
+}

@@ -152,6 +152,10 @@ pub struct PrinterSnapshot {
     pub state: PrinterProcessingState,
     pub reasons: Vec<String>,
     pub connected: bool,
+    /// Has told the service its capabilities and state at least once since it started. Unlike
+    /// `connected` it stays true through later outages, so whoever waits for a printer to be
+    /// ready cannot miss a connection that an offline window cut short.
+    pub advertised: bool,
     /// The ippget subscription is in place: new jobs arrive as events, not by polling.
     pub subscribed: bool,
     pub job: Option<u32>,
@@ -276,6 +280,7 @@ pub fn start_fleet<L: Into<Link>>(
             state: status.state,
             reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
             connected: false,
+            advertised: false,
             subscribed: false,
             job: None,
             jobs_completed: 0,
@@ -610,7 +615,10 @@ impl Device {
     /// Advertise, resume what the spool holds, then take jobs until shutdown or an error.
     async fn connected_session(&mut self) -> Result<(), Interrupted> {
         self.advertise(true).await?;
-        self.status.send_modify(|s| s.connected = true);
+        self.status.send_modify(|s| {
+            s.connected = true;
+            s.advertised = true;
+        });
         info!("advertised to the service");
         // Jobs are boxed while they run: an idle printer's task then holds only its wait, not
         // room for every step of a job (kilobytes per printer in a fleet).
