@@ -1067,6 +1067,11 @@ async fn extra_latency_delays_every_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_device_does_not_poll() {
     let lab = lab("").await;
+    let printer = lab.fleet().printer("Lab").unwrap();
+    tokio::time::timeout(Duration::from_secs(30), printer.wait_for(|s| s.subscribed))
+        .await
+        .expect("the device subscribes");
+    // Let the first Fetch-Jobs after subscribing, and its answer, pass.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let from = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
