@@ -630,7 +630,7 @@ async fn device_tokens_are_issued_for_real_proofs_only() {
     let (s, body) = jwt_bearer(&client, &url, &gone).await;
     assert_eq!(
         (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
         "{body}"
     );
     run.stop().await;

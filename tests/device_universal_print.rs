@@ -418,3 +418,104 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
         lab.shutdown().await.unwrap();
     }
 }
+
+/// An administrator deletes the printer through Graph while its device runs: the service now
+/// refuses the device as an unknown client, and the device, holding an admin token as a
+/// connector an administrator left signed in does, registers again (same key, new printer) and
+/// prints for the new printer's share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_whose_printer_was_deleted_registers_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(&dir.path().join("cloud")).await;
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
+    let deleted = lab.advertised_printer().await;
+    let key = spool.identity("Lab").unwrap().unwrap().private_key_pem;
+    lab.graph(
+        &lab.admin,
+        reqwest::Method::DELETE,
+        &format!("/print/printers/{deleted}"),
+        None,
+    )
+    .await;
+    let printer = lab.advertised_printer().await;
+    assert_ne!(printer, deleted);
+    assert_eq!(lab.printers().await.len(), 1);
+    let identity = spool.identity("Lab").unwrap().unwrap();
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    assert_eq!(identity.private_key_pem, key, "the device kept its key");
+    let share = lab.share(&printer).await;
+    let job = lab.submit(&share, 1).await;
+    lab.wait_completed(&share, &job).await;
+    running.shutdown().await;
+    lab.stop().await;
+}
+
+/// The lab's cloud is reset (a new folder: new keys, no printers) and comes back on another
+/// port. The restarted device follows the service to its new address, is refused there as an
+/// unknown client (its token and certificate come from the old keys) and registers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(&dir.path().join("cloud")).await;
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
+    let old = lab.advertised_printer().await;
+    let old_base = lab.base.clone();
+    running.shutdown().await;
+    lab.stop().await;
+
+    let lab = Lab::start(&dir.path().join("cloud-reset")).await;
+    assert_ne!(lab.base, old_base);
+    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
+    let printer = lab.advertised_printer().await;
+    assert_ne!(printer, old);
+    let share = lab.share(&printer).await;
+    let job = lab.submit(&share, 1).await;
+    lab.wait_completed(&share, &job).await;
+    running.shutdown().await;
+    lab.stop().await;
+}
+
+/// The same cloud (same folder) comes back on another port. The device, restarted without an
+/// admin token and with an expired token, gets a new one at the service's new address and
+/// prints as the same printer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_follows_its_cloud_to_a_new_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(&dir.path().join("cloud")).await;
+    lab.cloud
+        .set_device_token_lifetime(chrono::Duration::seconds(1));
+    let spool = Spool::open(&dir.path().join("spool")).unwrap();
+    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
+    let printer = lab.advertised_printer().await;
+    let share = lab.share(&printer).await;
+    let old_base = lab.base.clone();
+    running.shutdown().await;
+    lab.stop().await;
+    let expires = spool
+        .identity("Lab")
+        .unwrap()
+        .unwrap()
+        .token_expires_at
+        .unwrap();
+    let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+
+    let lab = Lab::start(&dir.path().join("cloud")).await;
+    assert_ne!(lab.base, old_base);
+    let running = start_device(dir.path(), &spool, &lab.base, None);
+    let job = lab.submit(&share, 1).await;
+    lab.wait_completed(&share, &job).await;
+    assert_eq!(lab.printers().await.len(), 1);
+    let identity = spool.identity("Lab").unwrap().unwrap();
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    assert!(
+        identity
+            .device_token_url
+            .unwrap()
+            .starts_with(&format!("{}/", lab.base))
+    );
+    running.shutdown().await;
+    lab.stop().await;
+}

@@ -618,7 +618,9 @@ fn verify_device_request(state: &CloudState, jwt: &str) -> Result<String, OAuthE
         )
     })?;
     if exists.is_none() {
-        return Err(OAuthError::grant(format!(
+        // An unknown client (RFC 6749 §5.2), as for a certificate this service never issued:
+        // the device can tell that only a new registration helps.
+        return Err(OAuthError::client(format!(
             "printer {} is not registered (any more)",
             claims.iss
         )));

@@ -60,6 +60,11 @@ pub enum RegistrationError {
         what: &'static str,
         detail: String,
     },
+    /// The token endpoint refused the device as a client (`invalid_client`): the service does
+    /// not know its certificate or printer any more (deleted by an administrator, or a reset or
+    /// different service), so only a new registration helps.
+    #[error("{url} does not know this device any more: {detail}")]
+    NotKnown { url: String, detail: String },
     #[error("the device key: {0}")]
     Key(String),
     #[error(transparent)]
@@ -128,6 +133,10 @@ pub async fn ensure_registered(
             identity
         }
     };
+    let base = access.cloud_url.trim_end_matches('/');
+    if follow_moved_service(&mut identity, base) {
+        save(spool, printer, &identity)?;
+    }
     if let Some(done) = registered(&identity) {
         return Ok(done);
     }
@@ -135,7 +144,6 @@ pub async fn ensure_registered(
         .admin_token
         .as_deref()
         .ok_or_else(|| RegistrationError::NeedsAdminToken(printer.to_string()))?;
-    let base = access.cloud_url.trim_end_matches('/');
     let url = format!("{base}/api/v1.0/register");
     loop {
         let registration_id = match identity.registration_id.clone() {
@@ -156,6 +164,7 @@ pub async fn ensure_registered(
                 identity.printer_redirect_uri = Some(answer.printer_redirect_uri);
                 identity.mcp_svc_resource_id = Some(answer.mcp_svc_resource_id);
                 identity.registration_id = None;
+                identity.service_url = Some(base.to_string());
                 save(spool, printer, &identity)?;
                 let done = registered(&identity).ok_or_else(|| RegistrationError::BadAnswer {
                     url: url.clone(),
@@ -173,6 +182,43 @@ pub async fn ensure_registered(
             }
         }
     }
+}
+
+/// Points a registration made through another address of the service at `base`: the token
+/// endpoint the service named then moves with it when it lived under the same address (as it
+/// does in printlab's cloud). Returns whether the identity changed. A service that is really a
+/// different one refuses the device's certificate, and the device registers again.
+fn follow_moved_service(identity: &mut DeviceIdentity, base: &str) -> bool {
+    let Some(old) = identity.service_url.clone() else {
+        return false;
+    };
+    if old == base {
+        return false;
+    }
+    if let Some(rest) = identity
+        .device_token_url
+        .as_deref()
+        .and_then(|url| url.strip_prefix(old.as_str()))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    {
+        identity.device_token_url = Some(format!("{base}{rest}"));
+    }
+    info!(from = %old, to = %base, "the service moved; following it");
+    identity.service_url = Some(base.to_string());
+    true
+}
+
+/// Drops the registration from the spool when the service no longer knows it, keeping the key,
+/// so that the next [`ensure_registered`] registers again.
+pub fn forget_registration(spool: &Spool, printer: &str) -> Result<(), SpoolError> {
+    let Some(identity) = spool.identity(printer)? else {
+        return Ok(());
+    };
+    let kept = DeviceIdentity {
+        private_key_pem: identity.private_key_pem,
+        ..DeviceIdentity::default()
+    };
+    save(spool, printer, &kept)
 }
 
 /// Whether the spool holds a complete registration for `printer`.
@@ -382,6 +428,31 @@ pub async fn request_device_token(
         #[serde(default)]
         expires_in: Option<i64>,
     }
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        #[derive(Deserialize)]
+        struct Refusal {
+            error: String,
+            #[serde(default)]
+            error_description: String,
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| http_error(url, source))?;
+        if let Ok(refusal) = serde_json::from_slice::<Refusal>(&body)
+            && refusal.error == "invalid_client"
+        {
+            return Err(RegistrationError::NotKnown {
+                url: url.to_string(),
+                detail: refusal.error_description,
+            });
+        }
+        return Err(RegistrationError::Refused {
+            url: url.to_string(),
+            status: 401,
+            body: String::from_utf8_lossy(&body).chars().take(500).collect(),
+        });
+    }
     let granted: Granted = expect_json(url, response, &[200], "access_token").await?;
     let lifetime = chrono::Duration::seconds(granted.expires_in.unwrap_or(3600).max(1));
     let now = Utc::now();
@@ -519,10 +590,18 @@ impl DeviceTokens {
         Ok(token)
     }
 
-    /// Forgets the current token (the service refused it), so the next [`Self::token`] asks
-    /// for a new one.
-    pub async fn invalidate(&self) {
-        *self.current.lock().await = None;
+    /// Forgets the current token (the service refused it), here and in the spool, so the next
+    /// [`Self::token`], in this process or the next, asks for a new one.
+    pub async fn invalidate(&self) -> Result<(), SpoolError> {
+        let mut current = self.current.lock().await;
+        *current = None;
+        if let Some(mut identity) = self.spool.identity(&self.printer_name)? {
+            identity.access_token = None;
+            identity.token_expires_at = None;
+            identity.token_refresh_at = None;
+            self.spool.put_identity(&self.printer_name, &identity)?;
+        }
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use super::infra_client::{InfraClient, InfraError, JobReport, job_state};
 use super::network::Network;
 use super::registration::{
     DeviceDescription, DeviceTokens, RegistrationError, UniversalPrintAccess, ensure_registered,
-    is_registered,
+    forget_registration, is_registered,
 };
 use super::spool::{JobRecord, NewJob, OutputRecord, Spool, SpoolError};
 use crate::ipp::http::Credentials;
@@ -38,7 +38,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error_span, info, warn};
+use tracing::{Instrument, error, error_span, info, warn};
 
 /// Documents are streamed into the spool in chunks of this size: smaller chunks cost a
 /// transaction each (see the spool's benchmark), larger ones only hold more memory.
@@ -315,10 +315,12 @@ pub fn start_fleet<L: Into<Link>>(
                 })?
                 .with_network(parts.network.clone());
                 tasks.spawn(
-                    parts
-                        .into_device(Arc::new(client), None)
-                        .run()
-                        .instrument(span),
+                    async move {
+                        // Fixed credentials: there is no registration to lose, so no parts
+                        // come back.
+                        parts.into_device(Arc::new(client), None).run().await;
+                    }
+                    .instrument(span),
                 );
             }
             Link::UniversalPrint(access) => {
@@ -336,10 +338,16 @@ pub fn start_fleet<L: Into<Link>>(
                 }
                 tasks.spawn(
                     async move {
-                        // Boxed: the task keeps only the phase it is in, not room for both.
-                        let connected = Box::pin(parts.connect_universal_print(&access)).await;
-                        if let Some((client, tokens)) = connected {
-                            Box::pin(parts.into_device(client, Some(tokens)).run()).await;
+                        let mut parts = parts;
+                        // Boxed: the task keeps only the phase it is in, not room for both. A
+                        // device the service stopped knowing comes back to register again.
+                        while let Some((client, tokens)) =
+                            Box::pin(parts.connect_universal_print(&access)).await
+                        {
+                            match Box::pin(parts.into_device(client, Some(tokens)).run()).await {
+                                Some(returned) => parts = returned,
+                                None => break,
+                            }
                         }
                     }
                     .instrument(span),
@@ -381,6 +389,7 @@ impl DeviceParts {
             config: self.config,
             client,
             tokens,
+            http: self.http,
             spool: self.spool,
             out_root: self.out_root,
             render_enabled: self.render_enabled,
@@ -449,6 +458,16 @@ impl DeviceParts {
                     .with_network(self.network.clone());
                     return Some((Arc::new(client), Arc::new(tokens)));
                 }
+                Err(RegistrationError::NotKnown { detail, .. }) if access.admin_token.is_some() => {
+                    warn!(%detail, "the service does not know this printer any more (deleted, or a reset or different service); registering again");
+                    if let Err(e) = forget_registration(&self.spool, &self.config.name) {
+                        warn!(error = %e, "cannot drop the old registration from the spool");
+                    }
+                }
+                Err(e @ RegistrationError::NotKnown { .. }) => error!(
+                    error = %e,
+                    "only a new registration helps, and that needs an admin token (--admin-token); retrying"
+                ),
                 Err(e) => warn!(error = %e, "registration or device token failed; retrying"),
             }
             if !backoff(&mut attempt, &self.shutdown).await {
@@ -523,6 +542,8 @@ struct Device {
     client: Arc<InfraClient>,
     /// Universal Print printers' device tokens (INFRA printers have fixed credentials).
     tokens: Option<Arc<DeviceTokens>>,
+    /// Kept for a new registration (see [`Device::into_parts`]).
+    http: reqwest::Client,
     spool: Spool,
     out_root: PathBuf,
     render_enabled: bool,
@@ -543,7 +564,26 @@ impl Device {
         self.started.elapsed()
     }
 
-    async fn run(mut self) {
+    /// Back to what a printer owns before it is connected, for a new registration.
+    fn into_parts(self) -> DeviceParts {
+        DeviceParts {
+            config: self.config,
+            spool: self.spool,
+            out_root: self.out_root,
+            http: self.http,
+            render_enabled: self.render_enabled,
+            engine: self.engine,
+            started: self.started,
+            network: self.network,
+            control: self.control,
+            status: self.status,
+            shutdown: self.shutdown,
+        }
+    }
+
+    /// Runs until shutdown; gives its parts back when the service no longer knows the device's
+    /// registration (only a new one helps).
+    async fn run(mut self) -> Option<DeviceParts> {
         let notifier = tokio::spawn(
             notification_loop(
                 self.client.clone(),
@@ -562,6 +602,7 @@ impl Device {
             )
         });
         let mut attempt = 0;
+        let mut not_known = false;
         while !self.shutdown.is_cancelled() {
             if let Some(back) = self.network.offline_until() {
                 // The engine keeps its job and faults; the service hears nothing until the
@@ -582,7 +623,10 @@ impl Device {
                 Err(Interrupted::Offline) => continue,
                 Err(Interrupted::Infra(e)) if e.is_unauthorized() && self.tokens.is_some() => {
                     warn!(error = %e, "device token refused; getting a new one");
-                    self.renew_token().await;
+                    if let Err(RegistrationError::NotKnown { .. }) = self.renew_token().await {
+                        not_known = true;
+                        break;
+                    }
                 }
                 Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
                 Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
@@ -597,18 +641,30 @@ impl Device {
         if let Some(refresher) = refresher {
             refresher.abort();
         }
+        self.status.send_modify(|s| {
+            s.connected = false;
+            s.subscribed = false;
+        });
+        not_known.then(|| self.into_parts())
     }
 
     /// Replaces a device token the service refused (expired, or the service restarted with
     /// other keys) before the session starts again.
-    async fn renew_token(&self) {
-        let Some(tokens) = &self.tokens else { return };
-        tokens.invalidate().await;
+    async fn renew_token(&self) -> Result<(), RegistrationError> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(());
+        };
+        tokens.invalidate().await?;
         match tokens.token().await {
-            Ok(token) => self
-                .client
-                .set_credentials(Credentials::Bearer(token.access_token)),
-            Err(e) => warn!(error = %e, "cannot get a device token"),
+            Ok(token) => {
+                self.client
+                    .set_credentials(Credentials::Bearer(token.access_token));
+                Ok(())
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot get a device token");
+                Err(e)
+            }
         }
     }
 

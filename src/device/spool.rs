@@ -141,6 +141,10 @@ pub struct DeviceIdentity {
     /// When to ask for the next token (ahead of `token_expires_at`).
     #[serde(default)]
     pub token_refresh_at: Option<DateTime<Utc>>,
+    /// The service URL the device registered through, so that a lab whose cloud moved to
+    /// another address (a new `--listen`) can be followed there.
+    #[serde(default)]
+    pub service_url: Option<String>,
 }
 
 impl std::fmt::Debug for DeviceIdentity {
