@@ -82,6 +82,13 @@ struct SideJob {
     files: Vec<PathBuf>,
 }
 
+impl SideJob {
+    /// The document pages on this side, numbered from 1, for messages.
+    fn pages(&self) -> Vec<usize> {
+        self.cells.iter().map(|c| c.page + 1).collect()
+    }
+}
+
 struct Cell {
     page: usize,
     /// Page space (points, y down, after /Rotate) to sheet pixels.
@@ -113,12 +120,55 @@ pub(super) struct Limits {
     /// the side's RGB buffer), so the default, 150 M pixels (A4 at 1200 dpi; A3 at 600), bounds
     /// a worker at about 1 GiB.
     pub side_pixels: u64,
+    /// How many abandoned workers may still be running before a new job waits for their pages
+    /// to end. One hostile document can abandon a worker per core at once, so the process holds
+    /// at most `max_abandoned - 1` plus a core's worth of them, however many such documents
+    /// arrive one after another.
+    pub max_abandoned: usize,
 }
 
 pub(super) const LIMITS: Limits = Limits {
     page_time: Duration::from_secs(60),
     side_pixels: 150_000_000,
+    max_abandoned: 2,
 };
+
+/// Render workers still inside a page after their job returned: overrun, failed elsewhere or
+/// cancelled. Process-wide, because they share the process's cores and memory whichever job
+/// or printer left them.
+static ABANDONED_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many abandoned workers are running now.
+#[cfg(test)]
+pub(super) fn abandoned_workers() -> usize {
+    ABANDONED_WORKERS.load(Ordering::SeqCst)
+}
+
+/// Blocks (this is a render thread) while too many abandoned workers run; a cancelled job stops
+/// waiting.
+fn wait_for_abandoned_workers(
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<(), RenderError> {
+    let mut told = false;
+    loop {
+        let running = ABANDONED_WORKERS.load(Ordering::SeqCst);
+        if running < limits.max_abandoned {
+            return Ok(());
+        }
+        if cancel.is_cancelled() {
+            return Err(RenderError::Cancelled);
+        }
+        if !told {
+            tracing::warn!(
+                abandoned = running,
+                "waiting for abandoned render workers to finish their pages"
+            );
+            told = true;
+        }
+        std::thread::sleep(WATCH_INTERVAL);
+    }
+}
 
 /// How often the dispatcher looks at cancellation and at sides in flight.
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
@@ -470,6 +520,48 @@ struct Dispatch {
     stop: AtomicBool,
     /// Per worker: the side it is on and since when.
     in_flight: Vec<Mutex<Option<(usize, Instant)>>>,
+    /// Workers running, and whether the job has returned; together under one lock so each
+    /// worker left behind is added to [`ABANDONED_WORKERS`] once and taken off once.
+    workers: Mutex<WorkerCount>,
+}
+
+#[derive(Default)]
+struct WorkerCount {
+    running: usize,
+    job_returned: bool,
+}
+
+impl Dispatch {
+    fn count(&self) -> std::sync::MutexGuard<'_, WorkerCount> {
+        self.workers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn worker_started(&self) {
+        self.count().running += 1;
+    }
+
+    fn worker_left(&self) {
+        let mut count = self.count();
+        count.running -= 1;
+        if count.job_returned {
+            ABANDONED_WORKERS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn job_returned(&self) {
+        let mut count = self.count();
+        count.job_returned = true;
+        ABANDONED_WORKERS.fetch_add(count.running, Ordering::SeqCst);
+    }
+}
+
+/// Tells the dispatch when its holder ends, whether by returning or by unwinding.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
 }
 
 /// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
@@ -484,6 +576,7 @@ fn execute(
     cancel: &CancellationToken,
     mut on_done: impl FnMut(usize),
 ) -> Result<Vec<SideOutput>, RenderError> {
+    wait_for_abandoned_workers(limits, cancel)?;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len())
@@ -492,7 +585,9 @@ fn execute(
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         in_flight: (0..workers).map(|_| Mutex::new(None)).collect(),
+        workers: Mutex::default(),
     });
+    let _returned = OnDrop(|| dispatch.job_returned());
     let (tx, rx) = mpsc::channel::<(usize, Result<SideOutput, RenderError>)>();
     for id in 0..workers {
         let (document, jobs, shared, cancel) = (
@@ -502,10 +597,12 @@ fn execute(
             cancel.clone(),
         );
         let tx = tx.clone();
+        dispatch.worker_started();
         let spawned = std::thread::Builder::new()
             .name(format!("render-{id}"))
             .stack_size(WORKER_STACK)
             .spawn(move || {
+                let _leaving = OnDrop(|| shared.worker_left());
                 let mut worker = Worker::new(&document, options);
                 let set_in_flight = |side| {
                     *shared.in_flight[id]
@@ -519,14 +616,25 @@ fn execute(
                     let index = shared.next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(index) else { return };
                     set_in_flight(Some((index, Instant::now())));
-                    let result = worker.side(job, &shared.stop);
+                    // hayro and vello_cpu assert on some hostile content (a page whose
+                    // coverage outgrows vello's 31-bit alpha index, for one): that is the
+                    // document's fault, so it fails the job as unprintable, never as a
+                    // cancellation. The worker's caches may be half-updated: it stops.
+                    let side = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        worker.side(job, &shared.stop)
+                    }));
                     set_in_flight(None);
-                    if tx.send((index, result)).is_err() {
+                    let (result, panicked) = match side {
+                        Ok(result) => (result, false),
+                        Err(panic) => (Err(rasteriser_panic(job, options.format, &*panic)), true),
+                    };
+                    if tx.send((index, result)).is_err() || panicked {
                         return;
                     }
                 }
             });
         if let Err(e) = spawned {
+            dispatch.worker_left();
             dispatch.stop.store(true, Ordering::Relaxed);
             return Err(RenderError::Io {
                 path: PathBuf::from("<render worker>"),
@@ -563,7 +671,7 @@ fn execute(
             let job = &jobs[index];
             let bound = limits.page_time * job.cells.len().max(1) as u32;
             if since.elapsed() > bound {
-                let pages: Vec<usize> = job.cells.iter().map(|c| c.page + 1).collect();
+                let pages = job.pages();
                 tracing::warn!(
                     side = index + 1,
                     ?pages,
@@ -584,6 +692,25 @@ fn execute(
         .into_iter()
         .map(|o| o.ok_or(RenderError::Cancelled))
         .collect()
+}
+
+/// The refusal for a side whose rasterising panicked, with the panic's message.
+fn rasteriser_panic(
+    job: &SideJob,
+    format: &'static str,
+    panic: &(dyn std::any::Any + Send),
+) -> RenderError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    let pages = job.pages();
+    tracing::warn!(?pages, %message, "the rasteriser failed on a side");
+    RenderError::Unprintable {
+        format,
+        reason: format!("page(s) {pages:?} broke the rasteriser ({message})"),
+    }
 }
 
 /// One render thread's state: hayro's cache is per thread, and the context, pixmap and side

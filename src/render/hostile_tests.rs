@@ -300,8 +300,24 @@ fn slow_page(paths: usize) -> Vec<u8> {
     one_page_pdf("<< >>", stream("", content.as_bytes()), &[])
 }
 
+/// Tests with pages that take seconds and gigabytes run one at a time, and each starts once the
+/// workers an earlier one abandoned have ended: so each counts only its own abandoned workers
+/// (the count is process-wide), and their memory never adds up.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    let guard = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while engine::abandoned_workers() > 0 {
+        assert!(Instant::now() < deadline, "abandoned workers never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    guard
+}
+
 #[test]
 fn a_page_that_overruns_its_time_bound_fails_the_job_promptly() {
+    let _alone = alone();
     let limits = Limits {
         page_time: Duration::from_millis(200),
         ..LIMITS
@@ -312,4 +328,41 @@ fn a_page_that_overruns_its_time_bound_fails_the_job_promptly() {
     assert!(reason.contains("took longer than 0.2 s"), "{reason}");
     // The bound, plus the dispatcher's polling and a loaded machine's scheduling.
     assert!(waited < Duration::from_secs(3), "returned after {waited:?}");
+}
+
+/// Hostile documents one after another cannot pile up render threads: once `max_abandoned`
+/// workers are still inside overrun pages, the next job waits until their pages end.
+#[test]
+fn jobs_wait_while_too_many_abandoned_workers_run() {
+    let _alone = alone();
+    let limits = Limits {
+        page_time: Duration::from_millis(100),
+        max_abandoned: 1,
+        ..LIMITS
+    };
+    refusal(native(&slow_page(2000), 150, &limits));
+    assert_eq!(
+        engine::abandoned_workers(),
+        1,
+        "the overrun page (seconds of work) is still being rasterised"
+    );
+    let page = crate::render::testpage::generate(&[(595.0, 842.0)]).unwrap();
+    native(&page, 72, &limits).unwrap();
+    assert_eq!(engine::abandoned_workers(), 0);
+}
+
+/// A page whose coverage outgrows vello_cpu's 31-bit alpha index makes it panic: the job is
+/// refused as unprintable, naming the page, not reported as cancelled.
+#[test]
+fn a_page_that_breaks_the_rasteriser_is_refused_as_unprintable() {
+    let _alone = alone();
+    let limits = Limits {
+        page_time: Duration::from_secs(600),
+        ..LIMITS
+    };
+    let reason = refusal(native(&slow_page(4000), 150, &limits));
+    assert!(
+        reason.contains("page(s) [1] broke the rasteriser") && reason.contains("alpha_idx"),
+        "{reason}"
+    );
 }
