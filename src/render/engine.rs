@@ -589,6 +589,7 @@ fn execute(
     });
     let _returned = OnDrop(|| dispatch.job_returned());
     let (tx, rx) = mpsc::channel::<(usize, Result<SideOutput, RenderError>)>();
+    let mut handles = Vec::with_capacity(workers);
     for id in 0..workers {
         let (document, jobs, shared, cancel) = (
             Arc::clone(&document),
@@ -633,13 +634,16 @@ fn execute(
                     }
                 }
             });
-        if let Err(e) = spawned {
-            dispatch.worker_left();
-            dispatch.stop.store(true, Ordering::Relaxed);
-            return Err(RenderError::Io {
-                path: PathBuf::from("<render worker>"),
-                source: e,
-            });
+        match spawned {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                dispatch.worker_left();
+                dispatch.stop.store(true, Ordering::Relaxed);
+                return Err(RenderError::Io {
+                    path: PathBuf::from("<render worker>"),
+                    source: e,
+                });
+            }
         }
     }
     drop(tx);
@@ -687,6 +691,11 @@ fn execute(
                 });
             }
         }
+    }
+    // Every side is in, so the workers are leaving: waiting for them keeps them out of the
+    // abandoned count, which would otherwise make the next job wait for nothing.
+    for handle in handles {
+        let _ = handle.join();
     }
     outputs
         .into_iter()
