@@ -19,11 +19,11 @@
 //! dhat-heap.json by allocation site (slow; use a few hundred devices).
 
 use futures::StreamExt;
-use printlab::cloud::auth::TokenKey;
-use printlab::device::config;
-use printlab::device::registration::{KeyKind, UniversalPrintAccess};
-use printlab::device::runtime::{FleetOptions, Link, fleet_http_client, out_root, start_fleet};
-use printlab::device::spool::Spool;
+use printlab_cloud::auth::TokenKey;
+use printlab_device::config;
+use printlab_device::registration::{KeyKind, UniversalPrintAccess};
+use printlab_device::runtime::{FleetOptions, Link, fleet_http_client, out_root, start_fleet};
+use printlab_device::spool::Spool;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -261,7 +261,7 @@ async fn main() {
     let heap_idle = heap_in_use();
     let (cloud_rss_idle, cloud_ticks_before) = usage(&cloud_pid);
     // One whole long-poll period, so every device renews its long poll once inside it.
-    let idle_window = printlab::cloud::infra::DEFAULT_LONG_POLL;
+    let idle_window = printlab_cloud::infra::DEFAULT_LONG_POLL;
     tokio::time::sleep(idle_window).await;
     let (_, ticks_after) = usage("self");
     let (_, cloud_ticks_after) = usage(&cloud_pid);
@@ -282,7 +282,7 @@ async fn main() {
                 .expect("a registered printer has its cloud id in the spool")
         })
         .collect();
-    let document = printlab::render::testpage::generate(&[(595.0, 842.0)]).unwrap();
+    let document = printlab_render::testpage::generate(&[(595.0, 842.0)]).unwrap();
     let preparing = Instant::now();
     let jobs: Vec<String> = futures::stream::iter(0..job_count)
         .map(|n| {

@@ -7,13 +7,13 @@
 //! `cargo bench --bench device_registration` (DEVICES=n to change the fleet size, KEY=rsa for
 //! RSA 2048 device keys instead of P-256).
 
-use printlab::cloud::Cloud;
-use printlab::device::config;
-use printlab::device::registration::{KeyKind, UniversalPrintAccess};
-use printlab::device::runtime::{
+use printlab_cloud::Cloud;
+use printlab_device::config;
+use printlab_device::registration::{KeyKind, UniversalPrintAccess};
+use printlab_device::runtime::{
     FleetOptions, Link, RunningFleet, fleet_http_client, out_root, start_fleet,
 };
-use printlab::device::spool::Spool;
+use printlab_device::spool::Spool;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -2,8 +2,8 @@
 //! Run: `cargo bench --bench device_spool`. Prints ratios to the first (baseline) row, because
 //! absolute numbers depend on the machine.
 
-use printlab::device::engine::{Engine, EngineSpec, FaultSpec, JobWork};
-use printlab::device::spool::{NewJob, Spool};
+use printlab_device::engine::{Engine, EngineSpec, FaultSpec, JobWork};
+use printlab_device::spool::{NewJob, Spool};
 use std::time::{Duration, Instant};
 
 const DOC: usize = 8 << 20;

@@ -11,9 +11,9 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use printlab::cloud::Cloud;
-use printlab::ipp::http::{Credentials, post_ipp};
-use printlab::ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
+use printlab_cloud::Cloud;
+use printlab_ipp::http::{Credentials, post_ipp};
+use printlab_ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 use std::time::{Duration, Instant};

@@ -8,8 +8,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
 use bytes::Bytes;
-use printlab::ipp::http::{Credentials, IppReply, IppRequest, post_ipp};
-use printlab::ipp::{Limits, Message, Operation, StatusCode};
+use printlab_ipp::http::{Credentials, IppReply, IppRequest, post_ipp};
+use printlab_ipp::{Limits, Message, Operation, StatusCode};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 

@@ -7,13 +7,13 @@
 //! Target (issue 6): p50 under 50 ms, p95 under 100 ms end to end.
 
 use chrono::{DateTime, Utc};
-use printlab::client::upload::{UploadOptions, upload};
-use printlab::client::{GraphClient, JobParent};
-use printlab::device::config;
-use printlab::lab::{Lab, LabOptions};
-use printlab::model::{
+use printlab_client::upload::{UploadOptions, upload};
+use printlab_client::{GraphClient, JobParent};
+use printlab_device::config;
+use printlab_graph::{
     PrintDocumentUploadProperties, PrintJobConfiguration, PrintJobProcessingState,
 };
+use printlab_lab::{Lab, LabOptions};
 use std::time::Duration;
 
 const FLEET: &str = r#"
@@ -72,10 +72,10 @@ async fn run(jobs: usize) {
     let pdf = dir.path().join("one-page.pdf");
     std::fs::write(
         &pdf,
-        printlab::render::testpage::generate(&[(595.28, 841.89)]).unwrap(),
+        printlab_render::testpage::generate(&[(595.28, 841.89)]).unwrap(),
     )
     .unwrap();
-    let (size, sha) = printlab::client::upload::file_sha256(&pdf).unwrap();
+    let (size, sha) = printlab_client::upload::file_sha256(&pdf).unwrap();
 
     let warm_up = 10;
     let mut samples: Vec<[f64; 7]> = Vec::new();

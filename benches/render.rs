@@ -6,7 +6,7 @@
 //! `PRINTLAB_BENCH_PAGES` (default 6) sets the pages taken from the start of each corpus file,
 //! which bounds the run time. Run: `cargo bench --bench render`.
 
-use printlab::render::{self, PDF};
+use printlab_render::{self as render, PDF};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

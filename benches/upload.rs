@@ -13,11 +13,11 @@ use axum::http::StatusCode;
 use axum::routing::put;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use printlab::cloud::odata::GraphError;
-use printlab::cloud::upload::{
+use printlab_cloud::odata::GraphError;
+use printlab_cloud::upload::{
     CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
 };
-use printlab::model::PrintDocumentUploadProperties;
+use printlab_graph::PrintDocumentUploadProperties;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

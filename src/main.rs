@@ -1,5 +1,5 @@
-//! The `printlab` command line: parse, call the library, print. Everything else lives in the
-//! library (`src/lib.rs`); the subcommands live in `src/cli/`, one file each.
+//! The `printlab` command line: parse, call the workspace's crates, print. Nothing else lives
+//! here; the subcommands live in `src/cli/`, one file each.
 
 mod cli;
 

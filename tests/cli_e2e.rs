@@ -226,7 +226,7 @@ fn every_command_works_against_up() {
 
     // A format the printer fails on ends aborted with a reason: exit 6 for --wait.
     let urf = dir.path().join("page.urf");
-    std::fs::write(&urf, printlab::render::samples::urf_gray(1, 200, 280, 50)).unwrap();
+    std::fs::write(&urf, printlab_render::samples::urf_gray(1, 200, 280, 50)).unwrap();
     let failed = up.run(&[
         "print",
         urf.to_str().unwrap(),
@@ -306,7 +306,7 @@ fn every_command_works_against_up() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
     assert!(stderr.contains("resuming job"), "{stderr}");
-    let sha = printlab::client::upload::file_sha256(&big).unwrap().1;
+    let sha = printlab_client::upload::file_sha256(&big).unwrap().1;
     assert!(String::from_utf8_lossy(&second.stdout).contains(&sha));
 
     // demo against the same lab: every job ends as expected (the URF one aborts on purpose).

@@ -2,12 +2,12 @@
 //! killed midway leaves a session that a second run completes from `nextExpectedRanges`, sending
 //! only the missing bytes, and the stored document's SHA-256 equals the file's.
 
-use printlab::client::upload::{UploadError, UploadOptions, file_sha256, upload};
-use printlab::cloud::odata::GraphError;
-use printlab::cloud::upload::{
+use printlab_client::upload::{UploadError, UploadOptions, file_sha256, upload};
+use printlab_cloud::odata::GraphError;
+use printlab_cloud::upload::{
     CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
 };
-use printlab::model::PrintDocumentUploadProperties;
+use printlab_graph::PrintDocumentUploadProperties;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

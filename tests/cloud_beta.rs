@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab::cloud::Cloud;
+use printlab_cloud::Cloud;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -281,11 +281,11 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
     assert!(session["expiryDateTime"].is_string());
     assert_eq!(
         session["createdBy"]["user"]["id"],
-        printlab::cloud::auth::object_id("user", "alice@printlab.test")
+        printlab_cloud::auth::object_id("user", "alice@printlab.test")
     );
     assert_eq!(
         session["createdBy"]["application"]["id"],
-        printlab::cloud::auth::object_id("app", printlab::cloud::auth::PRINTLAB_CLIENT_APP)
+        printlab_cloud::auth::object_id("app", printlab_cloud::auth::PRINTLAB_CLIENT_APP)
     );
     assert_eq!(
         session["missingRanges"],

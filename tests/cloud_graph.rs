@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab::cloud::Cloud;
+use printlab_cloud::Cloud;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -175,7 +175,7 @@ async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
     assert!(body["error"]["innerError"]["request-id"].is_string());
     let (s, _, _) = call(&client, Method::GET, &url, Some("not-a-jwt"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let foreign = printlab::cloud::auth::TokenKey::generate()
+    let foreign = printlab_cloud::auth::TokenKey::generate()
         .mint_user(
             "eve",
             &["Printer.Read.All".into()],
@@ -591,7 +591,7 @@ async fn shares_honour_allowed_users_and_patch() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    let alice_id = printlab::cloud::auth::object_id("user", "alice@printlab.test");
+    let alice_id = printlab_cloud::auth::object_id("user", "alice@printlab.test");
     let (s, _, _) = call(
         &client,
         Method::POST,

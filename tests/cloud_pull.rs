@@ -5,8 +5,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab::cloud::Cloud;
-use printlab::cloud::auth::object_id;
+use printlab_cloud::Cloud;
+use printlab_cloud::auth::object_id;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 

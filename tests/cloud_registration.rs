@@ -4,12 +4,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab::cloud::Cloud;
-use printlab::device::registration::{
+use printlab_cloud::Cloud;
+use printlab_device::registration::{
     DeviceDescription, KeyKind, RegisteredDevice, UniversalPrintAccess, ensure_registered,
     request_device_token,
 };
-use printlab::device::spool::Spool;
+use printlab_device::spool::Spool;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -260,7 +260,7 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = post(Some("not-a-jwt".into()), register_body("A")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let foreign = printlab::cloud::auth::TokenKey::generate()
+    let foreign = printlab_cloud::auth::TokenKey::generate()
         .mint_user(
             "admin",
             &["Printers.Create".into()],

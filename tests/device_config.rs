@@ -1,10 +1,10 @@
 //! The shipped `printers.toml`, `printlab validate` and `printlab spool` as a user runs them.
 
-use printlab::device::config::{self, Connection};
-use printlab::device::engine::{Engine, EngineEvent, Fault, JobWork};
-use printlab::device::spool::{NewJob, Spool};
-use printlab::model::rules;
-use printlab::model::{
+use printlab_device::config::{self, Connection};
+use printlab_device::engine::{Engine, EngineEvent, Fault, JobWork};
+use printlab_device::spool::{NewJob, Spool};
+use printlab_graph::rules;
+use printlab_graph::{
     PrintColorMode, PrintFinishing, PrintJobConfiguration, PrintJobProcessingState,
 };
 use std::path::Path;
@@ -284,8 +284,8 @@ fn spool_commands_list_show_export_and_collect() {
 }
 
 mod hostile_input {
-    use printlab::device::config;
-    use printlab::device::engine::{
+    use printlab_device::config;
+    use printlab_device::engine::{
         Engine, EngineEvent, EngineSpec, FaultSpec, JobWork, RandomFaults,
     };
     use proptest::prelude::*;

@@ -5,13 +5,13 @@
 //! stopping the cloud does not wait out the long polls it holds.
 
 use base64::Engine;
-use printlab::cloud::{Cloud, CloudOptions};
-use printlab::device::config;
-use printlab::device::infra_client::InfraClient;
-use printlab::device::runtime::{Endpoint, FleetOptions, RunningFleet, out_root, start_fleet};
-use printlab::device::spool::Spool;
-use printlab::ipp::http::Credentials;
-use printlab::model::PrintJobProcessingState;
+use printlab_cloud::{Cloud, CloudOptions};
+use printlab_device::config;
+use printlab_device::infra_client::InfraClient;
+use printlab_device::runtime::{Endpoint, FleetOptions, RunningFleet, out_root, start_fleet};
+use printlab_device::spool::Spool;
+use printlab_graph::PrintJobProcessingState;
+use printlab_ipp::http::Credentials;
 use serde_json::{Value as Json, json};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -159,7 +159,7 @@ fn completed(job: &Json) -> bool {
 
 /// A test document of `pages` A4 pages.
 fn document(pages: usize) -> Vec<u8> {
-    printlab::render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
+    printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
 }
 
 fn start_device(data: &Path, base: &str, spool: &Spool) -> RunningFleet {

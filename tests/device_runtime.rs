@@ -14,15 +14,15 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab::cloud::{Cloud, CloudOptions};
-use printlab::device::config;
-use printlab::device::runtime::{
+use printlab_cloud::{Cloud, CloudOptions};
+use printlab_device::config;
+use printlab_device::runtime::{
     Control, Endpoint, FleetOptions, RunningFleet, control_router, out_root, start_fleet,
 };
-use printlab::device::spool::Spool;
-use printlab::ipp::http::Credentials;
-use printlab::ipp::{AttributeLookup, GroupTag, Limits};
-use printlab::model::PrintJobProcessingState;
+use printlab_device::spool::Spool;
+use printlab_graph::PrintJobProcessingState;
+use printlab_ipp::http::Credentials;
+use printlab_ipp::{AttributeLookup, GroupTag, Limits};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -92,7 +92,7 @@ async fn tap(State(tap): State<Tap>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap();
     let mut fetch_document = false;
-    if let Ok((message, _)) = printlab::ipp::decode(&bytes, &Limits::default()) {
+    if let Ok((message, _)) = printlab_ipp::decode(&bytes, &Limits::default()) {
         let op = message.operation_attributes();
         let job_group = message.group(GroupTag::JOB);
         let operation = message.operation().name().unwrap_or("?").to_string();
@@ -542,7 +542,7 @@ fn ended(job: &Value) -> bool {
 }
 
 fn pdf(pages: usize) -> Vec<u8> {
-    printlab::render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
+    printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,8 @@
 //! spool folder in an environment variable; it behaves like a device working through a stream
 //! of jobs, resuming whatever the spool holds after each restart.
 
-use printlab::device::spool::{NewJob, Spool};
-use printlab::model::PrintJobProcessingState;
+use printlab_device::spool::{NewJob, Spool};
+use printlab_graph::PrintJobProcessingState;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};

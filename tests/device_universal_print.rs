@@ -3,11 +3,11 @@
 //! the registered printer, and prints a job a Graph client submitted to its share. A restarted
 //! device reuses its identity instead of registering again, and expired tokens are replaced.
 
-use printlab::cloud::{Cloud, CloudOptions};
-use printlab::device::config;
-use printlab::device::registration::{KeyKind, UniversalPrintAccess};
-use printlab::device::runtime::{FleetOptions, Link, RunningFleet, out_root, start_fleet};
-use printlab::device::spool::Spool;
+use printlab_cloud::{Cloud, CloudOptions};
+use printlab_device::config;
+use printlab_device::registration::{KeyKind, UniversalPrintAccess};
+use printlab_device::runtime::{FleetOptions, Link, RunningFleet, out_root, start_fleet};
+use printlab_device::spool::Spool;
 use serde_json::{Value as Json, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -176,7 +176,7 @@ impl Lab {
     /// A user's job on `share`: create, upload, start. Returns the job id.
     async fn submit(&self, share: &str, pages: usize) -> String {
         use reqwest::Method;
-        let data = printlab::render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap();
+        let data = printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap();
         let jobs = format!("/print/shares/{share}/jobs");
         let job = self
             .graph(
@@ -374,7 +374,7 @@ async fn expired_device_tokens_are_replaced() {
     lab.stop().await;
 }
 
-/// `printlab up` says the lab is up when `printlab::lab::Lab::start` returns: by then each
+/// `printlab up` says the lab is up when `printlab_lab::Lab::start` returns: by then each
 /// printer must show Graph clients the state its device advertised, not the blank one
 /// registration leaves (state `unknown`, `isAcceptingJobs` null), nor the one a previous run
 /// left behind. The printers' network is slow (every request waits 300 ms), so each one is
@@ -392,7 +392,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
         })
         .collect();
     for start in ["first start", "restart"] {
-        let lab = printlab::lab::Lab::start(printlab::lab::LabOptions {
+        let lab = printlab_lab::Lab::start(printlab_lab::LabOptions {
             listen: "127.0.0.1:0".into(),
             control: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
@@ -400,14 +400,14 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
         })
         .await
         .unwrap();
-        let user = printlab::client::GraphClient::new(&lab.graph_url, Some(lab.user_token.clone()));
+        let user = printlab_client::GraphClient::new(&lab.graph_url, Some(lab.user_token.clone()));
         let listed = user.printers().await.unwrap();
         assert_eq!(listed.len(), 4, "{start}");
         for printer in &listed {
             let name = &printer.display_name;
             assert_eq!(
                 printer.status.state,
-                printlab::model::PrinterProcessingState::Idle,
+                printlab_graph::PrinterProcessingState::Idle,
                 "{start}: {name}"
             );
             assert_eq!(printer.is_accepting_jobs, Some(true), "{start}: {name}");

@@ -4,9 +4,9 @@
 //! jobs are made through Graph, and the outcome is read back through Graph.
 
 use base64::Engine;
-use printlab::cloud::Cloud;
-use printlab::ipp::http::{Credentials, post_ipp};
-use printlab::ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
+use printlab_cloud::Cloud;
+use printlab_ipp::http::{Credentials, post_ipp};
+use printlab_ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
 use serde_json::{Value as Json, json};
 use std::path::Path;
 

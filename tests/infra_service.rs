@@ -4,15 +4,15 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use printlab::cloud::{Cloud, CloudOptions};
-use printlab::ipp::http::{Credentials, TransportError, post_ipp};
-use printlab::ipp::{
-    Attribute, AttributeLookup, Group, GroupTag, Limits, Message, Operation, StatusCode, Value,
-};
-use printlab::model::ipp_mapping::printer_attributes_from_graph;
-use printlab::model::{
+use printlab_cloud::{Cloud, CloudOptions};
+use printlab_graph::{
     IntegerRange, PrintColorMode, PrintDuplexMode, PrinterCapabilities, PrinterDefaults,
 };
+use printlab_ipp::http::{Credentials, TransportError, post_ipp};
+use printlab_ipp::{
+    Attribute, AttributeLookup, Group, GroupTag, Limits, Message, Operation, StatusCode, Value,
+};
+use printlab_mapping::printer_attributes_from_graph;
 use serde_json::{Value as Json, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};

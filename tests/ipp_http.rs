@@ -5,8 +5,8 @@
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::post;
-use printlab::ipp::http::{Credentials, IppReply, IppRequest, TransportError, post_ipp};
-use printlab::ipp::*;
+use printlab_ipp::http::{Credentials, IppReply, IppRequest, TransportError, post_ipp};
+use printlab_ipp::*;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 

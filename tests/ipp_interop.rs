@@ -1,12 +1,12 @@
 //! Interoperability of the codec with a real peer: CUPS's `ipptool` (Debian cups-ipp-utils)
 //! sends a request full of collections and 1setOf values to an axum server built on
-//! `printlab::ipp`, which echoes what it decoded and answers with every value type; the
+//! `printlab_ipp`, which echoes what it decoded and answers with every value type; the
 //! `.test` file's EXPECTs check both directions.
 
 use axum::Router;
 use axum::routing::post;
-use printlab::ipp::http::{IppReply, IppRequest};
-use printlab::ipp::*;
+use printlab_ipp::http::{IppReply, IppRequest};
+use printlab_ipp::*;
 
 fn echo_attributes(message: &Message) -> Group {
     let op = message.operation_attributes();

@@ -11,7 +11,7 @@
 //! CI cost stays bounded: a handful of evenly spread pages per file, at 150 dpi.
 
 use image::GrayImage;
-use printlab::render::{self, PDF};
+use printlab_render::{self as render, PDF};
 use std::path::Path;
 use std::process::Command;
 use tokio_util::sync::CancellationToken;

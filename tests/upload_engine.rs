@@ -5,12 +5,12 @@
 use base64::Engine;
 use bytes::Bytes;
 use futures::StreamExt;
-use printlab::cloud::odata::GraphError;
-use printlab::cloud::upload::{
+use printlab_cloud::odata::GraphError;
+use printlab_cloud::upload::{
     CompletedUpload, RangeOutcome, UploadCreator, UploadLimits, UploadListener, UploadService,
     UploadTarget,
 };
-use printlab::model::PrintDocumentUploadProperties;
+use printlab_graph::PrintDocumentUploadProperties;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
@@ -680,7 +680,7 @@ async fn the_2020_beta_design_shares_the_engine() {
     let body = |a: usize, b: usize| {
         futures::stream::iter([Ok::<_, std::io::Error>(Bytes::copy_from_slice(&data[a..b]))])
     };
-    let range = |a: u64, b: u64| printlab::cloud::upload::ContentRange {
+    let range = |a: u64, b: u64| printlab_cloud::upload::ContentRange {
         first: a,
         last: b,
         total: size,

@@ -3,11 +3,11 @@
 //! The interpreter comes from `PRINTLAB_GRAPH_SDK_PYTHON` (tests/run.sh installs msgraph-sdk
 //! into a venv and sets it).
 
-use printlab::cloud::odata::GraphError;
-use printlab::cloud::upload::{
+use printlab_cloud::odata::GraphError;
+use printlab_cloud::upload::{
     CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
 };
-use printlab::model::PrintDocumentUploadProperties;
+use printlab_graph::PrintDocumentUploadProperties;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

@@ -3,23 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-// The codec's real source files, compiled here without the rest of printlab. They refer to
-// each other as `super::…`, which at the crate root is this crate.
-#[allow(dead_code)]
-#[path = "../../src/ipp/codes.rs"]
-mod codes;
-#[allow(dead_code)]
-#[path = "../../src/ipp/decode.rs"]
-mod decode;
-#[allow(dead_code)]
-#[path = "../../src/ipp/encode.rs"]
-mod encode;
-#[allow(dead_code)]
-#[path = "../../src/ipp/model.rs"]
-mod model;
-
-use decode::{Limits, decode};
+use printlab_ipp::{Limits, decode};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();

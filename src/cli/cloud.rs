@@ -1,7 +1,7 @@
 //! `printlab cloud`: the Universal Print emulator alone, until interrupted.
 
 use anyhow::Context;
-use printlab::cloud::Cloud;
+use printlab_cloud::Cloud;
 use std::path::Path;
 
 /// Binds first so the public URL can name the real port (`--listen 127.0.0.1:0` works).

@@ -4,9 +4,9 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use printlab::client::upload::UploadError;
-use printlab::client::{ClientError, GraphClient, JobParent, SharedPrinter};
-use printlab::model::PrinterCapabilities;
+use printlab_client::upload::UploadError;
+use printlab_client::{ClientError, GraphClient, JobParent, SharedPrinter};
+use printlab_graph::PrinterCapabilities;
 use reqwest::StatusCode;
 
 /// The `printlab cloud` default listen address.

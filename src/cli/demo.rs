@@ -11,15 +11,15 @@ use super::print::{self, Document};
 use super::up::{self, UpArgs};
 use anyhow::Context;
 use clap::Args;
-use printlab::client::upload::ResumeStore;
-use printlab::client::{GraphClient, JobParent};
-use printlab::device::config::PrinterConfig;
-use printlab::lab::Lab;
-use printlab::model::{
+use printlab_client::upload::ResumeStore;
+use printlab_client::{GraphClient, JobParent};
+use printlab_device::config::PrinterConfig;
+use printlab_graph::{
     IntegerRange, PrintColorMode, PrintDuplexMode, PrintJob, PrintJobConfiguration,
     PrintJobProcessingState, PrintOrientation, PrintScaling, PrinterCapabilities,
     PrinterProcessingState,
 };
+use printlab_lab::Lab;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -94,7 +94,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     token: args.token.clone(),
                 };
                 let control = args.control.clone().or_else(|| {
-                    printlab::lab::discover(Path::new("spool"))
+                    printlab_lab::discover(Path::new("spool"))
                         .and_then(|v| v["control"].as_str().map(str::to_string))
                 });
                 (connect.client(), control, None)
@@ -137,7 +137,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 fn write_samples(dir: &Path) -> anyhow::Result<Vec<Sample>> {
-    use printlab::render::{samples, testpage};
+    use printlab_render::{samples, testpage};
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let a4 = (595.28, 841.89);
     let files: Vec<(&'static str, &str, Vec<u8>)> = vec![

@@ -3,10 +3,10 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use printlab::device::config::{self, Shard};
-use printlab::device::registration::{KeyKind, UniversalPrintAccess};
-use printlab::device::runtime::{self, FleetOptions, Link};
-use printlab::device::spool::Spool;
+use printlab_device::config::{self, Shard};
+use printlab_device::registration::{KeyKind, UniversalPrintAccess};
+use printlab_device::runtime::{self, FleetOptions, Link};
+use printlab_device::spool::Spool;
 use std::path::PathBuf;
 
 #[derive(Args)]

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use printlab::model::{
+use printlab_graph::{
     IntegerRange, PrintColorMode, PrintDuplexMode, PrintJobConfiguration, PrintMargin,
     PrintMultipageLayout, PrintOrientation, PrintQuality, PrintScaling,
 };

@@ -5,8 +5,8 @@ use super::connect::{ConnectArgs, exit, fail, resolve};
 use super::print::{describe, follow};
 use anyhow::Context;
 use clap::Args;
-use printlab::client::{GraphClient, JobParent, SharedPrinter};
-use printlab::model::{PrintJob, PrintJobProcessingState};
+use printlab_client::{GraphClient, JobParent, SharedPrinter};
+use printlab_graph::{PrintJob, PrintJobProcessingState};
 use serde::Serialize;
 
 #[derive(Args)]

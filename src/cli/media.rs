@@ -1,6 +1,6 @@
 //! `printlab media`: the media sizes printlab knows, for writing `printers.toml` and job options.
 
-use printlab::model::MEDIA_SIZES;
+use printlab_graph::MEDIA_SIZES;
 
 /// Prints every known media size: Graph name, PWG name and size in millimetres.
 pub fn run(json: bool) -> anyhow::Result<()> {

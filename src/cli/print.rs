@@ -6,11 +6,11 @@ use super::connect::{ConnectArgs, Target, exit, fail, resolve};
 use super::job_options::JobOptions;
 use anyhow::Context;
 use clap::Args;
-use printlab::client::upload::{
+use printlab_client::upload::{
     ResumeState, ResumeStore, UploadError, UploadOptions, file_sha256, upload,
 };
-use printlab::client::{GraphClient, JobParent};
-use printlab::model::{
+use printlab_client::{GraphClient, JobParent};
+use printlab_graph::{
     PrintDocumentUploadProperties, PrintJob, PrintJobConfiguration, PrintJobProcessingState,
     PrintJobStateDetail, rules,
 };
@@ -67,7 +67,7 @@ pub fn inspect(path: &Path) -> anyhow::Result<Document> {
     std::fs::File::open(path)
         .and_then(|f| f.take(1024).read_to_end(&mut head))
         .with_context(|| format!("reading {}", path.display()))?;
-    let content_type = printlab::render::sniff(&head).ok_or_else(|| {
+    let content_type = printlab_render::sniff(&head).ok_or_else(|| {
         fail(
             exit::UNSUPPORTED,
             format!(

@@ -5,8 +5,8 @@ use super::connect::{ConnectArgs, resolve};
 use super::jobs::print_table;
 use anyhow::Context;
 use clap::Args;
-use printlab::client::SharedPrinter;
-use printlab::model::{PrinterCapabilities, PrinterDefaults};
+use printlab_client::SharedPrinter;
+use printlab_graph::{PrinterCapabilities, PrinterDefaults};
 use serde::Serialize;
 use std::fmt::Display;
 
@@ -256,7 +256,7 @@ fn capability_rows(c: &PrinterCapabilities, d: &PrinterDefaults) -> Vec<Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use printlab::model::{IntegerRange, PrintColorMode};
+    use printlab_graph::{IntegerRange, PrintColorMode};
 
     #[test]
     fn the_table_shows_supported_values_and_defaults_and_skips_unknowns() {

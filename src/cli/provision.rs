@@ -7,8 +7,8 @@ use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Args;
-use printlab::client::provision::{CreatePrinter, ProxyCredential};
-use printlab::model::PrintCertificateSigningRequest;
+use printlab_client::provision::{CreatePrinter, ProxyCredential};
+use printlab_graph::PrintCertificateSigningRequest;
 
 #[derive(Args)]
 pub struct ProvisionArgs {

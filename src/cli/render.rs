@@ -2,7 +2,7 @@
 
 use super::job_options::JobOptions;
 use anyhow::Context;
-use printlab::render::{self, DeviceProfile, JobRequest};
+use printlab_render::{self as render, DeviceProfile, JobRequest};
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
@@ -48,11 +48,11 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         profile
             .content_types
             .push("application/octet-stream".into());
-        let config = args.job.to_configuration()?;
+        let ticket = printlab_mapping::ticket_from_graph(&args.job.to_configuration()?)?;
         render::render_job(&JobRequest {
             document: &bytes,
             content_type,
-            config: &config,
+            ticket: &ticket,
             profile: &profile,
             out_dir: &args.output,
             cancel: &cancel,

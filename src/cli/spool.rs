@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use printlab::device::spool::{JobRecord, Spool};
+use printlab_device::spool::{JobRecord, Spool};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]

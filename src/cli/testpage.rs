@@ -1,7 +1,7 @@
 //! `printlab testpage`: write the generated test document.
 
 use anyhow::Context;
-use printlab::model::MediaSize;
+use printlab_graph::MediaSize;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -25,7 +25,7 @@ pub fn run(args: TestpageArgs) -> anyhow::Result<()> {
         (1..=10_000).contains(&args.pages),
         "--pages must be 1..=10000"
     );
-    let pdf = printlab::render::testpage::generate(&vec![media.points(); args.pages])
+    let pdf = printlab_render::testpage::generate(&vec![media.points(); args.pages])
         .context("building the test PDF")?;
     std::fs::write(&args.output, pdf)
         .with_context(|| format!("writing {}", args.output.display()))?;

@@ -1,7 +1,7 @@
 //! `printlab token`: prints a bearer token the cloud using the same data folder accepts.
 
 use anyhow::{Context, bail};
-use printlab::cloud::auth::TokenKey;
+use printlab_cloud::auth::TokenKey;
 use std::path::Path;
 
 pub struct TokenRequest<'a> {

@@ -4,8 +4,8 @@
 
 use anyhow::Context;
 use clap::Args;
-use printlab::device::config::{self, Fleet};
-use printlab::lab::{Lab, LabOptions};
+use printlab_device::config::{self, Fleet};
+use printlab_lab::{Lab, LabOptions};
 use std::path::{Path, PathBuf};
 
 /// The fleet `up` runs when no printers.toml is at hand: the one shipped in the repository.

@@ -2,14 +2,14 @@
 //! names every mistake as `file:line:column: message`.
 
 use anyhow::bail;
-use printlab::device::config::{self, ConfigError};
+use printlab_device::config::{self, ConfigError};
 use std::path::Path;
 
 /// Prints a one-line summary per printer when the file is valid; otherwise every mistake, and
 /// fails. With `schema`, prints the JSON Schema instead.
 pub fn run(file: &Path, schema: bool) -> anyhow::Result<()> {
     if schema {
-        let schema = printlab::device::schema::json_schema();
+        let schema = printlab_device::schema::json_schema();
         println!("{}", serde_json::to_string_pretty(&schema)?);
         return Ok(());
     }

@@ -1,0 +1,121 @@
+//! The cloud's device side: the IPP INFRA service (PWG 5100.18) that printers, our own emulated
+//! devices and other INFRA proxies, use to learn about jobs, fetch them and report progress.
+//!
+//! [`Infra`] is owned by [`crate::Cloud`] and works on the cloud's store: a Graph printer
+//! is an INFRA printer, a Graph job is the job a device fetches, and every device report is
+//! written to the same record (and flushed) before it is answered, so Graph shows it at once.
+//! Only ippget subscriptions and their queues are in memory. The Graph side tells it when a job
+//! becomes fetchable or is canceled ([`Infra::job_fetchable`], [`Infra::job_canceled`]). The
+//! HTTP surface is [`Infra::router`]:
+//! - `POST /printers` and `POST /printers/{id}`: bearer device token, bound to one printer;
+//! - `POST /ipp/print/{name}`: HTTP Basic proxy credentials (ippsample's ippproxy style);
+//! - `POST /ipp/system`: Register-Output-Device for a proxy holding such a credential.
+//!
+//! Each sees and changes only the one printer its credential is bound to.
+
+mod events;
+mod service;
+mod state;
+
+pub use events::EventKind;
+pub use state::InfraError;
+
+use crate::auth::TokenKey;
+use crate::store::Store;
+use crate::upload::UploadService;
+use state::InfraState;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a device token lives; a device asks for a new one before it runs out.
+pub const DEVICE_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How long Get-Notifications with `notify-wait=true` holds the request when nothing happens.
+/// Every renewal costs both sides a request (a fleet of 1,000 idle printers renewed 50 times a
+/// second at 20 s), so hold as long as the path allows: just under the 60 s after which common
+/// HTTP proxies and load balancers cut a silent response. RFC 3996 lets the service end Event
+/// Wait Mode whenever it likes; the device then asks again at once.
+pub const DEFAULT_LONG_POLL: Duration = Duration::from_secs(55);
+
+/// The device side of the cloud; cheap to clone.
+#[derive(Clone)]
+pub struct Infra {
+    state: Arc<InfraState>,
+}
+
+impl Infra {
+    /// `write_lock` is the cloud's read-modify-write lock, shared so that Graph and device
+    /// updates of one record never overwrite each other.
+    pub(crate) fn new(
+        store: Store,
+        tokens: TokenKey,
+        documents: Arc<UploadService>,
+        public_url: &str,
+        long_poll: Duration,
+        write_lock: Arc<Mutex<()>>,
+    ) -> Self {
+        Self {
+            state: Arc::new(InfraState::new(
+                store, tokens, documents, public_url, long_poll, write_lock,
+            )),
+        }
+    }
+
+    /// Lets an INFRA proxy serve `printer_id` at `/ipp/print/{name}` with HTTP Basic
+    /// `user`/`password`; stored (the password only as a hash) and flushed before it returns.
+    pub async fn add_proxy_credential(
+        &self,
+        printer_id: &str,
+        name: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<(), InfraError> {
+        self.state.add_proxy(printer_id, name, user, password).await
+    }
+
+    /// Issues a device access token bound to `printer_id` (after the device proved who it is):
+    /// the cloud's signed JWT, so it survives a restart of the cloud.
+    pub fn issue_device_token(&self, printer_id: &str) -> Result<String, InfraError> {
+        self.state.issue_token(printer_id, DEVICE_TOKEN_LIFETIME)
+    }
+
+    /// Graph `start` stored (and flushed) the job as fetchable: its printer's subscribers hear
+    /// `job-fetchable`.
+    pub(crate) fn job_fetchable(&self, printer_id: &str, job_id: &str) {
+        if let Ok(id) = job_id.parse::<i32>() {
+            self.state.raise(
+                printer_id,
+                EventKind::JobFetchable,
+                Some(id),
+                Some(3),
+                &format!("job {id} is fetchable"),
+            );
+        }
+    }
+
+    /// Graph `cancel` stored (and flushed) the job as canceled: subscribers hear
+    /// `job-state-changed` with `job-state` canceled.
+    pub(crate) fn job_canceled(&self, printer_id: &str, job_id: &str) {
+        if let Ok(id) = job_id.parse::<i32>() {
+            self.state.raise(
+                printer_id,
+                EventKind::JobStateChanged,
+                Some(id),
+                Some(7),
+                &format!("job {id} was canceled"),
+            );
+        }
+    }
+
+    /// Called as a server of these routes starts; cancel the token as it shuts down, so held
+    /// long polls answer at once instead of holding the graceful shutdown for up to a
+    /// long-poll period.
+    pub(crate) fn start_serving(&self) -> tokio_util::sync::CancellationToken {
+        self.state.start_serving()
+    }
+
+    /// The INFRA HTTP routes, to merge into the cloud's router.
+    pub fn router(&self) -> axum::Router {
+        service::router(self.state.clone())
+    }
+}

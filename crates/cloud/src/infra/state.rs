@@ -1,0 +1,581 @@
+//! The device side's state. Printers and jobs are the cloud's own store records (one record
+//! each, shared with Graph); only ippget subscriptions, their queues and the long-poll wakeups
+//! live in memory, because a device re-subscribes and re-primes with Get-Jobs after a restart.
+
+use super::events::{EventKind, Subscription};
+use crate::auth::{TokenKey, TokenKeyError};
+use crate::store::{DeviceRecord, JobRecord, PrinterRecord, ProxyRecord, Store, StoreError};
+use crate::upload::UploadService;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use printlab_graph::{PrintJobProcessingState, PrintJobStatus};
+use printlab_ipp::{Attribute, GroupTag, Limits, Message, StatusCode, Value};
+use printlab_mapping::{
+    graph_from_printer_attributes, job_status_from_ipp, printer_status_from_ipp,
+};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Why a device-side call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error("printer `{0}` does not exist")]
+    UnknownPrinter(String),
+    #[error("printer URI name `{0}` is already taken")]
+    ProxyNameTaken(String),
+    #[error("printer URI name `{0}` must be 1-64 letters, digits, `-`, `_` or `.`")]
+    BadProxyName(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenKeyError),
+}
+
+/// Subscriptions and the per-printer wakeups their long polls wait on.
+#[derive(Default)]
+pub(super) struct Live {
+    pub subscriptions: HashMap<i32, Subscription>,
+    next_subscription: i32,
+    wakeups: HashMap<String, Arc<Notify>>,
+}
+
+impl Live {
+    pub fn new_subscription(&mut self, printer_id: &str, events: Vec<EventKind>) -> i32 {
+        self.next_subscription += 1;
+        let id = self.next_subscription;
+        self.subscriptions
+            .insert(id, Subscription::new(printer_id.to_owned(), events));
+        id
+    }
+
+    pub fn wakeup(&mut self, printer_id: &str) -> Arc<Notify> {
+        self.wakeups
+            .entry(printer_id.to_owned())
+            .or_insert_with(|| Arc::new(Notify::new()))
+            .clone()
+    }
+}
+
+pub(super) struct InfraState {
+    pub store: Store,
+    pub tokens: TokenKey,
+    pub documents: Arc<UploadService>,
+    pub public_url: String,
+    pub long_poll: Duration,
+    /// Cancelled when the server serving this state shuts down: held long polls answer at
+    /// once instead of keeping a graceful shutdown waiting for up to `long_poll`.
+    serving: Mutex<CancellationToken>,
+    pub started: Instant,
+    /// The cloud's one read-modify-write lock, shared with the Graph side.
+    write_lock: Arc<Mutex<()>>,
+    live: Mutex<Live>,
+}
+
+/// A credential check that failed, and whether the caller gave any credential at all.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum AuthFailure {
+    Missing,
+    Invalid,
+}
+
+impl InfraState {
+    pub fn new(
+        store: Store,
+        tokens: TokenKey,
+        documents: Arc<UploadService>,
+        public_url: &str,
+        long_poll: Duration,
+        write_lock: Arc<Mutex<()>>,
+    ) -> Self {
+        Self {
+            store,
+            tokens,
+            documents,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            long_poll,
+            serving: Mutex::new(CancellationToken::new()),
+            started: Instant::now(),
+            write_lock,
+            live: Mutex::new(Live::default()),
+        }
+    }
+
+    /// Held across a read-modify-write of a record; never across an await.
+    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh serving token for a server that starts; cancelling it ends the long polls held
+    /// from then on.
+    pub fn start_serving(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) = token.clone();
+        token
+    }
+
+    /// Cancelled once the server shuts down.
+    pub fn serving(&self) -> CancellationToken {
+        self.serving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn live(&self) -> MutexGuard<'_, Live> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn printer_uri(&self, printer_id: &str) -> String {
+        format!("{}/printers/{printer_id}", self.public_url)
+    }
+
+    pub fn up_time(&self) -> i32 {
+        i32::try_from(self.started.elapsed().as_secs())
+            .unwrap_or(i32::MAX)
+            .max(1)
+    }
+
+    fn existing_printer(&self, printer_id: &str) -> Result<PrinterRecord, InfraError> {
+        self.store
+            .printer(printer_id)?
+            .ok_or_else(|| InfraError::UnknownPrinter(printer_id.to_owned()))
+    }
+
+    pub async fn add_proxy(
+        &self,
+        printer_id: &str,
+        name: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<(), InfraError> {
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !valid_name {
+            return Err(InfraError::BadProxyName(name.to_owned()));
+        }
+        self.existing_printer(printer_id)?;
+        let record = ProxyRecord {
+            name: name.to_owned(),
+            printer_id: printer_id.to_owned(),
+            username: user.to_owned(),
+            password_sha256: sha256_hex(password),
+        };
+        if !self.store.insert_proxy(&record)? {
+            return Err(InfraError::ProxyNameTaken(name.to_owned()));
+        }
+        self.store.flush().await?;
+        Ok(())
+    }
+
+    pub fn issue_token(&self, printer_id: &str, lifetime: Duration) -> Result<String, InfraError> {
+        self.existing_printer(printer_id)?;
+        let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+        Ok(self.tokens.mint_device(printer_id, lifetime)?)
+    }
+
+    /// The printer a bearer device token is bound to, if that printer still exists.
+    pub fn printer_for_token(&self, token: Option<&str>) -> Result<String, AuthFailure> {
+        let token = token.ok_or(AuthFailure::Missing)?;
+        let printer_id = self
+            .tokens
+            .verify_device(token)
+            .ok_or(AuthFailure::Invalid)?;
+        match self.store.has_printer(&printer_id) {
+            Ok(true) => Ok(printer_id),
+            _ => Err(AuthFailure::Invalid),
+        }
+    }
+
+    /// The printer a proxy serves at `/ipp/print/{name}`, if its Basic credentials match.
+    pub fn printer_for_proxy(
+        &self,
+        name: &str,
+        basic: Option<(&str, &str)>,
+    ) -> Result<String, AuthFailure> {
+        let (user, password) = basic.ok_or(AuthFailure::Missing)?;
+        match self.store.proxy(name) {
+            Ok(Some(p))
+                if p.username == user
+                    && constant_time_eq(&p.password_sha256, &sha256_hex(password)) =>
+            {
+                Ok(p.printer_id)
+            }
+            _ => Err(AuthFailure::Invalid),
+        }
+    }
+
+    /// The proxy credentials (printer URI names) a Basic user/password pair holds, by name.
+    pub fn proxies_for(
+        &self,
+        basic: Option<(&str, &str)>,
+    ) -> Result<Vec<ProxyRecord>, AuthFailure> {
+        let (user, password) = basic.ok_or(AuthFailure::Missing)?;
+        let hash = sha256_hex(password);
+        let held: Vec<ProxyRecord> = self
+            .store
+            .proxies()
+            .map_err(|_| AuthFailure::Invalid)?
+            .into_iter()
+            .filter(|p| p.username == user && constant_time_eq(&p.password_sha256, &hash))
+            .collect();
+        if held.is_empty() {
+            Err(AuthFailure::Invalid)
+        } else {
+            Ok(held)
+        }
+    }
+
+    /// The URI a proxy serves the printer provisioned as `name` at, in the `ipp`/`ipps` scheme
+    /// the cloud is reached with.
+    pub fn proxy_printer_uri(&self, name: &str) -> String {
+        let base = match self.public_url.split_once("://") {
+            Some(("https", rest)) => format!("ipps://{rest}"),
+            Some((_, rest)) => format!("ipp://{rest}"),
+            None => self.public_url.clone(),
+        };
+        format!("{base}/ipp/print/{name}")
+    }
+
+    /// Queues an event for every subscription of the printer and wakes its long polls. Called
+    /// only after the change it announces is flushed.
+    pub fn raise(
+        &self,
+        printer_id: &str,
+        kind: EventKind,
+        job_id: Option<i32>,
+        job_state: Option<i32>,
+        text: &str,
+    ) {
+        let mut live = self.live();
+        for s in live.subscriptions.values_mut() {
+            if s.printer_id == printer_id {
+                s.offer(kind, job_id, job_state, text);
+            }
+        }
+        if let Some(wakeup) = live.wakeups.get(printer_id) {
+            wakeup.notify_waiters();
+        }
+    }
+}
+
+/// The IPP job-id of a Graph job number (numbers beyond IPP's range are never fetchable).
+pub(super) fn ipp_job_id(record: &JobRecord) -> Option<i32> {
+    record.job.id.parse::<i32>().ok().filter(|id| *id > 0)
+}
+
+pub(super) fn is_terminal(record: &JobRecord) -> bool {
+    record.job.status.state.is_terminal()
+}
+
+/// A job the device side may see: its document is complete and it was started (or ended).
+pub(super) fn is_handed_over(record: &JobRecord) -> bool {
+    let status = &record.job.status;
+    let waiting_for_start = status.state == PrintJobProcessingState::Paused
+        && status
+            .details
+            .contains(&printlab_graph::PrintJobStateDetail::UploadPending);
+    record.document_stored && !waiting_for_start
+}
+
+/// The device attributes kept on the printer record.
+pub(super) fn device_attributes(device: &DeviceRecord) -> Vec<Attribute> {
+    let Some(encoded) = &device.attributes_ipp else {
+        return Vec::new();
+    };
+    let decoded = STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| printlab_ipp::decode(&bytes, &Limits::default()).ok());
+    match decoded {
+        Some((message, _)) => message
+            .groups_of(GroupTag::PRINTER)
+            .flat_map(|g| g.attributes.iter().cloned())
+            .collect(),
+        None => {
+            tracing::error!("stored device attributes do not decode; treating them as empty");
+            Vec::new()
+        }
+    }
+}
+
+fn store_device_attributes(device: &mut DeviceRecord, attributes: Vec<Attribute>) {
+    if attributes.is_empty() {
+        device.attributes_ipp = None;
+        return;
+    }
+    let mut message = Message::response(StatusCode::SUCCESSFUL_OK, 0);
+    message.push_group(printlab_ipp::Group {
+        tag: GroupTag::PRINTER,
+        attributes,
+    });
+    match message.to_bytes() {
+        Ok(bytes) => device.attributes_ipp = Some(STANDARD.encode(bytes)),
+        Err(e) => {
+            tracing::error!(error = %e, "device attributes do not encode; keeping the old ones")
+        }
+    }
+}
+
+/// Merges device attributes by name into the printer record and recomputes its Graph view
+/// (capabilities, defaults, status, isAcceptingJobs). Returns the attributes that have no Graph
+/// counterpart.
+pub(super) fn update_device_attributes(
+    record: &mut PrinterRecord,
+    attributes: Vec<Attribute>,
+) -> Vec<String> {
+    let mut merged = device_attributes(&record.device);
+    for attribute in attributes {
+        match merged.iter_mut().find(|a| a.name == attribute.name) {
+            Some(existing) => *existing = attribute,
+            None => merged.push(attribute),
+        }
+    }
+    let config = graph_from_printer_attributes(&merged);
+    let status = printer_status_from_ipp(&merged);
+    let (capabilities, defaults) = config.value;
+    record.printer.capabilities = Some(capabilities);
+    // The device's defaults are what a factory reset brings back; they become the printer's
+    // defaults too unless an administrator changed those (then they differ from the factory
+    // ones until restoreFactoryDefaults), so a device reconnecting does not undo a PATCH.
+    let customised = record
+        .printer
+        .defaults
+        .as_ref()
+        .is_some_and(|current| *current != record.factory_defaults);
+    if !customised {
+        record.printer.defaults = Some(defaults.clone());
+    }
+    record.factory_defaults = defaults;
+    record.printer.status = status.value;
+    if let Some(accepting) = merged
+        .iter()
+        .find(|a| a.name == "printer-is-accepting-jobs")
+        .and_then(|a| a.first())
+        .and_then(Value::as_boolean)
+    {
+        record.printer.is_accepting_jobs = Some(accepting);
+    }
+    let mut unmapped: Vec<String> = config
+        .unmapped
+        .iter()
+        .chain(status.unmapped.iter())
+        .map(|u| u.attribute.clone())
+        .collect();
+    unmapped.sort();
+    unmapped.dedup();
+    store_device_attributes(&mut record.device, merged);
+    unmapped
+}
+
+/// Forgets the output device: its attributes, identity and status.
+pub(super) fn clear_device(record: &mut PrinterRecord) {
+    record.device = DeviceRecord::default();
+    record.printer.status.state = printlab_graph::PrinterProcessingState::Stopped;
+    record.printer.status.description = Some("The output device deregistered.".to_owned());
+}
+
+/// Applies an Update-Job-Status (or a state from Update-Active-Jobs). A job the cloud already
+/// ended (canceled from Graph, say) keeps its final state; progress counters still count.
+/// Returns the new IPP job state when the Graph state moved.
+pub(super) fn apply_job_status(record: &mut JobRecord, attrs: &[Attribute]) -> Option<i32> {
+    use printlab_ipp::AttributeLookup;
+    if let Some(done) = attrs.integer("job-impressions-completed") {
+        record.device.impressions_completed = Some(done);
+    }
+    if let Some(done) = attrs.integer("job-media-sheets-completed") {
+        record.device.media_sheets_completed = Some(done);
+    }
+    if is_terminal(record) {
+        return None;
+    }
+    let before = record.job.status.state;
+    let mapped: PrintJobStatus = job_status_from_ipp(attrs, record.device.acknowledged).value;
+    if mapped.state == PrintJobProcessingState::Unknown {
+        return None;
+    }
+    record.job.status = mapped;
+    if record.job.status.state.is_terminal() {
+        record.job.is_fetchable = false;
+    }
+    (record.job.status.state != before).then(|| ipp_job_state(record.job.status.state))
+}
+
+pub(super) fn ipp_job_state(state: PrintJobProcessingState) -> i32 {
+    printlab_mapping::JOB_STATES
+        .iter()
+        .find(|(g, _)| *g == state)
+        .map(|(_, v)| *v)
+        .unwrap_or(3)
+}
+
+/// Marks the job acquired (or refused, for a `fetch-status-code` other than successful-ok).
+pub(super) fn acknowledge(record: &mut JobRecord, fetch_status: Option<i32>) {
+    record.job.is_fetchable = false;
+    if let Some(code) = fetch_status.filter(|code| *code != 0) {
+        record.job.status.state = PrintJobProcessingState::Aborted;
+        record.job.status.description = format!(
+            "The printer refused the job (fetch-status-code {}).",
+            StatusCode(u16::try_from(code).unwrap_or(u16::MAX))
+        );
+    } else {
+        record.device.acknowledged = true;
+        record.job.status.is_acquired_by_printer = true;
+        record.job.acknowledged_date_time = Some(Utc::now());
+    }
+}
+
+fn sha256_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compares secrets without stopping at the first difference.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use printlab_graph::{
+        PrintDocument, PrintJob, PrintJobConfiguration, PrinterDefaults, PrinterStatus,
+    };
+
+    fn started_job() -> JobRecord {
+        JobRecord {
+            printer_id: "p".into(),
+            job: PrintJob {
+                id: "7".into(),
+                created_date_time: Utc::now(),
+                created_by: None,
+                configuration: PrintJobConfiguration::default(),
+                status: PrintJobStatus {
+                    state: PrintJobProcessingState::Processing,
+                    details: Vec::new(),
+                    description: String::new(),
+                    is_acquired_by_printer: false,
+                },
+                is_fetchable: true,
+                redirected_from: None,
+                redirected_to: None,
+                error_code: None,
+                acknowledged_date_time: None,
+                documents: None,
+                tasks: None,
+            },
+            document: PrintDocument {
+                id: "d".into(),
+                display_name: Some("d.pdf".into()),
+                content_type: Some("application/pdf".into()),
+                size: 10,
+                uploaded_date_time: Some(Utc::now()),
+                downloaded_date_time: None,
+            },
+            owner_id: "u".into(),
+            document_stored: true,
+            declared_content_type: None,
+            device: Default::default(),
+        }
+    }
+
+    fn device_state(state: i32, sheets: i32) -> Vec<Attribute> {
+        vec![
+            Attribute::new("output-device-job-state", Value::Enum(state)),
+            Attribute::new("job-media-sheets-completed", Value::Integer(sheets)),
+        ]
+    }
+
+    #[test]
+    fn acknowledging_acquires_the_job_and_a_refusal_aborts_it() {
+        let mut job = started_job();
+        acknowledge(&mut job, None);
+        assert!(job.device.acknowledged && job.job.status.is_acquired_by_printer);
+        assert!(job.job.acknowledged_date_time.is_some() && !job.job.is_fetchable);
+        let mut refused = started_job();
+        acknowledge(&mut refused, Some(0x040A));
+        assert_eq!(refused.job.status.state, PrintJobProcessingState::Aborted);
+        assert!(!refused.job.status.is_acquired_by_printer);
+    }
+
+    #[test]
+    fn a_job_the_cloud_ended_keeps_its_state_but_counts_progress() {
+        let mut job = started_job();
+        assert_eq!(apply_job_status(&mut job, &device_state(9, 2)), Some(9));
+        assert_eq!(job.job.status.state, PrintJobProcessingState::Completed);
+        job.job.status.state = PrintJobProcessingState::Canceled;
+        assert_eq!(apply_job_status(&mut job, &device_state(5, 3)), None);
+        assert_eq!(job.job.status.state, PrintJobProcessingState::Canceled);
+        assert_eq!(job.device.media_sheets_completed, Some(3));
+    }
+
+    #[test]
+    fn device_defaults_do_not_undo_an_administrators_defaults() {
+        let mut record = PrinterRecord {
+            printer: printlab_graph::Printer {
+                id: "p".into(),
+                display_name: "p".into(),
+                manufacturer: None,
+                model: None,
+                is_accepting_jobs: None,
+                status: PrinterStatus::default(),
+                capabilities: None,
+                defaults: Some(PrinterDefaults::default()),
+                location: None,
+                has_physical_device: true,
+                is_shared: false,
+                last_seen_date_time: None,
+                registered_date_time: Utc::now(),
+            },
+            factory_defaults: PrinterDefaults::default(),
+            registered_by: "admin".into(),
+            physical_device_id: None,
+            device: DeviceRecord::default(),
+        };
+        let copies = |n| vec![Attribute::new("copies-default", Value::Integer(n))];
+        update_device_attributes(&mut record, copies(2));
+        assert_eq!(
+            record.printer.defaults.as_ref().unwrap().copies_per_job,
+            Some(2)
+        );
+        record.printer.defaults.as_mut().unwrap().copies_per_job = Some(5);
+        update_device_attributes(&mut record, copies(3));
+        assert_eq!(
+            record.printer.defaults.as_ref().unwrap().copies_per_job,
+            Some(5)
+        );
+        assert_eq!(record.factory_defaults.copies_per_job, Some(3));
+    }
+
+    #[test]
+    fn device_attributes_survive_the_record_and_merge_by_name() {
+        let mut record = DeviceRecord::default();
+        store_device_attributes(
+            &mut record,
+            vec![
+                Attribute::new("printer-state", Value::Enum(3)),
+                Attribute::new("printer-info", Value::text("hall")),
+            ],
+        );
+        let json = serde_json::to_string(&record).unwrap();
+        let back: DeviceRecord = serde_json::from_str(&json).unwrap();
+        let attributes = device_attributes(&back);
+        assert_eq!(attributes.len(), 2);
+        assert_eq!(attributes[1].first().and_then(Value::as_str), Some("hall"));
+        assert!(device_attributes(&DeviceRecord::default()).is_empty());
+    }
+}

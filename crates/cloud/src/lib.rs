@@ -1,0 +1,295 @@
+//! The Universal Print emulator: the Graph print API for clients, upload and download URLs, and
+//! (device side) the IPP INFRA service, all over HTTP, with every state change kept in sled.
+//!
+//! [`Cloud`] is opened on a data folder (one `sled::Db`) and the public base URL it is reached
+//! at, which tests only know after binding an ephemeral port; [`Cloud::serve`] then runs the
+//! router on a listener. Graph and INFRA work on the same store records: a Graph printer is an
+//! INFRA printer, Graph `start`/`cancel` reach its devices as ippget events, and device reports
+//! show in Graph at once.
+
+pub mod auth;
+pub mod ca;
+mod graph;
+pub mod infra;
+pub mod odata;
+pub mod query;
+mod registration;
+pub mod store;
+pub mod task_store;
+pub mod upload;
+
+use auth::TokenKey;
+use axum::serve::ListenerExt;
+use ca::CertificateAuthority;
+use infra::Infra;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::{JobRecord, Store};
+use tokio::net::TcpListener;
+use upload::{CompletedUpload, UploadListener, UploadService};
+
+/// What a cloud can be tuned with; [`Cloud::open`] uses the defaults.
+#[derive(Debug, Clone)]
+pub struct CloudOptions {
+    /// The longest an INFRA Get-Notifications with `notify-wait` is held (tests shorten it).
+    pub long_poll: Duration,
+}
+
+impl Default for CloudOptions {
+    fn default() -> Self {
+        Self {
+            long_poll: infra::DEFAULT_LONG_POLL,
+        }
+    }
+}
+
+/// Why the cloud could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("cannot open the store in {dir}: {source}")]
+    Open { dir: PathBuf, source: sled::Error },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Ca(#[from] ca::CaError),
+    #[error("cannot write the token signing key to {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Upload(#[from] upload::UploadError),
+    #[error("serving HTTP failed: {0}")]
+    Serve(std::io::Error),
+}
+
+const SIGNING_KEY: &str = "token-signing-key";
+
+pub(crate) struct CloudState {
+    pub store: Store,
+    pub tokens: TokenKey,
+    pub ca: CertificateAuthority,
+    /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
+    pub public_url: String,
+    pub uploads: Arc<UploadService>,
+    /// Pull printing: task definitions, triggers and tasks.
+    pub tasks: task_store::TaskStore,
+    pub registrations: registration::Registrations,
+    /// The device side; Graph tells it when jobs become fetchable or are canceled.
+    pub infra: Infra,
+    /// Serialises read-modify-write of records (Graph and INFRA alike) so concurrent updates
+    /// cannot lose each other's changes.
+    pub write_lock: Arc<Mutex<()>>,
+}
+
+/// The running emulator's state; cheap to clone.
+#[derive(Clone)]
+pub struct Cloud {
+    state: Arc<CloudState>,
+}
+
+impl Cloud {
+    /// Opens (or creates) the cloud's store in `data_dir`. `public_url` is the base clients use,
+    /// e.g. `http://127.0.0.1:8443`; Graph lives under `{public_url}/v1.0`.
+    pub fn open(data_dir: &Path, public_url: &str) -> Result<Self, CloudError> {
+        Self::open_with(data_dir, public_url, CloudOptions::default())
+    }
+
+    /// As [`Cloud::open`], with chosen options.
+    pub fn open_with(
+        data_dir: &Path,
+        public_url: &str,
+        options: CloudOptions,
+    ) -> Result<Self, CloudError> {
+        let db = sled::open(data_dir.join("store")).map_err(|source| CloudError::Open {
+            dir: data_dir.to_path_buf(),
+            source,
+        })?;
+        let store = Store::open(&db)?;
+        let tasks = task_store::TaskStore::open(&db)?;
+        let tokens = match store.meta(SIGNING_KEY)? {
+            Some(bytes) => TokenKey::from_bytes(bytes),
+            None => {
+                let key = TokenKey::generate();
+                store.set_meta(SIGNING_KEY, key.as_bytes())?;
+                key
+            }
+        };
+        let key_path = data_dir.join(auth::SIGNING_KEY_FILE);
+        write_private(&key_path, tokens.to_hex().as_bytes()).map_err(|source| {
+            CloudError::KeyFile {
+                path: key_path,
+                source,
+            }
+        })?;
+        let ca = CertificateAuthority::load_or_create(&store)?;
+        db.flush()
+            .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let uploads = Arc::new(UploadService::open(
+            &db,
+            data_dir,
+            &public_url,
+            Arc::new(DocumentRecorder {
+                store: store.clone(),
+                db: db.clone(),
+            }),
+        )?);
+        let registrations = registration::Registrations::open(&store)?;
+        let write_lock = Arc::new(Mutex::new(()));
+        let infra = Infra::new(
+            store.clone(),
+            tokens.clone(),
+            uploads.clone(),
+            &public_url,
+            options.long_poll,
+            write_lock.clone(),
+        );
+        Ok(Self {
+            state: Arc::new(CloudState {
+                store,
+                tokens,
+                ca,
+                public_url,
+                uploads,
+                tasks,
+                registrations,
+                infra,
+                write_lock,
+            }),
+        })
+    }
+
+    /// The Graph root clients point their SDK at.
+    pub fn graph_base_url(&self) -> String {
+        format!("{}/v1.0", self.state.public_url)
+    }
+
+    /// The key the cloud signs tokens with (tests and `printlab token` mint with it).
+    pub fn token_key(&self) -> &TokenKey {
+        &self.state.tokens
+    }
+
+    /// The CA that issues printer certificates, PEM.
+    pub fn ca_certificate_pem(&self) -> &str {
+        self.state.ca.certificate_pem()
+    }
+
+    /// How long device access tokens from the token endpoint live (1 h unless changed; tests
+    /// shorten it to see devices refresh).
+    pub fn set_device_token_lifetime(&self, lifetime: chrono::Duration) {
+        self.state.registrations.set_token_lifetime(lifetime);
+    }
+
+    /// How long a device token endpoint nonce stays usable (5 min unless changed).
+    pub fn set_nonce_lifetime(&self, lifetime: std::time::Duration) {
+        self.state.registrations.set_nonce_lifetime(lifetime);
+    }
+
+    /// The device side: device tokens and proxy credentials are issued here.
+    pub fn infra(&self) -> &Infra {
+        &self.state.infra
+    }
+
+    /// The printer's jobs that are fetchable right now, oldest first.
+    pub fn fetchable_jobs(&self, printer_id: &str) -> Result<Vec<JobRecord>, store::StoreError> {
+        Ok(self
+            .state
+            .store
+            .jobs_of(printer_id)?
+            .into_iter()
+            .filter(|j| j.job.is_fetchable)
+            .collect())
+    }
+
+    /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
+    /// INFRA service devices talk to, and the device registration and token endpoints.
+    pub fn router(&self) -> axum::Router {
+        graph::router(self.state.clone())
+            .merge(self.state.uploads.router())
+            .merge(self.state.infra.router())
+            .merge(registration::router(self.state.clone()))
+    }
+
+    /// Serves until the listener fails or the task is dropped.
+    pub async fn serve(self, listener: TcpListener) -> Result<(), CloudError> {
+        self.serve_until(listener, std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then waits for open connections to finish, so that the
+    /// store is released (and can be reopened) when this returns. Held INFRA long polls are
+    /// answered at once then, so this does not wait out a long-poll period.
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), CloudError> {
+        tracing::info!(url = %self.graph_base_url(), "cloud serving Graph");
+        // Without TCP_NODELAY a response written in two segments (head, then a small body)
+        // waits for the peer's delayed ACK: 40 ms on Linux, on every download and IPP reply.
+        let listener = listener.tap_io(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+            }
+        });
+        let serving = self.state.infra.start_serving();
+        let shutdown = async move {
+            shutdown.await;
+            serving.cancel();
+        };
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(CloudError::Serve)
+    }
+}
+
+/// Records a finished upload on its job's printDocument. Idempotent: the engine may call it
+/// again for the same upload after a crash.
+struct DocumentRecorder {
+    store: Store,
+    db: sled::Db,
+}
+
+impl UploadListener for DocumentRecorder {
+    fn upload_completed(
+        &self,
+        done: &CompletedUpload,
+    ) -> Result<serde_json::Value, odata::GraphError> {
+        let target = &done.target;
+        let missing = || {
+            odata::GraphError::not_found(format!(
+                "Job {} on printer {} no longer exists.",
+                target.job_id, target.printer_id
+            ))
+        };
+        let number: u64 = target.job_id.parse().map_err(|_| missing())?;
+        let mut record = self
+            .store
+            .job(&target.printer_id, number)?
+            .filter(|r| r.document.id == target.document_id)
+            .ok_or_else(missing)?;
+        record.document.display_name = Some(done.document_name.clone());
+        record.document.content_type = Some(done.content_type.clone());
+        record.document.size = i64::try_from(done.size).unwrap_or(i64::MAX);
+        record.document.uploaded_date_time = Some(done.uploaded);
+        record.document_stored = true;
+        self.store.put_job(&record)?;
+        self.db
+            .flush()
+            .map_err(|e| odata::GraphError::from(store::StoreError::Sled(e)))?;
+        tracing::info!(printer = %target.printer_id, job = %target.job_id, size = done.size, "document uploaded");
+        Ok(serde_json::to_value(&record.document).expect("documents serialise"))
+    }
+}
+
+/// Writes a secret readable only by the owner.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}

@@ -1,0 +1,371 @@
+//! The cloud's state in sled: one tree per resource, each record a self-contained JSON value
+//! written in one insert and flushed before the caller hears about it (sled has had reports of
+//! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
+
+use chrono::{DateTime, Utc};
+use printlab_graph::{PrintDocument, PrintJob, PrintOperationStatus, Printer, PrinterDefaults};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt record in tree `{tree}`: {source}")]
+    Corrupt {
+        tree: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+/// A registered printer with what only the cloud knows about it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrinterRecord {
+    /// `capabilities` and `defaults` are always present here; routes decide what to show.
+    pub printer: Printer,
+    /// What `restoreFactoryDefaults` brings back.
+    pub factory_defaults: PrinterDefaults,
+    /// The user or app that registered it (application PATCH is limited to it).
+    pub registered_by: String,
+    pub physical_device_id: Option<String>,
+    /// What the printer's output device told the INFRA service (absent in records written
+    /// before the device side kept its state here).
+    #[serde(default)]
+    pub device: DeviceRecord,
+}
+
+/// The device side of a printer: kept on the printer's own record so that one write updates
+/// both what Get-Output-Device-Attributes returns and the Graph view derived from it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The device attributes as sent (printer group of an IPP message, base64 of RFC 8010
+    /// bytes), so values without a Graph counterpart survive unchanged.
+    pub attributes_ipp: Option<String>,
+    pub output_device_uuid: Option<String>,
+}
+
+/// An INFRA proxy's HTTP Basic credential for `/ipp/print/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProxyRecord {
+    pub name: String,
+    pub printer_id: String,
+    pub username: String,
+    /// SHA-256 of the password, hex: the store never holds the secret itself.
+    pub password_sha256: String,
+}
+
+/// A printer share: its own fields plus the printer it points at.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareRecord {
+    pub id: String,
+    pub display_name: String,
+    pub allow_all_users: bool,
+    pub created_date_time: DateTime<Utc>,
+    pub printer_id: String,
+    /// Object ids of the users allowed when `allow_all_users` is false.
+    pub allowed_users: Vec<String>,
+}
+
+/// A job with its one document and who owns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub printer_id: String,
+    /// The job as Graph shows it, `documents`/`tasks` left out.
+    pub job: PrintJob,
+    pub document: PrintDocument,
+    pub owner_id: String,
+    /// Set once every byte of the document is stored.
+    #[serde(default)]
+    pub document_stored: bool,
+    /// The content type the client declared in createUploadSession.
+    pub declared_content_type: Option<String>,
+    /// What the device side did with the job; fetchability, `printJobStatus` and
+    /// `acknowledgedDateTime` live in `job` itself.
+    #[serde(default)]
+    pub device: JobDeviceRecord,
+}
+
+/// The device-side progress of one job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct JobDeviceRecord {
+    pub acknowledged: bool,
+    pub document_acknowledged: bool,
+    /// IPP `output-device-document-state`, as last reported.
+    pub document_state: Option<i32>,
+    pub impressions_completed: Option<i32>,
+    pub media_sheets_completed: Option<i32>,
+}
+
+/// A `printerCreateOperation`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperationRecord {
+    pub id: String,
+    pub created_date_time: DateTime<Utc>,
+    pub status: PrintOperationStatus,
+    pub certificate: Option<String>,
+    pub printer_id: Option<String>,
+    pub created_by: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    printers: sled::Tree,
+    shares: sled::Tree,
+    jobs: sled::Tree,
+    operations: sled::Tree,
+    meta: sled::Tree,
+    proxies: sled::Tree,
+    /// Job number → printer id, so the device side can tell "another printer's job" from
+    /// "no such job" without scanning every printer.
+    job_printers: sled::Tree,
+}
+
+/// Job keys sort by printer, then by job number, so a printer's jobs are one prefix scan in
+/// creation order.
+fn job_key(printer_id: &str, job_id: u64) -> Vec<u8> {
+    let mut key = printer_id.as_bytes().to_vec();
+    key.push(b'/');
+    key.extend_from_slice(&job_id.to_be_bytes());
+    key
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { tree, source })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("store records always serialise")
+}
+
+impl Store {
+    pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: db.clone(),
+            printers: db.open_tree("printers")?,
+            shares: db.open_tree("shares")?,
+            jobs: db.open_tree("jobs")?,
+            operations: db.open_tree("operations")?,
+            meta: db.open_tree("meta")?,
+            proxies: db.open_tree("proxies")?,
+            job_printers: db.open_tree("job-printers")?,
+        })
+    }
+
+    /// Makes every write so far durable; called before any response that acknowledges one.
+    ///
+    /// Not sled's `flush_async`: concurrent callers can wait forever (spacejam/sled #1241,
+    /// #1308). It parks each waiting flush on one of sled's own IO threads, and once about seven
+    /// requests flush at the same moment every IO thread waits for a log write that only an IO
+    /// thread can do (twenty devices registering at once were enough). A blocking flush on
+    /// tokio's blocking pool waits without holding one of sled's threads.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| {
+                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
+            })??;
+        Ok(())
+    }
+
+    /// A tree owned by one service of the cloud (its records are its own business).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(key, value)?;
+        Ok(())
+    }
+
+    /// The next job number: persisted in sled so numbers never repeat across restarts.
+    pub fn next_job_number(&self) -> Result<u64, StoreError> {
+        let next = self.meta.update_and_fetch("job-counter", |old| {
+            let n = old
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((n + 1).to_be_bytes().to_vec())
+        })?;
+        let bytes = next.expect("update_and_fetch always stores a value");
+        Ok(u64::from_be_bytes(
+            <[u8; 8]>::try_from(bytes.as_ref()).expect("the counter is 8 bytes"),
+        ))
+    }
+
+    pub fn printer(&self, id: &str) -> Result<Option<PrinterRecord>, StoreError> {
+        self.printers
+            .get(id)?
+            .map(|b| decode("printers", &b))
+            .transpose()
+    }
+
+    /// Whether the printer exists, without decoding its record.
+    pub fn has_printer(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.printers.contains_key(id)?)
+    }
+
+    pub fn printers(&self) -> Result<Vec<PrinterRecord>, StoreError> {
+        let mut all: Vec<PrinterRecord> = self
+            .printers
+            .iter()
+            .values()
+            .map(|b| decode("printers", &b?))
+            .collect::<Result<_, _>>()?;
+        all.sort_by_key(|p| p.printer.registered_date_time);
+        Ok(all)
+    }
+
+    pub fn put_printer(&self, record: &PrinterRecord) -> Result<(), StoreError> {
+        self.printers
+            .insert(record.printer.id.as_bytes(), encode(record))?;
+        Ok(())
+    }
+
+    pub fn delete_printer(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.printers.remove(id)?.is_some())
+    }
+
+    pub fn share(&self, id: &str) -> Result<Option<ShareRecord>, StoreError> {
+        self.shares
+            .get(id)?
+            .map(|b| decode("shares", &b))
+            .transpose()
+    }
+
+    pub fn shares(&self) -> Result<Vec<ShareRecord>, StoreError> {
+        let mut all: Vec<ShareRecord> = self
+            .shares
+            .iter()
+            .values()
+            .map(|b| decode("shares", &b?))
+            .collect::<Result<_, _>>()?;
+        all.sort_by_key(|s| s.created_date_time);
+        Ok(all)
+    }
+
+    pub fn put_share(&self, record: &ShareRecord) -> Result<(), StoreError> {
+        self.shares.insert(record.id.as_bytes(), encode(record))?;
+        Ok(())
+    }
+
+    pub fn delete_share(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.shares.remove(id)?.is_some())
+    }
+
+    pub fn job(&self, printer_id: &str, job_id: u64) -> Result<Option<JobRecord>, StoreError> {
+        self.jobs
+            .get(job_key(printer_id, job_id))?
+            .map(|b| decode("jobs", &b))
+            .transpose()
+    }
+
+    /// A printer's jobs in creation order.
+    pub fn jobs_of(&self, printer_id: &str) -> Result<Vec<JobRecord>, StoreError> {
+        let mut prefix = printer_id.as_bytes().to_vec();
+        prefix.push(b'/');
+        self.jobs
+            .scan_prefix(prefix)
+            .values()
+            .map(|b| decode("jobs", &b?))
+            .collect()
+    }
+
+    pub fn put_job(&self, record: &JobRecord) -> Result<(), StoreError> {
+        let number: u64 = record
+            .job
+            .id
+            .parse()
+            .expect("job ids are always decimal numbers the cloud assigned");
+        self.jobs
+            .insert(job_key(&record.printer_id, number), encode(record))?;
+        self.job_printers
+            .insert(number.to_be_bytes(), record.printer_id.as_bytes())?;
+        Ok(())
+    }
+
+    /// The printer a job number belongs to, whichever printer that is.
+    pub fn printer_of_job(&self, job_id: u64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .job_printers
+            .get(job_id.to_be_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn proxy(&self, name: &str) -> Result<Option<ProxyRecord>, StoreError> {
+        self.proxies
+            .get(name)?
+            .map(|b| decode("proxies", &b))
+            .transpose()
+    }
+
+    /// Every proxy credential, by name.
+    pub fn proxies(&self) -> Result<Vec<ProxyRecord>, StoreError> {
+        self.proxies
+            .iter()
+            .values()
+            .map(|b| decode("proxies", &b?))
+            .collect()
+    }
+
+    /// Removes every proxy credential of a printer (it was deleted); returns how many.
+    pub fn delete_proxies_of(&self, printer_id: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for proxy in self.proxies()? {
+            if proxy.printer_id == printer_id {
+                self.proxies.remove(proxy.name.as_bytes())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Stores the credential unless the name is taken; returns whether it was stored.
+    pub fn insert_proxy(&self, record: &ProxyRecord) -> Result<bool, StoreError> {
+        Ok(self
+            .proxies
+            .compare_and_swap(
+                record.name.as_bytes(),
+                None as Option<&[u8]>,
+                Some(encode(record)),
+            )?
+            .is_ok())
+    }
+
+    pub fn operation(&self, id: &str) -> Result<Option<OperationRecord>, StoreError> {
+        self.operations
+            .get(id)?
+            .map(|b| decode("operations", &b))
+            .transpose()
+    }
+
+    /// Every operation, oldest first.
+    pub fn operations(&self) -> Result<Vec<OperationRecord>, StoreError> {
+        let mut all: Vec<OperationRecord> = self
+            .operations
+            .iter()
+            .values()
+            .map(|b| decode("operations", &b?))
+            .collect::<Result<_, _>>()?;
+        all.sort_by_key(|o| o.created_date_time);
+        Ok(all)
+    }
+
+    pub fn put_operation(&self, record: &OperationRecord) -> Result<(), StoreError> {
+        self.operations
+            .insert(record.id.as_bytes(), encode(record))?;
+        Ok(())
+    }
+}
+
+/// Every store failure reaches the client as a 500 OData error saying what broke.
+impl From<StoreError> for super::odata::GraphError {
+    fn from(e: StoreError) -> Self {
+        Self::internal(format!("The print store failed: {e}"))
+    }
+}

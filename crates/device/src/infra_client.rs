@@ -1,0 +1,534 @@
+//! The device's INFRA client: the PWG 5100.18 operations an output device sends to an
+//! infrastructure printer, and nothing beyond the standard, so any INFRA service can serve it.
+//!
+//! Every request names the infrastructure printer (`printer-uri`) and the device
+//! (`output-device-uuid`), as 5100.18 §6 requires; the HTTP endpoint is the printer URI with
+//! `ipp`/`ipps` replaced by `http`/`https` (RFC 8010 §4.2 / RFC 7472).
+
+use printlab_ipp::http::{Credentials, ReceivedResponse, TransportError, post_ipp};
+use printlab_ipp::{Attribute, AttributeLookup, GroupTag, Limits, Message, Operation, Value};
+use printlab_ipp::{DocumentReader, StatusCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::network::{Network, Offline};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("{operation} was refused: {status} {message}")]
+    Refused {
+        operation: &'static str,
+        status: String,
+        status_code: u16,
+        message: String,
+    },
+    #[error("{operation} answered without {attribute}")]
+    Missing {
+        operation: &'static str,
+        attribute: &'static str,
+    },
+    #[error("reading the document from Fetch-Document: {0}")]
+    DocumentStream(std::io::Error),
+    #[error("printer URI `{0}` is not an ipp://, ipps://, http:// or https:// URI")]
+    BadUri(String),
+    #[error(transparent)]
+    Offline(#[from] Offline),
+}
+
+impl InfraError {
+    /// The service does not know this job any more (`client-error-not-found`) or it is not
+    /// fetchable (`client-error-not-fetchable`): the device drops it and goes on.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, InfraError::Refused { status_code, .. }
+            if *status_code == StatusCode::CLIENT_ERROR_NOT_FOUND.0
+                || *status_code == StatusCode::CLIENT_ERROR_NOT_FETCHABLE.0)
+    }
+}
+
+impl InfraError {
+    /// The service refused the credentials (HTTP 401): for a device token, time to refresh it.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            InfraError::Transport(TransportError::HttpStatus { status: 401, .. })
+        )
+    }
+}
+
+/// One event from Get-Notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub event: String,
+    pub job_id: Option<u32>,
+    /// `job-state` (RFC 8011 enum: 7 canceled, 8 aborted, 9 completed) when the event has one.
+    pub job_state: Option<i32>,
+}
+
+/// What Get-Notifications returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notifications {
+    pub events: Vec<Notification>,
+    /// `notify-get-interval`: when to ask again if the service did not wait.
+    pub get_interval: Option<u32>,
+}
+
+/// A fetched job: its attributes as the service sent them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedJob {
+    pub attributes: Vec<Attribute>,
+}
+
+/// The job's state as the device reports it (Update-Job-Status, Update-Active-Jobs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobReport {
+    /// RFC 8011 `job-state` enum.
+    pub state: i32,
+    pub reasons: Vec<String>,
+    pub message: Option<String>,
+    pub impressions_completed: Option<u64>,
+    pub sheets_completed: Option<u64>,
+}
+
+pub mod job_state {
+    pub const PENDING: i32 = 3;
+    pub const PROCESSING: i32 = 5;
+    pub const PROCESSING_STOPPED: i32 = 6;
+    pub const CANCELED: i32 = 7;
+    pub const ABORTED: i32 = 8;
+    pub const COMPLETED: i32 = 9;
+
+    pub fn is_terminal(state: i32) -> bool {
+        state >= CANCELED
+    }
+}
+
+/// A client for one output device at one infrastructure printer; cheap to create, sharing the
+/// process's HTTP connection pool through the `reqwest::Client` it is given.
+pub struct InfraClient {
+    http: reqwest::Client,
+    endpoint: String,
+    printer_uri: String,
+    device_uuid: String,
+    /// Replaced when a device token is refreshed; every request reads the current one.
+    credentials: std::sync::RwLock<Credentials>,
+    limits: Limits,
+    next_request: AtomicU32,
+    network: Arc<Network>,
+}
+
+/// The HTTP URL of an IPP URI.
+pub fn http_endpoint(printer_uri: &str) -> Result<String, InfraError> {
+    let (scheme, rest) = printer_uri
+        .split_once("://")
+        .ok_or_else(|| InfraError::BadUri(printer_uri.to_string()))?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "ipp" | "http" => "http",
+        "ipps" | "https" => "https",
+        _ => return Err(InfraError::BadUri(printer_uri.to_string())),
+    };
+    // ipp:// without a port means 631 (RFC 7472 §3); http:// keeps its own default.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let needs_port = printer_uri.starts_with("ipp") && !authority.contains(':');
+    let port = if needs_port { ":631" } else { "" };
+    Ok(format!(
+        "{scheme}://{authority}{port}{}",
+        &rest[authority_end..]
+    ))
+}
+
+impl InfraClient {
+    pub fn new(
+        http: reqwest::Client,
+        printer_uri: &str,
+        device_uuid: &str,
+        credentials: Credentials,
+    ) -> Result<Self, InfraError> {
+        let endpoint = http_endpoint(printer_uri)?;
+        Ok(Self::with_endpoint(
+            http,
+            &endpoint,
+            printer_uri,
+            device_uuid,
+            credentials,
+        ))
+    }
+
+    /// A client that posts to `endpoint` rather than to the printer URI's own HTTP address, as
+    /// Universal Print devices do: one fixed `/printers` target, the printer named only by
+    /// `printer-uri` (reference §4.1).
+    pub fn with_endpoint(
+        http: reqwest::Client,
+        endpoint: &str,
+        printer_uri: &str,
+        device_uuid: &str,
+        credentials: Credentials,
+    ) -> Self {
+        Self {
+            http,
+            endpoint: endpoint.to_string(),
+            printer_uri: printer_uri.to_string(),
+            device_uuid: format!("urn:uuid:{device_uuid}"),
+            credentials: std::sync::RwLock::new(credentials),
+            limits: Limits::default(),
+            next_request: AtomicU32::new(1),
+            network: Arc::default(),
+        }
+    }
+
+    /// Uses `credentials` from the next request on (a refreshed device token).
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self
+            .credentials
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = credentials;
+    }
+
+    /// Sends every request through `network` (the printer's offline windows and extra
+    /// latency).
+    pub fn with_network(mut self, network: Arc<Network>) -> Self {
+        self.network = network;
+        self
+    }
+
+    fn request(&self, operation: Operation) -> Message {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let mut message = Message::request(operation, id);
+        let group = message.group_mut(GroupTag::OPERATION);
+        group.push(Attribute::new(
+            "printer-uri",
+            Value::uri(self.printer_uri.clone()),
+        ));
+        group.push(Attribute::new(
+            "output-device-uuid",
+            Value::uri(self.device_uuid.clone()),
+        ));
+        message
+    }
+
+    async fn send_streaming(
+        &self,
+        name: &'static str,
+        request: Message,
+    ) -> Result<ReceivedResponse, InfraError> {
+        self.network.before_request().await?;
+        let credentials = self
+            .credentials
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let response = post_ipp(
+            &self.http,
+            &self.endpoint,
+            &credentials,
+            &request,
+            None,
+            &self.limits,
+        )
+        .await?;
+        let status = response.message.status();
+        if !status.is_success() {
+            return Err(InfraError::Refused {
+                operation: name,
+                status: status.name().unwrap_or("unknown-status").to_string(),
+                status_code: status.0,
+                message: response
+                    .message
+                    .operation_attributes()
+                    .string("status-message")
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        Ok(response)
+    }
+
+    async fn send(&self, name: &'static str, request: Message) -> Result<Message, InfraError> {
+        Ok(self.send_streaming(name, request).await?.message)
+    }
+
+    /// Update-Output-Device-Attributes: capabilities and state, as printer attributes.
+    pub async fn update_output_device_attributes(
+        &self,
+        attributes: Vec<Attribute>,
+    ) -> Result<(), InfraError> {
+        let mut request = self.request(Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES);
+        request.push_group(printlab_ipp::Group {
+            tag: GroupTag::PRINTER,
+            attributes,
+        });
+        self.send("Update-Output-Device-Attributes", request)
+            .await?;
+        Ok(())
+    }
+
+    /// Create-Printer-Subscriptions for ippget delivery of job events; returns the
+    /// subscription id.
+    pub async fn create_printer_subscription(&self) -> Result<i32, InfraError> {
+        let mut request = self.request(Operation::CREATE_PRINTER_SUBSCRIPTIONS);
+        request.push_group(
+            printlab_ipp::Group::new(GroupTag::SUBSCRIPTION)
+                .with("notify-pull-method", Value::keyword("ippget"))
+                .with_set(
+                    "notify-events",
+                    ["job-fetchable", "job-state-changed"].map(Value::keyword),
+                )
+                .with("notify-lease-duration", Value::Integer(0)),
+        );
+        let response = self.send("Create-Printer-Subscriptions", request).await?;
+        response
+            .group(GroupTag::SUBSCRIPTION)
+            .and_then(|g| g.integer("notify-subscription-id"))
+            .ok_or(InfraError::Missing {
+                operation: "Create-Printer-Subscriptions",
+                attribute: "notify-subscription-id",
+            })
+    }
+
+    /// Get-Notifications; with `wait` the service holds the request until an event arrives
+    /// (ippget long poll, RFC 3996 §5.2).
+    pub async fn get_notifications(
+        &self,
+        subscription: i32,
+        after_sequence: i32,
+        wait: bool,
+    ) -> Result<(Notifications, i32), InfraError> {
+        let mut request = self.request(Operation::GET_NOTIFICATIONS);
+        let op = request.group_mut(GroupTag::OPERATION);
+        op.push(Attribute::new(
+            "notify-subscription-ids",
+            Value::Integer(subscription),
+        ));
+        op.push(Attribute::new(
+            "notify-sequence-numbers",
+            Value::Integer(after_sequence + 1),
+        ));
+        op.push(Attribute::new("notify-wait", Value::Boolean(wait)));
+        let response = self.send("Get-Notifications", request).await?;
+        let get_interval = response
+            .operation_attributes()
+            .integer("notify-get-interval")
+            .and_then(|v| u32::try_from(v).ok());
+        let mut last = after_sequence;
+        let events = response
+            .groups_of(GroupTag::EVENT_NOTIFICATION)
+            .map(|g| {
+                if let Some(seq) = g.integer("notify-sequence-number") {
+                    last = last.max(seq);
+                }
+                Notification {
+                    event: g
+                        .keyword("notify-subscribed-event")
+                        .unwrap_or_default()
+                        .to_string(),
+                    job_id: g
+                        .integer("notify-job-id")
+                        .or_else(|| g.integer("job-id"))
+                        .and_then(|v| u32::try_from(v).ok()),
+                    job_state: g.enum_value("job-state"),
+                }
+            })
+            .collect();
+        Ok((
+            Notifications {
+                events,
+                get_interval,
+            },
+            last,
+        ))
+    }
+
+    /// Get-Jobs `which-jobs=fetchable`: the ids of jobs waiting for this device.
+    pub async fn fetchable_jobs(&self) -> Result<Vec<u32>, InfraError> {
+        let mut request = self.request(Operation::GET_JOBS);
+        let op = request.group_mut(GroupTag::OPERATION);
+        op.push(Attribute::new("which-jobs", Value::keyword("fetchable")));
+        op.push(Attribute::new(
+            "requested-attributes",
+            Value::keyword("job-id"),
+        ));
+        let response = self.send("Get-Jobs", request).await?;
+        Ok(response
+            .groups_of(GroupTag::JOB)
+            .filter_map(|g| g.integer("job-id"))
+            .filter_map(|id| u32::try_from(id).ok())
+            .collect())
+    }
+
+    fn job_request(&self, operation: Operation, job: u32) -> Message {
+        let mut request = self.request(operation);
+        request
+            .group_mut(GroupTag::OPERATION)
+            .push(Attribute::new("job-id", Value::Integer(job as i32)));
+        request
+    }
+
+    /// Fetch-Job: the job's attributes (template attributes included).
+    pub async fn fetch_job(&self, job: u32) -> Result<FetchedJob, InfraError> {
+        let response = self
+            .send("Fetch-Job", self.job_request(Operation::FETCH_JOB, job))
+            .await?;
+        let attributes = response
+            .group(GroupTag::JOB)
+            .map(|g| g.attributes.clone())
+            .unwrap_or_default();
+        Ok(FetchedJob { attributes })
+    }
+
+    /// Acknowledge-Job: the device has taken the job (or, with a reason, refuses it).
+    pub async fn acknowledge_job(&self, job: u32) -> Result<(), InfraError> {
+        self.send(
+            "Acknowledge-Job",
+            self.job_request(Operation::ACKNOWLEDGE_JOB, job),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Fetch-Document: the document's attributes and its data, still streaming.
+    pub async fn fetch_document(
+        &self,
+        job: u32,
+        number: u32,
+    ) -> Result<(Vec<Attribute>, DocumentReader), InfraError> {
+        let mut request = self.job_request(Operation::FETCH_DOCUMENT, job);
+        let op = request.group_mut(GroupTag::OPERATION);
+        op.push(Attribute::new(
+            "document-number",
+            Value::Integer(number as i32),
+        ));
+        op.push(Attribute::new(
+            "compression-accepted",
+            Value::keyword("none"),
+        ));
+        let response = self.send_streaming("Fetch-Document", request).await?;
+        let mut attributes = response.message.operation_attributes().to_vec();
+        if let Some(g) = response.message.group(GroupTag::DOCUMENT) {
+            attributes.extend(g.attributes.iter().cloned());
+        }
+        Ok((attributes, response.document))
+    }
+
+    pub async fn acknowledge_document(&self, job: u32, number: u32) -> Result<(), InfraError> {
+        let mut request = self.job_request(Operation::ACKNOWLEDGE_DOCUMENT, job);
+        request.group_mut(GroupTag::OPERATION).push(Attribute::new(
+            "document-number",
+            Value::Integer(number as i32),
+        ));
+        self.send("Acknowledge-Document", request).await?;
+        Ok(())
+    }
+
+    /// Update-Job-Status: the device's view of the job (`output-device-job-state*`) and its
+    /// progress counters.
+    pub async fn update_job_status(&self, job: u32, report: &JobReport) -> Result<(), InfraError> {
+        let mut request = self.job_request(Operation::UPDATE_JOB_STATUS, job);
+        let mut group = printlab_ipp::Group::new(GroupTag::JOB)
+            .with("output-device-job-state", Value::Enum(report.state))
+            .with_set(
+                "output-device-job-state-reasons",
+                reasons_or_none(&report.reasons),
+            );
+        if let Some(message) = &report.message {
+            group.push(Attribute::new(
+                "output-device-job-state-message",
+                Value::text(message.clone()),
+            ));
+        }
+        if let Some(n) = report.impressions_completed {
+            group.push(Attribute::new(
+                "job-impressions-completed",
+                Value::Integer(clamp(n)),
+            ));
+        }
+        if let Some(n) = report.sheets_completed {
+            group.push(Attribute::new(
+                "job-media-sheets-completed",
+                Value::Integer(clamp(n)),
+            ));
+        }
+        request.push_group(group);
+        self.send("Update-Job-Status", request).await?;
+        Ok(())
+    }
+
+    /// Update-Active-Jobs: the jobs the device holds and their states; returns the jobs whose
+    /// state the service sees differently (`job-ids` / `output-device-job-states` of the
+    /// response), which the device must reconcile (a job canceled meanwhile, or unknown).
+    pub async fn update_active_jobs(
+        &self,
+        jobs: &[(u32, i32)],
+    ) -> Result<Vec<(u32, Option<i32>)>, InfraError> {
+        let mut request = self.request(Operation::UPDATE_ACTIVE_JOBS);
+        let op = request.group_mut(GroupTag::OPERATION);
+        if jobs.is_empty() {
+            op.push(Attribute::new(
+                "job-ids",
+                Value::OutOfBand(printlab_ipp::OutOfBand(printlab_ipp::model::tag::NO_VALUE)),
+            ));
+        } else {
+            op.push(Attribute::set(
+                "job-ids",
+                jobs.iter().map(|(id, _)| Value::Integer(*id as i32)),
+            ));
+            op.push(Attribute::set(
+                "output-device-job-states",
+                jobs.iter().map(|(_, s)| Value::Enum(*s)),
+            ));
+        }
+        let response = self.send("Update-Active-Jobs", request).await?;
+        let ops = response.operation_attributes();
+        let ids: Vec<u32> = ops
+            .attr("job-ids")
+            .map(|a| a.integers().filter_map(|v| u32::try_from(v).ok()).collect())
+            .unwrap_or_default();
+        let states: Vec<i32> = ops
+            .attr("output-device-job-states")
+            .map(|a| a.enums().collect())
+            .unwrap_or_default();
+        Ok(ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, states.get(i).copied()))
+            .collect())
+    }
+}
+
+fn clamp(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn reasons_or_none(reasons: &[String]) -> Vec<Value> {
+    if reasons.is_empty() {
+        vec![Value::keyword("none")]
+    } else {
+        reasons.iter().map(|r| Value::keyword(r.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_follow_the_ipp_uri_scheme() {
+        assert_eq!(
+            http_endpoint("ipp://127.0.0.1/ipp/print/x").unwrap(),
+            "http://127.0.0.1:631/ipp/print/x"
+        );
+        assert_eq!(
+            http_endpoint("ipps://host:8443/p").unwrap(),
+            "https://host:8443/p"
+        );
+        assert_eq!(
+            http_endpoint("http://127.0.0.1:9/printers/a").unwrap(),
+            "http://127.0.0.1:9/printers/a"
+        );
+        assert!(matches!(
+            http_endpoint("ftp://x/"),
+            Err(InfraError::BadUri(_))
+        ));
+    }
+}

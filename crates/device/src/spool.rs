@@ -1,0 +1,843 @@
+//! The device spool: what an emulated printer remembers across a kill -9.
+//!
+//! One sled database per device process, shared by all its printers. Four trees:
+//! - `jobs`: one JSON record per (printer, cloud job id): state, attributes, progress, outputs;
+//! - `chunks`: document bytes, one entry per received chunk, keyed by byte offset;
+//! - `events`: a per-job log, keyed by sequence number;
+//! - `identity`: per printer, its key, certificate and tokens;
+//! - `faults`: per printer, the faults nobody has cleared yet ([`FaultMemory`]), so a printer
+//!   killed while jammed, out of paper or with its cover open comes back that way.
+//!
+//! Every change that touches a job goes through one multi-tree sled transaction that also updates
+//! the record (byte count, next event number), so after a crash the record and its chunks and
+//! events always agree: a chunk is either fully there and counted, or absent. sled 0.34 buffers
+//! writes for up to its flush interval, so the last writes before a crash may be lost (never
+//! half-applied); the device calls [`Spool::flush`] before it tells the cloud anything it must
+//! not forget (Acknowledge-Job, Acknowledge-Document, a final job state).
+
+use super::engine::FaultMemory;
+use chrono::{DateTime, Utc};
+use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("spool storage: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("spool record {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("printer name {0:?} cannot be stored: it is empty or contains a NUL")]
+    InvalidPrinterName(String),
+    #[error("no job {job} for printer {printer} in the spool")]
+    NoSuchJob { printer: String, job: u32 },
+    #[error("job {job} for printer {printer} has no document yet")]
+    NoDocument { printer: String, job: u32 },
+    #[error("chunk at byte {got} does not continue the document, which has {expected} bytes")]
+    OffsetMismatch { expected: u64, got: u64 },
+    #[error("the document has {received} bytes but the service announced {expected}")]
+    SizeMismatch { expected: u64, received: u64 },
+    #[error("the document of job {job} is complete; no more bytes are accepted")]
+    DocumentComplete { job: u32 },
+}
+
+/// Progress as the device reports it (`job-media-sheets-completed`,
+/// `job-impressions-completed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub sheets_completed: u64,
+    pub impressions_completed: u64,
+}
+
+/// The job's document, as far as it has arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub number: u32,
+    pub format: String,
+    pub name: Option<String>,
+    /// The size the service announced, if it did.
+    pub expected_size: Option<u64>,
+    pub bytes_received: u64,
+    pub chunks: u64,
+    /// Set once the whole document is in: hex SHA-256 of its bytes.
+    pub sha256: Option<String>,
+    pub acknowledged: bool,
+}
+
+/// One produced output file (a rendered side, the manifest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Everything the device knows about one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub printer: String,
+    pub job_id: u32,
+    pub state: PrintJobProcessingState,
+    /// IPP `job-state-reasons`.
+    pub reasons: Vec<String>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    /// The job's effective configuration (printer defaults applied).
+    pub configuration: PrintJobConfiguration,
+    /// Whether Acknowledge-Job has been sent: from here on the job must not be lost.
+    pub acknowledged: bool,
+    pub document: Option<DocumentRecord>,
+    pub progress: Progress,
+    pub outputs: Vec<OutputRecord>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Sequence number of the next event in the log.
+    pub next_event: u64,
+}
+
+/// What Fetch-Job told the device.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewJob {
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub configuration: PrintJobConfiguration,
+}
+
+/// One entry of a job's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobEvent {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// A printer's identity with the service: kept so a restarted device does not register again.
+/// Written step by step (key, then the pending registration, then its result), so a device
+/// stopped mid-registration resumes it with the same key instead of starting another.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceIdentity {
+    /// The cloud's id for the printer (`cloud_device_id`).
+    pub device_id: Option<String>,
+    pub private_key_pem: String,
+    pub certificate_pem: Option<String>,
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// A registration sent but not yet answered with a certificate.
+    #[serde(default)]
+    pub registration_id: Option<String>,
+    /// The registration answer's token endpoint, client id, redirect URI and token resource.
+    #[serde(default)]
+    pub device_token_url: Option<String>,
+    #[serde(default)]
+    pub printer_client_id: Option<String>,
+    #[serde(default)]
+    pub printer_redirect_uri: Option<String>,
+    #[serde(default)]
+    pub mcp_svc_resource_id: Option<String>,
+    /// When to ask for the next token (ahead of `token_expires_at`).
+    #[serde(default)]
+    pub token_refresh_at: Option<DateTime<Utc>>,
+    /// The service URL the device registered through, so that a lab whose cloud moved to
+    /// another address (a new `--listen`) can be followed there.
+    #[serde(default)]
+    pub service_url: Option<String>,
+}
+
+impl std::fmt::Debug for DeviceIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceIdentity")
+            .field("device_id", &self.device_id)
+            .field("has_certificate", &self.certificate_pem.is_some())
+            .field("has_access_token", &self.access_token.is_some())
+            .field("token_expires_at", &self.token_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The spool of one device process.
+#[derive(Clone)]
+pub struct Spool {
+    db: sled::Db,
+    jobs: sled::Tree,
+    chunks: sled::Tree,
+    events: sled::Tree,
+    identity: sled::Tree,
+    faults: sled::Tree,
+}
+
+fn job_key(printer: &str, job: u32) -> Result<Vec<u8>, SpoolError> {
+    if printer.is_empty() || printer.contains('\0') {
+        return Err(SpoolError::InvalidPrinterName(printer.to_string()));
+    }
+    let mut key = Vec::with_capacity(printer.len() + 5);
+    key.extend_from_slice(printer.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&job.to_be_bytes());
+    Ok(key)
+}
+
+fn sub_key(job_key: &[u8], n: u64) -> Vec<u8> {
+    let mut key = job_key.to_vec();
+    key.extend_from_slice(&n.to_be_bytes());
+    key
+}
+
+/// Splits a job key back into printer and job id.
+fn parse_job_key(key: &[u8]) -> Option<(String, u32)> {
+    let (printer, rest) = key.split_at(key.len().checked_sub(5)?);
+    if rest[0] != 0 {
+        return None;
+    }
+    let job = u32::from_be_bytes(rest[1..5].try_into().ok()?);
+    Some((String::from_utf8(printer.to_vec()).ok()?, job))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], bytes: &[u8]) -> Result<T, SpoolError> {
+    serde_json::from_slice(bytes).map_err(|e| SpoolError::Corrupt {
+        key: String::from_utf8_lossy(key).replace('\0', "/"),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("spool records serialise")
+}
+
+type Tx<T> = Result<T, ConflictableTransactionError<SpoolError>>;
+
+fn abort<T>(e: SpoolError) -> Tx<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn unwrap_tx<T>(r: Result<T, TransactionError<SpoolError>>) -> Result<T, SpoolError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => SpoolError::Storage(e),
+    })
+}
+
+fn read_record(jobs: &TransactionalTree, key: &[u8], printer: &str, job: u32) -> Tx<JobRecord> {
+    match jobs.get(key)? {
+        Some(bytes) => decode(key, &bytes).or_else(abort),
+        None => abort(SpoolError::NoSuchJob {
+            printer: printer.to_string(),
+            job,
+        }),
+    }
+}
+
+fn log_event(
+    events: &TransactionalTree,
+    key: &[u8],
+    record: &mut JobRecord,
+    kind: &str,
+    detail: &str,
+) -> Tx<()> {
+    let event = JobEvent {
+        seq: record.next_event,
+        at: record.updated_at,
+        kind: kind.to_string(),
+        detail: detail.to_string(),
+    };
+    events.insert(sub_key(key, event.seq), encode(&event))?;
+    record.next_event += 1;
+    Ok(())
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, SpoolError> {
+        let db = sled::Config::new().path(dir).open()?;
+        Ok(Self {
+            jobs: db.open_tree("jobs")?,
+            chunks: db.open_tree("chunks")?,
+            events: db.open_tree("events")?,
+            identity: db.open_tree("identity")?,
+            faults: db.open_tree("faults")?,
+            db,
+        })
+    }
+
+    /// Makes every write so far durable. Call before telling the cloud something the device must
+    /// remember.
+    pub fn flush(&self) -> Result<(), SpoolError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Records a fetched job, or returns the existing record if the job is already spooled (a
+    /// restarted device fetching it again must not start over).
+    pub fn create_job(
+        &self,
+        printer: &str,
+        job: u32,
+        new: NewJob,
+    ) -> Result<JobRecord, SpoolError> {
+        let key = job_key(printer, job)?;
+        unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+            if let Some(bytes) = jobs.get(&key)? {
+                return decode(&key, &bytes).or_else(abort);
+            }
+            let now = Utc::now();
+            let mut record = JobRecord {
+                printer: printer.to_string(),
+                job_id: job,
+                state: PrintJobProcessingState::Pending,
+                reasons: vec!["job-fetchable".into()],
+                name: new.name.clone(),
+                user: new.user.clone(),
+                configuration: new.configuration.clone(),
+                acknowledged: false,
+                document: None,
+                progress: Progress::default(),
+                outputs: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                next_event: 0,
+            };
+            log_event(
+                events,
+                &key,
+                &mut record,
+                "fetched",
+                "job fetched from the service",
+            )?;
+            jobs.insert(key.as_slice(), encode(&record))?;
+            Ok(record)
+        }))
+    }
+
+    /// Changes a job record and logs why, in one transaction.
+    pub fn update(
+        &self,
+        printer: &str,
+        job: u32,
+        kind: &str,
+        detail: &str,
+        change: impl Fn(&mut JobRecord),
+    ) -> Result<JobRecord, SpoolError> {
+        let key = job_key(printer, job)?;
+        unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+            let mut record = read_record(jobs, &key, printer, job)?;
+            change(&mut record);
+            record.updated_at = Utc::now();
+            log_event(events, &key, &mut record, kind, detail)?;
+            jobs.insert(key.as_slice(), encode(&record))?;
+            Ok(record)
+        }))
+    }
+
+    /// Starts (or, after a restart, keeps) the job's document; the returned record says how many
+    /// bytes are already in, which is where a resumed download continues.
+    pub fn begin_document(
+        &self,
+        printer: &str,
+        job: u32,
+        number: u32,
+        format: &str,
+        name: Option<&str>,
+        expected_size: Option<u64>,
+    ) -> Result<JobRecord, SpoolError> {
+        let key = job_key(printer, job)?;
+        unwrap_tx(
+            (&self.jobs, &self.events, &self.chunks).transaction(|(jobs, events, chunks)| {
+                let mut record = read_record(jobs, &key, printer, job)?;
+                if record.document.as_ref().is_some_and(|d| d.number == number) {
+                    return Ok(record);
+                }
+                // A different document replaces the old bytes entirely.
+                if let Some(old) = &record.document {
+                    let mut offset = 0;
+                    for _ in 0..old.chunks {
+                        let ckey = sub_key(&key, offset);
+                        let Some(bytes) = chunks.remove(ckey)? else {
+                            break;
+                        };
+                        offset += bytes.len() as u64;
+                    }
+                }
+                record.document = Some(DocumentRecord {
+                    number,
+                    format: format.to_string(),
+                    name: name.map(str::to_string),
+                    expected_size,
+                    bytes_received: 0,
+                    chunks: 0,
+                    sha256: None,
+                    acknowledged: false,
+                });
+                record.updated_at = Utc::now();
+                log_event(
+                    events,
+                    &key,
+                    &mut record,
+                    "document",
+                    &format!("document {number} ({format})"),
+                )?;
+                jobs.insert(key.as_slice(), encode(&record))?;
+                Ok(record)
+            }),
+        )
+    }
+
+    /// Appends document bytes that start at `offset`; returns the document's new length. A chunk
+    /// that does not continue the document exactly is refused, so a retried write cannot
+    /// duplicate or skip bytes.
+    pub fn append_chunk(
+        &self,
+        printer: &str,
+        job: u32,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<u64, SpoolError> {
+        let key = job_key(printer, job)?;
+        unwrap_tx((&self.jobs, &self.chunks).transaction(|(jobs, chunks)| {
+            let mut record = read_record(jobs, &key, printer, job)?;
+            let Some(doc) = &mut record.document else {
+                return abort(SpoolError::NoDocument {
+                    printer: printer.to_string(),
+                    job,
+                });
+            };
+            if doc.sha256.is_some() {
+                return abort(SpoolError::DocumentComplete { job });
+            }
+            if doc.bytes_received != offset {
+                return abort(SpoolError::OffsetMismatch {
+                    expected: doc.bytes_received,
+                    got: offset,
+                });
+            }
+            if bytes.is_empty() {
+                return Ok(offset);
+            }
+            chunks.insert(sub_key(&key, offset), bytes)?;
+            doc.bytes_received += bytes.len() as u64;
+            doc.chunks += 1;
+            let len = doc.bytes_received;
+            jobs.insert(key.as_slice(), encode(&record))?;
+            Ok(len)
+        }))
+    }
+
+    /// Marks the document complete and returns its SHA-256 (hex). A document shorter or longer
+    /// than the size the service announced is refused: the download went wrong.
+    pub fn complete_document(&self, printer: &str, job: u32) -> Result<String, SpoolError> {
+        let record = self
+            .job(printer, job)?
+            .ok_or_else(|| SpoolError::NoSuchJob {
+                printer: printer.to_string(),
+                job,
+            })?;
+        let doc = record.document.ok_or_else(|| SpoolError::NoDocument {
+            printer: printer.to_string(),
+            job,
+        })?;
+        if let Some(expected) = doc.expected_size
+            && expected != doc.bytes_received
+        {
+            return Err(SpoolError::SizeMismatch {
+                expected,
+                received: doc.bytes_received,
+            });
+        }
+        let mut hasher = Sha256::new();
+        for chunk in self.document_chunks(printer, job)? {
+            hasher.update(&chunk?);
+        }
+        let digest: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let detail = format!("document complete, sha256 {digest}");
+        self.update(printer, job, "downloaded", &detail, |r| {
+            if let Some(doc) = &mut r.document {
+                doc.sha256 = Some(digest.clone());
+            }
+        })?;
+        Ok(digest)
+    }
+
+    /// The document's chunks in order.
+    pub fn document_chunks(
+        &self,
+        printer: &str,
+        job: u32,
+    ) -> Result<impl Iterator<Item = Result<sled::IVec, SpoolError>> + use<>, SpoolError> {
+        let key = job_key(printer, job)?;
+        Ok(self
+            .chunks
+            .scan_prefix(key)
+            .map(|r| r.map(|(_, v)| v).map_err(SpoolError::from)))
+    }
+
+    /// The whole document in memory; for small documents and tests.
+    pub fn document_bytes(&self, printer: &str, job: u32) -> Result<Vec<u8>, SpoolError> {
+        let mut out = Vec::new();
+        for chunk in self.document_chunks(printer, job)? {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    pub fn job(&self, printer: &str, job: u32) -> Result<Option<JobRecord>, SpoolError> {
+        let key = job_key(printer, job)?;
+        self.jobs
+            .get(&key)?
+            .map(|bytes| decode(&key, &bytes))
+            .transpose()
+    }
+
+    /// Every job of every printer, ordered by printer then job id.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, SpoolError> {
+        self.jobs
+            .iter()
+            .map(|r| {
+                let (k, v) = r?;
+                decode(&k, &v)
+            })
+            .collect()
+    }
+
+    /// One printer's jobs, in job id order.
+    pub fn printer_jobs(&self, printer: &str) -> Result<Vec<JobRecord>, SpoolError> {
+        let mut prefix = job_key(printer, 0)?;
+        prefix.truncate(printer.len() + 1);
+        self.jobs
+            .scan_prefix(prefix)
+            .map(|r| {
+                let (k, v) = r?;
+                decode(&k, &v)
+            })
+            .collect()
+    }
+
+    pub fn events(&self, printer: &str, job: u32) -> Result<Vec<JobEvent>, SpoolError> {
+        let key = job_key(printer, job)?;
+        self.events
+            .scan_prefix(&key)
+            .map(|r| {
+                let (k, v) = r?;
+                decode(&k, &v)
+            })
+            .collect()
+    }
+
+    /// Removes a job with its document and events, all at once.
+    pub fn remove_job(&self, printer: &str, job: u32) -> Result<bool, SpoolError> {
+        let key = job_key(printer, job)?;
+        let chunk_keys: Vec<_> = self
+            .chunks
+            .scan_prefix(&key)
+            .keys()
+            .collect::<Result<_, _>>()?;
+        let event_keys: Vec<_> = self
+            .events
+            .scan_prefix(&key)
+            .keys()
+            .collect::<Result<_, _>>()?;
+        unwrap_tx(
+            (&self.jobs, &self.chunks, &self.events).transaction(|(jobs, chunks, events)| {
+                for k in &chunk_keys {
+                    chunks.remove(k)?;
+                }
+                for k in &event_keys {
+                    events.remove(k)?;
+                }
+                Ok(jobs.remove(key.as_slice())?.is_some())
+            }),
+        )
+    }
+
+    /// Removes every finished job (completed, canceled, aborted) last changed before `before`;
+    /// returns the (printer, job) pairs removed.
+    pub fn gc(&self, before: DateTime<Utc>) -> Result<Vec<(String, u32)>, SpoolError> {
+        let mut removed = Vec::new();
+        for record in self.jobs()? {
+            if record.state.is_terminal() && record.updated_at < before {
+                self.remove_job(&record.printer, record.job_id)?;
+                removed.push((record.printer, record.job_id));
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn put_identity(&self, printer: &str, identity: &DeviceIdentity) -> Result<(), SpoolError> {
+        let key = job_key(printer, 0)?;
+        self.identity
+            .insert(&key[..printer.len()], encode(identity))?;
+        Ok(())
+    }
+
+    pub fn identity(&self, printer: &str) -> Result<Option<DeviceIdentity>, SpoolError> {
+        job_key(printer, 0)?;
+        self.identity
+            .get(printer.as_bytes())?
+            .map(|bytes| decode(printer.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    /// Keeps what the printer's engine must remember across a restart (not flushed: the device
+    /// flushes before it tells the service about the fault).
+    pub fn put_fault_memory(&self, printer: &str, memory: &FaultMemory) -> Result<(), SpoolError> {
+        job_key(printer, 0)?;
+        self.faults.insert(printer.as_bytes(), encode(memory))?;
+        Ok(())
+    }
+
+    pub fn fault_memory(&self, printer: &str) -> Result<Option<FaultMemory>, SpoolError> {
+        job_key(printer, 0)?;
+        self.faults
+            .get(printer.as_bytes())?
+            .map(|bytes| decode(printer.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    /// Checks that records, chunks and events agree; returns one line per inconsistency.
+    pub fn verify(&self) -> Result<Vec<String>, SpoolError> {
+        let mut problems = Vec::new();
+        for entry in self.jobs.iter() {
+            let (key, value) = entry?;
+            let Some((printer, job)) = parse_job_key(&key) else {
+                problems.push(format!("malformed job key {key:?}"));
+                continue;
+            };
+            let record: JobRecord = match decode(&key, &value) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    continue;
+                }
+            };
+            let name = format!("{printer}/{job}");
+            let mut offset = 0u64;
+            let mut count = 0u64;
+            for chunk in self.chunks.scan_prefix(&key) {
+                let (ck, cv) = chunk?;
+                if ck[key.len()..] != offset.to_be_bytes() {
+                    problems.push(format!(
+                        "{name}: chunk key out of sequence at byte {offset}"
+                    ));
+                }
+                offset += cv.len() as u64;
+                count += 1;
+            }
+            let (received, chunks) = record
+                .document
+                .as_ref()
+                .map_or((0, 0), |d| (d.bytes_received, d.chunks));
+            if (offset, count) != (received, chunks) {
+                problems.push(format!(
+                    "{name}: record counts {received} bytes in {chunks} chunks, spool holds {offset} in {count}"
+                ));
+            }
+            let seqs: Vec<u64> = self
+                .events
+                .scan_prefix(&key)
+                .keys()
+                .map(|k| {
+                    k.map(|k| u64::from_be_bytes(k[key.len()..].try_into().unwrap_or_default()))
+                })
+                .collect::<Result<_, _>>()?;
+            if seqs != (0..record.next_event).collect::<Vec<_>>() {
+                problems.push(format!(
+                    "{name}: event log has {} entries, record expects {}",
+                    seqs.len(),
+                    record.next_event
+                ));
+            }
+        }
+        for (tree, what) in [(&self.chunks, "chunk"), (&self.events, "event")] {
+            for k in tree.iter().keys() {
+                let k = k?;
+                let owner = k.len().checked_sub(8).map(|n| &k[..n]);
+                if owner.is_none_or(|o| !self.jobs.contains_key(o).unwrap_or(false)) {
+                    problems.push(format!("orphan {what} {:?}", String::from_utf8_lossy(&k)));
+                }
+            }
+        }
+        Ok(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spool() -> (tempfile::TempDir, Spool) {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        (dir, spool)
+    }
+
+    #[test]
+    fn a_document_streams_in_resumes_and_hashes() {
+        let (_dir, s) = spool();
+        s.create_job("Laser", 7, NewJob::default()).unwrap();
+        assert!(matches!(
+            s.append_chunk("Laser", 7, 0, b"x"),
+            Err(SpoolError::NoDocument { .. })
+        ));
+        s.begin_document("Laser", 7, 1, "application/pdf", Some("a.pdf"), Some(11))
+            .unwrap();
+        assert_eq!(s.append_chunk("Laser", 7, 0, b"hello ").unwrap(), 6);
+        assert!(matches!(
+            s.append_chunk("Laser", 7, 0, b"hello "),
+            Err(SpoolError::OffsetMismatch {
+                expected: 6,
+                got: 0
+            })
+        ));
+        // A restart re-begins the same document and learns where to resume.
+        let again = s
+            .begin_document("Laser", 7, 1, "application/pdf", Some("a.pdf"), Some(11))
+            .unwrap();
+        assert_eq!(again.document.unwrap().bytes_received, 6);
+        assert!(matches!(
+            s.complete_document("Laser", 7),
+            Err(SpoolError::SizeMismatch {
+                expected: 11,
+                received: 6
+            })
+        ));
+        assert_eq!(s.append_chunk("Laser", 7, 6, b"world").unwrap(), 11);
+        let sha = s.complete_document("Laser", 7).unwrap();
+        assert_eq!(
+            sha,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        assert!(matches!(
+            s.append_chunk("Laser", 7, 11, b"!"),
+            Err(SpoolError::DocumentComplete { job: 7 })
+        ));
+        assert_eq!(s.document_bytes("Laser", 7).unwrap(), b"hello world");
+        let kinds: Vec<_> = s
+            .events("Laser", 7)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, vec!["fetched", "document", "downloaded"]);
+        assert_eq!(s.verify().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn create_is_idempotent_and_jobs_sort_by_number_per_printer() {
+        let (_dir, s) = spool();
+        for job in [10, 9, 300] {
+            s.create_job("A", job, NewJob::default()).unwrap();
+        }
+        s.create_job("AB", 1, NewJob::default()).unwrap();
+        s.update("A", 9, "acknowledged", "", |r| r.acknowledged = true)
+            .unwrap();
+        let again = s
+            .create_job(
+                "A",
+                9,
+                NewJob {
+                    name: Some("other".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(again.acknowledged && again.name.is_none());
+        let ids: Vec<_> = s
+            .printer_jobs("A")
+            .unwrap()
+            .iter()
+            .map(|r| r.job_id)
+            .collect();
+        assert_eq!(ids, vec![9, 10, 300]);
+        assert_eq!(s.jobs().unwrap().len(), 4);
+        assert!(matches!(
+            s.update("A", 11, "x", "", |_| {}),
+            Err(SpoolError::NoSuchJob { job: 11, .. })
+        ));
+        assert!(matches!(
+            s.create_job("bad\0name", 1, NewJob::default()),
+            Err(SpoolError::InvalidPrinterName(_))
+        ));
+    }
+
+    #[test]
+    fn gc_removes_finished_jobs_with_their_bytes() {
+        let (_dir, s) = spool();
+        for job in [1, 2] {
+            s.create_job("P", job, NewJob::default()).unwrap();
+            s.begin_document("P", job, 1, "image/png", None, None)
+                .unwrap();
+            s.append_chunk("P", job, 0, &[job as u8; 100]).unwrap();
+        }
+        s.update("P", 1, "completed", "", |r| {
+            r.state = PrintJobProcessingState::Completed
+        })
+        .unwrap();
+        assert_eq!(
+            s.gc(Utc::now() - chrono::Duration::hours(1)).unwrap(),
+            vec![]
+        );
+        assert_eq!(s.gc(Utc::now()).unwrap(), vec![("P".to_string(), 1)]);
+        assert!(s.job("P", 1).unwrap().is_none());
+        assert!(s.events("P", 1).unwrap().is_empty());
+        assert_eq!(s.document_bytes("P", 2).unwrap(), vec![2; 100]);
+        assert_eq!(s.verify().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn identity_survives_reopen_and_corruption_is_reported_not_panicked() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = DeviceIdentity {
+            device_id: Some("d-1".into()),
+            private_key_pem: "KEY".into(),
+            certificate_pem: None,
+            access_token: Some("t".into()),
+            refresh_token: None,
+            token_expires_at: None,
+            ..DeviceIdentity::default()
+        };
+        {
+            let s = Spool::open(dir.path()).unwrap();
+            s.put_identity("Laser", &id).unwrap();
+            s.create_job("Laser", 1, NewJob::default()).unwrap();
+            s.jobs
+                .insert(job_key("Laser", 2).unwrap(), &b"{not json"[..])
+                .unwrap();
+            s.flush().unwrap();
+        }
+        let s = Spool::open(dir.path()).unwrap();
+        assert_eq!(s.identity("Laser").unwrap(), Some(id));
+        assert_eq!(s.identity("Other").unwrap(), None);
+        assert!(!format!("{:?}", s.identity("Laser").unwrap()).contains("KEY"));
+        assert!(matches!(s.job("Laser", 2), Err(SpoolError::Corrupt { .. })));
+        assert_eq!(s.verify().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn fault_memory_survives_reopen() {
+        use crate::engine::Fault;
+        let dir = tempfile::tempdir().unwrap();
+        let jammed = FaultMemory {
+            present: vec![Fault::MediaJam, Fault::CoverOpen],
+            cover_opened: true,
+        };
+        {
+            let s = Spool::open(dir.path()).unwrap();
+            assert_eq!(s.fault_memory("Laser").unwrap(), None);
+            s.put_fault_memory("Laser", &jammed).unwrap();
+            s.flush().unwrap();
+        }
+        let s = Spool::open(dir.path()).unwrap();
+        assert_eq!(s.fault_memory("Laser").unwrap(), Some(jammed));
+        assert_eq!(s.fault_memory("Other").unwrap(), None);
+        s.faults.insert("Bad", &b"[1"[..]).unwrap();
+        assert!(matches!(
+            s.fault_memory("Bad"),
+            Err(SpoolError::Corrupt { .. })
+        ));
+    }
+}

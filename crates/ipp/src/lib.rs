@@ -1,0 +1,42 @@
+//! IPP: the RFC 8010 codec, the attribute model, operation and status codes, and the HTTP
+//! transport both the cloud's INFRA service and the devices' INFRA client use.
+//!
+//! # Why our own codec rather than the `ipp` crate
+//! The `ipp` crate (read on docs.rs: 4.0 source, 5.x/6.x docs) is built around an IPP
+//! *client*. Its `Operation` is a closed enum, so a request for an operation it does not list
+//! cannot be represented, while a server must receive it and answer
+//! `server-error-operation-not-supported`. Its parse errors (`InvalidTag`, `InvalidCollection`,
+//! I/O) carry neither a byte offset nor the IPP status a server should answer with, and it has
+//! no configurable bound on message size or collection depth for bytes from untrusted peers.
+//! Its parser keeps a group's attributes in a map keyed by name, so wire order is lost. Its 5.x
+//! releases also list reqwest 0.11 and native-tls among their dependencies, which our
+//! rustls-only tree avoids. RFC 8010 is a small tag-length-value format, so we write the codec,
+//! with limits, offsets and status mapping built in, and test it with round trips, property
+//! tests and a fuzz target (`fuzz/`).
+//!
+//! - [`codes`]: operation ids and status codes (IANA registry, PWG 5100.18 INFRA operations).
+//! - [`model`]: [`Message`], [`Group`], [`Attribute`], [`Value`] and typed look-ups.
+//! - [`mod@encode`] / [`mod@decode`]: the wire format; decoding is bounded by [`Limits`].
+//! - [`stream`]: attributes from an async reader, the document data left streaming.
+//! - [`http`]: a reqwest client call and axum request/response types.
+
+pub mod codes;
+pub mod decode;
+pub mod encode;
+#[cfg(feature = "transport")]
+pub mod http;
+pub mod model;
+#[cfg(feature = "transport")]
+pub mod stream;
+
+pub use codes::{Operation, StatusCode};
+pub use decode::{DecodeError, DecodeErrorKind, Limits, decode};
+pub use encode::EncodeError;
+pub use model::{
+    Attribute, AttributeLookup, DateTime, Group, GroupTag, Message, OutOfBand, StringKind, Value,
+};
+#[cfg(feature = "transport")]
+pub use stream::{DocumentReader, Undecodable, read_message};
+
+#[cfg(test)]
+mod tests;

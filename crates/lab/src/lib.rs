@@ -1,0 +1,346 @@
+//! A whole lab in one process: the embedded cloud on a loopback port and the fleet of
+//! `printers.toml`, each printer registered, advertised and shared, ready for Graph clients.
+//! `printlab up`, `printlab demo` and the end-to-end tests and benchmarks start it the same way.
+//!
+//! The two halves still meet only over HTTP: devices register and fetch jobs through the cloud's
+//! public URL, and the shares are created through Graph, exactly as an administrator would.
+
+use printlab_client::{ClientError, GraphClient};
+use printlab_cloud::{Cloud, CloudError};
+use printlab_device::config::PrinterConfig;
+use printlab_device::registration::{KeyKind, UniversalPrintAccess};
+use printlab_device::runtime::{
+    self, FleetOptions, Link, PrinterHandle, RunningFleet, RuntimeError,
+};
+use printlab_device::spool::{Spool, SpoolError};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Delegated scopes of the lab's ready-made user token: what a person printing needs.
+pub const USER_SCOPES: [&str; 3] = [
+    "PrintJob.ReadWrite",
+    "Printer.Read.All",
+    "PrinterShare.Read.All",
+];
+
+/// Delegated scopes of the lab's administrator token: device registration (`Printers.Create`
+/// is the Universal Print service's scope, the rest are Graph's), sharing, every job.
+pub const ADMIN_SCOPES: [&str; 6] = [
+    "Printers.Create",
+    "Printer.Create",
+    "Printer.FullControl.All",
+    "PrinterShare.ReadWrite.All",
+    "PrintJob.ReadWrite.All",
+    "Printer.ReadWrite.All",
+];
+
+/// The user the ready-made token is for.
+pub const LAB_USER: &str = "lab-user@printlab.test";
+/// The administrator the lab acts as.
+pub const LAB_ADMIN: &str = "lab-admin@printlab.test";
+
+/// How long printers may take to register and advertise before the lab gives up.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error(
+        "cannot listen on {addr}: {source} (is another printlab running? try --listen 127.0.0.1:0)"
+    )]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    #[error(transparent)]
+    Devices(#[from] RuntimeError),
+    #[error("minting the lab's tokens: {0}")]
+    Token(#[from] printlab_cloud::auth::TokenKeyError),
+    #[error("Graph call failed while setting up the lab: {0}")]
+    Graph(#[from] ClientError),
+    #[error(
+        "printers did not register and advertise (waited up to {seconds} s; the log says why): {names}"
+    )]
+    NotReady { seconds: u64, names: String },
+    #[error("printer {name:?} advertised, but Graph does not list it")]
+    NotListed { name: String },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What to start.
+pub struct LabOptions {
+    /// Where the cloud listens (port 0: any free port).
+    pub listen: String,
+    /// Where the control API listens.
+    pub control: SocketAddr,
+    /// Data folder: `cloud/` (the cloud's store), `devices/` (the spool), `out/` (PNGs).
+    pub data_dir: PathBuf,
+    /// The printers to run.
+    pub printers: Vec<PrinterConfig>,
+}
+
+/// One printer of the lab, as Graph knows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabPrinter {
+    pub name: String,
+    pub printer_id: String,
+    pub share_id: String,
+}
+
+/// A running lab. Dropping it without [`Lab::shutdown`] leaves the tasks to the runtime.
+pub struct Lab {
+    /// Base URL of the cloud, e.g. `http://127.0.0.1:8443`.
+    pub cloud_url: String,
+    /// Graph root, `{cloud_url}/v1.0`.
+    pub graph_url: String,
+    /// The devices' control API, e.g. `http://127.0.0.1:40123`.
+    pub control_url: String,
+    pub user_token: String,
+    pub admin_token: String,
+    pub printers: Vec<LabPrinter>,
+    /// Where rendered sides go: `<out>/<printer>/<job>/`.
+    pub out_dir: PathBuf,
+    pub data_dir: PathBuf,
+    fleet: RunningFleet,
+    spool: Spool,
+    stop: CancellationToken,
+    cloud_task: tokio::task::JoinHandle<Result<(), CloudError>>,
+}
+
+impl Lab {
+    /// Starts the cloud, then the devices, waits until every printer has registered and
+    /// advertised, and shares each one through Graph (reusing shares from an earlier run).
+    pub async fn start(options: LabOptions) -> Result<Lab, LabError> {
+        let data = &options.data_dir;
+        for sub in ["cloud", "devices"] {
+            let path = data.join(sub);
+            std::fs::create_dir_all(&path).map_err(|source| LabError::Folder { path, source })?;
+        }
+        let listener =
+            TcpListener::bind(&options.listen)
+                .await
+                .map_err(|source| LabError::Listen {
+                    addr: options.listen.clone(),
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| LabError::Listen {
+            addr: options.listen.clone(),
+            source,
+        })?;
+        let cloud_url = format!("http://{addr}");
+        let cloud = Cloud::open(&data.join("cloud"), &cloud_url)?;
+        let graph_url = cloud.graph_base_url();
+        let day = chrono::Duration::hours(24);
+        let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let admin_token =
+            cloud
+                .token_key()
+                .mint_user(LAB_ADMIN, &scopes(&ADMIN_SCOPES), true, day)?;
+        let user_token =
+            cloud
+                .token_key()
+                .mint_user(LAB_USER, &scopes(&USER_SCOPES), false, day)?;
+        let stop = CancellationToken::new();
+        let cloud_stop = stop.clone();
+        let cloud_task =
+            tokio::spawn(cloud.serve_until(listener, async move { cloud_stop.cancelled().await }));
+
+        let spool = Spool::open(&data.join("devices").join("db"))?;
+        let out_dir = runtime::out_root(&data.join("devices"));
+        let fleet = start_devices(
+            &options.printers,
+            &cloud_url,
+            &admin_token,
+            FleetOptions {
+                spool: spool.clone(),
+                out_root: out_dir.clone(),
+                http: runtime::fleet_http_client()?,
+                render: true,
+            },
+        )?;
+        let control =
+            TcpListener::bind(options.control)
+                .await
+                .map_err(|source| LabError::Listen {
+                    addr: options.control.to_string(),
+                    source,
+                })?;
+        let control_url = format!(
+            "http://{}",
+            control.local_addr().map_err(|source| LabError::Listen {
+                addr: options.control.to_string(),
+                source,
+            })?
+        );
+        let router = runtime::control_router(&fleet.printers);
+        let control_stop = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(control, router)
+                .with_graceful_shutdown(async move { control_stop.cancelled().await })
+                .await
+        });
+
+        let admin = GraphClient::new(&graph_url, Some(admin_token.clone()));
+        let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
+        Ok(Lab {
+            cloud_url,
+            graph_url,
+            control_url,
+            user_token,
+            admin_token,
+            printers,
+            out_dir,
+            data_dir: options.data_dir,
+            fleet,
+            spool,
+            stop,
+            cloud_task,
+        })
+    }
+
+    /// The devices' spool (job records and event logs), for benchmarks and tests.
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
+    /// The running printers (state, faults), for progress displays.
+    pub fn devices(&self) -> &[PrinterHandle] {
+        &self.fleet.printers
+    }
+
+    /// Writes `lab.json` (URLs and the printers) and `user.token` into the data folder, so that
+    /// commands in another terminal find the lab without flags.
+    pub fn write_discovery(&self) -> Result<(), LabError> {
+        let info = serde_json::json!({
+            "cloud": self.cloud_url,
+            "graph": self.graph_url,
+            "control": self.control_url,
+            "printers": self.printers,
+            "out": self.out_dir,
+        });
+        let write = |name: &str, bytes: &[u8]| {
+            let path = self.data_dir.join(name);
+            printlab_cloud::write_private(&path, bytes)
+                .map_err(|source| LabError::Write { path, source })
+        };
+        write(
+            DISCOVERY_FILE,
+            serde_json::to_string_pretty(&info)
+                .expect("JSON")
+                .as_bytes(),
+        )?;
+        write(USER_TOKEN_FILE, self.user_token.as_bytes())
+    }
+
+    /// Stops the devices (jobs in flight stay in the spool and resume on the next start), then
+    /// the cloud, and flushes both stores.
+    pub async fn shutdown(self) -> Result<(), LabError> {
+        self.fleet.shutdown().await;
+        self.spool.flush()?;
+        self.stop.cancel();
+        match self.cloud_task.await {
+            Ok(result) => result?,
+            Err(join) => tracing::warn!(error = %join, "the cloud task ended abnormally"),
+        }
+        Ok(())
+    }
+}
+
+/// The file in a lab's data folder that says where it listens.
+pub const DISCOVERY_FILE: &str = "lab.json";
+/// The file in a lab's data folder that holds the ready-made user token.
+pub const USER_TOKEN_FILE: &str = "user.token";
+
+/// Reads what a running lab wrote with [`Lab::write_discovery`].
+pub fn discover(data_dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(data_dir.join(DISCOVERY_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn start_devices(
+    printers: &[PrinterConfig],
+    cloud_url: &str,
+    admin_token: &str,
+    options: FleetOptions,
+) -> Result<RunningFleet, RuntimeError> {
+    let access = UniversalPrintAccess {
+        cloud_url: cloud_url.to_string(),
+        admin_token: Some(admin_token.to_string()),
+        key: KeyKind::Rsa2048,
+    };
+    runtime::start_fleet(
+        printers,
+        |printer| Link::from_config(printer, Some(&access)),
+        options,
+    )
+}
+
+/// Waits until every device has advertised (its capabilities and state are in the cloud, so the
+/// first Graph client sees the printer as it is, not as registration left it), then shares the
+/// printers that have no share yet.
+async fn share_when_ready(
+    admin: &GraphClient,
+    printers: &[PrinterConfig],
+    devices: &[PrinterHandle],
+) -> Result<Vec<LabPrinter>, LabError> {
+    let all_advertised = futures::future::join_all(
+        devices
+            .iter()
+            .map(|device| device.wait_for(|s| s.advertised)),
+    );
+    // A device whose task ended (registration refused, say) stops the wait early as well.
+    let _ = tokio::time::timeout(READY_TIMEOUT, all_advertised).await;
+    let not_ready: Vec<&str> = devices
+        .iter()
+        .filter(|d| !d.snapshot().advertised)
+        .map(|d| d.name.as_str())
+        .collect();
+    if !not_ready.is_empty() {
+        return Err(LabError::NotReady {
+            seconds: READY_TIMEOUT.as_secs(),
+            names: not_ready.join(", "),
+        });
+    }
+    let listed = admin.printers().await?;
+    let mut registered = Vec::new();
+    for p in printers {
+        match listed.iter().find(|g| g.display_name == p.name) {
+            Some(g) => registered.push((p.name.clone(), g.id.clone())),
+            None => {
+                return Err(LabError::NotListed {
+                    name: p.name.clone(),
+                });
+            }
+        }
+    }
+    let shares = admin.shares().await?;
+    let mut out = Vec::new();
+    for (name, printer_id) in registered {
+        let share_id = match shares.iter().find(|s| s.display_name == name) {
+            Some(s) => s.id.clone(),
+            None => admin.create_share(&printer_id, &name).await?.id,
+        };
+        out.push(LabPrinter {
+            name,
+            printer_id,
+            share_id,
+        });
+    }
+    Ok(out)
+}

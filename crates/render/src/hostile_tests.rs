@@ -1,0 +1,368 @@
+//! Encrypted, truncated and malicious PDFs, generated here byte by byte: each is refused with
+//! an error that says why, or rendered within the engine's memory and time bounds.
+
+use super::engine::{self, LIMITS, Limits};
+use super::*;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// A PDF from numbered object bodies (object n is `objects[n - 1]`; object 1 the catalog), with
+/// a correct cross-reference table.
+fn raw_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        writeln!(out, "{} 0 obj", i + 1).unwrap();
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).unwrap();
+    for offset in offsets {
+        writeln!(out, "{offset:010} 00000 n ").unwrap();
+    }
+    write!(
+        out,
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    )
+    .unwrap();
+    out
+}
+
+/// Catalog, one page tree node and one A4 page (object 3) whose content is object 4.
+fn one_page_pdf(resources: &str, content: Vec<u8>, extra: &[Vec<u8>]) -> Vec<u8> {
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources {resources} \
+             /Contents 4 0 R >>"
+        )
+        .into_bytes(),
+        content,
+    ];
+    objects.extend_from_slice(extra);
+    raw_pdf(&objects)
+}
+
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream");
+    out
+}
+
+fn zlib(data: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    for chunk in data {
+        encoder.write_all(&chunk).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+fn native(pdf: &[u8], dpi: u32, limits: &Limits) -> Result<Manifest, RenderError> {
+    let dir = tempfile::tempdir().unwrap();
+    engine::render_native(
+        pdf,
+        PDF,
+        dpi,
+        &[],
+        dir.path(),
+        &CancellationToken::new(),
+        limits,
+    )
+}
+
+/// The refusal's reason, or a panic naming what happened instead.
+fn refusal(result: Result<Manifest, RenderError>) -> String {
+    match result {
+        Err(RenderError::Unprintable { reason, .. }) => reason,
+        Err(other) => panic!("expected an unprintable document, got {other:?}"),
+        Ok(m) => panic!("expected a refusal, rendered {} pages", m.document_pages),
+    }
+}
+
+#[test]
+fn generated_pdfs_render_as_a_baseline() {
+    use sha2::{Digest, Sha256};
+    let pdf = one_page_pdf("<< >>", stream("", b"0 0 1 rg 100 100 200 200 re f"), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let m = engine::render_native(&pdf, PDF, 72, &[], dir.path(), &cancel, &LIMITS).unwrap();
+    assert_eq!((m.sides[0].width, m.sides[0].height), (595, 842));
+    let png = std::fs::read(dir.path().join("page-1.png")).unwrap();
+    assert_eq!(m.sides[0].sha256, format!("{:x}", Sha256::digest(&png)));
+    let img = image::load_from_memory(&png).unwrap().into_rgb8();
+    assert_eq!(img.get_pixel(200, 842 - 200).0, [0, 0, 255]);
+    assert_eq!(img.get_pixel(50, 50).0, [255, 255, 255]);
+}
+
+#[test]
+fn encrypted_pdfs_are_refused_as_encrypted() {
+    // Standard security handler, revision 3, with O and U entries that match no password:
+    // the empty user password does not open it, so it needs one we do not have.
+    let encrypt = format!(
+        "<< /Filter /Standard /V 2 /R 3 /Length 128 /P -4 /O <{}> /U <{}> >>",
+        "11".repeat(32),
+        "22".repeat(32)
+    );
+    let mut pdf = one_page_pdf(
+        "<< >>",
+        stream("", b"0 g 0 0 10 10 re f"),
+        &[encrypt.into_bytes()],
+    );
+    let trailer = pdf.windows(6).rposition(|w| w == b"/Root ").unwrap();
+    let id = format!("/Encrypt 5 0 R /ID [<{0}> <{0}>] ", "33".repeat(16));
+    pdf.splice(trailer..trailer, id.bytes());
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(reason.contains("encrypted"), "{reason}");
+}
+
+#[test]
+fn truncated_and_pageless_pdfs_are_bad_documents() {
+    let pdf = one_page_pdf("<< >>", stream("", b"0 g 0 0 10 10 re f"), &[]);
+    // Cut inside the page object: no page survives, with or without lopdf's repair.
+    let page = pdf.windows(9).position(|w| w == b"3 0 obj\n<").unwrap();
+    let reason = refusal(native(&pdf[..page + 20], 72, &LIMITS));
+    assert!(
+        reason.contains("no pages") || reason.contains("not a readable"),
+        "{reason}"
+    );
+
+    let empty = raw_pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [] /Count 0 >>".to_vec(),
+    ]);
+    assert!(refusal(native(&empty, 72, &LIMITS)).contains("no pages"));
+}
+
+#[test]
+fn a_damaged_cross_reference_table_is_repaired() {
+    // Every offset in the table points at the wrong byte.
+    let pdf = one_page_pdf("<< >>", stream("", b"1 0 0 rg 0 0 595 842 re f"), &[]);
+    let mut broken = pdf.clone();
+    let xref = broken.windows(5).rposition(|w| w == b"xref\n").unwrap();
+    for b in &mut broken[xref..] {
+        if *b == b'0' {
+            *b = b'7';
+        }
+    }
+    assert!(source::repair_pdf(&broken).is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let m = render_native(&broken, PDF, 72, &[], dir.path(), &CancellationToken::new()).unwrap();
+    assert_eq!(m.document_pages, 1);
+    let img = image::open(dir.path().join("page-1.png"))
+        .unwrap()
+        .into_rgb8();
+    assert_eq!(img.get_pixel(300, 400).0, [255, 0, 0]);
+}
+
+#[test]
+fn more_pages_than_the_cap_are_refused() {
+    let pages = source::MAX_PAGES + 1;
+    let kids: String = (0..pages).map(|i| format!("{} 0 R ", i + 3)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{kids}] /Count {pages} /MediaBox [0 0 10 10] >>")
+            .into_bytes(),
+    ];
+    objects.extend((0..pages).map(|_| b"<< /Type /Page /Parent 2 0 R >>".to_vec()));
+    let reason = refusal(native(&raw_pdf(&objects), 72, &LIMITS));
+    assert!(reason.contains(&format!("{pages} pages")), "{reason}");
+}
+
+#[test]
+fn deep_nesting_renders_or_is_refused_without_overflowing_the_stack() {
+    let depth = 20_000;
+    let arrays = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let dicts = format!("{}{}", "<< /A ".repeat(depth), ">>".repeat(depth));
+    let saves = format!(
+        "{} 0 g 0 0 10 10 re f {}",
+        "q ".repeat(depth),
+        "Q ".repeat(depth)
+    );
+    // A form that draws itself: infinite recursion unless the interpreter bounds it.
+    let form = stream(
+        "/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /XObject << /F 5 0 R >> >>",
+        b"0 g 0 0 5 5 re f /F Do",
+    );
+    let cases = [
+        one_page_pdf(
+            &format!("<< /Nested {arrays} >>"),
+            stream("", b"0 g 0 0 9 9 re f"),
+            &[],
+        ),
+        one_page_pdf(
+            &format!("<< /Nested {dicts} >>"),
+            stream("", b"0 g 0 0 9 9 re f"),
+            &[],
+        ),
+        one_page_pdf("<< >>", stream("", saves.as_bytes()), &[]),
+        one_page_pdf(
+            "<< /XObject << /F 5 0 R >> >>",
+            stream("", b"/F Do"),
+            &[form],
+        ),
+    ];
+    for (i, pdf) in cases.iter().enumerate() {
+        let started = Instant::now();
+        match native(pdf, 72, &LIMITS) {
+            Ok(_) | Err(RenderError::Unprintable { .. }) => {}
+            Err(other) => panic!("case {i}: {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "case {i}");
+    }
+}
+
+#[test]
+fn decompression_bombs_are_refused_before_rendering() {
+    // 300 MiB of spaces in a content stream: about 300 KiB deflated.
+    let spaces = zlib((0..300).map(|_| vec![b' '; 1 << 20]));
+    let bomb = one_page_pdf("<< >>", stream("/Filter /FlateDecode", &spaces), &[]);
+    assert!(bomb.len() < 2 << 20);
+    let reason = refusal(native(&bomb, 72, &LIMITS));
+    assert!(reason.contains("decompression bomb"), "{reason}");
+
+    // The same, deflated twice: a few KiB whose outer layer is harmless.
+    let twice = zlib([spaces]);
+    let bomb = one_page_pdf(
+        "<< >>",
+        stream("/Filter [/FlateDecode /FlateDecode]", &twice),
+        &[],
+    );
+    assert!(bomb.len() < 64 << 10);
+    let reason = refusal(native(&bomb, 72, &LIMITS));
+    assert!(reason.contains("decompression bomb"), "{reason}");
+
+    // An image claiming 100000 x 100000 pixels.
+    let image = stream(
+        "/Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace /DeviceGray \
+         /BitsPerComponent 8",
+        &[0; 16],
+    );
+    let pdf = one_page_pdf(
+        "<< /XObject << /I 5 0 R >> >>",
+        stream("", b"q 100 0 0 100 0 0 cm /I Do Q"),
+        &[image],
+    );
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(reason.contains("100000x100000"), "{reason}");
+}
+
+#[test]
+fn sides_beyond_the_pixel_cap_are_refused_before_allocation() {
+    // A 200-inch square page at 72 dpi is 207 M pixels.
+    let huge = raw_pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] >>".to_vec(),
+    ]);
+    let reason = refusal(native(&huge, 72, &LIMITS));
+    assert!(reason.contains("more than the 150000000"), "{reason}");
+
+    // A4 at 2400 dpi on a printer that claims it: 557 M pixels per side.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = DeviceProfile {
+        dpis: vec![2400],
+        default_dpi: 2400,
+        quality_dpi: None,
+        ..DeviceProfile::default()
+    };
+    let pdf = one_page_pdf("<< >>", stream("", b"0 g 0 0 10 10 re f"), &[]);
+    let result = render_job(&JobRequest {
+        document: &pdf,
+        content_type: PDF,
+        ticket: &Ticket::default(),
+        profile: &profile,
+        out_dir: dir.path(),
+        cancel: &CancellationToken::new(),
+        on_sheet: &|_| {},
+    });
+    match result {
+        Err(RenderError::InvalidOption { option: "dpi", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A page that takes seconds: thousands of paths zigzagging across the whole page.
+fn slow_page(paths: usize) -> Vec<u8> {
+    let mut content = String::new();
+    for p in 0..paths {
+        content.push_str(&format!("{} g 0 0 m ", (p % 10) as f64 / 10.0));
+        for i in 0..200 {
+            let (x, y) = ((i * 37 + p * 11) % 595, if i % 2 == 0 { 0 } else { 842 });
+            content.push_str(&format!("{x} {y} l "));
+        }
+        content.push_str("f\n");
+    }
+    one_page_pdf("<< >>", stream("", content.as_bytes()), &[])
+}
+
+/// Tests with pages that take seconds and gigabytes run one at a time, and each starts once the
+/// workers an earlier one abandoned have ended: so each counts only its own abandoned workers
+/// (the count is process-wide), and their memory never adds up.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    let guard = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while engine::abandoned_workers() > 0 {
+        assert!(Instant::now() < deadline, "abandoned workers never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    guard
+}
+
+#[test]
+fn a_page_that_overruns_its_time_bound_fails_the_job_promptly() {
+    let _alone = alone();
+    let limits = Limits {
+        page_time: Duration::from_millis(200),
+        ..LIMITS
+    };
+    let started = Instant::now();
+    let reason = refusal(native(&slow_page(2000), 150, &limits));
+    let waited = started.elapsed();
+    assert!(reason.contains("took longer than 0.2 s"), "{reason}");
+    // The bound, plus the dispatcher's polling and a loaded machine's scheduling.
+    assert!(waited < Duration::from_secs(3), "returned after {waited:?}");
+}
+
+/// Hostile documents one after another cannot pile up render threads: once `max_abandoned`
+/// workers are still inside overrun pages, the next job waits until their pages end.
+#[test]
+fn jobs_wait_while_too_many_abandoned_workers_run() {
+    let _alone = alone();
+    let limits = Limits {
+        page_time: Duration::from_millis(100),
+        max_abandoned: 1,
+        ..LIMITS
+    };
+    refusal(native(&slow_page(2000), 150, &limits));
+    assert_eq!(
+        engine::abandoned_workers(),
+        1,
+        "the overrun page (seconds of work) is still being rasterised"
+    );
+    let page = crate::testpage::generate(&[(595.0, 842.0)]).unwrap();
+    native(&page, 72, &limits).unwrap();
+    assert_eq!(engine::abandoned_workers(), 0);
+}
+
+/// A page whose coverage outgrows vello_cpu's 31-bit alpha index makes it panic: the job is
+/// refused as unprintable, naming the page, not reported as cancelled.
+#[test]
+fn a_page_that_breaks_the_rasteriser_is_refused_as_unprintable() {
+    let _alone = alone();
+    let limits = Limits {
+        page_time: Duration::from_secs(600),
+        ..LIMITS
+    };
+    let reason = refusal(native(&slow_page(4000), 150, &limits));
+    assert!(
+        reason.contains("page(s) [1] broke the rasteriser") && reason.contains("alpha_idx"),
+        "{reason}"
+    );
+}

@@ -1,0 +1,1 @@
+//! The test harness (being built).
