@@ -7,6 +7,8 @@
 #   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
 # - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client.
+# Before the tests it checks formatting and lints the whole workspace (warnings are errors), so
+# a tree that passes here passes review's mechanical checks too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,4 +34,6 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph" 2>/de
 fi
 export PRINTLAB_GRAPH_SDK_PYTHON="$venv/bin/python"
 
-cargo test --locked "$@"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked "$@"

@@ -221,7 +221,8 @@ mod tests {
     #[test]
     fn the_shipped_fleet_fits_the_schema_and_mistakes_do_not() {
         let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/printers.toml")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../printers.toml"))
+                .unwrap();
         let schema = json_schema();
         let mut out = Vec::new();
         misfits(&document(&text), &schema, "", &mut out);
@@ -244,9 +245,11 @@ mod tests {
 
     #[test]
     fn the_checked_in_schema_is_current() {
-        let file =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/printers.schema.json"))
-                .unwrap();
+        let file = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../printers.schema.json"
+        ))
+        .unwrap();
         let on_disk: Value = serde_json::from_str(&file).unwrap();
         assert!(
             on_disk == json_schema(),

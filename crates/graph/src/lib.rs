@@ -4,6 +4,11 @@
 //! Graph client (which reads them) and the device mapping (which fills them from IPP attributes).
 //! Property names, nullability and enum members follow the v1.0 CSDL exactly, because unmodified
 //! Graph SDK clients are generated from it: a renamed field or an extra enum member breaks them.
+//!
+//! It answers what Graph print resources look like on the wire, which media sizes Graph names
+//! (joined to their PWG names and dimensions), and whether a printer's capabilities, defaults
+//! and a job's configuration are consistent ([`rules`]). It knows nothing of ours: no IPP, no
+//! storage, no rendering, so every crate that speaks Graph can use it without linking those.
 
 mod enums;
 mod media;

@@ -1,6 +1,10 @@
 //! IPP: the RFC 8010 codec, the attribute model, operation and status codes, and the HTTP
 //! transport both the cloud's INFRA service and the devices' INFRA client use.
 //!
+//! It answers how IPP messages are encoded and which operations and statuses exist; it knows
+//! nothing of ours (no Graph, no printers, no jobs). The HTTP transport ([`http`], [`stream`])
+//! sits behind the default `transport` feature, so the fuzz target builds the codec alone.
+//!
 //! # Why our own codec rather than the `ipp` crate
 //! The `ipp` crate (read on docs.rs: 4.0 source, 5.x/6.x docs) is built around an IPP
 //! *client*. Its `Operation` is a closed enum, so a request for an operation it does not list
