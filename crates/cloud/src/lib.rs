@@ -83,6 +83,16 @@ pub(crate) struct CloudState {
     pub write_lock: Arc<Mutex<()>>,
 }
 
+impl CloudState {
+    /// Holds the write lock; a panic while it was held leaves no half-written record behind
+    /// (each write is one sled insert), so a poisoned lock is taken over rather than propagated.
+    pub(crate) fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// The running emulator's state; cheap to clone.
 #[derive(Clone)]
 pub struct Cloud {

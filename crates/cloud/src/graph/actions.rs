@@ -70,7 +70,7 @@ async fn update_job(
     let req: UpdateJobBody = query::json_body(&headers, &body)?;
     let printer = state.printer_record(&parent_id)?;
     let rec = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let (mut rec, _) = managed_job(&state, &who, &parent_id, &job_id)?;
         let mut merged = serde_json::to_value(&rec.job.configuration).expect("configs serialise");
         if let Value::Object(fields) = &mut merged {
@@ -121,7 +121,7 @@ async fn abort(
     };
     state.printer_record(&parent_id)?;
     let event = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let (mut rec, _) = managed_job(&state, &who, &parent_id, &job_id)?;
         let description = match reason {
             Some(reason) => format!("The print job was aborted: {reason}"),
@@ -168,7 +168,7 @@ async fn redirect(
         ));
     }
     let (new_job, event) = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let (mut source, mut task) = managed_job(&state, &who, &parent_id, &job_id)?;
         if !is_held(&source) {
             return Err(GraphError::conflict(format!(
