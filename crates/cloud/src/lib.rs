@@ -59,7 +59,7 @@ pub enum CloudError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Upload(#[from] upload::UploadError),
+    Upload(#[from] upload::UploadStoreError),
     #[error("serving HTTP failed: {0}")]
     Serve(std::io::Error),
 }

@@ -1,6 +1,7 @@
-//! How a device becomes a printer and gets its access tokens (shared/reference/graph-print-api.md
-//! §4.2–4.3): the registration service (`POST`/`GET /api/v1.0/register`) and the device token
-//! endpoint (`POST /oauth2/token`, nonce challenge then a JWT the device signs with its key).
+//! How a device becomes a printer and gets its access tokens, following Universal Print's
+//! printer registration and device token flows: the registration service (`POST`/`GET
+//! /api/v1.0/register`) and the device token endpoint (`POST /oauth2/token`, nonce challenge then
+//! a JWT the device signs with its key).
 //!
 //! A registration is accepted (202) and completes on a later poll, as Universal Print's does, so
 //! devices exercise their polling; pending registrations live in sled (`registrations`), so a
@@ -429,7 +430,8 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// The claims of the JWT a device signs to ask for a token (reference §4.3).
+/// The claims of the JWT a device signs to ask for a token, as Universal Print's device token
+/// flow defines them.
 #[derive(Debug, Deserialize)]
 struct DeviceTokenRequest {
     iss: String,

@@ -1,5 +1,6 @@
-//! What a pull-printing app may do to a job its trigger holds (reference §1.4): update the
-//! job's configuration (PATCH), `abort` it, or `redirect` it to another printer. Each needs
+//! What a pull-printing app may do to a job its trigger holds, per Graph's printJob update, abort
+//! and redirect pages: update the job's configuration (PATCH), `abort` it, or `redirect` it to
+//! another printer. Each needs
 //! application permissions and a `processing` task on the job created by one of the calling
 //! app's triggers.
 

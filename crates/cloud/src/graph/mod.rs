@@ -1,11 +1,11 @@
-//! The Graph print routes (`/v1.0/print/...`): printers, registration operations, shares, jobs
-//! and documents. Each handler authenticates, checks the permissions the real endpoint lists
-//! (shared/reference/graph-print-api.md §1), persists before answering, and shapes the JSON the
-//! way Graph does.
+//! The Graph print routes (`/v1.0/print/...`): the router, the permissions each endpoint's Graph
+//! reference page lists, and the helpers every noun shares (caller, JSON shape, paging). The
+//! handlers live in one file per noun; each authenticates, checks those permissions, persists
+//! before answering, and shapes the JSON the way Graph does.
 
 use super::CloudState;
 use super::auth::{Caller, Permissions};
-use super::infra::InfraError;
+use super::infra::InfraServiceError;
 use super::odata::GraphError;
 use super::query::{self, QueryOptions, Supported};
 use super::store::{JobRecord, NewPrinter, OperationRecord, PrinterRecord, ShareRecord};
@@ -95,7 +95,8 @@ const JOB_CREATE: Permissions = Permissions {
     application: &[],
 };
 /// createUploadSession: the job creators, plus a pull-printing app replacing the document of a
-/// job its trigger holds (reference §1.8), on the printer path only.
+/// job its trigger holds (Graph's pull-printing documentation allows it), on the printer path
+/// only.
 const DOCUMENT_UPLOAD: Permissions = Permissions {
     delegated: JOB_CREATE.delegated,
     application: &["PrintJob.ReadWrite.All"],

@@ -93,8 +93,8 @@ pub(super) async fn create_printer(
             state.store.delete_printer(&printer_id)?;
             state.store.flush().await?;
             return Err(match e {
-                InfraError::ProxyNameTaken(_) => GraphError::conflict(e.to_string()),
-                InfraError::BadProxyName(_) => GraphError::bad_request(e.to_string()),
+                InfraServiceError::ProxyNameTaken(_) => GraphError::conflict(e.to_string()),
+                InfraServiceError::BadProxyName(_) => GraphError::bad_request(e.to_string()),
                 other => GraphError::internal(other.to_string()),
             });
         }

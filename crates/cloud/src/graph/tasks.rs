@@ -1,8 +1,8 @@
-//! Pull printing (reference §1.8): task definitions an app owns, the one `jobStarted` trigger a
-//! printer may have, and the tasks those triggers create. A job started on a printer with a
-//! trigger is held (`paused`, `releaseWait`, not fetchable) until the definition's app reports
-//! its task `completed` (the job is released to the printer) or `aborted` (so is the job), or
-//! acts on the job itself (`actions.rs`: PATCH, abort, redirect).
+//! Pull printing (Graph's printTaskDefinition, printTaskTrigger and printTask): task definitions an
+//! app owns, the one `jobStarted` trigger a printer may have, and the tasks those triggers create.
+//! A job started on a printer with a trigger is held (`paused`, `releaseWait`, not fetchable) until
+//! the definition's app reports its task `completed` (the job is released to the printer) or
+//! `aborted` (so is the job), or acts on the job itself (`actions.rs`: PATCH, abort, redirect).
 
 use super::*;
 use crate::task_store::{DefinitionRecord, TaskRecord, TriggerRecord};
