@@ -46,7 +46,8 @@ pub const PRINTLAB_CLIENT_APP: &str = "printlab";
 /// for (`mcp_svc_resource_id` in the registration answer).
 pub const DEVICE_AUDIENCE: &str = "https://print.print.microsoft.com";
 
-/// The application roles Universal Print grants a printer's device token (reference §4.3).
+/// The application roles Universal Print grants a printer's device token (its device token flow
+/// lists them).
 pub const DEVICE_ROLES: [&str; 4] = [
     "Printers.Read",
     "PrinterProperties.ReadWrite",
@@ -278,9 +279,10 @@ impl TokenKey {
         )?)
     }
 
-    /// A device access token bound to one printer, carrying the Universal Print device roles
-    /// (reference §4.3). Signed with the same key as Graph tokens so it survives a restart of the
-    /// cloud, but with its own audience, so Graph refuses it and INFRA refuses Graph tokens.
+    /// A device access token bound to one printer, carrying the Universal Print device roles (as
+    /// Universal Print's device token flow issues them). Signed with the same key as Graph tokens
+    /// so it survives a restart of the cloud, but with its own audience, so Graph refuses it and
+    /// INFRA refuses Graph tokens.
     pub fn mint_device(
         &self,
         printer_id: &str,

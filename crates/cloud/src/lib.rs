@@ -59,7 +59,7 @@ pub enum CloudError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Upload(#[from] upload::UploadError),
+    Upload(#[from] upload::UploadStoreError),
     #[error("serving HTTP failed: {0}")]
     Serve(std::io::Error),
 }
@@ -81,6 +81,16 @@ pub(crate) struct CloudState {
     /// Serialises read-modify-write of records (Graph and INFRA alike) so concurrent updates
     /// cannot lose each other's changes.
     pub write_lock: Arc<Mutex<()>>,
+}
+
+impl CloudState {
+    /// Holds the write lock; a panic while it was held leaves no half-written record behind
+    /// (each write is one sled insert), so a poisoned lock is taken over rather than propagated.
+    pub(crate) fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The running emulator's state; cheap to clone.

@@ -1,11 +1,12 @@
-//! How a device becomes a printer and gets its access tokens (shared/reference/graph-print-api.md
-//! §4.2–4.3): the registration service (`POST`/`GET /api/v1.0/register`) and the device token
-//! endpoint (`POST /oauth2/token`, nonce challenge then a JWT the device signs with its key).
+//! How a device becomes a printer and gets its access tokens, following Universal Print's
+//! printer registration and device token flows: the registration service (`POST`/`GET
+//! /api/v1.0/register`) and the device token endpoint (`POST /oauth2/token`, nonce challenge then
+//! a JWT the device signs with its key).
 //!
 //! A registration is accepted (202) and completes on a later poll, as Universal Print's does, so
 //! devices exercise their polling; pending registrations live in sled (`registrations`), so a
 //! cloud restarted between the POST and the poll still completes them. Printers made here are the
-//! same records `printers/create` writes ([`add_printer`]), so admins list and share them through
+//! same records `printers/create` writes ([`Store::add_printer`](super::store::Store::add_printer)), so admins list and share them through
 //! Graph. Certificates name their printer (`CN=<printer id>`); the token endpoint checks that the
 //! certificate in the JWT's `x5c` was issued by this cloud's CA to the printer the JWT names, that
 //! the JWT verifies with that certificate's key, and that the nonce is fresh and unused.
@@ -14,7 +15,7 @@ use super::CloudState;
 use super::auth::{Caller, DEVICE_AUDIENCE, Permissions};
 use super::odata::GraphError;
 use super::query;
-use super::store::PrinterRecord;
+use super::store::NewPrinter;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -24,7 +25,6 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use printlab_graph::{Printer, PrinterCapabilities, PrinterDefaults, PrinterStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -52,50 +52,6 @@ const REGISTER: Permissions = Permissions {
     ],
     application: &[],
 };
-
-/// What a new printer is, whichever door it came in by.
-pub(crate) struct NewPrinter {
-    pub id: String,
-    pub display_name: String,
-    pub manufacturer: String,
-    pub model: String,
-    pub physical_device_id: Option<String>,
-    pub has_physical_device: bool,
-    pub registered_by: String,
-    pub registered: DateTime<Utc>,
-}
-
-/// Writes a new printer's record, the one way printers come to exist (`printers/create` and the
-/// registration service). The caller flushes the store before answering.
-pub(crate) fn add_printer(
-    state: &CloudState,
-    new: NewPrinter,
-) -> Result<PrinterRecord, GraphError> {
-    let record = PrinterRecord {
-        printer: Printer {
-            id: new.id,
-            display_name: new.display_name,
-            manufacturer: Some(new.manufacturer),
-            model: Some(new.model),
-            is_accepting_jobs: None,
-            status: PrinterStatus::default(),
-            capabilities: Some(PrinterCapabilities::default()),
-            defaults: Some(PrinterDefaults::default()),
-            location: None,
-            has_physical_device: new.has_physical_device,
-            is_shared: false,
-            last_seen_date_time: None,
-            registered_date_time: new.registered,
-        },
-        factory_defaults: PrinterDefaults::default(),
-        registered_by: new.registered_by,
-        physical_device_id: new.physical_device_id,
-        device: Default::default(),
-    };
-    state.store.put_printer(&record)?;
-    tracing::info!(printer = %record.printer.id, name = %record.printer.display_name, "printer registered");
-    Ok(record)
-}
 
 /// Timing knobs tests shorten.
 #[derive(Debug, Clone, Copy)]
@@ -354,7 +310,7 @@ async fn poll_registration(
         .ok_or_else(|| GraphError::bad_request("registration_id is required in the query."))?;
     let missing = || GraphError::not_found(format!("No registration with id '{id}'."));
     let record = {
-        let _guard = super::graph::lock(&state);
+        let _guard = state.write_lock();
         let mut record = state
             .registrations
             .get(&id)?
@@ -399,19 +355,16 @@ async fn poll_registration(
 fn complete(state: &CloudState, record: &mut RegistrationRecord) -> Result<(), GraphError> {
     if state.store.printer(&record.printer_id)?.is_none() {
         let req = &record.request;
-        add_printer(
-            state,
-            NewPrinter {
-                id: record.printer_id.clone(),
-                display_name: req.name.clone(),
-                manufacturer: req.manufacturer.clone(),
-                model: req.model.clone(),
-                physical_device_id: Some(req.device_id.clone()),
-                has_physical_device: req.has_physical_device.unwrap_or(true),
-                registered_by: record.created_by.clone(),
-                registered: Utc::now(),
-            },
-        )?;
+        state.store.add_printer(NewPrinter {
+            id: record.printer_id.clone(),
+            display_name: req.name.clone(),
+            manufacturer: req.manufacturer.clone(),
+            model: req.model.clone(),
+            physical_device_id: Some(req.device_id.clone()),
+            has_physical_device: req.has_physical_device.unwrap_or(true),
+            registered_by: record.created_by.clone(),
+            registered: Utc::now(),
+        })?;
     }
     record.polls += 1;
     record.completed = true;
@@ -477,7 +430,8 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// The claims of the JWT a device signs to ask for a token (reference §4.3).
+/// The claims of the JWT a device signs to ask for a token, as Universal Print's device token
+/// flow defines them.
 #[derive(Debug, Deserialize)]
 struct DeviceTokenRequest {
     iss: String,

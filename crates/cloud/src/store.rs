@@ -3,8 +3,23 @@
 //! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
 
 use chrono::{DateTime, Utc};
-use printlab_graph::{PrintDocument, PrintJob, PrintOperationStatus, Printer, PrinterDefaults};
+use printlab_graph::{
+    PrintDocument, PrintJob, PrintOperationStatus, Printer, PrinterCapabilities, PrinterDefaults,
+    PrinterStatus,
+};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// What a new printer is, whichever door it came in by.
+pub(crate) struct NewPrinter {
+    pub id: String,
+    pub display_name: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub physical_device_id: Option<String>,
+    pub has_physical_device: bool,
+    pub registered_by: String,
+    pub registered: DateTime<Utc>,
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +234,35 @@ impl Store {
             .collect::<Result<_, _>>()?;
         all.sort_by_key(|p| p.printer.registered_date_time);
         Ok(all)
+    }
+
+    /// Writes a new printer's record, the one way printers come to exist (`printers/create` and
+    /// the registration service). The caller flushes the store before answering.
+    pub(crate) fn add_printer(&self, new: NewPrinter) -> Result<PrinterRecord, StoreError> {
+        let record = PrinterRecord {
+            printer: Printer {
+                id: new.id,
+                display_name: new.display_name,
+                manufacturer: Some(new.manufacturer),
+                model: Some(new.model),
+                is_accepting_jobs: None,
+                status: PrinterStatus::default(),
+                capabilities: Some(PrinterCapabilities::default()),
+                defaults: Some(PrinterDefaults::default()),
+                location: None,
+                has_physical_device: new.has_physical_device,
+                is_shared: false,
+                last_seen_date_time: None,
+                registered_date_time: new.registered,
+            },
+            factory_defaults: PrinterDefaults::default(),
+            registered_by: new.registered_by,
+            physical_device_id: new.physical_device_id,
+            device: Default::default(),
+        };
+        self.put_printer(&record)?;
+        tracing::info!(printer = %record.printer.id, name = %record.printer.display_name, "printer registered");
+        Ok(record)
     }
 
     pub fn put_printer(&self, record: &PrinterRecord) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
-//! What a pull-printing app may do to a job its trigger holds (reference §1.4): update the
-//! job's configuration (PATCH), `abort` it, or `redirect` it to another printer. Each needs
+//! What a pull-printing app may do to a job its trigger holds, per Graph's printJob update, abort
+//! and redirect pages: update the job's configuration (PATCH), `abort` it, or `redirect` it to
+//! another printer. Each needs
 //! application permissions and a `processing` task on the job created by one of the calling
 //! app's triggers.
 
@@ -70,7 +71,7 @@ async fn update_job(
     let req: UpdateJobBody = query::json_body(&headers, &body)?;
     let printer = state.printer_record(&parent_id)?;
     let rec = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let (mut rec, _) = managed_job(&state, &who, &parent_id, &job_id)?;
         let mut merged = serde_json::to_value(&rec.job.configuration).expect("configs serialise");
         if let Value::Object(fields) = &mut merged {
@@ -121,7 +122,7 @@ async fn abort(
     };
     state.printer_record(&parent_id)?;
     let event = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let (mut rec, _) = managed_job(&state, &who, &parent_id, &job_id)?;
         let description = match reason {
             Some(reason) => format!("The print job was aborted: {reason}"),
@@ -168,7 +169,7 @@ async fn redirect(
         ));
     }
     let (new_job, event) = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let (mut source, mut task) = managed_job(&state, &who, &parent_id, &job_id)?;
         if !is_held(&source) {
             return Err(GraphError::conflict(format!(

@@ -1,5 +1,6 @@
 //! `/beta`: the v1.0 print resources under their beta aliases, plus the 2020 beta upload design
-//! (`.../documents/{id}/uploadSession`, reference §1.7), which clients written then still call.
+//! (`.../documents/{id}/uploadSession`, from Graph's beta printDocument documentation of 2020),
+//! which clients written then still call.
 //!
 //! The aliases run the v1.0 handlers unchanged; a layer turns the version-specific URLs in their
 //! answers (`@odata.context`, `@odata.nextLink`, `Operation-Location`) into `/beta` ones, so no

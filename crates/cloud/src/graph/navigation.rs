@@ -1,5 +1,6 @@
-//! Navigation paths v1.0 has beside the main collections (reference §1.2, §1.3): the list of
-//! registration operations, and a printer's share addressed under the printer.
+//! Navigation paths Graph v1.0 documents beside the main collections (`print/operations` and
+//! `printer/shares`): the list of registration operations, and a printer's share addressed under
+//! the printer.
 
 use super::*;
 

@@ -1,8 +1,8 @@
-//! Pull printing (reference §1.8): task definitions an app owns, the one `jobStarted` trigger a
-//! printer may have, and the tasks those triggers create. A job started on a printer with a
-//! trigger is held (`paused`, `releaseWait`, not fetchable) until the definition's app reports
-//! its task `completed` (the job is released to the printer) or `aborted` (so is the job), or
-//! acts on the job itself (`actions.rs`: PATCH, abort, redirect).
+//! Pull printing (Graph's printTaskDefinition, printTaskTrigger and printTask): task definitions an
+//! app owns, the one `jobStarted` trigger a printer may have, and the tasks those triggers create.
+//! A job started on a printer with a trigger is held (`paused`, `releaseWait`, not fetchable) until
+//! the definition's app reports its task `completed` (the job is released to the printer) or
+//! `aborted` (so is the job), or acts on the job itself (`actions.rs`: PATCH, abort, redirect).
 
 use super::*;
 use crate::task_store::{DefinitionRecord, TaskRecord, TriggerRecord};
@@ -294,7 +294,7 @@ async fn patch_definition(
     caller(&state, &headers, &TASK_DEFINITIONS)?;
     let req: DefinitionBody = query::json_body(&headers, &body)?;
     let record = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let mut record = definition_record(&state, &definition_id)?;
         if let Some(name) = req.display_name {
             if name.trim().is_empty() {
@@ -327,7 +327,7 @@ async fn delete_definition(
 ) -> GraphResult {
     caller(&state, &headers, &TASK_DEFINITIONS)?;
     {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         definition_record(&state, &definition_id)?;
         if let Some(trigger) = state.tasks.triggers_of_definition(&definition_id)?.first() {
             return Err(GraphError::conflict(format!(
@@ -447,7 +447,7 @@ async fn patch_task(
         ));
     }
     let (task, event) = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         let definition = definition_record(&state, &definition_id)?;
         if definition.app_id != who.id() {
             return Err(GraphError::forbidden(
@@ -585,7 +585,7 @@ async fn create_trigger(
         "a task definition",
     )?;
     let trigger = {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         state.printer_record(&printer_id)?;
         let definition = definition_record(&state, &definition_id)?;
         if who.app_id() != Some(definition.app_id.as_str()) {
@@ -631,7 +631,7 @@ async fn delete_trigger(
     let who = caller(&state, &headers, &TRIGGER_WRITE)?;
     require_admin(&who)?;
     {
-        let _guard = lock(&state);
+        let _guard = state.write_lock();
         printer_trigger(&state, &printer_id, &trigger_id)?;
         state.tasks.delete_trigger(&printer_id)?;
     }

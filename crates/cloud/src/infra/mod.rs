@@ -18,7 +18,7 @@ mod service;
 mod state;
 
 pub use events::EventKind;
-pub use state::InfraError;
+pub use state::InfraServiceError;
 
 use crate::auth::TokenKey;
 use crate::store::Store;
@@ -69,13 +69,13 @@ impl Infra {
         name: &str,
         user: &str,
         password: &str,
-    ) -> Result<(), InfraError> {
+    ) -> Result<(), InfraServiceError> {
         self.state.add_proxy(printer_id, name, user, password).await
     }
 
     /// Issues a device access token bound to `printer_id` (after the device proved who it is):
     /// the cloud's signed JWT, so it survives a restart of the cloud.
-    pub fn issue_device_token(&self, printer_id: &str) -> Result<String, InfraError> {
+    pub fn issue_device_token(&self, printer_id: &str) -> Result<String, InfraServiceError> {
         self.state.issue_token(printer_id, DEVICE_TOKEN_LIFETIME)
     }
 

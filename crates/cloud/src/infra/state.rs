@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Why a device-side call failed.
 #[derive(Debug, thiserror::Error)]
-pub enum InfraError {
+pub enum InfraServiceError {
     #[error("printer `{0}` does not exist")]
     UnknownPrinter(String),
     #[error("printer URI name `{0}` is already taken")]
@@ -141,10 +141,10 @@ impl InfraState {
             .max(1)
     }
 
-    fn existing_printer(&self, printer_id: &str) -> Result<PrinterRecord, InfraError> {
+    fn existing_printer(&self, printer_id: &str) -> Result<PrinterRecord, InfraServiceError> {
         self.store
             .printer(printer_id)?
-            .ok_or_else(|| InfraError::UnknownPrinter(printer_id.to_owned()))
+            .ok_or_else(|| InfraServiceError::UnknownPrinter(printer_id.to_owned()))
     }
 
     pub async fn add_proxy(
@@ -153,14 +153,14 @@ impl InfraState {
         name: &str,
         user: &str,
         password: &str,
-    ) -> Result<(), InfraError> {
+    ) -> Result<(), InfraServiceError> {
         let valid_name = !name.is_empty()
             && name.len() <= 64
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if !valid_name {
-            return Err(InfraError::BadProxyName(name.to_owned()));
+            return Err(InfraServiceError::BadProxyName(name.to_owned()));
         }
         self.existing_printer(printer_id)?;
         let record = ProxyRecord {
@@ -170,13 +170,17 @@ impl InfraState {
             password_sha256: sha256_hex(password),
         };
         if !self.store.insert_proxy(&record)? {
-            return Err(InfraError::ProxyNameTaken(name.to_owned()));
+            return Err(InfraServiceError::ProxyNameTaken(name.to_owned()));
         }
         self.store.flush().await?;
         Ok(())
     }
 
-    pub fn issue_token(&self, printer_id: &str, lifetime: Duration) -> Result<String, InfraError> {
+    pub fn issue_token(
+        &self,
+        printer_id: &str,
+        lifetime: Duration,
+    ) -> Result<String, InfraServiceError> {
         self.existing_printer(printer_id)?;
         let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
         Ok(self.tokens.mint_device(printer_id, lifetime)?)

@@ -101,7 +101,7 @@ pub trait UploadListener: Send + Sync + 'static {
 
 /// Failures of the store itself (the HTTP layer reports them as 500 `generalException`).
 #[derive(Debug, thiserror::Error)]
-pub enum UploadError {
+pub enum UploadStoreError {
     #[error("upload store: {0}")]
     Storage(#[from] sled::Error),
     #[error("upload store is inconsistent: {0}")]
@@ -118,18 +118,18 @@ pub enum UploadError {
     },
 }
 
-impl UploadError {
+impl UploadStoreError {
     fn io(path: &Path, source: std::io::Error) -> Self {
-        UploadError::Io {
+        UploadStoreError::Io {
             path: path.to_path_buf(),
             source,
         }
     }
 }
 
-impl From<UploadError> for GraphError {
-    fn from(err: UploadError) -> Self {
-        if let UploadError::Gone = err {
+impl From<UploadStoreError> for GraphError {
+    fn from(err: UploadStoreError) -> Self {
+        if let UploadStoreError::Gone = err {
             return GraphError::not_found("The upload session does not exist or has expired.");
         }
         GraphError::internal(err.to_string())
@@ -214,7 +214,7 @@ struct Digests {
 impl Digests {
     /// The digest of `document_id`'s bytes in blob `blob`, computing and recording it if it is
     /// not in the document record yet.
-    async fn get(&self, document_id: &str, blob: Uuid) -> Result<String, UploadError> {
+    async fn get(&self, document_id: &str, blob: Uuid) -> Result<String, UploadStoreError> {
         let cell = self
             .pending
             .lock()
@@ -228,7 +228,7 @@ impl Digests {
             .get_or_try_init(|| async move {
                 tokio::task::spawn_blocking(move || record_digest(&store, &document_id, blob))
                     .await
-                    .map_err(|e| UploadError::Task(e.to_string()))?
+                    .map_err(|e| UploadStoreError::Task(e.to_string()))?
             })
             .await
             .cloned();
@@ -242,9 +242,9 @@ impl Digests {
 
 /// Hashes a completed document's blob and stores the digest in its record (unless the record
 /// has it already, or now belongs to another blob because the document was uploaded again).
-fn record_digest(store: &Store, document_id: &str, blob: Uuid) -> Result<String, UploadError> {
+fn record_digest(store: &Store, document_id: &str, blob: Uuid) -> Result<String, UploadStoreError> {
     let key = document_id.as_bytes();
-    let recorded = |bytes: &[u8]| -> Result<Option<String>, UploadError> {
+    let recorded = |bytes: &[u8]| -> Result<Option<String>, UploadStoreError> {
         let record: DocumentRecord = store::decode(bytes, "document")?;
         Ok(record.sha256.filter(|_| record.blob == blob))
     };
@@ -258,7 +258,7 @@ fn record_digest(store: &Store, document_id: &str, blob: Uuid) -> Result<String,
     let mut buf = vec![0u8; HASH_READ];
     loop {
         let len = std::io::Read::read(&mut &file, &mut buf)
-            .map_err(|e| UploadError::io(&store.blob_path(blob), e))?;
+            .map_err(|e| UploadStoreError::io(&store.blob_path(blob), e))?;
         if len == 0 {
             break;
         }
@@ -371,7 +371,7 @@ impl UploadService {
         data_dir: &Path,
         public_base_url: &str,
         listener: Arc<dyn UploadListener>,
-    ) -> Result<Self, UploadError> {
+    ) -> Result<Self, UploadStoreError> {
         Self::with_limits(
             db,
             data_dir,
@@ -387,7 +387,7 @@ impl UploadService {
         public_base_url: &str,
         listener: Arc<dyn UploadListener>,
         limits: UploadLimits,
-    ) -> Result<Self, UploadError> {
+    ) -> Result<Self, UploadStoreError> {
         let store = Store::open(db, data_dir)?;
         let service = UploadService {
             store: store.clone(),
@@ -407,7 +407,7 @@ impl UploadService {
     }
 
     /// Records the digests a stop interrupted between a document's 201 and its digest.
-    fn finish_digests(&self) -> Result<(), UploadError> {
+    fn finish_digests(&self) -> Result<(), UploadStoreError> {
         let mut undigested = Vec::new();
         for entry in self.store.documents.iter() {
             let (key, value) = entry?;
@@ -427,7 +427,7 @@ impl UploadService {
     }
 
     /// Deletes expired sessions (with their bytes) and expired download grants.
-    pub fn sweep_expired(&self) -> Result<(), UploadError> {
+    pub fn sweep_expired(&self) -> Result<(), UploadStoreError> {
         let now = Utc::now();
         let mut expired = Vec::new();
         for entry in self.store.sessions.iter() {
@@ -528,7 +528,7 @@ impl UploadService {
                 Ok(())
             })
             .map_err(store::transaction_error)?;
-        s.db.flush().map_err(UploadError::from)?;
+        s.db.flush().map_err(UploadStoreError::from)?;
         tracing::info!(session = %record.id, document = %record.target.document_id,
             size = record.size, "upload session created");
         Ok(record)
@@ -537,12 +537,12 @@ impl UploadService {
     fn session_for_document(
         &self,
         document_id: &str,
-    ) -> Result<Option<SessionRecord>, UploadError> {
+    ) -> Result<Option<SessionRecord>, UploadStoreError> {
         let Some(id) = self.store.session_by_document.get(document_id.as_bytes())? else {
             return Ok(None);
         };
         let id = Uuid::from_slice(&id)
-            .map_err(|_| UploadError::Corrupt(format!("session index for {document_id}")))?;
+            .map_err(|_| UploadStoreError::Corrupt(format!("session index for {document_id}")))?;
         self.store.session(id)
     }
 
@@ -584,12 +584,12 @@ impl UploadService {
         &self,
         record: &SessionRecord,
         f: impl FnOnce(&mut LiveSession) -> T,
-    ) -> Result<T, UploadError> {
+    ) -> Result<T, UploadStoreError> {
         let mut live = self.live.lock().expect("upload lock poisoned");
         let state = match live.entry(record.id) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(_) if !self.store.sessions.contains_key(record.id.as_bytes())? => {
-                return Err(UploadError::Gone);
+                return Err(UploadStoreError::Gone);
             }
             Entry::Vacant(entry) => entry.insert(LiveSession {
                 stored: self.store.stored_spans(record.id)?,
@@ -649,7 +649,7 @@ impl UploadService {
     /// Deletes a session and its bytes, unless ranges are being written to it or it is being
     /// completed (then it returns false and changes nothing). The check and the removal of the
     /// record happen under the live lock, so no writer can be admitted in between.
-    fn remove_session(&self, record: &SessionRecord) -> Result<bool, UploadError> {
+    fn remove_session(&self, record: &SessionRecord) -> Result<bool, UploadStoreError> {
         let s = &self.store;
         let document_key = record.target.document_id.as_bytes();
         {
@@ -803,7 +803,7 @@ impl UploadService {
         self.store
             .sessions
             .update_and_fetch(record.id.as_bytes(), |old| old.map(|_| touched.clone()))
-            .map_err(UploadError::from)?;
+            .map_err(UploadStoreError::from)?;
         Ok(RangeOutcome::Accepted(SessionProgress {
             session_id: record.id.to_string(),
             size: record.size,
@@ -813,7 +813,7 @@ impl UploadService {
     }
 
     /// The session's blob file, created on the first range written to it.
-    fn blob_writer(&self, record: &SessionRecord) -> Result<Arc<File>, UploadError> {
+    fn blob_writer(&self, record: &SessionRecord) -> Result<Arc<File>, UploadStoreError> {
         if let Some(blob) = self.with_live(record, |state| state.blob.clone())? {
             return Ok(blob);
         }
@@ -828,7 +828,7 @@ impl UploadService {
         &self,
         record: &SessionRecord,
         guard: &mut InFlightGuard<'_>,
-    ) -> Result<(), UploadError> {
+    ) -> Result<(), UploadStoreError> {
         let span = Span {
             start: guard.claimed.start,
             end: guard.written_end,
@@ -903,8 +903,10 @@ impl UploadService {
                     let (writer, offset) = (blob.clone(), guard.written_end);
                     tokio::task::spawn_blocking(move || writer.write_all_at(&chunk, offset))
                         .await
-                        .map_err(|e| UploadError::Task(e.to_string()))?
-                        .map_err(|e| UploadError::io(&self.store.blob_path(guard.session), e))?;
+                        .map_err(|e| UploadStoreError::Task(e.to_string()))?
+                        .map_err(|e| {
+                            UploadStoreError::io(&self.store.blob_path(guard.session), e)
+                        })?;
                     guard.written_end = offset + len;
                     pending.reserve(chunk_size);
                 }
@@ -950,7 +952,7 @@ impl UploadService {
         let document_json =
             tokio::task::spawn_blocking(move || listener.upload_completed(&listener_done))
                 .await
-                .map_err(|e| UploadError::Task(e.to_string()))??;
+                .map_err(|e| UploadStoreError::Task(e.to_string()))??;
         let document = DocumentRecord {
             blob: record.id,
             target: done.target.clone(),
@@ -1042,8 +1044,8 @@ impl UploadService {
         self.store
             .grants
             .insert(grant_id.as_bytes(), store::encode(&grant))
-            .map_err(UploadError::from)?;
-        self.store.db.flush().map_err(UploadError::from)?;
+            .map_err(UploadStoreError::from)?;
+        self.store.db.flush().map_err(UploadStoreError::from)?;
         Ok(format!(
             "{}/downloads/{grant_id}?tempauthtoken={}",
             self.base_url, grant.token
@@ -1066,7 +1068,7 @@ impl UploadService {
             .store
             .grants
             .get(id.as_bytes())
-            .map_err(UploadError::from)?
+            .map_err(UploadStoreError::from)?
         {
             Some(v) => store::decode(&v, "download grant")?,
             None => return Err(not_found()),
@@ -1086,7 +1088,8 @@ impl UploadService {
     pub fn read_document(
         &self,
         document_id: &str,
-    ) -> Result<impl Stream<Item = Result<Bytes, UploadError>> + Send + 'static, GraphError> {
+    ) -> Result<impl Stream<Item = Result<Bytes, UploadStoreError>> + Send + 'static, GraphError>
+    {
         let record = self.stored_document(document_id)?;
         Ok(read_span(
             self.store.clone(),
@@ -1110,7 +1113,7 @@ impl UploadService {
             })
             .map_err(store::transaction_error)?;
         s.empty_trash()?;
-        s.db.flush().map_err(UploadError::from)?;
+        s.db.flush().map_err(UploadStoreError::from)?;
         Ok(())
     }
 }
@@ -1122,7 +1125,7 @@ fn read_span(
     store: Store,
     blob: Uuid,
     span: Span,
-) -> impl Stream<Item = Result<Bytes, UploadError>> + Send + 'static {
+) -> impl Stream<Item = Result<Bytes, UploadStoreError>> + Send + 'static {
     let path = store.blob_path(blob);
     let file = Arc::new(tokio::sync::OnceCell::<Arc<File>>::new());
     futures::stream::iter((span.start..span.end).step_by(SERVE_READ))
@@ -1136,8 +1139,8 @@ fn read_span(
                 let len = SERVE_READ.min((span.end - offset) as usize);
                 tokio::task::spawn_blocking(move || store::read_at(&file, offset, len))
                     .await
-                    .map_err(|e| UploadError::Task(e.to_string()))?
-                    .map_err(|e| UploadError::io(&path, e))
+                    .map_err(|e| UploadStoreError::Task(e.to_string()))?
+                    .map_err(|e| UploadStoreError::io(&path, e))
             }
         })
         .buffered(READ_AHEAD)
@@ -1146,10 +1149,10 @@ fn read_span(
 /// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled #1241,
 /// #1308), and the cloud's store flushes the same database from other requests: the blocking
 /// flush on the blocking pool instead.
-async fn flush_db(db: &sled::Db) -> Result<(), UploadError> {
+async fn flush_db(db: &sled::Db) -> Result<(), UploadStoreError> {
     let db = db.clone();
     tokio::task::spawn_blocking(move || db.flush())
         .await
-        .map_err(|e| UploadError::Task(e.to_string()))??;
+        .map_err(|e| UploadStoreError::Task(e.to_string()))??;
     Ok(())
 }

@@ -20,7 +20,7 @@
 //! same transaction that drops its owner, so a crash halfway through a deletion (file removed,
 //! spans not yet) is finished at the next open.
 
-use super::UploadError;
+use super::UploadStoreError;
 use super::range::{Span, SpanSet};
 use super::{UploadCreator, UploadTarget};
 use bytes::Bytes;
@@ -102,16 +102,19 @@ fn span_key(blob: Uuid, offset: u64) -> [u8; 24] {
     key
 }
 
-fn decode_u64(bytes: &[u8], what: &str) -> Result<u64, UploadError> {
-    let array: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| UploadError::Corrupt(format!("{what} is {} bytes, not 8", bytes.len())))?;
+fn decode_u64(bytes: &[u8], what: &str) -> Result<u64, UploadStoreError> {
+    let array: [u8; 8] = bytes.try_into().map_err(|_| {
+        UploadStoreError::Corrupt(format!("{what} is {} bytes, not 8", bytes.len()))
+    })?;
     Ok(u64::from_be_bytes(array))
 }
 
-pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, UploadError> {
+pub fn decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, UploadStoreError> {
     serde_json::from_slice(bytes)
-        .map_err(|e| UploadError::Corrupt(format!("{what} does not parse: {e}")))
+        .map_err(|e| UploadStoreError::Corrupt(format!("{what} does not parse: {e}")))
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -119,19 +122,19 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// Turns a failed multi-tree transaction into our error; the closures abort only with
-/// [`UploadError`].
-pub fn transaction_error(err: TransactionError<UploadError>) -> UploadError {
+/// [`UploadStoreError`].
+pub fn transaction_error(err: TransactionError<UploadStoreError>) -> UploadStoreError {
     match err {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => UploadError::Storage(e),
+        TransactionError::Storage(e) => UploadStoreError::Storage(e),
     }
 }
 
 impl Store {
     /// Opens the upload trees and `<data_dir>/upload-blobs`, finishing interrupted deletions.
-    pub fn open(db: &sled::Db, data_dir: &Path) -> Result<Self, UploadError> {
+    pub fn open(db: &sled::Db, data_dir: &Path) -> Result<Self, UploadStoreError> {
         let blob_dir = data_dir.join("upload-blobs");
-        std::fs::create_dir_all(&blob_dir).map_err(|e| UploadError::io(&blob_dir, e))?;
+        std::fs::create_dir_all(&blob_dir).map_err(|e| UploadStoreError::io(&blob_dir, e))?;
         let store = Store {
             db: db.clone(),
             sessions: db.open_tree("upload.sessions")?,
@@ -150,14 +153,14 @@ impl Store {
         self.blob_dir.join(blob.to_string())
     }
 
-    pub fn session(&self, id: Uuid) -> Result<Option<SessionRecord>, UploadError> {
+    pub fn session(&self, id: Uuid) -> Result<Option<SessionRecord>, UploadStoreError> {
         self.sessions
             .get(id.as_bytes())?
             .map(|v| decode(&v, &format!("upload session {id}")))
             .transpose()
     }
 
-    pub fn document(&self, document_id: &str) -> Result<Option<DocumentRecord>, UploadError> {
+    pub fn document(&self, document_id: &str) -> Result<Option<DocumentRecord>, UploadStoreError> {
         self.documents
             .get(document_id.as_bytes())?
             .map(|v| decode(&v, &format!("document {document_id}")))
@@ -165,7 +168,7 @@ impl Store {
     }
 
     /// Opens a blob's file for writing, creating it (sparse, no length set) on first use.
-    pub fn open_blob_for_writing(&self, blob: Uuid) -> Result<File, UploadError> {
+    pub fn open_blob_for_writing(&self, blob: Uuid) -> Result<File, UploadStoreError> {
         let path = self.blob_path(blob);
         File::options()
             .read(true)
@@ -173,17 +176,17 @@ impl Store {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| UploadError::io(&path, e))
+            .map_err(|e| UploadStoreError::io(&path, e))
     }
 
     /// Opens a blob's file for reading; a blob with stored spans must have one.
-    pub fn open_blob(&self, blob: Uuid) -> Result<File, UploadError> {
+    pub fn open_blob(&self, blob: Uuid) -> Result<File, UploadStoreError> {
         let path = self.blob_path(blob);
-        File::open(&path).map_err(|e| UploadError::io(&path, e))
+        File::open(&path).map_err(|e| UploadStoreError::io(&path, e))
     }
 
     /// Records that `span` of a blob is stored; call only after its bytes are written.
-    pub fn record_span(&self, blob: Uuid, span: Span) -> Result<(), UploadError> {
+    pub fn record_span(&self, blob: Uuid, span: Span) -> Result<(), UploadStoreError> {
         self.spans.insert(
             span_key(blob, span.start),
             &(span.end - span.start).to_be_bytes(),
@@ -192,7 +195,7 @@ impl Store {
     }
 
     /// The spans a blob holds, from the span index.
-    pub fn stored_spans(&self, blob: Uuid) -> Result<SpanSet, UploadError> {
+    pub fn stored_spans(&self, blob: Uuid) -> Result<SpanSet, UploadStoreError> {
         let mut set = SpanSet::default();
         for entry in self.spans.scan_prefix(blob.as_bytes()) {
             let (key, len) = entry?;
@@ -220,16 +223,16 @@ impl Store {
     }
 
     /// Deletes every trashed blob's file and span entries, then forgets the trash entry.
-    pub fn empty_trash(&self) -> Result<(), UploadError> {
+    pub fn empty_trash(&self) -> Result<(), UploadStoreError> {
         for entry in self.trash.iter() {
             let (blob_key, _) = entry?;
             let blob = Uuid::from_slice(&blob_key)
-                .map_err(|_| UploadError::Corrupt("trash entry is not a blob id".into()))?;
+                .map_err(|_| UploadStoreError::Corrupt("trash entry is not a blob id".into()))?;
             let path = self.blob_path(blob);
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(UploadError::io(&path, e)),
+                Err(e) => return Err(UploadStoreError::io(&path, e)),
             }
             let mut batch = sled::Batch::default();
             for key in self.spans.scan_prefix(&blob_key).keys() {

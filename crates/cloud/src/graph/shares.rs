@@ -1,0 +1,415 @@
+//! Printer shares: list, read, create, PATCH (rebinding to another printer), delete, and the
+//! users a share is allowed to.
+
+use super::*;
+
+pub(super) fn share_value(
+    state: &CloudState,
+    share: &ShareRecord,
+    view: View,
+    basic_only: bool,
+    select: Option<&[String]>,
+    unknown_members: bool,
+) -> Result<Value, GraphError> {
+    let printer = state.printer_record(&share.printer_id)?.printer;
+    let selected = |name: &str| select.is_some_and(|s| s.iter().any(|n| n == name));
+    let mut s = PrinterShare {
+        id: share.id.clone(),
+        display_name: share.display_name.clone(),
+        manufacturer: printer.manufacturer,
+        model: printer.model,
+        is_accepting_jobs: printer.is_accepting_jobs,
+        status: printer.status,
+        capabilities: printer
+            .capabilities
+            .filter(|_| view == View::Single && selected("capabilities")),
+        defaults: printer
+            .defaults
+            .filter(|_| view == View::Single || selected("defaults")),
+        location: printer.location,
+        allow_all_users: share.allow_all_users,
+        created_date_time: share.created_date_time,
+        printer: None,
+    };
+    if !unknown_members {
+        query::hide_evolvable_in_printer(&mut s.capabilities, &mut s.defaults, &mut s.status);
+    }
+    let mut v = serde_json::to_value(&s).expect("shares serialise");
+    if basic_only {
+        v = query::apply_select(
+            v,
+            &["id", "displayName", "manufacturer", "model", "location"].map(String::from),
+        )?;
+    }
+    if let Some(select) = select {
+        if selected("capabilities") && v.get("capabilities").is_none() {
+            v["capabilities"] = Value::Null;
+        }
+        v = query::apply_select(v, select)?;
+    }
+    Ok(v)
+}
+
+pub(super) fn is_admin_user(caller: &Caller) -> bool {
+    matches!(caller, Caller::User { admin: true, .. })
+}
+
+pub(super) async fn list_shares(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> GraphResult {
+    let who = caller(&state, &headers, &SHARE_READ)?;
+    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
+    let unknown = query::wants_unknown_enum_members(&headers);
+    let basic_only = !is_admin_user(&who);
+    let items = state
+        .store
+        .shares()?
+        .iter()
+        .map(|s| {
+            share_value(
+                &state,
+                s,
+                View::List,
+                basic_only,
+                q.select.as_deref(),
+                unknown,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = page(
+        &state,
+        "/print/shares",
+        &q,
+        items,
+        state.context("print/shares"),
+    );
+    Ok(json_response(StatusCode::OK, body))
+}
+
+pub(super) async fn shares_of_printer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(printer_id): Path<String>,
+) -> GraphResult {
+    let who = caller(&state, &headers, &SHARE_READ)?;
+    state.printer_record(&printer_id)?;
+    let unknown = query::wants_unknown_enum_members(&headers);
+    let items = state
+        .store
+        .shares()?
+        .iter()
+        .filter(|s| s.printer_id == printer_id)
+        .map(|s| share_value(&state, s, View::List, !is_admin_user(&who), None, unknown))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = json!({
+        "@odata.context": state.context(&format!("print/printers('{printer_id}')/shares")),
+        "value": items,
+    });
+    Ok(json_response(StatusCode::OK, body))
+}
+
+pub(super) async fn get_share(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_READ)?;
+    let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
+    let share = state.share_record(&share_id)?;
+    let v = share_value(
+        &state,
+        &share,
+        View::Single,
+        false,
+        q.select.as_deref(),
+        query::wants_unknown_enum_members(&headers),
+    )?;
+    Ok(json_response(
+        StatusCode::OK,
+        with_context(state.context("print/shares/$entity"), v),
+    ))
+}
+
+/// The printer id in a `printer@odata.bind` URL: `.../print/printers/{id}` or
+/// `.../print/printers('{id}')`.
+fn bound_printer_id(bind: &str) -> Result<String, GraphError> {
+    bound_id(bind, "printer@odata.bind", "printers", "a printer")
+}
+
+/// The GUID an `@odata.bind` URL points at in `collection`: `.../{collection}/{id}` or
+/// `.../{collection}('{id}')`; a 400 naming `property` otherwise.
+pub(super) fn bound_id(
+    bind: &str,
+    property: &str,
+    collection: &str,
+    what: &str,
+) -> Result<String, GraphError> {
+    let bad = || {
+        GraphError::bad_request(format!(
+            "{property}: '{bind}' is not {what} URL (…/print/{collection}/{{id}})."
+        ))
+    };
+    let (_, tail) = bind.rsplit_once(collection).ok_or_else(bad)?;
+    let id = tail
+        .strip_prefix("('")
+        .and_then(|t| t.strip_suffix("')"))
+        .or_else(|| tail.strip_prefix('/'))
+        .ok_or_else(bad)?;
+    uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(id.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateShareRequest {
+    display_name: String,
+    #[serde(default)]
+    allow_all_users: Option<bool>,
+    #[serde(rename = "printer@odata.bind")]
+    printer_bind: String,
+}
+
+fn check_share_name(name: &str) -> Result<(), GraphError> {
+    if name.trim().is_empty() || name.chars().count() > 50 {
+        return Err(GraphError::bad_request(
+            "displayName must be 1 to 50 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Marks the printer shared; one share per printer, as Universal Print allows today.
+fn share_printer(state: &CloudState, printer_id: &str) -> Result<(), GraphError> {
+    let mut printer = state.printer_record(printer_id)?;
+    if printer.printer.is_shared {
+        return Err(GraphError::conflict(format!(
+            "Printer '{printer_id}' is already shared."
+        )));
+    }
+    printer.printer.is_shared = true;
+    state.store.put_printer(&printer)?;
+    Ok(())
+}
+
+fn unshare_printer(state: &CloudState, printer_id: &str) -> Result<(), GraphError> {
+    if let Some(mut printer) = state.store.printer(printer_id)? {
+        printer.printer.is_shared = false;
+        state.store.put_printer(&printer)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn create_share(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_WRITE)?;
+    let req: CreateShareRequest = query::json_body(&headers, &body)?;
+    check_share_name(&req.display_name)?;
+    let printer_id = bound_printer_id(&req.printer_bind)?;
+    let share = {
+        let _guard = state.write_lock();
+        share_printer(&state, &printer_id)?;
+        let share = ShareRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            display_name: req.display_name,
+            allow_all_users: req.allow_all_users.unwrap_or(false),
+            created_date_time: Utc::now(),
+            printer_id,
+            allowed_users: Vec::new(),
+        };
+        state.store.put_share(&share)?;
+        share
+    };
+    state.store.flush().await?;
+    let v = share_value(
+        &state,
+        &share,
+        View::Single,
+        false,
+        None,
+        query::wants_unknown_enum_members(&headers),
+    )?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        with_context(state.context("print/shares/$entity"), v),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchShareRequest {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    allow_all_users: Option<bool>,
+    #[serde(default, rename = "printer@odata.bind")]
+    printer_bind: Option<String>,
+}
+
+pub(super) async fn patch_share(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+    body: Bytes,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_WRITE)?;
+    let req: PatchShareRequest = query::json_body(&headers, &body)?;
+    let share = {
+        let _guard = state.write_lock();
+        let mut share = state.share_record(&share_id)?;
+        if let Some(name) = req.display_name {
+            check_share_name(&name)?;
+            share.display_name = name;
+        }
+        if let Some(all) = req.allow_all_users {
+            share.allow_all_users = all;
+        }
+        if let Some(bind) = req.printer_bind {
+            let new_printer = bound_printer_id(&bind)?;
+            if new_printer != share.printer_id {
+                share_printer(&state, &new_printer)?;
+                unshare_printer(&state, &share.printer_id)?;
+                share.printer_id = new_printer;
+            }
+        }
+        state.store.put_share(&share)?;
+        share
+    };
+    state.store.flush().await?;
+    let v = share_value(
+        &state,
+        &share,
+        View::Single,
+        false,
+        None,
+        query::wants_unknown_enum_members(&headers),
+    )?;
+    Ok(json_response(
+        StatusCode::OK,
+        with_context(state.context("print/shares/$entity"), v),
+    ))
+}
+
+pub(super) async fn delete_share(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_WRITE)?;
+    {
+        let _guard = state.write_lock();
+        let share = state.share_record(&share_id)?;
+        state.store.delete_share(&share_id)?;
+        unshare_printer(&state, &share.printer_id)?;
+    }
+    state.store.flush().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn list_allowed_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_READ)?;
+    let share = state.share_record(&share_id)?;
+    let users: Vec<Value> = share
+        .allowed_users
+        .iter()
+        .map(|id| json!({"id": id}))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"@odata.context": state.context("users"), "value": users}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferenceBody {
+    #[serde(rename = "@odata.id")]
+    odata_id: String,
+}
+
+pub(super) async fn add_allowed_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+    body: Bytes,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_WRITE)?;
+    let req: ReferenceBody = query::json_body(&headers, &body)?;
+    let user_id = req
+        .odata_id
+        .rsplit_once("users/")
+        .map(|(_, id)| {
+            id.trim_matches(|c| c == '(' || c == ')' || c == '\'')
+                .to_string()
+        })
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        .ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "@odata.id: '{}' is not a user URL (…/users/{{id}}).",
+                req.odata_id
+            ))
+        })?;
+    {
+        let _guard = state.write_lock();
+        let mut share = state.share_record(&share_id)?;
+        if !share.allowed_users.contains(&user_id) {
+            share.allowed_users.push(user_id);
+            state.store.put_share(&share)?;
+        }
+    }
+    state.store.flush().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn remove_allowed_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((share_id, user_id)): Path<(String, String)>,
+) -> GraphResult {
+    caller(&state, &headers, &SHARE_WRITE)?;
+    {
+        let _guard = state.write_lock();
+        let mut share = state.share_record(&share_id)?;
+        let before = share.allowed_users.len();
+        share.allowed_users.retain(|u| *u != user_id);
+        if share.allowed_users.len() == before {
+            return Err(GraphError::not_found(format!(
+                "User '{user_id}' is not among the share's allowed users."
+            )));
+        }
+        state.store.put_share(&share)?;
+    }
+    state.store.flush().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printer_binds_parse_in_both_url_forms() {
+        let id = "0f9c2c6e-7e51-4d6b-9d1b-3c8e2f0a1b2c";
+        assert_eq!(
+            bound_printer_id(&format!(
+                "https://graph.microsoft.com/v1.0/print/printers/{id}"
+            ))
+            .unwrap(),
+            id
+        );
+        assert_eq!(
+            bound_printer_id(&format!("http://x/v1.0/print/printers('{id}')")).unwrap(),
+            id
+        );
+        assert!(bound_printer_id("http://x/v1.0/print/shares/abc").is_err());
+    }
+}

@@ -1,0 +1,214 @@
+//! ippget subscriptions: Create-Printer-Subscriptions, Get-Notifications (the long poll) and
+//! Cancel-Subscription.
+
+use super::*;
+
+pub(super) fn create_subscriptions(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+    let templates: Vec<&Group> = message.groups_of(GroupTag::SUBSCRIPTION).collect();
+    if templates.is_empty() {
+        return Err(Refusal::bad_request("no subscription template group"));
+    }
+    let mut live = state.live();
+    let mut response = ok(message.request_id);
+    let mut created = 0;
+    let mut groups = Vec::new();
+    for template in templates {
+        let method = template.keyword("notify-pull-method");
+        let events: Vec<EventKind> = template
+            .attr("notify-events")
+            .map(|a| a.keywords().filter_map(EventKind::from_keyword).collect())
+            .unwrap_or_else(|| vec![EventKind::JobStateChanged]);
+        let group = if method != Some("ippget") || events.is_empty() {
+            Group::new(GroupTag::SUBSCRIPTION).with(
+                "notify-status-code",
+                Value::Enum(i32::from(
+                    StatusCode::CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED.0,
+                )),
+            )
+        } else {
+            created += 1;
+            let id = live.new_subscription(printer_id, events);
+            Group::new(GroupTag::SUBSCRIPTION)
+                .with("notify-subscription-id", Value::Integer(id))
+                .with("notify-lease-duration", Value::Integer(0))
+        };
+        groups.push(group);
+    }
+    if created == 0 {
+        response.code = StatusCode::CLIENT_ERROR_IGNORED_ALL_SUBSCRIPTIONS.0;
+        response.groups[0].push(Attribute::new(
+            "status-message",
+            Value::text("every subscription needs notify-pull-method=ippget and a supported notify-events value"),
+        ));
+    } else if created < groups.len() {
+        response.code = StatusCode::SUCCESSFUL_OK_IGNORED_SUBSCRIPTIONS.0;
+    }
+    for g in groups {
+        response.push_group(g);
+    }
+    Ok(IppReply::new(response))
+}
+
+fn subscription_ids(
+    state: &Shared,
+    printer_id: &str,
+    message: &Message,
+) -> Result<Vec<(i32, i32)>, Refusal> {
+    let attrs = message.operation_attributes();
+    let ids: Vec<i32> = attrs
+        .attr("notify-subscription-ids")
+        .map(|a| a.integers().collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Err(Refusal::bad_request("notify-subscription-ids is required"));
+    }
+    let sequences: Vec<i32> = attrs
+        .attr("notify-sequence-numbers")
+        .map(|a| a.integers().collect())
+        .unwrap_or_default();
+    let live = state.live();
+    for id in &ids {
+        match live.subscriptions.get(id) {
+            // Also what a device hears after the cloud restarted: subscribe again, then
+            // prime with Get-Jobs.
+            None => {
+                return Err(Refusal::new(
+                    StatusCode::CLIENT_ERROR_NOT_FOUND,
+                    format!("no subscription {id}"),
+                ));
+            }
+            Some(s) if s.printer_id != printer_id => {
+                return Err(Refusal::new(
+                    StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
+                    format!("subscription {id} belongs to another printer"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, sequences.get(i).copied().unwrap_or(1)))
+        .collect())
+}
+
+pub(super) async fn get_notifications(
+    state: &Shared,
+    printer_id: &str,
+    message: &Message,
+) -> Outcome {
+    let wanted = subscription_ids(state, printer_id, message)?;
+    let wait = message
+        .operation_attributes()
+        .boolean("notify-wait")
+        .unwrap_or(false);
+    let deadline = Instant::now() + state.long_poll;
+    let serving = state.serving();
+    let wakeup = state.live().wakeup(printer_id);
+    loop {
+        let notified = wakeup.notified();
+        tokio::pin!(notified);
+        // Registered before looking, so an event raised in between still wakes us.
+        notified.as_mut().enable();
+        let events = {
+            let mut live = state.live();
+            let mut found = Vec::new();
+            for (id, from) in &wanted {
+                let Some(s) = live.subscriptions.get_mut(id) else {
+                    return Err(Refusal::new(
+                        StatusCode::CLIENT_ERROR_NOT_FOUND,
+                        format!("subscription {id} was canceled"),
+                    ));
+                };
+                found.extend(s.take_from(*from).into_iter().map(|e| (*id, e)));
+            }
+            found
+        };
+        let closing = serving.is_cancelled();
+        if !events.is_empty() || !wait || closing || Instant::now() >= deadline {
+            return Ok(IppReply::new(notifications_response(
+                state,
+                printer_id,
+                message.request_id,
+                events,
+            )));
+        }
+        let woken = tokio::select! {
+            r = tokio::time::timeout_at(deadline, notified) => r.is_ok(),
+            // The server is shutting down: answer now; the device asks again elsewhere.
+            _ = serving.cancelled() => false,
+        };
+        if !woken {
+            return Ok(IppReply::new(notifications_response(
+                state,
+                printer_id,
+                message.request_id,
+                Vec::new(),
+            )));
+        }
+    }
+}
+
+fn notifications_response(
+    state: &Shared,
+    printer_id: &str,
+    id: u32,
+    events: Vec<(i32, Event)>,
+) -> Message {
+    let mut response = ok(id);
+    // Ask again at once: the next request long-polls again.
+    response.groups[0].push(Attribute::new("notify-get-interval", Value::Integer(0)));
+    response.groups[0].push(Attribute::new(
+        "printer-up-time",
+        Value::Integer(state.up_time()),
+    ));
+    for (subscription, e) in events {
+        let mut g = Group::new(GroupTag::EVENT_NOTIFICATION)
+            .with("notify-subscription-id", Value::Integer(subscription))
+            .with("notify-sequence-number", Value::Integer(e.sequence))
+            .with("notify-subscribed-event", Value::keyword(e.kind.keyword()))
+            .with(
+                "notify-printer-uri",
+                Value::uri(state.printer_uri(printer_id)),
+            )
+            .with("notify-text", Value::text(e.text))
+            .with("printer-up-time", Value::Integer(state.up_time()));
+        if let Some(job_id) = e.job_id {
+            g.push(Attribute::new("notify-job-id", Value::Integer(job_id)));
+            g.push(Attribute::new("job-id", Value::Integer(job_id)));
+            if let Some(s) = e.job_state {
+                g.push(Attribute::new("job-state", Value::Enum(s)));
+            }
+            let reasons = u64::try_from(job_id)
+                .ok()
+                .and_then(|n| state.store.job(printer_id, n).ok().flatten())
+                .map(|j| job_summary(state, printer_id, job_id, &j))
+                .and_then(|g| g.attr("job-state-reasons").cloned())
+                .unwrap_or_else(|| Attribute::new("job-state-reasons", Value::keyword("none")));
+            g.push(reasons);
+        }
+        response.push_group(g);
+    }
+    response
+}
+
+pub(super) fn cancel_subscription(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+    let id = required_integer(message, "notify-subscription-id")?;
+    let mut live = state.live();
+    match live.subscriptions.get(&id) {
+        None => Err(Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_FOUND,
+            format!("no subscription {id}"),
+        )),
+        Some(s) if s.printer_id != printer_id => Err(Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
+            format!("subscription {id} belongs to another printer"),
+        )),
+        Some(_) => {
+            live.subscriptions.remove(&id);
+            live.wakeup(printer_id).notify_waiters();
+            Ok(IppReply::new(ok(message.request_id)))
+        }
+    }
+}
