@@ -83,7 +83,8 @@ pub enum SubmitError {
     },
     #[error("starting job {job_id}")]
     Start {
-        job_id: String,
+        /// Boxed: a `String` beside a whole `ClientError` would make every `SubmitError` large.
+        job_id: Box<str>,
         #[source]
         source: ClientError,
     },
@@ -309,7 +310,7 @@ pub async fn submit(
         .start_job(&state.parent, &state.job_id)
         .await
         .map_err(|source| SubmitError::Start {
-            job_id: state.job_id.clone(),
+            job_id: state.job_id.as_str().into(),
             source,
         })?;
     store.remove(&key).map_err(SubmitError::RemoveResume)?;

@@ -50,8 +50,10 @@ pub enum DemoError {
     Submitting {
         document: String,
         printer: String,
+        /// Boxed so that every `DemoError` stays small; it hides the `SubmitError` from an
+        /// error chain, so look at it here.
         #[source]
-        source: SubmitError,
+        source: Box<SubmitError>,
     },
     #[error("reaching the control API at {url}")]
     Control {
@@ -363,7 +365,7 @@ pub async fn run(
         .map_err(|source| DemoError::Submitting {
             document: job.doc.name.clone(),
             printer: job.printer.clone(),
-            source,
+            source: Box::new(source),
         })?;
         observer.submitted(&job, &outcome);
         running.push(Running {
@@ -513,9 +515,6 @@ mod tests {
             .into_iter()
             .map(|(i, label, _)| format!("{}: {label}", samples[i].label))
             .collect();
-        assert_eq!(
-            labels,
-            ["pdf: printer defaults", "pdf: duplex long edge"]
-        );
+        assert_eq!(labels, ["pdf: printer defaults", "pdf: duplex long edge"]);
     }
 }
