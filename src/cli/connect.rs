@@ -4,10 +4,13 @@
 
 use anyhow::anyhow;
 use clap::Args;
+use printlab_client::shares::{ShareError, Target};
+use printlab_client::submit::SubmitError;
 use printlab_client::upload::UploadError;
-use printlab_client::{ClientError, GraphClient, JobParent, SharedPrinter};
-use printlab_graph::PrinterCapabilities;
+use printlab_client::{ClientError, GraphClient};
+use printlab_lab::demo::DemoError;
 use reqwest::StatusCode;
+use std::error::Error;
 
 /// The `printlab cloud` default listen address.
 pub const DEFAULT_CLOUD: &str = "http://127.0.0.1:8443";
@@ -45,31 +48,67 @@ pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
 
 /// The exit code an error maps to (see [`exit`]).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(exit) = cause.downcast_ref::<Exit>() {
-            return exit.code;
-        }
-        if let Some(client) = cause.downcast_ref::<ClientError>() {
-            return match client {
-                ClientError::Transport { .. } => exit::UNREACHABLE,
-                _ => exit::REFUSED,
-            };
-        }
-        if let Some(upload) = cause.downcast_ref::<UploadError>() {
-            return match upload {
-                UploadError::Transport { .. } => exit::UNREACHABLE,
-                UploadError::File { .. } => exit::OTHER,
-                _ => exit::REFUSED,
-            };
-        }
+    err.chain().find_map(code_of).unwrap_or(exit::OTHER)
+}
+
+/// The code one cause decides, if it decides one; the library errors pass some failures
+/// through `transparent` or a box, which hide the inner error from the chain, so those are
+/// opened here.
+fn code_of(cause: &(dyn Error + 'static)) -> Option<u8> {
+    if let Some(exit) = cause.downcast_ref::<Exit>() {
+        return Some(exit.code);
     }
-    exit::OTHER
+    if let Some(client) = cause.downcast_ref::<ClientError>() {
+        return Some(match client {
+            ClientError::Transport { .. } => exit::UNREACHABLE,
+            _ => exit::REFUSED,
+        });
+    }
+    if let Some(upload) = cause.downcast_ref::<UploadError>() {
+        return Some(match upload {
+            UploadError::Transport { .. } => exit::UNREACHABLE,
+            UploadError::File { .. } => exit::OTHER,
+            _ => exit::REFUSED,
+        });
+    }
+    if let Some(submit) = cause.downcast_ref::<SubmitError>() {
+        return match submit {
+            SubmitError::Unsupported { .. } => Some(exit::UNSUPPORTED),
+            SubmitError::Mismatch { .. } => Some(exit::MISMATCH),
+            SubmitError::Graph(client) => code_of(client),
+            _ => None,
+        };
+    }
+    match cause.downcast_ref::<DemoError>()? {
+        DemoError::NotShared { .. } => Some(exit::REFUSED),
+        DemoError::Timeout { .. } => Some(exit::JOB_FAILED),
+        DemoError::Submit(submit) => code_of(submit),
+        DemoError::Submitting { source, .. } => code_of(source.as_ref()),
+        DemoError::Graph(client) => code_of(client),
+        _ => None,
+    }
+}
+
+/// The Graph failure one cause is, looking inside the library errors' `transparent` and boxed
+/// variants.
+fn graph_failure<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a ClientError> {
+    if let Some(client) = cause.downcast_ref::<ClientError>() {
+        return Some(client);
+    }
+    if let Some(SubmitError::Graph(client)) = cause.downcast_ref::<SubmitError>() {
+        return Some(client);
+    }
+    match cause.downcast_ref::<DemoError>()? {
+        DemoError::Graph(client) | DemoError::Submit(SubmitError::Graph(client)) => Some(client),
+        DemoError::Submitting { source, .. } => graph_failure(source.as_ref()),
+        _ => None,
+    }
 }
 
 /// What to do about an error, when the error itself cannot say it.
 pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     for cause in err.chain() {
-        match cause.downcast_ref::<ClientError>() {
+        match graph_failure(cause) {
             Some(ClientError::Transport { .. }) => {
                 return Some(
                     "is the cloud running? Start it with `printlab up` (or `printlab cloud`) or point --cloud / PRINTLAB_CLOUD at it",
@@ -132,19 +171,9 @@ impl ConnectArgs {
         })
     }
 
-    /// The caller's user principal name, read from the token's claims (not verified: the cloud
-    /// does that); used to narrow job lists to the caller's own jobs.
+    /// The caller's user principal name, used to narrow job lists to the caller's own jobs.
     pub fn user_name(&self) -> Option<String> {
-        use base64::Engine;
-        let token = self.token()?;
-        let payload = token.split('.').nth(1)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload.trim_end_matches('='))
-            .ok()?;
-        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        ["upn", "preferred_username", "name"]
-            .iter()
-            .find_map(|k| claims.get(*k)?.as_str().map(str::to_string))
+        printlab_client::token::user_name(&self.token()?)
     }
 }
 
@@ -156,64 +185,35 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow!("starting the async runtime: {e}"))
 }
 
-/// A printer as a user sees it: its share, with capabilities and defaults.
-#[derive(Clone)]
-pub struct Target {
-    pub parent: JobParent,
-    pub share: SharedPrinter,
-}
-
-impl Target {
-    pub fn capabilities(&self) -> PrinterCapabilities {
-        self.share.capabilities.clone().unwrap_or_default()
-    }
-}
-
-/// Finds a share by id, or by display name (case-insensitive), naming the choices when none fits.
+/// Finds the share the flags name: by id, or by display name, naming the choices when none fits.
 pub async fn resolve(
     client: &GraphClient,
     printer: Option<&str>,
     share: Option<&str>,
 ) -> anyhow::Result<Target> {
-    let id = match (printer, share) {
-        (_, Some(id)) => id.to_string(),
-        (Some(name), None) => {
-            let shares = client.shares().await?;
-            match shares
-                .iter()
-                .find(|s| s.display_name.eq_ignore_ascii_case(name))
-            {
-                Some(s) => s.id.clone(),
-                None => {
-                    let names: Vec<&str> = shares.iter().map(|s| s.display_name.as_str()).collect();
-                    return Err(fail(
-                        exit::REFUSED,
-                        if names.is_empty() {
-                            format!(
-                                "no printer named {name:?}: the cloud shares no printers yet (is `printlab up` running?)"
-                            )
-                        } else {
-                            format!(
-                                "no printer named {name:?}; shared printers: {} (`printlab printers` lists them)",
-                                names.join(", ")
-                            )
-                        },
-                    ));
-                }
-            }
-        }
-        (None, None) => {
-            return Err(fail(
-                exit::OTHER,
-                "name a printer with --printer NAME or --share ID (`printlab printers` lists them)",
-            ));
-        }
-    };
-    let share = client.share(&id).await?;
-    Ok(Target {
-        parent: JobParent::Share(share.id.clone()),
-        share,
-    })
+    match (printer, share) {
+        (_, Some(id)) => Ok(Target::by_share_id(client, id).await?),
+        (Some(name), None) => Target::by_name(client, name).await.map_err(|err| match err {
+            ShareError::NotShared { name, shared } => fail(
+                exit::REFUSED,
+                if shared.is_empty() {
+                    format!(
+                        "no printer named {name:?}: the cloud shares no printers yet (is `printlab up` running?)"
+                    )
+                } else {
+                    format!(
+                        "no printer named {name:?}; shared printers: {} (`printlab printers` lists them)",
+                        shared.join(", ")
+                    )
+                },
+            ),
+            ShareError::Graph(client) => client.into(),
+        }),
+        (None, None) => Err(fail(
+            exit::OTHER,
+            "name a printer with --printer NAME or --share ID (`printlab printers` lists them)",
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -237,27 +237,42 @@ mod tests {
     fn exit_codes_follow_the_error_kind() {
         assert_eq!(exit_code(&fail(exit::UNSUPPORTED, "x")), exit::UNSUPPORTED);
         assert_eq!(exit_code(&anyhow!("plain")), exit::OTHER);
-        let graph = ClientError::Graph {
+        let graph = || ClientError::Graph {
             method: reqwest::Method::GET,
             url: "u".into(),
             status: StatusCode::UNAUTHORIZED,
             code: "InvalidAuthenticationToken".into(),
             message: "no token".into(),
         };
-        let err = anyhow::Error::new(graph).context("listing printers");
+        let err = anyhow::Error::new(graph()).context("listing printers");
         assert_eq!(exit_code(&err), exit::REFUSED);
         assert!(hint(&err).unwrap().contains("PRINTLAB_TOKEN"));
-    }
-
-    #[test]
-    fn the_user_name_comes_from_the_token_claims() {
-        use base64::Engine;
-        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(br#"{"name":"ada@printlab.test","oid":"x"}"#);
-        let args = ConnectArgs {
-            cloud: DEFAULT_CLOUD.into(),
-            token: Some(format!("h.{claims}.sig")),
+        // A Graph failure passed through a library error's transparent variant counts the same.
+        let err = anyhow::Error::new(DemoError::Submit(SubmitError::Graph(graph())));
+        assert_eq!(exit_code(&err), exit::REFUSED);
+        assert!(hint(&err).is_some());
+        let unsupported = SubmitError::Unsupported {
+            printer: "p".into(),
+            problems: vec![],
         };
-        assert_eq!(args.user_name().as_deref(), Some("ada@printlab.test"));
+        assert_eq!(
+            exit_code(&anyhow::Error::new(unsupported)),
+            exit::UNSUPPORTED
+        );
+        let mismatch = SubmitError::Mismatch {
+            job_id: "1".into(),
+            stored_size: 1,
+            stored_sha256: "a".into(),
+            path: "f".into(),
+            size: 1,
+            sha256: "b".into(),
+        };
+        let err = anyhow::Error::new(DemoError::Submitting {
+            document: "f".into(),
+            printer: "p".into(),
+            source: Box::new(mismatch),
+        });
+        assert_eq!(exit_code(&err), exit::MISMATCH);
+        assert!(format!("{err:#}").starts_with("submitting f to p: job 1: the cloud stored"));
     }
 }

@@ -2,9 +2,10 @@
 //! Graph client sees it, through the shares the caller can print to.
 
 use super::connect::{ConnectArgs, exit, fail, resolve};
-use super::print::{describe, follow};
+use super::output::{describe, print_table};
 use anyhow::Context;
 use clap::Args;
+use printlab_client::follow::follow;
 use printlab_client::{GraphClient, JobParent, SharedPrinter};
 use printlab_graph::{PrintJob, PrintJobProcessingState};
 use serde::Serialize;
@@ -176,7 +177,19 @@ pub fn run_job(args: JobArgs) -> anyhow::Result<()> {
         let (share, job) = find(&client, args.printer.as_deref(), &args.id).await?;
         let job = if args.watch {
             println!("job {}: {}", job.id, describe(&job));
-            follow(&client, &JobParent::Share(share.id.clone()), &job.id, true).await?
+            let mut first = true;
+            follow(
+                &client,
+                &JobParent::Share(share.id.clone()),
+                &job.id,
+                |now| {
+                    if !first {
+                        println!("job {}: {}", job.id, describe(now));
+                    }
+                    first = false;
+                },
+            )
+            .await?
         } else {
             job
         };
@@ -222,26 +235,4 @@ pub fn run_cancel(args: CancelArgs) -> anyhow::Result<()> {
         println!("job {}: {}", job.id, describe(&job));
         Ok(())
     })
-}
-
-/// Left-aligned columns, two spaces apart.
-pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let text: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", text.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
 }

@@ -11,6 +11,7 @@ mod devices;
 mod job_options;
 mod jobs;
 mod media;
+mod output;
 mod print;
 mod printers;
 mod provision;

@@ -2,7 +2,7 @@
 //! shares), and one printer's capabilities and defaults as a table.
 
 use super::connect::{ConnectArgs, resolve};
-use super::jobs::print_table;
+use super::output::print_table;
 use anyhow::Context;
 use clap::Args;
 use printlab_client::SharedPrinter;

@@ -4,63 +4,39 @@
 
 use anyhow::Context;
 use clap::Args;
-use printlab_device::config::{self, Fleet};
 use printlab_lab::{Lab, LabOptions};
-use std::path::{Path, PathBuf};
-
-/// The fleet `up` runs when no printers.toml is at hand: the one shipped in the repository.
-const SHIPPED_FLEET: &str = include_str!("../../printers.toml");
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct UpArgs {
     /// Where the cloud listens (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:8443")]
-    pub listen: String,
+    listen: String,
     /// The fleet file; the shipped fleet is used when it does not exist.
     #[arg(long, default_value = "printers.toml")]
-    pub config: PathBuf,
+    config: PathBuf,
     /// Data folder: the cloud's store, the devices' spool and the PNGs.
     #[arg(long, default_value = "spool")]
-    pub data: PathBuf,
+    data: PathBuf,
     /// Where the devices' control API listens (clearing faults).
     #[arg(long, default_value = "127.0.0.1:0")]
-    pub control: std::net::SocketAddr,
+    control: std::net::SocketAddr,
     /// Print as fast as possible: no warm-up, no pages-per-minute pacing.
     #[arg(long)]
-    pub full_speed: bool,
-}
-
-/// Reads the fleet file, or the shipped fleet if the file is missing (a fresh machine).
-pub fn load_fleet(path: &Path, full_speed: bool) -> anyhow::Result<Fleet> {
-    let mut fleet = if path.exists() {
-        config::load(path).with_context(|| format!("reading {}", path.display()))?
-    } else {
-        config::parse(SHIPPED_FLEET, "printers.toml (built in)")
-            .context("reading the built-in printers.toml")?
-    };
-    if full_speed {
-        for p in &mut fleet.printers {
-            p.engine.full_speed = true;
-        }
-    }
-    Ok(fleet)
-}
-
-pub fn lab_options(args: &UpArgs, fleet: Fleet) -> LabOptions {
-    LabOptions {
-        listen: args.listen.clone(),
-        control: args.control,
-        data_dir: args.data.clone(),
-        printers: fleet.printers,
-    }
+    full_speed: bool,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
-    let fleet = load_fleet(&args.config, args.full_speed)?;
+    let fleet = printlab_lab::load_fleet(&args.config, args.full_speed)?;
     super::connect::runtime()?.block_on(async {
-        let lab = Lab::start(lab_options(&args, fleet))
-            .await
-            .context("starting the lab")?;
+        let lab = Lab::start(LabOptions {
+            listen: args.listen.clone(),
+            control: args.control,
+            data_dir: args.data.clone(),
+            printers: fleet.printers,
+        })
+        .await
+        .context("starting the lab")?;
         lab.write_discovery()
             .context("writing the lab's discovery files")?;
         welcome(&lab).await;

@@ -5,7 +5,11 @@
 //! service. Failed calls surface the OData error's code and message, because those say what was
 //! wrong far better than an HTTP status does.
 
+pub mod follow;
 pub mod provision;
+pub mod shares;
+pub mod submit;
+pub mod token;
 pub mod upload;
 
 use printlab_graph::{

@@ -5,9 +5,11 @@
 //! The two halves still meet only over HTTP: devices register and fetch jobs through the cloud's
 //! public URL, and the shares are created through Graph, exactly as an administrator would.
 
+pub mod demo;
+
 use printlab_client::{ClientError, GraphClient};
 use printlab_cloud::{Cloud, CloudError};
-use printlab_device::config::PrinterConfig;
+use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{
     self, FleetOptions, Link, PrinterHandle, RunningFleet, RuntimeError,
@@ -80,6 +82,37 @@ pub enum LabError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("reading {}", path.display())]
+    Fleet {
+        path: PathBuf,
+        #[source]
+        source: ConfigError,
+    },
+    #[error("reading the built-in printers.toml")]
+    ShippedFleet(#[source] ConfigError),
+}
+
+/// The fleet run when no printers.toml is at hand: the one shipped in the repository, so a
+/// fresh machine has printers to print to.
+const SHIPPED_FLEET: &str = include_str!("../../../printers.toml");
+
+/// Reads the fleet file, or the shipped fleet if the file is missing; `full_speed` drops every
+/// printer's warm-up and pages-per-minute pacing.
+pub fn load_fleet(path: &Path, full_speed: bool) -> Result<Fleet, LabError> {
+    let mut fleet = if path.exists() {
+        config::load(path).map_err(|source| LabError::Fleet {
+            path: path.to_owned(),
+            source,
+        })?
+    } else {
+        config::parse(SHIPPED_FLEET, "printers.toml (built in)").map_err(LabError::ShippedFleet)?
+    };
+    if full_speed {
+        for p in &mut fleet.printers {
+            p.engine.full_speed = true;
+        }
+    }
+    Ok(fleet)
 }
 
 /// What to start.
