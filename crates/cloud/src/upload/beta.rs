@@ -4,10 +4,9 @@
 //! differ. The Graph side maps the `/beta` routes onto these calls.
 
 use super::range;
+use super::session::session_not_found;
 use super::store::{SessionRecord, UploadDesign};
-use super::{
-    ContentRange, RangeOutcome, UploadCreator, UploadService, UploadTarget, session_not_found,
-};
+use super::{ContentRange, RangeOutcome, UploadCreator, UploadService, UploadTarget};
 use crate::odata::GraphError;
 use axum::http::StatusCode;
 use bytes::Bytes;

@@ -175,8 +175,8 @@ async fn download(
             return response;
         }
     };
-    let stream =
-        super::read_span(service.store.clone(), document.blob, span).map_err(std::io::Error::other);
+    let stream = super::download::read_span(service.store.clone(), document.blob, span)
+        .map_err(std::io::Error::other);
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
     let h = response.headers_mut();

@@ -1,0 +1,93 @@
+//! Completing an upload: the listener records the printDocument, the session becomes a document
+//! record, and the digest is started in the background.
+
+use super::store::{self, DocumentRecord, SessionRecord, Store};
+use super::write::flush_db;
+use super::{CompletedUpload, RangeOutcome, UploadService, UploadStoreError};
+use crate::odata::GraphError;
+use chrono::Utc;
+use sled::Transactional;
+use tracing::Instrument;
+
+impl UploadService {
+    /// Tells the listener and turns the session into a document, whose digest follows in the
+    /// background.
+    pub(super) async fn finish(&self, record: &SessionRecord) -> Result<RangeOutcome, GraphError> {
+        let outcome = self.try_finish(record).await;
+        if outcome.is_err() {
+            let mut live = self.live.lock().expect("upload lock poisoned");
+            if let Some(state) = live.get_mut(&record.id) {
+                state.completing = false;
+            }
+        }
+        outcome
+    }
+
+    async fn try_finish(&self, record: &SessionRecord) -> Result<RangeOutcome, GraphError> {
+        let done = CompletedUpload {
+            target: record.target.clone(),
+            size: record.size,
+            content_type: record.content_type.clone(),
+            document_name: record.document_name.clone(),
+            uploaded: Utc::now(),
+        };
+        let listener = self.listener.clone();
+        let listener_done = done.clone();
+        let document_json =
+            tokio::task::spawn_blocking(move || listener.upload_completed(&listener_done))
+                .await
+                .map_err(|e| UploadStoreError::Task(e.to_string()))??;
+        let document = DocumentRecord {
+            blob: record.id,
+            target: done.target.clone(),
+            size: done.size,
+            sha256: None,
+            content_type: done.content_type.clone(),
+            document_name: done.document_name.clone(),
+            uploaded: done.uploaded,
+        };
+        let s = &self.store;
+        let document_key = record.target.document_id.as_bytes();
+        let replaced = s.document(&record.target.document_id)?;
+        (
+            &s.sessions,
+            &s.session_by_document,
+            &s.documents,
+            s.trash_tree(),
+        )
+            .transaction(|(sessions, by_document, documents, trash)| {
+                sessions.remove(record.id.as_bytes())?;
+                by_document.remove(document_key)?;
+                documents.insert(document_key, store::encode(&document))?;
+                if let Some(old) = &replaced {
+                    Store::trash_in(trash, old.blob)?;
+                }
+                Ok(())
+            })
+            .map_err(store::transaction_error)?;
+        flush_db(&s.db).await?;
+        self.live
+            .lock()
+            .expect("upload lock poisoned")
+            .remove(&record.id);
+        if replaced.is_some() {
+            s.empty_trash()?;
+        }
+        tracing::info!(session = %record.id, document = %record.target.document_id,
+            size = done.size, "upload complete");
+        let (digests, document_id, blob) = (
+            self.digests.clone(),
+            record.target.document_id.clone(),
+            record.id,
+        );
+        tokio::spawn(
+            async move {
+                if let Err(e) = digests.get(&document_id, blob).await {
+                    tracing::warn!(error = %e, "hashing the document failed; a download retries");
+                }
+            }
+            .in_current_span(),
+        );
+        Ok(RangeOutcome::Completed(document_json))
+    }
+}

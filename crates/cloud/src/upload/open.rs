@@ -1,0 +1,84 @@
+//! Opening the upload engine on the cloud's database and data folder, and sweeping expired
+//! sessions and download grants.
+
+use super::digest::Digests;
+use super::group_sync::GroupSync;
+use super::store::{self, GrantRecord, SessionRecord, Store};
+use super::{UploadLimits, UploadListener, UploadService, UploadStoreError};
+use chrono::Utc;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+impl UploadService {
+    /// Opens the upload trees in the cloud's database and the blob files under
+    /// `data_dir/upload-blobs` (`data_dir` is the cloud's data folder), finishes interrupted
+    /// deletions and digests, and drops expired sessions and download grants.
+    pub fn open(
+        db: &sled::Db,
+        data_dir: &Path,
+        public_base_url: &str,
+        listener: Arc<dyn UploadListener>,
+    ) -> Result<Self, UploadStoreError> {
+        Self::with_limits(
+            db,
+            data_dir,
+            public_base_url,
+            listener,
+            UploadLimits::default(),
+        )
+    }
+
+    pub fn with_limits(
+        db: &sled::Db,
+        data_dir: &Path,
+        public_base_url: &str,
+        listener: Arc<dyn UploadListener>,
+        limits: UploadLimits,
+    ) -> Result<Self, UploadStoreError> {
+        let store = Store::open(db, data_dir)?;
+        let service = UploadService {
+            store: store.clone(),
+            base_url: public_base_url.trim_end_matches('/').to_string(),
+            listener,
+            limits,
+            live: Mutex::new(HashMap::new()),
+            db_sync: GroupSync::default(),
+            digests: Arc::new(Digests {
+                store,
+                pending: Mutex::new(HashMap::new()),
+            }),
+        };
+        service.sweep_expired()?;
+        service.finish_digests()?;
+        Ok(service)
+    }
+
+    pub fn limits(&self) -> &UploadLimits {
+        &self.limits
+    }
+
+    /// Deletes expired sessions (with their bytes) and expired download grants.
+    pub fn sweep_expired(&self) -> Result<(), UploadStoreError> {
+        let now = Utc::now();
+        let mut expired = Vec::new();
+        for entry in self.store.sessions.iter() {
+            let (_, value) = entry?;
+            let record: SessionRecord = store::decode(&value, "upload session")?;
+            if record.expires <= now {
+                expired.push(record);
+            }
+        }
+        for record in expired {
+            self.remove_session(&record)?;
+        }
+        for entry in self.store.grants.iter() {
+            let (key, value) = entry?;
+            let grant: GrantRecord = store::decode(&value, "download grant")?;
+            if grant.expires <= now {
+                self.store.grants.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+}
