@@ -4,6 +4,11 @@
 //! [`printlab_graph`], so it works against printlab's cloud and, in principle, against the real
 //! service. Failed calls surface the OData error's code and message, because those say what was
 //! wrong far better than an HTTP status does.
+//!
+//! It may know only the Graph wire model (`printlab-graph`): never the cloud's insides, so
+//! whatever passes here would pass against any Graph endpoint. The resumable submit ([`submit`],
+//! [`upload`]) and following a job ([`follow`]) live here rather than in the command line so
+//! that `print`, `demo` and tests share one implementation.
 
 pub mod follow;
 pub mod provision;

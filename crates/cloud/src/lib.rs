@@ -6,6 +6,11 @@
 //! router on a listener. Graph and INFRA work on the same store records: a Graph printer is an
 //! INFRA printer, Graph `start`/`cancel` reach its devices as ippget events, and device reports
 //! show in Graph at once.
+//!
+//! It may know the vocabularies (`printlab-ipp`, `printlab-graph`, `printlab-mapping`) and
+//! nothing else of ours: never the devices nor the renderer, so a cloud build links no
+//! rasterizer and the only way a device reaches it is the wire, as with the real service. The
+//! decisions inside it, and why, are in this crate's `README.md`.
 
 pub mod auth;
 pub mod ca;

@@ -4,6 +4,9 @@
 //!
 //! The two halves still meet only over HTTP: devices register and fetch jobs through the cloud's
 //! public URL, and the shares are created through Graph, exactly as an administrator would.
+//!
+//! It is the one crate that assembles the others (cloud, device, client, render for samples);
+//! none of them knows it. The demo plan and its expectations ([`demo`]) live here too.
 
 pub mod demo;
 

@@ -1,5 +1,11 @@
 //! The one table between IPP attributes (PWG 5100.18 device side) and Graph (client side).
 //!
+//! It answers how IPP attributes, Graph resources and the engine's ticket translate into one
+//! another, split by subject: `tables` (the value tables), `values` (shared building blocks),
+//! `printer` (capabilities and defaults), `status` (printer and job status), `job` (the job
+//! template) and `ticket` (Graph job configuration → `printlab_ticket::Ticket`). It knows the
+//! three vocabularies and nothing else: no transport, no store, no rasterizer.
+//!
 //! Devices describe themselves in IPP (Update-Output-Device-Attributes) and the cloud serves
 //! Graph; jobs travel the other way (Graph `printJobConfiguration` → job template attributes in
 //! Fetch-Job). Every Graph member and every common IPP value has an explicit entry in
