@@ -9,7 +9,7 @@
 //! The call is synchronous and CPU-bound (the device runs it in `spawn_blocking`); it renders
 //! sides on one worker per core, each holding one side's pixels at a time.
 
-mod engine;
+mod dispatch;
 #[cfg(test)]
 mod hostile_tests;
 mod layout;
@@ -22,7 +22,7 @@ pub mod testpage;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{Manifest, SheetProgress, SideRecord, Timings};
+pub use dispatch::{Manifest, SheetProgress, SideRecord, Timings};
 pub use printlab_ticket as ticket;
 pub use settings::{
     AppliedSettings, ColorOutput, DeviceProfile, EdgeMicrons, EdgePoints, QuarterTurns, Scaling,
@@ -91,7 +91,7 @@ pub struct JobRequest<'a> {
 
 /// Renders a job as the printer in `profile` would print it.
 pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
-    engine::render_job(request, &engine::LIMITS)
+    dispatch::render_job(request, &dispatch::LIMITS)
 }
 
 /// What a job would put on paper, without drawing it.
@@ -144,13 +144,13 @@ pub fn render_native(
     out_dir: &Path,
     cancel: &CancellationToken,
 ) -> Result<Manifest, RenderError> {
-    engine::render_native(
+    dispatch::render_native(
         document,
         content_type,
         dpi,
         page_ranges,
         out_dir,
         cancel,
-        &engine::LIMITS,
+        &dispatch::LIMITS,
     )
 }
