@@ -4,7 +4,7 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use printlab_client::upload::UploadError;
+use printlab_client::upload::ResumableUploadError;
 use printlab_client::{ClientError, GraphClient, JobParent, SharedPrinter};
 use printlab_graph::PrinterCapabilities;
 use reqwest::StatusCode;
@@ -55,10 +55,10 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 _ => exit::REFUSED,
             };
         }
-        if let Some(upload) = cause.downcast_ref::<UploadError>() {
+        if let Some(upload) = cause.downcast_ref::<ResumableUploadError>() {
             return match upload {
-                UploadError::Transport { .. } => exit::UNREACHABLE,
-                UploadError::File { .. } => exit::OTHER,
+                ResumableUploadError::Transport { .. } => exit::UNREACHABLE,
+                ResumableUploadError::File { .. } => exit::OTHER,
                 _ => exit::REFUSED,
             };
         }

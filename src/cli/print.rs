@@ -7,7 +7,7 @@ use super::job_options::JobOptions;
 use anyhow::Context;
 use clap::Args;
 use printlab_client::upload::{
-    ResumeState, ResumeStore, UploadError, UploadOptions, file_sha256, upload,
+    ResumableUploadError, ResumeState, ResumeStore, UploadOptions, file_sha256, upload,
 };
 use printlab_client::{GraphClient, JobParent};
 use printlab_graph::{
@@ -264,7 +264,7 @@ pub async fn print_one(
             Ok(_) => break,
             // A session that expired, or that completed while we were away (its URL is gone
             // once the document exists): ask the job, then open a new session if needed.
-            Err(UploadError::SessionGone) if !fresh_session_made => {
+            Err(ResumableUploadError::SessionGone) if !fresh_session_made => {
                 let document = client
                     .document(&state.parent, &state.job_id, &state.document_id)
                     .await?;

@@ -13,6 +13,8 @@ mod dispatch;
 #[cfg(test)]
 mod hostile_tests;
 mod layout;
+mod png_writer;
+mod rasteriser;
 mod row_deflate;
 pub mod samples;
 mod settings;
@@ -21,6 +23,7 @@ mod stroke_font;
 pub mod testpage;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 pub use dispatch::{Manifest, SheetProgress, SideRecord, Timings};
 pub use printlab_ticket as ticket;
@@ -72,6 +75,13 @@ impl RenderError {
     }
 }
 
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> RenderError {
+    RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// One job for the engine.
 pub struct JobRequest<'a> {
     /// The whole document, already spooled.
@@ -91,7 +101,7 @@ pub struct JobRequest<'a> {
 
 /// Renders a job as the printer in `profile` would print it.
 pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
-    dispatch::render_job(request, &dispatch::LIMITS)
+    dispatch::render_job(request, &workers::LIMITS)
 }
 
 /// What a job would put on paper, without drawing it.
@@ -151,6 +161,6 @@ pub fn render_native(
         page_ranges,
         out_dir,
         cancel,
-        &dispatch::LIMITS,
+        &workers::LIMITS,
     )
 }
