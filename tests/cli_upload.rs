@@ -2,7 +2,7 @@
 //! killed midway leaves a session that a second run completes from `nextExpectedRanges`, sending
 //! only the missing bytes, and the stored document's SHA-256 equals the file's.
 
-use printlab_client::upload::{UploadError, UploadOptions, file_sha256, upload};
+use printlab_client::upload::{ResumableUploadError, UploadOptions, file_sha256, upload};
 use printlab_cloud::odata::GraphError;
 use printlab_cloud::upload::{
     CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
@@ -127,7 +127,10 @@ async fn parallel_ranges_fill_a_session_and_the_hash_matches() {
         &|_, _| {},
     )
     .await;
-    assert!(matches!(again, Err(UploadError::SessionGone)), "{again:?}");
+    assert!(
+        matches!(again, Err(ResumableUploadError::SessionGone)),
+        "{again:?}"
+    );
     server.abort();
 }
 

@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use clap::Args;
 use printlab_client::shares::{ShareError, Target};
 use printlab_client::submit::SubmitError;
-use printlab_client::upload::UploadError;
+use printlab_client::upload::ResumableUploadError;
 use printlab_client::{ClientError, GraphClient};
 use printlab_lab::demo::DemoError;
 use reqwest::StatusCode;
@@ -64,10 +64,10 @@ fn code_of(cause: &(dyn Error + 'static)) -> Option<u8> {
             _ => exit::REFUSED,
         });
     }
-    if let Some(upload) = cause.downcast_ref::<UploadError>() {
+    if let Some(upload) = cause.downcast_ref::<ResumableUploadError>() {
         return Some(match upload {
-            UploadError::Transport { .. } => exit::UNREACHABLE,
-            UploadError::File { .. } => exit::OTHER,
+            ResumableUploadError::Transport { .. } => exit::UNREACHABLE,
+            ResumableUploadError::File { .. } => exit::OTHER,
             _ => exit::REFUSED,
         });
     }

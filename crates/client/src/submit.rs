@@ -5,7 +5,7 @@
 //! same request continues the first one's job instead of printing twice.
 
 use crate::shares::Target;
-use crate::upload::{ResumeState, ResumeStore, UploadError, UploadOptions, file_sha256, upload};
+use crate::upload::{ResumeState, ResumeStore, ResumableUploadError, UploadOptions, file_sha256, upload};
 use crate::{ClientError, GraphClient};
 use printlab_graph::{
     PrintDocumentUploadProperties, PrintJobConfiguration, PrintJobProcessingState,
@@ -64,7 +64,7 @@ pub enum SubmitError {
     Upload {
         path: PathBuf,
         #[source]
-        source: UploadError,
+        source: ResumableUploadError,
     },
     #[error("reading back the stored document to check it")]
     ReadBack(#[source] ClientError),
@@ -274,7 +274,7 @@ pub async fn submit(
             Ok(_) => break,
             // A session that expired, or that completed while we were away (its URL is gone
             // once the document exists): ask the job, then open a new session if needed.
-            Err(UploadError::SessionGone) if !fresh_session_made => {
+            Err(ResumableUploadError::SessionGone) if !fresh_session_made => {
                 let document = client
                     .document(&state.parent, &state.job_id, &state.document_id)
                     .await?;

@@ -44,7 +44,7 @@ impl Default for UploadOptions {
 
 /// Why an upload stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum UploadError {
+pub enum ResumableUploadError {
     /// 404: the session expired or was discarded; the caller must create a new one.
     #[error("the upload session no longer exists (expired or discarded)")]
     SessionGone,
@@ -83,11 +83,11 @@ struct Span {
 }
 
 /// Reads `"a-b"` (inclusive) and the open form `"a-"` (up to the end).
-fn parse_ranges(ranges: &[String], size: u64) -> Result<Vec<Span>, UploadError> {
+fn parse_ranges(ranges: &[String], size: u64) -> Result<Vec<Span>, ResumableUploadError> {
     ranges
         .iter()
         .map(|r| {
-            let bad = || UploadError::Protocol(format!("nextExpectedRanges entry {r:?}"));
+            let bad = || ResumableUploadError::Protocol(format!("nextExpectedRanges entry {r:?}"));
             let (a, b) = r.split_once('-').ok_or_else(bad)?;
             let start: u64 = a.trim().parse().map_err(|_| bad())?;
             let end = match b.trim() {
@@ -135,7 +135,7 @@ pub async fn upload(
     size: u64,
     options: &UploadOptions,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
-) -> Result<serde_json::Value, UploadError> {
+) -> Result<serde_json::Value, ResumableUploadError> {
     let mut idle_rounds = 0;
     let mut last_missing = u64::MAX;
     loop {
@@ -150,7 +150,7 @@ pub async fn upload(
         if missing_bytes >= last_missing {
             idle_rounds += 1;
             if idle_rounds >= 3 {
-                return Err(UploadError::Stalled(idle_rounds));
+                return Err(ResumableUploadError::Stalled(idle_rounds));
             }
         } else {
             idle_rounds = 0;
@@ -192,21 +192,22 @@ async fn session_state(
     upload_url: &str,
     size: u64,
     attempts: u32,
-) -> Result<SessionState, UploadError> {
+) -> Result<SessionState, ResumableUploadError> {
     let response = with_retries(attempts, || http.get(upload_url).send()).await?;
     let status = response.status();
     let body = response
         .bytes()
         .await
-        .map_err(|source| UploadError::Transport { attempts, source })?;
+        .map_err(|source| ResumableUploadError::Transport { attempts, source })?;
     match status {
-        StatusCode::NOT_FOUND => Err(UploadError::SessionGone),
+        StatusCode::NOT_FOUND => Err(ResumableUploadError::SessionGone),
         s if s.is_success() => {
             let value: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|e| UploadError::Protocol(format!("GET on the session: {e}")))?;
+                .map_err(|e| ResumableUploadError::Protocol(format!("GET on the session: {e}")))?;
             if value.get("nextExpectedRanges").is_some() {
-                let progress: Progress = serde_json::from_value(value)
-                    .map_err(|e| UploadError::Protocol(format!("GET on the session: {e}")))?;
+                let progress: Progress = serde_json::from_value(value).map_err(|e| {
+                    ResumableUploadError::Protocol(format!("GET on the session: {e}"))
+                })?;
                 Ok(SessionState::Missing(parse_ranges(
                     &progress.next_expected_ranges,
                     size,
@@ -226,8 +227,8 @@ enum RangeOutcome {
     Completed(serde_json::Value),
 }
 
-fn read_piece(file: &Path, piece: Span) -> Result<Vec<u8>, UploadError> {
-    let io = |source| UploadError::File {
+fn read_piece(file: &Path, piece: Span) -> Result<Vec<u8>, ResumableUploadError> {
+    let io = |source| ResumableUploadError::File {
         path: file.to_path_buf(),
         source,
     };
@@ -245,11 +246,11 @@ async fn put_range(
     size: u64,
     piece: Span,
     attempts: u32,
-) -> Result<RangeOutcome, UploadError> {
+) -> Result<RangeOutcome, ResumableUploadError> {
     let path = file.to_path_buf();
     let bytes = tokio::task::spawn_blocking(move || read_piece(&path, piece))
         .await
-        .map_err(|e| UploadError::Protocol(format!("file reader task failed: {e}")))??;
+        .map_err(|e| ResumableUploadError::Protocol(format!("file reader task failed: {e}")))??;
     let bytes = bytes::Bytes::from(bytes);
     let content_range = format!("bytes {}-{}/{size}", piece.start, piece.end - 1);
     let mut busy_waits = 0;
@@ -270,14 +271,14 @@ async fn put_range(
         let body = response
             .bytes()
             .await
-            .map_err(|source| UploadError::Transport { attempts, source })?;
+            .map_err(|source| ResumableUploadError::Transport { attempts, source })?;
         return match status {
             StatusCode::ACCEPTED => Ok(RangeOutcome::Accepted),
             StatusCode::CREATED | StatusCode::OK => serde_json::from_slice(&body)
                 .map(RangeOutcome::Completed)
-                .map_err(|e| UploadError::Protocol(format!("completed document: {e}"))),
+                .map_err(|e| ResumableUploadError::Protocol(format!("completed document: {e}"))),
             StatusCode::RANGE_NOT_SATISFIABLE => Ok(RangeOutcome::AlreadyThere),
-            StatusCode::NOT_FOUND => Err(UploadError::SessionGone),
+            StatusCode::NOT_FOUND => Err(ResumableUploadError::SessionGone),
             // Too many ranges in flight (another run on the same session) or a range being
             // completed: wait as told, a bounded number of times.
             StatusCode::TOO_MANY_REQUESTS | StatusCode::CONFLICT if busy_waits < 20 => {
@@ -294,7 +295,10 @@ async fn put_range(
 }
 
 /// Retries a request on transport errors with exponential backoff (100 ms, 200 ms, …).
-async fn with_retries<F, Fut>(attempts: u32, mut send: F) -> Result<reqwest::Response, UploadError>
+async fn with_retries<F, Fut>(
+    attempts: u32,
+    mut send: F,
+) -> Result<reqwest::Response, ResumableUploadError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
@@ -308,7 +312,7 @@ where
             Ok(response) if response.status().is_server_error() && tried < attempts => {}
             Ok(response) => return Ok(response),
             Err(source) if tried >= attempts => {
-                return Err(UploadError::Transport {
+                return Err(ResumableUploadError::Transport {
                     attempts: tried,
                     source,
                 });
@@ -320,11 +324,11 @@ where
     }
 }
 
-fn refused(status: StatusCode, body: &[u8]) -> UploadError {
+fn refused(status: StatusCode, body: &[u8]) -> ResumableUploadError {
     let message = serde_json::from_slice::<printlab_graph::ODataErrorBody>(body)
         .map(|b| format!("{}: {}", b.error.code, b.error.message))
         .unwrap_or_else(|_| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned());
-    UploadError::Refused { status, message }
+    ResumableUploadError::Refused { status, message }
 }
 
 /// SHA-256 (lowercase hex) and size of a file, streamed.

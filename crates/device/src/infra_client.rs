@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::network::{Network, Offline};
 
 #[derive(Debug, thiserror::Error)]
-pub enum InfraError {
+pub enum InfraClientError {
     #[error(transparent)]
     Transport(#[from] TransportError),
     #[error("{operation} was refused: {status} {message}")]
@@ -37,22 +37,22 @@ pub enum InfraError {
     Offline(#[from] Offline),
 }
 
-impl InfraError {
+impl InfraClientError {
     /// The service does not know this job any more (`client-error-not-found`) or it is not
     /// fetchable (`client-error-not-fetchable`): the device drops it and goes on.
     pub fn is_gone(&self) -> bool {
-        matches!(self, InfraError::Refused { status_code, .. }
+        matches!(self, InfraClientError::Refused { status_code, .. }
             if *status_code == StatusCode::CLIENT_ERROR_NOT_FOUND.0
                 || *status_code == StatusCode::CLIENT_ERROR_NOT_FETCHABLE.0)
     }
 }
 
-impl InfraError {
+impl InfraClientError {
     /// The service refused the credentials (HTTP 401): for a device token, time to refresh it.
     pub fn is_unauthorized(&self) -> bool {
         matches!(
             self,
-            InfraError::Transport(TransportError::HttpStatus { status: 401, .. })
+            InfraClientError::Transport(TransportError::HttpStatus { status: 401, .. })
         )
     }
 }
@@ -119,14 +119,14 @@ pub struct InfraClient {
 }
 
 /// The HTTP URL of an IPP URI.
-pub fn http_endpoint(printer_uri: &str) -> Result<String, InfraError> {
+pub fn http_endpoint(printer_uri: &str) -> Result<String, InfraClientError> {
     let (scheme, rest) = printer_uri
         .split_once("://")
-        .ok_or_else(|| InfraError::BadUri(printer_uri.to_string()))?;
+        .ok_or_else(|| InfraClientError::BadUri(printer_uri.to_string()))?;
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "ipp" | "http" => "http",
         "ipps" | "https" => "https",
-        _ => return Err(InfraError::BadUri(printer_uri.to_string())),
+        _ => return Err(InfraClientError::BadUri(printer_uri.to_string())),
     };
     // ipp:// without a port means 631 (RFC 7472 §3); http:// keeps its own default.
     let authority_end = rest.find('/').unwrap_or(rest.len());
@@ -145,7 +145,7 @@ impl InfraClient {
         printer_uri: &str,
         device_uuid: &str,
         credentials: Credentials,
-    ) -> Result<Self, InfraError> {
+    ) -> Result<Self, InfraClientError> {
         let endpoint = http_endpoint(printer_uri)?;
         Ok(Self::with_endpoint(
             http,
@@ -158,7 +158,7 @@ impl InfraClient {
 
     /// A client that posts to `endpoint` rather than to the printer URI's own HTTP address, as
     /// Universal Print devices do: one fixed `/printers` target, the printer named only by
-    /// `printer-uri` (reference §4.1).
+    /// its `printer-uri` attribute.
     pub fn with_endpoint(
         http: reqwest::Client,
         endpoint: &str,
@@ -212,7 +212,7 @@ impl InfraClient {
         &self,
         name: &'static str,
         request: Message,
-    ) -> Result<ReceivedResponse, InfraError> {
+    ) -> Result<ReceivedResponse, InfraClientError> {
         self.network.before_request().await?;
         let credentials = self
             .credentials
@@ -230,7 +230,7 @@ impl InfraClient {
         .await?;
         let status = response.message.status();
         if !status.is_success() {
-            return Err(InfraError::Refused {
+            return Err(InfraClientError::Refused {
                 operation: name,
                 status: status.name().unwrap_or("unknown-status").to_string(),
                 status_code: status.0,
@@ -245,7 +245,11 @@ impl InfraClient {
         Ok(response)
     }
 
-    async fn send(&self, name: &'static str, request: Message) -> Result<Message, InfraError> {
+    async fn send(
+        &self,
+        name: &'static str,
+        request: Message,
+    ) -> Result<Message, InfraClientError> {
         Ok(self.send_streaming(name, request).await?.message)
     }
 
@@ -253,7 +257,7 @@ impl InfraClient {
     pub async fn update_output_device_attributes(
         &self,
         attributes: Vec<Attribute>,
-    ) -> Result<(), InfraError> {
+    ) -> Result<(), InfraClientError> {
         let mut request = self.request(Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES);
         request.push_group(printlab_ipp::Group {
             tag: GroupTag::PRINTER,
@@ -266,7 +270,7 @@ impl InfraClient {
 
     /// Create-Printer-Subscriptions for ippget delivery of job events; returns the
     /// subscription id.
-    pub async fn create_printer_subscription(&self) -> Result<i32, InfraError> {
+    pub async fn create_printer_subscription(&self) -> Result<i32, InfraClientError> {
         let mut request = self.request(Operation::CREATE_PRINTER_SUBSCRIPTIONS);
         request.push_group(
             printlab_ipp::Group::new(GroupTag::SUBSCRIPTION)
@@ -281,7 +285,7 @@ impl InfraClient {
         response
             .group(GroupTag::SUBSCRIPTION)
             .and_then(|g| g.integer("notify-subscription-id"))
-            .ok_or(InfraError::Missing {
+            .ok_or(InfraClientError::Missing {
                 operation: "Create-Printer-Subscriptions",
                 attribute: "notify-subscription-id",
             })
@@ -294,7 +298,7 @@ impl InfraClient {
         subscription: i32,
         after_sequence: i32,
         wait: bool,
-    ) -> Result<(Notifications, i32), InfraError> {
+    ) -> Result<(Notifications, i32), InfraClientError> {
         let mut request = self.request(Operation::GET_NOTIFICATIONS);
         let op = request.group_mut(GroupTag::OPERATION);
         op.push(Attribute::new(
@@ -341,7 +345,7 @@ impl InfraClient {
     }
 
     /// Get-Jobs `which-jobs=fetchable`: the ids of jobs waiting for this device.
-    pub async fn fetchable_jobs(&self) -> Result<Vec<u32>, InfraError> {
+    pub async fn fetchable_jobs(&self) -> Result<Vec<u32>, InfraClientError> {
         let mut request = self.request(Operation::GET_JOBS);
         let op = request.group_mut(GroupTag::OPERATION);
         op.push(Attribute::new("which-jobs", Value::keyword("fetchable")));
@@ -366,7 +370,7 @@ impl InfraClient {
     }
 
     /// Fetch-Job: the job's attributes (template attributes included).
-    pub async fn fetch_job(&self, job: u32) -> Result<FetchedJob, InfraError> {
+    pub async fn fetch_job(&self, job: u32) -> Result<FetchedJob, InfraClientError> {
         let response = self
             .send("Fetch-Job", self.job_request(Operation::FETCH_JOB, job))
             .await?;
@@ -378,7 +382,7 @@ impl InfraClient {
     }
 
     /// Acknowledge-Job: the device has taken the job (or, with a reason, refuses it).
-    pub async fn acknowledge_job(&self, job: u32) -> Result<(), InfraError> {
+    pub async fn acknowledge_job(&self, job: u32) -> Result<(), InfraClientError> {
         self.send(
             "Acknowledge-Job",
             self.job_request(Operation::ACKNOWLEDGE_JOB, job),
@@ -392,7 +396,7 @@ impl InfraClient {
         &self,
         job: u32,
         number: u32,
-    ) -> Result<(Vec<Attribute>, DocumentReader), InfraError> {
+    ) -> Result<(Vec<Attribute>, DocumentReader), InfraClientError> {
         let mut request = self.job_request(Operation::FETCH_DOCUMENT, job);
         let op = request.group_mut(GroupTag::OPERATION);
         op.push(Attribute::new(
@@ -411,7 +415,11 @@ impl InfraClient {
         Ok((attributes, response.document))
     }
 
-    pub async fn acknowledge_document(&self, job: u32, number: u32) -> Result<(), InfraError> {
+    pub async fn acknowledge_document(
+        &self,
+        job: u32,
+        number: u32,
+    ) -> Result<(), InfraClientError> {
         let mut request = self.job_request(Operation::ACKNOWLEDGE_DOCUMENT, job);
         request.group_mut(GroupTag::OPERATION).push(Attribute::new(
             "document-number",
@@ -423,7 +431,11 @@ impl InfraClient {
 
     /// Update-Job-Status: the device's view of the job (`output-device-job-state*`) and its
     /// progress counters.
-    pub async fn update_job_status(&self, job: u32, report: &JobReport) -> Result<(), InfraError> {
+    pub async fn update_job_status(
+        &self,
+        job: u32,
+        report: &JobReport,
+    ) -> Result<(), InfraClientError> {
         let mut request = self.job_request(Operation::UPDATE_JOB_STATUS, job);
         let mut group = printlab_ipp::Group::new(GroupTag::JOB)
             .with("output-device-job-state", Value::Enum(report.state))
@@ -460,7 +472,7 @@ impl InfraClient {
     pub async fn update_active_jobs(
         &self,
         jobs: &[(u32, i32)],
-    ) -> Result<Vec<(u32, Option<i32>)>, InfraError> {
+    ) -> Result<Vec<(u32, Option<i32>)>, InfraClientError> {
         let mut request = self.request(Operation::UPDATE_ACTIVE_JOBS);
         let op = request.group_mut(GroupTag::OPERATION);
         if jobs.is_empty() {
@@ -528,7 +540,7 @@ mod tests {
         );
         assert!(matches!(
             http_endpoint("ftp://x/"),
-            Err(InfraError::BadUri(_))
+            Err(InfraClientError::BadUri(_))
         ));
     }
 }

@@ -1,6 +1,6 @@
 //! A Universal Print device's identity: registration (key + CSR in, certificate and printer id
 //! out) and device access tokens (nonce challenge, then a JWT signed with the device key that
-//! carries the certificate), as shared/reference/graph-print-api.md §4.2–4.3 describe, over
+//! carries the certificate), the two steps Universal Print devices take with the service, over
 //! plain HTTP so it works against any service that implements them.
 //!
 //! Everything a device learns is written to its spool's `identity` tree before it is used: the
@@ -391,7 +391,8 @@ pub struct DeviceToken {
     pub refresh_at: DateTime<Utc>,
 }
 
-/// Gets a device token: nonce challenge, then the signed request (reference §4.3).
+/// Gets a device token as Universal Print devices do: a nonce challenge, then the request signed
+/// with the device key.
 pub async fn request_device_token(
     http: &reqwest::Client,
     device: &RegisteredDevice,

@@ -1,7 +1,8 @@
 //! Encrypted, truncated and malicious PDFs, generated here byte by byte: each is refused with
 //! an error that says why, or rendered within the engine's memory and time bounds.
 
-use super::engine::{self, LIMITS, Limits};
+use super::dispatch;
+use super::workers::{LIMITS, Limits, abandoned_workers};
 use super::*;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -64,7 +65,7 @@ fn zlib(data: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
 
 fn native(pdf: &[u8], dpi: u32, limits: &Limits) -> Result<Manifest, RenderError> {
     let dir = tempfile::tempdir().unwrap();
-    engine::render_native(
+    dispatch::render_native(
         pdf,
         PDF,
         dpi,
@@ -90,7 +91,7 @@ fn generated_pdfs_render_as_a_baseline() {
     let pdf = one_page_pdf("<< >>", stream("", b"0 0 1 rg 100 100 200 200 re f"), &[]);
     let dir = tempfile::tempdir().unwrap();
     let cancel = CancellationToken::new();
-    let m = engine::render_native(&pdf, PDF, 72, &[], dir.path(), &cancel, &LIMITS).unwrap();
+    let m = dispatch::render_native(&pdf, PDF, 72, &[], dir.path(), &cancel, &LIMITS).unwrap();
     assert_eq!((m.sides[0].width, m.sides[0].height), (595, 842));
     let png = std::fs::read(dir.path().join("page-1.png")).unwrap();
     assert_eq!(m.sides[0].sha256, format!("{:x}", Sha256::digest(&png)));
@@ -308,7 +309,7 @@ static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn alone() -> std::sync::MutexGuard<'static, ()> {
     let guard = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
     let deadline = Instant::now() + Duration::from_secs(300);
-    while engine::abandoned_workers() > 0 {
+    while abandoned_workers() > 0 {
         assert!(Instant::now() < deadline, "abandoned workers never ended");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -342,13 +343,13 @@ fn jobs_wait_while_too_many_abandoned_workers_run() {
     };
     refusal(native(&slow_page(2000), 150, &limits));
     assert_eq!(
-        engine::abandoned_workers(),
+        abandoned_workers(),
         1,
         "the overrun page (seconds of work) is still being rasterised"
     );
     let page = crate::testpage::generate(&[(595.0, 842.0)]).unwrap();
     native(&page, 72, &limits).unwrap();
-    assert_eq!(engine::abandoned_workers(), 0);
+    assert_eq!(abandoned_workers(), 0);
 }
 
 /// A page whose coverage outgrows vello_cpu's 31-bit alpha index makes it panic: the job is

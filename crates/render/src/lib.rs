@@ -9,10 +9,12 @@
 //! The call is synchronous and CPU-bound (the device runs it in `spawn_blocking`); it renders
 //! sides on one worker per core, each holding one side's pixels at a time.
 
-mod engine;
+mod dispatch;
 #[cfg(test)]
 mod hostile_tests;
 mod layout;
+mod png_writer;
+mod rasteriser;
 mod row_deflate;
 pub mod samples;
 mod settings;
@@ -21,8 +23,9 @@ mod stroke_font;
 pub mod testpage;
 #[cfg(test)]
 mod tests;
+mod workers;
 
-pub use engine::{Manifest, SheetProgress, SideRecord, Timings};
+pub use dispatch::{Manifest, SheetProgress, SideRecord, Timings};
 pub use printlab_ticket as ticket;
 pub use settings::{
     AppliedSettings, ColorOutput, DeviceProfile, EdgeMicrons, EdgePoints, QuarterTurns, Scaling,
@@ -72,6 +75,13 @@ impl RenderError {
     }
 }
 
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> RenderError {
+    RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// One job for the engine.
 pub struct JobRequest<'a> {
     /// The whole document, already spooled.
@@ -91,7 +101,7 @@ pub struct JobRequest<'a> {
 
 /// Renders a job as the printer in `profile` would print it.
 pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
-    engine::render_job(request, &engine::LIMITS)
+    dispatch::render_job(request, &workers::LIMITS)
 }
 
 /// What a job would put on paper, without drawing it.
@@ -144,13 +154,13 @@ pub fn render_native(
     out_dir: &Path,
     cancel: &CancellationToken,
 ) -> Result<Manifest, RenderError> {
-    engine::render_native(
+    dispatch::render_native(
         document,
         content_type,
         dpi,
         page_ranges,
         out_dir,
         cancel,
-        &engine::LIMITS,
+        &workers::LIMITS,
     )
 }

@@ -1,0 +1,468 @@
+//! `printers.toml`: the declared fleet, parsed with spans so every mistake can be shown at its
+//! line and column.
+//!
+//! Enum values are read as plain strings and converted afterwards (instead of by serde), so a
+//! file with three misspelt colour modes gets three messages rather than one stop at the first.
+//! The capability and default rules themselves live in [`printlab_graph::rules`], shared with the
+//! cloud; this module maps their Graph-named violations back to the TOML value they came from.
+
+mod convert;
+mod model;
+mod origins;
+
+pub use model::{
+    Connection, Fleet, HardwareProfile, Margins, MediaProfile, PrinterConfig, Secret, Shard,
+};
+
+use convert::{convert_connection, convert_printer};
+use serde::Deserialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+type S<T> = Spanned<T>;
+type SList = Spanned<Vec<Spanned<String>>>;
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetFile {
+    #[serde(default)]
+    fleet: Option<FleetSection>,
+    #[serde(default)]
+    printer: Vec<Spanned<PrinterEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetSection {
+    connection: Option<S<ConnectionEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrinterEntry {
+    name: S<String>,
+    manufacturer: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    location: LocationEntry,
+    connection: Option<S<ConnectionEntry>>,
+    capabilities: S<CapabilitiesEntry>,
+    #[serde(default)]
+    defaults: Option<S<DefaultsEntry>>,
+    engine: Option<EngineEntry>,
+    #[serde(default)]
+    faults: FaultsEntry,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocationEntry {
+    building: Option<String>,
+    floor: Option<String>,
+    room: Option<String>,
+    street_address: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
+    state_or_province: Option<String>,
+    country_or_region: Option<String>,
+    site: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionEntry {
+    mode: S<String>,
+    printer_uri: Option<S<String>>,
+    username: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaEntry {
+    size: S<String>,
+    /// Hardware margins in millimetres.
+    margins: S<MarginsEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarginsEntry {
+    top: f64,
+    bottom: f64,
+    left: f64,
+    right: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopiesEntry {
+    min: i64,
+    max: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesEntry {
+    document_formats: Option<SList>,
+    media: Option<S<Vec<S<MediaEntry>>>>,
+    dpis: Option<S<Vec<S<i64>>>>,
+    color_modes: Option<SList>,
+    duplex_modes: Option<SList>,
+    pages_per_sheet: Option<S<Vec<S<i64>>>>,
+    multipage_layouts: Option<SList>,
+    orientations: Option<SList>,
+    scalings: Option<SList>,
+    qualities: Option<SList>,
+    finishings: Option<SList>,
+    feed_orientations: Option<SList>,
+    input_bins: Option<SList>,
+    output_bins: Option<SList>,
+    media_types: Option<SList>,
+    media_colors: Option<SList>,
+    copies: Option<S<CopiesEntry>>,
+    collation: Option<bool>,
+    page_ranges: Option<bool>,
+    fit_to_page: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsEntry {
+    color_mode: Option<S<String>>,
+    document_format: Option<S<String>>,
+    copies: Option<S<i64>>,
+    dpi: Option<S<i64>>,
+    duplex_mode: Option<S<String>>,
+    finishings: Option<SList>,
+    fit_to_page: Option<S<bool>>,
+    input_bin: Option<S<String>>,
+    media_color: Option<S<String>>,
+    media_size: Option<S<String>>,
+    media_type: Option<S<String>>,
+    multipage_layout: Option<S<String>>,
+    orientation: Option<S<String>>,
+    output_bin: Option<S<String>>,
+    pages_per_sheet: Option<S<i64>>,
+    quality: Option<S<String>>,
+    scaling: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineEntry {
+    pages_per_minute: S<i64>,
+    #[serde(default)]
+    warm_up_seconds: Option<S<f64>>,
+    #[serde(default)]
+    cool_down_seconds: Option<S<f64>>,
+    #[serde(default)]
+    full_speed: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsEntry {
+    jam_every_sheets: Option<S<i64>>,
+    out_of_paper_after_sheets: Option<S<i64>>,
+    cover_open_after_sheets: Option<S<i64>>,
+    #[serde(default)]
+    offline: Vec<S<OfflineEntry>>,
+    failing_formats: Option<SList>,
+    extra_latency_ms: Option<S<i64>>,
+    random: Option<S<RandomEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfflineEntry {
+    after_seconds: f64,
+    for_seconds: f64,
+    every_seconds: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RandomEntry {
+    seed: u64,
+    jam: Option<S<f64>>,
+    cover_open: Option<S<f64>>,
+    media_empty: Option<S<f64>>,
+    interpret_failure: Option<S<f64>>,
+}
+
+/// One mistake in the file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", format_problems(file, problems))]
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
+    #[error("environment variable {0} (named by password_env) is not set")]
+    MissingEnv(String),
+}
+
+fn format_problems(file: &str, problems: &[Problem]) -> String {
+    let mut out = format!("{file}: {} mistake(s)", problems.len());
+    for p in problems {
+        out.push_str(&format!("\n{file}:{}:{}: {}", p.line, p.column, p.message));
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Reads and checks a `printers.toml`.
+pub fn load(path: &Path) -> Result<Fleet, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses and checks `printers.toml` text; `file` names it in messages.
+pub fn parse(text: &str, file: &str) -> Result<Fleet, ConfigError> {
+    let mut issues = Issues::default();
+    let fleet = match toml::from_str::<FleetFile>(text) {
+        Ok(f) => f,
+        Err(e) => {
+            issues.push(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
+            return Err(issues.into_error(text, file));
+        }
+    };
+    let fleet_connection = fleet
+        .fleet
+        .as_ref()
+        .and_then(|f| f.connection.as_ref())
+        .map(|c| convert_connection(c, &mut issues));
+    if fleet.printer.is_empty() {
+        issues.push(0..0, "no printers: declare at least one [[printer]]".into());
+    }
+    let mut printers = Vec::new();
+    for (i, entry) in fleet.printer.iter().enumerate() {
+        let name = entry.get_ref().name.get_ref();
+        if let Some(first) = fleet.printer[..i]
+            .iter()
+            .find(|p| p.get_ref().name.get_ref() == name)
+        {
+            let (line, _) = line_column(text, first.get_ref().name.span().start);
+            issues.push(
+                entry.get_ref().name.span(),
+                format!("printer name `{name}` is already used on line {line}"),
+            );
+        }
+        if let Some(p) = convert_printer(
+            entry.get_ref(),
+            fleet_connection.clone().flatten(),
+            &mut issues,
+        ) {
+            printers.push(p);
+        }
+    }
+    if issues.0.is_empty() {
+        Ok(Fleet { printers })
+    } else {
+        Err(issues.into_error(text, file))
+    }
+}
+
+#[derive(Default)]
+struct Issues(Vec<(Range<usize>, String)>);
+
+impl Issues {
+    fn push(&mut self, span: Range<usize>, message: String) {
+        self.0.push((span, message));
+    }
+
+    fn into_error(mut self, text: &str, file: &str) -> ConfigError {
+        self.0.sort_by_key(|(span, _)| span.start);
+        let problems = self
+            .0
+            .into_iter()
+            .map(|(span, message)| {
+                let (line, column) = line_column(text, span.start);
+                Problem {
+                    line,
+                    column,
+                    span,
+                    message,
+                }
+            })
+            .collect();
+        ConfigError::Invalid {
+            file: file.to_string(),
+            problems,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::convert::DEFAULT_PPM;
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[[printer]]
+name = "Laser"
+[printer.capabilities]
+document_formats = ["application/pdf"]
+media = [{ size = "A4", margins = { top = 4.2, bottom = 4.2, left = 4, right = 4 } }]
+dpis = [600]
+color_modes = ["blackAndWhite"]
+duplex_modes = ["oneSided"]
+finishings = ["none"]
+copies = { min = 1, max = 99 }
+"#;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, "t.toml") {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_printer_loads_with_graph_capabilities_and_hardware() {
+        let fleet = parse(MINIMAL, "t.toml").unwrap();
+        let p = &fleet.printers[0];
+        assert_eq!(p.capabilities.top_margins, Some(vec![4200]));
+        assert_eq!(p.capabilities.left_margins, Some(vec![4000]));
+        assert_eq!(p.capabilities.is_color_printing_supported, Some(false));
+        assert_eq!(p.connection, Connection::UniversalPrint);
+        assert_eq!(p.engine.pages_per_minute, DEFAULT_PPM);
+        let a4 = p.hardware.media("A4").unwrap();
+        assert_eq!(a4.margins.top, 4200);
+        assert!(!p.hardware.color && !p.hardware.duplex);
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let text = "ab\nçd = 1\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 3), (2, 1));
+        assert_eq!(line_column(text, 6), (2, 3));
+    }
+
+    #[test]
+    fn every_mistake_is_located() {
+        let text = MINIMAL
+            .replace(r#"["blackAndWhite"]"#, r#"["color", "colour"]"#)
+            .replace(r#"finishings = ["none"]"#, r#"finishings = ["staple"]"#)
+            .replace(r#"size = "A4""#, r#"size = "A44""#)
+            + "[printer.defaults]\ndpi = 300\n";
+        let p = problems(&text);
+        let msgs: Vec<_> = p
+            .iter()
+            .map(|p| (p.line, p.column, p.message.as_str()))
+            .collect();
+        assert_eq!(p.len(), 5, "{msgs:#?}");
+        assert_eq!((p[0].line, p[0].column), (6, 19));
+        assert!(p[0].message.contains("`A44` is not a known media size"));
+        assert_eq!((p[1].line, p[1].column), (8, 15));
+        assert!(p[1].message.contains("monochrome"), "{}", p[1].message);
+        assert_eq!((p[2].line, p[2].column), (8, 25));
+        assert!(p[2].message.contains("`colour` is not a valid value"));
+        assert_eq!(p[3].line, 10);
+        assert!(p[3].message.contains("finishings"), "{}", p[3].message);
+        assert_eq!((p[4].line, p[4].column), (13, 7));
+        assert!(
+            p[4].message
+                .contains("defaults.dpi: `300` is not supported; supported: `600`")
+        );
+    }
+
+    #[test]
+    fn syntax_and_unknown_keys_are_located() {
+        let p = problems(&MINIMAL.replace("dpis", "dpiz"));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, 7);
+        assert!(p[0].message.contains("dpiz"), "{}", p[0].message);
+        let p = problems("[[printer]\n");
+        assert_eq!(p[0].line, 1);
+    }
+
+    #[test]
+    fn connections_faults_and_names_are_checked() {
+        let text = format!(
+            "[fleet]\nconnection = {{ mode = \"infra\", printer_uri = \"ipp://cloud:8631/ipp/print\", username = \"u\", password_env = \"PW\" }}\n{MINIMAL}{}",
+            r#"[printer.faults]
+jam_every_sheets = 0
+failing_formats = ["image/urf"]
+random = { seed = 1, jam = 1.5, cover_open = 1.0, interpret_failure = 1.0 }
+offline = [{ after_seconds = 1, for_seconds = 5, every_seconds = 2 }]
+"#
+        );
+        let p = problems(&text);
+        let msgs: Vec<_> = p.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(p.len(), 5, "{msgs:#?}");
+        assert!(msgs[0].contains("jam_every_sheets must be 2 or more"));
+        assert!(msgs[1].contains("image/urf"));
+        assert!(msgs[2].contains("probability"));
+        assert!(msgs[3].contains("cover_open must be below 1"));
+        assert!(msgs[4].contains("every_seconds"));
+
+        let two = format!("{MINIMAL}{MINIMAL}");
+        let p = problems(&two);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("already used on line 3"));
+
+        let infra = format!(
+            "[fleet]\nconnection = {{ mode = \"infra\", printer_uri = \"ipp://cloud:8631/ipp/print\", username = \"u\", password_env = \"PW\" }}\n{MINIMAL}"
+        );
+        let fleet = parse(&infra, "t").unwrap();
+        let Connection::Infra { password, .. } = &fleet.printers[0].connection else {
+            panic!("fleet connection not inherited")
+        };
+        assert_eq!(password, &Some(Secret::Env("PW".into())));
+        assert!(!format!("{:?}", fleet.printers[0].connection).contains("u\", password: \"PW"));
+    }
+
+    #[test]
+    fn shards_split_without_overlap() {
+        let mut text = String::new();
+        for i in 0..5 {
+            text.push_str(&MINIMAL.replace("\"Laser\"", &format!("\"P{i}\"")));
+        }
+        let fleet = parse(&text, "t").unwrap();
+        let names = |s: &str| -> Vec<String> {
+            fleet
+                .clone()
+                .shard(s.parse().unwrap())
+                .printers
+                .into_iter()
+                .map(|p| p.name)
+                .collect()
+        };
+        assert_eq!(names("1/2"), vec!["P0", "P2", "P4"]);
+        assert_eq!(names("2/2"), vec!["P1", "P3"]);
+        assert_eq!(names("1/1").len(), 5);
+        assert!("0/2".parse::<Shard>().is_err());
+        assert!("3/2".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+}

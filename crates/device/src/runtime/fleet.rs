@@ -1,0 +1,316 @@
+//! The fleet: one task per printer on a shared HTTP client, the handles and snapshots that
+//! show a running printer from outside, and how each printer reaches its service.
+
+use super::RuntimeError;
+use super::connect::{DeviceParts, device_uuid};
+use super::control_api::Control;
+use crate::config::{Connection, PrinterConfig};
+use crate::engine::Engine;
+use crate::infra_client::InfraClient;
+use crate::network::Network;
+use crate::registration::{RegistrationError, UniversalPrintAccess, is_registered};
+use crate::spool::Spool;
+use printlab_graph::PrinterProcessingState;
+use printlab_ipp::http::Credentials;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error_span};
+
+/// Where and how one printer reaches its infrastructure printer.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub printer_uri: String,
+    pub credentials: Credentials,
+}
+
+/// How one printer reaches its service: a plain INFRA printer URI, or Universal Print
+/// registration and device tokens.
+#[derive(Debug, Clone)]
+pub enum Link {
+    Infra(Endpoint),
+    UniversalPrint(UniversalPrintAccess),
+}
+
+impl From<Endpoint> for Link {
+    fn from(endpoint: Endpoint) -> Self {
+        Link::Infra(endpoint)
+    }
+}
+
+impl Link {
+    /// The link a printer's connection names; Universal Print printers use `access`.
+    pub fn from_config(
+        printer: &PrinterConfig,
+        access: Option<&UniversalPrintAccess>,
+    ) -> Result<Self, RuntimeError> {
+        match &printer.connection {
+            Connection::UniversalPrint => access
+                .cloned()
+                .map(Link::UniversalPrint)
+                .ok_or_else(|| RuntimeError::NeedsCloud(printer.name.clone())),
+            Connection::Infra { .. } => Endpoint::from_config(printer).map(Link::Infra),
+        }
+    }
+}
+
+impl Endpoint {
+    /// The endpoint a printer's `infra` connection names.
+    pub fn from_config(printer: &PrinterConfig) -> Result<Self, RuntimeError> {
+        match &printer.connection {
+            Connection::UniversalPrint => Err(RuntimeError::NeedsCloud(printer.name.clone())),
+            Connection::Infra {
+                printer_uri,
+                username,
+                password,
+            } => {
+                let credentials = match password {
+                    Some(secret) => Credentials::Basic {
+                        user: username.clone().unwrap_or_else(|| printer.name.clone()),
+                        password: secret.reveal().map_err(|e| RuntimeError::Config {
+                            printer: printer.name.clone(),
+                            message: e.to_string(),
+                        })?,
+                    },
+                    None => Credentials::None,
+                };
+                Ok(Self {
+                    printer_uri: printer_uri.clone(),
+                    credentials,
+                })
+            }
+        }
+    }
+}
+
+/// A printer's current state, for the control API and `printlab up`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterSnapshot {
+    pub name: String,
+    pub state: PrinterProcessingState,
+    pub reasons: Vec<String>,
+    pub connected: bool,
+    /// Has told the service its capabilities and state at least once since it started. Unlike
+    /// `connected` it stays true through later outages, so whoever waits for a printer to be
+    /// ready cannot miss a connection that an offline window cut short.
+    pub advertised: bool,
+    /// The ippget subscription is in place: new jobs arrive as events, not by polling.
+    pub subscribed: bool,
+    pub job: Option<u32>,
+    pub jobs_completed: u64,
+}
+
+/// A running printer, seen from outside its task.
+#[derive(Clone)]
+pub struct PrinterHandle {
+    pub name: String,
+    control: mpsc::Sender<Control>,
+    status: watch::Receiver<PrinterSnapshot>,
+}
+
+impl PrinterHandle {
+    pub fn snapshot(&self) -> PrinterSnapshot {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the snapshot satisfies `pred`.
+    pub async fn wait_for(&self, pred: impl Fn(&PrinterSnapshot) -> bool) -> PrinterSnapshot {
+        let mut rx = self.status.clone();
+        rx.wait_for(|s| pred(s))
+            .await
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| self.snapshot())
+    }
+
+    /// Sends a control action; false when the printer has stopped running.
+    pub async fn control(&self, action: Control) -> bool {
+        self.control.send(action).await.is_ok()
+    }
+}
+
+/// A running fleet: its printers and their tasks.
+pub struct RunningFleet {
+    pub printers: Vec<PrinterHandle>,
+    tasks: JoinSet<()>,
+    shutdown: CancellationToken,
+}
+
+impl RunningFleet {
+    pub fn printer(&self, name: &str) -> Option<&PrinterHandle> {
+        self.printers.iter().find(|p| p.name == name)
+    }
+
+    /// Stops every printer (jobs in flight stay in the spool) and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// How long a fleet's idle HTTP connection stays open for reuse. A long poll's connection is
+/// reused the moment the poll is renewed; the connections of a burst (registration, a job's
+/// requests) would otherwise stay open for reqwest's default 90 s, each with its buffers and
+/// task here and on the service: about three idle connections per printer after a fleet's
+/// start, more memory than the printers themselves.
+pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
+/// How many idle connections a fleet keeps at most. A fleet's start (every printer registering,
+/// advertising and subscribing at once) opens several connections per printer; without a cap
+/// they all wait out [`FLEET_POOL_IDLE`], and that peak stays in the process's resident memory
+/// long after they close. Renewed long polls take their connection back at once, so they never
+/// need more than a few idle ones.
+pub const FLEET_POOL_MAX_IDLE: usize = 64;
+
+/// The one HTTP client a fleet shares (one connection pool, one TLS configuration), with idle
+/// connections capped at [`FLEET_POOL_MAX_IDLE`] and closed after [`FLEET_POOL_IDLE`].
+pub fn fleet_http_client() -> Result<reqwest::Client, RuntimeError> {
+    reqwest::Client::builder()
+        .pool_idle_timeout(FLEET_POOL_IDLE)
+        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE)
+        .build()
+        .map_err(RuntimeError::HttpClient)
+}
+
+/// Options shared by all printers of a fleet.
+#[derive(Clone)]
+pub struct FleetOptions {
+    pub spool: Spool,
+    /// Rendered sides go under `<out_root>/<printer>/<job>/`.
+    pub out_root: PathBuf,
+    /// One client for the whole fleet: [`fleet_http_client`].
+    pub http: reqwest::Client,
+    /// False: lay each job out to count its sheets but draw nothing (throughput runs).
+    pub render: bool,
+}
+
+/// Starts one task per printer. Each printer's link comes from `endpoint_of` (an [`Endpoint`]
+/// for INFRA printers, or a [`Link`]). A Universal Print printer registers (once; the spool
+/// keeps its identity) and gets its device token inside its task, retrying with backoff while
+/// the service is unreachable; one that has not registered and has no admin token is refused
+/// here, before anything starts.
+pub fn start_fleet<L: Into<Link>>(
+    printers: &[PrinterConfig],
+    endpoint_of: impl Fn(&PrinterConfig) -> Result<L, RuntimeError>,
+    options: FleetOptions,
+) -> Result<RunningFleet, RuntimeError> {
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let mut handles = Vec::new();
+    for config in printers {
+        let link = endpoint_of(config)?.into();
+        let started = Instant::now();
+        let network = Arc::new(Network::new(config.faults.clone(), started));
+        let (control_tx, control_rx) = mpsc::channel(8);
+        let mut engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let memory =
+            options
+                .spool
+                .fault_memory(&config.name)
+                .map_err(|source| RuntimeError::Spool {
+                    printer: config.name.clone(),
+                    source,
+                })?;
+        if let Some(memory) = memory {
+            engine.restore(&memory);
+        }
+        let status = engine.status();
+        let snapshot = PrinterSnapshot {
+            name: config.name.clone(),
+            state: status.state,
+            reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
+            connected: false,
+            advertised: false,
+            subscribed: false,
+            job: None,
+            jobs_completed: 0,
+        };
+        let (status_tx, status_rx) = watch::channel(snapshot);
+        let parts = DeviceParts {
+            config: config.clone(),
+            spool: options.spool.clone(),
+            out_root: options.out_root.clone(),
+            http: options.http.clone(),
+            render_enabled: options.render,
+            engine,
+            started,
+            network,
+            control: control_rx,
+            status: status_tx,
+            shutdown: shutdown.child_token(),
+        };
+        // Spans at ERROR level so that even `--log warn` lines say whose they are.
+        let span = error_span!("printer", name = %config.name);
+        match link {
+            Link::Infra(endpoint) => {
+                let client = InfraClient::new(
+                    options.http.clone(),
+                    &endpoint.printer_uri,
+                    &device_uuid(&config.name),
+                    endpoint.credentials,
+                )
+                .map_err(|source| RuntimeError::Infra {
+                    printer: config.name.clone(),
+                    source,
+                })?
+                .with_network(parts.network.clone());
+                tasks.spawn(
+                    async move {
+                        // Fixed credentials: there is no registration to lose, so no parts
+                        // come back.
+                        parts.into_device(Arc::new(client), None).run().await;
+                    }
+                    .instrument(span),
+                );
+            }
+            Link::UniversalPrint(access) => {
+                let registered = is_registered(&options.spool, &config.name).map_err(|source| {
+                    RuntimeError::Spool {
+                        printer: config.name.clone(),
+                        source,
+                    }
+                })?;
+                if !registered && access.admin_token.is_none() {
+                    return Err(RuntimeError::NeedsAdminToken {
+                        message: RegistrationError::NeedsAdminToken(config.name.clone())
+                            .to_string(),
+                    });
+                }
+                tasks.spawn(
+                    async move {
+                        let mut parts = parts;
+                        // Boxed: the task keeps only the phase it is in, not room for both. A
+                        // device the service stopped knowing comes back to register again.
+                        while let Some((client, tokens)) =
+                            Box::pin(parts.connect_universal_print(&access)).await
+                        {
+                            match Box::pin(parts.into_device(client, Some(tokens)).run()).await {
+                                Some(returned) => parts = returned,
+                                None => break,
+                            }
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+        }
+        handles.push(PrinterHandle {
+            name: config.name.clone(),
+            control: control_tx,
+            status: status_rx,
+        });
+    }
+    Ok(RunningFleet {
+        printers: handles,
+        tasks,
+        shutdown,
+    })
+}
+
+/// Where a fleet's rendered output goes inside its spool folder.
+pub fn out_root(spool_dir: &Path) -> PathBuf {
+    spool_dir.join("out")
+}

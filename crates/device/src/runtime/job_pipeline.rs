@@ -1,0 +1,578 @@
+//! One job through the printer: fetch into the spool, render, pace the sheets through the engine,
+//! report each step to the service after it is durable.
+
+use super::session::{Device, Interrupted};
+use crate::config::PrinterConfig;
+use crate::engine::{EngineEvent, Fault, JobWork};
+use crate::infra_client::{InfraClientError, JobReport, job_state};
+use crate::spool::{JobRecord, NewJob, OutputRecord, SpoolError};
+use printlab_graph::PrintJobProcessingState;
+use printlab_graph::rules::check_job;
+use printlab_ipp::AttributeLookup;
+use printlab_mapping::{graph_from_job_template, media_by_name, ticket_from_graph};
+use printlab_render::{self as render, DeviceProfile, EdgeMicrons, JobRequest, RenderError};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error_span, info, warn};
+
+/// Documents are streamed into the spool in chunks of this size: smaller chunks cost a
+/// transaction each (see the spool's benchmark), larger ones only hold more memory.
+const CHUNK: usize = 64 * 1024;
+/// Event kind logged once the service has heard a job's final state.
+pub(super) const REPORTED: &str = "reported";
+
+impl Device {
+    pub(super) async fn process_job(
+        &mut self,
+        job: u32,
+        fetchable: bool,
+    ) -> Result<(), Interrupted> {
+        let cancel = CancellationToken::new();
+        *self.current.lock().expect("not poisoned") = Some((job, cancel.clone()));
+        self.status.send_modify(|s| s.job = Some(job));
+        let span = error_span!("job", id = job);
+        let outcome = self
+            .process_job_inner(job, fetchable, &cancel)
+            .instrument(span)
+            .await;
+        *self.current.lock().expect("not poisoned") = None;
+        self.status.send_modify(|s| s.job = None);
+        match outcome {
+            Err(Interrupted::Canceled) => self.finish_canceled(job).await?,
+            Err(Interrupted::Infra(e)) if e.is_gone() => {
+                info!(job, error = %e, "job is gone from the service");
+            }
+            other => other?,
+        }
+        self.advertise_if_changed().await?;
+        Ok(())
+    }
+
+    async fn process_job_inner(
+        &mut self,
+        job: u32,
+        fetchable: bool,
+        cancel: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let record = match self.spool.job(&name, job)? {
+            Some(record) => record,
+            None => {
+                let fetched = self.client.fetch_job(job).await?;
+                let attrs = &fetched.attributes;
+                let new = NewJob {
+                    name: attrs.string("job-name").map(str::to_string),
+                    user: attrs
+                        .string("job-originating-user-name")
+                        .map(str::to_string),
+                    configuration: graph_from_job_template(attrs)
+                        .value
+                        .with_defaults(&self.config.defaults),
+                };
+                self.spool.create_job(&name, job, new)?
+            }
+        };
+        if record.state.is_terminal() {
+            // Finished before a crash hid the final report: say it again.
+            return self.report_final(job).await.map_err(Into::into);
+        }
+        if fetchable || !record.acknowledged {
+            if !record.acknowledged {
+                self.spool.update(&name, job, "acknowledged", "", |r| {
+                    r.acknowledged = true;
+                    r.state = PrintJobProcessingState::Processing;
+                })?;
+                self.spool.flush()?;
+            }
+            match self.client.acknowledge_job(job).await {
+                // Acknowledged by an earlier run whose record we hold: nothing is lost.
+                Err(e) if e.is_gone() && record.acknowledged => {}
+                other => other?,
+            }
+            info!("job acknowledged");
+        }
+        self.download(job, cancel).await?;
+        let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
+            printer: name.clone(),
+            job,
+        })?;
+        let document = record.document.clone().expect("downloaded");
+        // A service other than ours may hand over options this printer does not have.
+        let unsupported = check_job(&record.configuration, &self.config.capabilities);
+        if !unsupported.is_empty() {
+            let problems: Vec<String> = unsupported.iter().map(|v| v.to_string()).collect();
+            let message = format!(
+                "This printer cannot print the job as asked: {}",
+                problems.join("; ")
+            );
+            return self
+                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .await;
+        }
+        if let Err(failure) = self.engine.interpret(&document.format) {
+            return self
+                .finish_aborted(job, "document-format-error", &failure.0)
+                .await;
+        }
+        self.client
+            .update_job_status(
+                job,
+                &JobReport {
+                    state: job_state::PROCESSING,
+                    reasons: vec!["job-printing".into()],
+                    message: None,
+                    impressions_completed: Some(record.progress.impressions_completed),
+                    sheets_completed: Some(record.progress.sheets_completed),
+                },
+            )
+            .await?;
+        let work = match self.render(job, &record, cancel).await? {
+            Ok(work) => work,
+            Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
+            Err(e) => {
+                return self
+                    .finish_aborted(job, e.job_state_reason(), &e.to_string())
+                    .await;
+            }
+        };
+        self.print(job, work, record.progress.sheets_completed, cancel)
+            .await?;
+        self.spool.update(&name, job, "completed", "", |r| {
+            r.state = PrintJobProcessingState::Completed;
+            r.reasons = vec!["job-completed-successfully".into()];
+        })?;
+        self.spool.flush()?;
+        self.report_final(job).await?;
+        self.status.send_modify(|s| s.jobs_completed += 1);
+        info!("job completed");
+        Ok(())
+    }
+
+    /// Fetch-Document into the spool, resuming after the bytes an earlier run kept, then
+    /// Acknowledge-Document once they are durable.
+    async fn download(&mut self, job: u32, cancel: &CancellationToken) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
+            printer: name.clone(),
+            job,
+        })?;
+        let complete = record.document.as_ref().is_some_and(|d| d.sha256.is_some());
+        if !complete {
+            let (attrs, mut reader) = tokio::select! {
+                r = self.client.fetch_document(job, 1) => r?,
+                _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+            };
+            let format = attrs
+                .string("document-format")
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let doc_name = attrs.string("document-name").map(str::to_string);
+            let begun =
+                self.spool
+                    .begin_document(&name, job, 1, &format, doc_name.as_deref(), None)?;
+            let mut skip = begun.document.map(|d| d.bytes_received).unwrap_or(0);
+            let mut offset = skip;
+            let mut buffer = vec![0u8; CHUNK];
+            loop {
+                let mut filled = 0;
+                while filled < CHUNK {
+                    let n = tokio::select! {
+                        r = reader.read(&mut buffer[filled..]) => r.map_err(InfraClientError::DocumentStream)?,
+                        _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                        _ = self.network.offline() => return Err(Interrupted::Offline),
+                        _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                let mut chunk = &buffer[..filled];
+                let drop = (skip as usize).min(chunk.len());
+                chunk = &chunk[drop..];
+                skip -= drop as u64;
+                if !chunk.is_empty() {
+                    offset = self.spool.append_chunk(&name, job, offset, chunk)?;
+                }
+                if filled < CHUNK {
+                    break;
+                }
+            }
+            self.spool.complete_document(&name, job)?;
+        }
+        let acknowledged = self
+            .spool
+            .job(&name, job)?
+            .and_then(|r| r.document)
+            .is_some_and(|d| d.acknowledged);
+        if !acknowledged {
+            self.spool.flush()?;
+            self.client.acknowledge_document(job, 1).await?;
+            self.spool
+                .update(&name, job, "document-acknowledged", "", |r| {
+                    if let Some(d) = &mut r.document {
+                        d.acknowledged = true;
+                    }
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Renders the job (or, with rendering off, only lays it out) into the sheets and sides the
+    /// engine must print.
+    async fn render(
+        &mut self,
+        job: u32,
+        record: &JobRecord,
+        cancel: &CancellationToken,
+    ) -> Result<Result<JobWork, RenderError>, Interrupted> {
+        let name = self.config.name.clone();
+        let bytes = self.spool.document_bytes(&name, job)?;
+        let format = record
+            .document
+            .as_ref()
+            .map(|d| d.format.clone())
+            .unwrap_or_default();
+        let config = &record.configuration;
+        let profile = render_profile(&self.config, config.media_size.as_deref());
+        let ticket = match ticket_from_graph(config) {
+            Ok(ticket) => ticket,
+            Err(e) => {
+                return Ok(Err(RenderError::InvalidOption {
+                    option: e.option,
+                    value: e.value,
+                    reason: e.reason.to_string(),
+                }));
+            }
+        };
+        let out_dir = self.out_root.join(&name).join(job.to_string());
+        let cancel = cancel.clone();
+        let render_span = tracing::Span::current();
+        let draw = self.render_enabled;
+        let result = tokio::task::spawn_blocking(move || {
+            let _entered = render_span.enter();
+            let on_sheet = |p: render::SheetProgress| {
+                tracing::debug!(
+                    sheet = p.sheets_completed,
+                    of = p.sheets_total,
+                    "sheet rendered"
+                );
+            };
+            let request = JobRequest {
+                document: &bytes,
+                content_type: &format,
+                ticket: &ticket,
+                profile: &profile,
+                out_dir: &out_dir,
+                cancel: &cancel,
+                on_sheet: &on_sheet,
+            };
+            if draw {
+                render::render_job(&request).map(|m| Drawn::Rendered(m, out_dir.clone()))
+            } else {
+                render::count_job(&request).map(Drawn::Counted)
+            }
+        })
+        .await
+        .map_err(|e| {
+            Interrupted::Spool(SpoolError::Corrupt {
+                key: format!("{name}/{job}"),
+                reason: format!("render task failed: {e}"),
+            })
+        })?;
+        match result {
+            Ok(Drawn::Counted(count)) => Ok(Ok(JobWork {
+                sheets: count.media_sheets as u64,
+                impressions: count.impressions as u64,
+            })),
+            Ok(Drawn::Rendered(manifest, out_dir)) => {
+                let outputs: Vec<OutputRecord> = manifest
+                    .sides
+                    .iter()
+                    .map(|s| OutputRecord {
+                        path: out_dir.join(&s.file).display().to_string(),
+                        sha256: s.sha256.clone(),
+                    })
+                    .collect();
+                self.spool.update(&name, job, "rendered", "", |r| {
+                    r.outputs = outputs.clone();
+                })?;
+                Ok(Ok(JobWork {
+                    sheets: manifest.media_sheets as u64,
+                    impressions: manifest.impressions as u64,
+                }))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Paces the sheets through the engine, reporting each one after it is durable in the
+    /// spool; waits out faults until a person clears them.
+    async fn print(
+        &mut self,
+        job: u32,
+        work: JobWork,
+        already: u64,
+        cancel: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let now = self.now();
+        match self.engine.active_job() {
+            // Resumed after an offline window or a lost connection: the engine kept printing.
+            Some((active, _)) if active == job => {}
+            active => {
+                if let Some((other, _)) = active {
+                    // A job the service dropped while it was on the engine.
+                    let _ = self.engine.cancel_job(other, now);
+                }
+                self.engine
+                    .start_job(job, work, already, now)
+                    .expect("the engine is idle after the cancel");
+                self.advertise_if_changed().await?;
+            }
+        }
+        // Still stopped from before a restart, an outage or an offline window: the job waits,
+        // and the service hears so (it was just told the job is processing).
+        if let Some(&fault) = self.engine.status().faults.first() {
+            self.stopped(job, fault).await?;
+        }
+        loop {
+            let mut done = false;
+            for event in self.engine.advance(self.now()) {
+                match event {
+                    EngineEvent::SheetDone {
+                        sheets_completed,
+                        impressions_completed,
+                        ..
+                    } => {
+                        self.spool.update(&name, job, "sheet", "", |r| {
+                            r.progress.sheets_completed = sheets_completed;
+                            r.progress.impressions_completed = impressions_completed;
+                        })?;
+                        self.spool.flush()?;
+                        self.client
+                            .update_job_status(
+                                job,
+                                &JobReport {
+                                    state: job_state::PROCESSING,
+                                    reasons: vec!["job-printing".into()],
+                                    message: None,
+                                    impressions_completed: Some(impressions_completed),
+                                    sheets_completed: Some(sheets_completed),
+                                },
+                            )
+                            .await?;
+                    }
+                    EngineEvent::Stopped { fault, .. } => self.stopped(job, fault).await?,
+                    EngineEvent::JobDone { .. } => done = true,
+                }
+            }
+            if done {
+                return Ok(());
+            }
+            let wake = self.engine.next_wakeup().map(|at| self.started + at);
+            tokio::select! {
+                _ = sleep_until(wake) => {}
+                _ = cancel.cancelled() => return Err(Interrupted::Canceled),
+                _ = self.network.offline() => return Err(Interrupted::Offline),
+                _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+                Some(action) = self.control.recv() => {
+                    self.apply_control(action).await?;
+                    if self.engine.status().faults.is_empty() {
+                        let progress = self.spool.job(&name, job)?.map(|r| r.progress).unwrap_or_default();
+                        self.client.update_job_status(job, &JobReport {
+                            state: job_state::PROCESSING,
+                            reasons: vec!["job-printing".into()],
+                            message: None,
+                            impressions_completed: Some(progress.impressions_completed),
+                            sheets_completed: Some(progress.sheets_completed),
+                        }).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
+        warn!(fault = fault.ipp_keyword(), "printer stopped");
+        self.remember_faults()?;
+        self.spool.flush()?;
+        self.advertise(false).await?;
+        self.client
+            .update_job_status(
+                job,
+                &JobReport {
+                    state: job_state::PROCESSING_STOPPED,
+                    reasons: vec!["printer-stopped".into()],
+                    message: Some(format!(
+                        "The printer stopped ({}): {}",
+                        fault.ipp_keyword(),
+                        fault.remedy()
+                    )),
+                    impressions_completed: None,
+                    sheets_completed: None,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the uncleared faults in the spool, so a restarted printer is still stopped.
+    pub(super) fn remember_faults(&self) -> Result<(), SpoolError> {
+        self.spool
+            .put_fault_memory(&self.config.name, &self.engine.memory())
+    }
+
+    async fn finish_aborted(
+        &mut self,
+        job: u32,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), Interrupted> {
+        warn!(reason, message, "job aborted");
+        let name = self.config.name.clone();
+        self.spool.update(&name, job, "aborted", message, |r| {
+            r.state = PrintJobProcessingState::Aborted;
+            r.reasons = vec![reason.to_string()];
+        })?;
+        self.spool.flush()?;
+        self.report_final(job).await?;
+        Ok(())
+    }
+
+    async fn finish_canceled(&mut self, job: u32) -> Result<(), Interrupted> {
+        info!(job, "job canceled");
+        let name = self.config.name.clone();
+        let now = self.now();
+        let _ = self.engine.cancel_job(job, now);
+        self.spool
+            .update(&name, job, "canceled", "canceled by the service", |r| {
+                r.state = PrintJobProcessingState::Canceled;
+                r.reasons = vec!["job-canceled-by-user".into()];
+            })?;
+        self.spool.flush()?;
+        match self.report_final(job).await {
+            Err(e) if e.is_gone() => Ok(()),
+            other => other.map_err(Into::into),
+        }
+    }
+
+    /// Reports the final state recorded in the spool.
+    pub(super) async fn report_final(&mut self, job: u32) -> Result<(), InfraClientError> {
+        let Ok(Some(record)) = self.spool.job(&self.config.name, job) else {
+            return Ok(());
+        };
+        let state = match record.state {
+            PrintJobProcessingState::Completed => job_state::COMPLETED,
+            PrintJobProcessingState::Canceled => job_state::CANCELED,
+            _ => job_state::ABORTED,
+        };
+        let message = if state == job_state::COMPLETED {
+            completion_message(&record)
+        } else {
+            self.spool
+                .events(&self.config.name, job)
+                .ok()
+                .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
+                .filter(|_| state == job_state::ABORTED)
+                .map(|e| e.detail)
+        };
+        self.client
+            .update_job_status(
+                job,
+                &JobReport {
+                    state,
+                    reasons: record.reasons.clone(),
+                    message,
+                    impressions_completed: Some(record.progress.impressions_completed),
+                    sheets_completed: Some(record.progress.sheets_completed),
+                },
+            )
+            .await?;
+        // Not flushed: losing this mark only means reporting the final state once more.
+        if let Err(e) = self
+            .spool
+            .update(&self.config.name, job, REPORTED, "", |_| {})
+        {
+            warn!(error = %e, "cannot note the final report in the spool");
+        }
+        Ok(())
+    }
+}
+
+/// What the render step produced.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per job, alive between rendering and printing: boxing saves nothing"
+)]
+enum Drawn {
+    Rendered(render::Manifest, PathBuf),
+    Counted(render::JobCount),
+}
+
+/// What a finished job's final status says: sheets printed and where the PNG sides are, as a
+/// `file://` URL so clients on the same machine (`printlab print --wait`, `demo`) can show them.
+fn completion_message(record: &JobRecord) -> Option<String> {
+    let sheets = record.progress.sheets_completed;
+    let folder = record
+        .outputs
+        .first()
+        .and_then(|o| Path::new(&o.path).parent().map(Path::to_path_buf))?;
+    let folder = std::path::absolute(&folder).unwrap_or(folder);
+    let url = url::Url::from_directory_path(&folder).ok()?;
+    Some(format!(
+        "printed {sheets} sheet(s), {} PNG side(s) in {url}",
+        record.outputs.len()
+    ))
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The renderer's view of a printer: the hardware margins of the job's media size.
+pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProfile {
+    let hw = &config.hardware;
+    let default_media = config
+        .defaults
+        .media_size
+        .clone()
+        .or_else(|| hw.media.first().map(|m| m.size.graph_name.to_string()))
+        .unwrap_or_else(|| "A4".into());
+    let margins = hw
+        .media(media.unwrap_or(&default_media))
+        .or_else(|| hw.media(&default_media))
+        .map(|m| EdgeMicrons {
+            top: m.margins.top,
+            bottom: m.margins.bottom,
+            left: m.margins.left,
+            right: m.margins.right,
+        })
+        .unwrap_or_default();
+    let default_dpi = config
+        .defaults
+        .dpi
+        .and_then(|d| u32::try_from(d).ok())
+        .or_else(|| hw.dpis.first().copied())
+        .unwrap_or(300);
+    DeviceProfile {
+        hardware_margins: margins,
+        dpis: hw.dpis.clone(),
+        default_dpi,
+        color: hw.color,
+        content_types: config
+            .capabilities
+            .content_types
+            .clone()
+            .unwrap_or_default(),
+        default_media: media_by_name(&default_media)
+            .unwrap_or_else(|| DeviceProfile::default().default_media),
+        quality_dpi: None,
+    }
+}

@@ -1,0 +1,343 @@
+//! The session a printer holds with its service: advertise, reconcile with the spool, wait for
+//! jobs, and start over after outages, offline windows and refused tokens.
+
+use super::backoff;
+use super::connect::DeviceParts;
+use super::control_api::Control;
+use super::fleet::PrinterSnapshot;
+use super::job_pipeline::REPORTED;
+use super::notifications::notification_loop;
+use super::token_refresh::refresh_tokens;
+use crate::config::PrinterConfig;
+use crate::engine::Engine;
+use crate::infra_client::{InfraClient, InfraClientError, job_state};
+use crate::network::Network;
+use crate::registration::{DeviceTokens, RegistrationError};
+use crate::spool::{Spool, SpoolError};
+use printlab_graph::PrintJobProcessingState;
+use printlab_ipp::http::Credentials;
+use printlab_ipp::{Attribute, Value};
+use printlab_mapping::{printer_attributes_from_graph, printer_status_to_ipp};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, warn};
+
+/// While notifications fail, look for fetchable jobs this often.
+const FALLBACK_POLL: Duration = Duration::from_secs(30);
+
+/// Why a job's processing ended early.
+pub(super) enum Interrupted {
+    Canceled,
+    Shutdown,
+    /// An offline window began: the session ends without a word to the service.
+    Offline,
+    Infra(InfraClientError),
+    Spool(SpoolError),
+}
+
+impl From<InfraClientError> for Interrupted {
+    fn from(e: InfraClientError) -> Self {
+        match e {
+            InfraClientError::Offline(_) => Interrupted::Offline,
+            e => Interrupted::Infra(e),
+        }
+    }
+}
+
+impl From<SpoolError> for Interrupted {
+    fn from(e: SpoolError) -> Self {
+        Interrupted::Spool(e)
+    }
+}
+
+pub(super) struct Device {
+    pub(super) config: PrinterConfig,
+    pub(super) client: Arc<InfraClient>,
+    /// Universal Print printers' device tokens (INFRA printers have fixed credentials).
+    pub(super) tokens: Option<Arc<DeviceTokens>>,
+    /// Kept for a new registration (see [`Device::into_parts`]).
+    pub(super) http: reqwest::Client,
+    pub(super) spool: Spool,
+    pub(super) out_root: PathBuf,
+    pub(super) render_enabled: bool,
+    pub(super) engine: Engine,
+    pub(super) started: Instant,
+    pub(super) network: Arc<Network>,
+    pub(super) control: mpsc::Receiver<Control>,
+    pub(super) status: watch::Sender<PrinterSnapshot>,
+    /// Rung by the notification task when jobs may be fetchable.
+    pub(super) wake: Arc<Notify>,
+    /// The job being processed and its cancel token, which the notification task fires.
+    pub(super) current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
+    pub(super) shutdown: CancellationToken,
+}
+
+impl Device {
+    pub(super) fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Back to what a printer owns before it is connected, for a new registration.
+    fn into_parts(self) -> DeviceParts {
+        DeviceParts {
+            config: self.config,
+            spool: self.spool,
+            out_root: self.out_root,
+            http: self.http,
+            render_enabled: self.render_enabled,
+            engine: self.engine,
+            started: self.started,
+            network: self.network,
+            control: self.control,
+            status: self.status,
+            shutdown: self.shutdown,
+        }
+    }
+
+    /// Runs until shutdown; gives its parts back when the service no longer knows the device's
+    /// registration (only a new one helps).
+    pub(super) async fn run(mut self) -> Option<DeviceParts> {
+        let notifier = tokio::spawn(
+            notification_loop(
+                self.client.clone(),
+                self.network.clone(),
+                self.current.clone(),
+                self.wake.clone(),
+                self.status.clone(),
+                self.shutdown.clone(),
+            )
+            .in_current_span(),
+        );
+        let refresher = self.tokens.clone().map(|tokens| {
+            tokio::spawn(
+                refresh_tokens(tokens, self.client.clone(), self.shutdown.clone())
+                    .in_current_span(),
+            )
+        });
+        let mut attempt = 0;
+        let mut not_known = false;
+        while !self.shutdown.is_cancelled() {
+            if let Some(back) = self.network.offline_until() {
+                // The engine keeps its job and faults; the service hears nothing until the
+                // window ends, then the session starts over with advertise + reconcile.
+                info!("offline window: not talking to the service");
+                self.status.send_modify(|s| s.connected = false);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(back.into()) => {}
+                    _ = self.shutdown.cancelled() => break,
+                }
+                info!("offline window over: reconnecting");
+                attempt = 0;
+                continue;
+            }
+            match self.connected_session().await {
+                Ok(()) => break,
+                Err(Interrupted::Shutdown) => break,
+                Err(Interrupted::Offline) => continue,
+                Err(Interrupted::Infra(e)) if e.is_unauthorized() && self.tokens.is_some() => {
+                    warn!(error = %e, "device token refused; getting a new one");
+                    if let Err(RegistrationError::NotKnown { .. }) = self.renew_token().await {
+                        not_known = true;
+                        break;
+                    }
+                }
+                Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
+                Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
+                Err(Interrupted::Canceled) => {}
+            }
+            self.status.send_modify(|s| s.connected = false);
+            if !backoff(&mut attempt, &self.shutdown).await {
+                break;
+            }
+        }
+        notifier.abort();
+        if let Some(refresher) = refresher {
+            refresher.abort();
+        }
+        self.status.send_modify(|s| {
+            s.connected = false;
+            s.subscribed = false;
+        });
+        not_known.then(|| self.into_parts())
+    }
+
+    /// Replaces a device token the service refused (expired, or the service restarted with
+    /// other keys) before the session starts again.
+    async fn renew_token(&self) -> Result<(), RegistrationError> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(());
+        };
+        tokens.invalidate().await?;
+        match tokens.token().await {
+            Ok(token) => {
+                self.client
+                    .set_credentials(Credentials::Bearer(token.access_token));
+                Ok(())
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot get a device token");
+                Err(e)
+            }
+        }
+    }
+
+    /// Advertise, resume what the spool holds, then take jobs until shutdown or an error.
+    async fn connected_session(&mut self) -> Result<(), Interrupted> {
+        self.advertise(true).await?;
+        self.status.send_modify(|s| {
+            s.connected = true;
+            s.advertised = true;
+        });
+        info!("advertised to the service");
+        // Jobs are boxed while they run: an idle printer's task then holds only its wait, not
+        // room for every step of a job (kilobytes per printer in a fleet).
+        Box::pin(self.reconcile()).await?;
+        loop {
+            for job in self.client.fetchable_jobs().await? {
+                Box::pin(self.process_job(job, true)).await?;
+            }
+            let fallback = if self.status.borrow().subscribed {
+                Duration::MAX
+            } else {
+                FALLBACK_POLL
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(fallback) => {}
+                _ = self.network.offline() => return Err(Interrupted::Offline),
+                _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
+                Some(action) = self.control.recv() => self.apply_control(action).await?,
+            }
+        }
+    }
+
+    /// Update-Output-Device-Attributes with the state (and, on connect, the capabilities).
+    pub(super) async fn advertise(
+        &mut self,
+        with_capabilities: bool,
+    ) -> Result<(), InfraClientError> {
+        let status = self.engine.status();
+        let mut attributes = if with_capabilities {
+            let mut attrs =
+                printer_attributes_from_graph(&self.config.capabilities, &self.config.defaults)
+                    .value;
+            attrs.push(Attribute::new(
+                "printer-name",
+                Value::name(self.config.name.clone()),
+            ));
+            let make_model = [&self.config.manufacturer, &self.config.model]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !make_model.is_empty() {
+                attrs.push(Attribute::new(
+                    "printer-make-and-model",
+                    Value::text(make_model),
+                ));
+            }
+            attrs
+        } else {
+            Vec::new()
+        };
+        attributes.extend(printer_status_to_ipp(&status.graph_status()).value);
+        // A stopped printer still queues jobs, as hardware does; nothing here pauses acceptance.
+        attributes.push(Attribute::new(
+            "printer-is-accepting-jobs",
+            Value::Boolean(true),
+        ));
+        let reasons: Vec<String> = status
+            .ipp_reasons()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        self.status.send_modify(|s| {
+            s.state = status.state;
+            s.reasons = reasons;
+        });
+        self.client
+            .update_output_device_attributes(attributes)
+            .await
+    }
+
+    pub(super) async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
+        match action {
+            Control::Clear => {
+                let now = self.now();
+                for fault in self.engine.status().faults {
+                    info!(fault = fault.ipp_keyword(), "fault cleared");
+                    self.engine.clear(fault, now);
+                }
+                self.remember_faults()?;
+                self.advertise(false).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Rebuilds from the spool: reports the unfinished jobs with Update-Active-Jobs, drops
+    /// those the service no longer has or has ended, and finishes the rest.
+    async fn reconcile(&mut self) -> Result<(), Interrupted> {
+        let name = self.config.name.clone();
+        let records = self.spool.printer_jobs(&name)?;
+        // Ended before a crash could tell the service: tell it now.
+        for record in records.iter().filter(|r| r.state.is_terminal()) {
+            let reported = self
+                .spool
+                .events(&name, record.job_id)?
+                .last()
+                .is_some_and(|e| e.kind == REPORTED);
+            if !reported {
+                match self.report_final(record.job_id).await {
+                    Err(e) if e.is_gone() => {}
+                    other => other?,
+                }
+            }
+        }
+        let held: Vec<_> = records
+            .into_iter()
+            .filter(|r| r.acknowledged && !r.state.is_terminal())
+            .collect();
+        let states: Vec<(u32, i32)> = held
+            .iter()
+            .map(|r| (r.job_id, job_state::PROCESSING))
+            .collect();
+        let differing = self.client.update_active_jobs(&states).await?;
+        for record in held {
+            let verdict = differing.iter().find(|(id, _)| *id == record.job_id);
+            match verdict {
+                Some((_, state)) if state.is_none_or(job_state::is_terminal) => {
+                    info!(job = record.job_id, "the service ended this job meanwhile");
+                    self.spool.update(
+                        &name,
+                        record.job_id,
+                        "reconciled",
+                        "the service no longer has this job active",
+                        |r| {
+                            r.state = PrintJobProcessingState::Canceled;
+                            r.reasons = vec!["job-canceled-at-device".into()];
+                        },
+                    )?;
+                }
+                _ => Box::pin(self.process_job(record.job_id, false)).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Update-Output-Device-Attributes when the printer's state or reasons differ from what
+    /// the service was last told (a job started or ended), so Graph is always current.
+    pub(super) async fn advertise_if_changed(&mut self) -> Result<(), InfraClientError> {
+        let status = self.engine.status();
+        let told = self.status.borrow().clone();
+        let reasons: Vec<String> = status.ipp_reasons().into_iter().map(String::from).collect();
+        if told.state == status.state && told.reasons == reasons {
+            return Ok(());
+        }
+        self.advertise(false).await
+    }
+}

@@ -1,0 +1,367 @@
+//! One render thread: rasters a side's pages into its pixels and streams them to the PNG writer.
+
+use super::RenderError;
+use super::io_error;
+use super::png_writer::{OUTPUT_BUFFER, PngRows, PngSpec};
+use super::settings::ColorOutput;
+use super::source::{Document, RasterPage};
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_syntax::Pdf;
+use hayro::kurbo::{Affine, Point};
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+use hayro::{RenderCache, RenderSettings};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Rows of a streamed side converted per batch: 16 A4 rows at 300 dpi are 120 KiB.
+const STREAMED_ROWS: usize = 16;
+
+/// A side to raster: pixel size and where each page goes, in pixels.
+pub(super) struct SideJob {
+    pub(super) width: u32,
+    pub(super) height: u32,
+    pub(super) cells: Vec<Cell>,
+    pub(super) turned_half: bool,
+    pub(super) files: Vec<PathBuf>,
+}
+
+impl SideJob {
+    /// The document pages on this side, numbered from 1, for messages.
+    pub(super) fn pages(&self) -> Vec<usize> {
+        self.cells.iter().map(|c| c.page + 1).collect()
+    }
+}
+
+pub(super) struct Cell {
+    pub(super) page: usize,
+    /// Page space (points, y down, after /Rotate) to sheet pixels.
+    pub(super) page_to_pixels: Affine,
+    /// Integer pixel rectangle the page may paint.
+    pub(super) clip: (u32, u32, u32, u32),
+}
+
+pub(super) struct SideOutput {
+    pub(super) sha256: String,
+    pub(super) render: Duration,
+    pub(super) encode: Duration,
+}
+
+/// What every worker of one job renders with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WorkerOptions {
+    pub(super) color: ColorOutput,
+    pub(super) antialias: bool,
+    pub(super) dpi: u32,
+    /// For error messages.
+    pub(super) format: &'static str,
+}
+
+/// One render thread's state: hayro's cache is per thread, and the context, pixmap and side
+/// buffer are reused from side to side so a worker holds one side's pixels at a time.
+pub(super) struct Worker<'a> {
+    document: &'a Document,
+    cache: RenderCache<'a>,
+    context: Option<RenderContext>,
+    pixmap: Pixmap,
+    pixels: Vec<u8>,
+    render_settings: RenderSettings,
+    color: ColorOutput,
+    dpi: u32,
+}
+
+/// A side's worth of pixel memory (hayro's pixmap and the side buffer, ~60 MB for A4 at
+/// 300 dpi) that finished workers leave for the next job's. Fresh memory of that size comes
+/// from the kernel a page fault at a time, which cost the benchmark a fifth of its time (more
+/// when the machine is short of memory); the price is up to one side's memory per core kept
+/// while the engine is idle, and no more than [`SPARE_MAX_BYTES`] each.
+static SPARE_BUFFERS: Mutex<Vec<(Pixmap, Vec<u8>)>> = Mutex::new(Vec::new());
+
+/// Largest buffer pair kept for reuse: A3 at 300 dpi in colour (A4 at 600 dpi in gray) fits.
+const SPARE_MAX_BYTES: usize = 160 << 20;
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut spare = SPARE_BUFFERS.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = self.pixmap.data_as_u8_slice().len() + self.pixels.capacity();
+        if spare.len() < cores && bytes <= SPARE_MAX_BYTES {
+            let pixmap = std::mem::replace(&mut self.pixmap, Pixmap::new(1, 1));
+            spare.push((pixmap, std::mem::take(&mut self.pixels)));
+        }
+    }
+}
+
+impl<'a> Worker<'a> {
+    pub(super) fn new(document: &'a Document, options: WorkerOptions) -> Self {
+        let (pixmap, pixels) = SPARE_BUFFERS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_else(|| (Pixmap::new(1, 1), Vec::new()));
+        Self {
+            document,
+            cache: RenderCache::new(),
+            context: None,
+            pixmap,
+            pixels,
+            render_settings: RenderSettings {
+                aliasing_threshold: if options.antialias { None } else { Some(128) },
+                ..Default::default()
+            },
+            color: options.color,
+            dpi: options.dpi,
+        }
+    }
+
+    pub(super) fn side(
+        &mut self,
+        job: &SideJob,
+        stop: &AtomicBool,
+    ) -> Result<SideOutput, RenderError> {
+        let started = Instant::now();
+        let channels = self.color.channels();
+        let row_bytes = job.width as usize * channels;
+        let mut pixels = std::mem::take(&mut self.pixels);
+        // One upright PDF page covering the side goes from hayro's pixmap to the PNG a row at a
+        // time: each converted row is filtered and compressed while it is still in cache, and
+        // the side buffer is neither written nor read back. Other sides are assembled there.
+        let streamed = match (self.document, &job.cells[..]) {
+            (Document::Pdf(pdf), [cell])
+                if cell.clip == (0, 0, job.width, job.height) && !job.turned_half =>
+            {
+                self.rasterise(pdf, cell);
+                true
+            }
+            _ => {
+                // A single PDF cell covering the side (turned half) overwrites every pixel, so
+                // the previous side's pixels may stay; otherwise start from paper (raster pages
+                // paint only where they are).
+                let covered = matches!(self.document, Document::Pdf(_))
+                    && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
+                if !covered {
+                    pixels.clear();
+                }
+                pixels.resize(row_bytes * job.height as usize, 0xFF);
+                for cell in &job.cells {
+                    self.cell(cell, &mut pixels, job.width as usize);
+                }
+                if job.turned_half {
+                    turn_half(&mut pixels, channels);
+                }
+                false
+            }
+        };
+        let mut render = started.elapsed();
+        // The dispatcher has given up on this job (error, cancel, overrun): write nothing.
+        if stop.load(Ordering::Relaxed) {
+            self.pixels = pixels;
+            return Err(RenderError::Cancelled);
+        }
+        let started = Instant::now();
+        // Converting pixmap rows is rendering work, whichever loop it runs in.
+        let mut converting = Duration::ZERO;
+        let png = PngSpec {
+            width: job.width,
+            height: job.height,
+            channels,
+            dpi: self.dpi,
+        };
+        let (pixmap, color) = (&self.pixmap, self.color);
+        let mut fill = |rows: &mut PngRows<'_>| -> std::io::Result<()> {
+            if !streamed {
+                return rows.push_rows(&pixels);
+            }
+            // Streamed sides convert a few rows at a time into the (otherwise unused) side
+            // buffer: the batch stays in cache for the encoder, and the clock that splits
+            // converting from encoding is read per batch rather than per row.
+            pixels.resize(row_bytes * STREAMED_ROWS, 0);
+            let source_rows = pixmap
+                .data_as_u8_slice()
+                .chunks(job.width as usize * 4 * STREAMED_ROWS);
+            for source in source_rows {
+                let converted = Instant::now();
+                let batch = source
+                    .chunks_exact(job.width as usize * 4)
+                    .zip(pixels.chunks_exact_mut(row_bytes))
+                    .map(|(src, dst)| convert_row(src, dst, color))
+                    .count();
+                converting += converted.elapsed();
+                rows.push_rows(&pixels[..batch * row_bytes])?;
+            }
+            Ok(())
+        };
+        let written = match job.files.split_first() {
+            Some((first, copies)) => std::fs::File::create(first)
+                .and_then(|file| {
+                    let mut out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, file);
+                    png.encode(&mut out, &mut fill)
+                })
+                .map_err(|e| io_error(first, e))
+                .and_then(|sha256| {
+                    // Uncollated copies print the same side again: the same file.
+                    for path in copies {
+                        std::fs::copy(first, path).map_err(|e| io_error(path, e))?;
+                    }
+                    Ok(sha256)
+                }),
+            None => png
+                .encode(&mut std::io::sink(), &mut fill)
+                .map_err(|e| io_error(Path::new("<sink>"), e)),
+        };
+        let encode = started.elapsed().saturating_sub(converting);
+        render += converting;
+        self.pixels = pixels;
+        Ok(SideOutput {
+            sha256: written?,
+            render,
+            encode,
+        })
+    }
+
+    /// Draws the cell's PDF page into the worker's pixmap, which takes the cell's size.
+    fn rasterise(&mut self, pdf: &'a Pdf, cell: &Cell) {
+        let (x0, y0, x1, y1) = cell.clip;
+        let (cw, ch) = ((x1 - x0) as u16, (y1 - y0) as u16);
+        let to_cell = Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels;
+        let page = &pdf.pages()[cell.page];
+        let context = match &mut self.context {
+            Some(c) => {
+                c.reset_and_resize(cw, ch);
+                c
+            }
+            None => self.context.insert(RenderContext::new(cw, ch)),
+        };
+        hayro::render_into(
+            page,
+            &self.cache,
+            &InterpreterSettings::default(),
+            &self.render_settings,
+            context,
+            to_cell * page.initial_transform(true).to_kurbo(),
+        );
+        context.flush();
+        self.pixmap.resize(cw, ch);
+        context.render_with(
+            &mut self.pixmap,
+            &mut Resources::default(),
+            RasterizerSettings {
+                target_init: TargetInit::Clear(WHITE),
+                ..Default::default()
+            },
+        );
+    }
+
+    fn cell(&mut self, cell: &Cell, pixels: &mut [u8], row_pixels: usize) {
+        let (x0, y0, x1, y1) = cell.clip;
+        if x1 <= x0 || y1 <= y0 {
+            return;
+        }
+        let channels = self.color.channels();
+        match self.document {
+            Document::Pdf(pdf) => {
+                self.rasterise(pdf, cell);
+                let cw = (x1 - x0) as usize;
+                let rgba = self.pixmap.data_as_u8_slice();
+                for (row, src) in rgba.chunks_exact(cw * 4).enumerate() {
+                    let start = ((y0 as usize + row) * row_pixels + x0 as usize) * channels;
+                    convert_row(src, &mut pixels[start..start + cw * channels], self.color);
+                }
+            }
+            Document::Raster(pages) => sample_raster(
+                &pages[cell.page],
+                Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels,
+                cell.clip,
+                pixels,
+                row_pixels,
+                self.color,
+            ),
+        }
+    }
+}
+
+/// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to
+/// the side's pixels.
+fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
+    match color {
+        ColorOutput::Color => {
+            // Eight pixels at a time as fixed-size arrays, which the compiler turns into byte
+            // shuffles; this copy runs over every pixel of every side.
+            let mut dst_blocks = dst.chunks_exact_mut(24);
+            let mut src_blocks = src.chunks_exact(32);
+            for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
+                let s: &[u8; 32] = s.try_into().expect("32-byte block");
+                let d: &mut [u8; 24] = d.try_into().expect("24-byte block");
+                *d = std::array::from_fn(|i| s[i / 3 * 4 + i % 3]);
+            }
+            let rest = dst_blocks.into_remainder().chunks_exact_mut(3);
+            for (d, s) in rest.zip(src_blocks.remainder().chunks_exact(4)) {
+                d.copy_from_slice(&s[..3]);
+            }
+        }
+        ColorOutput::Grayscale => {
+            for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
+                *d = luma(s[0], s[1], s[2]);
+            }
+        }
+        ColorOutput::BlackAndWhite => {
+            for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
+                *d = bilevel(luma(s[0], s[1], s[2]));
+            }
+        }
+    }
+}
+
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((299 * r as u32 + 587 * g as u32 + 114 * b as u32 + 500) / 1000) as u8
+}
+
+/// Black below mid-gray, white from it on: see [`ColorOutput::BlackAndWhite`].
+fn bilevel(luma: u8) -> u8 {
+    if luma < 128 { 0 } else { 255 }
+}
+
+/// Paints a raster page through `page_to_cell` by sampling the nearest source pixel of each
+/// destination pixel centre.
+fn sample_raster(
+    page: &RasterPage,
+    page_to_cell: Affine,
+    clip: (u32, u32, u32, u32),
+    pixels: &mut [u8],
+    row_pixels: usize,
+    color: ColorOutput,
+) {
+    let (x0, y0, x1, y1) = clip;
+    let inverse = page_to_cell.inverse();
+    let (sx, sy) = (page.dpi.0 / 72.0, page.dpi.1 / 72.0);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = inverse * Point::new((x - x0) as f64 + 0.5, (y - y0) as f64 + 0.5);
+            let (px, py) = ((p.x * sx).floor(), (p.y * sy).floor());
+            if px < 0.0 || py < 0.0 || px >= page.width as f64 || py >= page.height as f64 {
+                continue;
+            }
+            let [r, g, b] = page.rgb(px as u32, py as u32);
+            let at = (y as usize * row_pixels + x as usize) * color.channels();
+            match color {
+                ColorOutput::Color => pixels[at..at + 3].copy_from_slice(&[r, g, b]),
+                ColorOutput::Grayscale => pixels[at] = luma(r, g, b),
+                ColorOutput::BlackAndWhite => pixels[at] = bilevel(luma(r, g, b)),
+            }
+        }
+    }
+}
+
+/// Rotates a side by 180° in place: reversing the bytes reverses the pixel order and each
+/// pixel's channel order, which the second pass restores.
+fn turn_half(pixels: &mut [u8], channels: usize) {
+    pixels.reverse();
+    if channels == 3 {
+        for pixel in pixels.chunks_exact_mut(3) {
+            pixel.swap(0, 2);
+        }
+    }
+}

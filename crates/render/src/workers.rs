@@ -1,0 +1,290 @@
+//! The worker pool that rasters a job's sides, one thread per core, and the process-wide count of
+//! workers abandoned inside a page that overran or outlived its job.
+
+use super::RenderError;
+use super::rasteriser::{SideJob, SideOutput, Worker, WorkerOptions};
+use super::source::Document;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Bounds that keep one document from taking the printer down: hayro renders a page in one
+/// uninterruptible call, so time is bounded by abandoning the worker, and memory by refusing
+/// sides larger than a fixed pixel count before any is allocated.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Longest a worker may spend on one side, per page on it (n-up sides get one slice per
+    /// cell). A side that overruns fails the job; its worker thread cannot be stopped mid-page,
+    /// so it is abandoned: it finishes that page in the background, holding one side's memory
+    /// and a core until then, and writes nothing.
+    pub page_time: Duration,
+    /// Largest side, in pixels. A worker holds about 7 bytes per pixel (hayro's RGBA pixmap plus
+    /// the side's RGB buffer), so the default, 150 M pixels (A4 at 1200 dpi; A3 at 600), bounds
+    /// a worker at about 1 GiB.
+    pub side_pixels: u64,
+    /// How many abandoned workers may still be running before a new job waits for their pages
+    /// to end. One hostile document can abandon a worker per core at once, so the process holds
+    /// at most `max_abandoned - 1` plus a core's worth of them, however many such documents
+    /// arrive one after another.
+    pub max_abandoned: usize,
+}
+
+pub(super) const LIMITS: Limits = Limits {
+    page_time: Duration::from_secs(60),
+    side_pixels: 150_000_000,
+    max_abandoned: 2,
+};
+
+/// Render workers still inside a page after their job returned: overrun, failed elsewhere or
+/// cancelled. Process-wide, because they share the process's cores and memory whichever job
+/// or printer left them.
+static ABANDONED_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many abandoned workers are running now.
+#[cfg(test)]
+pub(super) fn abandoned_workers() -> usize {
+    ABANDONED_WORKERS.load(Ordering::SeqCst)
+}
+
+/// Blocks (this is a render thread) while too many abandoned workers run; a cancelled job stops
+/// waiting.
+fn wait_for_abandoned_workers(
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<(), RenderError> {
+    let mut told = false;
+    loop {
+        let running = ABANDONED_WORKERS.load(Ordering::SeqCst);
+        if running < limits.max_abandoned {
+            return Ok(());
+        }
+        if cancel.is_cancelled() {
+            return Err(RenderError::Cancelled);
+        }
+        if !told {
+            tracing::warn!(
+                abandoned = running,
+                "waiting for abandoned render workers to finish their pages"
+            );
+            told = true;
+        }
+        std::thread::sleep(WATCH_INTERVAL);
+    }
+}
+
+/// How often the dispatcher looks at cancellation and at sides in flight.
+const WATCH_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Workers recurse through nested forms, patterns and fonts; give them room beyond the 2 MiB
+/// default (address space only, until used).
+const WORKER_STACK: usize = 16 << 20;
+
+/// Shared between the dispatcher and its workers.
+struct Dispatch {
+    next: AtomicUsize,
+    stop: AtomicBool,
+    /// Per worker: the side it is on and since when.
+    in_flight: Vec<Mutex<Option<(usize, Instant)>>>,
+    /// Workers running, and whether the job has returned; together under one lock so each
+    /// worker left behind is added to [`ABANDONED_WORKERS`] once and taken off once.
+    workers: Mutex<WorkerCount>,
+}
+
+#[derive(Default)]
+struct WorkerCount {
+    running: usize,
+    job_returned: bool,
+}
+
+impl Dispatch {
+    fn count(&self) -> std::sync::MutexGuard<'_, WorkerCount> {
+        self.workers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn worker_started(&self) {
+        self.count().running += 1;
+    }
+
+    fn worker_left(&self) {
+        let mut count = self.count();
+        count.running -= 1;
+        if count.job_returned {
+            ABANDONED_WORKERS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn job_returned(&self) {
+        let mut count = self.count();
+        count.job_returned = true;
+        ABANDONED_WORKERS.fetch_add(count.running, Ordering::SeqCst);
+    }
+}
+
+/// Tells the dispatch when its holder ends, whether by returning or by unwinding.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
+/// index as it is written. Returns at the first error, at cancellation, or when a side overruns
+/// its time bound ([`Limits::page_time`]); workers still inside a page are then abandoned and
+/// exit when it ends, without writing.
+pub(super) fn execute(
+    document: Arc<Document>,
+    jobs: Arc<Vec<SideJob>>,
+    options: WorkerOptions,
+    limits: &Limits,
+    cancel: &CancellationToken,
+    mut on_done: impl FnMut(usize),
+) -> Result<Vec<SideOutput>, RenderError> {
+    wait_for_abandoned_workers(limits, cancel)?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len())
+        .max(1);
+    let dispatch = Arc::new(Dispatch {
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        in_flight: (0..workers).map(|_| Mutex::new(None)).collect(),
+        workers: Mutex::default(),
+    });
+    let _returned = OnDrop(|| dispatch.job_returned());
+    let (tx, rx) = mpsc::channel::<(usize, Result<SideOutput, RenderError>)>();
+    let mut handles = Vec::with_capacity(workers);
+    for id in 0..workers {
+        let (document, jobs, shared, cancel) = (
+            Arc::clone(&document),
+            Arc::clone(&jobs),
+            Arc::clone(&dispatch),
+            cancel.clone(),
+        );
+        let tx = tx.clone();
+        dispatch.worker_started();
+        let spawned = std::thread::Builder::new()
+            .name(format!("render-{id}"))
+            .stack_size(WORKER_STACK)
+            .spawn(move || {
+                let _leaving = OnDrop(|| shared.worker_left());
+                let mut worker = Worker::new(&document, options);
+                let set_in_flight = |side| {
+                    *shared.in_flight[id]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = side;
+                };
+                loop {
+                    if shared.stop.load(Ordering::Relaxed) || cancel.is_cancelled() {
+                        return;
+                    }
+                    let index = shared.next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { return };
+                    set_in_flight(Some((index, Instant::now())));
+                    // hayro and vello_cpu assert on some hostile content (a page whose
+                    // coverage outgrows vello's 31-bit alpha index, for one): that is the
+                    // document's fault, so it fails the job as unprintable, never as a
+                    // cancellation. The worker's caches may be half-updated: it stops.
+                    let side = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        worker.side(job, &shared.stop)
+                    }));
+                    set_in_flight(None);
+                    let (result, panicked) = match side {
+                        Ok(result) => (result, false),
+                        Err(panic) => (Err(rasteriser_panic(job, options.format, &*panic)), true),
+                    };
+                    if tx.send((index, result)).is_err() || panicked {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                dispatch.worker_left();
+                dispatch.stop.store(true, Ordering::Relaxed);
+                return Err(RenderError::Io {
+                    path: PathBuf::from("<render worker>"),
+                    source: e,
+                });
+            }
+        }
+    }
+    drop(tx);
+    let fail = |err: RenderError| {
+        dispatch.stop.store(true, Ordering::Relaxed);
+        Err(err)
+    };
+    let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
+    let mut received = 0;
+    while received < jobs.len() {
+        match rx.recv_timeout(WATCH_INTERVAL) {
+            Ok((index, Ok(output))) => {
+                outputs[index] = Some(output);
+                received += 1;
+                on_done(index);
+            }
+            Ok((_, Err(err))) => return fail(err),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Every worker has returned: only cancellation makes them stop early.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if cancel.is_cancelled() {
+            return fail(RenderError::Cancelled);
+        }
+        for slot in &dispatch.in_flight {
+            let Some((index, since)) = *slot.lock().unwrap_or_else(|p| p.into_inner()) else {
+                continue;
+            };
+            let job = &jobs[index];
+            let bound = limits.page_time * job.cells.len().max(1) as u32;
+            if since.elapsed() > bound {
+                let pages = job.pages();
+                tracing::warn!(
+                    side = index + 1,
+                    ?pages,
+                    "side overran its time bound; its worker is abandoned"
+                );
+                return fail(RenderError::Unprintable {
+                    format: options.format,
+                    reason: format!(
+                        "page(s) {pages:?} took longer than {:.1} s to rasterise; rendering \
+                         was abandoned",
+                        bound.as_secs_f64()
+                    ),
+                });
+            }
+        }
+    }
+    // Every side is in, so the workers are leaving: waiting for them keeps them out of the
+    // abandoned count, which would otherwise make the next job wait for nothing.
+    for handle in handles {
+        let _ = handle.join();
+    }
+    outputs
+        .into_iter()
+        .map(|o| o.ok_or(RenderError::Cancelled))
+        .collect()
+}
+
+/// The refusal for a side whose rasterising panicked, with the panic's message.
+fn rasteriser_panic(
+    job: &SideJob,
+    format: &'static str,
+    panic: &(dyn std::any::Any + Send),
+) -> RenderError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    let pages = job.pages();
+    tracing::warn!(?pages, %message, "the rasteriser failed on a side");
+    RenderError::Unprintable {
+        format,
+        reason: format!("page(s) {pages:?} broke the rasteriser ({message})"),
+    }
+}
