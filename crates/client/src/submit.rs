@@ -5,7 +5,9 @@
 //! same request continues the first one's job instead of printing twice.
 
 use crate::shares::Target;
-use crate::upload::{ResumeState, ResumeStore, ResumableUploadError, UploadOptions, file_sha256, upload};
+use crate::upload::{
+    ResumableUploadError, ResumeState, ResumeStore, UploadOptions, file_sha256, upload,
+};
 use crate::{ClientError, GraphClient};
 use printlab_graph::{
     PrintDocumentUploadProperties, PrintJobConfiguration, PrintJobProcessingState,

@@ -2,41 +2,16 @@
 //! that speaks for the printer's identity.
 
 use super::backoff;
-use super::control_api::Control;
-use super::fleet::PrinterSnapshot;
-use super::session::Device;
-use crate::config::PrinterConfig;
-use crate::engine::Engine;
+use super::session::{Device, DeviceParts};
 use crate::infra_client::InfraClient;
-use crate::network::Network;
 use crate::registration::{
     DeviceDescription, DeviceTokens, RegistrationError, UniversalPrintAccess, ensure_registered,
     forget_registration,
 };
-use crate::spool::Spool;
 use printlab_ipp::http::Credentials;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::sync::{Notify, mpsc, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 use tracing::{error, warn};
-
-/// What a printer task owns before it knows how to reach its service.
-pub(super) struct DeviceParts {
-    pub(super) config: PrinterConfig,
-    pub(super) spool: Spool,
-    pub(super) out_root: PathBuf,
-    pub(super) http: reqwest::Client,
-    pub(super) render_enabled: bool,
-    /// Restored from the spool's fault memory.
-    pub(super) engine: Engine,
-    pub(super) started: Instant,
-    pub(super) network: Arc<Network>,
-    pub(super) control: mpsc::Receiver<Control>,
-    pub(super) status: watch::Sender<PrinterSnapshot>,
-    pub(super) shutdown: CancellationToken,
-}
 
 impl DeviceParts {
     pub(super) fn into_device(

@@ -1,15 +1,8 @@
 //! The control API: what a person can do to a running printer over HTTP, and the printers' state.
 
-use super::fleet::{PrinterHandle, PrinterSnapshot};
+use super::printer_handle::{Control, PrinterHandle, PrinterSnapshot};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// What a person can do to a printer through the control API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Clear every fault (the jam, refill the tray, close the cover).
-    Clear,
-}
 
 /// The control API: `GET /control/printers` and `POST /control/printers/{name}/clear`.
 pub fn control_router(printers: &[PrinterHandle]) -> axum::Router {

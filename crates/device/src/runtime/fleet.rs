@@ -2,17 +2,16 @@
 //! show a running printer from outside, and how each printer reaches its service.
 
 use super::RuntimeError;
-use super::connect::{DeviceParts, device_uuid};
-use super::control_api::Control;
+use super::connect::device_uuid;
+use super::printer_handle::{PrinterHandle, PrinterSnapshot};
+use super::session::DeviceParts;
 use crate::config::{Connection, PrinterConfig};
 use crate::engine::Engine;
 use crate::infra_client::InfraClient;
 use crate::network::Network;
 use crate::registration::{RegistrationError, UniversalPrintAccess, is_registered};
 use crate::spool::Spool;
-use printlab_graph::PrinterProcessingState;
 use printlab_ipp::http::Credentials;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,52 +83,6 @@ impl Endpoint {
                 })
             }
         }
-    }
-}
-
-/// A printer's current state, for the control API and `printlab up`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrinterSnapshot {
-    pub name: String,
-    pub state: PrinterProcessingState,
-    pub reasons: Vec<String>,
-    pub connected: bool,
-    /// Has told the service its capabilities and state at least once since it started. Unlike
-    /// `connected` it stays true through later outages, so whoever waits for a printer to be
-    /// ready cannot miss a connection that an offline window cut short.
-    pub advertised: bool,
-    /// The ippget subscription is in place: new jobs arrive as events, not by polling.
-    pub subscribed: bool,
-    pub job: Option<u32>,
-    pub jobs_completed: u64,
-}
-
-/// A running printer, seen from outside its task.
-#[derive(Clone)]
-pub struct PrinterHandle {
-    pub name: String,
-    control: mpsc::Sender<Control>,
-    status: watch::Receiver<PrinterSnapshot>,
-}
-
-impl PrinterHandle {
-    pub fn snapshot(&self) -> PrinterSnapshot {
-        self.status.borrow().clone()
-    }
-
-    /// Waits until the snapshot satisfies `pred`.
-    pub async fn wait_for(&self, pred: impl Fn(&PrinterSnapshot) -> bool) -> PrinterSnapshot {
-        let mut rx = self.status.clone();
-        rx.wait_for(|s| pred(s))
-            .await
-            .map(|s| s.clone())
-            .unwrap_or_else(|_| self.snapshot())
-    }
-
-    /// Sends a control action; false when the printer has stopped running.
-    pub async fn control(&self, action: Control) -> bool {
-        self.control.send(action).await.is_ok()
     }
 }
 

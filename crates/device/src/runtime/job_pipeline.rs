@@ -1,7 +1,7 @@
 //! One job through the printer: fetch into the spool, render, pace the sheets through the engine,
 //! report each step to the service after it is durable.
 
-use super::session::{Device, Interrupted};
+use super::session::{Device, Interrupted, REPORTED};
 use crate::config::PrinterConfig;
 use crate::engine::{EngineEvent, Fault, JobWork};
 use crate::infra_client::{InfraClientError, JobReport, job_state};
@@ -20,8 +20,6 @@ use tracing::{Instrument, error_span, info, warn};
 /// Documents are streamed into the spool in chunks of this size: smaller chunks cost a
 /// transaction each (see the spool's benchmark), larger ones only hold more memory.
 const CHUNK: usize = 64 * 1024;
-/// Event kind logged once the service has heard a job's final state.
-pub(super) const REPORTED: &str = "reported";
 
 impl Device {
     pub(super) async fn process_job(

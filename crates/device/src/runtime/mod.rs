@@ -16,15 +16,17 @@ mod control_api;
 mod fleet;
 mod job_pipeline;
 mod notifications;
+mod printer_handle;
 mod session;
 mod token_refresh;
 
-pub use control_api::{Control, control_router};
+pub use control_api::control_router;
 pub use fleet::{
-    Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, PrinterHandle,
-    PrinterSnapshot, RunningFleet, fleet_http_client, out_root, start_fleet,
+    Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
+    fleet_http_client, out_root, start_fleet,
 };
 pub use job_pipeline::render_profile;
+pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot};
 
 use crate::infra_client::InfraClientError;
 use crate::spool::SpoolError;

@@ -2,7 +2,7 @@
 //! the service cancels.
 
 use super::backoff;
-use super::fleet::PrinterSnapshot;
+use super::printer_handle::PrinterSnapshot;
 use crate::infra_client::{InfraClient, job_state};
 use crate::network::Network;
 use std::sync::{Arc, Mutex};

@@ -2,11 +2,8 @@
 //! jobs, and start over after outages, offline windows and refused tokens.
 
 use super::backoff;
-use super::connect::DeviceParts;
-use super::control_api::Control;
-use super::fleet::PrinterSnapshot;
-use super::job_pipeline::REPORTED;
 use super::notifications::notification_loop;
+use super::printer_handle::{Control, PrinterSnapshot};
 use super::token_refresh::refresh_tokens;
 use crate::config::PrinterConfig;
 use crate::engine::Engine;
@@ -24,6 +21,25 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, warn};
+
+/// Event kind logged once the service has heard a job's final state.
+pub(super) const REPORTED: &str = "reported";
+
+/// What a printer task owns before it knows how to reach its service.
+pub(super) struct DeviceParts {
+    pub(super) config: PrinterConfig,
+    pub(super) spool: Spool,
+    pub(super) out_root: PathBuf,
+    pub(super) http: reqwest::Client,
+    pub(super) render_enabled: bool,
+    /// Restored from the spool's fault memory.
+    pub(super) engine: Engine,
+    pub(super) started: Instant,
+    pub(super) network: Arc<Network>,
+    pub(super) control: mpsc::Receiver<Control>,
+    pub(super) status: watch::Sender<PrinterSnapshot>,
+    pub(super) shutdown: CancellationToken,
+}
 
 /// While notifications fail, look for fetchable jobs this often.
 const FALLBACK_POLL: Duration = Duration::from_secs(30);

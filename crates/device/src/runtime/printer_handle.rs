@@ -1,0 +1,59 @@
+//! A running printer seen from outside its task: its state snapshot, its handle, and the actions
+//! a person can send it. Every other runtime file uses these; they use none of them.
+
+use printlab_graph::PrinterProcessingState;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+/// What a person can do to a printer through the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Clear every fault (the jam, refill the tray, close the cover).
+    Clear,
+}
+
+/// A printer's current state, for the control API and `printlab up`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterSnapshot {
+    pub name: String,
+    pub state: PrinterProcessingState,
+    pub reasons: Vec<String>,
+    pub connected: bool,
+    /// Has told the service its capabilities and state at least once since it started. Unlike
+    /// `connected` it stays true through later outages, so whoever waits for a printer to be
+    /// ready cannot miss a connection that an offline window cut short.
+    pub advertised: bool,
+    /// The ippget subscription is in place: new jobs arrive as events, not by polling.
+    pub subscribed: bool,
+    pub job: Option<u32>,
+    pub jobs_completed: u64,
+}
+
+/// A running printer, seen from outside its task.
+#[derive(Clone)]
+pub struct PrinterHandle {
+    pub name: String,
+    pub(super) control: mpsc::Sender<Control>,
+    pub(super) status: watch::Receiver<PrinterSnapshot>,
+}
+
+impl PrinterHandle {
+    pub fn snapshot(&self) -> PrinterSnapshot {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the snapshot satisfies `pred`.
+    pub async fn wait_for(&self, pred: impl Fn(&PrinterSnapshot) -> bool) -> PrinterSnapshot {
+        let mut rx = self.status.clone();
+        rx.wait_for(|s| pred(s))
+            .await
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| self.snapshot())
+    }
+
+    /// Sends a control action; false when the printer has stopped running.
+    pub async fn control(&self, action: Control) -> bool {
+        self.control.send(action).await.is_ok()
+    }
+}
