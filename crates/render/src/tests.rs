@@ -583,7 +583,7 @@ fn native_renders_each_page_at_its_own_size() {
 
 #[test]
 fn damaged_documents_never_panic() {
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
     let pdf = testpages(2);
     let pwg = source::tests::pwg_file(64, 32, 72, &[7; 64 * 32 * 3]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);

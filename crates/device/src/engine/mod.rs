@@ -16,7 +16,7 @@ pub use faults::{Fault, FaultMemory, FaultSpec, OfflineWindow, RandomFaults};
 
 use printlab_graph::{PrinterProcessingState, PrinterStatus};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;

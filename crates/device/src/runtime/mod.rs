@@ -30,7 +30,7 @@ pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot};
 
 use crate::infra_client::InfraClientError;
 use crate::spool::SpoolError;
-use rand::Rng;
+use rand::RngExt;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
