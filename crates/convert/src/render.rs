@@ -801,17 +801,60 @@ impl<'p, 'z> Renderer<'p, 'z> {
                     .then(&Mat::scale(1.0, k))
                     .then(&Mat::translate(center.0, center.1));
                 let fy = center.1 + (origin.1 - center.1) / k;
+                let to_user = squeeze.then(transform);
+                let (mut cx, mut cy, mut cr) = (center.0, center.1, *rx);
+                let mut st = st.clone();
+                if *spread != SpreadMethod::Pad
+                    && let Some(inv) = to_user.invert()
+                {
+                    // PDF radial shadings only pad: repeat the stops N times on a circle N times
+                    // larger about the focal point (t scales linearly along rays from it), N
+                    // enough to reach the farthest corner of the visible area.
+                    let area = self.local_area(scope).transform(&inv);
+                    let gap = cr - ((cx - origin.0).powi(2) + (cy - fy).powi(2)).sqrt();
+                    let far = [
+                        (area.x0, area.y0),
+                        (area.x1, area.y0),
+                        (area.x0, area.y1),
+                        (area.x1, area.y1),
+                    ]
+                    .iter()
+                    .map(|(x, y)| ((x - origin.0).powi(2) + (y - fy).powi(2)).sqrt())
+                    .fold(0.0f32, f32::max);
+                    if gap > 0.0 && !area.is_empty() {
+                        let n = (far / gap).ceil().clamp(1.0, 256.0) as usize;
+                        let mut rep = Vec::with_capacity(n * st.len());
+                        for i in 0..n {
+                            let flip = *spread == SpreadMethod::Reflect && i % 2 == 1;
+                            let period: Vec<(f32, Rgba)> = if flip {
+                                st.iter().rev().map(|(o, c)| (1.0 - o, *c)).collect()
+                            } else {
+                                st.clone()
+                            };
+                            rep.extend(
+                                period
+                                    .into_iter()
+                                    .map(|(o, c)| ((i as f32 + o) / n as f32, c)),
+                            );
+                        }
+                        let nf = n as f32;
+                        cx = origin.0 + nf * (cx - origin.0);
+                        cy = fy + nf * (cy - fy);
+                        cr *= nf;
+                        st = rep;
+                    }
+                }
                 Some((
                     RadialGradient {
                         fx: origin.0,
                         fy,
                         fr: 0.0,
-                        cx: center.0,
-                        cy: center.1,
-                        cr: *rx,
-                        transform: squeeze.then(transform).to_krilla(),
-                        spread_method: *spread,
-                        stops: stops(st),
+                        cx,
+                        cy,
+                        cr,
+                        transform: to_user.to_krilla(),
+                        spread_method: SpreadMethod::Pad,
+                        stops: stops(&st),
                         anti_alias: true,
                     }
                     .into(),

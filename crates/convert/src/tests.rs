@@ -32,6 +32,7 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
 fn feature(name: &str) -> (Vec<u8>, String) {
     let p = testpkg::feature_pages()
         .into_iter()
+        .chain(testpkg::unit_only_pages())
         .find(|(n, _)| *n == name)
         .unwrap()
         .1;
@@ -85,6 +86,21 @@ fn images_jpeg_png_tiff_and_tiling() {
     assert!(t.matches("/Subtype/Image").count() >= 3, "three images");
     assert!(t.contains("/DCTDecode"), "JPEG kept as JPEG");
     assert!(t.contains("/PatternType 1"), "tiling pattern");
+}
+
+#[test]
+fn arcs_become_curves() {
+    let (_, t) = feature("arcs");
+    assert!(has_op(&t, "c") && has_op(&t, "d"));
+}
+
+#[test]
+fn flip_tile_modes_make_double_tiles() {
+    let (_, t) = feature("flips");
+    // FlipXY: 100x80 tile; FlipX: 100x40; FlipY: 50x80 (x 0.75 to points).
+    assert!(t.contains("/BBox[0 0 100 80]"), "FlipXY tile");
+    assert!(t.contains("/BBox[0 0 100 40]"), "FlipX tile");
+    assert!(t.contains("/BBox[0 0 50 80]"), "FlipY tile");
 }
 
 #[test]
