@@ -1311,7 +1311,12 @@ impl<'p, 'z> Renderer<'p, 'z> {
 /// Glyph placement from `Indices` and `UnicodeString` (ECMA-388 §5.1.3): entries
 /// `[(cluster-chars[:cluster-glyphs])][glyph-id][,advance[,u-offset[,v-offset]]]`, advances and
 /// offsets in 1/100 em; chars left after the entries get cmap glyphs and font advances.
-fn layout(text: &str, indices: &str, m: &Metrics, rtl: bool) -> Result<Vec<KrillaGlyph>, String> {
+pub(crate) fn layout(
+    text: &str,
+    indices: &str,
+    m: &Metrics,
+    rtl: bool,
+) -> Result<Vec<KrillaGlyph>, String> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     // UTF-16 unit index → byte offset in text (a surrogate's second unit maps past its char).
     let mut unit_byte: Vec<usize> = Vec::with_capacity(text.len() + 1);

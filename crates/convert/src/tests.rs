@@ -457,3 +457,76 @@ fn xml_node_count_is_bounded() {
     let e = xps_to_pdf(&page_pkg(&body), &limits).unwrap_err();
     assert!(matches!(e, ConvertError::Xml { .. }), "{e}");
 }
+
+#[test]
+fn radial_reflect_repeats_the_stops() {
+    let pkg = testpkg::feature_package(&[testpkg::radial_focus_page()]);
+    let pdf = xps_to_pdf(&pkg, &Limits::default()).unwrap();
+    let t = pdf_text(&pdf.bytes);
+    assert!(t.contains("/ShadingType 3"));
+    // Padding alone would be one interpolation; reflecting over the page needs several
+    // periods, stitched as one function with many bounds.
+    let bounds = t
+        .split("/Bounds[")
+        .nth(1)
+        .and_then(|b| b.split(']').next())
+        .expect("a stitching function");
+    assert!(bounds.split_whitespace().count() >= 5, "bounds: {bounds}");
+}
+
+#[test]
+fn degenerate_values_do_not_panic() {
+    let bodies = [
+        r##"<Canvas RenderTransform="0,0,0,0,0,0"><Path Data="M0,0 H10 V10Z" Fill="#000000"/></Canvas>"##,
+        r##"<Path Data="" Fill="#000000"/>"##,
+        r##"<Path Data="M 1e30,1e30 L -1e30,5 Z" Fill="#000000" Stroke="#FF0000" StrokeThickness="1e20"/>"##,
+        r##"<Path Data="M0,0 H10 V10Z" Clip="M 5,5"><Path.Fill><ImageBrush ImageSource="/Resources/checker.png" Viewbox="0,0,0,0" Viewport="0,0,10,10"/></Path.Fill></Path>"##,
+        r##"<Glyphs FontUri="/Resources/DejaVuSans.ttf" FontRenderingEmSize="0" OriginX="0" OriginY="0" UnicodeString="x" Fill="#000000"/>"##,
+        r##"<Glyphs FontUri="/Resources/DejaVuSans.ttf" FontRenderingEmSize="12" OriginX="0" OriginY="20" UnicodeString="" Indices="99999,50;;(2:3)1" Fill="#000000"/>"##,
+        r##"<Path Data="M0,0 H10 V10Z" StrokeDashArray="0 0" Stroke="#000000" Opacity="0"/>"##,
+        r##"<Path Data="M0,0 H10 V10Z"><Path.Fill><LinearGradientBrush StartPoint="0,0" EndPoint="0,0"><LinearGradientBrush.GradientStops><GradientStop Color="#FF0000" Offset="2"/><GradientStop Color="#00FF00" Offset="3"/></LinearGradientBrush.GradientStops></LinearGradientBrush></Path.Fill></Path>"##,
+    ];
+    for body in bodies {
+        let r = xps_to_pdf(&page_pkg(body), &Limits::default());
+        assert!(r.is_ok(), "{body}: {}", r.unwrap_err());
+    }
+}
+
+#[test]
+fn glyph_layout_clusters_advances_and_direction() {
+    use crate::font::Metrics;
+    let data = std::sync::Arc::new(std::fs::read(testpkg::DEJAVU).unwrap());
+    let m = Metrics::new(data, 0).unwrap();
+    let a = m.map_chars(&['a'])[0];
+    let adv_a = m.advances(&[a])[0];
+    assert!(a != 0 && adv_a > 0.3 && adv_a < 1.0);
+    // Defaults from the font; explicit advances in 1/100 em; offsets.
+    let g = crate::render::layout("ab", ";,50,10,-20", &m, false).unwrap();
+    assert_eq!(g.len(), 2);
+    assert_eq!(g[0].glyph_id.to_u32(), a);
+    assert!((g[0].x_advance - adv_a).abs() < 1e-6);
+    assert!((g[1].x_advance - 0.5).abs() < 1e-6);
+    assert!((g[1].x_offset - 0.1).abs() < 1e-6 && (g[1].y_offset + 0.2).abs() < 1e-6);
+    // A 2:1 cluster (ligature) covers both chars; the char after it keeps its own glyph.
+    let g = crate::render::layout("ffx", "(2:1)300;", &m, false).unwrap();
+    assert_eq!(g.len(), 2);
+    assert_eq!(g[0].glyph_id.to_u32(), 300);
+    assert_eq!(g[0].text_range, 0..2);
+    assert_eq!(g[1].text_range, 2..3);
+    // 1:2: one char drawn with two glyphs.
+    let g = crate::render::layout("é", "(1:2)70;71", &m, false).unwrap();
+    assert_eq!(g.len(), 2);
+    assert_eq!(g[1].text_range, 0..2);
+    // Right to left advances leftwards, glyph drawn left of the pen.
+    let g = crate::render::layout("a", "", &m, true).unwrap();
+    assert!(g[0].x_advance < 0.0 && (g[0].x_offset - g[0].x_advance).abs() < 1e-6);
+    // Out-of-range glyph ids become .notdef; bad numbers are errors.
+    assert_eq!(
+        crate::render::layout("", "999999", &m, false).unwrap()[0]
+            .glyph_id
+            .to_u32(),
+        0
+    );
+    assert!(crate::render::layout("a", "x,y", &m, false).is_err());
+    assert!(crate::render::layout("a", "(1:0)3", &m, false).is_err());
+}
