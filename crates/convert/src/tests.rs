@@ -530,3 +530,33 @@ fn glyph_layout_clusters_advances_and_direction() {
     assert!(crate::render::layout("a", "x,y", &m, false).is_err());
     assert!(crate::render::layout("a", "(1:0)3", &m, false).is_err());
 }
+
+#[test]
+fn openxps_namespaces_and_alternate_content() {
+    const OXPS: &str = "http://schemas.openxps.org/oxps/v1.0";
+    let rels = r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="R0" Type="http://schemas.openxps.org/oxps/v1.0/fixedrepresentation" Target="/FixedDocumentSequence.fdseq"/></Relationships>"#;
+    let page = format!(
+        r##"<FixedPage xmlns="{OXPS}" xmlns:x="http://schemas.openxps.org/oxps/v1.0/resourcedictionary-key" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" xml:lang="en" Width="96" Height="96">
+<FixedPage.Resources><ResourceDictionary><SolidColorBrush x:Key="k" Color="#00FF00"/></ResourceDictionary></FixedPage.Resources>
+<mc:AlternateContent><mc:Choice Requires="future"><Path Data="M0,0 H96 V96 H0Z" Fill="#FF0000"/></mc:Choice>
+<mc:Fallback><Path Data="M0,0 H96 V96 H0Z" Fill="{{StaticResource k}}"/></mc:Fallback></mc:AlternateContent>
+</FixedPage>"##
+    );
+    let pkg = Xps::new()
+        .part("[Content_Types].xml", testpkg::CONTENT_TYPES)
+        .part("_rels/.rels", rels)
+        .part(
+            "FixedDocumentSequence.fdseq",
+            format!("<FixedDocumentSequence xmlns=\"{OXPS}\"><DocumentReference Source=\"/Documents/1/FixedDocument.fdoc\"/></FixedDocumentSequence>"),
+        )
+        .part(
+            "Documents/1/FixedDocument.fdoc",
+            format!("<FixedDocument xmlns=\"{OXPS}\"><PageContent Source=\"Pages/1.fpage\"/></FixedDocument>"),
+        )
+        .part("Documents/1/Pages/1.fpage", page)
+        .build();
+    let pdf = xps_to_pdf(&pkg, &Limits::default()).unwrap();
+    let t = pdf_text(&pdf.bytes);
+    assert!(t.contains("0 1 0 rg"), "the fallback's green");
+    assert!(!t.contains("1 0 0 rg"), "not the choice's red");
+}
