@@ -39,6 +39,8 @@ pub enum ConvertError {
         line: u32,
         limit: usize,
     },
+    #[error("page {part} draws more than {limit} elements (nested visual brushes?)")]
+    TooManyElements { part: String, limit: u64 },
     #[error("the document has more than {limit} pages")]
     TooManyPages { limit: usize },
     #[error("the document has no pages")]

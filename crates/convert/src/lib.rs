@@ -14,7 +14,7 @@
 //! widths, `image` for TIFF. Everything a hostile package controls is bounded by [`Limits`]:
 //! decompressed bytes per part and in total (counted while inflating, never trusting the sizes
 //! the ZIP declares), part count, page count, XML node count, element nesting (canvases and
-//! visual brushes) and image pixels (read from the header before decoding).
+//! visual brushes), elements drawn per page and image pixels (read from the header before decoding).
 
 mod color;
 mod error;
@@ -44,6 +44,9 @@ pub struct Limits {
     pub max_image_pixels: u64,
     /// XML nodes in one part.
     pub max_xml_nodes: u32,
+    /// Elements drawn for one page, counting each time a visual brush draws its visual (a
+    /// brush whose visual uses another brush twice, nested, would otherwise double per level).
+    pub max_elements_per_page: u64,
 }
 
 impl Default for Limits {
@@ -56,6 +59,7 @@ impl Default for Limits {
             max_depth: 64,
             max_image_pixels: 100_000_000,
             max_xml_nodes: 4_000_000,
+            max_elements_per_page: 2_000_000,
         }
     }
 }

@@ -76,6 +76,10 @@ struct Scope<'a> {
     /// The page rectangle in page coordinates.
     page: Bounds,
     depth: usize,
+    /// Elements drawn so far on this page.
+    drawn: u64,
+    /// The page part, for messages.
+    page_part: &'a str,
 }
 
 /// A property given as an attribute string or as a property element's content.
@@ -272,6 +276,8 @@ impl<'p, 'z> Renderer<'p, 'z> {
                 y1: height,
             },
             depth: 0,
+            drawn: 0,
+            page_part: &p.part,
         };
         let res = self
             .push_resources(el, "FixedPage.Resources", &remote, &mut scope)
@@ -539,6 +545,13 @@ impl<'p, 'z> Renderer<'p, 'z> {
                 return Ok(());
             }
             _ => return Ok(()),
+        }
+        scope.drawn += 1;
+        if scope.drawn > self.limits.max_elements_per_page {
+            return Err(ConvertError::TooManyElements {
+                part: self.pkg.display(scope.page_part),
+                limit: self.limits.max_elements_per_page,
+            });
         }
         if scope.depth >= self.limits.max_depth {
             return Err(ConvertError::TooDeep {

@@ -560,3 +560,33 @@ fn openxps_namespaces_and_alternate_content() {
     assert!(t.contains("0 1 0 rg"), "the fallback's green");
     assert!(!t.contains("1 0 0 rg"), "not the choice's red");
 }
+
+#[test]
+fn doubling_visual_brushes_are_bounded() {
+    // Brush b{i} draws two paths filled with b{i-1}: 2^25 paths if nothing stopped it.
+    let mut res = String::from(r##"<SolidColorBrush x:Key="b0" Color="#000000"/>"##);
+    for i in 1..=25 {
+        res.push_str(&format!(
+            r##"<VisualBrush x:Key="b{i}" Viewbox="0,0,10,10" Viewport="0,0,10,10" TileMode="Tile"><VisualBrush.Visual><Canvas><Path Data="M0,0 H5 V5Z" Fill="{{StaticResource b{p}}}"/><Path Data="M5,5 H10 V10Z" Fill="{{StaticResource b{p}}}"/></Canvas></VisualBrush.Visual></VisualBrush>"##,
+            p = i - 1
+        ));
+    }
+    let body = format!(
+        r##"<Canvas><Canvas.Resources><ResourceDictionary>{res}</ResourceDictionary></Canvas.Resources><Path Data="M0,0 H50 V50Z" Fill="{{StaticResource b25}}"/></Canvas>"##
+    );
+    let limits = Limits {
+        max_elements_per_page: 10_000,
+        ..Limits::default()
+    };
+    let t = std::time::Instant::now();
+    let e = xps_to_pdf(&page_pkg(&body), &limits).unwrap_err();
+    assert!(
+        matches!(e, ConvertError::TooManyElements { limit: 10_000, .. }),
+        "{e}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+}
