@@ -184,3 +184,92 @@ fn tiff_resolution(b: &[u8]) -> Option<(f32, f32)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testpkg;
+
+    #[test]
+    fn resolution_from_jfif_png_phys_and_tiff() {
+        let mut jpeg = testpkg::jpeg(8);
+        assert_eq!(&jpeg[6..11], b"JFIF\0");
+        jpeg[13] = 1;
+        jpeg[14..16].copy_from_slice(&192u16.to_be_bytes());
+        jpeg[16..18].copy_from_slice(&144u16.to_be_bytes());
+        assert_eq!(
+            resolution(&jpeg, image::ImageFormat::Jpeg),
+            Some((192.0, 144.0))
+        );
+        jpeg[13] = 0;
+        assert_eq!(resolution(&jpeg, image::ImageFormat::Jpeg), None);
+
+        // A pHYs chunk of 7559 px/m (192 dpi) after IHDR.
+        let png = testpkg::png(8);
+        let mut chunk = Vec::new();
+        chunk.extend_from_slice(&9u32.to_be_bytes());
+        let mut body = b"pHYs".to_vec();
+        body.extend_from_slice(&7559u32.to_be_bytes());
+        body.extend_from_slice(&7559u32.to_be_bytes());
+        body.push(1);
+        let mut crc = flate2::Crc::new();
+        crc.update(&body);
+        chunk.extend_from_slice(&body);
+        chunk.extend_from_slice(&crc.sum().to_be_bytes());
+        let with = [&png[..33], &chunk[..], &png[33..]].concat();
+        let (x, y) = resolution(&with, image::ImageFormat::Png).unwrap();
+        assert!((x - 192.0).abs() < 0.1 && (y - 192.0).abs() < 0.1);
+        assert_eq!(resolution(&png, image::ImageFormat::Png), None);
+
+        // The decoded image reports its natural size in 1/96 inch.
+        let d = decode("/x.png", &with, None, &Limits::default()).unwrap();
+        assert_eq!(
+            d.natural_size(),
+            (8.0 * 96.0 / d.dpi_x, 8.0 * 96.0 / d.dpi_y)
+        );
+        assert!((d.natural_size().0 - 4.0).abs() < 0.01);
+
+        // A little-endian TIFF with XResolution 300/1, YResolution 150/1, inches.
+        let mut t = b"II*\0".to_vec();
+        t.extend_from_slice(&8u32.to_le_bytes());
+        t.extend_from_slice(&3u16.to_le_bytes());
+        let entry = |tag: u16, ty: u16, val: u32| {
+            let mut e = tag.to_le_bytes().to_vec();
+            e.extend_from_slice(&ty.to_le_bytes());
+            e.extend_from_slice(&1u32.to_le_bytes());
+            e.extend_from_slice(&val.to_le_bytes());
+            e
+        };
+        let data = 8 + 2 + 3 * 12 + 4;
+        t.extend(entry(282, 5, data as u32));
+        t.extend(entry(283, 5, data as u32 + 8));
+        t.extend(entry(296, 3, 2));
+        t.extend_from_slice(&0u32.to_le_bytes());
+        for v in [300u32, 1, 150, 1] {
+            t.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(
+            resolution(&t, image::ImageFormat::Tiff),
+            Some((300.0, 150.0))
+        );
+    }
+
+    #[test]
+    fn tiff_is_decoded_within_limits() {
+        let tif = testpkg::tiff(16);
+        let d = decode("/x.tif", &tif, Some("image/tiff"), &Limits::default()).unwrap();
+        assert_eq!((d.width, d.height), (16, 16));
+        let small = Limits {
+            max_image_pixels: 100,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            decode("/x.tif", &tif, None, &small),
+            Err(ConvertError::ImageTooLarge { .. })
+        ));
+        assert!(matches!(
+            decode("/x.bin", b"not an image at all", None, &Limits::default()),
+            Err(ConvertError::Image { .. })
+        ));
+    }
+}
