@@ -52,6 +52,8 @@ pub enum ConvertError {
         height: u32,
         limit: u64,
     },
+    #[error("image {part} brings the document's images past {limit} pixels together")]
+    TooManyImagePixels { part: String, limit: u64 },
     #[error("image {part}: {reason}")]
     Image { part: String, reason: String },
     #[error("font {part}: {reason}")]

@@ -14,7 +14,8 @@
 //! widths, `image` for TIFF. Everything a hostile package controls is bounded by [`Limits`]:
 //! decompressed bytes per part and in total (counted while inflating, never trusting the sizes
 //! the ZIP declares), part count, page count, XML node count, element nesting (canvases and
-//! visual brushes), elements drawn per page and image pixels (read from the header before decoding).
+//! visual brushes), elements drawn per page and image pixels, per image and
+//! per document (read from the header before decoding).
 
 mod color;
 mod error;
@@ -42,6 +43,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Pixels (width × height) of one image.
     pub max_image_pixels: u64,
+    /// Pixels of all distinct images of the document together (they are held until the PDF is
+    /// written).
+    pub max_total_image_pixels: u64,
     /// XML nodes in one part.
     pub max_xml_nodes: u32,
     /// Elements drawn for one page, counting each time a visual brush draws its visual (a
@@ -58,6 +62,7 @@ impl Default for Limits {
             max_pages: 10_000,
             max_depth: 64,
             max_image_pixels: 100_000_000,
+            max_total_image_pixels: 500_000_000,
             max_xml_nodes: 4_000_000,
             max_elements_per_page: 2_000_000,
         }

@@ -37,6 +37,7 @@ pub fn render_document(pkg: &Package, pages: &[PageRef], limits: &Limits) -> R<P
         limits,
         fonts: HashMap::new(),
         images: HashMap::new(),
+        image_pixels: 0,
     };
     for p in pages {
         r.page(&mut doc, p)?;
@@ -60,6 +61,8 @@ struct Renderer<'p, 'z> {
     limits: &'p Limits,
     fonts: HashMap<(String, u32), Rc<LoadedFont>>,
     images: HashMap<String, Rc<Decoded>>,
+    /// Pixels of the images decoded so far.
+    image_pixels: u64,
 }
 
 /// An element and the part whose URIs it resolves against.
@@ -1120,6 +1123,13 @@ impl<'p, 'z> Renderer<'p, 'z> {
             self.pkg.content_type(&key),
             self.limits,
         )?);
+        self.image_pixels += u64::from(d.width) * u64::from(d.height);
+        if self.image_pixels > self.limits.max_total_image_pixels {
+            return Err(ConvertError::TooManyImagePixels {
+                part: self.pkg.display(&key),
+                limit: self.limits.max_total_image_pixels,
+            });
+        }
         self.images.insert(key, d.clone());
         Ok(d)
     }

@@ -326,6 +326,29 @@ fn huge_images_are_refused_before_decoding() {
 }
 
 #[test]
+fn image_pixels_are_bounded_per_document() {
+    // Three distinct 64x64 images (4096 pixels each) under a 10000-pixel document budget.
+    let (_, images) = testpkg::feature_pages()
+        .into_iter()
+        .find(|(n, _)| *n == "images")
+        .unwrap();
+    let limits = Limits {
+        max_total_image_pixels: 10_000,
+        ..Limits::default()
+    };
+    let e = xps_to_pdf(&testpkg::feature_package(&[images.clone()]), &limits).unwrap_err();
+    assert!(
+        matches!(e, ConvertError::TooManyImagePixels { limit: 10_000, .. }),
+        "{e}"
+    );
+    let limits = Limits {
+        max_total_image_pixels: 3 * 4096,
+        ..Limits::default()
+    };
+    assert!(xps_to_pdf(&testpkg::feature_package(&[images]), &limits).is_ok());
+}
+
+#[test]
 fn jpeg_xr_is_refused_with_a_reason() {
     let body = r##"<Path Data="M0,0 H10 V10Z"><Path.Fill><ImageBrush ImageSource="/Resources/photo.wdp" Viewbox="0,0,64,64" Viewport="0,0,10,10"/></Path.Fill></Path>"##;
     let pkg = Xps::new()
