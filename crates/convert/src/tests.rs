@@ -336,7 +336,11 @@ fn image_pixels_are_bounded_per_document() {
         max_total_image_pixels: 10_000,
         ..Limits::default()
     };
-    let e = xps_to_pdf(&testpkg::feature_package(&[images.clone()]), &limits).unwrap_err();
+    let e = xps_to_pdf(
+        &testpkg::feature_package(std::slice::from_ref(&images)),
+        &limits,
+    )
+    .unwrap_err();
     assert!(
         matches!(e, ConvertError::TooManyImagePixels { limit: 10_000, .. }),
         "{e}"
