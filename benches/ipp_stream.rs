@@ -46,9 +46,7 @@ async fn main() {
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = printlab_testkit::serve(app).await;
     let http = reqwest::Client::new();
 
     let mut plain = Vec::new();

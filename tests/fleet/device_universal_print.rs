@@ -3,290 +3,105 @@
 //! the registered printer, and prints a job a Graph client submitted to its share. A restarted
 //! device reuses its identity instead of registering again, and expired tokens are replaced.
 
-use printlab_cloud::{Cloud, CloudOptions};
 use printlab_device::config;
-use printlab_device::registration::{KeyKind, UniversalPrintAccess};
-use printlab_device::runtime::{FleetOptions, Link, RunningFleet, out_root, start_fleet};
-use printlab_device::spool::Spool;
+use printlab_device::registration::KeyKind;
+use printlab_testkit::{Graph, TestCloud};
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, pdf, universal_print};
 use serde_json::{Value as Json, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
-const PRINTER: &str = r#"
-[fleet]
-connection = { mode = "universal-print" }
-
-[[printer]]
-name = "Lab"
-manufacturer = "printlab"
-model = "Emulated Laser"
-[printer.capabilities]
-document_formats = ["application/pdf"]
-media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
-dpis = [72]
-color_modes = ["blackAndWhite"]
-duplex_modes = ["oneSided"]
-finishings = ["none"]
-copies = { min = 1, max = 9 }
-[printer.defaults]
-document_format = "application/pdf"
-media_size = "A4"
-color_mode = "blackAndWhite"
-duplex_mode = "oneSided"
-dpi = 72
-copies = 1
-[printer.engine]
-pages_per_minute = 600
-warm_up_seconds = 0
-"#;
-
-/// The real cloud on an ephemeral loopback port.
-struct Lab {
-    cloud: Cloud,
-    base: String,
-    admin: String,
-    user: String,
-    http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    serving: tokio::task::JoinHandle<()>,
+fn printer_toml() -> String {
+    format!("[fleet]\nconnection = {{ mode = \"universal-print\" }}\n{ONE_PRINTER}")
 }
 
-impl Lab {
-    async fn start(data: &Path) -> Self {
-        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", socket.local_addr().unwrap());
-        let cloud = Cloud::open_with(
-            data,
-            &base,
-            CloudOptions {
-                long_poll: Duration::from_secs(2),
-            },
-        )
-        .unwrap();
-        let scopes = [
-            "Printers.Create",
-            "Printer.FullControl.All",
-            "PrinterShare.ReadWrite.All",
-            "PrintJob.ReadWrite.All",
-        ]
-        .map(String::from);
-        let admin = cloud
-            .token_key()
-            .mint_user("admin", &scopes, true, chrono::Duration::hours(1))
-            .unwrap();
-        let user = cloud
-            .token_key()
-            .mint_user(
-                "ada",
-                &[
-                    "PrintJob.ReadWrite".into(),
-                    "PrinterShare.ReadBasic.All".into(),
-                ],
-                false,
-                chrono::Duration::hours(1),
-            )
-            .unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(cloud.clone().serve_until(socket, async {
-            let _ = stopped.await;
-        }));
-        let serving = tokio::spawn(async move {
-            serving.await.unwrap().unwrap();
-        });
-        Self {
-            cloud,
-            base,
-            admin,
-            user,
-            http: reqwest::Client::new(),
-            stop: Some(stop),
-            serving,
-        }
-    }
+/// The real cloud on an ephemeral loopback port, with a short long poll so a stop is quick.
+async fn start_cloud(data: &Path) -> TestCloud {
+    TestCloud::builder()
+        .data(data)
+        .long_poll(Duration::from_secs(2))
+        .start()
+        .await
+}
 
-    async fn stop(mut self) {
-        self.stop.take().unwrap().send(()).unwrap();
-        drop(self.cloud);
-        tokio::time::timeout(Duration::from_secs(10), self.serving)
-            .await
-            .expect("the cloud stops within the long-poll limit")
-            .unwrap();
-    }
+/// A user who prints through shares.
+fn user(cloud: &TestCloud) -> Graph {
+    cloud.graph(&cloud.user(
+        "ada",
+        &["PrintJob.ReadWrite", "PrinterShare.ReadBasic.All"],
+        false,
+    ))
+}
 
-    /// One Graph call; panics on anything but success.
-    async fn graph(
-        &self,
-        token: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Json>,
-    ) -> Json {
-        let mut request = self
-            .http
-            .request(method, format!("{}/v1.0{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        if text.is_empty() {
-            Json::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        }
-    }
-
-    async fn printers(&self) -> Vec<Json> {
-        let list = self
-            .graph(&self.admin, reqwest::Method::GET, "/print/printers", None)
-            .await;
-        list["value"].as_array().unwrap().clone()
-    }
-
-    /// Waits until the device registered and advertised: Graph shows its capabilities.
-    async fn advertised_printer(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(p) = self.printers().await.first() {
-                let id = p["id"].as_str().unwrap().to_string();
-                let view = self
-                    .graph(
-                        &self.admin,
-                        reqwest::Method::GET,
-                        &format!("/print/printers/{id}?$select=id,capabilities,status"),
-                        None,
-                    )
-                    .await;
-                if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
-                    return id;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the device never registered and advertised"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// A user's job on `share`: create, upload, start. Returns the job id.
-    async fn submit(&self, share: &str, pages: usize) -> String {
-        use reqwest::Method;
-        let data = printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap();
-        let jobs = format!("/print/shares/{share}/jobs");
-        let job = self
-            .graph(
-                &self.user,
-                Method::POST,
-                &jobs,
-                Some(json!({"configuration": {"mediaSize": "A4"}})),
-            )
-            .await;
-        let job_id = job["id"].as_str().unwrap().to_owned();
-        let document_id = job["documents"][0]["id"].as_str().unwrap();
-        let session = self
-            .graph(
-                &self.user,
-                Method::POST,
-                &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
-                Some(json!({"properties": {
-                    "documentName": "page.pdf", "contentType": "application/pdf", "size": data.len(),
-                }})),
-            )
-            .await;
-        let status = self
-            .http
-            .put(session["uploadUrl"].as_str().unwrap())
-            .header(
-                "Content-Range",
-                format!("bytes 0-{}/{}", data.len() - 1, data.len()),
-            )
-            .body(data)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 201);
-        self.graph(
-            &self.user,
-            Method::POST,
-            &format!("{jobs}/{job_id}/start"),
-            None,
-        )
+async fn printers(cloud: &TestCloud) -> Vec<Json> {
+    let list = cloud
+        .admin_graph()
+        .ok(reqwest::Method::GET, "/print/printers", None)
         .await;
-        job_id
-    }
+    list["value"].as_array().unwrap().clone()
+}
 
-    async fn wait_completed(&self, share: &str, job: &str) -> Json {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let j = self
-                .graph(
-                    &self.user,
+/// Waits until the device registered and advertised: Graph shows its capabilities.
+async fn advertised_printer(cloud: &TestCloud) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(p) = printers(cloud).await.first() {
+            let id = p["id"].as_str().unwrap().to_string();
+            let view = cloud
+                .admin_graph()
+                .ok(
                     reqwest::Method::GET,
-                    &format!("/print/shares/{share}/jobs/{job}"),
+                    &format!("/print/printers/{id}?$select=id,capabilities,status"),
                     None,
                 )
                 .await;
-            if j["status"]["state"] == "completed" {
-                return j;
+            if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
+                return id;
             }
-            assert!(Instant::now() < deadline, "job {job} never completed: {j}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    async fn share(&self, printer: &str) -> String {
-        let share = self
-            .graph(
-                &self.admin,
-                reqwest::Method::POST,
-                "/print/shares",
-                Some(json!({"displayName": "Lab share", "allowAllUsers": true,
-                    "printer@odata.bind": format!("{}/v1.0/print/printers/{printer}", self.base)})),
-            )
-            .await;
-        share["id"].as_str().unwrap().to_string()
+        assert!(
+            Instant::now() < deadline,
+            "the device never registered and advertised"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-fn start_device(
-    dir: &Path,
-    spool: &Spool,
-    base: &str,
-    admin_token: Option<String>,
-) -> RunningFleet {
-    let fleet = config::parse(PRINTER, "test.toml").unwrap();
-    let access = UniversalPrintAccess {
-        cloud_url: base.to_string(),
-        admin_token,
-        key: KeyKind::Rsa2048,
-    };
-    start_fleet(
-        &fleet.printers,
-        |printer| Link::from_config(printer, Some(&access)),
-        FleetOptions {
-            spool: spool.clone(),
-            out_root: out_root(dir),
-            http: reqwest::Client::new(),
-            render: true,
-        },
-    )
-    .unwrap()
+/// A user's job on `share`: create, upload, start. Returns the job id.
+async fn submit(cloud: &TestCloud, share: &str, pages: usize) -> String {
+    let jobs = format!("/print/shares/{share}/jobs");
+    let configuration = json!({"mediaSize": "A4"});
+    user(cloud)
+        .submit(&jobs, "application/pdf", pdf(pages), configuration)
+        .await
+}
+
+async fn wait_completed(cloud: &TestCloud, share: &str, job: &str) -> Json {
+    let path = format!("/print/shares/{share}/jobs/{job}");
+    let what = format!("job {job} to complete");
+    let limit = Duration::from_secs(30);
+    user(cloud)
+        .wait(&path, &what, limit, |j| j["status"]["state"] == "completed")
+        .await
+}
+
+async fn share(cloud: &TestCloud, printer: &str) -> String {
+    cloud.admin_graph().share(printer, "Lab share").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(&dir.path().join("cloud")).await;
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
-    let printer = lab.advertised_printer().await;
-    let listed = lab.printers().await;
+    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    let listed = printers(&cloud).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["displayName"], "Lab");
     assert_eq!(listed[0]["manufacturer"], "printlab");
@@ -296,37 +111,51 @@ async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
     assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
     assert!(identity.certificate_pem.is_some() && identity.access_token.is_some());
 
-    let share = lab.share(&printer).await;
-    let job = lab.submit(&share, 2).await;
-    let done = lab.wait_completed(&share, &job).await;
+    let share = share(&cloud, &printer).await;
+    let job = submit(&cloud, &share, 2).await;
+    let done = wait_completed(&cloud, &share, &job).await;
     assert_eq!(done["status"]["isAcquiredByPrinter"], true, "{done}");
     let record = spool.job("Lab", job.parse().unwrap()).unwrap().unwrap();
     assert_eq!(record.progress.sheets_completed, 2);
-    running.shutdown().await;
+    fleet.stop().await;
 
     // Restarted without an admin token: the spool's identity is the same printer.
-    let running = start_device(dir.path(), &spool, &lab.base, None);
-    let job = lab.submit(&share, 1).await;
-    lab.wait_completed(&share, &job).await;
-    assert_eq!(lab.printers().await.len(), 1, "the device registered again");
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, None, KeyKind::Rsa2048),
+    );
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    assert_eq!(
+        printers(&cloud).await.len(),
+        1,
+        "the device registered again"
+    );
     assert_eq!(
         spool.identity("Lab").unwrap().unwrap().device_id.as_deref(),
         Some(printer.as_str())
     );
-    running.shutdown().await;
-    lab.stop().await;
+    fleet.stop().await;
+    cloud.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_device_tokens_are_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(&dir.path().join("cloud")).await;
-    lab.cloud
+    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    cloud
+        .cloud
         .set_device_token_lifetime(chrono::Duration::seconds(2));
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
-    let printer = lab.advertised_printer().await;
-    let share = lab.share(&printer).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    let share = share(&cloud, &printer).await;
     let first = spool.identity("Lab").unwrap().unwrap();
 
     // The device renews by itself while idle (at four fifths of the lifetime, 1.6 s here).
@@ -340,15 +169,16 @@ async fn expired_device_tokens_are_replaced() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(renewed.token_expires_at > first.token_expires_at);
-    let job = lab.submit(&share, 1).await;
-    lab.wait_completed(&share, &job).await;
-    running.shutdown().await;
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    fleet.stop().await;
 
     // A token the service refuses (expired an hour ago, though the spool thinks it good):
     // HTTP 401, and the device gets a new one and carries on.
-    lab.cloud
+    cloud
+        .cloud
         .set_device_token_lifetime(chrono::Duration::hours(1));
-    let stale = lab
+    let stale = cloud
         .cloud
         .token_key()
         .mint_device(&printer, chrono::Duration::hours(-1))
@@ -359,19 +189,24 @@ async fn expired_device_tokens_are_replaced() {
     identity.token_refresh_at = identity.token_expires_at;
     spool.put_identity("Lab", &identity).unwrap();
     spool.flush().unwrap();
-    let running = start_device(dir.path(), &spool, &lab.base, None);
-    let job = lab.submit(&share, 1).await;
-    lab.wait_completed(&share, &job).await;
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, None, KeyKind::Rsa2048),
+    );
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
     let now = spool.identity("Lab").unwrap().unwrap();
     assert_ne!(now.access_token.as_deref(), Some(stale.as_str()));
     assert_eq!(
-        lab.cloud
+        cloud
+            .cloud
             .token_key()
             .verify_device(now.access_token.as_deref().unwrap()),
         Some(printer.clone())
     );
-    running.shutdown().await;
-    lab.stop().await;
+    fleet.stop().await;
+    cloud.stop().await;
 }
 
 /// `printlab up` says the lab is up when `printlab_lab::Lab::start` returns: by then each
@@ -382,7 +217,10 @@ async fn expired_device_tokens_are_replaced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
     let dir = tempfile::tempdir().unwrap();
-    let slow = format!("{PRINTER}[printer.faults]\nextra_latency_ms = 300\n");
+    let slow = format!(
+        "{}[printer.faults]\nextra_latency_ms = 300\n",
+        printer_toml()
+    );
     let template = config::parse(&slow, "test.toml").unwrap().printers[0].clone();
     let printers: Vec<_> = (1..=4)
         .map(|n| {
@@ -426,29 +264,35 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_whose_printer_was_deleted_registers_again() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(&dir.path().join("cloud")).await;
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
-    let deleted = lab.advertised_printer().await;
+    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let deleted = advertised_printer(&cloud).await;
     let key = spool.identity("Lab").unwrap().unwrap().private_key_pem;
-    lab.graph(
-        &lab.admin,
-        reqwest::Method::DELETE,
-        &format!("/print/printers/{deleted}"),
-        None,
-    )
-    .await;
-    let printer = lab.advertised_printer().await;
+    cloud
+        .admin_graph()
+        .ok(
+            reqwest::Method::DELETE,
+            &format!("/print/printers/{deleted}"),
+            None,
+        )
+        .await;
+    let printer = advertised_printer(&cloud).await;
     assert_ne!(printer, deleted);
-    assert_eq!(lab.printers().await.len(), 1);
+    assert_eq!(printers(&cloud).await.len(), 1);
     let identity = spool.identity("Lab").unwrap().unwrap();
     assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
     assert_eq!(identity.private_key_pem, key, "the device kept its key");
-    let share = lab.share(&printer).await;
-    let job = lab.submit(&share, 1).await;
-    lab.wait_completed(&share, &job).await;
-    running.shutdown().await;
-    lab.stop().await;
+    let share = share(&cloud, &printer).await;
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    fleet.stop().await;
+    cloud.stop().await;
 }
 
 /// The lab's cloud is reset (a new folder: new keys, no printers) and comes back on another
@@ -457,24 +301,32 @@ async fn a_device_whose_printer_was_deleted_registers_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(&dir.path().join("cloud")).await;
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
-    let old = lab.advertised_printer().await;
-    let old_base = lab.base.clone();
-    running.shutdown().await;
-    lab.stop().await;
+    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let old = advertised_printer(&cloud).await;
+    let old_base = cloud.url.clone();
+    fleet.stop().await;
+    cloud.stop().await;
 
-    let lab = Lab::start(&dir.path().join("cloud-reset")).await;
-    assert_ne!(lab.base, old_base);
-    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
-    let printer = lab.advertised_printer().await;
+    let cloud = start_cloud(&dir.path().join("cloud-reset")).await;
+    assert_ne!(cloud.url, old_base);
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
     assert_ne!(printer, old);
-    let share = lab.share(&printer).await;
-    let job = lab.submit(&share, 1).await;
-    lab.wait_completed(&share, &job).await;
-    running.shutdown().await;
-    lab.stop().await;
+    let share = share(&cloud, &printer).await;
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    fleet.stop().await;
+    cloud.stop().await;
 }
 
 /// The same cloud (same folder) comes back on another port. The device, restarted without an
@@ -483,16 +335,22 @@ async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_follows_its_cloud_to_a_new_address() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(&dir.path().join("cloud")).await;
-    lab.cloud
+    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    cloud
+        .cloud
         .set_device_token_lifetime(chrono::Duration::seconds(1));
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let running = start_device(dir.path(), &spool, &lab.base, Some(lab.admin.clone()));
-    let printer = lab.advertised_printer().await;
-    let share = lab.share(&printer).await;
-    let old_base = lab.base.clone();
-    running.shutdown().await;
-    lab.stop().await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    let share = share(&cloud, &printer).await;
+    let old_base = cloud.url.clone();
+    fleet.stop().await;
+    cloud.stop().await;
     let expires = spool
         .identity("Lab")
         .unwrap()
@@ -502,20 +360,24 @@ async fn a_device_follows_its_cloud_to_a_new_address() {
     let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_millis(100)).await;
 
-    let lab = Lab::start(&dir.path().join("cloud")).await;
-    assert_ne!(lab.base, old_base);
-    let running = start_device(dir.path(), &spool, &lab.base, None);
-    let job = lab.submit(&share, 1).await;
-    lab.wait_completed(&share, &job).await;
-    assert_eq!(lab.printers().await.len(), 1);
+    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    assert_ne!(cloud.url, old_base);
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, None, KeyKind::Rsa2048),
+    );
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    assert_eq!(printers(&cloud).await.len(), 1);
     let identity = spool.identity("Lab").unwrap().unwrap();
     assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
     assert!(
         identity
             .device_token_url
             .unwrap()
-            .starts_with(&format!("{}/", lab.base))
+            .starts_with(&format!("{}/", cloud.url))
     );
-    running.shutdown().await;
-    lab.stop().await;
+    fleet.stop().await;
+    cloud.stop().await;
 }

@@ -22,6 +22,15 @@ pub mod upload;
 pub use cloud::{ADMIN_SCOPES, Stopped, TestCloud, TestCloudBuilder};
 pub use graph::{Graph, call, csr_base64, job_ended, job_state, put_whole};
 
+/// Serves `router` on an ephemeral loopback port until the test ends; gives its URL
+/// (`http://127.0.0.1:port`).
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
 /// Polls `probe` every 50 ms until it gives `Some`, for at most `limit`; panics naming `what`
 /// (and the last thing `probe` saw) when it never does.
 ///

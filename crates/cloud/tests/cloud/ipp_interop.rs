@@ -136,9 +136,8 @@ async fn printer(request: IppRequest) -> IppReply {
 #[tokio::test]
 async fn ipptool_and_printlab_understand_each_other() {
     let app = Router::new().route("/ipp/print", post(printer));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let uri = format!("ipp://{}/ipp/print", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = printlab_testkit::serve(app).await;
+    let uri = format!("{}/ipp/print", base.replace("http://", "ipp://"));
     let test_file = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/cloud/ipp/codec-interop.test"

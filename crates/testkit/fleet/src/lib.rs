@@ -46,6 +46,17 @@ pages_per_minute = 600
 warm_up_seconds = 0
 "#;
 
+/// `count` copies of `printer` (an entry named "Lab", as [`ONE_PRINTER`] is) named P0, P1, …,
+/// each connecting the Universal Print way: the fleets the benches start.
+pub fn universal_print_fleet(printer: &str, count: usize) -> String {
+    (0..count)
+        .map(|n| {
+            let named = format!("name = \"P{n}\"\nconnection = {{ mode = \"universal-print\" }}");
+            printer.replace("name = \"Lab\"", &named)
+        })
+        .collect()
+}
+
 /// A real PDF of `pages` A4 pages.
 pub fn pdf(pages: usize) -> Vec<u8> {
     printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
@@ -86,6 +97,9 @@ pub fn universal_print(
 /// per process, and a restarted device must find what the previous one recorded.
 pub struct TestFleet {
     pub spool: Spool,
+    /// The devices' HTTP client: a plain one for tests, `fleet_http_client` for the benches'
+    /// large fleets.
+    pub http: reqwest::Client,
     /// The spool (`db/`) and the rendered output (`out/`).
     pub dir: PathBuf,
     running: Option<RunningFleet>,
@@ -96,6 +110,7 @@ impl TestFleet {
     pub fn open(dir: &Path) -> Self {
         Self {
             spool: Spool::open(&dir.join("db")).unwrap(),
+            http: reqwest::Client::new(),
             dir: dir.to_path_buf(),
             running: None,
         }
@@ -114,7 +129,7 @@ impl TestFleet {
         let options = FleetOptions {
             spool: self.spool.clone(),
             out_root: out_root(&self.dir),
-            http: reqwest::Client::new(),
+            http: self.http.clone(),
             render,
         };
         self.running = Some(start_fleet(&fleet.printers, link, options).unwrap());
@@ -176,12 +191,4 @@ impl DevicesProcess {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
-}
-
-/// Serves `router` on an ephemeral loopback port; gives its URL.
-pub async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
 }
