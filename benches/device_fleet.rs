@@ -107,14 +107,8 @@ async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
 
 #[tokio::main]
 async fn main() {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let devices = env("DEVICES", 1000);
-    let job_count = env("JOBS", devices);
+    let devices = printlab_testkit::env_or("DEVICES", 1000);
+    let job_count = printlab_testkit::env_or("JOBS", devices);
     let load_before = load_average();
     // With `--features dhat-heap`: the heap blocks still live once the fleet idles, by
     // allocation site, in dhat-heap.json (the profile's "t-end"; view with dhat's dh_view).

@@ -33,10 +33,7 @@ fn key_generation(kind: &'static rcgen::SignatureAlgorithm, keys: u32) -> Durati
 
 #[tokio::main]
 async fn main() {
-    let devices: usize = std::env::var("DEVICES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let devices = printlab_testkit::env_or("DEVICES", 1000);
     let key = match std::env::var("KEY").as_deref() {
         Ok("rsa") => KeyKind::Rsa2048,
         _ => KeyKind::EcdsaP256,

@@ -12,17 +12,10 @@
 use bytes::Bytes;
 use printlab_ipp::http::{Credentials, post_ipp};
 use printlab_ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
-use printlab_testkit::{Graph, TestCloud, ipp};
+use printlab_testkit::{Graph, TestCloud, env_or, ipp};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Creates a job and uploads its document through Graph (8 MiB ranges); returns the job id,
 /// ready to start.

@@ -9,21 +9,12 @@ use printlab_device::infra_client::InfraClient;
 use printlab_graph::PrintJobProcessingState;
 use printlab_ipp::http::Credentials;
 use printlab_testkit::TestCloud;
-use printlab_testkit_fleet::{ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, infra, pdf};
+use printlab_testkit_fleet::{
+    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf,
+};
 use serde_json::{Value as Json, json};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The real cloud with a 2 s long poll, so stopping it never waits long even without the
-/// shutdown's own answer to held polls.
-async fn start_cloud(data: &Path) -> TestCloud {
-    TestCloud::builder()
-        .data(data)
-        .long_poll(Duration::from_secs(2))
-        .start()
-        .await
-}
 
 fn completed(job: &Json) -> bool {
     job["status"]["state"] == "completed"
@@ -91,7 +82,7 @@ async fn submit_job(
 async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("cloud");
-    let cloud = start_cloud(&data).await;
+    let cloud = device_cloud(&data).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     let printer = lab_printer(&cloud, &mut fleet).await;
     let spool = fleet.spool.clone();
@@ -159,7 +150,7 @@ async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
 async fn a_cloud_restart_mid_stream_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("cloud");
-    let cloud = start_cloud(&data).await;
+    let cloud = device_cloud(&data).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     let printer = lab_printer(&cloud, &mut fleet).await;
     let spool = fleet.spool.clone();

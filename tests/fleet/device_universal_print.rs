@@ -6,22 +6,12 @@
 use printlab_device::config;
 use printlab_device::registration::KeyKind;
 use printlab_testkit::{Graph, TestCloud};
-use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, pdf, universal_print};
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, device_cloud, pdf, universal_print};
 use serde_json::{Value as Json, json};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn printer_toml() -> String {
     format!("[fleet]\nconnection = {{ mode = \"universal-print\" }}\n{ONE_PRINTER}")
-}
-
-/// The real cloud on an ephemeral loopback port, with a short long poll so a stop is quick.
-async fn start_cloud(data: &Path) -> TestCloud {
-    TestCloud::builder()
-        .data(data)
-        .long_poll(Duration::from_secs(2))
-        .start()
-        .await
 }
 
 /// A user who prints through shares.
@@ -92,7 +82,7 @@ async fn share(cloud: &TestCloud, printer: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     let spool = fleet.spool.clone();
     fleet.start(
@@ -143,7 +133,7 @@ async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_device_tokens_are_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
     cloud
         .cloud
         .set_device_token_lifetime(chrono::Duration::seconds(2));
@@ -264,7 +254,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_whose_printer_was_deleted_registers_again() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     let spool = fleet.spool.clone();
     fleet.start(
@@ -301,7 +291,7 @@ async fn a_device_whose_printer_was_deleted_registers_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     fleet.start(
         &printer_toml(),
@@ -313,7 +303,7 @@ async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
     fleet.stop().await;
     cloud.stop().await;
 
-    let cloud = start_cloud(&dir.path().join("cloud-reset")).await;
+    let cloud = device_cloud(&dir.path().join("cloud-reset")).await;
     assert_ne!(cloud.url, old_base);
     fleet.start(
         &printer_toml(),
@@ -335,7 +325,7 @@ async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_follows_its_cloud_to_a_new_address() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
     cloud
         .cloud
         .set_device_token_lifetime(chrono::Duration::seconds(1));
@@ -360,7 +350,7 @@ async fn a_device_follows_its_cloud_to_a_new_address() {
     let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_millis(100)).await;
 
-    let cloud = start_cloud(&dir.path().join("cloud")).await;
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
     assert_ne!(cloud.url, old_base);
     fleet.start(
         &printer_toml(),

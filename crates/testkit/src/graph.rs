@@ -34,6 +34,12 @@ pub async fn call(
     (status, headers, value)
 }
 
+/// The body of a plain GET (a download URL, a redirect's target).
+pub async fn download(client: &Client, url: &str) -> Vec<u8> {
+    let response = client.get(url).send().await.unwrap();
+    response.bytes().await.unwrap().to_vec()
+}
+
 /// Sends a whole document to an upload URL in one range; gives the status (201 when it
 /// completed the upload).
 pub async fn put_whole(client: &Client, upload_url: &str, bytes: Vec<u8>) -> StatusCode {

@@ -30,6 +30,20 @@ pub async fn request(
     Ok((response.message, document))
 }
 
+/// `copies-supported` 1–99: what the tests' jobs ask for, as Graph refuses a configuration the
+/// printer does not declare.
+pub fn copies_supported() -> Value {
+    Value::RangeOfInteger {
+        lower: 1,
+        upper: 99,
+    }
+}
+
+/// `sides-supported` one-sided and long-edge duplex, likewise.
+pub fn one_sided_and_long_edge() -> [Value; 2] {
+    ["one-sided", "two-sided-long-edge"].map(Value::keyword)
+}
+
 /// A device (bearer `token`) tells the INFRA service at `root` what its printer supports;
 /// panics unless the service accepts it.
 pub async fn advertise(http: &reqwest::Client, root: &str, token: &str, printer: Group) {

@@ -20,7 +20,15 @@ pub mod ipp;
 pub mod upload;
 
 pub use cloud::{ADMIN_SCOPES, Stopped, TestCloud, TestCloudBuilder};
-pub use graph::{Graph, call, csr_base64, job_ended, job_state, put_whole};
+pub use graph::{Graph, call, csr_base64, download, job_ended, job_state, put_whole};
+
+/// A number from the environment variable `name`, or `default`: the sizes the benches take.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// Serves `router` on an ephemeral loopback port until the test ends; gives its URL
 /// (`http://127.0.0.1:port`).

@@ -1,7 +1,7 @@
 //! `/beta` over real HTTP on loopback: the beta aliases of the v1.0 resources and the 2020 beta
 //! upload design (`.../documents/{id}/uploadSession`), sharing the upload engine with v1.0.
 
-use printlab_testkit::{Graph, TestCloud, call};
+use printlab_testkit::{Graph, TestCloud, call, download};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -289,15 +289,8 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
     )
     .await;
     assert_eq!(s, StatusCode::FOUND);
-    let downloaded = client
-        .get(headers["location"].to_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(downloaded.as_ref(), bytes.as_slice());
+    let downloaded = download(&client, headers["location"].to_str().unwrap()).await;
+    assert_eq!(downloaded, bytes);
     // The completed document has no session any more.
     let (s, _, _) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab_testkit::{TestCloud, call, csr_base64};
+use printlab_testkit::{TestCloud, call, csr_base64, download};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -952,15 +952,8 @@ async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
     .await;
     assert_eq!(s, StatusCode::FOUND);
     let location = headers["location"].to_str().unwrap();
-    let downloaded = client
-        .get(location)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(downloaded.as_ref(), bytes.as_slice());
+    let downloaded = download(&client, location).await;
+    assert_eq!(downloaded, bytes);
     let (s, _, _) = call(
         &client,
         Method::GET,

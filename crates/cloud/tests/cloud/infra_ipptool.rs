@@ -20,17 +20,8 @@ async fn advertise_pdf(run: &TestCloud, printer_id: &str) {
             "document-format-supported",
             [Value::mime_media_type("application/pdf")],
         )
-        .with(
-            "copies-supported",
-            Value::RangeOfInteger {
-                lower: 1,
-                upper: 99,
-            },
-        )
-        .with_set(
-            "sides-supported",
-            ["one-sided", "two-sided-long-edge"].map(Value::keyword),
-        );
+        .with("copies-supported", ipp::copies_supported())
+        .with_set("sides-supported", ipp::one_sided_and_long_edge());
     ipp::advertise(&reqwest::Client::new(), &run.url, &token, printer).await;
 }
 

@@ -753,17 +753,8 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
                         .with("print-color-mode-default", Value::keyword("monochrome"))
                         // What the jobs below ask for: Graph refuses a configuration the
                         // printer does not declare.
-                        .with(
-                            "copies-supported",
-                            Value::RangeOfInteger {
-                                lower: 1,
-                                upper: 99,
-                            },
-                        )
-                        .with_set(
-                            "sides-supported",
-                            ["one-sided", "two-sided-long-edge"].map(Value::keyword),
-                        )
+                        .with("copies-supported", ipp::copies_supported())
+                        .with_set("sides-supported", ipp::one_sided_and_long_edge())
                         .with_set("media-supported", [Value::keyword("iso_a4_210x297mm")])
                         .with("printer-state", Value::Enum(4)),
                 );

@@ -62,10 +62,7 @@ async fn printer(request: IppRequest) -> IppReply {
         .with("printer-is-accepting-jobs", Value::Boolean(true))
         .with(
             "copies-supported",
-            Value::RangeOfInteger {
-                lower: 1,
-                upper: 99,
-            },
+            printlab_testkit::ipp::copies_supported(),
         )
         .with_set(
             "printer-resolution-supported",

@@ -13,6 +13,7 @@ use printlab_device::runtime::{
 };
 use printlab_device::spool::Spool;
 use printlab_ipp::http::Credentials;
+use printlab_testkit::TestCloud;
 use std::path::{Path, PathBuf};
 
 /// The INFRA proxy credential the tests give the cloud and their devices.
@@ -55,6 +56,16 @@ pub fn universal_print_fleet(printer: &str, count: usize) -> String {
             printer.replace("name = \"Lab\"", &named)
         })
         .collect()
+}
+
+/// The real cloud on `data` with a 2 s long poll, so stopping it under running devices never
+/// waits long even without the shutdown's own answer to held polls.
+pub async fn device_cloud(data: &Path) -> TestCloud {
+    TestCloud::builder()
+        .data(data)
+        .long_poll(std::time::Duration::from_secs(2))
+        .start()
+        .await
 }
 
 /// A real PDF of `pages` A4 pages.
