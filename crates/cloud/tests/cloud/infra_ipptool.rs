@@ -1,5 +1,5 @@
 //! Interop with a real IPP peer: Debian's `ipptool` (cups-ipp-utils) runs the `.test` files in
-//! tests/ipptool/ against the real cloud's INFRA service over loopback, as an ippproxy-style
+//! ipptool/ (beside this file) against the real cloud's INFRA service over loopback, as an ippproxy-style
 //! proxy would talk to it (`/ipp/print/NAME`, HTTP Basic credentials in the URI). Printers and
 //! jobs are made through Graph, and the outcome is read back through Graph.
 
