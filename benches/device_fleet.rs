@@ -20,10 +20,10 @@
 
 use futures::StreamExt;
 use printlab_cloud::auth::TokenKey;
-use printlab_device::config;
-use printlab_device::registration::{KeyKind, UniversalPrintAccess};
-use printlab_device::runtime::{FleetOptions, Link, fleet_http_client, out_root, start_fleet};
-use printlab_device::spool::Spool;
+use printlab_device::registration::KeyKind;
+use printlab_device::runtime::fleet_http_client;
+use printlab_testkit::Graph;
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, universal_print, universal_print_fleet};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -63,93 +63,15 @@ fn heap_in_use() -> u64 {
 /// USER_HZ on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-const PRINTER: &str = r#"
-[[printer]]
-name = "P{n}"
-connection = { mode = "universal-print" }
-[printer.capabilities]
-document_formats = ["application/pdf"]
-media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
-dpis = [300]
-color_modes = ["blackAndWhite"]
-duplex_modes = ["oneSided"]
-finishings = ["none"]
-copies = { min = 1, max = 9 }
-[printer.defaults]
-document_format = "application/pdf"
-media_size = "A4"
-color_mode = "blackAndWhite"
-duplex_mode = "oneSided"
-dpi = 300
-copies = 1
-[printer.engine]
-pages_per_minute = 30
-full_speed = true
-"#;
-
-struct Graph {
-    http: reqwest::Client,
-    base: String,
-    admin: String,
-}
-
-impl Graph {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.admin);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        }
-    }
-
-    /// Creates a job with its document uploaded, not started; gives the jobs path of it.
-    async fn prepare_job(&self, printer: &str, document: &[u8]) -> String {
-        let jobs = format!("/print/printers/{printer}/jobs");
-        let job = self
-            .call(
-                reqwest::Method::POST,
-                &jobs,
-                Some(json!({"configuration": {}})),
-            )
-            .await;
-        let id = job["id"].as_str().unwrap();
-        let doc = job["documents"][0]["id"].as_str().unwrap();
-        let session = self
-            .call(
-                reqwest::Method::POST,
-                &format!("{jobs}/{id}/documents/{doc}/createUploadSession"),
-                Some(json!({"properties": {
-                    "documentName": "bench.pdf", "contentType": "application/pdf",
-                    "size": document.len()
-                }})),
-            )
-            .await;
-        let status = self
-            .http
-            .put(session["uploadUrl"].as_str().unwrap())
-            .header(
-                "Content-Range",
-                format!("bytes 0-{}/{}", document.len() - 1, document.len()),
-            )
-            .body(document.to_vec())
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 201);
-        format!("{jobs}/{id}")
-    }
+/// Creates a job with its document uploaded, not started; gives the jobs path of it.
+async fn prepare_job(graph: &Graph, printer: &str, document: &[u8]) -> String {
+    let jobs = format!("/print/printers/{printer}/jobs");
+    let job = graph.create_job(&jobs, json!({})).await;
+    let bytes = document.to_vec();
+    graph
+        .upload(&jobs, &job, "bench.pdf", "application/pdf", bytes)
+        .await;
+    format!("{jobs}/{}", job["id"].as_str().unwrap())
 }
 
 /// `printlab cloud` in a child process; gives it and its base URL (without `/v1.0`), which it
@@ -185,14 +107,8 @@ async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
 
 #[tokio::main]
 async fn main() {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let devices = env("DEVICES", 1000);
-    let job_count = env("JOBS", devices);
+    let devices = printlab_testkit::env_or("DEVICES", 1000);
+    let job_count = printlab_testkit::env_or("JOBS", devices);
     let load_before = load_average();
     // With `--features dhat-heap`: the heap blocks still live once the fleet idles, by
     // allocation site, in dhat-heap.json (the profile's "t-end"; view with dhat's dh_view).
@@ -212,38 +128,26 @@ async fn main() {
         .unwrap()
         .mint_user("admin", &scopes, true, chrono::Duration::hours(2))
         .unwrap();
-    let graph = Arc::new(Graph {
-        http: reqwest::Client::new(),
-        base: format!("{base}/v1.0"),
-        admin: admin.clone(),
-    });
+    let graph = Arc::new(Graph::new(&format!("{base}/v1.0"), &admin));
 
-    let text: String = (0..devices)
-        .map(|n| PRINTER.replace("{n}", &n.to_string()))
-        .collect();
-    let fleet = config::parse(&text, "bench.toml").unwrap();
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let access = UniversalPrintAccess {
-        cloud_url: base.clone(),
-        admin_token: Some(admin),
-        key: KeyKind::EcdsaP256,
-    };
+    let printer = ONE_PRINTER
+        .replace("dpis = [72]", "dpis = [300]")
+        .replace("dpi = 72", "dpi = 300")
+        .replace(
+            "pages_per_minute = 600\nwarm_up_seconds = 0\n",
+            "pages_per_minute = 30\nfull_speed = true\n",
+        );
+    let text = universal_print_fleet(&printer, devices);
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    fleet.http = fleet_http_client().unwrap();
+    let spool = fleet.spool.clone();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (rss_base, _) = usage("self");
     let heap_base = heap_in_use();
     let (cloud_rss_base, _) = usage(&cloud_pid);
     let started = Instant::now();
-    let running = start_fleet(
-        &fleet.printers,
-        |printer| Link::from_config(printer, Some(&access)),
-        FleetOptions {
-            spool: spool.clone(),
-            out_root: out_root(dir.path()),
-            http: fleet_http_client().unwrap(),
-            render: false,
-        },
-    )
-    .unwrap();
+    let link = universal_print(&base, Some(admin), KeyKind::EcdsaP256);
+    let running = fleet.start(&text, false, link);
     for printer in &running.printers {
         tokio::time::timeout(
             Duration::from_secs(120),
@@ -271,7 +175,7 @@ async fn main() {
     let load_idle = load_average();
 
     // Throughput: every job ready in the cloud first, then all started at once.
-    let printer_ids: Vec<String> = fleet
+    let printer_ids: Vec<String> = running
         .printers
         .iter()
         .map(|p| {
@@ -291,7 +195,7 @@ async fn main() {
                 printer_ids[n % devices].clone(),
                 document.clone(),
             );
-            async move { graph.prepare_job(&printer, &document).await }
+            async move { prepare_job(&graph, &printer, &document).await }
         })
         .buffered(CLIENT_CONCURRENCY)
         .collect()
@@ -312,7 +216,7 @@ async fn main() {
             let graph = graph.clone();
             async move {
                 graph
-                    .call(reqwest::Method::POST, &format!("{job}/start"), None)
+                    .ok(reqwest::Method::POST, &format!("{job}/start"), None)
                     .await
             }
         })
@@ -333,7 +237,7 @@ async fn main() {
     let states: Vec<Value> = futures::stream::iter(jobs.iter().cloned())
         .map(|job| {
             let graph = graph.clone();
-            async move { graph.call(reqwest::Method::GET, &job, None).await }
+            async move { graph.ok(reqwest::Method::GET, &job, None).await }
         })
         .buffer_unordered(CLIENT_CONCURRENCY)
         .collect()
@@ -384,7 +288,7 @@ async fn main() {
         all_done.as_secs_f64(),
         job_count as f64 / all_done.as_secs_f64()
     );
-    running.shutdown().await;
+    fleet.stop().await;
     stop(&mut cloud).await;
 }
 

@@ -7,55 +7,11 @@
 //! `cargo bench --bench device_registration` (DEVICES=n to change the fleet size, KEY=rsa for
 //! RSA 2048 device keys instead of P-256).
 
-use printlab_cloud::Cloud;
-use printlab_device::config;
-use printlab_device::registration::{KeyKind, UniversalPrintAccess};
-use printlab_device::runtime::{
-    FleetOptions, Link, RunningFleet, fleet_http_client, out_root, start_fleet,
-};
-use printlab_device::spool::Spool;
-use std::path::Path;
+use printlab_device::registration::KeyKind;
+use printlab_device::runtime::{RunningFleet, fleet_http_client};
+use printlab_testkit::TestCloud;
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, universal_print, universal_print_fleet};
 use std::time::{Duration, Instant};
-
-const PRINTER: &str = r#"
-[[printer]]
-name = "P{n}"
-connection = { mode = "universal-print" }
-[printer.capabilities]
-document_formats = ["application/pdf"]
-media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
-dpis = [300]
-color_modes = ["blackAndWhite"]
-duplex_modes = ["oneSided"]
-finishings = ["none"]
-copies = { min = 1, max = 9 }
-[printer.defaults]
-document_format = "application/pdf"
-media_size = "A4"
-color_mode = "blackAndWhite"
-duplex_mode = "oneSided"
-dpi = 300
-copies = 1
-"#;
-
-fn start(
-    fleet: &config::Fleet,
-    spool: &Spool,
-    dir: &Path,
-    access: &UniversalPrintAccess,
-) -> RunningFleet {
-    start_fleet(
-        &fleet.printers,
-        |printer| Link::from_config(printer, Some(access)),
-        FleetOptions {
-            spool: spool.clone(),
-            out_root: out_root(dir),
-            http: fleet_http_client().unwrap(),
-            render: true,
-        },
-    )
-    .unwrap()
-}
 
 /// Waits until every printer has advertised to the service; returns how long that took.
 async fn all_connected(running: &RunningFleet, started: Instant) -> Duration {
@@ -77,10 +33,7 @@ fn key_generation(kind: &'static rcgen::SignatureAlgorithm, keys: u32) -> Durati
 
 #[tokio::main]
 async fn main() {
-    let devices: usize = std::env::var("DEVICES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let devices = printlab_testkit::env_or("DEVICES", 1000);
     let key = match std::env::var("KEY").as_deref() {
         Ok("rsa") => KeyKind::Rsa2048,
         _ => KeyKind::EcdsaP256,
@@ -95,40 +48,24 @@ async fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let cloud = Cloud::open(&dir.path().join("cloud"), &base).unwrap();
-    let admin = cloud
-        .token_key()
-        .mint_user(
-            "admin",
-            &["Printers.Create".to_string()],
-            true,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
-    tokio::spawn(cloud.clone().serve(listener));
-    let text: String = (0..devices)
-        .map(|n| PRINTER.replace("{n}", &n.to_string()))
-        .collect();
-    let fleet = config::parse(&text, "bench.toml").unwrap();
-    let spool = Spool::open(&dir.path().join("spool")).unwrap();
-    let access = UniversalPrintAccess {
-        cloud_url: base,
-        admin_token: Some(admin),
-        key,
-    };
+    let cloud = TestCloud::start_in(&dir.path().join("cloud")).await;
+    let admin = cloud.user("admin", &["Printers.Create"], true);
+    let printer = ONE_PRINTER
+        .replace("dpis = [72]", "dpis = [300]")
+        .replace("dpi = 72", "dpi = 300");
+    let text = universal_print_fleet(&printer, devices);
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    fleet.http = fleet_http_client().unwrap();
+    let link = || universal_print(&cloud.url, Some(admin.clone()), key);
 
     let started = Instant::now();
-    let running = start(&fleet, &spool, dir.path(), &access);
-    let first = all_connected(&running, started).await;
-    running.shutdown().await;
-    spool.flush().unwrap();
+    let first = all_connected(fleet.start(&text, true, link()), started).await;
+    fleet.stop().await;
+    fleet.spool.flush().unwrap();
 
     let started = Instant::now();
-    let running = start(&fleet, &spool, dir.path(), &access);
-    let again = all_connected(&running, started).await;
-    running.shutdown().await;
+    let again = all_connected(fleet.start(&text, true, link()), started).await;
+    fleet.stop().await;
 
     println!("devices: {devices}, device keys: {key:?}");
     println!(

@@ -9,100 +9,36 @@
 //! `cargo bench --profile dev --bench infra` (env `INFRA_BENCH_JOBS`, `INFRA_BENCH_MIB` to
 //! shrink it).
 
-use base64::Engine;
 use bytes::Bytes;
-use printlab_cloud::Cloud;
 use printlab_ipp::http::{Credentials, post_ipp};
 use printlab_ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
-use reqwest::Method;
-use serde_json::{Value as Json, json};
+use printlab_testkit::{Graph, TestCloud, env_or, ipp};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 
-struct Lab {
-    base: String,
-    admin: String,
-    http: reqwest::Client,
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-async fn graph(lab: &Lab, method: Method, path: &str, body: Option<Json>) -> Json {
-    let mut request = lab
-        .http
-        .request(method, format!("{}/v1.0{path}", lab.base))
-        .bearer_auth(&lab.admin);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {text}");
-    if text.is_empty() {
-        Json::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-async fn create_printer(lab: &Lab) -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(vec!["bench.test".into()])
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap();
-    let response = lab
-        .http
-        .post(format!("{}/v1.0/print/printers/create", lab.base))
-        .bearer_auth(&lab.admin)
-        .json(&json!({
-            "displayName": "Bench",
-            "manufacturer": "printlab",
-            "model": "bench",
-            "certificateSigningRequest": {
-                "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
-                "transportKey": "unused",
-            },
-        }))
-        .send()
-        .await
-        .unwrap();
-    let location = response.headers()["Operation-Location"].to_str().unwrap();
-    let path = location.split("/v1.0").nth(1).unwrap().to_owned();
-    graph(lab, Method::GET, &path, None).await["printer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Creates a job and uploads its document through Graph (8 MiB ranges); returns the job id,
 /// ready to start.
-async fn uploaded_job(lab: &Lab, printer: &str, data: &Bytes) -> String {
+async fn uploaded_job(admin: &Graph, printer: &str, data: &Bytes) -> String {
     let jobs = format!("/print/printers/{printer}/jobs");
-    let job = graph(lab, Method::POST, &jobs, Some(json!({}))).await;
+    let job = admin.create_job(&jobs, json!({})).await;
     let job_id = job["id"].as_str().unwrap().to_owned();
     let document_id = job["documents"][0]["id"].as_str().unwrap();
-    let session = graph(
-        lab,
-        Method::POST,
-        &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
-        Some(json!({"properties": {
-            "documentName": "bench.pdf", "contentType": "application/pdf", "size": data.len()
-        }})),
-    )
-    .await;
+    let session = admin
+        .ok(
+            reqwest::Method::POST,
+            &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
+            Some(json!({"properties": {
+                "documentName": "bench.pdf", "contentType": "application/pdf", "size": data.len()
+            }})),
+        )
+        .await;
     let url = session["uploadUrl"].as_str().unwrap();
     const RANGE: usize = 8 << 20;
     let mut first = 0;
     while first < data.len() {
         let last = (first + RANGE).min(data.len()) - 1;
-        let status = lab
+        let status = admin
             .http
             .put(url)
             .header(
@@ -120,14 +56,10 @@ async fn uploaded_job(lab: &Lab, printer: &str, data: &Bytes) -> String {
     job_id
 }
 
-async fn start(lab: &Lab, printer: &str, job_id: &str) {
-    graph(
-        lab,
-        Method::POST,
-        &format!("/print/printers/{printer}/jobs/{job_id}/start"),
-        None,
-    )
-    .await;
+async fn start(admin: &Graph, printer: &str, job_id: &str) {
+    admin
+        .start_job(&format!("/print/printers/{printer}/jobs"), job_id)
+        .await;
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -138,10 +70,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let jobs = env_or("INFRA_BENCH_JOBS", 1000);
     let mib = env_or("INFRA_BENCH_MIB", 256);
-    let dir = tempfile::tempdir().unwrap();
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    let cloud = Cloud::open(dir.path(), &base).unwrap();
     // A 253-byte pattern repeated (memcpy, so setup stays quick without optimisation).
     let pattern: Vec<u8> = (0..253u8).collect();
     let mut bytes = Vec::with_capacity(mib << 20);
@@ -151,34 +79,30 @@ async fn main() {
     }
     let document = Bytes::from(bytes);
     let plain = document.clone();
-    let router = cloud.router().route(
-        "/plain",
-        axum::routing::get(move || async move { plain.clone() }),
-    );
-    tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
-    let scopes = ["Printer.FullControl.All", "PrintJob.ReadWrite.All"].map(String::from);
-    let lab = Lab {
-        admin: cloud
-            .token_key()
-            .mint_user("bench", &scopes, true, chrono::Duration::hours(1))
-            .unwrap(),
-        base: base.clone(),
-        http: reqwest::Client::new(),
-    };
-    let printer = create_printer(&lab).await;
-    let token = Credentials::Bearer(cloud.infra().issue_device_token(&printer).unwrap());
+    let run = TestCloud::builder()
+        .layer(move |router| {
+            let plain = plain.clone();
+            router.route(
+                "/plain",
+                axum::routing::get(move || async move { plain.clone() }),
+            )
+        })
+        .start()
+        .await;
+    let (cloud, base) = (&run.cloud, run.url.clone());
+    let admin = run.admin_graph();
+    let printer = admin.create_printer("Bench").await;
+    let device_token = cloud.infra().issue_device_token(&printer).unwrap();
+    let token = Credentials::Bearer(device_token.clone());
     let url = format!("{base}/printers");
     let limits = Limits::default();
-    let http = lab.http.clone();
+    let http = admin.http.clone();
 
-    let mut advertise = Message::request(Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES, 1);
-    advertise.push_group(Group::new(GroupTag::PRINTER).with_set(
+    let pdf = Group::new(GroupTag::PRINTER).with_set(
         "document-format-supported",
         [Value::mime_media_type("application/pdf")],
-    ));
-    post_ipp(&http, &url, &token, &advertise, None, &limits)
-        .await
-        .unwrap();
+    );
+    ipp::advertise(&http, &base, &device_token, pdf).await;
     let mut subscribe = Message::request(Operation::CREATE_PRINTER_SUBSCRIPTIONS, 2);
     subscribe.push_group(
         Group::new(GroupTag::SUBSCRIPTION)
@@ -200,7 +124,7 @@ async fn main() {
     let tiny = Bytes::from_static(b"%PDF-1.4 tiny");
     let mut latencies = Vec::with_capacity(jobs);
     for n in 1..=jobs as i32 {
-        let job_id = uploaded_job(&lab, &printer, &tiny).await;
+        let job_id = uploaded_job(&admin, &printer, &tiny).await;
         let mut poll = Message::request(Operation::GET_NOTIFICATIONS, n as u32 + 2);
         poll.groups[0].push(Attribute::set(
             "notify-subscription-ids",
@@ -224,7 +148,7 @@ async fn main() {
         // Let the poll reach the server and park before the job starts.
         tokio::time::sleep(Duration::from_millis(2)).await;
         let started = Instant::now();
-        start(&lab, &printer, &job_id).await;
+        start(&admin, &printer, &job_id).await;
         let (returned, events) = waiting.await.unwrap();
         assert_eq!(events, 1, "job {job_id}: one job-fetchable event");
         latencies.push(returned - started);
@@ -238,8 +162,8 @@ async fn main() {
     );
 
     // 2. Fetch-Document vs a plain GET of the same bytes.
-    let big_job = uploaded_job(&lab, &printer, &document).await;
-    start(&lab, &printer, &big_job).await;
+    let big_job = uploaded_job(&admin, &printer, &document).await;
+    start(&admin, &printer, &big_job).await;
     let big_job: i32 = big_job.parse().unwrap();
     let mut plain_best = Duration::MAX;
     let mut fetch_best = Duration::MAX;

@@ -17,10 +17,7 @@ const ROUNDS: usize = 5;
 
 #[tokio::main]
 async fn main() {
-    let mib: usize = std::env::var("IPP_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(128);
+    let mib = printlab_testkit::env_or("IPP_BENCH_MIB", 128);
     let document = Bytes::from(
         (0..mib << 20)
             .map(|i| (i * 31 % 251) as u8)
@@ -46,9 +43,7 @@ async fn main() {
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = printlab_testkit::serve(app).await;
     let http = reqwest::Client::new();
 
     let mut plain = Vec::new();

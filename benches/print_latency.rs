@@ -16,31 +16,6 @@ use printlab_graph::{
 use printlab_lab::{Lab, LabOptions};
 use std::time::Duration;
 
-const FLEET: &str = r#"
-[fleet]
-connection = { mode = "universal-print" }
-[[printer]]
-name = "Bench Mono"
-[printer.capabilities]
-document_formats = ["application/pdf"]
-media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
-dpis = [150]
-color_modes = ["blackAndWhite"]
-duplex_modes = ["oneSided"]
-finishings = ["none"]
-copies = { min = 1, max = 9 }
-[printer.defaults]
-document_format = "application/pdf"
-media_size = "A4"
-color_mode = "blackAndWhite"
-duplex_mode = "oneSided"
-dpi = 150
-copies = 1
-[printer.engine]
-pages_per_minute = 60
-full_speed = true
-"#;
-
 const PHASES: [&str; 6] = ["create", "upload", "start", "fetch", "render", "complete"];
 
 fn main() {
@@ -58,7 +33,16 @@ fn main() {
 
 async fn run(jobs: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let fleet = config::parse(FLEET, "bench.toml").unwrap();
+    let mono = printlab_testkit_fleet::ONE_PRINTER
+        .replace(r#"name = "Lab""#, r#"name = "Bench Mono""#)
+        .replace("dpis = [72]", "dpis = [150]")
+        .replace("dpi = 72", "dpi = 150")
+        .replace(
+            "pages_per_minute = 600\nwarm_up_seconds = 0\n",
+            "pages_per_minute = 60\nfull_speed = true\n",
+        );
+    let text = format!("[fleet]\nconnection = {{ mode = \"universal-print\" }}\n{mono}");
+    let fleet = config::parse(&text, "bench.toml").unwrap();
     let lab = Lab::start(LabOptions {
         listen: "127.0.0.1:0".into(),
         control: "127.0.0.1:0".parse().unwrap(),

@@ -13,11 +13,10 @@ use axum::http::StatusCode;
 use axum::routing::put;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use printlab_cloud::odata::GraphError;
-use printlab_cloud::upload::{
-    CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
-};
+use printlab_cloud::upload::{UploadCreator, UploadLimits, UploadTarget};
 use printlab_graph::PrintDocumentUploadProperties;
+use printlab_testkit::serve;
+use printlab_testkit::upload::{DocumentListener, UploadServer};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,22 +25,6 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 const MIB: usize = 1 << 20;
 const RANGE: usize = 8 * MIB;
 const PARALLEL: usize = 4;
-
-/// Answers completions like the Graph side would, without storing anything.
-struct EchoListener;
-
-impl UploadListener for EchoListener {
-    fn upload_completed(&self, done: &CompletedUpload) -> Result<serde_json::Value, GraphError> {
-        Ok(serde_json::json!({ "id": done.target.document_id, "size": done.size }))
-    }
-}
-
-async fn serve(router: Router) -> String {
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
-    base
-}
 
 /// Baseline server: PUT /file/{offset} streams the body into one file at that offset.
 async fn file_server(path: std::path::PathBuf) -> String {
@@ -117,12 +100,10 @@ async fn time_file_put(client: &reqwest::Client, data: &Bytes) -> Duration {
 async fn time_upload_url(client: &reqwest::Client, data: &Bytes) -> (Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path().join("db")).unwrap();
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    let service =
-        Arc::new(UploadService::open(&db, dir.path(), &base, Arc::new(EchoListener)).unwrap());
-    let router = service.router();
-    let server = tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
+    let listener = Arc::new(DocumentListener);
+    let UploadServer {
+        service, server, ..
+    } = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
     let target = UploadTarget {
         printer_id: "bench".into(),
         job_id: "1".into(),

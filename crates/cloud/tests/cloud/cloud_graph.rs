@@ -3,107 +3,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab_cloud::Cloud;
+use printlab_testkit::{TestCloud, call, csr_base64, download};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use std::path::Path;
-use tokio::sync::oneshot;
 
-const ADMIN_SCOPES: &[&str] = &[
-    "Printer.FullControl.All",
-    "Printer.ReadWrite.All",
-    "PrinterShare.ReadWrite.All",
-    "PrintJob.ReadWrite.All",
-];
 const USER_SCOPES: &[&str] = &[
     "PrintJob.ReadWrite",
     "Printer.Read.All",
     "PrinterShare.ReadBasic.All",
 ];
-
-/// A cloud on an ephemeral loopback port, stoppable so its folder can be reopened.
-struct Running {
-    cloud: Cloud,
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    async fn start(dir: &Path) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let cloud = Cloud::open(dir, &url).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = cloud.clone();
-        let task = tokio::spawn(async move {
-            serving
-                .serve_until(listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-        Self {
-            base: cloud.graph_base_url(),
-            cloud,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn stop(mut self) {
-        self.stop.take().unwrap().send(()).unwrap();
-        self.task.await.unwrap();
-    }
-
-    fn user(&self, name: &str, scopes: &[&str], admin: bool) -> String {
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        self.cloud
-            .token_key()
-            .mint_user(name, &scopes, admin, chrono::Duration::hours(1))
-            .unwrap()
-    }
-
-    fn admin(&self) -> String {
-        self.user("admin", ADMIN_SCOPES, true)
-    }
-
-    fn app(&self, name: &str, roles: &[&str]) -> String {
-        let roles: Vec<String> = roles.iter().map(|s| s.to_string()).collect();
-        self.cloud
-            .token_key()
-            .mint_app(name, &roles, chrono::Duration::hours(1))
-            .unwrap()
-    }
-}
-
-/// One Graph call; returns status, headers and the JSON body (Null when empty).
-async fn call(
-    client: &Client,
-    method: Method,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = client.request(method, url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("non-JSON body {e}: {bytes:?}"))
-    };
-    (status, headers, value)
-}
 
 fn no_redirects() -> Client {
     Client::builder()
@@ -112,42 +20,12 @@ fn no_redirects() -> Client {
         .unwrap()
 }
 
-fn csr_base64() -> (String, Vec<u8>) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["printer.printlab.test".to_string()]).unwrap();
-    let csr = params.serialize_request(&key).unwrap();
-    (STANDARD.encode(csr.der()), key.public_key_raw().to_vec())
-}
-
-/// Registers a printer through `printers/create` and the operation it returns; gives the
-/// printer id.
-async fn register_printer(client: &Client, run: &Running, token: &str, name: &str) -> String {
-    let (csr, _) = csr_base64();
-    let (status, headers, _) = call(
-        client,
-        Method::POST,
-        &format!("{}/print/printers/create", run.base),
-        Some(token),
-        Some(json!({
-            "displayName": name, "manufacturer": "printlab", "model": "virtual",
-            "physicalDeviceId": null, "hasPhysicalDevice": false,
-            "certificateSigningRequest": {"content": csr, "transportKey": "a2V5"}
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let location = headers["operation-location"].to_str().unwrap().to_string();
-    let (status, _, op) = call(client, Method::GET, &location, Some(token), None).await;
-    assert_eq!(status, StatusCode::OK, "{op}");
-    op["printer"]["id"].as_str().unwrap().to_string()
-}
-
 /// Gives a printer PDF-only capabilities (as the app that registered it would).
-async fn make_pdf_printer(client: &Client, run: &Running, printer_id: &str, app_token: &str) {
+async fn make_pdf_printer(client: &Client, run: &TestCloud, printer_id: &str, app_token: &str) {
     let (status, _, body) = call(
         client,
         Method::PATCH,
-        &format!("{}/print/printers/{printer_id}", run.base),
+        &format!("{}/print/printers/{printer_id}", run.v1()),
         Some(app_token),
         Some(json!({
             "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4", "North America Letter"],
@@ -166,9 +44,9 @@ async fn make_pdf_printer(client: &Client, run: &Running, printer_id: &str, app_
 #[tokio::test]
 async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let url = format!("{}/print/printers", run.base);
+    let url = format!("{}/print/printers", run.v1());
     let (s, _, body) = call(&client, Method::GET, &url, None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
@@ -205,7 +83,7 @@ async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
     let (s, _, _) = call(
         &client,
         Method::GET,
-        &format!("{}/print/nothing", run.base),
+        &format!("{}/print/nothing", run.v1()),
         Some(&reader),
         None,
     )
@@ -217,14 +95,14 @@ async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
 #[tokio::test]
 async fn printer_registration_issues_a_certificate_for_the_csr() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let admin = run.admin();
-    let (csr, public_key) = csr_base64();
+    let (csr, public_key) = csr_base64("printer.printlab.test");
     let (status, headers, body) = call(
         &client,
         Method::POST,
-        &format!("{}/print/printers/create", run.base),
+        &format!("{}/print/printers/create", run.v1()),
         Some(&admin),
         Some(json!({
             "displayName": "Lab 1", "manufacturer": "printlab", "model": "virtual",
@@ -237,7 +115,7 @@ async fn printer_registration_issues_a_certificate_for_the_csr() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert!(headers.contains_key("retry-after"));
     let location = headers["operation-location"].to_str().unwrap();
-    assert!(location.starts_with(&format!("{}/print/operations/", run.base)));
+    assert!(location.starts_with(&format!("{}/print/operations/", run.v1())));
     let (status, _, op) = call(&client, Method::GET, location, Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(op["@odata.type"], "#microsoft.graph.printerCreateOperation");
@@ -266,7 +144,7 @@ async fn printer_registration_issues_a_certificate_for_the_csr() {
     let (status, _, body) = call(
         &client,
         Method::POST,
-        &format!("{}/print/printers/create", run.base),
+        &format!("{}/print/printers/create", run.v1()),
         Some(&admin),
         Some(json!({
             "displayName": "Lab 2", "manufacturer": "p", "model": "v",
@@ -287,13 +165,13 @@ async fn printer_registration_issues_a_certificate_for_the_csr() {
 #[tokio::test]
 async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let admin = run.admin();
     let app = run.app("connector", &["Printer.ReadWrite.All"]);
     // Applications may update virtual printers (no physical device), which these are.
-    let printer = register_printer(&client, &run, &admin, "Lab").await;
-    let url = format!("{}/print/printers/{printer}", run.base);
+    let printer = run.graph(&admin).create_virtual_printer("Lab").await;
+    let url = format!("{}/print/printers/{printer}", run.v1());
     let (s, _, body) = call(
         &client,
         Method::PATCH,
@@ -418,7 +296,7 @@ async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
     let (_, _, list) = call(
         &client,
         Method::GET,
-        &format!("{}/print/printers", run.base),
+        &format!("{}/print/printers", run.v1()),
         Some(&admin),
         None,
     )
@@ -445,7 +323,7 @@ async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Deleting: a shared printer is refused until unshared.
-    let (s, _, share) = call(&client, Method::POST, &format!("{}/print/shares", run.base), Some(&admin),
+    let (s, _, share) = call(&client, Method::POST, &format!("{}/print/shares", run.v1()), Some(&admin),
         Some(json!({"displayName": "Lab share", "printer@odata.bind": format!("https://graph.microsoft.com/v1.0/print/printers/{printer}")}))).await;
     assert_eq!(s, StatusCode::CREATED, "{share}");
     let (s, _, _) = call(&client, Method::DELETE, &url, Some(&admin), None).await;
@@ -455,7 +333,7 @@ async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
         Method::DELETE,
         &format!(
             "{}/print/shares/{}",
-            run.base,
+            run.v1(),
             share["id"].as_str().unwrap()
         ),
         Some(&admin),
@@ -473,11 +351,11 @@ async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
 #[tokio::test]
 async fn application_patch_capabilities_and_the_prefer_header() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let admin = run.admin();
-    let printer = register_printer(&client, &run, &admin, "Lab").await;
-    let url = format!("{}/print/printers/{printer}", run.base);
+    let printer = run.graph(&admin).create_virtual_printer("Lab").await;
+    let url = format!("{}/print/printers/{printer}", run.v1());
     // Delegated-only fields for apps too, and anything else refused by name.
     let app = run.app("connector", &["Printer.ReadWrite.All"]);
     let (s, _, body) = call(
@@ -545,11 +423,11 @@ async fn application_patch_capabilities_and_the_prefer_header() {
 /// An admin-registered PDF printer with a share; gives (printer id, share id).
 async fn shared_pdf_printer(
     client: &Client,
-    run: &Running,
+    run: &TestCloud,
     allow_all_users: bool,
 ) -> (String, String) {
     let admin = run.admin();
-    let printer = register_printer(client, run, &admin, "Floor 2").await;
+    let printer = run.graph(&admin).create_virtual_printer("Floor 2").await;
     make_pdf_printer(
         client,
         run,
@@ -560,11 +438,11 @@ async fn shared_pdf_printer(
     let (s, _, share) = call(
         client,
         Method::POST,
-        &format!("{}/print/shares", run.base),
+        &format!("{}/print/shares", run.v1()),
         Some(&admin),
         Some(
             json!({"displayName": "Floor 2", "allowAllUsers": allow_all_users,
-                    "printer@odata.bind": format!("{}/print/printers('{printer}')", run.base)}),
+                    "printer@odata.bind": format!("{}/print/printers('{printer}')", run.v1())}),
         ),
     )
     .await;
@@ -575,11 +453,11 @@ async fn shared_pdf_printer(
 #[tokio::test]
 async fn shares_honour_allowed_users_and_patch() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let admin = run.admin();
     let (printer, share) = shared_pdf_printer(&client, &run, false).await;
-    let share_url = format!("{}/print/shares/{share}", run.base);
+    let share_url = format!("{}/print/shares/{share}", run.v1());
     let alice = run.user("alice", USER_SCOPES, false);
     let jobs = format!("{share_url}/jobs");
     let (s, _, body) = call(
@@ -635,13 +513,13 @@ async fn shares_honour_allowed_users_and_patch() {
     let (s, _, _) = call(&client, Method::POST, &jobs, Some(&alice), Some(json!({}))).await;
     assert_eq!(s, StatusCode::CREATED);
     // A second share of the same printer is refused; a non-admin sees only the basic fields.
-    let (s, _, _) = call(&client, Method::POST, &format!("{}/print/shares", run.base), Some(&admin),
-        Some(json!({"displayName": "again", "printer@odata.bind": format!("{}/print/printers/{printer}", run.base)}))).await;
+    let (s, _, _) = call(&client, Method::POST, &format!("{}/print/shares", run.v1()), Some(&admin),
+        Some(json!({"displayName": "again", "printer@odata.bind": format!("{}/print/printers/{printer}", run.v1())}))).await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, _, list) = call(
         &client,
         Method::GET,
-        &format!("{}/print/shares", run.base),
+        &format!("{}/print/shares", run.v1()),
         Some(&alice),
         None,
     )
@@ -649,7 +527,7 @@ async fn shares_honour_allowed_users_and_patch() {
     assert_eq!(s, StatusCode::OK);
     let keys: Vec<&String> = list["value"][0].as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 5, "{keys:?}");
-    let (s, _, body) = call(&client, Method::POST, &format!("{}/print/shares", run.base), Some(&admin),
+    let (s, _, body) = call(&client, Method::POST, &format!("{}/print/shares", run.v1()), Some(&admin),
         Some(json!({"displayName": "x", "printer@odata.bind": "https://elsewhere/v1.0/print/shares/1"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
@@ -674,14 +552,14 @@ async fn shares_honour_allowed_users_and_patch() {
 #[tokio::test]
 async fn jobs_create_list_page_filter_get_cancel_and_ownership() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let admin = run.admin();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
     let alice = run.user("alice", USER_SCOPES, false);
     let bob = run.user("bob", USER_SCOPES, false);
-    let share_jobs = format!("{}/print/shares/{share}/jobs", run.base);
-    let printer_jobs = format!("{}/print/printers/{printer}/jobs", run.base);
+    let share_jobs = format!("{}/print/shares/{share}/jobs", run.v1());
+    let printer_jobs = format!("{}/print/printers/{printer}/jobs", run.v1());
     let (s, _, job) = call(&client, Method::POST, &share_jobs, Some(&alice),
         Some(json!({"configuration": {"copies": 2, "mediaSize": "A4", "finishings": ["stapleTripleLeft"]}}))).await;
     assert_eq!(s, StatusCode::CREATED, "{job}");
@@ -890,11 +768,11 @@ async fn jobs_create_list_page_filter_get_cancel_and_ownership() {
 #[tokio::test]
 async fn nothing_acknowledged_is_lost_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = no_redirects();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
     let alice = run.user("alice", USER_SCOPES, false);
-    let share_jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let share_jobs = format!("{}/print/shares/{share}/jobs", run.v1());
     let (_, _, first) = call(
         &client,
         Method::POST,
@@ -925,14 +803,14 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     drop(client);
     run.stop().await;
 
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     assert_eq!(run.cloud.ca_certificate_pem(), ca);
     // The old token still verifies: the signing key survived.
     let (s, _, list) = call(
         &client,
         Method::GET,
-        &share_jobs.replace(&share_jobs[..share_jobs.find("/print").unwrap()], &run.base),
+        &share_jobs.replace(&share_jobs[..share_jobs.find("/print").unwrap()], &run.v1()),
         Some(&alice),
         None,
     )
@@ -946,7 +824,7 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     let (_, _, third) = call(
         &client,
         Method::POST,
-        &format!("{}/print/shares/{share}/jobs", run.base),
+        &format!("{}/print/shares/{share}/jobs", run.v1()),
         Some(&alice),
         Some(json!({})),
     )
@@ -956,7 +834,7 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     let (s, _, p) = call(
         &client,
         Method::GET,
-        &format!("{}/print/printers/{printer}", run.base),
+        &format!("{}/print/printers/{printer}", run.v1()),
         Some(&run.admin()),
         None,
     )
@@ -969,11 +847,11 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
 #[tokio::test]
 async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = no_redirects();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
     let alice = run.user("alice", USER_SCOPES, false);
-    let jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let jobs = format!("{}/print/shares/{share}/jobs", run.v1());
     let (_, _, job) = call(
         &client,
         Method::POST,
@@ -1074,15 +952,8 @@ async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
     .await;
     assert_eq!(s, StatusCode::FOUND);
     let location = headers["location"].to_str().unwrap();
-    let downloaded = client
-        .get(location)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(downloaded.as_ref(), bytes.as_slice());
+    let downloaded = download(&client, location).await;
+    assert_eq!(downloaded, bytes);
     let (s, _, _) = call(
         &client,
         Method::GET,
@@ -1103,7 +974,7 @@ async fn msgraph_sdk_python_client_runs_the_whole_flow() {
         "PRINTLAB_GRAPH_SDK_PYTHON must name a Python with msgraph-sdk (tests/run.sh sets it)",
     );
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
     let token = run.user("carol", &["PrintJob.ReadWrite", "Printer.Read.All"], false);
@@ -1115,9 +986,9 @@ async fn msgraph_sdk_python_client_runs_the_whole_flow() {
     let out = tokio::process::Command::new(python)
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/cloud_sdk/graph_client.py"
+            "/tests/cloud/cloud_sdk/graph_client.py"
         ))
-        .args([&run.base, &token, &share, file.to_str().unwrap(), "327680"])
+        .args([&run.v1(), &token, &share, file.to_str().unwrap(), "327680"])
         .output()
         .await
         .unwrap();
@@ -1138,11 +1009,11 @@ async fn msgraph_sdk_python_client_runs_the_whole_flow() {
 #[tokio::test]
 async fn a_half_finished_upload_continues_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
     let alice = run.user("alice", USER_SCOPES, false);
-    let jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let jobs = format!("{}/print/shares/{share}/jobs", run.v1());
     let (_, _, job) = call(&client, Method::POST, &jobs, Some(&alice), Some(json!({}))).await;
     let job_id = job["id"].as_str().unwrap().to_string();
     let doc_id = job["documents"][0]["id"].as_str().unwrap().to_string();
@@ -1158,16 +1029,16 @@ async fn a_half_finished_upload_continues_after_a_restart() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let old_base = run.base.clone();
+    let old_base = run.v1();
     drop(client);
     run.stop().await;
 
     // The same folder, on a new port: the public URL changes, the session does not.
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
     let upload_url = upload_url.replace(
         old_base.trim_end_matches("/v1.0"),
-        run.base.trim_end_matches("/v1.0"),
+        run.v1().trim_end_matches("/v1.0"),
     );
     let progress: Value = client
         .get(&upload_url)
@@ -1192,7 +1063,7 @@ async fn a_half_finished_upload_continues_after_a_restart() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let jobs = format!("{}/print/shares/{share}/jobs", run.base);
+    let jobs = format!("{}/print/shares/{share}/jobs", run.v1());
     let (s, _, _) = call(
         &client,
         Method::POST,

@@ -62,10 +62,7 @@ async fn printer(request: IppRequest) -> IppReply {
         .with("printer-is-accepting-jobs", Value::Boolean(true))
         .with(
             "copies-supported",
-            Value::RangeOfInteger {
-                lower: 1,
-                upper: 99,
-            },
+            printlab_testkit::ipp::copies_supported(),
         )
         .with_set(
             "printer-resolution-supported",
@@ -136,23 +133,17 @@ async fn printer(request: IppRequest) -> IppReply {
 #[tokio::test]
 async fn ipptool_and_printlab_understand_each_other() {
     let app = Router::new().route("/ipp/print", post(printer));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let uri = format!("ipp://{}/ipp/print", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let test_file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipp/codec-interop.test");
+    let base = printlab_testkit::serve(app).await;
+    let uri = format!("{}/ipp/print", base.replace("http://", "ipp://"));
+    let test_file = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cloud/ipp/codec-interop.test"
+    ));
     // ipptool speaks IPP/1.1 unless told otherwise; INFRA clients speak 2.0. Both must work.
     for version in ["1.1", "2.0"] {
-        let output = tokio::process::Command::new("ipptool")
-            .args(["-t", "-T", "20", "-V", version, &uri, test_file])
-            .output()
-            .await
-            .expect("ipptool runs (Debian package cups-ipp-utils)");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "ipptool -V {version} failed:\n{stdout}\n{stderr}"
-        );
-        assert!(stdout.contains("[PASS]"), "{stdout}");
+        let (passed, report) =
+            printlab_testkit::ipp::ipptool(&uri, test_file, &["-V".into(), version.into()]).await;
+        assert!(passed, "ipptool -V {version} failed:\n{report}");
+        assert!(report.contains("[PASS]"), "{report}");
     }
 }

@@ -212,7 +212,7 @@ fn spool_survives_kill_9_at_many_points() {
             .args([
                 "--ignored",
                 "--exact",
-                "spool_writer_child",
+                "device_spool_crash::spool_writer_child",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -2,9 +2,8 @@
 //! (`ipp::http::post_ipp`) against the real `Cloud`: printers are created and jobs created,
 //! uploaded and started through Graph, and what devices report is read back through Graph.
 
-use base64::Engine;
 use bytes::Bytes;
-use printlab_cloud::{Cloud, CloudOptions};
+use printlab_cloud::Cloud;
 use printlab_graph::{
     IntegerRange, PrintColorMode, PrintDuplexMode, PrinterCapabilities, PrinterDefaults,
 };
@@ -13,107 +12,42 @@ use printlab_ipp::{
     Attribute, AttributeLookup, Group, GroupTag, Limits, Message, Operation, StatusCode, Value,
 };
 use printlab_mapping::printer_attributes_from_graph;
+use printlab_testkit::{Graph, TestCloud, ipp};
 use serde_json::{Value as Json, json};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
 
-/// The real cloud on an ephemeral loopback port, with Graph helpers for the test's side.
-struct Lab {
+/// The real cloud on an ephemeral loopback port, with the Graph calls (as its administrator)
+/// and the INFRA calls (as a device or a proxy) these tests make.
+struct Service {
+    _run: TestCloud,
     cloud: Cloud,
+    /// `http://127.0.0.1:port`.
     base: String,
-    admin: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    admin: Graph,
 }
 
-static REQUEST_ID: AtomicU32 = AtomicU32::new(1);
-
-impl Lab {
+impl Service {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", socket.local_addr().unwrap());
-        let cloud = Cloud::open_with(
-            dir.path(),
-            &base,
-            CloudOptions {
-                long_poll: Duration::from_secs(2),
-            },
-        )
-        .unwrap();
-        tokio::spawn(cloud.clone().serve(socket));
-        let scopes: Vec<String> = [
-            "Printer.FullControl.All",
-            "Printer.ReadWrite.All",
-            "PrintJob.ReadWrite.All",
-        ]
-        .map(String::from)
-        .to_vec();
-        let admin = cloud
-            .token_key()
-            .mint_user("admin", &scopes, true, chrono::Duration::hours(1))
-            .unwrap();
+        let run = TestCloud::builder()
+            .long_poll(Duration::from_secs(2))
+            .start()
+            .await;
         Self {
-            cloud,
-            base,
-            admin,
-            http: reqwest::Client::new(),
-            _dir: dir,
+            cloud: run.cloud.clone(),
+            base: run.url.clone(),
+            admin: run.admin_graph(),
+            _run: run,
         }
     }
 
+    /// One Graph call as the administrator; panics on anything but success.
     async fn graph(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Json {
-        let mut request = self
-            .http
-            .request(method, format!("{}/v1.0{path}", self.base))
-            .bearer_auth(&self.admin);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        if text.is_empty() {
-            Json::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        }
+        self.admin.ok(method, path, body).await
     }
 
     /// A printer created through Graph `printers/create`; returns its id.
     async fn add_printer(&self, name: &str) -> String {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let csr = rcgen::CertificateParams::new(vec!["printer.test".into()])
-            .unwrap()
-            .serialize_request(&key)
-            .unwrap();
-        let response = self
-            .http
-            .post(format!("{}/v1.0/print/printers/create", self.base))
-            .bearer_auth(&self.admin)
-            .json(&json!({
-                "displayName": name,
-                "manufacturer": "printlab",
-                "model": "test",
-                "physicalDeviceId": null,
-                "certificateSigningRequest": {
-                    "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
-                    "transportKey": "unused",
-                },
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 202);
-        let operation = response.headers()["Operation-Location"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let path = operation.split("/v1.0").nth(1).unwrap().to_owned();
-        let operation = self.graph(reqwest::Method::GET, &path, None).await;
-        operation["printer"]["id"].as_str().unwrap().to_owned()
+        self.admin.create_printer(name).await
     }
 
     /// A printer whose device (bearer token) has advertised PDF and A4; returns id and token.
@@ -121,62 +55,27 @@ impl Lab {
         let id = self.add_printer(name).await;
         let token = self.cloud.infra().issue_device_token(&id).unwrap();
         let (caps, defaults) = capabilities();
-        let r = self
-            .device(&token, Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES, |m| {
-                m.push_group(Group {
-                    tag: GroupTag::PRINTER,
-                    attributes: printer_attributes_from_graph(&caps, &defaults).value,
-                });
-            })
-            .await;
-        assert!(r.status().is_success(), "{r:?}");
+        let printer = Group {
+            tag: GroupTag::PRINTER,
+            attributes: printer_attributes_from_graph(&caps, &defaults).value,
+        };
+        ipp::advertise(&self.admin.http, &self.base, &token, printer).await;
         (id, token)
     }
 
     /// Graph: create a job, upload its document through the upload session, start it.
     /// Returns the job id (the IPP job-id).
     async fn start_job(&self, printer_id: &str, data: &Bytes) -> i32 {
-        use reqwest::Method;
+        let configuration = json!({
+            "copies": 2, "duplexMode": "flipOnLongEdge",
+            "colorMode": "grayscale", "mediaSize": "A4"
+        });
         let jobs = format!("/print/printers/{printer_id}/jobs");
-        let job = self
-            .graph(
-                Method::POST,
-                &jobs,
-                Some(json!({"configuration": {
-                    "copies": 2, "duplexMode": "flipOnLongEdge",
-                    "colorMode": "grayscale", "mediaSize": "A4"
-                }})),
-            )
+        let id = self
+            .admin
+            .submit(&jobs, "application/pdf", data.to_vec(), configuration)
             .await;
-        let job_id = job["id"].as_str().unwrap().to_owned();
-        let document_id = job["documents"][0]["id"].as_str().unwrap();
-        let session = self
-            .graph(
-                Method::POST,
-                &format!("{jobs}/{job_id}/documents/{document_id}/createUploadSession"),
-                Some(json!({"properties": {
-                    "documentName": format!("job-{job_id}.pdf"),
-                    "contentType": "application/pdf",
-                    "size": data.len(),
-                }})),
-            )
-            .await;
-        let status = self
-            .http
-            .put(session["uploadUrl"].as_str().unwrap())
-            .header(
-                "Content-Range",
-                format!("bytes 0-{}/{}", data.len() - 1, data.len()),
-            )
-            .body(data.clone())
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 201);
-        self.graph(Method::POST, &format!("{jobs}/{job_id}/start"), None)
-            .await;
-        job_id.parse().unwrap()
+        id.parse().unwrap()
     }
 
     async fn cancel_job(&self, printer_id: &str, job_id: i32) {
@@ -217,25 +116,15 @@ impl Lab {
         operation: Operation,
         build: impl FnOnce(&mut Message),
     ) -> Result<(Message, Vec<u8>), TransportError> {
-        let mut request = Message::request(operation, REQUEST_ID.fetch_add(1, Ordering::Relaxed));
-        request.groups[0].push(Attribute::new(
-            "printer-uri",
-            Value::uri(format!("{}{path}", self.base)),
-        ));
-        build(&mut request);
-        let url = format!("{}{path}", self.base);
-        let mut response = post_ipp(
-            &self.http,
-            &url,
+        ipp::request(
+            &self.admin.http,
+            &self.base,
+            path,
             credentials,
-            &request,
-            None,
-            &Limits::default(),
+            operation,
+            build,
         )
-        .await?;
-        let mut document = Vec::new();
-        response.document.read_to_end(&mut document).await.unwrap();
-        Ok((response.message, document))
+        .await
     }
 
     async fn device(
@@ -320,7 +209,7 @@ fn events_of(response: &Message) -> Vec<(String, Option<i32>, i32)> {
 
 #[tokio::test]
 async fn a_device_fetches_and_prints_a_job_end_to_end() {
-    let cloud = Lab::start().await;
+    let cloud = Service::start().await;
     let p1 = cloud.add_printer("Office").await;
     let token = cloud.cloud.infra().issue_device_token(&p1).unwrap();
 
@@ -599,7 +488,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
 
 #[tokio::test]
 async fn cancel_and_early_jobs_reach_the_device() {
-    let cloud = Lab::start().await;
+    let cloud = Service::start().await;
     let (p1, token) = cloud.add_device_printer("Office").await;
     let data = Bytes::from_static(b"%PDF-1.4 tiny");
     // Started before the device subscribed: Get-Jobs primes it.
@@ -668,7 +557,7 @@ async fn cancel_and_early_jobs_reach_the_device() {
 
 #[tokio::test]
 async fn devices_are_refused_what_is_not_theirs() {
-    let cloud = Lab::start().await;
+    let cloud = Service::start().await;
     let (p1, token1) = cloud.add_device_printer("One").await;
     let (_p2, token2) = cloud.add_device_printer("Two").await;
     let job = cloud
@@ -814,7 +703,7 @@ async fn devices_are_refused_what_is_not_theirs() {
 
 #[tokio::test]
 async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
-    let cloud = Lab::start().await;
+    let cloud = Service::start().await;
     let p9 = cloud.add_printer("Proxy printer").await;
     cloud
         .cloud
@@ -864,17 +753,8 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
                         .with("print-color-mode-default", Value::keyword("monochrome"))
                         // What the jobs below ask for: Graph refuses a configuration the
                         // printer does not declare.
-                        .with(
-                            "copies-supported",
-                            Value::RangeOfInteger {
-                                lower: 1,
-                                upper: 99,
-                            },
-                        )
-                        .with_set(
-                            "sides-supported",
-                            ["one-sided", "two-sided-long-edge"].map(Value::keyword),
-                        )
+                        .with("copies-supported", ipp::copies_supported())
+                        .with_set("sides-supported", ipp::one_sided_and_long_edge())
                         .with_set("media-supported", [Value::keyword("iso_a4_210x297mm")])
                         .with("printer-state", Value::Enum(4)),
                 );
@@ -906,7 +786,7 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
 
 #[tokio::test]
 async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
-    let cloud = Lab::start().await;
+    let cloud = Service::start().await;
     let p1 = cloud.add_printer("Office").await;
     let token = cloud.cloud.infra().issue_device_token(&p1).unwrap();
     let r = cloud
@@ -946,164 +826,4 @@ async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
         ["monochrome", "highlight"],
         "the device's own values are kept as sent"
     );
-}
-
-#[tokio::test]
-async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
-    let cloud = Lab::start().await;
-    let create = |name: &str, credential: Json| {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let csr = rcgen::CertificateParams::new(vec!["proxy.test".into()])
-            .unwrap()
-            .serialize_request(&key)
-            .unwrap();
-        cloud
-            .http
-            .post(format!("{}/v1.0/print/printers/create", cloud.base))
-            .bearer_auth(&cloud.admin)
-            .json(&json!({
-                "displayName": name,
-                "manufacturer": "PWG",
-                "model": "ippproxy",
-                "certificateSigningRequest": {
-                    "content": base64::engine::general_purpose::STANDARD.encode(csr.der()),
-                    "transportKey": "unused",
-                },
-                "@printlab.proxyCredential": credential,
-            }))
-            .send()
-    };
-    let response = create(
-        "Lobby",
-        json!({"name": "lobby", "username": "proxy", "password": "s3cret"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let good = Credentials::Basic {
-        user: "proxy".into(),
-        password: "s3cret".into(),
-    };
-    let (r, _) = cloud
-        .call(
-            "/ipp/print/lobby",
-            &good,
-            Operation::GET_PRINTER_ATTRIBUTES,
-            |_| {},
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK);
-    assert_eq!(
-        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
-        Some("Lobby")
-    );
-
-    let taken = create(
-        "Second lobby",
-        json!({"name": "lobby", "username": "other", "password": "x"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(taken.status().as_u16(), 409);
-    let bad = create(
-        "Slashes",
-        json!({"name": "a/b", "username": "other", "password": "x"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
-    let printers = cloud
-        .graph(reqwest::Method::GET, "/print/printers", None)
-        .await;
-    let names: Vec<&str> = printers["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["displayName"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Lobby"], "refused provisioning leaves no printer");
-
-    // The CLI goes through Graph the same way.
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
-        .args([
-            "provision",
-            "Back Office",
-            "--manufacturer",
-            "PWG",
-            "--model",
-            "ippproxy",
-            "--proxy-user",
-            "back",
-        ])
-        .env("PRINTLAB_PROXY_PASSWORD", "office-pw")
-        .env("PRINTLAB_CLOUD", &cloud.base)
-        .env("PRINTLAB_TOKEN", &cloud.admin)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("/ipp/print/back-office"), "{stdout}");
-    let back = Credentials::Basic {
-        user: "back".into(),
-        password: "office-pw".into(),
-    };
-    let (r, _) = cloud
-        .call(
-            "/ipp/print/back-office",
-            &back,
-            Operation::GET_PRINTER_ATTRIBUTES,
-            |_| {},
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
-        Some("Back Office")
-    );
-
-    // Deleting the printer withdraws its proxy credential and frees the name.
-    let printers = cloud
-        .graph(reqwest::Method::GET, "/print/printers", None)
-        .await;
-    let lobby = printers["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["displayName"] == "Lobby")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    cloud
-        .graph(
-            reqwest::Method::DELETE,
-            &format!("/print/printers/{lobby}"),
-            None,
-        )
-        .await;
-    let gone = cloud
-        .call(
-            "/ipp/print/lobby",
-            &good,
-            Operation::GET_PRINTER_ATTRIBUTES,
-            |_| {},
-        )
-        .await;
-    assert!(matches!(
-        gone,
-        Err(TransportError::HttpStatus { status: 401, .. })
-    ));
-    let again = create(
-        "New lobby",
-        json!({"name": "lobby", "username": "proxy", "password": "n3w"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(again.status().as_u16(), 202);
 }

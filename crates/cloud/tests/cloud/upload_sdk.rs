@@ -3,28 +3,12 @@
 //! The interpreter comes from `PRINTLAB_GRAPH_SDK_PYTHON` (tests/run.sh installs msgraph-sdk
 //! into a venv and sets it).
 
-use printlab_cloud::odata::GraphError;
-use printlab_cloud::upload::{
-    CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
-};
+use printlab_cloud::upload::{UploadCreator, UploadLimits, UploadTarget};
 use printlab_graph::PrintDocumentUploadProperties;
-use serde_json::{Value, json};
+use printlab_testkit::upload::{DocumentListener, UploadServer};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-/// Answers with the printDocument JSON the Graph side would send.
-struct DocumentListener;
-
-impl UploadListener for DocumentListener {
-    fn upload_completed(&self, done: &CompletedUpload) -> Result<Value, GraphError> {
-        Ok(json!({
-            "id": done.target.document_id,
-            "documentName": done.document_name,
-            "contentType": done.content_type,
-            "size": done.size,
-        }))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
@@ -33,12 +17,10 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
     );
     let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path().join("db")).unwrap();
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    let service =
-        Arc::new(UploadService::open(&db, dir.path(), &base, Arc::new(DocumentListener)).unwrap());
-    let router = service.router();
-    let server = tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
+    let listener = Arc::new(DocumentListener);
+    let UploadServer {
+        service, server, ..
+    } = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
 
     let size: usize = 3 * 1024 * 1024 + 1234;
     let data: Vec<u8> = (0..size)
@@ -62,7 +44,7 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/upload_sdk/large_file_upload.py"
+        "/tests/cloud/upload_sdk/large_file_upload.py"
     );
     let output = tokio::process::Command::new(python)
         .arg(script)

@@ -36,10 +36,7 @@ async fn echo(headers: HeaderMap, request: IppRequest) -> IppReply {
 
 async fn serve() -> String {
     let app = Router::new().route("/printers", post(echo));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/printers")
+    format!("{}/printers", printlab_testkit::serve(app).await)
 }
 
 fn fetch_document_request(job_id: i32) -> Message {
@@ -56,6 +53,14 @@ fn fetch_document_request(job_id: i32) -> Message {
     op.push(Attribute::new("job-id", Value::Integer(job_id)));
     op.push(Attribute::new("document-number", Value::Integer(1)));
     m
+}
+
+/// Fetch-Document to `url` without credentials, which must fail; gives how.
+async fn fetch_document_error(url: &str) -> TransportError {
+    let (request, limits) = (fetch_document_request(1), Limits::default());
+    let client = reqwest::Client::new();
+    let answer = post_ipp(&client, url, &Credentials::None, &request, None, &limits);
+    answer.await.err().expect("the answer is refused")
 }
 
 #[tokio::test]
@@ -192,20 +197,8 @@ async fn a_non_ipp_server_answer_is_a_transport_error() {
         "/printers",
         post(|| async { (axum::http::StatusCode::UNAUTHORIZED, "token expired") }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/printers", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let err = post_ipp(
-        &reqwest::Client::new(),
-        &url,
-        &Credentials::None,
-        &fetch_document_request(1),
-        None,
-        &Limits::default(),
-    )
-    .await
-    .err()
-    .expect("401 is an error");
+    let url = format!("{}/printers", printlab_testkit::serve(app).await);
+    let err = fetch_document_error(&url).await;
     match err {
         TransportError::HttpStatus { status, body, .. } => {
             assert_eq!((status, body.as_str()), (401, "token expired"))
@@ -252,9 +245,7 @@ async fn server_limits_come_from_a_request_extension() {
             max_message_bytes: 300,
             max_collection_depth: 2,
         }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/printers", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/printers", printlab_testkit::serve(app).await);
     let mut request = fetch_document_request(1);
     let nested = Value::Collection(vec![Attribute::new(
         "a",
@@ -303,20 +294,8 @@ async fn a_garbled_ipp_response_is_a_decode_error_naming_the_offset() {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/printers", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let err = post_ipp(
-        &reqwest::Client::new(),
-        &url,
-        &Credentials::None,
-        &fetch_document_request(1),
-        None,
-        &Limits::default(),
-    )
-    .await
-    .err()
-    .expect("garbage is refused");
+    let url = format!("{}/printers", printlab_testkit::serve(app).await);
+    let err = fetch_document_error(&url).await;
     match err {
         TransportError::Decode { source, .. } => {
             assert_eq!(source.offset, 15);

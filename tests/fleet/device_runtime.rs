@@ -12,28 +12,36 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use printlab_cloud::{Cloud, CloudOptions};
-use printlab_device::config;
-use printlab_device::runtime::{
-    Control, Endpoint, FleetOptions, RunningFleet, control_router, out_root, start_fleet,
-};
+use printlab_device::runtime::{Control, RunningFleet, control_router};
 use printlab_device::spool::Spool;
 use printlab_graph::PrintJobProcessingState;
-use printlab_ipp::http::Credentials;
 use printlab_ipp::{AttributeLookup, GroupTag, Limits};
+use printlab_testkit::{Graph, TestCloud, call, job_ended, job_state, serve};
+use printlab_testkit_fleet::{
+    DevicesProcess, ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, infra, pdf,
+};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 
-const PROXY_USER: &str = "proxy";
-const PROXY_PASSWORD: &str = "s3cret";
 const LONG_POLL: Duration = Duration::from_secs(2);
+
+/// The harness's one printer, also taking PWG raster and long-edge duplex.
+static PRINTER: LazyLock<String> = LazyLock::new(|| {
+    ONE_PRINTER
+        .replace(
+            r#"document_formats = ["application/pdf"]"#,
+            r#"document_formats = ["application/pdf", "image/pwg-raster"]"#,
+        )
+        .replace(
+            r#"duplex_modes = ["oneSided"]"#,
+            r#"duplex_modes = ["oneSided", "flipOnLongEdge"]"#,
+        )
+});
 
 /// One IPP request as the cloud received it.
 #[derive(Debug, Clone)]
@@ -81,7 +89,7 @@ impl Tap {
 }
 
 /// Records IPP requests on their way to the cloud; everything else passes untouched.
-async fn tap(State(tap): State<Tap>, request: Request, next: Next) -> Response {
+async fn record(State(tap): State<Tap>, request: Request, next: Next) -> Response {
     let is_ipp = request
         .headers()
         .get("content-type")
@@ -126,151 +134,22 @@ async fn tap(State(tap): State<Tap>, request: Request, next: Next) -> Response {
 
 /// The cloud on an ephemeral loopback port behind the tap, stoppable and restartable on the
 /// same port and folder.
-struct Running {
-    cloud: Cloud,
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+async fn start_cloud(dir: &Path, tap: &Tap) -> TestCloud {
+    let tap = tap.clone();
+    TestCloud::builder()
+        .data(dir)
+        .long_poll(LONG_POLL)
+        .layer(move |router| {
+            router.layer(axum::middleware::from_fn_with_state(tap.clone(), record))
+        })
+        .start()
+        .await
 }
-
-async fn start_cloud(dir: &Path, listener: tokio::net::TcpListener, tap_: &Tap) -> Running {
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let cloud = Cloud::open_with(
-        dir,
-        &url,
-        CloudOptions {
-            long_poll: LONG_POLL,
-        },
-    )
-    .unwrap();
-    let router = cloud
-        .router()
-        .layer(axum::middleware::from_fn_with_state(tap_.clone(), tap));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Running {
-        base: cloud.graph_base_url(),
-        cloud,
-        stop: Some(stop),
-        task,
-    }
-}
-
-impl Running {
-    /// Stops serving; returns once every connection is closed (open long polls end within
-    /// LONG_POLL) and the store is released.
-    async fn stop(mut self) {
-        self.stop.take().unwrap().send(()).unwrap();
-        drop(self.cloud);
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("the cloud stops within the long-poll limit")
-            .unwrap();
-    }
-
-    fn token(&self, name: &str, scopes: &[&str], admin: bool) -> String {
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        self.cloud
-            .token_key()
-            .mint_user(name, &scopes, admin, chrono::Duration::hours(1))
-            .unwrap()
-    }
-
-    fn admin(&self) -> String {
-        self.token(
-            "admin",
-            &[
-                "Printer.FullControl.All",
-                "Printer.ReadWrite.All",
-                "PrinterShare.ReadWrite.All",
-                "PrintJob.ReadWrite.All",
-            ],
-            true,
-        )
-    }
-}
-
-/// One Graph call: status and JSON body (Null when empty).
-async fn call(
-    client: &Client,
-    method: Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = client.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let bytes = response.bytes().await.unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("non-JSON body {e}: {bytes:?}"))
-    };
-    (status, value)
-}
-
-const PRINTER: &str = r#"
-[[printer]]
-name = "Lab"
-[printer.capabilities]
-document_formats = ["application/pdf", "image/pwg-raster"]
-media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
-dpis = [72]
-color_modes = ["blackAndWhite"]
-duplex_modes = ["oneSided", "flipOnLongEdge"]
-finishings = ["none"]
-copies = { min = 1, max = 9 }
-[printer.defaults]
-document_format = "application/pdf"
-media_size = "A4"
-color_mode = "blackAndWhite"
-duplex_mode = "oneSided"
-dpi = 72
-copies = 1
-[printer.engine]
-pages_per_minute = 600
-warm_up_seconds = 0
-"#;
 
 /// A Graph printer named Lab (printers/create) and the INFRA proxy credential the device uses;
 /// gives the printer id.
-async fn provision(client: &Client, run: &Running) -> String {
-    let admin = run.admin();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(vec!["lab.printlab.test".to_string()])
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap();
-    let response = client
-        .post(format!("{}/print/printers/create", run.base))
-        .bearer_auth(&admin)
-        .json(&json!({
-            "displayName": "Lab", "manufacturer": "printlab", "model": "test",
-            "physicalDeviceId": null, "hasPhysicalDevice": false,
-            "certificateSigningRequest": {"content": STANDARD.encode(csr.der()), "transportKey": "a2V5"}
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let location = response.headers()["operation-location"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let (status, operation) = call(client, Method::GET, &location, &admin, None).await;
-    assert_eq!(status, StatusCode::OK, "{operation}");
-    let printer = operation["printer"]["id"].as_str().unwrap().to_string();
+async fn provision(run: &TestCloud) -> String {
+    let printer = run.admin_graph().create_virtual_printer("Lab").await;
     run.cloud
         .infra()
         .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
@@ -279,61 +158,33 @@ async fn provision(client: &Client, run: &Running) -> String {
     printer
 }
 
-struct Lab {
+/// The tapped cloud with the Lab printer provisioned, and the device serving it.
+struct Rig {
     /// None only while the cloud is down.
-    run: Option<Running>,
+    run: Option<TestCloud>,
     tap: Tap,
     http: Client,
     printer: String,
     admin: String,
-    /// None when the device runs as a `printlab devices` process instead.
-    fleet: Option<RunningFleet>,
+    /// None when the device runs as a `printlab devices` process instead (it holds the spool's
+    /// lock then).
+    devices: Option<TestFleet>,
     /// Holds the cloud (`cloud/`) and the device spool with its rendered output (`spool/`).
     dir: tempfile::TempDir,
     control: String,
-    /// The in-process device's spool (a `printlab devices` process holds its own lock).
-    spool: Option<Spool>,
-}
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
 }
 
 /// The cloud, a provisioned printer and one device for it running `text` (a printers.toml).
-async fn lab_with(text: &str, render: bool) -> Lab {
+async fn lab_with(text: &str, render: bool) -> Rig {
     start_devices(cloud_lab().await, text, render).await
 }
 
 /// Starts the device fleet of `text` in this process, for the lab's printer.
-async fn start_devices(mut lab: Lab, text: &str, render: bool) -> Lab {
-    let fleet = config::parse(text, "test.toml").expect("valid printer");
-    let uri = lab.printer_uri();
-    let spool = Spool::open(&lab.spool_dir().join("db")).unwrap();
-    lab.spool = Some(spool.clone());
-    let running = start_fleet(
-        &fleet.printers,
-        |_| {
-            Ok(Endpoint {
-                printer_uri: uri.clone(),
-                credentials: Credentials::Basic {
-                    user: PROXY_USER.into(),
-                    password: PROXY_PASSWORD.into(),
-                },
-            })
-        },
-        FleetOptions {
-            spool,
-            out_root: out_root(&lab.spool_dir()),
-            http: reqwest::Client::new(),
-            render,
-        },
-    )
-    .unwrap();
+async fn start_devices(mut lab: Rig, text: &str, render: bool) -> Rig {
+    let mut devices = TestFleet::open(&lab.spool_dir());
+    let running = devices.start(text, render, infra(&lab.printer_uri()));
     lab.control = serve(control_router(&running.printers)).await;
-    lab.fleet = Some(running);
+    lab.devices = Some(devices);
     lab.wait_printer("the device's capabilities in Graph", |p| {
         p["capabilities"]["contentTypes"]
             .as_array()
@@ -344,43 +195,38 @@ async fn start_devices(mut lab: Lab, text: &str, render: bool) -> Lab {
 }
 
 /// The cloud with the Lab printer provisioned, and no device yet.
-async fn cloud_lab() -> Lab {
+async fn cloud_lab() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let tap = Tap::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let run = start_cloud(&dir.path().join("cloud"), listener, &tap).await;
+    let run = start_cloud(&dir.path().join("cloud"), &tap).await;
     let http = Client::builder()
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
         .unwrap();
-    let printer = provision(&http, &run).await;
-    Lab {
+    let printer = provision(&run).await;
+    Rig {
         admin: run.admin(),
         run: Some(run),
         tap,
         http,
         printer,
-        fleet: None,
+        devices: None,
         dir,
         control: String::new(),
-        spool: None,
     }
 }
 
-async fn lab(extra: &str) -> Lab {
-    lab_with(&format!("{PRINTER}{extra}"), true).await
+async fn lab(extra: &str) -> Rig {
+    lab_with(&format!("{}{extra}", *PRINTER), true).await
 }
 
-impl Lab {
-    fn run(&self) -> &Running {
+impl Rig {
+    fn run(&self) -> &TestCloud {
         self.run.as_ref().expect("the cloud is up")
     }
 
     fn printer_uri(&self) -> String {
-        format!(
-            "{}/ipp/print/lab",
-            self.run().base.trim_end_matches("/v1.0")
-        )
+        format!("{}/ipp/print/lab", self.run().url)
     }
 
     fn spool_dir(&self) -> std::path::PathBuf {
@@ -388,144 +234,75 @@ impl Lab {
     }
 
     fn spool(&self) -> &Spool {
-        self.spool.as_ref().expect("an in-process device")
+        &self.devices.as_ref().expect("an in-process device").spool
     }
 
     fn fleet(&self) -> &RunningFleet {
-        self.fleet.as_ref().expect("a device fleet in this process")
+        self.devices
+            .as_ref()
+            .expect("a device fleet in this process")
+            .running()
     }
 
-    fn jobs_url(&self) -> String {
-        format!("{}/print/printers/{}/jobs", self.run().base, self.printer)
+    fn graph(&self) -> Graph {
+        Graph {
+            http: self.http.clone(),
+            ..self.run().graph(&self.admin)
+        }
+    }
+
+    fn jobs(&self) -> String {
+        format!("/print/printers/{}/jobs", self.printer)
     }
 
     /// Creates, uploads and starts a job through Graph; gives its id.
     async fn submit(&self, content_type: &str, bytes: Vec<u8>, configuration: Value) -> i32 {
-        let jobs = self.jobs_url();
-        let (status, job) = call(
-            &self.http,
-            Method::POST,
-            &jobs,
-            &self.admin,
-            Some(json!({ "configuration": configuration })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{job}");
-        let id = job["id"].as_str().unwrap().to_string();
-        let document = job["documents"][0]["id"].as_str().unwrap();
-        let (status, session) = call(
-            &self.http,
-            Method::POST,
-            &format!("{jobs}/{id}/documents/{document}/createUploadSession"),
-            &self.admin,
-            Some(json!({"properties": {"documentName": "doc", "contentType": content_type, "size": bytes.len()}})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{session}");
-        let put = self
-            .http
-            .put(session["uploadUrl"].as_str().unwrap())
-            .header(
-                "Content-Range",
-                format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()),
-            )
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), StatusCode::CREATED);
-        let (status, started) = call(
-            &self.http,
-            Method::POST,
-            &format!("{jobs}/{id}/start"),
-            &self.admin,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{started}");
+        let graph = self.graph();
+        let id = graph
+            .submit(&self.jobs(), content_type, bytes, configuration)
+            .await;
         id.parse().unwrap()
     }
 
     async fn job(&self, id: i32) -> Value {
-        let (status, job) = call(
-            &self.http,
-            Method::GET,
-            &format!("{}/{id}", self.jobs_url()),
-            &self.admin,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{job}");
-        job
+        self.graph()
+            .ok(Method::GET, &format!("{}/{id}", self.jobs()), None)
+            .await
     }
 
     async fn cancel(&self, id: i32) {
-        let (status, body) = call(
-            &self.http,
-            Method::POST,
-            &format!("{}/{id}/cancel", self.jobs_url()),
-            &self.admin,
-            None,
-        )
-        .await;
-        assert!(status.is_success(), "{status} {body}");
+        let cancel = format!("{}/{id}/cancel", self.jobs());
+        self.graph().ok(Method::POST, &cancel, None).await;
     }
 
     async fn printer(&self) -> Value {
-        let (status, printer) = call(
-            &self.http,
-            Method::GET,
-            &format!(
-                "{}/print/printers/{}?$select=capabilities,status,lastSeenDateTime",
-                self.run().base,
-                self.printer
-            ),
-            &self.admin,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{printer}");
-        printer
+        let select = "$select=capabilities,status,lastSeenDateTime";
+        let path = format!("/print/printers/{}?{select}", self.printer);
+        self.graph().ok(Method::GET, &path, None).await
     }
 
     /// Polls Graph `GET job` until `pred` holds; gives the job.
     async fn wait_job(&self, what: &str, id: i32, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let job = self.job(id).await;
-            if pred(&job) {
-                return job;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {job}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let job = format!("{}/{id}", self.jobs());
+        let limit = Duration::from_secs(30);
+        self.graph().wait(&job, what, limit, pred).await
     }
 
     async fn wait_printer(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let printer = self.printer().await;
-            if pred(&printer) {
-                return printer;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {printer}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let path = format!("/print/printers/{}", self.printer);
+        let path = format!("{path}?$select=capabilities,status,lastSeenDateTime");
+        let limit = Duration::from_secs(30);
+        self.graph().wait(&path, what, limit, pred).await
     }
 
     async fn wait_ended(&self, id: i32) -> Value {
-        self.wait_job(&format!("job {id} to end"), id, ended).await
+        self.wait_job(&format!("job {id} to end"), id, job_ended)
+            .await
     }
 
     async fn shutdown(self) {
-        if let Some(fleet) = self.fleet {
-            fleet.shutdown().await;
+        if let Some(mut devices) = self.devices {
+            devices.stop().await;
         }
         if let Some(run) = self.run {
             run.stop().await;
@@ -533,24 +310,12 @@ impl Lab {
     }
 }
 
-fn state(job: &Value) -> &str {
-    job["status"]["state"].as_str().unwrap_or_default()
-}
-
-fn ended(job: &Value) -> bool {
-    matches!(state(job), "completed" | "aborted" | "canceled")
-}
-
-fn pdf(pages: usize) -> Vec<u8> {
-    printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_is_fetched_spooled_rendered_paced_and_completed() {
     let lab = lab("").await;
     let id = lab.submit("application/pdf", pdf(3), json!({})).await;
     let job = lab.wait_ended(id).await;
-    assert_eq!(state(&job), "completed", "{job}");
+    assert_eq!(job_state(&job), "completed", "{job}");
     assert_eq!(job["status"]["isAcquiredByPrinter"], true, "{job}");
     assert_eq!(
         job["status"]["details"],
@@ -608,11 +373,11 @@ async fn unprintable_jobs_are_aborted_with_a_reason_and_the_next_one_prints() {
             chrono::Duration::hours(1),
         )
         .unwrap();
-    let (status, body) = call(
+    let (status, _, body) = call(
         &lab.http,
         Method::PATCH,
-        &format!("{}/print/printers/{}", lab.run().base, lab.printer),
-        &app,
+        &format!("{}/print/printers/{}", lab.run().v1(), lab.printer),
+        Some(&app),
         Some(json!({"capabilities": {
             "contentTypes": ["application/pdf", "image/pwg-raster", "image/jpeg"],
             "mediaSizes": ["A4", "A3"]
@@ -641,11 +406,11 @@ async fn unprintable_jobs_are_aborted_with_a_reason_and_the_next_one_prints() {
     ];
     for (id, words) in expect {
         let job = lab.wait_ended(id).await;
-        assert_eq!(state(&job), "aborted", "job {id}: {job}");
+        assert_eq!(job_state(&job), "aborted", "job {id}: {job}");
         let description = job["status"]["description"].as_str().unwrap_or_default();
         assert!(description.contains(words), "job {id}: {job}");
     }
-    assert_eq!(state(&lab.wait_ended(good).await), "completed");
+    assert_eq!(job_state(&lab.wait_ended(good).await), "completed");
     lab.shutdown().await;
 }
 
@@ -659,7 +424,8 @@ fn printer_has(printer: &Value, detail: &str) -> bool {
 async fn a_jam_stops_the_printer_until_cleared_and_no_sheet_prints_twice() {
     let lab = lab("[printer.faults]\njam_every_sheets = 2\n").await;
     let id = lab.submit("application/pdf", pdf(3), json!({})).await;
-    lab.wait_job("the jam", id, |j| state(j) == "stopped").await;
+    lab.wait_job("the jam", id, |j| job_state(j) == "stopped")
+        .await;
     let printer = lab
         .wait_printer("the jam in Graph", |p| printer_has(p, "mediaJam"))
         .await;
@@ -685,7 +451,7 @@ async fn a_jam_stops_the_printer_until_cleared_and_no_sheet_prints_twice() {
         .await
         .unwrap();
     let job = lab.wait_ended(id).await;
-    assert_eq!(state(&job), "completed", "{job}");
+    assert_eq!(job_state(&job), "completed", "{job}");
     let reports = lab.tap.sheet_reports(id);
     assert_eq!(reports.last(), Some(&3));
     assert!(reports.windows(2).all(|w| w[0] <= w[1]), "{reports:?}");
@@ -718,7 +484,7 @@ async fn a_cancel_stops_the_download_within_a_second() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let canceled_at = Instant::now();
     lab.cancel(id).await;
-    let spooled = |lab: &Lab| {
+    let spooled = |lab: &Rig| {
         lab.spool()
             .job("Lab", id as u32)
             .unwrap()
@@ -741,51 +507,12 @@ async fn a_cancel_stops_the_download_within_a_second() {
         record.document.is_none_or(|d| d.sha256.is_none()),
         "the download finished first"
     );
-    assert_eq!(state(&lab.job(id).await), "canceled");
+    assert_eq!(job_state(&lab.job(id).await), "canceled");
     lab.shutdown().await;
 }
 
-/// A real `printlab devices` process; its control API URL is read from what it prints.
-struct DevicesProcess {
-    child: std::process::Child,
-    control: String,
-}
-
-impl DevicesProcess {
-    fn start(config: &Path, spool: &Path) -> Self {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
-            .args(["devices", "--config"])
-            .arg(config)
-            .arg("--spool")
-            .arg(spool)
-            .env("PRINTLAB_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let control = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.strip_prefix("control API: ")
-                    .and_then(|u| u.strip_suffix("/control/printers"))
-                    .map(str::to_string)
-            })
-            .expect("printlab devices prints its control API");
-        // Keep reading so the process never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, control }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
 /// printers.toml for a `printlab devices` process serving the lab's printer.
-fn process_config(lab: &Lab, printer: &str, extra: &str) -> std::path::PathBuf {
+fn process_config(lab: &Rig, printer: &str, extra: &str) -> std::path::PathBuf {
     let path = lab.dir.path().join("printers.toml");
     let text = format!(
         "[fleet]\nconnection = {{ mode = \"infra\", printer_uri = \"{}\", username = \"{PROXY_USER}\", password = \"{PROXY_PASSWORD}\" }}\n{printer}{extra}",
@@ -808,7 +535,7 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
     );
     let spool_dir = lab.spool_dir();
     // The first run advertises the capabilities Graph checks new jobs against.
-    let first = DevicesProcess::start(&config, &spool_dir);
+    let first = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
     lab.wait_printer("the device's capabilities in Graph", |p| {
         p["capabilities"]["contentTypes"]
             .as_array()
@@ -824,21 +551,21 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
     for round in 0..30u64 {
         let mut all_done = true;
         for id in &jobs {
-            all_done &= ended(&lab.job(*id).await);
+            all_done &= job_ended(&lab.job(*id).await);
         }
         if all_done {
             break;
         }
-        let child = DevicesProcess::start(&config, &spool_dir);
+        let child = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
         // Spread the kills over startup, download, render and pacing.
         tokio::time::sleep(Duration::from_millis(150 + (round * 97) % 700)).await;
         child.kill();
         kills += 1;
     }
-    let last = DevicesProcess::start(&config, &spool_dir);
+    let last = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
     for id in &jobs {
         let job = lab.wait_ended(*id).await;
-        assert_eq!(state(&job), "completed", "job {id}: {job}");
+        assert_eq!(job_state(&job), "completed", "job {id}: {job}");
     }
     last.kill();
     assert!(
@@ -885,9 +612,9 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared() {
     let lab = cloud_lab().await;
-    let config = process_config(&lab, PRINTER, "[printer.faults]\njam_every_sheets = 3\n");
+    let config = process_config(&lab, &PRINTER, "[printer.faults]\njam_every_sheets = 3\n");
     let spool_dir = lab.spool_dir();
-    let first = DevicesProcess::start(&config, &spool_dir);
+    let first = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
     lab.wait_printer("the device's capabilities in Graph", |p| {
         p["capabilities"]["contentTypes"]
             .as_array()
@@ -895,13 +622,14 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     })
     .await;
     let id = lab.submit("application/pdf", pdf(3), json!({})).await;
-    lab.wait_job("the jam", id, |j| state(j) == "stopped").await;
+    lab.wait_job("the jam", id, |j| job_state(j) == "stopped")
+        .await;
     lab.wait_printer("the jam in Graph", |p| printer_has(p, "mediaJam"))
         .await;
     assert_eq!(lab.tap.sheet_reports(id).last(), Some(&2));
     first.kill();
     let restarted_at = Instant::now();
-    let second = DevicesProcess::start(&config, &spool_dir);
+    let second = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
     let far = Instant::now() + Duration::from_secs(3600);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !lab
@@ -919,7 +647,7 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     // Nothing moves until a person clears the jam.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let job = lab.job(id).await;
-    assert_eq!(state(&job), "stopped", "{job}");
+    assert_eq!(job_state(&job), "stopped", "{job}");
     let printer = lab.printer().await;
     assert!(printer_has(&printer, "mediaJam"), "{printer}");
     assert_eq!(lab.tap.sheet_reports(id).last(), Some(&2));
@@ -935,7 +663,7 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
         .unwrap();
     assert!(cleared.status.success(), "{cleared:?}");
     let job = lab.wait_ended(id).await;
-    assert_eq!(state(&job), "completed", "{job}");
+    assert_eq!(job_state(&job), "completed", "{job}");
     // The device reports the job's end before its own return to idle: wait for both before the
     // kill, or the kill can land between the two reports.
     lab.wait_printer("the printer idle again", |p| p["status"]["state"] == "idle")
@@ -995,7 +723,7 @@ async fn an_offline_window_silences_the_device_and_it_recovers_without_loss() {
     );
     for (id, sheets) in [(first, 5), (second, 2)] {
         let job = lab.wait_ended(id).await;
-        assert_eq!(state(&job), "completed", "job {id}: {job}");
+        assert_eq!(job_state(&job), "completed", "job {id}: {job}");
         let reports = lab.tap.sheet_reports(id);
         assert_eq!(reports.last(), Some(&sheets), "job {id}");
         assert!(
@@ -1038,7 +766,7 @@ async fn an_offline_window_silences_the_device_and_it_recovers_without_loss() {
 async fn extra_latency_delays_every_request() {
     let lab = lab("[printer.faults]\nextra_latency_ms = 300\n").await;
     let id = lab.submit("application/pdf", pdf(1), json!({})).await;
-    assert_eq!(state(&lab.wait_ended(id).await), "completed");
+    assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
     let seen = lab.tap.all();
     let steps = [
         "Fetch-Job",
@@ -1093,35 +821,18 @@ async fn an_idle_device_does_not_poll() {
 async fn the_device_recovers_when_the_cloud_comes_back_on_the_same_port() {
     let mut lab = lab("").await;
     let first = lab.submit("application/pdf", pdf(1), json!({})).await;
-    assert_eq!(state(&lab.wait_ended(first).await), "completed");
-    let addr: std::net::SocketAddr = lab
-        .run()
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches("/v1.0")
-        .parse()
-        .unwrap();
-    lab.run.take().unwrap().stop().await;
+    assert_eq!(job_state(&lab.wait_ended(first).await), "completed");
+    let stopped = lab.run.take().unwrap().stop().await;
     let printer = lab.fleet().printer("Lab").unwrap().clone();
     tokio::time::timeout(Duration::from_secs(10), printer.wait_for(|s| !s.connected))
         .await
         .expect("the device notices the cloud is gone");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let listener = loop {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => break l,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "cannot rebind {addr}: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
-    let run = start_cloud(&lab.dir.path().join("cloud"), listener, &lab.tap).await;
+    let run = stopped.start().await;
     lab.admin = run.admin();
     lab.run = Some(run);
     let second = lab.submit("application/pdf", pdf(1), json!({})).await;
-    assert_eq!(state(&lab.wait_ended(second).await), "completed");
+    assert_eq!(job_state(&lab.wait_ended(second).await), "completed");
     assert!(printer.snapshot().connected);
     let acks = lab
         .tap
@@ -1141,12 +852,13 @@ async fn a_jam_outlasts_an_offline_window() {
     let started = Instant::now();
     let lab = start_devices(
         lab,
-        &format!("{PRINTER}[printer.faults]\njam_every_sheets = 2\noffline = [{{ after_seconds = 3, for_seconds = 1 }}]\n"),
+        &format!("{}[printer.faults]\njam_every_sheets = 2\noffline = [{{ after_seconds = 3, for_seconds = 1 }}]\n", *PRINTER),
         true,
     )
     .await;
     let id = lab.submit("application/pdf", pdf(3), json!({})).await;
-    lab.wait_job("the jam", id, |j| state(j) == "stopped").await;
+    lab.wait_job("the jam", id, |j| job_state(j) == "stopped")
+        .await;
     let back = started + Duration::from_secs(4);
     tokio::time::sleep_until(back.into()).await;
     let far = Instant::now() + Duration::from_secs(3600);
@@ -1167,10 +879,10 @@ async fn a_jam_outlasts_an_offline_window() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let job = lab.job(id).await;
-    assert_eq!(state(&job), "stopped", "{job}");
+    assert_eq!(job_state(&job), "stopped", "{job}");
     assert!(printer_has(&lab.printer().await, "mediaJam"));
     let printer = lab.fleet().printer("Lab").unwrap();
-    while !ended(&lab.job(id).await) {
+    while !job_ended(&lab.job(id).await) {
         if printer
             .snapshot()
             .reasons
@@ -1180,7 +892,7 @@ async fn a_jam_outlasts_an_offline_window() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(state(&lab.job(id).await), "completed");
+    assert_eq!(job_state(&lab.job(id).await), "completed");
     assert_eq!(lab.tap.sheet_reports(id).last(), Some(&3));
     lab.shutdown().await;
 }
@@ -1207,8 +919,8 @@ async fn with_rendering_off_jobs_print_by_their_layout() {
     let broken = lab
         .submit("application/pdf", b"%PDF-1.7 broken".to_vec(), json!({}))
         .await;
-    assert_eq!(state(&lab.wait_ended(duplex).await), "completed");
-    assert_eq!(state(&lab.wait_ended(broken).await), "aborted");
+    assert_eq!(job_state(&lab.wait_ended(duplex).await), "completed");
+    assert_eq!(job_state(&lab.wait_ended(broken).await), "aborted");
     let record = lab.spool().job("Lab", duplex as u32).unwrap().unwrap();
     assert_eq!(
         (

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const FLEET: &str = r#"
+/// A mono printer that fails URF, then the harness's one printer, slowed to 6 pages a minute.
+const MONO: &str = r#"
 [fleet]
 connection = { mode = "universal-print" }
 
@@ -46,28 +47,20 @@ full_speed = true
 [printer.faults]
 failing_formats = ["image/urf"]
 
-[[printer]]
-name = "Slow Test"
-manufacturer = "printlab"
-model = "Slow 1"
-[printer.capabilities]
-document_formats = ["application/pdf"]
-media = [{ size = "A4", margins = { top = 4, bottom = 4, left = 4, right = 4 } }]
-dpis = [150]
-color_modes = ["blackAndWhite"]
-duplex_modes = ["oneSided"]
-finishings = ["none"]
-copies = { min = 1, max = 9 }
-[printer.defaults]
-document_format = "application/pdf"
-media_size = "A4"
-color_mode = "blackAndWhite"
-duplex_mode = "oneSided"
-dpi = 150
-copies = 1
-[printer.engine]
-pages_per_minute = 6
 "#;
+
+fn fleet() -> String {
+    let slow = printlab_testkit_fleet::ONE_PRINTER
+        .replace(r#"name = "Lab""#, r#"name = "Slow Test""#)
+        .replace(r#"model = "Emulated Laser""#, r#"model = "Slow 1""#)
+        .replace("dpis = [72]", "dpis = [150]")
+        .replace("dpi = 72", "dpi = 150")
+        .replace(
+            "pages_per_minute = 600\nwarm_up_seconds = 0\n",
+            "pages_per_minute = 6\n",
+        );
+    format!("{MONO}{slow}")
+}
 
 fn printlab() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_printlab"));
@@ -93,7 +86,7 @@ impl Drop for Up {
 }
 
 fn up(dir: &Path) -> Up {
-    std::fs::write(dir.join("printers.toml"), FLEET).unwrap();
+    std::fs::write(dir.join("printers.toml"), fleet()).unwrap();
     let mut child = printlab()
         .current_dir(dir)
         .args(["up", "--listen", "127.0.0.1:0", "--log", "warn"])

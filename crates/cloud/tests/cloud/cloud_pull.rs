@@ -3,19 +3,11 @@
 //! job actions (PATCH configuration, abort, redirect) with their permissions, and the full
 //! `model::rules` checks on printer PATCH and job configurations.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use printlab_cloud::Cloud;
 use printlab_cloud::auth::object_id;
+use printlab_testkit::{TestCloud, call, put_whole};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-const ADMIN_SCOPES: &[&str] = &[
-    "Printer.FullControl.All",
-    "Printer.ReadWrite.All",
-    "PrinterShare.ReadWrite.All",
-    "PrintJob.ReadWrite.All",
-];
 const USER_SCOPES: &[&str] = &["PrintJob.ReadWrite", "Printer.Read.All"];
 const BADGE_ROLES: &[&str] = &[
     "PrintTaskDefinition.ReadWrite.All",
@@ -23,220 +15,69 @@ const BADGE_ROLES: &[&str] = &[
     "Printer.Read.All",
 ];
 
-struct Running {
-    cloud: Cloud,
-    base: String,
-}
-
-impl Running {
-    async fn start(dir: &std::path::Path) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let root = format!("http://{}", listener.local_addr().unwrap());
-        let cloud = Cloud::open(dir, &root).unwrap();
-        tokio::spawn(cloud.clone().serve(listener));
-        Self {
-            base: cloud.graph_base_url(),
-            cloud,
-        }
-    }
-
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn user(&self, name: &str, scopes: &[&str], admin: bool) -> String {
-        self.cloud
-            .token_key()
-            .mint_user(
-                name,
-                &Self::strings(scopes),
-                admin,
-                chrono::Duration::hours(1),
-            )
-            .unwrap()
-    }
-
-    /// An admin signed in through the application `app`.
-    fn admin_via(&self, app: &str) -> String {
-        self.cloud
-            .token_key()
-            .mint_user_via_app(
-                app,
-                "admin",
-                &Self::strings(ADMIN_SCOPES),
-                true,
-                chrono::Duration::hours(1),
-            )
-            .unwrap()
-    }
-
-    fn app(&self, name: &str, roles: &[&str]) -> String {
-        self.cloud
-            .token_key()
-            .mint_app(name, &Self::strings(roles), chrono::Duration::hours(1))
-            .unwrap()
-    }
-}
-
-async fn call(
-    client: &Client,
-    method: Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = client.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let bytes = resp.bytes().await.unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("non-JSON body {e}: {bytes:?}"))
-    };
-    (status, value)
-}
-
 fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or("")
 }
 
 /// Registers a virtual printer and gives it full capabilities (colour or not).
-async fn printer(client: &Client, run: &Running, name: &str, color: bool) -> String {
-    let admin = run.user("admin", ADMIN_SCOPES, true);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(vec!["p.printlab.test".to_string()])
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap();
-    let resp = client
-        .post(format!("{}/print/printers/create", run.base))
-        .bearer_auth(&admin)
-        .json(&json!({
-            "displayName": name, "manufacturer": "printlab", "model": "virtual",
-            "hasPhysicalDevice": false,
-            "certificateSigningRequest": {"content": STANDARD.encode(csr.der()), "transportKey": "a2V5"}
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let location = resp.headers()["operation-location"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let (_, op) = call(client, Method::GET, &location, &admin, None).await;
-    let id = op["printer"]["id"].as_str().unwrap().to_string();
+async fn printer(run: &TestCloud, name: &str, color: bool) -> String {
+    let id = run.admin_graph().create_virtual_printer(name).await;
     let color_modes = if color {
         json!(["blackAndWhite", "color"])
     } else {
         json!(["blackAndWhite"])
     };
-    let (s, body) = call(
-        client,
-        Method::PATCH,
-        &format!("{}/print/printers/{id}", run.base),
-        &run.app("connector", &["Printer.ReadWrite.All"]),
-        Some(json!({
-            "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4", "North America Letter"],
-                             "colorModes": color_modes, "dpis": [600], "duplexModes": ["oneSided"],
-                             "finishings": ["none"], "copiesPerJob": {"start": 1, "end": 99}},
-            "defaults": {"contentType": "application/pdf", "mediaSize": "A4", "colorMode": "blackAndWhite"},
-            "isAcceptingJobs": true,
-        })),
-    )
-    .await;
+    let (s, body) = run
+        .graph(&run.app("connector", &["Printer.ReadWrite.All"]))
+        .patch(
+            &format!("/print/printers/{id}"),
+            json!({
+                "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4", "North America Letter"],
+                                 "colorModes": color_modes, "dpis": [600], "duplexModes": ["oneSided"],
+                                 "finishings": ["none"], "copiesPerJob": {"start": 1, "end": 99}},
+                "defaults": {"contentType": "application/pdf", "mediaSize": "A4", "colorMode": "blackAndWhite"},
+                "isAcceptingJobs": true,
+            }),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     id
 }
 
-/// Sends a whole document to an uploadSession's URL in one range.
-async fn upload_whole(client: &Client, session: &Value, bytes: Vec<u8>) {
-    let resp = client
-        .put(session["uploadUrl"].as_str().unwrap())
-        .header(
-            "Content-Range",
-            format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()),
-        )
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-}
-
 /// Creates a job on `printer`, uploads a small PDF-typed document and starts it; gives the job
 /// id and the printJobStatus `start` answered.
-async fn started_job(
-    client: &Client,
-    run: &Running,
-    printer: &str,
-    token: &str,
-) -> (String, Value) {
-    let jobs = format!("{}/print/printers/{printer}/jobs", run.base);
-    let (s, job) = call(
-        client,
-        Method::POST,
-        &jobs,
-        token,
-        Some(json!({"configuration": {"copies": 1}})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{job}");
-    let job_id = job["id"].as_str().unwrap().to_string();
-    let doc = job["documents"][0]["id"].as_str().unwrap();
+async fn started_job(run: &TestCloud, printer: &str, token: &str) -> (String, Value) {
+    let graph = run.graph(token);
+    let jobs = format!("/print/printers/{printer}/jobs");
+    let job = graph.create_job(&jobs, json!({"copies": 1})).await;
     let bytes = b"%PDF-1.4 pull printing test".to_vec();
-    let (s, session) = call(
-        client,
-        Method::POST,
-        &format!("{jobs}/{job_id}/documents/{doc}/createUploadSession"),
-        token,
-        Some(json!({"properties": {"documentName": "pull.pdf", "contentType": "application/pdf", "size": bytes.len()}})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{session}");
-    upload_whole(client, &session, bytes).await;
-    let (s, status) = call(
-        client,
-        Method::POST,
-        &format!("{jobs}/{job_id}/start"),
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{status}");
+    graph
+        .upload(&jobs, &job, "pull.pdf", "application/pdf", bytes)
+        .await;
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let status = graph.start_job(&jobs, &job_id).await;
     (job_id, status)
 }
 
 #[tokio::test]
 async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_aborts_them() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let queue = printer(&client, &run, "Pull queue", true).await;
-    let floor = printer(&client, &run, "Floor 1", false).await;
+    let queue = printer(&run, "Pull queue", true).await;
+    let floor = printer(&run, "Floor 1", false).await;
     let badge = run.app("badge", BADGE_ROLES);
     let alice = run.user("alice", USER_SCOPES, false);
-    let defs = format!("{}/print/taskDefinitions", run.base);
+    let defs = format!("{}/print/taskDefinitions", run.v1());
 
     // Task definitions: application permission only.
-    let (s, _) = call(
-        &client,
-        Method::GET,
-        &defs,
-        &run.user("admin", ADMIN_SCOPES, true),
-        None,
-    )
-    .await;
+    let (s, _, _) = call(&client, Method::GET, &defs, Some(&run.admin()), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, def) = call(
+    let (s, _, def) = call(
         &client,
         Method::POST,
         &defs,
-        &badge,
+        Some(&badge),
         Some(json!({"displayName": "Badge release", "createdBy": {"displayName": "Badge app"}})),
     )
     .await;
@@ -244,36 +85,36 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     assert_eq!(def["createdBy"]["appId"], object_id("app", "badge"));
     assert_eq!(def["createdBy"]["displayName"], "Badge app");
     let def_id = def["id"].as_str().unwrap().to_string();
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::POST,
         &defs,
-        &badge,
+        Some(&badge),
         Some(json!({"displayName": "x", "createdBy": {"appId": "forged"}})),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "createdBy.appId is server-set");
-    let (s, patched) = call(
+    let (s, _, patched) = call(
         &client,
         Method::PATCH,
         &format!("{defs}/{def_id}"),
-        &badge,
+        Some(&badge),
         Some(json!({"displayName": "Badge release 2"})),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{patched}");
     assert_eq!(patched["displayName"], "Badge release 2");
-    let (_, list) = call(&client, Method::GET, &defs, &badge, None).await;
+    let (_, _, list) = call(&client, Method::GET, &defs, Some(&badge), None).await;
     assert_eq!(list["value"].as_array().unwrap().len(), 1);
 
     // Triggers: an admin signed in through the definition's own app; one per printer.
-    let triggers = format!("{}/print/printers/{queue}/taskTriggers", run.base);
+    let triggers = format!("{}/print/printers/{queue}/taskTriggers", run.v1());
     let bind = json!({"event": "jobStarted", "definition@odata.bind": format!("https://graph.microsoft.com/v1.0/print/taskDefinitions/{def_id}")});
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &triggers,
-        &run.user("admin", ADMIN_SCOPES, true),
+        Some(&run.admin()),
         Some(bind.clone()),
     )
     .await;
@@ -290,43 +131,50 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
             chrono::Duration::hours(1),
         )
         .unwrap();
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::POST,
         &triggers,
-        &not_admin,
+        Some(&not_admin),
         Some(bind.clone()),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let admin_badge = run.admin_via("badge");
-    let (s, trigger) = call(
+    let (s, _, trigger) = call(
         &client,
         Method::POST,
         &triggers,
-        &admin_badge,
+        Some(&admin_badge),
         Some(bind.clone()),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{trigger}");
     assert_eq!(trigger["event"], "jobStarted");
     let trigger_id = trigger["id"].as_str().unwrap().to_string();
-    let (s, _) = call(&client, Method::POST, &triggers, &admin_badge, Some(bind)).await;
+    let (s, _, _) = call(
+        &client,
+        Method::POST,
+        &triggers,
+        Some(&admin_badge),
+        Some(bind),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (_, list) = call(&client, Method::GET, &triggers, &admin_badge, None).await;
+    let (_, _, list) = call(&client, Method::GET, &triggers, Some(&admin_badge), None).await;
     assert_eq!(list["value"][0]["id"], trigger_id.as_str());
 
     // A job started on the queue is held, with a processing task.
-    let (job1, status) = started_job(&client, &run, &queue, &alice).await;
+    let (job1, status) = started_job(&run, &queue, &alice).await;
     assert_eq!(status["state"], "paused");
     assert_eq!(status["details"], json!(["releaseWait"]));
     assert!(run.cloud.fetchable_jobs(&queue).unwrap().is_empty());
-    let job1_url = format!("{}/print/printers/{queue}/jobs/{job1}", run.base);
-    let (_, job) = call(
+    let job1_url = format!("{}/print/printers/{queue}/jobs/{job1}", run.v1());
+    let (_, _, job) = call(
         &client,
         Method::GET,
         &format!("{job1_url}?$expand=tasks"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
@@ -335,29 +183,29 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     assert_eq!(task["status"]["state"], "processing");
     assert_eq!(task["parentUrl"], job1_url);
     let task1 = task["id"].as_str().unwrap().to_string();
-    let (_, def_of_task) = call(
+    let (_, _, def_of_task) = call(
         &client,
         Method::GET,
         &format!("{job1_url}/tasks/{task1}/definition"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
     assert_eq!(def_of_task["id"], def_id.as_str());
-    let (_, trigger_of_task) = call(
+    let (_, _, trigger_of_task) = call(
         &client,
         Method::GET,
         &format!("{job1_url}/tasks/{task1}/trigger"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
     assert_eq!(trigger_of_task["id"], trigger_id.as_str());
-    let (_, def_tasks) = call(
+    let (_, _, def_tasks) = call(
         &client,
         Method::GET,
         &format!("{defs}/{def_id}/tasks"),
-        &badge,
+        Some(&badge),
         None,
     )
     .await;
@@ -365,49 +213,49 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
 
     // Only the app whose trigger made the task may act on the job, and only with app roles.
     let intruder = run.app("intruder", BADGE_ROLES);
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &format!("{job1_url}/abort"),
-        &intruder,
+        Some(&intruder),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::POST,
         &format!("{job1_url}/abort"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let no_printer_role = run.app("badge", &["PrintJob.Manage.All"]);
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &job1_url,
-        &no_printer_role,
+        Some(&no_printer_role),
         Some(json!({"configuration": {"copies": 2}})),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &job1_url,
-        &badge,
+        Some(&badge),
         Some(json!({"configuration": {"copies": 500}})),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(message(&body).contains("configuration.copies"), "{body}");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &job1_url,
-        &badge,
+        Some(&badge),
         Some(json!({"configuration": {"copies": 2}, "status": {}})),
     )
     .await;
@@ -416,11 +264,11 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         StatusCode::BAD_REQUEST,
         "only configuration is updatable: {body}"
     );
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &job1_url,
-        &badge,
+        Some(&badge),
         Some(json!({"configuration": {"copies": 2, "colorMode": "color"}})),
     )
     .await;
@@ -429,17 +277,17 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
 
     // Redirect: the configuration must suit the destination (no colour on the floor printer).
     let redirect = format!("{job1_url}/redirect");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &redirect,
-        &badge,
+        Some(&badge),
         Some(json!({"destinationPrinterId": floor})),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(message(&body).contains("configuration.colorMode"), "{body}");
-    let (s, moved) = call(&client, Method::POST, &redirect, &badge,
+    let (s, _, moved) = call(&client, Method::POST, &redirect, Some(&badge),
         Some(json!({"destinationPrinterId": floor, "configuration": {"copies": 2, "colorMode": "blackAndWhite"}}))).await;
     assert_eq!(s, StatusCode::OK, "{moved}");
     let moved_id = moved["id"].as_str().unwrap().to_string();
@@ -461,11 +309,11 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         on_floor[0].owner_id,
         object_id("user", "alice@printlab.test")
     );
-    let (_, source) = call(
+    let (_, _, source) = call(
         &client,
         Method::GET,
         &format!("{job1_url}?$expand=tasks"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
@@ -478,57 +326,57 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     );
     assert_eq!(source["tasks"][0]["status"]["state"], "completed");
     // Alice owns the redirected job and sees its document.
-    let (s, moved_doc) = call(
+    let (s, _, moved_doc) = call(
         &client,
         Method::GET,
         &format!(
             "{}/print/printers/{floor}/jobs/{moved_id}?$expand=documents",
-            run.base
+            run.v1()
         ),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{moved_doc}");
     assert_eq!(moved_doc["documents"][0]["displayName"], "pull.pdf");
     // The task is finished, so the app can no longer act on the old job.
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::POST,
         &redirect,
-        &badge,
+        Some(&badge),
         Some(json!({"destinationPrinterId": floor})),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     // Releasing: the app reports its task completed and the job becomes fetchable.
-    let (job2, _) = started_job(&client, &run, &queue, &alice).await;
-    let (_, tasks) = call(
+    let (job2, _) = started_job(&run, &queue, &alice).await;
+    let (_, _, tasks) = call(
         &client,
         Method::GET,
-        &format!("{}/print/printers/{queue}/jobs/{job2}/tasks", run.base),
-        &alice,
+        &format!("{}/print/printers/{queue}/jobs/{job2}/tasks", run.v1()),
+        Some(&alice),
         None,
     )
     .await;
     let task2 = tasks["value"][0]["id"].as_str().unwrap().to_string();
     let task2_url = format!("{defs}/{def_id}/tasks/{task2}");
     let done = json!({"status": {"state": "completed", "description": "Released at the printer."}});
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::PATCH,
         &task2_url,
-        &intruder,
+        Some(&intruder),
         Some(done.clone()),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &task2_url,
-        &badge,
+        Some(&badge),
         Some(done.clone()),
     )
     .await;
@@ -542,23 +390,23 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         .map(|j| j.job.id)
         .collect();
     assert_eq!(fetchable, std::slice::from_ref(&job2));
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::PATCH,
         &task2_url,
-        &badge,
+        Some(&badge),
         Some(done.clone()),
     )
     .await;
     assert_eq!(s, StatusCode::CONFLICT, "a finished task stays finished");
 
     // Aborting through the task, and through the abort action with a reason.
-    let (job3, _) = started_job(&client, &run, &queue, &alice).await;
-    let (_, tasks) = call(
+    let (job3, _) = started_job(&run, &queue, &alice).await;
+    let (_, _, tasks) = call(
         &client,
         Method::GET,
-        &format!("{}/print/printers/{queue}/jobs/{job3}/tasks", run.base),
-        &alice,
+        &format!("{}/print/printers/{queue}/jobs/{job3}/tasks", run.v1()),
+        Some(&alice),
         None,
     )
     .await;
@@ -566,41 +414,41 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         "{defs}/{def_id}/tasks/{}",
         tasks["value"][0]["id"].as_str().unwrap()
     );
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::PATCH,
         &task3_url,
-        &badge,
+        Some(&badge),
         Some(json!({"status": {"state": "aborted", "description": "No badge."}})),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, job) = call(
+    let (_, _, job) = call(
         &client,
         Method::GET,
-        &format!("{}/print/printers/{queue}/jobs/{job3}", run.base),
-        &alice,
+        &format!("{}/print/printers/{queue}/jobs/{job3}", run.v1()),
+        Some(&alice),
         None,
     )
     .await;
     assert_eq!(job["status"]["state"], "aborted");
     assert_eq!(job["isFetchable"], false);
-    let (job4, _) = started_job(&client, &run, &queue, &alice).await;
-    let job4_url = format!("{}/print/printers/{queue}/jobs/{job4}", run.base);
-    let (s, body) = call(
+    let (job4, _) = started_job(&run, &queue, &alice).await;
+    let job4_url = format!("{}/print/printers/{queue}/jobs/{job4}", run.v1());
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &format!("{job4_url}/abort"),
-        &badge,
+        Some(&badge),
         Some(json!({"reason": "Badge expired"})),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
-    let (_, job) = call(
+    let (_, _, job) = call(
         &client,
         Method::GET,
         &format!("{job4_url}?$expand=tasks"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
@@ -611,11 +459,11 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
             .unwrap()
             .contains("Badge expired")
     );
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::POST,
         &format!("{job4_url}/abort"),
-        &badge,
+        Some(&badge),
         None,
     )
     .await;
@@ -626,29 +474,29 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     );
 
     // A definition goes only once nothing uses it.
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::DELETE,
         &format!("{defs}/{def_id}"),
-        &badge,
+        Some(&badge),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::DELETE,
         &format!("{triggers}/{trigger_id}"),
-        &admin_badge,
+        Some(&admin_badge),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::DELETE,
         &format!("{defs}/{def_id}"),
-        &badge,
+        Some(&badge),
         None,
     )
     .await;
@@ -658,70 +506,70 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         "job 4's task is still processing: {body}"
     );
     let task4 = job["tasks"][0]["id"].as_str().unwrap();
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::PATCH,
         &format!("{defs}/{def_id}/tasks/{task4}"),
-        &badge,
+        Some(&badge),
         Some(done),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, job) = call(&client, Method::GET, &job4_url, &alice, None).await;
+    let (_, _, job) = call(&client, Method::GET, &job4_url, Some(&alice), None).await;
     assert_eq!(
         job["status"]["state"], "aborted",
         "completing the task of an aborted job does not revive it"
     );
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::DELETE,
         &format!("{defs}/{def_id}"),
-        &badge,
+        Some(&badge),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = call(
+    let (s, _, _) = call(
         &client,
         Method::GET,
         &format!("{defs}/{def_id}"),
-        &badge,
+        Some(&badge),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Without a trigger, jobs on the queue go straight to the printer again.
-    let (_, status) = started_job(&client, &run, &queue, &alice).await;
+    let (_, status) = started_job(&run, &queue, &alice).await;
     assert_eq!(status["state"], "processing");
 }
 
 #[tokio::test]
 async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let id = printer(&client, &run, "Rules", false).await;
-    let url = format!("{}/print/printers/{id}", run.base);
-    let admin = run.user("admin", ADMIN_SCOPES, true);
+    let id = printer(&run, "Rules", false).await;
+    let url = format!("{}/print/printers/{id}", run.v1());
+    let admin = run.admin();
     let app = run.app("connector", &["Printer.ReadWrite.All"]);
 
     // Defaults beyond what content type, media, colour and duplex cover are checked too.
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &url,
-        &admin,
+        Some(&admin),
         Some(json!({"defaults": {"dpi": 1200}})),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(message(&body).contains("defaults.dpi"), "{body}");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &url,
-        &admin,
+        Some(&admin),
         Some(json!({"defaults": {"mediaSize": "A3", "copiesPerJob": 500}})),
     )
     .await;
@@ -731,22 +579,22 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
             && message(&body).contains("defaults.copiesPerJob"),
         "every violation is named: {body}"
     );
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &url,
-        &admin,
+        Some(&admin),
         Some(json!({"defaults": {"dpi": 600, "mediaSize": "North America Letter"}})),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
     // Capabilities are checked on their own and against the current defaults.
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &url,
-        &app,
+        Some(&app),
         Some(json!({"capabilities": {"duplexModes": ["flipOnLongEdge"]}})),
     )
     .await;
@@ -755,11 +603,11 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
         message(&body).contains("capabilities.duplexModes"),
         "{body}"
     );
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::PATCH,
         &url,
-        &app,
+        Some(&app),
         Some(json!({"capabilities": {"mediaSizes": ["A4"]}})),
     )
     .await;
@@ -769,11 +617,11 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
         "the default Letter would fall out: {body}"
     );
     assert!(message(&body).contains("defaults.mediaSize"), "{body}");
-    let (_, got) = call(
+    let (_, _, got) = call(
         &client,
         Method::GET,
         &format!("{url}?$select=capabilities,defaults"),
-        &admin,
+        Some(&admin),
         None,
     )
     .await;
@@ -786,11 +634,11 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
     // Job configurations at creation.
     let alice = run.user("alice", USER_SCOPES, false);
     let jobs = format!("{url}/jobs");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &jobs,
-        &alice,
+        Some(&alice),
         Some(json!({"configuration": {"colorMode": "color", "duplexMode": "flipOnShortEdge"}})),
     )
     .await;
@@ -800,11 +648,11 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
             && message(&body).contains("configuration.duplexMode"),
         "{body}"
     );
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &jobs,
-        &alice,
+        Some(&alice),
         Some(json!({"configuration": {"colorMode": "auto", "copies": 3, "mediaSize": "A4"}})),
     )
     .await;
@@ -817,9 +665,9 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
 #[tokio::test]
 async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let queue = printer(&client, &run, "Pull queue", true).await;
+    let queue = printer(&run, "Pull queue", true).await;
     let uploader_roles: Vec<&str> = BADGE_ROLES
         .iter()
         .copied()
@@ -827,34 +675,34 @@ async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
         .collect();
     let badge = run.app("badge", &uploader_roles);
     let alice = run.user("alice", USER_SCOPES, false);
-    let defs = format!("{}/print/taskDefinitions", run.base);
-    let (s, def) = call(
+    let defs = format!("{}/print/taskDefinitions", run.v1());
+    let (s, _, def) = call(
         &client,
         Method::POST,
         &defs,
-        &badge,
+        Some(&badge),
         Some(json!({"displayName": "Badge release", "createdBy": {"displayName": "Badge app"}})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{def}");
     let bind = json!({"event": "jobStarted", "definition@odata.bind": format!("https://graph.microsoft.com/v1.0/print/taskDefinitions/{}", def["id"].as_str().unwrap())});
-    let (s, trigger) = call(
+    let (s, _, trigger) = call(
         &client,
         Method::POST,
-        &format!("{}/print/printers/{queue}/taskTriggers", run.base),
-        &run.admin_via("badge"),
+        &format!("{}/print/printers/{queue}/taskTriggers", run.v1()),
+        Some(&run.admin_via("badge")),
         Some(bind),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{trigger}");
-    let (job, status) = started_job(&client, &run, &queue, &alice).await;
+    let (job, status) = started_job(&run, &queue, &alice).await;
     assert_eq!(status["details"], json!(["releaseWait"]));
-    let job_url = format!("{}/print/printers/{queue}/jobs/{job}", run.base);
-    let (_, with_docs) = call(
+    let job_url = format!("{}/print/printers/{queue}/jobs/{job}", run.v1());
+    let (_, _, with_docs) = call(
         &client,
         Method::GET,
         &format!("{job_url}?$expand=documents"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
@@ -867,22 +715,29 @@ async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
     let props = json!({"properties": {"documentName": "released.pdf", "contentType": "application/pdf", "size": replacement.len()}});
 
     // The owner uploaded once; only the app holding the task may replace the bytes now.
-    let (s, body) = call(&client, Method::POST, &create, &alice, Some(props.clone())).await;
-    assert_eq!(s, StatusCode::CONFLICT, "{body}");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &create,
-        &run.app("intruder", &uploader_roles),
+        Some(&alice),
+        Some(props.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, _, body) = call(
+        &client,
+        Method::POST,
+        &create,
+        Some(&run.app("intruder", &uploader_roles)),
         Some(props.clone()),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    let (s, body) = call(
+    let (s, _, body) = call(
         &client,
         Method::POST,
         &create,
-        &run.app("badge", BADGE_ROLES),
+        Some(&run.app("badge", BADGE_ROLES)),
         Some(props.clone()),
     )
     .await;
@@ -891,16 +746,24 @@ async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
         StatusCode::FORBIDDEN,
         "PrintJob.ReadWrite.All is required: {body}"
     );
-    let (s, session) = call(&client, Method::POST, &create, &badge, Some(props)).await;
+    let (s, _, session) = call(&client, Method::POST, &create, Some(&badge), Some(props)).await;
     assert_eq!(s, StatusCode::OK, "{session}");
-    upload_whole(&client, &session, replacement.clone()).await;
+    assert_eq!(
+        put_whole(
+            &client,
+            session["uploadUrl"].as_str().unwrap(),
+            replacement.clone()
+        )
+        .await,
+        StatusCode::CREATED
+    );
 
     // The job still waits for release, now with the app's document.
-    let (_, held) = call(
+    let (_, _, held) = call(
         &client,
         Method::GET,
         &format!("{job_url}?$expand=documents"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;

@@ -1,123 +1,38 @@
 //! `/beta` over real HTTP on loopback: the beta aliases of the v1.0 resources and the 2020 beta
 //! upload design (`.../documents/{id}/uploadSession`), sharing the upload engine with v1.0.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use printlab_cloud::Cloud;
+use printlab_testkit::{Graph, TestCloud, call, download};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-const ADMIN_SCOPES: &[&str] = &[
-    "Printer.FullControl.All",
-    "Printer.ReadWrite.All",
-    "PrinterShare.ReadWrite.All",
-    "PrintJob.ReadWrite.All",
-];
 const USER_SCOPES: &[&str] = &["PrintJob.ReadWrite", "Printer.Read.All"];
-
-struct Running {
-    cloud: Cloud,
-    /// `http://127.0.0.1:port`, without a version.
-    root: String,
-}
-
-impl Running {
-    async fn start(dir: &std::path::Path) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let root = format!("http://{}", listener.local_addr().unwrap());
-        let cloud = Cloud::open(dir, &root).unwrap();
-        tokio::spawn(cloud.clone().serve(listener));
-        Self { cloud, root }
-    }
-
-    fn beta(&self) -> String {
-        format!("{}/beta", self.root)
-    }
-
-    fn v1(&self) -> String {
-        format!("{}/v1.0", self.root)
-    }
-
-    fn user(&self, name: &str, scopes: &[&str], admin: bool) -> String {
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        self.cloud
-            .token_key()
-            .mint_user(name, &scopes, admin, chrono::Duration::hours(1))
-            .unwrap()
-    }
-
-    fn app(&self, name: &str, roles: &[&str]) -> String {
-        let roles: Vec<String> = roles.iter().map(|s| s.to_string()).collect();
-        self.cloud
-            .token_key()
-            .mint_app(name, &roles, chrono::Duration::hours(1))
-            .unwrap()
-    }
-}
-
-async fn call(
-    client: &Client,
-    method: Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = client.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("non-JSON body {e}: {bytes:?}"))
-    };
-    (status, headers, value)
-}
 
 /// Registers a virtual PDF printer through `{base}/print/printers/create`; gives its id and the
 /// `Operation-Location` the registration answered with.
-async fn pdf_printer(client: &Client, run: &Running, base: &str, name: &str) -> (String, String) {
-    let admin = run.user("admin", ADMIN_SCOPES, true);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(vec!["p.printlab.test".to_string()])
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap();
-    let (s, headers, _) = call(
-        client,
-        Method::POST,
-        &format!("{base}/print/printers/create"),
-        &admin,
-        Some(json!({
+async fn pdf_printer(run: &TestCloud, base: &str, name: &str) -> (String, String) {
+    let admin = Graph::new(base, &run.admin());
+    let location = admin
+        .create_printer_with(json!({
             "displayName": name, "manufacturer": "printlab", "model": "virtual",
             "hasPhysicalDevice": false,
-            "certificateSigningRequest": {"content": STANDARD.encode(csr.der()), "transportKey": "a2V5"}
-        })),
-    )
-    .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let location = headers["operation-location"].to_str().unwrap().to_string();
-    let (s, _, op) = call(client, Method::GET, &location, &admin, None).await;
+        }))
+        .await;
+    let (s, op) = admin.get(&location).await;
     assert_eq!(s, StatusCode::OK, "{op}");
     let printer = op["printer"]["id"].as_str().unwrap().to_string();
-    let (s, _, body) = call(
-        client,
-        Method::PATCH,
-        &format!("{base}/print/printers/{printer}"),
-        &run.app("connector", &["Printer.ReadWrite.All"]),
-        Some(json!({
-            "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4"],
-                             "colorModes": ["blackAndWhite"], "dpis": [600], "duplexModes": ["oneSided"],
-                             "finishings": ["none"], "copiesPerJob": {"start": 1, "end": 9}},
-            "defaults": {"contentType": "application/pdf", "mediaSize": "A4"},
-            "isAcceptingJobs": true,
-        })),
-    )
-    .await;
+    let (s, body) = admin
+        .with_token(&run.app("connector", &["Printer.ReadWrite.All"]))
+        .patch(
+            &format!("/print/printers/{printer}"),
+            json!({
+                "capabilities": {"contentTypes": ["application/pdf"], "mediaSizes": ["A4"],
+                                 "colorModes": ["blackAndWhite"], "dpis": [600], "duplexModes": ["oneSided"],
+                                 "finishings": ["none"], "copiesPerJob": {"start": 1, "end": 9}},
+                "defaults": {"contentType": "application/pdf", "mediaSize": "A4"},
+                "isAcceptingJobs": true,
+            }),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     (printer, location)
 }
@@ -128,7 +43,7 @@ async fn new_job(client: &Client, jobs_url: &str, token: &str) -> (String, Strin
         client,
         Method::POST,
         jobs_url,
-        token,
+        Some(token),
         Some(json!({"configuration": {}})),
     )
     .await;
@@ -168,20 +83,20 @@ async fn post_segment(
 #[tokio::test]
 async fn beta_aliases_answer_with_beta_urls() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let (first, location) = pdf_printer(&client, &run, &run.beta(), "Beta 1").await;
+    let (first, location) = pdf_printer(&run, &run.beta(), "Beta 1").await;
     assert!(
         location.starts_with(&format!("{}/print/operations/", run.beta())),
         "{location}"
     );
-    pdf_printer(&client, &run, &run.beta(), "Beta 2").await;
-    let admin = run.user("admin", ADMIN_SCOPES, true);
+    pdf_printer(&run, &run.beta(), "Beta 2").await;
+    let admin = run.admin();
     let (s, _, page) = call(
         &client,
         Method::GET,
         &format!("{}/print/printers?$top=1", run.beta()),
-        &admin,
+        Some(&admin),
         None,
     )
     .await;
@@ -196,7 +111,7 @@ async fn beta_aliases_answer_with_beta_urls() {
         next.starts_with(&format!("{}/print/printers?", run.beta())),
         "{next}"
     );
-    let (s, _, rest) = call(&client, Method::GET, next, &admin, None).await;
+    let (s, _, rest) = call(&client, Method::GET, next, Some(&admin), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(rest["value"].as_array().unwrap().len(), 1);
 
@@ -205,7 +120,7 @@ async fn beta_aliases_answer_with_beta_urls() {
         &client,
         Method::GET,
         &format!("{}/print/printers/{first}", run.v1()),
-        &admin,
+        Some(&admin),
         None,
     )
     .await;
@@ -213,7 +128,7 @@ async fn beta_aliases_answer_with_beta_urls() {
         &client,
         Method::GET,
         &format!("{}/print/printers/{first}", run.beta()),
-        &admin,
+        Some(&admin),
         None,
     )
     .await;
@@ -231,7 +146,7 @@ async fn beta_aliases_answer_with_beta_urls() {
         &client,
         Method::GET,
         &format!("{}/print/printers/{first}/nothing", run.beta()),
-        &admin,
+        Some(&admin),
         None,
     )
     .await;
@@ -242,12 +157,12 @@ async fn beta_aliases_answer_with_beta_urls() {
 #[tokio::test]
 async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let (printer, _) = pdf_printer(&client, &run, &run.v1(), "Floor 3").await;
+    let (printer, _) = pdf_printer(&run, &run.v1(), "Floor 3").await;
     let alice = run.user("alice", USER_SCOPES, false);
     let jobs = format!("{}/print/printers/{printer}/jobs", run.beta());
     let (job_id, doc_id) = new_job(&client, &jobs, &alice).await;
@@ -259,7 +174,7 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
         &client,
         Method::PUT,
         &session_url,
-        &alice,
+        Some(&alice),
         Some(json!({"size": bytes.len(), "contentType": "image/png", "documentName": "x.png"})),
     )
     .await;
@@ -268,7 +183,7 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
         &client,
         Method::PUT,
         &session_url,
-        &alice,
+        Some(&alice),
         Some(json!({"size": bytes.len(), "contentType": "application/pdf", "documentName": "beta.pdf"})),
     )
     .await;
@@ -335,7 +250,7 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
     assert_eq!(body["missingRanges"], json!([{"start": 0, "end": 59_999}]));
     let (s, body) = post_segment(&client, &session_url, &alice, &id, &bytes, (0, 30_000)).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-    let (s, _, got) = call(&client, Method::GET, &session_url, &alice, None).await;
+    let (s, _, got) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         got["missingRanges"],
@@ -356,7 +271,7 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
         &client,
         Method::GET,
         &format!("{v1_job}?$expand=documents"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
@@ -369,28 +284,21 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
         &client,
         Method::GET,
         &format!("{v1_job}/documents/{doc_id}/$value"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
     assert_eq!(s, StatusCode::FOUND);
-    let downloaded = client
-        .get(headers["location"].to_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(downloaded.as_ref(), bytes.as_slice());
+    let downloaded = download(&client, headers["location"].to_str().unwrap()).await;
+    assert_eq!(downloaded, bytes);
     // The completed document has no session any more.
-    let (s, _, _) = call(&client, Method::GET, &session_url, &alice, None).await;
+    let (s, _, _) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, status) = call(
         &client,
         Method::POST,
         &format!("{jobs}/{job_id}/start"),
-        &alice,
+        Some(&alice),
         None,
     )
     .await;
@@ -401,9 +309,9 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
 #[tokio::test]
 async fn only_the_creator_deletes_a_beta_session() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let (printer, _) = pdf_printer(&client, &run, &run.beta(), "Floor 4").await;
+    let (printer, _) = pdf_printer(&run, &run.beta(), "Floor 4").await;
     let alice = run.user("alice", USER_SCOPES, false);
     let jobs = format!("{}/print/printers/{printer}/jobs", run.beta());
     let (job_id, doc_id) = new_job(&client, &jobs, &alice).await;
@@ -412,17 +320,17 @@ async fn only_the_creator_deletes_a_beta_session() {
         &client,
         Method::PUT,
         &session_url,
-        &alice,
+        Some(&alice),
         Some(json!({"size": 1000, "contentType": "application/pdf", "documentName": "a.pdf"})),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     // Another user does not even see the job; an admin sees it but did not create the session.
     let bob = run.user("bob", USER_SCOPES, false);
-    let (s, _, _) = call(&client, Method::DELETE, &session_url, &bob, None).await;
+    let (s, _, _) = call(&client, Method::DELETE, &session_url, Some(&bob), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let admin = run.user("admin", ADMIN_SCOPES, true);
-    let (s, _, err) = call(&client, Method::DELETE, &session_url, &admin, None).await;
+    let admin = run.admin();
+    let (s, _, err) = call(&client, Method::DELETE, &session_url, Some(&admin), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{err}");
     // The same user through another client app is another creator.
     let via_other_app = run
@@ -436,18 +344,25 @@ async fn only_the_creator_deletes_a_beta_session() {
             chrono::Duration::hours(1),
         )
         .unwrap();
-    let (s, _, _) = call(&client, Method::DELETE, &session_url, &via_other_app, None).await;
+    let (s, _, _) = call(
+        &client,
+        Method::DELETE,
+        &session_url,
+        Some(&via_other_app),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _, _) = call(&client, Method::DELETE, &session_url, &alice, None).await;
+    let (s, _, _) = call(&client, Method::DELETE, &session_url, Some(&alice), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, _) = call(&client, Method::GET, &session_url, &alice, None).await;
+    let (s, _, _) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A new session can be created after the discard.
     let (s, _, _) = call(
         &client,
         Method::PUT,
         &session_url,
-        &alice,
+        Some(&alice),
         Some(json!({"size": 10, "contentType": "application/pdf", "documentName": "b.pdf"})),
     )
     .await;
@@ -460,17 +375,17 @@ async fn only_the_creator_deletes_a_beta_session() {
 #[tokio::test]
 async fn operations_list_and_a_printers_share_under_both_versions() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path()).await;
+    let run = TestCloud::start_in(dir.path()).await;
     let client = Client::new();
-    let (first, _) = pdf_printer(&client, &run, &run.v1(), "Ops 1").await;
-    let (second, location) = pdf_printer(&client, &run, &run.beta(), "Ops 2").await;
-    let admin = run.user("admin", ADMIN_SCOPES, true);
+    let (first, _) = pdf_printer(&run, &run.v1(), "Ops 1").await;
+    let (second, location) = pdf_printer(&run, &run.beta(), "Ops 2").await;
+    let admin = run.admin();
     for base in [run.v1(), run.beta()] {
         let (s, _, ops) = call(
             &client,
             Method::GET,
             &format!("{base}/print/operations"),
-            &admin,
+            Some(&admin),
             None,
         )
         .await;
@@ -494,12 +409,12 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
         assert!(location.ends_with(ops["value"][1]["id"].as_str().unwrap()));
     }
     // Operations belong to whoever registered the printer.
-    let other = run.user("other-admin", ADMIN_SCOPES, true);
+    let other = run.user("other-admin", printlab_testkit::ADMIN_SCOPES, true);
     let (_, _, ops) = call(
         &client,
         Method::GET,
         &format!("{}/print/operations", run.v1()),
-        &other,
+        Some(&other),
         None,
     )
     .await;
@@ -509,7 +424,7 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
         &client,
         Method::GET,
         &format!("{}/print/operations", run.v1()),
-        &reader,
+        Some(&reader),
         None,
     )
     .await;
@@ -520,7 +435,7 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
         &client,
         Method::POST,
         &format!("{}/print/shares", run.v1()),
-        &admin,
+        Some(&admin),
         Some(json!({"displayName": "Ops share", "printer@odata.bind": format!("{}/print/printers/{first}", run.v1())})),
     )
     .await;
@@ -531,7 +446,7 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
             &client,
             Method::GET,
             &format!("{base}/print/printers/{first}/shares/{share_id}"),
-            &admin,
+            Some(&admin),
             None,
         )
         .await;
@@ -545,7 +460,7 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
             &client,
             Method::GET,
             &format!("{base}/print/printers/{second}/shares/{share_id}"),
-            &admin,
+            Some(&admin),
             None,
         )
         .await;

@@ -11,6 +11,7 @@ use printlab_cloud::upload::{
     UploadTarget,
 };
 use printlab_graph::PrintDocumentUploadProperties;
+use printlab_testkit::upload::UploadServer;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
@@ -73,6 +74,7 @@ impl UploadListener for RecordingListener {
     }
 }
 
+/// The upload engine as the Graph side uses it, with the store it writes to.
 struct Cloud {
     service: Arc<UploadService>,
     listener: Arc<RecordingListener>,
@@ -94,23 +96,16 @@ impl Cloud {
 
 /// A cloud on `data` (sled in `data/db`, blob files beside it), serving the upload routes.
 async fn start(data: &std::path::Path, limits: UploadLimits) -> Cloud {
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
     let db = sled::open(data.join("db")).unwrap();
     let listener = RecordingListener::open(&db);
-    let service =
-        Arc::new(UploadService::with_limits(&db, data, &base, listener.clone(), limits).unwrap());
-    let router = service.router();
-    let server = tokio::spawn(async move {
-        axum::serve(socket, router).await.unwrap();
-    });
+    let server = UploadServer::start(&db, data, listener.clone(), limits).await;
     Cloud {
-        service,
+        service: server.service,
         listener,
         db,
         data: data.to_path_buf(),
-        base,
-        server,
+        base: server.base,
+        server: server.server,
     }
 }
 
@@ -754,7 +749,7 @@ async fn a_killed_cloud_resumes_sessions_from_next_expected_ranges() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "upload_cloud_child_process",
+            "upload_engine::upload_cloud_child_process",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

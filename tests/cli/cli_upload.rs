@@ -3,12 +3,10 @@
 //! only the missing bytes, and the stored document's SHA-256 equals the file's.
 
 use printlab_client::upload::{ResumableUploadError, UploadOptions, file_sha256, upload};
-use printlab_cloud::odata::GraphError;
-use printlab_cloud::upload::{
-    CompletedUpload, UploadCreator, UploadListener, UploadService, UploadTarget,
-};
+use printlab_cloud::upload::{UploadCreator, UploadLimits, UploadService, UploadTarget};
 use printlab_graph::PrintDocumentUploadProperties;
-use serde_json::{Value, json};
+use printlab_testkit::upload::{DocumentListener, UploadServer};
+use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,31 +16,14 @@ use std::time::Duration;
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
-/// Answers a completion with the printDocument JSON, as the Graph side does.
-struct DocumentListener;
-
-impl UploadListener for DocumentListener {
-    fn upload_completed(&self, done: &CompletedUpload) -> Result<Value, GraphError> {
-        Ok(json!({
-            "id": done.target.document_id,
-            "documentName": done.document_name,
-            "contentType": done.content_type,
-            "size": done.size,
-        }))
-    }
-}
-
+/// The upload engine on loopback over `db`; gives it and its server task.
 async fn serve(
     db: &sled::Db,
     data_dir: &std::path::Path,
 ) -> (Arc<UploadService>, tokio::task::JoinHandle<()>) {
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    let service =
-        Arc::new(UploadService::open(db, data_dir, &base, Arc::new(DocumentListener)).unwrap());
-    let router = service.router();
-    let server = tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
-    (service, server)
+    let listener = Arc::new(DocumentListener);
+    let server = UploadServer::start(db, data_dir, listener, UploadLimits::default()).await;
+    (server.service, server.server)
 }
 
 fn create(service: &UploadService, document_id: &str, size: u64) -> String {
@@ -149,7 +130,7 @@ async fn a_killed_client_resumes_from_next_expected_ranges() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "slow_upload_child_process",
+            "cli_upload::slow_upload_child_process",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

@@ -1,0 +1,14 @@
+//! The cloud's integration tests in one binary: the real cloud on loopback against real
+//! clients (reqwest, ipptool, Microsoft's Python Graph SDK). Links the cloud and the vocabulary
+//! crates only, never the devices or the rasterizer (the harness is `printlab-testkit`).
+
+mod cloud_beta;
+mod cloud_graph;
+mod cloud_pull;
+mod cloud_registration;
+mod infra_ipptool;
+mod infra_service;
+mod ipp_http;
+mod ipp_interop;
+mod upload_engine;
+mod upload_sdk;

@@ -1,0 +1,251 @@
+//! A real cloud on loopback for one test.
+
+use crate::Graph;
+use printlab_cloud::{Cloud, CloudOptions};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// What [`TestCloud::admin`] may do: every scope the tests' administrators use, so a test
+/// about one permission names its own narrower token instead.
+pub const ADMIN_SCOPES: &[&str] = &[
+    "Printers.Create",
+    "Printer.FullControl.All",
+    "Printer.ReadWrite.All",
+    "PrinterShare.ReadWrite.All",
+    "PrintJob.ReadWrite.All",
+];
+
+type Layer = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
+
+/// How to start a [`TestCloud`]; kept so a restart comes back the same.
+#[derive(Clone, Default)]
+pub struct TestCloudBuilder {
+    data: Option<PathBuf>,
+    addr: Option<SocketAddr>,
+    long_poll: Option<Duration>,
+    layer: Option<Layer>,
+}
+
+impl TestCloudBuilder {
+    /// The cloud's data folder; without one it gets a temporary folder of its own.
+    pub fn data(mut self, data: &Path) -> Self {
+        self.data = Some(data.to_path_buf());
+        self
+    }
+
+    /// The INFRA long-poll limit: tests shorten it so a stop never waits out a long period.
+    pub fn long_poll(mut self, limit: Duration) -> Self {
+        self.long_poll = Some(limit);
+        self
+    }
+
+    /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud.
+    /// Such a cloud is served by axum directly, so its held long polls end within the
+    /// long-poll limit at a stop rather than at once.
+    pub fn layer(
+        mut self,
+        layer: impl Fn(axum::Router) -> axum::Router + Send + Sync + 'static,
+    ) -> Self {
+        self.layer = Some(Arc::new(layer));
+        self
+    }
+
+    pub async fn start(self) -> TestCloud {
+        let (dir, data) = match &self.data {
+            Some(data) => (None, data.clone()),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let data = dir.path().to_path_buf();
+                (Some(dir), data)
+            }
+        };
+        let listener = bind(self.addr).await;
+        let addr = listener.local_addr().unwrap();
+        let url = format!("http://{addr}");
+        let mut options = CloudOptions::default();
+        if let Some(limit) = self.long_poll {
+            options.long_poll = limit;
+        }
+        let cloud = Cloud::open_with(&data, &url, options).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let task = match &self.layer {
+            None => tokio::spawn(cloud.clone().serve_until(listener, stopped)),
+            Some(layer) => {
+                let router = layer(cloud.router());
+                tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                        .map_err(printlab_cloud::CloudError::Serve)
+                })
+            }
+        };
+        TestCloud {
+            cloud,
+            url,
+            builder: TestCloudBuilder {
+                data: Some(data),
+                addr: Some(addr),
+                ..self
+            },
+            dir,
+            stop: Some(stop),
+            task,
+        }
+    }
+}
+
+/// Binds `addr`, or an ephemeral port. A port just closed by a stopped cloud may take a moment
+/// to be free again.
+async fn bind(addr: Option<SocketAddr>) -> TcpListener {
+    let Some(addr) = addr else {
+        return TcpListener::bind("127.0.0.1:0").await.unwrap();
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return listener,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot rebind {addr}: {e}"),
+        }
+    }
+}
+
+/// The real cloud serving on loopback until stopped.
+pub struct TestCloud {
+    pub cloud: Cloud,
+    /// `http://127.0.0.1:port`, without a version.
+    pub url: String,
+    builder: TestCloudBuilder,
+    dir: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), printlab_cloud::CloudError>>,
+}
+
+/// A stopped cloud: its data and port, to start it again.
+pub struct Stopped {
+    builder: TestCloudBuilder,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Stopped {
+    /// The same cloud again: same data folder, same port, same options.
+    pub async fn start(self) -> TestCloud {
+        let mut cloud = self.builder.start().await;
+        cloud.dir = self.dir;
+        cloud
+    }
+}
+
+impl TestCloud {
+    /// A cloud with default options in a temporary folder of its own.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// A cloud on the data folder `data` (a restart of an earlier one when it holds data).
+    pub async fn start_in(data: &Path) -> Self {
+        Self::builder().data(data).start().await
+    }
+
+    pub fn builder() -> TestCloudBuilder {
+        TestCloudBuilder::default()
+    }
+
+    /// Stops serving and waits until every connection is closed and the store is released,
+    /// so the folder can be opened again.
+    pub async fn stop(mut self) -> Stopped {
+        self.stop.take().unwrap().send(()).unwrap();
+        drop(self.cloud);
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the cloud stops within the long-poll limit")
+            .unwrap()
+            .unwrap();
+        Stopped {
+            builder: self.builder,
+            dir: self.dir,
+        }
+    }
+
+    /// Stop, then start again on the same data and port.
+    pub async fn restart(self) -> Self {
+        self.stop().await.start().await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.builder.addr.unwrap()
+    }
+
+    /// The data folder.
+    pub fn data(&self) -> &Path {
+        self.builder.data.as_deref().unwrap()
+    }
+
+    /// `…/v1.0`.
+    pub fn v1(&self) -> String {
+        self.cloud.graph_base_url()
+    }
+
+    /// `…/beta`.
+    pub fn beta(&self) -> String {
+        format!("{}/beta", self.url)
+    }
+
+    pub fn user(&self, name: &str, scopes: &[&str], admin: bool) -> String {
+        self.cloud
+            .token_key()
+            .mint_user(name, &strings(scopes), admin, chrono::Duration::hours(1))
+            .unwrap()
+    }
+
+    /// An administrator with [`ADMIN_SCOPES`].
+    pub fn admin(&self) -> String {
+        self.user("admin", ADMIN_SCOPES, true)
+    }
+
+    /// The administrator of [`TestCloud::admin`], signed in through the application `app`.
+    pub fn admin_via(&self, app: &str) -> String {
+        self.cloud
+            .token_key()
+            .mint_user_via_app(
+                app,
+                "admin",
+                &strings(ADMIN_SCOPES),
+                true,
+                chrono::Duration::hours(1),
+            )
+            .unwrap()
+    }
+
+    pub fn app(&self, name: &str, roles: &[&str]) -> String {
+        self.cloud
+            .token_key()
+            .mint_app(name, &strings(roles), chrono::Duration::hours(1))
+            .unwrap()
+    }
+
+    /// Graph v1.0 as `token`.
+    pub fn graph(&self, token: &str) -> Graph {
+        Graph::new(&self.v1(), token)
+    }
+
+    /// Graph v1.0 as the administrator.
+    pub fn admin_graph(&self) -> Graph {
+        self.graph(&self.admin())
+    }
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}

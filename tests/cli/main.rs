@@ -1,0 +1,7 @@
+//! The `printlab` binary as a person runs it (`env!("CARGO_BIN_EXE_printlab")`, which only the
+//! root package's tests have), and the client's resumable uploader in a killed child process.
+
+mod cli_e2e;
+mod cli_provision;
+mod cli_upload;
+mod cloud_cli;

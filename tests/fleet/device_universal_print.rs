@@ -1,0 +1,373 @@
+//! Universal Print mode end to end through the real cloud on loopback: an emulated printer
+//! registers (CSR, polling), gets a device token (nonce, signed JWT), advertises over INFRA as
+//! the registered printer, and prints a job a Graph client submitted to its share. A restarted
+//! device reuses its identity instead of registering again, and expired tokens are replaced.
+
+use printlab_device::config;
+use printlab_device::registration::KeyKind;
+use printlab_testkit::{Graph, TestCloud};
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, device_cloud, pdf, universal_print};
+use serde_json::{Value as Json, json};
+use std::time::{Duration, Instant};
+
+fn printer_toml() -> String {
+    format!("[fleet]\nconnection = {{ mode = \"universal-print\" }}\n{ONE_PRINTER}")
+}
+
+/// A user who prints through shares.
+fn user(cloud: &TestCloud) -> Graph {
+    cloud.graph(&cloud.user(
+        "ada",
+        &["PrintJob.ReadWrite", "PrinterShare.ReadBasic.All"],
+        false,
+    ))
+}
+
+async fn printers(cloud: &TestCloud) -> Vec<Json> {
+    let list = cloud
+        .admin_graph()
+        .ok(reqwest::Method::GET, "/print/printers", None)
+        .await;
+    list["value"].as_array().unwrap().clone()
+}
+
+/// Waits until the device registered and advertised: Graph shows its capabilities.
+async fn advertised_printer(cloud: &TestCloud) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(p) = printers(cloud).await.first() {
+            let id = p["id"].as_str().unwrap().to_string();
+            let view = cloud
+                .admin_graph()
+                .ok(
+                    reqwest::Method::GET,
+                    &format!("/print/printers/{id}?$select=id,capabilities,status"),
+                    None,
+                )
+                .await;
+            if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
+                return id;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the device never registered and advertised"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A user's job on `share`: create, upload, start. Returns the job id.
+async fn submit(cloud: &TestCloud, share: &str, pages: usize) -> String {
+    let jobs = format!("/print/shares/{share}/jobs");
+    let configuration = json!({"mediaSize": "A4"});
+    user(cloud)
+        .submit(&jobs, "application/pdf", pdf(pages), configuration)
+        .await
+}
+
+async fn wait_completed(cloud: &TestCloud, share: &str, job: &str) -> Json {
+    let path = format!("/print/shares/{share}/jobs/{job}");
+    let what = format!("job {job} to complete");
+    let limit = Duration::from_secs(30);
+    user(cloud)
+        .wait(&path, &what, limit, |j| j["status"]["state"] == "completed")
+        .await
+}
+
+async fn share(cloud: &TestCloud, printer: &str) -> String {
+    cloud.admin_graph().share(printer, "Lab share").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    let listed = printers(&cloud).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["displayName"], "Lab");
+    assert_eq!(listed[0]["manufacturer"], "printlab");
+    assert_eq!(listed[0]["model"], "Emulated Laser");
+    assert_eq!(listed[0]["hasPhysicalDevice"], true);
+    let identity = spool.identity("Lab").unwrap().unwrap();
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    assert!(identity.certificate_pem.is_some() && identity.access_token.is_some());
+
+    let share = share(&cloud, &printer).await;
+    let job = submit(&cloud, &share, 2).await;
+    let done = wait_completed(&cloud, &share, &job).await;
+    assert_eq!(done["status"]["isAcquiredByPrinter"], true, "{done}");
+    let record = spool.job("Lab", job.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(record.progress.sheets_completed, 2);
+    fleet.stop().await;
+
+    // Restarted without an admin token: the spool's identity is the same printer.
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, None, KeyKind::Rsa2048),
+    );
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    assert_eq!(
+        printers(&cloud).await.len(),
+        1,
+        "the device registered again"
+    );
+    assert_eq!(
+        spool.identity("Lab").unwrap().unwrap().device_id.as_deref(),
+        Some(printer.as_str())
+    );
+    fleet.stop().await;
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_device_tokens_are_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    cloud
+        .cloud
+        .set_device_token_lifetime(chrono::Duration::seconds(2));
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    let share = share(&cloud, &printer).await;
+    let first = spool.identity("Lab").unwrap().unwrap();
+
+    // The device renews by itself while idle (at four fifths of the lifetime, 1.6 s here).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let renewed = loop {
+        let now = spool.identity("Lab").unwrap().unwrap();
+        if now.access_token != first.access_token {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "the idle device never renewed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(renewed.token_expires_at > first.token_expires_at);
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    fleet.stop().await;
+
+    // A token the service refuses (expired an hour ago, though the spool thinks it good):
+    // HTTP 401, and the device gets a new one and carries on.
+    cloud
+        .cloud
+        .set_device_token_lifetime(chrono::Duration::hours(1));
+    let stale = cloud
+        .cloud
+        .token_key()
+        .mint_device(&printer, chrono::Duration::hours(-1))
+        .unwrap();
+    let mut identity = spool.identity("Lab").unwrap().unwrap();
+    identity.access_token = Some(stale.clone());
+    identity.token_expires_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    identity.token_refresh_at = identity.token_expires_at;
+    spool.put_identity("Lab", &identity).unwrap();
+    spool.flush().unwrap();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, None, KeyKind::Rsa2048),
+    );
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    let now = spool.identity("Lab").unwrap().unwrap();
+    assert_ne!(now.access_token.as_deref(), Some(stale.as_str()));
+    assert_eq!(
+        cloud
+            .cloud
+            .token_key()
+            .verify_device(now.access_token.as_deref().unwrap()),
+        Some(printer.clone())
+    );
+    fleet.stop().await;
+    cloud.stop().await;
+}
+
+/// `printlab up` says the lab is up when `printlab_lab::Lab::start` returns: by then each
+/// printer must show Graph clients the state its device advertised, not the blank one
+/// registration leaves (state `unknown`, `isAcceptingJobs` null), nor the one a previous run
+/// left behind. The printers' network is slow (every request waits 300 ms), so each one is
+/// listed in Graph well before its device, after its token requests, advertises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = format!(
+        "{}[printer.faults]\nextra_latency_ms = 300\n",
+        printer_toml()
+    );
+    let template = config::parse(&slow, "test.toml").unwrap().printers[0].clone();
+    let printers: Vec<_> = (1..=4)
+        .map(|n| {
+            let mut printer = template.clone();
+            printer.name = format!("Lab {n}");
+            printer
+        })
+        .collect();
+    for start in ["first start", "restart"] {
+        let lab = printlab_lab::Lab::start(printlab_lab::LabOptions {
+            listen: "127.0.0.1:0".into(),
+            control: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            printers: printers.clone(),
+        })
+        .await
+        .unwrap();
+        let user = printlab_client::GraphClient::new(&lab.graph_url, Some(lab.user_token.clone()));
+        let listed = user.printers().await.unwrap();
+        assert_eq!(listed.len(), 4, "{start}");
+        for printer in &listed {
+            let name = &printer.display_name;
+            assert_eq!(
+                printer.status.state,
+                printlab_graph::PrinterProcessingState::Idle,
+                "{start}: {name}"
+            );
+            assert_eq!(printer.is_accepting_jobs, Some(true), "{start}: {name}");
+        }
+        assert_eq!(user.shares().await.unwrap().len(), 4, "{start}");
+        let devices: Vec<_> = lab.devices().iter().map(|d| d.snapshot()).collect();
+        assert!(devices.iter().all(|d| d.advertised), "{start}: {devices:?}");
+        lab.shutdown().await.unwrap();
+    }
+}
+
+/// An administrator deletes the printer through Graph while its device runs: the service now
+/// refuses the device as an unknown client, and the device, holding an admin token as a
+/// connector an administrator left signed in does, registers again (same key, new printer) and
+/// prints for the new printer's share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_whose_printer_was_deleted_registers_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let deleted = advertised_printer(&cloud).await;
+    let key = spool.identity("Lab").unwrap().unwrap().private_key_pem;
+    cloud
+        .admin_graph()
+        .ok(
+            reqwest::Method::DELETE,
+            &format!("/print/printers/{deleted}"),
+            None,
+        )
+        .await;
+    let printer = advertised_printer(&cloud).await;
+    assert_ne!(printer, deleted);
+    assert_eq!(printers(&cloud).await.len(), 1);
+    let identity = spool.identity("Lab").unwrap().unwrap();
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    assert_eq!(identity.private_key_pem, key, "the device kept its key");
+    let share = share(&cloud, &printer).await;
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    fleet.stop().await;
+    cloud.stop().await;
+}
+
+/// The lab's cloud is reset (a new folder: new keys, no printers) and comes back on another
+/// port. The restarted device follows the service to its new address, is refused there as an
+/// unknown client (its token and certificate come from the old keys) and registers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let old = advertised_printer(&cloud).await;
+    let old_base = cloud.url.clone();
+    fleet.stop().await;
+    cloud.stop().await;
+
+    let cloud = device_cloud(&dir.path().join("cloud-reset")).await;
+    assert_ne!(cloud.url, old_base);
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    assert_ne!(printer, old);
+    let share = share(&cloud, &printer).await;
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    fleet.stop().await;
+    cloud.stop().await;
+}
+
+/// The same cloud (same folder) comes back on another port. The device, restarted without an
+/// admin token and with an expired token, gets a new one at the service's new address and
+/// prints as the same printer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_follows_its_cloud_to_a_new_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    cloud
+        .cloud
+        .set_device_token_lifetime(chrono::Duration::seconds(1));
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let spool = fleet.spool.clone();
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
+    );
+    let printer = advertised_printer(&cloud).await;
+    let share = share(&cloud, &printer).await;
+    let old_base = cloud.url.clone();
+    fleet.stop().await;
+    cloud.stop().await;
+    let expires = spool
+        .identity("Lab")
+        .unwrap()
+        .unwrap()
+        .token_expires_at
+        .unwrap();
+    let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    assert_ne!(cloud.url, old_base);
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, None, KeyKind::Rsa2048),
+    );
+    let job = submit(&cloud, &share, 1).await;
+    wait_completed(&cloud, &share, &job).await;
+    assert_eq!(printers(&cloud).await.len(), 1);
+    let identity = spool.identity("Lab").unwrap().unwrap();
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    assert!(
+        identity
+            .device_token_url
+            .unwrap()
+            .starts_with(&format!("{}/", cloud.url))
+    );
+    fleet.stop().await;
+    cloud.stop().await;
+}

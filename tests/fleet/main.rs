@@ -1,0 +1,10 @@
+//! The device tests in one binary: real emulated printers (spool, engine, renderer, INFRA and
+//! Universal Print clients) against the real cloud on loopback, and the `printlab` commands
+//! that read their configuration and spool. The harness is `printlab-testkit-fleet`.
+
+mod device_config;
+mod device_infra;
+mod device_registration;
+mod device_runtime;
+mod device_spool_crash;
+mod device_universal_print;
