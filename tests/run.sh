@@ -3,7 +3,9 @@
 #
 # It installs what the interop and fidelity tests need, then runs cargo's tests:
 # - Debian packages: cups-ipp-utils (ipptool, the IPP peer), poppler-utils (pdftoppm, the
-#   rendering reference), mupdf-tools (mutool, the second reference), and Debian
+#   rendering reference), mupdf-tools (mutool, the second reference), ghostscript (its xpswrite
+#   device makes the XPS corpus), libgxps-utils (xpstopng, the XPS reference), fonts-dejavu-core
+#   (real fonts for the XPS Glyphs tests), and Debian
 #   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
 # - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client.
@@ -13,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-apt_packages=(cups-ipp-utils poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc)
+apt_packages=(cups-ipp-utils poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc
+  ghostscript libgxps-utils fonts-dejavu-core)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
