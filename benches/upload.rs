@@ -132,7 +132,7 @@ async fn time_upload_url(client: &reqwest::Client, data: &Bytes) -> (Duration, D
     let answered = Instant::now();
     let digest = service.document_sha256("bench-doc").await.unwrap();
     let digested = answered.elapsed();
-    assert_eq!(digest, format!("{:x}", Sha256::digest(data)));
+    assert_eq!(digest, hex::encode(Sha256::digest(data)));
     server.abort();
     (elapsed, digested)
 }

@@ -154,10 +154,7 @@ fn check(spool: &Spool, durable: &BTreeMap<u32, u8>) -> usize {
         );
         if let Some(sha) = doc.and_then(|d| d.sha256.as_ref()) {
             assert_eq!(received, doc_len(r.job_id));
-            let digest: String = Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let digest = hex::encode(Sha256::digest(&bytes));
             assert_eq!(sha, &digest);
         }
         assert!(r.progress.sheets_completed <= SHEETS);

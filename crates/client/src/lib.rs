@@ -397,7 +397,7 @@ impl GraphClient {
             size += chunk.len() as u64;
             hasher.update(&chunk);
         }
-        Ok((size, hex(&hasher.finalize())))
+        Ok((size, hex::encode(hasher.finalize())))
     }
 }
 
@@ -417,11 +417,6 @@ fn encode_query(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// Lowercase hex, the form the cloud records SHA-256 digests in.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode<T: DeserializeOwned>(

@@ -10,7 +10,6 @@
 //! default) so a failed range can be retried without reopening a stream; ranges stay well below
 //! the documented 10 MB limit.
 
-use super::hex;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -345,7 +344,7 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(u64, String)> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok((size, hex(&hasher.finalize())))
+    Ok((size, hex::encode(hasher.finalize())))
 }
 
 /// Everything a second run needs to continue an interrupted print instead of starting over:
@@ -381,7 +380,7 @@ impl ResumeStore {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }
-        hex(&hasher.finalize()[..16])
+        hex::encode(&hasher.finalize()[..16])
     }
 
     fn path(&self, key: &str) -> PathBuf {

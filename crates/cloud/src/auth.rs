@@ -189,7 +189,7 @@ impl TokenKey {
     }
 
     pub fn to_hex(&self) -> String {
-        self.secret.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&self.secret)
     }
 
     /// Reads the key the cloud mirrored into its data folder.

@@ -449,11 +449,7 @@ impl Spool {
         for chunk in self.document_chunks(printer, job)? {
             hasher.update(&chunk?);
         }
-        let digest: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = hex::encode(hasher.finalize());
         let detail = format!("document complete, sha256 {digest}");
         self.update(printer, job, "downloaded", &detail, |r| {
             if let Some(doc) = &mut r.document {

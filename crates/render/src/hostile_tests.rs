@@ -94,7 +94,7 @@ fn generated_pdfs_render_as_a_baseline() {
     let m = dispatch::render_native(&pdf, PDF, 72, &[], dir.path(), &cancel, &LIMITS).unwrap();
     assert_eq!((m.sides[0].width, m.sides[0].height), (595, 842));
     let png = std::fs::read(dir.path().join("page-1.png")).unwrap();
-    assert_eq!(m.sides[0].sha256, format!("{:x}", Sha256::digest(&png)));
+    assert_eq!(m.sides[0].sha256, hex::encode(Sha256::digest(&png)));
     let img = image::load_from_memory(&png).unwrap().into_rgb8();
     assert_eq!(img.get_pixel(200, 842 - 200).0, [0, 0, 255]);
     assert_eq!(img.get_pixel(50, 50).0, [255, 255, 255]);

@@ -81,7 +81,7 @@ impl PngSpec {
             idat.png.finish().map_err(std::io::Error::other)?;
         }
         hashing.inner.flush()?;
-        Ok(format!("{:x}", hashing.hasher.finalize()))
+        Ok(hex::encode(hashing.hasher.finalize()))
     }
 }
 
@@ -226,7 +226,7 @@ mod tests {
             };
             let pixels = sample(spec.width, spec.height, channels);
             let (sha256, bytes) = encode(&spec, &pixels).unwrap();
-            assert_eq!(sha256, format!("{:x}", Sha256::digest(&bytes)));
+            assert_eq!(sha256, hex::encode(Sha256::digest(&bytes)));
             let (info, dims, decoded) = decode(&bytes);
             assert_eq!((info.width, info.height), (37, 9));
             assert_eq!(info.color_type, color);

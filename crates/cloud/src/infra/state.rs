@@ -438,10 +438,7 @@ pub(super) fn acknowledge(record: &mut JobRecord, fetch_status: Option<i32>) {
 }
 
 fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Compares secrets without stopping at the first difference.

@@ -74,7 +74,7 @@ fn record_digest(store: &Store, document_id: &str, blob: Uuid) -> Result<String,
         }
         hasher.update(&buf[..len]);
     }
-    let sha256 = format!("{:x}", hasher.finalize());
+    let sha256 = hex::encode(hasher.finalize());
     loop {
         let Some(old) = store.documents.get(key)? else {
             return Ok(sha256);

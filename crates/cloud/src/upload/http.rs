@@ -210,10 +210,7 @@ async fn download(
 /// An RFC 9530 `Repr-Digest` value for a hex SHA-256: `sha-256=:<base64 of the bytes>:`.
 fn repr_digest(sha256_hex: &str) -> String {
     use base64::Engine;
-    let bytes: Vec<u8> = (0..sha256_hex.len())
-        .step_by(2)
-        .filter_map(|i| u8::from_str_radix(&sha256_hex[i..i + 2], 16).ok())
-        .collect();
+    let bytes = hex::decode(sha256_hex).unwrap_or_default();
     format!(
         "sha-256=:{}:",
         base64::engine::general_purpose::STANDARD.encode(bytes)

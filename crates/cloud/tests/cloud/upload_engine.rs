@@ -140,7 +140,7 @@ fn document_bytes(size: u64) -> Vec<u8> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 async fn put(

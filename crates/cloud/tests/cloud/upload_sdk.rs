@@ -76,6 +76,6 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
         .unwrap_or_else(|e| {
             panic!("the SDK did not complete the upload ({e}):\n{stdout}\n{stderr}")
         });
-    assert_eq!(sha256, format!("{:x}", Sha256::digest(&data)));
+    assert_eq!(sha256, hex::encode(Sha256::digest(&data)));
     server.abort();
 }
