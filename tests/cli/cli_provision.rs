@@ -78,9 +78,7 @@ async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
     .await
     .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
-    let printers = admin
-        .ok(reqwest::Method::GET, "/print/printers", None)
-        .await;
+    let printers = admin.get_ok("/print/printers").await;
     let names: Vec<&str> = printers["value"]
         .as_array()
         .unwrap()
@@ -127,9 +125,7 @@ async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
     );
 
     // Deleting the printer withdraws its proxy credential and frees the name.
-    let printers = admin
-        .ok(reqwest::Method::GET, "/print/printers", None)
-        .await;
+    let printers = admin.get_ok("/print/printers").await;
     let lobby = printers["value"]
         .as_array()
         .unwrap()

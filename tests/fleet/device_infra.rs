@@ -135,11 +135,7 @@ async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
     }
     let canceled = cloud
         .admin_graph()
-        .ok(
-            reqwest::Method::GET,
-            &format!("/print/printers/{printer}/jobs/{long}"),
-            None,
-        )
+        .get_ok(&format!("/print/printers/{printer}/jobs/{long}"))
         .await;
     assert_eq!(canceled["status"]["state"], "canceled", "{canceled}");
     fleet.stop().await;

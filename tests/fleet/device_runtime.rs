@@ -265,9 +265,7 @@ impl Rig {
     }
 
     async fn job(&self, id: i32) -> Value {
-        self.graph()
-            .ok(Method::GET, &format!("{}/{id}", self.jobs()), None)
-            .await
+        self.graph().get_ok(&format!("{}/{id}", self.jobs())).await
     }
 
     async fn cancel(&self, id: i32) {
@@ -278,7 +276,7 @@ impl Rig {
     async fn printer(&self) -> Value {
         let select = "$select=capabilities,status,lastSeenDateTime";
         let path = format!("/print/printers/{}?{select}", self.printer);
-        self.graph().ok(Method::GET, &path, None).await
+        self.graph().get_ok(&path).await
     }
 
     /// Polls Graph `GET job` until `pred` holds; gives the job.

@@ -24,10 +24,7 @@ fn user(cloud: &TestCloud) -> Graph {
 }
 
 async fn printers(cloud: &TestCloud) -> Vec<Json> {
-    let list = cloud
-        .admin_graph()
-        .ok(reqwest::Method::GET, "/print/printers", None)
-        .await;
+    let list = cloud.admin_graph().get_ok("/print/printers").await;
     list["value"].as_array().unwrap().clone()
 }
 
@@ -39,11 +36,9 @@ async fn advertised_printer(cloud: &TestCloud) -> String {
             let id = p["id"].as_str().unwrap().to_string();
             let view = cloud
                 .admin_graph()
-                .ok(
-                    reqwest::Method::GET,
-                    &format!("/print/printers/{id}?$select=id,capabilities,status"),
-                    None,
-                )
+                .get_ok(&format!(
+                    "/print/printers/{id}?$select=id,capabilities,status"
+                ))
                 .await;
             if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
                 return id;
