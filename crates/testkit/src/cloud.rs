@@ -246,6 +246,14 @@ impl TestCloud {
     }
 }
 
+/// An administrator's token signed by a key no test cloud knows, for the tests that a cloud
+/// refuses a well-formed token it did not issue.
+pub fn foreign_token(name: &str, scopes: &[&str]) -> String {
+    printlab_cloud::auth::TokenKey::generate()
+        .mint_user(name, &strings(scopes), true, chrono::Duration::hours(1))
+        .unwrap()
+}
+
 fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }

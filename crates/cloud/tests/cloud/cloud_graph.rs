@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab_testkit::{TestCloud, call, csr_base64, download};
+use printlab_testkit::{TestCloud, call, csr_base64, download, foreign_token};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -53,14 +53,7 @@ async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
     assert!(body["error"]["innerError"]["request-id"].is_string());
     let (s, _, _) = call(&client, Method::GET, &url, Some("not-a-jwt"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let foreign = printlab_cloud::auth::TokenKey::generate()
-        .mint_user(
-            "eve",
-            &["Printer.Read.All".into()],
-            true,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let foreign = foreign_token("eve", &["Printer.Read.All"]);
     let (s, _, _) = call(&client, Method::GET, &url, Some(&foreign), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let wrong_scope = run.user("bob", &["PrintJob.ReadWrite"], false);

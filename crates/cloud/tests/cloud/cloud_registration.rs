@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab_testkit::{TestCloud, call};
+use printlab_testkit::{Graph, TestCloud, call, foreign_token};
 use reqwest::Method;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -38,19 +38,27 @@ fn register_body(name: &str) -> Value {
     })
 }
 
+/// Posts the registration of a device named `name` as `admin`, which the cloud must accept;
+/// gives the answer and the URL that polls it. Both tests of a successful registration start
+/// so.
+async fn accepted_registration(run: &TestCloud, admin: &Graph, name: &str) -> (Value, String) {
+    let register = format!("{}/api/v1.0/register", run.url);
+    let body = Some(register_body(name));
+    let accepted = admin
+        .expect(Method::POST, &register, body, StatusCode::ACCEPTED)
+        .await;
+    let id = accepted["registration_id"].as_str().unwrap();
+    let poll = format!("{register}?registration_id={id}");
+    (accepted, poll)
+}
+
 #[tokio::test]
 async fn registration_polls_then_makes_a_graph_printer_with_a_certificate_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let run = TestCloud::start_in(dir.path()).await;
     let admin = run.admin_graph();
-    let register = format!("{}/api/v1.0/register", run.url);
-    let body = Some(register_body("Lab Laser"));
-    let accepted = admin
-        .expect(Method::POST, &register, body, StatusCode::ACCEPTED)
-        .await;
-    let id = accepted["registration_id"].as_str().unwrap().to_string();
+    let (accepted, poll) = accepted_registration(&run, &admin, "Lab Laser").await;
     assert!(accepted["interval"].as_u64().unwrap() >= 1);
-    let poll = format!("{register}?registration_id={id}");
     // The first poll is pending.
     let pending = admin
         .expect(Method::GET, &poll, None, StatusCode::ACCEPTED)
@@ -128,14 +136,7 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = post(Some("not-a-jwt".into()), register_body("A")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let foreign = printlab_cloud::auth::TokenKey::generate()
-        .mint_user(
-            "admin",
-            &["Printers.Create".into()],
-            true,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let foreign = foreign_token("admin", &["Printers.Create"]);
     let (s, _) = post(Some(foreign), register_body("A")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, body) = post(
@@ -226,15 +227,7 @@ async fn a_restart_between_post_and_poll_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let run = TestCloud::start_in(dir.path()).await;
     let admin = run.admin_graph();
-    let register = format!("{}/api/v1.0/register", run.url);
-    let body = Some(register_body("Survivor"));
-    let accepted = admin
-        .expect(Method::POST, &register, body, StatusCode::ACCEPTED)
-        .await;
-    let poll = format!(
-        "{register}?registration_id={}",
-        accepted["registration_id"].as_str().unwrap()
-    );
+    let (_, poll) = accepted_registration(&run, &admin, "Survivor").await;
     admin
         .expect(Method::GET, &poll, None, StatusCode::ACCEPTED)
         .await;
