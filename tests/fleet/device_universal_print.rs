@@ -7,6 +7,7 @@ use printlab_device::config;
 use printlab_device::registration::KeyKind;
 use printlab_testkit::{Graph, TestCloud};
 use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, device_cloud, pdf, universal_print};
+use reqwest::Method;
 use serde_json::{Value as Json, json};
 use std::time::{Duration, Instant};
 
@@ -259,14 +260,8 @@ async fn a_device_whose_printer_was_deleted_registers_again() {
     );
     let deleted = advertised_printer(&cloud).await;
     let key = spool.identity("Lab").unwrap().unwrap().private_key_pem;
-    cloud
-        .admin_graph()
-        .ok(
-            reqwest::Method::DELETE,
-            &format!("/print/printers/{deleted}"),
-            None,
-        )
-        .await;
+    let path = format!("/print/printers/{deleted}");
+    cloud.admin_graph().ok(Method::DELETE, &path, None).await;
     let printer = advertised_printer(&cloud).await;
     assert_ne!(printer, deleted);
     assert_eq!(printers(&cloud).await.len(), 1);

@@ -54,8 +54,7 @@ async fn accepted_registration(run: &TestCloud, admin: &Graph, name: &str) -> (V
 
 #[tokio::test]
 async fn registration_polls_then_makes_a_graph_printer_with_a_certificate_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let admin = run.admin_graph();
     let (accepted, poll) = accepted_registration(&run, &admin, "Lab Laser").await;
     assert!(accepted["interval"].as_u64().unwrap() >= 1);
@@ -113,8 +112,7 @@ async fn registration_polls_then_makes_a_graph_printer_with_a_certificate_naming
 
 #[tokio::test]
 async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let register = format!("{}/api/v1.0/register", run.url);
     let post = |token: Option<String>, body: Value| {
@@ -224,8 +222,7 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
 
 #[tokio::test]
 async fn a_restart_between_post_and_poll_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let admin = run.admin_graph();
     let (_, poll) = accepted_registration(&run, &admin, "Survivor").await;
     admin
