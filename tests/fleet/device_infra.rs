@@ -191,7 +191,7 @@ async fn stopping_the_cloud_answers_held_long_polls_at_once() {
     let long_poll = options.long_poll;
     assert!(long_poll >= Duration::from_secs(20), "{long_poll:?}");
     let cloud = TestCloud::start_in(&dir.path().join("cloud")).await;
-    let printer = proxied_printer(&cloud).await;
+    proxied_printer(&cloud).await;
     let client = Arc::new(
         InfraClient::new(
             reqwest::Client::new(),
