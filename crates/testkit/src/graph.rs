@@ -80,14 +80,8 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(base: &str, token: &str) -> Self {
-        Self::on(&Client::new(), base, token)
-    }
-
-    /// A caller on the test's own client (one that does not follow redirects, or that the
-    /// test drops to close its connections).
-    pub fn on(http: &Client, base: &str, token: &str) -> Self {
         Self {
-            http: http.clone(),
+            http: Client::new(),
             base: base.to_string(),
             token: token.to_string(),
         }
