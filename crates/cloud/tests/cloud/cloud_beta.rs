@@ -82,8 +82,7 @@ async fn post_segment(
 
 #[tokio::test]
 async fn beta_aliases_answer_with_beta_urls() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let (first, location) = pdf_printer(&run, &run.beta(), "Beta 1").await;
     assert!(
@@ -146,8 +145,7 @@ async fn beta_aliases_answer_with_beta_urls() {
 
 #[tokio::test]
 async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -285,8 +283,7 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
 
 #[tokio::test]
 async fn only_the_creator_deletes_a_beta_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let (printer, _) = pdf_printer(&run, &run.beta(), "Floor 4").await;
     let alice = run.user("alice", USER_SCOPES, false);
@@ -345,8 +342,7 @@ async fn only_the_creator_deletes_a_beta_session() {
 
 #[tokio::test]
 async fn operations_list_and_a_printers_share_under_both_versions() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let (first, _) = pdf_printer(&run, &run.v1(), "Ops 1").await;
     let (second, location) = pdf_printer(&run, &run.beta(), "Ops 2").await;
