@@ -216,13 +216,19 @@ impl TestCloud {
 
     /// The administrator of [`TestCloud::admin`], signed in through the application `app`.
     pub fn admin_via(&self, app: &str) -> String {
+        self.user_via(app, "admin", ADMIN_SCOPES, true)
+    }
+
+    /// The user `name` signed in through the application `app` rather than printlab's own
+    /// client, for the tests that tell callers apart by the application they came through.
+    pub fn user_via(&self, app: &str, name: &str, scopes: &[&str], admin: bool) -> String {
         self.cloud
             .token_key()
             .mint_user_via_app(
                 app,
-                "admin",
-                &strings(ADMIN_SCOPES),
-                true,
+                name,
+                &strings(scopes),
+                admin,
                 chrono::Duration::hours(1),
             )
             .unwrap()

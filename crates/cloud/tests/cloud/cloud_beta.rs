@@ -308,17 +308,7 @@ async fn only_the_creator_deletes_a_beta_session() {
         .expect(Method::DELETE, &session_url, None, StatusCode::FORBIDDEN)
         .await;
     // The same user through another client app is another creator.
-    let via_other_app = run
-        .cloud
-        .token_key()
-        .mint_user_via_app(
-            "other-client",
-            "alice",
-            &["PrintJob.ReadWrite".to_string()],
-            false,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let via_other_app = run.user_via("other-client", "alice", &["PrintJob.ReadWrite"], false);
     let via_other_app_g = run.graph(&via_other_app);
     via_other_app_g
         .expect(Method::DELETE, &session_url, None, StatusCode::FORBIDDEN)

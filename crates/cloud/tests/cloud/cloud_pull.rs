@@ -119,17 +119,7 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(message(&body).contains("another application"));
-    let not_admin = run
-        .cloud
-        .token_key()
-        .mint_user_via_app(
-            "badge",
-            "carol",
-            &["Printer.FullControl.All".into()],
-            false,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let not_admin = run.user_via("badge", "carol", &["Printer.FullControl.All"], false);
     let (s, _, _) = call(
         &client,
         Method::POST,
