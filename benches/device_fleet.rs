@@ -237,7 +237,7 @@ async fn main() {
     let states: Vec<Value> = futures::stream::iter(jobs.iter().cloned())
         .map(|job| {
             let graph = graph.clone();
-            async move { graph.ok(reqwest::Method::GET, &job, None).await }
+            async move { graph.get_ok(&job).await }
         })
         .buffer_unordered(CLIENT_CONCURRENCY)
         .collect()

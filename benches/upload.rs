@@ -13,8 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::put;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use printlab_cloud::upload::{UploadCreator, UploadLimits, UploadTarget};
-use printlab_graph::PrintDocumentUploadProperties;
+use printlab_cloud::upload::UploadLimits;
 use printlab_testkit::serve;
 use printlab_testkit::upload::{DocumentListener, UploadServer};
 use sha2::{Digest, Sha256};
@@ -101,24 +100,9 @@ async fn time_upload_url(client: &reqwest::Client, data: &Bytes) -> (Duration, D
     let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path().join("db")).unwrap();
     let listener = Arc::new(DocumentListener);
-    let UploadServer {
-        service, server, ..
-    } = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
-    let target = UploadTarget {
-        printer_id: "bench".into(),
-        job_id: "1".into(),
-        document_id: "bench-doc".into(),
-    };
-    let props = PrintDocumentUploadProperties {
-        document_name: "bench.pdf".into(),
-        content_type: "application/pdf".into(),
-        size: data.len() as i64,
-    };
-    let url = service
-        .create_session(target, &props, &UploadCreator::default())
-        .unwrap()
-        .upload_url
-        .unwrap();
+    let upload = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
+    let session = upload.pdf_session("bench", "1", "bench-doc", "bench.pdf", data.len());
+    let url = session.upload_url.unwrap();
     settle();
     let start = Instant::now();
     let statuses = send_ranges(client, data, |_| url.clone()).await;
@@ -130,10 +114,10 @@ async fn time_upload_url(client: &reqwest::Client, data: &Bytes) -> (Duration, D
     );
     assert!(statuses.iter().all(|s| *s == 201 || *s == 202));
     let answered = Instant::now();
-    let digest = service.document_sha256("bench-doc").await.unwrap();
+    let digest = upload.service.document_sha256("bench-doc").await.unwrap();
     let digested = answered.elapsed();
     assert_eq!(digest, hex::encode(Sha256::digest(data)));
-    server.abort();
+    upload.server.abort();
     (elapsed, digested)
 }
 

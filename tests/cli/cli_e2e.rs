@@ -115,6 +115,14 @@ fn up(dir: &Path) -> Up {
     }
 }
 
+/// `printlab print FILE --printer PRINTER` and the options `extra`: the command line the tests
+/// here print with.
+fn print_args<'a>(file: &'a Path, printer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["print", file.to_str().unwrap(), "--printer", printer];
+    args.extend_from_slice(extra);
+    args
+}
+
 impl Up {
     fn run(&self, args: &[&str]) -> Output {
         printlab()
@@ -126,6 +134,7 @@ impl Up {
             .unwrap()
     }
 
+    #[track_caller]
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
@@ -182,17 +191,11 @@ fn every_command_works_against_up() {
     // print --wait: completes and names PNG files that exist.
     let page = dir.path().join("page.pdf");
     up.ok(&["testpage", "-o", page.to_str().unwrap(), "--pages", "3"]);
-    let printed = up.ok(&[
-        "print",
-        page.to_str().unwrap(),
-        "--printer",
+    let printed = up.ok(&print_args(
+        &page,
         "Mono Test",
-        "--duplex",
-        "long",
-        "--nup",
-        "2",
-        "--wait",
-    ]);
+        &["--duplex", "long", "--nup", "2", "--wait"],
+    ));
     assert!(printed.contains("completed"), "{printed}");
     let pngs: Vec<&str> = printed
         .lines()
@@ -220,30 +223,17 @@ fn every_command_works_against_up() {
     // A format the printer fails on ends aborted with a reason: exit 6 for --wait.
     let urf = dir.path().join("page.urf");
     std::fs::write(&urf, printlab_render::samples::urf_gray(1, 200, 280, 50)).unwrap();
-    let failed = up.run(&[
-        "print",
-        urf.to_str().unwrap(),
-        "--printer",
-        "Mono Test",
-        "--wait",
-    ]);
+    let failed = up.run(&print_args(&urf, "Mono Test", &["--wait"]));
     assert_eq!(failed.status.code(), Some(6), "{failed:?}");
     assert!(String::from_utf8_lossy(&failed.stdout).contains("aborted"));
 
     // An option the printer does not have is refused before upload, naming what it has.
-    let refused = up.run(&[
-        "print",
-        page.to_str().unwrap(),
-        "--printer",
-        "Slow Test",
-        "--duplex",
-        "long",
-    ]);
+    let refused = up.run(&print_args(&page, "Slow Test", &["--duplex", "long"]));
     assert_eq!(refused.status.code(), Some(3), "{refused:?}");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("oneSided"));
 
     // cancel: a slow printer's job stops.
-    let slow = up.ok(&["print", page.to_str().unwrap(), "--printer", "Slow Test"]);
+    let slow = up.ok(&print_args(&page, "Slow Test", &[]));
     let slow_job = job_id_of(&slow);
     up.ok(&["cancel", &slow_job]);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -265,14 +255,7 @@ fn every_command_works_against_up() {
         .current_dir(&up.dir)
         .env("PRINTLAB_CLOUD", &up.url)
         .env("PRINTLAB_STATE_DIR", up.dir.join("client-state"))
-        .args([
-            "print",
-            big.to_str().unwrap(),
-            "--printer",
-            "Mono Test",
-            "--range-size",
-            "1048576",
-        ])
+        .args(print_args(&big, "Mono Test", &["--range-size", "1048576"]))
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -288,14 +271,7 @@ fn every_command_works_against_up() {
         seen.is_some(),
         "the first run showed no progress before it ended"
     );
-    let second = up.run(&[
-        "print",
-        big.to_str().unwrap(),
-        "--printer",
-        "Mono Test",
-        "--range-size",
-        "1048576",
-    ]);
+    let second = up.run(&print_args(&big, "Mono Test", &["--range-size", "1048576"]));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
     assert!(stderr.contains("resuming job"), "{stderr}");

@@ -4,8 +4,10 @@
 
 use printlab_ipp::http::{Credentials, TransportError};
 use printlab_ipp::{AttributeLookup, GroupTag, Message, Operation, StatusCode};
-use printlab_testkit::{TestCloud, csr_base64, ipp};
+use printlab_testkit::{Graph, TestCloud, csr_base64, ipp};
+use reqwest::Method;
 use serde_json::{Value as Json, json};
+use std::future::Future;
 use std::time::Duration;
 
 /// Get-Printer-Attributes on the proxy URL `path` with `credentials`.
@@ -19,6 +21,42 @@ async fn printer_attributes(
     ipp::request(&http, &cloud.url, path, credentials, operation, |_| {}).await
 }
 
+/// The status and `printer-name` that the proxy URL `path` answers to `credentials`, which it
+/// must let in.
+async fn printer_name(
+    cloud: &TestCloud,
+    path: &str,
+    credentials: &Credentials,
+) -> (StatusCode, Option<String>) {
+    let (r, _) = printer_attributes(cloud, path, credentials).await.unwrap();
+    let name = r.group(GroupTag::PRINTER).unwrap().string("printer-name");
+    (r.status(), name.map(str::to_string))
+}
+
+/// Graph `printers/create` of the proxy printer `name` with the proxy `credential`, as `admin`;
+/// the answer must have the status `expected` (a wrong one names the test line).
+#[track_caller]
+fn provision<'a>(
+    admin: &'a Graph,
+    name: &str,
+    credential: Json,
+    expected: u16,
+) -> impl Future<Output = Json> + 'a {
+    let (csr, _) = csr_base64("proxy.test");
+    let body = json!({
+        "displayName": name,
+        "manufacturer": "PWG",
+        "model": "ippproxy",
+        "certificateSigningRequest": {
+            "content": csr,
+            "transportKey": "unused",
+        },
+        "@printlab.proxyCredential": credential,
+    });
+    let expected = reqwest::StatusCode::from_u16(expected).unwrap();
+    admin.expect(Method::POST, "/print/printers/create", Some(body), expected)
+}
+
 #[tokio::test]
 async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
     let cloud = TestCloud::builder()
@@ -26,61 +64,31 @@ async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
         .start()
         .await;
     let admin = cloud.admin_graph();
-    let create = |name: &str, credential: Json| {
-        let (csr, _) = csr_base64("proxy.test");
-        admin
-            .http
-            .post(admin.url("/print/printers/create"))
-            .bearer_auth(&admin.token)
-            .json(&json!({
-                "displayName": name,
-                "manufacturer": "PWG",
-                "model": "ippproxy",
-                "certificateSigningRequest": {
-                    "content": csr,
-                    "transportKey": "unused",
-                },
-                "@printlab.proxyCredential": credential,
-            }))
-            .send()
-    };
-    let response = create(
-        "Lobby",
-        json!({"name": "lobby", "username": "proxy", "password": "s3cret"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
+    let lobby = json!({"name": "lobby", "username": "proxy", "password": "s3cret"});
+    provision(&admin, "Lobby", lobby, 202).await;
     let good = Credentials::Basic {
         user: "proxy".into(),
         password: "s3cret".into(),
     };
-    let (r, _) = printer_attributes(&cloud, "/ipp/print/lobby", &good)
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SUCCESSFUL_OK);
-    assert_eq!(
-        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
-        Some("Lobby")
-    );
+    let lobby = printer_name(&cloud, "/ipp/print/lobby", &good).await;
+    assert_eq!(lobby, (StatusCode::SUCCESSFUL_OK, Some("Lobby".into())));
 
-    let taken = create(
-        "Second lobby",
-        json!({"name": "lobby", "username": "other", "password": "x"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(taken.status().as_u16(), 409);
-    let bad = create(
-        "Slashes",
-        json!({"name": "a/b", "username": "other", "password": "x"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
-    let printers = admin
-        .ok(reqwest::Method::GET, "/print/printers", None)
-        .await;
+    // A name already taken, and one with a slash.
+    for (name, credential, expected) in [
+        (
+            "Second lobby",
+            json!({"name": "lobby", "username": "other", "password": "x"}),
+            409,
+        ),
+        (
+            "Slashes",
+            json!({"name": "a/b", "username": "other", "password": "x"}),
+            400,
+        ),
+    ] {
+        provision(&admin, name, credential, expected).await;
+    }
+    let printers = admin.get_ok("/print/printers").await;
     let names: Vec<&str> = printers["value"]
         .as_array()
         .unwrap()
@@ -118,18 +126,11 @@ async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
         user: "back".into(),
         password: "office-pw".into(),
     };
-    let (r, _) = printer_attributes(&cloud, "/ipp/print/back-office", &back)
-        .await
-        .unwrap();
-    assert_eq!(
-        r.group(GroupTag::PRINTER).unwrap().string("printer-name"),
-        Some("Back Office")
-    );
+    let (_, name) = printer_name(&cloud, "/ipp/print/back-office", &back).await;
+    assert_eq!(name.as_deref(), Some("Back Office"));
 
     // Deleting the printer withdraws its proxy credential and frees the name.
-    let printers = admin
-        .ok(reqwest::Method::GET, "/print/printers", None)
-        .await;
+    let printers = admin.get_ok("/print/printers").await;
     let lobby = printers["value"]
         .as_array()
         .unwrap()
@@ -139,23 +140,13 @@ async fn an_admin_provisions_a_proxy_printer_through_graph_and_the_cli() {
         .as_str()
         .unwrap()
         .to_owned();
-    admin
-        .ok(
-            reqwest::Method::DELETE,
-            &format!("/print/printers/{lobby}"),
-            None,
-        )
-        .await;
+    let path = format!("/print/printers/{lobby}");
+    admin.ok(Method::DELETE, &path, None).await;
     let gone = printer_attributes(&cloud, "/ipp/print/lobby", &good).await;
     assert!(matches!(
         gone,
         Err(TransportError::HttpStatus { status: 401, .. })
     ));
-    let again = create(
-        "New lobby",
-        json!({"name": "lobby", "username": "proxy", "password": "n3w"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(again.status().as_u16(), 202);
+    let again = json!({"name": "lobby", "username": "proxy", "password": "n3w"});
+    provision(&admin, "New lobby", again, 202).await;
 }

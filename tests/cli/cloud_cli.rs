@@ -52,22 +52,16 @@ async fn cli_token_is_accepted_by_the_cli_cloud() {
     };
     let reader = mint(&["--user", "ada", "--scopes", "Printer.Read.All"]);
     let app = mint(&["--app", "connector", "--roles", "Printer.Read.All"]);
-    let client = reqwest::Client::new();
-    let printers = client
-        .get(format!("{base}/print/printers"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(printers.status(), 200);
     // Listing printers is delegated-only: the app token is valid but lacks the right.
-    let denied = client
-        .get(format!("{base}/print/printers"))
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(denied.status(), 403);
+    for (token, expected) in [(&reader, 200), (&app, 403)] {
+        let listed = reqwest::Client::new()
+            .get(format!("{base}/print/printers"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status(), expected);
+    }
 
     let refused = Command::new(exe)
         .args(["token", "--data", data, "--app", "x", "--admin"])

@@ -12,7 +12,9 @@ use printlab_testkit::TestCloud;
 use printlab_testkit_fleet::{
     ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf,
 };
+use reqwest::Method;
 use serde_json::{Value as Json, json};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,17 +35,27 @@ async fn wait_for_job(
     cloud.admin_graph().wait(&job, &what, limit, done).await
 }
 
-/// A Graph printer provisioned for an INFRA proxy at `/ipp/print/lab`, with a device serving
-/// it whose advertised capabilities Graph already shows.
-async fn lab_printer(cloud: &TestCloud, fleet: &mut TestFleet) -> String {
-    let admin = cloud.admin_graph();
-    let printer = admin.create_printer("Lab").await;
+/// Creates the Graph printer "Lab" and lets an INFRA proxy with the fleet's credentials serve it
+/// at `/ipp/print/lab`; gives its id. Every test here starts with that printer.
+async fn proxied_printer(cloud: &TestCloud) -> String {
+    let printer = cloud.admin_graph().create_printer("Lab").await;
     cloud
         .cloud
         .infra()
         .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
         .await
         .unwrap();
+    printer
+}
+
+/// What both end-to-end tests start from: a cloud and a device fleet in `dir`, and a Graph
+/// printer provisioned for an INFRA proxy at `/ipp/print/lab`, with a device serving it whose
+/// advertised capabilities Graph already shows.
+async fn lab(dir: &Path) -> (TestCloud, TestFleet, String) {
+    let cloud = device_cloud(&dir.join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.join("spool"));
+    let admin = cloud.admin_graph();
+    let printer = proxied_printer(&cloud).await;
     fleet.start(
         ONE_PRINTER,
         true,
@@ -60,7 +72,7 @@ async fn lab_printer(cloud: &TestCloud, fleet: &mut TestFleet) -> String {
     assert_eq!(view["capabilities"]["mediaSizes"], json!(["A4"]));
     assert_eq!(view["status"]["state"], "idle", "{view}");
     assert!(view["lastSeenDateTime"].is_string(), "{view}");
-    printer
+    (cloud, fleet, printer)
 }
 
 /// Graph: create a job, upload its document through the upload session, start it. Returns the
@@ -81,10 +93,7 @@ async fn submit_job(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("cloud");
-    let cloud = device_cloud(&data).await;
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    let printer = lab_printer(&cloud, &mut fleet).await;
+    let (cloud, mut fleet, printer) = lab(dir.path()).await;
     let spool = fleet.spool.clone();
 
     let job = submit_job(&cloud, &printer, pdf(2), json!({"mediaSize": "A4"})).await;
@@ -111,14 +120,8 @@ async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    cloud
-        .admin_graph()
-        .ok(
-            reqwest::Method::POST,
-            &format!("/print/printers/{printer}/jobs/{long}/cancel"),
-            None,
-        )
-        .await;
+    let cancel = format!("/print/printers/{printer}/jobs/{long}/cancel");
+    cloud.admin_graph().ok(Method::POST, &cancel, None).await;
     let canceled_at = Instant::now();
     loop {
         let record = spool.job("Lab", long_id).unwrap().unwrap();
@@ -135,11 +138,7 @@ async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
     }
     let canceled = cloud
         .admin_graph()
-        .ok(
-            reqwest::Method::GET,
-            &format!("/print/printers/{printer}/jobs/{long}"),
-            None,
-        )
+        .get_ok(&format!("/print/printers/{printer}/jobs/{long}"))
         .await;
     assert_eq!(canceled["status"]["state"], "canceled", "{canceled}");
     fleet.stop().await;
@@ -149,10 +148,7 @@ async fn graph_jobs_reach_a_real_device_and_its_reports_reach_graph() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cloud_restart_mid_stream_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("cloud");
-    let cloud = device_cloud(&data).await;
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    let printer = lab_printer(&cloud, &mut fleet).await;
+    let (cloud, mut fleet, printer) = lab(dir.path()).await;
     let spool = fleet.spool.clone();
 
     let mut jobs = Vec::new();
@@ -195,13 +191,7 @@ async fn stopping_the_cloud_answers_held_long_polls_at_once() {
     let long_poll = options.long_poll;
     assert!(long_poll >= Duration::from_secs(20), "{long_poll:?}");
     let cloud = TestCloud::start_in(&dir.path().join("cloud")).await;
-    let printer = cloud.admin_graph().create_printer("Lab").await;
-    cloud
-        .cloud
-        .infra()
-        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
-        .await
-        .unwrap();
+    proxied_printer(&cloud).await;
     let client = Arc::new(
         InfraClient::new(
             reqwest::Client::new(),

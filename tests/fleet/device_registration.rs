@@ -9,8 +9,8 @@ use printlab_device::registration::{
     request_device_token,
 };
 use printlab_device::spool::Spool;
-use printlab_testkit::{TestCloud, call};
-use reqwest::{Client, StatusCode};
+use printlab_testkit::TestCloud;
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 fn access(run: &TestCloud, key: KeyKind) -> UniversalPrintAccess {
@@ -121,46 +121,35 @@ async fn device_tokens_are_issued_for_real_proofs_only() {
         x509_parser::pem::parse_x509_pem(label.certificate_pem.unwrap().as_bytes()).unwrap();
     let label_id = label.device_id.unwrap();
 
+    // A request with the nonce `n` that claims to be the inkjet, signed by `key` and carrying
+    // `cert`; `inkjet_request` is the inkjet's own.
+    let claiming_inkjet =
+        |key: &str, cert: &[u8], n: &str| es256_request(key, cert, claims(&inkjet.printer_id, n));
+    let inkjet_request = |n: &str| claiming_inkjet(&inkjet_key, &inkjet.certificate_der, n);
     // A hand-made request that is right is accepted (so the refusals below are about the fault).
     let n = nonce(&client, &url).await;
-    let good = es256_request(
-        &inkjet_key,
-        &inkjet.certificate_der,
-        claims(&inkjet.printer_id, &n),
-    );
+    let good = inkjet_request(&n);
     let (s, body) = jwt_bearer(&client, &url, &good).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["expires_in"].as_i64().unwrap() > 0);
 
     // The same nonce again: replay.
-    let again = es256_request(
-        &inkjet_key,
-        &inkjet.certificate_der,
-        claims(&inkjet.printer_id, &n),
-    );
+    let again = inkjet_request(&n);
     let (s, body) = jwt_bearer(&client, &url, &again).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
     // A nonce the cloud never issued.
-    let made_up = es256_request(
-        &inkjet_key,
-        &inkjet.certificate_der,
-        claims(&inkjet.printer_id, "x"),
-    );
+    let made_up = inkjet_request("x");
     let (s, _) = jwt_bearer(&client, &url, &made_up).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Wrong key: the inkjet's certificate, signed by a key that is not its own.
     let stranger = rcgen::KeyPair::generate().unwrap().serialize_pem();
     let n = nonce(&client, &url).await;
-    let forged = es256_request(
-        &stranger,
-        &inkjet.certificate_der,
-        claims(&inkjet.printer_id, &n),
-    );
+    let forged = claiming_inkjet(&stranger, &inkjet.certificate_der, &n);
     let (s, body) = jwt_bearer(&client, &url, &forged).await;
     assert_eq!(
         (s, body["error"].as_str()),
@@ -168,20 +157,12 @@ async fn device_tokens_are_issued_for_real_proofs_only() {
         "{body}"
     );
     // The nonce survived the refusal, so the genuine device can still use it.
-    let genuine = es256_request(
-        &inkjet_key,
-        &inkjet.certificate_der,
-        claims(&inkjet.printer_id, &n),
-    );
+    let genuine = inkjet_request(&n);
     assert_eq!(jwt_bearer(&client, &url, &genuine).await.0, StatusCode::OK);
 
     // Another printer's certificate (with its own key) claiming to be the inkjet.
     let n = nonce(&client, &url).await;
-    let impostor = es256_request(
-        &label_key,
-        &label_cert.contents,
-        claims(&inkjet.printer_id, &n),
-    );
+    let impostor = claiming_inkjet(&label_key, &label_cert.contents, &n);
     let (s, body) = jwt_bearer(&client, &url, &impostor).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
     assert!(
@@ -199,11 +180,7 @@ async fn device_tokens_are_issued_for_real_proofs_only() {
         .push(rcgen::DnType::CommonName, inkjet.printer_id.as_str());
     let self_signed = params.self_signed(&own).unwrap();
     let n = nonce(&client, &url).await;
-    let outsider = es256_request(
-        &own.serialize_pem(),
-        self_signed.der(),
-        claims(&inkjet.printer_id, &n),
-    );
+    let outsider = claiming_inkjet(&own.serialize_pem(), self_signed.der(), &n);
     let (s, body) = jwt_bearer(&client, &url, &outsider).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
 
@@ -236,11 +213,7 @@ async fn device_tokens_are_issued_for_real_proofs_only() {
         .set_nonce_lifetime(std::time::Duration::from_millis(100));
     let n = nonce(&client, &url).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let late = es256_request(
-        &inkjet_key,
-        &inkjet.certificate_der,
-        claims(&inkjet.printer_id, &n),
-    );
+    let late = inkjet_request(&n);
     let (s, body) = jwt_bearer(&client, &url, &late).await;
     assert_eq!(
         (s, body["error"].as_str()),
@@ -250,15 +223,10 @@ async fn device_tokens_are_issued_for_real_proofs_only() {
         .set_nonce_lifetime(std::time::Duration::from_secs(300));
 
     // A printer deleted by an admin gets no more tokens, its valid certificate notwithstanding.
-    let (s, _, _) = call(
-        &client,
-        reqwest::Method::DELETE,
-        &format!("{}/v1.0/print/printers/{label_id}", run.url),
-        Some(&run.admin()),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    let label = format!("/print/printers/{label_id}");
+    run.admin_graph()
+        .expect(Method::DELETE, &label, None, StatusCode::NO_CONTENT)
+        .await;
     let n = nonce(&client, &url).await;
     let gone = es256_request(&label_key, &label_cert.contents, claims(&label_id, &n));
     let (s, body) = jwt_bearer(&client, &url, &gone).await;
@@ -293,14 +261,7 @@ async fn a_registered_device_keeps_its_identity_and_does_not_register_again() {
         .unwrap();
     assert_eq!(again.printer_id, first.printer_id);
     assert_eq!(again.certificate_der, first.certificate_der);
-    let (_, _, list) = call(
-        &client,
-        reqwest::Method::GET,
-        &format!("{}/v1.0/print/printers", run.url),
-        Some(&run.admin()),
-        None,
-    )
-    .await;
+    let (_, list) = run.admin_graph().get("/print/printers").await;
     assert_eq!(list["value"].as_array().unwrap().len(), 1);
     // A printer that never registered needs the token, and says so.
     let err = ensure_registered(&client, &spool, &access, &description("Other"))

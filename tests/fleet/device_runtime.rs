@@ -16,7 +16,7 @@ use printlab_device::runtime::{Control, RunningFleet, control_router};
 use printlab_device::spool::Spool;
 use printlab_graph::PrintJobProcessingState;
 use printlab_ipp::{AttributeLookup, GroupTag, Limits};
-use printlab_testkit::{Graph, TestCloud, call, job_ended, job_state, serve};
+use printlab_testkit::{Graph, TestCloud, call, job_ended, job_state, serve, wait_for};
 use printlab_testkit_fleet::{
     DevicesProcess, ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, infra, pdf,
 };
@@ -76,6 +76,43 @@ impl Tap {
             .into_iter()
             .filter(|s| s.at >= from && s.at < to)
             .collect()
+    }
+
+    /// Waits (at most 30 s) until the device has sent `n` Update-Job-Status for `job` since
+    /// `since`: how the tests know a restarted or reconnected device has spoken again.
+    async fn wait_reports(&self, since: Instant, job: i32, n: usize, what: &str) {
+        wait_for(what, Duration::from_secs(30), || async {
+            let far = Instant::now() + Duration::from_secs(3600);
+            let seen = self.between(since, far);
+            let reports = seen.iter().filter(|s| s.is("Update-Job-Status", job));
+            match reports.count() {
+                count if count >= n => Ok(()),
+                count => Err(json!(count)),
+            }
+        })
+        .await
+    }
+
+    /// How many times the device acknowledged `job`.
+    fn acks(&self, job: i32) -> usize {
+        self.all()
+            .iter()
+            .filter(|s| s.is("Acknowledge-Job", job))
+            .count()
+    }
+
+    /// Asserts that the device reported `job` up to `sheets` sheets and never a sheet again
+    /// (the counts it reported never go back), the promise of every recovery test; gives the
+    /// counts it reported.
+    #[track_caller]
+    fn assert_sheets_once(&self, job: i32, sheets: i32) -> Vec<i32> {
+        let reports = self.sheet_reports(job);
+        assert_eq!(reports.last(), Some(&sheets), "job {job}: {reports:?}");
+        assert!(
+            reports.windows(2).all(|w| w[0] <= w[1]),
+            "job {job} printed a sheet again: {reports:?}"
+        );
+        reports
     }
 
     /// Every `job-media-sheets-completed` the device reported for `job`, in order.
@@ -185,12 +222,7 @@ async fn start_devices(mut lab: Rig, text: &str, render: bool) -> Rig {
     let running = devices.start(text, render, infra(&lab.printer_uri()));
     lab.control = serve(control_router(&running.printers)).await;
     lab.devices = Some(devices);
-    lab.wait_printer("the device's capabilities in Graph", |p| {
-        p["capabilities"]["contentTypes"]
-            .as_array()
-            .is_some_and(|t| !t.is_empty())
-    })
-    .await;
+    lab.wait_advertised().await;
     lab
 }
 
@@ -265,9 +297,7 @@ impl Rig {
     }
 
     async fn job(&self, id: i32) -> Value {
-        self.graph()
-            .ok(Method::GET, &format!("{}/{id}", self.jobs()), None)
-            .await
+        self.graph().get_ok(&format!("{}/{id}", self.jobs())).await
     }
 
     async fn cancel(&self, id: i32) {
@@ -278,7 +308,7 @@ impl Rig {
     async fn printer(&self) -> Value {
         let select = "$select=capabilities,status,lastSeenDateTime";
         let path = format!("/print/printers/{}?{select}", self.printer);
-        self.graph().ok(Method::GET, &path, None).await
+        self.graph().get_ok(&path).await
     }
 
     /// Polls Graph `GET job` until `pred` holds; gives the job.
@@ -298,6 +328,27 @@ impl Rig {
     async fn wait_ended(&self, id: i32) -> Value {
         self.wait_job(&format!("job {id} to end"), id, job_ended)
             .await
+    }
+
+    /// Waits until Graph shows the capabilities a device advertised: a started device is ready
+    /// for jobs then.
+    async fn wait_advertised(&self) {
+        self.wait_printer("the device's capabilities in Graph", |p| {
+            p["capabilities"]["contentTypes"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty())
+        })
+        .await;
+    }
+
+    /// Starts a `printlab devices` process with `config` on the lab's spool and waits until
+    /// Graph shows the capabilities it advertised, which new jobs are checked against: how the
+    /// tests that kill the process begin.
+    async fn advertised_process(&self, config: &Path) -> DevicesProcess {
+        let spool_dir = self.spool_dir();
+        let process = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), config, &spool_dir);
+        self.wait_advertised().await;
+        process
     }
 
     async fn shutdown(self) {
@@ -322,12 +373,7 @@ async fn a_job_is_fetched_spooled_rendered_paced_and_completed() {
         json!(["completedSuccessfully"]),
         "{job}"
     );
-    let acks = lab
-        .tap
-        .all()
-        .iter()
-        .filter(|s| s.is("Acknowledge-Job", id))
-        .count();
+    let acks = lab.tap.acks(id);
     assert_eq!(acks, 1);
     assert_eq!(lab.tap.sheet_reports(id).last(), Some(&3));
     let out = lab.spool_dir().join(format!("out/Lab/{id}"));
@@ -535,13 +581,7 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
     );
     let spool_dir = lab.spool_dir();
     // The first run advertises the capabilities Graph checks new jobs against.
-    let first = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
-    lab.wait_printer("the device's capabilities in Graph", |p| {
-        p["capabilities"]["contentTypes"]
-            .as_array()
-            .is_some_and(|t| !t.is_empty())
-    })
-    .await;
+    let first = lab.advertised_process(&config).await;
     let mut jobs = Vec::new();
     for _ in 0..8 {
         jobs.push(lab.submit("application/pdf", pdf(3), json!({})).await);
@@ -574,18 +614,8 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
     );
     let mut resumed_mid_print = 0;
     for id in &jobs {
-        let reports = lab.tap.sheet_reports(*id);
-        assert_eq!(reports.last(), Some(&3), "job {id}");
-        assert!(
-            reports.windows(2).all(|w| w[0] <= w[1]),
-            "job {id} printed a sheet again: {reports:?}"
-        );
-        let acks = lab
-            .tap
-            .all()
-            .iter()
-            .filter(|s| s.is("Acknowledge-Job", *id))
-            .count();
+        let reports = lab.tap.assert_sheets_once(*id, 3);
+        let acks = lab.tap.acks(*id);
         assert!(acks >= 1, "job {id} was never acknowledged");
         // A job resumed mid-print reports its recorded sheets again when it restarts pacing.
         if reports
@@ -614,13 +644,7 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     let lab = cloud_lab().await;
     let config = process_config(&lab, &PRINTER, "[printer.faults]\njam_every_sheets = 3\n");
     let spool_dir = lab.spool_dir();
-    let first = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
-    lab.wait_printer("the device's capabilities in Graph", |p| {
-        p["capabilities"]["contentTypes"]
-            .as_array()
-            .is_some_and(|t| !t.is_empty())
-    })
-    .await;
+    let first = lab.advertised_process(&config).await;
     let id = lab.submit("application/pdf", pdf(3), json!({})).await;
     lab.wait_job("the jam", id, |j| job_state(j) == "stopped")
         .await;
@@ -630,20 +654,8 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     first.kill();
     let restarted_at = Instant::now();
     let second = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
-    let far = Instant::now() + Duration::from_secs(3600);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !lab
-        .tap
-        .between(restarted_at, far)
-        .iter()
-        .any(|s| s.is("Update-Job-Status", id))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the restarted device never reported the job"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "the restarted device to report the job";
+    lab.tap.wait_reports(restarted_at, id, 1, what).await;
     // Nothing moves until a person clears the jam.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let job = lab.job(id).await;
@@ -651,6 +663,7 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     let printer = lab.printer().await;
     assert!(printer_has(&printer, "mediaJam"), "{printer}");
     assert_eq!(lab.tap.sheet_reports(id).last(), Some(&2));
+    let far = Instant::now() + Duration::from_secs(3600);
     let since_restart = lab.tap.between(restarted_at, far);
     assert!(
         since_restart
@@ -669,18 +682,8 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
     lab.wait_printer("the printer idle again", |p| p["status"]["state"] == "idle")
         .await;
     second.kill();
-    let reports = lab.tap.sheet_reports(id);
-    assert_eq!(reports.last(), Some(&3));
-    assert!(
-        reports.windows(2).all(|w| w[0] <= w[1]),
-        "a sheet printed twice: {reports:?}"
-    );
-    let acks = lab
-        .tap
-        .all()
-        .iter()
-        .filter(|s| s.is("Acknowledge-Job", id))
-        .count();
+    lab.tap.assert_sheets_once(id, 3);
+    let acks = lab.tap.acks(id);
     assert_eq!(acks, 1);
     lab.shutdown().await;
 }
@@ -724,18 +727,8 @@ async fn an_offline_window_silences_the_device_and_it_recovers_without_loss() {
     for (id, sheets) in [(first, 5), (second, 2)] {
         let job = lab.wait_ended(id).await;
         assert_eq!(job_state(&job), "completed", "job {id}: {job}");
-        let reports = lab.tap.sheet_reports(id);
-        assert_eq!(reports.last(), Some(&sheets), "job {id}");
-        assert!(
-            reports.windows(2).all(|w| w[0] <= w[1]),
-            "job {id} printed a sheet again: {reports:?}"
-        );
-        let acks = lab
-            .tap
-            .all()
-            .iter()
-            .filter(|s| s.is("Acknowledge-Job", id))
-            .count();
+        lab.tap.assert_sheets_once(id, sheets);
+        let acks = lab.tap.acks(id);
         assert_eq!(acks, 1, "job {id}");
     }
     let quiet_from = window_start + Duration::from_millis(250);
@@ -834,12 +827,7 @@ async fn the_device_recovers_when_the_cloud_comes_back_on_the_same_port() {
     let second = lab.submit("application/pdf", pdf(1), json!({})).await;
     assert_eq!(job_state(&lab.wait_ended(second).await), "completed");
     assert!(printer.snapshot().connected);
-    let acks = lab
-        .tap
-        .all()
-        .iter()
-        .filter(|s| s.is("Acknowledge-Job", first))
-        .count();
+    let acks = lab.tap.acks(first);
     assert_eq!(acks, 1);
     lab.shutdown().await;
 }
@@ -861,22 +849,8 @@ async fn a_jam_outlasts_an_offline_window() {
         .await;
     let back = started + Duration::from_secs(4);
     tokio::time::sleep_until(back.into()).await;
-    let far = Instant::now() + Duration::from_secs(3600);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while lab
-        .tap
-        .between(back, far)
-        .iter()
-        .filter(|s| s.is("Update-Job-Status", id))
-        .count()
-        < 2
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the held job was never reported again"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "the held job to be reported again";
+    lab.tap.wait_reports(back, id, 2, what).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let job = lab.job(id).await;
     assert_eq!(job_state(&job), "stopped", "{job}");

@@ -5,8 +5,10 @@
 
 use printlab_device::config;
 use printlab_device::registration::KeyKind;
+use printlab_device::spool::DeviceIdentity;
 use printlab_testkit::{Graph, TestCloud};
 use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, device_cloud, pdf, universal_print};
+use reqwest::Method;
 use serde_json::{Value as Json, json};
 use std::time::{Duration, Instant};
 
@@ -24,10 +26,7 @@ fn user(cloud: &TestCloud) -> Graph {
 }
 
 async fn printers(cloud: &TestCloud) -> Vec<Json> {
-    let list = cloud
-        .admin_graph()
-        .ok(reqwest::Method::GET, "/print/printers", None)
-        .await;
+    let list = cloud.admin_graph().get_ok("/print/printers").await;
     list["value"].as_array().unwrap().clone()
 }
 
@@ -39,11 +38,9 @@ async fn advertised_printer(cloud: &TestCloud) -> String {
             let id = p["id"].as_str().unwrap().to_string();
             let view = cloud
                 .admin_graph()
-                .ok(
-                    reqwest::Method::GET,
-                    &format!("/print/printers/{id}?$select=id,capabilities,status"),
-                    None,
-                )
+                .get_ok(&format!(
+                    "/print/printers/{id}?$select=id,capabilities,status"
+                ))
                 .await;
             if view["capabilities"]["contentTypes"] == json!(["application/pdf"]) {
                 return id;
@@ -75,21 +72,75 @@ async fn wait_completed(cloud: &TestCloud, share: &str, job: &str) -> Json {
         .await
 }
 
+/// Starts the device with the administrator's token, waits until it registered and
+/// advertised, and shares its printer; gives the printer and the share.
+async fn shared_device(fleet: &mut TestFleet, cloud: &TestCloud) -> (String, String) {
+    start_device(fleet, cloud, true);
+    let printer = advertised_printer(cloud).await;
+    let share = share(cloud, &printer).await;
+    (printer, share)
+}
+
+/// A user's job of `pages` pages on `share`, submitted and waited for until it completed;
+/// gives the job id and the completed job.
+async fn print_and_wait(cloud: &TestCloud, share: &str, pages: usize) -> (String, Json) {
+    let job = submit(cloud, share, pages).await;
+    let done = wait_completed(cloud, share, &job).await;
+    (job, done)
+}
+
+/// The cloud (in `dir/cloud`, issuing device tokens for `token_lifetime` when given) and the
+/// device fleet (spool in `dir/spool`) every test here starts from, in a new folder `dir`; no
+/// device runs yet.
+async fn cloud_and_fleet(
+    token_lifetime: Option<chrono::Duration>,
+) -> (tempfile::TempDir, TestCloud, TestFleet) {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    if let Some(lifetime) = token_lifetime {
+        cloud.cloud.set_device_token_lifetime(lifetime);
+    }
+    let fleet = TestFleet::open(&dir.path().join("spool"));
+    (dir, cloud, fleet)
+}
+
+/// Starts the device again without an administrator's token, so it has only the identity in
+/// its spool, and prints one job on `share` through it; gives that identity afterwards.
+async fn print_as_restarted(
+    fleet: &mut TestFleet,
+    cloud: &TestCloud,
+    share: &str,
+) -> DeviceIdentity {
+    start_device(fleet, cloud, false);
+    print_and_wait(cloud, share, 1).await;
+    fleet.spool.identity("Lab").unwrap().unwrap()
+}
+
+/// Stops the fleet, then the cloud: every test's end, and how a test takes its cloud away.
+async fn stop(fleet: &mut TestFleet, cloud: TestCloud) {
+    fleet.stop().await;
+    cloud.stop().await;
+}
+
+/// Starts the one Universal Print device of the fleet against `cloud`, with the administrator's
+/// token to register with when `admin`, or only the identity in its spool.
+fn start_device(fleet: &mut TestFleet, cloud: &TestCloud, admin: bool) {
+    let token = admin.then(|| cloud.admin());
+    fleet.start(
+        &printer_toml(),
+        true,
+        universal_print(&cloud.url, token, KeyKind::Rsa2048),
+    );
+}
+
 async fn share(cloud: &TestCloud, printer: &str) -> String {
     cloud.admin_graph().share(printer, "Lab share").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = device_cloud(&dir.path().join("cloud")).await;
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    let spool = fleet.spool.clone();
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
-    );
+    let (_dir, cloud, mut fleet) = cloud_and_fleet(None).await;
+    start_device(&mut fleet, &cloud, true);
     let printer = advertised_printer(&cloud).await;
     let listed = printers(&cloud).await;
     assert_eq!(listed.len(), 1);
@@ -97,61 +148,42 @@ async fn a_universal_print_device_registers_once_and_prints_graph_jobs() {
     assert_eq!(listed[0]["manufacturer"], "printlab");
     assert_eq!(listed[0]["model"], "Emulated Laser");
     assert_eq!(listed[0]["hasPhysicalDevice"], true);
-    let identity = spool.identity("Lab").unwrap().unwrap();
+    let identity = fleet.spool.identity("Lab").unwrap().unwrap();
     assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
     assert!(identity.certificate_pem.is_some() && identity.access_token.is_some());
 
     let share = share(&cloud, &printer).await;
-    let job = submit(&cloud, &share, 2).await;
-    let done = wait_completed(&cloud, &share, &job).await;
+    let (job, done) = print_and_wait(&cloud, &share, 2).await;
     assert_eq!(done["status"]["isAcquiredByPrinter"], true, "{done}");
-    let record = spool.job("Lab", job.parse().unwrap()).unwrap().unwrap();
+    let record = fleet
+        .spool
+        .job("Lab", job.parse().unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(record.progress.sheets_completed, 2);
     fleet.stop().await;
 
     // Restarted without an admin token: the spool's identity is the same printer.
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, None, KeyKind::Rsa2048),
-    );
-    let job = submit(&cloud, &share, 1).await;
-    wait_completed(&cloud, &share, &job).await;
+    let identity = print_as_restarted(&mut fleet, &cloud, &share).await;
     assert_eq!(
         printers(&cloud).await.len(),
         1,
         "the device registered again"
     );
-    assert_eq!(
-        spool.identity("Lab").unwrap().unwrap().device_id.as_deref(),
-        Some(printer.as_str())
-    );
-    fleet.stop().await;
-    cloud.stop().await;
+    assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
+    stop(&mut fleet, cloud).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_device_tokens_are_replaced() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = device_cloud(&dir.path().join("cloud")).await;
-    cloud
-        .cloud
-        .set_device_token_lifetime(chrono::Duration::seconds(2));
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    let spool = fleet.spool.clone();
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
-    );
-    let printer = advertised_printer(&cloud).await;
-    let share = share(&cloud, &printer).await;
-    let first = spool.identity("Lab").unwrap().unwrap();
+    let (_dir, cloud, mut fleet) = cloud_and_fleet(Some(chrono::Duration::seconds(2))).await;
+    let (printer, share) = shared_device(&mut fleet, &cloud).await;
+    let first = fleet.spool.identity("Lab").unwrap().unwrap();
 
     // The device renews by itself while idle (at four fifths of the lifetime, 1.6 s here).
     let deadline = Instant::now() + Duration::from_secs(20);
     let renewed = loop {
-        let now = spool.identity("Lab").unwrap().unwrap();
+        let now = fleet.spool.identity("Lab").unwrap().unwrap();
         if now.access_token != first.access_token {
             break now;
         }
@@ -159,8 +191,7 @@ async fn expired_device_tokens_are_replaced() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(renewed.token_expires_at > first.token_expires_at);
-    let job = submit(&cloud, &share, 1).await;
-    wait_completed(&cloud, &share, &job).await;
+    print_and_wait(&cloud, &share, 1).await;
     fleet.stop().await;
 
     // A token the service refuses (expired an hour ago, though the spool thinks it good):
@@ -173,20 +204,13 @@ async fn expired_device_tokens_are_replaced() {
         .token_key()
         .mint_device(&printer, chrono::Duration::hours(-1))
         .unwrap();
-    let mut identity = spool.identity("Lab").unwrap().unwrap();
+    let mut identity = fleet.spool.identity("Lab").unwrap().unwrap();
     identity.access_token = Some(stale.clone());
     identity.token_expires_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
     identity.token_refresh_at = identity.token_expires_at;
-    spool.put_identity("Lab", &identity).unwrap();
-    spool.flush().unwrap();
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, None, KeyKind::Rsa2048),
-    );
-    let job = submit(&cloud, &share, 1).await;
-    wait_completed(&cloud, &share, &job).await;
-    let now = spool.identity("Lab").unwrap().unwrap();
+    fleet.spool.put_identity("Lab", &identity).unwrap();
+    fleet.spool.flush().unwrap();
+    let now = print_as_restarted(&mut fleet, &cloud, &share).await;
     assert_ne!(now.access_token.as_deref(), Some(stale.as_str()));
     assert_eq!(
         cloud
@@ -195,8 +219,7 @@ async fn expired_device_tokens_are_replaced() {
             .verify_device(now.access_token.as_deref().unwrap()),
         Some(printer.clone())
     );
-    fleet.stop().await;
-    cloud.stop().await;
+    stop(&mut fleet, cloud).await;
 }
 
 /// `printlab up` says the lab is up when `printlab_lab::Lab::start` returns: by then each
@@ -253,36 +276,26 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
 /// prints for the new printer's share.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_whose_printer_was_deleted_registers_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = device_cloud(&dir.path().join("cloud")).await;
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    let spool = fleet.spool.clone();
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
-    );
+    let (_dir, cloud, mut fleet) = cloud_and_fleet(None).await;
+    start_device(&mut fleet, &cloud, true);
     let deleted = advertised_printer(&cloud).await;
-    let key = spool.identity("Lab").unwrap().unwrap().private_key_pem;
-    cloud
-        .admin_graph()
-        .ok(
-            reqwest::Method::DELETE,
-            &format!("/print/printers/{deleted}"),
-            None,
-        )
-        .await;
+    let key = fleet
+        .spool
+        .identity("Lab")
+        .unwrap()
+        .unwrap()
+        .private_key_pem;
+    let path = format!("/print/printers/{deleted}");
+    cloud.admin_graph().ok(Method::DELETE, &path, None).await;
     let printer = advertised_printer(&cloud).await;
     assert_ne!(printer, deleted);
     assert_eq!(printers(&cloud).await.len(), 1);
-    let identity = spool.identity("Lab").unwrap().unwrap();
+    let identity = fleet.spool.identity("Lab").unwrap().unwrap();
     assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
     assert_eq!(identity.private_key_pem, key, "the device kept its key");
     let share = share(&cloud, &printer).await;
-    let job = submit(&cloud, &share, 1).await;
-    wait_completed(&cloud, &share, &job).await;
-    fleet.stop().await;
-    cloud.stop().await;
+    print_and_wait(&cloud, &share, 1).await;
+    stop(&mut fleet, cloud).await;
 }
 
 /// The lab's cloud is reset (a new folder: new keys, no printers) and comes back on another
@@ -290,33 +303,18 @@ async fn a_device_whose_printer_was_deleted_registers_again() {
 /// unknown client (its token and certificate come from the old keys) and registers again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = device_cloud(&dir.path().join("cloud")).await;
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
-    );
+    let (dir, cloud, mut fleet) = cloud_and_fleet(None).await;
+    start_device(&mut fleet, &cloud, true);
     let old = advertised_printer(&cloud).await;
     let old_base = cloud.url.clone();
-    fleet.stop().await;
-    cloud.stop().await;
+    stop(&mut fleet, cloud).await;
 
     let cloud = device_cloud(&dir.path().join("cloud-reset")).await;
     assert_ne!(cloud.url, old_base);
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
-    );
-    let printer = advertised_printer(&cloud).await;
+    let (printer, share) = shared_device(&mut fleet, &cloud).await;
     assert_ne!(printer, old);
-    let share = share(&cloud, &printer).await;
-    let job = submit(&cloud, &share, 1).await;
-    wait_completed(&cloud, &share, &job).await;
-    fleet.stop().await;
-    cloud.stop().await;
+    print_and_wait(&cloud, &share, 1).await;
+    stop(&mut fleet, cloud).await;
 }
 
 /// The same cloud (same folder) comes back on another port. The device, restarted without an
@@ -324,24 +322,12 @@ async fn a_device_registers_again_with_a_reset_cloud_at_a_new_address() {
 /// prints as the same printer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_follows_its_cloud_to_a_new_address() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = device_cloud(&dir.path().join("cloud")).await;
-    cloud
-        .cloud
-        .set_device_token_lifetime(chrono::Duration::seconds(1));
-    let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    let spool = fleet.spool.clone();
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, Some(cloud.admin()), KeyKind::Rsa2048),
-    );
-    let printer = advertised_printer(&cloud).await;
-    let share = share(&cloud, &printer).await;
+    let (dir, cloud, mut fleet) = cloud_and_fleet(Some(chrono::Duration::seconds(1))).await;
+    let (printer, share) = shared_device(&mut fleet, &cloud).await;
     let old_base = cloud.url.clone();
-    fleet.stop().await;
-    cloud.stop().await;
-    let expires = spool
+    stop(&mut fleet, cloud).await;
+    let expires = fleet
+        .spool
         .identity("Lab")
         .unwrap()
         .unwrap()
@@ -352,15 +338,8 @@ async fn a_device_follows_its_cloud_to_a_new_address() {
 
     let cloud = device_cloud(&dir.path().join("cloud")).await;
     assert_ne!(cloud.url, old_base);
-    fleet.start(
-        &printer_toml(),
-        true,
-        universal_print(&cloud.url, None, KeyKind::Rsa2048),
-    );
-    let job = submit(&cloud, &share, 1).await;
-    wait_completed(&cloud, &share, &job).await;
+    let identity = print_as_restarted(&mut fleet, &cloud, &share).await;
     assert_eq!(printers(&cloud).await.len(), 1);
-    let identity = spool.identity("Lab").unwrap().unwrap();
     assert_eq!(identity.device_id.as_deref(), Some(printer.as_str()));
     assert!(
         identity
@@ -368,6 +347,5 @@ async fn a_device_follows_its_cloud_to_a_new_address() {
             .unwrap()
             .starts_with(&format!("{}/", cloud.url))
     );
-    fleet.stop().await;
-    cloud.stop().await;
+    stop(&mut fleet, cloud).await;
 }

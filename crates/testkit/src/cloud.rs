@@ -216,13 +216,19 @@ impl TestCloud {
 
     /// The administrator of [`TestCloud::admin`], signed in through the application `app`.
     pub fn admin_via(&self, app: &str) -> String {
+        self.user_via(app, "admin", ADMIN_SCOPES, true)
+    }
+
+    /// The user `name` signed in through the application `app` rather than printlab's own
+    /// client, for the tests that tell callers apart by the application they came through.
+    pub fn user_via(&self, app: &str, name: &str, scopes: &[&str], admin: bool) -> String {
         self.cloud
             .token_key()
             .mint_user_via_app(
                 app,
-                "admin",
-                &strings(ADMIN_SCOPES),
-                true,
+                name,
+                &strings(scopes),
+                admin,
                 chrono::Duration::hours(1),
             )
             .unwrap()
@@ -244,6 +250,14 @@ impl TestCloud {
     pub fn admin_graph(&self) -> Graph {
         self.graph(&self.admin())
     }
+}
+
+/// An administrator's token signed by a key no test cloud knows, for the tests that a cloud
+/// refuses a well-formed token it did not issue.
+pub fn foreign_token(name: &str, scopes: &[&str]) -> String {
+    printlab_cloud::auth::TokenKey::generate()
+        .mint_user(name, &strings(scopes), true, chrono::Duration::hours(1))
+        .unwrap()
 }
 
 fn strings(list: &[&str]) -> Vec<String> {

@@ -5,6 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use std::future::Future;
+use std::panic::Location;
 
 /// One HTTP call with an optional bearer token and JSON body: status, headers and the JSON
 /// answer (Null when empty). The tests of status codes and headers use this directly.
@@ -131,11 +133,53 @@ impl Graph {
         (status, body)
     }
 
-    /// One call that must succeed; gives the JSON answer.
-    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let (status, _, body) = self.send(method, path, body).await;
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
+    /// One call that must succeed; gives the JSON answer. A failure names the test line that
+    /// made the call (see [`Graph::expect`]).
+    #[track_caller]
+    pub fn ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> impl Future<Output = Value> + '_ {
+        let at = Location::caller();
+        let url = self.url(path);
+        async move {
+            let (status, _, answer) = call(&self.http, method, &url, Some(&self.token), body).await;
+            assert!(status.is_success(), "{at}: {url}: {status} {answer}");
+            answer
+        }
+    }
+
+    /// One call whose status must be `expected`; gives the JSON answer. This is the
+    /// call-and-assert-the-status step most Graph tests are made of, so a test states each step
+    /// in one line.
+    ///
+    /// It is a plain function giving a future, not an `async fn`, because `#[track_caller]`
+    /// does not reach into an `async fn`: this way a wrong status names the test line that made
+    /// the call, not this file.
+    #[track_caller]
+    pub fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> impl Future<Output = Value> + '_ {
+        let at = Location::caller();
+        let url = self.url(path);
+        async move {
+            let (status, _, answer) =
+                call(&self.http, method.clone(), &url, Some(&self.token), body).await;
+            assert_eq!(status, expected, "{at}: {method} {url}: {answer}");
+            answer
+        }
+    }
+
+    /// `GET path`, which must answer 200; gives the JSON answer (see [`Graph::expect`]).
+    #[track_caller]
+    pub fn get_ok(&self, path: &str) -> impl Future<Output = Value> + '_ {
+        self.expect(Method::GET, path, None, StatusCode::OK)
     }
 
     /// `POST printers/create` with `body` (a CSR is added); gives the `Operation-Location`.

@@ -19,7 +19,7 @@ mod graph;
 pub mod ipp;
 pub mod upload;
 
-pub use cloud::{ADMIN_SCOPES, Stopped, TestCloud, TestCloudBuilder};
+pub use cloud::{ADMIN_SCOPES, Stopped, TestCloud, TestCloudBuilder, foreign_token};
 pub use graph::{Graph, call, csr_base64, download, job_ended, job_state, put_whole};
 
 /// A number from the environment variable `name`, or `default`: the sizes the benches take.

@@ -2,7 +2,10 @@
 //! bench exercise, with a real sled store and real blob files.
 
 use printlab_cloud::odata::GraphError;
-use printlab_cloud::upload::{CompletedUpload, UploadLimits, UploadListener, UploadService};
+use printlab_cloud::upload::{
+    CompletedUpload, UploadCreator, UploadLimits, UploadListener, UploadService, UploadTarget,
+};
+use printlab_graph::{PrintDocumentUploadProperties, UploadSession};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -48,5 +51,31 @@ impl UploadServer {
             base,
             server,
         }
+    }
+
+    /// An upload session for the PDF document `document_id` named `name`, `size` bytes, of
+    /// job `job_id` of printer `printer_id`, created without Graph by no one in particular: the
+    /// upload bench and the Graph SDK test need an upload URL and nothing else.
+    pub fn pdf_session(
+        &self,
+        printer_id: &str,
+        job_id: &str,
+        document_id: &str,
+        name: &str,
+        size: usize,
+    ) -> UploadSession {
+        let target = UploadTarget {
+            printer_id: printer_id.into(),
+            job_id: job_id.into(),
+            document_id: document_id.into(),
+        };
+        let props = PrintDocumentUploadProperties {
+            document_name: name.into(),
+            content_type: "application/pdf".into(),
+            size: size as i64,
+        };
+        self.service
+            .create_session(target, &props, &UploadCreator::default())
+            .unwrap()
     }
 }

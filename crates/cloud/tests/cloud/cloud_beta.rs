@@ -82,8 +82,7 @@ async fn post_segment(
 
 #[tokio::test]
 async fn beta_aliases_answer_with_beta_urls() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let (first, location) = pdf_printer(&run, &run.beta(), "Beta 1").await;
     assert!(
@@ -92,15 +91,9 @@ async fn beta_aliases_answer_with_beta_urls() {
     );
     pdf_printer(&run, &run.beta(), "Beta 2").await;
     let admin = run.admin();
-    let (s, _, page) = call(
-        &client,
-        Method::GET,
-        &format!("{}/print/printers?$top=1", run.beta()),
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{page}");
+    let admin_g = run.graph(&admin);
+    let at = format!("{}/print/printers?$top=1", run.beta());
+    let page = admin_g.expect(Method::GET, &at, None, StatusCode::OK).await;
     assert_eq!(
         page["@odata.context"],
         format!("{}/$metadata#print/printers", run.beta())
@@ -111,8 +104,9 @@ async fn beta_aliases_answer_with_beta_urls() {
         next.starts_with(&format!("{}/print/printers?", run.beta())),
         "{next}"
     );
-    let (s, _, rest) = call(&client, Method::GET, next, Some(&admin), None).await;
-    assert_eq!(s, StatusCode::OK);
+    let rest = admin_g
+        .expect(Method::GET, next, None, StatusCode::OK)
+        .await;
     assert_eq!(rest["value"].as_array().unwrap().len(), 1);
 
     // The same printer under both versions, each with its own context.
@@ -142,43 +136,34 @@ async fn beta_aliases_answer_with_beta_urls() {
     );
     assert_eq!(v1["displayName"], beta["displayName"]);
     // Errors keep the OData shape; unknown segments are 404 under /beta too.
-    let (s, _, err) = call(
-        &client,
-        Method::GET,
-        &format!("{}/print/printers/{first}/nothing", run.beta()),
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let at = format!("{}/print/printers/{first}/nothing", run.beta());
+    let err = admin_g
+        .expect(Method::GET, &at, None, StatusCode::NOT_FOUND)
+        .await;
     assert!(err["error"]["code"].is_string());
 }
 
 #[tokio::test]
 async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let (printer, _) = pdf_printer(&run, &run.v1(), "Floor 3").await;
     let alice = run.user("alice", USER_SCOPES, false);
+    let alice_g = run.graph(&alice);
     let jobs = format!("{}/print/printers/{printer}/jobs", run.beta());
     let (job_id, doc_id) = new_job(&client, &jobs, &alice).await;
     let session_url = format!("{jobs}/{job_id}/documents/{doc_id}/uploadSession");
     let bytes: Vec<u8> = (0..90_000u32).map(|i| (i * 7 % 253) as u8).collect();
 
     // Content types the printer does not take are refused, as in createUploadSession.
-    let (s, _, err) = call(
-        &client,
-        Method::PUT,
-        &session_url,
-        Some(&alice),
-        Some(json!({"size": bytes.len(), "contentType": "image/png", "documentName": "x.png"})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+    let payload =
+        Some(json!({"size": bytes.len(), "contentType": "image/png", "documentName": "x.png"}));
+    alice_g
+        .expect(Method::PUT, &session_url, payload, StatusCode::BAD_REQUEST)
+        .await;
     let (s, headers, session) = call(
         &client,
         Method::PUT,
@@ -250,8 +235,9 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
     assert_eq!(body["missingRanges"], json!([{"start": 0, "end": 59_999}]));
     let (s, body) = post_segment(&client, &session_url, &alice, &id, &bytes, (0, 30_000)).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-    let (s, _, got) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
-    assert_eq!(s, StatusCode::OK);
+    let got = alice_g
+        .expect(Method::GET, &session_url, None, StatusCode::OK)
+        .await;
     assert_eq!(
         got["missingRanges"],
         json!([{"start": 30_000, "end": 59_999}])
@@ -267,15 +253,8 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
 
     // v1.0 sees the same document, and its bytes.
     let v1_job = format!("{}/print/printers/{printer}/jobs/{job_id}", run.v1());
-    let (s, _, job) = call(
-        &client,
-        Method::GET,
-        &format!("{v1_job}?$expand=documents"),
-        Some(&alice),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{job}");
+    let at = format!("{v1_job}?$expand=documents");
+    let job = alice_g.expect(Method::GET, &at, None, StatusCode::OK).await;
     assert_eq!(job["documents"][0]["id"], doc_id);
     assert_eq!(job["documents"][0]["size"], bytes.len());
     assert_eq!(job["documents"][0]["displayName"], "beta.pdf");
@@ -292,81 +271,60 @@ async fn beta_upload_session_out_of_order_then_v1_sees_the_document() {
     let downloaded = download(&client, headers["location"].to_str().unwrap()).await;
     assert_eq!(downloaded, bytes);
     // The completed document has no session any more.
-    let (s, _, _) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, status) = call(
-        &client,
-        Method::POST,
-        &format!("{jobs}/{job_id}/start"),
-        Some(&alice),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{status}");
+    alice_g
+        .expect(Method::GET, &session_url, None, StatusCode::NOT_FOUND)
+        .await;
+    let at = format!("{jobs}/{job_id}/start");
+    let status = alice_g
+        .expect(Method::POST, &at, None, StatusCode::OK)
+        .await;
     assert_eq!(status["state"], "processing");
 }
 
 #[tokio::test]
 async fn only_the_creator_deletes_a_beta_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let (printer, _) = pdf_printer(&run, &run.beta(), "Floor 4").await;
     let alice = run.user("alice", USER_SCOPES, false);
+    let alice_g = run.graph(&alice);
     let jobs = format!("{}/print/printers/{printer}/jobs", run.beta());
     let (job_id, doc_id) = new_job(&client, &jobs, &alice).await;
     let session_url = format!("{jobs}/{job_id}/documents/{doc_id}/uploadSession");
-    let (s, _, _) = call(
-        &client,
-        Method::PUT,
-        &session_url,
-        Some(&alice),
-        Some(json!({"size": 1000, "contentType": "application/pdf", "documentName": "a.pdf"})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    let payload =
+        Some(json!({"size": 1000, "contentType": "application/pdf", "documentName": "a.pdf"}));
+    alice_g
+        .expect(Method::PUT, &session_url, payload, StatusCode::OK)
+        .await;
     // Another user does not even see the job; an admin sees it but did not create the session.
     let bob = run.user("bob", USER_SCOPES, false);
-    let (s, _, _) = call(&client, Method::DELETE, &session_url, Some(&bob), None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let bob_g = run.graph(&bob);
+    bob_g
+        .expect(Method::DELETE, &session_url, None, StatusCode::NOT_FOUND)
+        .await;
     let admin = run.admin();
-    let (s, _, err) = call(&client, Method::DELETE, &session_url, Some(&admin), None).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{err}");
+    let admin_g = run.graph(&admin);
+    admin_g
+        .expect(Method::DELETE, &session_url, None, StatusCode::FORBIDDEN)
+        .await;
     // The same user through another client app is another creator.
-    let via_other_app = run
-        .cloud
-        .token_key()
-        .mint_user_via_app(
-            "other-client",
-            "alice",
-            &["PrintJob.ReadWrite".to_string()],
-            false,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
-    let (s, _, _) = call(
-        &client,
-        Method::DELETE,
-        &session_url,
-        Some(&via_other_app),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _, _) = call(&client, Method::DELETE, &session_url, Some(&alice), None).await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, _) = call(&client, Method::GET, &session_url, Some(&alice), None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let via_other_app = run.user_via("other-client", "alice", &["PrintJob.ReadWrite"], false);
+    let via_other_app_g = run.graph(&via_other_app);
+    via_other_app_g
+        .expect(Method::DELETE, &session_url, None, StatusCode::FORBIDDEN)
+        .await;
+    alice_g
+        .expect(Method::DELETE, &session_url, None, StatusCode::NO_CONTENT)
+        .await;
+    alice_g
+        .expect(Method::GET, &session_url, None, StatusCode::NOT_FOUND)
+        .await;
     // A new session can be created after the discard.
-    let (s, _, _) = call(
-        &client,
-        Method::PUT,
-        &session_url,
-        Some(&alice),
-        Some(json!({"size": 10, "contentType": "application/pdf", "documentName": "b.pdf"})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    let payload =
+        Some(json!({"size": 10, "contentType": "application/pdf", "documentName": "b.pdf"}));
+    alice_g
+        .expect(Method::PUT, &session_url, payload, StatusCode::OK)
+        .await;
     // No token: 401 on every beta session call.
     let resp = client.get(&session_url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -374,22 +332,15 @@ async fn only_the_creator_deletes_a_beta_session() {
 
 #[tokio::test]
 async fn operations_list_and_a_printers_share_under_both_versions() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let (first, _) = pdf_printer(&run, &run.v1(), "Ops 1").await;
     let (second, location) = pdf_printer(&run, &run.beta(), "Ops 2").await;
     let admin = run.admin();
+    let admin_g = run.graph(&admin);
     for base in [run.v1(), run.beta()] {
-        let (s, _, ops) = call(
-            &client,
-            Method::GET,
-            &format!("{base}/print/operations"),
-            Some(&admin),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{ops}");
+        let at = format!("{base}/print/operations");
+        let ops = admin_g.expect(Method::GET, &at, None, StatusCode::OK).await;
         assert_eq!(
             ops["@odata.context"],
             format!("{base}/$metadata#print/operations")
@@ -420,15 +371,11 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
     .await;
     assert_eq!(ops["value"], json!([]));
     let reader = run.user("reader", &["Printer.Read.All"], false);
-    let (s, _, _) = call(
-        &client,
-        Method::GET,
-        &format!("{}/print/operations", run.v1()),
-        Some(&reader),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let reader_g = run.graph(&reader);
+    let at = format!("{}/print/operations", run.v1());
+    reader_g
+        .expect(Method::GET, &at, None, StatusCode::FORBIDDEN)
+        .await;
 
     // A printer's share under the printer; another printer's share is not there.
     let (s, _, share) = call(
@@ -442,28 +389,16 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
     assert_eq!(s, StatusCode::CREATED, "{share}");
     let share_id = share["id"].as_str().unwrap();
     for base in [run.v1(), run.beta()] {
-        let (s, _, got) = call(
-            &client,
-            Method::GET,
-            &format!("{base}/print/printers/{first}/shares/{share_id}"),
-            Some(&admin),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{got}");
+        let at = format!("{base}/print/printers/{first}/shares/{share_id}");
+        let got = admin_g.expect(Method::GET, &at, None, StatusCode::OK).await;
         assert_eq!(got["displayName"], "Ops share");
         assert_eq!(
             got["@odata.context"],
             format!("{base}/$metadata#print/shares/$entity")
         );
-        let (s, _, _) = call(
-            &client,
-            Method::GET,
-            &format!("{base}/print/printers/{second}/shares/{share_id}"),
-            Some(&admin),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
+        let at = format!("{base}/print/printers/{second}/shares/{share_id}");
+        admin_g
+            .expect(Method::GET, &at, None, StatusCode::NOT_FOUND)
+            .await;
     }
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab_testkit::{TestCloud, call, csr_base64, download};
+use printlab_testkit::{TestCloud, call, csr_base64, download, foreign_token};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -43,8 +43,7 @@ async fn make_pdf_printer(client: &Client, run: &TestCloud, printer_id: &str, ap
 
 #[tokio::test]
 async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let url = format!("{}/print/printers", run.v1());
     let (s, _, body) = call(&client, Method::GET, &url, None, None).await;
@@ -53,14 +52,7 @@ async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
     assert!(body["error"]["innerError"]["request-id"].is_string());
     let (s, _, _) = call(&client, Method::GET, &url, Some("not-a-jwt"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let foreign = printlab_cloud::auth::TokenKey::generate()
-        .mint_user(
-            "eve",
-            &["Printer.Read.All".into()],
-            true,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let foreign = foreign_token("eve", &["Printer.Read.All"]);
     let (s, _, _) = call(&client, Method::GET, &url, Some(&foreign), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let wrong_scope = run.user("bob", &["PrintJob.ReadWrite"], false);
@@ -94,8 +86,7 @@ async fn auth_matrix_no_token_401_wrong_scope_403_wrong_kind_403() {
 
 #[tokio::test]
 async fn printer_registration_issues_a_certificate_for_the_csr() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let admin = run.admin();
     let (csr, public_key) = csr_base64("printer.printlab.test");
@@ -164,8 +155,7 @@ async fn printer_registration_issues_a_certificate_for_the_csr() {
 
 #[tokio::test]
 async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let admin = run.admin();
     let app = run.app("connector", &["Printer.ReadWrite.All"]);
@@ -350,8 +340,7 @@ async fn printers_select_patch_rules_evolvable_enums_restore_and_delete() {
 
 #[tokio::test]
 async fn application_patch_capabilities_and_the_prefer_header() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let admin = run.admin();
     let printer = run.graph(&admin).create_virtual_printer("Lab").await;
@@ -452,8 +441,7 @@ async fn shared_pdf_printer(
 
 #[tokio::test]
 async fn shares_honour_allowed_users_and_patch() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let admin = run.admin();
     let (printer, share) = shared_pdf_printer(&client, &run, false).await;
@@ -551,8 +539,7 @@ async fn shares_honour_allowed_users_and_patch() {
 
 #[tokio::test]
 async fn jobs_create_list_page_filter_get_cancel_and_ownership() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let admin = run.admin();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
@@ -846,8 +833,7 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
 
 #[tokio::test]
 async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = no_redirects();
     let (printer, share) = shared_pdf_printer(&client, &run, true).await;
     let alice = run.user("alice", USER_SCOPES, false);

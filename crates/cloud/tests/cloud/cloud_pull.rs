@@ -61,8 +61,7 @@ async fn started_job(run: &TestCloud, printer: &str, token: &str) -> (String, Va
 
 #[tokio::test]
 async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_aborts_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let queue = printer(&run, "Pull queue", true).await;
     let floor = printer(&run, "Floor 1", false).await;
@@ -120,17 +119,7 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(message(&body).contains("another application"));
-    let not_admin = run
-        .cloud
-        .token_key()
-        .mint_user_via_app(
-            "badge",
-            "carol",
-            &["Printer.FullControl.All".into()],
-            false,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let not_admin = run.user_via("badge", "carol", &["Printer.FullControl.All"], false);
     let (s, _, _) = call(
         &client,
         Method::POST,
@@ -546,8 +535,7 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
 
 #[tokio::test]
 async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let id = printer(&run, "Rules", false).await;
     let url = format!("{}/print/printers/{id}", run.v1());
@@ -664,8 +652,7 @@ async fn printer_patch_and_job_configurations_pass_the_whole_rule_set() {
 /// printer path only); the user who uploaded it once may not.
 #[tokio::test]
 async fn a_pull_printing_app_replaces_the_document_of_a_held_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let queue = printer(&run, "Pull queue", true).await;
     let uploader_roles: Vec<&str> = BADGE_ROLES

@@ -5,7 +5,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use printlab_testkit::{TestCloud, call};
+use printlab_testkit::{Graph, TestCloud, call, foreign_token};
+use reqwest::Method;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -37,34 +38,32 @@ fn register_body(name: &str) -> Value {
     })
 }
 
+/// Posts the registration of a device named `name` as `admin`, which the cloud must accept;
+/// gives the answer and the URL that polls it. Both tests of a successful registration start
+/// so.
+async fn accepted_registration(run: &TestCloud, admin: &Graph, name: &str) -> (Value, String) {
+    let register = format!("{}/api/v1.0/register", run.url);
+    let body = Some(register_body(name));
+    let accepted = admin
+        .expect(Method::POST, &register, body, StatusCode::ACCEPTED)
+        .await;
+    let id = accepted["registration_id"].as_str().unwrap();
+    let poll = format!("{register}?registration_id={id}");
+    (accepted, poll)
+}
+
 #[tokio::test]
 async fn registration_polls_then_makes_a_graph_printer_with_a_certificate_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
-    let client = Client::new();
-    let admin = run.admin();
-    let register = format!("{}/api/v1.0/register", run.url);
-    let (s, _, accepted) = call(
-        &client,
-        reqwest::Method::POST,
-        &register,
-        Some(&admin),
-        Some(register_body("Lab Laser")),
-    )
-    .await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{accepted}");
-    let id = accepted["registration_id"].as_str().unwrap().to_string();
+    let run = TestCloud::start().await;
+    let admin = run.admin_graph();
+    let (accepted, poll) = accepted_registration(&run, &admin, "Lab Laser").await;
     assert!(accepted["interval"].as_u64().unwrap() >= 1);
-    let poll = format!("{register}?registration_id={id}");
-    let (s, _, pending) = call(&client, reqwest::Method::GET, &poll, Some(&admin), None).await;
-    assert_eq!(
-        s,
-        StatusCode::ACCEPTED,
-        "the first poll is pending: {pending}"
-    );
+    // The first poll is pending.
+    let pending = admin
+        .expect(Method::GET, &poll, None, StatusCode::ACCEPTED)
+        .await;
     assert!(pending["interval"].as_u64().is_some());
-    let (s, _, done) = call(&client, reqwest::Method::GET, &poll, Some(&admin), None).await;
-    assert_eq!(s, StatusCode::OK, "{done}");
+    let done = admin.get_ok(&poll).await;
     let printer_id = done["cloud_device_id"].as_str().unwrap().to_string();
     assert_eq!(
         done["device_token_url"],
@@ -77,8 +76,7 @@ async fn registration_polls_then_makes_a_graph_printer_with_a_certificate_naming
     assert!(done["printer_client_id"].as_str().unwrap().len() >= 32);
     assert!(done["printer_redirect_uri"].is_string());
     // Polling again answers the same result (a device that lost the answer).
-    let (s, _, again) = call(&client, reqwest::Method::GET, &poll, Some(&admin), None).await;
-    assert_eq!((s, &again), (StatusCode::OK, &done));
+    assert_eq!(admin.get_ok(&poll).await, done);
 
     let (_, pem) =
         x509_parser::pem::parse_x509_pem(done["certificate"].as_str().unwrap().as_bytes()).unwrap();
@@ -91,40 +89,30 @@ async fn registration_polls_then_makes_a_graph_printer_with_a_certificate_naming
         .unwrap();
 
     // The device is a Graph printer an admin lists and shares.
-    let graph = format!("{}/v1.0/print/printers", run.url);
-    let (s, _, printer) = call(
-        &client,
-        reqwest::Method::GET,
-        &format!("{graph}/{printer_id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{printer}");
+    let printer = admin.get_ok(&format!("/print/printers/{printer_id}")).await;
     assert_eq!(printer["displayName"], "Lab Laser");
     assert_eq!(printer["manufacturer"], "printlab");
     assert_eq!(printer["model"], "Emulated Laser");
     assert_eq!(printer["hasPhysicalDevice"], true);
     assert!(printer["registeredDateTime"].is_string());
-    let (_, _, list) = call(&client, reqwest::Method::GET, &graph, Some(&admin), None).await;
+    let (_, list) = admin.get("/print/printers").await;
     assert_eq!(list["value"].as_array().unwrap().len(), 1);
-    let (s, _, share) = call(
-        &client,
-        reqwest::Method::POST,
-        &format!("{}/v1.0/print/shares", run.url),
-        Some(&admin),
-        Some(json!({"displayName": "Lab share",
-            "printer@odata.bind": format!("{graph}/{printer_id}")})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{share}");
+    let share = json!({"displayName": "Lab share",
+        "printer@odata.bind": format!("{}/print/printers/{printer_id}", run.v1())});
+    admin
+        .expect(
+            Method::POST,
+            "/print/shares",
+            Some(share),
+            StatusCode::CREATED,
+        )
+        .await;
     run.stop().await;
 }
 
 #[tokio::test]
 async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
+    let run = TestCloud::start().await;
     let client = Client::new();
     let register = format!("{}/api/v1.0/register", run.url);
     let post = |token: Option<String>, body: Value| {
@@ -133,7 +121,7 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
         async move {
             let (s, _, body) = call(
                 &client,
-                reqwest::Method::POST,
+                Method::POST,
                 &register,
                 token.as_deref(),
                 Some(body),
@@ -146,14 +134,7 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = post(Some("not-a-jwt".into()), register_body("A")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let foreign = printlab_cloud::auth::TokenKey::generate()
-        .mint_user(
-            "admin",
-            &["Printers.Create".into()],
-            true,
-            chrono::Duration::hours(1),
-        )
-        .unwrap();
+    let foreign = foreign_token("admin", &["Printers.Create"]);
     let (s, _) = post(Some(foreign), register_body("A")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, body) = post(
@@ -176,6 +157,7 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
     assert_eq!(s, StatusCode::FORBIDDEN, "a non-administrator: {body}");
 
     let admin = run.admin();
+    let graph = run.graph(&admin);
     let cases: Vec<(&str, Breakage)> = vec![
         (
             "name",
@@ -219,71 +201,37 @@ async fn registration_refuses_bad_callers_and_bad_input_naming_the_field() {
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(field), "{field} not named in: {message}");
     }
-    let (s, _, answer) = call(&client, reqwest::Method::GET, &register, Some(&admin), None).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let answer = graph
+        .expect(Method::GET, &register, None, StatusCode::BAD_REQUEST)
+        .await;
     assert!(
         answer["error"]["message"]
             .as_str()
             .unwrap()
             .contains("registration_id")
     );
-    let (s, _, _) = call(
-        &client,
-        reqwest::Method::GET,
-        &format!("{register}?registration_id=nope"),
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let nope = format!("{register}?registration_id=nope");
+    graph
+        .expect(Method::GET, &nope, None, StatusCode::NOT_FOUND)
+        .await;
     // Nothing above made a printer.
-    let (_, _, list) = call(
-        &client,
-        reqwest::Method::GET,
-        &format!("{}/v1.0/print/printers", run.url),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (_, list) = graph.get("/print/printers").await;
     assert_eq!(list["value"], json!([]));
     run.stop().await;
 }
 
 #[tokio::test]
 async fn a_restart_between_post_and_poll_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
-    let client = Client::new();
-    let admin = run.admin();
-    let register = format!("{}/api/v1.0/register", run.url);
-    let (s, _, accepted) = call(
-        &client,
-        reqwest::Method::POST,
-        &register,
-        Some(&admin),
-        Some(register_body("Survivor")),
-    )
-    .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let poll = format!(
-        "{register}?registration_id={}",
-        accepted["registration_id"].as_str().unwrap()
-    );
-    let (s, _, _) = call(&client, reqwest::Method::GET, &poll, Some(&admin), None).await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    let run = TestCloud::start().await;
+    let admin = run.admin_graph();
+    let (_, poll) = accepted_registration(&run, &admin, "Survivor").await;
+    admin
+        .expect(Method::GET, &poll, None, StatusCode::ACCEPTED)
+        .await;
     let run = run.restart().await;
-    let (s, _, done) = call(&client, reqwest::Method::GET, &poll, Some(&admin), None).await;
-    assert_eq!(s, StatusCode::OK, "{done}");
+    let done = admin.get_ok(&poll).await;
     let printer_id = done["cloud_device_id"].as_str().unwrap();
-    let (s, _, printer) = call(
-        &client,
-        reqwest::Method::GET,
-        &format!("{}/v1.0/print/printers/{printer_id}", run.url),
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    let printer = admin.get_ok(&format!("/print/printers/{printer_id}")).await;
     assert_eq!(printer["displayName"], "Survivor");
     run.stop().await;
 }

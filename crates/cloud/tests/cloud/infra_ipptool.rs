@@ -78,20 +78,12 @@ async fn ipptool_drives_every_infra_operation() {
     .await;
     assert!(passed, "ipptool reported failures:\n{report}");
     let done = admin
-        .ok(
-            reqwest::Method::GET,
-            &format!("/print/printers/{lobby}/jobs/{job}"),
-            None,
-        )
+        .get_ok(&format!("/print/printers/{lobby}/jobs/{job}"))
         .await;
     assert_eq!(done["status"]["state"], "completed", "{done}");
     assert_eq!(done["status"]["isAcquiredByPrinter"], true);
     let printer = admin
-        .ok(
-            reqwest::Method::GET,
-            &format!("/print/printers/{lobby}?$select=capabilities"),
-            None,
-        )
+        .get_ok(&format!("/print/printers/{lobby}?$select=capabilities"))
         .await;
     assert_eq!(
         printer["capabilities"]["duplexModes"],

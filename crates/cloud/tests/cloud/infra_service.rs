@@ -127,6 +127,18 @@ impl Service {
         .await
     }
 
+    /// The `job-id` of each job group a device's Get-Jobs with `which-jobs` `which` answers.
+    async fn jobs(&self, token: &str, which: &str) -> Vec<Option<i32>> {
+        let r = self
+            .device(token, Operation::GET_JOBS, |m| {
+                op(m, "which-jobs", Value::keyword(which))
+            })
+            .await;
+        r.groups_of(GroupTag::JOB)
+            .map(|g| g.integer("job-id"))
+            .collect()
+    }
+
     async fn device(
         &self,
         token: &str,
@@ -205,6 +217,24 @@ fn events_of(response: &Message) -> Vec<(String, Option<i32>, i32)> {
             )
         })
         .collect()
+}
+
+/// Fills a Get-Notifications request for the subscription `sub`: from the sequence number `seq`
+/// when given, held open until there is something to say when `wait`.
+fn notification_request(m: &mut Message, sub: i32, seq: Option<i32>, wait: bool) {
+    m.groups[0].push(Attribute::set(
+        "notify-subscription-ids",
+        [Value::Integer(sub)],
+    ));
+    if let Some(seq) = seq {
+        m.groups[0].push(Attribute::set(
+            "notify-sequence-numbers",
+            [Value::Integer(seq)],
+        ));
+    }
+    if wait {
+        op(m, "notify-wait", Value::Boolean(true));
+    }
 }
 
 #[tokio::test]
@@ -287,15 +317,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
                 "printer-uri",
                 Value::uri(format!("{cloud_base}/printers")),
             );
-            request.groups[0].push(Attribute::set(
-                "notify-subscription-ids",
-                [Value::Integer(sub)],
-            ));
-            request.groups[0].push(Attribute::set(
-                "notify-sequence-numbers",
-                [Value::Integer(1)],
-            ));
-            op(&mut request, "notify-wait", Value::Boolean(true));
+            notification_request(&mut request, sub, Some(1), true);
             let started = Instant::now();
             let r = post_ipp(
                 &reqwest::Client::new(),
@@ -322,16 +344,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         [("job-fetchable".to_owned(), Some(job), 1)]
     );
 
-    let r = cloud
-        .device(&token, Operation::GET_JOBS, |m| {
-            op(m, "which-jobs", Value::keyword("fetchable"))
-        })
-        .await;
-    let ids: Vec<i32> = r
-        .groups_of(GroupTag::JOB)
-        .filter_map(|g| g.integer("job-id"))
-        .collect();
-    assert_eq!(ids, [job]);
+    assert_eq!(cloud.jobs(&token, "fetchable").await, [Some(job)]);
 
     let r = cloud
         .device(&token, Operation::FETCH_JOB, |m| {
@@ -357,15 +370,10 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
         "{acquired}"
     );
     assert!(acquired["acknowledgedDateTime"].is_string(), "{acquired}");
-    let r = cloud
-        .device(&token, Operation::GET_JOBS, |m| {
-            op(m, "which-jobs", Value::keyword("fetchable"))
-        })
-        .await;
-    assert_eq!(
-        r.groups_of(GroupTag::JOB).count(),
-        0,
-        "an acknowledged job is no longer fetchable"
+    let fetchable = cloud.jobs(&token, "fetchable").await;
+    assert!(
+        fetchable.is_empty(),
+        "an acknowledged job is no longer fetchable: {fetchable:?}"
     );
 
     let (r, document) = cloud
@@ -460,14 +468,7 @@ async fn a_device_fetches_and_prints_a_job_end_to_end() {
     // completed (seq 2).
     let r = cloud
         .device(&token, Operation::GET_NOTIFICATIONS, |m| {
-            m.groups[0].push(Attribute::set(
-                "notify-subscription-ids",
-                [Value::Integer(sub)],
-            ));
-            m.groups[0].push(Attribute::set(
-                "notify-sequence-numbers",
-                [Value::Integer(2)],
-            ));
+            notification_request(m, sub, Some(2), false)
         })
         .await;
     let kinds: Vec<(String, Option<i32>, i32)> = events_of(&r);
@@ -498,26 +499,12 @@ async fn cancel_and_early_jobs_reach_the_device() {
             .device(&token, Operation::CREATE_PRINTER_SUBSCRIPTIONS, subscribe)
             .await,
     );
-    let r = cloud
-        .device(&token, Operation::GET_JOBS, |m| {
-            op(m, "which-jobs", Value::keyword("fetchable"))
-        })
-        .await;
-    assert_eq!(
-        r.groups_of(GroupTag::JOB)
-            .filter_map(|g| g.integer("job-id"))
-            .collect::<Vec<_>>(),
-        [job]
-    );
+    assert_eq!(cloud.jobs(&token, "fetchable").await, [Some(job)]);
 
     cloud.cancel_job(&p1, job).await;
     let r = cloud
         .device(&token, Operation::GET_NOTIFICATIONS, |m| {
-            m.groups[0].push(Attribute::set(
-                "notify-subscription-ids",
-                [Value::Integer(sub)],
-            ));
-            op(m, "notify-wait", Value::Boolean(true));
+            notification_request(m, sub, None, true)
         })
         .await;
     let events = events_of(&r);
@@ -539,15 +526,7 @@ async fn cancel_and_early_jobs_reach_the_device() {
     let started = Instant::now();
     let r = cloud
         .device(&token, Operation::GET_NOTIFICATIONS, |m| {
-            m.groups[0].push(Attribute::set(
-                "notify-subscription-ids",
-                [Value::Integer(sub)],
-            ));
-            m.groups[0].push(Attribute::set(
-                "notify-sequence-numbers",
-                [Value::Integer(2)],
-            ));
-            op(m, "notify-wait", Value::Boolean(true));
+            notification_request(m, sub, Some(2), true)
         })
         .await;
     assert!(started.elapsed() >= Duration::from_millis(1900));
@@ -564,47 +543,26 @@ async fn devices_are_refused_what_is_not_theirs() {
         .start_job(&p1, &Bytes::from_static(b"%PDF-1.4 x"))
         .await;
 
-    let no_token = cloud
-        .call("/printers", &Credentials::None, Operation::GET_JOBS, |_| {})
-        .await;
-    assert!(
-        matches!(
-            no_token,
-            Err(TransportError::HttpStatus { status: 401, .. })
-        ),
-        "{:?}",
-        no_token.err()
-    );
-    let forged = cloud
-        .call(
-            "/printers",
-            &Credentials::Bearer("forged".into()),
-            Operation::GET_JOBS,
-            |_| {},
-        )
-        .await;
-    assert!(matches!(
-        forged,
-        Err(TransportError::HttpStatus { status: 401, .. })
-    ));
-    // Expired longer ago than the verifier's clock-skew leeway.
-    let short = cloud
+    // No token, a forged one, and one expired longer ago than the verifier's clock-skew leeway.
+    let expired = cloud
         .cloud
         .token_key()
         .mint_device(&p1, chrono::Duration::minutes(-5))
         .unwrap();
-    let expired = cloud
-        .call(
-            "/printers",
-            &Credentials::Bearer(short),
-            Operation::GET_JOBS,
-            |_| {},
-        )
-        .await;
-    assert!(matches!(
-        expired,
-        Err(TransportError::HttpStatus { status: 401, .. })
-    ));
+    for credentials in [
+        Credentials::None,
+        Credentials::Bearer("forged".into()),
+        Credentials::Bearer(expired),
+    ] {
+        let refused = cloud
+            .call("/printers", &credentials, Operation::GET_JOBS, |_| {})
+            .await;
+        assert!(
+            matches!(refused, Err(TransportError::HttpStatus { status: 401, .. })),
+            "{credentials:?}: {:?}",
+            refused.err()
+        );
+    }
 
     let (r, _) = cloud
         .call(
@@ -631,16 +589,8 @@ async fn devices_are_refused_what_is_not_theirs() {
             "{operation}"
         );
     }
-    let r = cloud
-        .device(&token2, Operation::GET_JOBS, |m| {
-            op(m, "which-jobs", Value::keyword("all"))
-        })
-        .await;
-    assert_eq!(
-        r.groups_of(GroupTag::JOB).count(),
-        0,
-        "p2 sees none of p1's jobs"
-    );
+    let seen = cloud.jobs(&token2, "all").await;
+    assert!(seen.is_empty(), "p2 sees none of p1's jobs: {seen:?}");
     let sub1 = subscription_id(
         &cloud
             .device(&token1, Operation::CREATE_PRINTER_SUBSCRIPTIONS, subscribe)
@@ -648,10 +598,7 @@ async fn devices_are_refused_what_is_not_theirs() {
     );
     let r = cloud
         .device(&token2, Operation::GET_NOTIFICATIONS, |m| {
-            m.groups[0].push(Attribute::set(
-                "notify-subscription-ids",
-                [Value::Integer(sub1)],
-            ));
+            notification_request(m, sub1, None, false)
         })
         .await;
     assert_eq!(r.status(), StatusCode::CLIENT_ERROR_NOT_AUTHORIZED);
@@ -720,20 +667,14 @@ async fn an_infra_proxy_serves_a_printer_with_basic_credentials() {
         password: "guess".into(),
     };
 
-    let refused = cloud
-        .call("/ipp/print/lobby", &bad, Operation::GET_JOBS, |_| {})
-        .await;
-    assert!(matches!(
-        refused,
-        Err(TransportError::HttpStatus { status: 401, .. })
-    ));
-    let refused = cloud
-        .call("/ipp/print/other", &good, Operation::GET_JOBS, |_| {})
-        .await;
-    assert!(matches!(
-        refused,
-        Err(TransportError::HttpStatus { status: 401, .. })
-    ));
+    // A wrong password, and the right one on another printer's URL.
+    for (path, credentials) in [("/ipp/print/lobby", &bad), ("/ipp/print/other", &good)] {
+        let refused = cloud
+            .call(path, credentials, Operation::GET_JOBS, |_| {})
+            .await;
+        let unauthorized = matches!(refused, Err(TransportError::HttpStatus { status: 401, .. }));
+        assert!(unauthorized, "{path}: {:?}", refused.err());
+    }
 
     let uuid = "urn:uuid:7d1f0f8e-0000-4000-8000-00000000abcd";
     let (r, _) = cloud

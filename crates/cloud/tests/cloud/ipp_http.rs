@@ -128,6 +128,21 @@ async fn basic_auth_reaches_the_server_and_a_missing_document_is_empty() {
     assert!(rest.is_empty());
 }
 
+/// Sends `body` as an IPP request as it is, for the tests of what a request the client library
+/// would never send (undecodable, truncated, too large) gets.
+async fn post_raw(
+    http: &reqwest::Client,
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    http.post(url)
+        .header("content-type", "application/ipp")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
     let url = serve().await;
@@ -136,13 +151,7 @@ async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
     let bad = vec![
         2u8, 0, 0, 0x0B, 0, 0, 0, 99, 0x01, 0x21, 0, 1, b'a', 0, 3, 0, 0, 1, 3,
     ];
-    let response = http
-        .post(&url)
-        .header("content-type", "application/ipp")
-        .body(bad)
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(&http, &url, bad).await;
     assert_eq!(response.status(), 200, "IPP errors travel in HTTP 200");
     let body = response.bytes().await.unwrap();
     let (message, _) = decode(&body, &Limits::default()).unwrap();
@@ -160,16 +169,8 @@ async fn undecodable_requests_get_an_ipp_error_with_the_request_id() {
     // A truncated request (the client hung up mid-attributes) is a bad request, too.
     // It comes as IPP/1.1, and the answer must use the same version.
     let truncated = vec![1u8, 1, 0, 0x0B, 0, 0, 0, 5, 0x01, 0x44, 0, 10, b'x'];
-    let body = http
-        .post(&url)
-        .header("content-type", "application/ipp")
-        .body(truncated)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let response = post_raw(&http, &url, truncated).await;
+    let body = response.bytes().await.unwrap();
     let (message, _) = decode(&body, &Limits::default()).unwrap();
     assert_eq!(
         (message.request_id, message.status()),
@@ -221,13 +222,7 @@ async fn oversized_attributes_are_refused_without_reading_the_whole_body() {
     }
     let body = request.to_bytes().unwrap();
     assert!(body.len() > 4_000_000);
-    let response = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/ipp")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(&reqwest::Client::new(), &url, body).await;
     let bytes = response.bytes().await.unwrap();
     let (message, _) = decode(&bytes, &Limits::default()).unwrap();
     assert_eq!(message.request_id, 42);
@@ -257,16 +252,10 @@ async fn server_limits_come_from_a_request_extension() {
     request
         .group_mut(GroupTag::OPERATION)
         .push(Attribute::new("deep", nested));
-    let response = post_ipp(
-        &reqwest::Client::new(),
-        &url,
-        &Credentials::None,
-        &request,
-        None,
-        &Limits::default(),
-    )
-    .await
-    .unwrap();
+    let (client, limits) = (reqwest::Client::new(), Limits::default());
+    let response = post_ipp(&client, &url, &Credentials::None, &request, None, &limits)
+        .await
+        .unwrap();
     assert_eq!(
         response.message.status(),
         StatusCode::CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE

@@ -14,6 +14,7 @@ use printlab_graph::PrintDocumentUploadProperties;
 use printlab_testkit::upload::UploadServer;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::fmt::Display;
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,6 +83,15 @@ struct Cloud {
     data: std::path::PathBuf,
     base: String,
     server: tokio::task::JoinHandle<()>,
+    /// The temporary folder of a cloud from [`start`], removed when the test ends.
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The upload routes stop serving when the test is done with its cloud, so no test has to say so.
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 impl Cloud {
@@ -94,8 +104,34 @@ impl Cloud {
     }
 }
 
+/// A cloud in a temporary folder of its own: how most tests here start.
+async fn start(limits: UploadLimits) -> Cloud {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cloud = start_in(dir.path(), limits).await;
+    cloud._dir = Some(dir);
+    cloud
+}
+
+/// `GET url` of the byte range `range` (`a-b`, `-n`, `a-`), for the download tests.
+async fn get_range(client: &reqwest::Client, url: &str, range: impl Display) -> reqwest::Response {
+    let range = format!("bytes={range}");
+    client.get(url).header("Range", range).send().await.unwrap()
+}
+
+/// A cloud of its own with an upload session for the document `document_id` of `size` bytes;
+/// gives the cloud, the upload URL and the document to send. Most tests here start so.
+async fn with_session(
+    limits: UploadLimits,
+    document_id: &str,
+    size: u64,
+) -> (Cloud, String, Vec<u8>) {
+    let cloud = start(limits).await;
+    let url = create(&cloud, document_id, size);
+    (cloud, url, document_bytes(size))
+}
+
 /// A cloud on `data` (sled in `data/db`, blob files beside it), serving the upload routes.
-async fn start(data: &std::path::Path, limits: UploadLimits) -> Cloud {
+async fn start_in(data: &std::path::Path, limits: UploadLimits) -> Cloud {
     let db = sled::open(data.join("db")).unwrap();
     let listener = RecordingListener::open(&db);
     let server = UploadServer::start(&db, data, listener.clone(), limits).await;
@@ -106,6 +142,7 @@ async fn start(data: &std::path::Path, limits: UploadLimits) -> Cloud {
         data: data.to_path_buf(),
         base: server.base,
         server: server.server,
+        _dir: None,
     }
 }
 
@@ -220,11 +257,9 @@ fn missing(progress: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn ranges_out_of_order_and_in_parallel_complete_the_document() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), UploadLimits::default()).await;
     let size = 5 * MIB + 123;
-    let data = Arc::new(document_bytes(size));
-    let url = create(&cloud, "doc-1", size);
+    let (cloud, url, data) = with_session(UploadLimits::default(), "doc-1", size).await;
+    let data = Arc::new(data);
     let client = reqwest::Client::new();
 
     // The tail first, alone: 202 and the gap before it.
@@ -274,16 +309,12 @@ async fn ranges_out_of_order_and_in_parallel_complete_the_document() {
         streamed.extend_from_slice(&piece);
     }
     assert_eq!(streamed, *data);
-    cloud.server.abort();
 }
 
 #[tokio::test]
 async fn upload_url_rejects_what_graph_rejects() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), UploadLimits::default()).await;
     let size = 2 * MIB;
-    let data = document_bytes(size);
-    let url = create(&cloud, "doc-2", size);
+    let (cloud, url, data) = with_session(UploadLimits::default(), "doc-2", size).await;
     let client = reqwest::Client::new();
 
     // An Authorization header is tolerated.
@@ -393,16 +424,13 @@ async fn upload_url_rejects_what_graph_rejects() {
     assert_eq!(client.delete(&url).send().await.unwrap().status(), 204);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
     assert_eq!(cloud.stored_blobs(), (0, 0));
-    cloud.server.abort();
 }
 
 #[tokio::test]
 async fn a_fifth_concurrent_range_waits_and_in_flight_bytes_count_as_overlap() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), UploadLimits::default()).await;
     let size = 8 * MIB;
-    let data = Arc::new(document_bytes(size));
-    let url = create(&cloud, "doc-3", size);
+    let (cloud, url, data) = with_session(UploadLimits::default(), "doc-3", size).await;
+    let data = Arc::new(data);
     let client = reqwest::Client::new();
 
     // Four ranges whose bodies stall after their first half.
@@ -468,7 +496,6 @@ async fn a_fifth_concurrent_range_waits_and_in_flight_bytes_count_as_overlap() {
         cloud.service.document_sha256("doc-3").await.unwrap(),
         sha256_hex(&data)
     );
-    cloud.server.abort();
 }
 
 fn tokio_stream_from(
@@ -479,13 +506,10 @@ fn tokio_stream_from(
 
 #[tokio::test]
 async fn a_range_cut_off_midway_keeps_its_whole_chunks_and_reports_the_precise_gap() {
-    let dir = tempfile::tempdir().unwrap();
     let limits = UploadLimits::default();
     let chunk = limits.chunk_size as u64;
-    let cloud = start(dir.path(), limits).await;
     let size = 3 * MIB;
-    let data = document_bytes(size);
-    let url = create(&cloud, "doc-4", size);
+    let (cloud, url, data) = with_session(limits, "doc-4", size).await;
     let client = reqwest::Client::new();
 
     let (first, last) = (MIB, 2 * MIB - 1);
@@ -521,17 +545,15 @@ async fn a_range_cut_off_midway_keeps_its_whole_chunks_and_reports_the_precise_g
         cloud.service.document_sha256("doc-4").await.unwrap(),
         sha256_hex(&data)
     );
-    cloud.server.abort();
 }
 
 #[tokio::test]
 async fn expired_sessions_are_gone_and_a_declared_gigabyte_costs_nothing() {
-    let dir = tempfile::tempdir().unwrap();
     let limits = UploadLimits {
         session_lifetime: chrono::Duration::milliseconds(400),
         ..UploadLimits::default()
     };
-    let cloud = start(dir.path(), limits).await;
+    let cloud = start(limits).await;
     let client = reqwest::Client::new();
     let size = 1 << 30;
     let url = create(&cloud, "doc-5", size);
@@ -557,20 +579,16 @@ async fn expired_sessions_are_gone_and_a_declared_gigabyte_costs_nothing() {
     assert_eq!(put(&client, &url, &data, 0, 9).await.status(), 404);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
     assert_eq!(sessions.len(), 0);
-    cloud.server.abort();
 }
 
 #[tokio::test]
 async fn downloads_serve_ranges_with_a_short_lived_token() {
-    let dir = tempfile::tempdir().unwrap();
     let limits = UploadLimits {
         download_lifetime: chrono::Duration::milliseconds(800),
         ..UploadLimits::default()
     };
-    let cloud = start(dir.path(), limits).await;
     let size = MIB + 7;
-    let data = document_bytes(size);
-    let url = create(&cloud, "doc-7", size);
+    let (cloud, url, data) = with_session(limits, "doc-7", size).await;
     let client = reqwest::Client::new();
     assert_eq!(put(&client, &url, &data, 0, size - 1).await.status(), 201);
 
@@ -593,12 +611,7 @@ async fn downloads_serve_ranges_with_a_short_lived_token() {
 
     // A range across a chunk boundary.
     let (a, b) = (256 * KIB - 10, 256 * KIB + 9);
-    let r = client
-        .get(&download)
-        .header("Range", format!("bytes={a}-{b}"))
-        .send()
-        .await
-        .unwrap();
+    let r = get_range(&client, &download, format!("{a}-{b}")).await;
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["etag"], etag);
     assert_eq!(
@@ -609,23 +622,13 @@ async fn downloads_serve_ranges_with_a_short_lived_token() {
         r.bytes().await.unwrap().as_ref(),
         &data[a as usize..=b as usize]
     );
-    let r = client
-        .get(&download)
-        .header("Range", "bytes=-7")
-        .send()
-        .await
-        .unwrap();
+    let r = get_range(&client, &download, "-7").await;
     assert_eq!(r.status(), 206);
     assert_eq!(
         r.bytes().await.unwrap().as_ref(),
         &data[(size - 7) as usize..]
     );
-    let r = client
-        .get(&download)
-        .header("Range", format!("bytes={size}-"))
-        .send()
-        .await
-        .unwrap();
+    let r = get_range(&client, &download, format!("{size}-")).await;
     assert_eq!(r.status(), 416);
     assert_eq!(r.headers()["content-range"], format!("bytes */{size}"));
 
@@ -648,13 +651,11 @@ async fn downloads_serve_ranges_with_a_short_lived_token() {
     assert_eq!(client.get(&fresh).send().await.unwrap().status(), 404);
     assert!(cloud.service.read_document("doc-7").is_err());
     assert_eq!(cloud.stored_blobs(), (0, 0));
-    cloud.server.abort();
 }
 
 #[tokio::test]
 async fn the_2020_beta_design_shares_the_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), UploadLimits::default()).await;
+    let cloud = start(UploadLimits::default()).await;
     let size = 3000;
     let data = document_bytes(size);
     let session = cloud
@@ -734,7 +735,6 @@ async fn the_2020_beta_design_shares_the_engine() {
         .unwrap();
     cloud.service.discard_beta("doc-9", &alice()).unwrap();
     assert_eq!(cloud.service.beta_session("doc-9").unwrap_err().status, 404);
-    cloud.server.abort();
 }
 
 /// Kill-safety: a cloud process is killed (SIGKILL) while one range is half sent; a new process
@@ -792,7 +792,7 @@ async fn a_killed_cloud_resumes_sessions_from_next_expected_ranges() {
     child.wait().unwrap();
     drop(stream);
 
-    let cloud = start(dir.path(), UploadLimits::default()).await;
+    let cloud = start_in(dir.path(), UploadLimits::default()).await;
     let url = url.replace(&child_base, &cloud.base);
     let progress: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
     let gaps = missing(&progress);
@@ -813,7 +813,6 @@ async fn a_killed_cloud_resumes_sessions_from_next_expected_ranges() {
         sha256_hex(&data)
     );
     assert!(cloud.listener.recorded("doc-kill").is_some());
-    cloud.server.abort();
 }
 
 /// The process the kill-safety test kills: serves the upload routes on a data folder until
@@ -828,7 +827,7 @@ async fn upload_cloud_child_process() {
         .unwrap()
         .parse()
         .unwrap();
-    let cloud = start(std::path::Path::new(&path), UploadLimits::default()).await;
+    let cloud = start_in(std::path::Path::new(&path), UploadLimits::default()).await;
     let url = create(&cloud, "doc-kill", size);
     println!("UPLOAD_URL {url}");
     tokio::time::sleep(Duration::from_secs(120)).await;
@@ -836,11 +835,8 @@ async fn upload_cloud_child_process() {
 
 #[tokio::test]
 async fn a_failed_completion_is_finished_by_the_next_get() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), UploadLimits::default()).await;
     let size = 700 * KIB;
-    let data = document_bytes(size);
-    let url = create(&cloud, "doc-10", size);
+    let (cloud, url, data) = with_session(UploadLimits::default(), "doc-10", size).await;
     let client = reqwest::Client::new();
     cloud
         .listener
@@ -861,7 +857,6 @@ async fn a_failed_completion_is_finished_by_the_next_get() {
         sha256_hex(&data)
     );
     assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
-    cloud.server.abort();
 }
 
 /// The digest is recorded after the 201; a cloud that stopped in between records it when its
@@ -869,7 +864,7 @@ async fn a_failed_completion_is_finished_by_the_next_get() {
 #[tokio::test]
 async fn a_digest_missed_by_a_stop_is_recorded_at_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), UploadLimits::default()).await;
+    let cloud = start_in(dir.path(), UploadLimits::default()).await;
     let size = 3 * MIB + 1;
     let data = document_bytes(size);
     let url = create(&cloud, "doc-11", size);
@@ -879,7 +874,6 @@ async fn a_digest_missed_by_a_stop_is_recorded_at_the_next_open() {
         cloud.service.document_sha256("doc-11").await.unwrap(),
         sha256_hex(&data)
     );
-    cloud.server.abort();
     // Put the record back in the state a stop right after the 201 leaves it.
     let documents = cloud.db.open_tree("upload.documents").unwrap();
     let mut record: Value =

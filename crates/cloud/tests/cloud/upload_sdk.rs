@@ -3,8 +3,7 @@
 //! The interpreter comes from `PRINTLAB_GRAPH_SDK_PYTHON` (tests/run.sh installs msgraph-sdk
 //! into a venv and sets it).
 
-use printlab_cloud::upload::{UploadCreator, UploadLimits, UploadTarget};
-use printlab_graph::PrintDocumentUploadProperties;
+use printlab_cloud::upload::UploadLimits;
 use printlab_testkit::upload::{DocumentListener, UploadServer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -18,9 +17,7 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path().join("db")).unwrap();
     let listener = Arc::new(DocumentListener);
-    let UploadServer {
-        service, server, ..
-    } = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
+    let upload = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
 
     let size: usize = 3 * 1024 * 1024 + 1234;
     let data: Vec<u8> = (0..size)
@@ -28,19 +25,8 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
         .collect();
     let file = dir.path().join("document.pdf");
     std::fs::write(&file, &data).unwrap();
-    let target = UploadTarget {
-        printer_id: "2f8e0c4a-6b1d-4c3e-8a5f-9d7b1e2c3a4b".into(),
-        job_id: "5".into(),
-        document_id: "doc-sdk".into(),
-    };
-    let props = PrintDocumentUploadProperties {
-        document_name: "document.pdf".into(),
-        content_type: "application/pdf".into(),
-        size: size as i64,
-    };
-    let session = service
-        .create_session(target, &props, &UploadCreator::default())
-        .unwrap();
+    let printer = "2f8e0c4a-6b1d-4c3e-8a5f-9d7b1e2c3a4b";
+    let session = upload.pdf_session(printer, "5", "doc-sdk", "document.pdf", size);
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -70,12 +56,13 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
     if let Some(status) = outcome.get("api_error_status") {
         assert_eq!(status, 404, "{stdout}\n{stderr}");
     }
-    let sha256 = service
+    let sha256 = upload
+        .service
         .document_sha256("doc-sdk")
         .await
         .unwrap_or_else(|e| {
             panic!("the SDK did not complete the upload ({e}):\n{stdout}\n{stderr}")
         });
     assert_eq!(sha256, hex::encode(Sha256::digest(&data)));
-    server.abort();
+    upload.server.abort();
 }
