@@ -41,3 +41,27 @@ pub fn detect(package: impl Read + Seek) -> Option<&'static str> {
 pub fn looks_like_zip(head: &[u8]) -> bool {
     head.starts_with(b"PK\x03\x04")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    #[test]
+    fn an_openxps_package_is_told_from_other_zips() {
+        let package = printlab_testkit::xps::oxps_package(1);
+        assert!(looks_like_zip(&package));
+        assert_eq!(detect(Cursor::new(&package)), Some(OXPS));
+
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file("_rels/.rels", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(b"<Relationships/>").unwrap();
+        let other = zip.finish().unwrap().into_inner();
+        assert_eq!(detect(Cursor::new(&other)), None, "a ZIP that is not XPS");
+        assert_eq!(detect(Cursor::new(b"%PDF-1.7")), None);
+        assert!(is_xps_type("Application/OXPS; charset=binary"));
+        assert!(is_xps_type(MS_XPS));
+        assert!(!is_xps_type("application/pdf"));
+    }
+}
