@@ -340,3 +340,75 @@ async fn a_cloud_stopped_before_converting_converts_when_it_opens_again() {
     assert_eq!(format, PDF);
     assert_eq!(pdf_pages(&pdf), 2);
 }
+
+#[tokio::test]
+async fn a_held_oxps_job_is_converted_when_its_pull_printing_task_releases_it() {
+    let cloud = TestCloud::builder()
+        .long_poll(Duration::from_secs(2))
+        .start()
+        .await;
+    let admin = cloud.admin_graph();
+    let (printer, token) = device_printer(&cloud, "pull-pdf-only", &[PDF]).await;
+    let badge = cloud.graph(&cloud.app(
+        "badge",
+        &[
+            "PrintTaskDefinition.ReadWrite.All",
+            "PrintJob.Manage.All",
+            "Printer.Read.All",
+        ],
+    ));
+    let definition = badge
+        .ok(
+            reqwest::Method::POST,
+            "/print/taskDefinitions",
+            Some(
+                json!({"displayName": "Badge release", "createdBy": {"displayName": "Badge app"}}),
+            ),
+        )
+        .await;
+    let definition = definition["id"].as_str().unwrap();
+    cloud
+        .graph(&cloud.admin_via("badge"))
+        .ok(
+            reqwest::Method::POST,
+            &format!("/print/printers/{printer}/taskTriggers"),
+            Some(json!({"event": "jobStarted", "definition@odata.bind": format!("https://graph.microsoft.com/v1.0/print/taskDefinitions/{definition}")})),
+        )
+        .await;
+
+    let job = uploaded_job(&admin, &printer, OXPS, oxps_package(2)).await;
+    let held = start(&admin, &printer, &job).await;
+    assert_eq!(held["details"], json!(["releaseWait"]), "{held}");
+    let tasks = admin
+        .ok(
+            reqwest::Method::GET,
+            &format!("/print/printers/{printer}/jobs/{job}/tasks"),
+            None,
+        )
+        .await;
+    let task = tasks["value"][0]["id"].as_str().unwrap();
+    badge
+        .ok(
+            reqwest::Method::PATCH,
+            &format!("/print/taskDefinitions/{definition}/tasks/{task}"),
+            Some(json!({"status": {"state": "completed", "description": "Released."}})),
+        )
+        .await;
+
+    let converted = wait_job(
+        &admin,
+        &printer,
+        &job,
+        "the released job to be converted",
+        fetchable,
+    )
+    .await;
+    assert_eq!(
+        converted["status"]["details"],
+        json!(["interpreting"]),
+        "{converted}"
+    );
+    let (format, pdf) = fetch(&admin, &cloud, &token, &job).await;
+    assert_eq!(format, PDF);
+    assert_eq!(pdf_pages(&pdf), 2);
+}
