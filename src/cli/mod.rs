@@ -21,6 +21,7 @@ mod testpage;
 mod token;
 mod up;
 mod validate;
+mod xps;
 
 /// A virtual printer connector: emulated printers against a Universal Print–style cloud.
 #[derive(Parser)]

@@ -44,17 +44,27 @@ pub struct PrintArgs {
 }
 
 /// Tells the format from the first bytes (the renderer's sniffing, which the client crate does
-/// not link), then lets the client hash and name the file.
+/// not link) or, for a ZIP, from its package relationships (an XPS package goes up as
+/// `application/oxps`, which the cloud converts for a printer that only takes PDF), then lets
+/// the client hash and name the file.
 fn inspect(path: &Path) -> anyhow::Result<Document> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let mut head = Vec::with_capacity(1024);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1024).read_to_end(&mut head))
+    (&mut file)
+        .take(1024)
+        .read_to_end(&mut head)
         .with_context(|| format!("reading {}", path.display()))?;
-    let content_type = printlab_render::sniff(&head).ok_or_else(|| {
+    let content_type = match printlab_render::sniff(&head) {
+        Some(found) => Some(found),
+        None if super::xps::looks_like_zip(&head) => super::xps::detect(file),
+        None => None,
+    };
+    let content_type = content_type.ok_or_else(|| {
         fail(
             exit::UNSUPPORTED,
             format!(
-                "{}: cannot tell the format from its bytes; printlab print sends PDF, JPEG, PNG, PWG raster or Apple URF",
+                "{}: cannot tell the format from its bytes; printlab print sends PDF, JPEG, PNG, PWG raster, Apple URF or OpenXPS",
                 path.display()
             ),
         )

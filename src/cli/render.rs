@@ -8,7 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args)]
 pub struct RenderArgs {
-    /// The document: PDF, JPEG, PNG, PWG raster or Apple raster.
+    /// The document: PDF, JPEG, PNG, PWG raster, Apple raster or OpenXPS / XPS (converted to
+    /// PDF first, as the cloud does for a printer that only takes PDF).
     pub file: PathBuf,
     /// Output directory for the PNGs and manifest.json.
     #[arg(short, long)]
@@ -31,6 +32,22 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         .content_type
         .as_deref()
         .unwrap_or("application/octet-stream");
+    let is_xps = match args.content_type.as_deref() {
+        Some(declared) => super::xps::is_xps_type(declared),
+        None => {
+            render::sniff(&bytes).is_none()
+                && super::xps::looks_like_zip(&bytes)
+                && super::xps::detect(std::io::Cursor::new(&bytes)).is_some()
+        }
+    };
+    let (bytes, content_type) = if is_xps {
+        let pdf = printlab_convert::xps_to_pdf(&bytes, &printlab_convert::Limits::default())
+            .with_context(|| format!("converting {} to PDF", args.file.display()))?;
+        eprintln!("converted XPS to PDF: {} page(s)", pdf.pages);
+        (pdf.bytes, render::PDF)
+    } else {
+        (bytes, content_type)
+    };
     let cancel = CancellationToken::new();
     let manifest = if args.native {
         let dpi = args.job.dpi.unwrap_or(150);

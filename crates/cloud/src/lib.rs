@@ -86,6 +86,8 @@ pub(crate) struct CloudState {
     /// Serialises read-modify-write of records (Graph and INFRA alike) so concurrent updates
     /// cannot lose each other's changes.
     pub write_lock: Arc<Mutex<()>>,
+    /// OXPS documents being converted to PDF for printers that only take PDF.
+    pub conversions: graph::Conversions,
 }
 
 impl CloudState {
@@ -161,7 +163,7 @@ impl Cloud {
             options.long_poll,
             write_lock.clone(),
         );
-        Ok(Self {
+        let cloud = Self {
             state: Arc::new(CloudState {
                 store,
                 tokens,
@@ -172,8 +174,21 @@ impl Cloud {
                 registrations,
                 infra,
                 write_lock,
+                conversions: graph::Conversions::default(),
             }),
-        })
+        };
+        // Conversions a stop interrupted start again now when there is a runtime to run them,
+        // else when the cloud starts serving.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            cloud.resume_conversions()?;
+        }
+        Ok(cloud)
+    }
+
+    /// Converts the OXPS documents of jobs still `transforming` (a stop or a kill came before
+    /// their conversion ended); once per opening, later calls do nothing. Needs a tokio runtime.
+    pub fn resume_conversions(&self) -> Result<usize, store::StoreError> {
+        graph::resume_conversions(&self.state)
     }
 
     /// The Graph root clients point their SDK at.
@@ -248,15 +263,20 @@ impl Cloud {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
             }
         });
+        self.resume_conversions()?;
         let serving = self.state.infra.start_serving();
         let shutdown = async move {
             shutdown.await;
             serving.cancel();
         };
-        axum::serve(listener, self.router())
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(CloudError::Serve)
+            .map_err(CloudError::Serve);
+        // Unfinished conversions are redone at the next opening; stopping them here lets go of
+        // the store, so the folder can be opened again as soon as this returns.
+        self.state.conversions.stop_all().await;
+        served
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`Graph`]: a small Graph v1.0 client for the calls every test repeats (create a printer,
 //!   share it, create a job, upload its document, start it), answering status and JSON;
 //! - [`ipp`]: the IPP requests a test sends as a device or as ipptool;
-//! - [`upload`]: the upload engine alone on loopback, for the upload tests and bench.
+//! - [`upload`]: the upload engine alone on loopback, for the upload tests and bench;
+//! - [`xps`]: small real OpenXPS packages for the OXPS to PDF conversion tests.
 //!
 //! It is two packages because cargo unifies features and dependencies per build: a harness
 //! that could start devices would link the rasterizer into every test of the cloud. So this
@@ -18,6 +19,7 @@ mod cloud;
 mod graph;
 pub mod ipp;
 pub mod upload;
+pub mod xps;
 
 pub use cloud::{ADMIN_SCOPES, Stopped, TestCloud, TestCloudBuilder, foreign_token};
 pub use graph::{Graph, call, csr_base64, download, job_ended, job_state, put_whole};

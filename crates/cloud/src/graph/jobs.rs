@@ -264,13 +264,26 @@ pub(super) async fn start_job<const SHARE: bool>(
 /// A job change the device side must hear about, told once the store is flushed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum DeviceNotice {
-    Fetchable { printer_id: String, job_id: String },
-    Canceled { printer_id: String, job_id: String },
+    Fetchable {
+        printer_id: String,
+        job_id: String,
+    },
+    Canceled {
+        printer_id: String,
+        job_id: String,
+    },
+    /// Not fetchable yet: the cloud converts the document first (`conversion.rs`), and that
+    /// raises `Fetchable` once the PDF is stored.
+    Convert {
+        printer_id: String,
+        job_id: String,
+    },
 }
 
 impl CloudState {
-    /// Tells INFRA (devices) about a job change already flushed to the store.
-    pub(super) fn notify_devices(&self, notice: DeviceNotice) {
+    /// Tells INFRA (devices) about a job change already flushed to the store, or starts the
+    /// conversion that has to come before devices may fetch it.
+    pub(super) fn notify_devices(self: &Arc<Self>, notice: DeviceNotice) {
         match notice {
             DeviceNotice::Fetchable { printer_id, job_id } => {
                 self.infra.job_fetchable(&printer_id, &job_id)
@@ -278,14 +291,19 @@ impl CloudState {
             DeviceNotice::Canceled { printer_id, job_id } => {
                 self.infra.job_canceled(&printer_id, &job_id)
             }
+            DeviceNotice::Convert { printer_id, job_id } => {
+                super::conversion::start(self, &printer_id, &job_id)
+            }
         }
     }
 }
 
-/// Makes a started job fetchable for its printer: `processing` (`transforming` when the cloud
-/// converts OXPS to PDF), stored. Called with the write lock held, from `start` and when a
-/// pull-printing task releases a held job; the caller flushes the store and then passes the
-/// returned notice to `notify_devices`.
+/// Makes a started job fetchable for its printer: `processing`, `interpreting`, stored. A job
+/// whose OXPS document the cloud must convert to PDF first is `processing`, `transforming` and
+/// not fetchable yet; the returned `Convert` notice starts the conversion, which makes it
+/// fetchable. Called with the write lock held, from `start`, when a pull-printing task releases
+/// a held job and on redirect; the caller flushes the store and then passes the returned notice
+/// to `notify_devices`.
 pub(super) fn release_job(
     state: &CloudState,
     printer: &PrinterRecord,
@@ -302,11 +320,13 @@ pub(super) fn release_job(
         description: "The print job is currently being processed.".into(),
         is_acquired_by_printer: false,
     };
-    rec.job.is_fetchable = true;
+    rec.job.is_fetchable = !transforming;
     state.store.put_job(rec)?;
-    Ok(DeviceNotice::Fetchable {
-        printer_id: rec.printer_id.clone(),
-        job_id: rec.job.id.clone(),
+    let (printer_id, job_id) = (rec.printer_id.clone(), rec.job.id.clone());
+    Ok(if transforming {
+        DeviceNotice::Convert { printer_id, job_id }
+    } else {
+        DeviceNotice::Fetchable { printer_id, job_id }
     })
 }
 

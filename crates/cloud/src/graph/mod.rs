@@ -133,6 +133,7 @@ const LIST_QUERY: Supported = Supported {
 
 mod actions;
 mod beta;
+mod conversion;
 mod documents;
 mod jobs;
 mod navigation;
@@ -141,6 +142,7 @@ mod printers;
 mod shares;
 mod tasks;
 
+pub(crate) use conversion::{Conversions, resume as resume_conversions};
 use documents::{check_content_type, upload_creator, upload_target};
 use jobs::{
     DeviceNotice, check_job_configuration, collection, job_value, needs_oxps_conversion,

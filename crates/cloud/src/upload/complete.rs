@@ -1,6 +1,7 @@
 //! Completing an upload: the listener records the printDocument, the session becomes a document
 //! record, and the digest is started in the background.
 
+use super::rendition::drop_rendition_in;
 use super::store::{self, DocumentRecord, SessionRecord, Store};
 use super::write::flush_db;
 use super::{CompletedUpload, RangeOutcome, UploadService, UploadStoreError};
@@ -49,20 +50,22 @@ impl UploadService {
         let s = &self.store;
         let document_key = record.target.document_id.as_bytes();
         let replaced = s.document(&record.target.document_id)?;
-        (
+        // A rendition of the old bytes goes with them.
+        let dropped_rendition = (
             &s.sessions,
             &s.session_by_document,
             &s.documents,
+            &s.renditions,
             s.trash_tree(),
         )
-            .transaction(|(sessions, by_document, documents, trash)| {
+            .transaction(|(sessions, by_document, documents, renditions, trash)| {
                 sessions.remove(record.id.as_bytes())?;
                 by_document.remove(document_key)?;
                 documents.insert(document_key, store::encode(&document))?;
                 if let Some(old) = &replaced {
                     Store::trash_in(trash, old.blob)?;
                 }
-                Ok(())
+                drop_rendition_in(renditions, trash, document_key)
             })
             .map_err(store::transaction_error)?;
         flush_db(&s.db).await?;
@@ -70,7 +73,7 @@ impl UploadService {
             .lock()
             .expect("upload lock poisoned")
             .remove(&record.id);
-        if replaced.is_some() {
+        if replaced.is_some() || dropped_rendition {
             s.empty_trash()?;
         }
         tracing::info!(session = %record.id, document = %record.target.document_id,

@@ -1,5 +1,7 @@
-//! Completed documents: looking up a document's record and deleting its bytes.
+//! Completed documents: looking up a document's record and deleting its bytes (and any
+//! rendition made from them).
 
+use super::rendition::drop_rendition_in;
 use super::store::{self, DocumentRecord, Store};
 use super::{UploadService, UploadStoreError};
 use crate::odata::GraphError;
@@ -16,10 +18,11 @@ impl UploadService {
     pub fn delete_document(&self, document_id: &str) -> Result<(), GraphError> {
         let record = self.stored_document(document_id)?;
         let s = &self.store;
-        (&s.documents, s.trash_tree())
-            .transaction(|(documents, trash)| {
+        (&s.documents, &s.renditions, s.trash_tree())
+            .transaction(|(documents, renditions, trash)| {
                 documents.remove(document_id.as_bytes())?;
                 Store::trash_in(trash, record.blob)?;
+                drop_rendition_in(renditions, trash, document_id.as_bytes())?;
                 Ok(())
             })
             .map_err(store::transaction_error)?;

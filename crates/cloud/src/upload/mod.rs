@@ -37,8 +37,8 @@
 //! Files: this one holds the public types and the service's state; `impl UploadService` is
 //! spread by what it does: `open.rs` (opening, expiry sweep), `session.rs` (create, GET,
 //! DELETE), `write.rs` (range PUTs), `complete.rs`, `digest.rs`, `document.rs` (lookup,
-//! deletion) and `download.rs` (download URLs, reading bytes back); `token.rs` draws and
-//! compares `tempauthtoken`s.
+//! deletion), `download.rs` (download URLs, reading bytes back) and `rendition.rs` (what devices
+//! get instead of the upload); `token.rs` draws and compares `tempauthtoken`s.
 
 mod beta;
 mod complete;
@@ -49,6 +49,7 @@ mod group_sync;
 mod http;
 mod open;
 mod range;
+mod rendition;
 mod session;
 mod store;
 mod token;
@@ -56,6 +57,7 @@ mod write;
 
 pub use beta::BetaUploadSession;
 pub use range::{ContentRange, RangeRequest, Span};
+pub use store::Rendition;
 
 use crate::odata::GraphError;
 use chrono::{DateTime, Utc};

@@ -9,7 +9,9 @@
 //!   follows the completion);
 //! - `upload.spans`: blob id ‖ offset (big-endian) → length of a stored span (8 bytes);
 //! - `upload.download_grants`: grant id → [`GrantRecord`];
-//! - `upload.trash`: blob ids whose file and spans are being deleted.
+//! - `upload.trash`: blob ids whose file and spans are being deleted;
+//! - `upload.renditions`: document id → [`Rendition`], the bytes devices get instead of the
+//!   upload (OXPS converted to PDF), in a blob of their own.
 //!
 //! A blob is the byte content of one upload; its id is the session id, and a completed document
 //! keeps pointing at it, so completion moves no bytes. A span is recorded only after its bytes
@@ -73,6 +75,17 @@ pub struct DocumentRecord {
     pub uploaded: DateTime<Utc>,
 }
 
+/// What devices are given instead of an uploaded document. It names the upload blob it was made
+/// from, so a document uploaded again (a new blob) never serves a rendition of its old bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rendition {
+    pub blob: Uuid,
+    pub source_blob: Uuid,
+    pub size: u64,
+    pub content_type: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GrantRecord {
@@ -91,6 +104,7 @@ pub struct Store {
     pub documents: sled::Tree,
     spans: sled::Tree,
     pub grants: sled::Tree,
+    pub renditions: sled::Tree,
     trash: sled::Tree,
     blob_dir: Arc<PathBuf>,
 }
@@ -142,6 +156,7 @@ impl Store {
             documents: db.open_tree("upload.documents")?,
             spans: db.open_tree("upload.spans")?,
             grants: db.open_tree("upload.download_grants")?,
+            renditions: db.open_tree("upload.renditions")?,
             trash: db.open_tree("upload.trash")?,
             blob_dir: Arc::new(blob_dir),
         };

@@ -10,5 +10,6 @@ mod infra_ipptool;
 mod infra_service;
 mod ipp_http;
 mod ipp_interop;
+mod oxps;
 mod upload_engine;
 mod upload_sdk;

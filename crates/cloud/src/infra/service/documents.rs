@@ -2,6 +2,7 @@
 //! Update-Document-Status.
 
 use super::*;
+use futures::StreamExt;
 
 fn document_number(message: &Message) -> Result<(), Refusal> {
     match message.operation_attributes().integer("document-number") {
@@ -23,24 +24,29 @@ pub(super) fn fetch_document(state: &Shared, printer_id: &str, message: &Message
             format!("the document of job {job_id} is no longer fetchable"),
         ));
     }
-    let stream = state
-        .documents
-        .read_document(&job.document.id)
-        .map_err(|e| {
-            Refusal::new(
-                StatusCode::SERVER_ERROR_INTERNAL_ERROR,
-                format!("document of job {job_id} cannot be read: {}", e.message),
-            )
-        })?;
+    let document = device_document(state, job_id, &job)?;
+    let stream = match &document.rendition {
+        Some(rendition) => state.documents.read_rendition(rendition).boxed(),
+        None => state
+            .documents
+            .read_document(&job.document.id)
+            .map_err(|e| {
+                Refusal::new(
+                    StatusCode::SERVER_ERROR_INTERNAL_ERROR,
+                    format!("document of job {job_id} cannot be read: {}", e.message),
+                )
+            })?
+            .boxed(),
+    };
     let mut response = ok(message.request_id);
     response.groups[0].push(Attribute::new(
         "document-format",
-        Value::mime_media_type(document_format(&job)),
+        Value::mime_media_type(document.format),
     ));
     response.groups[0].push(Attribute::new("compression", Value::keyword("none")));
     Ok(IppReply::with_document_chunks(
         response,
-        Box::pin(stream.map_err(std::io::Error::other)),
+        stream.map_err(std::io::Error::other).boxed(),
     ))
 }
 

@@ -75,13 +75,43 @@ pub(super) fn get_jobs(state: &Shared, printer_id: &str, message: &Message) -> O
     Ok(IppReply::new(response))
 }
 
-pub(super) fn document_format(job: &JobRecord) -> String {
-    job.document
-        .content_type
-        .clone()
-        .filter(|t| !t.is_empty())
-        .or_else(|| job.declared_content_type.clone())
-        .unwrap_or_else(|| "application/octet-stream".to_owned())
+/// The document as the device gets it: the upload, or the rendition the cloud made of it (OXPS
+/// converted to PDF for a printer that only takes PDF), whose format and size are the device's.
+pub(super) struct DeviceDocument {
+    pub format: String,
+    pub size: u64,
+    pub rendition: Option<Rendition>,
+}
+
+pub(super) fn device_document(
+    state: &Shared,
+    job_id: i32,
+    job: &JobRecord,
+) -> Result<DeviceDocument, Refusal> {
+    let rendition = state.documents.rendition(&job.document.id).map_err(|e| {
+        Refusal::new(
+            StatusCode::SERVER_ERROR_INTERNAL_ERROR,
+            format!("document of job {job_id} cannot be read: {e}"),
+        )
+    })?;
+    Ok(match rendition {
+        Some(r) => DeviceDocument {
+            format: r.content_type.clone(),
+            size: r.size,
+            rendition: Some(r),
+        },
+        None => DeviceDocument {
+            format: job
+                .document
+                .content_type
+                .clone()
+                .filter(|t| !t.is_empty())
+                .or_else(|| job.declared_content_type.clone())
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            size: u64::try_from(job.document.size).unwrap_or(0),
+            rendition: None,
+        },
+    })
 }
 
 pub(super) fn fetch_job(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
@@ -95,14 +125,14 @@ pub(super) fn fetch_job(state: &Shared, printer_id: &str, message: &Message) -> 
     }
     let mut group = job_summary(state, printer_id, job_id, &job);
     group.push(Attribute::new("number-of-documents", Value::Integer(1)));
-    let size = u64::try_from(job.document.size).unwrap_or(0);
+    let document = device_document(state, job_id, &job)?;
     group.push(Attribute::new(
         "job-k-octets",
-        Value::Integer(i32::try_from(size.div_ceil(1024)).unwrap_or(i32::MAX)),
+        Value::Integer(i32::try_from(document.size.div_ceil(1024)).unwrap_or(i32::MAX)),
     ));
     group.push(Attribute::new(
         "document-format",
-        Value::mime_media_type(document_format(&job)),
+        Value::mime_media_type(document.format),
     ));
     let template = job_template_from_graph(&job.job.configuration);
     for u in &template.unmapped {

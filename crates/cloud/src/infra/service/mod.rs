@@ -8,6 +8,7 @@ use super::state::{
     ipp_job_id, ipp_job_state, is_handed_over, is_terminal, update_device_attributes,
 };
 use crate::store::{JobRecord, PrinterRecord};
+use crate::upload::Rendition;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode as HttpStatus, header};
@@ -34,7 +35,7 @@ mod subscriptions;
 
 use documents::{acknowledge_document, fetch_document, update_document_status};
 use jobs::{
-    acknowledge_job, document_format, fetch_job, get_jobs, job_summary, update_active_jobs,
+    acknowledge_job, device_document, fetch_job, get_jobs, job_summary, update_active_jobs,
     update_job_status,
 };
 use printer_attributes::{
