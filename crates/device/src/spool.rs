@@ -14,6 +14,9 @@
 //! writes for up to its flush interval, so the last writes before a crash may be lost (never
 //! half-applied); the device calls [`Spool::flush`] before it tells the cloud anything it must
 //! not forget (Acknowledge-Job, Acknowledge-Document, a final job state).
+//!
+//! One file over 800 lines on purpose: every write is one transaction over the same trees, and
+//! keeping them side by side (about 670 lines) is what makes them reviewable; tests follow.
 
 use super::engine::FaultMemory;
 use chrono::{DateTime, Utc};

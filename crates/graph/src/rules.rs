@@ -4,6 +4,9 @@
 //! advertises or a client submits a job) and `printlab print` all run these same functions, so a
 //! mistake is named the same way wherever it is caught. Every function returns every violation,
 //! not just the first: a person fixing a `printers.toml` wants the whole list at once.
+//!
+//! One file over 800 lines on purpose: the rules are one table read top to bottom (about 720
+//! lines), and their tests follow them.
 
 use super::enums::*;
 use super::media::MediaSize;
