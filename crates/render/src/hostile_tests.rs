@@ -324,6 +324,18 @@ fn bombs_behind_any_filter_chain_are_refused_before_rendering() {
         "{reason}"
     );
 
+    // The same inside the page's content, as an inline image.
+    let mut content =
+        b"q 100 0 0 100 0 0 cm BI /W 10000 /H 10000 /CS /G /BPC 8 /F [/AHx /Fl] ID ".to_vec();
+    content.extend_from_slice(&hex);
+    content.extend_from_slice(b"> EI Q");
+    let pdf = one_page_pdf("<< >>", stream("", &content), &[]);
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("page 1 has an inline image that decodes"),
+        "{reason}"
+    );
+
     // An image whose JPEG header declares far more than its dictionary.
     let jpeg = [
         0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x03,

@@ -1,10 +1,13 @@
 //! How much drawing a PDF page asks for once everything it draws through is expanded: form
 //! XObjects, tiling patterns, soft masks, Type 3 glyphs and annotation appearances, each
-//! counted once per use, so a form that draws the next twice, 45 levels deep, costs 2^45 and is
+//! counted once per use (inline images, which live inside content, get their filter chains
+//! measured here too), so a form that draws the next twice, 45 levels deep, costs 2^45 and is
 //! refused before hayro starts on it. Each stream is parsed once (costs are remembered per
 //! stream and resource scope), so the check costs one tokenising pass over the document's
 //! content, not an interpretation.
 
+use super::filter_chain::{decoded_bytes, filters_with_params};
+use super::pdf::MAX_STREAM_DECODED;
 use hayro::hayro_syntax::Pdf;
 use hayro::hayro_syntax::content::UntypedIter;
 use hayro::hayro_syntax::object::{Array, Dict, Name, Object, ObjectIdentifier, Stream};
@@ -26,6 +29,11 @@ pub(super) fn check_pages(pdf: &Pdf) -> Result<(), String> {
             Refusal::TooComplex => format!(
                 "page {number} draws more than {MAX_PAGE_OPERATORS} operators once its forms, \
                  patterns and Type 3 glyphs are expanded"
+            ),
+            Refusal::InlineImageBomb => format!(
+                "page {number} has an inline image that decodes to more than {} MiB (a \
+                 decompression bomb)",
+                MAX_STREAM_DECODED >> 20
             ),
             Refusal::DrawsItself(id) => {
                 format!("page {number} draws object {id:?} inside itself (a cycle)")
@@ -96,6 +104,7 @@ enum Scope {
 /// Why a page is refused.
 enum Refusal {
     TooComplex,
+    InlineImageBomb,
     DrawsItself(ObjectIdentifier),
 }
 
@@ -208,6 +217,15 @@ impl Counter {
                         }
                         _ => 1,
                     };
+                    0
+                }
+                b"BI" => {
+                    // An inline image's filters are a chain like any stream's.
+                    if let Some(Object::Stream(image)) = instruction.operands().next() {
+                        let chain = filters_with_params(image.dict());
+                        decoded_bytes(&image.raw_data(), &chain, MAX_STREAM_DECODED)
+                            .map_err(|_| Refusal::InlineImageBomb)?;
+                    }
                     0
                 }
                 b"Tj" | b"'" | b"\"" | b"TJ" if glyph_cost > 1 => {

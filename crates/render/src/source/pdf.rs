@@ -11,7 +11,7 @@ use hayro::hayro_syntax::{LoadPdfError, Pdf};
 /// Most bytes one filter of a PDF stream may decode to (and an image may decode to): a
 /// decompression bomb is refused before hayro, which decodes whole streams into memory one
 /// filter at a time, ever sees it.
-const MAX_STREAM_DECODED: u64 = 256 << 20;
+pub(super) const MAX_STREAM_DECODED: u64 = 256 << 20;
 /// Most bytes all filters of all of a document's streams may decode to together.
 const MAX_DOCUMENT_DECODED: u64 = 1 << 30;
 
