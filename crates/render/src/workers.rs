@@ -4,6 +4,7 @@
 use super::RenderError;
 use super::rasteriser::{SideJob, SideOutput, Worker, WorkerOptions};
 use super::source::Document;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -132,17 +133,18 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 }
 
 /// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
-/// index as it is written. Returns at the first error, at cancellation, or when a side overruns
-/// its time bound ([`Limits::page_time`]); workers still inside a page are then abandoned and
-/// exit when it ends, without writing.
+/// index as it is written, and stops taking sides when it answers `Break` (the sides already
+/// written are then `Some`, the rest `None`). Returns at the first error, at cancellation, or
+/// when a side overruns its time bound ([`Limits::page_time`]); workers still inside a page are
+/// then abandoned and exit when it ends, without writing.
 pub(super) fn execute(
     document: Arc<Document>,
     jobs: Arc<Vec<SideJob>>,
     options: WorkerOptions,
     limits: &Limits,
     cancel: &CancellationToken,
-    mut on_done: impl FnMut(usize),
-) -> Result<Vec<SideOutput>, RenderError> {
+    mut on_done: impl FnMut(usize) -> ControlFlow<()>,
+) -> Result<Vec<Option<SideOutput>>, RenderError> {
     wait_for_abandoned_workers(limits, cancel)?;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -220,12 +222,19 @@ pub(super) fn execute(
     };
     let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
     let mut received = 0;
+    let mut stopped_early = false;
     while received < jobs.len() {
         match rx.recv_timeout(WATCH_INTERVAL) {
             Ok((index, Ok(output))) => {
                 outputs[index] = Some(output);
                 received += 1;
-                on_done(index);
+                if on_done(index).is_break() {
+                    // Workers finish (or drop unwritten) the side in hand and leave; joined
+                    // below, so no file of theirs appears after the caller has tidied up.
+                    dispatch.stop.store(true, Ordering::Relaxed);
+                    stopped_early = true;
+                    break;
+                }
             }
             Ok((_, Err(err))) => return fail(err),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -264,10 +273,10 @@ pub(super) fn execute(
     for handle in handles {
         let _ = handle.join();
     }
-    outputs
-        .into_iter()
-        .map(|o| o.ok_or(RenderError::Cancelled))
-        .collect()
+    if !stopped_early && outputs.iter().any(Option::is_none) {
+        return Err(RenderError::Cancelled);
+    }
+    Ok(outputs)
 }
 
 /// The refusal for a side whose rasterising panicked, with the panic's message.

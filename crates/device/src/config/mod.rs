@@ -11,7 +11,8 @@ mod model;
 mod origins;
 
 pub use model::{
-    Connection, Fleet, HardwareProfile, Margins, MediaProfile, PrinterConfig, Secret, Shard,
+    Connection, Fleet, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
+    Shard,
 };
 
 use convert::{convert_connection, convert_printer};
@@ -54,6 +55,8 @@ struct PrinterEntry {
     engine: Option<EngineEntry>,
     #[serde(default)]
     faults: FaultsEntry,
+    #[serde(default)]
+    limits: LimitsEntry,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +177,15 @@ struct FaultsEntry {
     failing_formats: Option<SList>,
     extra_latency_ms: Option<S<i64>>,
     random: Option<S<RandomEntry>>,
+}
+
+/// `[printer.limits]`: most one job may put out; each left out takes its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsEntry {
+    max_pages: Option<S<i64>>,
+    max_sheets: Option<S<i64>>,
+    max_output_bytes: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -440,6 +452,44 @@ offline = [{ after_seconds = 1, for_seconds = 5, every_seconds = 2 }]
         };
         assert_eq!(password, &Some(Secret::Env("PW".into())));
         assert!(!format!("{:?}", fleet.printers[0].connection).contains("u\", password: \"PW"));
+    }
+
+    #[test]
+    fn limits_take_defaults_and_each_bad_one_is_located() {
+        let fleet = parse(
+            &format!("{MINIMAL}[printer.limits]\nmax_sheets = 40\n"),
+            "t",
+        )
+        .unwrap();
+        let limits = fleet.printers[0].limits;
+        assert_eq!(
+            limits,
+            JobLimits {
+                max_sheets: 40,
+                ..JobLimits::default()
+            }
+        );
+        let text = format!(
+            "{MINIMAL}[printer.limits]\nmax_pages = 0\nmax_sheets = -3\nmax_output_bytes = 0\n"
+        );
+        let p = problems(&text);
+        let found: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (13, "printer `Laser`: limits.max_pages must be 1 or more"),
+                (14, "printer `Laser`: limits.max_sheets must be 1 or more"),
+                (
+                    15,
+                    "printer `Laser`: limits.max_output_bytes must be 1 or more"
+                ),
+            ]
+        );
+        assert!(
+            problems(&format!("{MINIMAL}[printer.limits]\nmax_copies = 2\n"))[0]
+                .message
+                .contains("max_copies")
+        );
     }
 
     #[test]
