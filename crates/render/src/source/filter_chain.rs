@@ -124,9 +124,7 @@ pub(super) fn decoded_bytes(
         });
     }
     let mut buffer = vec![0u8; 64 << 10];
-    while let Ok(n @ 1..) = reader.read(&mut buffer) {
-        let _ = n;
-    }
+    while matches!(reader.read(&mut buffer), Ok(1..)) {}
     if let Some(layer) = exceeded.get() {
         return Err(layer);
     }
