@@ -39,12 +39,15 @@ use upload::{CompletedUpload, UploadListener, UploadService};
 pub struct CloudOptions {
     /// The longest an INFRA Get-Notifications with `notify-wait` is held (tests shorten it).
     pub long_poll: Duration,
+    /// The upload engine's limits and lifetimes (tests shorten the stall time).
+    pub upload_limits: upload::UploadLimits,
 }
 
 impl Default for CloudOptions {
     fn default() -> Self {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
+            upload_limits: upload::UploadLimits::default(),
         }
     }
 }
@@ -144,7 +147,7 @@ impl Cloud {
         db.flush()
             .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
         let public_url = public_url.trim_end_matches('/').to_string();
-        let uploads = Arc::new(UploadService::open(
+        let uploads = Arc::new(UploadService::with_limits(
             &db,
             data_dir,
             &public_url,
@@ -152,6 +155,7 @@ impl Cloud {
                 store: store.clone(),
                 db: db.clone(),
             }),
+            options.upload_limits,
         )?);
         let registrations = registration::Registrations::open(&store)?;
         let write_lock = Arc::new(Mutex::new(()));

@@ -11,5 +11,7 @@ mod infra_service;
 mod ipp_http;
 mod ipp_interop;
 mod oxps;
+mod upload_digest;
 mod upload_engine;
 mod upload_sdk;
+mod upload_stall;
