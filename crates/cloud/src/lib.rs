@@ -16,6 +16,7 @@ pub mod auth;
 pub mod ca;
 mod graph;
 pub mod infra;
+mod nonce;
 pub mod odata;
 pub mod query;
 mod registration;
