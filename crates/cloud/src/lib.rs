@@ -56,6 +56,8 @@ impl Default for CloudOptions {
 /// Why the cloud could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
+    #[error(transparent)]
+    DataDir(#[from] printlab_datadir::DataDirError),
     #[error("cannot open the store in {dir}: {source}")]
     Open { dir: PathBuf, source: sled::Error },
     #[error(transparent)]
@@ -123,6 +125,8 @@ impl Cloud {
         public_url: &str,
         options: CloudOptions,
     ) -> Result<Self, CloudError> {
+        // The store holds the token-signing key and the CA's private key.
+        printlab_datadir::ensure_private(data_dir)?;
         let db = sled::open(data_dir.join("store")).map_err(|source| CloudError::Open {
             dir: data_dir.to_path_buf(),
             source,
