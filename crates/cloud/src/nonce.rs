@@ -1,6 +1,8 @@
 //! Device token nonces (`grant_type=srv_challenge`) that cost the cloud nothing to hand out.
 //!
-//! A nonce is a small HS256 JWT, `{jti, exp}`, signed with a key drawn when the cloud opens.
+//! A nonce is `<expiry ms>.<random id>.<HMAC-SHA256 of both>` under a key drawn when the cloud
+//! opens (jsonwebtoken's HS256 signer, the crypto the cloud already has); handing one out costs
+//! a random draw and one HMAC.
 //! Checking one needs no table of issued nonces, so unauthenticated callers asking for millions
 //! fill nothing and cannot lock devices out (a table of issued nonces capped at 100,000 could be
 //! filled by anyone, and every device's token request then got 503 for the nonces' lifetime).
@@ -15,19 +17,10 @@
 //! before (a device asks for another), so forgetting what was redeemed can never let a replay
 //! through, and no token request costs a flush.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// What a nonce says: a random id and when it stops being accepted (milliseconds since the
-/// epoch, so tests can give nonces lifetimes shorter than a second).
-#[derive(Serialize, Deserialize)]
-struct NonceClaims {
-    jti: String,
-    exp_ms: u64,
-}
 
 /// Why a nonce was refused; the token endpoint reports all of them as `invalid_grant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,34 +61,35 @@ impl Nonces {
         *self.lifetime.lock().unwrap_or_else(|p| p.into_inner()) = lifetime;
     }
 
-    /// A fresh nonce; stores nothing.
+    /// A fresh nonce; stores nothing. Its expiry is in milliseconds since the epoch, so tests
+    /// can give nonces lifetimes shorter than a second.
     pub fn issue(&self) -> String {
         let lifetime = *self.lifetime.lock().unwrap_or_else(|p| p.into_inner());
-        let claims = NonceClaims {
-            jti: hex::encode(rand::random::<[u8; 16]>()),
-            exp_ms: now_ms().saturating_add(lifetime.as_millis() as u64),
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing of a small claim set cannot fail")
+        let expires = now_ms().saturating_add(lifetime.as_millis() as u64);
+        let claim = format!("{expires}.{}", hex::encode(rand::random::<[u8; 16]>()));
+        let mac = jsonwebtoken::crypto::sign(claim.as_bytes(), &self.encoding, Algorithm::HS256)
+            .expect("HMAC-SHA256 under a 32-byte key cannot fail");
+        format!("{claim}.{mac}")
     }
 
     /// Uses a nonce up: accepted only once, only if this cloud signed it, only before it
     /// expires. Call only for a request whose signature has already been checked.
     pub fn redeem(&self, nonce: &str) -> Result<(), NonceRefusal> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        let claims = jsonwebtoken::decode::<NonceClaims>(nonce, &self.decoding, &validation)
-            .map_err(|_| NonceRefusal::Unknown)?
-            .claims;
+        let (claim, mac) = nonce.rsplit_once('.').ok_or(NonceRefusal::Unknown)?;
+        let signed =
+            jsonwebtoken::crypto::verify(mac, claim.as_bytes(), &self.decoding, Algorithm::HS256);
+        if !matches!(signed, Ok(true)) {
+            return Err(NonceRefusal::Unknown);
+        }
+        let (expires, id) = claim.split_once('.').ok_or(NonceRefusal::Unknown)?;
+        let expires: u64 = expires.parse().map_err(|_| NonceRefusal::Unknown)?;
         let now = now_ms();
-        if claims.exp_ms <= now {
+        if expires <= now {
             return Err(NonceRefusal::Expired);
         }
         let mut redeemed = self.redeemed.lock().unwrap_or_else(|p| p.into_inner());
-        redeemed.retain(|_, expires| *expires > now);
-        if redeemed.insert(claims.jti, claims.exp_ms).is_some() {
+        redeemed.retain(|_, until| *until > now);
+        if redeemed.insert(id.to_string(), expires).is_some() {
             return Err(NonceRefusal::AlreadyUsed);
         }
         Ok(())
@@ -118,6 +112,14 @@ mod tests {
             Err(NonceRefusal::Unknown)
         );
         assert_eq!(nonces.redeem("not-a-nonce"), Err(NonceRefusal::Unknown));
+        let (claim, mac) = nonce.rsplit_once('.').unwrap();
+        let (_, id) = claim.split_once('.').unwrap();
+        let later = format!("{}.{id}.{mac}", u64::MAX);
+        assert_eq!(
+            nonces.redeem(&later),
+            Err(NonceRefusal::Unknown),
+            "forged expiry"
+        );
         nonces.set_lifetime(Duration::ZERO);
         assert_eq!(nonces.redeem(&nonces.issue()), Err(NonceRefusal::Expired));
     }

@@ -365,13 +365,14 @@ async fn flood_challenges(base: &str, count: usize) -> usize {
                     assert!(n > 0, "the cloud closed a flooding connection");
                     pending.extend_from_slice(&buf[..n]);
                     let mut at = 0;
-                    while let Some(found) = pending[at..]
-                        .windows(status_line.len())
-                        .position(|w| w == status_line)
-                    {
+                    while let Some(found) = pending[at..].iter().position(|b| *b == b'H') {
                         let code = at + found + status_line.len();
                         if code + 3 > pending.len() {
                             break;
+                        }
+                        if &pending[at + found..code] != status_line {
+                            at += found + 1;
+                            continue;
                         }
                         answered += 1;
                         ok += usize::from(&pending[code..code + 3] == b"200");
