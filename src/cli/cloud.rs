@@ -8,8 +8,6 @@ use std::path::Path;
 pub fn run(listen: &str, data: &Path, public_url: Option<&str>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        std::fs::create_dir_all(data)
-            .with_context(|| format!("creating the data folder {}", data.display()))?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;

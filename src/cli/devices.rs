@@ -110,8 +110,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
             args.config.display()
         );
     }
-    std::fs::create_dir_all(&args.spool)
-        .with_context(|| format!("creating {}", args.spool.display()))?;
+    printlab_datadir::ensure_private(&args.spool)?;
     let spool = Spool::open(&args.spool.join("db"))
         .with_context(|| format!("opening the spool in {}", args.spool.display()))?;
     let access = args.cloud.map(|cloud_url| UniversalPrintAccess {

@@ -396,7 +396,8 @@ impl ResumeStore {
 
     /// Writes through a temporary file and a rename, so a kill never leaves half a file.
     pub fn save(&self, key: &str, state: &ResumeState) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        // Resume files name upload URLs, whose tempauthtoken is a credential.
+        printlab_datadir::ensure_private(&self.dir).map_err(std::io::Error::other)?;
         let tmp = self.dir.join(format!("{key}.json.tmp"));
         std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
         std::fs::rename(&tmp, self.path(key))

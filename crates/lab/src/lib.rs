@@ -65,6 +65,8 @@ pub enum LabError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    DataDir(#[from] printlab_datadir::DataDirError),
+    #[error(transparent)]
     Cloud(#[from] CloudError),
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -164,6 +166,7 @@ impl Lab {
     /// advertised, and shares each one through Graph (reusing shares from an earlier run).
     pub async fn start(options: LabOptions) -> Result<Lab, LabError> {
         let data = &options.data_dir;
+        printlab_datadir::ensure_private(data)?;
         for sub in ["cloud", "devices"] {
             let path = data.join(sub);
             std::fs::create_dir_all(&path).map_err(|source| LabError::Folder { path, source })?;
