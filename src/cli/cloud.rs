@@ -1,5 +1,6 @@
 //! `printlab cloud`: the Universal Print emulator alone, until interrupted.
 
+use super::output::outln;
 use anyhow::Context;
 use printlab_cloud::Cloud;
 use std::path::Path;
@@ -15,7 +16,7 @@ pub fn run(listen: &str, data: &Path, public_url: Option<&str>) -> anyhow::Resul
         let public_url = public_url.map_or_else(|| format!("http://{bound}"), str::to_string);
         let cloud = Cloud::open(data, &public_url)
             .with_context(|| format!("opening the cloud store in {}", data.display()))?;
-        println!("{}", cloud.graph_base_url());
+        outln!("{}", cloud.graph_base_url());
         tokio::select! {
             served = cloud.serve(listener) => served.context("serving the cloud")?,
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; the store is flushed on every change"),
