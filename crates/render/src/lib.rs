@@ -20,6 +20,7 @@ mod row_deflate;
 pub mod samples;
 mod settings;
 mod source;
+mod spare_pixels;
 mod stroke_font;
 pub mod testpage;
 #[cfg(test)]

@@ -355,7 +355,20 @@ impl Device {
         }
         loop {
             let mut done = false;
-            for event in self.engine.advance(self.now()) {
+            let events = self.engine.advance(self.now());
+            // The job's last sheet, when the job ends with it: the final report, which follows at
+            // once, tells it, and the job's completion flushes its record (one exchange and one
+            // flush fewer per job; still recorded before it is reported).
+            let last_sheet = events
+                .iter()
+                .any(|e| matches!(e, EngineEvent::JobDone { .. }))
+                .then(|| {
+                    events
+                        .iter()
+                        .rposition(|e| matches!(e, EngineEvent::SheetDone { .. }))
+                })
+                .flatten();
+            for (index, event) in events.into_iter().enumerate() {
                 match event {
                     EngineEvent::SheetDone {
                         sheets_completed,
@@ -366,6 +379,9 @@ impl Device {
                             r.progress.sheets_completed = sheets_completed;
                             r.progress.impressions_completed = impressions_completed;
                         })?;
+                        if Some(index) == last_sheet {
+                            continue;
+                        }
                         self.spool.flush()?;
                         self.client
                             .update_job_status(
