@@ -60,8 +60,17 @@ pub fn ensure_private(folder: &Path) -> Result<Vec<PathBuf>, DataDirError> {
 }
 
 /// Removes the "other" bits from `path` and, for a folder, everything under it; symbolic links
-/// are left alone (their own mode means nothing, and what they point at is not ours).
+/// are left alone (their own mode means nothing, and what they point at is not ours). An entry
+/// that vanishes during the walk is skipped: other processes sharing the folder (parallel
+/// `print` runs renaming their resume records into place) create and remove files meanwhile.
 fn repair(path: &Path, repaired: &mut Vec<PathBuf>) -> Result<(), (PathBuf, std::io::Error)> {
+    match repair_entry(path, repaired) {
+        Err((_, e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+fn repair_entry(path: &Path, repaired: &mut Vec<PathBuf>) -> Result<(), (PathBuf, std::io::Error)> {
     let at = |e| (path.to_path_buf(), e);
     let metadata = std::fs::symlink_metadata(path).map_err(at)?;
     if metadata.file_type().is_symlink() {
