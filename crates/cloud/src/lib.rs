@@ -39,12 +39,16 @@ use upload::{CompletedUpload, UploadListener, UploadService};
 pub struct CloudOptions {
     /// The longest an INFRA Get-Notifications with `notify-wait` is held (tests shorten it).
     pub long_poll: Duration,
+    /// How many members a Graph collection page holds when the client gives no `$top`; the
+    /// rest follow through `@odata.nextLink` (tests shorten it).
+    pub page_size: usize,
 }
 
 impl Default for CloudOptions {
     fn default() -> Self {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
+            page_size: graph::DEFAULT_PAGE_SIZE,
         }
     }
 }
@@ -88,6 +92,8 @@ pub(crate) struct CloudState {
     pub write_lock: Arc<Mutex<()>>,
     /// OXPS documents being converted to PDF for printers that only take PDF.
     pub conversions: graph::Conversions,
+    /// Members per Graph collection page without `$top` ([`CloudOptions::page_size`]).
+    pub page_size: usize,
 }
 
 impl CloudState {
@@ -175,6 +181,7 @@ impl Cloud {
                 infra,
                 write_lock,
                 conversions: graph::Conversions::default(),
+                page_size: options.page_size.max(1),
             }),
         };
         // Conversions a stop interrupted start again now when there is a runtime to run them,
@@ -234,10 +241,17 @@ impl Cloud {
     }
 
     /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
-    /// INFRA service devices talk to, and the device registration and token endpoints.
+    /// INFRA service devices talk to, and the device registration and token endpoints. Graph
+    /// and the upload and download URLs answer through the Graph layer (request ids, OData
+    /// error bodies, request limits: `graph/envelope.rs`).
     pub fn router(&self) -> axum::Router {
         graph::router(self.state.clone())
-            .merge(self.state.uploads.router())
+            .merge(
+                self.state
+                    .uploads
+                    .router()
+                    .layer(axum::middleware::from_fn(graph::envelope)),
+            )
             .merge(self.state.infra.router())
             .merge(registration::router(self.state.clone()))
     }

@@ -27,6 +27,7 @@ pub struct TestCloudBuilder {
     data: Option<PathBuf>,
     addr: Option<SocketAddr>,
     long_poll: Option<Duration>,
+    page_size: Option<usize>,
     layer: Option<Layer>,
 }
 
@@ -40,6 +41,12 @@ impl TestCloudBuilder {
     /// The INFRA long-poll limit: tests shorten it so a stop never waits out a long period.
     pub fn long_poll(mut self, limit: Duration) -> Self {
         self.long_poll = Some(limit);
+        self
+    }
+
+    /// Members per Graph collection page without `$top`: tests of paging shorten it.
+    pub fn page_size(mut self, members: usize) -> Self {
+        self.page_size = Some(members);
         self
     }
 
@@ -69,6 +76,9 @@ impl TestCloudBuilder {
         let mut options = CloudOptions::default();
         if let Some(limit) = self.long_poll {
             options.long_poll = limit;
+        }
+        if let Some(members) = self.page_size {
+            options.page_size = members;
         }
         let cloud = Cloud::open_with(&data, &url, options).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -4,7 +4,7 @@
 use super::range::{ContentRange, Span};
 use super::store::{self, SessionRecord};
 use super::{RangeOutcome, SessionProgress, UploadService, UploadStoreError};
-use crate::odata::GraphError;
+use crate::odata::{ErrorCode, GraphError};
 use axum::http::StatusCode;
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
@@ -81,7 +81,7 @@ impl UploadService {
         if range.length() >= self.limits.max_fragment {
             return Err(GraphError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "invalidRequest",
+                ErrorCode::InvalidRequest,
                 format!(
                     "Content-Range {}-{} carries {} bytes; each request must be under {} bytes.",
                     range.first,
@@ -111,7 +111,7 @@ impl UploadService {
             {
                 return Err(GraphError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
-                    "invalidRange",
+                    ErrorCode::InvalidRange,
                     format!(
                         "Uploaded fragment {}-{} overlaps with existing data.",
                         range.first, range.last
@@ -121,7 +121,7 @@ impl UploadService {
             if state.in_flight.len() >= self.limits.max_ranges_in_flight {
                 return Err(GraphError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "activityLimitReached",
+                    ErrorCode::ActivityLimitReached,
                     format!(
                         "At most {} ranges may be uploaded to one session at once.",
                         self.limits.max_ranges_in_flight

@@ -6,6 +6,7 @@ mod cloud_beta;
 mod cloud_graph;
 mod cloud_pull;
 mod cloud_registration;
+mod conformance;
 mod infra_ipptool;
 mod infra_service;
 mod ipp_http;
