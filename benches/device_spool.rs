@@ -1,9 +1,14 @@
 //! Spool write cost by chunk size and flush policy, and the engine's footprint per printer.
 //! Run: `cargo bench --bench device_spool`. Prints ratios to the first (baseline) row, because
 //! absolute numbers depend on the machine.
+//!
+//! Targets: the device's policy (64 KiB chunks, one flush per document) at least 2x as fast as
+//! 4 KiB chunks and at least as fast as a flush after every chunk; an idle printer's engine
+//! under 1 KiB inline (664 bytes now); the engine simulating at least a million sheets a second.
 
 use printlab_device::engine::{Engine, EngineSpec, FaultSpec, JobWork};
 use printlab_device::spool::{NewJob, Spool};
+use printlab_testkit::bench_targets::Targets;
 use std::time::{Duration, Instant};
 
 const DOC: usize = 8 << 20;
@@ -37,6 +42,7 @@ fn main() {
         ("64 KiB chunks, flush every chunk", 64 << 10, true),
     ];
     let mut baseline = None;
+    let mut ratios = Vec::new();
     println!(
         "{:<36} {:>10} {:>9} {:>8}",
         "8 MiB document", "MiB/s", "ms", "ratio"
@@ -48,6 +54,7 @@ fn main() {
             .min()
             .unwrap();
         let base = *baseline.get_or_insert(best);
+        ratios.push(best.as_secs_f64() / base.as_secs_f64());
         println!(
             "{name:<36} {:>10.1} {:>9.1} {:>8.2}",
             DOC as f64 / (1 << 20) as f64 / best.as_secs_f64(),
@@ -62,10 +69,8 @@ fn main() {
         cool_down: Duration::from_secs(60),
         full_speed: true,
     };
-    println!(
-        "\nEngine: {} bytes inline per idle printer (no faults declared)",
-        std::mem::size_of::<Engine>()
-    );
+    let engine_bytes = std::mem::size_of::<Engine>();
+    println!("\nEngine: {engine_bytes} bytes inline per idle printer (no faults declared)");
     let mut engine = Engine::new(spec, FaultSpec::default());
     let sheets = 1_000_000u64;
     let start = Instant::now();
@@ -83,8 +88,27 @@ fn main() {
     let events = engine.advance(Duration::ZERO);
     let took = start.elapsed();
     assert_eq!(events.len() as u64, sheets + 1);
+    let sheets_per_second = sheets as f64 / took.as_secs_f64();
     println!(
         "Engine: {:.1} M sheets/s simulated at full speed",
-        sheets as f64 / took.as_secs_f64() / 1e6
+        sheets_per_second / 1e6
     );
+
+    println!();
+    let mut targets = Targets::new("device_spool");
+    targets.at_least("4 KiB chunks over 64 KiB chunks", ratios[2], 2.0, "x");
+    targets.at_least(
+        "a flush per chunk over one per document",
+        ratios[3],
+        1.0,
+        "x",
+    );
+    targets.at_most("engine inline size", engine_bytes as f64, 1024.0, " bytes");
+    targets.at_least(
+        "engine simulation",
+        sheets_per_second / 1e6,
+        1.0,
+        " M sheets/s",
+    );
+    targets.finish();
 }

@@ -8,10 +8,14 @@
 //!
 //! `cargo bench --profile dev --bench infra` (env `INFRA_BENCH_JOBS`, `INFRA_BENCH_MIB` to
 //! shrink it).
+//!
+//! Targets: `start` to `job-fetchable` p50 under 2 ms and p99 under 10 ms; Fetch-Document at
+//! least 0.4 of the plain GET's throughput.
 
 use bytes::Bytes;
 use printlab_ipp::http::{Credentials, post_ipp};
 use printlab_ipp::{Attribute, Group, GroupTag, Limits, Message, Operation, Value};
+use printlab_testkit::bench_targets::Targets;
 use printlab_testkit::{Graph, TestCloud, env_or, ipp};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -154,11 +158,25 @@ async fn main() {
         latencies.push(returned - started);
     }
     latencies.sort();
+    let mut targets = Targets::new("infra");
     println!(
         "Graph start -> Get-Notifications over {jobs} jobs: p50 {:?}, p99 {:?}, max {:?}",
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
         latencies.last().unwrap()
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    targets.at_most(
+        "start -> job-fetchable p50",
+        ms(percentile(&latencies, 0.50)),
+        2.0,
+        " ms",
+    );
+    targets.at_most(
+        "start -> job-fetchable p99",
+        ms(percentile(&latencies, 0.99)),
+        10.0,
+        " ms",
     );
 
     // 2. Fetch-Document vs a plain GET of the same bytes.
@@ -203,4 +221,11 @@ async fn main() {
         "{mib} MiB: plain GET {plain_rate:.0} MB/s, Fetch-Document {fetch_rate:.0} MB/s, ratio {:.2}",
         fetch_rate / plain_rate
     );
+    targets.at_least(
+        "Fetch-Document over the plain GET",
+        fetch_rate / plain_rate,
+        0.4,
+        "x",
+    );
+    targets.finish();
 }

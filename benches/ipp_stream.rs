@@ -3,6 +3,8 @@
 //! same run. The ratio is the cost of the IPP framing and decoding on the document path.
 //!
 //! `cargo bench --bench ipp_stream` (MiB via `IPP_BENCH_MIB`, default 128).
+//!
+//! Target: the IPP transfer takes at most 1.5x the time of the plain GET.
 
 use axum::Router;
 use axum::body::Body;
@@ -10,6 +12,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use printlab_ipp::http::{Credentials, IppReply, IppRequest, post_ipp};
 use printlab_ipp::{Limits, Message, Operation, StatusCode};
+use printlab_testkit::bench_targets::Targets;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 
@@ -100,8 +103,9 @@ async fn main() {
         i.as_secs_f64() * 1e3,
         rate(i)
     );
-    println!(
-        "IPP / plain time ratio: {:.2}",
-        i.as_secs_f64() / p.as_secs_f64()
-    );
+    let ratio = i.as_secs_f64() / p.as_secs_f64();
+    println!("IPP / plain time ratio: {ratio:.2}");
+    let mut targets = Targets::new("ipp_stream");
+    targets.at_most("IPP time over the plain GET's", ratio, 1.5, "x");
+    targets.finish();
 }

@@ -5,8 +5,12 @@
 //!
 //! `PRINTLAB_BENCH_PAGES` (default 6) sets the pages taken from the start of each corpus file,
 //! which bounds the run time. Run: `cargo bench --bench render`.
+//!
+//! Targets, at each dpi: printlab at least 2x the pages per second of `mutool draw` and 10x
+//! those of `pdftoppm`; PNG encoding at most 30 % of render plus encode.
 
 use printlab_render::{self as render, PDF};
+use printlab_testkit::bench_targets::Targets;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -57,6 +61,8 @@ fn main() {
         "PNG share",
         "open ms"
     );
+    let mut targets = Targets::new("render");
+    let mut rows = Vec::new();
     for dpi in [150u32, 300] {
         let total_pages = (CORPUS.len() as u32 * pages) as f64;
         let (mut ours, mut mutool, mut poppler) = (0.0, 0.0, 0.0);
@@ -110,6 +116,7 @@ fn main() {
                 assert!(status.success());
             });
         }
+        let png_share = 100.0 * encode_ms / (render_ms + encode_ms);
         println!(
             "{:>4} {:>13.1} {:>13.1} {:>13.1} {:>9.2}x {:>11.2}x {:>10.0}% {:>10.0}",
             dpi,
@@ -118,8 +125,26 @@ fn main() {
             total_pages / poppler,
             mutool / ours,
             poppler / ours,
-            100.0 * encode_ms / (render_ms + encode_ms),
+            png_share,
             open_ms
         );
+        rows.push((dpi, mutool / ours, poppler / ours, png_share));
     }
+    println!();
+    for (dpi, over_mutool, over_poppler, png_share) in rows {
+        targets.at_least(
+            &format!("{dpi} dpi speed over mutool"),
+            over_mutool,
+            2.0,
+            "x",
+        );
+        targets.at_least(
+            &format!("{dpi} dpi speed over pdftoppm"),
+            over_poppler,
+            10.0,
+            "x",
+        );
+        targets.at_most(&format!("{dpi} dpi PNG share"), png_share, 30.0, " %");
+    }
+    targets.finish();
 }

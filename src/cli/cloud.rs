@@ -1,5 +1,6 @@
 //! `printlab cloud`: the Universal Print emulator alone, until interrupted.
 
+use super::output::outln;
 use anyhow::Context;
 use printlab_cloud::Cloud;
 use std::path::Path;
@@ -8,8 +9,6 @@ use std::path::Path;
 pub fn run(listen: &str, data: &Path, public_url: Option<&str>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        std::fs::create_dir_all(data)
-            .with_context(|| format!("creating the data folder {}", data.display()))?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
@@ -17,7 +16,7 @@ pub fn run(listen: &str, data: &Path, public_url: Option<&str>) -> anyhow::Resul
         let public_url = public_url.map_or_else(|| format!("http://{bound}"), str::to_string);
         let cloud = Cloud::open(data, &public_url)
             .with_context(|| format!("opening the cloud store in {}", data.display()))?;
-        println!("{}", cloud.graph_base_url());
+        outln!("{}", cloud.graph_base_url());
         tokio::select! {
             served = cloud.serve(listener) => served.context("serving the cloud")?,
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; the store is flushed on every change"),

@@ -2,23 +2,24 @@
 //! share: where the cloud is, who is calling, how a printer name becomes a share, and the
 //! documented exit codes (README.md, "Command line").
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 use clap::Args;
 use printlab_client::shares::{ShareError, Target};
 use printlab_client::submit::SubmitError;
 use printlab_client::upload::ResumableUploadError;
 use printlab_client::{ClientError, GraphClient};
 use printlab_lab::demo::DemoError;
+use printlab_lab::discovery::{self, DEFAULT_CLOUD_URL, DEFAULT_DATA_DIR, DISCOVERY_FILE};
 use reqwest::StatusCode;
 use std::error::Error;
-
-/// The `printlab cloud` default listen address.
-pub const DEFAULT_CLOUD: &str = "http://127.0.0.1:8443";
+use std::path::Path;
 
 /// Exit codes; README.md lists them and scripts rely on them, so they never change meaning.
 pub mod exit {
     /// Something else went wrong (a local file, the terminal, …).
     pub const OTHER: u8 = 1;
+    /// The command line is wrong (unknown flag, missing argument, a value that cannot be).
+    pub const USAGE: u8 = 2;
     /// The printer cannot do what was asked (format or option); nothing was uploaded.
     pub const UNSUPPORTED: u8 = 3;
     /// The cloud could not be reached.
@@ -106,22 +107,24 @@ fn graph_failure<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a ClientError
 }
 
 /// What to do about an error, when the error itself cannot say it.
-pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+pub fn hint(err: &anyhow::Error) -> Option<String> {
     for cause in err.chain() {
         match graph_failure(cause) {
             Some(ClientError::Transport { .. }) => {
-                return Some(
-                    "is the cloud running? Start it with `printlab up` (or `printlab cloud`) or point --cloud / PRINTLAB_CLOUD at it",
-                );
+                return Some(format!(
+                    "is the cloud running? Start it with `printlab up` (or `printlab cloud`) or point --cloud / PRINTLAB_CLOUD at it (without them: the lab in {}/{DISCOVERY_FILE}, else {DEFAULT_CLOUD_URL})",
+                    DEFAULT_DATA_DIR
+                ));
             }
             Some(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
-                return Some(
-                    "pass a token with --token or PRINTLAB_TOKEN; `printlab token --user NAME --scopes PrintJob.ReadWrite Printer.Read.All PrinterShare.ReadBasic.All` prints one",
-                );
+                return Some(format!(
+                    "pass a token with --token or PRINTLAB_TOKEN; `printlab token --user NAME --scopes {}` prints one",
+                    printlab_lab::USER_SCOPES.join(" ")
+                ));
             }
             Some(e) if e.status() == Some(StatusCode::FORBIDDEN) => {
                 return Some(
-                    "the token lacks a scope or role this call needs; mint one with the scopes named above",
+                    "the token lacks a scope or role this call needs; mint one with the scopes named above".into(),
                 );
             }
             _ => {}
@@ -130,12 +133,14 @@ pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     None
 }
 
-/// Where the cloud is and who is calling: flags first, then the environment, then defaults.
+/// Where the cloud is and who is calling: flags first, then the environment, then what a
+/// `printlab up` run from this folder wrote in `spool/` (`lab.json`, `user.token`), then defaults.
 #[derive(Args, Clone)]
 pub struct ConnectArgs {
-    /// The cloud's base URL (or its Graph root ending in /v1.0).
-    #[arg(long, env = "PRINTLAB_CLOUD", default_value = DEFAULT_CLOUD, value_name = "URL")]
-    pub cloud: String,
+    /// The cloud's base URL (or its Graph root ending in /v1.0). Default: the lab that
+    /// `printlab up` described in spool/lab.json, else http://127.0.0.1:8443.
+    #[arg(long, env = "PRINTLAB_CLOUD", value_name = "URL")]
+    pub cloud: Option<String>,
     /// Bearer token for Graph calls (`printlab token` prints one). Default: the user token
     /// `printlab up` left in `spool/user.token`.
     #[arg(
@@ -147,28 +152,24 @@ pub struct ConnectArgs {
     pub token: Option<String>,
 }
 
-/// Where `printlab up` (run from the same folder) leaves its ready-made user token.
-const LAB_TOKEN: &str = "spool/user.token";
-
 impl ConnectArgs {
-    pub fn client(&self) -> GraphClient {
-        let base = self.cloud.trim_end_matches('/');
+    pub fn client(&self) -> anyhow::Result<GraphClient> {
+        let cloud = discovery::cloud_url(self.cloud.as_deref(), Path::new(DEFAULT_DATA_DIR))
+            .context("finding the cloud (--cloud URL or PRINTLAB_CLOUD skips lab.json)")?;
+        let base = cloud.trim_end_matches('/');
         let graph = if base.ends_with("/v1.0") {
             base.to_string()
         } else {
             format!("{base}/v1.0")
         };
-        GraphClient::new(&graph, self.token())
+        Ok(GraphClient::new(&graph, self.token()))
     }
 
     /// The token from the flag or environment, else the one a local `printlab up` wrote.
     fn token(&self) -> Option<String> {
-        self.token.clone().or_else(|| {
-            std::fs::read_to_string(LAB_TOKEN)
-                .ok()
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-        })
+        self.token
+            .clone()
+            .or_else(|| discovery::user_token(Path::new(DEFAULT_DATA_DIR)))
     }
 
     /// The caller's user principal name, used to narrow job lists to the caller's own jobs.
@@ -210,7 +211,7 @@ pub async fn resolve(
             ShareError::Graph(client) => client.into(),
         }),
         (None, None) => Err(fail(
-            exit::OTHER,
+            exit::USAGE,
             "name a printer with --printer NAME or --share ID (`printlab printers` lists them)",
         )),
     }
@@ -223,12 +224,15 @@ mod tests {
     #[test]
     fn cloud_urls_gain_the_graph_version_once() {
         let args = |cloud: &str| ConnectArgs {
-            cloud: cloud.into(),
+            cloud: Some(cloud.into()),
             token: None,
         };
-        assert_eq!(args("http://h:1").client().base_url(), "http://h:1/v1.0");
         assert_eq!(
-            args("http://h:1/v1.0/").client().base_url(),
+            args("http://h:1").client().unwrap().base_url(),
+            "http://h:1/v1.0"
+        );
+        assert_eq!(
+            args("http://h:1/v1.0/").client().unwrap().base_url(),
             "http://h:1/v1.0"
         );
     }

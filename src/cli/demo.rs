@@ -9,14 +9,16 @@
 
 use super::connect::{self, ConnectArgs, exit, fail};
 use super::output::describe;
+use super::output::{out, outln};
 use anyhow::Context;
 use clap::Args;
 use printlab_client::GraphClient;
+use printlab_client::resume::ResumeStore;
 use printlab_client::submit::{Document, SubmitObserver, Submitted, default_state_dir};
-use printlab_client::upload::ResumeStore;
 use printlab_device::config::Fleet;
 use printlab_graph::{PrintJob, PrintJobProcessingState};
 use printlab_lab::demo::{self, DemoError, DemoJob, DemoObserver, DemoReport, Expect, Sample};
+use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
 use printlab_lab::{Lab, LabOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -39,9 +41,10 @@ pub struct DemoArgs {
     /// `printlab up` wrote in spool/lab.json).
     #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
     control: Option<String>,
-    /// The fleet file: which printers to expect and how they are meant to fail.
-    #[arg(long, default_value = "printers.toml")]
-    config: PathBuf,
+    /// The fleet file (which must exist): which printers to expect and how they are meant to
+    /// fail. Default: printers.toml, or the shipped fleet when there is none.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Data folder when the demo starts its own printlab (wiped first); samples go here too.
     #[arg(long, default_value = "spool/demo")]
     data: PathBuf,
@@ -54,19 +57,17 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let fleet = printlab_lab::load_fleet(&args.config, args.full_speed)?;
+    let fleet = printlab_lab::load_fleet(args.config.as_deref(), args.full_speed)?;
     connect::runtime()?.block_on(async {
         let (graph, control, lab) = match &args.cloud {
             Some(url) => {
                 let connect = ConnectArgs {
-                    cloud: url.clone(),
+                    cloud: Some(url.clone()),
                     token: args.token.clone(),
                 };
-                let control = args.control.clone().or_else(|| {
-                    printlab_lab::discover(Path::new("spool"))
-                        .and_then(|v| v["control"].as_str().map(str::to_string))
-                });
-                (connect.client(), control, None)
+                let control =
+                    discovery::control_url(args.control.as_deref(), Path::new(DEFAULT_DATA_DIR))?;
+                (connect.client()?, control, None)
             }
             None => {
                 if args.data.exists() {
@@ -109,7 +110,7 @@ async fn run_jobs(
         live: std::io::stdout().is_terminal(),
         total: jobs.len(),
     };
-    println!(
+    outln!(
         "printing {} jobs on {} printers",
         jobs.len(),
         fleet.printers.len()
@@ -118,13 +119,13 @@ async fn run_jobs(
     let report = match demo::run(graph, control, jobs, &store, timeout, &shown).await {
         Ok(report) => report,
         Err(err @ DemoError::Timeout { .. }) => {
-            println!();
+            outln!();
             return Err(err.into());
         }
         Err(err) => return Err(err.into()),
     };
     if shown.live {
-        println!();
+        outln!();
     }
     print_report(&report)
 }
@@ -148,7 +149,7 @@ impl SubmitObserver for Shown {
 impl DemoObserver for Shown {
     fn submitted(&self, job: &DemoJob, outcome: &Submitted) {
         if let Submitted::AlreadyStarted { job_id } = outcome {
-            println!(
+            outln!(
                 "job {job_id} on {}: already started",
                 job.target.share.display_name
             );
@@ -157,13 +158,13 @@ impl DemoObserver for Shown {
 
     fn changed(&self, job: &DemoJob, job_id: &str, now: &PrintJob) {
         if !self.live {
-            println!("{:<18} job {:>4}  {}", job.printer, job_id, describe(now));
+            outln!("{:<18} job {:>4}  {}", job.printer, job_id, describe(now));
         }
     }
 
     fn round(&self, finished: usize, running: usize) {
         if self.live {
-            print!(
+            out!(
                 "\r{finished}/{} jobs finished, {running} printing …   ",
                 self.total
             );
@@ -174,10 +175,15 @@ impl DemoObserver for Shown {
 
 fn print_report(report: &DemoReport) -> anyhow::Result<()> {
     let mut unexpected = 0;
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<18} {:<20} {:<36} {:<22} {:>6} {:>7}",
-        "printer", "document", "options", "state", "sheets", "seconds"
+        "printer",
+        "document",
+        "options",
+        "state",
+        "sheets",
+        "seconds"
     );
     let mut outputs = Vec::new();
     for result in &report.results {
@@ -196,7 +202,7 @@ fn print_report(report: &DemoReport) -> anyhow::Result<()> {
             .sheets
             .map(|n| n.to_string())
             .unwrap_or_else(|| "-".into());
-        println!(
+        outln!(
             "{:<18} {:<20} {:<36} {:<22} {:>6} {:>7.1}",
             job.printer,
             job.label,
@@ -210,13 +216,13 @@ fn print_report(report: &DemoReport) -> anyhow::Result<()> {
         }
     }
     if !report.cleared.is_empty() {
-        println!();
-        println!("faults cleared on the way: {}", report.cleared.join("; "));
+        outln!();
+        outln!("faults cleared on the way: {}", report.cleared.join("; "));
     }
     if let Some(first) = outputs.first() {
         let root = first.parent().and_then(Path::parent).unwrap_or(first);
-        println!();
-        println!(
+        outln!();
+        outln!(
             "PNGs: {} ({} jobs, one folder per printer and job)",
             root.display(),
             outputs.len()
@@ -231,6 +237,6 @@ fn print_report(report: &DemoReport) -> anyhow::Result<()> {
             ),
         ));
     }
-    println!("every job ended as expected");
+    outln!("every job ended as expected");
     Ok(())
 }

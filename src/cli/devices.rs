@@ -1,13 +1,16 @@
 //! `printlab devices`: run the fleet of `printers.toml` against an INFRA service, with the
 //! control API on loopback; `printlab devices clear NAME` clears a printer's faults through it.
 
+use super::connect::{exit, fail};
+use super::output::{out, outln};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use printlab_device::config::{self, Shard};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{self, FleetOptions, Link};
 use printlab_device::spool::Spool;
-use std::path::PathBuf;
+use printlab_lab::discovery::{self, DEFAULT_DATA_DIR, DISCOVERY_FILE};
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -50,9 +53,10 @@ enum DevicesAction {
     /// Clear a printer's faults (jam, empty tray, open cover) through the control API.
     Clear {
         printer: String,
-        /// The control API's URL, as `printlab devices` printed it.
-        #[arg(long, env = "PRINTLAB_CONTROL")]
-        control: String,
+        /// The control API's URL, as `printlab devices` printed it. Default: the one `printlab
+        /// up` wrote in spool/lab.json.
+        #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
+        control: Option<String>,
     },
 }
 
@@ -60,6 +64,16 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match args.action {
         Some(DevicesAction::Clear { printer, control }) => {
+            let data = Path::new(DEFAULT_DATA_DIR);
+            let control = discovery::control_url(control.as_deref(), data)?.ok_or_else(|| {
+                fail(
+                    exit::USAGE,
+                    format!(
+                        "no control API: pass --control URL (as `printlab devices` printed it) or run this where `printlab up` keeps {}",
+                        data.join(DISCOVERY_FILE).display()
+                    ),
+                )
+            })?;
             runtime.block_on(clear(&control, &printer))
         }
         None => runtime.block_on(run_fleet(args.run)),
@@ -82,7 +96,7 @@ async fn clear(control: &str, printer: &str) -> anyhow::Result<()> {
     if !status.is_success() {
         bail!("{url} answered {status}: {}", body.trim());
     }
-    print!("{body}");
+    out!("{body}");
     Ok(())
 }
 
@@ -110,8 +124,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
             args.config.display()
         );
     }
-    std::fs::create_dir_all(&args.spool)
-        .with_context(|| format!("creating {}", args.spool.display()))?;
+    printlab_datadir::ensure_private(&args.spool)?;
     let spool = Spool::open(&args.spool.join("db"))
         .with_context(|| format!("opening the spool in {}", args.spool.display()))?;
     let access = args.cloud.map(|cloud_url| UniversalPrintAccess {
@@ -135,15 +148,15 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     let control_url = format!("http://{}", listener.local_addr()?);
     let router = runtime::control_router(&running.printers);
     tokio::spawn(async move { axum::serve(listener, router).await });
-    println!("control API: {control_url}/control/printers");
+    outln!("control API: {control_url}/control/printers");
     for p in &running.printers {
-        println!("  {}", p.name);
+        outln!("  {}", p.name);
     }
-    println!("clear a fault: printlab devices clear NAME --control {control_url}");
+    outln!("clear a fault: printlab devices clear NAME --control {control_url}");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
-    println!("shutting down");
+    outln!("shutting down");
     running.shutdown().await;
     spool.flush().context("flushing the spool")?;
     Ok(())

@@ -2,7 +2,6 @@
 //! `print`). They convert to Graph's `PrintJobConfiguration`, the one vocabulary the rest of the
 //! code speaks; unset flags stay `None` so that printer defaults apply.
 
-use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use printlab_graph::{
     IntegerRange, PrintColorMode, PrintDuplexMode, PrintJobConfiguration, PrintMargin,
@@ -56,7 +55,7 @@ pub enum Quality {
 #[derive(Args, Default)]
 pub struct JobOptions {
     /// Number of copies.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
     pub copies: Option<i32>,
     /// Two-sided printing: flip on the long edge, the short edge, or one-sided.
     #[arg(long, value_enum)]
@@ -74,13 +73,13 @@ pub struct JobOptions {
     #[arg(long, value_name = "NAME")]
     pub media: Option<String>,
     /// Resolution in dots per inch.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
     pub dpi: Option<i32>,
     /// Pages to print, e.g. `1-3,7`.
-    #[arg(long, value_name = "RANGES")]
-    pub pages: Option<String>,
+    #[arg(long, value_name = "RANGES", value_parser = parse_ranges)]
+    pub pages: Option<PageRanges>,
     /// Pages per sheet: 1, 2, 4, 6, 9 or 16.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
     pub nup: Option<i32>,
     /// Order of pages on an n-up sheet.
     #[arg(long, value_enum)]
@@ -101,40 +100,46 @@ pub struct JobOptions {
     #[arg(long)]
     pub fit_pdf: bool,
     /// Margins in millimetres: one value for all edges, or top,bottom,left,right.
-    #[arg(long, value_name = "MM")]
-    pub margin: Option<String>,
+    #[arg(long, value_name = "MM", value_parser = parse_margin)]
+    pub margin: Option<PrintMargin>,
 }
 
+/// `--pages`: 1-based inclusive ranges. Checked while the command line is parsed, so a wrong
+/// value is a usage error (exit 2) like any other.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageRanges(pub Vec<IntegerRange>);
+
 /// Parses `1-3,7` into 1-based inclusive ranges.
-pub fn parse_ranges(text: &str) -> anyhow::Result<Vec<IntegerRange>> {
+fn parse_ranges(text: &str) -> Result<PageRanges, String> {
     text.split(',')
         .map(|part| {
             let part = part.trim();
             let (start, end) = part.split_once('-').unwrap_or((part, part));
-            let start: i64 = start
-                .trim()
-                .parse()
-                .with_context(|| format!("page range `{part}`"))?;
-            let end: i64 = end
-                .trim()
-                .parse()
-                .with_context(|| format!("page range `{part}`"))?;
+            let page = |n: &str| {
+                n.trim()
+                    .parse::<i64>()
+                    .map_err(|e| format!("page range `{part}`: `{}` {e}", n.trim()))
+            };
+            let (start, end) = (page(start)?, page(end)?);
             if start < 1 || end < start {
-                bail!("page range `{part}`: pages count from 1 and a range may not run backwards");
+                return Err(format!(
+                    "page range `{part}`: pages count from 1 and a range may not run backwards"
+                ));
             }
             Ok(IntegerRange { start, end })
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(PageRanges)
 }
 
-fn parse_margin(text: &str) -> anyhow::Result<PrintMargin> {
-    let microns = |v: &str| -> anyhow::Result<Option<i32>> {
+fn parse_margin(text: &str) -> Result<PrintMargin, String> {
+    let microns = |v: &str| -> Result<Option<i32>, String> {
         let mm: f64 = v
             .trim()
             .parse()
-            .with_context(|| format!("margin `{v}` is not millimetres"))?;
+            .map_err(|_| format!("margin `{v}` is not millimetres"))?;
         if !(0.0..=1000.0).contains(&mm) {
-            bail!("margin `{v}` must be 0..=1000 mm");
+            return Err(format!("margin `{v}` must be 0..=1000 mm"));
         }
         Ok(Some((mm * 1000.0).round() as i32))
     };
@@ -155,12 +160,12 @@ fn parse_margin(text: &str) -> anyhow::Result<PrintMargin> {
             left: microns(left)?,
             right: microns(right)?,
         }),
-        _ => bail!("--margin takes one value or four (top,bottom,left,right)"),
+        _ => Err("one value, or four (top,bottom,left,right)".into()),
     }
 }
 
 impl JobOptions {
-    pub fn to_configuration(&self) -> anyhow::Result<PrintJobConfiguration> {
+    pub fn to_configuration(&self) -> PrintJobConfiguration {
         let color_mode = if self.color {
             Some(PrintColorMode::Color)
         } else if self.grayscale {
@@ -170,7 +175,7 @@ impl JobOptions {
         } else {
             None
         };
-        Ok(PrintJobConfiguration {
+        PrintJobConfiguration {
             copies: self.copies,
             duplex_mode: self.duplex.map(|d| match d {
                 Duplex::Long => PrintDuplexMode::FlipOnLongEdge,
@@ -180,7 +185,7 @@ impl JobOptions {
             color_mode,
             media_size: self.media.clone(),
             dpi: self.dpi,
-            page_ranges: self.pages.as_deref().map(parse_ranges).transpose()?,
+            page_ranges: self.pages.clone().map(|p| p.0),
             pages_per_sheet: self.nup,
             multipage_layout: self.layout.map(|l| match l {
                 Layout::ClockwiseFromTopLeft => PrintMultipageLayout::ClockwiseFromTopLeft,
@@ -226,9 +231,9 @@ impl JobOptions {
                 None
             },
             fit_pdf_to_page: self.fit_pdf.then_some(true),
-            margin: self.margin.as_deref().map(parse_margin).transpose()?,
+            margin: self.margin,
             ..Default::default()
-        })
+        }
     }
 }
 
@@ -238,7 +243,7 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_reject_nonsense() {
-        let r = parse_ranges("1-3, 7").unwrap();
+        let r = parse_ranges("1-3, 7").unwrap().0;
         assert_eq!((r[0].start, r[0].end, r[1].start, r[1].end), (1, 3, 7, 7));
         assert!(parse_ranges("0-2").is_err());
         assert!(parse_ranges("5-2").is_err());
@@ -247,7 +252,7 @@ mod tests {
 
     #[test]
     fn unset_flags_leave_printer_defaults() {
-        let c = JobOptions::default().to_configuration().unwrap();
+        let c = JobOptions::default().to_configuration();
         assert_eq!(c, PrintJobConfiguration::default());
         let m = parse_margin("10,0,5,5").unwrap();
         assert_eq!(

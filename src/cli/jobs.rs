@@ -2,6 +2,7 @@
 //! Graph client sees it, through the shares the caller can print to.
 
 use super::connect::{ConnectArgs, exit, fail, resolve};
+use super::output::outln;
 use super::output::{describe, print_table};
 use anyhow::Context;
 use clap::Args;
@@ -99,7 +100,7 @@ async fn shares(client: &GraphClient, printer: Option<&str>) -> anyhow::Result<V
 }
 
 pub fn run_jobs(args: JobsArgs) -> anyhow::Result<()> {
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     let user = if args.all_users {
         None
     } else {
@@ -117,11 +118,11 @@ pub fn run_jobs(args: JobsArgs) -> anyhow::Result<()> {
         rows.sort_by_key(|(_, job)| job.created_date_time);
         if args.json {
             let out: Vec<JobJson> = rows.iter().map(|(s, j)| job_json(s, j)).collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
             return Ok(());
         }
         if rows.is_empty() {
-            println!("no jobs");
+            outln!("no jobs");
             return Ok(());
         }
         let table: Vec<Vec<String>> = rows
@@ -172,11 +173,11 @@ async fn find(
 }
 
 pub fn run_job(args: JobArgs) -> anyhow::Result<()> {
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     super::connect::runtime()?.block_on(async {
         let (share, job) = find(&client, args.printer.as_deref(), &args.id).await?;
         let job = if args.watch {
-            println!("job {}: {}", job.id, describe(&job));
+            outln!("job {}: {}", job.id, describe(&job));
             let mut first = true;
             follow(
                 &client,
@@ -184,7 +185,7 @@ pub fn run_job(args: JobArgs) -> anyhow::Result<()> {
                 &job.id,
                 |now| {
                     if !first {
-                        println!("job {}: {}", job.id, describe(now));
+                        outln!("job {}: {}", job.id, describe(now));
                     }
                     first = false;
                 },
@@ -194,7 +195,7 @@ pub fn run_job(args: JobArgs) -> anyhow::Result<()> {
             job
         };
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&job_json(&share, &job))?);
+            outln!("{}", serde_json::to_string_pretty(&job_json(&share, &job))?);
         } else if !args.watch {
             let j = job_json(&share, &job);
             let rows = [
@@ -209,7 +210,7 @@ pub fn run_job(args: JobArgs) -> anyhow::Result<()> {
                 ("configuration", serde_json::to_string(&job.configuration)?),
             ];
             for (k, v) in rows {
-                println!("{k:<14} {v}");
+                outln!("{k:<14} {v}");
             }
         }
         if args.watch && job.status.state != PrintJobProcessingState::Completed {
@@ -223,7 +224,7 @@ pub fn run_job(args: JobArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_cancel(args: CancelArgs) -> anyhow::Result<()> {
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     super::connect::runtime()?.block_on(async {
         let (share, job) = find(&client, args.printer.as_deref(), &args.id).await?;
         let parent = JobParent::Share(share.id.clone());
@@ -232,7 +233,7 @@ pub fn run_cancel(args: CancelArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("canceling job {}", job.id))?;
         let job = client.job(&parent, &job.id).await?;
-        println!("job {}: {}", job.id, describe(&job));
+        outln!("job {}: {}", job.id, describe(&job));
         Ok(())
     })
 }

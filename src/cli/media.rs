@@ -1,5 +1,6 @@
 //! `printlab media`: the media sizes printlab knows, for writing `printers.toml` and job options.
 
+use super::output::outln;
 use printlab_graph::MEDIA_SIZES;
 
 /// Prints every known media size: Graph name, PWG name and size in millimetres.
@@ -16,15 +17,18 @@ pub fn run(json: bool) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<34} {:<28} {:>8} {:>8}",
-        "GRAPH NAME", "PWG NAME", "W mm", "H mm"
+        "GRAPH NAME",
+        "PWG NAME",
+        "W mm",
+        "H mm"
     );
     for m in MEDIA_SIZES {
-        println!(
+        outln!(
             "{:<34} {:<28} {:>8.1} {:>8.1}",
             m.graph_name,
             m.pwg_name,

@@ -2,6 +2,7 @@
 //! Rust backtrace; exit codes are documented in the README.
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 mod cloud;
@@ -98,19 +99,18 @@ enum Command {
     /// Print a bearer token the cloud with the same data folder accepts.
     Token {
         /// A delegated token for this user (UPN, or a name that gets @printlab.test).
-        #[arg(long, conflicts_with = "app")]
+        #[arg(long, required_unless_present = "app", conflicts_with = "app")]
         user: Option<String>,
         /// An application token for this app.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["admin", "scopes"])]
         app: Option<String>,
         /// The user holds the Printer Administrator role.
         #[arg(long)]
         admin: bool,
-        /// Delegated scopes, e.g. PrintJob.ReadWrite Printer.Read.All.
-        #[arg(long, num_args = 1..)]
+        #[arg(long, num_args = 1.., value_name = "SCOPE", help = token::scopes_help())]
         scopes: Vec<String>,
         /// Application roles, e.g. Printer.ReadWrite.All.
-        #[arg(long, num_args = 1..)]
+        #[arg(long, num_args = 1.., value_name = "ROLE", requires = "app")]
         roles: Vec<String>,
         /// Lifetime in hours.
         #[arg(long, default_value_t = 24)]
@@ -121,12 +121,19 @@ enum Command {
     },
 }
 
+/// Logs are coloured only for a person: when stderr is a terminal and `NO_COLOR` is unset or
+/// empty (<https://no-color.org>). A log written to a file or a pipe stays plain text.
+fn log_colours() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Parses the command line, runs the subcommand, and turns its outcome into an exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
+        .with_ansi(log_colours())
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
         Command::Up(args) => up::run(args),

@@ -1,7 +1,41 @@
-//! Printing shared by several subcommands, so that no subcommand reaches into another: tables
-//! and the one-line form of a job's state.
+//! Printing shared by several subcommands, so that no subcommand reaches into another: the
+//! output macros, tables and the one-line form of a job's state.
 
 use printlab_graph::PrintJob;
+use std::io::Write;
+
+/// `print!` for a command's output on stdout; see [`write_out`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for a command's output on stdout; see [`write_out`].
+macro_rules! outln {
+    () => {
+        $crate::cli::output::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
+
+/// Writes command output. A reader that has gone away (`printlab media --json | head -1`) has
+/// all it wanted, so the command ends there, quietly and with status 0, instead of the panic
+/// `println!` gives on a closed pipe; any other failure to write is an error (status 1).
+pub fn write_out(text: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_fmt(text) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("printlab: writing the output: {err}");
+        std::process::exit(1);
+    }
+}
 
 /// Left-aligned columns, two spaces apart.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
@@ -17,7 +51,7 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", text.join("  ").trim_end());
+        outln!("{}", text.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in rows {

@@ -5,13 +5,15 @@
 use super::connect::{ConnectArgs, exit, fail, resolve};
 use super::job_options::JobOptions;
 use super::output::describe;
+use super::output::outln;
 use anyhow::Context;
 use clap::Args;
 use printlab_client::follow::{follow, output_dir};
+use printlab_client::resume::ResumeStore;
 use printlab_client::submit::{
     Document, SubmitObserver, Submitted, check_supported, default_state_dir, submit,
 };
-use printlab_client::upload::{ResumeStore, UploadOptions};
+use printlab_client::upload::UploadOptions;
 use printlab_graph::{PrintJob, PrintJobProcessingState};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -23,7 +25,12 @@ pub struct PrintArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// The printer, by name (`printlab printers` lists them).
-    #[arg(long, value_name = "NAME", conflicts_with = "share")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "share",
+        conflicts_with = "share"
+    )]
     printer: Option<String>,
     /// The printer share, by id.
     #[arg(long, value_name = "ID")]
@@ -73,13 +80,13 @@ fn inspect(path: &Path) -> anyhow::Result<Document> {
 }
 
 pub fn run(args: PrintArgs) -> anyhow::Result<()> {
-    let config = args.options.to_configuration()?;
+    let config = args.options.to_configuration();
     let docs = args
         .files
         .iter()
         .map(|f| inspect(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     let store = ResumeStore::new(args.state_dir.clone().unwrap_or_else(default_state_dir));
     let upload = UploadOptions {
         range_size: args.range_size,
@@ -105,19 +112,20 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
             let name = &target.share.display_name;
             match &submitted {
                 Submitted::AlreadyStarted { job_id } => {
-                    println!("job {job_id} on {name}: already started");
+                    outln!("job {job_id} on {name}: already started");
                 }
                 Submitted::Started { job_id, status } => {
-                    println!(
+                    outln!(
                         "job {job_id} on {name}: {} (sha256 {})",
-                        status.state, doc.sha256
+                        status.state,
+                        doc.sha256
                     );
                 }
             }
             if args.wait {
                 let job_id = submitted.job_id();
                 let job = follow(&client, &target.parent, job_id, |now| {
-                    println!("job {job_id}: {}", describe(now));
+                    outln!("job {job_id}: {}", describe(now));
                 })
                 .await?;
                 print_outputs(&job);
@@ -150,9 +158,9 @@ fn print_outputs(job: &PrintJob) {
         })
         .unwrap_or_default();
     pngs.sort();
-    println!("output: {}", dir.display());
+    outln!("output: {}", dir.display());
     for png in pngs {
-        println!("  {}", png.display());
+        outln!("  {}", png.display());
     }
 }
 

@@ -2,6 +2,7 @@
 //! shares), and one printer's capabilities and defaults as a table.
 
 use super::connect::{ConnectArgs, resolve};
+use super::output::outln;
 use super::output::print_table;
 use anyhow::Context;
 use clap::Args;
@@ -68,7 +69,7 @@ fn printer_json(share: &SharedPrinter) -> PrinterJson<'_> {
 }
 
 pub fn run_printers(args: PrintersArgs) -> anyhow::Result<()> {
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     super::connect::runtime()?.block_on(async {
         let listed = client.shares().await.context("listing shared printers")?;
         // Graph lists shares with their basic properties only for non-administrators; each
@@ -79,11 +80,11 @@ pub fn run_printers(args: PrintersArgs) -> anyhow::Result<()> {
         shares.sort_by(|a, b| a.display_name.cmp(&b.display_name));
         let rows: Vec<PrinterJson> = shares.iter().map(printer_json).collect();
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            outln!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(());
         }
         if rows.is_empty() {
-            println!("no shared printers (is `printlab up` running?)");
+            outln!("no shared printers (is `printlab up` running?)");
             return Ok(());
         }
         let table: Vec<Vec<String>> = rows
@@ -124,17 +125,17 @@ pub fn run_printers(args: PrintersArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_printer(args: PrinterArgs) -> anyhow::Result<()> {
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     super::connect::runtime()?.block_on(async {
         let target = resolve(&client, args.name.as_deref(), args.share.as_deref()).await?;
         let share = &target.share;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(share)?);
+            outln!("{}", serde_json::to_string_pretty(share)?);
             return Ok(());
         }
-        println!("{} ({})", share.display_name, share.id);
+        outln!("{} ({})", share.display_name, share.id);
         let p = printer_json(share);
-        println!(
+        outln!(
             "state: {}{}",
             p.state,
             if p.details.is_empty() {
@@ -143,7 +144,7 @@ pub fn run_printer(args: PrinterArgs) -> anyhow::Result<()> {
                 format!(" ({})", p.details.join(", "))
             }
         );
-        println!();
+        outln!();
         let caps = share.capabilities.clone().unwrap_or_default();
         let defaults = share.defaults.clone().unwrap_or_default();
         print_table(

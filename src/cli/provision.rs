@@ -3,6 +3,7 @@
 //! credentials. Goes through Graph `printers/create` like any client would.
 
 use super::connect::ConnectArgs;
+use super::output::outln;
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -64,7 +65,7 @@ pub fn run(args: ProvisionArgs) -> anyhow::Result<()> {
             password: args.proxy_password.clone(),
         }),
     };
-    let client = args.connect.client();
+    let client = args.connect.client()?;
     let printer = super::connect::runtime()?.block_on(async {
         client
             .create_printer(&request)
@@ -77,8 +78,8 @@ pub fn run(args: ProvisionArgs) -> anyhow::Result<()> {
         Some((_, rest)) => format!("ipp://{rest}/ipp/print/{uri_name}"),
         None => format!("{cloud}/ipp/print/{uri_name}"),
     };
-    println!("printer  {}", printer.id);
-    println!("name     {}", printer.display_name);
-    println!("proxy    {proxy_uri} (HTTP Basic user {})", args.proxy_user);
+    outln!("printer  {}", printer.id);
+    outln!("name     {}", printer.display_name);
+    outln!("proxy    {proxy_uri} (HTTP Basic user {})", args.proxy_user);
     Ok(())
 }

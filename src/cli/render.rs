@@ -1,6 +1,7 @@
 //! `printlab render`: run the print engine offline on a file.
 
 use super::job_options::JobOptions;
+use super::output::outln;
 use anyhow::Context;
 use printlab_render::{self as render, DeviceProfile, JobRequest};
 use std::path::{Path, PathBuf};
@@ -51,9 +52,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let manifest = if args.native {
         let dpi = args.job.dpi.unwrap_or(150);
-        let dpi = u32::try_from(dpi).context("--dpi must be positive")?;
-        let ranges: Vec<(u32, u32)> = match args.job.pages.as_deref() {
-            Some(text) => super::job_options::parse_ranges(text)?
+        let dpi = u32::try_from(dpi).expect("clap keeps --dpi positive");
+        let ranges: Vec<(u32, u32)> = match &args.job.pages {
+            Some(pages) => pages
+                .0
                 .iter()
                 .map(|r| (r.start as u32, r.end as u32))
                 .collect(),
@@ -65,7 +67,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         profile
             .content_types
             .push("application/octet-stream".into());
-        let ticket = printlab_mapping::ticket_from_graph(&args.job.to_configuration()?)?;
+        let ticket = printlab_mapping::ticket_from_graph(&args.job.to_configuration())?;
         render::render_job(&JobRequest {
             document: &bytes,
             content_type,
@@ -77,7 +79,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         })
     }
     .with_context(|| format!("rendering {}", args.file.display()))?;
-    println!(
+    outln!(
         "{} side(s) on {} sheet(s) in {}: {:.0} ms",
         manifest.sides.len(),
         manifest.media_sheets,

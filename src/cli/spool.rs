@@ -1,5 +1,6 @@
 //! `printlab spool ls|show|export|gc`: reads a device spool (while no device holds it open).
 
+use super::output::outln;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use printlab_device::spool::{JobRecord, Spool};
@@ -66,15 +67,20 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
         SpoolCommand::Ls { json } => {
             let jobs = spool.jobs()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&jobs)?);
+                outln!("{}", serde_json::to_string_pretty(&jobs)?);
                 return Ok(());
             }
-            println!(
+            outln!(
                 "{:<24} {:>8} {:<11} {:>12} {:>7} {:>7}  UPDATED",
-                "PRINTER", "JOB", "STATE", "DOC BYTES", "SHEETS", "IMPR"
+                "PRINTER",
+                "JOB",
+                "STATE",
+                "DOC BYTES",
+                "SHEETS",
+                "IMPR"
             );
             for r in &jobs {
-                println!(
+                outln!(
                     "{:<24} {:>8} {:<11} {:>12} {:>7} {:>7}  {}",
                     r.printer,
                     r.job_id,
@@ -85,7 +91,7 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
                     r.updated_at.format("%Y-%m-%d %H:%M:%S"),
                 );
             }
-            println!("{} job(s)", jobs.len());
+            outln!("{} job(s)", jobs.len());
         }
         SpoolCommand::Show { printer, job, json } => {
             let record = spool
@@ -94,12 +100,12 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
             let events = spool.events(&printer, job)?;
             if json {
                 let v = serde_json::json!({ "job": record, "events": events });
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(());
             }
-            println!("{}", serde_json::to_string_pretty(&record)?);
+            outln!("{}", serde_json::to_string_pretty(&record)?);
             for e in events {
-                println!(
+                outln!(
                     "{:>4} {} {:<14} {}",
                     e.seq,
                     e.at.format("%H:%M:%S%.3f"),
@@ -132,7 +138,7 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
                     std::io::Write::write_all(&mut file, &chunk?)?;
                 }
             }
-            println!("exported {printer}/{job} to {}", out.display());
+            outln!("exported {printer}/{job} to {}", out.display());
         }
         SpoolCommand::Gc { older_than_hours } => {
             let age = chrono::Duration::try_milliseconds((older_than_hours * 3_600_000.0) as i64)
@@ -140,10 +146,10 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
                 .context("--older-than-hours must be a non-negative number")?;
             let removed = spool.gc(chrono::Utc::now() - age)?;
             for (printer, job) in &removed {
-                println!("removed {printer}/{job}");
+                outln!("removed {printer}/{job}");
             }
             spool.flush()?;
-            println!("{} job(s) removed", removed.len());
+            outln!("{} job(s) removed", removed.len());
         }
     }
     Ok(())

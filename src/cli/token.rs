@@ -1,9 +1,20 @@
 //! `printlab token`: prints a bearer token the cloud using the same data folder accepts.
 
-use anyhow::{Context, bail};
+use super::output::outln;
+use anyhow::Context;
 use printlab_cloud::auth::TokenKey;
 use std::path::Path;
 
+/// The help of `--scopes`: its example is what a person printing needs (the scopes of the user
+/// token `printlab up` writes), so copying it gives a token every client command accepts.
+pub fn scopes_help() -> String {
+    format!(
+        "Delegated scopes, e.g. {}",
+        printlab_lab::USER_SCOPES.join(" ")
+    )
+}
+
+/// What to mint; clap has already refused contradictory combinations.
 pub struct TokenRequest<'a> {
     pub user: Option<&'a str>,
     pub app: Option<&'a str>,
@@ -23,15 +34,10 @@ pub fn run(data: &Path, req: &TokenRequest<'_>) -> anyhow::Result<()> {
     })?;
     let lifetime = chrono::Duration::hours(req.hours);
     let token = match (req.user, req.app) {
+        (_, Some(app)) => key.mint_app(app, req.roles, lifetime)?,
         (Some(user), None) => key.mint_user(user, req.scopes, req.admin, lifetime)?,
-        (None, Some(app)) => {
-            if req.admin || !req.scopes.is_empty() {
-                bail!("--admin and --scopes are for --user tokens; apps get --roles");
-            }
-            key.mint_app(app, req.roles, lifetime)?
-        }
-        _ => bail!("give exactly one of --user NAME or --app NAME"),
+        (None, None) => unreachable!("clap requires --user or --app"),
     };
-    println!("{token}");
+    outln!("{token}");
     Ok(())
 }

@@ -2,8 +2,10 @@
 //! 127.0.0.1, every printer registered and shared, a welcome that says what to type next; Ctrl-C
 //! stops cleanly and the next start resumes uploads and jobs in flight.
 
+use super::output::outln;
 use anyhow::Context;
 use clap::Args;
+use printlab_lab::discovery::DEFAULT_DATA_DIR;
 use printlab_lab::{Lab, LabOptions};
 use std::path::PathBuf;
 
@@ -12,11 +14,13 @@ pub struct UpArgs {
     /// Where the cloud listens (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: String,
-    /// The fleet file; the shipped fleet is used when it does not exist.
-    #[arg(long, default_value = "printers.toml")]
-    config: PathBuf,
-    /// Data folder: the cloud's store, the devices' spool and the PNGs.
-    #[arg(long, default_value = "spool")]
+    /// The fleet file, which must exist. Default: printers.toml, or the shipped fleet when there
+    /// is none.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data folder: the cloud's store, the devices' spool, the PNGs, and `lab.json` and
+    /// `user.token` through which client commands run here find this lab.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
     data: PathBuf,
     /// Where the devices' control API listens (clearing faults).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -27,7 +31,7 @@ pub struct UpArgs {
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
-    let fleet = printlab_lab::load_fleet(&args.config, args.full_speed)?;
+    let fleet = printlab_lab::load_fleet(args.config.as_deref(), args.full_speed)?;
     super::connect::runtime()?.block_on(async {
         let lab = Lab::start(LabOptions {
             listen: args.listen.clone(),
@@ -43,24 +47,24 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
-        println!("\nstopping: jobs in flight stay in the spool and resume on the next start");
+        outln!("\nstopping: jobs in flight stay in the spool and resume on the next start");
         lab.shutdown().await.context("stopping the lab")
     })
 }
 
 async fn welcome(lab: &Lab) {
     let data = lab.data_dir.display();
-    println!(
+    outln!(
         "printlab is up: {} printers on {}",
         lab.printers.len(),
         lab.cloud_url
     );
-    println!();
-    println!("  Graph API   {}", lab.graph_url);
-    println!("  user token  {data}/user.token  (export PRINTLAB_TOKEN=$(cat {data}/user.token))");
-    println!("  control     {}/control/printers", lab.control_url);
-    println!("  output      {}", lab.out_dir.display());
-    println!();
+    outln!();
+    outln!("  Graph API   {}", lab.graph_url);
+    outln!("  user token  {data}/user.token  (export PRINTLAB_TOKEN=$(cat {data}/user.token))");
+    outln!("  control     {}/control/printers", lab.control_url);
+    outln!("  output      {}", lab.out_dir.display());
+    outln!();
     let width = lab.printers.iter().map(|p| p.name.len()).max().unwrap_or(0);
     for p in &lab.printers {
         let state = lab
@@ -69,20 +73,20 @@ async fn welcome(lab: &Lab) {
             .find(|d| d.name == p.name)
             .map(|d| d.snapshot().state.to_string())
             .unwrap_or_default();
-        println!("  {:width$}  {:10}  share {}", p.name, state, p.share_id);
+        outln!("  {:width$}  {:10}  share {}", p.name, state, p.share_id);
     }
     let first = lab
         .printers
         .first()
         .map(|p| p.name.as_str())
         .unwrap_or("NAME");
-    println!();
-    println!("Try, in another terminal:");
-    println!("  printlab printers");
-    println!(
+    outln!();
+    outln!("Try, in another terminal:");
+    outln!("  printlab printers");
+    outln!(
         "  printlab testpage -o page.pdf --pages 2 && printlab print page.pdf --printer {first:?} --duplex long --wait"
     );
-    println!("  printlab demo --cloud {}", lab.cloud_url);
-    println!();
-    println!("Ctrl-C stops; the next `printlab up` carries on where this one left off.");
+    outln!("  printlab demo --cloud {}", lab.cloud_url);
+    outln!();
+    outln!("Ctrl-C stops; the next `printlab up` carries on where this one left off.");
 }

@@ -1,6 +1,7 @@
 //! `printlab validate [FILE]`: checks a `printers.toml` with the rules the cloud enforces and
 //! names every mistake as `file:line:column: message`.
 
+use super::output::outln;
 use anyhow::bail;
 use printlab_device::config::{self, ConfigError};
 use std::path::Path;
@@ -10,14 +11,14 @@ use std::path::Path;
 pub fn run(file: &Path, schema: bool) -> anyhow::Result<()> {
     if schema {
         let schema = printlab_device::schema::json_schema();
-        println!("{}", serde_json::to_string_pretty(&schema)?);
+        outln!("{}", serde_json::to_string_pretty(&schema)?);
         return Ok(());
     }
     match config::load(file) {
         Ok(fleet) => {
             for p in &fleet.printers {
                 let caps = &p.capabilities;
-                println!(
+                outln!(
                     "ok  {:<28} {} formats, {} media sizes, {} dpi, {}",
                     p.name,
                     caps.content_types.as_ref().map_or(0, Vec::len),
@@ -35,7 +36,7 @@ pub fn run(file: &Path, schema: bool) -> anyhow::Result<()> {
                     },
                 );
             }
-            println!(
+            outln!(
                 "{}: {} printer(s), no mistakes",
                 file.display(),
                 fleet.printers.len()
@@ -44,7 +45,7 @@ pub fn run(file: &Path, schema: bool) -> anyhow::Result<()> {
         }
         Err(ConfigError::Invalid { file, problems }) => {
             for p in &problems {
-                println!("{file}:{}:{}: {}", p.line, p.column, p.message);
+                outln!("{file}:{}:{}: {}", p.line, p.column, p.message);
             }
             bail!("{file}: {} mistake(s)", problems.len())
         }

@@ -49,7 +49,7 @@ failing_formats = ["image/urf"]
 
 "#;
 
-fn fleet() -> String {
+pub(super) fn fleet() -> String {
     let slow = printlab_testkit_fleet::ONE_PRINTER
         .replace(r#"name = "Lab""#, r#"name = "Slow Test""#)
         .replace(r#"model = "Emulated Laser""#, r#"model = "Slow 1""#)
@@ -62,20 +62,21 @@ fn fleet() -> String {
     format!("{MONO}{slow}")
 }
 
-fn printlab() -> Command {
+pub(super) fn printlab() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_printlab"));
     command
         .env_remove("PRINTLAB_TOKEN")
-        .env_remove("PRINTLAB_CLOUD");
+        .env_remove("PRINTLAB_CLOUD")
+        .env_remove("PRINTLAB_CONTROL");
     command
 }
 
 /// `printlab up` in a child process; killed when dropped.
-struct Up {
+pub(super) struct Up {
     child: Child,
-    url: String,
+    pub(super) url: String,
     token: String,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
 }
 
 impl Drop for Up {
@@ -85,7 +86,7 @@ impl Drop for Up {
     }
 }
 
-fn up(dir: &Path) -> Up {
+pub(super) fn up(dir: &Path) -> Up {
     std::fs::write(dir.join("printers.toml"), fleet()).unwrap();
     let mut child = printlab()
         .current_dir(dir)
@@ -117,21 +118,29 @@ fn up(dir: &Path) -> Up {
 
 /// `printlab print FILE --printer PRINTER` and the options `extra`: the command line the tests
 /// here print with.
-fn print_args<'a>(file: &'a Path, printer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(super) fn print_args<'a>(file: &'a Path, printer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["print", file.to_str().unwrap(), "--printer", printer];
     args.extend_from_slice(extra);
     args
 }
 
 impl Up {
+    /// `printlab ARGS` in the lab's folder, told the cloud's address by PRINTLAB_CLOUD.
     fn run(&self, args: &[&str]) -> Output {
-        printlab()
-            .current_dir(&self.dir)
+        self.here()
             .env("PRINTLAB_CLOUD", &self.url)
-            .env("PRINTLAB_STATE_DIR", self.dir.join("client-state"))
             .args(args)
             .output()
             .unwrap()
+    }
+
+    /// `printlab` in the lab's folder, told nothing of where the lab is (it finds `spool/`).
+    pub(super) fn here(&self) -> Command {
+        let mut command = printlab();
+        command
+            .current_dir(&self.dir)
+            .env("PRINTLAB_STATE_DIR", self.dir.join("client-state"));
+        command
     }
 
     #[track_caller]
@@ -148,7 +157,7 @@ impl Up {
     }
 }
 
-fn job_id_of(stdout: &str) -> String {
+pub(super) fn job_id_of(stdout: &str) -> String {
     stdout
         .lines()
         .find_map(|l| l.strip_prefix("job ")?.split_whitespace().next())

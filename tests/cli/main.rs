@@ -2,6 +2,8 @@
 //! root package's tests have), and the client's resumable uploader in a killed child process.
 
 mod cli_e2e;
+mod cli_exit;
+mod cli_lab;
 mod cli_provision;
 mod cli_upload;
 mod cloud_cli;

@@ -8,4 +8,5 @@ mod device_registration;
 mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
+mod output_limits;
 mod oxps;

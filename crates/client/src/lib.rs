@@ -12,6 +12,8 @@
 
 pub mod follow;
 pub mod provision;
+pub mod resume;
+mod retry;
 pub mod shares;
 pub mod submit;
 pub mod token;
@@ -159,6 +161,32 @@ impl GraphClient {
         }
     }
 
+    /// A request to `url` carrying the bearer token.
+    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Sends a Graph request, again if the connection closed before any answer and the request
+    /// is idempotent ([`retry`]).
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<reqwest::Response, ClientError> {
+        let transport = |source| ClientError::Transport {
+            url: url.to_string(),
+            source,
+        };
+        let request = request.build().map_err(transport)?;
+        retry::send(&self.http, request, retry::RetryPolicy::GRAPH)
+            .await
+            .map_err(|failed| transport(failed.source))
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -166,20 +194,19 @@ impl GraphClient {
         body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, bytes::Bytes, String), ClientError> {
         let url = self.url(path);
-        let mut request = self.http.request(method.clone(), &url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method.clone(), &url);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let transport = |source| ClientError::Transport {
-            url: url.clone(),
-            source,
-        };
-        let response = request.send().await.map_err(transport)?;
+        let response = self.execute(request, &url).await?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(transport)?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
         if !status.is_success() {
             return Err(odata_error(method, &url, status, &bytes));
         }
@@ -375,15 +402,11 @@ impl GraphClient {
             "{}/jobs/{job_id}/documents/{document_id}/$value",
             parent.path()
         ));
-        let mut request = self.http.get(&url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
         let transport = |source| ClientError::Transport {
             url: url.clone(),
             source,
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = self.execute(self.request(Method::GET, &url), &url).await?;
         let status = response.status();
         if !status.is_success() {
             let bytes = response.bytes().await.map_err(transport)?;

@@ -49,15 +49,12 @@ impl GraphClient {
     /// Registers a printer and waits for the `printerCreateOperation` to finish.
     pub async fn create_printer(&self, request: &CreatePrinter) -> Result<Printer, ClientError> {
         let url = self.url("print/printers/create");
-        let mut call = self.http.post(&url).json(request);
-        if let Some(token) = &self.token {
-            call = call.bearer_auth(token);
-        }
+        let call = self.request(Method::POST, &url).json(request);
         let transport = |source| ClientError::Transport {
             url: url.clone(),
             source,
         };
-        let response = call.send().await.map_err(transport)?;
+        let response = self.execute(call, &url).await?;
         let status = response.status();
         let location = response
             .headers()

@@ -1,13 +1,14 @@
 //! Submitting one document as a job: check it against the printer before any upload, then
 //! create (or, after an interruption, find again) the job, upload, verify the stored bytes, start.
 //!
-//! The resume file is written before every step that the cloud remembers, so a second run of the
-//! same request continues the first one's job instead of printing twice.
+//! The resume record is written before every step that the cloud remembers, so a run of the same
+//! request after an interruption continues the interrupted run's job instead of printing twice;
+//! a run that is still alive keeps its record to itself, so the same command run twice at once
+//! prints twice, as asked ([`crate::resume`]).
 
+use crate::resume::{ResumeState, ResumeStore};
 use crate::shares::Target;
-use crate::upload::{
-    ResumableUploadError, ResumeState, ResumeStore, UploadOptions, file_sha256, upload,
-};
+use crate::upload::{ResumableUploadError, UploadOptions, file_sha256, upload};
 use crate::{ClientError, GraphClient};
 use printlab_graph::{
     PrintDocumentUploadProperties, PrintJobConfiguration, PrintJobProcessingState,
@@ -50,9 +51,11 @@ pub enum SubmitError {
     },
     #[error(transparent)]
     Options(#[from] serde_json::Error),
-    #[error("writing the resume file")]
+    #[error("taking a resume record")]
+    ClaimResume(#[source] std::io::Error),
+    #[error("writing the resume record")]
     SaveResume(#[source] std::io::Error),
-    #[error("removing the resume file")]
+    #[error("removing the resume record")]
     RemoveResume(#[source] std::io::Error),
     #[error("creating the print job")]
     CreateJob(#[source] ClientError),
@@ -218,14 +221,15 @@ pub async fn submit(
         &doc.sha256,
         &serde_json::to_string(config)?,
     );
-    let mut state = match store.load(&key) {
+    let mut claim = store.claim(&key).map_err(SubmitError::ClaimResume)?;
+    let mut state = match claim.take_state() {
         Some(state) => match resumable(client, &state).await? {
             Resume::Continue => {
                 observer.resuming(doc, &state.job_id);
                 state
             }
             Resume::AlreadyStarted => {
-                store.remove(&key).map_err(SubmitError::RemoveResume)?;
+                claim.finish().map_err(SubmitError::RemoveResume)?;
                 return Ok(Submitted::AlreadyStarted {
                     job_id: state.job_id,
                 });
@@ -234,7 +238,7 @@ pub async fn submit(
         },
         None => new_job(client, target, doc, config).await?,
     };
-    store.save(&key, &state).map_err(SubmitError::SaveResume)?;
+    claim.save(&state).map_err(SubmitError::SaveResume)?;
 
     let mut fresh_session_made = false;
     loop {
@@ -256,7 +260,7 @@ pub async fn submit(
                     .map_err(SubmitError::CreateSession)?;
                 let url = session.upload_url.ok_or(SubmitError::NoUploadUrl)?;
                 state.upload_url = Some(url.clone());
-                store.save(&key, &state).map_err(SubmitError::SaveResume)?;
+                claim.save(&state).map_err(SubmitError::SaveResume)?;
                 fresh_session_made = true;
                 url
             }
@@ -315,7 +319,7 @@ pub async fn submit(
             job_id: state.job_id.as_str().into(),
             source,
         })?;
-    store.remove(&key).map_err(SubmitError::RemoveResume)?;
+    claim.finish().map_err(SubmitError::RemoveResume)?;
     Ok(Submitted::Started {
         job_id: state.job_id,
         status,

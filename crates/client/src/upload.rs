@@ -1,5 +1,4 @@
-//! A resumable, parallel uploader for Graph upload URLs, and the small file that lets a second
-//! run of the same command continue where a killed one stopped.
+//! A resumable, parallel uploader for Graph upload URLs.
 //!
 //! The uploader never trusts its own bookkeeping about what the cloud holds: every round starts
 //! with `GET {uploadUrl}` and sends exactly the gaps in `nextExpectedRanges`. That one rule covers
@@ -10,9 +9,10 @@
 //! default) so a failed range can be retried without reopening a stream; ranges stay well below
 //! the documented 10 MB limit.
 
+use crate::retry::{self, RetryPolicy};
 use futures::StreamExt;
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -192,7 +192,7 @@ async fn session_state(
     size: u64,
     attempts: u32,
 ) -> Result<SessionState, ResumableUploadError> {
-    let response = with_retries(attempts, || http.get(upload_url).send()).await?;
+    let response = send(http, http.get(upload_url), attempts).await?;
     let status = response.status();
     let body = response
         .bytes()
@@ -254,13 +254,11 @@ async fn put_range(
     let content_range = format!("bytes {}-{}/{size}", piece.start, piece.end - 1);
     let mut busy_waits = 0;
     loop {
-        let response = with_retries(attempts, || {
-            http.put(upload_url)
-                .header(reqwest::header::CONTENT_RANGE, &content_range)
-                .body(bytes.clone())
-                .send()
-        })
-        .await?;
+        let request = http
+            .put(upload_url)
+            .header(reqwest::header::CONTENT_RANGE, &content_range)
+            .body(bytes.clone());
+        let response = send(http, request, attempts).await?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -293,34 +291,17 @@ async fn put_range(
     }
 }
 
-/// Retries a request on transport errors with exponential backoff (100 ms, 200 ms, …).
-async fn with_retries<F, Fut>(
+/// Sends a request to the upload URL, again on network errors and 5xx ([`retry`]).
+async fn send(
+    http: &reqwest::Client,
+    request: reqwest::RequestBuilder,
     attempts: u32,
-    mut send: F,
-) -> Result<reqwest::Response, ResumableUploadError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
-{
-    let attempts = attempts.max(1);
-    let mut delay = Duration::from_millis(100);
-    let mut tried = 0;
-    loop {
-        tried += 1;
-        match send().await {
-            Ok(response) if response.status().is_server_error() && tried < attempts => {}
-            Ok(response) => return Ok(response),
-            Err(source) if tried >= attempts => {
-                return Err(ResumableUploadError::Transport {
-                    attempts: tried,
-                    source,
-                });
-            }
-            Err(_) => {}
-        }
-        tokio::time::sleep(delay).await;
-        delay *= 2;
-    }
+) -> Result<reqwest::Response, ResumableUploadError> {
+    let transport = |attempts, source| ResumableUploadError::Transport { attempts, source };
+    let request = request.build().map_err(|source| transport(0, source))?;
+    retry::send(http, request, RetryPolicy::upload(attempts))
+        .await
+        .map_err(|failed| transport(failed.attempts, failed.source))
 }
 
 fn refused(status: StatusCode, body: &[u8]) -> ResumableUploadError {
@@ -347,69 +328,6 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-/// Everything a second run needs to continue an interrupted print instead of starting over:
-/// the job it created and the upload URL it was filling.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResumeState {
-    pub graph: String,
-    pub parent: super::JobParent,
-    pub file: PathBuf,
-    pub size: u64,
-    pub sha256: String,
-    pub job_id: String,
-    pub document_id: String,
-    pub upload_url: Option<String>,
-}
-
-/// A folder of resume files, one per (cloud, target, file content, job options).
-pub struct ResumeStore {
-    dir: PathBuf,
-}
-
-impl ResumeStore {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    /// The key of one print request: the same command on the same bytes finds the same file;
-    /// a changed file, printer, cloud or option set starts a new job.
-    pub fn key(graph: &str, parent: &super::JobParent, sha256: &str, options: &str) -> String {
-        let mut hasher = Sha256::new();
-        for part in [graph, &format!("{parent:?}"), sha256, options] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        hex::encode(&hasher.finalize()[..16])
-    }
-
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
-    }
-
-    /// A resume file that cannot be read is treated as absent (and replaced): losing it costs a
-    /// fresh upload, never a wrong document.
-    pub fn load(&self, key: &str) -> Option<ResumeState> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    /// Writes through a temporary file and a rename, so a kill never leaves half a file.
-    pub fn save(&self, key: &str, state: &ResumeState) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let tmp = self.dir.join(format!("{key}.json.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
-        std::fs::rename(&tmp, self.path(key))
-    }
-
-    pub fn remove(&self, key: &str) -> std::io::Result<()> {
-        match std::fs::remove_file(self.path(key)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,34 +345,5 @@ mod tests {
         assert_eq!(pieces.len(), 3 + 3);
         assert!(pieces.iter().all(|p| p.end - p.start <= 4));
         assert_eq!(pieces.iter().map(|p| p.end - p.start).sum::<u64>(), 20);
-    }
-
-    #[test]
-    fn resume_files_round_trip_and_keys_follow_every_input() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ResumeStore::new(dir.path());
-        let parent = super::super::JobParent::Share("s".into());
-        let key = ResumeStore::key("http://g/v1.0", &parent, "abc", "{}");
-        assert_ne!(key, ResumeStore::key("http://g/v1.0", &parent, "abd", "{}"));
-        assert_ne!(
-            key,
-            ResumeStore::key("http://g/v1.0", &parent, "abc", "{\"copies\":2}")
-        );
-        assert!(store.load(&key).is_none());
-        let state = ResumeState {
-            graph: "http://g/v1.0".into(),
-            parent,
-            file: "/tmp/a.pdf".into(),
-            size: 3,
-            sha256: "abc".into(),
-            job_id: "1".into(),
-            document_id: "d".into(),
-            upload_url: Some("http://g/uploadSessions/x".into()),
-        };
-        store.save(&key, &state).unwrap();
-        assert_eq!(store.load(&key), Some(state));
-        store.remove(&key).unwrap();
-        store.remove(&key).unwrap();
-        assert!(store.load(&key).is_none());
     }
 }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod ca;
 mod graph;
 pub mod infra;
+mod nonce;
 pub mod odata;
 pub mod query;
 mod registration;
@@ -42,6 +43,8 @@ pub struct CloudOptions {
     /// How many members a Graph collection page holds when the client gives no `$top`; the
     /// rest follow through `@odata.nextLink` (tests shorten it).
     pub page_size: usize,
+    /// The upload engine's limits and lifetimes (tests shorten the stall time).
+    pub upload_limits: upload::UploadLimits,
 }
 
 impl Default for CloudOptions {
@@ -49,6 +52,7 @@ impl Default for CloudOptions {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
             page_size: graph::DEFAULT_PAGE_SIZE,
+            upload_limits: upload::UploadLimits::default(),
         }
     }
 }
@@ -56,6 +60,8 @@ impl Default for CloudOptions {
 /// Why the cloud could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
+    #[error(transparent)]
+    DataDir(#[from] printlab_datadir::DataDirError),
     #[error("cannot open the store in {dir}: {source}")]
     Open { dir: PathBuf, source: sled::Error },
     #[error(transparent)]
@@ -125,6 +131,8 @@ impl Cloud {
         public_url: &str,
         options: CloudOptions,
     ) -> Result<Self, CloudError> {
+        // The store holds the token-signing key and the CA's private key.
+        printlab_datadir::ensure_private(data_dir)?;
         let db = sled::open(data_dir.join("store")).map_err(|source| CloudError::Open {
             dir: data_dir.to_path_buf(),
             source,
@@ -150,7 +158,7 @@ impl Cloud {
         db.flush()
             .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
         let public_url = public_url.trim_end_matches('/').to_string();
-        let uploads = Arc::new(UploadService::open(
+        let uploads = Arc::new(UploadService::with_limits(
             &db,
             data_dir,
             &public_url,
@@ -158,6 +166,7 @@ impl Cloud {
                 store: store.clone(),
                 db: db.clone(),
             }),
+            options.upload_limits,
         )?);
         let registrations = registration::Registrations::open(&store)?;
         let write_lock = Arc::new(Mutex::new(()));

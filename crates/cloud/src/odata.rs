@@ -26,6 +26,8 @@ pub enum ErrorCode {
     ItemNotFound,
     /// 405: the resource does not take this method.
     NotAllowed,
+    /// 408: the client stopped sending a request body it had begun (a stalled upload range).
+    Timeout,
     /// 409: the resource is not in a state that allows the call.
     Conflict,
     /// 412: an `If-Match` precondition failed.
@@ -51,6 +53,7 @@ impl ErrorCode {
             Self::AccessDenied => "accessDenied",
             Self::ItemNotFound => "itemNotFound",
             Self::NotAllowed => "notAllowed",
+            Self::Timeout => "timeout",
             Self::Conflict => "conflict",
             Self::PreconditionFailed => "preconditionFailed",
             Self::InvalidRange => "invalidRange",

@@ -13,6 +13,7 @@
 
 use super::CloudState;
 use super::auth::{Caller, DEVICE_AUDIENCE, Permissions};
+use super::nonce::{NonceRefusal, Nonces};
 use super::odata::GraphError;
 use super::query;
 use super::store::NewPrinter;
@@ -23,20 +24,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Seconds a device waits between polls; the real service answers a few seconds.
 const POLL_INTERVAL: u64 = 1;
 /// A registration nobody polled to completion within this time is dropped.
 const PENDING_LIFETIME: chrono::Duration = chrono::Duration::minutes(15);
-/// Outstanding nonces beyond this are refused rather than grown without bound.
-const MAX_NONCES: usize = 100_000;
+/// How long a device token endpoint nonce is accepted.
+const NONCE_LIFETIME: Duration = Duration::from_secs(300);
 /// The OEM application printlab's devices act as (`printer_client_id`).
 const PRINTER_CLIENT_NAME: &str = "printlab-printer";
 const PRINTER_REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
@@ -56,18 +57,14 @@ const REGISTER: Permissions = Permissions {
 /// Timing knobs tests shorten.
 #[derive(Debug, Clone, Copy)]
 struct Timing {
-    nonce_lifetime: Duration,
     token_lifetime: chrono::Duration,
 }
 
-/// The registration service's state: pending registrations in sled, nonces in memory.
-///
-/// Nonces stay in memory on purpose: one lives for minutes and is used once, and a cloud that
-/// forgets them on restart only refuses them (the device asks for another), so losing them can
-/// never let a replay through, while persisting each would cost a flush per token request.
+/// The registration service's state: pending registrations in sled, token nonces signed and
+/// checked in memory (`nonce.rs`).
 pub(crate) struct Registrations {
     tree: sled::Tree,
-    nonces: Mutex<HashMap<String, Instant>>,
+    nonces: Nonces,
     timing: Mutex<Timing>,
 }
 
@@ -75,9 +72,8 @@ impl Registrations {
     pub fn open(store: &super::store::Store) -> Result<Self, super::store::StoreError> {
         Ok(Self {
             tree: store.tree("registrations")?,
-            nonces: Mutex::new(HashMap::new()),
+            nonces: Nonces::new(NONCE_LIFETIME),
             timing: Mutex::new(Timing {
-                nonce_lifetime: Duration::from_secs(300),
                 token_lifetime: chrono::Duration::hours(1),
             }),
         })
@@ -95,10 +91,7 @@ impl Registrations {
     }
 
     pub fn set_nonce_lifetime(&self, lifetime: Duration) {
-        self.timing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .nonce_lifetime = lifetime;
+        self.nonces.set_lifetime(lifetime);
     }
 
     fn get(&self, id: &str) -> Result<Option<RegistrationRecord>, GraphError> {
@@ -123,30 +116,13 @@ impl Registrations {
         Ok(())
     }
 
-    fn new_nonce(&self) -> Result<String, OAuthError> {
-        let lifetime = self.timing().nonce_lifetime;
-        let mut nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        nonces.retain(|_, issued| now.duration_since(*issued) < lifetime);
-        if nonces.len() >= MAX_NONCES {
-            return Err(OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "too many outstanding nonces; try again shortly",
-            ));
-        }
-        let nonce = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-        nonces.insert(nonce.clone(), now);
-        Ok(nonce)
+    fn new_nonce(&self) -> String {
+        self.nonces.issue()
     }
 
-    /// Uses a nonce up: true only for one this cloud issued, not used before, still fresh.
-    fn consume_nonce(&self, nonce: &str) -> bool {
-        let lifetime = self.timing().nonce_lifetime;
-        let mut nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        nonces
-            .remove(nonce)
-            .is_some_and(|issued| issued.elapsed() < lifetime)
+    /// Uses a nonce up (see `nonce.rs`); call only once the request's signature is checked.
+    fn consume_nonce(&self, nonce: &str) -> Result<(), NonceRefusal> {
+        self.nonces.redeem(nonce)
     }
 }
 
@@ -453,7 +429,7 @@ async fn device_token(
         .ok_or_else(|| OAuthError::request("grant_type is required"))?;
     match grant.as_str() {
         "srv_challenge" => {
-            let nonce = state.registrations.new_nonce()?;
+            let nonce = state.registrations.new_nonce();
             Ok(axum::Json(json!({"Nonce": nonce})).into_response())
         }
         JWT_BEARER => {
@@ -559,10 +535,15 @@ fn verify_device_request(state: &CloudState, jwt: &str) -> Result<String, OAuthE
             ),
         ));
     }
-    if !state.registrations.consume_nonce(&claims.request_nonce) {
-        return Err(OAuthError::grant(
-            "request_nonce is unknown, already used or expired; ask for a new one with grant_type=srv_challenge",
-        ));
+    if let Err(refusal) = state.registrations.consume_nonce(&claims.request_nonce) {
+        let why = match refusal {
+            NonceRefusal::Unknown => "is not one this service issued",
+            NonceRefusal::Expired => "has expired",
+            NonceRefusal::AlreadyUsed => "was used already",
+        };
+        return Err(OAuthError::grant(format!(
+            "request_nonce {why}; ask for a new one with grant_type=srv_challenge"
+        )));
     }
     let exists = state.store.printer(&claims.iss).map_err(|e| {
         OAuthError::new(

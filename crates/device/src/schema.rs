@@ -156,12 +156,18 @@ pub fn json_schema() -> Value {
         }),
         &[],
     );
+    let limits = object(
+        json!({
+            "max_pages": count, "max_sheets": count, "max_output_bytes": count,
+        }),
+        &[],
+    );
     let printer = object(
         json!({
             "name": string, "manufacturer": string, "model": string,
             "location": location, "connection": connection,
             "capabilities": capabilities, "defaults": defaults,
-            "engine": engine, "faults": faults,
+            "engine": engine, "faults": faults, "limits": limits,
         }),
         &["name", "capabilities"],
     );

@@ -31,6 +31,8 @@ use std::path::Path;
 pub enum SpoolError {
     #[error("spool storage: {0}")]
     Storage(#[from] sled::Error),
+    #[error(transparent)]
+    DataDir(#[from] printlab_datadir::DataDirError),
     #[error("spool record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
     #[error("printer name {0:?} cannot be stored: it is empty or contains a NUL")]
@@ -252,8 +254,10 @@ fn log_event(
 }
 
 impl Spool {
-    /// Opens (or creates) the spool in `dir`.
+    /// Opens (or creates) the spool in `dir`, which holds the printers' private keys: it is made
+    /// private first (`printlab-datadir`).
     pub fn open(dir: &Path) -> Result<Self, SpoolError> {
+        printlab_datadir::ensure_private(dir)?;
         let db = sled::Config::new().path(dir).open()?;
         Ok(Self {
             jobs: db.open_tree("jobs")?,

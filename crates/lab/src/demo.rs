@@ -2,11 +2,12 @@
 //! as (from `printers.toml`), and running them through Graph as a user and an operator would.
 
 use printlab_client::follow::output_dir;
+use printlab_client::resume::ResumeStore;
 use printlab_client::shares::Target;
 use printlab_client::submit::{
     Document, SubmitError, SubmitObserver, Submitted, check_supported, submit,
 };
-use printlab_client::upload::{ResumeStore, UploadOptions};
+use printlab_client::upload::UploadOptions;
 use printlab_client::{ClientError, GraphClient, JobParent};
 use printlab_device::config::PrinterConfig;
 use printlab_graph::{

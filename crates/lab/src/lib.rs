@@ -9,7 +9,9 @@
 //! none of them knows it. The demo plan and its expectations ([`demo`]) live here too.
 
 pub mod demo;
+pub mod discovery;
 
+use discovery::{DISCOVERY_FILE, LabInfo, USER_TOKEN_FILE};
 use printlab_client::{ClientError, GraphClient};
 use printlab_cloud::{Cloud, CloudError};
 use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
@@ -65,6 +67,8 @@ pub enum LabError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    DataDir(#[from] printlab_datadir::DataDirError),
+    #[error(transparent)]
     Cloud(#[from] CloudError),
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -99,16 +103,25 @@ pub enum LabError {
 /// fresh machine has printers to print to.
 const SHIPPED_FLEET: &str = include_str!("../../../printers.toml");
 
-/// Reads the fleet file, or the shipped fleet if the file is missing; `full_speed` drops every
-/// printer's warm-up and pages-per-minute pacing.
-pub fn load_fleet(path: &Path, full_speed: bool) -> Result<Fleet, LabError> {
-    let mut fleet = if path.exists() {
+/// The fleet file read when none is named.
+pub const DEFAULT_FLEET_FILE: &str = "printers.toml";
+
+/// Reads the fleet file the user named (which must exist: a mistyped path never silently runs
+/// another fleet), or, when none is named, `printers.toml` if there is one and the shipped fleet
+/// otherwise; `full_speed` drops every printer's warm-up and pages-per-minute pacing.
+pub fn load_fleet(named: Option<&Path>, full_speed: bool) -> Result<Fleet, LabError> {
+    let read = |path: &Path| {
         config::load(path).map_err(|source| LabError::Fleet {
             path: path.to_owned(),
             source,
-        })?
-    } else {
-        config::parse(SHIPPED_FLEET, "printers.toml (built in)").map_err(LabError::ShippedFleet)?
+        })
+    };
+    let default = Path::new(DEFAULT_FLEET_FILE);
+    let mut fleet = match named {
+        Some(path) => read(path)?,
+        None if default.exists() => read(default)?,
+        None => config::parse(SHIPPED_FLEET, "printers.toml (built in)")
+            .map_err(LabError::ShippedFleet)?,
     };
     if full_speed {
         for p in &mut fleet.printers {
@@ -131,7 +144,7 @@ pub struct LabOptions {
 }
 
 /// One printer of the lab, as Graph knows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabPrinter {
     pub name: String,
@@ -164,6 +177,7 @@ impl Lab {
     /// advertised, and shares each one through Graph (reusing shares from an earlier run).
     pub async fn start(options: LabOptions) -> Result<Lab, LabError> {
         let data = &options.data_dir;
+        printlab_datadir::ensure_private(data)?;
         for sub in ["cloud", "devices"] {
             let path = data.join(sub);
             std::fs::create_dir_all(&path).map_err(|source| LabError::Folder { path, source })?;
@@ -261,26 +275,21 @@ impl Lab {
     }
 
     /// Writes `lab.json` (URLs and the printers) and `user.token` into the data folder, so that
-    /// commands in another terminal find the lab without flags.
+    /// commands in another terminal find the lab without flags ([`discovery`]).
     pub fn write_discovery(&self) -> Result<(), LabError> {
-        let info = serde_json::json!({
-            "cloud": self.cloud_url,
-            "graph": self.graph_url,
-            "control": self.control_url,
-            "printers": self.printers,
-            "out": self.out_dir,
-        });
+        let info = LabInfo {
+            cloud: self.cloud_url.clone(),
+            graph: self.graph_url.clone(),
+            control: self.control_url.clone(),
+            printers: self.printers.clone(),
+            out: self.out_dir.clone(),
+        };
         let write = |name: &str, bytes: &[u8]| {
             let path = self.data_dir.join(name);
             printlab_cloud::write_private(&path, bytes)
                 .map_err(|source| LabError::Write { path, source })
         };
-        write(
-            DISCOVERY_FILE,
-            serde_json::to_string_pretty(&info)
-                .expect("JSON")
-                .as_bytes(),
-        )?;
+        write(DISCOVERY_FILE, info.to_json().as_bytes())?;
         write(USER_TOKEN_FILE, self.user_token.as_bytes())
     }
 
@@ -296,17 +305,6 @@ impl Lab {
         }
         Ok(())
     }
-}
-
-/// The file in a lab's data folder that says where it listens.
-pub const DISCOVERY_FILE: &str = "lab.json";
-/// The file in a lab's data folder that holds the ready-made user token.
-pub const USER_TOKEN_FILE: &str = "user.token";
-
-/// Reads what a running lab wrote with [`Lab::write_discovery`].
-pub fn discover(data_dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(data_dir.join(DISCOVERY_FILE)).ok()?;
-    serde_json::from_str(&text).ok()
 }
 
 fn start_devices(

@@ -3,6 +3,7 @@
 
 use super::io_error;
 use super::layout::{self, JobLayout, Placement};
+use super::output_limits::{self, LimitExceeded, OutputBudget};
 use super::rasteriser::{Cell, SideJob, SideOutput, WorkerOptions};
 use super::settings::{self, AppliedSettings, ColorOutput};
 use super::source;
@@ -10,6 +11,7 @@ use super::workers::{Limits, execute};
 use super::{JobRequest, RenderError};
 use hayro::kurbo::{Affine, Rect};
 use serde::Serialize;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +40,10 @@ pub struct Manifest {
     pub impressions: usize,
     /// Source page images printed, copies included.
     pub pages_printed: usize,
+    /// Set when the job stopped at one of the printer's output limits: the sides above are
+    /// the whole sheets printed before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at_limit: Option<LimitExceeded>,
     pub timings: Timings,
 }
 
@@ -128,7 +134,11 @@ pub(super) fn render_job(
         dpi = applied.dpi
     );
     let _enter = span.enter();
-    let job = layout::lay_out(&applied, &page_sizes, &selected);
+    let mut job = layout::lay_out(&applied, &page_sizes, &selected);
+    let duplex = job.sides.iter().any(|s| s.back);
+    // Pages and sheets are known from the layout: sides past the printer's limits are never
+    // rendered. Bytes are known only as sides are written: counted below, in output order.
+    let mut stopped = output_limits::cut_layout(&mut job, request.profile.output_limits);
     let (width, height) = settings::sheet_pixels(&applied.media, applied.dpi);
     if let Some(reason) = side_size_problem(width, height, limits) {
         return Err(RenderError::InvalidOption {
@@ -140,7 +150,7 @@ pub(super) fn render_job(
     let open_time = started.elapsed();
 
     std::fs::create_dir_all(request.out_dir).map_err(|e| io_error(request.out_dir, e))?;
-    let names = output_names(&job);
+    let names = output_names(&job, duplex);
     let scale = applied.dpi as f64 / 72.0;
     let jobs: Vec<SideJob> = job
         .sides
@@ -168,19 +178,15 @@ pub(super) fn render_job(
         })
         .collect();
 
-    let sheets_total = job.printed.len()
-        / if job.sides.iter().any(|s| s.back) {
-            2
-        } else {
-            1
-        };
+    let sides_per_sheet = if duplex { 2 } else { 1 };
     let mut done = vec![false; jobs.len()];
     let mut next_printed = 0;
     let mut progress = SheetProgress {
         sheets_completed: 0,
         impressions_completed: 0,
-        sheets_total,
+        sheets_total: job.printed.len() / sides_per_sheet,
     };
+    let mut budget = OutputBudget::new(request.profile.output_limits);
     let outputs = execute(
         Arc::new(document),
         Arc::new(jobs),
@@ -199,25 +205,41 @@ pub(super) fn render_job(
                     break;
                 }
                 let side = &job.sides[printed.layout_index];
+                let ends_sheet = side.back || !duplex;
+                let path = request.out_dir.join(&names[next_printed]);
+                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                if let Err(limit) = budget.side(side.placements.len() as u64, bytes, ends_sheet) {
+                    stopped = Some(limit);
+                    return ControlFlow::Break(());
+                }
                 if !side.placements.is_empty() {
                     progress.impressions_completed += 1;
                 }
-                let ends_sheet = side.back || !job.sides.iter().any(|s| s.back);
                 if ends_sheet {
                     progress.sheets_completed += 1;
                     (request.on_sheet)(progress);
                 }
                 next_printed += 1;
             }
+            ControlFlow::Continue(())
         },
     )?;
+    if stopped.is_some() {
+        let kept = budget.accepted_sides().min(job.printed.len());
+        for name in &names[kept..] {
+            let path = request.out_dir.join(name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_error(&path, e));
+                }
+                _ => {}
+            }
+        }
+        job.printed.truncate(kept);
+        tracing::warn!(limit = ?stopped, "the job stopped at this printer's output limit");
+    }
 
-    let mut timings = sum_timings(&outputs, open_time);
-    let sides_per_sheet = if job.sides.iter().any(|s| s.back) {
-        2
-    } else {
-        1
-    };
+    let mut timings = sum_timings(outputs.iter().flatten(), open_time);
     let sides: Vec<SideRecord> = job
         .printed
         .iter()
@@ -233,7 +255,10 @@ pub(super) fn render_job(
                 source_pages: side.placements.iter().map(|p| p.source_page + 1).collect(),
                 width,
                 height,
-                sha256: outputs[printed.layout_index].sha256.clone(),
+                sha256: outputs[printed.layout_index]
+                    .as_ref()
+                    .map(|o| o.sha256.clone())
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -242,9 +267,10 @@ pub(super) fn render_job(
         document_pages: page_sizes.len(),
         impressions: sides.iter().filter(|s| !s.source_pages.is_empty()).count(),
         pages_printed: sides.iter().map(|s| s.source_pages.len()).sum(),
-        media_sheets: sheets_total,
+        media_sheets: sides.len() / sides_per_sheet,
         settings: Some(applied),
         sides,
+        stopped_at_limit: stopped,
         timings: Timings::default(),
     };
     timings.wall_ms = ms(started.elapsed());
@@ -259,8 +285,7 @@ pub(super) fn render_job(
 
 /// File names in output order: sequence number, sheet and face, so that `ls` lists them as the
 /// printer emits them.
-fn output_names(job: &JobLayout) -> Vec<String> {
-    let duplex = job.sides.iter().any(|s| s.back);
+fn output_names(job: &JobLayout, duplex: bool) -> Vec<String> {
     job.printed
         .iter()
         .enumerate()
@@ -341,8 +366,11 @@ pub(super) fn render_native(
         options,
         limits,
         cancel,
-        |_| {},
-    )?;
+        |_| ControlFlow::Continue(()),
+    )?
+    .into_iter()
+    .collect::<Option<Vec<_>>>()
+    .ok_or(RenderError::Cancelled)?;
     let mut timings = sum_timings(&outputs, open_time);
     let sides = jobs
         .iter()
@@ -370,16 +398,20 @@ pub(super) fn render_native(
             impressions: jobs.len(),
             pages_printed: jobs.len(),
             sides,
+            stopped_at_limit: None,
             timings,
         },
     )
 }
 
-fn sum_timings(outputs: &[SideOutput], open: Duration) -> Timings {
+fn sum_timings<'a>(outputs: impl IntoIterator<Item = &'a SideOutput>, open: Duration) -> Timings {
+    let (render, encode) = outputs
+        .into_iter()
+        .fold((0.0, 0.0), |(r, e), o| (r + ms(o.render), e + ms(o.encode)));
     Timings {
         open_ms: ms(open),
-        render_ms: outputs.iter().map(|o| ms(o.render)).sum(),
-        encode_ms: outputs.iter().map(|o| ms(o.encode)).sum(),
+        render_ms: render,
+        encode_ms: encode,
         wall_ms: 0.0,
     }
 }

@@ -252,6 +252,206 @@ fn decompression_bombs_are_refused_before_rendering() {
     assert!(reason.contains("100000x100000"), "{reason}");
 }
 
+/// Every filter, in any order, counts: the bombs that got past a check of leading Flate
+/// layers only (ASCIIHex or ASCII85 text around a deflated bomb, RunLength or LZW expanding
+/// what Flate yields, LZW alone) are refused naming the stream, the filter and the bound.
+#[test]
+fn bombs_behind_any_filter_chain_are_refused_before_rendering() {
+    let spaces = || (0..300).map(|_| vec![b' '; 1 << 20]);
+    let deflated = zlib(spaces());
+    let hex: Vec<u8> = deflated
+        .iter()
+        .flat_map(|b| format!("{b:02x}").into_bytes())
+        .collect();
+    let ascii85 = ascii85(&deflated);
+    // RunLength: 2 bytes give 128 spaces; the run list deflates to almost nothing.
+    let runs = zlib([[0x81u8, b' ']
+        .iter()
+        .copied()
+        .cycle()
+        .take(2 * (300 << 20) / 128)
+        .collect::<Vec<u8>>()]);
+    let mut lzw = Vec::new();
+    weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+        .into_stream(&mut lzw)
+        .encode_all(std::io::BufReader::new(std::io::Read::take(
+            std::io::repeat(b' '),
+            300 << 20,
+        )))
+        .status
+        .unwrap();
+    let cases: [(&str, &[u8], &str); 4] = [
+        (
+            "/Filter [/ASCIIHexDecode /FlateDecode]",
+            &hex,
+            "filter 2 (FlateDecode)",
+        ),
+        ("/Filter [/A85 /Fl]", &ascii85, "filter 2 (FlateDecode)"),
+        (
+            "/Filter [/FlateDecode /RunLengthDecode]",
+            &runs,
+            "filter 2 (RunLengthDecode)",
+        ),
+        ("/Filter /LZWDecode", &lzw, "filter 1 (LzwDecode)"),
+    ];
+    for (filters, data, layer) in cases {
+        assert!(data.len() < 5 << 20, "{filters}: {} bytes", data.len());
+        let bomb = one_page_pdf("<< >>", stream(filters, data), &[]);
+        let reason = refusal(native(&bomb, 72, &LIMITS));
+        assert!(
+            reason.contains("decompression bomb")
+                && reason.contains(layer)
+                && reason.contains("more than 256 MiB")
+                && reason.contains("stream ObjectIdentifier { obj_number: 4"),
+            "{filters}: {reason}"
+        );
+    }
+
+    // The same behind an image whose declared size is modest (10000 x 10000 gray, 95 MiB).
+    let image = stream(
+        "/Type /XObject /Subtype /Image /Width 10000 /Height 10000 /ColorSpace /DeviceGray \
+         /BitsPerComponent 8 /Filter [/AHx /Fl]",
+        &hex,
+    );
+    let pdf = one_page_pdf(
+        "<< /XObject << /I 5 0 R >> >>",
+        stream("", b"q 100 0 0 100 0 0 cm /I Do Q"),
+        &[image],
+    );
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("stream ObjectIdentifier { obj_number: 5"),
+        "{reason}"
+    );
+
+    // The same inside the page's content, as an inline image.
+    let mut content =
+        b"q 100 0 0 100 0 0 cm BI /W 10000 /H 10000 /CS /G /BPC 8 /F [/AHx /Fl] ID ".to_vec();
+    content.extend_from_slice(&hex);
+    content.extend_from_slice(b"> EI Q");
+    let pdf = one_page_pdf("<< >>", stream("", &content), &[]);
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("page 1 has an inline image that decodes"),
+        "{reason}"
+    );
+
+    // An image whose JPEG header declares far more than its dictionary.
+    let jpeg = [
+        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x03,
+    ];
+    let image = stream(
+        "/Type /XObject /Subtype /Image /Width 10 /Height 10 /ColorSpace /DeviceRGB \
+         /BitsPerComponent 8 /Filter /DCTDecode",
+        &jpeg,
+    );
+    let pdf = one_page_pdf(
+        "<< /XObject << /I 5 0 R >> >>",
+        stream("", b"q 100 0 0 100 0 0 cm /I Do Q"),
+        &[image],
+    );
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("65535x65535 pixels in its JPEG header"),
+        "{reason}"
+    );
+}
+
+/// ASCII85 text of `data` (whole groups only; `z` for zeros).
+fn ascii85(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in data.chunks(4) {
+        let mut word = [0u8; 4];
+        word[..chunk.len()].copy_from_slice(chunk);
+        let mut value = u32::from_be_bytes(word);
+        if value == 0 && chunk.len() == 4 {
+            out.push(b'z');
+            continue;
+        }
+        let mut digits = [0u8; 5];
+        for d in digits.iter_mut().rev() {
+            *d = (value % 85) as u8 + b'!';
+            value /= 85;
+        }
+        out.extend_from_slice(&digits[..chunk.len() + 1]);
+    }
+    out.extend_from_slice(b"~>");
+    out
+}
+
+/// Forms that each draw the next twice: 2^45 draws of the last from a few KiB. Refused from a
+/// count of operators before hayro starts, as is a cycle of forms.
+#[test]
+fn fanned_out_forms_are_refused_before_rendering() {
+    let levels = 45;
+    let mut extra = Vec::new();
+    for level in 0..levels {
+        let object = 5 + level;
+        let body: &[u8] = if level + 1 == levels {
+            b"0 g 0 0 595 842 re f"
+        } else {
+            b"/N Do /N Do"
+        };
+        let resources = if level + 1 == levels {
+            String::new()
+        } else {
+            format!("/Resources << /XObject << /N {} 0 R >> >>", object + 1)
+        };
+        extra.push(stream(
+            &format!("/Type /XObject /Subtype /Form /BBox [0 0 595 842] {resources}"),
+            body,
+        ));
+    }
+    let pdf = one_page_pdf(
+        "<< /XObject << /N 5 0 R >> >>",
+        stream("", b"/N Do"),
+        &extra,
+    );
+    assert!(pdf.len() < 16 << 10, "{} bytes", pdf.len());
+    let started = Instant::now();
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("page 1 draws more than 1000000 operators once its forms"),
+        "{reason}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A form without resources of its own draws the page's name for itself.
+    let form = stream(
+        "/Type /XObject /Subtype /Form /BBox [0 0 9 9]",
+        b"0 g 0 0 5 5 re f /P Do",
+    );
+    let pdf = one_page_pdf(
+        "<< /XObject << /P 5 0 R >> >>",
+        stream("", b"/P Do"),
+        &[form],
+    );
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("page 1 draws object ObjectIdentifier { obj_number: 5")
+            && reason.contains("cycle"),
+        "{reason}"
+    );
+
+    // A Type 3 font whose glyph draws 10,000 operators, shown 200 times: 2 M.
+    let glyph = "0 0 1 1 re f ".repeat(5_000);
+    let font = "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1 1] /FontMatrix [1 0 0 1 0 0] \
+                /CharProcs << /a 6 0 R >> /Encoding << /Differences [97 /a] >> /FirstChar 97 \
+                /LastChar 97 /Widths [1] >>";
+    let text = format!("BT /T 1 Tf ({}) Tj ET", "a".repeat(200));
+    let pdf = one_page_pdf(
+        "<< /Font << /T 5 0 R >> >>",
+        stream("", text.as_bytes()),
+        &[font.as_bytes().to_vec(), stream("", glyph.as_bytes())],
+    );
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(reason.contains("page 1 draws more than"), "{reason}");
+}
+
 #[test]
 fn sides_beyond_the_pixel_cap_are_refused_before_allocation() {
     // A 200-inch square page at 72 dpi is 207 M pixels.

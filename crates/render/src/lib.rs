@@ -13,12 +13,14 @@ mod dispatch;
 #[cfg(test)]
 mod hostile_tests;
 mod layout;
+mod output_limits;
 mod png_writer;
 mod rasteriser;
 mod row_deflate;
 pub mod samples;
 mod settings;
 mod source;
+mod spare_pixels;
 mod stroke_font;
 pub mod testpage;
 #[cfg(test)]
@@ -26,6 +28,7 @@ mod tests;
 mod workers;
 
 pub use dispatch::{Manifest, SheetProgress, SideRecord, Timings};
+pub use output_limits::{LimitExceeded, OutputLimit, OutputLimits};
 pub use printlab_ticket as ticket;
 pub use settings::{
     AppliedSettings, ColorOutput, DeviceProfile, EdgeMicrons, EdgePoints, QuarterTurns, Scaling,
@@ -110,6 +113,9 @@ pub struct JobCount {
     pub media_sheets: usize,
     /// Printed sides (blank backs of odd page counts excluded).
     pub impressions: usize,
+    /// Set when the job stops at one of the printer's page or sheet limits; the counts above
+    /// are of the sheets before it.
+    pub stopped_at_limit: Option<LimitExceeded>,
 }
 
 /// Opens the document and lays the job out exactly as [`render_job`] does, but draws nothing:
@@ -131,9 +137,11 @@ pub fn count_job(request: &JobRequest<'_>) -> Result<JobCount, RenderError> {
             reason: format!("selects none of the document's {} pages", page_sizes.len()),
         });
     }
-    let job = layout::lay_out(&applied, &page_sizes, &selected);
+    let mut job = layout::lay_out(&applied, &page_sizes, &selected);
     let duplex = job.sides.iter().any(|s| s.back);
+    let stopped_at_limit = output_limits::cut_layout(&mut job, request.profile.output_limits);
     Ok(JobCount {
+        stopped_at_limit,
         media_sheets: job.printed.len() / if duplex { 2 } else { 1 },
         impressions: job
             .printed

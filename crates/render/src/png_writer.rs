@@ -113,9 +113,7 @@ impl PngRows<'_> {
         let mut above = &self.previous[..];
         for row in rows.chunks_exact(row_bytes) {
             if row == above {
-                // Most rows of a text page: the filter type, then zeros.
-                self.compressor.write_data(&[FILTER_UP])?;
-                self.compressor.zeros(row_bytes as u64)?;
+                self.repeat_row()?;
             } else {
                 for ((out, &byte), &over) in self.filtered[1..].iter_mut().zip(row).zip(above) {
                     *out = byte.wrapping_sub(over);
@@ -128,6 +126,25 @@ impl PngRows<'_> {
             self.previous.copy_from_slice(last);
         }
         Ok(())
+    }
+
+    /// Takes `count` more rows equal to the last one, without them in memory: a blank side is
+    /// one white row and this. The same bytes as pushing the rows.
+    pub(super) fn push_repeats(&mut self, count: u32) -> std::io::Result<()> {
+        self.rows_left = self
+            .rows_left
+            .checked_sub(count)
+            .ok_or_else(|| std::io::Error::other("more rows than the PNG's height"))?;
+        for _ in 0..count {
+            self.repeat_row()?;
+        }
+        Ok(())
+    }
+
+    /// A row equal to the one above (most rows of a text page): the filter type, then zeros.
+    fn repeat_row(&mut self) -> std::io::Result<()> {
+        self.compressor.write_data(&[FILTER_UP])?;
+        self.compressor.zeros(self.previous.len() as u64)
     }
 }
 
@@ -271,6 +288,35 @@ mod tests {
         }
         assert!(idat_chunks >= 40, "{idat_chunks} IDAT chunks");
         assert_eq!(decode(&bytes).2, pixels);
+    }
+
+    #[test]
+    fn repeated_rows_write_the_same_bytes_as_the_rows_themselves() {
+        for channels in [1, 3] {
+            let spec = PngSpec {
+                width: 45,
+                height: 20,
+                channels,
+                dpi: 600,
+            };
+            let row_bytes = spec.width as usize * channels;
+            let white = vec![0xFF; row_bytes * spec.height as usize];
+            let (sha256, whole) = encode(&spec, &white).unwrap();
+            let mut repeated = Vec::new();
+            let repeated_sha256 = spec
+                .encode(&mut repeated, &mut |rows| {
+                    rows.push_rows(&white[..row_bytes])?;
+                    rows.push_repeats(spec.height - 1)
+                })
+                .unwrap();
+            assert_eq!(repeated, whole, "{channels} channel(s)");
+            assert_eq!(repeated_sha256, sha256);
+            assert!(
+                spec.encode(&mut Vec::new(), &mut |rows| rows
+                    .push_repeats(spec.height + 1))
+                    .is_err()
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::io_error;
 use super::png_writer::{OUTPUT_BUFFER, PngRows, PngSpec};
 use super::settings::ColorOutput;
 use super::source::{Document, RasterPage};
+use super::spare_pixels;
 use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::util::TransformExt;
 use hayro::hayro_syntax::Pdf;
@@ -13,7 +14,6 @@ use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
 use hayro::{RenderCache, RenderSettings};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -61,7 +61,8 @@ pub(super) struct WorkerOptions {
 }
 
 /// One render thread's state: hayro's cache is per thread, and the context, pixmap and side
-/// buffer are reused from side to side so a worker holds one side's pixels at a time.
+/// buffer are reused from side to side so a worker holds one side's pixels at a time; the
+/// pixel buffers come from and go back to [`spare_pixels`].
 pub(super) struct Worker<'a> {
     document: &'a Document,
     cache: RenderCache<'a>,
@@ -73,41 +74,21 @@ pub(super) struct Worker<'a> {
     dpi: u32,
 }
 
-/// A side's worth of pixel memory (hayro's pixmap and the side buffer, ~60 MB for A4 at
-/// 300 dpi) that finished workers leave for the next job's. Fresh memory of that size comes
-/// from the kernel a page fault at a time, which cost the benchmark a fifth of its time (more
-/// when the machine is short of memory); the price is up to one side's memory per core kept
-/// while the engine is idle, and no more than [`SPARE_MAX_BYTES`] each.
-static SPARE_BUFFERS: Mutex<Vec<(Pixmap, Vec<u8>)>> = Mutex::new(Vec::new());
-
-/// Largest buffer pair kept for reuse: A3 at 300 dpi in colour (A4 at 600 dpi in gray) fits.
-const SPARE_MAX_BYTES: usize = 160 << 20;
-
 impl Drop for Worker<'_> {
     fn drop(&mut self) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut spare = SPARE_BUFFERS.lock().unwrap_or_else(|p| p.into_inner());
-        let bytes = self.pixmap.data_as_u8_slice().len() + self.pixels.capacity();
-        if spare.len() < cores && bytes <= SPARE_MAX_BYTES {
-            let pixmap = std::mem::replace(&mut self.pixmap, Pixmap::new(1, 1));
-            spare.push((pixmap, std::mem::take(&mut self.pixels)));
-        }
+        let pixmap = std::mem::replace(&mut self.pixmap, Pixmap::new(1, 1));
+        spare_pixels::keep(pixmap, std::mem::take(&mut self.pixels));
     }
 }
 
 impl<'a> Worker<'a> {
     pub(super) fn new(document: &'a Document, options: WorkerOptions) -> Self {
-        let (pixmap, pixels) = SPARE_BUFFERS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_else(|| (Pixmap::new(1, 1), Vec::new()));
         Self {
             document,
             cache: RenderCache::new(),
             context: None,
-            pixmap,
-            pixels,
+            pixmap: Pixmap::new(1, 1),
+            pixels: Vec::new(),
             render_settings: RenderSettings {
                 aliasing_threshold: if options.antialias { None } else { Some(128) },
                 ..Default::default()
@@ -126,10 +107,14 @@ impl<'a> Worker<'a> {
         let channels = self.color.channels();
         let row_bytes = job.width as usize * channels;
         let mut pixels = std::mem::take(&mut self.pixels);
+        // A side with no page on it (the back of an odd page count) is paper: white, turned
+        // or not. Its PNG is one white row repeated, with no raster behind it.
+        let blank = job.cells.is_empty();
         // One upright PDF page covering the side goes from hayro's pixmap to the PNG a row at a
         // time: each converted row is filtered and compressed while it is still in cache, and
         // the side buffer is neither written nor read back. Other sides are assembled there.
         let streamed = match (self.document, &job.cells[..]) {
+            _ if blank => false,
             (Document::Pdf(pdf), [cell])
                 if cell.clip == (0, 0, job.width, job.height) && !job.turned_half =>
             {
@@ -142,10 +127,12 @@ impl<'a> Worker<'a> {
                 // paint only where they are).
                 let covered = matches!(self.document, Document::Pdf(_))
                     && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
+                let side_bytes = row_bytes * job.height as usize;
                 if !covered {
                     pixels.clear();
                 }
-                pixels.resize(row_bytes * job.height as usize, 0xFF);
+                spare_pixels::fit_side(&mut pixels, side_bytes);
+                pixels.resize(side_bytes, 0xFF);
                 for cell in &job.cells {
                     self.cell(cell, &mut pixels, job.width as usize);
                 }
@@ -172,6 +159,12 @@ impl<'a> Worker<'a> {
         };
         let (pixmap, color) = (&self.pixmap, self.color);
         let mut fill = |rows: &mut PngRows<'_>| -> std::io::Result<()> {
+            if blank {
+                pixels.clear();
+                pixels.resize(row_bytes, 0xFF);
+                rows.push_rows(&pixels)?;
+                return rows.push_repeats(job.height - 1);
+            }
             if !streamed {
                 return rows.push_rows(&pixels);
             }
@@ -244,6 +237,7 @@ impl<'a> Worker<'a> {
             to_cell * page.initial_transform(true).to_kurbo(),
         );
         context.flush();
+        spare_pixels::fit_pixmap(&mut self.pixmap, usize::from(cw) * usize::from(ch));
         self.pixmap.resize(cw, ch);
         context.render_with(
             &mut self.pixmap,

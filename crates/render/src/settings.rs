@@ -3,6 +3,7 @@
 //! option (by its Graph name, the name clients and printers.toml use).
 
 use super::RenderError;
+use super::output_limits::OutputLimits;
 use printlab_ticket::{
     ColorMode, Media, NupLayout, Orientation, Quality, Scaling as ScalingRequest, Sides, Ticket,
 };
@@ -23,6 +24,8 @@ pub struct DeviceProfile {
     pub default_media: Media,
     /// Resolution used for each `quality` when the job sets no `dpi` (low, medium, high).
     pub quality_dpi: Option<[u32; 3]>,
+    /// Most one job may put out; none by default.
+    pub output_limits: OutputLimits,
 }
 
 impl Default for DeviceProfile {
@@ -44,6 +47,7 @@ impl Default for DeviceProfile {
                 height: 29700,
             },
             quality_dpi: Some([150, 300, 600]),
+            output_limits: OutputLimits::default(),
         }
     }
 }

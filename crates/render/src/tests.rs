@@ -632,6 +632,7 @@ fn counting_a_job_agrees_with_rendering_it() {
         JobCount {
             media_sheets: rendered.media_sheets,
             impressions: rendered.impressions,
+            stopped_at_limit: None,
         }
     );
     // 5 pages duplex: 3 sheets with a blank last back, twice.
@@ -639,7 +640,8 @@ fn counting_a_job_agrees_with_rendering_it() {
         counted,
         JobCount {
             media_sheets: 6,
-            impressions: 10
+            impressions: 10,
+            stopped_at_limit: None,
         }
     );
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());

@@ -1,12 +1,15 @@
-//! The worker pool that rasters a job's sides, one thread per core, and the process-wide count of
-//! workers abandoned inside a page that overran or outlived its job.
+//! The worker pool that rasters a job's sides, one thread per core, the process-wide slots that
+//! keep every job's workers together to one per core, and the process-wide count of workers
+//! abandoned inside a page that overran or outlived its job.
 
 use super::RenderError;
 use super::rasteriser::{SideJob, SideOutput, Worker, WorkerOptions};
 use super::source::Document;
+use std::cell::Cell;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -74,6 +77,58 @@ fn wait_for_abandoned_workers(
     }
 }
 
+/// One slot per core for the render workers of every job in the process. A fleet's printers
+/// render at once on one machine, and each worker holds up to one side's pixels: without the
+/// slots a thousand printers given a job each ran a thousand workers and their pixmaps at once,
+/// for no more speed than one per core. A worker abandoned inside a page gives its slot back
+/// when its job returns; [`Limits::max_abandoned`] bounds those instead.
+static WORKER_SLOTS: WorkerSlots = WorkerSlots {
+    taken: Mutex::new(0),
+    freed: Condvar::new(),
+};
+
+struct WorkerSlots {
+    taken: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl WorkerSlots {
+    fn taken(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.taken.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for a free slot and takes it; gives up, taking none, once `give_up` says so.
+    fn take(&self, give_up: impl Fn() -> bool) -> bool {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut taken = self.taken();
+        while *taken >= cores {
+            if give_up() {
+                return false;
+            }
+            taken = self
+                .freed
+                .wait_timeout(taken, WATCH_INTERVAL)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *taken += 1;
+        #[cfg(test)]
+        PEAK_WORKERS.fetch_max(*taken, Ordering::SeqCst);
+        true
+    }
+
+    fn give_back(&self, slots: usize) {
+        if slots > 0 {
+            *self.taken() -= slots;
+            self.freed.notify_all();
+        }
+    }
+}
+
+/// The most worker slots ever taken at once in this process.
+#[cfg(test)]
+pub(super) static PEAK_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
 /// How often the dispatcher looks at cancellation and at sides in flight.
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -95,6 +150,8 @@ struct Dispatch {
 #[derive(Default)]
 struct WorkerCount {
     running: usize,
+    /// [`WORKER_SLOTS`] held by this job's running workers.
+    slots: usize,
     job_returned: bool,
 }
 
@@ -107,11 +164,30 @@ impl Dispatch {
         self.count().running += 1;
     }
 
-    fn worker_left(&self) {
+    /// Takes a worker slot for a worker of this job; false when the job stopped, was cancelled
+    /// or returned before one was free.
+    fn take_slot(&self, cancel: &CancellationToken) -> bool {
+        let stopped = || self.stop.load(Ordering::Relaxed) || cancel.is_cancelled();
+        if !WORKER_SLOTS.take(stopped) {
+            return false;
+        }
+        let mut count = self.count();
+        if count.job_returned {
+            WORKER_SLOTS.give_back(1);
+            return false;
+        }
+        count.slots += 1;
+        true
+    }
+
+    fn worker_left(&self, held_slot: bool) {
         let mut count = self.count();
         count.running -= 1;
         if count.job_returned {
             ABANDONED_WORKERS.fetch_sub(1, Ordering::SeqCst);
+        } else if held_slot {
+            count.slots -= 1;
+            WORKER_SLOTS.give_back(1);
         }
     }
 
@@ -119,6 +195,7 @@ impl Dispatch {
         let mut count = self.count();
         count.job_returned = true;
         ABANDONED_WORKERS.fetch_add(count.running, Ordering::SeqCst);
+        WORKER_SLOTS.give_back(std::mem::take(&mut count.slots));
     }
 }
 
@@ -132,17 +209,18 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 }
 
 /// Rasters every side on one worker per core; calls `on_done` on this thread with each side's
-/// index as it is written. Returns at the first error, at cancellation, or when a side overruns
-/// its time bound ([`Limits::page_time`]); workers still inside a page are then abandoned and
-/// exit when it ends, without writing.
+/// index as it is written, and stops taking sides when it answers `Break` (the sides already
+/// written are then `Some`, the rest `None`). Returns at the first error, at cancellation, or
+/// when a side overruns its time bound ([`Limits::page_time`]); workers still inside a page are
+/// then abandoned and exit when it ends, without writing.
 pub(super) fn execute(
     document: Arc<Document>,
     jobs: Arc<Vec<SideJob>>,
     options: WorkerOptions,
     limits: &Limits,
     cancel: &CancellationToken,
-    mut on_done: impl FnMut(usize),
-) -> Result<Vec<SideOutput>, RenderError> {
+    mut on_done: impl FnMut(usize) -> ControlFlow<()>,
+) -> Result<Vec<Option<SideOutput>>, RenderError> {
     wait_for_abandoned_workers(limits, cancel)?;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -170,7 +248,13 @@ pub(super) fn execute(
             .name(format!("render-{id}"))
             .stack_size(WORKER_STACK)
             .spawn(move || {
-                let _leaving = OnDrop(|| shared.worker_left());
+                let held_slot = Cell::new(false);
+                // Dropped after the worker, whose buffers go to the spare list first.
+                let _leaving = OnDrop(|| shared.worker_left(held_slot.get()));
+                if !shared.take_slot(&cancel) {
+                    return;
+                }
+                held_slot.set(true);
                 let mut worker = Worker::new(&document, options);
                 let set_in_flight = |side| {
                     *shared.in_flight[id]
@@ -204,7 +288,7 @@ pub(super) fn execute(
         match spawned {
             Ok(handle) => handles.push(handle),
             Err(e) => {
-                dispatch.worker_left();
+                dispatch.worker_left(false);
                 dispatch.stop.store(true, Ordering::Relaxed);
                 return Err(RenderError::Io {
                     path: PathBuf::from("<render worker>"),
@@ -220,12 +304,19 @@ pub(super) fn execute(
     };
     let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
     let mut received = 0;
+    let mut stopped_early = false;
     while received < jobs.len() {
         match rx.recv_timeout(WATCH_INTERVAL) {
             Ok((index, Ok(output))) => {
                 outputs[index] = Some(output);
                 received += 1;
-                on_done(index);
+                if on_done(index).is_break() {
+                    // Workers finish (or drop unwritten) the side in hand and leave; joined
+                    // below, so no file of theirs appears after the caller has tidied up.
+                    dispatch.stop.store(true, Ordering::Relaxed);
+                    stopped_early = true;
+                    break;
+                }
             }
             Ok((_, Err(err))) => return fail(err),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -264,10 +355,10 @@ pub(super) fn execute(
     for handle in handles {
         let _ = handle.join();
     }
-    outputs
-        .into_iter()
-        .map(|o| o.ok_or(RenderError::Cancelled))
-        .collect()
+    if !stopped_early && outputs.iter().any(Option::is_none) {
+        return Err(RenderError::Cancelled);
+    }
+    Ok(outputs)
 }
 
 /// The refusal for a side whose rasterising panicked, with the panic's message.
@@ -286,5 +377,43 @@ fn rasteriser_panic(
     RenderError::Unprintable {
         format,
         reason: format!("page(s) {pages:?} broke the rasteriser ({message})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Printers of a fleet render at once: together their jobs never run more workers (and
+    /// hold more sides' pixels) than the machine has cores, and every job still completes.
+    #[test]
+    fn concurrent_jobs_share_one_worker_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pdf = crate::testpage::generate(&[(595.0, 842.0); 4]).unwrap();
+        let dirs: Vec<_> = (0..4 * cores)
+            .map(|_| tempfile::tempdir().unwrap())
+            .collect();
+        std::thread::scope(|scope| {
+            for dir in &dirs {
+                let pdf = &pdf;
+                scope.spawn(move || {
+                    let manifest = crate::render_native(
+                        pdf,
+                        crate::PDF,
+                        72,
+                        &[],
+                        dir.path(),
+                        &CancellationToken::new(),
+                    )
+                    .unwrap();
+                    assert_eq!(manifest.sides.len(), 4);
+                });
+            }
+        });
+        let peak = PEAK_WORKERS.load(Ordering::SeqCst);
+        assert!(
+            (1..=cores).contains(&peak),
+            "{peak} workers at once on {cores} cores"
+        );
     }
 }

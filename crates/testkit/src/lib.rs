@@ -8,13 +8,15 @@
 //!   share it, create a job, upload its document, start it), answering status and JSON;
 //! - [`ipp`]: the IPP requests a test sends as a device or as ipptool;
 //! - [`upload`]: the upload engine alone on loopback, for the upload tests and bench;
-//! - [`xps`]: small real OpenXPS packages for the OXPS to PDF conversion tests.
+//! - [`xps`]: small real OpenXPS packages for the OXPS to PDF conversion tests;
+//! - [`bench_targets`]: the targets every bench states and checks, exiting non-zero on a miss.
 //!
 //! It is two packages because cargo unifies features and dependencies per build: a harness
 //! that could start devices would link the rasterizer into every test of the cloud. So this
 //! package names only the cloud and the vocabulary crates, and everything that runs devices is
 //! in `printlab-testkit-fleet` (`crates/testkit/fleet`), which builds on this one.
 
+pub mod bench_targets;
 mod cloud;
 mod graph;
 pub mod ipp;

@@ -1,5 +1,5 @@
-//! Completing an upload: the listener records the printDocument, the session becomes a document
-//! record, and the digest is started in the background.
+//! Completing an upload: the digest catches up with the last bytes, the listener records the
+//! printDocument, and the session becomes a document record with its digest.
 
 use super::rendition::drop_rendition_in;
 use super::store::{self, DocumentRecord, SessionRecord, Store};
@@ -8,11 +8,9 @@ use super::{CompletedUpload, RangeOutcome, UploadService, UploadStoreError};
 use crate::odata::GraphError;
 use chrono::Utc;
 use sled::Transactional;
-use tracing::Instrument;
 
 impl UploadService {
-    /// Tells the listener and turns the session into a document, whose digest follows in the
-    /// background.
+    /// Finishes the digest, tells the listener and turns the session into a document.
     pub(super) async fn finish(&self, record: &SessionRecord) -> Result<RangeOutcome, GraphError> {
         let outcome = self.try_finish(record).await;
         if outcome.is_err() {
@@ -25,6 +23,7 @@ impl UploadService {
     }
 
     async fn try_finish(&self, record: &SessionRecord) -> Result<RangeOutcome, GraphError> {
+        let sha256 = self.final_digest(record).await?;
         let done = CompletedUpload {
             target: record.target.clone(),
             size: record.size,
@@ -42,7 +41,7 @@ impl UploadService {
             blob: record.id,
             target: done.target.clone(),
             size: done.size,
-            sha256: None,
+            sha256: Some(sha256),
             content_type: done.content_type.clone(),
             document_name: done.document_name.clone(),
             uploaded: done.uploaded,
@@ -68,6 +67,9 @@ impl UploadService {
                 drop_rendition_in(renditions, trash, document_key)
             })
             .map_err(store::transaction_error)?;
+        s.prefix_digests
+            .remove(record.id.as_bytes())
+            .map_err(UploadStoreError::from)?;
         flush_db(&s.db).await?;
         self.live
             .lock()
@@ -78,19 +80,6 @@ impl UploadService {
         }
         tracing::info!(session = %record.id, document = %record.target.document_id,
             size = done.size, "upload complete");
-        let (digests, document_id, blob) = (
-            self.digests.clone(),
-            record.target.document_id.clone(),
-            record.id,
-        );
-        tokio::spawn(
-            async move {
-                if let Err(e) = digests.get(&document_id, blob).await {
-                    tracing::warn!(error = %e, "hashing the document failed; a download retries");
-                }
-            }
-            .in_current_span(),
-        );
         Ok(RangeOutcome::Completed(document_json))
     }
 }

@@ -144,7 +144,7 @@ async fn download(
         Ok(document) => document,
         Err(err) => return error_response(err),
     };
-    let sha256 = match service.digest_of(&document).await {
+    let sha256 = match service.digest_of(&document) {
         Ok(sha256) => sha256,
         Err(err) => return error_response(err),
     };

@@ -24,11 +24,19 @@
 //!   difference reveals nothing useful. An `Authorization` header on the upload URL is ignored.
 //! - **Up to 4 ranges in flight per session**; a fifth gets 429 with `Retry-After`, which every
 //!   Graph SDK's retry handler honours.
-//! - **The SHA-256 is computed after the 201**, in the background, and then added to the document
-//!   record. SHA-256 alone runs at about half the speed of a loopback PUT into a file, and hashing
-//!   during the upload takes a core from the two that receive the ranges; nothing in Graph waits
-//!   for the digest. The download URL sends it as `Repr-Digest` (RFC 9530) and waits for it; a
-//!   digest the cloud died before recording is computed when the store opens again.
+//! - **The SHA-256 is computed while the bytes arrive** (`digest.rs`): a range at the point the
+//!   hash has reached hashes its chunks as it writes them, ranges stored ahead are read back and
+//!   hashed when the gap before them fills, and the completion only hashes what is left, so the
+//!   document record has its digest when the 201 goes out. No work follows the 201 (a digest
+//!   computed afterwards cost 0.2–0.3 s per 256 MiB that no throughput figure showed, and its
+//!   background task could still hold the store when a test reopened it). The hash state is
+//!   persisted as it moves, so a restarted cloud goes on from it. The download URL sends the
+//!   digest as `Repr-Digest` (RFC 9530).
+//! - **A stalled range is given back.** A range whose body sends nothing for
+//!   [`UploadLimits::stall_time`] (30 s) ends with 408; nothing of it is recorded and the hash
+//!   never counted it, so the range is missing again and may be sent again whole, from another
+//!   connection (a client whose connection died silently resumes). The silent writer's later
+//!   bytes never reach the file: its request is over.
 //! - Completion calls the [`UploadListener`] (the Graph side records the printDocument), then
 //!   swaps the session for a document record in one transaction. If the cloud dies in between,
 //!   the session is still complete on disk and the next request on it finishes the job; the
@@ -36,7 +44,8 @@
 //!
 //! Files: this one holds the public types and the service's state; `impl UploadService` is
 //! spread by what it does: `open.rs` (opening, expiry sweep), `session.rs` (create, GET,
-//! DELETE), `write.rs` (range PUTs), `complete.rs`, `digest.rs`, `document.rs` (lookup,
+//! DELETE), `write.rs` (range PUTs), `complete.rs`, `digest.rs` (the SHA-256 as bytes land),
+//! `document.rs` (lookup,
 //! deletion), `download.rs` (download URLs, reading bytes back) and `rendition.rs` (what devices
 //! get instead of the upload); `token.rs` draws and compares `tempauthtoken`s.
 
@@ -61,7 +70,7 @@ pub use store::Rendition;
 
 use crate::odata::GraphError;
 use chrono::{DateTime, Utc};
-use digest::Digests;
+use digest::SharedPrefixHash;
 use group_sync::GroupSync;
 use range::SpanSet;
 use serde::{Deserialize, Serialize};
@@ -157,6 +166,10 @@ pub struct UploadLimits {
     /// Sliding: each accepted range pushes the expiry this far from now.
     pub session_lifetime: chrono::Duration,
     pub download_lifetime: chrono::Duration,
+    /// A range whose body sends nothing for this long is given back: its writer is abandoned,
+    /// nothing it sent is recorded, and the range may be sent again (a client whose connection
+    /// died silently can resume). Until then a retry of the range is 416.
+    pub stall_time: std::time::Duration,
 }
 
 impl Default for UploadLimits {
@@ -168,6 +181,7 @@ impl Default for UploadLimits {
             chunk_size: 256 << 10,
             session_lifetime: chrono::Duration::hours(1),
             download_lifetime: chrono::Duration::minutes(10),
+            stall_time: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -208,6 +222,8 @@ struct LiveSession {
     completing: bool,
     /// Opened (and the file created) by the first range written in this process.
     blob: Option<Arc<File>>,
+    /// The SHA-256 of the document's first stored bytes, moved on as ranges land.
+    prefix: SharedPrefixHash,
 }
 
 /// The upload engine. One per cloud, shared behind an `Arc` by the routes.
@@ -219,5 +235,4 @@ pub struct UploadService {
     live: Mutex<HashMap<Uuid, LiveSession>>,
     /// Groups the sled flushes that follow span records.
     db_sync: GroupSync,
-    digests: Arc<Digests>,
 }

@@ -1,7 +1,6 @@
 //! Opening the upload engine on the cloud's database and data folder, and sweeping expired
 //! sessions and download grants.
 
-use super::digest::Digests;
 use super::group_sync::GroupSync;
 use super::store::{self, GrantRecord, SessionRecord, Store};
 use super::{UploadLimits, UploadListener, UploadService, UploadStoreError};
@@ -38,16 +37,12 @@ impl UploadService {
     ) -> Result<Self, UploadStoreError> {
         let store = Store::open(db, data_dir)?;
         let service = UploadService {
-            store: store.clone(),
+            store,
             base_url: public_base_url.trim_end_matches('/').to_string(),
             listener,
             limits,
             live: Mutex::new(HashMap::new()),
             db_sync: GroupSync::default(),
-            digests: Arc::new(Digests {
-                store,
-                pending: Mutex::new(HashMap::new()),
-            }),
         };
         service.sweep_expired()?;
         service.finish_digests()?;

@@ -114,6 +114,15 @@ impl SpanSet {
         self.spans.iter().any(|s| s.overlaps(span))
     }
 
+    /// Where the stored bytes that run on from `from` end: `from` itself when the byte at
+    /// `from` is not stored.
+    pub fn contiguous_end(&self, from: u64) -> u64 {
+        self.spans
+            .iter()
+            .find(|s| s.start <= from && from < s.end)
+            .map_or(from, |s| s.end)
+    }
+
     /// Total bytes covered.
     #[cfg(test)]
     pub fn covered(&self) -> u64 {

@@ -13,6 +13,7 @@ use chrono::Utc;
 use printlab_graph::{PrintDocumentUploadProperties, UploadSession};
 use sled::Transactional;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub(super) fn parse_id(id: &str, what: &str) -> Result<Uuid, GraphError> {
@@ -174,10 +175,20 @@ impl UploadService {
             Entry::Vacant(_) if !self.store.sessions.contains_key(record.id.as_bytes())? => {
                 return Err(UploadStoreError::Gone);
             }
-            Entry::Vacant(entry) => entry.insert(LiveSession {
-                stored: self.store.stored_spans(record.id)?,
-                ..LiveSession::default()
-            }),
+            Entry::Vacant(entry) => {
+                let stored = self.store.stored_spans(record.id)?;
+                // The hash a restart found goes on from where it stood, if that is stored.
+                let prefix = self
+                    .store
+                    .prefix_hash(record.id)?
+                    .filter(|p| p.hashed <= stored.contiguous_end(0))
+                    .unwrap_or_default();
+                entry.insert(LiveSession {
+                    stored,
+                    prefix: Arc::new(tokio::sync::Mutex::new(prefix)),
+                    ..LiveSession::default()
+                })
+            }
         };
         Ok(f(state))
     }

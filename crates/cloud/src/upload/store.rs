@@ -5,11 +5,13 @@
 //! `sled::Db`:
 //! - `upload.sessions`: session id → [`SessionRecord`] (JSON);
 //! - `upload.session_by_document`: document id → session id (one live session per document);
-//! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads (the SHA-256
-//!   follows the completion);
+//! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads, with their
+//!   SHA-256;
 //! - `upload.spans`: blob id ‖ offset (big-endian) → length of a stored span (8 bytes);
 //! - `upload.download_grants`: grant id → [`GrantRecord`];
-//! - `upload.trash`: blob ids whose file and spans are being deleted;
+//! - `upload.prefix_digests`: blob id → the SHA-256 state of the blob's first stored bytes
+//!   (`digest.rs`), while its session lasts;
+//! - `upload.trash`: blob ids whose file, spans and prefix digest are being deleted;
 //! - `upload.renditions`: document id → [`Rendition`], the bytes devices get instead of the
 //!   upload (OXPS converted to PDF), in a blob of their own.
 //!
@@ -67,7 +69,8 @@ pub struct DocumentRecord {
     pub blob: Uuid,
     pub target: UploadTarget,
     pub size: u64,
-    /// Lowercase hex; `None` until the digest computed after completion is recorded.
+    /// Lowercase hex. `None` only in a store written by an older printlab, which hashed after
+    /// completion; opening the store fills it in.
     #[serde(default)]
     pub sha256: Option<String>,
     pub content_type: String,
@@ -103,6 +106,7 @@ pub struct Store {
     pub session_by_document: sled::Tree,
     pub documents: sled::Tree,
     spans: sled::Tree,
+    pub(super) prefix_digests: sled::Tree,
     pub grants: sled::Tree,
     pub renditions: sled::Tree,
     trash: sled::Tree,
@@ -155,6 +159,7 @@ impl Store {
             session_by_document: db.open_tree("upload.session_by_document")?,
             documents: db.open_tree("upload.documents")?,
             spans: db.open_tree("upload.spans")?,
+            prefix_digests: db.open_tree("upload.prefix_digests")?,
             grants: db.open_tree("upload.download_grants")?,
             renditions: db.open_tree("upload.renditions")?,
             trash: db.open_tree("upload.trash")?,
@@ -237,7 +242,8 @@ impl Store {
         &self.trash
     }
 
-    /// Deletes every trashed blob's file and span entries, then forgets the trash entry.
+    /// Deletes every trashed blob's file, span entries and prefix digest, then forgets the trash
+    /// entry.
     pub fn empty_trash(&self) -> Result<(), UploadStoreError> {
         for entry in self.trash.iter() {
             let (blob_key, _) = entry?;
@@ -254,6 +260,7 @@ impl Store {
                 batch.remove(key?);
             }
             self.spans.apply_batch(batch)?;
+            self.prefix_digests.remove(&blob_key)?;
             self.trash.remove(&blob_key)?;
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Writing one range of a session: admission against stored and in-flight spans, streaming the
 //! body into the blob file chunk by chunk, and recording what was written.
 
+use super::digest::{PrefixHash, SharedPrefixHash};
 use super::range::{ContentRange, Span};
 use super::store::{self, SessionRecord};
 use super::{RangeOutcome, SessionProgress, UploadService, UploadStoreError};
@@ -28,6 +29,13 @@ struct InFlightGuard<'a> {
     stored_end: u64,
 }
 
+/// The session's hash while this range extends it in-line: the lock, and a copy moved on as
+/// chunks are written, committed only once they are recorded (`digest.rs`).
+struct InlineHash {
+    lock: tokio::sync::OwnedMutexGuard<PrefixHash>,
+    copy: PrefixHash,
+}
+
 impl Drop for InFlightGuard<'_> {
     fn drop(&mut self) {
         let mut live = self.service.live.lock().expect("upload lock poisoned");
@@ -43,8 +51,8 @@ impl Drop for InFlightGuard<'_> {
 
 impl UploadService {
     /// Writes one range of a session (both upload designs): checks it against the session,
-    /// streams the body into sled chunk by chunk, and completes the document when it was the
-    /// last missing range.
+    /// streams the body into the blob file chunk by chunk, moves the document's hash on, and
+    /// completes the document when it was the last missing range.
     pub async fn write_range<S, E>(
         &self,
         session_id: &str,
@@ -93,7 +101,7 @@ impl UploadService {
         }
         let claimed = range.span();
         enum Admission {
-            Write,
+            Write(SharedPrefixHash),
             Finish,
         }
         let admission = self.with_live(&record, |state| {
@@ -129,11 +137,12 @@ impl UploadService {
                 ));
             }
             state.in_flight.push(claimed);
-            Ok(Admission::Write)
+            Ok(Admission::Write(state.prefix.clone()))
         })??;
-        if let Admission::Finish = admission {
-            return self.finish(&record).await;
-        }
+        let prefix = match admission {
+            Admission::Write(prefix) => prefix,
+            Admission::Finish => return self.finish(&record).await,
+        };
 
         let blob = self.blob_writer(&record)?;
         let mut guard = InFlightGuard {
@@ -143,12 +152,23 @@ impl UploadService {
             written_end: claimed.start,
             stored_end: claimed.start,
         };
-        let streamed = self.stream_into_blob(range, body, &blob, &mut guard).await;
+        let mut inline = None;
+        let streamed = self
+            .stream_into_blob(range, body, &blob, &mut guard, &prefix, &mut inline)
+            .await;
         // Whatever whole chunks a broken body left are kept too (partial acceptance).
         let persisted = self.persist(&record, &mut guard).await;
+        if let Some(InlineHash { mut lock, copy }) = inline
+            && persisted.is_ok()
+            && copy.hashed == guard.stored_end
+        {
+            self.store.put_prefix_hash(record.id, &copy)?;
+            *lock = copy;
+        }
         streamed?;
         persisted?;
         drop(guard);
+        self.catch_up_digest(&record, &prefix).await?;
 
         let expires = Utc::now() + self.limits.session_lifetime;
         let (missing, last) = self.with_live(&record, |state| {
@@ -211,14 +231,17 @@ impl UploadService {
         Ok(())
     }
 
-    /// Writes the body to the blob file in whole chunks, advancing `guard.written_end`; a
-    /// malformed body leaves `written_end` at the range's start, so nothing of it is recorded.
+    /// Writes the body to the blob file in whole chunks, advancing `guard.written_end` and, when
+    /// this range holds the session's hash (`inline`), hashing each chunk; a malformed or
+    /// stalled body leaves `written_end` at the range's start, so nothing of it is recorded.
     async fn stream_into_blob<S, E>(
         &self,
         range: ContentRange,
         body: S,
         blob: &Arc<File>,
         guard: &mut InFlightGuard<'_>,
+        prefix: &SharedPrefixHash,
+        inline: &mut Option<InlineHash>,
     ) -> Result<(), GraphError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
@@ -233,7 +256,30 @@ impl UploadService {
             guard.written_end = range.first;
             GraphError::bad_request(message)
         };
-        while let Some(piece) = body.next().await {
+        loop {
+            let Ok(piece) = tokio::time::timeout(self.limits.stall_time, body.next()).await else {
+                // The writer went silent: give its range back whole. Its later bytes never
+                // reach the file, as this request ends here and its body is dropped.
+                guard.written_end = range.first;
+                tracing::warn!(
+                    first = range.first,
+                    last = range.last,
+                    received,
+                    "range body stalled; giving the range back"
+                );
+                return Err(GraphError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCode::Timeout,
+                    format!(
+                        "The body of range {}-{} sent nothing for {} s after {received} bytes; \
+                         the range was given back, send it again.",
+                        range.first,
+                        range.last,
+                        self.limits.stall_time.as_secs_f64()
+                    ),
+                ));
+            };
+            let Some(piece) = piece else { break };
             let mut piece = match piece {
                 Ok(piece) => piece,
                 Err(e) => {
@@ -267,12 +313,38 @@ impl UploadService {
                     // ranges' sockets keep being read meanwhile.
                     let chunk = pending.split().freeze();
                     let (writer, offset) = (blob.clone(), guard.written_end);
-                    tokio::task::spawn_blocking(move || writer.write_all_at(&chunk, offset))
-                        .await
-                        .map_err(|e| UploadStoreError::Task(e.to_string()))?
-                        .map_err(|e| {
-                            UploadStoreError::io(&self.store.blob_path(guard.session), e)
-                        })?;
+                    if inline.is_none() {
+                        *inline = adopt_hash(prefix, range.first);
+                    }
+                    // The copy goes with the write and comes back moved on; a failed write
+                    // drops it with the lock, and the hash stays where it was.
+                    let copy = inline.as_mut().map(|h| std::mem::take(&mut h.copy));
+                    let copy = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                        writer.write_all_at(&chunk, offset)?;
+                        let mut copy = copy;
+                        if let Some(copy) = copy.as_mut() {
+                            // Adopted midway: first this range's own bytes before `offset`.
+                            copy.read_on(&writer, offset - copy.hashed)?;
+                            copy.update(&chunk);
+                        }
+                        Ok(copy)
+                    })
+                    .await;
+                    let copy = match copy {
+                        Ok(Ok(copy)) => copy,
+                        Ok(Err(e)) => {
+                            *inline = None;
+                            let path = self.store.blob_path(guard.session);
+                            return Err(UploadStoreError::io(&path, e).into());
+                        }
+                        Err(e) => {
+                            *inline = None;
+                            return Err(UploadStoreError::Task(e.to_string()).into());
+                        }
+                    };
+                    if let (Some(h), Some(copy)) = (inline.as_mut(), copy) {
+                        h.copy = copy;
+                    }
                     guard.written_end = offset + len;
                     pending.reserve(chunk_size);
                 }
@@ -291,6 +363,15 @@ impl UploadService {
         }
         Ok(())
     }
+}
+
+/// The session's hash for a range starting at `first`, if it stands there and no one holds it.
+fn adopt_hash(prefix: &SharedPrefixHash, first: u64) -> Option<InlineHash> {
+    let lock = prefix.clone().try_lock_owned().ok()?;
+    (lock.hashed == first).then(|| InlineHash {
+        copy: lock.clone(),
+        lock,
+    })
 }
 
 /// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled #1241,

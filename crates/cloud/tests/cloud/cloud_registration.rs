@@ -9,22 +9,27 @@ use printlab_testkit::{Graph, TestCloud, call, foreign_token};
 use reqwest::Method;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn csr_base64(name: &str) -> (String, String) {
-    let key = rcgen::KeyPair::generate().unwrap();
+fn csr_base64(name: &str, key: &rcgen::KeyPair) -> (String, String) {
     let mut params = rcgen::CertificateParams::default();
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, name);
-    let csr = params.serialize_request(&key).unwrap();
+    let csr = params.serialize_request(key).unwrap();
     (
         STANDARD.encode(csr.der()),
-        STANDARD.encode(rcgen::PublicKeyData::subject_public_key_info(&key)),
+        STANDARD.encode(rcgen::PublicKeyData::subject_public_key_info(key)),
     )
 }
 
 fn register_body(name: &str) -> Value {
-    let (csr, transport_key) = csr_base64(name);
+    register_body_for(name, &rcgen::KeyPair::generate().unwrap())
+}
+
+/// The registration body of a device whose key is `key` (ECDSA P-256).
+fn register_body_for(name: &str, key: &rcgen::KeyPair) -> Value {
+    let (csr, transport_key) = csr_base64(name, key);
     json!({
         "name": name,
         "manufacturer": "printlab",
@@ -238,3 +243,152 @@ async fn a_restart_between_post_and_poll_loses_nothing() {
 
 /// Spoils one field of a registration body.
 type Breakage = Box<dyn Fn(&mut Value)>;
+
+/// 100,000 anonymous `srv_challenge` requests (which once filled the cloud's table of issued
+/// nonces, so every device's token request got 503 for five minutes), then a registered device
+/// still gets its nonce and its token, and the nonce works once only.
+#[tokio::test]
+async fn a_flood_of_anonymous_challenges_locks_no_device_out() {
+    let run = TestCloud::start().await;
+    let admin = run.admin_graph();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let register = format!("{}/api/v1.0/register", run.url);
+    let accepted = admin
+        .expect(
+            Method::POST,
+            &register,
+            Some(register_body_for("Flooded", &key)),
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    let poll = format!(
+        "{register}?registration_id={}",
+        accepted["registration_id"].as_str().unwrap()
+    );
+    admin
+        .expect(Method::GET, &poll, None, StatusCode::ACCEPTED)
+        .await;
+    let done = admin.get_ok(&poll).await;
+    let printer_id = done["cloud_device_id"].as_str().unwrap();
+    let (_, certificate) =
+        x509_parser::pem::parse_x509_pem(done["certificate"].as_str().unwrap().as_bytes()).unwrap();
+    let token_url = done["device_token_url"].as_str().unwrap();
+
+    let answered = flood_challenges(&run.url, 100_000).await;
+    assert_eq!(
+        answered, 100_000,
+        "every anonymous challenge is answered 200"
+    );
+
+    let client = Client::new();
+    let form = |pairs: &[(&str, &str)]| {
+        client
+            .post(token_url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(pairs).unwrap())
+            .send()
+    };
+    let r = form(&[("grant_type", "srv_challenge")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let nonce = r.json::<Value>().await.unwrap()["Nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.x5c = Some(vec![STANDARD.encode(&certificate.contents)]);
+    let claims = json!({"iss": printer_id, "request_nonce": nonce, "grant_type": "device_token",
+        "resource": "https://print.print.microsoft.com"});
+    let request = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&key.serialize_der()),
+    )
+    .unwrap();
+    let bearer = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        ("request", request.as_str()),
+    ];
+    let r = form(&bearer).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token: Value = r.json().await.unwrap();
+    assert_eq!(
+        run.cloud
+            .token_key()
+            .verify_device(token["access_token"].as_str().unwrap()),
+        Some(printer_id.to_string())
+    );
+    let r = form(&bearer).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let refusal: Value = r.json().await.unwrap();
+    assert_eq!(refusal["error"], "invalid_grant");
+    assert!(
+        refusal["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("used already"),
+        "{refusal}"
+    );
+    run.stop().await;
+}
+
+/// Sends `count` anonymous `srv_challenge` requests, pipelined on a few connections (as a
+/// flooding client would, and fast enough for a test); gives how many were answered 200.
+async fn flood_challenges(base: &str, count: usize) -> usize {
+    const CONNECTIONS: usize = 4;
+    const BATCH: usize = 1000;
+    let body = "grant_type=srv_challenge";
+    let request = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let per_connection = count / CONNECTIONS;
+    assert_eq!(per_connection % BATCH, 0);
+    let addr = base.trim_start_matches("http://").to_string();
+    let connections: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (addr, batch) = (addr.clone(), request.repeat(BATCH));
+            tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (mut reader, mut writer) = stream.into_split();
+                let writing = tokio::spawn(async move {
+                    for _ in 0..per_connection / BATCH {
+                        writer.write_all(batch.as_bytes()).await.unwrap();
+                    }
+                    writer
+                });
+                let status_line = b"HTTP/1.1 ";
+                let (mut answered, mut ok) = (0, 0);
+                let mut pending = Vec::new();
+                let mut buf = vec![0u8; 64 << 10];
+                while answered < per_connection {
+                    let n = reader.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the cloud closed a flooding connection");
+                    pending.extend_from_slice(&buf[..n]);
+                    let mut at = 0;
+                    while let Some(found) = pending[at..].iter().position(|b| *b == b'H') {
+                        let code = at + found + status_line.len();
+                        if code + 3 > pending.len() {
+                            break;
+                        }
+                        if &pending[at + found..code] != status_line {
+                            at += found + 1;
+                            continue;
+                        }
+                        answered += 1;
+                        ok += usize::from(&pending[code..code + 3] == b"200");
+                        at = code + 3;
+                    }
+                    let keep_from = at.max(pending.len().saturating_sub(status_line.len() + 3));
+                    pending.drain(..keep_from);
+                }
+                drop(writing.await.unwrap());
+                ok
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for connection in connections {
+        ok += connection.await.unwrap();
+    }
+    ok
+}

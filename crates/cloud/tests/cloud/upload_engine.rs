@@ -22,18 +22,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 const KIB: u64 = 1024;
-const MIB: u64 = 1024 * 1024;
+pub(super) const MIB: u64 = 1024 * 1024;
 
 /// A real listener: records each completion in its own sled tree and answers with the
 /// printDocument JSON the Graph side would send.
-struct RecordingListener {
+pub(super) struct RecordingListener {
     completions: sled::Tree,
     /// Set to make the next completion fail, as a Graph store error would.
     fail_next: std::sync::atomic::AtomicBool,
 }
 
 impl RecordingListener {
-    fn open(db: &sled::Db) -> Arc<Self> {
+    pub(super) fn open(db: &sled::Db) -> Arc<Self> {
         Arc::new(Self {
             completions: db.open_tree("test.completions").unwrap(),
             fail_next: std::sync::atomic::AtomicBool::new(false),
@@ -76,12 +76,12 @@ impl UploadListener for RecordingListener {
 }
 
 /// The upload engine as the Graph side uses it, with the store it writes to.
-struct Cloud {
-    service: Arc<UploadService>,
-    listener: Arc<RecordingListener>,
-    db: sled::Db,
-    data: std::path::PathBuf,
-    base: String,
+pub(super) struct Cloud {
+    pub(super) service: Arc<UploadService>,
+    pub(super) listener: Arc<RecordingListener>,
+    pub(super) db: sled::Db,
+    pub(super) data: std::path::PathBuf,
+    pub(super) base: String,
     server: tokio::task::JoinHandle<()>,
     /// The temporary folder of a cloud from [`start`], removed when the test ends.
     _dir: Option<tempfile::TempDir>,
@@ -105,7 +105,7 @@ impl Cloud {
 }
 
 /// A cloud in a temporary folder of its own: how most tests here start.
-async fn start(limits: UploadLimits) -> Cloud {
+pub(super) async fn start(limits: UploadLimits) -> Cloud {
     let dir = tempfile::tempdir().unwrap();
     let mut cloud = start_in(dir.path(), limits).await;
     cloud._dir = Some(dir);
@@ -131,7 +131,7 @@ async fn with_session(
 }
 
 /// A cloud on `data` (sled in `data/db`, blob files beside it), serving the upload routes.
-async fn start_in(data: &std::path::Path, limits: UploadLimits) -> Cloud {
+pub(super) async fn start_in(data: &std::path::Path, limits: UploadLimits) -> Cloud {
     let db = sled::open(data.join("db")).unwrap();
     let listener = RecordingListener::open(&db);
     let server = UploadServer::start(&db, data, listener.clone(), limits).await;
@@ -170,17 +170,17 @@ fn alice() -> UploadCreator {
 }
 
 /// Deterministic, position-dependent bytes so that misplaced ranges change the hash.
-fn document_bytes(size: u64) -> Vec<u8> {
+pub(super) fn document_bytes(size: u64) -> Vec<u8> {
     (0..size)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-async fn put(
+pub(super) async fn put(
     client: &reqwest::Client,
     url: &str,
     data: &[u8],
@@ -199,7 +199,7 @@ async fn put(
         .unwrap()
 }
 
-fn create(cloud: &Cloud, document_id: &str, size: u64) -> String {
+pub(super) fn create(cloud: &Cloud, document_id: &str, size: u64) -> String {
     cloud
         .service
         .create_session(target(document_id), &props(size), &alice())
@@ -241,12 +241,12 @@ async fn raw_request(base: &str, head: &str, body: &[u8], close_early: bool) -> 
     text.split_whitespace().nth(1).and_then(|c| c.parse().ok())
 }
 
-fn path_and_query(url: &str) -> &str {
+pub(super) fn path_and_query(url: &str) -> &str {
     let rest = url.trim_start_matches("http://");
     &rest[rest.find('/').unwrap()..]
 }
 
-fn missing(progress: &Value) -> Vec<String> {
+pub(super) fn missing(progress: &Value) -> Vec<String> {
     progress["nextExpectedRanges"]
         .as_array()
         .unwrap()

@@ -1,10 +1,13 @@
 //! From the file as written to checked printers: each value converted on its own, so every
 //! mistake is reported at its position, then the shared Graph rules run on the result.
 
-use super::model::{Connection, HardwareProfile, Margins, MediaProfile, PrinterConfig, Secret};
+use super::model::{
+    Connection, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
+};
 use super::origins::{Origins, toml_key};
 use super::{
-    ConnectionEntry, DefaultsEntry, EngineEntry, FaultsEntry, Issues, PrinterEntry, S, SList,
+    ConnectionEntry, DefaultsEntry, EngineEntry, FaultsEntry, Issues, LimitsEntry, PrinterEntry, S,
+    SList,
 };
 use crate::engine::{EngineSpec, FaultSpec, OfflineWindow, RandomFaults};
 use printlab_graph::rules;
@@ -308,6 +311,7 @@ fn convert_printer_checked(
 
     let engine = convert_engine(p.engine.as_ref(), issues);
     let faults = convert_faults(&p.faults, capabilities.content_types.as_deref(), issues);
+    let limits = convert_limits(&p.limits, issues);
 
     let dpis = capabilities
         .dpis
@@ -349,6 +353,19 @@ fn convert_printer_checked(
         hardware,
         engine: engine?,
         faults: faults?,
+        limits: limits?,
+    })
+}
+
+fn convert_limits(l: &LimitsEntry, issues: &mut Issues) -> Option<JobLimits> {
+    let defaults = JobLimits::default();
+    let pages = at_least(&l.max_pages, "limits.max_pages", 1, issues);
+    let sheet_count = at_least(&l.max_sheets, "limits.max_sheets", 1, issues);
+    let bytes = at_least(&l.max_output_bytes, "limits.max_output_bytes", 1, issues);
+    Some(JobLimits {
+        max_pages: pages.ok()?.unwrap_or(defaults.max_pages),
+        max_sheets: sheet_count.ok()?.unwrap_or(defaults.max_sheets),
+        max_output_bytes: bytes.ok()?.unwrap_or(defaults.max_output_bytes),
     })
 }
 
@@ -401,7 +418,8 @@ fn convert_engine(e: Option<&EngineEntry>, issues: &mut Issues) -> Option<Engine
     })
 }
 
-fn sheets(
+/// A count of at least `least`, or the issue at its position.
+fn at_least(
     v: &Option<S<i64>>,
     what: &str,
     least: u64,
@@ -423,14 +441,14 @@ fn convert_faults(
     issues: &mut Issues,
 ) -> Option<FaultSpec> {
     // Every pick jamming would jam the reprint too: the printer could never print.
-    let jam = sheets(&f.jam_every_sheets, "jam_every_sheets", 2, issues);
-    let paper = sheets(
+    let jam = at_least(&f.jam_every_sheets, "jam_every_sheets", 2, issues);
+    let paper = at_least(
         &f.out_of_paper_after_sheets,
         "out_of_paper_after_sheets",
         1,
         issues,
     );
-    let cover = sheets(
+    let cover = at_least(
         &f.cover_open_after_sheets,
         "cover_open_after_sheets",
         1,

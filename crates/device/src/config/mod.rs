@@ -9,9 +9,11 @@
 mod convert;
 mod model;
 mod origins;
+mod recover;
 
 pub use model::{
-    Connection, Fleet, HardwareProfile, Margins, MediaProfile, PrinterConfig, Secret, Shard,
+    Connection, Fleet, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
+    Shard,
 };
 
 use convert::{convert_connection, convert_printer};
@@ -54,6 +56,8 @@ struct PrinterEntry {
     engine: Option<EngineEntry>,
     #[serde(default)]
     faults: FaultsEntry,
+    #[serde(default)]
+    limits: LimitsEntry,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,6 +180,15 @@ struct FaultsEntry {
     random: Option<S<RandomEntry>>,
 }
 
+/// `[printer.limits]`: most one job may put out; each left out takes its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsEntry {
+    max_pages: Option<S<i64>>,
+    max_sheets: Option<S<i64>>,
+    max_output_bytes: Option<S<i64>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OfflineEntry {
@@ -238,22 +251,48 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Reads and checks a `printers.toml`.
 pub fn load(path: &Path) -> Result<Fleet, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, &path.display().to_string())
+    let file = path.display().to_string();
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => parse(text, &file),
+        Err(_) => Err(not_utf8(&bytes, &file)),
+    }
 }
 
-/// Parses and checks `printers.toml` text; `file` names it in messages.
+/// Every byte sequence that is not UTF-8, located as the other mistakes are (in the text as an
+/// editor shows it, each bad sequence one replacement character).
+fn not_utf8(bytes: &[u8], file: &str) -> ConfigError {
+    let mut shown = String::with_capacity(bytes.len());
+    let mut issues = Issues::default();
+    for chunk in bytes.utf8_chunks() {
+        shown.push_str(chunk.valid());
+        let invalid = chunk.invalid();
+        if !invalid.is_empty() {
+            let at = shown.len();
+            shown.push(char::REPLACEMENT_CHARACTER);
+            let hex: Vec<String> = invalid.iter().map(|b| format!("{b:#04x}")).collect();
+            issues.push(
+                at..shown.len(),
+                format!(
+                    "not UTF-8 (bytes {}): printers.toml must be UTF-8 text",
+                    hex.join(" ")
+                ),
+            );
+        }
+    }
+    issues.into_error(&shown, file)
+}
+
+/// Parses and checks `printers.toml` text; `file` names it in messages. Every mistake is
+/// reported; type mistakes (a string where a number belongs, an unknown key) are reported before
+/// the rules are checked, since the rules cannot be checked on entries that are not there.
 pub fn parse(text: &str, file: &str) -> Result<Fleet, ConfigError> {
     let mut issues = Issues::default();
-    let fleet = match toml::from_str::<FleetFile>(text) {
-        Ok(f) => f,
-        Err(e) => {
-            issues.push(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
-            return Err(issues.into_error(text, file));
-        }
+    let Some(fleet) = recover::read_typed::<FleetFile>(text, &mut issues) else {
+        return Err(issues.into_error(text, file));
     };
     let fleet_connection = fleet
         .fleet
@@ -397,6 +436,52 @@ copies = { min = 1, max = 99 }
     }
 
     #[test]
+    fn every_type_mistake_is_located_not_only_the_first() {
+        let text = MINIMAL
+            .replace("dpis = [600]", r#"dpis = ["600", 300, true]"#)
+            .replace(
+                "copies = { min = 1, max = 99 }",
+                "copies = { min = 1, max = \"99\" }",
+            )
+            .replace(
+                "[printer.capabilities]",
+                "colour = true\n[printer.capabilities]",
+            )
+            + "[printer.engine]\npages_per_minute = \"fast\"\n";
+        let p = problems(&text);
+        let found: Vec<_> = p.iter().map(|p| (p.line, p.column)).collect();
+        assert_eq!(
+            found,
+            vec![(4, 1), (8, 9), (8, 21), (12, 27), (14, 20)],
+            "{p:#?}"
+        );
+        assert!(p[0].message.contains("colour"), "{}", p[0].message);
+        assert!(p[1].message.contains("string"), "{}", p[1].message);
+        assert!(p[4].message.contains("string"), "{}", p[4].message);
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        let mut bytes = MINIMAL.replace("Laser", "Laser X").into_bytes();
+        let at = bytes.windows(1).position(|w| w == b"X").unwrap();
+        bytes[at] = 0xff;
+        bytes.extend_from_slice(b"# caf\xc3\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let Err(ConfigError::Invalid { problems, .. }) = load(&path) else {
+            panic!("invalid UTF-8 must be refused with its position");
+        };
+        let found: Vec<_> = problems.iter().map(|p| (p.line, p.column)).collect();
+        assert_eq!(found, vec![(3, 15), (12, 6)], "{problems:#?}");
+        assert!(
+            problems[0].message.contains("0xff"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
     fn syntax_and_unknown_keys_are_located() {
         let p = problems(&MINIMAL.replace("dpis", "dpiz"));
         assert_eq!(p.len(), 1);
@@ -440,6 +525,44 @@ offline = [{ after_seconds = 1, for_seconds = 5, every_seconds = 2 }]
         };
         assert_eq!(password, &Some(Secret::Env("PW".into())));
         assert!(!format!("{:?}", fleet.printers[0].connection).contains("u\", password: \"PW"));
+    }
+
+    #[test]
+    fn limits_take_defaults_and_each_bad_one_is_located() {
+        let fleet = parse(
+            &format!("{MINIMAL}[printer.limits]\nmax_sheets = 40\n"),
+            "t",
+        )
+        .unwrap();
+        let limits = fleet.printers[0].limits;
+        assert_eq!(
+            limits,
+            JobLimits {
+                max_sheets: 40,
+                ..JobLimits::default()
+            }
+        );
+        let text = format!(
+            "{MINIMAL}[printer.limits]\nmax_pages = 0\nmax_sheets = -3\nmax_output_bytes = 0\n"
+        );
+        let p = problems(&text);
+        let found: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (13, "printer `Laser`: limits.max_pages must be 1 or more"),
+                (14, "printer `Laser`: limits.max_sheets must be 1 or more"),
+                (
+                    15,
+                    "printer `Laser`: limits.max_output_bytes must be 1 or more"
+                ),
+            ]
+        );
+        assert!(
+            problems(&format!("{MINIMAL}[printer.limits]\nmax_copies = 2\n"))[0]
+                .message
+                .contains("max_copies")
+        );
     }
 
     #[test]

@@ -98,6 +98,28 @@ impl HardwareProfile {
     }
 }
 
+/// Most one job may put out on this printer (`[printer.limits]`). A job stops before the first
+/// sheet that would pass one and ends aborted, saying which; the defaults are far above any
+/// ordinary job and stop a hostile one (a small PDF of ten thousand pages) from filling the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobLimits {
+    /// Page images printed, copies included.
+    pub max_pages: u64,
+    pub max_sheets: u64,
+    /// Bytes of PNG output written for the job.
+    pub max_output_bytes: u64,
+}
+
+impl Default for JobLimits {
+    fn default() -> Self {
+        JobLimits {
+            max_pages: 5_000,
+            max_sheets: 5_000,
+            max_output_bytes: 2 << 30,
+        }
+    }
+}
+
 /// One printer of the fleet, checked and ready to run.
 #[derive(Debug, Clone)]
 pub struct PrinterConfig {
@@ -111,6 +133,7 @@ pub struct PrinterConfig {
     pub hardware: HardwareProfile,
     pub engine: EngineSpec,
     pub faults: FaultSpec,
+    pub limits: JobLimits,
 }
 
 /// The whole fleet, in file order.

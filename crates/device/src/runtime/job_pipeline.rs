@@ -10,7 +10,10 @@ use printlab_graph::PrintJobProcessingState;
 use printlab_graph::rules::check_job;
 use printlab_ipp::AttributeLookup;
 use printlab_mapping::{graph_from_job_template, media_by_name, ticket_from_graph};
-use printlab_render::{self as render, DeviceProfile, EdgeMicrons, JobRequest, RenderError};
+use printlab_render::{
+    self as render, DeviceProfile, EdgeMicrons, JobRequest, LimitExceeded, OutputLimits,
+    RenderError,
+};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
@@ -126,8 +129,8 @@ impl Device {
                 },
             )
             .await?;
-        let work = match self.render(job, &record, cancel).await? {
-            Ok(work) => work,
+        let (work, stopped_at_limit) = match self.render(job, &record, cancel).await? {
+            Ok(rendered) => rendered,
             Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
             Err(e) => {
                 return self
@@ -137,6 +140,13 @@ impl Device {
         };
         self.print(job, work, record.progress.sheets_completed, cancel)
             .await?;
+        if let Some(limit) = stopped_at_limit {
+            let record = self.spool.job(&name, job)?;
+            let message = limit_message(&limit, record.as_ref());
+            return self
+                .finish_aborted(job, "aborted-by-system", &message)
+                .await;
+        }
         self.spool.update(&name, job, "completed", "", |r| {
             r.state = PrintJobProcessingState::Completed;
             r.reasons = vec!["job-completed-successfully".into()];
@@ -220,13 +230,13 @@ impl Device {
     }
 
     /// Renders the job (or, with rendering off, only lays it out) into the sheets and sides the
-    /// engine must print.
+    /// engine must print, and the output limit that cut it short, if one did.
     async fn render(
         &mut self,
         job: u32,
         record: &JobRecord,
         cancel: &CancellationToken,
-    ) -> Result<Result<JobWork, RenderError>, Interrupted> {
+    ) -> Result<Result<(JobWork, Option<LimitExceeded>), RenderError>, Interrupted> {
         let name = self.config.name.clone();
         let bytes = self.spool.document_bytes(&name, job)?;
         let format = record
@@ -282,10 +292,13 @@ impl Device {
             })
         })?;
         match result {
-            Ok(Drawn::Counted(count)) => Ok(Ok(JobWork {
-                sheets: count.media_sheets as u64,
-                impressions: count.impressions as u64,
-            })),
+            Ok(Drawn::Counted(count)) => Ok(Ok((
+                JobWork {
+                    sheets: count.media_sheets as u64,
+                    impressions: count.impressions as u64,
+                },
+                count.stopped_at_limit,
+            ))),
             Ok(Drawn::Rendered(manifest, out_dir)) => {
                 let outputs: Vec<OutputRecord> = manifest
                     .sides
@@ -298,10 +311,13 @@ impl Device {
                 self.spool.update(&name, job, "rendered", "", |r| {
                     r.outputs = outputs.clone();
                 })?;
-                Ok(Ok(JobWork {
-                    sheets: manifest.media_sheets as u64,
-                    impressions: manifest.impressions as u64,
-                }))
+                Ok(Ok((
+                    JobWork {
+                        sheets: manifest.media_sheets as u64,
+                        impressions: manifest.impressions as u64,
+                    },
+                    manifest.stopped_at_limit,
+                )))
             }
             Err(e) => Ok(Err(e)),
         }
@@ -339,7 +355,20 @@ impl Device {
         }
         loop {
             let mut done = false;
-            for event in self.engine.advance(self.now()) {
+            let events = self.engine.advance(self.now());
+            // The job's last sheet, when the job ends with it: the final report, which follows at
+            // once, tells it, and the job's completion flushes its record (one exchange and one
+            // flush fewer per job; still recorded before it is reported).
+            let last_sheet = events
+                .iter()
+                .any(|e| matches!(e, EngineEvent::JobDone { .. }))
+                .then(|| {
+                    events
+                        .iter()
+                        .rposition(|e| matches!(e, EngineEvent::SheetDone { .. }))
+                })
+                .flatten();
+            for (index, event) in events.into_iter().enumerate() {
                 match event {
                     EngineEvent::SheetDone {
                         sheets_completed,
@@ -350,6 +379,9 @@ impl Device {
                             r.progress.sheets_completed = sheets_completed;
                             r.progress.impressions_completed = impressions_completed;
                         })?;
+                        if Some(index) == last_sheet {
+                            continue;
+                        }
                         self.spool.flush()?;
                         self.client
                             .update_job_status(
@@ -527,6 +559,16 @@ fn completion_message(record: &JobRecord) -> Option<String> {
     ))
 }
 
+/// What a job stopped at an output limit says: which limit, and what was printed before it
+/// and where (the output folder holds exactly those sheets and a manifest naming the limit).
+fn limit_message(limit: &LimitExceeded, record: Option<&JobRecord>) -> String {
+    let printed = record.and_then(completion_message);
+    match printed {
+        Some(printed) => format!("Stopped at an output limit: {limit}; {printed}"),
+        None => format!("Stopped at an output limit: {limit}"),
+    }
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -572,5 +614,10 @@ pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProf
         default_media: media_by_name(&default_media)
             .unwrap_or_else(|| DeviceProfile::default().default_media),
         quality_dpi: None,
+        output_limits: OutputLimits {
+            pages: Some(config.limits.max_pages),
+            sheets: Some(config.limits.max_sheets),
+            output_bytes: Some(config.limits.max_output_bytes),
+        },
     }
 }

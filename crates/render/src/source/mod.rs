@@ -1,7 +1,10 @@
 //! Documents as the engine sees them: a PDF for hayro, or decoded raster pages (JPEG, PNG,
 //! PWG raster, Apple raster) with their own resolution.
 
+mod filter_chain;
+mod image_size;
 mod jpeg_png;
+mod page_complexity;
 mod pdf;
 mod raster;
 

@@ -1,15 +1,19 @@
 //! PDF documents: loaded (and repaired once if hayro cannot read them) for hayro, after their
 //! streams are checked against decompression bombs and oversized images.
 
-use super::{Document, MAX_RASTER_PIXELS, PDF, unprintable};
+use super::filter_chain::{decoded_bytes, filters_with_params};
+use super::image_size::check_image_size;
+use super::page_complexity;
+use super::{Document, PDF, unprintable};
 use crate::RenderError;
 use hayro::hayro_syntax::{LoadPdfError, Pdf};
 
-/// Most bytes one PDF stream may inflate to: a decompression bomb is refused before hayro,
-/// which inflates whole streams into memory, ever sees it.
-const MAX_STREAM_INFLATED: u64 = 256 << 20;
-/// Most bytes all of a document's streams may inflate to together.
-const MAX_DOCUMENT_INFLATED: u64 = 1 << 30;
+/// Most bytes one filter of a PDF stream may decode to (and an image may decode to): a
+/// decompression bomb is refused before hayro, which decodes whole streams into memory one
+/// filter at a time, ever sees it.
+pub(super) const MAX_STREAM_DECODED: u64 = 256 << 20;
+/// Most bytes all filters of all of a document's streams may decode to together.
+const MAX_DOCUMENT_DECODED: u64 = 1 << 30;
 
 pub(super) fn open_pdf(bytes: &[u8]) -> Result<Document, RenderError> {
     let pdf = match load_pdf(bytes.to_vec()) {
@@ -26,6 +30,7 @@ pub(super) fn open_pdf(bytes: &[u8]) -> Result<Document, RenderError> {
         }
     };
     check_pdf_streams(&pdf)?;
+    page_complexity::check_pages(&pdf).map_err(|reason| unprintable(PDF, reason))?;
     Ok(Document::Pdf(pdf))
 }
 
@@ -60,10 +65,10 @@ pub(crate) fn repair_pdf(bytes: &[u8]) -> Option<Vec<u8>> {
     .flatten()
 }
 
-/// Refuses decompression bombs and images too large to decode, by inflating every Flate stream
-/// into a counter (never into memory) and reading every image's declared size.
+/// Refuses decompression bombs and images too large to decode: every stream's filter chain is
+/// streamed into a counter (never into memory), whatever its filters and their order, and every
+/// image's decoded size is read from what it declares.
 fn check_pdf_streams(pdf: &Pdf) -> Result<(), RenderError> {
-    use hayro::hayro_syntax::Filter;
     use hayro::hayro_syntax::object::{Name, Object};
     let mut total = 0u64;
     for object in pdf.objects() {
@@ -72,72 +77,35 @@ fn check_pdf_streams(pdf: &Pdf) -> Result<(), RenderError> {
         };
         let dict = stream.dict();
         let id = stream.obj_id();
+        let chain = filters_with_params(dict);
+        let raw = stream.raw_data();
         if dict.get::<Name>(b"Subtype").as_deref() == Some(b"Image".as_slice()) {
-            let width = dict.get::<f64>(b"Width").unwrap_or(0.0).max(0.0);
-            let height = dict.get::<f64>(b"Height").unwrap_or(0.0).max(0.0);
-            if width * height > MAX_RASTER_PIXELS as f64 {
-                return Err(unprintable(
-                    PDF,
-                    format!("image object {id:?} declares {width}x{height} pixels"),
-                ));
-            }
+            check_image_size(dict, &chain, &raw)
+                .map_err(|problem| unprintable(PDF, format!("image object {id:?} {problem}")))?;
         }
-        let flate_layers = stream
-            .filters()
-            .iter()
-            .take_while(|f| matches!(f, Filter::FlateDecode))
-            .count();
-        if flate_layers == 0 {
-            continue;
-        }
-        let inflated = inflated_size(&stream.raw_data(), flate_layers, MAX_STREAM_INFLATED);
-        if inflated > MAX_STREAM_INFLATED {
-            return Err(unprintable(
+        let decoded = decoded_bytes(&raw, &chain, MAX_STREAM_DECODED).map_err(|layer| {
+            unprintable(
                 PDF,
                 format!(
-                    "stream {id:?} inflates to more than {} MiB (a decompression bomb)",
-                    MAX_STREAM_INFLATED >> 20
+                    "stream {id:?} decodes to more than {} MiB through filter {} ({:?}) of its \
+                     chain {:?} (a decompression bomb)",
+                    MAX_STREAM_DECODED >> 20,
+                    layer.position + 1,
+                    layer.filter,
+                    chain.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
                 ),
-            ));
-        }
-        total += inflated;
-        if total > MAX_DOCUMENT_INFLATED {
+            )
+        })?;
+        total += decoded;
+        if total > MAX_DOCUMENT_DECODED {
             return Err(unprintable(
                 PDF,
                 format!(
-                    "its streams inflate to more than {} MiB",
-                    MAX_DOCUMENT_INFLATED >> 20
+                    "its streams decode to more than {} MiB together (stream {id:?} passed it)",
+                    MAX_DOCUMENT_DECODED >> 20
                 ),
             ));
         }
     }
     Ok(())
-}
-
-/// Bytes `data` inflates to through `layers` nested Flate filters, counting at most `cap + 1`.
-/// Accepts zlib-wrapped and raw deflate as hayro does; a corrupt stream counts what it yields
-/// before the error.
-fn inflated_size(data: &[u8], layers: usize, cap: u64) -> u64 {
-    use flate2::read::{DeflateDecoder, ZlibDecoder};
-    use std::io::Read;
-    let zlib_header = data.len() >= 2
-        && data[0] & 0x0F == 8
-        && u16::from_be_bytes([data[0], data[1]]).is_multiple_of(31);
-    let mut reader: Box<dyn Read + '_> = if zlib_header {
-        Box::new(ZlibDecoder::new(data))
-    } else {
-        Box::new(DeflateDecoder::new(data))
-    };
-    for _ in 1..layers {
-        reader = Box::new(ZlibDecoder::new(reader));
-    }
-    let mut counted = 0u64;
-    let mut buffer = [0u8; 64 << 10];
-    while counted <= cap {
-        match reader.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => counted += n as u64,
-        }
-    }
-    counted
 }

@@ -1,0 +1,133 @@
+//! How commands in another terminal find a running lab: `printlab up` writes `lab.json` (where
+//! it listens) and `user.token` (a ready-made user token) into its data folder, and every client
+//! command reads them from there when the command line and the environment say nothing.
+//!
+//! This module is the one place that knows the file's name and shape; `lab.json` is a struct so
+//! that a field added later (a CA file for HTTPS, say) is one line here and nowhere else.
+
+use crate::LabPrinter;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Where a client looks for the cloud when nothing says otherwise: `printlab up`'s and
+/// `printlab cloud`'s default listen address.
+pub const DEFAULT_CLOUD_URL: &str = "http://127.0.0.1:8443";
+/// The data folder `printlab up` uses unless told otherwise, relative to where it runs; client
+/// commands look for `lab.json` and `user.token` there.
+pub const DEFAULT_DATA_DIR: &str = "spool";
+/// The file in a lab's data folder that says where it listens.
+pub const DISCOVERY_FILE: &str = "lab.json";
+/// The file in a lab's data folder that holds the ready-made user token.
+pub const USER_TOKEN_FILE: &str = "user.token";
+
+/// What `lab.json` holds. Fields are only ever added, so an older file still reads (`default`
+/// for anything a newer lab adds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabInfo {
+    /// The cloud's base URL, e.g. `http://127.0.0.1:8443`.
+    pub cloud: String,
+    /// The Graph root, `{cloud}/v1.0`.
+    pub graph: String,
+    /// The devices' control API (clearing faults), e.g. `http://127.0.0.1:40123`.
+    pub control: String,
+    #[serde(default)]
+    pub printers: Vec<LabPrinter>,
+    /// Where rendered sides go: `<out>/<printer>/<job>/`.
+    #[serde(default)]
+    pub out: PathBuf,
+}
+
+/// Why `lab.json` could not be used. A missing file is not an error (there is no lab here); a
+/// file that is there but unreadable is, so a command never silently talks to the wrong place.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("reading {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a lab.json that printlab wrote", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl LabInfo {
+    /// The lab described in `data_dir`, or `None` when no lab wrote one there.
+    pub fn read(data_dir: &Path) -> Result<Option<LabInfo>, DiscoveryError> {
+        let path = data_dir.join(DISCOVERY_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(DiscoveryError::Read { path, source }),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| DiscoveryError::Parse { path, source })
+    }
+
+    /// The JSON `printlab up` writes.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("lab.json serialises")
+    }
+}
+
+/// Where the cloud is, in this order: `given` (a flag or the environment), the lab described in
+/// `data_dir`, the default address.
+pub fn cloud_url(given: Option<&str>, data_dir: &Path) -> Result<String, DiscoveryError> {
+    if let Some(url) = given {
+        return Ok(url.to_string());
+    }
+    Ok(LabInfo::read(data_dir)?.map_or_else(|| DEFAULT_CLOUD_URL.to_string(), |lab| lab.cloud))
+}
+
+/// Where the devices' control API is: `given`, else the lab described in `data_dir`.
+pub fn control_url(given: Option<&str>, data_dir: &Path) -> Result<Option<String>, DiscoveryError> {
+    if let Some(url) = given {
+        return Ok(Some(url.to_string()));
+    }
+    Ok(LabInfo::read(data_dir)?.map(|lab| lab.control))
+}
+
+/// The user token a lab left in `data_dir`, if there is one.
+pub fn user_token(data_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join(USER_TOKEN_FILE))
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_json_round_trips_and_is_absent_without_a_lab() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(LabInfo::read(dir.path()).unwrap().is_none());
+        assert_eq!(cloud_url(None, dir.path()).unwrap(), DEFAULT_CLOUD_URL);
+        assert_eq!(control_url(None, dir.path()).unwrap(), None);
+        let info = LabInfo {
+            cloud: "http://127.0.0.1:1".into(),
+            graph: "http://127.0.0.1:1/v1.0".into(),
+            control: "http://127.0.0.1:2".into(),
+            printers: vec![],
+            out: "out".into(),
+        };
+        std::fs::write(dir.path().join(DISCOVERY_FILE), info.to_json()).unwrap();
+        assert_eq!(LabInfo::read(dir.path()).unwrap(), Some(info));
+        assert_eq!(cloud_url(None, dir.path()).unwrap(), "http://127.0.0.1:1");
+        assert_eq!(cloud_url(Some("http://h"), dir.path()).unwrap(), "http://h");
+        assert_eq!(
+            control_url(None, dir.path()).unwrap().as_deref(),
+            Some("http://127.0.0.1:2")
+        );
+        std::fs::write(dir.path().join(DISCOVERY_FILE), "{").unwrap();
+        let err = LabInfo::read(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("lab.json"), "{err}");
+    }
+}

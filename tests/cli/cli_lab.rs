@@ -1,0 +1,83 @@
+//! Client commands in the folder where `printlab up` runs, told nothing else: they find the lab
+//! through `spool/lab.json` and `spool/user.token` (the lab listens on an ephemeral port, so the
+//! default address would be wrong); identical `print` commands run at once are separate jobs;
+//! the example of `printlab token --help` makes a token the client commands accept.
+
+use super::cli_e2e::{job_id_of, print_args, up};
+use std::collections::BTreeSet;
+use std::process::Output;
+
+#[track_caller]
+fn succeeded(args: &[&str], out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "printlab {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path());
+    assert!(
+        !up.url.ends_with(":8443"),
+        "the lab must not be on the default port"
+    );
+    let run = |args: &[&str]| {
+        let out = up.here().args(args).output().unwrap();
+        succeeded(args, &out)
+    };
+
+    // Discovery: no --cloud, no PRINTLAB_CLOUD.
+    let listed: serde_json::Value = serde_json::from_str(&run(&["printers", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(run(&["printer", "Mono Test"]).contains("flipOnLongEdge"));
+    // `devices clear` finds the control API in lab.json, without --control.
+    run(&["devices", "clear", "Mono Test"]);
+
+    // The example scopes of `token --help`, minted as the help says, are enough to list printers.
+    let help = run(&["token", "--help"]);
+    let example = help
+        .lines()
+        .find_map(|l| l.split_once("Delegated scopes, e.g. ").map(|(_, e)| e))
+        .unwrap_or_else(|| panic!("no example scopes in:\n{help}"));
+    let mut mint = vec!["token", "--user", "ada", "--scopes"];
+    mint.extend(example.split_whitespace());
+    let token = run(&mint);
+    let theirs = run(&["printers", "--json", "--token", token.trim()]);
+    assert_eq!(theirs, run(&["printers", "--json"]));
+
+    // Identical print commands at once: one job each, each uploaded, started and completed.
+    let page = dir.path().join("page.pdf");
+    run(&["testpage", "-o", page.to_str().unwrap(), "--pages", "1"]);
+    const RUNS: usize = 10;
+    let args = print_args(&page, "Mono Test", &["--wait"]);
+    let children: Vec<_> = (0..RUNS)
+        .map(|_| {
+            up.here()
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut jobs = BTreeSet::new();
+    for child in children {
+        let printed = succeeded(&args, &child.wait_with_output().unwrap());
+        assert!(printed.contains("completed"), "{printed}");
+        assert!(!printed.contains("already started"), "{printed}");
+        jobs.insert(job_id_of(&printed));
+    }
+    assert_eq!(jobs.len(), RUNS, "{jobs:?}");
+    let state = std::fs::read_dir(dir.path().join("client-state")).unwrap();
+    assert_eq!(
+        state.count(),
+        0,
+        "every started job's resume record is gone"
+    );
+}

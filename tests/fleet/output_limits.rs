@@ -1,0 +1,107 @@
+//! A printer's output limits (`[printer.limits]`) through a real cloud and device: a job that
+//! needs more sheets than its printer allows prints whole sheets up to the limit, stops there
+//! with nothing more written, and ends `aborted` in Graph with a description naming the limit;
+//! the printer goes on with the next job.
+
+use printlab_device::runtime::out_root;
+use printlab_testkit_fleet::{
+    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf,
+};
+use serde_json::{Value as Json, json};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_past_the_printers_sheet_limit_stops_there_and_ends_aborted_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let admin = cloud.admin_graph();
+    let printer = admin.create_printer("Lab").await;
+    cloud
+        .cloud
+        .infra()
+        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
+        .await
+        .unwrap();
+    let limited = format!("{ONE_PRINTER}[printer.limits]\nmax_sheets = 3\n");
+    fleet.start(
+        &limited,
+        true,
+        infra(&format!("{}/ipp/print/lab", cloud.url)),
+    );
+    admin
+        .wait(
+            &format!("/print/printers/{printer}?$select=capabilities"),
+            "the device to advertise",
+            Duration::from_secs(10),
+            |view| view["capabilities"]["contentTypes"] == json!(["application/pdf"]),
+        )
+        .await;
+
+    let jobs = format!("/print/printers/{printer}/jobs");
+    let print = |pages: usize| {
+        let (admin, jobs) = (&admin, &jobs);
+        async move {
+            let job = admin.create_job(jobs, json!({})).await;
+            let id = job["id"].as_str().unwrap().to_string();
+            admin
+                .upload(jobs, &job, "many.pdf", "application/pdf", pdf(pages))
+                .await;
+            admin.start_job(jobs, &id).await;
+            let done: Json = admin
+                .wait(
+                    &format!("{jobs}/{id}"),
+                    "the job to end",
+                    Duration::from_secs(60),
+                    printlab_testkit::job_ended,
+                )
+                .await;
+            (id, done)
+        }
+    };
+
+    let (id, done) = print(200).await;
+    assert_eq!(done["status"]["state"], "aborted", "{done}");
+    let description = done["status"]["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("limit of 3 sheet(s) per job (limits.max_sheets)")
+            && description.contains("stopped after 3 sheet(s)"),
+        "{done}"
+    );
+    let record = fleet
+        .spool
+        .job("Lab", id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.progress.sheets_completed, 3);
+    // The output holds the three sheets and a manifest that says why it ends there.
+    let folder = out_root(&fleet.dir).join("Lab").join(&id);
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "0001-sheet0001-front.png",
+            "0002-sheet0002-front.png",
+            "0003-sheet0003-front.png",
+            "manifest.json"
+        ]
+    );
+    let manifest: Json =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["mediaSheets"], 3, "{manifest}");
+    assert_eq!(manifest["sides"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        manifest["stoppedAtLimit"],
+        json!({"limit": "sheets", "maximum": 3, "sheetsPrinted": 3})
+    );
+
+    // A job within the limit prints as ever.
+    let (_, done) = print(3).await;
+    assert_eq!(done["status"]["state"], "completed", "{done}");
+    fleet.stop().await;
+    cloud.stop().await;
+}
