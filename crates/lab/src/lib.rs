@@ -11,6 +11,7 @@
 pub mod demo;
 
 use printlab_client::{ClientError, GraphClient};
+use printlab_cloud::serve::{ServeLimits, health_router, serve};
 use printlab_cloud::{Cloud, CloudError};
 use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
@@ -20,6 +21,8 @@ use printlab_device::runtime::{
 use printlab_device::spool::{Spool, SpoolError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -192,6 +195,20 @@ impl Lab {
             cloud
                 .token_key()
                 .mint_user(LAB_USER, &scopes(&USER_SCOPES), false, day)?;
+        // `/readyz` answers 503 until every printer has advertised and is shared.
+        let devices: Arc<OnceLock<Vec<PrinterHandle>>> = Arc::new(OnceLock::new());
+        let shared = Arc::new(AtomicBool::new(false));
+        cloud.readiness().add_check("printers", {
+            let (devices, shared) = (devices.clone(), shared.clone());
+            move || match devices.get() {
+                None => Some("the devices are starting".to_string()),
+                Some(devices) => fleet_not_ready(devices).or_else(|| {
+                    (!shared.load(Ordering::Acquire))
+                        .then(|| "sharing the printers through Graph".to_string())
+                }),
+            }
+        });
+        let readiness = cloud.readiness().clone();
         let stop = CancellationToken::new();
         let cloud_stop = stop.clone();
         let cloud_task =
@@ -224,16 +241,13 @@ impl Lab {
                 source,
             })?
         );
-        let router = runtime::control_router(&fleet.printers);
-        let control_stop = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(control, router)
-                .with_graceful_shutdown(async move { control_stop.cancelled().await })
-                .await
-        });
+        let _ = devices.set(fleet.printers.clone());
+        let router = runtime::control_router(&fleet.printers).merge(health_router(readiness));
+        tokio::spawn(serve(control, router, ServeLimits::default(), stop.clone()));
 
         let admin = GraphClient::new(&graph_url, Some(admin_token.clone()));
         let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
+        shared.store(true, Ordering::Release);
         Ok(Lab {
             cloud_url,
             graph_url,
@@ -325,6 +339,25 @@ fn start_devices(
         |printer| Link::from_config(printer, Some(&access)),
         options,
     )
+}
+
+/// What a fleet still waits for before it is ready: the printers that have not registered and
+/// advertised yet (`None` once all have). The readiness check of `printlab up` and `printlab
+/// devices`.
+pub fn fleet_not_ready(devices: &[PrinterHandle]) -> Option<String> {
+    let waiting: Vec<&str> = devices
+        .iter()
+        .filter(|d| !d.snapshot().advertised)
+        .map(|d| d.name.as_str())
+        .collect();
+    (!waiting.is_empty()).then(|| {
+        format!(
+            "{} of {} printers have not registered and advertised: {}",
+            waiting.len(),
+            devices.len(),
+            waiting.join(", ")
+        )
+    })
 }
 
 /// Waits until every device has advertised (its capabilities and state are in the cloud, so the
