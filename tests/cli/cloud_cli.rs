@@ -117,9 +117,10 @@ async fn cli_devices_are_ready_once_every_printer_has_advertised() {
             .unwrap(),
     );
     let mut announced = String::new();
-    BufReader::new(devices.0.stdout.take().unwrap())
-        .read_line(&mut announced)
-        .unwrap();
+    let mut output = BufReader::new(devices.0.stdout.take().unwrap());
+    output.read_line(&mut announced).unwrap();
+    // Keep reading what it prints, so it never writes to a closed pipe.
+    std::thread::spawn(move || for _ in output.lines() {});
     let control = announced
         .strip_prefix("control API: ")
         .and_then(|rest| rest.split("/control/").next())
