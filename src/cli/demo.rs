@@ -79,6 +79,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     control: "127.0.0.1:0".parse().expect("an address"),
                     data_dir: args.data.clone(),
                     printers: fleet.printers.clone(),
+                    tls: None,
                 })
                 .await
                 .context("starting the lab")?;

@@ -144,6 +144,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         listener,
         router,
         ServeLimits::default(),
+        None,
         stop.clone(),
     ));
     println!("control API: {control_url}/control/printers (readiness: {control_url}/readyz)");

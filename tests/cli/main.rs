@@ -5,3 +5,4 @@ mod cli_e2e;
 mod cli_provision;
 mod cli_upload;
 mod cloud_cli;
+mod up_tls;

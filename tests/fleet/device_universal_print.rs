@@ -248,6 +248,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             control: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             printers: printers.clone(),
+            tls: None,
         })
         .await
         .unwrap();
@@ -372,6 +373,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         control: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
         printers,
+        tls: None,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;

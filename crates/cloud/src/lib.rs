@@ -43,6 +43,8 @@ pub struct CloudOptions {
     pub long_poll: Duration,
     /// Timeouts and the budget of unauthenticated connections (tests shorten and shrink them).
     pub limits: serve::ServeLimits,
+    /// Serve HTTPS with this configuration (the public URL then starts with `https://`).
+    pub tls: Option<Arc<serve::TlsConfig>>,
 }
 
 impl Default for CloudOptions {
@@ -50,6 +52,7 @@ impl Default for CloudOptions {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
             limits: serve::ServeLimits::default(),
+            tls: None,
         }
     }
 }
@@ -94,6 +97,7 @@ pub(crate) struct CloudState {
     /// OXPS documents being converted to PDF for printers that only take PDF.
     pub conversions: graph::Conversions,
     pub limits: serve::ServeLimits,
+    pub tls: Option<Arc<serve::TlsConfig>>,
     /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
     pub readiness: serve::Readiness,
     /// True while [`Cloud::serve_until`] runs.
@@ -195,6 +199,7 @@ impl Cloud {
                 write_lock,
                 conversions: graph::Conversions::default(),
                 limits: options.limits,
+                tls: options.tls,
                 readiness,
                 serving,
             }),
@@ -301,7 +306,13 @@ impl Cloud {
         };
         self.state.serving.store(true, Ordering::Release);
         let served = tokio::select! {
-            served = serve::serve(listener, self.router(), self.state.limits.clone(), serving) => {
+            served = serve::serve(
+                listener,
+                self.router(),
+                self.state.limits.clone(),
+                self.state.tls.clone(),
+                serving,
+            ) => {
                 served.map_err(CloudError::Serve)
             }
             never = stopping => match never {},

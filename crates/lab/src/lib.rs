@@ -11,8 +11,8 @@
 pub mod demo;
 
 use printlab_client::{ClientError, GraphClient};
-use printlab_cloud::serve::{ServeLimits, health_router, serve};
-use printlab_cloud::{Cloud, CloudError};
+use printlab_cloud::serve::{ServeLimits, TlsConfig, health_router, serve};
+use printlab_cloud::{Cloud, CloudError, CloudOptions};
 use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{
@@ -131,6 +131,18 @@ pub struct LabOptions {
     pub data_dir: PathBuf,
     /// The printers to run.
     pub printers: Vec<PrinterConfig>,
+    /// Serve the cloud over HTTPS.
+    pub tls: Option<LabTls>,
+}
+
+/// HTTPS for a lab's cloud.
+pub struct LabTls {
+    pub config: Arc<TlsConfig>,
+    /// PEM certificates the lab's own clients (its devices, its Graph administrator) trust
+    /// besides the system's: the CA printlab created, or the chain the user gave.
+    pub trusted_pem: Vec<u8>,
+    /// The CA file printlab created, for `lab.json` (none when the user gave the certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// One printer of the lab, as Graph knows it.
@@ -156,6 +168,8 @@ pub struct Lab {
     /// Where rendered sides go: `<out>/<printer>/<job>/`.
     pub out_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// The HTTPS CA file clients must trust, when printlab created it (`up --tls`).
+    pub ca_file: Option<PathBuf>,
     fleet: RunningFleet,
     spool: Spool,
     stop: CancellationToken,
@@ -182,8 +196,17 @@ impl Lab {
             addr: options.listen.clone(),
             source,
         })?;
-        let cloud_url = format!("http://{addr}");
-        let cloud = Cloud::open(&data.join("cloud"), &cloud_url)?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let cloud_url = format!("{scheme}://{addr}");
+        let cloud_options = CloudOptions {
+            tls: options.tls.as_ref().map(|tls| tls.config.clone()),
+            ..CloudOptions::default()
+        };
+        let cloud = Cloud::open_with(&data.join("cloud"), &cloud_url, cloud_options)?;
         let graph_url = cloud.graph_base_url();
         let day = chrono::Duration::hours(24);
         let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -214,6 +237,9 @@ impl Lab {
         let cloud_task =
             tokio::spawn(cloud.serve_until(listener, async move { cloud_stop.cancelled().await }));
 
+        let http = runtime::fleet_http_client_trusting(
+            options.tls.as_ref().map(|tls| tls.trusted_pem.as_slice()),
+        )?;
         let spool = Spool::open(&data.join("devices").join("db"))?;
         let out_dir = runtime::out_root(&data.join("devices"));
         let fleet = start_devices(
@@ -223,7 +249,7 @@ impl Lab {
             FleetOptions {
                 spool: spool.clone(),
                 out_root: out_dir.clone(),
-                http: runtime::fleet_http_client()?,
+                http: http.clone(),
                 render: true,
             },
         )?;
@@ -243,9 +269,15 @@ impl Lab {
         );
         let _ = devices.set(fleet.printers.clone());
         let router = runtime::control_router(&fleet.printers).merge(health_router(readiness));
-        tokio::spawn(serve(control, router, ServeLimits::default(), stop.clone()));
+        tokio::spawn(serve(
+            control,
+            router,
+            ServeLimits::default(),
+            None,
+            stop.clone(),
+        ));
 
-        let admin = GraphClient::new(&graph_url, Some(admin_token.clone()));
+        let admin = GraphClient::new(&graph_url, Some(admin_token.clone())).with_http(http);
         let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
         shared.store(true, Ordering::Release);
         Ok(Lab {
@@ -257,6 +289,7 @@ impl Lab {
             printers,
             out_dir,
             data_dir: options.data_dir,
+            ca_file: options.tls.and_then(|tls| tls.ca_file),
             fleet,
             spool,
             stop,

@@ -27,9 +27,12 @@
 mod budget;
 mod connection;
 mod health;
+mod tls;
 
 pub use budget::ConnectionTrust;
 pub use health::{Readiness, health_router};
+pub use tls::{TLS_FOLDER, TlsError, TlsFiles, create_lab_certificates, server_config};
+pub use tokio_rustls::rustls::ServerConfig as TlsConfig;
 
 use budget::ConnectionBudget;
 use std::sync::Arc;
@@ -71,15 +74,18 @@ impl Default for ServeLimits {
 /// oldest unauthenticated connection has been closed to free one.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 
-/// Serves `router` on `listener` under `limits` until `shutdown` is cancelled, then lets each
-/// connection finish its request in flight and returns once all are closed.
+/// Serves `router` on `listener` under `limits` (over HTTPS with `tls`) until `shutdown` is
+/// cancelled, then lets each connection finish its request in flight and returns once all are
+/// closed.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: ServeLimits,
+    tls: Option<Arc<TlsConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let limits = Arc::new(limits);
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let budget = ConnectionBudget::new(limits.unauthenticated_connections);
     let mut connections = JoinSet::new();
     loop {
@@ -104,13 +110,26 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
         }
-        connections.spawn(connection::drive(
-            stream,
-            router.clone(),
-            limits.clone(),
-            budget.admit(),
-            shutdown.clone(),
-        ));
+        let (router, limits, trust) = (router.clone(), limits.clone(), budget.admit());
+        let shutdown = shutdown.clone();
+        match &tls {
+            None => connections.spawn(connection::drive(stream, router, limits, trust, shutdown)),
+            Some(tls) => {
+                let handshake = tls.accept(stream);
+                connections.spawn(async move {
+                    // The handshake counts against the header-read timeout of the first request.
+                    match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            connection::drive(stream, router, limits, trust, shutdown).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => {
+                            tracing::debug!("TLS handshake not done within the header-read timeout")
+                        }
+                    }
+                })
+            }
+        };
     }
     drop(listener);
     while connections.join_next().await.is_some() {}

@@ -8,6 +8,7 @@ mod cloud_graph;
 mod cloud_health;
 mod cloud_pull;
 mod cloud_registration;
+mod cloud_tls;
 mod infra_ipptool;
 mod infra_service;
 mod ipp_http;
