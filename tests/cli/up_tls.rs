@@ -50,6 +50,13 @@ async fn up_tls_serves_graph_to_clients_that_trust_its_ca() {
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let ca = ca.expect("the welcome names the CA file");
     let ca = dir.path().join(ca);
+    let discovery: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("spool/lab.json")).unwrap()).unwrap();
+    assert_eq!(
+        discovery["ca"].as_str().map(std::path::Path::new),
+        Some(std::path::Path::new("spool/tls/ca.pem")),
+        "{discovery}"
+    );
     let token = std::fs::read_to_string(dir.path().join("spool/user.token")).unwrap();
     let shares = format!("{url}/v1.0/print/shares");
 

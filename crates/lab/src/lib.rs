@@ -307,8 +307,8 @@ impl Lab {
         &self.fleet.printers
     }
 
-    /// Writes `lab.json` (URLs and the printers) and `user.token` into the data folder, so that
-    /// commands in another terminal find the lab without flags.
+    /// Writes `lab.json` (URLs, the printers, the HTTPS CA file) and `user.token` into the data
+    /// folder, so that commands in another terminal find the lab without flags.
     pub fn write_discovery(&self) -> Result<(), LabError> {
         let info = serde_json::json!({
             "cloud": self.cloud_url,
@@ -316,6 +316,8 @@ impl Lab {
             "control": self.control_url,
             "printers": self.printers,
             "out": self.out_dir,
+            // The HTTPS CA clients must trust (`up --tls`), else null.
+            "ca": self.ca_file,
         });
         let write = |name: &str, bytes: &[u8]| {
             let path = self.data_dir.join(name);
