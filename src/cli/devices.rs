@@ -147,7 +147,8 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         None,
         stop.clone(),
     ));
-    println!("control API: {control_url}/control/printers (readiness: {control_url}/readyz)");
+    println!("control API: {control_url}/control/printers");
+    println!("readiness:   {control_url}/readyz");
     for p in &running.printers {
         println!("  {}", p.name);
     }

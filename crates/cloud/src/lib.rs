@@ -73,6 +73,7 @@ pub enum CloudError {
     },
     #[error(transparent)]
     Upload(#[from] upload::UploadStoreError),
+    /// What `axum::serve` reports, for routers served without [`serve::serve`] (tests).
     #[error("serving HTTP failed: {0}")]
     Serve(std::io::Error),
 }
@@ -305,23 +306,21 @@ impl Cloud {
             std::future::pending::<std::convert::Infallible>().await
         };
         self.state.serving.store(true, Ordering::Release);
-        let served = tokio::select! {
-            served = serve::serve(
+        tokio::select! {
+            () = serve::serve(
                 listener,
                 self.router(),
                 self.state.limits.clone(),
                 self.state.tls.clone(),
                 serving,
-            ) => {
-                served.map_err(CloudError::Serve)
-            }
+            ) => {}
             never = stopping => match never {},
-        };
+        }
         self.state.serving.store(false, Ordering::Release);
         // Unfinished conversions are redone at the next opening; stopping them here lets go of
         // the store, so the folder can be opened again as soon as this returns.
         self.state.conversions.stop_all().await;
-        served
+        Ok(())
     }
 }
 

@@ -73,17 +73,19 @@ impl Default for ServeLimits {
 /// How long after `accept` fails for lack of file descriptors the next try waits, once the
 /// oldest unauthenticated connection has been closed to free one.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+/// How long after any other failure of `accept` the next try waits.
+const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Serves `router` on `listener` under `limits` (over HTTPS with `tls`) until `shutdown` is
 /// cancelled, then lets each connection finish its request in flight and returns once all are
-/// closed.
+/// closed. A failing `accept` is logged and tried again, never the end of serving.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: ServeLimits,
     tls: Option<Arc<TlsConfig>>,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
+) {
     let limits = Arc::new(limits);
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let budget = ConnectionBudget::new(limits.unauthenticated_connections);
@@ -103,7 +105,12 @@ pub async fn serve(
                 continue;
             }
             Err(e) if is_connection_error(&e) => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                // Anything else (out of memory or buffers) may pass; serving must not end here.
+                tracing::error!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            }
         };
         // Without TCP_NODELAY a response written in two segments (head, then a small body)
         // waits for the peer's delayed ACK: 40 ms on Linux, on every download and IPP reply.
@@ -133,7 +140,6 @@ pub async fn serve(
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
-    Ok(())
 }
 
 fn is_out_of_descriptors(e: &std::io::Error) -> bool {
