@@ -1,6 +1,7 @@
 //! A real cloud on loopback for one test.
 
 use crate::Graph;
+use printlab_cloud::serve::ServeLimits;
 use printlab_cloud::{Cloud, CloudOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub struct TestCloudBuilder {
     addr: Option<SocketAddr>,
     long_poll: Option<Duration>,
     page_size: Option<usize>,
+    limits: Option<ServeLimits>,
     layer: Option<Layer>,
 }
 
@@ -47,6 +49,12 @@ impl TestCloudBuilder {
     /// Members per Graph collection page without `$top`: tests of paging shorten it.
     pub fn page_size(mut self, members: usize) -> Self {
         self.page_size = Some(members);
+        self
+    }
+
+    /// The connection timeouts and budget, which tests shorten and shrink.
+    pub fn limits(mut self, limits: ServeLimits) -> Self {
+        self.limits = Some(limits);
         self
     }
 
@@ -79,6 +87,9 @@ impl TestCloudBuilder {
         }
         if let Some(members) = self.page_size {
             options.page_size = members;
+        }
+        if let Some(limits) = &self.limits {
+            options.limits = limits.clone();
         }
         let cloud = Cloud::open_with(&data, &url, options).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
