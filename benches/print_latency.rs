@@ -108,6 +108,7 @@ async fn run(jobs: usize) {
         control: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
         printers: printers.clone(),
+        tls: None,
     })
     .await
     .unwrap();

@@ -12,7 +12,7 @@ use printlab_lab::demo::DemoError;
 use printlab_lab::discovery::{self, DEFAULT_CLOUD_URL, DEFAULT_DATA_DIR, DISCOVERY_FILE};
 use reqwest::StatusCode;
 use std::error::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Exit codes; README.md lists them and scripts rely on them, so they never change meaning.
 pub mod exit {
@@ -150,6 +150,10 @@ pub struct ConnectArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// A CA certificate (PEM) to trust for an HTTPS cloud, besides the system's. Default: the
+    /// CA that `printlab up --tls` named in spool/lab.json.
+    #[arg(long, env = "PRINTLAB_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 impl ConnectArgs {
@@ -162,7 +166,22 @@ impl ConnectArgs {
         } else {
             format!("{base}/v1.0")
         };
-        Ok(GraphClient::new(&graph, self.token()))
+        let client = GraphClient::new(&graph, self.token());
+        let data = Path::new(DEFAULT_DATA_DIR);
+        let Some(ca) = discovery::ca_file(self.ca.as_deref(), data)
+            .context("finding the HTTPS CA (--ca FILE or PRINTLAB_CA skips lab.json)")?
+        else {
+            return Ok(client);
+        };
+        let pem = std::fs::read(&ca)
+            .with_context(|| format!("reading the HTTPS CA certificate {}", ca.display()))?;
+        let mut http = reqwest::Client::builder();
+        for root in reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} is not a PEM certificate bundle", ca.display()))?
+        {
+            http = http.add_root_certificate(root);
+        }
+        Ok(client.with_http(http.build().context("building the HTTPS client")?))
     }
 
     /// The token from the flag or environment, else the one a local `printlab up` wrote.
@@ -226,6 +245,7 @@ mod tests {
         let args = |cloud: &str| ConnectArgs {
             cloud: Some(cloud.into()),
             token: None,
+            ca: None,
         };
         assert_eq!(
             args("http://h:1").client().unwrap().base_url(),

@@ -64,6 +64,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 let connect = ConnectArgs {
                     cloud: Some(url.clone()),
                     token: args.token.clone(),
+                    ca: None,
                 };
                 let control =
                     discovery::control_url(args.control.as_deref(), Path::new(DEFAULT_DATA_DIR))?;
@@ -80,6 +81,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     control: "127.0.0.1:0".parse().expect("an address"),
                     data_dir: args.data.clone(),
                     printers: fleet.printers.clone(),
+                    tls: None,
                 })
                 .await
                 .context("starting the lab")?;

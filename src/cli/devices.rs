@@ -5,12 +5,14 @@ use super::connect::{exit, fail};
 use super::output::{out, outln};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use printlab_cloud::serve::{Readiness, ServeLimits, health_router, serve};
 use printlab_device::config::{self, Shard};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{self, FleetOptions, Link};
 use printlab_device::spool::Spool;
 use printlab_lab::discovery::{self, DEFAULT_DATA_DIR, DISCOVERY_FILE};
 use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -146,9 +148,20 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the control API to {}", args.control))?;
     let control_url = format!("http://{}", listener.local_addr()?);
-    let router = runtime::control_router(&running.printers);
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let readiness = Readiness::default();
+    let devices = running.printers.clone();
+    readiness.add_check("printers", move || printlab_lab::fleet_not_ready(&devices));
+    let router = runtime::control_router(&running.printers).merge(health_router(readiness));
+    let stop = CancellationToken::new();
+    tokio::spawn(serve(
+        listener,
+        router,
+        ServeLimits::default(),
+        None,
+        stop.clone(),
+    ));
     outln!("control API: {control_url}/control/printers");
+    outln!("readiness:   {control_url}/readyz");
     for p in &running.printers {
         outln!("  {}", p.name);
     }
@@ -157,6 +170,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("waiting for Ctrl-C")?;
     outln!("shutting down");
+    stop.cancel();
     running.shutdown().await;
     spool.flush().context("flushing the spool")?;
     Ok(())

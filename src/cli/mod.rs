@@ -19,6 +19,7 @@ mod provision;
 mod render;
 mod spool;
 mod testpage;
+mod tls;
 mod token;
 mod up;
 mod validate;
@@ -92,9 +93,11 @@ enum Command {
         /// Data folder (sled store, signing key).
         #[arg(long, default_value = "spool/cloud")]
         data: std::path::PathBuf,
-        /// Base URL clients reach the cloud at (default: http://<bound address>).
+        /// Base URL clients reach the cloud at (default: http(s)://<bound address>).
         #[arg(long)]
         public_url: Option<String>,
+        #[command(flatten)]
+        tls: tls::TlsArgs,
     },
     /// Print a bearer token the cloud with the same data folder accepts.
     Token {
@@ -154,7 +157,8 @@ pub fn run() -> ExitCode {
             listen,
             data,
             public_url,
-        } => cloud::run(&listen, &data, public_url.as_deref()),
+            tls,
+        } => cloud::run(&listen, &data, public_url.as_deref(), &tls),
         Command::Token {
             user,
             app,

@@ -6,7 +6,7 @@ use super::output::outln;
 use anyhow::Context;
 use clap::Args;
 use printlab_lab::discovery::DEFAULT_DATA_DIR;
-use printlab_lab::{Lab, LabOptions};
+use printlab_lab::{Lab, LabOptions, LabTls};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -28,16 +28,25 @@ pub struct UpArgs {
     /// Print as fast as possible: no warm-up, no pages-per-minute pacing.
     #[arg(long)]
     full_speed: bool,
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     let fleet = printlab_lab::load_fleet(args.config.as_deref(), args.full_speed)?;
+    let host = super::tls::listen_host(&args.listen);
+    let tls = args.tls.https(&args.data, host)?.map(|https| LabTls {
+        config: https.config,
+        trusted_pem: https.trusted_pem,
+        ca_file: https.ca,
+    });
     super::connect::runtime()?.block_on(async {
         let lab = Lab::start(LabOptions {
             listen: args.listen.clone(),
             control: args.control,
             data_dir: args.data.clone(),
             printers: fleet.printers,
+            tls,
         })
         .await
         .context("starting the lab")?;
@@ -61,6 +70,9 @@ async fn welcome(lab: &Lab) {
     );
     outln!();
     outln!("  Graph API   {}", lab.graph_url);
+    if let Some(ca) = &lab.ca_file {
+        outln!("  HTTPS CA    {}  (trust it in clients)", ca.display());
+    }
     outln!("  user token  {data}/user.token  (export PRINTLAB_TOKEN=$(cat {data}/user.token))");
     outln!("  control     {}/control/printers", lab.control_url);
     outln!("  output      {}", lab.out_dir.display());

@@ -69,3 +69,88 @@ async fn cli_token_is_accepted_by_the_cli_cloud() {
         .unwrap();
     assert!(!refused.status.success());
 }
+
+/// `printlab devices` answers `GET /readyz` on its control API: 503 naming the printers that
+/// have not registered and advertised (here one whose network is down for its first 2 s), then
+/// 200; `GET /healthz` answers at once.
+#[tokio::test]
+async fn cli_devices_are_ready_once_every_printer_has_advertised() {
+    let exe = env!("CARGO_BIN_EXE_printlab");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cloud");
+    let data = data.to_str().unwrap();
+    let mut cloud = Child(
+        Command::new(exe)
+            .args(["cloud", "--listen", "127.0.0.1:0", "--data", data])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut graph = String::new();
+    BufReader::new(cloud.0.stdout.take().unwrap())
+        .read_line(&mut graph)
+        .unwrap();
+    let cloud_url = graph.trim().trim_end_matches("/v1.0").to_string();
+    let minted = Command::new(exe)
+        .args(["token", "--data", data, "--user", "admin", "--admin"])
+        .args(["--scopes", "Printers.Create"])
+        .output()
+        .unwrap();
+    let admin = String::from_utf8(minted.stdout).unwrap().trim().to_string();
+    let fleet = format!(
+        "[fleet]\nconnection = {{ mode = \"universal-print\" }}\n{}[printer.faults]\noffline = [{{ after_seconds = 0, for_seconds = 2 }}]\n",
+        printlab_testkit_fleet::ONE_PRINTER
+    );
+    let config = dir.path().join("printers.toml");
+    std::fs::write(&config, fleet).unwrap();
+    let mut devices = Child(
+        Command::new(exe)
+            .args(["devices", "--cloud", &cloud_url, "--admin-token", &admin])
+            .arg("--config")
+            .arg(&config)
+            .arg("--spool")
+            .arg(dir.path().join("devices"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut announced = String::new();
+    let mut output = BufReader::new(devices.0.stdout.take().unwrap());
+    output.read_line(&mut announced).unwrap();
+    // Keep reading what it prints, so it never writes to a closed pipe.
+    std::thread::spawn(move || for _ in output.lines() {});
+    let control = announced
+        .strip_prefix("control API: ")
+        .and_then(|rest| rest.split("/control/").next())
+        .unwrap_or_else(|| panic!("no control URL in {announced:?}"))
+        .to_string();
+    let probe = |path: &str| {
+        let url = format!("{control}{path}");
+        async move {
+            let answer = reqwest::get(&url).await.unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(probe("/healthz").await.0, 200);
+    let (status, body) = probe("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["pending"]["printers"]
+            .as_str()
+            .is_some_and(|p| p.contains("Lab")),
+        "{body}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, body) = probe("/readyz").await;
+        if status == 200 {
+            assert_eq!(body, serde_json::json!({"status": "ready"}));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

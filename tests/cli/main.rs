@@ -7,3 +7,4 @@ mod cli_lab;
 mod cli_provision;
 mod cli_upload;
 mod cloud_cli;
+mod up_tls;

@@ -248,6 +248,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             control: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             printers: printers.clone(),
+            tls: None,
         })
         .await
         .unwrap();
@@ -348,4 +349,53 @@ async fn a_device_follows_its_cloud_to_a_new_address() {
             .starts_with(&format!("{}/", cloud.url))
     );
     stop(&mut fleet, cloud).await;
+}
+
+/// Scripts and probes poll `GET /readyz` instead of reading the log: a lab's cloud (and its
+/// control API) answers 503 naming what it waits for while a printer has not advertised, and
+/// 200 once `Lab::start` has everything registered, advertised and shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
+    let dir = tempfile::tempdir().unwrap();
+    // The printer's network is down for its first 2 s: it cannot register before then.
+    let offline = format!(
+        "{}[printer.faults]\noffline = [{{ after_seconds = 0, for_seconds = 2 }}]\n",
+        printer_toml()
+    );
+    let printers = config::parse(&offline, "test.toml").unwrap().printers;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let starting = tokio::spawn(printlab_lab::Lab::start(printlab_lab::LabOptions {
+        listen: format!("127.0.0.1:{port}"),
+        control: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        printers,
+        tls: None,
+    }));
+    let probe = |url: String| async move {
+        let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;
+        let status = answer.status().as_u16();
+        Ok((status, answer.json::<Json>().await.unwrap()))
+    };
+    let readyz = format!("http://127.0.0.1:{port}/readyz");
+    let (status, body) =
+        printlab_testkit::wait_for("the lab's cloud to answer", Duration::from_secs(20), || {
+            probe(readyz.clone())
+        })
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "notReady", "{body}");
+    assert!(body["pending"]["printers"].is_string(), "{body}");
+
+    let lab = starting.await.unwrap().unwrap();
+    let ready = json!({"status": "ready"});
+    assert_eq!(probe(readyz).await.unwrap(), (200, ready.clone()));
+    let control = format!("{}/readyz", lab.control_url);
+    assert_eq!(probe(control).await.unwrap(), (200, ready));
+    let healthz = format!("{}/healthz", lab.cloud_url);
+    assert_eq!(probe(healthz).await.unwrap().0, 200);
+    lab.shutdown().await.unwrap();
 }

@@ -144,6 +144,11 @@ impl GraphClient {
         }
     }
 
+    /// The same client on another HTTP client (one that trusts a lab's own CA, say).
+    pub fn with_http(self, http: reqwest::Client) -> Self {
+        Self { http, ..self }
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }

@@ -14,21 +14,23 @@
 
 pub mod auth;
 pub mod ca;
+mod connection_trust;
 mod graph;
 pub mod infra;
 mod nonce;
 pub mod odata;
 pub mod query;
 mod registration;
+pub mod serve;
 pub mod store;
 pub mod task_store;
 pub mod upload;
 
 use auth::TokenKey;
-use axum::serve::ListenerExt;
 use ca::CertificateAuthority;
 use infra::Infra;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::{JobRecord, Store};
@@ -40,15 +42,25 @@ use upload::{CompletedUpload, UploadListener, UploadService};
 pub struct CloudOptions {
     /// The longest an INFRA Get-Notifications with `notify-wait` is held (tests shorten it).
     pub long_poll: Duration,
+    /// How many members a Graph collection page holds when the client gives no `$top`; the
+    /// rest follow through `@odata.nextLink` (tests shorten it).
+    pub page_size: usize,
     /// The upload engine's limits and lifetimes (tests shorten the stall time).
     pub upload_limits: upload::UploadLimits,
+    /// Timeouts and the budget of unauthenticated connections (tests shorten and shrink them).
+    pub limits: serve::ServeLimits,
+    /// Serve HTTPS with this configuration (the public URL then starts with `https://`).
+    pub tls: Option<Arc<serve::TlsConfig>>,
 }
 
 impl Default for CloudOptions {
     fn default() -> Self {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
+            page_size: graph::DEFAULT_PAGE_SIZE,
             upload_limits: upload::UploadLimits::default(),
+            limits: serve::ServeLimits::default(),
+            tls: None,
         }
     }
 }
@@ -71,6 +83,7 @@ pub enum CloudError {
     },
     #[error(transparent)]
     Upload(#[from] upload::UploadStoreError),
+    /// What `axum::serve` reports, for routers served without [`serve::serve`] (tests).
     #[error("serving HTTP failed: {0}")]
     Serve(std::io::Error),
 }
@@ -94,6 +107,14 @@ pub(crate) struct CloudState {
     pub write_lock: Arc<Mutex<()>>,
     /// OXPS documents being converted to PDF for printers that only take PDF.
     pub conversions: graph::Conversions,
+    /// Members per Graph collection page without `$top` ([`CloudOptions::page_size`]).
+    pub page_size: usize,
+    pub limits: serve::ServeLimits,
+    pub tls: Option<Arc<serve::TlsConfig>>,
+    /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
+    pub readiness: serve::Readiness,
+    /// True while [`Cloud::serve_until`] runs.
+    pub serving: Arc<AtomicBool>,
 }
 
 impl CloudState {
@@ -164,6 +185,15 @@ impl Cloud {
         )?);
         let registrations = registration::Registrations::open(&store)?;
         let write_lock = Arc::new(Mutex::new(()));
+        let serving = Arc::new(AtomicBool::new(false));
+        let readiness = serve::Readiness::default();
+        readiness.add_check("cloud", {
+            let serving = serving.clone();
+            move || {
+                (!serving.load(Ordering::Acquire))
+                    .then(|| "the store is open but the cloud is not serving".to_string())
+            }
+        });
         let infra = Infra::new(
             store.clone(),
             tokens.clone(),
@@ -184,6 +214,11 @@ impl Cloud {
                 infra,
                 write_lock,
                 conversions: graph::Conversions::default(),
+                page_size: options.page_size.max(1),
+                limits: options.limits,
+                tls: options.tls,
+                readiness,
+                serving,
             }),
         };
         // Conversions a stop interrupted start again now when there is a runtime to run them,
@@ -226,6 +261,12 @@ impl Cloud {
         self.state.registrations.set_nonce_lifetime(lifetime);
     }
 
+    /// What `GET /readyz` waits for; an embedding process adds its own checks (the lab: every
+    /// printer registered and advertised).
+    pub fn readiness(&self) -> &serve::Readiness {
+        &self.state.readiness
+    }
+
     /// The device side: device tokens and proxy credentials are issued here.
     pub fn infra(&self) -> &Infra {
         &self.state.infra
@@ -243,12 +284,25 @@ impl Cloud {
     }
 
     /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
-    /// INFRA service devices talk to, and the device registration and token endpoints.
+    /// INFRA service devices talk to, the device registration and token endpoints, and
+    /// `/healthz` and `/readyz`. Graph and the upload and download URLs answer through the Graph
+    /// layer (request ids, OData error bodies, request limits: `graph/envelope.rs`). Served by
+    /// [`serve::serve`], each request with valid credentials marks its connection authenticated.
     pub fn router(&self) -> axum::Router {
         graph::router(self.state.clone())
-            .merge(self.state.uploads.router())
+            .merge(serve::health_router(self.state.readiness.clone()))
+            .merge(
+                self.state
+                    .uploads
+                    .router()
+                    .layer(axum::middleware::from_fn(graph::envelope)),
+            )
             .merge(self.state.infra.router())
             .merge(registration::router(self.state.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                connection_trust::mark_authenticated,
+            ))
     }
 
     /// Serves until the listener fails or the task is dropped.
@@ -265,27 +319,30 @@ impl Cloud {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), CloudError> {
         tracing::info!(url = %self.graph_base_url(), "cloud serving Graph");
-        // Without TCP_NODELAY a response written in two segments (head, then a small body)
-        // waits for the peer's delayed ACK: 40 ms on Linux, on every download and IPP reply.
-        let listener = listener.tap_io(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
-            }
-        });
         self.resume_conversions()?;
         let serving = self.state.infra.start_serving();
-        let shutdown = async move {
+        let stop = serving.clone();
+        let stopping = async move {
             shutdown.await;
-            serving.cancel();
+            stop.cancel();
+            std::future::pending::<std::convert::Infallible>().await
         };
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(CloudError::Serve);
+        self.state.serving.store(true, Ordering::Release);
+        tokio::select! {
+            () = serve::serve(
+                listener,
+                self.router(),
+                self.state.limits.clone(),
+                self.state.tls.clone(),
+                serving,
+            ) => {}
+            never = stopping => match never {},
+        }
+        self.state.serving.store(false, Ordering::Release);
         // Unfinished conversions are redone at the next opening; stopping them here lets go of
         // the store, so the folder can be opened again as soon as this returns.
         self.state.conversions.stop_all().await;
-        served
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! OData request conventions: query options, JSON bodies, `$select`, and the `Prefer` header
 //! for evolvable enums. Every violation is a 400 that names the option, header or field.
 
-use super::odata::GraphError;
+use super::odata::{ErrorCode, GraphError};
 use axum::http::{HeaderMap, header};
 use printlab_graph::{
     GraphEnum, PrintFinishing, PrinterCapabilities, PrinterDefaults, PrinterProcessingStateDetail,
@@ -16,13 +16,18 @@ pub struct QueryOptions {
     pub select: Option<Vec<String>>,
     pub expand: Vec<String>,
     pub top: Option<usize>,
-    /// Offset into the collection, from a `$skiptoken` the cloud issued.
+    /// Offset into the collection: `$skip`, or a `$skiptoken` the cloud issued.
     pub skip: usize,
     /// `$filter=createdBy/userPrincipalName eq '…'`, the one filter Graph documents for jobs.
     pub created_by_upn: Option<String>,
 }
 
 impl QueryOptions {
+    /// True when `$expand` names `navigation`.
+    pub fn expands(&self, navigation: &str) -> bool {
+        self.expand.iter().any(|e| e == navigation)
+    }
+
     /// The options a next page must repeat, as query pairs (`$top` and `$skiptoken` aside), so
     /// that following `@odata.nextLink` returns the same shape of items.
     pub fn repeated_in_next_link(&self) -> Vec<(&'static str, String)> {
@@ -80,6 +85,7 @@ pub fn parse_query(raw: Option<&str>, supported: Supported) -> Result<QueryOptio
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|e| GraphError::bad_request(format!("The query string is malformed: {e}")))?;
     let mut options = QueryOptions::default();
+    let mut skip_given = false;
     for (key, value) in pairs {
         let unsupported =
             || GraphError::bad_request(format!("Query option '{key}' is not supported here."));
@@ -102,11 +108,19 @@ pub fn parse_query(raw: Option<&str>, supported: Supported) -> Result<QueryOptio
                 })?;
                 options.top = Some(top);
             }
-            "$skiptoken" if supported.paging => {
+            "$skiptoken" | "$skip" if supported.paging => {
+                if skip_given {
+                    return Err(GraphError::bad_request(
+                        "Give one of $skip and $skiptoken, once.",
+                    ));
+                }
+                skip_given = true;
                 options.skip = value.parse().map_err(|_| {
-                    GraphError::bad_request(format!(
-                        "$skiptoken: '{value}' is not a token this service issued."
-                    ))
+                    GraphError::bad_request(if key == "$skip" {
+                        format!("$skip: '{value}' is not a non-negative integer.")
+                    } else {
+                        format!("$skiptoken: '{value}' is not a token this service issued.")
+                    })
                 })?;
             }
             "$filter" if supported.filter_created_by => {
@@ -159,6 +173,19 @@ pub fn apply_select(value: Value, select: &[String]) -> Result<Value, GraphError
             .filter(|(k, _)| k.starts_with("@odata.") || select.contains(k))
             .collect(),
     ))
+}
+
+/// Applies `$select` to an entity whose `$expand`ed navigations are already in `value`; what
+/// was expanded stays, as OData keeps expanded navigations beside the selected properties.
+pub fn select_expanded(value: Value, q: &QueryOptions) -> Result<Value, GraphError> {
+    match &q.select {
+        Some(select) => {
+            let mut select = select.clone();
+            select.extend(q.expand.iter().cloned());
+            apply_select(value, &select)
+        }
+        None => Ok(value),
+    }
 }
 
 /// True when the client sent `Prefer: include-unknown-enum-members`.
@@ -228,7 +255,7 @@ pub fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value
         {
             return Err(GraphError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalidRequest",
+                ErrorCode::InvalidRequest,
                 format!("Content-Type '{ct}' is not supported; send application/json."),
             ));
         }
@@ -246,9 +273,47 @@ pub fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value
 }
 
 /// Parses a JSON body into a typed request; unknown or mistyped properties are a 400 naming them.
+/// For the parameters of actions and registrations; entities go through [`entity_body`].
 pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, GraphError> {
     let map = json_object(headers, body)?;
     typed(Value::Object(map))
+}
+
+/// An entity's JSON body (POST, PATCH) as an object, without the `read_only` properties
+/// (`printlab_graph::read_only`), which Graph ignores when a client sends them.
+pub fn entity_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    read_only: &[&str],
+) -> Result<Map<String, Value>, GraphError> {
+    let mut map = json_object(headers, body)?;
+    for path in read_only {
+        remove_path(&mut map, path);
+    }
+    Ok(map)
+}
+
+/// [`entity_object`] parsed into a typed request; unknown or mistyped properties are a 400.
+pub fn entity_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    read_only: &[&str],
+) -> Result<T, GraphError> {
+    typed(Value::Object(entity_object(headers, body, read_only)?))
+}
+
+/// Removes `path` (`name` or `complex.name`) from `map` when it is there.
+fn remove_path(map: &mut Map<String, Value>, path: &str) {
+    match path.split_once('.') {
+        None => {
+            map.remove(path);
+        }
+        Some((head, rest)) => {
+            if let Some(Value::Object(inner)) = map.get_mut(head) {
+                remove_path(inner, rest);
+            }
+        }
+    }
 }
 
 /// Converts a JSON value into a typed request body; the serde message names the field.
@@ -298,6 +363,16 @@ mod tests {
         let kept = apply_select(v.clone(), &["size".into()]).unwrap();
         assert_eq!(kept, serde_json::json!({"@odata.context": "c", "size": 3}));
         assert!(apply_select(v, &["colour".into()]).is_err());
+    }
+
+    #[test]
+    fn read_only_properties_are_dropped_from_entity_bodies() {
+        let body = br#"{"id":"x","displayName":"d","createdBy":{"appId":"a","displayName":"n"}}"#;
+        let map = entity_object(&HeaderMap::new(), body, &["id", "createdBy.appId"]).unwrap();
+        assert_eq!(
+            Value::Object(map),
+            serde_json::json!({"displayName": "d", "createdBy": {"displayName": "n"}})
+        );
     }
 
     #[test]

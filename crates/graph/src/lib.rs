@@ -11,7 +11,9 @@
 //! storage, no rendering, so every crate that speaks Graph can use it without linking those.
 
 mod enums;
+mod list;
 mod media;
+pub mod read_only;
 mod resources;
 pub mod rules;
 

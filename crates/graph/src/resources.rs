@@ -1,8 +1,9 @@
 //! Graph print resources and complex types (v1.0 CSDL).
 //!
-//! Nullable properties are `Option` and serialise as `null`, as Graph does. Navigation
-//! properties (`documents`, `tasks`, `printer`) are only present when expanded, so they are
-//! skipped when `None`. Request bodies are parsed with `deny_unknown_fields` where Graph rejects
+//! Nullable properties are `Option` and serialise as `null`, as Graph does; collections are
+//! never null on the wire but `[]` when empty ([`crate::list`]). Navigation properties
+//! (`documents`, `tasks`, `printer`) are only present when expanded, so they are skipped when
+//! `None`. Request bodies are parsed with `deny_unknown_fields` where Graph rejects
 //! unknown properties, so the error names the offending field.
 
 use super::enums::*;
@@ -51,30 +52,50 @@ pub struct AppIdentity {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrinterCapabilities {
+    #[serde(default, with = "crate::list")]
     pub bottom_margins: Option<Vec<i32>>,
     pub collation: Option<bool>,
+    #[serde(default, with = "crate::list")]
     pub color_modes: Option<Vec<PrintColorMode>>,
+    #[serde(default, with = "crate::list")]
     pub content_types: Option<Vec<String>>,
     pub copies_per_job: Option<IntegerRange>,
+    #[serde(default, with = "crate::list")]
     pub dpis: Option<Vec<i32>>,
+    #[serde(default, with = "crate::list")]
     pub duplex_modes: Option<Vec<PrintDuplexMode>>,
+    #[serde(default, with = "crate::list")]
     pub feed_orientations: Option<Vec<PrinterFeedOrientation>>,
+    #[serde(default, with = "crate::list")]
     pub finishings: Option<Vec<PrintFinishing>>,
+    #[serde(default, with = "crate::list")]
     pub input_bins: Option<Vec<String>>,
     pub is_color_printing_supported: Option<bool>,
     pub is_page_range_supported: Option<bool>,
+    #[serde(default, with = "crate::list")]
     pub left_margins: Option<Vec<i32>>,
+    #[serde(default, with = "crate::list")]
     pub media_colors: Option<Vec<String>>,
+    #[serde(default, with = "crate::list")]
     pub media_sizes: Option<Vec<String>>,
+    #[serde(default, with = "crate::list")]
     pub media_types: Option<Vec<String>>,
+    #[serde(default, with = "crate::list")]
     pub multipage_layouts: Option<Vec<PrintMultipageLayout>>,
+    #[serde(default, with = "crate::list")]
     pub orientations: Option<Vec<PrintOrientation>>,
+    #[serde(default, with = "crate::list")]
     pub output_bins: Option<Vec<String>>,
+    #[serde(default, with = "crate::list")]
     pub pages_per_sheet: Option<Vec<i32>>,
+    #[serde(default, with = "crate::list")]
     pub qualities: Option<Vec<PrintQuality>>,
+    #[serde(default, with = "crate::list")]
     pub right_margins: Option<Vec<i32>>,
+    #[serde(default, with = "crate::list")]
     pub scalings: Option<Vec<PrintScaling>>,
     pub supports_fit_pdf_to_page: Option<bool>,
+    #[serde(default, with = "crate::list")]
     pub top_margins: Option<Vec<i32>>,
 }
 
@@ -87,6 +108,7 @@ pub struct PrinterDefaults {
     pub copies_per_job: Option<i32>,
     pub dpi: Option<i32>,
     pub duplex_mode: Option<PrintDuplexMode>,
+    #[serde(default, with = "crate::list")]
     pub finishings: Option<Vec<PrintFinishing>>,
     pub fit_pdf_to_page: Option<bool>,
     pub input_bin: Option<String>,
@@ -132,6 +154,7 @@ pub struct PrinterLocation {
     pub floor_description: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    #[serde(default, with = "crate::list")]
     pub organization: Option<Vec<String>>,
     pub postal_code: Option<String>,
     pub room_description: Option<String>,
@@ -139,7 +162,9 @@ pub struct PrinterLocation {
     pub site: Option<String>,
     pub state_or_province: Option<String>,
     pub street_address: Option<String>,
+    #[serde(default, with = "crate::list")]
     pub subdivision: Option<Vec<String>>,
+    #[serde(default, with = "crate::list")]
     pub subunit: Option<Vec<String>>,
 }
 
@@ -181,8 +206,18 @@ pub struct PrinterShare {
     pub location: Option<PrinterLocation>,
     pub allow_all_users: bool,
     pub created_date_time: DateTime<Utc>,
+    /// The share as the signed-in user sees it; null for application callers.
+    pub view_point: Option<PrinterShareViewpoint>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub printer: Option<Box<Printer>>,
+}
+
+/// `printerShareViewpoint`: what a share is to the signed-in user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterShareViewpoint {
+    /// When the user last printed to the share's printer; null if never.
+    pub last_used_date_time: Option<DateTime<Utc>>,
 }
 
 /// `printJobConfiguration`: every setting a client may ask of a job; all nullable.
@@ -195,6 +230,7 @@ pub struct PrintJobConfiguration {
     pub dpi: Option<i32>,
     pub duplex_mode: Option<PrintDuplexMode>,
     pub feed_orientation: Option<PrinterFeedOrientation>,
+    #[serde(default, with = "crate::list")]
     pub finishings: Option<Vec<PrintFinishing>>,
     pub fit_pdf_to_page: Option<bool>,
     pub input_bin: Option<String>,
@@ -204,6 +240,7 @@ pub struct PrintJobConfiguration {
     pub multipage_layout: Option<PrintMultipageLayout>,
     pub orientation: Option<PrintOrientation>,
     pub output_bin: Option<String>,
+    #[serde(default, with = "crate::list")]
     pub page_ranges: Option<Vec<IntegerRange>>,
     pub pages_per_sheet: Option<i32>,
     pub quality: Option<PrintQuality>,
@@ -321,6 +358,7 @@ pub struct PrintJob {
 pub struct UploadSession {
     pub upload_url: Option<String>,
     pub expiration_date_time: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::list")]
     pub next_expected_ranges: Option<Vec<String>>,
 }
 
@@ -355,7 +393,7 @@ pub struct ODataErrorBody {
     pub error: ODataError,
 }
 
-/// `{"code","message","innerError":{"request-id","date"}}`.
+/// `{"code","message","innerError":{"date","request-id","client-request-id"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ODataError {
@@ -364,12 +402,20 @@ pub struct ODataError {
     pub inner_error: ODataInnerError,
 }
 
-/// The `innerError` of an OData error: which request failed, and when.
+/// The `innerError` of an OData error: which request failed, and when. The same ids come back
+/// as the response's `request-id` and `client-request-id` headers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ODataInnerError {
+    pub date: DateTime<Utc>,
     #[serde(rename = "request-id")]
     pub request_id: String,
-    pub date: DateTime<Utc>,
+    /// Absent only from services that do not echo the client's id.
+    #[serde(
+        rename = "client-request-id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_request_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct LabInfo {
     /// Where rendered sides go: `<out>/<printer>/<job>/`.
     #[serde(default)]
     pub out: PathBuf,
+    /// The CA certificate of the lab's HTTPS (`up --tls`), which clients must trust; else none.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
 }
 
 /// Why `lab.json` could not be used. A missing file is not an error (there is no lab here); a
@@ -85,6 +88,15 @@ pub fn cloud_url(given: Option<&str>, data_dir: &Path) -> Result<String, Discove
     Ok(LabInfo::read(data_dir)?.map_or_else(|| DEFAULT_CLOUD_URL.to_string(), |lab| lab.cloud))
 }
 
+/// The CA certificate file clients must trust to reach the cloud over HTTPS: `given`, else the
+/// one the lab described in `data_dir` names (`up --tls`), else none (the system's roots).
+pub fn ca_file(given: Option<&Path>, data_dir: &Path) -> Result<Option<PathBuf>, DiscoveryError> {
+    if let Some(path) = given {
+        return Ok(Some(path.to_path_buf()));
+    }
+    Ok(LabInfo::read(data_dir)?.and_then(|lab| lab.ca))
+}
+
 /// Where the devices' control API is: `given`, else the lab described in `data_dir`.
 pub fn control_url(given: Option<&str>, data_dir: &Path) -> Result<Option<String>, DiscoveryError> {
     if let Some(url) = given {
@@ -117,6 +129,7 @@ mod tests {
             control: "http://127.0.0.1:2".into(),
             printers: vec![],
             out: "out".into(),
+            ca: Some("tls/ca.pem".into()),
         };
         std::fs::write(dir.path().join(DISCOVERY_FILE), info.to_json()).unwrap();
         assert_eq!(LabInfo::read(dir.path()).unwrap(), Some(info));

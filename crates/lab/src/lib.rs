@@ -13,7 +13,8 @@ pub mod discovery;
 
 use discovery::{DISCOVERY_FILE, LabInfo, USER_TOKEN_FILE};
 use printlab_client::{ClientError, GraphClient};
-use printlab_cloud::{Cloud, CloudError};
+use printlab_cloud::serve::{ServeLimits, TlsConfig, health_router, serve};
+use printlab_cloud::{Cloud, CloudError, CloudOptions};
 use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{
@@ -22,6 +23,8 @@ use printlab_device::runtime::{
 use printlab_device::spool::{Spool, SpoolError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -141,6 +144,18 @@ pub struct LabOptions {
     pub data_dir: PathBuf,
     /// The printers to run.
     pub printers: Vec<PrinterConfig>,
+    /// Serve the cloud over HTTPS.
+    pub tls: Option<LabTls>,
+}
+
+/// HTTPS for a lab's cloud.
+pub struct LabTls {
+    pub config: Arc<TlsConfig>,
+    /// PEM certificates the lab's own clients (its devices, its Graph administrator) trust
+    /// besides the system's: the CA printlab created, or the chain the user gave.
+    pub trusted_pem: Vec<u8>,
+    /// The CA file printlab created, for `lab.json` (none when the user gave the certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// One printer of the lab, as Graph knows it.
@@ -166,6 +181,8 @@ pub struct Lab {
     /// Where rendered sides go: `<out>/<printer>/<job>/`.
     pub out_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// The HTTPS CA file clients must trust, when printlab created it (`up --tls`).
+    pub ca_file: Option<PathBuf>,
     fleet: RunningFleet,
     spool: Spool,
     stop: CancellationToken,
@@ -193,8 +210,17 @@ impl Lab {
             addr: options.listen.clone(),
             source,
         })?;
-        let cloud_url = format!("http://{addr}");
-        let cloud = Cloud::open(&data.join("cloud"), &cloud_url)?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let cloud_url = format!("{scheme}://{addr}");
+        let cloud_options = CloudOptions {
+            tls: options.tls.as_ref().map(|tls| tls.config.clone()),
+            ..CloudOptions::default()
+        };
+        let cloud = Cloud::open_with(&data.join("cloud"), &cloud_url, cloud_options)?;
         let graph_url = cloud.graph_base_url();
         let day = chrono::Duration::hours(24);
         let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -206,11 +232,28 @@ impl Lab {
             cloud
                 .token_key()
                 .mint_user(LAB_USER, &scopes(&USER_SCOPES), false, day)?;
+        // `/readyz` answers 503 until every printer has advertised and is shared.
+        let devices: Arc<OnceLock<Vec<PrinterHandle>>> = Arc::new(OnceLock::new());
+        let shared = Arc::new(AtomicBool::new(false));
+        cloud.readiness().add_check("printers", {
+            let (devices, shared) = (devices.clone(), shared.clone());
+            move || match devices.get() {
+                None => Some("the devices are starting".to_string()),
+                Some(devices) => fleet_not_ready(devices).or_else(|| {
+                    (!shared.load(Ordering::Acquire))
+                        .then(|| "sharing the printers through Graph".to_string())
+                }),
+            }
+        });
+        let readiness = cloud.readiness().clone();
         let stop = CancellationToken::new();
         let cloud_stop = stop.clone();
         let cloud_task =
             tokio::spawn(cloud.serve_until(listener, async move { cloud_stop.cancelled().await }));
 
+        let http = runtime::fleet_http_client_trusting(
+            options.tls.as_ref().map(|tls| tls.trusted_pem.as_slice()),
+        )?;
         let spool = Spool::open(&data.join("devices").join("db"))?;
         let out_dir = runtime::out_root(&data.join("devices"));
         let fleet = start_devices(
@@ -220,7 +263,7 @@ impl Lab {
             FleetOptions {
                 spool: spool.clone(),
                 out_root: out_dir.clone(),
-                http: runtime::fleet_http_client()?,
+                http: http.clone(),
                 render: true,
             },
         )?;
@@ -238,16 +281,19 @@ impl Lab {
                 source,
             })?
         );
-        let router = runtime::control_router(&fleet.printers);
-        let control_stop = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(control, router)
-                .with_graceful_shutdown(async move { control_stop.cancelled().await })
-                .await
-        });
+        let _ = devices.set(fleet.printers.clone());
+        let router = runtime::control_router(&fleet.printers).merge(health_router(readiness));
+        tokio::spawn(serve(
+            control,
+            router,
+            ServeLimits::default(),
+            None,
+            stop.clone(),
+        ));
 
-        let admin = GraphClient::new(&graph_url, Some(admin_token.clone()));
+        let admin = GraphClient::new(&graph_url, Some(admin_token.clone())).with_http(http);
         let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
+        shared.store(true, Ordering::Release);
         Ok(Lab {
             cloud_url,
             graph_url,
@@ -257,6 +303,7 @@ impl Lab {
             printers,
             out_dir,
             data_dir: options.data_dir,
+            ca_file: options.tls.and_then(|tls| tls.ca_file),
             fleet,
             spool,
             stop,
@@ -274,7 +321,7 @@ impl Lab {
         &self.fleet.printers
     }
 
-    /// Writes `lab.json` (URLs and the printers) and `user.token` into the data folder, so that
+    /// Writes `lab.json` (URLs, the printers, the HTTPS CA file) and `user.token` into the data folder, so that
     /// commands in another terminal find the lab without flags ([`discovery`]).
     pub fn write_discovery(&self) -> Result<(), LabError> {
         let info = LabInfo {
@@ -283,6 +330,7 @@ impl Lab {
             control: self.control_url.clone(),
             printers: self.printers.clone(),
             out: self.out_dir.clone(),
+            ca: self.ca_file.clone(),
         };
         let write = |name: &str, bytes: &[u8]| {
             let path = self.data_dir.join(name);
@@ -323,6 +371,25 @@ fn start_devices(
         |printer| Link::from_config(printer, Some(&access)),
         options,
     )
+}
+
+/// What a fleet still waits for before it is ready: the printers that have not registered and
+/// advertised yet (`None` once all have). The readiness check of `printlab up` and `printlab
+/// devices`.
+pub fn fleet_not_ready(devices: &[PrinterHandle]) -> Option<String> {
+    let waiting: Vec<&str> = devices
+        .iter()
+        .filter(|d| !d.snapshot().advertised)
+        .map(|d| d.name.as_str())
+        .collect();
+    (!waiting.is_empty()).then(|| {
+        format!(
+            "{} of {} printers have not registered and advertised: {}",
+            waiting.len(),
+            devices.len(),
+            waiting.join(", ")
+        )
+    })
 }
 
 /// Waits until every device has advertised (its capabilities and state are in the cloud, so the

@@ -1,6 +1,7 @@
 //! A real cloud on loopback for one test.
 
 use crate::Graph;
+use printlab_cloud::serve::ServeLimits;
 use printlab_cloud::{Cloud, CloudOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct TestCloudBuilder {
     data: Option<PathBuf>,
     addr: Option<SocketAddr>,
     long_poll: Option<Duration>,
+    page_size: Option<usize>,
+    limits: Option<ServeLimits>,
     layer: Option<Layer>,
 }
 
@@ -40,6 +43,18 @@ impl TestCloudBuilder {
     /// The INFRA long-poll limit: tests shorten it so a stop never waits out a long period.
     pub fn long_poll(mut self, limit: Duration) -> Self {
         self.long_poll = Some(limit);
+        self
+    }
+
+    /// Members per Graph collection page without `$top`: tests of paging shorten it.
+    pub fn page_size(mut self, members: usize) -> Self {
+        self.page_size = Some(members);
+        self
+    }
+
+    /// The connection timeouts and budget, which tests shorten and shrink.
+    pub fn limits(mut self, limits: ServeLimits) -> Self {
+        self.limits = Some(limits);
         self
     }
 
@@ -69,6 +84,12 @@ impl TestCloudBuilder {
         let mut options = CloudOptions::default();
         if let Some(limit) = self.long_poll {
             options.long_poll = limit;
+        }
+        if let Some(members) = self.page_size {
+            options.page_size = members;
+        }
+        if let Some(limits) = &self.limits {
+            options.limits = limits.clone();
         }
         let cloud = Cloud::open_with(&data, &url, options).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

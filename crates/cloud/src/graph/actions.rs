@@ -68,7 +68,7 @@ async fn update_job(
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_MANAGE)?;
     who.require(&PRINTER_ROLE)?;
-    let req: UpdateJobBody = query::json_body(&headers, &body)?;
+    let req: UpdateJobBody = query::entity_body(&headers, &body, read_only::PRINT_JOB)?;
     let printer = state.printer_record(&parent_id)?;
     let rec = {
         let _guard = state.write_lock();

@@ -186,7 +186,7 @@ async fn write_segment<const SHARE: bool>(
     {
         return Err(GraphError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalidRequest",
+            ErrorCode::InvalidRequest,
             format!(
                 "Content-Type '{content_type}' is not supported; send application/octet-stream."
             ),

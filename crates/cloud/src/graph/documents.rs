@@ -10,20 +10,24 @@ pub(super) async fn list_documents<const SHARE: bool>(
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_READ)?;
-    let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
+    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
     let (printer, _) = state.parent_printer(SHARE, &parent_id)?;
     let rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
     let mut doc = serde_json::to_value(&rec.document).expect("documents serialise");
     if let Some(select) = &q.select {
         doc = query::apply_select(doc, select)?;
     }
+    let path = format!(
+        "/print/{}/{parent_id}/jobs/{job_id}/documents",
+        collection(SHARE)
+    );
     let context = state.context(&format!(
         "print/{}('{parent_id}')/jobs('{job_id}')/documents",
         collection(SHARE)
     ));
     Ok(json_response(
         StatusCode::OK,
-        json!({"@odata.context": context, "value": [doc]}),
+        page(&state, &path, &q, vec![doc], context),
     ))
 }
 
@@ -77,7 +81,7 @@ pub(super) fn check_content_type(
     } else {
         Err(GraphError::new(
             StatusCode::BAD_REQUEST,
-            "invalidRequest",
+            ErrorCode::InvalidRequest,
             format!(
                 "properties.contentType '{content_type}' is not supported by the printer (supported: {}).",
                 types.join(", ")

@@ -14,24 +14,16 @@ pub(super) fn job_value(
     unknown_members: bool,
 ) -> Result<Value, GraphError> {
     let mut job = rec.job.clone();
-    if q.expand.iter().any(|e| e == "documents") {
+    if q.expands("documents") {
         job.documents = Some(vec![rec.document.clone()]);
     }
-    if q.expand.iter().any(|e| e == "tasks") {
+    if q.expands("tasks") {
         job.tasks = Some(tasks::tasks_of_job(state, rec)?);
     }
     if !unknown_members {
         query::hide_evolvable_finishings(&mut job.configuration.finishings);
     }
-    let v = serde_json::to_value(&job).expect("jobs serialise");
-    match &q.select {
-        Some(select) => {
-            let mut select = select.clone();
-            select.extend(q.expand.iter().cloned());
-            query::apply_select(v, &select)
-        }
-        None => Ok(v),
-    }
+    query::select_expanded(serde_json::to_value(&job).expect("jobs serialise"), q)
 }
 
 pub(super) async fn list_jobs<const SHARE: bool>(
@@ -100,7 +92,8 @@ pub(super) async fn create_job<const SHARE: bool>(
     else {
         unreachable!("JOB_CREATE admits delegated callers only");
     };
-    let req: CreateJobRequest = query::json_body(&headers, &body)?;
+    let req: CreateJobRequest =
+        query::entity_body(&headers, &body, printlab_graph::read_only::PRINT_JOB)?;
     let (printer, share) = state.parent_printer(SHARE, &parent_id)?;
     check_job_configuration(&req.configuration, &printer)?;
     if let Some(share) = &share
@@ -171,7 +164,13 @@ pub(super) async fn create_job<const SHARE: bool>(
     )?;
     Ok(json_response(
         StatusCode::CREATED,
-        with_context(state.context("print/printJobs/$entity"), v),
+        with_context(
+            state.context(&format!(
+                "print/{}('{parent_id}')/jobs/$entity",
+                collection(SHARE)
+            )),
+            v,
+        ),
     ))
 }
 

@@ -6,7 +6,7 @@
 use super::CloudState;
 use super::auth::{Caller, Permissions};
 use super::infra::InfraServiceError;
-use super::odata::GraphError;
+use super::odata::{ErrorCode, GraphError};
 use super::query::{self, QueryOptions, Supported};
 use super::store::{JobRecord, NewPrinter, OperationRecord, PrinterRecord, ShareRecord};
 use axum::Router;
@@ -135,15 +135,20 @@ mod actions;
 mod beta;
 mod conversion;
 mod documents;
+mod envelope;
 mod jobs;
 mod navigation;
 mod operations;
 mod printers;
+mod request_limits;
 mod shares;
+mod task_definitions;
+mod task_triggers;
 mod tasks;
 
 pub(crate) use conversion::{Conversions, resume as resume_conversions};
 use documents::{check_content_type, upload_creator, upload_target};
+pub(crate) use envelope::envelope;
 use jobs::{
     DeviceNotice, check_job_configuration, collection, job_value, needs_oxps_conversion,
     release_job,
@@ -156,14 +161,14 @@ pub(super) fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1.0", print_routes())
         .nest("/beta", beta::routes(print_routes(), state.clone()))
-        .fallback(|| async {
-            GraphError::new(
-                StatusCode::NOT_FOUND,
-                "BadRequest",
-                "Resource not found for the segment.",
-            )
+        .fallback(|uri: axum::http::Uri| async move {
+            GraphError::not_found(format!(
+                "Resource not found for the segment '{}'.",
+                uri.path()
+            ))
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn(envelope::envelope))
 }
 
 /// Every `/print` route, the same under `/v1.0` and `/beta` (which adds the 2020 upload design).
@@ -343,7 +348,14 @@ enum View {
     Single,
 }
 
-/// Slices a collection per `$top`/`$skiptoken` and adds `@odata.nextLink` when more remain.
+/// Members of a collection page when the client gives no `$top`: Graph's usual default page
+/// size (Universal Print documents none; its job lists page at 100 in practice, as most Graph
+/// collections do).
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// Slices a collection into one page per `$skip`/`$skiptoken` and `$top` (the page size when
+/// given, the cloud's otherwise) and adds `@odata.nextLink` when more remain, so no collection
+/// comes back in one unbounded page.
 fn page(
     state: &CloudState,
     path: &str,
@@ -353,7 +365,9 @@ fn page(
 ) -> Value {
     let total = items.len();
     let start = q.skip.min(total);
-    let end = q.top.map_or(total, |t| (start + t).min(total));
+    let end = start
+        .saturating_add(q.top.unwrap_or(state.page_size))
+        .min(total);
     let mut body = json!({
         "@odata.context": context,
         "value": items[start..end].to_vec(),

@@ -54,7 +54,7 @@ async fn share_of_printer(
     Path((printer_id, share_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    caller(&state, &headers, &SHARE_READ)?;
+    let who = caller(&state, &headers, &SHARE_READ)?;
     let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
     state.printer_record(&printer_id)?;
     let share = state.share_record(&share_id)?;
@@ -70,9 +70,13 @@ async fn share_of_printer(
         false,
         q.select.as_deref(),
         query::wants_unknown_enum_members(&headers),
+        &who,
     )?;
     Ok(json_response(
         StatusCode::OK,
-        with_context(state.context("print/shares/$entity"), v),
+        with_context(
+            state.context(&format!("print/printers('{printer_id}')/shares/$entity")),
+            v,
+        ),
     ))
 }

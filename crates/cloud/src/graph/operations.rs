@@ -155,7 +155,7 @@ pub(super) fn operation_value(
         .transpose()?
         .flatten()
     {
-        body["printer"] = printer_value(&printer, View::List, None, unknown_members)?;
+        body["printer"] = printer_value(&printer, View::List, None, unknown_members, None)?;
     }
     Ok(body)
 }

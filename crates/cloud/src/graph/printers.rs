@@ -3,11 +3,13 @@
 
 use super::*;
 
+/// `shares` is the expanded `shares` navigation (`$expand=shares`), when asked for.
 pub(super) fn printer_value(
     rec: &PrinterRecord,
     view: View,
     select: Option<&[String]>,
     unknown_members: bool,
+    shares: Option<Vec<Value>>,
 ) -> Result<Value, GraphError> {
     let mut p = rec.printer.clone();
     let selected = |name: &str| select.is_some_and(|s| s.iter().any(|n| n == name));
@@ -21,6 +23,9 @@ pub(super) fn printer_value(
         query::hide_evolvable_in_printer(&mut p.capabilities, &mut p.defaults, &mut p.status);
     }
     let mut v = serde_json::to_value(&p).expect("printers serialise");
+    if let Some(shares) = shares {
+        v["shares"] = Value::Array(shares);
+    }
     if let Some(select) = select {
         // `capabilities` may be selected even though it was absent by default.
         if selected("capabilities") && v.get("capabilities").is_none() {
@@ -31,19 +36,68 @@ pub(super) fn printer_value(
     Ok(v)
 }
 
+/// `$expand=shares` (documented for printers) and `$select`, which keeps what was expanded.
+const PRINTER_EXPAND: &[&str] = &["shares"];
+
+/// A printer as `q` asks for it: `$select`, and its shares when `$expand=shares`.
+fn printer_read(
+    state: &CloudState,
+    rec: &PrinterRecord,
+    view: View,
+    q: &QueryOptions,
+    unknown_members: bool,
+    viewer: &Caller,
+) -> Result<Value, GraphError> {
+    let shares = if q.expand.iter().any(|e| e == "shares") {
+        let shares = state
+            .store
+            .shares()?
+            .iter()
+            .filter(|s| s.printer_id == rec.printer.id)
+            .map(|s| {
+                share_value(
+                    state,
+                    s,
+                    View::List,
+                    !is_admin_user(viewer),
+                    None,
+                    unknown_members,
+                    viewer,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(shares)
+    } else {
+        None
+    };
+    let select = q.select.as_ref().map(|select| {
+        // What was expanded stays beside the selected properties.
+        let mut select = select.clone();
+        select.extend(q.expand.iter().cloned());
+        select
+    });
+    printer_value(rec, view, select.as_deref(), unknown_members, shares)
+}
+
 pub(super) async fn list_printers(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    caller(&state, &headers, &PRINTER_LIST)?;
-    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
+    let who = caller(&state, &headers, &PRINTER_LIST)?;
+    let q = query::parse_query(
+        raw.as_deref(),
+        Supported {
+            expand: PRINTER_EXPAND,
+            ..LIST_QUERY
+        },
+    )?;
     let unknown = query::wants_unknown_enum_members(&headers);
     let items = state
         .store
         .printers()?
         .iter()
-        .map(|p| printer_value(p, View::List, q.select.as_deref(), unknown))
+        .map(|p| printer_read(&state, p, View::List, &q, unknown, &who))
         .collect::<Result<Vec<_>, _>>()?;
     let body = page(
         &state,
@@ -61,14 +115,22 @@ pub(super) async fn get_printer(
     Path(printer_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    caller(&state, &headers, &PRINTER_READ)?;
-    let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
+    let who = caller(&state, &headers, &PRINTER_READ)?;
+    let q = query::parse_query(
+        raw.as_deref(),
+        Supported {
+            expand: PRINTER_EXPAND,
+            ..Supported::SELECT
+        },
+    )?;
     let rec = state.printer_record(&printer_id)?;
-    let v = printer_value(
+    let v = printer_read(
+        &state,
         &rec,
         View::Single,
-        q.select.as_deref(),
+        &q,
         query::wants_unknown_enum_members(&headers),
+        &who,
     )?;
     Ok(json_response(
         StatusCode::OK,
@@ -82,19 +144,30 @@ pub(super) async fn printer_of_share(
     Path(share_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    caller(&state, &headers, &PRINTER_READ)?;
-    let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
+    let who = caller(&state, &headers, &PRINTER_READ)?;
+    let q = query::parse_query(
+        raw.as_deref(),
+        Supported {
+            expand: PRINTER_EXPAND,
+            ..Supported::SELECT
+        },
+    )?;
     let share = state.share_record(&share_id)?;
     let rec = state.printer_record(&share.printer_id)?;
-    let v = printer_value(
+    let v = printer_read(
+        &state,
         &rec,
         View::Single,
-        q.select.as_deref(),
+        &q,
         query::wants_unknown_enum_members(&headers),
+        &who,
     )?;
     Ok(json_response(
         StatusCode::OK,
-        with_context(state.context("print/printers/$entity"), v),
+        with_context(
+            state.context(&format!("print/shares('{share_id}')/printer/$entity")),
+            v,
+        ),
     ))
 }
 
@@ -119,7 +192,7 @@ pub(super) async fn patch_printer(
     body: Bytes,
 ) -> GraphResult {
     let who = caller(&state, &headers, &PRINTER_WRITE)?;
-    let patch = query::json_object(&headers, &body)?;
+    let patch = query::entity_object(&headers, &body, read_only::PRINTER)?;
     let allowed = match &who {
         Caller::User { .. } => DELEGATED_PRINTER_PATCH,
         Caller::App { .. } => APPLICATION_PRINTER_PATCH,
@@ -191,6 +264,7 @@ pub(super) async fn patch_printer(
             View::Single,
             None,
             query::wants_unknown_enum_members(&headers),
+            None,
         )?
     };
     state.store.flush().await?;

@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// `viewer` is the caller, whose `viewPoint` the share shows.
 pub(super) fn share_value(
     state: &CloudState,
     share: &ShareRecord,
@@ -10,8 +11,15 @@ pub(super) fn share_value(
     basic_only: bool,
     select: Option<&[String]>,
     unknown_members: bool,
+    viewer: &Caller,
 ) -> Result<Value, GraphError> {
     let printer = state.printer_record(&share.printer_id)?.printer;
+    let view_point = match viewer {
+        Caller::User { id, .. } => Some(PrinterShareViewpoint {
+            last_used_date_time: last_used_by(state, &share.printer_id, id)?,
+        }),
+        Caller::App { .. } => None,
+    };
     let selected = |name: &str| select.is_some_and(|s| s.iter().any(|n| n == name));
     let mut s = PrinterShare {
         id: share.id.clone(),
@@ -29,6 +37,7 @@ pub(super) fn share_value(
         location: printer.location,
         allow_all_users: share.allow_all_users,
         created_date_time: share.created_date_time,
+        view_point,
         printer: None,
     };
     if !unknown_members {
@@ -48,6 +57,22 @@ pub(super) fn share_value(
         v = query::apply_select(v, select)?;
     }
     Ok(v)
+}
+
+/// When `user_id` last created a job on the printer (Graph: "when the printer was last used by
+/// the signed-in user").
+fn last_used_by(
+    state: &CloudState,
+    printer_id: &str,
+    user_id: &str,
+) -> Result<Option<chrono::DateTime<Utc>>, GraphError> {
+    Ok(state
+        .store
+        .jobs_of(printer_id)?
+        .iter()
+        .filter(|j| j.owner_id == user_id)
+        .map(|j| j.job.created_date_time)
+        .max())
 }
 
 pub(super) fn is_admin_user(caller: &Caller) -> bool {
@@ -75,6 +100,7 @@ pub(super) async fn list_shares(
                 basic_only,
                 q.select.as_deref(),
                 unknown,
+                &who,
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -92,8 +118,10 @@ pub(super) async fn shares_of_printer(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(printer_id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &SHARE_READ)?;
+    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
     state.printer_record(&printer_id)?;
     let unknown = query::wants_unknown_enum_members(&headers);
     let items = state
@@ -101,12 +129,25 @@ pub(super) async fn shares_of_printer(
         .shares()?
         .iter()
         .filter(|s| s.printer_id == printer_id)
-        .map(|s| share_value(&state, s, View::List, !is_admin_user(&who), None, unknown))
+        .map(|s| {
+            share_value(
+                &state,
+                s,
+                View::List,
+                !is_admin_user(&who),
+                q.select.as_deref(),
+                unknown,
+                &who,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let body = json!({
-        "@odata.context": state.context(&format!("print/printers('{printer_id}')/shares")),
-        "value": items,
-    });
+    let body = page(
+        &state,
+        &format!("/print/printers/{printer_id}/shares"),
+        &q,
+        items,
+        state.context(&format!("print/printers('{printer_id}')/shares")),
+    );
     Ok(json_response(StatusCode::OK, body))
 }
 
@@ -116,7 +157,7 @@ pub(super) async fn get_share(
     Path(share_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    caller(&state, &headers, &SHARE_READ)?;
+    let who = caller(&state, &headers, &SHARE_READ)?;
     let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
     let share = state.share_record(&share_id)?;
     let v = share_value(
@@ -126,6 +167,7 @@ pub(super) async fn get_share(
         false,
         q.select.as_deref(),
         query::wants_unknown_enum_members(&headers),
+        &who,
     )?;
     Ok(json_response(
         StatusCode::OK,
@@ -207,8 +249,8 @@ pub(super) async fn create_share(
     headers: HeaderMap,
     body: Bytes,
 ) -> GraphResult {
-    caller(&state, &headers, &SHARE_WRITE)?;
-    let req: CreateShareRequest = query::json_body(&headers, &body)?;
+    let who = caller(&state, &headers, &SHARE_WRITE)?;
+    let req: CreateShareRequest = query::entity_body(&headers, &body, read_only::PRINTER_SHARE)?;
     check_share_name(&req.display_name)?;
     let printer_id = bound_printer_id(&req.printer_bind)?;
     let share = {
@@ -233,6 +275,7 @@ pub(super) async fn create_share(
         false,
         None,
         query::wants_unknown_enum_members(&headers),
+        &who,
     )?;
     Ok(json_response(
         StatusCode::CREATED,
@@ -257,8 +300,8 @@ pub(super) async fn patch_share(
     Path(share_id): Path<String>,
     body: Bytes,
 ) -> GraphResult {
-    caller(&state, &headers, &SHARE_WRITE)?;
-    let req: PatchShareRequest = query::json_body(&headers, &body)?;
+    let who = caller(&state, &headers, &SHARE_WRITE)?;
+    let req: PatchShareRequest = query::entity_body(&headers, &body, read_only::PRINTER_SHARE)?;
     let share = {
         let _guard = state.write_lock();
         let mut share = state.share_record(&share_id)?;
@@ -288,6 +331,7 @@ pub(super) async fn patch_share(
         false,
         None,
         query::wants_unknown_enum_members(&headers),
+        &who,
     )?;
     Ok(json_response(
         StatusCode::OK,
@@ -315,17 +359,31 @@ pub(super) async fn list_allowed_users(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(share_id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     caller(&state, &headers, &SHARE_READ)?;
+    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
     let share = state.share_record(&share_id)?;
-    let users: Vec<Value> = share
+    let users = share
         .allowed_users
         .iter()
-        .map(|id| json!({"id": id}))
-        .collect();
+        .map(|id| {
+            let user = json!({"id": id});
+            match &q.select {
+                Some(select) => query::apply_select(user, select),
+                None => Ok(user),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(json_response(
         StatusCode::OK,
-        json!({"@odata.context": state.context("users"), "value": users}),
+        page(
+            &state,
+            &format!("/print/shares/{share_id}/allowedUsers"),
+            &q,
+            users,
+            state.context(&format!("print/shares('{share_id}')/allowedUsers")),
+        ),
     ))
 }
 

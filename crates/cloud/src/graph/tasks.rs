@@ -4,14 +4,28 @@
 //! the definition's app reports its task `completed` (the job is released to the printer) or
 //! `aborted` (so is the job), or acts on the job itself (`actions.rs`: PATCH, abort, redirect).
 
+use super::task_definitions::{self, definition_read, definition_record};
+use super::task_triggers::{self, trigger_read};
 use super::*;
-use crate::task_store::{DefinitionRecord, TaskRecord, TriggerRecord};
+use crate::task_store::TaskRecord;
 
-const TASK_DEFINITIONS: Permissions = Permissions {
+/// `$expand` on a printTask: its navigation properties.
+const TASK_QUERY: Supported = Supported {
+    select: true,
+    expand: &["definition", "trigger"],
+    paging: false,
+    filter_created_by: false,
+};
+const TASK_LIST_QUERY: Supported = Supported {
+    paging: true,
+    ..TASK_QUERY
+};
+
+pub(super) const TASK_DEFINITIONS: Permissions = Permissions {
     delegated: &[],
     application: &["PrintTaskDefinition.ReadWrite.All"],
 };
-const TRIGGER_READ: Permissions = Permissions {
+pub(super) const TRIGGER_READ: Permissions = Permissions {
     delegated: &[
         "Printer.Read.All",
         "Printer.ReadWrite.All",
@@ -19,7 +33,7 @@ const TRIGGER_READ: Permissions = Permissions {
     ],
     application: &[],
 };
-const TRIGGER_WRITE: Permissions = Permissions {
+pub(super) const TRIGGER_WRITE: Permissions = Permissions {
     delegated: &["Printer.FullControl.All"],
     application: &[],
 };
@@ -31,23 +45,26 @@ pub(super) fn routes(router: Router<AppState>) -> Router<AppState> {
     router
         .route(
             "/print/taskDefinitions",
-            get(list_definitions).post(create_definition),
+            get(task_definitions::list_definitions).post(task_definitions::create_definition),
         )
         .route(
             definition,
-            get(get_definition)
-                .patch(patch_definition)
-                .delete(delete_definition),
+            get(task_definitions::get_definition)
+                .patch(task_definitions::patch_definition)
+                .delete(task_definitions::delete_definition),
         )
         .route(&format!("{definition}/tasks"), get(list_definition_tasks))
         .route(
             &format!("{definition}/tasks/{{task_id}}"),
             get(get_task).patch(patch_task),
         )
-        .route(trigger, get(list_triggers).post(create_trigger))
+        .route(
+            trigger,
+            get(task_triggers::list_triggers).post(task_triggers::create_trigger),
+        )
         .route(
             &format!("{trigger}/{{trigger_id}}"),
-            get(get_trigger).delete(delete_trigger),
+            get(task_triggers::get_trigger).delete(task_triggers::delete_trigger),
         )
         .route(
             "/print/printers/{parent_id}/jobs/{job_id}/tasks",
@@ -181,7 +198,7 @@ pub(super) fn tasks_of_job(
         .collect())
 }
 
-fn task_value(task: &TaskRecord) -> PrintTask {
+pub(super) fn task_value(task: &TaskRecord) -> PrintTask {
     PrintTask {
         id: task.id.clone(),
         parent_url: task.parent_url.clone(),
@@ -189,190 +206,70 @@ fn task_value(task: &TaskRecord) -> PrintTask {
     }
 }
 
-// ---------------------------------------------------------------- definitions
-
-fn definition_value(d: &DefinitionRecord) -> Value {
-    serde_json::to_value(PrintTaskDefinition {
-        id: d.id.clone(),
-        display_name: d.display_name.clone(),
-        created_by: AppIdentity {
-            app_id: Some(d.app_id.clone()),
-            display_name: d.app_display_name.clone(),
-            service_principal_id: None,
-            service_principal_name: None,
-        },
-    })
-    .expect("definitions serialise")
+/// A task as `q` asks for it: its `definition` and `trigger` expanded, `$select` applied.
+fn task_read(state: &CloudState, task: &TaskRecord, q: &QueryOptions) -> Result<Value, GraphError> {
+    let mut v = serde_json::to_value(task_value(task)).expect("tasks serialise");
+    if q.expands("definition") {
+        v["definition"] = match state.tasks.definition(&task.definition_id)? {
+            Some(d) => definition_read(state, &d, &QueryOptions::default())?,
+            None => Value::Null,
+        };
+    }
+    if q.expands("trigger") {
+        v["trigger"] = match trigger_of_task(state, task)? {
+            Some(t) => trigger_read(state, &t, &QueryOptions::default())?,
+            None => Value::Null,
+        };
+    }
+    query::select_expanded(v, q)
 }
 
-fn definition_record(state: &CloudState, id: &str) -> Result<DefinitionRecord, GraphError> {
+/// The trigger that created `task`, unless it has been deleted since.
+fn trigger_of_task(
+    state: &CloudState,
+    task: &TaskRecord,
+) -> Result<Option<crate::task_store::TriggerRecord>, GraphError> {
+    Ok(state
+        .tasks
+        .trigger_of(&task.printer_id)?
+        .filter(|t| t.id == task.trigger_id))
+}
+
+/// The tasks of a definition as `q` asks for them (`$expand=tasks` on a definition).
+pub(super) fn tasks_of_definition(
+    state: &CloudState,
+    definition_id: &str,
+    q: &QueryOptions,
+) -> Result<Vec<Value>, GraphError> {
     state
         .tasks
-        .definition(id)?
-        .ok_or_else(|| GraphError::not_found(format!("No task definition with id '{id}'.")))
-}
-
-async fn list_definitions(State(state): State<AppState>, headers: HeaderMap) -> GraphResult {
-    caller(&state, &headers, &TASK_DEFINITIONS)?;
-    let items: Vec<Value> = state
-        .tasks
-        .definitions()?
+        .tasks_of_definition(definition_id)?
         .iter()
-        .map(definition_value)
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        json!({"@odata.context": state.context("print/taskDefinitions"), "value": items}),
-    ))
+        .map(|t| task_read(state, t, q))
+        .collect()
 }
-
-/// `createdBy` in a definition body: only its display name is the client's to set.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreatedByBody {
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DefinitionBody {
-    display_name: Option<String>,
-    created_by: Option<CreatedByBody>,
-}
-
-async fn create_definition(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> GraphResult {
-    let who = caller(&state, &headers, &TASK_DEFINITIONS)?;
-    let req: DefinitionBody = query::json_body(&headers, &body)?;
-    let display_name = req
-        .display_name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| GraphError::bad_request("displayName is required and must not be empty."))?;
-    let record = DefinitionRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        display_name,
-        app_display_name: req.created_by.and_then(|c| c.display_name),
-        app_id: who.id().to_string(),
-        created_date_time: Utc::now(),
-    };
-    state.tasks.put_definition(&record)?;
-    state.store.flush().await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        with_context(
-            state.context("print/taskDefinitions/$entity"),
-            definition_value(&record),
-        ),
-    ))
-}
-
-async fn get_definition(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(definition_id): Path<String>,
-) -> GraphResult {
-    caller(&state, &headers, &TASK_DEFINITIONS)?;
-    let record = definition_record(&state, &definition_id)?;
-    Ok(json_response(
-        StatusCode::OK,
-        with_context(
-            state.context("print/taskDefinitions/$entity"),
-            definition_value(&record),
-        ),
-    ))
-}
-
-async fn patch_definition(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(definition_id): Path<String>,
-    body: Bytes,
-) -> GraphResult {
-    caller(&state, &headers, &TASK_DEFINITIONS)?;
-    let req: DefinitionBody = query::json_body(&headers, &body)?;
-    let record = {
-        let _guard = state.write_lock();
-        let mut record = definition_record(&state, &definition_id)?;
-        if let Some(name) = req.display_name {
-            if name.trim().is_empty() {
-                return Err(GraphError::bad_request("displayName must not be empty."));
-            }
-            record.display_name = name;
-        }
-        if let Some(created_by) = req.created_by {
-            record.app_display_name = created_by.display_name;
-        }
-        state.tasks.put_definition(&record)?;
-        record
-    };
-    state.store.flush().await?;
-    Ok(json_response(
-        StatusCode::OK,
-        with_context(
-            state.context("print/taskDefinitions/$entity"),
-            definition_value(&record),
-        ),
-    ))
-}
-
-/// Deleting a definition takes its tasks with it; it is refused while a printer's trigger
-/// still runs it or one of its tasks still holds a job, which would otherwise wait forever.
-async fn delete_definition(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(definition_id): Path<String>,
-) -> GraphResult {
-    caller(&state, &headers, &TASK_DEFINITIONS)?;
-    {
-        let _guard = state.write_lock();
-        definition_record(&state, &definition_id)?;
-        if let Some(trigger) = state.tasks.triggers_of_definition(&definition_id)?.first() {
-            return Err(GraphError::conflict(format!(
-                "Task definition '{definition_id}' is bound to printer '{}' by trigger '{}': delete the trigger first.",
-                trigger.printer_id, trigger.id
-            )));
-        }
-        if let Some(task) = state
-            .tasks
-            .tasks_of_definition(&definition_id)?
-            .iter()
-            .find(|t| t.status.state == PrintTaskProcessingState::Processing)
-        {
-            return Err(GraphError::conflict(format!(
-                "Task '{}' of this definition still holds job {}: complete or abort it first.",
-                task.id, task.job_number
-            )));
-        }
-        state.tasks.delete_definition(&definition_id)?;
-    }
-    state.store.flush().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
 // ---------------------------------------------------------------- tasks
 
 async fn list_definition_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(definition_id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     caller(&state, &headers, &TASK_DEFINITIONS)?;
+    let q = query::parse_query(raw.as_deref(), TASK_LIST_QUERY)?;
     definition_record(&state, &definition_id)?;
-    let items: Vec<PrintTask> = state
-        .tasks
-        .tasks_of_definition(&definition_id)?
-        .iter()
-        .map(task_value)
-        .collect();
+    let items = tasks_of_definition(&state, &definition_id, &q)?;
+    let path = format!("print/taskDefinitions('{definition_id}')/tasks");
     Ok(json_response(
         StatusCode::OK,
-        json!({
-            "@odata.context": state.context(&format!("print/taskDefinitions('{definition_id}')/tasks")),
-            "value": items,
-        }),
+        page(
+            &state,
+            &format!("/print/taskDefinitions/{definition_id}/tasks"),
+            &q,
+            items,
+            state.context(&path),
+        ),
     ))
 }
 
@@ -388,41 +285,34 @@ fn task_record(
     })
 }
 
-/// A printTaskTrigger with its `@odata.context`, answered with `status`.
-fn trigger_response(state: &CloudState, status: StatusCode, trigger: &TriggerRecord) -> Response {
-    json_response(
-        status,
-        with_context(
-            state.context(&format!(
-                "print/printers('{}')/taskTriggers/$entity",
-                trigger.printer_id
-            )),
-            trigger_value(trigger),
-        ),
-    )
-}
-
-fn task_response(state: &CloudState, task: &TaskRecord) -> Response {
-    json_response(
+/// A task read through its definition, with the `@odata.context` of that path.
+fn definition_task_response(
+    state: &CloudState,
+    task: &TaskRecord,
+    q: &QueryOptions,
+) -> GraphResult {
+    Ok(json_response(
         StatusCode::OK,
         with_context(
             state.context(&format!(
                 "print/taskDefinitions('{}')/tasks/$entity",
                 task.definition_id
             )),
-            serde_json::to_value(task_value(task)).expect("tasks serialise"),
+            task_read(state, task, q)?,
         ),
-    )
+    ))
 }
 
 async fn get_task(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((definition_id, task_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     caller(&state, &headers, &TASK_DEFINITIONS)?;
+    let q = query::parse_query(raw.as_deref(), TASK_QUERY)?;
     let task = task_record(&state, &definition_id, &task_id)?;
-    Ok(task_response(&state, &task))
+    definition_task_response(&state, &task, &q)
 }
 
 #[derive(Deserialize)]
@@ -440,7 +330,7 @@ async fn patch_task(
     body: Bytes,
 ) -> GraphResult {
     let who = caller(&state, &headers, &TASK_DEFINITIONS)?;
-    let req: PatchTaskBody = query::json_body(&headers, &body)?;
+    let req: PatchTaskBody = query::entity_body(&headers, &body, read_only::PRINT_TASK)?;
     if req.status.state == PrintTaskProcessingState::UnknownFutureValue {
         return Err(GraphError::bad_request(
             "status.state: unknownFutureValue is not a task state.",
@@ -489,154 +379,7 @@ async fn patch_task(
     if let Some(event) = event {
         state.notify_devices(event);
     }
-    Ok(task_response(&state, &task))
-}
-
-// ---------------------------------------------------------------- triggers
-
-fn trigger_value(t: &TriggerRecord) -> Value {
-    serde_json::to_value(PrintTaskTrigger {
-        id: t.id.clone(),
-        event: t.event,
-    })
-    .expect("triggers serialise")
-}
-
-/// Triggers are a Printer Administrator's business.
-fn require_admin(who: &Caller) -> Result<(), GraphError> {
-    if is_admin_user(who) {
-        Ok(())
-    } else {
-        Err(GraphError::forbidden(
-            "Task triggers need the Printer Administrator role.",
-        ))
-    }
-}
-
-fn printer_trigger(
-    state: &CloudState,
-    printer_id: &str,
-    trigger_id: &str,
-) -> Result<TriggerRecord, GraphError> {
-    state.printer_record(printer_id)?;
-    state
-        .tasks
-        .trigger_of(printer_id)?
-        .filter(|t| t.id == trigger_id)
-        .ok_or_else(|| {
-            GraphError::not_found(format!(
-                "Printer '{printer_id}' has no task trigger '{trigger_id}'."
-            ))
-        })
-}
-
-async fn list_triggers(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(printer_id): Path<String>,
-) -> GraphResult {
-    let who = caller(&state, &headers, &TRIGGER_READ)?;
-    require_admin(&who)?;
-    state.printer_record(&printer_id)?;
-    let items: Vec<Value> = state
-        .tasks
-        .trigger_of(&printer_id)?
-        .iter()
-        .map(trigger_value)
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        json!({
-            "@odata.context": state.context(&format!("print/printers('{printer_id}')/taskTriggers")),
-            "value": items,
-        }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateTriggerBody {
-    event: PrintEvent,
-    #[serde(rename = "definition@odata.bind")]
-    definition_bind: String,
-}
-
-/// Binds a definition to a printer. The admin's token must come from the app that created the
-/// definition (its `appid`), and a printer takes one trigger.
-async fn create_trigger(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(printer_id): Path<String>,
-    body: Bytes,
-) -> GraphResult {
-    let who = caller(&state, &headers, &TRIGGER_WRITE)?;
-    require_admin(&who)?;
-    let req: CreateTriggerBody = query::json_body(&headers, &body)?;
-    if req.event != PrintEvent::JobStarted {
-        return Err(GraphError::bad_request(format!(
-            "event: '{}' is not an event triggers can fire on (jobStarted).",
-            req.event
-        )));
-    }
-    let definition_id = super::bound_id(
-        &req.definition_bind,
-        "definition@odata.bind",
-        "taskDefinitions",
-        "a task definition",
-    )?;
-    let trigger = {
-        let _guard = state.write_lock();
-        state.printer_record(&printer_id)?;
-        let definition = definition_record(&state, &definition_id)?;
-        if who.app_id() != Some(definition.app_id.as_str()) {
-            return Err(GraphError::forbidden(format!(
-                "Task definition '{definition_id}' belongs to another application: sign in through the application that created it."
-            )));
-        }
-        if let Some(existing) = state.tasks.trigger_of(&printer_id)? {
-            return Err(GraphError::conflict(format!(
-                "Printer '{printer_id}' already has task trigger '{}'; a printer takes one.",
-                existing.id
-            )));
-        }
-        let trigger = TriggerRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            printer_id: printer_id.clone(),
-            event: req.event,
-            definition_id,
-        };
-        state.tasks.put_trigger(&trigger)?;
-        trigger
-    };
-    state.store.flush().await?;
-    Ok(trigger_response(&state, StatusCode::CREATED, &trigger))
-}
-
-async fn get_trigger(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((printer_id, trigger_id)): Path<(String, String)>,
-) -> GraphResult {
-    let who = caller(&state, &headers, &TRIGGER_READ)?;
-    require_admin(&who)?;
-    let trigger = printer_trigger(&state, &printer_id, &trigger_id)?;
-    Ok(trigger_response(&state, StatusCode::OK, &trigger))
-}
-
-async fn delete_trigger(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((printer_id, trigger_id)): Path<(String, String)>,
-) -> GraphResult {
-    let who = caller(&state, &headers, &TRIGGER_WRITE)?;
-    require_admin(&who)?;
-    {
-        let _guard = state.write_lock();
-        printer_trigger(&state, &printer_id, &trigger_id)?;
-        state.tasks.delete_trigger(&printer_id)?;
-    }
-    state.store.flush().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    definition_task_response(&state, &task, &QueryOptions::default())
 }
 
 // ---------------------------------------------------------------- a job's tasks
@@ -645,16 +388,31 @@ async fn list_job_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((parent_id, job_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_READ)?;
+    let q = query::parse_query(raw.as_deref(), TASK_LIST_QUERY)?;
     let printer = state.printer_record(&parent_id)?;
     let rec = state.visible_job(&who, &printer.printer.id, &job_id)?;
+    let number: u64 = rec.job.id.parse().unwrap_or_default();
+    let items = state
+        .tasks
+        .tasks_of_job(&rec.printer_id, number)?
+        .iter()
+        .map(|t| task_read(&state, t, &q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = state.context(&format!(
+        "print/printers('{parent_id}')/jobs('{job_id}')/tasks"
+    ));
     Ok(json_response(
         StatusCode::OK,
-        json!({
-            "@odata.context": state.context(&format!("print/printers('{parent_id}')/jobs('{job_id}')/tasks")),
-            "value": tasks_of_job(&state, &rec)?,
-        }),
+        page(
+            &state,
+            &format!("/print/printers/{parent_id}/jobs/{job_id}/tasks"),
+            &q,
+            items,
+            context,
+        ),
     ))
 }
 
@@ -674,30 +432,57 @@ fn job_task(
         .ok_or_else(|| GraphError::not_found(format!("Job {job_id} has no task '{task_id}'.")))
 }
 
+/// The `@odata.context` of what is read under a job's task: `print/printers('p')/jobs('j')/
+/// tasks('t')` followed by `tail`.
+fn job_task_context(
+    state: &CloudState,
+    (printer_id, job_id, task_id): (&str, &str, &str),
+    tail: &str,
+) -> String {
+    state.context(&format!(
+        "print/printers('{printer_id}')/jobs('{job_id}')/tasks{tail}",
+        tail = if task_id.is_empty() {
+            tail.to_string()
+        } else {
+            format!("('{task_id}'){tail}")
+        }
+    ))
+}
+
 async fn get_job_task(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((parent_id, job_id, task_id)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_READ)?;
+    let q = query::parse_query(raw.as_deref(), TASK_QUERY)?;
     let task = job_task(&state, &who, (&parent_id, &job_id, &task_id))?;
-    Ok(task_response(&state, &task))
+    let context = job_task_context(&state, (&parent_id, &job_id, ""), "/$entity");
+    Ok(json_response(
+        StatusCode::OK,
+        with_context(context, task_read(&state, &task, &q)?),
+    ))
 }
 
 async fn job_task_definition(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((parent_id, job_id, task_id)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_READ)?;
+    let q = query::parse_query(raw.as_deref(), task_definitions::DEFINITION_QUERY)?;
     let task = job_task(&state, &who, (&parent_id, &job_id, &task_id))?;
     let definition = definition_record(&state, &task.definition_id)?;
+    let context = job_task_context(
+        &state,
+        (&parent_id, &job_id, &task_id),
+        "/definition/$entity",
+    );
     Ok(json_response(
         StatusCode::OK,
-        with_context(
-            state.context("print/taskDefinitions/$entity"),
-            definition_value(&definition),
-        ),
+        with_context(context, definition_read(&state, &definition, &q)?),
     ))
 }
 
@@ -705,17 +490,19 @@ async fn job_task_trigger(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((parent_id, job_id, task_id)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &JOB_READ)?;
+    let q = query::parse_query(raw.as_deref(), task_triggers::TRIGGER_QUERY)?;
     let task = job_task(&state, &who, (&parent_id, &job_id, &task_id))?;
-    let trigger = state
-        .tasks
-        .trigger_of(&task.printer_id)?
-        .filter(|t| t.id == task.trigger_id)
-        .ok_or_else(|| {
-            GraphError::not_found(format!(
-                "The trigger that created task '{task_id}' has been deleted."
-            ))
-        })?;
-    Ok(trigger_response(&state, StatusCode::OK, &trigger))
+    let trigger = trigger_of_task(&state, &task)?.ok_or_else(|| {
+        GraphError::not_found(format!(
+            "The trigger that created task '{task_id}' has been deleted."
+        ))
+    })?;
+    let context = job_task_context(&state, (&parent_id, &job_id, &task_id), "/trigger/$entity");
+    Ok(json_response(
+        StatusCode::OK,
+        with_context(context, trigger_read(&state, &trigger, &q)?),
+    ))
 }

@@ -114,6 +114,11 @@ impl Infra {
         self.state.start_serving()
     }
 
+    /// Whether `headers` carry HTTP Basic proxy credentials this service provisioned.
+    pub(crate) fn accepts_proxy_credentials(&self, headers: &axum::http::HeaderMap) -> bool {
+        service::holds_proxy_credentials(&self.state, headers)
+    }
+
     /// The INFRA HTTP routes, to merge into the cloud's router.
     pub fn router(&self) -> axum::Router {
         service::router(self.state.clone())

@@ -7,7 +7,7 @@ use super::range;
 use super::session::session_not_found;
 use super::store::{SessionRecord, UploadDesign};
 use super::{ContentRange, RangeOutcome, UploadCreator, UploadService, UploadTarget};
-use crate::odata::GraphError;
+use crate::odata::{ErrorCode, GraphError};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -113,7 +113,7 @@ impl UploadService {
         if given != Some(id.as_str()) {
             return Err(GraphError::new(
                 StatusCode::PRECONDITION_FAILED,
-                "preconditionFailed",
+                ErrorCode::PreconditionFailed,
                 format!(
                     "If-Match {:?} does not name the document's upload session {id}.",
                     if_match.unwrap_or("")

@@ -43,7 +43,7 @@ impl UploadService {
     }
 
     /// Resolves a download URL's grant to the document it may read.
-    pub(super) fn authorize_download(
+    pub(crate) fn authorize_download(
         &self,
         grant_id: &str,
         token: Option<&str>,

@@ -4,7 +4,7 @@
 
 use super::range::RangeRequest;
 use super::{ContentRange, RangeOutcome, UploadService};
-use crate::odata::GraphError;
+use crate::odata::{ErrorCode, GraphError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -76,7 +76,7 @@ async fn put_range(
         let length = header_str(&headers, header::CONTENT_LENGTH)?.ok_or_else(|| {
             GraphError::new(
                 StatusCode::LENGTH_REQUIRED,
-                "invalidRequest",
+                ErrorCode::InvalidRequest,
                 "The Content-Length header is required.",
             )
         })?;
@@ -162,7 +162,7 @@ async fn download(
         RangeRequest::Unsatisfiable => {
             let mut response = error_response(GraphError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
-                "invalidRange",
+                ErrorCode::InvalidRange,
                 format!(
                     "Range {:?} lies outside the {size}-byte document.",
                     requested.unwrap_or("")

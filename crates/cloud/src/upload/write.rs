@@ -5,7 +5,7 @@ use super::digest::{PrefixHash, SharedPrefixHash};
 use super::range::{ContentRange, Span};
 use super::store::{self, SessionRecord};
 use super::{RangeOutcome, SessionProgress, UploadService, UploadStoreError};
-use crate::odata::GraphError;
+use crate::odata::{ErrorCode, GraphError};
 use axum::http::StatusCode;
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
@@ -89,7 +89,7 @@ impl UploadService {
         if range.length() >= self.limits.max_fragment {
             return Err(GraphError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "invalidRequest",
+                ErrorCode::InvalidRequest,
                 format!(
                     "Content-Range {}-{} carries {} bytes; each request must be under {} bytes.",
                     range.first,
@@ -119,7 +119,7 @@ impl UploadService {
             {
                 return Err(GraphError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
-                    "invalidRange",
+                    ErrorCode::InvalidRange,
                     format!(
                         "Uploaded fragment {}-{} overlaps with existing data.",
                         range.first, range.last
@@ -129,7 +129,7 @@ impl UploadService {
             if state.in_flight.len() >= self.limits.max_ranges_in_flight {
                 return Err(GraphError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "activityLimitReached",
+                    ErrorCode::ActivityLimitReached,
                     format!(
                         "At most {} ranges may be uploaded to one session at once.",
                         self.limits.max_ranges_in_flight
@@ -269,7 +269,7 @@ impl UploadService {
                 );
                 return Err(GraphError::new(
                     StatusCode::REQUEST_TIMEOUT,
-                    "timeout",
+                    ErrorCode::Timeout,
                     format!(
                         "The body of range {}-{} sent nothing for {} s after {received} bytes; \
                          the range was given back, send it again.",

@@ -394,7 +394,7 @@ async fn operations_list_and_a_printers_share_under_both_versions() {
         assert_eq!(got["displayName"], "Ops share");
         assert_eq!(
             got["@odata.context"],
-            format!("{base}/$metadata#print/shares/$entity")
+            format!("{base}/$metadata#print/printers('{first}')/shares/$entity")
         );
         let at = format!("{base}/print/printers/{second}/shares/{share_id}");
         admin_g

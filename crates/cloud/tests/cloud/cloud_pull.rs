@@ -84,15 +84,17 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
     assert_eq!(def["createdBy"]["appId"], object_id("app", "badge"));
     assert_eq!(def["createdBy"]["displayName"], "Badge app");
     let def_id = def["id"].as_str().unwrap().to_string();
-    let (s, _, _) = call(
+    // createdBy.appId is server-set: read-only, so ignored when sent.
+    let (s, _, same) = call(
         &client,
-        Method::POST,
-        &defs,
+        Method::PATCH,
+        &format!("{defs}/{def_id}"),
         Some(&badge),
-        Some(json!({"displayName": "x", "createdBy": {"appId": "forged"}})),
+        Some(json!({"createdBy": {"appId": "forged", "displayName": "Badge app"}})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "createdBy.appId is server-set");
+    assert_eq!(s, StatusCode::OK, "{same}");
+    assert_eq!(same["createdBy"]["appId"], object_id("app", "badge"));
     let (s, _, patched) = call(
         &client,
         Method::PATCH,
@@ -245,7 +247,7 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         Method::PATCH,
         &job1_url,
         Some(&badge),
-        Some(json!({"configuration": {"copies": 2}, "status": {}})),
+        Some(json!({"configuration": {"copies": 2}, "colour": "red"})),
     )
     .await;
     assert_eq!(
@@ -253,6 +255,7 @@ async fn pull_printing_holds_jobs_until_the_apps_task_releases_redirects_or_abor
         StatusCode::BAD_REQUEST,
         "only configuration is updatable: {body}"
     );
+    assert!(message(&body).contains("colour"), "{body}");
     let (s, _, body) = call(
         &client,
         Method::PATCH,

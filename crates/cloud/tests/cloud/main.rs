@@ -3,9 +3,13 @@
 //! crates only, never the devices or the rasterizer (the harness is `printlab-testkit`).
 
 mod cloud_beta;
+mod cloud_connections;
 mod cloud_graph;
+mod cloud_health;
 mod cloud_pull;
 mod cloud_registration;
+mod cloud_tls;
+mod conformance;
 mod data_folder;
 mod infra_ipptool;
 mod infra_service;

@@ -311,7 +311,18 @@ async fn a_cloud_stopped_before_converting_converts_when_it_opens_again() {
     // running cloud in that window cannot be timed from outside, so the state is written
     // through the store API.)
     {
-        let db = sled::open(data.join("store")).unwrap();
+        // The stopped cloud's sled can hold its lock file a moment after the stop (seen when
+        // earlier tests of this binary left sled's shared background threads busy): retry.
+        let path = data.join("store");
+        let db = printlab_testkit::wait_for(
+            "the stopped cloud's store lock",
+            Duration::from_secs(10),
+            || {
+                let path = path.clone();
+                async move { sled::open(&path).map_err(|e| json!(e.to_string())) }
+            },
+        )
+        .await;
         let store = Store::open(&db).unwrap();
         let mut record = store.job(&printer, job.parse().unwrap()).unwrap().unwrap();
         record.job.status.state = PrintJobProcessingState::Processing;

@@ -121,11 +121,23 @@ pub const FLEET_POOL_MAX_IDLE: usize = 64;
 /// The one HTTP client a fleet shares (one connection pool, one TLS configuration), with idle
 /// connections capped at [`FLEET_POOL_MAX_IDLE`] and closed after [`FLEET_POOL_IDLE`].
 pub fn fleet_http_client() -> Result<reqwest::Client, RuntimeError> {
-    reqwest::Client::builder()
+    fleet_http_client_trusting(None)
+}
+
+/// As [`fleet_http_client`], also trusting the CA certificates of a PEM bundle (a lab's own
+/// HTTPS CA) besides the system's.
+pub fn fleet_http_client_trusting(
+    extra_roots_pem: Option<&[u8]>,
+) -> Result<reqwest::Client, RuntimeError> {
+    let mut builder = reqwest::Client::builder()
         .pool_idle_timeout(FLEET_POOL_IDLE)
-        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE)
-        .build()
-        .map_err(RuntimeError::HttpClient)
+        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE);
+    if let Some(pem) = extra_roots_pem {
+        for root in reqwest::Certificate::from_pem_bundle(pem).map_err(RuntimeError::HttpClient)? {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    builder.build().map_err(RuntimeError::HttpClient)
 }
 
 /// Options shared by all printers of a fleet.

@@ -23,7 +23,7 @@ mod token_refresh;
 pub use control_api::control_router;
 pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
-    fleet_http_client, out_root, start_fleet,
+    fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,
 };
 pub use job_pipeline::render_profile;
 pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot};

@@ -187,6 +187,12 @@ async fn register_output_device(
     Ok(IppReply::new(response))
 }
 
+pub(super) fn holds_proxy_credentials(state: &InfraState, headers: &HeaderMap) -> bool {
+    let credentials = basic(headers);
+    let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+    pair.is_some() && state.proxies_for(pair).is_ok()
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
