@@ -1,25 +1,16 @@
 //! `printlab cloud` and `printlab token` as a user runs them: the token the CLI mints from the
 //! data folder is accepted by the running cloud.
 
+use crate::KilledOnDrop;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-
-/// Kills the cloud process when the test ends, pass or fail.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn cli_token_is_accepted_by_the_cli_cloud() {
     let exe = env!("CARGO_BIN_EXE_printlab");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let mut cloud = Child(
+    let mut cloud = KilledOnDrop(
         Command::new(exe)
             .args(["cloud", "--listen", "127.0.0.1:0", "--data", data])
             .stdout(Stdio::piped())
@@ -79,7 +70,7 @@ async fn cli_devices_are_ready_once_every_printer_has_advertised() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("cloud");
     let data = data.to_str().unwrap();
-    let mut cloud = Child(
+    let mut cloud = KilledOnDrop(
         Command::new(exe)
             .args(["cloud", "--listen", "127.0.0.1:0", "--data", data])
             .stdout(Stdio::piped())
@@ -104,7 +95,7 @@ async fn cli_devices_are_ready_once_every_printer_has_advertised() {
     );
     let config = dir.path().join("printers.toml");
     std::fs::write(&config, fleet).unwrap();
-    let mut devices = Child(
+    let mut devices = KilledOnDrop(
         Command::new(exe)
             .args(["devices", "--cloud", &cloud_url, "--admin-token", &admin])
             .arg("--config")

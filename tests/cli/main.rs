@@ -8,3 +8,13 @@ mod cli_provision;
 mod cli_upload;
 mod cloud_cli;
 mod up_tls;
+
+/// A `printlab` child process (a cloud, a lab) killed when the test ends, pass or fail.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -3,18 +3,9 @@
 //! would never be ready), a client given the CA reaches Graph, one without it is refused, and
 //! printlab's client commands trust it through lab.json.
 
+use crate::KilledOnDrop;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-
-/// Kills `up` when the test ends, pass or fail.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn up_tls_serves_graph_to_clients_that_trust_its_ca() {
@@ -24,7 +15,7 @@ async fn up_tls_serves_graph_to_clients_that_trust_its_ca() {
         printlab_testkit_fleet::ONE_PRINTER
     );
     std::fs::write(dir.path().join("printers.toml"), fleet).unwrap();
-    let mut up = Child(
+    let mut up = KilledOnDrop(
         Command::new(env!("CARGO_BIN_EXE_printlab"))
             .current_dir(dir.path())
             .args(["up", "--tls", "--listen", "127.0.0.1:0", "--log", "warn"])
