@@ -6,7 +6,7 @@ use super::layout::{self, JobLayout, Placement};
 use super::output_limits::{self, LimitExceeded, OutputBudget};
 use super::rasteriser::{Cell, SideJob, SideOutput, WorkerOptions};
 use super::settings::{self, AppliedSettings, ColorOutput};
-use super::source;
+use super::source::{self, Document};
 use super::workers::{Limits, execute};
 use super::{JobRequest, RenderError};
 use hayro::kurbo::{Affine, Rect};
@@ -107,6 +107,37 @@ fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Option<String>
     })
 }
 
+/// Refuses the first page whose paths would make the rasteriser hold more than
+/// [`Limits::page_path_bytes`] where it is placed (`page_to_pixels`): vello_cpu keeps every
+/// path's tiles until the page is composited, and hayro cannot be stopped inside a page.
+pub(super) fn check_path_memory(
+    document: &Document,
+    format: &'static str,
+    dpi: u32,
+    placed: impl IntoIterator<Item = (usize, Affine)>,
+    limits: &Limits,
+) -> Result<(), RenderError> {
+    let Document::Pdf { path_loads, .. } = document else {
+        return Ok(());
+    };
+    for (page, page_to_pixels) in placed {
+        let bytes = path_loads[page].bytes_at(page_to_pixels);
+        if bytes > limits.page_path_bytes {
+            return Err(RenderError::Unprintable {
+                format,
+                reason: format!(
+                    "page {}: its paths would make the rasteriser hold about {} MiB of tiles at \
+                     {dpi} dpi, more than the {} MiB one page may take",
+                    page + 1,
+                    bytes >> 20,
+                    limits.page_path_bytes >> 20
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn render_job(
     request: &JobRequest<'_>,
     limits: &Limits,
@@ -177,6 +208,14 @@ pub(super) fn render_job(
                 .collect(),
         })
         .collect();
+    check_path_memory(
+        &document,
+        format,
+        applied.dpi,
+        jobs.iter()
+            .flat_map(|side| side.cells.iter().map(|c| (c.page, c.page_to_pixels))),
+        limits,
+    )?;
 
     let sides_per_sheet = if duplex { 2 } else { 1 };
     let mut done = vec![false; jobs.len()];
@@ -352,6 +391,14 @@ pub(super) fn render_native(
             files: vec![out_dir.join(format!("page-{}.png", page + 1))],
         });
     }
+    check_path_memory(
+        &document,
+        format,
+        dpi,
+        jobs.iter()
+            .map(|side| (side.cells[0].page, side.cells[0].page_to_pixels)),
+        limits,
+    )?;
     let open_time = started.elapsed();
     let jobs = Arc::new(jobs);
     let options = WorkerOptions {

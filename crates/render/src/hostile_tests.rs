@@ -2,6 +2,7 @@
 //! an error that says why, or rendered within the engine's memory and time bounds.
 
 use super::dispatch;
+use super::source::Document;
 use super::workers::{LIMITS, Limits, abandoned_workers};
 use super::*;
 use std::io::Write;
@@ -487,7 +488,8 @@ fn sides_beyond_the_pixel_cap_are_refused_before_allocation() {
     }
 }
 
-/// A page that takes seconds: thousands of paths zigzagging across the whole page.
+/// A page that takes seconds: thousands of paths zigzagging across the whole page (far past
+/// the path memory bound, which the tests that use it lift to reach the rasteriser).
 fn slow_page(paths: usize) -> Vec<u8> {
     let mut content = String::new();
     for p in 0..paths {
@@ -521,6 +523,7 @@ fn a_page_that_overruns_its_time_bound_fails_the_job_promptly() {
     let _alone = alone();
     let limits = Limits {
         page_time: Duration::from_millis(200),
+        page_path_bytes: u64::MAX,
         ..LIMITS
     };
     let started = Instant::now();
@@ -539,6 +542,7 @@ fn jobs_wait_while_too_many_abandoned_workers_run() {
     let limits = Limits {
         page_time: Duration::from_millis(100),
         max_abandoned: 1,
+        page_path_bytes: u64::MAX,
         ..LIMITS
     };
     refusal(native(&slow_page(2000), 150, &limits));
@@ -559,11 +563,173 @@ fn a_page_that_breaks_the_rasteriser_is_refused_as_unprintable() {
     let _alone = alone();
     let limits = Limits {
         page_time: Duration::from_secs(600),
+        page_path_bytes: u64::MAX,
         ..LIMITS
     };
     let reason = refusal(native(&slow_page(4000), 150, &limits));
     assert!(
         reason.contains("page(s) [1] broke the rasteriser") && reason.contains("alpha_idx"),
         "{reason}"
+    );
+}
+
+/// Segments in each path of [`huge_paths_page`].
+const SEGMENTS_PER_PATH: usize = 200;
+
+/// A page of `paths` long paths of [`SEGMENTS_PER_PATH`] segments each, every one spanning the
+/// page, in turn: a filled zigzag of lines, a curve chain stroked wide and dashed, a zigzag
+/// clipping a full-page fill, and lines and curves filled and stroked.
+fn huge_paths_page(paths: usize) -> Vec<u8> {
+    let mut content = String::new();
+    for p in 0..paths {
+        let x = |i: usize| (i * 37 + p * 11) % 595;
+        let y = |i: usize| if i.is_multiple_of(2) { 0 } else { 842 };
+        let mut path = String::from("0 0 m ");
+        for i in 0..SEGMENTS_PER_PATH {
+            if p % 4 == 1 || (p % 4 == 3 && i % 2 == 0) {
+                let (x1, x2, x3) = (x(3 * i), x(3 * i + 1), x(3 * i + 2));
+                path.push_str(&format!("{x1} 842 {x2} 0 {x3} {} c ", y(i)));
+            } else {
+                path.push_str(&format!("{} {} l ", x(i), y(i)));
+            }
+        }
+        let gray = (p % 10) as f64 / 10.0;
+        content.push_str(&match p % 4 {
+            0 => format!("{gray} g {path}f\n"),
+            1 => format!("{gray} G 12 w [6 3] 0 d {path}S [] 0 d\n"),
+            2 => format!("q {path}W n {gray} g 0 0 595 842 re f Q\n"),
+            _ => format!("{gray} g 0.5 G 4 w {path}B\n"),
+        });
+    }
+    one_page_pdf("<< >>", stream("", content.as_bytes()), &[])
+}
+
+/// Renders `huge_paths_page(paths)` natively at `dpi` in a process of its own (so that its peak
+/// memory is the page's alone) under the default limits: what happened and the peak RSS.
+fn huge_paths_in_child(paths: usize, dpi: u32) -> (String, u64) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "hostile_tests::huge_paths_child_process",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PRINTLAB_HUGE_PATHS", format!("{paths} {dpi}"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let field = |key: &str| {
+        // libtest may print the test's name on the same line before the child's own output.
+        stdout
+            .lines()
+            .find_map(|line| line.find(key).map(|at| line[at + key.len()..].trim()))
+            .unwrap_or_else(|| panic!("no {key} from the child: {stdout} {output:?}"))
+            .to_string()
+    };
+    (field("OUTCOME "), field("PEAK_RSS ").parse().unwrap())
+}
+
+/// The child of [`huge_paths_in_child`]; does nothing when run without its parent.
+#[test]
+#[ignore = "run by huge_paths_in_child in a process of its own"]
+fn huge_paths_child_process() {
+    let Ok(spec) = std::env::var("PRINTLAB_HUGE_PATHS") else {
+        return;
+    };
+    let [paths, dpi]: [usize; 2] = spec
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let outcome = match native(&huge_paths_page(paths), dpi as u32, &LIMITS) {
+        Ok(_) => "rendered".to_string(),
+        Err(RenderError::Unprintable { reason, .. }) => format!("refused: {reason}"),
+        Err(other) => panic!("{other:?}"),
+    };
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    println!("OUTCOME {outcome}");
+    println!("PEAK_RSS {}", peak_kib << 10);
+}
+
+/// The page's path load estimate at `dpi`, as the renderer computes it.
+fn path_bytes(pdf: &[u8], dpi: u32) -> u64 {
+    let (document, _) = source::open(pdf, PDF, &[PDF.to_string()]).unwrap();
+    let Document::Pdf { path_loads, .. } = document else {
+        unreachable!("a PDF opens as a PDF")
+    };
+    path_loads[0].bytes_at(hayro::kurbo::Affine::scale(dpi as f64 / 72.0))
+}
+
+/// A page of a few thousand page-spanning paths (800,000 segments, under the operator bound)
+/// took vello_cpu 2.8 GB before it panicked. Such pages are refused before rasterising; a page
+/// just under the path bound renders, and each stays within the bound above what a one-path
+/// page takes, measured as the peak RSS of a process rendering that page alone.
+#[test]
+fn pages_of_huge_paths_stay_within_the_path_memory_bound() {
+    let _alone = alone();
+    let dpi = 150;
+    let bound = LIMITS.page_path_bytes;
+    let (outcome, baseline) = huge_paths_in_child(4, dpi);
+    assert_eq!(outcome, "rendered");
+
+    let (outcome, peak) = huge_paths_in_child(4000, dpi);
+    assert!(
+        outcome.starts_with("refused: page 1: its paths would make the rasteriser hold about")
+            && outcome.contains(&format!("more than the {} MiB", bound >> 20)),
+        "{outcome}"
+    );
+    assert!(
+        peak < baseline + bound,
+        "refusing took {} MiB above the {} MiB baseline",
+        (peak - baseline) >> 20,
+        baseline >> 20
+    );
+
+    // The most whole groups of the four kinds of path whose estimate is under the bound.
+    let group = path_bytes(&huge_paths_page(4), dpi);
+    let mut under = 4 * (bound / group) as usize;
+    while path_bytes(&huge_paths_page(under), dpi) > bound {
+        under -= 4;
+    }
+    while path_bytes(&huge_paths_page(under + 4), dpi) <= bound {
+        under += 4;
+    }
+    let over = huge_paths_page(under + 4);
+    let reason = refusal(native(&over, dpi, &LIMITS));
+    assert!(reason.starts_with("page 1: its paths"), "{reason}");
+    // Jobs, and counting them, refuse it the same way at the printer's resolution.
+    let dir = tempfile::tempdir().unwrap();
+    let request = JobRequest {
+        document: &over,
+        content_type: PDF,
+        ticket: &Ticket::default(),
+        profile: &DeviceProfile::default(),
+        out_dir: dir.path(),
+        cancel: &CancellationToken::new(),
+        on_sheet: &|_| {},
+    };
+    let reason = refusal(render_job(&request));
+    assert!(reason.starts_with("page 1: its paths"), "{reason}");
+    match count_job(&request) {
+        Err(RenderError::Unprintable { reason, .. }) => {
+            assert!(reason.starts_with("page 1: its paths"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let (outcome, peak) = huge_paths_in_child(under, dpi);
+    assert_eq!(outcome, "rendered", "{under} paths");
+    assert!(
+        peak < baseline + bound,
+        "{under} paths took {} MiB above the {} MiB baseline",
+        (peak - baseline) >> 20,
+        baseline >> 20
     );
 }

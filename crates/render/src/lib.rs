@@ -140,6 +140,19 @@ pub fn count_job(request: &JobRequest<'_>) -> Result<JobCount, RenderError> {
     let mut job = layout::lay_out(&applied, &page_sizes, &selected);
     let duplex = job.sides.iter().any(|s| s.back);
     let stopped_at_limit = output_limits::cut_layout(&mut job, request.profile.output_limits);
+    let scale = hayro::kurbo::Affine::scale(applied.dpi as f64 / 72.0);
+    dispatch::check_path_memory(
+        &document,
+        format,
+        applied.dpi,
+        job.printed.iter().flat_map(|printed| {
+            job.sides[printed.layout_index]
+                .placements
+                .iter()
+                .map(|p| (p.source_page, scale * p.page_to_sheet))
+        }),
+        &workers::LIMITS,
+    )?;
     Ok(JobCount {
         stopped_at_limit,
         media_sheets: job.printed.len() / if duplex { 2 } else { 1 },

@@ -115,7 +115,7 @@ impl<'a> Worker<'a> {
         // the side buffer is neither written nor read back. Other sides are assembled there.
         let streamed = match (self.document, &job.cells[..]) {
             _ if blank => false,
-            (Document::Pdf(pdf), [cell])
+            (Document::Pdf { pdf, .. }, [cell])
                 if cell.clip == (0, 0, job.width, job.height) && !job.turned_half =>
             {
                 self.rasterise(pdf, cell);
@@ -125,7 +125,7 @@ impl<'a> Worker<'a> {
                 // A single PDF cell covering the side (turned half) overwrites every pixel, so
                 // the previous side's pixels may stay; otherwise start from paper (raster pages
                 // paint only where they are).
-                let covered = matches!(self.document, Document::Pdf(_))
+                let covered = matches!(self.document, Document::Pdf { .. })
                     && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
                 let side_bytes = row_bytes * job.height as usize;
                 if !covered {
@@ -256,7 +256,7 @@ impl<'a> Worker<'a> {
         }
         let channels = self.color.channels();
         match self.document {
-            Document::Pdf(pdf) => {
+            Document::Pdf { pdf, .. } => {
                 self.rasterise(pdf, cell);
                 let cw = (x1 - x0) as usize;
                 let rgba = self.pixmap.data_as_u8_slice();

@@ -27,6 +27,9 @@ pub(super) struct Limits {
     /// the side's RGB buffer), so the default, 150 M pixels (A4 at 1200 dpi; A3 at 600), bounds
     /// a worker at about 1 GiB.
     pub side_pixels: u64,
+    /// Most bytes of tiles and strips the rasteriser may hold for one page's paths, on top of
+    /// the side's pixels, as `PathLoad::bytes_at` estimates them where the page is placed.
+    pub page_path_bytes: u64,
     /// How many abandoned workers may still be running before a new job waits for their pages
     /// to end. One hostile document can abandon a worker per core at once, so the process holds
     /// at most `max_abandoned - 1` plus a core's worth of them, however many such documents
@@ -37,6 +40,7 @@ pub(super) struct Limits {
 pub(super) const LIMITS: Limits = Limits {
     page_time: Duration::from_secs(60),
     side_pixels: 150_000_000,
+    page_path_bytes: 256 << 20,
     max_abandoned: 2,
 };
 

@@ -5,6 +5,7 @@ mod filter_chain;
 mod image_size;
 mod jpeg_png;
 mod page_complexity;
+mod path_load;
 mod pdf;
 mod raster;
 
@@ -14,6 +15,7 @@ pub(crate) use pdf::repair_pdf;
 use super::RenderError;
 use hayro::hayro_syntax::Pdf;
 use jpeg_png::decode_image;
+pub use path_load::PathLoad;
 use pdf::open_pdf;
 use raster::{decode_pwg, decode_urf};
 
@@ -66,7 +68,11 @@ impl RasterPage {
 }
 
 pub enum Document {
-    Pdf(Pdf),
+    Pdf {
+        pdf: Pdf,
+        /// Each page's path load, which the renderer bounds at the job's resolution.
+        path_loads: Vec<PathLoad>,
+    },
     Raster(Vec<RasterPage>),
 }
 
@@ -74,7 +80,7 @@ impl Document {
     /// Page sizes in points, after /Rotate for PDF.
     pub fn page_sizes(&self) -> Vec<(f64, f64)> {
         match self {
-            Document::Pdf(pdf) => pdf
+            Document::Pdf { pdf, .. } => pdf
                 .pages()
                 .iter()
                 .map(|p| {
@@ -152,7 +158,7 @@ pub fn open(
         _ => Document::Raster(decode_urf(bytes)?),
     };
     let pages = match &document {
-        Document::Pdf(pdf) => pdf.pages().len(),
+        Document::Pdf { pdf, .. } => pdf.pages().len(),
         Document::Raster(pages) => pages.len(),
     };
     if pages == 0 {

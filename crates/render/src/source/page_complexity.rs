@@ -4,9 +4,11 @@
 //! measured here too), so a form that draws the next twice, 45 levels deep, costs 2^45 and is
 //! refused before hayro starts on it. Each stream is parsed once (costs are remembered per
 //! stream and resource scope), so the check costs one tokenising pass over the document's
-//! content, not an interpretation.
+//! content, not an interpretation. The same pass measures the edges each page's paths paint
+//! (`path_load`), which the renderer bounds once it knows the page's resolution.
 
 use super::filter_chain::{decoded_bytes, filters_with_params};
+use super::path_load::{PathLoad, PathTracker, matrix, stretch};
 use super::pdf::MAX_STREAM_DECODED;
 use hayro::hayro_syntax::Pdf;
 use hayro::hayro_syntax::content::UntypedIter;
@@ -20,12 +22,14 @@ use std::collections::{HashMap, HashSet};
 pub(super) const MAX_PAGE_OPERATORS: u64 = 1_000_000;
 
 /// Refuses the first page whose expanded drawing passes [`MAX_PAGE_OPERATORS`], or that draws
-/// through itself; the error names the page (1-based) and why.
-pub(super) fn check_pages(pdf: &Pdf) -> Result<(), String> {
+/// through itself; the error names the page (1-based) and why. Otherwise gives each page's
+/// path load.
+pub(super) fn check_pages(pdf: &Pdf) -> Result<Vec<PathLoad>, String> {
     let mut counter = Counter::default();
+    let mut loads = Vec::with_capacity(pdf.pages().len());
     for (index, page) in pdf.pages().iter().enumerate() {
         let number = index + 1;
-        page_cost(&mut counter, page, index).map_err(|refusal| match refusal {
+        let (_, load) = page_cost(&mut counter, page, index).map_err(|refusal| match refusal {
             Refusal::TooComplex => format!(
                 "page {number} draws more than {MAX_PAGE_OPERATORS} operators once its forms, \
                  patterns and Type 3 glyphs are expanded"
@@ -39,27 +43,41 @@ pub(super) fn check_pages(pdf: &Pdf) -> Result<(), String> {
                 format!("page {number} draws object {id:?} inside itself (a cycle)")
             }
         })?;
+        loads.push(load);
         counter.parsed = 0;
     }
-    Ok(())
+    Ok(loads)
 }
 
-fn page_cost(counter: &mut Counter, page: &Page<'_>, index: usize) -> Result<u64, Refusal> {
+fn page_cost(
+    counter: &mut Counter,
+    page: &Page<'_>,
+    index: usize,
+) -> Result<(u64, PathLoad), Refusal> {
     let scope = Scope::Page(index);
     let over = |_| Refusal::TooComplex;
     let mut cost = 0u64;
+    let mut load = PathLoad::default();
     for content in page_contents(page.raw()) {
-        cost = add(cost, counter.content(&content, page.resources(), scope)?).map_err(over)?;
+        let (drawn, paths) = counter.content(&content, page.resources(), scope)?;
+        cost = add(cost, drawn).map_err(over)?;
+        load.add_scaled(paths, 1.0);
     }
     if let Some(annotations) = page.raw().get::<Array<'_>>(b"Annots") {
         for annotation in annotations.iter::<Dict<'_>>() {
             for appearance in appearances(&annotation) {
-                let drawn = counter.form(&appearance, page.resources(), scope)?;
+                let (drawn, paths) = counter.form(&appearance, page.resources(), scope)?;
                 cost = add(cost, drawn).map_err(over)?;
+                load.add_scaled(paths, stretch(form_matrix(&appearance)));
             }
         }
     }
-    Ok(cost)
+    Ok((cost, load))
+}
+
+/// A form's, pattern's or soft-mask group's `Matrix`: its units to those it is drawn in.
+fn form_matrix(stream: &Stream<'_>) -> hayro::kurbo::Affine {
+    matrix(stream.dict().get::<[f64; 6]>(b"Matrix"))
 }
 
 /// The decoded content streams of a page (one, or an array of them).
@@ -122,8 +140,9 @@ fn add(a: u64, b: u64) -> Result<u64, OverBound> {
 
 #[derive(Default)]
 struct Counter {
-    /// Expanded cost of each stream already counted, per scope its names resolve in.
-    known: HashMap<(ObjectIdentifier, Scope), u64>,
+    /// Expanded cost and path load of each stream already counted, per scope its names
+    /// resolve in.
+    known: HashMap<(ObjectIdentifier, Scope), (u64, PathLoad)>,
     /// Streams being counted now: meeting one again is a stream that draws itself. (hayro does
     /// not resolve a reference back into an object it is resolving, so such a cycle reaches us
     /// through inherited resources: a form without its own that draws the page's name for it.)
@@ -134,14 +153,15 @@ struct Counter {
 }
 
 impl Counter {
-    /// Expanded cost of a form-like stream (form XObject, tiling pattern, soft-mask group,
-    /// Type 3 glyph, appearance), drawn from a stream whose scope is `outer`.
+    /// Expanded cost and path load (in its own units) of a form-like stream (form XObject,
+    /// tiling pattern, soft-mask group, Type 3 glyph, appearance), drawn from a stream whose
+    /// scope is `outer`.
     fn form<'a>(
         &mut self,
         stream: &Stream<'a>,
         outer_resources: &Resources<'a>,
         outer: Scope,
-    ) -> Result<u64, Refusal> {
+    ) -> Result<(u64, PathLoad), Refusal> {
         let id = stream.obj_id();
         let own = stream.dict().get::<Dict<'a>>(b"Resources");
         let scope = if own.is_some() { Scope::Own(id) } else { outer };
@@ -161,15 +181,16 @@ impl Counter {
     }
 
     /// Expanded cost of one content stream: one per operator, plus what each operator draws
-    /// through.
+    /// through; and the path load of all it paints, in its own units.
     fn content<'a>(
         &mut self,
         data: &[u8],
         resources: &Resources<'a>,
         scope: Scope,
-    ) -> Result<u64, Refusal> {
+    ) -> Result<(u64, PathLoad), Refusal> {
         let mut cost = 0u64;
         let mut glyph_cost = 1u64;
+        let mut paths = PathTracker::default();
         let mut operators = UntypedIter::new(data);
         while let Some(instruction) = operators.next() {
             self.parsed += 1;
@@ -177,6 +198,7 @@ impl Counter {
                 return Err(Refusal::TooComplex);
             }
             let operator: &[u8] = instruction.operator;
+            paths.instruction(operator, instruction.operands());
             let last_name = || {
                 instruction
                     .operands()
@@ -186,7 +208,9 @@ impl Counter {
             let drawn = match operator {
                 b"Do" => match last_name().and_then(|name| resources.get_x_object(&name)) {
                     Some(x) if is_name(x.dict(), b"Subtype", b"Form") => {
-                        self.form(&x, resources, scope)?
+                        let (drawn, load) = self.form(&x, resources, scope)?;
+                        paths.add_drawn(load, paths.ctm() * form_matrix(&x));
+                        drawn
                     }
                     _ => 0,
                 },
@@ -194,7 +218,12 @@ impl Counter {
                     .and_then(|name| resources.get_pattern(&name))
                     .and_then(|p| p.into_stream())
                 {
-                    Some(tiling) => self.form(&tiling, resources, scope)?,
+                    Some(tiling) => {
+                        // Pattern space is the stream's own, whatever the CTM.
+                        let (drawn, load) = self.form(&tiling, resources, scope)?;
+                        paths.add_drawn(load, form_matrix(&tiling));
+                        drawn
+                    }
                     None => 0,
                 },
                 b"gs" => match last_name()
@@ -202,7 +231,11 @@ impl Counter {
                     .and_then(|gs| gs.get::<Dict<'a>>(b"SMask"))
                     .and_then(|mask| mask.get::<Stream<'a>>(b"G"))
                 {
-                    Some(group) => self.form(&group, resources, scope)?,
+                    Some(group) => {
+                        let (drawn, load) = self.form(&group, resources, scope)?;
+                        paths.add_drawn(load, paths.ctm() * form_matrix(&group));
+                        drawn
+                    }
                     None => 0,
                 },
                 b"Tf" => {
@@ -237,7 +270,7 @@ impl Counter {
                 .and_then(|c| add(c, drawn))
                 .map_err(|_| Refusal::TooComplex)?;
         }
-        Ok(cost)
+        Ok((cost, paths.painted()))
     }
 
     /// The dearest glyph of a Type 3 font: what each byte shown in it may cost.
@@ -255,7 +288,7 @@ impl Counter {
         let mut dearest = 1;
         for key in procs.keys() {
             if let Some(glyph) = procs.get::<Stream<'a>>(key.as_ref()) {
-                dearest = dearest.max(self.form(&glyph, resources, outer)?);
+                dearest = dearest.max(self.form(&glyph, resources, outer)?.0);
             }
         }
         Ok(dearest)

@@ -30,8 +30,9 @@ pub(super) fn open_pdf(bytes: &[u8]) -> Result<Document, RenderError> {
         }
     };
     check_pdf_streams(&pdf)?;
-    page_complexity::check_pages(&pdf).map_err(|reason| unprintable(PDF, reason))?;
-    Ok(Document::Pdf(pdf))
+    let path_loads =
+        page_complexity::check_pages(&pdf).map_err(|reason| unprintable(PDF, reason))?;
+    Ok(Document::Pdf { pdf, path_loads })
 }
 
 /// Loads a PDF that has at least one page: hayro reads some damaged files as zero pages
