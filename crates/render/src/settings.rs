@@ -286,6 +286,18 @@ pub fn resolve(
                 "ranges are 1-based with start <= end",
             ));
         }
+        // RFC 8011 §5.2.7: ranges ascend and do not overlap, so a printer prints them in one
+        // pass; one that does not is refused, as an IPP printer refuses the job, rather than
+        // printed in an order nobody can rely on. (The cloud puts Graph's in order first.)
+        if let Some(&(_, previous_end)) = page_ranges.last()
+            && range.start <= previous_end as i64
+        {
+            return Err(invalid(
+                "pageRanges",
+                format!("{}-{}", range.start, range.end),
+                "ranges must ascend without overlapping (RFC 8011 §5.2.7)",
+            ));
+        }
         page_ranges.push((range.start as u32, range.end as u32));
     }
 

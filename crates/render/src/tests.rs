@@ -387,29 +387,32 @@ fn copies_collated_and_not() {
 }
 
 #[test]
-fn page_ranges_pick_pages_in_order() {
-    let config = Ticket {
-        page_ranges: vec![
-            PageRange { start: 3, end: 4 },
-            PageRange { start: 1, end: 1 },
-        ],
+fn page_ranges_pick_pages_and_refuse_what_ipp_refuses() {
+    let ranges = |list: &[(i64, i64)]| Ticket {
+        page_ranges: list
+            .iter()
+            .map(|&(start, end)| PageRange { start, end })
+            .collect(),
         ..Default::default()
     };
-    let r = render_pdf(&testpages(4), config).unwrap();
+    let r = render_pdf(&testpages(4), ranges(&[(1, 1), (3, 4)])).unwrap();
     let pages: Vec<usize> = r.manifest.sides.iter().map(|s| s.source_pages[0]).collect();
-    assert_eq!(pages, vec![3, 4, 1]);
-    assert!(find(&r.images[0], page_rgb(3)).is_some());
-    let none = Ticket {
-        page_ranges: vec![PageRange { start: 9, end: 9 }],
-        ..Default::default()
-    };
-    assert!(matches!(
-        render_pdf(&testpages(4), none),
-        Err(RenderError::InvalidOption {
-            option: "pageRanges",
-            ..
-        })
-    ));
+    assert_eq!(pages, vec![1, 3, 4]);
+    assert!(find(&r.images[1], page_rgb(3)).is_some());
+    // Out of order or overlapping (RFC 8011 §5.2.7), or past the last page: refused, named.
+    for bad in [&[(3, 4), (1, 1)][..], &[(1, 3), (2, 4)], &[(9, 9)]] {
+        let refused = render_pdf(&testpages(4), ranges(bad));
+        assert!(
+            matches!(
+                refused,
+                Err(RenderError::InvalidOption {
+                    option: "pageRanges",
+                    ..
+                })
+            ),
+            "{bad:?}: {refused:?}"
+        );
+    }
 }
 
 #[test]
