@@ -128,6 +128,9 @@ pub enum Scaling {
     Fill,
     ShrinkToFit,
     None,
+    /// IPP `print-scaling=auto`, decided per page by `layout::scale_factor`: `none` for a page
+    /// no larger than the media, else `fit`, or `fill` when the media is borderless.
+    Auto,
 }
 
 /// The settings the engine applied, recorded in the manifest.
@@ -239,8 +242,8 @@ pub fn resolve(
         ScalingRequest::Fit => Scaling::Fit,
         ScalingRequest::Fill => Scaling::Fill,
         ScalingRequest::None => Scaling::None,
-        // IPP `auto`: shrink what does not fit, leave the rest at its size.
-        ScalingRequest::ShrinkToFit | ScalingRequest::Auto => Scaling::ShrinkToFit,
+        ScalingRequest::ShrinkToFit => Scaling::ShrinkToFit,
+        ScalingRequest::Auto => Scaling::Auto,
     };
 
     let job_margin = ticket.margins;
@@ -338,7 +341,7 @@ mod tests {
         assert!(s.color == ColorOutput::Color && s.antialias && s.collate);
         assert_eq!((s.copies, s.pages_per_sheet), (1, 1));
         assert_eq!(s.duplex, Sides::OneSided);
-        assert_eq!(s.scaling, Scaling::ShrinkToFit);
+        assert_eq!(s.scaling, Scaling::Auto);
         assert!((s.margins_pt.top - 4230.0 / MICRONS_PER_POINT).abs() < 1e-9);
     }
 

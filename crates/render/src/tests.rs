@@ -196,6 +196,60 @@ fn scaling_modes_give_their_factors() {
     }
 }
 
+/// `print-scaling=auto` (PWG 5100.16): a page no larger than the media prints at its size (even
+/// an A4 page on A4 with margins, which clip it); a larger one fits the printable area, or fills
+/// the sheet when the media is borderless. The scale is read from the size of the page's centre
+/// block, which stays on the sheet whatever fill crops.
+#[test]
+fn auto_scaling_follows_the_pwg_rule() {
+    let auto = Ticket {
+        scaling: Some(ScalingRequest::Auto),
+        ..Default::default()
+    };
+    let margin_pt = 36.0;
+    let with_margins = DeviceProfile {
+        hardware_margins: EdgeMicrons::uniform(12_700),
+        ..profile()
+    };
+    let large = (A4.0 * 2.0, A4.1 * 1.5);
+    let printable = (A4.0 - 2.0 * margin_pt, A4.1 - 2.0 * margin_pt);
+    let fit = (printable.0 / large.0).min(printable.1 / large.1);
+    let fill = (A4.0 / large.0).max(A4.1 / large.1);
+    for (what, page, device, k) in [
+        ("same size, margins: none", A4, with_margins.clone(), 1.0),
+        (
+            "smaller, margins: none",
+            (A4.0 / 2.0, A4.1 / 2.0),
+            with_margins.clone(),
+            1.0,
+        ),
+        ("larger, margins: fit", large, with_margins.clone(), fit),
+        ("larger, borderless: fill", large, profile(), fill),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let document = testpage::generate(&[page]).unwrap();
+        let manifest = render_job(&JobRequest {
+            document: &document,
+            content_type: PDF,
+            ticket: &auto,
+            profile: &device,
+            out_dir: dir.path(),
+            cancel: &CancellationToken::new(),
+            on_sheet: &|_| {},
+        })
+        .unwrap();
+        let img = image::open(dir.path().join(&manifest.sides[0].file))
+            .unwrap()
+            .into_rgb8();
+        let block = img.pixels().filter(|p| p.0 == page_rgb(1)).count() as f64;
+        let printed_k = block.sqrt() / testpage::CENTRE_BLOCK;
+        assert!(
+            (printed_k - k).abs() < 0.03,
+            "{what}: printed at {printed_k:.3}, expected {k:.3}"
+        );
+    }
+}
+
 #[test]
 fn four_up_cells_follow_the_layout() {
     let quadrant = |col: f64, row: f64| {
@@ -272,9 +326,12 @@ fn orientation_turns_content_the_ipp_way() {
         (Orientation::ReverseLandscape, (true, false)),
         (Orientation::ReversePortrait, (true, true)),
     ];
+    // Shrink-to-fit: `auto` would fill the test profile's borderless sheet with a page turned
+    // larger than it (PWG 5100.16) and crop the marks this test looks for.
     for (orientation, (right, bottom)) in cases {
         let config = Ticket {
             orientation: Some(orientation),
+            scaling: Some(ScalingRequest::ShrinkToFit),
             ..Default::default()
         };
         let r = render_pdf(&testpages(1), config).unwrap();
@@ -288,6 +345,7 @@ fn orientation_turns_content_the_ipp_way() {
     // Landscape on portrait media: a portrait page shrinks to the sheet's width over its height.
     let config = Ticket {
         orientation: Some(Orientation::Landscape),
+        scaling: Some(ScalingRequest::ShrinkToFit),
         ..Default::default()
     };
     let r = render_pdf(&testpages(1), config).unwrap();

@@ -59,7 +59,8 @@ pub enum Orientation {
 /// How page content is sized into the printable area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scaling {
-    /// IPP `auto`: shrink what does not fit, leave the rest at its size.
+    /// IPP `auto` (PWG 5100.16): a page larger than the media fits the printable area, or
+    /// fills a borderless sheet; one no larger prints at its size.
     Auto,
     Fit,
     Fill,
