@@ -5,7 +5,8 @@
 use super::RenderError;
 use super::output_limits::OutputLimits;
 use printlab_ticket::{
-    ColorMode, Media, NupLayout, Orientation, Quality, Scaling as ScalingRequest, Sides, Ticket,
+    ColorMode, Media, NupLayout, Orientation, PaperHandling, Quality, Scaling as ScalingRequest,
+    Sides, Ticket,
 };
 use serde::Serialize;
 
@@ -154,6 +155,9 @@ pub struct AppliedSettings {
     pub collate: bool,
     /// 1-based inclusive ranges; empty means every page.
     pub page_ranges: Vec<(u32, u32)>,
+    /// Passed through as asked: nothing here changes the pixels.
+    #[serde(flatten)]
+    pub paper_handling: PaperHandling,
 }
 
 fn media_name<S: serde::Serializer>(m: &Media, s: S) -> Result<S::Ok, S::Error> {
@@ -318,6 +322,7 @@ pub fn resolve(
         copies: copies as u32,
         collate: ticket.collate.unwrap_or(true),
         page_ranges,
+        paper_handling: ticket.paper_handling.clone(),
     })
 }
 

@@ -539,6 +539,55 @@ fn low_quality_turns_anti_aliasing_off() {
     );
 }
 
+/// A PNG with alpha prints as ink on white paper: its left half is fully transparent black, its
+/// right half half-opaque red. Square, so the engine does not turn it.
+#[test]
+fn transparent_png_areas_print_over_white_paper() {
+    let side = 240u32;
+    let half_opaque = [200u8, 30, 60, 128];
+    let rgba: Vec<u8> = (0..side * side)
+        .flat_map(|i| {
+            if i % side < side / 2 {
+                [0, 0, 0, 0]
+            } else {
+                half_opaque
+            }
+        })
+        .collect();
+    let mut png_bytes = Vec::new();
+    image::RgbaImage::from_raw(side, side, rgba)
+        .unwrap()
+        .write_to(
+            &mut std::io::Cursor::new(&mut png_bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let config = Ticket {
+        scaling: Some(ScalingRequest::None),
+        ..Default::default()
+    };
+    let r = render_bytes(&png_bytes, PNG, config).unwrap();
+    let img = &r.images[0];
+    // 240 px at the assumed 300 dpi is 57.6 pt, centred on the sheet.
+    let (cx, cy) = (A4.0 / 2.0, A4.1 / 2.0);
+    let quarter = 57.6 / 4.0;
+    let transparent = img.get_pixel((cx - quarter) as u32, cy as u32).0;
+    assert_eq!(
+        transparent,
+        [255, 255, 255],
+        "fully transparent prints as paper"
+    );
+    let blended = img.get_pixel((cx + quarter) as u32, cy as u32).0;
+    let alpha = half_opaque[3] as f64 / 255.0;
+    for (channel, (&printed, &stored)) in blended.iter().zip(&half_opaque[..3]).enumerate() {
+        let expected = stored as f64 * alpha + 255.0 * (1.0 - alpha);
+        assert!(
+            (printed as f64 - expected).abs() <= 1.5,
+            "channel {channel}: printed {printed}, expected {expected:.1} (stored {stored})"
+        );
+    }
+}
+
 #[test]
 fn raster_formats_keep_their_own_size() {
     // 144x72 pixels at 144 dpi is 72x36 points: centred, unscaled, on the sheet.
@@ -605,55 +654,6 @@ fn bad_documents_get_typed_errors() {
     ));
     let err = render_bytes(&pdf, "text/plain", config()).unwrap_err();
     assert_eq!(err.job_state_reason(), "document-format-error");
-}
-
-/// A PNG with alpha prints as ink on white paper: its left half is fully transparent black, its
-/// right half half-opaque red. Square, so the engine does not turn it.
-#[test]
-fn transparent_png_areas_print_over_white_paper() {
-    let side = 240u32;
-    let half_opaque = [200u8, 30, 60, 128];
-    let rgba: Vec<u8> = (0..side * side)
-        .flat_map(|i| {
-            if i % side < side / 2 {
-                [0, 0, 0, 0]
-            } else {
-                half_opaque
-            }
-        })
-        .collect();
-    let mut png_bytes = Vec::new();
-    image::RgbaImage::from_raw(side, side, rgba)
-        .unwrap()
-        .write_to(
-            &mut std::io::Cursor::new(&mut png_bytes),
-            image::ImageFormat::Png,
-        )
-        .unwrap();
-    let config = Ticket {
-        scaling: Some(ScalingRequest::None),
-        ..Default::default()
-    };
-    let r = render_bytes(&png_bytes, PNG, config).unwrap();
-    let img = &r.images[0];
-    // 240 px at the assumed 300 dpi is 57.6 pt, centred on the sheet.
-    let (cx, cy) = (A4.0 / 2.0, A4.1 / 2.0);
-    let quarter = 57.6 / 4.0;
-    let transparent = img.get_pixel((cx - quarter) as u32, cy as u32).0;
-    assert_eq!(
-        transparent,
-        [255, 255, 255],
-        "fully transparent prints as paper"
-    );
-    let blended = img.get_pixel((cx + quarter) as u32, cy as u32).0;
-    let alpha = half_opaque[3] as f64 / 255.0;
-    for (channel, (&printed, &stored)) in blended.iter().zip(&half_opaque[..3]).enumerate() {
-        let expected = stored as f64 * alpha + 255.0 * (1.0 - alpha);
-        assert!(
-            (printed as f64 - expected).abs() <= 1.5,
-            "channel {channel}: printed {printed}, expected {expected:.1} (stored {stored})"
-        );
-    }
 }
 
 #[test]
