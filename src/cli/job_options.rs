@@ -1,11 +1,14 @@
-//! Job options as command-line flags, shared by the commands that print (`render`, later
-//! `print`). They convert to Graph's `PrintJobConfiguration`, the one vocabulary the rest of the
-//! code speaks; unset flags stay `None` so that printer defaults apply.
+//! Job options as command-line flags, shared by the commands that print (`render` and
+//! `print`): one flag for each `printJobConfiguration` property a job can set (Graph has no
+//! job-level media colour: `mediaColor` is a printer default only). They convert to Graph's
+//! `PrintJobConfiguration`, the one vocabulary the rest of the code speaks; unset flags stay
+//! `None` so that printer defaults apply.
 
 use clap::{Args, ValueEnum};
 use printlab_graph::{
-    IntegerRange, PrintColorMode, PrintDuplexMode, PrintJobConfiguration, PrintMargin,
-    PrintMultipageLayout, PrintOrientation, PrintQuality, PrintScaling,
+    GraphEnum, IntegerRange, PrintColorMode, PrintDuplexMode, PrintFinishing,
+    PrintJobConfiguration, PrintMargin, PrintMultipageLayout, PrintOrientation, PrintQuality,
+    PrintScaling, PrinterFeedOrientation,
 };
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -45,6 +48,12 @@ pub enum Scaling {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+pub enum FeedOrientation {
+    LongEdgeFirst,
+    ShortEdgeFirst,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 pub enum Quality {
     Low,
     Medium,
@@ -69,6 +78,11 @@ pub struct JobOptions {
     /// Print black and white.
     #[arg(long, group = "colour")]
     pub mono: bool,
+    /// Let the printer choose colour or gray (Graph colorMode `auto`): sent explicitly, so it
+    /// overrides the printer's default colour mode; a colour printer then prints colour, a
+    /// monochrome one gray. Leave every colour flag out to get the printer's default instead.
+    #[arg(long, group = "colour")]
+    pub auto_color: bool,
     /// Media size, by Graph name ("A4", "North America Letter") or PWG name.
     #[arg(long, value_name = "NAME")]
     pub media: Option<String>,
@@ -102,10 +116,56 @@ pub struct JobOptions {
     /// Margins in millimetres: one value for all edges, or top,bottom,left,right.
     #[arg(long, value_name = "MM", value_parser = parse_margin)]
     pub margin: Option<PrintMargin>,
+    /// Finishing, by Graph printFinishing name (staple, punch, stapleTopLeft, foldHalf, …):
+    /// repeat the flag or give a comma list.
+    #[arg(long, value_name = "NAME", value_delimiter = ',', value_parser = graph_member::<PrintFinishing>)]
+    pub finishing: Vec<PrintFinishing>,
+    /// Input tray (media source) by the printer's name for it, e.g. `tray-1`, `by-pass-tray`,
+    /// `auto` (`printlab printer NAME` lists its inputBins).
+    #[arg(long, value_name = "NAME", value_parser = printer_name)]
+    pub input_bin: Option<String>,
+    /// Output bin by the printer's name for it, e.g. `face-down`, `top`.
+    #[arg(long, value_name = "NAME", value_parser = printer_name)]
+    pub output_bin: Option<String>,
+    /// Media type by the printer's name for it, e.g. `stationery`, `photographic-glossy`.
+    #[arg(long, value_name = "NAME", value_parser = printer_name)]
+    pub media_type: Option<String>,
+    /// Which edge of the sheet feeds first.
+    #[arg(long, value_enum)]
+    pub feed_orientation: Option<FeedOrientation>,
 }
 
-/// `--pages`: 1-based inclusive ranges. Checked while the command line is parsed, so a wrong
-/// value is a usage error (exit 2) like any other.
+/// A member of a Graph enum by its JSON name. `unknownFutureValue` is Graph's placeholder for
+/// members a client does not know, never something to ask for, so it is refused too.
+fn graph_member<T: GraphEnum>(text: &str) -> Result<T, String> {
+    let name = text.trim();
+    T::from_name(name)
+        .filter(|m| m.as_str() != "unknownFutureValue")
+        .ok_or_else(|| {
+            let accepted: Vec<&str> = T::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .filter(|m| *m != "unknownFutureValue")
+                .collect();
+            format!("`{name}` is not one of: {}", accepted.join(", "))
+        })
+}
+
+/// Trays, bins and media types are the printer's own names (Graph sends them as strings, IPP
+/// as keywords), so only their form is checked here; the printer's capabilities decide the rest.
+fn printer_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "`{text}` is not a name: one word, as the printer lists it"
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// `--pages`: 1-based inclusive ranges, put in ascending order with overlaps merged as the cloud
+/// does for any Graph client (`5,1` prints page 1 then 5). Checked while the command line is
+/// parsed, so a wrong value is a usage error (exit 2) like any other.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PageRanges(pub Vec<IntegerRange>);
 
@@ -129,6 +189,7 @@ fn parse_ranges(text: &str) -> Result<PageRanges, String> {
             Ok(IntegerRange { start, end })
         })
         .collect::<Result<_, _>>()
+        .map(IntegerRange::in_page_order)
         .map(PageRanges)
 }
 
@@ -172,6 +233,8 @@ impl JobOptions {
             Some(PrintColorMode::Grayscale)
         } else if self.mono {
             Some(PrintColorMode::BlackAndWhite)
+        } else if self.auto_color {
+            Some(PrintColorMode::Auto)
         } else {
             None
         };
@@ -232,7 +295,14 @@ impl JobOptions {
             },
             fit_pdf_to_page: self.fit_pdf.then_some(true),
             margin: self.margin,
-            ..Default::default()
+            finishings: (!self.finishing.is_empty()).then(|| self.finishing.clone()),
+            input_bin: self.input_bin.clone(),
+            output_bin: self.output_bin.clone(),
+            media_type: self.media_type.clone(),
+            feed_orientation: self.feed_orientation.map(|f| match f {
+                FeedOrientation::LongEdgeFirst => PrinterFeedOrientation::LongEdgeFirst,
+                FeedOrientation::ShortEdgeFirst => PrinterFeedOrientation::ShortEdgeFirst,
+            }),
         }
     }
 }
@@ -248,6 +318,30 @@ mod tests {
         assert!(parse_ranges("0-2").is_err());
         assert!(parse_ranges("5-2").is_err());
         assert!(parse_ranges("a").is_err());
+        let sorted = parse_ranges("5,1-3,2-4").unwrap().0;
+        assert_eq!(
+            sorted,
+            [
+                IntegerRange { start: 1, end: 4 },
+                IntegerRange { start: 5, end: 5 }
+            ]
+        );
+    }
+
+    #[test]
+    fn graph_enum_flags_name_every_accepted_value() {
+        assert_eq!(
+            graph_member::<PrintFinishing>("stapleTopLeft"),
+            Ok(PrintFinishing::StapleTopLeft)
+        );
+        let refused = graph_member::<PrintFinishing>("stapel").unwrap_err();
+        assert!(
+            refused.contains("`stapel`") && refused.contains("staple, punch"),
+            "{refused}"
+        );
+        assert!(!refused.contains("unknownFutureValue"), "{refused}");
+        assert!(graph_member::<PrintFinishing>("unknownFutureValue").is_err());
+        assert!(printer_name("tray 2").is_err());
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub(super) fn printlab() -> Command {
 pub(super) struct Up {
     child: Child,
     pub(super) url: String,
-    token: String,
+    pub(super) token: String,
     pub(super) dir: PathBuf,
 }
 
@@ -87,7 +87,12 @@ impl Drop for Up {
 }
 
 pub(super) fn up(dir: &Path) -> Up {
-    std::fs::write(dir.join("printers.toml"), fleet()).unwrap();
+    up_with(dir, &fleet())
+}
+
+/// `printlab up` in `dir` with `printers_toml` as its fleet.
+pub(super) fn up_with(dir: &Path, printers_toml: &str) -> Up {
+    std::fs::write(dir.join("printers.toml"), printers_toml).unwrap();
     let mut child = printlab()
         .current_dir(dir)
         .args(["up", "--listen", "127.0.0.1:0", "--log", "warn"])
@@ -126,7 +131,7 @@ pub(super) fn print_args<'a>(file: &'a Path, printer: &'a str, extra: &[&'a str]
 
 impl Up {
     /// `printlab ARGS` in the lab's folder, told the cloud's address by PRINTLAB_CLOUD.
-    fn run(&self, args: &[&str]) -> Output {
+    pub(super) fn run(&self, args: &[&str]) -> Output {
         self.here()
             .env("PRINTLAB_CLOUD", &self.url)
             .args(args)
@@ -144,7 +149,7 @@ impl Up {
     }
 
     #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
+    pub(super) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
             out.status.success(),

@@ -3,6 +3,7 @@
 
 mod cli_e2e;
 mod cli_exit;
+mod cli_job_options;
 mod cli_lab;
 mod cli_provision;
 mod cli_upload;

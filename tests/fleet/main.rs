@@ -8,5 +8,7 @@ mod device_registration;
 mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
+mod nup_layout_doors;
 mod output_limits;
 mod oxps;
+mod page_range_doors;

@@ -18,6 +18,30 @@ pub struct IntegerRange {
     pub end: i64,
 }
 
+impl IntegerRange {
+    /// Page ranges in ascending order with overlapping ones merged (`5,1` → `1,5`; `1-3,2-4` →
+    /// `1-4`). IPP (RFC 8011 §5.2.7) lets a printer refuse ranges out of order or overlapping, so
+    /// a non-spooling printer can print in one pass; Universal Print's clients send whatever
+    /// their user typed, so the service puts them in order before a printer sees them: the
+    /// pages printed are the pages asked for, each once, in document order. A list holding
+    /// something that is not a range of pages (start < 1, end < start) is returned as sent, so
+    /// the rules name the bad range where the client put it.
+    pub fn in_page_order(mut ranges: Vec<IntegerRange>) -> Vec<IntegerRange> {
+        if ranges.iter().any(|r| r.start < 1 || r.end < r.start) {
+            return ranges;
+        }
+        ranges.sort_by_key(|r| (r.start, r.end));
+        let mut merged: Vec<IntegerRange> = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        merged
+    }
+}
+
 /// `printMargin`, in microns like the capability margins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -248,6 +272,13 @@ pub struct PrintJobConfiguration {
 }
 
 impl PrintJobConfiguration {
+    /// The configuration with its `pageRanges` in ascending order, overlaps merged
+    /// ([`IntegerRange::in_page_order`]): what the cloud stores and hands the printer.
+    pub fn with_page_ranges_in_order(mut self) -> Self {
+        self.page_ranges = self.page_ranges.map(IntegerRange::in_page_order);
+        self
+    }
+
     /// The configuration a printer actually prints with: every setting the job left out takes
     /// the printer's default, as a real device applies its own defaults to a job.
     pub fn with_defaults(mut self, defaults: &PrinterDefaults) -> Self {
@@ -421,6 +452,29 @@ pub struct ODataInnerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_ranges_are_put_in_order_and_overlaps_merged() {
+        let r = |start, end| IntegerRange { start, end };
+        assert_eq!(
+            IntegerRange::in_page_order(vec![r(5, 5), r(1, 1)]),
+            [r(1, 1), r(5, 5)]
+        );
+        assert_eq!(
+            IntegerRange::in_page_order(vec![r(1, 3), r(2, 4), r(9, 9), r(4, 6)]),
+            [r(1, 6), r(9, 9)]
+        );
+        // Adjacent ranges are already valid IPP and stay as sent.
+        assert_eq!(
+            IntegerRange::in_page_order(vec![r(1, 2), r(3, 4)]),
+            [r(1, 2), r(3, 4)]
+        );
+        // Not a range of pages: left for the rules to name at its index.
+        assert_eq!(
+            IntegerRange::in_page_order(vec![r(5, 5), r(3, 1)]),
+            [r(5, 5), r(3, 1)]
+        );
+    }
 
     #[test]
     fn printer_defaults_fill_only_what_the_job_left_out() {

@@ -268,7 +268,7 @@ mod tests {
         assert_eq!(attrs.keyword("print-scaling"), Some("auto-fit"));
         assert_eq!(
             attrs.keyword("presentation-direction-number-up"),
-            Some("toleft-totop")
+            Some("totop-toleft")
         );
         assert_eq!(
             attrs

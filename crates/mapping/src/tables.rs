@@ -48,9 +48,19 @@ pub const SCALINGS: &[(PrintScaling, &str)] = &[
     (PrintScaling::None, "none"),
 ];
 
-/// printMultipageLayout ↔ `presentation-direction-number-up`. Moving right along the top edge
-/// from the top-left corner is clockwise; moving down from it is counterclockwise; and so on
-/// for each corner.
+/// printMultipageLayout ↔ `presentation-direction-number-up`.
+///
+/// PWG 5100.3 names a keyword by two directions: the first is the way pages follow one another
+/// within a row (or column), the second the way the rows (or columns) advance; together they
+/// fix the starting corner (`toleft-totop`: rows filled right to left, the first row at the
+/// bottom, so page 1 sits bottom right). Graph's `printMultipageLayout` names the starting corner
+/// and the turn the first step makes around the sheet's edge from it, as a hand walking the
+/// border: from the top-left corner clockwise runs right along the top edge (`toright-tobottom`),
+/// counterclockwise runs down the left edge (`tobottom-toright`). The same reading at the other
+/// corners: from the bottom right, clockwise runs left along the bottom edge (`toleft-totop`) and
+/// counterclockwise runs up the right edge (`totop-toleft`). Microsoft documents only the member
+/// names, so this reading is the one that makes all eight names mean what they say; the
+/// renderer's `cell_position` places cells by the same rule.
 pub const MULTIPAGE_LAYOUTS: &[(PrintMultipageLayout, &str)] = &[
     (
         PrintMultipageLayout::ClockwiseFromTopLeft,
@@ -78,11 +88,11 @@ pub const MULTIPAGE_LAYOUTS: &[(PrintMultipageLayout, &str)] = &[
     ),
     (
         PrintMultipageLayout::CounterclockwiseFromBottomRight,
-        "toleft-totop",
+        "totop-toleft",
     ),
     (
         PrintMultipageLayout::ClockwiseFromBottomRight,
-        "totop-toleft",
+        "toleft-totop",
     ),
 ];
 

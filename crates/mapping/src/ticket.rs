@@ -5,11 +5,12 @@
 //! and `printlab render` maps its command-line options the same way, so both print alike.
 
 use printlab_graph::{
-    MediaSize, PrintColorMode, PrintDuplexMode, PrintJobConfiguration, PrintMultipageLayout,
-    PrintOrientation, PrintQuality, PrintScaling,
+    GraphEnum, MediaSize, PrintColorMode, PrintDuplexMode, PrintFinishing, PrintJobConfiguration,
+    PrintMultipageLayout, PrintOrientation, PrintQuality, PrintScaling, PrinterFeedOrientation,
 };
 use printlab_ticket::{
-    ColorMode, Margins, Media, NupLayout, Orientation, PageRange, Quality, Scaling, Sides, Ticket,
+    ColorMode, FeedOrientation, Margins, Media, NupLayout, Orientation, PageRange, PaperHandling,
+    Quality, Scaling, Sides, Ticket,
 };
 
 /// A job option the engine's vocabulary cannot hold (today only an unknown media name).
@@ -103,6 +104,23 @@ pub fn ticket_from_graph(config: &PrintJobConfiguration) -> Result<Ticket, Ticke
                 end: r.end,
             })
             .collect(),
+        paper_handling: PaperHandling {
+            finishings: config
+                .finishings
+                .iter()
+                .flatten()
+                .filter(|f| **f != PrintFinishing::UnknownFutureValue)
+                .map(|f| f.as_str().to_string())
+                .collect(),
+            input_bin: config.input_bin.clone(),
+            output_bin: config.output_bin.clone(),
+            media_type: config.media_type.clone(),
+            feed_orientation: config.feed_orientation.and_then(|f| match f {
+                PrinterFeedOrientation::LongEdgeFirst => Some(FeedOrientation::LongEdgeFirst),
+                PrinterFeedOrientation::ShortEdgeFirst => Some(FeedOrientation::ShortEdgeFirst),
+                PrinterFeedOrientation::UnknownFutureValue => None,
+            }),
+        },
     })
 }
 
@@ -146,9 +164,23 @@ mod tests {
             copies: Some(3),
             collate: Some(false),
             page_ranges: Some(vec![IntegerRange { start: 2, end: 5 }]),
-            ..Default::default()
+            finishings: Some(vec![PrintFinishing::StapleTopLeft, PrintFinishing::Punch]),
+            input_bin: Some("tray-2".into()),
+            output_bin: Some("face-down".into()),
+            media_type: Some("stationery-heavyweight".into()),
+            feed_orientation: Some(PrinterFeedOrientation::ShortEdgeFirst),
         };
         let t = ticket_from_graph(&config).unwrap();
+        assert_eq!(
+            t.paper_handling,
+            PaperHandling {
+                finishings: vec!["stapleTopLeft".into(), "punch".into()],
+                input_bin: Some("tray-2".into()),
+                output_bin: Some("face-down".into()),
+                media_type: Some("stationery-heavyweight".into()),
+                feed_orientation: Some(FeedOrientation::ShortEdgeFirst),
+            }
+        );
         assert_eq!(t.media.unwrap().pwg_name, "na_letter_8.5x11in");
         assert_eq!((t.dpi, t.quality), (Some(600), Some(Quality::High)));
         assert_eq!(t.color, Some(ColorMode::Grayscale));

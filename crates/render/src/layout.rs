@@ -61,7 +61,8 @@ pub struct JobLayout {
     pub sheets_per_copy: usize,
 }
 
-/// Expands `pageRanges` (1-based, inclusive, in the order given) against the page count.
+/// Expands `pageRanges` (1-based, inclusive, ascending: the ticket's are checked when the job's
+/// settings are resolved) against the page count.
 /// Ranges reaching past the end are cut at the last page, as printers do; page 0 does not exist.
 pub fn select_pages(ranges: &[(u32, u32)], page_count: usize) -> Vec<usize> {
     if ranges.is_empty() {
@@ -121,14 +122,41 @@ pub fn cell_position(index: u32, cols: u32, rows: u32, layout: NupLayout) -> (u3
     (col, row)
 }
 
-/// Scale factor of a page of size `page` into a cell of size `cell`.
-pub fn scale_factor(scaling: Scaling, page: (f64, f64), cell: (f64, f64)) -> f64 {
+/// How much larger than the media a page must be to count as larger: page sizes in points and
+/// media sizes in hundredths of a millimetre round differently (A4 is 595.28 pt or 595.3).
+const SAME_SIZE_TOLERANCE_PT: f64 = 1.0;
+
+/// Scale factor of a page of size `page` into a cell of size `cell` on a sheet of size `media`
+/// (all in the content area's orientation).
+///
+/// `auto` is PWG 5100.16's `print-scaling=auto` (as Michael Sweet quotes it for cups-filters
+/// issue 108): a document larger than the requested media is scaled with `fit` when the margins
+/// are not zero and with `fill` when they are (borderless: the cell is the whole sheet); a
+/// document no larger than the media prints at its size (`none`). The spec's other trigger,
+/// `ipp-attribute-fidelity=true`, has no Graph counterpart and never reaches the engine.
+pub fn scale_factor(
+    scaling: Scaling,
+    page: (f64, f64),
+    cell: (f64, f64),
+    media: (f64, f64),
+) -> f64 {
     let fit = (cell.0 / page.0).min(cell.1 / page.1);
+    let fill = (cell.0 / page.0).max(cell.1 / page.1);
     match scaling {
         Scaling::Fit => fit,
-        Scaling::Fill => (cell.0 / page.0).max(cell.1 / page.1),
+        Scaling::Fill => fill,
         Scaling::ShrinkToFit => fit.min(1.0),
         Scaling::None => 1.0,
+        Scaling::Auto => {
+            let larger = page.0 > media.0 + SAME_SIZE_TOLERANCE_PT
+                || page.1 > media.1 + SAME_SIZE_TOLERANCE_PT;
+            let borderless = (cell.0 - media.0).abs() < 1e-6 && (cell.1 - media.1).abs() < 1e-6;
+            match (larger, borderless) {
+                (false, _) => 1.0,
+                (true, false) => fit,
+                (true, true) => fill,
+            }
+        }
     }
 }
 
@@ -161,7 +189,7 @@ pub fn lay_out(
                 let area = turned_size(printable, turn);
                 let (cols, rows) = grid(settings.pages_per_sheet, is_landscape(area));
                 let cell = (area.0 / cols as f64, area.1 / rows as f64);
-                scale_factor(Scaling::Fit, first, cell)
+                scale_factor(Scaling::Fit, first, cell, cell)
             };
             if fit_for(QuarterTurns::Ccw90) > fit_for(QuarterTurns::None) + 1e-9 {
                 QuarterTurns::Ccw90
@@ -172,6 +200,7 @@ pub fn lay_out(
         None => QuarterTurns::None,
     };
     let area = turned_size(printable, area_turn);
+    let media_in_area = turned_size(Rect::new(0.0, 0.0, sheet_w, sheet_h), area_turn);
     let area_to_sheet = turn_into(area_turn, printable);
     let (cols, rows) = grid(settings.pages_per_sheet, is_landscape(area));
     let cell_size = (area.0 / cols as f64, area.1 / rows as f64);
@@ -211,7 +240,7 @@ pub fn lay_out(
                     } else {
                         settings.scaling
                     };
-                    let k = scale_factor(scaling, turned, cell_size);
+                    let k = scale_factor(scaling, turned, cell_size, media_in_area);
                     let placed =
                         Rect::from_center_size(cell.center(), (turned.0 * k, turned.1 * k));
                     let page_to_cell = turn_into(page_turn, placed) * Affine::scale(k);
@@ -293,9 +322,9 @@ mod tests {
     use printlab_ticket::NupLayout as L;
 
     #[test]
-    fn page_ranges_keep_order_and_stop_at_the_last_page() {
+    fn page_ranges_stop_at_the_last_page() {
         assert_eq!(select_pages(&[], 3), vec![0, 1, 2]);
-        assert_eq!(select_pages(&[(2, 3), (1, 1)], 5), vec![1, 2, 0]);
+        assert_eq!(select_pages(&[(1, 1), (3, 4)], 5), vec![0, 2, 3]);
         assert_eq!(select_pages(&[(4, 9)], 5), vec![3, 4]);
         assert!(select_pages(&[(7, 9)], 5).is_empty());
     }
@@ -334,11 +363,13 @@ mod tests {
     fn scaling_factors() {
         let a4 = (595.0, 842.0);
         let small = (300.0, 400.0);
-        assert!((scale_factor(Scaling::Fit, small, a4) - 595.0 / 300.0).abs() < 1e-9);
-        assert!((scale_factor(Scaling::Fill, small, a4) - 842.0 / 400.0).abs() < 1e-9);
-        assert_eq!(scale_factor(Scaling::ShrinkToFit, small, a4), 1.0);
-        assert!((scale_factor(Scaling::ShrinkToFit, a4, small) - 400.0 / 842.0).abs() < 1e-9);
-        assert_eq!(scale_factor(Scaling::None, a4, small), 1.0);
+        assert!((scale_factor(Scaling::Fit, small, a4, a4) - 595.0 / 300.0).abs() < 1e-9);
+        assert!((scale_factor(Scaling::Fill, small, a4, a4) - 842.0 / 400.0).abs() < 1e-9);
+        assert_eq!(scale_factor(Scaling::ShrinkToFit, small, a4, a4), 1.0);
+        assert!(
+            (scale_factor(Scaling::ShrinkToFit, a4, small, small) - 400.0 / 842.0).abs() < 1e-9
+        );
+        assert_eq!(scale_factor(Scaling::None, a4, small, small), 1.0);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use super::RenderError;
 use super::output_limits::OutputLimits;
 use printlab_ticket::{
-    ColorMode, Media, NupLayout, Orientation, Quality, Scaling as ScalingRequest, Sides, Ticket,
+    ColorMode, Media, NupLayout, Orientation, PaperHandling, Quality, Scaling as ScalingRequest,
+    Sides, Ticket,
 };
 use serde::Serialize;
 
@@ -128,6 +129,9 @@ pub enum Scaling {
     Fill,
     ShrinkToFit,
     None,
+    /// IPP `print-scaling=auto`, decided per page by `layout::scale_factor`: `none` for a page
+    /// no larger than the media, else `fit`, or `fill` when the media is borderless.
+    Auto,
 }
 
 /// The settings the engine applied, recorded in the manifest.
@@ -151,6 +155,9 @@ pub struct AppliedSettings {
     pub collate: bool,
     /// 1-based inclusive ranges; empty means every page.
     pub page_ranges: Vec<(u32, u32)>,
+    /// Passed through as asked: nothing here changes the pixels.
+    #[serde(flatten)]
+    pub paper_handling: PaperHandling,
 }
 
 fn media_name<S: serde::Serializer>(m: &Media, s: S) -> Result<S::Ok, S::Error> {
@@ -239,8 +246,8 @@ pub fn resolve(
         ScalingRequest::Fit => Scaling::Fit,
         ScalingRequest::Fill => Scaling::Fill,
         ScalingRequest::None => Scaling::None,
-        // IPP `auto`: shrink what does not fit, leave the rest at its size.
-        ScalingRequest::ShrinkToFit | ScalingRequest::Auto => Scaling::ShrinkToFit,
+        ScalingRequest::ShrinkToFit => Scaling::ShrinkToFit,
+        ScalingRequest::Auto => Scaling::Auto,
     };
 
     let job_margin = ticket.margins;
@@ -286,6 +293,18 @@ pub fn resolve(
                 "ranges are 1-based with start <= end",
             ));
         }
+        // RFC 8011 §5.2.7: ranges ascend and do not overlap, so a printer prints them in one
+        // pass; one that does not is refused, as an IPP printer refuses the job, rather than
+        // printed in an order nobody can rely on. (The cloud puts Graph's in order first.)
+        if let Some(&(_, previous_end)) = page_ranges.last()
+            && range.start <= previous_end as i64
+        {
+            return Err(invalid(
+                "pageRanges",
+                format!("{}-{}", range.start, range.end),
+                "ranges must ascend without overlapping (RFC 8011 §5.2.7)",
+            ));
+        }
         page_ranges.push((range.start as u32, range.end as u32));
     }
 
@@ -303,6 +322,7 @@ pub fn resolve(
         copies: copies as u32,
         collate: ticket.collate.unwrap_or(true),
         page_ranges,
+        paper_handling: ticket.paper_handling.clone(),
     })
 }
 
@@ -326,7 +346,7 @@ mod tests {
         assert!(s.color == ColorOutput::Color && s.antialias && s.collate);
         assert_eq!((s.copies, s.pages_per_sheet), (1, 1));
         assert_eq!(s.duplex, Sides::OneSided);
-        assert_eq!(s.scaling, Scaling::ShrinkToFit);
+        assert_eq!(s.scaling, Scaling::Auto);
         assert!((s.margins_pt.top - 4230.0 / MICRONS_PER_POINT).abs() < 1e-9);
     }
 

@@ -196,6 +196,60 @@ fn scaling_modes_give_their_factors() {
     }
 }
 
+/// `print-scaling=auto` (PWG 5100.16): a page no larger than the media prints at its size (even
+/// an A4 page on A4 with margins, which clip it); a larger one fits the printable area, or fills
+/// the sheet when the media is borderless. The scale is read from the size of the page's centre
+/// block, which stays on the sheet whatever fill crops.
+#[test]
+fn auto_scaling_follows_the_pwg_rule() {
+    let auto = Ticket {
+        scaling: Some(ScalingRequest::Auto),
+        ..Default::default()
+    };
+    let margin_pt = 36.0;
+    let with_margins = DeviceProfile {
+        hardware_margins: EdgeMicrons::uniform(12_700),
+        ..profile()
+    };
+    let large = (A4.0 * 2.0, A4.1 * 1.5);
+    let printable = (A4.0 - 2.0 * margin_pt, A4.1 - 2.0 * margin_pt);
+    let fit = (printable.0 / large.0).min(printable.1 / large.1);
+    let fill = (A4.0 / large.0).max(A4.1 / large.1);
+    for (what, page, device, k) in [
+        ("same size, margins: none", A4, with_margins.clone(), 1.0),
+        (
+            "smaller, margins: none",
+            (A4.0 / 2.0, A4.1 / 2.0),
+            with_margins.clone(),
+            1.0,
+        ),
+        ("larger, margins: fit", large, with_margins.clone(), fit),
+        ("larger, borderless: fill", large, profile(), fill),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let document = testpage::generate(&[page]).unwrap();
+        let manifest = render_job(&JobRequest {
+            document: &document,
+            content_type: PDF,
+            ticket: &auto,
+            profile: &device,
+            out_dir: dir.path(),
+            cancel: &CancellationToken::new(),
+            on_sheet: &|_| {},
+        })
+        .unwrap();
+        let img = image::open(dir.path().join(&manifest.sides[0].file))
+            .unwrap()
+            .into_rgb8();
+        let block = img.pixels().filter(|p| p.0 == page_rgb(1)).count() as f64;
+        let printed_k = block.sqrt() / testpage::CENTRE_BLOCK;
+        assert!(
+            (printed_k - k).abs() < 0.03,
+            "{what}: printed at {printed_k:.3}, expected {k:.3}"
+        );
+    }
+}
+
 #[test]
 fn four_up_cells_follow_the_layout() {
     let quadrant = |col: f64, row: f64| {
@@ -272,9 +326,12 @@ fn orientation_turns_content_the_ipp_way() {
         (Orientation::ReverseLandscape, (true, false)),
         (Orientation::ReversePortrait, (true, true)),
     ];
+    // Shrink-to-fit: `auto` would fill the test profile's borderless sheet with a page turned
+    // larger than it (PWG 5100.16) and crop the marks this test looks for.
     for (orientation, (right, bottom)) in cases {
         let config = Ticket {
             orientation: Some(orientation),
+            scaling: Some(ScalingRequest::ShrinkToFit),
             ..Default::default()
         };
         let r = render_pdf(&testpages(1), config).unwrap();
@@ -288,6 +345,7 @@ fn orientation_turns_content_the_ipp_way() {
     // Landscape on portrait media: a portrait page shrinks to the sheet's width over its height.
     let config = Ticket {
         orientation: Some(Orientation::Landscape),
+        scaling: Some(ScalingRequest::ShrinkToFit),
         ..Default::default()
     };
     let r = render_pdf(&testpages(1), config).unwrap();
@@ -387,29 +445,32 @@ fn copies_collated_and_not() {
 }
 
 #[test]
-fn page_ranges_pick_pages_in_order() {
-    let config = Ticket {
-        page_ranges: vec![
-            PageRange { start: 3, end: 4 },
-            PageRange { start: 1, end: 1 },
-        ],
+fn page_ranges_pick_pages_and_refuse_what_ipp_refuses() {
+    let ranges = |list: &[(i64, i64)]| Ticket {
+        page_ranges: list
+            .iter()
+            .map(|&(start, end)| PageRange { start, end })
+            .collect(),
         ..Default::default()
     };
-    let r = render_pdf(&testpages(4), config).unwrap();
+    let r = render_pdf(&testpages(4), ranges(&[(1, 1), (3, 4)])).unwrap();
     let pages: Vec<usize> = r.manifest.sides.iter().map(|s| s.source_pages[0]).collect();
-    assert_eq!(pages, vec![3, 4, 1]);
-    assert!(find(&r.images[0], page_rgb(3)).is_some());
-    let none = Ticket {
-        page_ranges: vec![PageRange { start: 9, end: 9 }],
-        ..Default::default()
-    };
-    assert!(matches!(
-        render_pdf(&testpages(4), none),
-        Err(RenderError::InvalidOption {
-            option: "pageRanges",
-            ..
-        })
-    ));
+    assert_eq!(pages, vec![1, 3, 4]);
+    assert!(find(&r.images[1], page_rgb(3)).is_some());
+    // Out of order or overlapping (RFC 8011 §5.2.7), or past the last page: refused, named.
+    for bad in [&[(3, 4), (1, 1)][..], &[(1, 3), (2, 4)], &[(9, 9)]] {
+        let refused = render_pdf(&testpages(4), ranges(bad));
+        assert!(
+            matches!(
+                refused,
+                Err(RenderError::InvalidOption {
+                    option: "pageRanges",
+                    ..
+                })
+            ),
+            "{bad:?}: {refused:?}"
+        );
+    }
 }
 
 #[test]
@@ -476,6 +537,55 @@ fn low_quality_turns_anti_aliasing_off() {
         aliased * 2 < smooth,
         "low {aliased} vs high {smooth} colours"
     );
+}
+
+/// A PNG with alpha prints as ink on white paper: its left half is fully transparent black, its
+/// right half half-opaque red. Square, so the engine does not turn it.
+#[test]
+fn transparent_png_areas_print_over_white_paper() {
+    let side = 240u32;
+    let half_opaque = [200u8, 30, 60, 128];
+    let rgba: Vec<u8> = (0..side * side)
+        .flat_map(|i| {
+            if i % side < side / 2 {
+                [0, 0, 0, 0]
+            } else {
+                half_opaque
+            }
+        })
+        .collect();
+    let mut png_bytes = Vec::new();
+    image::RgbaImage::from_raw(side, side, rgba)
+        .unwrap()
+        .write_to(
+            &mut std::io::Cursor::new(&mut png_bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let config = Ticket {
+        scaling: Some(ScalingRequest::None),
+        ..Default::default()
+    };
+    let r = render_bytes(&png_bytes, PNG, config).unwrap();
+    let img = &r.images[0];
+    // 240 px at the assumed 300 dpi is 57.6 pt, centred on the sheet.
+    let (cx, cy) = (A4.0 / 2.0, A4.1 / 2.0);
+    let quarter = 57.6 / 4.0;
+    let transparent = img.get_pixel((cx - quarter) as u32, cy as u32).0;
+    assert_eq!(
+        transparent,
+        [255, 255, 255],
+        "fully transparent prints as paper"
+    );
+    let blended = img.get_pixel((cx + quarter) as u32, cy as u32).0;
+    let alpha = half_opaque[3] as f64 / 255.0;
+    for (channel, (&printed, &stored)) in blended.iter().zip(&half_opaque[..3]).enumerate() {
+        let expected = stored as f64 * alpha + 255.0 * (1.0 - alpha);
+        assert!(
+            (printed as f64 - expected).abs() <= 1.5,
+            "channel {channel}: printed {printed}, expected {expected:.1} (stored {stored})"
+        );
+    }
 }
 
 #[test]

@@ -59,7 +59,8 @@ pub enum Orientation {
 /// How page content is sized into the printable area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scaling {
-    /// IPP `auto`: shrink what does not fit, leave the rest at its size.
+    /// IPP `auto` (PWG 5100.16): a page larger than the media fits the printable area, or
+    /// fills a borderless sheet; one no larger prints at its size.
     Auto,
     Fit,
     Fill,
@@ -107,6 +108,34 @@ pub struct PageRange {
     pub end: i64,
 }
 
+/// Which edge of the sheet enters the printer first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FeedOrientation {
+    LongEdgeFirst,
+    ShortEdgeFirst,
+}
+
+/// Where the sheets come from, what they are, where they go and what is done to them after
+/// imaging. An emulated printer has no trays, stock or finisher, so the engine images the same
+/// pixels whatever these say; it records them in its manifest so a job shows that they
+/// reached the printer. Names are the job's own (trays and bins are printer-defined strings;
+/// finishings are Graph `printFinishing` member names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaperHandling {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub finishings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_bin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_bin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_orientation: Option<FeedOrientation>,
+}
+
 /// What one job asks the engine to print.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ticket {
@@ -126,4 +155,5 @@ pub struct Ticket {
     pub collate: Option<bool>,
     /// Empty: every page.
     pub page_ranges: Vec<PageRange>,
+    pub paper_handling: PaperHandling,
 }

@@ -79,7 +79,7 @@ async fn update_job(
         }
         let configuration: PrintJobConfiguration = serde_json::from_value(merged)
             .map_err(|e| GraphError::bad_request(format!("Invalid configuration: {e}.")))?;
-        check_job_configuration(&configuration, &printer)?;
+        let configuration = accept_job_configuration(configuration, &printer)?;
         rec.job.configuration = configuration;
         state.store.put_job(&rec)?;
         rec
@@ -183,7 +183,7 @@ async fn redirect(
         let configuration = req
             .configuration
             .unwrap_or_else(|| source.job.configuration.clone());
-        check_job_configuration(&configuration, &destination)?;
+        let configuration = accept_job_configuration(configuration, &destination)?;
         let number = state.store.next_job_number()?;
         let mut moved = JobRecord {
             printer_id: destination.printer.id.clone(),

@@ -95,7 +95,7 @@ pub(super) async fn create_job<const SHARE: bool>(
     let req: CreateJobRequest =
         query::entity_body(&headers, &body, printlab_graph::read_only::PRINT_JOB)?;
     let (printer, share) = state.parent_printer(SHARE, &parent_id)?;
-    check_job_configuration(&req.configuration, &printer)?;
+    let configuration = accept_job_configuration(req.configuration, &printer)?;
     if let Some(share) = &share
         && !share.allow_all_users
         && !*admin
@@ -121,7 +121,7 @@ pub(super) async fn create_job<const SHARE: bool>(
                 ip_address: None,
                 user_principal_name: Some(upn.clone()),
             }),
-            configuration: req.configuration,
+            configuration,
             status: PrintJobStatus {
                 state: PrintJobProcessingState::Paused,
                 details: vec![PrintJobStateDetail::UploadPending],
@@ -359,19 +359,24 @@ pub(super) async fn cancel_job<const SHARE: bool>(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A job configuration the printer cannot honour is refused with every offending field named.
-pub(super) fn check_job_configuration(
-    config: &PrintJobConfiguration,
+/// The configuration the cloud stores for a job: `pageRanges` put in ascending order with
+/// overlaps merged ([`PrintJobConfiguration::with_page_ranges_in_order`], the friendly door:
+/// printers may refuse them otherwise), then refused with every offending field named if the
+/// printer cannot honour it.
+pub(super) fn accept_job_configuration(
+    config: PrintJobConfiguration,
     printer: &PrinterRecord,
-) -> Result<(), GraphError> {
+) -> Result<PrintJobConfiguration, GraphError> {
+    let config = config.with_page_ranges_in_order();
     let caps = printer.printer.capabilities.clone().unwrap_or_default();
     // A printer registered but not yet described by its device (or app) has nothing to hold a
     // configuration to; its jobs wait for the device either way.
     if caps == PrinterCapabilities::default() {
-        return Ok(());
+        return Ok(config);
     }
     refuse_violations(
         &format!("configuration for printer '{}'", printer.printer.id),
-        printlab_graph::rules::check_job(config, &caps),
-    )
+        printlab_graph::rules::check_job(&config, &caps),
+    )?;
+    Ok(config)
 }

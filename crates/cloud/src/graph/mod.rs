@@ -150,7 +150,7 @@ pub(crate) use conversion::{Conversions, resume as resume_conversions};
 use documents::{check_content_type, upload_creator, upload_target};
 pub(crate) use envelope::envelope;
 use jobs::{
-    DeviceNotice, check_job_configuration, collection, job_value, needs_oxps_conversion,
+    DeviceNotice, accept_job_configuration, collection, job_value, needs_oxps_conversion,
     release_job,
 };
 use operations::operation_value;

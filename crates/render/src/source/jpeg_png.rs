@@ -18,10 +18,12 @@ pub(super) fn decode_image(bytes: &[u8], format: &'static str) -> Result<RasterP
         .map_err(|e| unprintable(format, e.to_string()))?;
     let dpi = declared_resolution(bytes, format).unwrap_or(DEFAULT_IMAGE_DPI);
     let (width, height) = (decoded.width(), decoded.height());
-    let (channels, samples) = if decoded.color().has_color() {
-        (3, decoded.into_rgb8().into_raw())
-    } else {
-        (1, decoded.into_luma8().into_raw())
+    let colour = decoded.color();
+    let (channels, samples) = match (colour.has_color(), colour.has_alpha()) {
+        (true, true) => (3, over_white::<4>(decoded.into_rgba8().into_raw())),
+        (true, false) => (3, decoded.into_rgb8().into_raw()),
+        (false, true) => (1, over_white::<2>(decoded.into_luma_alpha8().into_raw())),
+        (false, false) => (1, decoded.into_luma8().into_raw()),
     };
     Ok(RasterPage {
         width,
@@ -30,6 +32,24 @@ pub(super) fn decode_image(bytes: &[u8], format: &'static str) -> Result<RasterP
         channels,
         samples,
     })
+}
+
+/// Composites samples with a trailing alpha channel (`N` bytes a pixel) over white paper and
+/// drops the alpha: ink covers the sheet in proportion to its opacity, so a fully transparent
+/// pixel prints as bare paper whatever colour it stores. Done in place, as the pixels shrink.
+fn over_white<const N: usize>(mut samples: Vec<u8>) -> Vec<u8> {
+    let colour_channels = N - 1;
+    let pixels = samples.len() / N;
+    for pixel in 0..pixels {
+        let alpha = samples[pixel * N + colour_channels] as u32;
+        for channel in 0..colour_channels {
+            let stored = samples[pixel * N + channel] as u32;
+            let printed = (stored * alpha + 255 * (255 - alpha) + 127) / 255;
+            samples[pixel * colour_channels + channel] = printed as u8;
+        }
+    }
+    samples.truncate(pixels * colour_channels);
+    samples
 }
 
 /// What printers assume for an image that declares no resolution: a 300 dpi photo.
