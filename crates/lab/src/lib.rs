@@ -332,13 +332,12 @@ impl Lab {
             out: self.out_dir.clone(),
             ca: self.ca_file.clone(),
         };
-        let write = |name: &str, bytes: &[u8]| {
+        let at = |name: &str| {
             let path = self.data_dir.join(name);
-            printlab_cloud::write_private(&path, bytes)
-                .map_err(|source| LabError::Write { path, source })
+            move |source| LabError::Write { path, source }
         };
-        write(DISCOVERY_FILE, info.to_json().as_bytes())?;
-        write(USER_TOKEN_FILE, self.user_token.as_bytes())
+        info.write(&self.data_dir).map_err(at(DISCOVERY_FILE))?;
+        discovery::write_user_token(&self.data_dir, &self.user_token).map_err(at(USER_TOKEN_FILE))
     }
 
     /// Stops the devices (jobs in flight stay in the spool and resume on the next start), then
