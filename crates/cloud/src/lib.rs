@@ -45,6 +45,9 @@ pub struct CloudOptions {
     /// How many members a Graph collection page holds when the client gives no `$top`; the
     /// rest follow through `@odata.nextLink` (tests shorten it).
     pub page_size: usize,
+    /// The most members a Graph collection page holds whatever `$top` asks: a larger `$top`
+    /// gets pages of this size and `@odata.nextLink`, as Graph answers (tests shrink it).
+    pub max_page_size: usize,
     /// The upload engine's limits and lifetimes (tests shorten the stall time).
     pub upload_limits: upload::UploadLimits,
     /// Timeouts and the budget of unauthenticated connections (tests shorten and shrink them).
@@ -58,6 +61,7 @@ impl Default for CloudOptions {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
             page_size: graph::DEFAULT_PAGE_SIZE,
+            max_page_size: graph::MAX_PAGE_SIZE,
             upload_limits: upload::UploadLimits::default(),
             limits: serve::ServeLimits::default(),
             tls: None,
@@ -109,6 +113,8 @@ pub(crate) struct CloudState {
     pub conversions: graph::Conversions,
     /// Members per Graph collection page without `$top` ([`CloudOptions::page_size`]).
     pub page_size: usize,
+    /// The cap on a page's members whatever `$top` asks ([`CloudOptions::max_page_size`]).
+    pub max_page_size: usize,
     pub limits: serve::ServeLimits,
     pub tls: Option<Arc<serve::TlsConfig>>,
     /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
@@ -215,6 +221,7 @@ impl Cloud {
                 write_lock,
                 conversions: graph::Conversions::default(),
                 page_size: options.page_size.max(1),
+                max_page_size: options.max_page_size.max(1),
                 limits: options.limits,
                 tls: options.tls,
                 readiness,

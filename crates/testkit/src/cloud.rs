@@ -29,6 +29,7 @@ pub struct TestCloudBuilder {
     addr: Option<SocketAddr>,
     long_poll: Option<Duration>,
     page_size: Option<usize>,
+    max_page_size: Option<usize>,
     limits: Option<ServeLimits>,
     layer: Option<Layer>,
 }
@@ -49,6 +50,12 @@ impl TestCloudBuilder {
     /// Members per Graph collection page without `$top`: tests of paging shorten it.
     pub fn page_size(mut self, members: usize) -> Self {
         self.page_size = Some(members);
+        self
+    }
+
+    /// The most members per page whatever `$top` asks: tests of the cap shrink it.
+    pub fn max_page_size(mut self, members: usize) -> Self {
+        self.max_page_size = Some(members);
         self
     }
 
@@ -87,6 +94,9 @@ impl TestCloudBuilder {
         }
         if let Some(members) = self.page_size {
             options.page_size = members;
+        }
+        if let Some(members) = self.max_page_size {
+            options.max_page_size = members;
         }
         if let Some(limits) = &self.limits {
             options.limits = limits.clone();
