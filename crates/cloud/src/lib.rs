@@ -87,9 +87,6 @@ pub enum CloudError {
     },
     #[error(transparent)]
     Upload(#[from] upload::UploadStoreError),
-    /// What `axum::serve` reports, for routers served without [`serve::serve`] (tests).
-    #[error("serving HTTP failed: {0}")]
-    Serve(std::io::Error),
 }
 
 const SIGNING_KEY: &str = "token-signing-key";
@@ -325,6 +322,19 @@ impl Cloud {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), CloudError> {
+        self.serve_wrapped_until(listener, |router| router, shutdown)
+            .await
+    }
+
+    /// As [`Cloud::serve_until`], with the router wrapped by `wrap` first: for a test that
+    /// watches or slows what reaches the cloud, which then still meets the production connection
+    /// loop (timeouts, the unauthenticated budget, keep-alive, TLS).
+    pub async fn serve_wrapped_until(
+        self,
+        listener: TcpListener,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), CloudError> {
         tracing::info!(url = %self.graph_base_url(), "cloud serving Graph");
         self.resume_conversions()?;
         let serving = self.state.infra.start_serving();
@@ -338,7 +348,7 @@ impl Cloud {
         tokio::select! {
             () = serve::serve(
                 listener,
-                self.router(),
+                wrap(self.router()),
                 self.state.limits.clone(),
                 self.state.tls.clone(),
                 serving,

@@ -65,9 +65,8 @@ impl TestCloudBuilder {
         self
     }
 
-    /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud.
-    /// Such a cloud is served by axum directly, so its held long polls end within the
-    /// long-poll limit at a stop rather than at once.
+    /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud; it is
+    /// served by the production connection loop all the same ([`Cloud::serve_wrapped_until`]).
     pub fn layer(
         mut self,
         layer: impl Fn(axum::Router) -> axum::Router + Send + Sync + 'static,
@@ -106,18 +105,15 @@ impl TestCloudBuilder {
         let stopped = async {
             let _ = stopped.await;
         };
-        let task = match &self.layer {
-            None => tokio::spawn(cloud.clone().serve_until(listener, stopped)),
-            Some(layer) => {
-                let router = layer(cloud.router());
-                tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                        .map_err(printlab_cloud::CloudError::Serve)
-                })
-            }
-        };
+        let layer = self.layer.clone();
+        let task = tokio::spawn(cloud.clone().serve_wrapped_until(
+            listener,
+            move |router| match layer {
+                Some(layer) => layer(router),
+                None => router,
+            },
+            stopped,
+        ));
         TestCloud {
             cloud,
             url,
