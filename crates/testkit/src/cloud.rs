@@ -1,7 +1,7 @@
 //! A real cloud on loopback for one test.
 
 use crate::Graph;
-use printlab_cloud::serve::ServeLimits;
+use printlab_cloud::serve::{ServeLimits, create_lab_certificates, server_config};
 use printlab_cloud::{Cloud, CloudOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,7 @@ pub struct TestCloudBuilder {
     max_page_size: Option<usize>,
     limits: Option<ServeLimits>,
     layer: Option<Layer>,
+    tls: bool,
 }
 
 impl TestCloudBuilder {
@@ -65,6 +66,13 @@ impl TestCloudBuilder {
         self
     }
 
+    /// Serves HTTPS with the CA and certificate `--tls` creates (in the data folder, for
+    /// 127.0.0.1); [`TestCloud::ca_file`] names the CA, and [`TestCloud::http`] trusts it.
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
     /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud; it is
     /// served by the production connection loop all the same ([`Cloud::serve_wrapped_until`]).
     pub fn layer(
@@ -86,8 +94,14 @@ impl TestCloudBuilder {
         };
         let listener = bind(self.addr).await;
         let addr = listener.local_addr().unwrap();
-        let url = format!("http://{addr}");
         let mut options = CloudOptions::default();
+        let ca_file = self.tls.then(|| {
+            let files = create_lab_certificates(&data, &[&addr.ip().to_string()]).unwrap();
+            options.tls = Some(server_config(&files.cert, &files.key).unwrap());
+            files.ca
+        });
+        let scheme = if self.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
         if let Some(limit) = self.long_poll {
             options.long_poll = limit;
         }
@@ -117,6 +131,7 @@ impl TestCloudBuilder {
         TestCloud {
             cloud,
             url,
+            ca_file,
             builder: TestCloudBuilder {
                 data: Some(data),
                 addr: Some(addr),
@@ -151,8 +166,9 @@ async fn bind(addr: Option<SocketAddr>) -> TcpListener {
 /// The real cloud serving on loopback until stopped.
 pub struct TestCloud {
     pub cloud: Cloud,
-    /// `http://127.0.0.1:port`, without a version.
+    /// `http://127.0.0.1:port` (`https://` with [`TestCloudBuilder::tls`]), without a version.
     pub url: String,
+    ca_file: Option<PathBuf>,
     builder: TestCloudBuilder,
     dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -268,9 +284,27 @@ impl TestCloud {
             .unwrap()
     }
 
+    /// The CA certificate (PEM file) of an HTTPS cloud's certificate; `None` over HTTP.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// An HTTP client for this cloud: one that trusts its CA when it serves HTTPS.
+    pub fn http(&self) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder();
+        if let Some(ca) = &self.ca_file {
+            let pem = std::fs::read(ca).unwrap();
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
     /// Graph v1.0 as `token`.
     pub fn graph(&self, token: &str) -> Graph {
-        Graph::new(&self.v1(), token)
+        Graph {
+            http: self.http(),
+            ..Graph::new(&self.v1(), token)
+        }
     }
 
     /// Graph v1.0 as the administrator.
