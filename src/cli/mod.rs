@@ -135,7 +135,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
+        .with_writer(|| output::LogWriter)
         .with_ansi(log_colours())
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
@@ -183,9 +183,9 @@ pub fn run() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("printlab: {err:#}");
+            output::errln!("printlab: {err:#}");
             if let Some(hint) = connect::hint(&err) {
-                eprintln!("hint: {hint}");
+                output::errln!("hint: {hint}");
             }
             ExitCode::from(connect::exit_code(&err))
         }
