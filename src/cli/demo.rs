@@ -82,6 +82,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     data_dir: args.data.clone(),
                     printers: fleet.printers.clone(),
                     tls: None,
+                    public_url: None,
                 })
                 .await
                 .context("starting the lab")?;

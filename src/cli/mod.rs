@@ -94,7 +94,7 @@ enum Command {
         #[arg(long, default_value = "spool/cloud")]
         data: std::path::PathBuf,
         /// Base URL clients reach the cloud at (default: http(s)://<bound address>).
-        #[arg(long)]
+        #[arg(long, value_name = "URL", value_parser = up::parse_base_url)]
         public_url: Option<String>,
         #[command(flatten)]
         tls: tls::TlsArgs,

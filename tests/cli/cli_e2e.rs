@@ -87,10 +87,16 @@ impl Drop for Up {
 }
 
 pub(super) fn up(dir: &Path) -> Up {
+    up_with(dir, "127.0.0.1:0", &[])
+}
+
+/// `printlab up --listen LISTEN` with the flags `extra`, in `dir`.
+pub(super) fn up_with(dir: &Path, listen: &str, extra: &[&str]) -> Up {
     std::fs::write(dir.join("printers.toml"), fleet()).unwrap();
     let mut child = printlab()
         .current_dir(dir)
-        .args(["up", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .args(["up", "--listen", listen, "--log", "warn"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

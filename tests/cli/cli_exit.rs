@@ -57,6 +57,8 @@ async fn exit_codes_follow_the_readme_table() {
         (2, vec!["render", page, "-o", out, "--margin", "5,5"]),
         (2, vec!["token", "--app", "x", "--admin"]),
         (2, vec!["token", "--scopes", "Printer.Read.All"]),
+        (2, vec!["up", "--public-url", "localhost:8443"]),
+        (2, vec!["cloud", "--public-url", "http://h/?q"]),
         // 4: the cloud cannot be reached.
         (4, vec!["printers", "--cloud", &unreachable, "--token", "t"]),
         // 5: the cloud refused the request (a token it did not sign).

@@ -54,6 +54,11 @@ pub struct CloudOptions {
     pub limits: serve::ServeLimits,
     /// Serve HTTPS with this configuration (the public URL then starts with `https://`).
     pub tls: Option<Arc<serve::TlsConfig>>,
+    /// The base URL devices reach the cloud at, when it is not the public URL: `printlab up
+    /// --public-url` names an address for clients (a proxy, a host name) that its devices, in
+    /// the same process, need not go through. What the cloud hands devices (the INFRA printer
+    /// URIs, the token endpoint of a registration) names it; `None`: the public URL.
+    pub device_url: Option<String>,
 }
 
 impl Default for CloudOptions {
@@ -65,6 +70,7 @@ impl Default for CloudOptions {
             upload_limits: upload::UploadLimits::default(),
             limits: serve::ServeLimits::default(),
             tls: None,
+            device_url: None,
         }
     }
 }
@@ -97,6 +103,9 @@ pub(crate) struct CloudState {
     pub ca: CertificateAuthority,
     /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
     pub public_url: String,
+    /// Base URL devices reach the cloud at ([`CloudOptions::device_url`]), without a trailing
+    /// slash.
+    pub device_url: String,
     pub uploads: Arc<UploadService>,
     /// Pull printing: task definitions, triggers and tasks.
     pub tasks: task_store::TaskStore,
@@ -176,6 +185,10 @@ impl Cloud {
         db.flush()
             .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
         let public_url = public_url.trim_end_matches('/').to_string();
+        let device_url = options.device_url.as_deref().map_or_else(
+            || public_url.clone(),
+            |url| url.trim_end_matches('/').to_string(),
+        );
         let uploads = Arc::new(UploadService::with_limits(
             &db,
             data_dir,
@@ -201,7 +214,7 @@ impl Cloud {
             store.clone(),
             tokens.clone(),
             uploads.clone(),
-            &public_url,
+            &device_url,
             options.long_poll,
             write_lock.clone(),
         );
@@ -211,6 +224,7 @@ impl Cloud {
                 tokens,
                 ca,
                 public_url,
+                device_url,
                 uploads,
                 tasks,
                 registrations,
