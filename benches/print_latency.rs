@@ -109,6 +109,7 @@ async fn run(jobs: usize) {
         data_dir: dir.path().to_path_buf(),
         printers: printers.clone(),
         tls: None,
+        public_url: None,
     })
     .await
     .unwrap();

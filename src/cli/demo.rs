@@ -9,7 +9,7 @@
 
 use super::connect::{self, ConnectArgs, exit, fail};
 use super::output::describe;
-use super::output::{out, outln};
+use super::output::{errln, out, outln};
 use anyhow::Context;
 use clap::Args;
 use printlab_client::GraphClient;
@@ -75,13 +75,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     std::fs::remove_dir_all(&args.data)
                         .with_context(|| format!("clearing {}", args.data.display()))?;
                 }
-                eprintln!("starting printlab in {} …", args.data.display());
+                errln!("starting printlab in {} …", args.data.display());
                 let lab = Lab::start(LabOptions {
                     listen: "127.0.0.1:0".into(),
                     control: "127.0.0.1:0".parse().expect("an address"),
                     data_dir: args.data.clone(),
                     printers: fleet.printers.clone(),
                     tls: None,
+                    public_url: None,
                 })
                 .await
                 .context("starting the lab")?;
@@ -141,7 +142,7 @@ struct Shown {
 
 impl SubmitObserver for Shown {
     fn resuming(&self, doc: &Document, job_id: &str) {
-        eprintln!(
+        errln!(
             "{}: resuming job {job_id} from an interrupted run",
             doc.name
         );

@@ -94,7 +94,7 @@ enum Command {
         #[arg(long, default_value = "spool/cloud")]
         data: std::path::PathBuf,
         /// Base URL clients reach the cloud at (default: http(s)://<bound address>).
-        #[arg(long)]
+        #[arg(long, value_name = "URL", value_parser = up::parse_base_url)]
         public_url: Option<String>,
         #[command(flatten)]
         tls: tls::TlsArgs,
@@ -135,7 +135,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
+        .with_writer(|| output::LogWriter)
         .with_ansi(log_colours())
         .init();
     let outcome: anyhow::Result<()> = match cli.command {
@@ -183,9 +183,9 @@ pub fn run() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("printlab: {err:#}");
+            output::errln!("printlab: {err:#}");
             if let Some(hint) = connect::hint(&err) {
-                eprintln!("hint: {hint}");
+                output::errln!("hint: {hint}");
             }
             ExitCode::from(connect::exit_code(&err))
         }

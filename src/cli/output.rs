@@ -21,7 +21,37 @@ macro_rules! outln {
     };
 }
 
-pub(crate) use {out, outln};
+/// `eprintln!` for messages and errors on stderr; see [`write_err`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {errln, out, outln};
+
+/// Writes a message or an error to stderr. A stderr nobody reads any more (a pipe whose reader
+/// exited) cannot be told anything, so the message is dropped rather than panicking as
+/// `eprintln!` does, which would turn the command's real outcome into a crash.
+pub fn write_err(text: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(text);
+}
+
+/// The log's writer: stderr, dropping what cannot be written, as [`write_err`] does; tracing's
+/// own stderr writer would report the failure through `eprintln!` and panic.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().lock().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
 
 /// Writes command output. A reader that has gone away (`printlab media --json | head -1`) has
 /// all it wanted, so the command ends there, quietly and with status 0, instead of the panic
@@ -32,7 +62,7 @@ pub fn write_out(text: std::fmt::Arguments<'_>) {
         if err.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("printlab: writing the output: {err}");
+        errln!("printlab: writing the output: {err}");
         std::process::exit(1);
     }
 }

@@ -5,7 +5,7 @@
 use super::connect::{ConnectArgs, exit, fail, resolve};
 use super::job_options::JobOptions;
 use super::output::describe;
-use super::output::outln;
+use super::output::{errln, outln};
 use anyhow::Context;
 use clap::Args;
 use printlab_client::follow::{follow, output_dir};
@@ -172,7 +172,7 @@ struct Shown {
 
 impl SubmitObserver for Shown {
     fn resuming(&self, doc: &Document, job_id: &str) {
-        eprintln!(
+        errln!(
             "{}: resuming job {job_id} from an interrupted run",
             doc.name
         );
@@ -241,7 +241,7 @@ impl Progress {
         let tenth = stored.saturating_mul(10) / total.max(1);
         if tenth >= plain.next_tenth {
             let secs = plain.started.elapsed().as_secs_f64().max(1e-3);
-            eprintln!(
+            errln!(
                 "{}: uploaded {stored} of {total} bytes ({}%, {:.1} MB/s)",
                 self.name,
                 stored * 100 / total.max(1),

@@ -1,7 +1,7 @@
 //! `printlab render`: run the print engine offline on a file.
 
 use super::job_options::JobOptions;
-use super::output::outln;
+use super::output::{errln, outln};
 use anyhow::Context;
 use printlab_render::{self as render, DeviceProfile, JobRequest};
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let (bytes, content_type) = if is_xps {
         let pdf = printlab_convert::xps_to_pdf(&bytes, &printlab_convert::Limits::default())
             .with_context(|| format!("converting {} to PDF", args.file.display()))?;
-        eprintln!("converted XPS to PDF: {} page(s)", pdf.pages);
+        errln!("converted XPS to PDF: {} page(s)", pdf.pages);
         (pdf.bytes, render::PDF)
     } else {
         (bytes, content_type)

@@ -22,6 +22,11 @@ pub struct UpArgs {
     /// `user.token` through which client commands run here find this lab.
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     data: PathBuf,
+    /// Base URL clients reach the lab at, when not the bound address (behind a proxy, under a
+    /// host name): Graph links, upload and download URLs and `lab.json` name it. The printers
+    /// keep talking to the bound address.
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
+    public_url: Option<String>,
     /// Where the devices' control API listens (clearing faults).
     #[arg(long, default_value = "127.0.0.1:0")]
     control: std::net::SocketAddr,
@@ -47,6 +52,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             data_dir: args.data.clone(),
             printers: fleet.printers,
             tls,
+            public_url: args.public_url.clone(),
         })
         .await
         .context("starting the lab")?;
@@ -59,6 +65,21 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         outln!("\nstopping: jobs in flight stay in the spool and resume on the next start");
         lab.shutdown().await.context("stopping the lab")
     })
+}
+
+/// A base URL given on the command line (`--public-url`): http or https, a host, no query, and a
+/// path the cloud's routes can follow (without a trailing slash).
+pub fn parse_base_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "{text:?} is not an http:// or https:// URL with a host"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{text:?}: a base URL has no query or fragment"));
+    }
+    Ok(text.trim_end_matches('/').to_string())
 }
 
 async fn welcome(lab: &Lab) {

@@ -87,15 +87,16 @@ impl Drop for Up {
 }
 
 pub(super) fn up(dir: &Path) -> Up {
-    up_with(dir, &fleet())
+    up_with(dir, &fleet(), "127.0.0.1:0", &[])
 }
 
-/// `printlab up` in `dir` with `printers_toml` as its fleet.
-pub(super) fn up_with(dir: &Path, printers_toml: &str) -> Up {
+/// `printlab up --listen LISTEN` in `dir` with `printers_toml` as its fleet and the flags `extra`.
+pub(super) fn up_with(dir: &Path, printers_toml: &str, listen: &str, extra: &[&str]) -> Up {
     std::fs::write(dir.join("printers.toml"), printers_toml).unwrap();
     let mut child = printlab()
         .current_dir(dir)
-        .args(["up", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .args(["up", "--listen", listen, "--log", "warn"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

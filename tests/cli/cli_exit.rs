@@ -57,6 +57,8 @@ async fn exit_codes_follow_the_readme_table() {
         (2, vec!["render", page, "-o", out, "--margin", "5,5"]),
         (2, vec!["token", "--app", "x", "--admin"]),
         (2, vec!["token", "--scopes", "Printer.Read.All"]),
+        (2, vec!["up", "--public-url", "localhost:8443"]),
+        (2, vec!["cloud", "--public-url", "http://h/?q"]),
         // 4: the cloud cannot be reached.
         (4, vec!["printers", "--cloud", &unreachable, "--token", "t"]),
         // 5: the cloud refused the request (a token it did not sign).
@@ -160,4 +162,108 @@ fn logs_written_to_a_file_have_no_colour_codes() {
         !text.contains('\u{1b}'),
         "colour codes in a log file: {text:?}"
     );
+}
+
+/// Whether `GET {base}/healthz` answers 200 (a plain HTTP/1.1 request, so the test needs no
+/// async runtime).
+fn healthy(base: &str) -> bool {
+    use std::io::Write;
+    let Some(addr) = base.strip_prefix("http://") else {
+        return false;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+/// `printlab cloud` logging at debug level into `stderr`, serving until it answers `/healthz`;
+/// then it must still be running (a log line written to a stderr nobody reads must not end it)
+/// and no file in its data folder may hold a log line. A closed stderr (`2>&-`) is put on
+/// `/dev/null` by Rust's runtime before `main`, so no file the process opens can take its place;
+/// the case stays here so a change of runtime or of how stderr is opened cannot bring it back.
+fn cloud_survives_its_stderr(stderr: Stdio, close_stderr: bool, what: &str) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = printlab();
+    command
+        .args(["cloud", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("cloud"))
+        .env("PRINTLAB_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(stderr);
+    if close_stderr {
+        // SAFETY: close(2) is async-signal-safe; the child starts with no stderr at all, as
+        // `printlab cloud 2>&-` does.
+        unsafe {
+            command.pre_exec(|| {
+                libc::close(2);
+                Ok(())
+            });
+        }
+    }
+    let mut cloud = super::KilledOnDrop(command.spawn().unwrap());
+    let mut first = String::new();
+    std::io::BufReader::new(cloud.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first.trim().trim_end_matches("/v1.0").to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthy(&base) && cloud.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "{what}: the cloud never served");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        cloud.0.try_wait().unwrap(),
+        None,
+        "{what}: the cloud ended (first line {first:?})"
+    );
+    drop(cloud);
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("cloud serving Graph"),
+            "{what}: a log line landed in {}",
+            entry.display()
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_closed_stderr_never_ends_the_cloud() {
+    cloud_survives_its_stderr(Stdio::inherit(), true, "2>&-");
+    cloud_survives_its_stderr(Stdio::from(closed_pipe()), false, "a closed pipe");
+}
+
+#[test]
+fn an_error_told_to_a_closed_stderr_keeps_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["render", "missing.pdf", "-o", "out"];
+    let out = printlab()
+        .current_dir(dir.path())
+        .args(args)
+        .stderr(closed_pipe())
+        .output()
+        .unwrap();
+    exits(1, &args, &out);
 }

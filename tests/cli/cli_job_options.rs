@@ -93,7 +93,7 @@ fn assert_manifest_records_them(out_dir: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_advertised_option_reaches_graph_and_the_device() {
     let dir = tempfile::tempdir().unwrap();
-    let up = up_with(dir.path(), FINISHER);
+    let up = up_with(dir.path(), FINISHER, "127.0.0.1:0", &[]);
     let page = dir.path().join("page.pdf");
     up.ok(&["testpage", "-o", page.to_str().unwrap(), "--pages", "1"]);
     let mut args = print_args(&page, "Finisher", FLAGS);

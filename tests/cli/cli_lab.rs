@@ -1,9 +1,10 @@
 //! Client commands in the folder where `printlab up` runs, told nothing else: they find the lab
 //! through `spool/lab.json` and `spool/user.token` (the lab listens on an ephemeral port, so the
 //! default address would be wrong); identical `print` commands run at once are separate jobs;
-//! the example of `printlab token --help` makes a token the client commands accept.
+//! the example of `printlab token --help` makes a token the client commands accept; `up
+//! --public-url` is the address clients are handed everywhere.
 
-use super::cli_e2e::{job_id_of, print_args, up};
+use super::cli_e2e::{fleet, job_id_of, print_args, up, up_with};
 use std::collections::BTreeSet;
 use std::process::Output;
 
@@ -79,5 +80,66 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
         state.count(),
         0,
         "every started job's resume record is gone"
+    );
+}
+
+/// `up --public-url` under a name other than the bound address (`localhost`, which resolves to
+/// loopback here): `lab.json` records it, client commands print through it, and the URLs the
+/// cloud hands clients (an upload session's uploadUrl, Graph links) start with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_public_url_is_what_clients_are_handed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("http://localhost:{port}");
+    let up = up_with(
+        dir.path(),
+        &fleet(),
+        &format!("127.0.0.1:{port}"),
+        &["--public-url", &format!("{public}/")],
+    );
+    assert_eq!(up.url, public, "the welcome names the public URL");
+    let lab: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("spool/lab.json")).unwrap()).unwrap();
+    assert_eq!(lab["cloud"], public.as_str(), "{lab}");
+    assert_eq!(lab["graph"], format!("{public}/v1.0"), "{lab}");
+
+    let run = |args: &[&str]| {
+        let out = up.here().args(args).output().unwrap();
+        succeeded(args, &out)
+    };
+    let page = dir.path().join("page.pdf");
+    run(&["testpage", "-o", page.to_str().unwrap(), "--pages", "1"]);
+    let printed = run(&print_args(&page, "Mono Test", &["--wait"]));
+    assert!(printed.contains("completed"), "{printed}");
+
+    let token = std::fs::read_to_string(dir.path().join("spool/user.token")).unwrap();
+    let graph = printlab_client::GraphClient::new(&format!("{public}/v1.0"), Some(token));
+    let share = lab["printers"][0]["shareId"].as_str().unwrap().to_string();
+    let parent = printlab_client::JobParent::Share(share);
+    let job = graph
+        .create_job(&parent, &Default::default())
+        .await
+        .unwrap();
+    let session = graph
+        .create_upload_session(
+            &parent,
+            &job.id,
+            &job.documents.as_ref().unwrap()[0].id,
+            &printlab_graph::PrintDocumentUploadProperties {
+                document_name: "page.pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let upload_url = session.upload_url.unwrap();
+    assert!(
+        upload_url.starts_with(&format!("{public}/")),
+        "{upload_url}"
     );
 }

@@ -249,6 +249,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             data_dir: dir.path().to_path_buf(),
             printers: printers.clone(),
             tls: None,
+            public_url: None,
         })
         .await
         .unwrap();
@@ -374,6 +375,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         data_dir: dir.path().to_path_buf(),
         printers,
         tls: None,
+        public_url: None,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;

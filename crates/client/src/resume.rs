@@ -8,13 +8,13 @@
 //! over exactly the records whose lock it can take. The same command run twice at once is two
 //! jobs, each with its own record.
 //!
-//! Records are written through a uniquely named temporary file and a rename, so a kill never
-//! leaves half a record and parallel runs never write through each other's temporary file.
+//! Records are written with `printlab_datadir::replace_file` (a temporary file, a sync, a
+//! rename), so a kill never leaves half a record; each record has one writer, the run that holds
+//! its lock.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Everything a second run needs to continue an interrupted print instead of starting over:
@@ -136,12 +136,9 @@ impl ResumeClaim {
         self.state.take()
     }
 
-    /// Writes the record through a uniquely named temporary file and a rename.
+    /// Replaces the record whole ([`printlab_datadir::replace_file`]).
     pub fn save(&mut self, state: &ResumeState) -> std::io::Result<()> {
-        let dir = self.record.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(&serde_json::to_vec_pretty(state)?)?;
-        tmp.persist(&self.record).map_err(|e| e.error)?;
+        printlab_datadir::replace_file(&self.record, &serde_json::to_vec_pretty(state)?)?;
         self.saved = true;
         Ok(())
     }

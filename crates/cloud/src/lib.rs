@@ -45,12 +45,20 @@ pub struct CloudOptions {
     /// How many members a Graph collection page holds when the client gives no `$top`; the
     /// rest follow through `@odata.nextLink` (tests shorten it).
     pub page_size: usize,
+    /// The most members a Graph collection page holds whatever `$top` asks: a larger `$top`
+    /// gets pages of this size and `@odata.nextLink`, as Graph answers (tests shrink it).
+    pub max_page_size: usize,
     /// The upload engine's limits and lifetimes (tests shorten the stall time).
     pub upload_limits: upload::UploadLimits,
     /// Timeouts and the budget of unauthenticated connections (tests shorten and shrink them).
     pub limits: serve::ServeLimits,
     /// Serve HTTPS with this configuration (the public URL then starts with `https://`).
     pub tls: Option<Arc<serve::TlsConfig>>,
+    /// The base URL devices reach the cloud at, when it is not the public URL: `printlab up
+    /// --public-url` names an address for clients (a proxy, a host name) that its devices, in
+    /// the same process, need not go through. What the cloud hands devices (the INFRA printer
+    /// URIs, the token endpoint of a registration) names it; `None`: the public URL.
+    pub device_url: Option<String>,
 }
 
 impl Default for CloudOptions {
@@ -58,9 +66,11 @@ impl Default for CloudOptions {
         Self {
             long_poll: infra::DEFAULT_LONG_POLL,
             page_size: graph::DEFAULT_PAGE_SIZE,
+            max_page_size: graph::MAX_PAGE_SIZE,
             upload_limits: upload::UploadLimits::default(),
             limits: serve::ServeLimits::default(),
             tls: None,
+            device_url: None,
         }
     }
 }
@@ -83,9 +93,6 @@ pub enum CloudError {
     },
     #[error(transparent)]
     Upload(#[from] upload::UploadStoreError),
-    /// What `axum::serve` reports, for routers served without [`serve::serve`] (tests).
-    #[error("serving HTTP failed: {0}")]
-    Serve(std::io::Error),
 }
 
 const SIGNING_KEY: &str = "token-signing-key";
@@ -96,6 +103,9 @@ pub(crate) struct CloudState {
     pub ca: CertificateAuthority,
     /// Base URL clients reach the cloud at, without a trailing slash (no `/v1.0`).
     pub public_url: String,
+    /// Base URL devices reach the cloud at ([`CloudOptions::device_url`]), without a trailing
+    /// slash.
+    pub device_url: String,
     pub uploads: Arc<UploadService>,
     /// Pull printing: task definitions, triggers and tasks.
     pub tasks: task_store::TaskStore,
@@ -109,6 +119,8 @@ pub(crate) struct CloudState {
     pub conversions: graph::Conversions,
     /// Members per Graph collection page without `$top` ([`CloudOptions::page_size`]).
     pub page_size: usize,
+    /// The cap on a page's members whatever `$top` asks ([`CloudOptions::max_page_size`]).
+    pub max_page_size: usize,
     pub limits: serve::ServeLimits,
     pub tls: Option<Arc<serve::TlsConfig>>,
     /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
@@ -173,6 +185,10 @@ impl Cloud {
         db.flush()
             .map_err(|e| CloudError::Store(store::StoreError::Sled(e)))?;
         let public_url = public_url.trim_end_matches('/').to_string();
+        let device_url = options.device_url.as_deref().map_or_else(
+            || public_url.clone(),
+            |url| url.trim_end_matches('/').to_string(),
+        );
         let uploads = Arc::new(UploadService::with_limits(
             &db,
             data_dir,
@@ -198,7 +214,7 @@ impl Cloud {
             store.clone(),
             tokens.clone(),
             uploads.clone(),
-            &public_url,
+            &device_url,
             options.long_poll,
             write_lock.clone(),
         );
@@ -208,6 +224,7 @@ impl Cloud {
                 tokens,
                 ca,
                 public_url,
+                device_url,
                 uploads,
                 tasks,
                 registrations,
@@ -215,6 +232,7 @@ impl Cloud {
                 write_lock,
                 conversions: graph::Conversions::default(),
                 page_size: options.page_size.max(1),
+                max_page_size: options.max_page_size.max(1),
                 limits: options.limits,
                 tls: options.tls,
                 readiness,
@@ -318,6 +336,19 @@ impl Cloud {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), CloudError> {
+        self.serve_wrapped_until(listener, |router| router, shutdown)
+            .await
+    }
+
+    /// As [`Cloud::serve_until`], with the router wrapped by `wrap` first: for a test that
+    /// watches or slows what reaches the cloud, which then still meets the production connection
+    /// loop (timeouts, the unauthenticated budget, keep-alive, TLS).
+    pub async fn serve_wrapped_until(
+        self,
+        listener: TcpListener,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), CloudError> {
         tracing::info!(url = %self.graph_base_url(), "cloud serving Graph");
         self.resume_conversions()?;
         let serving = self.state.infra.start_serving();
@@ -331,7 +362,7 @@ impl Cloud {
         tokio::select! {
             () = serve::serve(
                 listener,
-                self.router(),
+                wrap(self.router()),
                 self.state.limits.clone(),
                 self.state.tls.clone(),
                 serving,

@@ -312,13 +312,13 @@ async fn poll_registration(
         )
             .into_response());
     }
-    let public = &state.public_url;
+    let device_url = &state.device_url;
     Ok((
         StatusCode::OK,
         axum::Json(json!({
             "cloud_device_id": record.printer_id,
             "certificate": record.certificate_pem,
-            "device_token_url": format!("{public}/oauth2/token"),
+            "device_token_url": format!("{device_url}/oauth2/token"),
             "printer_client_id": printer_client_id(),
             "printer_redirect_uri": PRINTER_REDIRECT_URI,
             "mcp_svc_resource_id": DEVICE_AUDIENCE,

@@ -1,6 +1,7 @@
 //! Data folders that are never world-readable: see this crate's `README.md`.
 
 use std::fs::Permissions;
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -57,6 +58,56 @@ pub fn ensure_private(folder: &Path) -> Result<Vec<PathBuf>, DataDirError> {
         );
     }
     Ok(repaired)
+}
+
+/// The suffix of the temporary files [`replace_file`] writes before renaming them into place.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Replaces the file at `path` with `bytes` so that a reader sees either the old file or the new
+/// one, never a part: the bytes go to a temporary file in the same folder (owner-only, as the
+/// files of a data folder hold secrets), are synced, and the file is renamed over `path`, then
+/// the folder is synced so the rename survives a power loss. The temporary file is
+/// `.<name>.<random>.tmp`, a name no reader of `<name>` looks at; ones a crash left behind for
+/// the same `path` are removed first, which is safe because each file has one writer (a lab's
+/// `lab.json`, a print run's resume record under its lock).
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| std::io::Error::other(format!("{} names no file", path.display())))?;
+    let prefix = format!(".{name}.");
+    remove_leftovers(folder, &prefix)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMPORARY_SUFFIX)
+        .permissions(Permissions::from_mode(0o600))
+        .tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(folder)?.sync_all()
+}
+
+/// Removes the temporary files of an interrupted [`replace_file`] (those starting with `prefix`).
+fn remove_leftovers(folder: &Path, prefix: &str) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(folder)? {
+        let path = entry?.path();
+        let leftover = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(prefix) && n.ends_with(TEMPORARY_SUFFIX));
+        if leftover {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => tracing::debug!(file = %path.display(), "removed an interrupted write"),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Removes the "other" bits from `path` and, for a folder, everything under it; symbolic links
@@ -152,5 +203,44 @@ mod tests {
         assert_eq!(mode(&folder.join("store/db")), 0o660);
         assert_eq!(mode(&folder.join("key")), 0o600);
         assert!(ensure_private(&folder).unwrap().is_empty(), "nothing left");
+    }
+
+    #[test]
+    fn a_replaced_file_is_never_seen_in_part_and_leftovers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.json");
+        let old = vec![b'a'; 64 * 1024];
+        let new = vec![b'b'; 256 * 1024];
+        replace_file(&path, &old).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let leftover = dir.path().join(".lab.json.x1y2z3.tmp");
+        std::fs::write(&leftover, b"half").unwrap();
+        let other = dir.path().join(".other.json.x1y2z3.tmp");
+        std::fs::write(&other, b"not ours").unwrap();
+
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut reads = 0;
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    let seen = std::fs::read(&path).unwrap();
+                    assert!(seen == old || seen == new, "read {} bytes", seen.len());
+                    reads += 1;
+                }
+                reads
+            });
+            for round in 0..200 {
+                replace_file(&path, if round % 2 == 0 { &new } else { &old }).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+            assert!(reader.join().unwrap() > 0);
+        });
+        assert!(!leftover.exists(), "the interrupted write was not cleaned");
+        assert!(other.exists(), "another file's temporary was removed");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 }

@@ -77,6 +77,18 @@ impl LabInfo {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("lab.json serialises")
     }
+
+    /// Writes `lab.json` into `data_dir` whole or not at all
+    /// ([`printlab_datadir::replace_file`]): a client command reading it while `printlab up`
+    /// starts, or after a crash mid-write, never meets half a file.
+    pub fn write(&self, data_dir: &Path) -> std::io::Result<()> {
+        printlab_datadir::replace_file(&data_dir.join(DISCOVERY_FILE), self.to_json().as_bytes())
+    }
+}
+
+/// Writes the ready-made user token into `data_dir`, as [`LabInfo::write`] does `lab.json`.
+pub fn write_user_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
+    printlab_datadir::replace_file(&data_dir.join(USER_TOKEN_FILE), token.as_bytes())
 }
 
 /// Where the cloud is, in this order: `given` (a flag or the environment), the lab described in
@@ -142,5 +154,45 @@ mod tests {
         std::fs::write(dir.path().join(DISCOVERY_FILE), "{").unwrap();
         let err = LabInfo::read(dir.path()).unwrap_err();
         assert!(err.to_string().contains("lab.json"), "{err}");
+    }
+
+    /// A client command that reads `lab.json` while `printlab up` rewrites it sees one whole
+    /// file or the other, never a part.
+    #[test]
+    fn a_reader_never_sees_lab_json_half_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = |printers: usize| LabInfo {
+            cloud: "http://127.0.0.1:1".into(),
+            graph: "http://127.0.0.1:1/v1.0".into(),
+            control: "http://127.0.0.1:2".into(),
+            printers: (0..printers)
+                .map(|i| LabPrinter {
+                    name: format!("printer {i}"),
+                    printer_id: format!("p{i}"),
+                    share_id: format!("s{i}"),
+                })
+                .collect(),
+            out: "out".into(),
+            ca: None,
+        };
+        let (small, large) = (lab(1), lab(2000));
+        small.write(dir.path()).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    let seen = LabInfo::read(dir.path())
+                        .unwrap_or_else(|e| panic!("{e}: {:?}", std::error::Error::source(&e)))
+                        .expect("lab.json vanished while it was rewritten");
+                    assert!(seen == small || seen == large);
+                }
+            });
+            for round in 0..100 {
+                let next = if round % 2 == 0 { &large } else { &small };
+                next.write(dir.path()).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+            reader.join().unwrap();
+        });
     }
 }

@@ -146,6 +146,10 @@ pub struct LabOptions {
     pub printers: Vec<PrinterConfig>,
     /// Serve the cloud over HTTPS.
     pub tls: Option<LabTls>,
+    /// The base URL clients reach the lab at when it is not the bound address (a proxy, a host
+    /// name); Graph links, upload and download URLs and `lab.json` name it. The devices, in
+    /// this process, keep the bound address, so they never depend on the name resolving here.
+    pub public_url: Option<String>,
 }
 
 /// HTTPS for a lab's cloud.
@@ -169,7 +173,8 @@ pub struct LabPrinter {
 
 /// A running lab. Dropping it without [`Lab::shutdown`] leaves the tasks to the runtime.
 pub struct Lab {
-    /// Base URL of the cloud, e.g. `http://127.0.0.1:8443`.
+    /// Base URL clients reach the cloud at, e.g. `http://127.0.0.1:8443` (the public URL when
+    /// one was given).
     pub cloud_url: String,
     /// Graph root, `{cloud_url}/v1.0`.
     pub graph_url: String,
@@ -215,9 +220,14 @@ impl Lab {
         } else {
             "http"
         };
-        let cloud_url = format!("{scheme}://{addr}");
+        let bound_url = format!("{scheme}://{addr}");
+        let cloud_url = options.public_url.as_deref().map_or_else(
+            || bound_url.clone(),
+            |url| url.trim_end_matches('/').to_string(),
+        );
         let cloud_options = CloudOptions {
             tls: options.tls.as_ref().map(|tls| tls.config.clone()),
+            device_url: Some(bound_url.clone()),
             ..CloudOptions::default()
         };
         let cloud = Cloud::open_with(&data.join("cloud"), &cloud_url, cloud_options)?;
@@ -258,7 +268,7 @@ impl Lab {
         let out_dir = runtime::out_root(&data.join("devices"));
         let fleet = start_devices(
             &options.printers,
-            &cloud_url,
+            &bound_url,
             &admin_token,
             FleetOptions {
                 spool: spool.clone(),
@@ -291,7 +301,9 @@ impl Lab {
             stop.clone(),
         ));
 
-        let admin = GraphClient::new(&graph_url, Some(admin_token.clone())).with_http(http);
+        // The lab's own administrator, in this process too, uses the bound address.
+        let admin = GraphClient::new(&format!("{bound_url}/v1.0"), Some(admin_token.clone()))
+            .with_http(http);
         let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
         shared.store(true, Ordering::Release);
         Ok(Lab {
@@ -332,13 +344,12 @@ impl Lab {
             out: self.out_dir.clone(),
             ca: self.ca_file.clone(),
         };
-        let write = |name: &str, bytes: &[u8]| {
+        let at = |name: &str| {
             let path = self.data_dir.join(name);
-            printlab_cloud::write_private(&path, bytes)
-                .map_err(|source| LabError::Write { path, source })
+            move |source| LabError::Write { path, source }
         };
-        write(DISCOVERY_FILE, info.to_json().as_bytes())?;
-        write(USER_TOKEN_FILE, self.user_token.as_bytes())
+        info.write(&self.data_dir).map_err(at(DISCOVERY_FILE))?;
+        discovery::write_user_token(&self.data_dir, &self.user_token).map_err(at(USER_TOKEN_FILE))
     }
 
     /// Stops the devices (jobs in flight stay in the spool and resume on the next start), then

@@ -1,7 +1,7 @@
 //! A real cloud on loopback for one test.
 
 use crate::Graph;
-use printlab_cloud::serve::ServeLimits;
+use printlab_cloud::serve::{ServeLimits, create_lab_certificates, server_config};
 use printlab_cloud::{Cloud, CloudOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,10 @@ pub struct TestCloudBuilder {
     addr: Option<SocketAddr>,
     long_poll: Option<Duration>,
     page_size: Option<usize>,
+    max_page_size: Option<usize>,
     limits: Option<ServeLimits>,
     layer: Option<Layer>,
+    tls: bool,
 }
 
 impl TestCloudBuilder {
@@ -52,15 +54,27 @@ impl TestCloudBuilder {
         self
     }
 
+    /// The most members per page whatever `$top` asks: tests of the cap shrink it.
+    pub fn max_page_size(mut self, members: usize) -> Self {
+        self.max_page_size = Some(members);
+        self
+    }
+
     /// The connection timeouts and budget, which tests shorten and shrink.
     pub fn limits(mut self, limits: ServeLimits) -> Self {
         self.limits = Some(limits);
         self
     }
 
-    /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud.
-    /// Such a cloud is served by axum directly, so its held long polls end within the
-    /// long-poll limit at a stop rather than at once.
+    /// Serves HTTPS with the CA and certificate `--tls` creates (in the data folder, for
+    /// 127.0.0.1); [`TestCloud::ca_file`] names the CA, and [`TestCloud::http`] trusts it.
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
+    /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud; it is
+    /// served by the production connection loop all the same ([`Cloud::serve_wrapped_until`]).
     pub fn layer(
         mut self,
         layer: impl Fn(axum::Router) -> axum::Router + Send + Sync + 'static,
@@ -80,13 +94,22 @@ impl TestCloudBuilder {
         };
         let listener = bind(self.addr).await;
         let addr = listener.local_addr().unwrap();
-        let url = format!("http://{addr}");
         let mut options = CloudOptions::default();
+        let ca_file = self.tls.then(|| {
+            let files = create_lab_certificates(&data, &[&addr.ip().to_string()]).unwrap();
+            options.tls = Some(server_config(&files.cert, &files.key).unwrap());
+            files.ca
+        });
+        let scheme = if self.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
         if let Some(limit) = self.long_poll {
             options.long_poll = limit;
         }
         if let Some(members) = self.page_size {
             options.page_size = members;
+        }
+        if let Some(members) = self.max_page_size {
+            options.max_page_size = members;
         }
         if let Some(limits) = &self.limits {
             options.limits = limits.clone();
@@ -96,21 +119,19 @@ impl TestCloudBuilder {
         let stopped = async {
             let _ = stopped.await;
         };
-        let task = match &self.layer {
-            None => tokio::spawn(cloud.clone().serve_until(listener, stopped)),
-            Some(layer) => {
-                let router = layer(cloud.router());
-                tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                        .map_err(printlab_cloud::CloudError::Serve)
-                })
-            }
-        };
+        let layer = self.layer.clone();
+        let task = tokio::spawn(cloud.clone().serve_wrapped_until(
+            listener,
+            move |router| match layer {
+                Some(layer) => layer(router),
+                None => router,
+            },
+            stopped,
+        ));
         TestCloud {
             cloud,
             url,
+            ca_file,
             builder: TestCloudBuilder {
                 data: Some(data),
                 addr: Some(addr),
@@ -145,8 +166,9 @@ async fn bind(addr: Option<SocketAddr>) -> TcpListener {
 /// The real cloud serving on loopback until stopped.
 pub struct TestCloud {
     pub cloud: Cloud,
-    /// `http://127.0.0.1:port`, without a version.
+    /// `http://127.0.0.1:port` (`https://` with [`TestCloudBuilder::tls`]), without a version.
     pub url: String,
+    ca_file: Option<PathBuf>,
     builder: TestCloudBuilder,
     dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -262,9 +284,27 @@ impl TestCloud {
             .unwrap()
     }
 
+    /// The CA certificate (PEM file) of an HTTPS cloud's certificate; `None` over HTTP.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// An HTTP client for this cloud: one that trusts its CA when it serves HTTPS.
+    pub fn http(&self) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder();
+        if let Some(ca) = &self.ca_file {
+            let pem = std::fs::read(ca).unwrap();
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
     /// Graph v1.0 as `token`.
     pub fn graph(&self, token: &str) -> Graph {
-        Graph::new(&self.v1(), token)
+        Graph {
+            http: self.http(),
+            ..Graph::new(&self.v1(), token)
+        }
     }
 
     /// Graph v1.0 as the administrator.

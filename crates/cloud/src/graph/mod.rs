@@ -353,9 +353,14 @@ enum View {
 /// collections do).
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 
+/// The most members a page holds whatever `$top` asks: Graph's usual maximum page size (its
+/// directory collections cap `$top` at 999; Universal Print documents only that `$top=n`
+/// returns *up to* n with `@odata.nextLink`, so a capped page is what its clients follow).
+pub(crate) const MAX_PAGE_SIZE: usize = 999;
+
 /// Slices a collection into one page per `$skip`/`$skiptoken` and `$top` (the page size when
-/// given, the cloud's otherwise) and adds `@odata.nextLink` when more remain, so no collection
-/// comes back in one unbounded page.
+/// given, the cloud's otherwise, never more than the maximum page size) and adds
+/// `@odata.nextLink` when more remain, so no collection comes back in one unbounded page.
 fn page(
     state: &CloudState,
     path: &str,
@@ -366,7 +371,7 @@ fn page(
     let total = items.len();
     let start = q.skip.min(total);
     let end = start
-        .saturating_add(q.top.unwrap_or(state.page_size))
+        .saturating_add(q.top.unwrap_or(state.page_size).min(state.max_page_size))
         .min(total);
     let mut body = json!({
         "@odata.context": context,

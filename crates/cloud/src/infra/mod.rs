@@ -50,13 +50,13 @@ impl Infra {
         store: Store,
         tokens: TokenKey,
         documents: Arc<UploadService>,
-        public_url: &str,
+        device_url: &str,
         long_poll: Duration,
         write_lock: Arc<Mutex<()>>,
     ) -> Self {
         Self {
             state: Arc::new(InfraState::new(
-                store, tokens, documents, public_url, long_poll, write_lock,
+                store, tokens, documents, device_url, long_poll, write_lock,
             )),
         }
     }

@@ -65,7 +65,9 @@ pub(super) struct InfraState {
     pub store: Store,
     pub tokens: TokenKey,
     pub documents: Arc<UploadService>,
-    pub public_url: String,
+    /// The base URL devices reach the cloud at ([`crate::CloudOptions::device_url`]), which the
+    /// printer URIs it hands them name.
+    pub device_url: String,
     pub long_poll: Duration,
     /// Cancelled when the server serving this state shuts down: held long polls answer at
     /// once instead of keeping a graceful shutdown waiting for up to `long_poll`.
@@ -88,7 +90,7 @@ impl InfraState {
         store: Store,
         tokens: TokenKey,
         documents: Arc<UploadService>,
-        public_url: &str,
+        device_url: &str,
         long_poll: Duration,
         write_lock: Arc<Mutex<()>>,
     ) -> Self {
@@ -96,7 +98,7 @@ impl InfraState {
             store,
             tokens,
             documents,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            device_url: device_url.trim_end_matches('/').to_owned(),
             long_poll,
             serving: Mutex::new(CancellationToken::new()),
             started: Instant::now(),
@@ -132,7 +134,7 @@ impl InfraState {
     }
 
     pub fn printer_uri(&self, printer_id: &str) -> String {
-        format!("{}/printers/{printer_id}", self.public_url)
+        format!("{}/printers/{printer_id}", self.device_url)
     }
 
     pub fn up_time(&self) -> i32 {
@@ -241,10 +243,10 @@ impl InfraState {
     /// The URI a proxy serves the printer provisioned as `name` at, in the `ipp`/`ipps` scheme
     /// the cloud is reached with.
     pub fn proxy_printer_uri(&self, name: &str) -> String {
-        let base = match self.public_url.split_once("://") {
+        let base = match self.device_url.split_once("://") {
             Some(("https", rest)) => format!("ipps://{rest}"),
             Some((_, rest)) => format!("ipp://{rest}"),
-            None => self.public_url.clone(),
+            None => self.device_url.clone(),
         };
         format!("{base}/ipp/print/{name}")
     }

@@ -294,3 +294,38 @@ async fn authenticated_clients_and_long_polls_outlast_a_flood_of_idle_connection
         .expect("the long poll survives the flood");
     assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK, "{answer:?}");
 }
+
+/// A test cloud whose router a layer wraps runs the same connection loop as production: a
+/// silent connection is closed at the header-read timeout, and `/readyz` says it is serving.
+#[tokio::test]
+async fn a_layered_test_cloud_is_served_by_the_production_loop() {
+    let header_read = Duration::from_millis(600);
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    let cloud = TestCloud::builder()
+        .limits(limits(header_read, Duration::from_secs(30), 512))
+        .layer(move |router| {
+            let counter = counter.clone();
+            router.layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    next.run(request)
+                },
+            ))
+        })
+        .start()
+        .await;
+    let mut stream = TcpStream::connect(cloud.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: cloud\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut stream).await.status(), 200);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let mut silent = TcpStream::connect(cloud.addr()).await.unwrap();
+    let took = closed_within(&mut silent, Duration::from_secs(5)).await;
+    assert!(
+        took.is_some_and(|took| took < header_read * 4),
+        "a silent connection was kept {took:?}; the header-read timeout is {header_read:?}"
+    );
+}

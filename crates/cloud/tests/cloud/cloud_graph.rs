@@ -966,28 +966,49 @@ async fn full_lifecycle_create_upload_out_of_order_start_fetchable_download() {
 /// PRINTLAB_GRAPH_SDK_PYTHON to a venv that has it).
 #[tokio::test]
 async fn msgraph_sdk_python_client_runs_the_whole_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = TestCloud::start_in(dir.path()).await;
+    msgraph_sdk_python_flow(&run, dir.path()).await;
+    run.stop().await;
+}
+
+/// The same flow over HTTPS, the SDK's HTTP client (httpx) trusting the CA `--tls` creates
+/// through `SSL_CERT_FILE`, as a user of the SDK would point it at the lab's CA.
+#[tokio::test]
+async fn msgraph_sdk_python_client_runs_the_whole_flow_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = TestCloud::builder().data(dir.path()).tls().start().await;
+    assert!(run.v1().starts_with("https://"), "{}", run.v1());
+    msgraph_sdk_python_flow(&run, dir.path()).await;
+    run.stop().await;
+}
+
+/// Lists printers, creates a job on a share, uploads a multi-chunk document through an upload
+/// session, starts the job and reads it back, all through the SDK (`cloud_sdk/graph_client.py`).
+async fn msgraph_sdk_python_flow(run: &TestCloud, dir: &std::path::Path) {
     let python = std::env::var("PRINTLAB_GRAPH_SDK_PYTHON").expect(
         "PRINTLAB_GRAPH_SDK_PYTHON must name a Python with msgraph-sdk (tests/run.sh sets it)",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let run = TestCloud::start_in(dir.path()).await;
-    let client = Client::new();
-    let (printer, share) = shared_pdf_printer(&client, &run, true).await;
+    let client = run.http();
+    let (printer, share) = shared_pdf_printer(&client, run, true).await;
     let token = run.user("carol", &["PrintJob.ReadWrite", "Printer.Read.All"], false);
-    let file = dir.path().join("upload.bin");
+    let file = dir.join("upload.bin");
     let bytes: Vec<u8> = (0..(3 * 327_680 + 1000u32))
         .map(|i| (i % 253) as u8)
         .collect();
     std::fs::write(&file, &bytes).unwrap();
-    let out = tokio::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/cloud/cloud_sdk/graph_client.py"
-        ))
-        .args([&run.v1(), &token, &share, file.to_str().unwrap(), "327680"])
-        .output()
-        .await
-        .unwrap();
+    let mut sdk = tokio::process::Command::new(python);
+    sdk.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cloud/cloud_sdk/graph_client.py"
+    ))
+    .args([&run.v1(), &token, &share, file.to_str().unwrap(), "327680"])
+    .env_remove("SSL_CERT_DIR");
+    match run.ca_file() {
+        Some(ca) => sdk.env("SSL_CERT_FILE", ca),
+        None => sdk.env_remove("SSL_CERT_FILE"),
+    };
+    let out = sdk.output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let seen: Value =
@@ -999,7 +1020,6 @@ async fn msgraph_sdk_python_client_runs_the_whole_flow() {
     assert_eq!(seen["document_name"], "sdk.pdf");
     assert_eq!(seen["is_fetchable"], true);
     assert_eq!(run.cloud.fetchable_jobs(&printer).unwrap().len(), 1);
-    run.stop().await;
 }
 
 #[tokio::test]

@@ -540,6 +540,33 @@ async fn every_collection_is_paged_server_side_and_links_follow_skip_and_top() {
 }
 
 #[tokio::test]
+async fn a_top_beyond_the_maximum_page_size_gets_full_pages_and_a_next_link() {
+    let run = TestCloud::builder()
+        .page_size(2)
+        .max_page_size(4)
+        .start()
+        .await;
+    let (printer, _) = shared_printer(&run, "Capped").await;
+    let admin = run.admin_graph();
+    let jobs = format!("/print/printers/{printer}/jobs");
+    for _ in 0..7 {
+        admin.create_job(&jobs, json!({})).await;
+    }
+    let huge = format!("{jobs}?$top=1000000");
+    let first = admin.get_ok(&huge).await;
+    assert_eq!(first["value"].as_array().unwrap().len(), 4, "{first}");
+    let link = first["@odata.nextLink"]
+        .as_str()
+        .expect("a capped page links on");
+    assert!(link.contains("skiptoken=4"), "{link}");
+    let (all, pages) = all_pages(&admin, &huge).await;
+    assert_eq!((all.len(), pages), (7, 2));
+    // A $top within the cap is still honoured exactly.
+    let (all, pages) = all_pages(&admin, &format!("{jobs}?$top=3")).await;
+    assert_eq!((all.len(), pages), (7, 3));
+}
+
+#[tokio::test]
 async fn every_error_is_an_odata_error_with_the_requests_ids() {
     let run = TestCloud::start().await;
     let (printer, _) = shared_printer(&run, "Errors").await;
