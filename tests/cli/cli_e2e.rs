@@ -87,7 +87,12 @@ impl Drop for Up {
 }
 
 pub(super) fn up(dir: &Path) -> Up {
-    std::fs::write(dir.join("printers.toml"), fleet()).unwrap();
+    up_with(dir, &fleet())
+}
+
+/// `printlab up` in `dir` with `printers` as its printers.toml.
+pub(super) fn up_with(dir: &Path, printers: &str) -> Up {
+    std::fs::write(dir.join("printers.toml"), printers).unwrap();
     let mut child = printlab()
         .current_dir(dir)
         .args(["up", "--listen", "127.0.0.1:0", "--log", "warn"])
@@ -144,7 +149,7 @@ impl Up {
     }
 
     #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
+    pub(super) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
             out.status.success(),
