@@ -33,7 +33,7 @@ pub struct ImportArgs {
     /// The printer's name in printers.toml (default: its printer-name).
     #[arg(long)]
     name: Option<String>,
-    /// Print the mapping report (and the entry, unless --out) as JSON on standard output.
+    /// Print the mapping report, with the entry's text, as JSON on standard output.
     #[arg(long)]
     json: bool,
 }
