@@ -2,7 +2,8 @@
 # The one command that runs printlab's whole test suite on a fresh machine.
 #
 # It installs what the interop and fidelity tests need, then runs cargo's tests:
-# - Debian packages: cups-ipp-utils (ipptool, the IPP peer), poppler-utils (pdftoppm, the
+# - Debian packages: cups-ipp-utils (ipptool, the IPP peer; ippeveprinter, a real printer to
+#   import), dbus-daemon (the private bus ippeveprinter insists on), poppler-utils (pdftoppm, the
 #   rendering reference), mupdf-tools (mutool, the second reference), ghostscript (its xpswrite
 #   device makes the XPS corpus), libgxps-utils (xpstopng, the XPS reference), fonts-dejavu-core
 #   (real fonts for the XPS Glyphs tests), and Debian
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-apt_packages=(cups-ipp-utils poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc
+apt_packages=(cups-ipp-utils dbus-daemon poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc
   ghostscript libgxps-utils fonts-dejavu-core)
 missing=()
 for p in "${apt_packages[@]}"; do

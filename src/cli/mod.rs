@@ -15,6 +15,7 @@ mod media;
 mod output;
 mod print;
 mod printers;
+mod printers_import;
 mod provision;
 mod render;
 mod spool;
@@ -79,7 +80,7 @@ enum Command {
     Job(jobs::JobArgs),
     /// Cancel a job.
     Cancel(jobs::CancelArgs),
-    /// List the printers you can print to.
+    /// List the printers you can print to, or import a real printer into printers.toml.
     Printers(printers::PrintersArgs),
     /// Show one printer's capabilities and defaults.
     Printer(printers::PrinterArgs),

@@ -1,23 +1,34 @@
 //! `printlab printers` and `printlab printer NAME`: the printers a user can print to (their
-//! shares), and one printer's capabilities and defaults as a table.
+//! shares), and one printer's capabilities and defaults as a table. `printlab printers import`
+//! is in `printers_import.rs`.
 
 use super::connect::{ConnectArgs, resolve};
 use super::output::outln;
 use super::output::print_table;
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use printlab_client::SharedPrinter;
 use printlab_graph::{PrinterCapabilities, PrinterDefaults};
 use serde::Serialize;
 use std::fmt::Display;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct PrintersArgs {
+    #[command(subcommand)]
+    action: Option<PrintersAction>,
     /// Print JSON (an array of printers; fields in README.md).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
+}
+
+#[derive(Subcommand)]
+enum PrintersAction {
+    /// Turn a real printer's IPP attributes (live, or a saved response) into a printers.toml
+    /// entry, and report what Graph cannot express.
+    Import(super::printers_import::ImportArgs),
 }
 
 #[derive(Args)]
@@ -69,6 +80,9 @@ fn printer_json(share: &SharedPrinter) -> PrinterJson<'_> {
 }
 
 pub fn run_printers(args: PrintersArgs) -> anyhow::Result<()> {
+    if let Some(PrintersAction::Import(import)) = args.action {
+        return super::printers_import::run(import);
+    }
     let client = args.connect.client()?;
     super::connect::runtime()?.block_on(async {
         let listed = client.shares().await.context("listing shared printers")?;

@@ -22,6 +22,8 @@
 //! - [`model`]: [`Message`], [`Group`], [`Attribute`], [`Value`] and typed look-ups.
 //! - [`mod@encode`] / [`mod@decode`]: the wire format; decoding is bounded by [`Limits`].
 //! - [`stream`]: attributes from an async reader, the document data left streaming.
+//! - [`printer_response`]: the printer attributes of a saved Get-Printer-Attributes response
+//!   (IPP bytes, or ipptool's plist read back with its IPP syntax).
 //! - [`http`]: a reqwest client call and axum request/response types.
 
 pub mod codes;
@@ -29,15 +31,21 @@ pub mod decode;
 pub mod encode;
 #[cfg(feature = "transport")]
 pub mod http;
+mod ipptool_plist;
 pub mod model;
+pub mod printer_response;
 #[cfg(feature = "transport")]
 pub mod stream;
 
 pub use codes::{Operation, StatusCode};
 pub use decode::{DecodeError, DecodeErrorKind, Limits, decode};
 pub use encode::EncodeError;
+pub use ipptool_plist::PlistError;
 pub use model::{
     Attribute, AttributeLookup, DateTime, Group, GroupTag, Message, OutOfBand, StringKind, Value,
+};
+pub use printer_response::{
+    PrinterResponseError, printer_attributes_from_saved, printer_attributes_of_response,
 };
 #[cfg(feature = "transport")]
 pub use stream::{DocumentReader, Undecodable, read_message};

@@ -2,7 +2,8 @@
 //!
 //! It answers how IPP attributes, Graph resources and the engine's ticket translate into one
 //! another, split by subject: `tables` (the value tables), `values` (shared building blocks),
-//! `printer` (capabilities and defaults), `status` (printer and job status), `job` (the job
+//! `printer` (capabilities and defaults), `printer_model` (a real printer's attributes → what a
+//! `printers.toml` entry says, for `printlab printers import`), `status` (printer and job status), `job` (the job
 //! template) and `ticket` (Graph job configuration → `printlab_ticket::Ticket`). It knows the
 //! three vocabularies and nothing else: no transport, no store, no rasterizer.
 //!
@@ -39,6 +40,7 @@
 
 mod job;
 mod printer;
+mod printer_model;
 mod status;
 mod tables;
 mod ticket;
@@ -46,6 +48,10 @@ mod values;
 
 pub use job::{graph_from_job_template, job_template_from_graph};
 pub use printer::{graph_from_printer_attributes, printer_attributes_from_graph};
+pub use printer_model::{
+    Constraint, MediaMargins, PrinterModel, Supply, Tray, printer_model_from_ipp,
+    split_make_and_model,
+};
 pub use status::{
     default_job_description, job_status_from_ipp, job_status_to_ipp, printer_status_from_ipp,
     printer_status_to_ipp,

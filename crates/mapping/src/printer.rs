@@ -333,10 +333,21 @@ pub fn graph_from_printer_attributes(
         })
     };
 
-    let mut media_sizes: Option<Vec<String>> = list_from(attrs, n, "media-supported", |v| {
-        v.as_keyword()
-            .and_then(MediaSize::by_pwg_name)
-            .map(|s| s.graph_name.to_owned())
+    let mut media_sizes: Option<Vec<String>> = attrs.attr("media-supported").map(|supported| {
+        let mut names = Vec::new();
+        for v in &supported.values {
+            match v.as_keyword().and_then(MediaSize::by_pwg_name) {
+                Some(size) => names.push(size.graph_name.to_owned()),
+                None if v.as_keyword().is_some_and(|k| {
+                    k.starts_with("custom_min_") || k.starts_with("custom_max_")
+                }) =>
+                {
+                    n.add("media-supported", v, CUSTOM_SIZES)
+                }
+                None => n.add("media-supported", v, UNKNOWN_SIZE),
+            }
+        }
+        names
     });
     if media_sizes.is_none()
         && let Some(db) = attrs.attr("media-col-database")

@@ -23,6 +23,7 @@ pub(crate) const NO_IPP: &str = "no IPP counterpart";
 pub(crate) const NO_GRAPH: &str = "no Graph counterpart";
 pub(crate) const UNKNOWN_SIZE: &str =
     "not a media size printlab knows (printlab_graph::MEDIA_SIZES)";
+pub(crate) const CUSTOM_SIZES: &str = "a custom size range: Graph lists fixed media sizes only";
 
 /// Graph list → 1setOf, each value through `f`; values `f` rejects are reported.
 pub(crate) fn set_of<T: Copy + std::fmt::Display>(

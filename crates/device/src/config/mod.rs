@@ -7,10 +7,12 @@
 //! cloud; this module maps their Graph-named violations back to the TOML value they came from.
 
 mod convert;
+mod import_entry;
 mod model;
 mod origins;
 mod recover;
 
+pub use import_entry::{AppendError, PrinterEntryText, append_entry, printer_entry};
 pub use model::{
     Connection, Fleet, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
     Shard,

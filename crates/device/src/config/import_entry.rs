@@ -1,0 +1,371 @@
+//! A [`PrinterModel`] (what a real printer's IPP attributes say) written as a `printers.toml`
+//! `[[printer]]` entry, and appended to a fleet file.
+//!
+//! The entry is built as a TOML table and written by the `toml` crate, so quoting and escaping
+//! are never ours. Only keys this printlab's parser reads are written: the keys are taken from
+//! the parser's own `serde` types (`entry_keys`), so a section the parser does not read yet
+//! (trays, supplies, constraints, `info`, `borderless`) is left out and named in
+//! [`PrinterEntryText::left_out`], and is written as soon as the parser reads it.
+
+use super::{MediaEntry, PrinterEntry};
+use printlab_graph::GraphEnum;
+use printlab_mapping::PrinterModel;
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use toml::{Table, Value};
+
+/// The entry's text and what it could not carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrinterEntryText {
+    pub text: String,
+    /// `printers.toml` keys the model has values for but this parser does not read yet.
+    pub left_out: Vec<&'static str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("{file} already has a printer named `{name}` (choose another with --name)")]
+    NameTaken { file: String, name: String },
+    #[error("{file} is not TOML, so nothing was added: {source}")]
+    NotToml {
+        file: String,
+        source: toml::de::Error,
+    },
+}
+
+/// The fields a `#[derive(Deserialize)]` struct names: serde hands them to the deserializer,
+/// which this one keeps and then stops.
+fn entry_keys<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names read")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> de::Deserializer<'de> for FieldNames<'_> {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            *self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+fn strings<T: ToString>(values: &[T]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|v| Value::String(v.to_string()))
+            .collect(),
+    )
+}
+
+fn enums<E: GraphEnum>(values: &[E]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|v| Value::String(v.as_str().to_owned()))
+            .collect(),
+    )
+}
+
+fn integers(values: &[i32]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|v| Value::Integer(i64::from(*v)))
+            .collect(),
+    )
+}
+
+/// Hundredths of a millimetre (IPP) → millimetres (printers.toml).
+fn millimetres(hundredths: i32) -> Value {
+    Value::Float(f64::from(hundredths) / 100.0)
+}
+
+fn string_map(map: &std::collections::BTreeMap<&'static str, Vec<String>>) -> Value {
+    Value::Table(
+        map.iter()
+            .map(|(k, v)| ((*k).to_owned(), strings(v)))
+            .collect(),
+    )
+}
+
+/// Puts `value` under `key` if the parser reads `key`, else records it as left out.
+struct Writer {
+    accepted: &'static [&'static str],
+    left_out: Vec<&'static str>,
+}
+
+impl Writer {
+    fn put(&mut self, table: &mut Table, key: &'static str, value: Value) {
+        if self.accepted.contains(&key) {
+            table.insert(key.to_owned(), value);
+        } else if !self.left_out.contains(&key) {
+            self.left_out.push(key);
+        }
+    }
+}
+
+/// The model as a `[[printer]]` entry named `name`.
+pub fn printer_entry(model: &PrinterModel, name: &str) -> PrinterEntryText {
+    let mut w = Writer {
+        accepted: entry_keys::<PrinterEntry>(),
+        left_out: Vec::new(),
+    };
+    let mut printer = Table::new();
+    printer.insert("name".into(), Value::String(name.to_owned()));
+    for (key, value) in [
+        ("manufacturer", &model.manufacturer),
+        ("model", &model.model),
+        ("info", &model.info),
+        ("more_info", &model.more_info),
+    ] {
+        if let Some(v) = value {
+            w.put(&mut printer, key, Value::String(v.clone()));
+        }
+    }
+    if let Some(location) = &model.location {
+        let mut table = Table::new();
+        table.insert("site".into(), Value::String(location.clone()));
+        w.put(&mut printer, "location", Value::Table(table));
+    }
+
+    let c = &model.capabilities;
+    let mut caps = Table::new();
+    let media_keys = entry_keys::<MediaEntry>();
+    let mut media = Vec::new();
+    for m in &model.media {
+        let mut entry = Table::new();
+        entry.insert("size".into(), Value::String(m.size.graph_name.to_owned()));
+        let mut margins = Table::new();
+        for (key, value) in ["top", "bottom", "left", "right"].iter().zip(m.margins) {
+            margins.insert((*key).into(), millimetres(value));
+        }
+        entry.insert("margins".into(), Value::Table(margins));
+        if m.borderless {
+            if media_keys.contains(&"borderless") {
+                entry.insert("borderless".into(), Value::Boolean(true));
+            } else if !w.left_out.contains(&"borderless") {
+                w.left_out.push("borderless");
+            }
+        }
+        media.push(Value::Table(entry));
+    }
+    let optional = [
+        ("document_formats", c.content_types.as_deref().map(strings)),
+        ("media", (!media.is_empty()).then_some(Value::Array(media))),
+        ("dpis", c.dpis.as_deref().map(integers)),
+        ("color_modes", c.color_modes.as_deref().map(enums)),
+        ("duplex_modes", c.duplex_modes.as_deref().map(enums)),
+        (
+            "pages_per_sheet",
+            c.pages_per_sheet.as_deref().map(integers),
+        ),
+        (
+            "multipage_layouts",
+            c.multipage_layouts.as_deref().map(enums),
+        ),
+        ("orientations", c.orientations.as_deref().map(enums)),
+        ("scalings", c.scalings.as_deref().map(enums)),
+        ("qualities", c.qualities.as_deref().map(enums)),
+        ("finishings", c.finishings.as_deref().map(enums)),
+        (
+            "feed_orientations",
+            c.feed_orientations.as_deref().map(enums),
+        ),
+        ("input_bins", c.input_bins.as_deref().map(strings)),
+        ("output_bins", c.output_bins.as_deref().map(strings)),
+        ("media_types", c.media_types.as_deref().map(strings)),
+        ("media_colors", c.media_colors.as_deref().map(strings)),
+        (
+            "copies",
+            c.copies_per_job.map(|r| {
+                let mut t = Table::new();
+                t.insert("min".into(), Value::Integer(r.start));
+                t.insert("max".into(), Value::Integer(r.end));
+                Value::Table(t)
+            }),
+        ),
+        ("collation", c.collation.map(Value::Boolean)),
+        ("page_ranges", c.is_page_range_supported.map(Value::Boolean)),
+        (
+            "fit_to_page",
+            c.supports_fit_pdf_to_page.map(Value::Boolean),
+        ),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value.filter(|v| v.as_array().is_none_or(|a| !a.is_empty())) {
+            caps.insert(key.into(), value);
+        }
+    }
+    printer.insert("capabilities".into(), Value::Table(caps));
+
+    let d = &model.defaults;
+    let text = |v: &Option<String>| v.clone().map(Value::String);
+    let member = |v: Option<&'static str>| v.map(|s| Value::String(s.to_owned()));
+    let defaults_values = [
+        ("color_mode", member(d.color_mode.map(GraphEnum::as_str))),
+        ("document_format", text(&d.content_type)),
+        ("copies", d.copies_per_job.map(|c| Value::Integer(c.into()))),
+        ("dpi", d.dpi.map(|v| Value::Integer(v.into()))),
+        ("duplex_mode", member(d.duplex_mode.map(GraphEnum::as_str))),
+        ("finishings", d.finishings.as_deref().map(enums)),
+        ("fit_to_page", d.fit_pdf_to_page.map(Value::Boolean)),
+        ("input_bin", text(&d.input_bin)),
+        ("media_color", text(&d.media_color)),
+        ("media_size", text(&d.media_size)),
+        ("media_type", text(&d.media_type)),
+        (
+            "multipage_layout",
+            member(d.multipage_layout.map(GraphEnum::as_str)),
+        ),
+        ("orientation", member(d.orientation.map(GraphEnum::as_str))),
+        ("output_bin", text(&d.output_bin)),
+        (
+            "pages_per_sheet",
+            d.pages_per_sheet.map(|v| Value::Integer(v.into())),
+        ),
+        ("quality", member(d.quality.map(GraphEnum::as_str))),
+        ("scaling", member(d.scaling.map(GraphEnum::as_str))),
+    ];
+    let defaults: Table = defaults_values
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+        .collect();
+    if !defaults.is_empty() {
+        printer.insert("defaults".into(), Value::Table(defaults));
+    }
+    if let Some(ppm) = model.pages_per_minute.filter(|p| *p > 0) {
+        let mut engine = Table::new();
+        engine.insert("pages_per_minute".into(), Value::Integer(ppm.into()));
+        printer.insert("engine".into(), Value::Table(engine));
+    }
+
+    let trays: Vec<Value> = model
+        .trays
+        .iter()
+        .map(|t| {
+            let mut table = Table::new();
+            table.insert("name".into(), Value::String(t.name.clone()));
+            table.insert(
+                "media_size".into(),
+                Value::String(t.media_size.graph_name.to_owned()),
+            );
+            if let Some(kind) = &t.media_type {
+                table.insert("media_type".into(), Value::String(kind.clone()));
+            }
+            table.insert("capacity".into(), Value::Integer(t.capacity.into()));
+            if let Some(level) = t.level {
+                table.insert("level".into(), Value::Integer(level.into()));
+            }
+            Value::Table(table)
+        })
+        .collect();
+    let supplies: Vec<Value> = model
+        .supplies
+        .iter()
+        .map(|s| {
+            let mut table = Table::new();
+            table.insert("name".into(), Value::String(s.name.clone()));
+            table.insert("kind".into(), Value::String(s.kind.clone()));
+            if let Some(color) = &s.color {
+                table.insert("color".into(), Value::String(color.clone()));
+            }
+            table.insert("level".into(), Value::Integer(s.level.into()));
+            table.insert("low".into(), Value::Integer(s.low.into()));
+            if let Some(high) = s.high {
+                table.insert("high".into(), Value::Integer(high.into()));
+            }
+            Value::Table(table)
+        })
+        .collect();
+    let constraints: Vec<Value> = model
+        .constraints
+        .iter()
+        .map(|c| {
+            let mut table = Table::new();
+            table.insert("resolver".into(), Value::String(c.resolver.clone()));
+            table.insert("when".into(), string_map(&c.when));
+            if let Some(resolve) = &c.resolve {
+                table.insert("resolve".into(), string_map(resolve));
+            }
+            Value::Table(table)
+        })
+        .collect();
+    for (key, list) in [
+        ("trays", trays),
+        ("supplies", supplies),
+        ("constraints", constraints),
+    ] {
+        if !list.is_empty() {
+            w.put(&mut printer, key, Value::Array(list));
+        }
+    }
+
+    let mut file = Table::new();
+    file.insert("printer".into(), Value::Array(vec![Value::Table(printer)]));
+    PrinterEntryText {
+        text: toml::to_string(&file).expect("a table of TOML values always serialises"),
+        left_out: w.left_out,
+    }
+}
+
+/// `existing` (a fleet file's text) with `entry` appended, refusing a name the file already has.
+pub fn append_entry(
+    existing: &str,
+    file: &str,
+    name: &str,
+    entry: &str,
+) -> Result<String, AppendError> {
+    let names: Vec<String> = toml::from_str::<Table>(existing)
+        .map_err(|source| AppendError::NotToml {
+            file: file.to_owned(),
+            source,
+        })?
+        .get("printer")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    if names.iter().any(|n| n == name) {
+        return Err(AppendError::NameTaken {
+            file: file.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+    let mut out = existing.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(entry);
+    Ok(out)
+}
