@@ -10,3 +10,4 @@ mod device_spool_crash;
 mod device_universal_print;
 mod output_limits;
 mod oxps;
+mod printer_consumables;
