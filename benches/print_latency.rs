@@ -84,8 +84,7 @@ fn percentile(values: &[f64], q: f64) -> f64 {
 fn render_alone(printer: &PrinterConfig, document: &[u8], out_dir: &Path) -> f64 {
     let configuration = PrintJobConfiguration::default().with_defaults(&printer.defaults);
     let ticket = printlab_mapping::ticket_from_graph(&configuration).unwrap();
-    let profile =
-        printlab_device::runtime::render_profile(printer, configuration.media_size.as_deref());
+    let profile = printlab_device::runtime::render_profile(printer, &configuration);
     let started = Instant::now();
     printlab_render::render_job(&JobRequest {
         document,

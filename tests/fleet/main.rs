@@ -12,3 +12,4 @@ mod nup_layout_doors;
 mod output_limits;
 mod oxps;
 mod page_range_doors;
+mod printer_consumables;

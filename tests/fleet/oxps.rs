@@ -90,7 +90,7 @@ async fn an_oxps_job_prints_on_a_pdf_only_printer_as_its_converted_pdf_renders_o
     // Offline: the converter's PDF of the same package, the device's profile, the same ticket.
     let pdf = printlab_convert::xps_to_pdf(&oxps, &printlab_convert::Limits::default()).unwrap();
     let printer_config = &config::parse(ONE_PRINTER, "test.toml").unwrap().printers[0];
-    let profile = render_profile(printer_config, record.configuration.media_size.as_deref());
+    let profile = render_profile(printer_config, &record.configuration);
     let ticket = printlab_mapping::ticket_from_graph(&record.configuration).unwrap();
     let offline_dir = dir.path().join("offline");
     let offline = printlab_render::render_job(&JobRequest {

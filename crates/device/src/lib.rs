@@ -2,9 +2,10 @@
 //! faults ([`engine`]), the sled spool that is each device's memory across restarts
 //! ([`spool`]), the PWG 5100.18 client ([`infra_client`]), its network ([`network`]: offline
 //! windows, extra latency), Universal Print registration ([`registration`]) and the
-//! per-printer loop ([`runtime`]).
+//! per-printer loop ([`runtime`]); job constraints and their resolvers ([`constraint`]).
 
 pub mod config;
+pub mod constraint;
 pub mod engine;
 pub mod infra_client;
 pub mod network;

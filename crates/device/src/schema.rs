@@ -3,6 +3,7 @@
 //! `MEDIA_SIZES`, so completion offers exactly what `printlab validate` accepts. The cross-field
 //! rules (defaults among the capabilities, …) stay with `printlab validate`.
 
+use crate::constraint::JobOption;
 use printlab_graph::{
     GraphEnum, MEDIA_SIZES, PrintColorMode, PrintDuplexMode, PrintFinishing, PrintMultipageLayout,
     PrintOrientation, PrintQuality, PrintScaling, PrinterFeedOrientation,
@@ -71,6 +72,7 @@ pub fn json_schema() -> Value {
                 json!({ "top": millimetres, "bottom": millimetres, "left": millimetres, "right": millimetres }),
                 &["top", "bottom", "left", "right"],
             ),
+            "borderless": { "type": "boolean", "description": "the size can also be printed with all margins 0" },
         }),
         &["size", "margins"],
     );
@@ -162,12 +164,54 @@ pub fn json_schema() -> Value {
         }),
         &[],
     );
+    let percent = json!({ "type": "integer", "minimum": 0, "maximum": 100 });
+    let sheets = json!({ "type": "integer", "minimum": 0 });
+    let tray = object(
+        json!({
+            "name": { "type": "string", "description": "one of capabilities.input_bins" },
+            "media_size": media_name,
+            "media_type": { "type": "string", "description": "one of capabilities.media_types" },
+            "capacity": count,
+            "level": sheets,
+        }),
+        &["name", "media_size", "capacity"],
+    );
+    let supply = object(
+        json!({
+            "name": string,
+            "kind": { "type": "string", "description": "IPP marker-types keyword (toner, ink, ink-cartridge, …)" },
+            "color": { "type": "string", "pattern": "^(none|(#[0-9A-Fa-f]{6})+)$" },
+            "level": percent, "low": percent, "high": percent,
+            "sheets_per_percent": count,
+        }),
+        &["name", "kind", "level", "low"],
+    );
+    let option_values = object(
+        JobOption::ALL
+            .iter()
+            .map(|o| (o.key().to_string(), strings.clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        &[],
+    );
+    let constraint = object(
+        json!({
+            "resolver": string,
+            "when": option_values,
+            "resolve": option_values,
+        }),
+        &["resolver", "when"],
+    );
     let printer = object(
         json!({
             "name": string, "manufacturer": string, "model": string,
+            "info": string, "more_info": { "type": "string", "format": "uri" },
             "location": location, "connection": connection,
             "capabilities": capabilities, "defaults": defaults,
             "engine": engine, "faults": faults, "limits": limits,
+            "trays": { "type": "array", "items": tray },
+            "supplies": { "type": "array", "items": supply },
+            "constraints": { "type": "array", "items": constraint },
         }),
         &["name", "capabilities"],
     );

@@ -822,11 +822,22 @@ mod tests {
 
     #[test]
     fn fault_memory_survives_reopen() {
-        use crate::engine::Fault;
+        use crate::engine::{Fault, Levels, SupplyLevel};
         let dir = tempfile::tempdir().unwrap();
         let jammed = FaultMemory {
             present: vec![Fault::MediaJam, Fault::CoverOpen],
             cover_opened: true,
+            levels: Levels {
+                trays: [("tray-1".to_string(), 3)].into(),
+                supplies: [(
+                    "Black Toner".to_string(),
+                    SupplyLevel {
+                        percent: 9,
+                        sheets_into_percent: 2,
+                    },
+                )]
+                .into(),
+            },
         };
         {
             let s = Spool::open(dir.path()).unwrap();

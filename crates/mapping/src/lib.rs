@@ -63,6 +63,7 @@ pub use tables::{
     printer_state_detail_from_keyword, printer_state_reason_keyword,
 };
 pub use ticket::{TicketError, media_by_name, media_of, ticket_from_graph};
+pub use values::{MARGIN_MEMBERS, media_col_members};
 
 /// A value that has no counterpart on the other side.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -143,7 +143,8 @@ pub(crate) fn size_of_media_col(col: &[Attribute]) -> Option<&'static MediaSize>
         .find(|m| (m.width as i32 - x).abs() <= 1 && (m.height as i32 - y).abs() <= 1)
 }
 
-pub(crate) const MARGIN_MEMBERS: [&str; 4] = [
+/// The `media-col` member of each margin, in Graph's order (top, bottom, left, right).
+pub const MARGIN_MEMBERS: [&str; 4] = [
     "media-top-margin",
     "media-bottom-margin",
     "media-left-margin",
@@ -151,7 +152,7 @@ pub(crate) const MARGIN_MEMBERS: [&str; 4] = [
 ];
 
 /// The members of one `media-col`, for a printer's database and for a job's media alike.
-pub(crate) fn media_col_members(
+pub fn media_col_members(
     size: Option<&MediaSize>,
     media_type: Option<&str>,
     source: Option<&str>,

@@ -1,6 +1,8 @@
 //! From the file as written to checked printers: each value converted on its own, so every
 //! mistake is reported at its position, then the shared Graph rules run on the result.
 
+use super::constraints::convert_constraints;
+use super::consumables::{convert_supplies, convert_trays};
 use super::model::{
     Connection, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
 };
@@ -201,6 +203,15 @@ fn convert_printer_checked(
                     margin_media[side].push(i);
                 }
             }
+            if e.borderless {
+                // Graph lists the margins a printer supports: borderless adds 0 to each list.
+                for side in 0..4 {
+                    if !margins[side].contains(&0) {
+                        margins[side].push(0);
+                        margin_media[side].push(i);
+                    }
+                }
+            }
             let Some(size) = MediaSize::by_graph_name(e.size.get_ref()) else {
                 continue; // named by the rules, at the size's span
             };
@@ -226,6 +237,7 @@ fn convert_printer_checked(
                     left,
                     right,
                 },
+                borderless: e.borderless,
             });
         }
         media_names = Some(names);
@@ -312,6 +324,22 @@ fn convert_printer_checked(
     let engine = convert_engine(p.engine.as_ref(), issues);
     let faults = convert_faults(&p.faults, capabilities.content_types.as_deref(), issues);
     let limits = convert_limits(&p.limits, issues);
+    let trays = convert_trays(&p.trays, &capabilities, issues);
+    let supplies = convert_supplies(&p.supplies, issues);
+    let constraints = convert_constraints(&p.constraints, &capabilities, issues);
+    let more_info = p
+        .more_info
+        .as_ref()
+        .and_then(|uri| match reqwest::Url::parse(uri.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(uri.get_ref().clone()),
+            _ => {
+                issues.push(
+                    uri.span(),
+                    format!("more_info `{}` is not an http or https URL", uri.get_ref()),
+                );
+                None
+            }
+        });
 
     let dpis = capabilities
         .dpis
@@ -354,6 +382,11 @@ fn convert_printer_checked(
         engine: engine?,
         faults: faults?,
         limits: limits?,
+        info: p.info.clone(),
+        more_info,
+        trays: trays?,
+        supplies: supplies?,
+        constraints: constraints?,
     })
 }
 

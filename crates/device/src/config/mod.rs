@@ -6,6 +6,8 @@
 //! The capability and default rules themselves live in [`printlab_graph::rules`], shared with the
 //! cloud; this module maps their Graph-named violations back to the TOML value they came from.
 
+mod constraints;
+mod consumables;
 mod convert;
 mod import_entry;
 mod model;
@@ -26,6 +28,8 @@ use toml::Spanned;
 
 type S<T> = Spanned<T>;
 type SList = Spanned<Vec<Spanned<String>>>;
+/// Option name (a `[printer.defaults]` key) → values, as `when` and `resolve` write them.
+type OptionValues = std::collections::BTreeMap<Spanned<String>, SList>;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -60,6 +64,49 @@ struct PrinterEntry {
     faults: FaultsEntry,
     #[serde(default)]
     limits: LimitsEntry,
+    /// IPP `printer-info`.
+    info: Option<String>,
+    /// IPP `printer-more-info`.
+    more_info: Option<S<String>>,
+    #[serde(default)]
+    trays: Vec<S<TrayEntry>>,
+    #[serde(default)]
+    supplies: Vec<S<SupplyEntry>>,
+    #[serde(default)]
+    constraints: Vec<S<ConstraintEntry>>,
+}
+
+/// `[[printer.trays]]`: one loaded input tray.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrayEntry {
+    name: S<String>,
+    media_size: S<String>,
+    media_type: Option<S<String>>,
+    capacity: S<i64>,
+    level: Option<S<i64>>,
+}
+
+/// `[[printer.supplies]]`: one marker supply, levels in percent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SupplyEntry {
+    name: S<String>,
+    kind: S<String>,
+    color: Option<S<String>>,
+    level: S<i64>,
+    low: S<i64>,
+    high: Option<S<i64>>,
+    sheets_per_percent: Option<S<i64>>,
+}
+
+/// `[[printer.constraints]]`: option values that conflict, and how the printer resolves them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConstraintEntry {
+    resolver: S<String>,
+    when: S<OptionValues>,
+    resolve: Option<S<OptionValues>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +139,9 @@ struct MediaEntry {
     size: S<String>,
     /// Hardware margins in millimetres.
     margins: S<MarginsEntry>,
+    /// The size can also be printed with all margins 0.
+    #[serde(default)]
+    borderless: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -565,6 +615,152 @@ offline = [{ after_seconds = 1, for_seconds = 5, every_seconds = 2 }]
                 .message
                 .contains("max_copies")
         );
+    }
+
+    /// MINIMAL with bins, media types and duplex to declare trays and constraints against.
+    fn with_trays_and_constraints(extra: &str) -> String {
+        MINIMAL
+            .replace(
+                r#"duplex_modes = ["oneSided"]"#,
+                "duplex_modes = [\"oneSided\", \"flipOnLongEdge\"]\ninput_bins = [\"auto\", \"tray-1\"]\nmedia_types = [\"stationery\", \"envelope\"]",
+            )
+            .replace("left = 4, right = 4 } }", "left = 4, right = 4 }, borderless = true }")
+            .replace("name = \"Laser\"\n", "name = \"Laser\"\ninfo = \"By the door\"\nmore_info = \"https://example.net/laser\"\n")
+            + extra
+    }
+
+    const WAVE_TWO: &str = r##"[[printer.trays]]
+name = "tray-1"
+media_size = "A4"
+media_type = "stationery"
+capacity = 250
+level = 3
+[[printer.supplies]]
+name = "Black Toner"
+kind = "toner"
+color = "#000000"
+level = 80
+low = 10
+sheets_per_percent = 40
+[[printer.constraints]]
+resolver = "no-duplex-on-envelopes"
+when = { media_type = ["envelope"], duplex_mode = ["flipOnLongEdge"] }
+resolve = { duplex_mode = ["oneSided"] }
+"##;
+
+    #[test]
+    fn trays_supplies_constraints_info_and_borderless_load() {
+        use crate::constraint::JobOption;
+        let fleet = parse(&with_trays_and_constraints(WAVE_TWO), "t").unwrap();
+        let p = &fleet.printers[0];
+        assert_eq!(p.info.as_deref(), Some("By the door"));
+        assert_eq!(p.more_info.as_deref(), Some("https://example.net/laser"));
+        assert!(p.hardware.media("A4").unwrap().borderless);
+        assert_eq!(p.capabilities.top_margins, Some(vec![4200, 0]));
+        assert_eq!(
+            (
+                p.trays[0].name.as_str(),
+                p.trays[0].capacity,
+                p.trays[0].level
+            ),
+            ("tray-1", 250, Some(3))
+        );
+        let toner = &p.supplies[0];
+        assert_eq!((toner.level, toner.low, toner.high), (80, 10, 100));
+        assert_eq!(toner.sheets_per_percent, Some(40));
+        assert_eq!(p.constraints[0].resolver, "no-duplex-on-envelopes");
+        assert_eq!(
+            p.constraints[0].resolve,
+            [(JobOption::DuplexMode, vec!["oneSided".to_string()])]
+        );
+    }
+
+    #[test]
+    fn every_tray_supply_and_constraint_mistake_is_located() {
+        let broken = WAVE_TWO
+            .replace("name = \"tray-1\"", "name = \"tray-9\"")
+            .replace("media_size = \"A4\"", "media_size = \"A3\"")
+            .replace("media_type = \"stationery\"", "media_type = \"film\"")
+            .replace("level = 3", "level = 300")
+            .replace("level = 80", "level = 101")
+            .replace("low = 10", "low = 100")
+            .replace("color = \"#000000\"", "color = \"black\"")
+            .replace("kind = \"toner\"", "kind = \"tonner\"")
+            .replace("media_type = [\"envelope\"]", "media_typ = [\"envelope\"]")
+            .replace(
+                "duplex_mode = [\"flipOnLongEdge\"] }",
+                "duplex_mode = [\"flipOnShortEdge\"] }",
+            )
+            .replace(
+                "resolve = { duplex_mode = [\"oneSided\"] }",
+                "resolve = { duplex_mode = [\"flipOnShortEdge\"] }",
+            );
+        let text = with_trays_and_constraints(&broken);
+        let p = problems(&text);
+        let found: Vec<_> = p
+            .iter()
+            .map(|p| (p.line, p.column, p.message.as_str()))
+            .collect();
+        let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let expected = [
+            (
+                line_of("tray-9"),
+                "`tray-9` is not among capabilities.input_bins (auto, tray-1)",
+            ),
+            (
+                line_of("\"A3\""),
+                "`A3` is not among capabilities.media (A4)",
+            ),
+            (
+                line_of("\"film\""),
+                "`film` is not among capabilities.media_types",
+            ),
+            (
+                line_of("level = 300"),
+                "trays.level (sheets loaded) must be between 0 and 250, not 300",
+            ),
+            (
+                line_of("tonner"),
+                "`tonner` is not an IPP marker-types keyword",
+            ),
+            (line_of("\"black\""), "`black` is not a marker colour"),
+            (
+                line_of("level = 101"),
+                "supplies.level (percent) must be between 0 and 100, not 101",
+            ),
+            (
+                line_of("low = 100"),
+                "supplies.low (100) must be below supplies.high (100)",
+            ),
+            (
+                line_of("media_typ ="),
+                "`media_typ` is not an option a constraint can name",
+            ),
+            (
+                line_of("when ="),
+                "constraints.when.duplex_mode: `flipOnShortEdge` is not advertised; supported: oneSided, flipOnLongEdge",
+            ),
+            (
+                line_of("resolve ="),
+                "constraints.resolve.duplex_mode: `flipOnShortEdge` is not advertised",
+            ),
+            (
+                line_of("resolve ="),
+                "constraints.resolve.duplex_mode: `flipOnShortEdge` is one of the values the constraint matches",
+            ),
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for ((line, _, message), (want_line, want)) in found.iter().zip(expected) {
+            assert_eq!(*line, want_line, "{message}");
+            assert!(message.contains(want), "{message} lacks {want}");
+            assert!(message.starts_with("printer `Laser`: "), "{message}");
+        }
+        let at = |needle: &str| {
+            let offset = text.find(needle).unwrap();
+            line_column(&text, offset)
+        };
+        assert_eq!((found[0].0, found[0].1), at("\"tray-9\""));
+        assert_eq!((found[9].0, found[9].1), at("\"flipOnShortEdge\""));
     }
 
     #[test]

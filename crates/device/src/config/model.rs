@@ -2,7 +2,8 @@
 //! engine and faults.
 
 use super::ConfigError;
-use crate::engine::{EngineSpec, FaultSpec};
+use crate::constraint::Constraint;
+use crate::engine::{EngineSpec, FaultSpec, Supply, Tray};
 use printlab_graph::{MediaSize, PrinterCapabilities, PrinterDefaults, PrinterLocation};
 use std::fmt;
 use std::str::FromStr;
@@ -80,6 +81,8 @@ pub struct Margins {
 pub struct MediaProfile {
     pub size: &'static MediaSize,
     pub margins: Margins,
+    /// The size can also be printed with all margins 0.
+    pub borderless: bool,
 }
 
 /// What the renderer needs to know about the physical printer.
@@ -134,6 +137,13 @@ pub struct PrinterConfig {
     pub engine: EngineSpec,
     pub faults: FaultSpec,
     pub limits: JobLimits,
+    /// IPP `printer-info`.
+    pub info: Option<String>,
+    /// IPP `printer-more-info`.
+    pub more_info: Option<String>,
+    pub trays: Vec<Tray>,
+    pub supplies: Vec<Supply>,
+    pub constraints: Vec<Constraint>,
 }
 
 /// The whole fleet, in file order.

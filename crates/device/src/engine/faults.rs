@@ -1,6 +1,7 @@
 //! The faults a printer is declared to have (fixed schedules, seeded random draws, offline
 //! windows) and the ones that outlive a restart.
 
+use super::consumables::Levels;
 use printlab_graph::PrinterProcessingStateDetail;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -51,6 +52,10 @@ pub enum Fault {
     MediaJam,
     MediaEmpty,
     CoverOpen,
+    /// A toner supply used up to 0 %.
+    TonerEmpty,
+    /// Another marker supply (ink, ribbon, …) used up to 0 %.
+    MarkerSupplyEmpty,
 }
 
 impl Fault {
@@ -60,6 +65,8 @@ impl Fault {
             Fault::MediaJam => "media-jam",
             Fault::MediaEmpty => "media-empty",
             Fault::CoverOpen => "cover-open",
+            Fault::TonerEmpty => "toner-empty",
+            Fault::MarkerSupplyEmpty => "marker-supply-empty",
         }
     }
 
@@ -69,6 +76,8 @@ impl Fault {
             Fault::MediaJam => "mediaJam",
             Fault::MediaEmpty => "mediaEmpty",
             Fault::CoverOpen => "coverOpen",
+            Fault::TonerEmpty => "tonerEmpty",
+            Fault::MarkerSupplyEmpty => "markerSupplyEmpty",
         };
         PrinterProcessingStateDetail::from_name(name).expect("core member")
     }
@@ -79,6 +88,8 @@ impl Fault {
             Fault::MediaJam => "clear the jam",
             Fault::MediaEmpty => "refill the input tray",
             Fault::CoverOpen => "close the cover",
+            Fault::TonerEmpty => "replace the toner",
+            Fault::MarkerSupplyEmpty => "replace the empty supply",
         }
     }
 }
@@ -88,6 +99,9 @@ impl Fault {
 pub struct FaultMemory {
     pub present: Vec<Fault>,
     pub cover_opened: bool,
+    /// Tray and supply levels; absent in spools written before trays and supplies existed.
+    #[serde(default)]
+    pub levels: Levels,
 }
 
 impl FaultSpec {

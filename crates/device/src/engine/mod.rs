@@ -8,10 +8,12 @@
 //! A sheet counts as printed only when it leaves the engine; a jammed sheet is not counted and is
 //! printed again after the jam is cleared, so a resumed job never prints a sheet twice.
 
+mod consumables;
 mod faults;
 #[cfg(test)]
 mod tests;
 
+pub use consumables::{Levels, Supply, SupplyLevel, SupplyWarning, Tray};
 pub use faults::{Fault, FaultMemory, FaultSpec, OfflineWindow, RandomFaults};
 
 use printlab_graph::{PrinterProcessingState, PrinterStatus};
@@ -77,15 +79,20 @@ pub enum EngineEvent {
 pub struct EngineStatus {
     pub state: PrinterProcessingState,
     pub faults: Vec<Fault>,
+    /// Supplies running low: reported, but the printer keeps printing.
+    pub warnings: Vec<SupplyWarning>,
 }
 
 impl EngineStatus {
     /// IPP `printer-state-reasons`: `none` when nothing is wrong.
     pub fn ipp_reasons(&self) -> Vec<&'static str> {
-        if self.faults.is_empty() {
+        let reasons: Vec<&'static str> = (self.faults.iter().map(|f| f.ipp_keyword()))
+            .chain(self.warnings.iter().map(|w| w.ipp_keyword()))
+            .collect();
+        if reasons.is_empty() {
             vec!["none"]
         } else {
-            self.faults.iter().map(|f| f.ipp_keyword()).collect()
+            reasons
         }
     }
 
@@ -93,7 +100,9 @@ impl EngineStatus {
     pub fn graph_status(&self) -> PrinterStatus {
         PrinterStatus {
             state: self.state,
-            details: self.faults.iter().map(|f| f.graph_detail()).collect(),
+            details: (self.faults.iter().map(|f| f.graph_detail()))
+                .chain(self.warnings.iter().map(|w| w.graph_detail()))
+                .collect(),
             // Always a message: a service keeps the last one it was given, so "clear the jam"
             // would otherwise outlive the jam.
             description: Some(match self.state {
@@ -132,6 +141,8 @@ struct ActiveJob {
     next_start: Duration,
     /// Completion time of the sheet in the engine, once picked.
     in_flight_until: Option<Duration>,
+    /// Index of the declared tray the sheets come from, if one holds the job's paper.
+    tray: Option<usize>,
 }
 
 /// One printer's engine.
@@ -147,6 +158,12 @@ pub struct Engine {
     paper_left: Option<u64>,
     cover_opened: bool,
     last_activity: Option<Duration>,
+    trays: Vec<Tray>,
+    /// Sheets in each of `trays` now.
+    tray_levels: Vec<Option<u64>>,
+    supplies: Vec<Supply>,
+    /// Level of each of `supplies` now.
+    supply_levels: Vec<SupplyLevel>,
 }
 
 impl Engine {
@@ -167,6 +184,86 @@ impl Engine {
             paper_left,
             cover_opened: false,
             last_activity: None,
+            trays: Vec::new(),
+            tray_levels: Vec::new(),
+            supplies: Vec::new(),
+            supply_levels: Vec::new(),
+        }
+    }
+
+    /// The declared trays and supplies, at their declared levels (a restart then restores the
+    /// levels the spool kept, [`Engine::restore`]).
+    pub fn with_consumables(mut self, trays: Vec<Tray>, supplies: Vec<Supply>) -> Self {
+        self.tray_levels = trays.iter().map(|t| t.level).collect();
+        self.supply_levels = supplies
+            .iter()
+            .map(|s| SupplyLevel {
+                percent: s.level,
+                sheets_into_percent: 0,
+            })
+            .collect();
+        self.trays = trays;
+        self.supplies = supplies;
+        self
+    }
+
+    /// Each declared tray with the sheets it holds now (`None`: never runs out).
+    pub fn trays(&self) -> impl Iterator<Item = (&Tray, Option<u64>)> {
+        self.trays.iter().zip(self.tray_levels.iter().copied())
+    }
+
+    /// Each declared supply with its level in percent now.
+    pub fn supplies(&self) -> impl Iterator<Item = (&Supply, u8)> {
+        (self.supplies.iter()).zip(self.supply_levels.iter().map(|l| l.percent))
+    }
+
+    /// Feeds the job on the engine from its input bin's tray, or for `auto` (or no bin) from
+    /// the first tray loaded with the job's media size; no matching tray: no tray level counts.
+    pub fn select_tray(&mut self, input_bin: Option<&str>, media_size: Option<&str>) {
+        let tray = match input_bin.filter(|b| *b != "auto") {
+            Some(bin) => self.trays.iter().position(|t| t.name == bin),
+            None => {
+                media_size.and_then(|size| self.trays.iter().position(|t| t.media_size == size))
+            }
+        };
+        if let Some(active) = &mut self.active {
+            active.tray = tray;
+        }
+    }
+
+    fn active_tray_empty(&self) -> bool {
+        let tray = self.active.as_ref().and_then(|j| j.tray);
+        tray.is_some_and(|t| self.tray_levels[t] == Some(0))
+    }
+
+    /// The fault of a used-up supply, if one is.
+    fn empty_supply(&self) -> Option<Fault> {
+        self.supplies()
+            .find(|(s, level)| *level == 0 && s.sheets_per_percent.is_some())
+            .map(|(s, _)| {
+                if s.is_toner() {
+                    Fault::TonerEmpty
+                } else {
+                    Fault::MarkerSupplyEmpty
+                }
+            })
+    }
+
+    /// One sheet out: one sheet less in its tray, and each counted supply a step nearer its
+    /// next percent.
+    fn use_up_sheet(&mut self, tray: Option<usize>) {
+        if let Some(level) = tray.and_then(|t| self.tray_levels[t].as_mut()) {
+            *level = level.saturating_sub(1);
+        }
+        for (supply, level) in self.supplies.iter().zip(&mut self.supply_levels) {
+            let Some(per_percent) = supply.sheets_per_percent else {
+                continue;
+            };
+            level.sheets_into_percent += 1;
+            if level.sheets_into_percent >= per_percent {
+                level.sheets_into_percent = 0;
+                level.percent = level.percent.saturating_sub(1);
+            }
         }
     }
 
@@ -183,9 +280,17 @@ impl Engine {
         } else {
             PrinterProcessingState::Idle
         };
+        let mut warnings: Vec<SupplyWarning> = self
+            .supplies()
+            .filter(|(s, level)| *level <= s.low && *level > 0)
+            .map(|(s, _)| SupplyWarning::of(s))
+            .collect();
+        warnings.sort();
+        warnings.dedup();
         EngineStatus {
             state,
             faults: self.present.iter().copied().collect(),
+            warnings,
         }
     }
 
@@ -217,6 +322,7 @@ impl Engine {
             sheets_done: sheets_done.min(work.sheets),
             next_start: now,
             in_flight_until: None,
+            tray: None,
         });
         Ok(())
     }
@@ -235,11 +341,31 @@ impl Engine {
         }
     }
 
-    /// Clears a fault the way a person would (clear the jam, refill, close the cover); printing
-    /// resumes at `now` with the sheet that had not come out. Returns false if it was not present.
+    /// Clears a fault the way a person would (clear the jam, fill the empty trays, close the
+    /// cover, replace the empty supplies); printing resumes at `now` with the sheet that had not
+    /// come out. Returns false if it was not present.
     pub fn clear(&mut self, fault: Fault, now: Duration) -> bool {
-        if fault == Fault::MediaEmpty {
-            self.paper_left = self.faults.out_of_paper_after_sheets;
+        match fault {
+            Fault::MediaEmpty => {
+                self.paper_left = self.faults.out_of_paper_after_sheets;
+                for (tray, level) in self.trays.iter().zip(&mut self.tray_levels) {
+                    if *level == Some(0) {
+                        *level = Some(tray.capacity);
+                    }
+                }
+            }
+            Fault::TonerEmpty | Fault::MarkerSupplyEmpty => {
+                let toner = fault == Fault::TonerEmpty;
+                for (supply, level) in self.supplies.iter().zip(&mut self.supply_levels) {
+                    if level.percent == 0 && supply.is_toner() == toner {
+                        *level = SupplyLevel {
+                            percent: supply.high,
+                            sheets_into_percent: 0,
+                        };
+                    }
+                }
+            }
+            Fault::MediaJam | Fault::CoverOpen => {}
         }
         if !self.present.remove(&fault) {
             return false;
@@ -310,9 +436,13 @@ impl Engine {
                         break;
                     }
                     let start = job.next_start;
-                    let empty_tray = self.paper_left == Some(0);
+                    let empty_tray = self.paper_left == Some(0) || self.active_tray_empty();
                     if self.draw(|r| r.media_empty) || empty_tray {
                         self.raise(Fault::MediaEmpty, start, &mut events);
+                        break;
+                    }
+                    if let Some(fault) = self.empty_supply() {
+                        self.raise(fault, start, &mut events);
                         break;
                     }
                     let sides = job.work.impressions_after(job.sheets_done + 1)
@@ -350,14 +480,19 @@ impl Engine {
             if let Some(left) = &mut self.paper_left {
                 *left = left.saturating_sub(1);
             }
+            let tray = active.tray;
+            self.use_up_sheet(tray);
             events.push(EngineEvent::SheetDone {
                 job: id,
                 sheets_completed: done,
                 impressions_completed: impressions,
                 at: until,
             });
-            if self.paper_left == Some(0) {
+            if self.paper_left == Some(0) || self.active_tray_empty() {
                 self.raise(Fault::MediaEmpty, until, &mut events);
+            }
+            if let Some(fault) = self.empty_supply() {
+                self.raise(fault, until, &mut events);
             }
             let scheduled_cover = !self.cover_opened
                 && self.faults.cover_open_after_sheets == Some(self.sheets_printed);
@@ -402,12 +537,29 @@ impl Engine {
 
     /// What the engine must remember across a restart: the faults a person has not cleared
     /// yet (paper stays jammed, the tray stays empty, the cover stays open while the power is
-    /// off) and whether the once-only cover opening has happened.
+    /// off), whether the once-only cover opening has happened, and the levels of the declared
+    /// trays and supplies (paper and toner do not come back with the power).
     pub fn memory(&self) -> FaultMemory {
+        let trays = self
+            .trays()
+            .filter_map(|(t, level)| Some((t.name.clone(), level?)))
+            .collect();
+        let supplies = (self.supplies.iter().zip(&self.supply_levels))
+            .filter(|(s, _)| s.sheets_per_percent.is_some())
+            .map(|(s, level)| (s.name.clone(), *level))
+            .collect();
         FaultMemory {
             present: self.present.iter().copied().collect(),
             cover_opened: self.cover_opened,
+            levels: Levels { trays, supplies },
         }
+    }
+
+    /// True when the engine has levels that change as it prints, so each sheet changes
+    /// [`Engine::memory`].
+    pub fn counts_levels(&self) -> bool {
+        self.tray_levels.iter().any(Option::is_some)
+            || self.supplies.iter().any(|s| s.sheets_per_percent.is_some())
     }
 
     /// Takes back what [`Engine::memory`] saved before a restart. An empty tray stays empty
@@ -417,6 +569,19 @@ impl Engine {
         self.cover_opened |= memory.cover_opened;
         if self.present.contains(&Fault::MediaEmpty) && self.paper_left.is_some() {
             self.paper_left = Some(0);
+        }
+        for (tray, level) in self.trays.iter().zip(&mut self.tray_levels) {
+            if let (Some(now), Some(kept)) = (level.as_mut(), memory.levels.trays.get(&tray.name)) {
+                *now = (*kept).min(tray.capacity);
+            }
+        }
+        for (supply, level) in self.supplies.iter().zip(&mut self.supply_levels) {
+            if let Some(kept) = memory.levels.supplies.get(&supply.name) {
+                *level = SupplyLevel {
+                    percent: kept.percent.min(100),
+                    ..*kept
+                };
+            }
         }
     }
 }

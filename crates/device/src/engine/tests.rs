@@ -502,6 +502,7 @@ fn an_empty_tray_stays_empty_across_a_restart() {
     e.restore(&FaultMemory {
         present: vec![Fault::MediaEmpty],
         cover_opened: false,
+        levels: Levels::default(),
     });
     e.clear(Fault::MediaEmpty, Duration::ZERO);
     // Refilled: a full tray of 5 again.
@@ -521,4 +522,114 @@ fn an_empty_tray_stays_empty_across_a_restart() {
     }
     assert_eq!(printed, 5);
     assert_eq!(e.status().faults, vec![Fault::MediaEmpty]);
+}
+
+fn tray(name: &str, size: &str, level: Option<u64>) -> Tray {
+    Tray {
+        name: name.into(),
+        media_size: size.into(),
+        media_type: None,
+        capacity: 10,
+        level,
+    }
+}
+
+fn toner(level: u8, low: u8) -> Supply {
+    Supply {
+        name: "Black Toner".into(),
+        kind: "toner".into(),
+        color: Some("#000000".into()),
+        level,
+        low,
+        high: 100,
+        sheets_per_percent: Some(2),
+    }
+}
+
+fn fast() -> EngineSpec {
+    EngineSpec {
+        full_speed: true,
+        ..spec(60)
+    }
+}
+
+fn work(sheets: u64) -> JobWork {
+    JobWork {
+        sheets,
+        impressions: sheets,
+    }
+}
+
+#[test]
+fn a_tray_with_a_level_empties_the_printer_and_a_refill_fills_it_to_capacity() {
+    let mut e = Engine::new(fast(), FaultSpec::default()).with_consumables(
+        vec![
+            tray("tray-1", "A4", Some(3)),
+            tray("by-pass-tray", "A5", None),
+        ],
+        Vec::new(),
+    );
+    // `auto` takes the first tray loaded with the job's size.
+    e.start_job(1, work(5), 0, Duration::ZERO).unwrap();
+    e.select_tray(Some("auto"), Some("A4"));
+    let events = e.advance(Duration::ZERO);
+    assert_eq!(sheets(&events), [1, 2, 3]);
+    assert!(matches!(
+        events.last(),
+        Some(EngineEvent::Stopped {
+            fault: Fault::MediaEmpty,
+            ..
+        })
+    ));
+    assert_eq!(e.status().ipp_reasons(), ["media-empty"]);
+    assert_eq!(e.memory().levels.trays["tray-1"], 0);
+    e.clear(Fault::MediaEmpty, Duration::ZERO);
+    assert_eq!(e.trays().next().unwrap().1, Some(10));
+    assert_eq!(sheets(&e.advance(Duration::ZERO)), [4, 5]);
+    assert_eq!(e.trays().next().unwrap().1, Some(8));
+    // A tray without a level never runs out; a job for another size counts no tray.
+    e.start_job(2, work(20), 0, Duration::ZERO).unwrap();
+    e.select_tray(Some("by-pass-tray"), Some("A5"));
+    assert_eq!(sheets(&e.advance(Duration::ZERO)).len(), 20);
+    e.start_job(3, work(20), 0, Duration::ZERO).unwrap();
+    e.select_tray(None, Some("North America Letter"));
+    assert_eq!(sheets(&e.advance(Duration::ZERO)).len(), 20);
+    assert_eq!(e.trays().next().unwrap().1, Some(8));
+}
+
+#[test]
+fn a_supply_warns_at_its_low_mark_stops_at_zero_and_levels_survive_a_restart() {
+    let consumables = || (vec![tray("tray-1", "A4", Some(10))], vec![toner(2, 1)]);
+    let (trays, supplies) = consumables();
+    let mut e = Engine::new(fast(), FaultSpec::default()).with_consumables(trays, supplies);
+    e.start_job(1, work(3), 0, Duration::ZERO).unwrap();
+    e.select_tray(None, Some("A4"));
+    // Two sheets per percent: 2 % → 1 % (low, still printing) after two sheets.
+    let events = e.advance(Duration::ZERO);
+    assert_eq!(sheets(&events), [1, 2, 3]);
+    let status = e.status();
+    assert_eq!(status.ipp_reasons(), ["toner-low"]);
+    assert_eq!(status.state, PrinterProcessingState::Idle);
+    assert_eq!(
+        status.graph_status().details,
+        [printlab_graph::PrinterProcessingStateDetail::from_name("tonerLow").unwrap()]
+    );
+
+    let kept = e.memory();
+    let (trays, supplies) = consumables();
+    let mut restarted = Engine::new(fast(), FaultSpec::default()).with_consumables(trays, supplies);
+    restarted.restore(&kept);
+    assert_eq!(restarted.trays().next().unwrap().1, Some(7));
+    assert_eq!(restarted.supplies().next().unwrap().1, 1);
+    // One more sheet finishes the percent: empty, stopped with toner-empty.
+    restarted.start_job(2, work(3), 0, Duration::ZERO).unwrap();
+    restarted.select_tray(None, Some("A4"));
+    let events = restarted.advance(Duration::ZERO);
+    assert_eq!(sheets(&events), [1]);
+    assert_eq!(restarted.status().ipp_reasons(), ["toner-empty"]);
+    assert_eq!(restarted.status().state, PrinterProcessingState::Stopped);
+    restarted.clear(Fault::TonerEmpty, Duration::ZERO);
+    assert_eq!(restarted.supplies().next().unwrap().1, 100);
+    assert_eq!(sheets(&restarted.advance(Duration::ZERO)), [2, 3]);
+    assert_eq!(restarted.status().ipp_reasons(), ["none"]);
 }

@@ -170,7 +170,8 @@ pub fn start_fleet<L: Into<Link>>(
         let started = Instant::now();
         let network = Arc::new(Network::new(config.faults.clone(), started));
         let (control_tx, control_rx) = mpsc::channel(8);
-        let mut engine = Engine::new(config.engine.clone(), config.faults.clone());
+        let mut engine = Engine::new(config.engine.clone(), config.faults.clone())
+            .with_consumables(config.trays.clone(), config.supplies.clone());
         let memory =
             options
                 .spool

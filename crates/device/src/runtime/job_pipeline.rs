@@ -3,11 +3,12 @@
 
 use super::session::{Device, Interrupted, REPORTED};
 use crate::config::PrinterConfig;
+use crate::constraint::{self, Resolution};
 use crate::engine::{EngineEvent, Fault, JobWork};
 use crate::infra_client::{InfraClientError, JobReport, job_state};
 use crate::spool::{JobRecord, NewJob, OutputRecord, SpoolError};
-use printlab_graph::PrintJobProcessingState;
 use printlab_graph::rules::check_job;
+use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
 use printlab_ipp::AttributeLookup;
 use printlab_mapping::{graph_from_job_template, media_by_name, ticket_from_graph};
 use printlab_render::{
@@ -112,6 +113,29 @@ impl Device {
                 .finish_aborted(job, "unsupported-attributes-or-values", &message)
                 .await;
         }
+        let record = match constraint::resolve(&self.config.constraints, &record.configuration) {
+            Resolution::Unchanged => record,
+            Resolution::Resolved {
+                resolvers,
+                job: resolved,
+            } => {
+                let detail = format!("resolved by {}", resolvers.join(", "));
+                info!(resolvers = ?resolvers, "job options resolved");
+                self.spool
+                    .update(&name, job, "constraint-resolved", &detail, |r| {
+                        r.configuration = resolved.clone();
+                    })?
+            }
+            Resolution::Refused(refusal) => {
+                return self
+                    .finish_aborted(
+                        job,
+                        "unsupported-attributes-or-values",
+                        &refusal.to_string(),
+                    )
+                    .await;
+            }
+        };
         if let Err(failure) = self.engine.interpret(&document.format) {
             return self
                 .finish_aborted(job, "document-format-error", &failure.0)
@@ -245,7 +269,7 @@ impl Device {
             .map(|d| d.format.clone())
             .unwrap_or_default();
         let config = &record.configuration;
-        let profile = render_profile(&self.config, config.media_size.as_deref());
+        let profile = render_profile(&self.config, config);
         let ticket = match ticket_from_graph(config) {
             Ok(ticket) => ticket,
             Err(e) => {
@@ -345,6 +369,11 @@ impl Device {
                 self.engine
                     .start_job(job, work, already, now)
                     .expect("the engine is idle after the cancel");
+                let configuration = self.spool.job(&name, job)?.map(|r| r.configuration);
+                self.engine.select_tray(
+                    configuration.as_ref().and_then(|c| c.input_bin.as_deref()),
+                    configuration.as_ref().and_then(|c| c.media_size.as_deref()),
+                );
                 self.advertise_if_changed().await?;
             }
         }
@@ -379,6 +408,11 @@ impl Device {
                             r.progress.sheets_completed = sheets_completed;
                             r.progress.impressions_completed = impressions_completed;
                         })?;
+                        if self.engine.counts_levels() {
+                            // Flushed with the sheet: a restart never finds more paper or
+                            // toner than the sheets printed left.
+                            self.remember_faults()?;
+                        }
                         if Some(index) == last_sheet {
                             continue;
                         }
@@ -400,6 +434,8 @@ impl Device {
                     EngineEvent::JobDone { .. } => done = true,
                 }
             }
+            // A supply that went low is told at once, while the printer goes on printing.
+            self.advertise_if_changed().await?;
             if done {
                 return Ok(());
             }
@@ -576,8 +612,10 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// The renderer's view of a printer: the hardware margins of the job's media size.
-pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProfile {
+/// The renderer's view of a printer: the hardware margins of the job's media size, all 0 when
+/// the size is borderless and the job asks for no margins.
+pub fn render_profile(config: &PrinterConfig, job: &PrintJobConfiguration) -> DeviceProfile {
+    let media = job.media_size.as_deref();
     let hw = &config.hardware;
     let default_media = config
         .defaults
@@ -585,9 +623,15 @@ pub fn render_profile(config: &PrinterConfig, media: Option<&str>) -> DeviceProf
         .clone()
         .or_else(|| hw.media.first().map(|m| m.size.graph_name.to_string()))
         .unwrap_or_else(|| "A4".into());
+    let no_margins = job.margin.as_ref().is_some_and(|m| {
+        [m.top, m.bottom, m.left, m.right]
+            .iter()
+            .all(|side| *side == Some(0))
+    });
     let margins = hw
         .media(media.unwrap_or(&default_media))
         .or_else(|| hw.media(&default_media))
+        .filter(|m| !(m.borderless && no_margins))
         .map(|m| EdgeMicrons {
             top: m.margins.top,
             bottom: m.margins.bottom,

@@ -16,6 +16,7 @@ mod control_api;
 mod fleet;
 mod job_pipeline;
 mod notifications;
+mod printer_attributes;
 mod printer_handle;
 mod session;
 mod token_refresh;

@@ -3,6 +3,7 @@
 
 use super::backoff;
 use super::notifications::notification_loop;
+use super::printer_attributes::{consumable_attributes, identity_attributes, media_col_database};
 use super::printer_handle::{Control, PrinterSnapshot};
 use super::token_refresh::refresh_tokens;
 use crate::config::PrinterConfig;
@@ -230,7 +231,9 @@ impl Device {
         }
     }
 
-    /// Update-Output-Device-Attributes with the state (and, on connect, the capabilities).
+    /// Update-Output-Device-Attributes with the state and the tray and supply levels (and, on
+    /// connect, the capabilities). Levels therefore reach the service with every state change
+    /// (a job starting or ending, a fault, a supply going low), not with every sheet.
     pub(super) async fn advertise(
         &mut self,
         with_capabilities: bool,
@@ -256,11 +259,17 @@ impl Device {
                     Value::text(make_model),
                 ));
             }
+            attrs.extend(identity_attributes(&self.config));
+            if let Some(database) = media_col_database(&self.config.hardware) {
+                attrs.retain(|a| a.name != database.name);
+                attrs.push(database);
+            }
             attrs
         } else {
             Vec::new()
         };
         attributes.extend(printer_status_to_ipp(&status.graph_status()).value);
+        attributes.extend(consumable_attributes(&self.config, &self.engine));
         // A stopped printer still queues jobs, as hardware does; nothing here pauses acceptance.
         attributes.push(Attribute::new(
             "printer-is-accepting-jobs",
