@@ -364,3 +364,24 @@ mod hostile_input {
         }
     }
 }
+
+#[test]
+fn margins_finer_than_ipp_carries_are_refused_where_written() {
+    // IPP carries margins in hundredths of a millimetre: 4.233 mm would reach Graph as 4230 µm.
+    let text = printlab_testkit_fleet::ONE_PRINTER.replacen("top = 4,", "top = 4.233,", 1);
+    let Err(config::ConfigError::Invalid { problems, .. }) = config::parse(&text, "t.toml") else {
+        panic!("4.233 mm was accepted");
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let line = text.lines().position(|l| l.contains("4.233")).unwrap() + 1;
+    assert_eq!(problems[0].line, line);
+    assert!(
+        problems[0].message.contains("hundredths of a millimetre")
+            && problems[0].message.contains("top = 4.233"),
+        "{}",
+        problems[0].message
+    );
+    let fine = printlab_testkit_fleet::ONE_PRINTER.replacen("top = 4,", "top = 6.35,", 1);
+    let fleet = config::parse(&fine, "t.toml").unwrap();
+    assert_eq!(fleet.printers[0].capabilities.top_margins, Some(vec![6350]));
+}
