@@ -8,5 +8,6 @@ mod device_registration;
 mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
+mod graph_printers;
 mod output_limits;
 mod oxps;
