@@ -252,7 +252,7 @@ async fn every_model_prints_a_job_at_its_defaults() {
                 &path,
                 &format!("{}'s job", p.name),
                 Duration::from_secs(120),
-                |j| printlab_testkit::job_ended(j),
+                printlab_testkit::job_ended,
             )
             .await;
         assert_eq!(done["status"]["state"], "completed", "{}: {done}", p.name);
