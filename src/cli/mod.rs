@@ -53,11 +53,11 @@ enum Command {
     Render(render::RenderArgs),
     /// Write a test PDF with marks at known positions.
     Testpage(testpage::TestpageArgs),
-    /// Check a printers.toml and report every mistake with its line and column.
+    /// Check printers.toml files and report every mistake with its line and column.
     Validate {
-        /// The fleet file.
+        /// The fleet files (`printlab validate models/*.toml` checks the model library).
         #[arg(default_value = "printers.toml")]
-        file: std::path::PathBuf,
+        files: Vec<std::path::PathBuf>,
         /// Print the file's JSON Schema (for editor completion) instead of checking a file.
         #[arg(long)]
         schema: bool,
@@ -145,7 +145,7 @@ pub fn run() -> ExitCode {
         Command::Media { json } => media::run(json),
         Command::Render(args) => render::run(args),
         Command::Testpage(args) => testpage::run(args),
-        Command::Validate { file, schema } => validate::run(&file, schema),
+        Command::Validate { files, schema } => validate::run(&files, schema),
         Command::Spool { spool, command } => spool::run(&spool, command),
         Command::Print(args) => print::run(args),
         Command::Jobs(args) => jobs::run_jobs(args),

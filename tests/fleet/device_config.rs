@@ -364,3 +364,67 @@ mod hostile_input {
         }
     }
 }
+
+#[test]
+fn validate_checks_the_model_library_file_by_file() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut files: Vec<String> = std::fs::read_dir(&models)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5, "{files:?}");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let (ok, stdout, stderr) = printlab(&args);
+    assert!(ok, "{stdout}{stderr}");
+    for file in &files {
+        assert!(
+            stdout.contains(&format!("{file}: 1 printer(s), no mistakes")),
+            "{stdout}"
+        );
+    }
+
+    // One broken file fails the run, and the good files are still checked and reported.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    let text = std::fs::read_to_string(&files[0]).unwrap().replacen(
+        "color_modes = [",
+        "color_modes = [\"rainbow\", ",
+        1,
+    );
+    std::fs::write(&broken, text).unwrap();
+    let (ok, stdout, stderr) = printlab(&["validate", broken.to_str().unwrap(), &files[1]]);
+    assert!(!ok);
+    assert!(
+        stdout.contains(&format!("{}: 1 printer(s), no mistakes", files[1])),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}:", broken.display())),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 mistake(s)"), "{stderr}");
+}
+
+#[test]
+fn margins_finer_than_ipp_carries_are_refused_where_written() {
+    // IPP carries margins in hundredths of a millimetre: 4.233 mm would reach Graph as 4230 µm.
+    let text = printlab_testkit_fleet::ONE_PRINTER.replacen("top = 4,", "top = 4.233,", 1);
+    let Err(config::ConfigError::Invalid { problems, .. }) = config::parse(&text, "t.toml") else {
+        panic!("4.233 mm was accepted");
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let line = text.lines().position(|l| l.contains("4.233")).unwrap() + 1;
+    assert_eq!(problems[0].line, line);
+    assert!(
+        problems[0].message.contains("hundredths of a millimetre")
+            && problems[0].message.contains("top = 4.233"),
+        "{}",
+        problems[0].message
+    );
+    let fine = printlab_testkit_fleet::ONE_PRINTER.replacen("top = 4,", "top = 6.35,", 1);
+    let fleet = config::parse(&fine, "t.toml").unwrap();
+    assert_eq!(fleet.printers[0].capabilities.top_margins, Some(vec![6350]));
+}

@@ -27,6 +27,7 @@ fn description(name: &str) -> DeviceDescription {
         manufacturer: "printlab".into(),
         model: "Emulated Laser".into(),
         device_id: uuid::Uuid::new_v4().to_string(),
+        location: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ mod device_registration;
 mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
+mod graph_printers;
 mod nup_layout_doors;
 mod output_limits;
 mod oxps;

@@ -26,6 +26,7 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
+use printlab_graph::PrinterLocation;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -154,6 +155,11 @@ struct RegisterRequest {
     preferred_lang: Option<String>,
     #[serde(default)]
     has_physical_device: Option<bool>,
+    /// A printlab addition: the Graph `printerLocation` the printer starts with. Universal
+    /// Print leaves location to the administrator; an emulated fleet's `printers.toml` is that
+    /// administrator's declaration, so the device brings it along, and a later PATCH wins.
+    #[serde(default)]
+    location: Option<PrinterLocation>,
 }
 
 /// A registration between its POST and the poll that completes it (and after, so a device that
@@ -340,6 +346,7 @@ fn complete(state: &CloudState, record: &mut RegistrationRecord) -> Result<(), G
             has_physical_device: req.has_physical_device.unwrap_or(true),
             registered_by: record.created_by.clone(),
             registered: Utc::now(),
+            location: req.location.clone(),
         })?;
     }
     record.polls += 1;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use printlab_graph::{
     PrintDocument, PrintJob, PrintOperationStatus, Printer, PrinterCapabilities, PrinterDefaults,
-    PrinterStatus,
+    PrinterLocation, PrinterStatus,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -19,6 +19,9 @@ pub(crate) struct NewPrinter {
     pub has_physical_device: bool,
     pub registered_by: String,
     pub registered: DateTime<Utc>,
+    /// Where the printer stands, when the registration said so; an administrator's PATCH
+    /// changes it later.
+    pub location: Option<PrinterLocation>,
 }
 
 /// Why the store failed.
@@ -249,7 +252,7 @@ impl Store {
                 status: PrinterStatus::default(),
                 capabilities: Some(PrinterCapabilities::default()),
                 defaults: Some(PrinterDefaults::default()),
-                location: None,
+                location: new.location,
                 has_physical_device: new.has_physical_device,
                 is_shared: false,
                 last_seen_date_time: None,

@@ -12,6 +12,7 @@ use super::spool::{DeviceIdentity, Spool, SpoolError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
+use printlab_graph::PrinterLocation;
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PublicKeyData};
 use serde::Deserialize;
 use serde_json::json;
@@ -107,6 +108,9 @@ pub struct DeviceDescription {
     pub model: String,
     /// The physical device's UUID (stable across restarts).
     pub device_id: String,
+    /// Where `printers.toml` says the printer stands; sent with the registration (a printlab
+    /// addition the cloud reads) so Graph shows it from the start.
+    pub location: PrinterLocation,
 }
 
 /// Returns the device's registration, registering first if the spool has none (or resuming one
@@ -268,7 +272,7 @@ async fn start_registration(
     subject.push(DnType::CommonName, device.name.as_str());
     params.distinguished_name = subject;
     let csr = params.serialize_request(&key)?;
-    let body = json!({
+    let mut body = json!({
         "name": device.name,
         "manufacturer": device.manufacturer,
         "model": device.model,
@@ -283,6 +287,9 @@ async fn start_registration(
         "preferred_lang": "en-us",
         "has_physical_device": true,
     });
+    if device.location != PrinterLocation::default() {
+        body["location"] = json!(device.location);
+    }
     let response = http
         .post(url)
         .bearer_auth(admin_token)

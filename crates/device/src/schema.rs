@@ -46,7 +46,7 @@ pub fn json_schema() -> Value {
         "type": "string",
         "enum": MEDIA_SIZES.iter().map(|m| m.graph_name).collect::<Vec<_>>(),
     });
-    let millimetres = json!({ "type": "number", "minimum": 0, "description": "millimetres" });
+    let millimetres = json!({ "type": "number", "minimum": 0, "description": "millimetres, at most two decimals (IPP carries hundredths of a millimetre)" });
     let connection = object(
         json!({
             "mode": { "enum": ["universal-print", "infra"] },

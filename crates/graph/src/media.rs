@@ -30,7 +30,8 @@ const fn inch(width_centi_in: u32, height_centi_in: u32) -> (u32, u32) {
 macro_rules! sizes {
     ($($graph:literal, $pwg:literal, $dims:expr;)+) => {
         /// Every size printlab knows: Graph v1.0's documented `mediaSizes` values first, then
-        /// sizes from the beta list that the shipped fleet uses (labels, photo, large formats).
+        /// sizes from the beta list that the shipped fleet and the model library use (labels,
+        /// photo, large formats), under the beta list's names.
         pub const MEDIA_SIZES: &[MediaSize] = &[$(
             MediaSize { graph_name: $graph, pwg_name: $pwg, width: $dims.0, height: $dims.1 }
         ),+];
@@ -65,6 +66,17 @@ sizes! {
     "North America Number 10 Envelope", "na_number-10_4.125x9.5in", inch(412, 950);
     "Roll 2x1in", "oe_2x1-label_2x1in", inch(200, 100);
     "Roll 4x2in", "oe_4x2-label_4x2in", inch(400, 200);
+    // Wide format: ISO A0/A1, the architectural ARCH A–E and the ANSI C–E engineering sizes.
+    "A0", "iso_a0_841x1189mm", mm(841, 1189);
+    "A1", "iso_a1_594x841mm", mm(594, 841);
+    "North America Arch A", "na_arch-a_9x12in", inch(900, 1200);
+    "North America Arch B", "na_arch-b_12x18in", inch(1200, 1800);
+    "North America Arch C", "na_arch-c_18x24in", inch(1800, 2400);
+    "North America Arch D", "na_arch-d_24x36in", inch(2400, 3600);
+    "North America Arch E", "na_arch-e_36x48in", inch(3600, 4800);
+    "North America C", "na_c_17x22in", inch(1700, 2200);
+    "North America D", "na_d_22x34in", inch(2200, 3400);
+    "North America E", "na_e_34x44in", inch(3400, 4400);
 }
 
 impl MediaSize {

@@ -83,6 +83,7 @@ pub(super) async fn create_printer(
         has_physical_device: req.has_physical_device.unwrap_or(true),
         registered_by: who.id().to_string(),
         registered: now,
+        location: None,
     })?;
     if let Some(proxy) = &req.proxy_credential {
         let added = state

@@ -195,6 +195,25 @@ fn convert_printer_checked(
             let e = entry.get_ref();
             names.push(e.size.get_ref().clone());
             let m = e.margins.get_ref();
+            let finer = [
+                ("top", m.top),
+                ("bottom", m.bottom),
+                ("left", m.left),
+                ("right", m.right),
+            ]
+            .into_iter()
+            .filter(|(_, mm)| (mm * 100.0 - (mm * 100.0).round()).abs() > 1e-6)
+            .map(|(side, mm)| format!("{side} = {mm}"))
+            .collect::<Vec<_>>();
+            if !finer.is_empty() {
+                issues.push(
+                    e.margins.span(),
+                    format!(
+                        "margins are carried in hundredths of a millimetre (IPP's unit), so Graph would not show {}; give at most two decimals",
+                        finer.join(", ")
+                    ),
+                );
+            }
             let microns = [m.top, m.bottom, m.left, m.right].map(mm_to_microns);
             for (side, value) in microns.iter().enumerate() {
                 let value = (*value).clamp(i32::MIN as i64, i32::MAX as i64) as i32;

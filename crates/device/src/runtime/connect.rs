@@ -59,6 +59,7 @@ impl DeviceParts {
                 .clone()
                 .unwrap_or_else(|| "Emulated printer".into()),
             device_id: device_uuid(&self.config.name),
+            location: self.config.location.clone(),
         };
         let base = access.cloud_url.trim_end_matches('/');
         let mut attempt = 0;

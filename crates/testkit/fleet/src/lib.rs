@@ -135,15 +135,26 @@ impl TestFleet {
         render: bool,
         link: impl Fn(&PrinterConfig) -> Result<Link, RuntimeError>,
     ) -> &RunningFleet {
-        assert!(self.running.is_none(), "stop the running devices first");
         let fleet = config::parse(toml, "test.toml").expect("a valid printers.toml");
+        self.start_printers(&fleet.printers, render, link)
+    }
+
+    /// Starts printers already read from a file (`config::load`), so a test can run a shipped
+    /// file as it is, or adjusted (at full speed, say).
+    pub fn start_printers(
+        &mut self,
+        printers: &[PrinterConfig],
+        render: bool,
+        link: impl Fn(&PrinterConfig) -> Result<Link, RuntimeError>,
+    ) -> &RunningFleet {
+        assert!(self.running.is_none(), "stop the running devices first");
         let options = FleetOptions {
             spool: self.spool.clone(),
             out_root: out_root(&self.dir),
             http: self.http.clone(),
             render,
         };
-        self.running = Some(start_fleet(&fleet.printers, link, options).unwrap());
+        self.running = Some(start_fleet(printers, link, options).unwrap());
         self.running()
     }
 
