@@ -2,10 +2,10 @@
 //! live, or saved as IPP bytes or ipptool's plist) → a `printers.toml` entry, and a report of
 //! what Graph (so Universal Print) cannot express for that model.
 
-use super::output::outln;
+use super::output::{errln, outln};
 use anyhow::{Context, bail};
 use clap::Args;
-use printlab_device::config::{self, PrinterEntryText};
+use printlab_device::config;
 use printlab_ipp::http::{Credentials, post_ipp};
 use printlab_ipp::{Attribute, Limits, Message, Operation, Value};
 use printlab_mapping::{PrinterModel, Unmapped, printer_model_from_ipp};
@@ -50,8 +50,6 @@ struct ReportJson<'a> {
     defaults: &'a printlab_graph::PrinterDefaults,
     /// Values Graph cannot express: `{attribute, value, reason}`.
     not_in_graph: Vec<UnmappedJson<'a>>,
-    /// printers.toml keys the printer has values for that this printlab cannot read yet.
-    not_written: &'a [&'static str],
 }
 
 #[derive(Serialize)]
@@ -127,12 +125,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     let entry = config::printer_entry(model, &name);
     if let Some(out) = &args.out {
-        append(out, &name, &entry.text)?;
+        append(out, &name, &entry)?;
     }
     if args.json {
         let report = ReportJson {
             name: &name,
-            entry: &entry.text,
+            entry: &entry,
             capabilities: &model.capabilities,
             defaults: &model.defaults,
             not_in_graph: mapped
@@ -144,14 +142,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
                     reason: u.reason,
                 })
                 .collect(),
-            not_written: &entry.left_out,
         };
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         if args.out.is_none() {
-            outln!("{}", entry.text.trim_end());
+            outln!("{}", entry.trim_end());
         }
-        eprint!("{}", text_report(model, &mapped.unmapped, &entry));
+        errln!("{}", text_report(model, &mapped.unmapped).trim_end());
     }
     Ok(())
 }
@@ -172,7 +169,7 @@ fn append(out: &std::path::Path, name: &str, entry: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn text_report(model: &PrinterModel, unmapped: &[Unmapped], entry: &PrinterEntryText) -> String {
+fn text_report(model: &PrinterModel, unmapped: &[Unmapped]) -> String {
     let mut out = String::from("Graph printerCapabilities (what Universal Print shows):\n");
     if let Ok(serde_json::Value::Object(caps)) = serde_json::to_value(&model.capabilities) {
         let listed =
@@ -200,12 +197,6 @@ fn text_report(model: &PrinterModel, unmapped: &[Unmapped], entry: &PrinterEntry
     if let Some(geo) = &model.geo_location {
         out.push_str(&format!(
             "Not written: printer-geo-location {geo} (printers.toml has no coordinates)\n"
-        ));
-    }
-    if !entry.left_out.is_empty() {
-        out.push_str(&format!(
-            "Not written (this printlab's printers.toml does not read them yet): {}\n",
-            entry.left_out.join(", ")
         ));
     }
     out

@@ -2,25 +2,11 @@
 //! `[[printer]]` entry, and appended to a fleet file.
 //!
 //! The entry is built as a TOML table and written by the `toml` crate, so quoting and escaping
-//! are never ours. Only keys this printlab's parser reads are written: the keys are taken from
-//! the parser's own `serde` types (`entry_keys`), so a section the parser does not read yet
-//! (trays, supplies, constraints, `info`, `borderless`) is left out and named in
-//! [`PrinterEntryText::left_out`], and is written as soon as the parser reads it.
+//! are never ours.
 
-use super::{MediaEntry, PrinterEntry};
 use printlab_graph::GraphEnum;
 use printlab_mapping::PrinterModel;
-use serde::Deserialize;
-use serde::de::{self, Visitor};
 use toml::{Table, Value};
-
-/// The entry's text and what it could not carry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrinterEntryText {
-    pub text: String,
-    /// `printers.toml` keys the model has values for but this parser does not read yet.
-    pub left_out: Vec<&'static str>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
@@ -31,48 +17,6 @@ pub enum AppendError {
         file: String,
         source: toml::de::Error,
     },
-}
-
-/// The fields a `#[derive(Deserialize)]` struct names: serde hands them to the deserializer,
-/// which this one keeps and then stops.
-fn entry_keys<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
-    struct FieldNames<'a>(&'a mut &'static [&'static str]);
-    #[derive(Debug)]
-    struct Stop;
-    impl std::fmt::Display for Stop {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("field names read")
-        }
-    }
-    impl std::error::Error for Stop {}
-    impl de::Error for Stop {
-        fn custom<M: std::fmt::Display>(_: M) -> Self {
-            Stop
-        }
-    }
-    impl<'de> de::Deserializer<'de> for FieldNames<'_> {
-        type Error = Stop;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
-            Err(Stop)
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Stop> {
-            *self.0 = fields;
-            Err(Stop)
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
-        }
-    }
-    let mut fields: &'static [&'static str] = &[];
-    let _ = T::deserialize(FieldNames(&mut fields));
-    fields
 }
 
 fn strings<T: ToString>(values: &[T]) -> Value {
@@ -115,28 +59,8 @@ fn string_map(map: &std::collections::BTreeMap<&'static str, Vec<String>>) -> Va
     )
 }
 
-/// Puts `value` under `key` if the parser reads `key`, else records it as left out.
-struct Writer {
-    accepted: &'static [&'static str],
-    left_out: Vec<&'static str>,
-}
-
-impl Writer {
-    fn put(&mut self, table: &mut Table, key: &'static str, value: Value) {
-        if self.accepted.contains(&key) {
-            table.insert(key.to_owned(), value);
-        } else if !self.left_out.contains(&key) {
-            self.left_out.push(key);
-        }
-    }
-}
-
 /// The model as a `[[printer]]` entry named `name`.
-pub fn printer_entry(model: &PrinterModel, name: &str) -> PrinterEntryText {
-    let mut w = Writer {
-        accepted: entry_keys::<PrinterEntry>(),
-        left_out: Vec::new(),
-    };
+pub fn printer_entry(model: &PrinterModel, name: &str) -> String {
     let mut printer = Table::new();
     printer.insert("name".into(), Value::String(name.to_owned()));
     for (key, value) in [
@@ -146,18 +70,17 @@ pub fn printer_entry(model: &PrinterModel, name: &str) -> PrinterEntryText {
         ("more_info", &model.more_info),
     ] {
         if let Some(v) = value {
-            w.put(&mut printer, key, Value::String(v.clone()));
+            printer.insert(key.to_owned(), Value::String(v.clone()));
         }
     }
     if let Some(location) = &model.location {
         let mut table = Table::new();
         table.insert("site".into(), Value::String(location.clone()));
-        w.put(&mut printer, "location", Value::Table(table));
+        printer.insert("location".into(), Value::Table(table));
     }
 
     let c = &model.capabilities;
     let mut caps = Table::new();
-    let media_keys = entry_keys::<MediaEntry>();
     let mut media = Vec::new();
     for m in &model.media {
         let mut entry = Table::new();
@@ -168,11 +91,7 @@ pub fn printer_entry(model: &PrinterModel, name: &str) -> PrinterEntryText {
         }
         entry.insert("margins".into(), Value::Table(margins));
         if m.borderless {
-            if media_keys.contains(&"borderless") {
-                entry.insert("borderless".into(), Value::Boolean(true));
-            } else if !w.left_out.contains(&"borderless") {
-                w.left_out.push("borderless");
-            }
+            entry.insert("borderless".into(), Value::Boolean(true));
         }
         media.push(Value::Table(entry));
     }
@@ -323,16 +242,13 @@ pub fn printer_entry(model: &PrinterModel, name: &str) -> PrinterEntryText {
         ("constraints", constraints),
     ] {
         if !list.is_empty() {
-            w.put(&mut printer, key, Value::Array(list));
+            printer.insert(key.to_owned(), Value::Array(list));
         }
     }
 
     let mut file = Table::new();
     file.insert("printer".into(), Value::Array(vec![Value::Table(printer)]));
-    PrinterEntryText {
-        text: toml::to_string(&file).expect("a table of TOML values always serialises"),
-        left_out: w.left_out,
-    }
+    toml::to_string(&file).expect("a table of TOML values always serialises")
 }
 
 /// `existing` (a fleet file's text) with `entry` appended, refusing a name the file already has.

@@ -14,7 +14,7 @@ mod model;
 mod origins;
 mod recover;
 
-pub use import_entry::{AppendError, PrinterEntryText, append_entry, printer_entry};
+pub use import_entry::{AppendError, append_entry, printer_entry};
 pub use model::{
     Connection, Fleet, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
     Shard,
