@@ -10,7 +10,8 @@ use printlab_graph::PrintJobProcessingState;
 use printlab_ipp::http::Credentials;
 use printlab_testkit::TestCloud;
 use printlab_testkit_fleet::{
-    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf,
+    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, lab_proxy, pdf,
+    proxied_printer,
 };
 use reqwest::Method;
 use serde_json::{Value as Json, json};
@@ -35,19 +36,6 @@ async fn wait_for_job(
     cloud.admin_graph().wait(&job, &what, limit, done).await
 }
 
-/// Creates the Graph printer "Lab" and lets an INFRA proxy with the fleet's credentials serve it
-/// at `/ipp/print/lab`; gives its id. Every test here starts with that printer.
-async fn proxied_printer(cloud: &TestCloud) -> String {
-    let printer = cloud.admin_graph().create_printer("Lab").await;
-    cloud
-        .cloud
-        .infra()
-        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
-        .await
-        .unwrap();
-    printer
-}
-
 /// What both end-to-end tests start from: a cloud and a device fleet in `dir`, and a Graph
 /// printer provisioned for an INFRA proxy at `/ipp/print/lab`, with a device serving it whose
 /// advertised capabilities Graph already shows.
@@ -56,11 +44,7 @@ async fn lab(dir: &Path) -> (TestCloud, TestFleet, String) {
     let mut fleet = TestFleet::open(&dir.join("spool"));
     let admin = cloud.admin_graph();
     let printer = proxied_printer(&cloud).await;
-    fleet.start(
-        ONE_PRINTER,
-        true,
-        infra(&format!("{}/ipp/print/lab", cloud.url)),
-    );
+    fleet.start(ONE_PRINTER, true, lab_proxy(&cloud));
     let view = admin
         .wait(
             &format!("/print/printers/{printer}?$select=capabilities,status,lastSeenDateTime"),

@@ -9,7 +9,7 @@ use printlab_mapping::{graph_from_job_template, ticket_from_graph};
 use printlab_render::testpage::page_rgb;
 use printlab_render::{DeviceProfile, EdgeMicrons, JobRequest};
 use printlab_testkit::TestCloud;
-use printlab_testkit_fleet::{PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf};
+use printlab_testkit_fleet::{TestFleet, device_cloud, lab_proxy, pdf, proxied_printer};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -137,18 +137,8 @@ fn print_ipp_job_template(keyword: &str, document: &[u8], out: &Path) -> Vec<(u3
 /// has advertised itself; gives the printer's id.
 pub(super) async fn colour_printer(cloud: &TestCloud, fleet: &mut TestFleet) -> String {
     let admin = cloud.admin_graph();
-    let printer = admin.create_printer("Lab").await;
-    cloud
-        .cloud
-        .infra()
-        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
-        .await
-        .unwrap();
-    fleet.start(
-        NUP_PRINTER,
-        true,
-        infra(&format!("{}/ipp/print/lab", cloud.url)),
-    );
+    let printer = proxied_printer(cloud).await;
+    fleet.start(NUP_PRINTER, true, lab_proxy(cloud));
     admin
         .wait(
             &format!("/print/printers/{printer}?$select=capabilities"),

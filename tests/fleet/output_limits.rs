@@ -5,7 +5,7 @@
 
 use printlab_device::runtime::out_root;
 use printlab_testkit_fleet::{
-    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf,
+    ONE_PRINTER, TestFleet, device_cloud, lab_proxy, pdf, proxied_printer,
 };
 use serde_json::{Value as Json, json};
 use std::time::Duration;
@@ -16,19 +16,9 @@ async fn a_job_past_the_printers_sheet_limit_stops_there_and_ends_aborted_saying
     let cloud = device_cloud(&dir.path().join("cloud")).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     let admin = cloud.admin_graph();
-    let printer = admin.create_printer("Lab").await;
-    cloud
-        .cloud
-        .infra()
-        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
-        .await
-        .unwrap();
+    let printer = proxied_printer(&cloud).await;
     let limited = format!("{ONE_PRINTER}[printer.limits]\nmax_sheets = 3\n");
-    fleet.start(
-        &limited,
-        true,
-        infra(&format!("{}/ipp/print/lab", cloud.url)),
-    );
+    fleet.start(&limited, true, lab_proxy(&cloud));
     admin
         .wait(
             &format!("/print/printers/{printer}?$select=capabilities"),

@@ -7,9 +7,7 @@ use printlab_device::config;
 use printlab_device::runtime::{out_root, render_profile};
 use printlab_render::JobRequest;
 use printlab_testkit::xps::oxps_package;
-use printlab_testkit_fleet::{
-    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra,
-};
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, device_cloud, lab_proxy, proxied_printer};
 use serde_json::{Value as Json, json};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -20,18 +18,8 @@ async fn an_oxps_job_prints_on_a_pdf_only_printer_as_its_converted_pdf_renders_o
     let cloud = device_cloud(&dir.path().join("cloud")).await;
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
     let admin = cloud.admin_graph();
-    let printer = admin.create_printer("Lab").await;
-    cloud
-        .cloud
-        .infra()
-        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
-        .await
-        .unwrap();
-    fleet.start(
-        ONE_PRINTER,
-        true,
-        infra(&format!("{}/ipp/print/lab", cloud.url)),
-    );
+    let printer = proxied_printer(&cloud).await;
+    fleet.start(ONE_PRINTER, true, lab_proxy(&cloud));
     admin
         .wait(
             &format!("/print/printers/{printer}?$select=capabilities"),

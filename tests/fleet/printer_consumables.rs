@@ -7,7 +7,7 @@
 use printlab_device::runtime::out_root;
 use printlab_testkit::{Graph, TestCloud, job_ended};
 use printlab_testkit_fleet::{
-    ONE_PRINTER, PROXY_PASSWORD, PROXY_USER, TestFleet, device_cloud, infra, pdf,
+    ONE_PRINTER, TestFleet, device_cloud, lab_proxy, pdf, proxied_printer,
 };
 use serde_json::{Value as Json, json};
 use std::time::Duration;
@@ -37,13 +37,7 @@ impl Lab {
         let cloud = device_cloud(&dir.path().join("cloud")).await;
         let fleet = TestFleet::open(&dir.path().join("spool"));
         let admin = cloud.admin_graph();
-        let printer = admin.create_printer("Lab").await;
-        cloud
-            .cloud
-            .infra()
-            .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
-            .await
-            .unwrap();
+        let printer = proxied_printer(&cloud).await;
         let mut lab = Lab {
             _dir: dir,
             cloud,
@@ -57,11 +51,7 @@ impl Lab {
 
     /// Starts the devices and waits until Graph shows the printer's media types.
     async fn devices(&mut self, toml: &str) {
-        self.fleet.start(
-            toml,
-            true,
-            infra(&format!("{}/ipp/print/lab", self.cloud.url)),
-        );
+        self.fleet.start(toml, true, lab_proxy(&self.cloud));
         self.admin
             .wait(
                 &format!("/print/printers/{}?$select=capabilities", self.printer),

@@ -73,8 +73,29 @@ pub fn pdf(pages: usize) -> Vec<u8> {
     printlab_render::testpage::generate(&vec![(595.0, 842.0); pages]).unwrap()
 }
 
+/// A Graph printer "Lab" provisioned for an INFRA proxy at `/ipp/print/lab` with the tests'
+/// proxy credential, which devices reach through [`lab_proxy`]; gives the printer's id. Most
+/// device tests start from it.
+pub async fn proxied_printer(cloud: &TestCloud) -> String {
+    let printer = cloud.admin_graph().create_printer("Lab").await;
+    cloud
+        .cloud
+        .infra()
+        .add_proxy_credential(&printer, "lab", PROXY_USER, PROXY_PASSWORD)
+        .await
+        .unwrap();
+    printer
+}
+
+/// Every printer reaches the printer [`proxied_printer`] provisioned on `cloud`.
+pub fn lab_proxy(
+    cloud: &TestCloud,
+) -> impl Fn(&PrinterConfig) -> Result<Link, RuntimeError> + use<> {
+    infra(&format!("{}/ipp/print/lab", cloud.url))
+}
+
 /// Every printer reaches the INFRA proxy at `printer_uri` with the tests' proxy credential.
-pub fn infra(printer_uri: &str) -> impl Fn(&PrinterConfig) -> Result<Link, RuntimeError> {
+pub fn infra(printer_uri: &str) -> impl Fn(&PrinterConfig) -> Result<Link, RuntimeError> + use<> {
     let printer_uri = printer_uri.to_string();
     move |_| {
         Ok(Link::Infra(Endpoint {
