@@ -739,19 +739,22 @@ fn imported_printers_show_in_graph_and_print_every_capability_value_in_a_lab() {
     })
     .collect();
     let eve = interop_tools().map(|()| {
-        ippeveprinter(
-            "Eve Lab Laser",
-            &[
-                "-M",
-                "Acme",
-                "-m",
-                "Laser 5",
-                "-f",
-                "application/pdf,image/jpeg",
-            ],
-        )
+        [
+            ippeveprinter(
+                "Eve Lab Laser",
+                &[
+                    "-M",
+                    "Acme",
+                    "-m",
+                    "Laser 5",
+                    "-f",
+                    "application/pdf,image/jpeg",
+                ],
+            ),
+            ippeveprinter_with_file(dir.path(), "Eve Lab MFP", &mfp_attribute_file()),
+        ]
     });
-    sources.extend(eve.iter().map(|e| e.uri.clone()));
+    sources.extend(eve.iter().flatten().map(|e| e.uri.clone()));
     let mut reports = Vec::new();
     for source in &sources {
         import_into(source, &fleet);
@@ -770,6 +773,8 @@ fn imported_printers_show_in_graph_and_print_every_capability_value_in_a_lab() {
             .output()
             .unwrap(),
     );
+    let raster = dir.path().join("page.pwg");
+    std::fs::write(&raster, pwg_raster_page()).unwrap();
     for report in &reports {
         let name = report["name"].as_str().unwrap();
         let shown: serde_json::Value =
@@ -781,11 +786,357 @@ fn imported_printers_show_in_graph_and_print_every_capability_value_in_a_lab() {
             }
             assert_eq!(&caps[property], values, "{name}: {property} in Graph");
         }
+        // ippeveprinter serving an attribute file takes raster only.
+        let takes_pdf = caps["contentTypes"]
+            .as_array()
+            .unwrap()
+            .contains(&"application/pdf".into());
+        let document = if takes_pdf { &page } else { &raster };
         for options in one_job_per_value(caps) {
-            let mut args = vec!["print", page.to_str().unwrap(), "--printer", name, "--wait"];
+            let mut args = vec![
+                "print",
+                document.to_str().unwrap(),
+                "--printer",
+                name,
+                "--wait",
+            ];
             args.extend(options.iter().map(String::as_str));
             let out = up.ok(&args);
             assert!(out.contains("completed"), "{name} {options:?}: {out}");
         }
     }
+}
+
+/// A one-page PWG raster document (PWG 5102.4): an A4 page at 100 dpi in 8-bit sGray, white
+/// with a black band across the top quarter.
+fn pwg_raster_page() -> Vec<u8> {
+    const HEADER_LEN: usize = 1796;
+    let (width, height): (u32, u32) = (827, 1169);
+    let mut header = vec![0u8; HEADER_LEN];
+    header[..9].copy_from_slice(b"PwgRaster");
+    let mut put = |offset: usize, value: u32| {
+        header[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
+    };
+    // HWResolution, PageSize (points), cupsWidth, cupsHeight, cupsBitsPerColor,
+    // cupsBitsPerPixel, cupsBytesPerLine, cupsColorSpace (sGray), cupsNumColors.
+    for (offset, value) in [
+        (276, 100),
+        (280, 100),
+        (352, 595),
+        (356, 842),
+        (372, width),
+        (376, height),
+        (384, 8),
+        (388, 8),
+        (392, width),
+        (400, 18),
+        (420, 1),
+    ] {
+        put(offset, value);
+    }
+    let mut page = b"RaS2".to_vec();
+    page.extend_from_slice(&header);
+    // Per group of up to 256 identical lines: the repeat count less one, then runs of one
+    // pixel value (count less one, value); 128 fills the rest of the line with white.
+    let black_line: Vec<u8> = {
+        let mut runs = Vec::new();
+        let mut left = width;
+        while left > 0 {
+            let run = left.min(128);
+            runs.extend_from_slice(&[(run - 1) as u8, 0]);
+            left -= run;
+        }
+        runs
+    };
+    let mut line = 0;
+    while line < height {
+        let repeat = (height - line).min(256);
+        let repeat = if line < height / 4 {
+            repeat.min(height / 4 - line)
+        } else {
+            repeat
+        };
+        page.push((repeat - 1) as u8);
+        if line < height / 4 {
+            page.extend_from_slice(&black_line);
+        } else {
+            page.push(128);
+        }
+        line += repeat;
+    }
+    page
+}
+
+/// One `media-col-database` entry in ipptool's file syntax (`man 5 ipptoolfile`): a size in
+/// hundredths of a millimetre with the same margin on every side.
+fn media_col_text(x: i32, y: i32, margin: i32) -> String {
+    let margins: String = ["top", "bottom", "left", "right"]
+        .iter()
+        .map(|side| format!("    MEMBER integer media-{side}-margin {margin}\n"))
+        .collect();
+    format!(
+        "{{\n    MEMBER collection media-size {{\n        MEMBER integer x-dimension {x}\n        \
+         MEMBER integer y-dimension {y}\n    }}\n{margins}}}"
+    )
+}
+
+/// An ippeveprinter attribute file (`ippeveprinter -a`): make and model, sizes and their
+/// `media-col-database` entries, then `rest` as written. In this mode ippeveprinter takes no
+/// `-M`/`-m`/`-f` and serves `application/octet-stream`, PWG raster and URF.
+fn attribute_file(make_and_model: &str, media: &[(&str, i32, i32, i32)], rest: &str) -> String {
+    let names: Vec<&str> = media.iter().map(|(name, ..)| *name).collect();
+    let database: Vec<String> = media
+        .iter()
+        .map(|(_, x, y, margin)| media_col_text(*x, *y, *margin))
+        .collect();
+    format!(
+        "ATTR text printer-make-and-model \"{make_and_model}\"\n\
+         ATTR keyword media-supported {}\n\
+         ATTR keyword media-default {}\n\
+         ATTR collection media-col-database {}\n{rest}",
+        names.join(","),
+        names[0],
+        database.join(",")
+    )
+}
+
+/// A colour MFP: three known sizes (A4 also borderless), a vendor size, a custom range, three
+/// media types, sources and two bins, a finishing Graph lacks, and six `printer-supply` entries
+/// of which one has only "some remaining" and one an unknown level.
+fn mfp_attribute_file() -> String {
+    let custom = "{\n    MEMBER collection media-size {\n        \
+                  MEMBER rangeOfInteger x-dimension 7620-21590\n        \
+                  MEMBER rangeOfInteger y-dimension 12700-35560\n    }\n}";
+    let supply = |index: i32, class: &str, kind: &str, level: i32, colorant: &str| {
+        format!(
+            "\"index={index};class={class};type={kind};unit=percent;maxcapacity=100;\
+             level={level};colorantname={colorant};\""
+        )
+    };
+    let supplies = [
+        supply(1, "supplyThatIsConsumed", "toner", 80, "black"),
+        supply(2, "supplyThatIsConsumed", "toner", 55, "cyan"),
+        supply(3, "supplyThatIsConsumed", "toner", 30, "magenta"),
+        supply(4, "supplyThatIsConsumed", "toner", 5, "yellow"),
+        supply(5, "receptacleThatIsFilled", "wasteToner", -3, "unknown"),
+        supply(6, "supplyThatIsConsumed", "fuser", -2, "unknown"),
+    ];
+    let mut file = attribute_file(
+        "Acme Colour MFP 9",
+        &[
+            ("iso_a4_210x297mm", 21000, 29700, 423),
+            ("iso_a4_210x297mm", 21000, 29700, 0),
+            ("na_letter_8.5x11in", 21590, 27940, 423),
+            ("iso_a5_148x210mm", 14800, 21000, 423),
+            ("om_acme-card_90x55mm", 9000, 5500, 300),
+        ],
+        "",
+    );
+    // media-supported names each size once, and the custom range.
+    file = file.replacen("iso_a4_210x297mm,iso_a4_210x297mm,", "iso_a4_210x297mm,", 1);
+    file = file.replacen(
+        "om_acme-card_90x55mm\n",
+        "om_acme-card_90x55mm,custom_min_76.2x127mm,custom_max_215.9x355.6mm\n",
+        1,
+    );
+    file = file.replacen(
+        "\nATTR collection media-col-database ",
+        &format!("\nATTR collection media-col-database {custom},"),
+        1,
+    );
+    file.push_str(&format!(
+        "ATTR keyword media-type-supported stationery,stationery-heavyweight,labels\n\
+         ATTR keyword media-source-supported tray-1,tray-2,manual\n\
+         ATTR keyword output-bin-supported face-down,face-up\n\
+         ATTR enum finishings-supported 3,4,14\n\
+         ATTR keyword print-color-mode-supported monochrome,color\n\
+         ATTR keyword print-color-mode-default color\n\
+         ATTR resolution printer-resolution-supported 300dpi,600dpi\n\
+         ATTR resolution printer-resolution-default 600dpi\n\
+         ATTR keyword sides-supported one-sided,two-sided-long-edge,two-sided-short-edge\n\
+         ATTR octetString printer-supply {}\n\
+         ATTR text printer-supply-description \"Black Toner\",\"Cyan Toner\",\"Magenta Toner\",\
+         \"Yellow Toner\",\"Waste Toner Box\",\"Fuser\"\n",
+        supplies.join(",")
+    ));
+    file
+}
+
+/// A label printer: small sizes (one a vendor size) with 1 mm margins, 203 and 300 dpi, one
+/// roll, and a ribbon measured in micrometres plus a print head of a type IPP has no keyword for.
+fn label_attribute_file() -> String {
+    attribute_file(
+        "Acme LabelWriter 4",
+        &[
+            ("oe_2x1-label_2x1in", 5080, 2540, 100),
+            ("oe_4x2-label_4x2in", 10160, 5080, 100),
+            ("na_index-4x6_4x6in", 10160, 15240, 100),
+            ("oe_acme-tag_2.25x1.25in", 5715, 3175, 100),
+        ],
+        "ATTR keyword media-type-supported labels\n\
+         ATTR keyword media-source-supported main-roll\n\
+         ATTR keyword output-bin-supported face-up\n\
+         ATTR enum finishings-supported 3\n\
+         ATTR keyword print-color-mode-supported monochrome\n\
+         ATTR resolution printer-resolution-supported 203dpi,300dpi\n\
+         ATTR resolution printer-resolution-default 203dpi\n\
+         ATTR keyword sides-supported one-sided\n\
+         ATTR octetString printer-supply \"type=inkRibbon;class=supplyThatIsConsumed;\
+         unit=micrometers;maxcapacity=74000000;level=18500000;colorantname=black;\",\
+         \"type=thermalHead;class=other;unit=percent;maxcapacity=100;level=90;\"\n\
+         ATTR text printer-supply-description \"Ribbon\",\"Print Head\"\n",
+    )
+}
+
+/// ippeveprinter serving the attributes of `file` (written into `dir`).
+fn ippeveprinter_with_file(dir: &Path, name: &str, file: &str) -> Ippeveprinter {
+    let path = dir.join(format!("{name}.conf"));
+    std::fs::write(&path, file).unwrap();
+    ippeveprinter(name, &["-a", path.to_str().unwrap()])
+}
+
+/// The entry's `(name, kind, color, level, low)` of each supply.
+fn written_supplies(report: &serde_json::Value) -> Vec<(String, String, Option<String>, i64, i64)> {
+    let entry: toml::Table = toml::from_str(report["entry"].as_str().unwrap()).unwrap();
+    entry["printer"][0]["supplies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["kind"].as_str().unwrap().to_owned(),
+                s.get("color").map(|c| c.as_str().unwrap().to_owned()),
+                s["level"].as_integer().unwrap(),
+                s["low"].as_integer().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ippeveprinter_attribute_files_import_live_with_media_bins_and_supplies() {
+    if interop_tools().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mfp = ippeveprinter_with_file(dir.path(), "Eve MFP", &mfp_attribute_file());
+    let label = ippeveprinter_with_file(dir.path(), "Eve Label", &label_attribute_file());
+    let fleet = dir.path().join("printers.toml");
+
+    let report = import_json(&mfp.uri);
+    assert_eq!(
+        not_in_graph(&report),
+        pairs(&[
+            ("document-format-supported", "application/octet-stream"),
+            ("media-supported", "om_acme-card_90x55mm"),
+            ("media-supported", "custom_min_76.2x127mm"),
+            ("media-supported", "custom_max_215.9x355.6mm"),
+            (
+                "media-col-database",
+                "{x-dimension=7620-21590 y-dimension=12700-35560}"
+            ),
+            ("finishings-supported", "14"),
+            (
+                "printer-supply",
+                "index=5;class=receptacleThatIsFilled;type=wasteToner;unit=percent;\
+                 maxcapacity=100;level=-3;colorantname=unknown;"
+            ),
+            (
+                "printer-supply",
+                "index=6;class=supplyThatIsConsumed;type=fuser;unit=percent;\
+                 maxcapacity=100;level=-2;colorantname=unknown;"
+            ),
+        ]),
+        "{report:#}"
+    );
+    let caps = &report["capabilities"];
+    assert_eq!(
+        caps["mediaSizes"],
+        serde_json::json!(["A4", "North America Letter", "A5"])
+    );
+    assert_eq!(
+        caps["mediaTypes"],
+        serde_json::json!(["stationery", "stationery-heavyweight", "labels"])
+    );
+    assert_eq!(
+        caps["inputBins"],
+        serde_json::json!(["tray-1", "tray-2", "manual"])
+    );
+    assert_eq!(
+        caps["outputBins"],
+        serde_json::json!(["face-down", "face-up"])
+    );
+    assert_eq!(caps["finishings"], serde_json::json!(["none", "staple"]));
+    let entry: toml::Table = toml::from_str(report["entry"].as_str().unwrap()).unwrap();
+    let media = entry["printer"][0]["capabilities"]["media"]
+        .as_array()
+        .unwrap();
+    let borderless: Vec<(&str, bool)> = media
+        .iter()
+        .map(|m| {
+            (
+                m["size"].as_str().unwrap(),
+                m.get("borderless")
+                    .is_some_and(|b| b.as_bool() == Some(true)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        borderless,
+        [("A4", true), ("North America Letter", false), ("A5", false)]
+    );
+    assert_eq!(media[1]["margins"]["left"].as_float(), Some(4.23));
+    let supply = |name: &str, kind: &str, color: Option<&str>, level: i64| {
+        (
+            name.to_owned(),
+            kind.to_owned(),
+            color.map(str::to_owned),
+            level,
+            10,
+        )
+    };
+    assert_eq!(
+        written_supplies(&report),
+        [
+            supply("Black Toner", "toner", Some("#000000"), 80),
+            supply("Cyan Toner", "toner", Some("#00FFFF"), 55),
+            supply("Magenta Toner", "toner", Some("#FF00FF"), 30),
+            supply("Yellow Toner", "toner", Some("#FFFF00"), 5),
+            supply("Waste Toner Box", "waste-toner", None, 100),
+        ]
+    );
+    import_into(&mfp.uri, &fleet);
+
+    let report = import_json(&label.uri);
+    assert_eq!(
+        not_in_graph(&report),
+        pairs(&[
+            ("document-format-supported", "application/octet-stream"),
+            ("media-supported", "oe_acme-tag_2.25x1.25in"),
+            (
+                "printer-supply",
+                "type=thermalHead;class=other;unit=percent;maxcapacity=100;level=90;"
+            ),
+        ]),
+        "{report:#}"
+    );
+    let caps = &report["capabilities"];
+    assert_eq!(
+        caps["mediaSizes"],
+        serde_json::json!(["Roll 2x1in", "Roll 4x2in", "North America Index 4x6in"])
+    );
+    assert_eq!(caps["dpis"], serde_json::json!([203, 300]));
+    assert_eq!(caps["colorModes"], serde_json::json!(["grayscale"]));
+    assert_eq!(caps["inputBins"], serde_json::json!(["main-roll"]));
+    assert_eq!(caps["outputBins"], serde_json::json!(["face-up"]));
+    assert_eq!(report["defaults"]["dpi"], 203);
+    assert_eq!(
+        written_supplies(&report),
+        [
+            supply("Ribbon", "ink-ribbon", Some("#000000"), 25),
+            supply("Print Head", "other", None, 90),
+        ]
+    );
+    import_into(&label.uri, &fleet);
 }

@@ -3,7 +3,7 @@
 //! It answers how IPP attributes, Graph resources and the engine's ticket translate into one
 //! another, split by subject: `tables` (the value tables), `values` (shared building blocks),
 //! `printer` (capabilities and defaults), `printer_model` (a real printer's attributes → what a
-//! `printers.toml` entry says, for `printlab printers import`), `status` (printer and job status), `job` (the job
+//! `printers.toml` entry says, for `printlab printers import`), `printer_supply` (its supplies), `status` (printer and job status), `job` (the job
 //! template) and `ticket` (Graph job configuration → `printlab_ticket::Ticket`). It knows the
 //! three vocabularies and nothing else: no transport, no store, no rasterizer.
 //!
@@ -41,6 +41,7 @@
 mod job;
 mod printer;
 mod printer_model;
+mod printer_supply;
 mod status;
 mod tables;
 mod ticket;
@@ -58,7 +59,7 @@ pub use status::{
 };
 pub use tables::{
     COLOR_MODE_ALIASES, COLOR_MODES, DUPLEX_MODES, FEED_ORIENTATIONS, FINISHINGS,
-    JOB_STATE_DETAILS, JOB_STATES, MULTIPAGE_LAYOUTS, ORIENTATIONS,
+    JOB_STATE_DETAILS, JOB_STATES, MARKER_TYPES, MULTIPAGE_LAYOUTS, ORIENTATIONS,
     PRINTER_STATE_REASON_EXCEPTIONS, PRINTER_STATES, QUALITIES, SCALINGS,
     printer_state_detail_from_keyword, printer_state_reason_keyword,
 };

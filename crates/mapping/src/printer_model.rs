@@ -5,10 +5,11 @@
 //! Capabilities and defaults come from [`graph_from_printer_attributes`], the same translation
 //! the cloud runs on a device's attributes, so an imported printer shows in Graph exactly as the
 //! real one would. What Graph has no place for but `printers.toml` keeps (per-size margins and
-//! borderless sizes, trays, supplies, constraints, engine speed) is read here.
+//! borderless sizes, trays, supplies (`printer_supply`), constraints, engine speed) is read here.
 
 use crate::Mapped;
 use crate::printer::graph_from_printer_attributes;
+use crate::printer_supply::supplies;
 use crate::tables::*;
 use crate::values::*;
 use printlab_graph::*;
@@ -36,12 +37,12 @@ pub struct Tray {
     pub level: Option<i32>,
 }
 
-/// One marker supply (`marker-names`, `-types`, `-colors`, `-levels`, `-low-levels`,
-/// `-high-levels`, index by index).
+/// One supply, from `printer-supply` or the `marker-*` attributes (see
+/// [`crate::printer_supply`]); levels in percent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supply {
     pub name: String,
-    /// The `marker-types` keyword (`toner`, `ink`, …).
+    /// The `marker-types` keyword (`toner`, `ink`, …), one of [`crate::MARKER_TYPES`].
     pub kind: String,
     /// `#RRGGBB`, when the supply has one colour.
     pub color: Option<String>,
@@ -205,7 +206,7 @@ pub fn printer_model_from_ipp(attrs: &[Attribute]) -> Mapped<PrinterModel> {
         more_info: text("printer-more-info"),
         media,
         trays: trays(attrs, capabilities.input_bins.as_deref().unwrap_or(&[])),
-        supplies: supplies(attrs),
+        supplies: supplies(attrs, n),
         constraints: constraints(attrs, n),
         pages_per_minute,
         capabilities,
@@ -355,58 +356,6 @@ fn trays(attrs: &[Attribute], input_bins: &[String]) -> Vec<Tray> {
         });
     }
     out
-}
-
-fn supplies(attrs: &[Attribute]) -> Vec<Supply> {
-    let strings = |name: &str| -> Vec<String> {
-        attrs
-            .attr(name)
-            .map(|a| {
-                a.values
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let integers = |name: &str| -> Vec<i32> {
-        attrs
-            .attr(name)
-            .map(|a| a.integers().collect())
-            .unwrap_or_default()
-    };
-    let (names, kinds, colors) = (
-        strings("marker-names"),
-        strings("marker-types"),
-        strings("marker-colors"),
-    );
-    let (levels, lows, highs) = (
-        integers("marker-levels"),
-        integers("marker-low-levels"),
-        integers("marker-high-levels"),
-    );
-    names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| {
-            let level = *levels.get(i).filter(|l| (0..=100).contains(*l))?;
-            Some(Supply {
-                name: name.clone(),
-                kind: kinds.get(i)?.clone(),
-                color: colors
-                    .get(i)
-                    .filter(|c| c.len() == 7 && c.starts_with('#'))
-                    .cloned(),
-                level,
-                low: lows
-                    .get(i)
-                    .copied()
-                    .filter(|l| (0..=100).contains(l))
-                    .unwrap_or(0),
-                high: highs.get(i).copied().filter(|h| (0..=100).contains(h)),
-            })
-        })
-        .collect()
 }
 
 /// One job template member (from a constraint or resolver collection) as a

@@ -299,6 +299,44 @@ pub(crate) fn detail_from_bare_keyword(bare: &str) -> Option<PrinterProcessingSt
     (printer_state_reason_keyword(&detail) == bare).then_some(detail)
 }
 
+/// IPP `marker-types` keywords (RFC 3805 `PrtMarkerSuppliesTypeTC`, as IPP spells them).
+pub const MARKER_TYPES: &[&str] = &[
+    "banding-supply",
+    "binding-supply",
+    "cleaner-unit",
+    "corona-wire",
+    "covers",
+    "developer",
+    "fuser",
+    "fuser-cleaning-pad",
+    "fuser-oil",
+    "fuser-oil-wick",
+    "fuser-oiler",
+    "glue-water-additive",
+    "ink",
+    "ink-cartridge",
+    "ink-ribbon",
+    "inserts",
+    "opc",
+    "other",
+    "paper-wrap",
+    "ribbon-wax",
+    "shrink-wrap",
+    "solid-wax",
+    "staples",
+    "stitching-wire",
+    "toner",
+    "toner-cartridge",
+    "transfer-unit",
+    "unknown",
+    "waste-ink",
+    "waste-paper",
+    "waste-toner",
+    "waste-water",
+    "waste-wax",
+    "water",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,44 +4,7 @@
 use super::{Issues, S, SupplyEntry, TrayEntry};
 use crate::engine::{Supply, Tray};
 use printlab_graph::PrinterCapabilities;
-
-/// IPP `marker-types` keywords (RFC 3805 `PrtMarkerSuppliesTypeTC`, as IPP spells them).
-const MARKER_TYPES: &[&str] = &[
-    "banding-supply",
-    "binding-supply",
-    "cleaner-unit",
-    "corona-wire",
-    "covers",
-    "developer",
-    "fuser",
-    "fuser-cleaning-pad",
-    "fuser-oil",
-    "fuser-oil-wick",
-    "fuser-oiler",
-    "glue-water-additive",
-    "ink",
-    "ink-cartridge",
-    "ink-ribbon",
-    "inserts",
-    "opc",
-    "other",
-    "paper-wrap",
-    "ribbon-wax",
-    "shrink-wrap",
-    "solid-wax",
-    "staples",
-    "stitching-wire",
-    "toner",
-    "toner-cartridge",
-    "transfer-unit",
-    "unknown",
-    "waste-ink",
-    "waste-paper",
-    "waste-toner",
-    "waste-water",
-    "waste-wax",
-    "water",
-];
+use printlab_mapping::MARKER_TYPES;
 
 /// A count in `range`, or the issue at its position.
 fn count_in(
