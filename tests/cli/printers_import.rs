@@ -662,7 +662,7 @@ const EVE_NOT_IN_GRAPH: [(&str, &str); 1] =
     [("document-format-supported", "application/octet-stream")];
 
 /// The `printlab print` options of one job per value of each capability Graph shows for a
-/// printer (formats other than PDF, bins and media types have no `print` flag).
+/// printer; formats are covered by a document of each.
 fn one_job_per_value(caps: &serde_json::Value) -> Vec<Vec<String>> {
     let strings = |p: &str| -> Vec<String> {
         caps[p]
@@ -773,8 +773,22 @@ fn imported_printers_show_in_graph_and_print_every_capability_value_in_a_lab() {
             .output()
             .unwrap(),
     );
-    let raster = dir.path().join("page.pwg");
-    std::fs::write(&raster, pwg_raster_page()).unwrap();
+    // One document per format a printer can advertise, each the same page.
+    let mut documents = vec![("application/pdf", page)];
+    for (content_type, file, bytes) in [
+        ("image/pwg-raster", "page.pwg", pwg_raster_page()),
+        ("image/urf", "page.urf", urf_page()),
+        (
+            "image/jpeg",
+            "page.jpg",
+            image_page(image::ImageFormat::Jpeg),
+        ),
+        ("image/png", "page.png", image_page(image::ImageFormat::Png)),
+    ] {
+        let path = dir.path().join(file);
+        std::fs::write(&path, bytes).unwrap();
+        documents.push((content_type, path));
+    }
     for report in &reports {
         let name = report["name"].as_str().unwrap();
         let shown: serde_json::Value =
@@ -786,13 +800,7 @@ fn imported_printers_show_in_graph_and_print_every_capability_value_in_a_lab() {
             }
             assert_eq!(&caps[property], values, "{name}: {property} in Graph");
         }
-        // ippeveprinter serving an attribute file takes raster only.
-        let takes_pdf = caps["contentTypes"]
-            .as_array()
-            .unwrap()
-            .contains(&"application/pdf".into());
-        let document = if takes_pdf { &page } else { &raster };
-        for options in one_job_per_value(caps) {
+        let print = |document: &Path, options: &[String]| {
             let mut args = vec![
                 "print",
                 document.to_str().unwrap(),
@@ -803,15 +811,37 @@ fn imported_printers_show_in_graph_and_print_every_capability_value_in_a_lab() {
             args.extend(options.iter().map(String::as_str));
             let out = up.ok(&args);
             assert!(out.contains("completed"), "{name} {options:?}: {out}");
+        };
+        // A job per advertised format, then a job per other value in the first format.
+        let formats: Vec<&Path> = caps["contentTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|advertised| {
+                let (_, path) = documents
+                    .iter()
+                    .find(|(content_type, _)| advertised == content_type)
+                    .unwrap_or_else(|| panic!("{name}: no test document for {advertised}"));
+                path.as_path()
+            })
+            .collect();
+        for document in &formats {
+            print(document, &[]);
+        }
+        for options in one_job_per_value(caps) {
+            print(formats[0], &options);
         }
     }
 }
 
-/// A one-page PWG raster document (PWG 5102.4): an A4 page at 100 dpi in 8-bit sGray, white
-/// with a black band across the top quarter.
+/// The one page the raster documents carry: 827 × 1169 pixels (A4 at 100 dpi), 8-bit gray,
+/// white with a black band across the top quarter.
+const RASTER_PAGE: (u32, u32, u32) = (827, 1169, 100);
+
+/// A one-page PWG raster document (PWG 5102.4) of [`RASTER_PAGE`] in sGray.
 fn pwg_raster_page() -> Vec<u8> {
     const HEADER_LEN: usize = 1796;
-    let (width, height): (u32, u32) = (827, 1169);
+    let (width, height, dpi) = RASTER_PAGE;
     let mut header = vec![0u8; HEADER_LEN];
     header[..9].copy_from_slice(b"PwgRaster");
     let mut put = |offset: usize, value: u32| {
@@ -820,8 +850,8 @@ fn pwg_raster_page() -> Vec<u8> {
     // HWResolution, PageSize (points), cupsWidth, cupsHeight, cupsBitsPerColor,
     // cupsBitsPerPixel, cupsBytesPerLine, cupsColorSpace (sGray), cupsNumColors.
     for (offset, value) in [
-        (276, 100),
-        (280, 100),
+        (276, dpi),
+        (280, dpi),
         (352, 595),
         (356, 842),
         (372, width),
@@ -836,6 +866,42 @@ fn pwg_raster_page() -> Vec<u8> {
     }
     let mut page = b"RaS2".to_vec();
     page.extend_from_slice(&header);
+    page.extend_from_slice(&raster_lines());
+    page
+}
+
+/// A one-page Apple raster (URF) document of [`RASTER_PAGE`] in sGray: the file header, the
+/// page's 32-byte header (8 bits per pixel, colour space 0, width, height, resolution), then
+/// the same run-length lines as PWG raster.
+fn urf_page() -> Vec<u8> {
+    let (width, height, dpi) = RASTER_PAGE;
+    let mut page = b"UNIRAST\0".to_vec();
+    page.extend_from_slice(&1u32.to_be_bytes());
+    let mut header = [0u8; 32];
+    header[0] = 8;
+    for (offset, value) in [(12, width), (16, height), (20, dpi)] {
+        header[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
+    }
+    page.extend_from_slice(&header);
+    page.extend_from_slice(&raster_lines());
+    page
+}
+
+/// [`RASTER_PAGE`]'s pixels as JPEG or PNG.
+fn image_page(format: image::ImageFormat) -> Vec<u8> {
+    let (width, height, _) = RASTER_PAGE;
+    let page = image::GrayImage::from_fn(width, height, |_, y| {
+        image::Luma([if y < height / 4 { 0 } else { 255 }])
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    page.write_to(&mut bytes, format).unwrap();
+    bytes.into_inner()
+}
+
+/// The lines of [`RASTER_PAGE`] in the run-length coding PWG raster and URF share.
+fn raster_lines() -> Vec<u8> {
+    let (width, height, _) = RASTER_PAGE;
+    let mut lines = Vec::new();
     // Per group of up to 256 identical lines: the repeat count less one, then runs of one
     // pixel value (count less one, value); 128 fills the rest of the line with white.
     let black_line: Vec<u8> = {
@@ -856,15 +922,15 @@ fn pwg_raster_page() -> Vec<u8> {
         } else {
             repeat
         };
-        page.push((repeat - 1) as u8);
+        lines.push((repeat - 1) as u8);
         if line < height / 4 {
-            page.extend_from_slice(&black_line);
+            lines.extend_from_slice(&black_line);
         } else {
-            page.push(128);
+            lines.push(128);
         }
         line += repeat;
     }
-    page
+    lines
 }
 
 /// One `media-col-database` entry in ipptool's file syntax (`man 5 ipptoolfile`): a size in
