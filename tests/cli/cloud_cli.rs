@@ -5,13 +5,11 @@ use crate::KilledOnDrop;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-#[tokio::test]
-async fn cli_token_is_accepted_by_the_cli_cloud() {
-    let exe = env!("CARGO_BIN_EXE_printlab");
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+/// `printlab cloud` on an ephemeral loopback port with `data` as its folder, and the Graph base
+/// URL it prints first.
+fn cli_cloud(data: &str) -> (KilledOnDrop, String) {
     let mut cloud = KilledOnDrop(
-        Command::new(exe)
+        Command::new(env!("CARGO_BIN_EXE_printlab"))
             .args(["cloud", "--listen", "127.0.0.1:0", "--data", data])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -22,7 +20,15 @@ async fn cli_token_is_accepted_by_the_cli_cloud() {
     BufReader::new(cloud.0.stdout.take().unwrap())
         .read_line(&mut first_line)
         .unwrap();
-    let base = first_line.trim().to_string();
+    (cloud, first_line.trim().to_string())
+}
+
+#[tokio::test]
+async fn cli_token_is_accepted_by_the_cli_cloud() {
+    let exe = env!("CARGO_BIN_EXE_printlab");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (_cloud, base) = cli_cloud(data);
     assert!(
         base.starts_with("http://127.0.0.1:") && base.ends_with("/v1.0"),
         "{base}"
@@ -70,19 +76,8 @@ async fn cli_devices_are_ready_once_every_printer_has_advertised() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("cloud");
     let data = data.to_str().unwrap();
-    let mut cloud = KilledOnDrop(
-        Command::new(exe)
-            .args(["cloud", "--listen", "127.0.0.1:0", "--data", data])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut graph = String::new();
-    BufReader::new(cloud.0.stdout.take().unwrap())
-        .read_line(&mut graph)
-        .unwrap();
-    let cloud_url = graph.trim().trim_end_matches("/v1.0").to_string();
+    let (_cloud, graph) = cli_cloud(data);
+    let cloud_url = graph.trim_end_matches("/v1.0").to_string();
     let minted = Command::new(exe)
         .args(["token", "--data", data, "--user", "admin", "--admin"])
         .args(["--scopes", "Printers.Create"])

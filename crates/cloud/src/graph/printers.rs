@@ -115,27 +115,13 @@ pub(super) async fn get_printer(
     Path(printer_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    let who = caller(&state, &headers, &PRINTER_READ)?;
-    let q = query::parse_query(
-        raw.as_deref(),
-        Supported {
-            expand: PRINTER_EXPAND,
-            ..Supported::SELECT
-        },
-    )?;
-    let rec = state.printer_record(&printer_id)?;
-    let v = printer_read(
+    single_printer(
         &state,
-        &rec,
-        View::Single,
-        &q,
-        query::wants_unknown_enum_members(&headers),
-        &who,
-    )?;
-    Ok(json_response(
-        StatusCode::OK,
-        with_context(state.context("print/printers/$entity"), v),
-    ))
+        &headers,
+        raw.as_deref(),
+        |state| state.printer_record(&printer_id),
+        "print/printers/$entity".to_owned(),
+    )
 }
 
 pub(super) async fn printer_of_share(
@@ -144,30 +130,44 @@ pub(super) async fn printer_of_share(
     Path(share_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
-    let who = caller(&state, &headers, &PRINTER_READ)?;
-    let q = query::parse_query(
+    single_printer(
+        &state,
+        &headers,
         raw.as_deref(),
+        |state| state.printer_record(&state.share_record(&share_id)?.printer_id),
+        format!("print/shares('{share_id}')/printer/$entity"),
+    )
+}
+
+/// One printer as `GET` answers it, whichever path named it: `$select`/`$expand` checked before
+/// the record is looked up, so a bad query is a 400 even for an unknown id.
+fn single_printer(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    record: impl FnOnce(&AppState) -> Result<PrinterRecord, GraphError>,
+    context: String,
+) -> GraphResult {
+    let who = caller(state, headers, &PRINTER_READ)?;
+    let q = query::parse_query(
+        raw,
         Supported {
             expand: PRINTER_EXPAND,
             ..Supported::SELECT
         },
     )?;
-    let share = state.share_record(&share_id)?;
-    let rec = state.printer_record(&share.printer_id)?;
+    let rec = record(state)?;
     let v = printer_read(
-        &state,
+        state,
         &rec,
         View::Single,
         &q,
-        query::wants_unknown_enum_members(&headers),
+        query::wants_unknown_enum_members(headers),
         &who,
     )?;
     Ok(json_response(
         StatusCode::OK,
-        with_context(
-            state.context(&format!("print/shares('{share_id}')/printer/$entity")),
-            v,
-        ),
+        with_context(state.context(&context), v),
     ))
 }
 
