@@ -91,8 +91,10 @@ fn pixel_clip(rect: Rect, scale: f64, width: u32, height: u32) -> (u32, u32, u32
     )
 }
 
-/// Why a side of this size cannot be rastered, if it cannot.
-fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Option<String> {
+/// Why a side of this size cannot be rastered, if it cannot: sides above
+/// [`Limits::whole_side_pixels`] are drawn in bands, so only [`Limits::side_pixels`] and
+/// vello_cpu's edge length refuse one.
+pub(super) fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Option<String> {
     if width == 0 || height == 0 || width > MAX_EDGE || height > MAX_EDGE {
         return Some(format!(
             "{width}x{height} px: sides must be 1..={MAX_EDGE} pixels per edge"
@@ -105,6 +107,15 @@ fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Option<String>
             limits.side_pixels
         )
     })
+}
+
+/// Rows per band of a side: all of them when the side fits [`Limits::whole_side_pixels`],
+/// else as many as [`Limits::band_pixels`] holds (at least one).
+fn band_rows(width: u32, height: u32, limits: &Limits) -> u32 {
+    if width as u64 * height as u64 <= limits.whole_side_pixels {
+        return height;
+    }
+    (limits.band_pixels / width.max(1) as u64).clamp(1, height as u64) as u32
 }
 
 /// Refuses the first page whose paths would make the rasteriser hold more than
@@ -190,6 +201,7 @@ pub(super) fn render_job(
         .map(|(index, side)| SideJob {
             width,
             height,
+            band_rows: band_rows(width, height, limits),
             cells: side
                 .placements
                 .iter()
@@ -382,6 +394,7 @@ pub(super) fn render_native(
         jobs.push(SideJob {
             width,
             height,
+            band_rows: band_rows(width, height, limits),
             cells: vec![Cell {
                 page,
                 page_to_pixels: Affine::scale(scale),

@@ -455,20 +455,20 @@ fn fanned_out_forms_are_refused_before_rendering() {
 
 #[test]
 fn sides_beyond_the_pixel_cap_are_refused_before_allocation() {
-    // A 200-inch square page at 72 dpi is 207 M pixels.
+    // A 200-inch square page at 144 dpi is 829 M pixels: too many even in bands.
     let huge = raw_pdf(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] >>".to_vec(),
     ]);
-    let reason = refusal(native(&huge, 72, &LIMITS));
-    assert!(reason.contains("more than the 150000000"), "{reason}");
+    let reason = refusal(native(&huge, 144, &LIMITS));
+    assert!(reason.contains("more than the 600000000"), "{reason}");
 
-    // A4 at 2400 dpi on a printer that claims it: 557 M pixels per side.
+    // A4 at 4800 dpi on a printer that claims it: 2.2 G pixels per side.
     let dir = tempfile::tempdir().unwrap();
     let profile = DeviceProfile {
-        dpis: vec![2400],
-        default_dpi: 2400,
+        dpis: vec![4800],
+        default_dpi: 4800,
         quality_dpi: None,
         ..DeviceProfile::default()
     };

@@ -107,6 +107,15 @@ pub fn render_job(request: &JobRequest<'_>) -> Result<Manifest, RenderError> {
     dispatch::render_job(request, &workers::LIMITS)
 }
 
+/// Whether this engine can print a sheet of `media` at `dpi`, as `render_job` decides before
+/// drawing: sheets larger than a worker holds whole are drawn in bands, so only absurd sizes
+/// (past 65,535 pixels per edge or 600 M pixels) are refused. For `printlab validate`, so a
+/// printer never advertises a media × resolution it cannot print.
+pub fn sheet_renderable(media: &printlab_ticket::Media, dpi: u32) -> bool {
+    let (width, height) = settings::sheet_pixels(media, dpi);
+    dispatch::side_size_problem(width, height, &workers::LIMITS).is_none()
+}
+
 /// What a job would put on paper, without drawing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobCount {

@@ -24,6 +24,8 @@ const STREAMED_ROWS: usize = 16;
 pub(super) struct SideJob {
     pub(super) width: u32,
     pub(super) height: u32,
+    /// Rows drawn at a time: the height, or less for a side too large to hold whole.
+    pub(super) band_rows: u32,
     pub(super) cells: Vec<Cell>,
     pub(super) turned_half: bool,
     pub(super) files: Vec<PathBuf>,
@@ -34,6 +36,11 @@ impl SideJob {
     pub(super) fn pages(&self) -> Vec<usize> {
         self.cells.iter().map(|c| c.page + 1).collect()
     }
+
+    /// How many bands the side is drawn in (1 when whole).
+    pub(super) fn bands(&self) -> u32 {
+        self.height.div_ceil(self.band_rows.max(1))
+    }
 }
 
 pub(super) struct Cell {
@@ -42,6 +49,32 @@ pub(super) struct Cell {
     pub(super) page_to_pixels: Affine,
     /// Integer pixel rectangle the page may paint.
     pub(super) clip: (u32, u32, u32, u32),
+}
+
+impl Cell {
+    /// The same cell on the side turned by 180° about its centre: what a whole side's
+    /// [`turn_half`] does to its pixels, done to the geometry.
+    fn turned_half(&self, width: u32, height: u32) -> Cell {
+        let (x0, y0, x1, y1) = self.clip;
+        let turn = Affine::new([-1.0, 0.0, 0.0, -1.0, width as f64, height as f64]);
+        Cell {
+            page: self.page,
+            page_to_pixels: turn * self.page_to_pixels,
+            clip: (width - x1, height - y1, width - x0, height - y0),
+        }
+    }
+
+    /// The part of the cell within sheet rows `top..bottom`, in the coordinates of a band whose
+    /// first row is `top`; `None` when the cell has no pixel there.
+    fn within_rows(&self, top: u32, bottom: u32) -> Option<Cell> {
+        let (x0, y0, x1, y1) = self.clip;
+        let (y0, y1) = (y0.max(top), y1.min(bottom));
+        (x0 < x1 && y0 < y1).then(|| Cell {
+            page: self.page,
+            page_to_pixels: Affine::translate((0.0, -(top as f64))) * self.page_to_pixels,
+            clip: (x0, y0 - top, x1, y1 - top),
+        })
+    }
 }
 
 pub(super) struct SideOutput {
@@ -103,6 +136,9 @@ impl<'a> Worker<'a> {
         job: &SideJob,
         stop: &AtomicBool,
     ) -> Result<SideOutput, RenderError> {
+        if job.band_rows < job.height {
+            return self.side_in_bands(job, stop);
+        }
         let started = Instant::now();
         let channels = self.color.channels();
         let row_bytes = job.width as usize * channels;
@@ -187,11 +223,29 @@ impl<'a> Worker<'a> {
             }
             Ok(())
         };
-        let written = match job.files.split_first() {
+        let written = Self::write_side(job, &png, &mut fill);
+        let encode = started.elapsed().saturating_sub(converting);
+        render += converting;
+        self.pixels = pixels;
+        Ok(SideOutput {
+            sha256: written?,
+            render,
+            encode,
+        })
+    }
+
+    /// Encodes the side into its first file (or nowhere, when it has none) and copies that
+    /// file for each further one, returning the PNG's SHA-256.
+    fn write_side(
+        job: &SideJob,
+        png: &PngSpec,
+        fill: &mut dyn FnMut(&mut PngRows<'_>) -> std::io::Result<()>,
+    ) -> Result<String, RenderError> {
+        match job.files.split_first() {
             Some((first, copies)) => std::fs::File::create(first)
                 .and_then(|file| {
                     let mut out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, file);
-                    png.encode(&mut out, &mut fill)
+                    png.encode(&mut out, fill)
                 })
                 .map_err(|e| io_error(first, e))
                 .and_then(|sha256| {
@@ -202,16 +256,75 @@ impl<'a> Worker<'a> {
                     Ok(sha256)
                 }),
             None => png
-                .encode(&mut std::io::sink(), &mut fill)
+                .encode(&mut std::io::sink(), fill)
                 .map_err(|e| io_error(Path::new("<sink>"), e)),
+        }
+    }
+
+    /// A side too large to hold whole: each band of rows is drawn (every cell clipped to it)
+    /// and encoded before the next, so the worker holds one band's pixels whatever the side's
+    /// size. A side turned half is drawn turned, through its cells' transforms, instead of
+    /// being reversed afterwards.
+    fn side_in_bands(
+        &mut self,
+        job: &SideJob,
+        stop: &AtomicBool,
+    ) -> Result<SideOutput, RenderError> {
+        let started = Instant::now();
+        let row_bytes = job.width as usize * self.color.channels();
+        let turned: Vec<Cell>;
+        let cells = if job.turned_half {
+            turned = job
+                .cells
+                .iter()
+                .map(|c| c.turned_half(job.width, job.height))
+                .collect();
+            &turned
+        } else {
+            &job.cells
         };
-        let encode = started.elapsed().saturating_sub(converting);
-        render += converting;
-        self.pixels = pixels;
+        let mut band = std::mem::take(&mut self.pixels);
+        let mut render = Duration::ZERO;
+        let mut stopped = false;
+        let png = PngSpec {
+            width: job.width,
+            height: job.height,
+            channels: self.color.channels(),
+            dpi: self.dpi,
+        };
+        let mut fill = |rows: &mut PngRows<'_>| -> std::io::Result<()> {
+            for top in (0..job.height).step_by(job.band_rows as usize) {
+                // The dispatcher has given up on this job: the file is removed below.
+                if stop.load(Ordering::Relaxed) {
+                    stopped = true;
+                    return Err(std::io::Error::other("stopped"));
+                }
+                let drawing = Instant::now();
+                let bottom = (top + job.band_rows).min(job.height);
+                let band_bytes = row_bytes * (bottom - top) as usize;
+                band.clear();
+                spare_pixels::fit_side(&mut band, band_bytes);
+                band.resize(band_bytes, 0xFF);
+                for cell in cells.iter().filter_map(|c| c.within_rows(top, bottom)) {
+                    self.cell(&cell, &mut band, job.width as usize);
+                }
+                render += drawing.elapsed();
+                rows.push_rows(&band)?;
+            }
+            Ok(())
+        };
+        let written = Self::write_side(job, &png, &mut fill);
+        self.pixels = band;
+        if stopped {
+            if let Some(first) = job.files.first() {
+                let _ = std::fs::remove_file(first);
+            }
+            return Err(RenderError::Cancelled);
+        }
         Ok(SideOutput {
             sha256: written?,
             render,
-            encode,
+            encode: started.elapsed().saturating_sub(render),
         })
     }
 

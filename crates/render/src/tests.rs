@@ -760,3 +760,120 @@ fn counting_a_job_agrees_with_rendering_it() {
         Err(RenderError::Unprintable { .. })
     ));
 }
+
+/// Renders `bytes` with `limits` and reads back each side, raw: the pixels and channel count.
+fn render_with_limits(
+    bytes: &[u8],
+    content_type: &str,
+    config: &Ticket,
+    limits: &workers::Limits,
+) -> Vec<image::DynamicImage> {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dispatch::render_job(
+        &JobRequest {
+            document: bytes,
+            content_type,
+            ticket: config,
+            profile: &profile(),
+            out_dir: dir.path(),
+            cancel: &CancellationToken::new(),
+            on_sheet: &|_| {},
+        },
+        limits,
+    )
+    .unwrap();
+    manifest
+        .sides
+        .iter()
+        .map(|side| image::open(dir.path().join(&side.file)).unwrap())
+        .collect()
+}
+
+/// A side drawn in bands (forced here with a budget of 37 rows, which no cell edge lines up
+/// with) is the side drawn whole, up to the f32 rounding of anti-aliased edges: for n-up cells
+/// crossing bands, short-edge backs turned half, grayscale, and raster documents.
+#[test]
+fn banded_sides_match_whole_sides() {
+    let banded = workers::Limits {
+        whole_side_pixels: 1_000,
+        band_pixels: 595 * 37,
+        ..workers::LIMITS
+    };
+    let mut png_bytes = Vec::new();
+    RgbImage::from_fn(90, 60, |x, y| {
+        image::Rgb([(x * 2) as u8, (y * 4) as u8, 90])
+    })
+    .write_to(
+        &mut std::io::Cursor::new(&mut png_bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    let cases = [
+        (testpages(3), PDF, Ticket::default()),
+        (
+            testpages(3),
+            PDF,
+            Ticket {
+                sides: Some(Sides::ShortEdge),
+                pages_per_sheet: Some(2),
+                color: Some(ColorMode::Grayscale),
+                ..Default::default()
+            },
+        ),
+        (
+            png_bytes,
+            PNG,
+            Ticket {
+                scaling: Some(ScalingRequest::Fit),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (bytes, kind, config) in &cases {
+        let whole = render_with_limits(bytes, kind, config, &workers::LIMITS);
+        let bands = render_with_limits(bytes, kind, config, &banded);
+        assert_eq!(whole.len(), bands.len(), "{kind} {config:?}");
+        for (side, (w, b)) in whole.iter().zip(&bands).enumerate() {
+            assert_eq!(w.color(), b.color(), "side {side} of {kind} {config:?}");
+            let (w, b) = (w.to_rgb8(), b.to_rgb8());
+            assert_eq!(w.dimensions(), b.dimensions());
+            let differing = w
+                .pixels()
+                .zip(b.pixels())
+                .filter(|(p, q)| p.0.iter().zip(q.0).any(|(&x, y)| x.abs_diff(y) > 24))
+                .count();
+            assert!(
+                differing <= (w.width() * w.height()) as usize / 2000,
+                "side {side} of {kind} {config:?}: {differing} pixels differ"
+            );
+            // The test page's marks are where the whole side has them.
+            if let Some(mark) = find(&w, TOP_LEFT_RGB) {
+                assert_near(
+                    find(&b, TOP_LEFT_RGB),
+                    mark,
+                    &format!("side {side} of {kind}"),
+                );
+            }
+        }
+    }
+}
+
+/// The shipped printers' largest sheets print (in bands); absurd ones are refused.
+#[test]
+fn sheet_renderable_draws_the_line_at_absurd_sheets() {
+    let media = |pwg_name: &str, width, height| printlab_ticket::Media {
+        pwg_name: pwg_name.into(),
+        width,
+        height,
+    };
+    let a4 = media("iso_a4_210x297mm", 21000, 29700);
+    let legal = media("na_legal_8.5x14in", 21590, 35560);
+    assert!(sheet_renderable(&a4, 600));
+    assert!(sheet_renderable(&a4, 1440));
+    assert!(sheet_renderable(&legal, 1200));
+    assert!(!sheet_renderable(&a4, 4800));
+    assert!(!sheet_renderable(
+        &media("roll_max_1000x1000in", 2_540_000, 2_540_000),
+        72
+    ));
+}

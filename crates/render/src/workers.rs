@@ -14,18 +14,29 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Bounds that keep one document from taking the printer down: hayro renders a page in one
-/// uninterruptible call, so time is bounded by abandoning the worker, and memory by refusing
-/// sides larger than a fixed pixel count before any is allocated.
+/// uninterruptible call, so time is bounded by abandoning the worker; memory by drawing sides
+/// larger than a fixed pixel count in bands of rows, and by refusing absurd sides before any
+/// pixel is allocated.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     /// Longest a worker may spend on one side, per page on it (n-up sides get one slice per
-    /// cell). A side that overruns fails the job; its worker thread cannot be stopped mid-page,
+    /// cell, banded sides one per cell and band). A side that overruns fails the job; its worker thread cannot be stopped mid-page,
     /// so it is abandoned: it finishes that page in the background, holding one side's memory
     /// and a core until then, and writes nothing.
     pub page_time: Duration,
-    /// Largest side, in pixels. A worker holds about 7 bytes per pixel (hayro's RGBA pixmap plus
-    /// the side's RGB buffer), so the default, 150 M pixels (A4 at 1200 dpi; A3 at 600), bounds
-    /// a worker at about 1 GiB.
+    /// Largest side drawn whole, in pixels. A worker holds about 7 bytes per pixel (hayro's
+    /// RGBA pixmap plus the side's RGB buffer), so the default, 150 M pixels (A4 at 1200 dpi;
+    /// A3 at 600), bounds a worker at about 1 GiB. Larger sides are drawn in bands.
+    pub whole_side_pixels: u64,
+    /// Most pixels in one band of a side larger than `whole_side_pixels`: the page is drawn
+    /// again for each band, clipped to its rows, and the band is encoded before the next is
+    /// drawn, so a worker holds about 7 bytes per band pixel (32 M: about 220 MiB) whatever
+    /// the sheet. Bands are not pixel-identical to a whole-side render (hayro and vello work in
+    /// f32, and a band's origin shifts the rounding), which is why small sides stay whole.
+    pub band_pixels: u64,
+    /// Largest side at all, in pixels: past it a side is refused before anything is drawn.
+    /// Bands bound memory but not time nor output: 600 M pixels (A4 at 2540 dpi, A3 at 1800)
+    /// is about 20 bands of hayro work per page, and a 1.7 GB PNG of noise.
     pub side_pixels: u64,
     /// Most bytes of tiles and strips the rasteriser may hold for one page's paths, on top of
     /// the side's pixels, as `PathLoad::bytes_at` estimates them where the page is placed.
@@ -39,7 +50,9 @@ pub(super) struct Limits {
 
 pub(super) const LIMITS: Limits = Limits {
     page_time: Duration::from_secs(60),
-    side_pixels: 150_000_000,
+    whole_side_pixels: 150_000_000,
+    band_pixels: 32_000_000,
+    side_pixels: 600_000_000,
     page_path_bytes: 256 << 20,
     max_abandoned: 2,
 };
@@ -335,7 +348,7 @@ pub(super) fn execute(
                 continue;
             };
             let job = &jobs[index];
-            let bound = limits.page_time * job.cells.len().max(1) as u32;
+            let bound = limits.page_time * job.cells.len().max(1) as u32 * job.bands();
             if since.elapsed() > bound {
                 let pages = job.pages();
                 tracing::warn!(
