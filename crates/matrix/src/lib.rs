@@ -5,6 +5,7 @@
 
 pub mod case;
 pub mod document;
+pub mod plan;
 pub mod verify;
 
 pub use case::{Case, Expectation, Finding};
