@@ -6,7 +6,8 @@
 #   import), dbus-daemon (the private bus ippeveprinter insists on), poppler-utils (pdftoppm, the
 #   rendering reference), mupdf-tools (mutool, the second reference), ghostscript (its xpswrite
 #   device makes the XPS corpus), libgxps-utils (xpstopng, the XPS reference), fonts-dejavu-core
-#   (real fonts for the XPS Glyphs tests), and Debian
+#   (real fonts for the XPS Glyphs tests), chromium (headless, opens `printlab matrix`'s HTML
+#   report as a person's browser would), and Debian
 #   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
 # - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client.
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 apt_packages=(cups-ipp-utils dbus-daemon poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc
-  ghostscript libgxps-utils fonts-dejavu-core)
+  ghostscript libgxps-utils fonts-dejavu-core chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

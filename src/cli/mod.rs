@@ -11,6 +11,7 @@ mod demo;
 mod devices;
 mod job_options;
 mod jobs;
+mod matrix;
 mod media;
 mod output;
 mod print;
@@ -49,6 +50,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print every planned printer × option case through Graph, verify the output, and report.
+    Matrix(matrix::MatrixArgs),
     /// Render a document to PNG sides as a printer would print it (or pages as-is: --native).
     Render(render::RenderArgs),
     /// Write a test PDF with marks at known positions.
@@ -143,6 +146,7 @@ pub fn run() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Media { json } => media::run(json),
+        Command::Matrix(args) => matrix::run(args),
         Command::Render(args) => render::run(args),
         Command::Testpage(args) => testpage::run(args),
         Command::Validate { files, schema } => validate::run(&files, schema),

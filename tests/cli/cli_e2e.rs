@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A mono printer that fails URF, then the harness's one printer, slowed to 6 pages a minute.
-const MONO: &str = r#"
+pub(super) const MONO: &str = r#"
 [fleet]
 connection = { mode = "universal-print" }
 

@@ -8,6 +8,7 @@ mod cli_lab;
 mod cli_provision;
 mod cli_upload;
 mod cloud_cli;
+mod matrix;
 mod printers_import;
 mod up_tls;
 

@@ -6,6 +6,8 @@
 pub mod case;
 pub mod document;
 pub mod plan;
+pub mod report;
+pub mod run;
 pub mod verify;
 
 pub use case::{Case, Expectation, Finding};

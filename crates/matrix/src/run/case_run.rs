@@ -1,0 +1,313 @@
+//! One printer's cases, one after another: submit, follow to the end (clearing faults), verify.
+
+use super::documents::Documents;
+use super::faults;
+use super::result::{CaseResult, Verdict};
+use super::{RunObserver, RunOptions};
+use crate::document::TestDocument;
+use crate::verify::verify_output;
+use crate::{Case, Expectation, Finding};
+use printlab_client::follow::{follow, output_dir};
+use printlab_client::resume::ResumeStore;
+use printlab_client::shares::Target;
+use printlab_client::submit::{Document, SubmitError, SubmitObserver, submit};
+use printlab_client::upload::UploadOptions;
+use printlab_client::{ClientError, GraphClient};
+use printlab_graph::{PrintJob, PrintJobProcessingState};
+use reqwest::StatusCode;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A throttled job creation is tried this many times in all.
+const CREATE_ATTEMPTS: u32 = 5;
+/// The first wait after a throttled creation; it doubles each time. Graph's client error does
+/// not carry `Retry-After` (the upload URL's ranges do, and the uploader honours it), so the
+/// wait starts at the one second the cloud asks for.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+pub(super) struct Context<'a> {
+    pub client: &'a GraphClient,
+    pub store: &'a ResumeStore,
+    pub documents: &'a Documents,
+    pub options: &'a RunOptions,
+    pub observer: &'a dyn RunObserver,
+}
+
+/// Uploads are quiet: the run's own progress bar counts cases, not bytes.
+struct Quiet;
+
+impl SubmitObserver for Quiet {
+    fn resuming(&self, _doc: &Document, _job_id: &str) {}
+}
+
+impl Context<'_> {
+    pub(super) async fn run_printer(
+        &self,
+        share_id: &str,
+        queue: Vec<(usize, Case)>,
+    ) -> Vec<(usize, CaseResult)> {
+        let target = Target::by_share_id(self.client, share_id).await;
+        let mut results = Vec::with_capacity(queue.len());
+        for (index, case) in queue {
+            let result = match &target {
+                Ok(target) => self.run_case(target, case).await,
+                Err(err) => CaseResult::failed_before_printing(
+                    case,
+                    Finding {
+                        check: "printer".into(),
+                        expected: format!("share {share_id} readable through Graph"),
+                        observed: err.to_string(),
+                    },
+                ),
+            };
+            self.observer.finished(&result);
+            results.push((index, result));
+        }
+        results
+    }
+
+    async fn run_case(&self, target: &Target, case: Case) -> CaseResult {
+        let (test_doc, upload) = match self.documents.get(&case.content_type, case.document_pages) {
+            Ok(made) => made,
+            Err(finding) => return CaseResult::failed_before_printing(case, finding.clone()),
+        };
+        let mut result = CaseResult {
+            document: Some(upload.path.clone()),
+            ..CaseResult::not_run(case)
+        };
+        let began = Instant::now();
+        let submitted = self.submit(target, upload, &result.case).await;
+        result.timings.submit = began.elapsed().as_secs_f64();
+        let job_id = match submitted {
+            Ok(job_id) => job_id,
+            Err(err) => {
+                let refused_by_cloud = err_status(&err).is_some_and(|s| s.is_client_error());
+                judge_refusal_or_fail(&mut result, refused_by_cloud, "submit", &err_chain(&err));
+                return result;
+            }
+        };
+        result.job_id = Some(job_id.clone());
+        let printing = Instant::now();
+        let remaining = self.options.timeout.saturating_sub(began.elapsed());
+        let ended = self
+            .follow(target, &job_id, remaining, &mut result.faults)
+            .await;
+        result.timings.print = printing.elapsed().as_secs_f64();
+        match ended {
+            Ok(job) => {
+                let checking = Instant::now();
+                self.judge(&mut result, target, test_doc, &job);
+                result.timings.verify = checking.elapsed().as_secs_f64();
+            }
+            Err(finding) => {
+                result.verdict = Verdict::Failed;
+                result.findings.push(finding);
+            }
+        }
+        result
+    }
+
+    /// Submits, waiting and trying again when the cloud throttles the job's creation.
+    async fn submit(
+        &self,
+        target: &Target,
+        upload: &Document,
+        case: &Case,
+    ) -> Result<String, SubmitError> {
+        let mut wait = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match submit(
+                self.client,
+                self.store,
+                target,
+                upload,
+                &case.configuration,
+                &UploadOptions::default(),
+                &Quiet,
+            )
+            .await
+            {
+                Ok(submitted) => return Ok(submitted.job_id().to_owned()),
+                Err(SubmitError::CreateJob(err))
+                    if attempt < CREATE_ATTEMPTS && is_throttled(&err) =>
+                {
+                    tracing::info!(case = %case.id, "job creation throttled; trying again in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Follows the job to its end within `limit`, clearing the printer's faults meanwhile; past
+    /// the limit the job is cancelled.
+    async fn follow(
+        &self,
+        target: &Target,
+        job_id: &str,
+        limit: Duration,
+        faults_met: &mut Vec<String>,
+    ) -> Result<PrintJob, Finding> {
+        let stopped = AtomicBool::new(false);
+        let faults = Mutex::new(Vec::new());
+        let share_id = match &target.parent {
+            printlab_client::JobParent::Share(id) | printlab_client::JobParent::Printer(id) => id,
+        };
+        let followed = tokio::time::timeout(limit, async {
+            tokio::select! {
+                job = follow(self.client, &target.parent, job_id, |job| {
+                    stopped.store(job.status.state == PrintJobProcessingState::Stopped, Ordering::Relaxed);
+                }) => job,
+                never = faults::watch(
+                    self.client,
+                    self.options.control.as_deref(),
+                    &target.share.display_name,
+                    share_id,
+                    &stopped,
+                    &faults,
+                ) => match never {},
+            }
+        })
+        .await;
+        faults_met.extend(faults.into_inner().expect("fault list lock poisoned"));
+        match followed {
+            Ok(Ok(job)) => Ok(job),
+            Ok(Err(err)) => Err(Finding {
+                check: "jobState".into(),
+                expected: format!("job {job_id} followed to its end"),
+                observed: err_chain(&err),
+            }),
+            Err(_) => {
+                if let Err(err) = self.client.cancel_job(&target.parent, job_id).await {
+                    tracing::warn!(job_id, "cancelling a job past its time: {err}");
+                }
+                Err(Finding {
+                    check: "timeout".into(),
+                    expected: format!("the job ends within {} s", self.options.timeout.as_secs()),
+                    observed: "still running; cancelled".into(),
+                })
+            }
+        }
+    }
+
+    /// Judges a job that ended against what the case expected and, when the printed sides are
+    /// on this machine, against its settings.
+    fn judge(&self, result: &mut CaseResult, target: &Target, doc: &TestDocument, job: &PrintJob) {
+        let state = job.status.state;
+        result.job_state = Some(state.to_string());
+        result.job_description = Some(job.status.description.clone());
+        if state != PrintJobProcessingState::Completed {
+            let observed = format!("{state}: {}", job.status.description);
+            judge_refusal_or_fail(
+                result,
+                state == PrintJobProcessingState::Aborted,
+                "jobState",
+                &observed,
+            );
+            return;
+        }
+        let dir = output_dir(job);
+        if let Some(dir) = &dir {
+            result.outputs = sides_in(dir);
+            result.output_dir = Some(dir.clone());
+        }
+        if let Expectation::Refused { reason } = &result.case.expect {
+            result.verdict = Verdict::Failed;
+            result.findings.push(Finding {
+                check: "jobState".into(),
+                expected: format!("refused ({reason})"),
+                observed: "completed".into(),
+            });
+            return;
+        }
+        let Some(dir) = dir else {
+            result.state_only = true;
+            result.verdict = Verdict::Passed;
+            return;
+        };
+        let defaults = target.share.defaults.clone().unwrap_or_default();
+        let effective = result.case.configuration.clone().with_defaults(&defaults);
+        match verify_output(&effective, doc, &dir) {
+            Ok(findings) => result.findings.extend(findings),
+            Err(err) => result.findings.push(Finding {
+                check: "output".into(),
+                expected: "a readable render manifest".into(),
+                observed: err.to_string(),
+            }),
+        }
+        result.verdict = if result.findings.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        };
+    }
+}
+
+/// A job that did not print: what the case expected decides whether that is a pass.
+fn judge_refusal_or_fail(result: &mut CaseResult, refused: bool, check: &str, observed: &str) {
+    match &result.case.expect {
+        Expectation::Refused { .. } if refused => result.verdict = Verdict::RefusedAsExpected,
+        expect => {
+            result.verdict = Verdict::Failed;
+            result.findings.push(Finding {
+                check: check.into(),
+                expected: match expect {
+                    Expectation::Prints => "completed".into(),
+                    Expectation::Refused { reason } => format!("refused ({reason})"),
+                },
+                observed: observed.into(),
+            });
+        }
+    }
+}
+
+/// The PNG sides of an output folder, in the order the sheets left the printer (their names
+/// sort that way).
+fn sides_in(dir: &Path) -> Vec<PathBuf> {
+    let mut sides: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "png"))
+                .collect()
+        })
+        .unwrap_or_default();
+    sides.sort();
+    sides
+}
+
+fn is_throttled(err: &ClientError) -> bool {
+    matches!(
+        err.status(),
+        Some(StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+    )
+}
+
+/// The HTTP status of the Graph call a submission failed on, if one answered.
+fn err_status(err: &SubmitError) -> Option<StatusCode> {
+    match err {
+        SubmitError::CreateJob(e)
+        | SubmitError::CreateSession(e)
+        | SubmitError::ReadBack(e)
+        | SubmitError::Graph(e)
+        | SubmitError::Start { source: e, .. } => e.status(),
+        _ => None,
+    }
+}
+
+/// An error with its causes, as one line.
+fn err_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

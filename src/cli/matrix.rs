@@ -1,0 +1,336 @@
+//! `printlab matrix`: print a plan of cases (printer × options) through Graph, verify what came
+//! out, and write the report (JSON, JUnit XML, one HTML page). The run and the report are
+//! `printlab_matrix`'s; this file reads the plan, draws progress, handles Ctrl-C and exits 0
+//! only when every case passed.
+
+use super::connect::{ConnectArgs, exit, fail, runtime};
+use super::output::{errln, outln};
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
+use printlab_matrix::Case;
+use printlab_matrix::report::Report;
+use printlab_matrix::run::{CaseResult, RunObserver, RunOptions, Verdict, run_cases};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How cases are chosen from what each printer advertises.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StrategyArg {
+    /// Each value of each option once, the others at the printer's default.
+    Single,
+    /// Every pair of values of every two options at least once.
+    Pairwise,
+    /// Every combination, up to --budget cases.
+    Exhaustive,
+    /// --cases combinations drawn with --seed.
+    Random,
+}
+
+#[derive(Args)]
+pub struct MatrixArgs {
+    /// Only these printers (display names, as `printlab printers` lists them); repeatable.
+    #[arg(long, value_name = "NAME")]
+    printer: Vec<String>,
+    /// How to plan the cases from each printer's Graph capabilities.
+    #[arg(long, value_enum, default_value = "single")]
+    strategy: StrategyArg,
+    /// Most cases an exhaustive plan may hold.
+    #[arg(long, value_name = "N")]
+    budget: Option<usize>,
+    /// Cases of a random plan.
+    #[arg(long, value_name = "N")]
+    cases: Option<usize>,
+    /// Seed of a random plan (the same seed gives the same plan).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Print the plan and its size; print nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Run this plan (JSON: a list of cases, or `{"cases": [...]}` as --save-plan writes).
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Write the plan as JSON, to edit and replay with --plan.
+    #[arg(long, value_name = "FILE")]
+    save_plan: Option<PathBuf>,
+    /// Where the report goes (default: spool/matrix/<timestamp>/, where the dashboard looks).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Longest one case may take, from creating its job to its end.
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// How many printers print at once (default: all of them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// The devices' control API, through which stopped printers are cleared (default: what
+    /// `printlab up` wrote in spool/lab.json; without one, faults are waited out).
+    #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
+    control: Option<String>,
+    /// Print the report as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// A plan file: what --save-plan writes, or a bare list of cases written by hand.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum PlanFile {
+    Plan { cases: Vec<Case> },
+    Cases(Vec<Case>),
+}
+
+pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
+    let cases = select(read_plan(&args)?, &args.printer)?;
+    if let Some(path) = &args.save_plan {
+        let json = serde_json::to_string_pretty(&PlanFile::Plan {
+            cases: cases.clone(),
+        })
+        .expect("a plan serialises");
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.dry_run {
+        show_plan(&cases, args.json);
+        return Ok(());
+    }
+    let client = args.connect.client()?;
+    let data = Path::new(DEFAULT_DATA_DIR);
+    let control = discovery::control_url(args.control.as_deref(), data)
+        .context("finding the control API (--control URL or PRINTLAB_CONTROL skips lab.json)")?;
+    let started = chrono::Utc::now();
+    let report_dir = args.report.clone().unwrap_or_else(|| {
+        data.join("matrix")
+            .join(started.format("%Y%m%dT%H%M%SZ").to_string())
+    });
+    let printers = cases
+        .iter()
+        .map(|c| &c.share_id)
+        .collect::<HashSet<_>>()
+        .len();
+    let options = RunOptions {
+        timeout: Duration::from_secs(args.timeout),
+        control,
+        work_dir: report_dir.clone(),
+        parallel_printers: args.jobs.map_or(printers, |n| n as usize),
+    };
+    let progress = Progress::new(cases.len());
+    let (results, interrupted) = runtime()?.block_on(async {
+        tokio::select! {
+            results = run_cases(&client, cases.clone(), &options, &progress) => (results, false),
+            _ = tokio::signal::ctrl_c() => (progress.so_far(&cases), true),
+        }
+    });
+    progress.finish();
+    let report = Report::new(
+        client.base_url(),
+        started,
+        interrupted,
+        BTreeMap::new(),
+        results,
+    );
+    let files = report.write(&report_dir)?;
+    if args.json {
+        outln!("{}", report.to_json());
+    } else {
+        let s = &report.summary;
+        outln!(
+            "{} cases: {} passed, {} refused as expected, {} failed, {} not run ({} on the job state only, {} met a device fault)",
+            s.cases,
+            s.passed,
+            s.refused_as_expected,
+            s.failed,
+            s.not_run,
+            s.state_only,
+            s.with_faults
+        );
+        for result in report.cases.iter().filter(|c| c.verdict == Verdict::Failed) {
+            for f in &result.findings {
+                outln!(
+                    "FAILED {} ({}): {}: expected {}, got {}",
+                    result.case.id,
+                    result.case.printer,
+                    f.check,
+                    f.expected,
+                    f.observed
+                );
+            }
+        }
+        outln!("report: {}", files.html.display());
+        outln!("        {}", files.json.display());
+        outln!("        {}", files.junit.display());
+    }
+    if interrupted {
+        return Err(fail(
+            exit::JOB_FAILED,
+            format!("interrupted; partial report in {}", report_dir.display()),
+        ));
+    }
+    if !report.all_passed() {
+        return Err(fail(
+            exit::JOB_FAILED,
+            format!(
+                "{} of {} cases failed; report in {}",
+                report.summary.failed,
+                report.summary.cases,
+                report_dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn read_plan(args: &MatrixArgs) -> anyhow::Result<Vec<Case>> {
+    let Some(path) = &args.plan else {
+        return Err(fail(
+            exit::USAGE,
+            format!(
+                "planning with --strategy {:?} from Graph is not in this build yet; give a plan with --plan FILE",
+                args.strategy
+            ),
+        ));
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let plan: PlanFile = serde_json::from_str(&text).map_err(|e| {
+        fail(
+            exit::USAGE,
+            format!(
+                "{}: not a matrix plan (a list of cases or {{\"cases\": [...]}}): {e}",
+                path.display()
+            ),
+        )
+    })?;
+    let cases = match plan {
+        PlanFile::Plan { cases } | PlanFile::Cases(cases) => cases,
+    };
+    let mut ids = HashSet::new();
+    if let Some(twice) = cases.iter().find(|c| !ids.insert(&c.id)) {
+        return Err(fail(
+            exit::USAGE,
+            format!("{}: case id {:?} appears twice", path.display(), twice.id),
+        ));
+    }
+    Ok(cases)
+}
+
+/// The cases of the printers `names` (all when empty); a name with no case is a mistake.
+fn select(cases: Vec<Case>, names: &[String]) -> anyhow::Result<Vec<Case>> {
+    if let Some(missing) = names
+        .iter()
+        .find(|n| !cases.iter().any(|c| c.printer.eq_ignore_ascii_case(n)))
+    {
+        return Err(fail(
+            exit::USAGE,
+            format!("the plan has no case for a printer named {missing:?}"),
+        ));
+    }
+    Ok(cases
+        .into_iter()
+        .filter(|c| names.is_empty() || names.iter().any(|n| c.printer.eq_ignore_ascii_case(n)))
+        .collect())
+}
+
+fn show_plan(cases: &[Case], json: bool) {
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&PlanFile::Plan {
+                cases: cases.to_vec()
+            })
+            .expect("a plan serialises")
+        );
+        return;
+    }
+    for case in cases {
+        outln!(
+            "{}\t{}\t{}\t{}",
+            case.id,
+            case.content_type,
+            serde_json::to_string(&case.configuration).expect("a configuration serialises"),
+            match &case.expect {
+                printlab_matrix::Expectation::Prints => "prints".to_owned(),
+                printlab_matrix::Expectation::Refused { reason } => format!("refused: {reason}"),
+            }
+        );
+    }
+    let printers = cases
+        .iter()
+        .map(|c| &c.printer)
+        .collect::<HashSet<_>>()
+        .len();
+    outln!("{} cases on {printers} printers", cases.len());
+}
+
+/// Cases done, failed and left, with an ETA: a bar on a terminal, a line per case otherwise.
+/// Keeps every result so that Ctrl-C can still report what finished.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    done: Mutex<Vec<CaseResult>>,
+}
+
+impl Progress {
+    fn new(cases: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(cases as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "[{bar:30}] {pos}/{len} cases, {msg}, ETA {eta}",
+                )
+                .expect("a valid progress template")
+                .progress_chars("=> "),
+            );
+            bar.set_message("0 failed");
+            bar
+        });
+        Progress {
+            bar,
+            done: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What finished, then every other case as not run.
+    fn so_far(&self, cases: &[Case]) -> Vec<CaseResult> {
+        let done = self.done.lock().expect("progress lock poisoned");
+        cases
+            .iter()
+            .map(|case| {
+                done.iter()
+                    .find(|r| r.case.id == case.id)
+                    .cloned()
+                    .unwrap_or_else(|| CaseResult::not_run(case.clone()))
+            })
+            .collect()
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl RunObserver for Progress {
+    fn finished(&self, result: &CaseResult) {
+        let mut done = self.done.lock().expect("progress lock poisoned");
+        done.push(result.clone());
+        let failed = done.iter().filter(|r| r.verdict == Verdict::Failed).count();
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(format!("{failed} failed"));
+            }
+            None => errln!(
+                "{} {}: {} ({} done, {failed} failed)",
+                result.case.id,
+                result.case.printer,
+                result.verdict.label(),
+                done.len()
+            ),
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! `printlab matrix` against `printlab up`: a hand-written plan on two printers, one case of it
+//! given a deliberately wrong expectation, printed through Graph and verified from the output;
+//! the report in its three forms (report.json, junit.xml, report.html opened in headless
+//! Chromium); and a case that cannot be verified (its job outlasts the timeout) failing the run.
+//!
+//! The plan is written here by hand, as a `single`-style plan would hold it (each case a few
+//! chosen options, the rest at the printer's default), so the run path is tested apart from the
+//! planner.
+
+use super::cli_e2e::{MONO, fleet, up_with};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Two fast printers: the mono test printer and its twin under another name.
+fn two_printers() -> String {
+    let (_, printer) = MONO.split_once("[[printer]]").unwrap();
+    let twin = printer
+        .replace(r#"name = "Mono Test""#, r#"name = "Twin Test""#)
+        .replace(r#"model = "Mono 1""#, r#"model = "Twin 1""#);
+    format!("{MONO}[[printer]]{twin}")
+}
+
+/// The share id `printlab up` recorded in `spool/lab.json` for the printer `name`.
+fn share_of(lab_dir: &Path, name: &str) -> String {
+    let lab: Value =
+        serde_json::from_slice(&std::fs::read(lab_dir.join("spool/lab.json")).unwrap()).unwrap();
+    lab["printers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {lab}"))["shareId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// One case of a plan: `pages` of PDF on `printer` with the settings `configuration`.
+fn case(
+    lab_dir: &Path,
+    printer: &str,
+    n: u32,
+    pages: u32,
+    configuration: Value,
+    expect: Value,
+) -> Value {
+    json!({
+        "id": format!("{printer}#{n}"),
+        "printer": printer,
+        "shareId": share_of(lab_dir, printer),
+        "contentType": "application/pdf",
+        "documentPages": pages,
+        "configuration": configuration,
+        "expect": expect,
+    })
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// `chromium --headless --no-sandbox ARGS file://HTML` with a profile of its own in `profile`.
+fn chromium(profile: &Path, args: &[&str], html: &Path) -> Output {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium (Debian's `chromium`, which tests/run.sh installs) runs");
+    assert!(out.status.success(), "chromium {args:?}: {}", show(&out));
+    out
+}
+
+#[test]
+fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up_with(dir.path(), &two_printers(), "127.0.0.1:0", &[]);
+    let lab = dir.path();
+    let prints = json!({"outcome": "prints"});
+    let plan = json!({"cases": [
+        case(lab, "Mono Test", 1, 1, json!({"mediaSize": "A4", "dpi": 150}), prints.clone()),
+        case(lab, "Mono Test", 2, 3, json!({
+            "mediaSize": "North America Letter", "dpi": 300,
+            "duplexMode": "flipOnLongEdge", "pagesPerSheet": 2,
+        }), prints.clone()),
+        case(lab, "Twin Test", 1, 1, json!({}), prints.clone()),
+        // Deliberately wrong: the twin prints two copies happily.
+        case(lab, "Twin Test", 2, 2, json!({"copies": 2, "collate": true}),
+            json!({"outcome": "refused", "reason": "planted: the plan is wrong, not the printer"})),
+    ]});
+    let plan_file = lab.join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let plan_arg = plan_file.to_str().unwrap();
+
+    // The mono printer's cases alone all pass: exit 0, the report in spool/matrix/<timestamp>/.
+    let mono = up
+        .here()
+        .args(["matrix", "--plan", plan_arg, "--printer", "Mono Test"])
+        .output()
+        .unwrap();
+    assert_eq!(mono.status.code(), Some(0), "{}", show(&mono));
+    assert!(
+        String::from_utf8_lossy(&mono.stdout).contains("2 cases: 2 passed"),
+        "{}",
+        show(&mono)
+    );
+    let runs: Vec<_> = std::fs::read_dir(lab.join("spool/matrix"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let default_report = read_json(&runs[0].join("report.json"));
+    assert_eq!(default_report["summary"]["passed"], 2, "{default_report}");
+
+    // The whole plan: both printers, one case failing on its wrong expectation: exit 6.
+    let report_dir = lab.join("report");
+    let all = up
+        .here()
+        .args(["matrix", "--plan", plan_arg, "--report"])
+        .arg(&report_dir)
+        .output()
+        .unwrap();
+    assert_eq!(all.status.code(), Some(6), "{}", show(&all));
+    assert!(
+        String::from_utf8_lossy(&all.stdout).contains("FAILED Twin Test#2"),
+        "{}",
+        show(&all)
+    );
+
+    // report.json: every case, the passes verified from output PNGs that exist.
+    let report = read_json(&report_dir.join("report.json"));
+    let summary = &report["summary"];
+    assert_eq!(
+        (
+            &summary["cases"],
+            &summary["passed"],
+            &summary["failed"],
+            &summary["stateOnly"]
+        ),
+        (&json!(4), &json!(3), &json!(1), &json!(0)),
+        "{summary}"
+    );
+    for result in report["cases"].as_array().unwrap() {
+        let outputs = result["outputs"].as_array().unwrap();
+        assert!(!outputs.is_empty(), "{result}");
+        assert!(
+            outputs
+                .iter()
+                .all(|p| Path::new(p.as_str().unwrap()).is_file()),
+            "{result}"
+        );
+        assert_eq!(result["stateOnly"], false, "{result}");
+        let failed = result["case"]["id"] == "Twin Test#2";
+        assert_eq!(
+            result["verdict"],
+            if failed { "failed" } else { "passed" },
+            "{result}"
+        );
+        if failed {
+            assert_eq!(result["findings"][0]["check"], "jobState", "{result}");
+            assert_eq!(result["findings"][0]["observed"], "completed", "{result}");
+        }
+    }
+    // 3 pages 2-up on long-edge duplex: one sheet, two sides.
+    assert_eq!(
+        report["cases"][1]["outputs"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+
+    // junit.xml parses: a suite per printer, a testcase per case, the one failure named.
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{e}:\n{junit}"));
+    let suites: Vec<_> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    assert_eq!(suites, ["Mono Test", "Twin Test"], "{junit}");
+    let testcases = xml.descendants().filter(|n| n.has_tag_name("testcase"));
+    assert_eq!(testcases.count(), 4, "{junit}");
+    let failed: Vec<_> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .map(|n| n.parent().unwrap().attribute("name").unwrap())
+        .collect();
+    assert_eq!(failed, ["Twin Test#2"], "{junit}");
+
+    // report.html in headless Chromium: the failures table renders, with the failed case and
+    // thumbnails of what came out; a screenshot of it lands in the report folder.
+    let html = report_dir.join("report.html");
+    let profile = tempfile::tempdir().unwrap();
+    let dom = chromium(profile.path(), &["--dump-dom"], &html);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let failures = dom
+        .split_once("<table id=\"failures\">")
+        .and_then(|(_, rest)| rest.split_once("</table>"))
+        .unwrap_or_else(|| panic!("no failures table in the DOM:\n{dom}"))
+        .0;
+    assert!(failures.contains("Twin Test#2"), "{failures}");
+    assert!(!failures.contains("Mono Test#1"), "{failures}");
+    assert!(
+        failures.contains("<img src=\"data:image/png;base64,"),
+        "{failures}"
+    );
+    let screenshot = report_dir.join("report-screenshot.png");
+    chromium(
+        profile.path(),
+        &[
+            &format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,900",
+        ],
+        &html,
+    );
+    let shot = image::open(&screenshot)
+        .unwrap_or_else(|e| panic!("{}: {e}", screenshot.display()))
+        .to_rgb8();
+    assert_eq!(shot.dimensions(), (1280, 900));
+    let first = shot.get_pixel(0, 0);
+    assert!(
+        shot.pixels().any(|p| p != first),
+        "the screenshot is one colour: nothing rendered"
+    );
+}
+
+/// A case whose job outlasts `--timeout` cannot be verified: it is cancelled, fails with the
+/// reason in junit.xml, and the run exits non-zero.
+#[test]
+fn matrix_case_that_cannot_verify_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up_with(dir.path(), &fleet(), "127.0.0.1:0", &[]);
+    // Slow Test prints 6 pages a minute: two pages take 20 s, the timeout is 2 s.
+    let plan = json!([case(
+        dir.path(),
+        "Slow Test",
+        1,
+        2,
+        json!({}),
+        json!({"outcome": "prints"})
+    )]);
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let report_dir = dir.path().join("report");
+    let out = up
+        .here()
+        .args(["matrix", "--timeout", "2", "--plan"])
+        .arg(&plan_file)
+        .arg("--report")
+        .arg(&report_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{e}:\n{junit}"));
+    let failure = xml
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap_or_else(|| panic!("no failure in {junit}"));
+    assert_eq!(failure.attribute("type"), Some("timeout"), "{junit}");
+    assert_eq!(
+        failure.parent().unwrap().attribute("name"),
+        Some("Slow Test#1"),
+        "{junit}"
+    );
+
+    // The job past its time was cancelled, not left printing.
+    let report = read_json(&report_dir.join("report.json"));
+    let job = report["cases"][0]["jobId"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = up.ok(&["job", &job]);
+        if shown.contains("canceled") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "job not canceled: {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
