@@ -7,9 +7,10 @@ use super::output_limits::{self, LimitExceeded, OutputBudget};
 use super::rasteriser::{Cell, SideJob, SideOutput, WorkerOptions};
 use super::settings::{self, AppliedSettings, ColorOutput};
 use super::source::{self, Document};
-use super::workers::{Limits, execute};
+use super::workers::{self, Limits, execute};
 use super::{JobRequest, RenderError};
 use hayro::kurbo::{Affine, Rect};
+use printlab_ticket::Media;
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -105,6 +106,15 @@ fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Option<String>
             limits.side_pixels
         )
     })
+}
+
+/// Whether this renderer can print a sheet of `media` at `dpi`: the guard
+/// [`render_job`](crate::render_job) applies before it allocates a side, public so that
+/// `printlab validate` refuses a fleet file advertising a media size and resolution no job could
+/// print together.
+pub fn sheet_renderable(media: &Media, dpi: u32) -> bool {
+    let (width, height) = settings::sheet_pixels(media, dpi);
+    side_size_problem(width, height, &workers::LIMITS).is_none()
 }
 
 /// Refuses the first page whose paths would make the rasteriser hold more than

@@ -27,7 +27,7 @@ pub mod testpage;
 mod tests;
 mod workers;
 
-pub use dispatch::{Manifest, SheetProgress, SideRecord, Timings};
+pub use dispatch::{Manifest, SheetProgress, SideRecord, Timings, sheet_renderable};
 pub use output_limits::{LimitExceeded, OutputLimit, OutputLimits};
 pub use printlab_ticket as ticket;
 pub use settings::{
