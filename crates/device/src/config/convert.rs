@@ -1,6 +1,7 @@
 //! From the file as written to checked printers: each value converted on its own, so every
 //! mistake is reported at its position, then the shared Graph rules run on the result.
 
+use super::combinations::check_combinations;
 use super::constraints::convert_constraints;
 use super::consumables::{convert_supplies, convert_trays};
 use super::model::{
@@ -346,6 +347,7 @@ fn convert_printer_checked(
     let trays = convert_trays(&p.trays, &capabilities, issues);
     let supplies = convert_supplies(&p.supplies, issues);
     let constraints = convert_constraints(&p.constraints, &capabilities, issues);
+    check_combinations(p, &defaults, constraints.as_deref(), issues);
     let more_info = p
         .more_info
         .as_ref()

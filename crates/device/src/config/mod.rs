@@ -6,6 +6,7 @@
 //! The capability and default rules themselves live in [`printlab_graph::rules`], shared with the
 //! cloud; this module maps their Graph-named violations back to the TOML value they came from.
 
+mod combinations;
 mod constraints;
 mod consumables;
 mod convert;
@@ -449,6 +450,61 @@ copies = { min = 1, max = 99 }
         let a4 = p.hardware.media("A4").unwrap();
         assert_eq!(a4.margins.top, 4200);
         assert!(!p.hardware.color && !p.hardware.duplex);
+    }
+
+    #[test]
+    fn a_size_and_resolution_the_renderer_cannot_print_together_are_located() {
+        // A4 at 9600 dpi is 112 244 pixels tall, past any side the rasteriser can hold.
+        let text = MINIMAL.replace("dpis = [600]", "dpis = [600, 9600]");
+        let found: Vec<(usize, String)> = problems(&text)
+            .into_iter()
+            .map(|p| (p.line, p.message))
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 6, "at the media entry: {found:?}");
+        assert!(
+            found[0]
+                .1
+                .starts_with("printer `Laser`: A4 at 9600 dpi cannot be printed: "),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn defaults_refused_by_the_printers_own_constraint_are_located() {
+        let text = with_trays_and_constraints(
+            r#"[printer.defaults]
+media_type = "envelope"
+duplex_mode = "flipOnLongEdge"
+[[printer.constraints]]
+resolver = "no-duplex-on-envelopes"
+when = { media_type = ["envelope"], duplex_mode = ["flipOnLongEdge"] }
+"#,
+        );
+        let defaults_line = text
+            .lines()
+            .position(|l| l == "[printer.defaults]")
+            .unwrap()
+            + 1;
+        let found: Vec<(usize, String)> = problems(&text)
+            .into_iter()
+            .map(|p| (p.line, p.message))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                defaults_line,
+                "printer `Laser`: a job that sets nothing prints at these defaults, and they \
+                 are refused: This printer cannot print duplex_mode flipOnLongEdge with \
+                 media_type envelope (constraint `no-duplex-on-envelopes`)"
+                    .to_string()
+            )]
+        );
+        let resolvable = text.replace(
+            "duplex_mode = [\"flipOnLongEdge\"] }\n",
+            "duplex_mode = [\"flipOnLongEdge\"] }\nresolve = { duplex_mode = [\"oneSided\"] }\n",
+        );
+        parse(&resolvable, "t.toml").unwrap();
     }
 
     #[test]
