@@ -4,6 +4,7 @@
 
 mod device_config;
 mod device_infra;
+mod device_interop;
 mod device_registration;
 mod device_runtime;
 mod device_spool_crash;

@@ -59,6 +59,12 @@ pub struct CloudOptions {
     /// the same process, need not go through. What the cloud hands devices (the INFRA printer
     /// URIs, the token endpoint of a registration) names it; `None`: the public URL.
     pub device_url: Option<String>,
+    /// The INFRA service refuses what PWG's reference infrastructure printer (ippsample's
+    /// ippserver) and the output printers behind its proxy refuse where printlab is lenient: an
+    /// Update-Active-Jobs without integer `job-ids` and enum `output-device-job-states`, and a
+    /// media collection that breaks the rule of its use (`printlab_mapping::check_media_cols`),
+    /// in requests and in its own answers. For tests of a device's interoperability.
+    pub infra_strict_reference: bool,
 }
 
 impl Default for CloudOptions {
@@ -71,6 +77,7 @@ impl Default for CloudOptions {
             limits: serve::ServeLimits::default(),
             tls: None,
             device_url: None,
+            infra_strict_reference: false,
         }
     }
 }
@@ -216,6 +223,7 @@ impl Cloud {
             uploads.clone(),
             &device_url,
             options.long_poll,
+            options.infra_strict_reference,
             write_lock.clone(),
         );
         let cloud = Self {

@@ -48,6 +48,16 @@ impl InfraClientError {
 }
 
 impl InfraClientError {
+    /// The service read the request and refused it with a client error other than "gone"
+    /// (`client-error-bad-request`, `-attributes-or-values-not-supported`, …): the connection
+    /// is fine and the same request sent again would be refused again, so this is no reason to
+    /// start the session over.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, InfraClientError::Refused { status_code, .. }
+            if (0x0400..0x0500).contains(status_code))
+            && !self.is_gone()
+    }
+
     /// The service refused the credentials (HTTP 401): for a device token, time to refresh it.
     pub fn is_unauthorized(&self) -> bool {
         matches!(
@@ -469,27 +479,30 @@ impl InfraClient {
     /// Update-Active-Jobs: the jobs the device holds and their states; returns the jobs whose
     /// state the service sees differently (`job-ids` / `output-device-job-states` of the
     /// response), which the device must reconcile (a job canceled meanwhile, or unknown).
+    ///
+    /// With no jobs nothing is sent. PWG 5100.18 requires both `job-ids` and
+    /// `output-device-job-states`, and a 1setOf cannot be empty; PWG's reference infrastructure
+    /// printer (ippsample's ippserver) refuses the `no-value` form ("Bad job-ids attribute.") and
+    /// the form without either attribute (PAPPL's proxy sends that; PAPPL's server takes it),
+    /// and ippsample's ippproxy never sends Update-Active-Jobs at all. A device that holds no
+    /// job has nothing to report, and jobs waiting for it are what Get-Jobs lists.
     pub async fn update_active_jobs(
         &self,
         jobs: &[(u32, i32)],
     ) -> Result<Vec<(u32, Option<i32>)>, InfraClientError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut request = self.request(Operation::UPDATE_ACTIVE_JOBS);
         let op = request.group_mut(GroupTag::OPERATION);
-        if jobs.is_empty() {
-            op.push(Attribute::new(
-                "job-ids",
-                Value::OutOfBand(printlab_ipp::OutOfBand(printlab_ipp::model::tag::NO_VALUE)),
-            ));
-        } else {
-            op.push(Attribute::set(
-                "job-ids",
-                jobs.iter().map(|(id, _)| Value::Integer(*id as i32)),
-            ));
-            op.push(Attribute::set(
-                "output-device-job-states",
-                jobs.iter().map(|(_, s)| Value::Enum(*s)),
-            ));
-        }
+        op.push(Attribute::set(
+            "job-ids",
+            jobs.iter().map(|(id, _)| Value::Integer(*id as i32)),
+        ));
+        op.push(Attribute::set(
+            "output-device-job-states",
+            jobs.iter().map(|(_, s)| Value::Enum(*s)),
+        ));
         let response = self.send("Update-Active-Jobs", request).await?;
         let ops = response.operation_attributes();
         let ids: Vec<u32> = ops

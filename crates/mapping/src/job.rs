@@ -1,6 +1,7 @@
 //! The job template: Graph `printJobConfiguration` → the attributes of Fetch-Job, and back.
 
 use crate::Mapped;
+use crate::media_col_rules::{MediaColUse, media_col_members};
 use crate::tables::*;
 use crate::values::*;
 use printlab_graph::*;
@@ -115,7 +116,13 @@ pub fn job_template_from_graph(config: &PrintJobConfiguration) -> Mapped<Vec<Att
         }
         size
     });
-    let mut col = media_col_members(size, c.media_type.as_deref(), c.input_bin.as_deref(), None);
+    let mut col = media_col_members(
+        MediaColUse::Job,
+        size,
+        c.media_type.as_deref(),
+        c.input_bin.as_deref(),
+        None,
+    );
     if let Some(m) = c.margin {
         for (member, margin) in MARGIN_MEMBERS
             .iter()
@@ -279,7 +286,12 @@ mod tests {
             [20, 74, 93]
         );
         let col = attrs.collection("media-col").unwrap();
-        assert_eq!(col.keyword("media-size-name"), Some("na_legal_8.5x14in"));
+        let size = col.collection("media-size").unwrap();
+        assert_eq!(
+            (size.integer("x-dimension"), size.integer("y-dimension")),
+            (Some(21590), Some(35560)),
+            "North America Legal, named once, by its dimensions"
+        );
         assert_eq!(col.integer("media-top-margin"), Some(500));
         let back = graph_from_job_template(&attrs);
         assert_eq!(back.unmapped, vec![]);

@@ -4,7 +4,7 @@
 //! another, split by subject: `tables` (the value tables), `values` (shared building blocks),
 //! `printer` (capabilities and defaults), `printer_model` (a real printer's attributes → what a
 //! `printers.toml` entry says, for `printlab printers import`), `printer_supply` (its supplies), `status` (printer and job status), `job` (the job
-//! template) and `ticket` (Graph job configuration → `printlab_ticket::Ticket`). It knows the
+//! template), `media_col_rules` (how a `media-col` names its size where it travels) and `ticket` (Graph job configuration → `printlab_ticket::Ticket`). It knows the
 //! three vocabularies and nothing else: no transport, no store, no rasterizer.
 //!
 //! Devices describe themselves in IPP (Update-Output-Device-Attributes) and the cloud serves
@@ -39,6 +39,7 @@
 //!   attribute, so the caller supplies it.
 
 mod job;
+mod media_col_rules;
 mod printer;
 mod printer_model;
 mod printer_supply;
@@ -48,6 +49,7 @@ mod ticket;
 mod values;
 
 pub use job::{graph_from_job_template, job_template_from_graph};
+pub use media_col_rules::{MediaColProblem, MediaColUse, check_media_cols, media_col_members};
 pub use printer::{graph_from_printer_attributes, printer_attributes_from_graph};
 pub use printer_model::{
     Constraint, MediaMargins, PrinterModel, Supply, Tray, printer_model_from_ipp,
@@ -64,7 +66,7 @@ pub use tables::{
     printer_state_detail_from_keyword, printer_state_reason_keyword,
 };
 pub use ticket::{TicketError, media_by_name, media_of, ticket_from_graph};
-pub use values::{MARGIN_MEMBERS, media_col_members};
+pub use values::MARGIN_MEMBERS;
 
 /// A value that has no counterpart on the other side.
 #[derive(Debug, Clone, PartialEq, Eq)]

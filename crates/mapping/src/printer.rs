@@ -2,6 +2,7 @@
 //! back (what the cloud shows).
 
 use crate::Mapped;
+use crate::media_col_rules::{MediaColUse, media_col_members};
 use crate::tables::*;
 use crate::values::*;
 use printlab_graph::*;
@@ -253,6 +254,7 @@ pub fn printer_attributes_from_graph(
         ));
     }
     let col = media_col_members(
+        MediaColUse::PrinterDescription,
         media_default,
         d.media_type.as_deref(),
         d.input_bin.as_deref(),
@@ -298,7 +300,13 @@ fn media_col_database(sizes: &[&MediaSize], caps: &PrinterCapabilities) -> Vec<V
     let mut out = Vec::new();
     for size in sizes {
         for set in &sets {
-            let mut col = media_col_members(Some(size), None, None, None);
+            let mut col = media_col_members(
+                MediaColUse::PrinterDescription,
+                Some(size),
+                None,
+                None,
+                None,
+            );
             for (member, margin) in MARGIN_MEMBERS.iter().zip(set) {
                 if let Some(m) = margin {
                     col.push(Attribute::new(*member, Value::Integer(m / 10)));

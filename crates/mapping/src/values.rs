@@ -151,33 +151,6 @@ pub const MARGIN_MEMBERS: [&str; 4] = [
     "media-right-margin",
 ];
 
-/// The members of one `media-col`, for a printer's database and for a job's media alike.
-pub fn media_col_members(
-    size: Option<&MediaSize>,
-    media_type: Option<&str>,
-    source: Option<&str>,
-    color: Option<&str>,
-) -> Vec<Attribute> {
-    let mut col = Vec::new();
-    if let Some(size) = size {
-        col.push(Attribute::new("media-size", media_size_col(size)));
-        col.push(Attribute::new(
-            "media-size-name",
-            Value::keyword(size.pwg_name),
-        ));
-    }
-    if let Some(t) = media_type {
-        col.push(Attribute::new("media-type", Value::keyword(t)));
-    }
-    if let Some(s) = source {
-        col.push(Attribute::new("media-source", Value::keyword(s)));
-    }
-    if let Some(c) = color {
-        col.push(Attribute::new("media-color", Value::keyword(c)));
-    }
-    col
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@ pub struct TestCloudBuilder {
     limits: Option<ServeLimits>,
     layer: Option<Layer>,
     tls: bool,
+    strict_reference: bool,
 }
 
 impl TestCloudBuilder {
@@ -70,6 +71,13 @@ impl TestCloudBuilder {
     /// 127.0.0.1); [`TestCloud::ca_file`] names the CA, and [`TestCloud::http`] trusts it.
     pub fn tls(mut self) -> Self {
         self.tls = true;
+        self
+    }
+
+    /// The INFRA service refuses what PWG's reference peers refuse
+    /// ([`CloudOptions::infra_strict_reference`]).
+    pub fn strict_reference(mut self) -> Self {
+        self.strict_reference = true;
         self
     }
 
@@ -114,6 +122,7 @@ impl TestCloudBuilder {
         if let Some(limits) = &self.limits {
             options.limits = limits.clone();
         }
+        options.infra_strict_reference = self.strict_reference;
         let cloud = Cloud::open_with(&data, &url, options).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async {

@@ -52,11 +52,18 @@ impl Infra {
         documents: Arc<UploadService>,
         device_url: &str,
         long_poll: Duration,
+        strict_reference: bool,
         write_lock: Arc<Mutex<()>>,
     ) -> Self {
         Self {
             state: Arc::new(InfraState::new(
-                store, tokens, documents, device_url, long_poll, write_lock,
+                store,
+                tokens,
+                documents,
+                device_url,
+                long_poll,
+                strict_reference,
+                write_lock,
             )),
         }
     }

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use printlab_graph::{PrintJobProcessingState, PrintJobStatus};
-use printlab_ipp::{Attribute, GroupTag, Limits, Message, StatusCode, Value};
+use printlab_ipp::{Attribute, AttributeLookup, GroupTag, Limits, Message, StatusCode, Value};
 use printlab_mapping::{
     graph_from_printer_attributes, job_status_from_ipp, printer_status_from_ipp,
 };
@@ -69,6 +69,8 @@ pub(super) struct InfraState {
     /// printer URIs it hands them name.
     pub device_url: String,
     pub long_poll: Duration,
+    /// Refuse what PWG's reference peers refuse ([`crate::CloudOptions::infra_strict_reference`]).
+    pub strict_reference: bool,
     /// Cancelled when the server serving this state shuts down: held long polls answer at
     /// once instead of keeping a graceful shutdown waiting for up to `long_poll`.
     serving: Mutex<CancellationToken>,
@@ -92,6 +94,7 @@ impl InfraState {
         documents: Arc<UploadService>,
         device_url: &str,
         long_poll: Duration,
+        strict_reference: bool,
         write_lock: Arc<Mutex<()>>,
     ) -> Self {
         Self {
@@ -100,6 +103,7 @@ impl InfraState {
             documents,
             device_url: device_url.trim_end_matches('/').to_owned(),
             long_poll,
+            strict_reference,
             serving: Mutex::new(CancellationToken::new()),
             started: Instant::now(),
             write_lock,
@@ -362,12 +366,7 @@ pub(super) fn update_device_attributes(
     }
     record.factory_defaults = defaults;
     record.printer.status = status.value;
-    if let Some(accepting) = merged
-        .iter()
-        .find(|a| a.name == "printer-is-accepting-jobs")
-        .and_then(|a| a.first())
-        .and_then(Value::as_boolean)
-    {
+    if let Some(accepting) = is_accepting_jobs(&merged) {
         record.printer.is_accepting_jobs = Some(accepting);
     }
     let mut unmapped: Vec<String> = config
@@ -381,6 +380,40 @@ pub(super) fn update_device_attributes(
     store_device_attributes(&mut record.device, merged);
     unmapped
 }
+
+/// The reasons that, on a stopped printer, mean it takes no jobs at all (PWG 5100.22
+/// `deactivated`, as Deactivate-Printer sets it with `printer-is-accepting-jobs` false; RFC 8011
+/// `shutdown`). Other stops (a jam, no paper, an open cover) hold jobs in the queue: printers
+/// accept them meanwhile.
+const REASONS_REFUSING_JOBS: [&str; 2] = ["deactivated", "shutdown"];
+
+/// `printer-is-accepting-jobs` as the device reported it, else inferred from its state: PWG
+/// 5100.18 does not require a proxy to send it (ippsample's ippproxy never does), and Graph
+/// would show `isAcceptingJobs: null` for such a printer. Accepting unless stopped with a
+/// reason in [`REASONS_REFUSING_JOBS`]; `None` only while the device has reported no state.
+fn is_accepting_jobs(attributes: &[Attribute]) -> Option<bool> {
+    if let Some(reported) = attributes
+        .attr("printer-is-accepting-jobs")
+        .and_then(|a| a.first())
+        .and_then(Value::as_boolean)
+    {
+        return Some(reported);
+    }
+    let state = attributes.enum_value("printer-state")?;
+    let refusing = attributes.attr("printer-state-reasons").is_some_and(|a| {
+        a.values.iter().filter_map(Value::as_str).any(|reason| {
+            let bare = ["-report", "-warning", "-error"]
+                .iter()
+                .find_map(|suffix| reason.strip_suffix(suffix))
+                .unwrap_or(reason);
+            REASONS_REFUSING_JOBS.contains(&bare)
+        })
+    });
+    Some(!(state == PRINTER_STATE_STOPPED && refusing))
+}
+
+/// RFC 8011 `printer-state` 5.
+const PRINTER_STATE_STOPPED: i32 = 5;
 
 /// Forgets the output device: its attributes, identity and status.
 pub(super) fn clear_device(record: &mut PrinterRecord) {

@@ -12,6 +12,7 @@ mod cloud_tls;
 mod conformance;
 mod data_folder;
 mod infra_ipptool;
+mod infra_reference;
 mod infra_service;
 mod ipp_http;
 mod ipp_interop;

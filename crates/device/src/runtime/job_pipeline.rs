@@ -46,6 +46,12 @@ impl Device {
             Err(Interrupted::Infra(e)) if e.is_gone() => {
                 info!(job, error = %e, "job is gone from the service");
             }
+            // The connection is fine, and the same request would be refused again: the job is
+            // set aside (what the spool holds of it stays there for the next reconcile) and the
+            // printer goes on with the others.
+            Err(Interrupted::Infra(e)) if e.is_refusal() => {
+                warn!(job, error = %e, "the service refused a request for this job; setting it aside");
+            }
             other => other?,
         }
         self.advertise_if_changed().await?;

@@ -9,7 +9,7 @@ use crate::config::{HardwareProfile, Margins, PrinterConfig};
 use crate::engine::Engine;
 use printlab_graph::MediaSize;
 use printlab_ipp::{Attribute, Value};
-use printlab_mapping::{MARGIN_MEMBERS, media_col_members};
+use printlab_mapping::{MARGIN_MEMBERS, MediaColUse, media_col_members};
 
 /// What the printer is; sent with the capabilities.
 pub(super) fn identity_attributes(config: &PrinterConfig) -> Vec<Attribute> {
@@ -32,7 +32,13 @@ fn media_col(
     media_type: Option<&str>,
     source: Option<&str>,
 ) -> Value {
-    let mut col = media_col_members(Some(size), media_type, source, None);
+    let mut col = media_col_members(
+        MediaColUse::PrinterDescription,
+        Some(size),
+        media_type,
+        source,
+        None,
+    );
     let sides = [margins.top, margins.bottom, margins.left, margins.right];
     for (member, microns) in MARGIN_MEMBERS.iter().zip(sides) {
         // IPP counts hundredths of millimetres.

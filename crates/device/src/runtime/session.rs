@@ -161,6 +161,9 @@ impl Device {
                         break;
                     }
                 }
+                Err(Interrupted::Infra(e @ InfraClientError::Refused { .. })) => {
+                    warn!(error = %e, "the service refused a request; starting the session again")
+                }
                 Err(Interrupted::Infra(e)) => warn!(error = %e, "service unreachable; retrying"),
                 Err(Interrupted::Spool(e)) => warn!(error = %e, "spool error; retrying"),
                 Err(Interrupted::Canceled) => {}
@@ -213,7 +216,14 @@ impl Device {
         // room for every step of a job (kilobytes per printer in a fleet).
         Box::pin(self.reconcile()).await?;
         loop {
-            for job in self.client.fetchable_jobs().await? {
+            let fetchable = match self.client.fetchable_jobs().await {
+                Err(e) if e.is_refusal() => {
+                    warn!(error = %e, "the service refused Get-Jobs; waiting for its next event");
+                    Vec::new()
+                }
+                other => other?,
+            };
+            for job in fetchable {
                 Box::pin(self.process_job(job, true)).await?;
             }
             let fallback = if self.status.borrow().subscribed {
@@ -284,9 +294,19 @@ impl Device {
             s.state = status.state;
             s.reasons = reasons;
         });
-        self.client
+        match self
+            .client
             .update_output_device_attributes(attributes)
             .await
+        {
+            // The service keeps what it had; the printer goes on, as a refused description is
+            // no reason to stop taking jobs.
+            Err(e) if e.is_refusal() => {
+                warn!(error = %e, "the service refused the printer's attributes");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     pub(super) async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
@@ -319,6 +339,9 @@ impl Device {
             if !reported {
                 match self.report_final(record.job_id).await {
                     Err(e) if e.is_gone() => {}
+                    Err(e) if e.is_refusal() => {
+                        warn!(job = record.job_id, error = %e, "the service refused the job's final state")
+                    }
                     other => other?,
                 }
             }
@@ -331,7 +354,14 @@ impl Device {
             .iter()
             .map(|r| (r.job_id, job_state::PROCESSING))
             .collect();
-        let differing = self.client.update_active_jobs(&states).await?;
+        // Refused, the spool is the only word: every held job is finished.
+        let differing = match self.client.update_active_jobs(&states).await {
+            Err(e) if e.is_refusal() => {
+                warn!(error = %e, "the service refused Update-Active-Jobs; finishing the held jobs");
+                Vec::new()
+            }
+            other => other?,
+        };
         for record in held {
             let verdict = differing.iter().find(|(id, _)| *id == record.job_id);
             match verdict {

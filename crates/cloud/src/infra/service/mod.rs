@@ -31,6 +31,7 @@ type Shared = Arc<InfraState>;
 mod documents;
 mod jobs;
 mod printer_attributes;
+mod reference_strictness;
 mod subscriptions;
 
 use documents::{acknowledge_document, fetch_document, update_document_status};
@@ -304,12 +305,23 @@ async fn dispatch(state: &Shared, printer_id: &str, request: IppRequest) -> Outc
     // The request body has been read up to the end of the attributes; INFRA requests carry no
     // document data, so whatever follows is dropped with the connection's body.
     drop(document);
-    let id = message.request_id;
     let uuid = message
         .operation_attributes()
         .string("output-device-uuid")
         .map(str::to_owned);
     seen(state, printer_id, uuid).await?;
+    if !state.strict_reference {
+        return operation(state, printer_id, message).await;
+    }
+    reference_strictness::check_request(&message)?;
+    let asked = message.operation();
+    let reply = operation(state, printer_id, message).await?;
+    reference_strictness::check_reply(asked, &reply)?;
+    Ok(reply)
+}
+
+async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcome {
+    let id = message.request_id;
     match message.operation() {
         Operation::GET_PRINTER_ATTRIBUTES => get_printer_attributes(state, printer_id, id),
         Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES => {
