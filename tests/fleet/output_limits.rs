@@ -1,8 +1,10 @@
 //! A printer's output limits (`[printer.limits]`) through a real cloud and device: a job that
 //! needs more sheets than its printer allows prints whole sheets up to the limit, stops there
 //! with nothing more written, and ends `aborted` in Graph with a description naming the limit;
-//! the printer goes on with the next job.
+//! the printer goes on with the next job. A sheet too large for the renderer to hold whole (the
+//! shipped Photo Studio's A4 at its default 1440 dpi) prints in bands, at its full size.
 
+use printlab_device::config;
 use printlab_device::runtime::out_root;
 use printlab_testkit_fleet::{
     ONE_PRINTER, TestFleet, device_cloud, lab_proxy, pdf, proxied_printer,
@@ -92,6 +94,66 @@ async fn a_job_past_the_printers_sheet_limit_stops_there_and_ends_aborted_saying
     // A job within the limit prints as ever.
     let (_, done) = print(3).await;
     assert_eq!(done["status"]["state"], "completed", "{done}");
+    fleet.stop().await;
+    cloud.stop().await;
+}
+
+/// Issue 14: Graph accepted A4 at 1440 dpi on the shipped Photo Studio, then the device aborted
+/// it (200 M pixels, past the whole-side bound); drawn in bands, it completes at its size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_photo_printers_a4_at_1440_dpi_prints_whole_in_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = device_cloud(&dir.path().join("cloud")).await;
+    let mut fleet = TestFleet::open(&dir.path().join("spool"));
+    let admin = cloud.admin_graph();
+    let printer = proxied_printer(&cloud).await;
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("printers.toml");
+    let mut photo = config::load(&shipped)
+        .unwrap()
+        .printers
+        .into_iter()
+        .find(|p| p.name == "Photo Studio")
+        .expect("the shipped Photo Studio");
+    photo.name = "Lab".into();
+    photo.engine.full_speed = true;
+    fleet.start_printers(&[photo], true, lab_proxy(&cloud));
+    admin
+        .wait(
+            &format!("/print/printers/{printer}?$select=capabilities,defaults"),
+            "the device to advertise",
+            Duration::from_secs(10),
+            |view| view["defaults"]["dpi"] == 1440,
+        )
+        .await;
+
+    let jobs = format!("/print/printers/{printer}/jobs");
+    let id = admin
+        .submit(&jobs, "application/pdf", pdf(1), json!({"mediaSize": "A4"}))
+        .await;
+    let done: Json = admin
+        .wait(
+            &format!("{jobs}/{id}"),
+            "the job to end",
+            Duration::from_secs(300),
+            printlab_testkit::job_ended,
+        )
+        .await;
+    assert_eq!(done["status"]["state"], "completed", "{done}");
+    let folder = out_root(&fleet.dir).join("Lab").join(&id);
+    let manifest: Json =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let side = &manifest["sides"][0];
+    // A4 (210 x 297 mm) at 1440 dpi.
+    assert_eq!(
+        (&side["width"], &side["height"]),
+        (&json!(11906), &json!(16838)),
+        "{manifest}"
+    );
+    let written = image::ImageReader::open(folder.join(side["file"].as_str().unwrap()))
+        .unwrap()
+        .into_dimensions()
+        .unwrap();
+    assert_eq!(written, (11906, 16838));
     fleet.stop().await;
     cloud.stop().await;
 }
