@@ -37,8 +37,36 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     let listed: serde_json::Value = serde_json::from_str(&run(&["printers", "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     assert!(run(&["printer", "Mono Test"]).contains("flipOnLongEdge"));
-    // `devices clear` finds the control API in lab.json, without --control.
-    run(&["devices", "clear", "Mono Test"]);
+    // `devices fault` finds the control API in lab.json and its token in control.token,
+    // without --control; a wrong name is named.
+    run(&["devices", "fault", "Mono Test", "clear"]);
+    let refused = |args: &[&str], words: &str| {
+        let out = up.here().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(words),
+            "{args:?}: {stderr}"
+        );
+    };
+    refused(
+        &["devices", "fault", "Nope", "jam"],
+        "no printer named Nope",
+    );
+    refused(
+        &["devices", "fault", "Mono Test", "smoke"],
+        "no fault named smoke",
+    );
+    refused(
+        &[
+            "devices",
+            "fault",
+            "Mono Test",
+            "paper-out",
+            "--tray",
+            "tray-9",
+        ],
+        "no tray named tray-9",
+    );
 
     // The example scopes of `token --help`, minted as the help says, are enough to list printers.
     let help = run(&["token", "--help"]);

@@ -125,6 +125,8 @@ pub enum EngineError {
     Busy(u32),
     #[error("job {0} is not on the engine")]
     NotActive(u32),
+    #[error("the printer has no tray named {0}")]
+    UnknownTray(String),
 }
 
 /// Why a document did not interpret.
@@ -374,6 +376,31 @@ impl Engine {
             job.next_start = job.next_start.max(now);
         }
         true
+    }
+
+    /// Raises a fault a person causes at run time (the control API). A jam takes the sheet in
+    /// the engine with it: that sheet is not counted and prints again after the clear, so the
+    /// job resumes at it without losing or repeating a page. Any other fault lets the sheet in
+    /// the engine finish once the fault is cleared. Gives the stop, if the fault was new.
+    pub fn raise_now(&mut self, fault: Fault, now: Duration) -> Option<EngineEvent> {
+        if fault == Fault::MediaJam
+            && let Some(job) = &mut self.active
+            && job.in_flight_until.take().is_some()
+        {
+            job.next_start = job.next_start.max(now);
+        }
+        let mut events = Vec::new();
+        self.raise(fault, now, &mut events);
+        events.pop()
+    }
+
+    /// Empties a declared tray, as a person taking its paper out: the job feeding from it stops
+    /// with `media-empty` before its next sheet, and a clear fills it to its capacity.
+    pub fn empty_tray(&mut self, name: &str) -> Result<(), EngineError> {
+        let index = (self.trays.iter().position(|t| t.name == name))
+            .ok_or_else(|| EngineError::UnknownTray(name.to_string()))?;
+        self.tray_levels[index] = Some(0);
+        Ok(())
     }
 
     fn raise(&mut self, fault: Fault, at: Duration, events: &mut Vec<EngineEvent>) {

@@ -265,6 +265,7 @@ pub fn start_fleet<L: Into<Link>>(
         }
         handles.push(PrinterHandle {
             name: config.name.clone(),
+            trays: config.trays.iter().map(|t| t.name.clone()).collect(),
             control: control_tx,
             status: status_rx,
         });

@@ -462,7 +462,7 @@ impl Device {
         }
     }
 
-    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
+    pub(super) async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
         warn!(fault = fault.ipp_keyword(), "printer stopped");
         self.remember_faults()?;
         self.spool.flush()?;

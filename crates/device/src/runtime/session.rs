@@ -289,19 +289,38 @@ impl Device {
             .await
     }
 
+    /// Carries out what a person did through the control API. A fault raised while a job is on
+    /// the engine stops that job at once (`processing-stopped`), as an engine event would.
     pub(super) async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
+        let now = self.now();
         match action {
             Control::Clear => {
-                let now = self.now();
                 for fault in self.engine.status().faults {
                     info!(fault = fault.ipp_keyword(), "fault cleared");
                     self.engine.clear(fault, now);
                 }
-                self.remember_faults()?;
-                self.advertise(false).await?;
-                Ok(())
             }
+            Control::ClearFault(fault) => {
+                if self.engine.clear(fault, now) {
+                    info!(fault = fault.ipp_keyword(), "fault cleared");
+                }
+            }
+            Control::Raise(fault) => {
+                if self.engine.raise_now(fault, now).is_some() {
+                    info!(fault = fault.ipp_keyword(), "fault raised");
+                    if let Some((job, _)) = self.engine.active_job() {
+                        return self.stopped(job, fault).await;
+                    }
+                }
+            }
+            Control::EmptyTray(tray) => match self.engine.empty_tray(&tray) {
+                Ok(()) => info!(tray = %tray, "tray emptied"),
+                Err(e) => warn!("{e}"),
+            },
         }
+        self.remember_faults()?;
+        self.advertise(false).await?;
+        Ok(())
     }
 
     /// Rebuilds from the spool: reports the unfinished jobs with Update-Active-Jobs, drops
