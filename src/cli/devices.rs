@@ -1,5 +1,6 @@
 //! `printlab devices`: run the fleet of `printers.toml` against an INFRA service, with the
-//! control API on loopback; `printlab devices fault NAME KIND` raises and clears faults through it.
+//! control API on loopback; `printlab devices fault NAME KIND` raises and clears faults through
+//! it, `printlab devices pause|resume NAME` pauses and resumes a printer.
 
 use super::connect::{exit, fail};
 use super::output::{out, outln};
@@ -78,6 +79,19 @@ enum DevicesAction {
         #[command(flatten)]
         control: ControlArgs,
     },
+    /// Pause a running printer: the sheet in the engine comes out, the next one waits (its job
+    /// shows `stopped` in Graph) until `resume`.
+    Pause {
+        printer: String,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Resume a paused printer.
+    Resume {
+        printer: String,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
 }
 
 #[derive(Args)]
@@ -146,6 +160,22 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
                 }
             };
             runtime.block_on(send_control(&access, method, &path))
+        }
+        Some(DevicesAction::Pause { printer, control }) => {
+            let path = format!("{}/pause", percent_encode(&printer));
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::POST,
+                &path,
+            ))
+        }
+        Some(DevicesAction::Resume { printer, control }) => {
+            let path = format!("{}/resume", percent_encode(&printer));
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::POST,
+                &path,
+            ))
         }
         None => runtime.block_on(run_fleet(args.run)),
     }

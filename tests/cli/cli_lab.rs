@@ -52,6 +52,29 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
         &["devices", "fault", "Nope", "jam"],
         "no printer named Nope",
     );
+    refused(&["devices", "pause", "Nope"], "no printer named Nope");
+    // `devices pause` shows in Graph as the printer's `paused` detail, `devices resume` ends it.
+    let shows_paused = |paused: bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let listed: serde_json::Value =
+                serde_json::from_str(&run(&["printers", "--json"])).unwrap();
+            let mono = (listed.as_array().unwrap().iter())
+                .find(|p| p["name"] == "Mono Test")
+                .cloned()
+                .unwrap();
+            let details = mono["details"].as_array().cloned().unwrap();
+            if details.iter().any(|d| d == "paused") == paused {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{mono}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    run(&["devices", "pause", "Mono Test"]);
+    shows_paused(true);
+    run(&["devices", "resume", "Mono Test"]);
+    shows_paused(false);
     refused(
         &["devices", "fault", "Mono Test", "smoke"],
         "no fault named smoke",

@@ -1166,3 +1166,47 @@ async fn paper_out_on_the_selected_tray_stops_the_job_and_a_refill_resumes_it() 
     lab.tap.assert_sheets_once(id, 3);
     lab.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_stops_the_job_after_its_sheet_and_resume_completes_it() {
+    let slow = PRINTER.replace("pages_per_minute = 600", "pages_per_minute = 60");
+    let lab = lab_with(&slow, true).await;
+    let token = Some(CONTROL_TOKEN);
+    let id = lab.submit("application/pdf", pdf(4), json!({})).await;
+    wait_for("sheet 1 reported", Duration::from_secs(30), || async {
+        match lab.tap.sheet_reports(id).last() {
+            Some(&sheets) if sheets >= 1 => Ok(()),
+            last => Err(json!(last)),
+        }
+    })
+    .await;
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/pause", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab
+        .wait_job("the job stopped by the pause", id, |j| {
+            job_state(j) == "stopped"
+        })
+        .await;
+    let description = job["status"]["description"].as_str().unwrap_or_default();
+    assert!(description.contains("paused"), "{job}");
+    let printer = lab
+        .wait_printer("the pause in Graph", |p| printer_has(p, "paused"))
+        .await;
+    assert_eq!(printer["status"]["state"], "stopped", "{printer}");
+    let handle = lab.fleet().printer("Lab").unwrap();
+    assert_eq!(handle.snapshot().reasons, ["paused"]);
+    let paused_at = lab.tap.sheet_reports(id).last().copied();
+    assert!(paused_at < Some(4), "{paused_at:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(lab.tap.sheet_reports(id).last().copied(), paused_at);
+    assert_eq!(job_state(&lab.job(id).await), "stopped");
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/resume", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab.wait_ended(id).await;
+    assert_eq!(job_state(&job), "completed", "{job}");
+    lab.tap.assert_sheets_once(id, 4);
+    lab.wait_printer("the pause over in Graph", |p| !printer_has(p, "paused"))
+        .await;
+    let (status, _) = control_call(&lab, Method::POST, "/Nope/pause", token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

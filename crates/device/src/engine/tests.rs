@@ -703,3 +703,31 @@ fn an_emptied_tray_stops_the_job_feeding_from_it_before_its_next_sheet() {
         vec![Some(250), Some(250)]
     );
 }
+
+#[test]
+fn a_pause_holds_the_sheet_in_the_engine_until_resumed_then_keeps_the_pace() {
+    let mut e = Engine::new(spec(30), FaultSpec::default());
+    let work = JobWork {
+        sheets: 3,
+        impressions: 3,
+    };
+    e.start_job(1, work, 0, Duration::ZERO).unwrap();
+    e.advance(Duration::ZERO);
+    assert_eq!(sheets(&e.advance(7 * S)), vec![1]);
+    // Sheet 2 is in the engine (due at 9 s) when the pause comes at 8 s.
+    e.advance(8 * S);
+    assert!(e.pause());
+    assert!(!e.pause());
+    assert_eq!(e.status().state, PrinterProcessingState::Stopped);
+    assert_eq!(e.status().ipp_reasons(), ["paused"]);
+    assert_eq!(e.next_wakeup(), None);
+    assert!(e.advance(30 * S).is_empty());
+    assert_eq!(e.active_job(), Some((1, 1)));
+    assert!(e.resume(30 * S));
+    assert!(!e.resume(30 * S));
+    assert_eq!(e.status().ipp_reasons(), ["none"]);
+    // Sheet 2 comes out at the resume, sheet 3 a sheet's time later: no catching up.
+    assert_eq!(sheets(&e.advance(31 * S)), vec![2]);
+    assert_eq!(sheets(&e.advance(32 * S)), vec![3]);
+    assert_eq!(e.active_job(), None);
+}

@@ -61,6 +61,8 @@ pub fn control_router(
         .route("/control/openapi.json", get(openapi))
         .route("/control/printers", get(list_printers))
         .route("/control/printers/{name}/clear", post(clear_all))
+        .route("/control/printers/{name}/pause", post(pause))
+        .route("/control/printers/{name}/resume", post(resume))
         .route(
             "/control/printers/{name}/faults/{kind}",
             post(raise_fault).delete(clear_fault),
@@ -161,6 +163,20 @@ async fn send(printer: &PrinterHandle, action: Control, done: String) -> Respons
 async fn clear_all(State(state): State<ControlState>, UrlPath(name): UrlPath<String>) -> Response {
     match printer(&state, &name) {
         Ok(p) => send(p, Control::Clear, format!("clearing faults of {name}\n")).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn pause(State(state): State<ControlState>, UrlPath(name): UrlPath<String>) -> Response {
+    match printer(&state, &name) {
+        Ok(p) => send(p, Control::Pause, format!("pausing {name}\n")).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn resume(State(state): State<ControlState>, UrlPath(name): UrlPath<String>) -> Response {
+    match printer(&state, &name) {
+        Ok(p) => send(p, Control::Resume, format!("resuming {name}\n")).await,
         Err(refused) => refused.into_response(),
     }
 }

@@ -17,6 +17,10 @@ pub enum Control {
     Raise(Fault),
     /// Take the paper out of a declared tray (one of [`PrinterHandle::trays`]).
     EmptyTray(String),
+    /// Stop feeding sheets after the one in the engine, keeping the job (IPP Pause-Printer).
+    Pause,
+    /// Feed sheets again after a pause.
+    Resume,
 }
 
 /// A printer's current state, for the control API and `printlab up`.

@@ -309,8 +309,21 @@ impl Device {
                 if self.engine.raise_now(fault, now).is_some() {
                     info!(fault = fault.ipp_keyword(), "fault raised");
                     if let Some((job, _)) = self.engine.active_job() {
-                        return self.stopped(job, fault).await;
+                        return self.stopped(job).await;
                     }
+                }
+            }
+            Control::Pause => {
+                if self.engine.pause() {
+                    info!("paused");
+                    if let Some((job, _)) = self.engine.active_job() {
+                        return self.stopped(job).await;
+                    }
+                }
+            }
+            Control::Resume => {
+                if self.engine.resume(now) {
+                    info!("resumed");
                 }
             }
             Control::EmptyTray(tray) => match self.engine.empty_tray(&tray) {
