@@ -64,15 +64,18 @@ struct RunArgs {
 #[derive(Subcommand)]
 enum DevicesAction {
     /// Raise a fault on a running printer, or clear its faults, through the control API:
-    /// `fault NAME jam`, `fault NAME paper-out --tray tray-1`, `fault NAME jam --clear`, `fault
-    /// NAME clear` (every fault).
+    /// `fault NAME jam`, `fault NAME paper-out --tray tray-1`, `fault NAME offline --for 30s`,
+    /// `fault NAME jam --clear`, `fault NAME clear` (every fault).
     Fault {
         printer: String,
-        /// jam, paper-out, cover-open, toner-empty, marker-supply-empty, or clear.
+        /// jam, paper-out, cover-open, toner-empty, marker-supply-empty, offline, or clear.
         kind: String,
         /// For paper-out: the tray that runs out.
         #[arg(long)]
         tray: Option<String>,
+        /// For offline: how long (30s, 500ms, 2m, 1h); else until cleared.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
         /// Clear this fault instead of raising it.
         #[arg(long)]
         clear: bool,
@@ -137,6 +140,7 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
             printer,
             kind,
             tray,
+            duration,
             clear,
             control,
         }) => {
@@ -149,13 +153,19 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
                     format!("{printer}/faults/{}", percent_encode(kind)),
                 ),
                 (kind, false) => {
-                    let tray = tray
-                        .map(|t| format!("?tray={}", percent_encode(&t)))
-                        .unwrap_or_default();
+                    let query: Vec<String> = (tray.map(|t| format!("tray={}", percent_encode(&t))))
+                        .into_iter()
+                        .chain(duration.map(|d| format!("for={}", percent_encode(&d))))
+                        .collect();
+                    let query = if query.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{}", query.join("&"))
+                    };
                     let kind = percent_encode(kind);
                     (
                         reqwest::Method::POST,
-                        format!("{printer}/faults/{kind}{tray}"),
+                        format!("{printer}/faults/{kind}{query}"),
                     )
                 }
             };

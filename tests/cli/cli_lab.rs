@@ -71,6 +71,12 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     };
+    refused(
+        &["devices", "fault", "Mono Test", "offline", "--for", "soon"],
+        "is not a duration",
+    );
+    run(&["devices", "fault", "Mono Test", "offline", "--for", "30s"]);
+    run(&["devices", "fault", "Mono Test", "offline", "--clear"]);
     run(&["devices", "pause", "Mono Test"]);
     shows_paused(true);
     run(&["devices", "resume", "Mono Test"]);

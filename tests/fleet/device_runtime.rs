@@ -1210,3 +1210,58 @@ async fn a_pause_stops_the_job_after_its_sheet_and_resume_completes_it() {
     let (status, _) = control_call(&lab, Method::POST, "/Nope/pause", token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Offline raised at run time: the device stops talking to the service (a job sent meanwhile is
+/// not fetched), clearing it reconnects and prints the job; `for=` ends it by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_raised_at_run_time_stops_fetching_until_cleared_or_its_time_is_up() {
+    let lab = lab("").await;
+    let token = Some(CONTROL_TOKEN);
+    let handle = lab.fleet().printer("Lab").unwrap();
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/faults/offline", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
+        .await
+        .unwrap();
+    let quiet_from = Instant::now();
+    let id = lab.submit("application/pdf", pdf(2), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during: Vec<String> = (lab.tap.between(quiet_from, Instant::now()).into_iter())
+        .map(|s| s.operation)
+        .collect();
+    assert_eq!(
+        during,
+        Vec::<String>::new(),
+        "the device talked while offline"
+    );
+    assert_eq!(lab.tap.acks(id), 0);
+    assert!(lab.tap.sheet_reports(id).is_empty());
+    let (status, body) = control_call(&lab, Method::DELETE, "/Lab/faults/offline", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab.wait_ended(id).await;
+    assert_eq!(job_state(&job), "completed", "{job}");
+    lab.tap.assert_sheets_once(id, 2);
+    // For a while: back by itself.
+    let (status, body) =
+        control_call(&lab, Method::POST, "/Lab/faults/offline?for=1s", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| s.connected))
+        .await
+        .unwrap();
+    for (path, words) in [
+        ("/Lab/faults/offline?for=soon", "is not a duration"),
+        (
+            "/Lab/faults/offline?tray=tray-1",
+            "only paper-out takes a tray",
+        ),
+        ("/Lab/faults/jam?for=1s", "only offline takes a duration"),
+    ] {
+        let (status, body) = control_call(&lab, Method::POST, path, token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body.contains(words), "{path}: {body}");
+    }
+    lab.shutdown().await;
+}

@@ -137,9 +137,20 @@ fn printer<'a>(state: &'a ControlState, name: &str) -> Result<&'a PrinterHandle,
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no printer named {name}\n")))
 }
 
+/// The network fault: not an engine fault, it cuts the printer off the service (it fetches no
+/// job and reports nothing) while the engine goes on with the job it has.
+const OFFLINE: &str = "offline";
+
+/// Every fault kind the API takes, as named in its paths.
+fn fault_kinds() -> Vec<&'static str> {
+    (Fault::ALL.iter().map(|f| f.control_name()))
+        .chain([OFFLINE])
+        .collect()
+}
+
 fn fault_named(kind: &str) -> Result<Fault, Refusal> {
     Fault::from_control_name(kind).ok_or_else(|| {
-        let known: Vec<&str> = Fault::ALL.iter().map(|f| f.control_name()).collect();
+        let known = fault_kinds();
         (
             StatusCode::NOT_FOUND,
             format!(
@@ -162,7 +173,10 @@ async fn send(printer: &PrinterHandle, action: Control, done: String) -> Respons
 
 async fn clear_all(State(state): State<ControlState>, UrlPath(name): UrlPath<String>) -> Response {
     match printer(&state, &name) {
-        Ok(p) => send(p, Control::Clear, format!("clearing faults of {name}\n")).await,
+        Ok(p) => {
+            p.network.plug_in();
+            send(p, Control::Clear, format!("clearing faults of {name}\n")).await
+        }
         Err(refused) => refused.into_response(),
     }
 }
@@ -257,6 +271,52 @@ async fn serve_output(
 struct RaiseOptions {
     /// For `paper-out`: the tray whose paper runs out (else the printer's paper as a whole).
     tray: Option<String>,
+    /// For `offline`: how long (`30s`, `500ms`, `2m`); else until cleared.
+    #[serde(rename = "for")]
+    duration: Option<String>,
+}
+
+/// A duration as a person writes it: a whole number and `ms`, `s`, `m` or `h`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, Refusal> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let seconds_per_unit = match &text[digits.len()..] {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    match digits.parse::<u32>() {
+        Ok(n) if !seconds_per_unit.is_nan() => Ok(std::time::Duration::from_secs_f64(
+            f64::from(n) * seconds_per_unit,
+        )),
+        _ => Err((
+            StatusCode::BAD_REQUEST,
+            format!("for={text:?} is not a duration (a whole number and ms, s, m or h: 30s)\n"),
+        )),
+    }
+}
+
+/// Pulls the printer's network cable, for `for` or until cleared.
+fn unplug(p: &PrinterHandle, options: &RaiseOptions) -> Response {
+    let duration = match options.duration.as_deref().map(parse_duration).transpose() {
+        Ok(duration) => duration,
+        Err(refused) => return refused.into_response(),
+    };
+    if let Some(tray) = &options.tray {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("only paper-out takes a tray, not offline (tray={tray})\n"),
+        )
+            .into_response();
+    }
+    p.network.unplug(duration);
+    let name = &p.name;
+    let how_long = match duration {
+        Some(d) => format!("for {d:?}"),
+        None => "until cleared".to_string(),
+    };
+    (StatusCode::ACCEPTED, format!("{name} offline {how_long}\n")).into_response()
 }
 
 async fn raise_fault(
@@ -264,6 +324,19 @@ async fn raise_fault(
     UrlPath((name, kind)): UrlPath<(String, String)>,
     Query(options): Query<RaiseOptions>,
 ) -> Response {
+    if kind == OFFLINE {
+        return match printer(&state, &name) {
+            Ok(p) => unplug(p, &options),
+            Err(refused) => refused.into_response(),
+        };
+    }
+    if let Some(duration) = &options.duration {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("only offline takes a duration, not {kind} (for={duration})\n"),
+        )
+            .into_response();
+    }
     let (p, fault) = match (printer(&state, &name), fault_named(&kind)) {
         (Ok(p), Ok(fault)) => (p, fault),
         (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
@@ -300,6 +373,15 @@ async fn clear_fault(
     State(state): State<ControlState>,
     UrlPath((name, kind)): UrlPath<(String, String)>,
 ) -> Response {
+    if kind == OFFLINE {
+        return match printer(&state, &name) {
+            Ok(p) => {
+                p.network.plug_in();
+                (StatusCode::ACCEPTED, format!("{name} online\n")).into_response()
+            }
+            Err(refused) => refused.into_response(),
+        };
+    }
     match (printer(&state, &name), fault_named(&kind)) {
         (Ok(p), Ok(fault)) => {
             let done = format!("clearing {kind} on {name}\n");
@@ -360,7 +442,23 @@ mod tests {
             );
         }
         let kinds = &description["components"]["parameters"]["kind"]["schema"]["enum"];
-        let names: Vec<&str> = Fault::ALL.iter().map(|f| f.control_name()).collect();
-        assert_eq!(kinds, &serde_json::json!(names));
+        assert_eq!(kinds, &serde_json::json!(fault_kinds()));
+    }
+
+    #[test]
+    fn durations_read_as_written_and_others_are_refused() {
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(parse_duration("30s"), Ok(secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(secs(3600)));
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        for bad in ["", "30", "s", "-1s", "1.5s", "3d", "ten s"] {
+            let (status, text) = parse_duration(bad).unwrap_err();
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert!(text.contains("is not a duration"), "{text}");
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! a person can send it. Every other runtime file uses these; they use none of them.
 
 use crate::engine::Fault;
+use crate::network::Network;
 use printlab_graph::PrinterProcessingState;
 use serde::Serialize;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 /// What a person can do to a printer through the control API.
@@ -48,6 +50,9 @@ pub struct PrinterHandle {
     /// The declared input trays, by name: what [`Control::EmptyTray`] may name.
     pub trays: Vec<String>,
     pub(super) control: mpsc::Sender<Control>,
+    /// The printer's network, whose cable the control API pulls and plugs in directly: the
+    /// printer's task does not read [`Control`] messages while it is offline.
+    pub(super) network: Arc<Network>,
     pub(super) status: watch::Receiver<PrinterSnapshot>,
 }
 

@@ -137,13 +137,13 @@ impl Device {
         let mut attempt = 0;
         let mut not_known = false;
         while !self.shutdown.is_cancelled() {
-            if let Some(back) = self.network.offline_until() {
+            if self.network.is_offline() {
                 // The engine keeps its job and faults; the service hears nothing until the
                 // window ends, then the session starts over with advertise + reconcile.
                 info!("offline window: not talking to the service");
                 self.status.send_modify(|s| s.connected = false);
                 tokio::select! {
-                    _ = tokio::time::sleep_until(back.into()) => {}
+                    _ = self.network.online() => {}
                     _ = self.shutdown.cancelled() => break,
                 }
                 info!("offline window over: reconnecting");
