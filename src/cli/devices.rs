@@ -65,10 +65,12 @@ struct RunArgs {
 enum DevicesAction {
     /// Raise a fault on a running printer, or clear its faults, through the control API:
     /// `fault NAME jam`, `fault NAME paper-out --tray tray-1`, `fault NAME offline --for 30s`,
-    /// `fault NAME jam --clear`, `fault NAME clear` (every fault).
+    /// `fault NAME network-latency --ms 300`, `fault NAME jam --clear`, `fault NAME clear`
+    /// (every fault).
     Fault {
         printer: String,
-        /// jam, paper-out, cover-open, toner-empty, marker-supply-empty, offline, or clear.
+        /// jam, paper-out, cover-open, toner-empty, marker-supply-empty, offline,
+        /// network-latency, or clear.
         kind: String,
         /// For paper-out: the tray that runs out.
         #[arg(long)]
@@ -76,6 +78,9 @@ enum DevicesAction {
         /// For offline: how long (30s, 500ms, 2m, 1h); else until cleared.
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
+        /// For network-latency: the milliseconds added to every exchange with the service.
+        #[arg(long)]
+        ms: Option<u64>,
         /// Clear this fault instead of raising it.
         #[arg(long)]
         clear: bool,
@@ -141,6 +146,7 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
             kind,
             tray,
             duration,
+            ms,
             clear,
             control,
         }) => {
@@ -156,6 +162,7 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
                     let query: Vec<String> = (tray.map(|t| format!("tray={}", percent_encode(&t))))
                         .into_iter()
                         .chain(duration.map(|d| format!("for={}", percent_encode(&d))))
+                        .chain(ms.map(|ms| format!("ms={ms}")))
                         .collect();
                     let query = if query.is_empty() {
                         String::new()

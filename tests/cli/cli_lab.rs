@@ -77,6 +77,25 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     );
     run(&["devices", "fault", "Mono Test", "offline", "--for", "30s"]);
     run(&["devices", "fault", "Mono Test", "offline", "--clear"]);
+    refused(
+        &["devices", "fault", "Mono Test", "network-latency"],
+        "needs ms",
+    );
+    run(&[
+        "devices",
+        "fault",
+        "Mono Test",
+        "network-latency",
+        "--ms",
+        "5",
+    ]);
+    run(&[
+        "devices",
+        "fault",
+        "Mono Test",
+        "network-latency",
+        "--clear",
+    ]);
     run(&["devices", "pause", "Mono Test"]);
     shows_paused(true);
     run(&["devices", "resume", "Mono Test"]);

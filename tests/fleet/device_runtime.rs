@@ -779,6 +779,14 @@ async fn extra_latency_delays_every_request() {
     let lab = lab("[printer.faults]\nextra_latency_ms = 300\n").await;
     let id = lab.submit("application/pdf", pdf(1), json!({})).await;
     assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
+    for (gap, steps) in exchange_gaps(&lab, id) {
+        assert!(gap >= Duration::from_millis(300), "{steps}: {gap:?}");
+    }
+    lab.shutdown().await;
+}
+
+/// The time between the exchanges a job takes, each with the two exchanges' names.
+fn exchange_gaps(lab: &Rig, id: i32) -> Vec<(Duration, String)> {
     let seen = lab.tap.all();
     let steps = [
         "Fetch-Job",
@@ -790,15 +798,34 @@ async fn extra_latency_delays_every_request() {
         .iter()
         .map(|step| seen.iter().find(|s| s.is(step, id)).unwrap().at)
         .collect();
-    for (pair, names) in at.windows(2).zip(steps.windows(2)) {
-        assert!(
-            pair[1] - pair[0] >= Duration::from_millis(300),
-            "{} came {:?} after {}",
-            names[1],
-            pair[1] - pair[0],
-            names[0]
-        );
+    (at.windows(2).zip(steps.windows(2)))
+        .map(|(pair, names)| (pair[1] - pair[0], format!("{} → {}", names[0], names[1])))
+        .collect()
+}
+
+/// Latency raised at run time delays every exchange; cleared, it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_latency_raised_at_run_time_delays_every_exchange_until_cleared() {
+    let lab = lab("").await;
+    let token = Some(CONTROL_TOKEN);
+    let latency = Duration::from_millis(800);
+    let path = "/Lab/faults/network-latency";
+    let (status, body) = control_call(&lab, Method::POST, &format!("{path}?ms=800"), token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let slow = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(slow).await), "completed");
+    for (gap, steps) in exchange_gaps(&lab, slow) {
+        assert!(gap >= latency, "{steps}: {gap:?}");
     }
+    let (status, body) = control_call(&lab, Method::DELETE, path, token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let quick = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(quick).await), "completed");
+    let total: Duration = exchange_gaps(&lab, quick).iter().map(|(gap, _)| *gap).sum();
+    assert!(total < latency, "{total:?} for three exchanges");
+    let (status, body) = control_call(&lab, Method::POST, path, token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("needs ms"), "{body}");
     lab.shutdown().await;
 }
 
@@ -1248,6 +1275,17 @@ async fn offline_raised_at_run_time_stops_fetching_until_cleared_or_its_time_is_
     tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
         .await
         .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| s.connected))
+        .await
+        .unwrap();
+    // Clearing every fault plugs the cable in too.
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/faults/offline", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
+        .await
+        .unwrap();
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/clear", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| s.connected))
         .await
         .unwrap();

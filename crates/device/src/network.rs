@@ -1,6 +1,7 @@
 //! A printer's network to the service as its faults declare it: offline windows, during
 //! which the device cannot reach the service at all, and extra latency on every exchange; and
-//! the cable a person pulls at run time (the control API's `offline`), which cuts it the same way.
+//! the cable a person pulls at run time (the control API's `offline`), which cuts it the same way,
+//! and latency a person adds at run time (`network-latency`).
 //!
 //! The [`InfraClient`](super::infra_client::InfraClient) asks the network before each request, so
 //! no request leaves during a window whatever part of the device sends it; the device loop and
@@ -8,6 +9,7 @@
 //! poll, a document stream) when a window begins, as a pulled cable would.
 
 use super::engine::FaultSpec;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -33,6 +35,8 @@ pub struct Network {
     faults: FaultSpec,
     /// Watched, so the waits below end when a person pulls or plugs the cable.
     cable: watch::Sender<Cable>,
+    /// Milliseconds a person added to every exchange, on top of the faults' own.
+    added_latency_ms: AtomicU64,
 }
 
 impl Default for Network {
@@ -49,7 +53,15 @@ impl Network {
             started,
             faults,
             cable: watch::Sender::new(Cable::Plugged),
+            added_latency_ms: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the latency a person adds to every exchange (zero takes it away); the faults' own
+    /// `extra_latency` stays.
+    pub fn set_added_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.added_latency_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Pulls the cable, for `duration` or until [`Network::plug_in`].
@@ -119,8 +131,10 @@ impl Network {
 
     /// Called before every request: waits the extra latency, then refuses while offline.
     pub async fn before_request(&self) -> Result<(), Offline> {
-        if !self.faults.extra_latency.is_zero() {
-            tokio::time::sleep(self.faults.extra_latency).await;
+        let added = Duration::from_millis(self.added_latency_ms.load(Ordering::Relaxed));
+        let latency = self.faults.extra_latency + added;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
         if self.is_offline() {
             Err(Offline)
@@ -201,5 +215,14 @@ mod tests {
         network.before_request().await.unwrap();
         network.before_request().await.unwrap();
         assert!(before.elapsed() >= Duration::from_millis(200));
+        // A person's latency adds to the faults' own, and goes when set back to zero.
+        network.set_added_latency(Duration::from_millis(300));
+        let before = Instant::now();
+        network.before_request().await.unwrap();
+        assert!(before.elapsed() >= Duration::from_millis(400));
+        network.set_added_latency(Duration::ZERO);
+        let before = Instant::now();
+        network.before_request().await.unwrap();
+        assert!(before.elapsed() < Duration::from_millis(400));
     }
 }

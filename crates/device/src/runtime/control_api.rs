@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A new control token: 256 random bits, hex.
 pub fn generate_control_token() -> String {
@@ -141,10 +142,13 @@ fn printer<'a>(state: &'a ControlState, name: &str) -> Result<&'a PrinterHandle,
 /// job and reports nothing) while the engine goes on with the job it has.
 const OFFLINE: &str = "offline";
 
+/// The other network fault: `ms` milliseconds added to every exchange with the service.
+const NETWORK_LATENCY: &str = "network-latency";
+
 /// Every fault kind the API takes, as named in its paths.
 fn fault_kinds() -> Vec<&'static str> {
     (Fault::ALL.iter().map(|f| f.control_name()))
-        .chain([OFFLINE])
+        .chain([OFFLINE, NETWORK_LATENCY])
         .collect()
 }
 
@@ -175,6 +179,7 @@ async fn clear_all(State(state): State<ControlState>, UrlPath(name): UrlPath<Str
     match printer(&state, &name) {
         Ok(p) => {
             p.network.plug_in();
+            p.network.set_added_latency(Duration::ZERO);
             send(p, Control::Clear, format!("clearing faults of {name}\n")).await
         }
         Err(refused) => refused.into_response(),
@@ -274,10 +279,12 @@ struct RaiseOptions {
     /// For `offline`: how long (`30s`, `500ms`, `2m`); else until cleared.
     #[serde(rename = "for")]
     duration: Option<String>,
+    /// For `network-latency`: the milliseconds added to every exchange.
+    ms: Option<u64>,
 }
 
 /// A duration as a person writes it: a whole number and `ms`, `s`, `m` or `h`.
-fn parse_duration(text: &str) -> Result<std::time::Duration, Refusal> {
+fn parse_duration(text: &str) -> Result<Duration, Refusal> {
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let seconds_per_unit = match &text[digits.len()..] {
         "ms" => 0.001,
@@ -287,9 +294,9 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, Refusal> {
         _ => f64::NAN,
     };
     match digits.parse::<u32>() {
-        Ok(n) if !seconds_per_unit.is_nan() => Ok(std::time::Duration::from_secs_f64(
-            f64::from(n) * seconds_per_unit,
-        )),
+        Ok(n) if !seconds_per_unit.is_nan() => {
+            Ok(Duration::from_secs_f64(f64::from(n) * seconds_per_unit))
+        }
         _ => Err((
             StatusCode::BAD_REQUEST,
             format!("for={text:?} is not a duration (a whole number and ms, s, m or h: 30s)\n"),
@@ -329,6 +336,28 @@ async fn raise_fault(
             Ok(p) => unplug(p, &options),
             Err(refused) => refused.into_response(),
         };
+    }
+    if kind == NETWORK_LATENCY {
+        return match (printer(&state, &name), options.ms) {
+            (Err(refused), _) => refused.into_response(),
+            (Ok(_), None) => (
+                StatusCode::BAD_REQUEST,
+                "network-latency needs ms=MILLISECONDS\n".to_string(),
+            )
+                .into_response(),
+            (Ok(p), Some(ms)) => {
+                p.network.set_added_latency(Duration::from_millis(ms));
+                let done = format!("{name}: {ms} ms added to every exchange\n");
+                (StatusCode::ACCEPTED, done).into_response()
+            }
+        };
+    }
+    if let Some(ms) = options.ms {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("only network-latency takes ms, not {kind} (ms={ms})\n"),
+        )
+            .into_response();
     }
     if let Some(duration) = &options.duration {
         return (
@@ -378,6 +407,16 @@ async fn clear_fault(
             Ok(p) => {
                 p.network.plug_in();
                 (StatusCode::ACCEPTED, format!("{name} online\n")).into_response()
+            }
+            Err(refused) => refused.into_response(),
+        };
+    }
+    if kind == NETWORK_LATENCY {
+        return match printer(&state, &name) {
+            Ok(p) => {
+                p.network.set_added_latency(Duration::ZERO);
+                let done = format!("{name}: no latency added\n");
+                (StatusCode::ACCEPTED, done).into_response()
             }
             Err(refused) => refused.into_response(),
         };
@@ -447,14 +486,11 @@ mod tests {
 
     #[test]
     fn durations_read_as_written_and_others_are_refused() {
-        let secs = std::time::Duration::from_secs;
+        let secs = Duration::from_secs;
         assert_eq!(parse_duration("30s"), Ok(secs(30)));
         assert_eq!(parse_duration("2m"), Ok(secs(120)));
         assert_eq!(parse_duration("1h"), Ok(secs(3600)));
-        assert_eq!(
-            parse_duration("500ms"),
-            Ok(std::time::Duration::from_millis(500))
-        );
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         for bad in ["", "30", "s", "-1s", "1.5s", "3d", "ten s"] {
             let (status, text) = parse_duration(bad).unwrap_err();
             assert_eq!(status, StatusCode::BAD_REQUEST);
