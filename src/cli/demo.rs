@@ -18,7 +18,7 @@ use printlab_client::submit::{Document, SubmitObserver, Submitted, default_state
 use printlab_device::config::Fleet;
 use printlab_graph::{PrintJob, PrintJobProcessingState};
 use printlab_lab::demo::{self, DemoError, DemoJob, DemoObserver, DemoReport, Expect, Sample};
-use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
+use printlab_lab::discovery::{self, ControlAccess, DEFAULT_DATA_DIR};
 use printlab_lab::{Lab, LabOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,14 @@ pub struct DemoArgs {
     /// `printlab up` wrote in spool/lab.json).
     #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
     control: Option<String>,
+    /// The control API's bearer token (default: spool/control.token).
+    #[arg(
+        long,
+        env = "PRINTLAB_CONTROL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    control_token: Option<String>,
     /// The fleet file (which must exist): which printers to expect and how they are meant to
     /// fail. Default: printers.toml, or the shipped fleet when there is none.
     #[arg(long, value_name = "FILE")]
@@ -66,8 +74,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     token: args.token.clone(),
                     ca: None,
                 };
-                let control =
-                    discovery::control_url(args.control.as_deref(), Path::new(DEFAULT_DATA_DIR))?;
+                let control = discovery::control_access(
+                    args.control.as_deref(),
+                    args.control_token.as_deref(),
+                    Path::new(DEFAULT_DATA_DIR),
+                )?;
                 (connect.client()?, control, None)
             }
             None => {
@@ -87,12 +98,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 .await
                 .context("starting the lab")?;
                 let graph = GraphClient::new(&lab.graph_url, Some(lab.user_token.clone()));
-                let control = Some(lab.control_url.clone());
+                let control = Some(ControlAccess {
+                    url: lab.control_url.clone(),
+                    token: lab.admin_token.clone(),
+                });
                 (graph, control, Some(lab))
             }
         };
         let samples = demo::write_samples(&args.data.join("samples"))?;
-        let outcome = run_jobs(&graph, control.as_deref(), &fleet, &samples, args.timeout).await;
+        let outcome = run_jobs(&graph, control.as_ref(), &fleet, &samples, args.timeout).await;
         if let Some(lab) = lab {
             lab.shutdown().await.context("stopping the lab")?;
         }
@@ -102,7 +116,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 async fn run_jobs(
     graph: &GraphClient,
-    control: Option<&str>,
+    control: Option<&ControlAccess>,
     fleet: &Fleet,
     samples: &[Sample],
     timeout: u64,

@@ -1,5 +1,6 @@
 //! `printlab devices`: run the fleet of `printers.toml` against an INFRA service, with the
-//! control API on loopback; `printlab devices clear NAME` clears a printer's faults through it.
+//! control API on loopback; `printlab devices fault NAME KIND` raises and clears faults through
+//! it, `printlab devices pause|resume NAME` pauses and resumes a printer.
 
 use super::connect::{exit, fail};
 use super::output::{out, outln};
@@ -45,6 +46,16 @@ struct RunArgs {
     /// Where the control API listens.
     #[arg(long, default_value = "127.0.0.1:0")]
     control: std::net::SocketAddr,
+    /// The control API's bearer token. Default: the one kept in the spool folder
+    /// (`control.token`), generated at the first start. Required to listen on an address other
+    /// than loopback.
+    #[arg(
+        long,
+        env = "PRINTLAB_CONTROL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    control_token: Option<String>,
     /// Lay jobs out to count their sheets but draw no PNGs (for throughput runs).
     #[arg(long)]
     no_render: bool,
@@ -52,44 +63,154 @@ struct RunArgs {
 
 #[derive(Subcommand)]
 enum DevicesAction {
-    /// Clear a printer's faults (jam, empty tray, open cover) through the control API.
-    Clear {
+    /// Raise a fault on a running printer, or clear its faults, through the control API:
+    /// `fault NAME jam`, `fault NAME paper-out --tray tray-1`, `fault NAME offline --for 30s`,
+    /// `fault NAME network-latency --ms 300`, `fault NAME jam --clear`, `fault NAME clear`
+    /// (every fault).
+    Fault {
         printer: String,
-        /// The control API's URL, as `printlab devices` printed it. Default: the one `printlab
-        /// up` wrote in spool/lab.json.
-        #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
-        control: Option<String>,
+        /// jam, paper-out, cover-open, toner-empty, marker-supply-empty, offline,
+        /// network-latency, or clear.
+        kind: String,
+        /// For paper-out: the tray that runs out.
+        #[arg(long)]
+        tray: Option<String>,
+        /// For offline: how long (30s, 500ms, 2m, 1h); else until cleared.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// For network-latency: the milliseconds added to every exchange with the service.
+        #[arg(long)]
+        ms: Option<u64>,
+        /// Clear this fault instead of raising it.
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        control: ControlArgs,
     },
+    /// Pause a running printer: the sheet in the engine comes out, the next one waits (its job
+    /// shows `stopped` in Graph) until `resume`.
+    Pause {
+        printer: String,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Resume a paused printer.
+    Resume {
+        printer: String,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+}
+
+#[derive(Args)]
+struct ControlArgs {
+    /// The control API's URL, as `printlab devices` printed it. Default: the one `printlab
+    /// up` wrote in spool/lab.json.
+    #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
+    control: Option<String>,
+    /// The control API's bearer token. Default: spool/control.token.
+    #[arg(
+        long,
+        env = "PRINTLAB_CONTROL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    control_token: Option<String>,
+}
+
+impl ControlArgs {
+    fn access(&self) -> anyhow::Result<discovery::ControlAccess> {
+        let data = Path::new(DEFAULT_DATA_DIR);
+        let access = discovery::control_access(
+            self.control.as_deref(),
+            self.control_token.as_deref(),
+            data,
+        )?;
+        access.ok_or_else(|| {
+            fail(
+                exit::USAGE,
+                format!(
+                    "no control API: pass --control URL (as `printlab devices` printed it) or run this where `printlab up` keeps {}",
+                    data.join(DISCOVERY_FILE).display()
+                ),
+            )
+        })
+    }
 }
 
 pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match args.action {
-        Some(DevicesAction::Clear { printer, control }) => {
-            let data = Path::new(DEFAULT_DATA_DIR);
-            let control = discovery::control_url(control.as_deref(), data)?.ok_or_else(|| {
-                fail(
-                    exit::USAGE,
-                    format!(
-                        "no control API: pass --control URL (as `printlab devices` printed it) or run this where `printlab up` keeps {}",
-                        data.join(DISCOVERY_FILE).display()
-                    ),
-                )
-            })?;
-            runtime.block_on(clear(&control, &printer))
+        Some(DevicesAction::Fault {
+            printer,
+            kind,
+            tray,
+            duration,
+            ms,
+            clear,
+            control,
+        }) => {
+            let access = control.access()?;
+            let printer = percent_encode(&printer);
+            let (method, path) = match (kind.as_str(), clear) {
+                ("clear", _) => (reqwest::Method::POST, format!("{printer}/clear")),
+                (kind, true) => (
+                    reqwest::Method::DELETE,
+                    format!("{printer}/faults/{}", percent_encode(kind)),
+                ),
+                (kind, false) => {
+                    let query: Vec<String> = (tray.map(|t| format!("tray={}", percent_encode(&t))))
+                        .into_iter()
+                        .chain(duration.map(|d| format!("for={}", percent_encode(&d))))
+                        .chain(ms.map(|ms| format!("ms={ms}")))
+                        .collect();
+                    let query = if query.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{}", query.join("&"))
+                    };
+                    let kind = percent_encode(kind);
+                    (
+                        reqwest::Method::POST,
+                        format!("{printer}/faults/{kind}{query}"),
+                    )
+                }
+            };
+            runtime.block_on(send_control(&access, method, &path))
+        }
+        Some(DevicesAction::Pause { printer, control }) => {
+            let path = format!("{}/pause", percent_encode(&printer));
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::POST,
+                &path,
+            ))
+        }
+        Some(DevicesAction::Resume { printer, control }) => {
+            let path = format!("{}/resume", percent_encode(&printer));
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::POST,
+                &path,
+            ))
         }
         None => runtime.block_on(run_fleet(args.run)),
     }
 }
 
-async fn clear(control: &str, printer: &str) -> anyhow::Result<()> {
+/// Sends one request to `/control/printers/{path}` and prints the answer.
+async fn send_control(
+    access: &discovery::ControlAccess,
+    method: reqwest::Method,
+    path: &str,
+) -> anyhow::Result<()> {
     let url = format!(
-        "{}/control/printers/{}/clear",
-        control.trim_end_matches('/'),
-        percent_encode(printer)
+        "{}/control/printers/{path}",
+        access.url.trim_end_matches('/')
     );
     let answer = reqwest::Client::new()
-        .post(&url)
+        .request(method, &url)
+        .bearer_auth(&access.token)
         .send()
         .await
         .with_context(|| format!("reaching the control API at {url}"))?;
@@ -127,6 +248,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         );
     }
     printlab_datadir::ensure_private(&args.spool)?;
+    let control_token = control_token(&args)?;
     let spool = Spool::open(&args.spool.join("db"))
         .with_context(|| format!("opening the spool in {}", args.spool.display()))?;
     let access = args.cloud.map(|cloud_url| UniversalPrintAccess {
@@ -151,7 +273,15 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     let readiness = Readiness::default();
     let devices = running.printers.clone();
     readiness.add_check("printers", move || printlab_lab::fleet_not_ready(&devices));
-    let router = runtime::control_router(&running.printers).merge(health_router(readiness));
+    let router = runtime::control_router(
+        &running.printers,
+        runtime::JobOutputs {
+            spool: spool.clone(),
+            out_root: runtime::out_root(&args.spool),
+        },
+        &control_token,
+    )
+    .merge(health_router(readiness));
     let stop = CancellationToken::new();
     tokio::spawn(serve(
         listener,
@@ -165,7 +295,11 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     for p in &running.printers {
         outln!("  {}", p.name);
     }
-    outln!("clear a fault: printlab devices clear NAME --control {control_url}");
+    outln!(
+        "control token: {}",
+        args.spool.join(discovery::CONTROL_TOKEN_FILE).display()
+    );
+    outln!("raise a fault: printlab devices fault NAME jam --control {control_url}");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -174,4 +308,28 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     running.shutdown().await;
     spool.flush().context("flushing the spool")?;
     Ok(())
+}
+
+/// The control API's token: the one given (kept in the spool folder, so `printlab devices fault`
+/// run there finds it), else the one kept there, else a new one. Off loopback only a given
+/// token will do: a generated one would be known only on this machine.
+fn control_token(args: &RunArgs) -> anyhow::Result<String> {
+    if let Some(token) = &args.control_token {
+        discovery::write_control_token(&args.spool, token)
+            .context("keeping the control token in the spool folder")?;
+        return Ok(token.clone());
+    }
+    if !args.control.ip().is_loopback() {
+        bail!(
+            "the control API may listen on {} only with --control-token (or PRINTLAB_CONTROL_TOKEN): it raises faults on the printers",
+            args.control
+        );
+    }
+    if let Some(token) = discovery::control_token(&args.spool) {
+        return Ok(token);
+    }
+    let token = runtime::generate_control_token();
+    discovery::write_control_token(&args.spool, &token)
+        .context("keeping the control token in the spool folder")?;
+    Ok(token)
 }

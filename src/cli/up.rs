@@ -95,7 +95,10 @@ async fn welcome(lab: &Lab) {
         outln!("  HTTPS CA    {}  (trust it in clients)", ca.display());
     }
     outln!("  user token  {data}/user.token  (export PRINTLAB_TOKEN=$(cat {data}/user.token))");
-    outln!("  control     {}/control/printers", lab.control_url);
+    outln!(
+        "  control     {}/control/printers  (bearer token: {data}/control.token)",
+        lab.control_url
+    );
     outln!("  output      {}", lab.out_dir.display());
     outln!();
     let width = lab.printers.iter().map(|p| p.name.len()).max().unwrap_or(0);

@@ -37,8 +37,84 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     let listed: serde_json::Value = serde_json::from_str(&run(&["printers", "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     assert!(run(&["printer", "Mono Test"]).contains("flipOnLongEdge"));
-    // `devices clear` finds the control API in lab.json, without --control.
-    run(&["devices", "clear", "Mono Test"]);
+    // `devices fault` finds the control API in lab.json and its token in control.token,
+    // without --control; a wrong name is named.
+    run(&["devices", "fault", "Mono Test", "clear"]);
+    let refused = |args: &[&str], words: &str| {
+        let out = up.here().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(words),
+            "{args:?}: {stderr}"
+        );
+    };
+    refused(
+        &["devices", "fault", "Nope", "jam"],
+        "no printer named Nope",
+    );
+    refused(&["devices", "pause", "Nope"], "no printer named Nope");
+    // `devices pause` shows in Graph as the printer's `paused` detail, `devices resume` ends it.
+    let shows_paused = |paused: bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let listed: serde_json::Value =
+                serde_json::from_str(&run(&["printers", "--json"])).unwrap();
+            let mono = (listed.as_array().unwrap().iter())
+                .find(|p| p["name"] == "Mono Test")
+                .cloned()
+                .unwrap();
+            let details = mono["details"].as_array().cloned().unwrap();
+            if details.iter().any(|d| d == "paused") == paused {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{mono}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    refused(
+        &["devices", "fault", "Mono Test", "offline", "--for", "soon"],
+        "is not a duration",
+    );
+    run(&["devices", "fault", "Mono Test", "offline", "--for", "30s"]);
+    run(&["devices", "fault", "Mono Test", "offline", "--clear"]);
+    refused(
+        &["devices", "fault", "Mono Test", "network-latency"],
+        "needs ms",
+    );
+    run(&[
+        "devices",
+        "fault",
+        "Mono Test",
+        "network-latency",
+        "--ms",
+        "5",
+    ]);
+    run(&[
+        "devices",
+        "fault",
+        "Mono Test",
+        "network-latency",
+        "--clear",
+    ]);
+    run(&["devices", "pause", "Mono Test"]);
+    shows_paused(true);
+    run(&["devices", "resume", "Mono Test"]);
+    shows_paused(false);
+    refused(
+        &["devices", "fault", "Mono Test", "smoke"],
+        "no fault named smoke",
+    );
+    refused(
+        &[
+            "devices",
+            "fault",
+            "Mono Test",
+            "paper-out",
+            "--tray",
+            "tray-9",
+        ],
+        "no tray named tray-9",
+    );
 
     // The example scopes of `token --help`, minted as the help says, are enough to list printers.
     let help = run(&["token", "--help"]);

@@ -139,4 +139,33 @@ async fn cli_devices_are_ready_once_every_printer_has_advertised() {
         assert!(std::time::Instant::now() < deadline, "never ready: {body}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The control API: a token generated into the spool folder, owner-only, and asked for.
+    let kept = dir.path().join("devices/control.token");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kept).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let token = std::fs::read_to_string(&kept).unwrap();
+    let http = reqwest::Client::new();
+    let printers = format!("{control}/control/printers");
+    assert_eq!(http.get(&printers).send().await.unwrap().status(), 401);
+    let listed = http
+        .get(&printers)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    // Off loopback only with a token given on the command line.
+    let refused = Command::new(exe)
+        .args(["devices", "--control", "0.0.0.0:0", "--config"])
+        .arg(&config)
+        .arg("--spool")
+        .arg(dir.path().join("elsewhere"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("--control-token"),
+        "{stderr}"
+    );
 }

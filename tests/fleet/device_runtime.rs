@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use printlab_device::runtime::{Control, RunningFleet, control_router};
+use printlab_device::runtime::{Control, JobOutputs, RunningFleet, control_router, out_root};
 use printlab_device::spool::Spool;
 use printlab_graph::PrintJobProcessingState;
 use printlab_ipp::{AttributeLookup, GroupTag, Limits};
@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 const LONG_POLL: Duration = Duration::from_secs(2);
+/// The in-process device's control API token.
+const CONTROL_TOKEN: &str = "test-control-token";
 
 /// The harness's one printer, also taking PWG raster and long-edge duplex.
 static PRINTER: LazyLock<String> = LazyLock::new(|| {
@@ -219,8 +221,12 @@ async fn lab_with(text: &str, render: bool) -> Rig {
 /// Starts the device fleet of `text` in this process, for the lab's printer.
 async fn start_devices(mut lab: Rig, text: &str, render: bool) -> Rig {
     let mut devices = TestFleet::open(&lab.spool_dir());
+    let outputs = JobOutputs {
+        spool: devices.spool.clone(),
+        out_root: out_root(&lab.spool_dir()),
+    };
     let running = devices.start(text, render, infra(&lab.printer_uri()));
-    lab.control = serve(control_router(&running.printers)).await;
+    lab.control = serve(control_router(&running.printers, outputs, CONTROL_TOKEN)).await;
     lab.devices = Some(devices);
     lab.wait_advertised().await;
     lab
@@ -482,6 +488,7 @@ async fn a_jam_stops_the_printer_until_cleared_and_no_sheet_prints_twice() {
     let http = reqwest::Client::new();
     let answer = http
         .post(format!("{}/control/printers/Lab/clear", lab.control))
+        .bearer_auth(CONTROL_TOKEN)
         .send()
         .await
         .unwrap();
@@ -493,6 +500,7 @@ async fn a_jam_stops_the_printer_until_cleared_and_no_sheet_prints_twice() {
     })
     .await;
     http.post(format!("{}/control/printers/Lab/clear", lab.control))
+        .bearer_auth(CONTROL_TOKEN)
         .send()
         .await
         .unwrap();
@@ -505,6 +513,7 @@ async fn a_jam_stops_the_printer_until_cleared_and_no_sheet_prints_twice() {
         .await;
     assert_eq!(
         http.post(format!("{}/control/printers/Nope/clear", lab.control))
+            .bearer_auth(CONTROL_TOKEN)
             .send()
             .await
             .unwrap()
@@ -637,7 +646,8 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
 }
 
 /// Killed while jammed, the printer comes back still jammed with the job waiting in
-/// `processing-stopped`; cleared through `printlab devices clear`, it prints the rest of the job
+/// `processing-stopped`; cleared through `printlab devices fault Lab clear` (with the token
+/// the process kept in its spool folder), it prints the rest of the job
 /// after the recorded sheets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared() {
@@ -671,7 +681,16 @@ async fn a_jammed_printer_is_still_jammed_after_a_kill_and_resumes_when_cleared(
             .any(|s| s.operation == "Update-Active-Jobs")
     );
     let cleared = std::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
-        .args(["devices", "clear", "Lab", "--control", &second.control])
+        .args([
+            "devices",
+            "fault",
+            "Lab",
+            "clear",
+            "--control",
+            &second.control,
+        ])
+        .arg("--control-token")
+        .arg(std::fs::read_to_string(spool_dir.join("control.token")).unwrap())
         .output()
         .unwrap();
     assert!(cleared.status.success(), "{cleared:?}");
@@ -760,6 +779,14 @@ async fn extra_latency_delays_every_request() {
     let lab = lab("[printer.faults]\nextra_latency_ms = 300\n").await;
     let id = lab.submit("application/pdf", pdf(1), json!({})).await;
     assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
+    for (gap, steps) in exchange_gaps(&lab, id) {
+        assert!(gap >= Duration::from_millis(300), "{steps}: {gap:?}");
+    }
+    lab.shutdown().await;
+}
+
+/// The time between the exchanges a job takes, each with the two exchanges' names.
+fn exchange_gaps(lab: &Rig, id: i32) -> Vec<(Duration, String)> {
     let seen = lab.tap.all();
     let steps = [
         "Fetch-Job",
@@ -771,15 +798,34 @@ async fn extra_latency_delays_every_request() {
         .iter()
         .map(|step| seen.iter().find(|s| s.is(step, id)).unwrap().at)
         .collect();
-    for (pair, names) in at.windows(2).zip(steps.windows(2)) {
-        assert!(
-            pair[1] - pair[0] >= Duration::from_millis(300),
-            "{} came {:?} after {}",
-            names[1],
-            pair[1] - pair[0],
-            names[0]
-        );
+    (at.windows(2).zip(steps.windows(2)))
+        .map(|(pair, names)| (pair[1] - pair[0], format!("{} → {}", names[0], names[1])))
+        .collect()
+}
+
+/// Latency raised at run time delays every exchange; cleared, it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_latency_raised_at_run_time_delays_every_exchange_until_cleared() {
+    let lab = lab("").await;
+    let token = Some(CONTROL_TOKEN);
+    let latency = Duration::from_millis(800);
+    let path = "/Lab/faults/network-latency";
+    let (status, body) = control_call(&lab, Method::POST, &format!("{path}?ms=800"), token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let slow = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(slow).await), "completed");
+    for (gap, steps) in exchange_gaps(&lab, slow) {
+        assert!(gap >= latency, "{steps}: {gap:?}");
     }
+    let (status, body) = control_call(&lab, Method::DELETE, path, token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let quick = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(quick).await), "completed");
+    let total: Duration = exchange_gaps(&lab, quick).iter().map(|(gap, _)| *gap).sum();
+    assert!(total < latency, "{total:?} for three exchanges");
+    let (status, body) = control_call(&lab, Method::POST, path, token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("needs ms"), "{body}");
     lab.shutdown().await;
 }
 
@@ -904,5 +950,356 @@ async fn with_rendering_off_jobs_print_by_their_layout() {
         (3, 5)
     );
     assert!(!lab.spool_dir().join(format!("out/Lab/{duplex}")).exists());
+    lab.shutdown().await;
+}
+
+/// A request to the in-process device's control API, with `token` as bearer when given.
+async fn control_call(
+    lab: &Rig,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, String) {
+    let mut request = lab
+        .http
+        .request(method, format!("{}/control/printers{path}", lab.control));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.unwrap();
+    (answer.status(), answer.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_api_answers_only_its_token() {
+    let lab = lab("").await;
+    for (method, path) in [
+        (Method::GET, ""),
+        (Method::POST, "/Lab/clear"),
+        (Method::POST, "/Lab/faults/jam"),
+        (Method::DELETE, "/Lab/faults/jam"),
+    ] {
+        let (status, body) = control_call(&lab, method.clone(), path, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
+        let (status, body) = control_call(&lab, method.clone(), path, Some("guess")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+    }
+    let no_scheme = lab
+        .http
+        .get(format!("{}/control/printers", lab.control))
+        .header("authorization", CONTROL_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_scheme.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        no_scheme.headers()["www-authenticate"].to_str().unwrap(),
+        "Bearer"
+    );
+    // Nothing was raised by the refused requests.
+    let (status, listing) = control_call(&lab, Method::GET, "", Some(CONTROL_TOKEN)).await;
+    assert_eq!(status, StatusCode::OK, "{listing}");
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(listing[0]["name"], "Lab", "{listing}");
+    assert_eq!(listing[0]["reasons"], json!(["none"]), "{listing}");
+    let (status, body) =
+        control_call(&lab, Method::POST, "/Lab/faults/smoke", Some(CONTROL_TOKEN)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("jam, paper-out, cover-open"), "{body}");
+    let (status, body) = control_call(
+        &lab,
+        Method::POST,
+        "/Lab/faults/paper-out?tray=tray-1",
+        Some(CONTROL_TOKEN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("no tray named tray-1"), "{body}");
+    lab.shutdown().await;
+}
+
+/// A jam raised through the control API while sheet 2 of 4 is in the engine stops the job in
+/// Graph (`stopped`, the jam named) and the printer (`mediaJam`, IPP `media-jam`); nothing
+/// moves until the jam is cleared, and then the job completes with each sheet reported once
+/// and in the manifest once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jam_raised_mid_job_stops_it_and_the_clear_resumes_at_that_sheet() {
+    let slow = PRINTER.replace("pages_per_minute = 600", "pages_per_minute = 60");
+    let lab = lab_with(&slow, true).await;
+    let token = Some(CONTROL_TOKEN);
+    let id = lab.submit("application/pdf", pdf(4), json!({})).await;
+    wait_for("sheet 1 reported", Duration::from_secs(30), || async {
+        match lab.tap.sheet_reports(id).last() {
+            Some(&sheets) if sheets >= 1 => Ok(()),
+            last => Err(json!(last)),
+        }
+    })
+    .await;
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/faults/jam", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab
+        .wait_job("the job stopped by the jam", id, |j| {
+            job_state(j) == "stopped"
+        })
+        .await;
+    let description = job["status"]["description"].as_str().unwrap_or_default();
+    assert!(description.contains("media-jam"), "{job}");
+    let printer = lab
+        .wait_printer("the jam in Graph", |p| printer_has(p, "mediaJam"))
+        .await;
+    assert_eq!(printer["status"]["state"], "stopped", "{printer}");
+    let handle = lab.fleet().printer("Lab").unwrap();
+    assert!(handle.snapshot().reasons.contains(&"media-jam".to_string()));
+    let stopped_at = lab.tap.sheet_reports(id).last().copied();
+    assert!(stopped_at < Some(4), "{stopped_at:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(lab.tap.sheet_reports(id).last().copied(), stopped_at);
+    assert_eq!(job_state(&lab.job(id).await), "stopped");
+    let (status, body) = control_call(&lab, Method::DELETE, "/Lab/faults/jam", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab.wait_ended(id).await;
+    assert_eq!(job_state(&job), "completed", "{job}");
+    lab.tap.assert_sheets_once(id, 4);
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(lab.spool_dir().join(format!("out/Lab/{id}/manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    let sheets: Vec<u64> = (manifest["sides"].as_array().unwrap().iter())
+        .map(|s| s["sheet"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sheets, vec![1, 2, 3, 4], "{manifest}");
+    // The same outputs through the control API: the spool listing, the manifest, each side.
+    let (status, listing) = control_call(&lab, Method::GET, "/Lab/jobs", token).await;
+    assert_eq!(status, StatusCode::OK, "{listing}");
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(listing[0]["job_id"], id, "{listing}");
+    let job_path = format!("/Lab/jobs/{id}");
+    let (status, served) = control_call(
+        &lab,
+        Method::GET,
+        &format!("{job_path}/manifest.json"),
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Value>(&served).unwrap(), manifest);
+    for side in manifest["sides"].as_array().unwrap() {
+        let file = side["file"].as_str().unwrap();
+        let url = format!("{}/control/printers{job_path}/sides/{file}", lab.control);
+        let answer = lab
+            .http
+            .get(url)
+            .bearer_auth(CONTROL_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{file}");
+        assert_eq!(answer.headers()["content-type"], "image/png");
+        let png = answer.bytes().await.unwrap();
+        let on_disk = std::fs::read(lab.spool_dir().join(format!("out/Lab/{id}/{file}"))).unwrap();
+        assert_eq!(png.as_ref(), on_disk.as_slice(), "{file}");
+    }
+    for escape in [
+        format!("{job_path}/sides/..%2Fmanifest.json"),
+        format!("{job_path}/sides/..%2F..%2F..%2Fdb%2Fconf"),
+        format!("{job_path}/sides/.hidden.png"),
+        "/Lab/jobs/..%2F..%2Fdb/manifest.json".to_string(),
+    ] {
+        let (status, body) = control_call(&lab, Method::GET, &escape, token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{escape}: {body}");
+    }
+    lab.wait_printer("the printer idle again", |p| p["status"]["state"] == "idle")
+        .await;
+    lab.shutdown().await;
+}
+
+/// Cover open raised while idle: Graph shows it, a job sent meanwhile waits `stopped`, and
+/// clearing that one fault prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cover_opened_while_idle_holds_the_next_job_until_closed() {
+    let lab = lab("").await;
+    let token = Some(CONTROL_TOKEN);
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/faults/cover-open", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    lab.wait_printer("the open cover in Graph", |p| {
+        printer_has(p, "coverOpen") && p["status"]["state"] == "stopped"
+    })
+    .await;
+    let id = lab.submit("application/pdf", pdf(2), json!({})).await;
+    lab.wait_job("the job held by the open cover", id, |j| {
+        job_state(j) == "stopped"
+    })
+    .await;
+    let reports = lab.tap.sheet_reports(id);
+    assert!(reports.iter().all(|&s| s == 0), "{reports:?}");
+    let (status, body) = control_call(&lab, Method::DELETE, "/Lab/faults/cover-open", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
+    lab.tap.assert_sheets_once(id, 2);
+    lab.shutdown().await;
+}
+
+/// Paper out on the tray a job feeds from stops it before its next sheet with `mediaEmpty`;
+/// another tray running out does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_out_on_the_selected_tray_stops_the_job_and_a_refill_resumes_it() {
+    let trays = PRINTER
+        .replace(
+            r#"finishings = ["none"]"#,
+            "finishings = [\"none\"]\ninput_bins = [\"auto\", \"tray-1\", \"tray-2\"]",
+        )
+        .replace("pages_per_minute = 600", "pages_per_minute = 60")
+        + "[[printer.trays]]\nname = \"tray-1\"\nmedia_size = \"A4\"\ncapacity = 100\n\
+           [[printer.trays]]\nname = \"tray-2\"\nmedia_size = \"A4\"\ncapacity = 100\n";
+    let lab = lab_with(&trays, false).await;
+    let token = Some(CONTROL_TOKEN);
+    let id = lab
+        .submit("application/pdf", pdf(3), json!({"inputBin": "tray-2"}))
+        .await;
+    wait_for("sheet 1 reported", Duration::from_secs(30), || async {
+        match lab.tap.sheet_reports(id).last() {
+            Some(&sheets) if sheets >= 1 => Ok(()),
+            last => Err(json!(last)),
+        }
+    })
+    .await;
+    let (status, body) = control_call(
+        &lab,
+        Method::POST,
+        "/Lab/faults/paper-out?tray=tray-1",
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = control_call(
+        &lab,
+        Method::POST,
+        "/Lab/faults/paper-out?tray=tray-2",
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    lab.wait_job("the job stopped by paper out", id, |j| {
+        job_state(j) == "stopped"
+    })
+    .await;
+    let printer = lab
+        .wait_printer("paper out in Graph", |p| printer_has(p, "mediaEmpty"))
+        .await;
+    assert_eq!(printer["status"]["state"], "stopped", "{printer}");
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/clear", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
+    lab.tap.assert_sheets_once(id, 3);
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_stops_the_job_after_its_sheet_and_resume_completes_it() {
+    let slow = PRINTER.replace("pages_per_minute = 600", "pages_per_minute = 60");
+    let lab = lab_with(&slow, true).await;
+    let token = Some(CONTROL_TOKEN);
+    let id = lab.submit("application/pdf", pdf(4), json!({})).await;
+    wait_for("sheet 1 reported", Duration::from_secs(30), || async {
+        match lab.tap.sheet_reports(id).last() {
+            Some(&sheets) if sheets >= 1 => Ok(()),
+            last => Err(json!(last)),
+        }
+    })
+    .await;
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/pause", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab
+        .wait_job("the job stopped by the pause", id, |j| {
+            job_state(j) == "stopped"
+        })
+        .await;
+    let description = job["status"]["description"].as_str().unwrap_or_default();
+    assert!(description.contains("paused"), "{job}");
+    let printer = lab
+        .wait_printer("the pause in Graph", |p| printer_has(p, "paused"))
+        .await;
+    assert_eq!(printer["status"]["state"], "stopped", "{printer}");
+    let handle = lab.fleet().printer("Lab").unwrap();
+    assert_eq!(handle.snapshot().reasons, ["paused"]);
+    let paused_at = lab.tap.sheet_reports(id).last().copied();
+    assert!(paused_at < Some(4), "{paused_at:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(lab.tap.sheet_reports(id).last().copied(), paused_at);
+    assert_eq!(job_state(&lab.job(id).await), "stopped");
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/resume", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab.wait_ended(id).await;
+    assert_eq!(job_state(&job), "completed", "{job}");
+    lab.tap.assert_sheets_once(id, 4);
+    lab.wait_printer("the pause over in Graph", |p| !printer_has(p, "paused"))
+        .await;
+    let (status, _) = control_call(&lab, Method::POST, "/Nope/pause", token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Offline raised at run time: the device stops talking to the service (a job sent meanwhile is
+/// not fetched), clearing it reconnects and prints the job; `for=` ends it by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_raised_at_run_time_stops_fetching_until_cleared_or_its_time_is_up() {
+    let lab = lab("").await;
+    let token = Some(CONTROL_TOKEN);
+    let handle = lab.fleet().printer("Lab").unwrap();
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/faults/offline", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
+        .await
+        .unwrap();
+    let quiet_from = Instant::now();
+    let id = lab.submit("application/pdf", pdf(2), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during: Vec<String> = (lab.tap.between(quiet_from, Instant::now()).into_iter())
+        .map(|s| s.operation)
+        .collect();
+    assert_eq!(
+        during,
+        Vec::<String>::new(),
+        "the device talked while offline"
+    );
+    assert_eq!(lab.tap.acks(id), 0);
+    assert!(lab.tap.sheet_reports(id).is_empty());
+    let (status, body) = control_call(&lab, Method::DELETE, "/Lab/faults/offline", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = lab.wait_ended(id).await;
+    assert_eq!(job_state(&job), "completed", "{job}");
+    lab.tap.assert_sheets_once(id, 2);
+    // For a while: back by itself.
+    let (status, body) =
+        control_call(&lab, Method::POST, "/Lab/faults/offline?for=1s", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| s.connected))
+        .await
+        .unwrap();
+    // Clearing every fault plugs the cable in too.
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/faults/offline", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| !s.connected))
+        .await
+        .unwrap();
+    let (status, body) = control_call(&lab, Method::POST, "/Lab/clear", token).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_for(|s| s.connected))
+        .await
+        .unwrap();
+    for (path, words) in [
+        ("/Lab/faults/offline?for=soon", "is not a duration"),
+        (
+            "/Lab/faults/offline?tray=tray-1",
+            "only paper-out takes a tray",
+        ),
+        ("/Lab/faults/jam?for=1s", "only offline takes a duration"),
+    ] {
+        let (status, body) = control_call(&lab, Method::POST, path, token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body.contains(words), "{path}: {body}");
+    }
     lab.shutdown().await;
 }

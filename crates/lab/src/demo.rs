@@ -1,6 +1,7 @@
 //! The demo: generated samples, the jobs each printer's capabilities allow, what each must end
 //! as (from `printers.toml`), and running them through Graph as a user and an operator would.
 
+use crate::discovery::ControlAccess;
 use printlab_client::follow::output_dir;
 use printlab_client::resume::ResumeStore;
 use printlab_client::shares::Target;
@@ -344,7 +345,7 @@ struct Running {
 /// the control API (when given) as an operator would.
 pub async fn run(
     graph: &GraphClient,
-    control: Option<&str>,
+    control: Option<&ControlAccess>,
     jobs: Vec<DemoJob>,
     store: &ResumeStore,
     timeout: Duration,
@@ -444,7 +445,7 @@ fn manifest_sheets(dir: &Path) -> Option<u64> {
 /// notes what was cleared.
 async fn clear_fault(
     graph: &GraphClient,
-    control: &str,
+    control: &ControlAccess,
     job: &DemoJob,
     cleared: &mut Vec<String>,
 ) -> Result<(), DemoError> {
@@ -461,12 +462,13 @@ async fn clear_fault(
     tokio::time::sleep(WALK).await;
     let url = format!(
         "{}/control/printers/{}/clear",
-        control.trim_end_matches('/'),
+        control.url.trim_end_matches('/'),
         job.printer.replace(' ', "%20")
     );
     let answer = graph
         .http()
         .post(&url)
+        .bearer_auth(&control.token)
         .send()
         .await
         .map_err(|source| DemoError::Control {

@@ -20,6 +20,11 @@ pub const DISCOVERY_FILE: &str = "lab.json";
 /// The file in a lab's data folder that holds the ready-made user token.
 pub const USER_TOKEN_FILE: &str = "user.token";
 
+/// The file in a lab's (or a `printlab devices` spool's) data folder that holds the control
+/// API's bearer token: `printlab up` writes its admin token there, `printlab devices` the token
+/// it was given or generated.
+pub const CONTROL_TOKEN_FILE: &str = "control.token";
+
 /// What `lab.json` holds. Fields are only ever added, so an older file still reads (`default`
 /// for anything a newer lab adds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +56,8 @@ pub enum DiscoveryError {
         #[source]
         source: std::io::Error,
     },
+    #[error("no token for the control API at {url}: pass --control-token (as `printlab devices` printed it) or run this where {} is", path.display())]
+    NoControlToken { path: PathBuf, url: String },
     #[error("{} is not a lab.json that printlab wrote", path.display())]
     Parse {
         path: PathBuf,
@@ -109,20 +116,59 @@ pub fn ca_file(given: Option<&Path>, data_dir: &Path) -> Result<Option<PathBuf>,
     Ok(LabInfo::read(data_dir)?.and_then(|lab| lab.ca))
 }
 
-/// Where the devices' control API is: `given`, else the lab described in `data_dir`.
-pub fn control_url(given: Option<&str>, data_dir: &Path) -> Result<Option<String>, DiscoveryError> {
-    if let Some(url) = given {
-        return Ok(Some(url.to_string()));
-    }
-    Ok(LabInfo::read(data_dir)?.map(|lab| lab.control))
+/// How to reach the devices' control API: its URL and bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlAccess {
+    pub url: String,
+    pub token: String,
+}
+
+/// Writes the control API's token into `data_dir` (owner-only), as [`LabInfo::write`] does
+/// `lab.json`.
+pub fn write_control_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
+    printlab_datadir::replace_file(&data_dir.join(CONTROL_TOKEN_FILE), token.as_bytes())
+}
+
+/// The control token kept in `data_dir`, if there is one.
+pub fn control_token(data_dir: &Path) -> Option<String> {
+    read_token(&data_dir.join(CONTROL_TOKEN_FILE))
+}
+
+/// The devices' control API: `url` else the lab described in `data_dir`, with `token` else the
+/// one kept in `data_dir`. `None` when nothing names a control API; an error when one is named
+/// but no token for it is found.
+pub fn control_access(
+    url: Option<&str>,
+    token: Option<&str>,
+    data_dir: &Path,
+) -> Result<Option<ControlAccess>, DiscoveryError> {
+    let url = match url {
+        Some(url) => url.to_string(),
+        None => match LabInfo::read(data_dir)? {
+            Some(lab) => lab.control,
+            None => return Ok(None),
+        },
+    };
+    let token = match token {
+        Some(token) => token.to_string(),
+        None => control_token(data_dir).ok_or_else(|| DiscoveryError::NoControlToken {
+            path: data_dir.join(CONTROL_TOKEN_FILE),
+            url: url.clone(),
+        })?,
+    };
+    Ok(Some(ControlAccess { url, token }))
+}
+
+fn read_token(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 /// The user token a lab left in `data_dir`, if there is one.
 pub fn user_token(data_dir: &Path) -> Option<String> {
-    std::fs::read_to_string(data_dir.join(USER_TOKEN_FILE))
-        .ok()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+    read_token(&data_dir.join(USER_TOKEN_FILE))
 }
 
 #[cfg(test)]
@@ -134,7 +180,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(LabInfo::read(dir.path()).unwrap().is_none());
         assert_eq!(cloud_url(None, dir.path()).unwrap(), DEFAULT_CLOUD_URL);
-        assert_eq!(control_url(None, dir.path()).unwrap(), None);
+        assert_eq!(control_access(None, None, dir.path()).unwrap(), None);
         let info = LabInfo {
             cloud: "http://127.0.0.1:1".into(),
             graph: "http://127.0.0.1:1/v1.0".into(),
@@ -147,9 +193,15 @@ mod tests {
         assert_eq!(LabInfo::read(dir.path()).unwrap(), Some(info));
         assert_eq!(cloud_url(None, dir.path()).unwrap(), "http://127.0.0.1:1");
         assert_eq!(cloud_url(Some("http://h"), dir.path()).unwrap(), "http://h");
+        let err = control_access(None, None, dir.path()).unwrap_err();
+        assert!(err.to_string().contains(CONTROL_TOKEN_FILE), "{err}");
+        write_control_token(dir.path(), "secret").unwrap();
         assert_eq!(
-            control_url(None, dir.path()).unwrap().as_deref(),
-            Some("http://127.0.0.1:2")
+            control_access(None, None, dir.path()).unwrap(),
+            Some(ControlAccess {
+                url: "http://127.0.0.1:2".into(),
+                token: "secret".into()
+            })
         );
         std::fs::write(dir.path().join(DISCOVERY_FILE), "{").unwrap();
         let err = LabInfo::read(dir.path()).unwrap_err();

@@ -292,7 +292,15 @@ impl Lab {
             })?
         );
         let _ = devices.set(fleet.printers.clone());
-        let router = runtime::control_router(&fleet.printers).merge(health_router(readiness));
+        let router = runtime::control_router(
+            &fleet.printers,
+            runtime::JobOutputs {
+                spool: spool.clone(),
+                out_root: out_dir.clone(),
+            },
+            &admin_token,
+        )
+        .merge(health_router(readiness));
         tokio::spawn(serve(
             control,
             router,
@@ -333,7 +341,8 @@ impl Lab {
         &self.fleet.printers
     }
 
-    /// Writes `lab.json` (URLs, the printers, the HTTPS CA file) and `user.token` into the data folder, so that
+    /// Writes `lab.json` (URLs, the printers, the HTTPS CA file), `control.token` (the admin
+    /// token, which the control API asks for) and `user.token` into the data folder, so that
     /// commands in another terminal find the lab without flags ([`discovery`]).
     pub fn write_discovery(&self) -> Result<(), LabError> {
         let info = LabInfo {
@@ -349,6 +358,8 @@ impl Lab {
             move |source| LabError::Write { path, source }
         };
         info.write(&self.data_dir).map_err(at(DISCOVERY_FILE))?;
+        discovery::write_control_token(&self.data_dir, &self.admin_token)
+            .map_err(at(discovery::CONTROL_TOKEN_FILE))?;
         discovery::write_user_token(&self.data_dir, &self.user_token).map_err(at(USER_TOKEN_FILE))
     }
 

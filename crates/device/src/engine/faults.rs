@@ -59,6 +59,30 @@ pub enum Fault {
 }
 
 impl Fault {
+    pub const ALL: [Fault; 5] = [
+        Fault::MediaJam,
+        Fault::MediaEmpty,
+        Fault::CoverOpen,
+        Fault::TonerEmpty,
+        Fault::MarkerSupplyEmpty,
+    ];
+
+    /// The name a person uses in the control API and `printlab devices fault`.
+    pub fn control_name(self) -> &'static str {
+        match self {
+            Fault::MediaJam => "jam",
+            Fault::MediaEmpty => "paper-out",
+            Fault::CoverOpen => "cover-open",
+            Fault::TonerEmpty => "toner-empty",
+            Fault::MarkerSupplyEmpty => "marker-supply-empty",
+        }
+    }
+
+    /// The fault a control name stands for.
+    pub fn from_control_name(name: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|f| f.control_name() == name)
+    }
+
     /// The IPP `printer-state-reasons` keyword.
     pub fn ipp_keyword(self) -> &'static str {
         match self {

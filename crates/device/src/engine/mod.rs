@@ -16,7 +16,7 @@ mod tests;
 pub use consumables::{Levels, Supply, SupplyLevel, SupplyWarning, Tray};
 pub use faults::{Fault, FaultMemory, FaultSpec, OfflineWindow, RandomFaults};
 
-use printlab_graph::{PrinterProcessingState, PrinterStatus};
+use printlab_graph::{PrinterProcessingState, PrinterProcessingStateDetail, PrinterStatus};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,8 @@ pub enum EngineEvent {
 pub struct EngineStatus {
     pub state: PrinterProcessingState,
     pub faults: Vec<Fault>,
+    /// Paused by a person: no sheet is fed until they resume it.
+    pub paused: bool,
     /// Supplies running low: reported, but the printer keeps printing.
     pub warnings: Vec<SupplyWarning>,
 }
@@ -87,6 +89,7 @@ impl EngineStatus {
     /// IPP `printer-state-reasons`: `none` when nothing is wrong.
     pub fn ipp_reasons(&self) -> Vec<&'static str> {
         let reasons: Vec<&'static str> = (self.faults.iter().map(|f| f.ipp_keyword()))
+            .chain(self.paused.then_some("paused"))
             .chain(self.warnings.iter().map(|w| w.ipp_keyword()))
             .collect();
         if reasons.is_empty() {
@@ -101,6 +104,9 @@ impl EngineStatus {
         PrinterStatus {
             state: self.state,
             details: (self.faults.iter().map(|f| f.graph_detail()))
+                .chain(self.paused.then(|| {
+                    PrinterProcessingStateDetail::from_name("paused").expect("core member")
+                }))
                 .chain(self.warnings.iter().map(|w| w.graph_detail()))
                 .collect(),
             // Always a message: a service keeps the last one it was given, so "clear the jam"
@@ -112,6 +118,7 @@ impl EngineStatus {
                     .map(|f| f.remedy())
                     .collect::<Vec<_>>()
                     .join("; "),
+                _ if self.paused => "Paused".to_string(),
                 PrinterProcessingState::Processing => "Printing".to_string(),
                 _ => "Ready".to_string(),
             }),
@@ -125,6 +132,8 @@ pub enum EngineError {
     Busy(u32),
     #[error("job {0} is not on the engine")]
     NotActive(u32),
+    #[error("the printer has no tray named {0}")]
+    UnknownTray(String),
 }
 
 /// Why a document did not interpret.
@@ -153,6 +162,7 @@ pub struct Engine {
     rng: Option<StdRng>,
     active: Option<ActiveJob>,
     present: BTreeSet<Fault>,
+    paused: bool,
     sheets_picked: u64,
     sheets_printed: u64,
     paper_left: Option<u64>,
@@ -179,6 +189,7 @@ impl Engine {
             rng,
             active: None,
             present: BTreeSet::new(),
+            paused: false,
             sheets_picked: 0,
             sheets_printed: 0,
             paper_left,
@@ -273,7 +284,7 @@ impl Engine {
 
     /// Current state and reasons.
     pub fn status(&self) -> EngineStatus {
-        let state = if !self.present.is_empty() {
+        let state = if !self.present.is_empty() || self.paused {
             PrinterProcessingState::Stopped
         } else if self.active.is_some() {
             PrinterProcessingState::Processing
@@ -290,6 +301,7 @@ impl Engine {
         EngineStatus {
             state,
             faults: self.present.iter().copied().collect(),
+            paused: self.paused,
             warnings,
         }
     }
@@ -370,10 +382,61 @@ impl Engine {
         if !self.present.remove(&fault) {
             return false;
         }
-        if let Some(job) = &mut self.active {
+        self.feed_again_at(now);
+        true
+    }
+
+    /// Raises a fault a person causes at run time (the control API). A jam takes the sheet in
+    /// the engine with it: that sheet is not counted and prints again after the clear, so the
+    /// job resumes at it without losing or repeating a page. Any other fault lets the sheet in
+    /// the engine finish once the fault is cleared. Gives the stop, if the fault was new.
+    pub fn raise_now(&mut self, fault: Fault, now: Duration) -> Option<EngineEvent> {
+        if fault == Fault::MediaJam
+            && let Some(job) = &mut self.active
+            && job.in_flight_until.take().is_some()
+        {
             job.next_start = job.next_start.max(now);
         }
+        let mut events = Vec::new();
+        self.raise(fault, now, &mut events);
+        events.pop()
+    }
+
+    /// Pauses the printer, as a person pressing its Pause button: the engine stops as it does for
+    /// a fault other than a jam (the sheet in it comes out after [`Engine::resume`]), so the job
+    /// waits without a sheet reported in between. Returns false if it was paused.
+    pub fn pause(&mut self) -> bool {
+        !std::mem::replace(&mut self.paused, true)
+    }
+
+    /// Ends a pause: feeding goes on at `now`, unless a fault still stops the printer. Returns
+    /// false if it was not paused.
+    pub fn resume(&mut self, now: Duration) -> bool {
+        if !std::mem::replace(&mut self.paused, false) {
+            return false;
+        }
+        self.feed_again_at(now);
         true
+    }
+
+    /// After a stop: a sheet left in the engine comes out at `now` and the next follows at the
+    /// rated pace from there, not at once to make up for the time stopped.
+    fn feed_again_at(&mut self, now: Duration) {
+        if let Some(job) = &mut self.active {
+            job.next_start = job.next_start.max(now);
+            if let Some(until) = &mut job.in_flight_until {
+                *until = (*until).max(now);
+            }
+        }
+    }
+
+    /// Empties a declared tray, as a person taking its paper out: the job feeding from it stops
+    /// with `media-empty` before its next sheet, and a clear fills it to its capacity.
+    pub fn empty_tray(&mut self, name: &str) -> Result<(), EngineError> {
+        let index = (self.trays.iter().position(|t| t.name == name))
+            .ok_or_else(|| EngineError::UnknownTray(name.to_string()))?;
+        self.tray_levels[index] = Some(0);
+        Ok(())
     }
 
     fn raise(&mut self, fault: Fault, at: Duration, events: &mut Vec<EngineEvent>) {
@@ -418,7 +481,7 @@ impl Engine {
     /// Runs the engine up to `now` and reports what happened, in order.
     pub fn advance(&mut self, now: Duration) -> Vec<EngineEvent> {
         let mut events = Vec::new();
-        while self.present.is_empty() {
+        while self.present.is_empty() && !self.paused {
             let Some(job) = self.active.clone() else {
                 break;
             };
@@ -507,7 +570,7 @@ impl Engine {
     /// When the device should call [`Engine::advance`] next; `None` while idle or stopped (only
     /// a new job or a cleared fault changes anything then).
     pub fn next_wakeup(&self) -> Option<Duration> {
-        if !self.present.is_empty() {
+        if !self.present.is_empty() || self.paused {
             return None;
         }
         let job = self.active.as_ref()?;

@@ -633,3 +633,101 @@ fn a_supply_warns_at_its_low_mark_stops_at_zero_and_levels_survive_a_restart() {
     assert_eq!(sheets(&restarted.advance(Duration::ZERO)), [2, 3]);
     assert_eq!(restarted.status().ipp_reasons(), ["none"]);
 }
+
+#[test]
+fn a_jam_raised_mid_sheet_reprints_that_sheet_after_the_clear() {
+    let mut e = Engine::new(spec(30), FaultSpec::default());
+    let work = JobWork {
+        sheets: 3,
+        impressions: 3,
+    };
+    e.start_job(1, work, 0, Duration::ZERO).unwrap();
+    e.advance(Duration::ZERO);
+    assert_eq!(sheets(&e.advance(7 * S)), vec![1]);
+    // Sheet 2 is in the engine (due at 9 s) when the jam comes at 8 s.
+    e.advance(8 * S);
+    assert_eq!(
+        e.raise_now(Fault::MediaJam, 8 * S),
+        Some(EngineEvent::Stopped {
+            job: Some(1),
+            fault: Fault::MediaJam,
+            at: 8 * S
+        })
+    );
+    assert_eq!(e.raise_now(Fault::MediaJam, 8 * S), None);
+    assert!(e.advance(20 * S).is_empty());
+    assert_eq!(e.active_job(), Some((1, 1)));
+    assert!(e.clear(Fault::MediaJam, 20 * S));
+    e.advance(20 * S);
+    assert_eq!(sheets(&e.advance(22 * S)), vec![2]);
+    assert_eq!(sheets(&e.advance(24 * S)), vec![3]);
+    assert_eq!(e.active_job(), None);
+}
+
+#[test]
+fn an_emptied_tray_stops_the_job_feeding_from_it_before_its_next_sheet() {
+    let tray = |name: &str| Tray {
+        name: name.to_string(),
+        media_size: "iso_a4_210x297mm".to_string(),
+        media_type: None,
+        capacity: 250,
+        level: None,
+    };
+    let mut e = Engine::new(spec(30), FaultSpec::default())
+        .with_consumables(vec![tray("tray-1"), tray("tray-2")], Vec::new());
+    assert_eq!(
+        e.empty_tray("tray-9"),
+        Err(EngineError::UnknownTray("tray-9".into()))
+    );
+    let work = JobWork {
+        sheets: 2,
+        impressions: 2,
+    };
+    e.start_job(1, work, 0, Duration::ZERO).unwrap();
+    e.select_tray(Some("tray-2"), None);
+    e.advance(Duration::ZERO);
+    e.empty_tray("tray-1").unwrap();
+    assert_eq!(sheets(&e.advance(7 * S)), vec![1]);
+    e.empty_tray("tray-2").unwrap();
+    let stop = e.advance(9 * S);
+    assert!(stop.iter().any(|ev| matches!(
+        ev,
+        EngineEvent::Stopped {
+            fault: Fault::MediaEmpty,
+            ..
+        }
+    )));
+    assert!(e.clear(Fault::MediaEmpty, 10 * S));
+    assert_eq!(
+        e.trays().map(|(_, l)| l).collect::<Vec<_>>(),
+        vec![Some(250), Some(250)]
+    );
+}
+
+#[test]
+fn a_pause_holds_the_sheet_in_the_engine_until_resumed_then_keeps_the_pace() {
+    let mut e = Engine::new(spec(30), FaultSpec::default());
+    let work = JobWork {
+        sheets: 3,
+        impressions: 3,
+    };
+    e.start_job(1, work, 0, Duration::ZERO).unwrap();
+    e.advance(Duration::ZERO);
+    assert_eq!(sheets(&e.advance(7 * S)), vec![1]);
+    // Sheet 2 is in the engine (due at 9 s) when the pause comes at 8 s.
+    e.advance(8 * S);
+    assert!(e.pause());
+    assert!(!e.pause());
+    assert_eq!(e.status().state, PrinterProcessingState::Stopped);
+    assert_eq!(e.status().ipp_reasons(), ["paused"]);
+    assert_eq!(e.next_wakeup(), None);
+    assert!(e.advance(30 * S).is_empty());
+    assert_eq!(e.active_job(), Some((1, 1)));
+    assert!(e.resume(30 * S));
+    assert!(!e.resume(30 * S));
+    assert_eq!(e.status().ipp_reasons(), ["none"]);
+    // Sheet 2 comes out at the resume, sheet 3 a sheet's time later: no catching up.
+    assert_eq!(sheets(&e.advance(31 * S)), vec![2]);
+    assert_eq!(sheets(&e.advance(32 * S)), vec![3]);
+    assert_eq!(e.active_job(), None);
+}

@@ -169,6 +169,7 @@ pub fn start_fleet<L: Into<Link>>(
         let link = endpoint_of(config)?.into();
         let started = Instant::now();
         let network = Arc::new(Network::new(config.faults.clone(), started));
+        let cable = network.clone();
         let (control_tx, control_rx) = mpsc::channel(8);
         let mut engine = Engine::new(config.engine.clone(), config.faults.clone())
             .with_consumables(config.trays.clone(), config.supplies.clone());
@@ -265,7 +266,9 @@ pub fn start_fleet<L: Into<Link>>(
         }
         handles.push(PrinterHandle {
             name: config.name.clone(),
+            trays: config.trays.iter().map(|t| t.name.clone()).collect(),
             control: control_tx,
+            network: cable,
             status: status_rx,
         });
     }

@@ -4,11 +4,11 @@
 use super::session::{Device, Interrupted, REPORTED};
 use crate::config::PrinterConfig;
 use crate::constraint::{self, Resolution};
-use crate::engine::{EngineEvent, Fault, JobWork};
+use crate::engine::{EngineEvent, JobWork};
 use crate::infra_client::{InfraClientError, JobReport, job_state};
 use crate::spool::{JobRecord, NewJob, OutputRecord, SpoolError};
 use printlab_graph::rules::check_job;
-use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
+use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState, PrinterProcessingState};
 use printlab_ipp::AttributeLookup;
 use printlab_mapping::{graph_from_job_template, media_by_name, ticket_from_graph};
 use printlab_render::{
@@ -385,8 +385,8 @@ impl Device {
         }
         // Still stopped from before a restart, an outage or an offline window: the job waits,
         // and the service hears so (it was just told the job is processing).
-        if let Some(&fault) = self.engine.status().faults.first() {
-            self.stopped(job, fault).await?;
+        if self.engine.status().state == PrinterProcessingState::Stopped {
+            self.stopped(job).await?;
         }
         loop {
             let mut done = false;
@@ -436,7 +436,7 @@ impl Device {
                             )
                             .await?;
                     }
-                    EngineEvent::Stopped { fault, .. } => self.stopped(job, fault).await?,
+                    EngineEvent::Stopped { .. } => self.stopped(job).await?,
                     EngineEvent::JobDone { .. } => done = true,
                 }
             }
@@ -453,7 +453,7 @@ impl Device {
                 _ = self.shutdown.cancelled() => return Err(Interrupted::Shutdown),
                 Some(action) = self.control.recv() => {
                     self.apply_control(action).await?;
-                    if self.engine.status().faults.is_empty() {
+                    if self.engine.status().state != PrinterProcessingState::Stopped {
                         let progress = self.spool.job(&name, job)?.map(|r| r.progress).unwrap_or_default();
                         self.client.update_job_status(job, &JobReport {
                             state: job_state::PROCESSING,
@@ -468,8 +468,20 @@ impl Device {
         }
     }
 
-    async fn stopped(&mut self, job: u32, fault: Fault) -> Result<(), Interrupted> {
-        warn!(fault = fault.ipp_keyword(), "printer stopped");
+    /// Tells the service the job waits (`processing-stopped`) and why: every fault present and
+    /// a pause, each with what a person must do.
+    pub(super) async fn stopped(&mut self, job: u32) -> Result<(), Interrupted> {
+        let status = self.engine.status();
+        let why = (status.faults.iter())
+            .map(|f| format!("{}: {}", f.ipp_keyword(), f.remedy()))
+            .chain(
+                status
+                    .paused
+                    .then(|| "paused: resume the printer".to_string()),
+            )
+            .collect::<Vec<_>>()
+            .join("; ");
+        warn!(why, "printer stopped");
         self.remember_faults()?;
         self.spool.flush()?;
         self.advertise(false).await?;
@@ -479,11 +491,7 @@ impl Device {
                 &JobReport {
                     state: job_state::PROCESSING_STOPPED,
                     reasons: vec!["printer-stopped".into()],
-                    message: Some(format!(
-                        "The printer stopped ({}): {}",
-                        fault.ipp_keyword(),
-                        fault.remedy()
-                    )),
+                    message: Some(format!("The printer stopped ({why})")),
                     impressions_completed: None,
                     sheets_completed: None,
                 },

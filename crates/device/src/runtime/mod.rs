@@ -21,7 +21,7 @@ mod printer_handle;
 mod session;
 mod token_refresh;
 
-pub use control_api::control_router;
+pub use control_api::{JobOutputs, control_router, generate_control_token};
 pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
     fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,

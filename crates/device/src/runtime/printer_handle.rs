@@ -1,15 +1,28 @@
 //! A running printer seen from outside its task: its state snapshot, its handle, and the actions
 //! a person can send it. Every other runtime file uses these; they use none of them.
 
+use crate::engine::Fault;
+use crate::network::Network;
 use printlab_graph::PrinterProcessingState;
 use serde::Serialize;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 /// What a person can do to a printer through the control API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
-    /// Clear every fault (the jam, refill the tray, close the cover).
+    /// Clear every fault (the jam, refill the empty trays, close the cover, new supplies).
     Clear,
+    /// Clear one fault the way a person would (see [`Engine::clear`](crate::engine::Engine::clear)).
+    ClearFault(Fault),
+    /// Cause a fault now, as a person or the hardware would.
+    Raise(Fault),
+    /// Take the paper out of a declared tray (one of [`PrinterHandle::trays`]).
+    EmptyTray(String),
+    /// Stop feeding sheets after the one in the engine, keeping the job (IPP Pause-Printer).
+    Pause,
+    /// Feed sheets again after a pause.
+    Resume,
 }
 
 /// A printer's current state, for the control API and `printlab up`.
@@ -34,7 +47,12 @@ pub struct PrinterSnapshot {
 #[derive(Clone)]
 pub struct PrinterHandle {
     pub name: String,
+    /// The declared input trays, by name: what [`Control::EmptyTray`] may name.
+    pub trays: Vec<String>,
     pub(super) control: mpsc::Sender<Control>,
+    /// The printer's network, whose cable the control API pulls and plugs in directly: the
+    /// printer's task does not read [`Control`] messages while it is offline.
+    pub(super) network: Arc<Network>,
     pub(super) status: watch::Receiver<PrinterSnapshot>,
 }
 

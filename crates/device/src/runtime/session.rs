@@ -137,13 +137,13 @@ impl Device {
         let mut attempt = 0;
         let mut not_known = false;
         while !self.shutdown.is_cancelled() {
-            if let Some(back) = self.network.offline_until() {
+            if self.network.is_offline() {
                 // The engine keeps its job and faults; the service hears nothing until the
                 // window ends, then the session starts over with advertise + reconcile.
                 info!("offline window: not talking to the service");
                 self.status.send_modify(|s| s.connected = false);
                 tokio::select! {
-                    _ = tokio::time::sleep_until(back.into()) => {}
+                    _ = self.network.online() => {}
                     _ = self.shutdown.cancelled() => break,
                 }
                 info!("offline window over: reconnecting");
@@ -309,19 +309,51 @@ impl Device {
         }
     }
 
+    /// Carries out what a person did through the control API. A fault raised while a job is on
+    /// the engine stops that job at once (`processing-stopped`), as an engine event would.
     pub(super) async fn apply_control(&mut self, action: Control) -> Result<(), Interrupted> {
+        let now = self.now();
         match action {
             Control::Clear => {
-                let now = self.now();
                 for fault in self.engine.status().faults {
                     info!(fault = fault.ipp_keyword(), "fault cleared");
                     self.engine.clear(fault, now);
                 }
-                self.remember_faults()?;
-                self.advertise(false).await?;
-                Ok(())
             }
+            Control::ClearFault(fault) => {
+                if self.engine.clear(fault, now) {
+                    info!(fault = fault.ipp_keyword(), "fault cleared");
+                }
+            }
+            Control::Raise(fault) => {
+                if self.engine.raise_now(fault, now).is_some() {
+                    info!(fault = fault.ipp_keyword(), "fault raised");
+                    if let Some((job, _)) = self.engine.active_job() {
+                        return self.stopped(job).await;
+                    }
+                }
+            }
+            Control::Pause => {
+                if self.engine.pause() {
+                    info!("paused");
+                    if let Some((job, _)) = self.engine.active_job() {
+                        return self.stopped(job).await;
+                    }
+                }
+            }
+            Control::Resume => {
+                if self.engine.resume(now) {
+                    info!("resumed");
+                }
+            }
+            Control::EmptyTray(tray) => match self.engine.empty_tray(&tray) {
+                Ok(()) => info!(tray = %tray, "tray emptied"),
+                Err(e) => warn!("{e}"),
+            },
         }
+        self.remember_faults()?;
+        self.advertise(false).await?;
+        Ok(())
     }
 
     /// Rebuilds from the spool: reports the unfinished jobs with Update-Active-Jobs, drops
