@@ -220,6 +220,9 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         .0;
     assert!(failures.contains("Twin Test#2"), "{failures}");
     assert!(!failures.contains("Mono Test#1"), "{failures}");
+    // The options the case sent, and only those: what it left out is the printer's default.
+    assert!(failures.contains("copies: 2"), "{failures}");
+    assert!(!failures.contains("finishings"), "{failures}");
     assert!(
         failures.contains("<img src=\"data:image/png;base64,"),
         "{failures}"
