@@ -1,7 +1,9 @@
 //! `printlab matrix` against `printlab up`: a hand-written plan on two printers, one case of it
 //! given a deliberately wrong expectation, printed through Graph and verified from the output;
 //! the report in its three forms (report.json, junit.xml, report.html opened in headless
-//! Chromium); and a case that cannot be verified (its job outlasts the timeout) failing the run.
+//! Chromium); a jam met on the way cleared through the control API and noted as a fault; a case
+//! that cannot be verified (its job outlasts the timeout) failing the run; and Ctrl-C writing a
+//! partial report.
 //!
 //! The plan is written here by hand, as a `single`-style plan would hold it (each case a few
 //! chosen options, the rest at the printer's default), so the run path is tested apart from the
@@ -13,12 +15,18 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// Two fast printers: the mono test printer and its twin under another name.
+/// Two fast printers: the mono test printer and its twin under another name, which jams on
+/// every third sheet.
 fn two_printers() -> String {
     let (_, printer) = MONO.split_once("[[printer]]").unwrap();
     let twin = printer
         .replace(r#"name = "Mono Test""#, r#"name = "Twin Test""#)
-        .replace(r#"model = "Mono 1""#, r#"model = "Twin 1""#);
+        .replace(r#"model = "Mono 1""#, r#"model = "Twin 1""#)
+        .replace(
+            "[printer.faults]\n",
+            "[printer.faults]\njam_every_sheets = 3\n",
+        );
+    assert!(twin.contains("jam_every_sheets"), "{twin}");
     format!("{MONO}[[printer]]{twin}")
 }
 
@@ -104,7 +112,8 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
             "mediaSize": "North America Letter", "dpi": 300,
             "duplexMode": "flipOnLongEdge", "pagesPerSheet": 2,
         }), prints.clone()),
-        case(lab, "Twin Test", 1, 1, json!({}), prints.clone()),
+        // Three sheets: the third jams, and the run clears it through the control API.
+        case(lab, "Twin Test", 1, 3, json!({}), prints.clone()),
         // Deliberately wrong: the twin prints two copies happily.
         case(lab, "Twin Test", 2, 2, json!({"copies": 2, "collate": true}),
             json!({"outcome": "refused", "reason": "planted: the plan is wrong, not the printer"})),
@@ -187,6 +196,17 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         report["cases"][1]["outputs"].as_array().unwrap().len(),
         2,
         "{report}"
+    );
+    // The twin's jam is a fault met on the way, cleared, not a failure.
+    let jammed = &report["cases"][2];
+    assert_eq!(jammed["outputs"].as_array().unwrap().len(), 3, "{jammed}");
+    let faults = jammed["faults"].as_array().unwrap();
+    assert!(
+        faults.iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .contains("cleared through the control API")),
+        "{jammed}"
     );
 
     // junit.xml parses: a suite per printer, a testcase per case, the one failure named.
@@ -300,4 +320,75 @@ fn matrix_case_that_cannot_verify_fails_the_run() {
         assert!(Instant::now() < deadline, "job not canceled: {shown}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Ctrl-C while cases print: the report of what finished is written, the rest "not run", and
+/// the run exits non-zero.
+#[test]
+fn matrix_interrupted_writes_a_partial_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up_with(dir.path(), &fleet(), "127.0.0.1:0", &[]);
+    // Slow Test prints 6 pages a minute: the first case is still printing when Ctrl-C comes.
+    let plan = json!([
+        case(
+            dir.path(),
+            "Slow Test",
+            1,
+            1,
+            json!({}),
+            json!({"outcome": "prints"})
+        ),
+        case(
+            dir.path(),
+            "Slow Test",
+            2,
+            1,
+            json!({}),
+            json!({"outcome": "prints"})
+        ),
+    ]);
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let report_dir = dir.path().join("report");
+    let matrix = up
+        .here()
+        .args(["matrix", "--plan"])
+        .arg(&plan_file)
+        .arg("--report")
+        .arg(&report_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first job exists the run is under way (and listening for Ctrl-C).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let no_job = || {
+        let jobs: Value = serde_json::from_str(&up.ok(&["jobs", "--json"])).unwrap();
+        jobs.as_array().unwrap().is_empty()
+    };
+    while no_job() {
+        assert!(Instant::now() < deadline, "no job was created");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on the child this test spawned and has not waited for.
+    assert_eq!(unsafe { libc::kill(matrix.id() as i32, libc::SIGINT) }, 0);
+    let out = matrix.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted; partial report"),
+        "{}",
+        show(&out)
+    );
+    let report = read_json(&report_dir.join("report.json"));
+    assert_eq!(report["interrupted"], true, "{report}");
+    assert_eq!(report["summary"]["notRun"], 2, "{report}");
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{e}:\n{junit}"));
+    assert_eq!(
+        xml.descendants()
+            .filter(|n| n.has_tag_name("skipped"))
+            .count(),
+        2,
+        "{junit}"
+    );
 }
