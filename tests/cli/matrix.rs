@@ -1,7 +1,8 @@
 //! `printlab matrix` against `printlab up`: a hand-written plan on two printers, one case of it
 //! given a deliberately wrong expectation, printed through Graph and verified from the output;
 //! the report in its three forms (report.json, junit.xml, report.html opened in headless
-//! Chromium); a jam met on the way cleared through the control API and noted as a fault; a case
+//! Chromium); a combination the printer is configured to refuse, planned as a refusal, passing; a
+//! jam met on the way cleared through the control API and noted as a fault; a case
 //! that cannot be verified (its job outlasts the timeout) failing the run; and Ctrl-C writing a
 //! partial report.
 //!
@@ -16,7 +17,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// Two fast printers: the mono test printer and its twin under another name, which jams on
-/// every third sheet.
+/// every third sheet and refuses Letter at 300 dpi (a constraint without a resolution).
 fn two_printers() -> String {
     let (_, printer) = MONO.split_once("[[printer]]").unwrap();
     let twin = printer
@@ -27,7 +28,10 @@ fn two_printers() -> String {
             "[printer.faults]\njam_every_sheets = 3\n",
         );
     assert!(twin.contains("jam_every_sheets"), "{twin}");
-    format!("{MONO}[[printer]]{twin}")
+    format!(
+        "{MONO}[[printer]]{twin}\n[[printer.constraints]]\nresolver = \"no-letter-at-300\"\n\
+         when = {{ media_size = [\"North America Letter\"], dpi = [\"300\"] }}\n"
+    )
 }
 
 /// The share id `printlab up` recorded in `spool/lab.json` for the printer `name`.
@@ -117,6 +121,9 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         // Deliberately wrong: the twin prints two copies happily.
         case(lab, "Twin Test", 2, 2, json!({"copies": 2, "collate": true}),
             json!({"outcome": "refused", "reason": "planted: the plan is wrong, not the printer"})),
+        // Refused by the twin's constraint, as planned: not a failure.
+        case(lab, "Twin Test", 3, 1, json!({"mediaSize": "North America Letter", "dpi": 300}),
+            json!({"outcome": "refused", "reason": "constraint no-letter-at-300"})),
     ]});
     let plan_file = lab.join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).unwrap();
@@ -164,13 +171,24 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         (
             &summary["cases"],
             &summary["passed"],
+            &summary["refusedAsExpected"],
             &summary["failed"],
             &summary["stateOnly"]
         ),
-        (&json!(4), &json!(3), &json!(1), &json!(0)),
+        (&json!(5), &json!(3), &json!(1), &json!(1), &json!(0)),
         "{summary}"
     );
-    for result in report["cases"].as_array().unwrap() {
+    let (refused, printed): (Vec<&Value>, Vec<&Value>) = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|c| c["case"]["id"] == "Twin Test#3");
+    assert_eq!(refused[0]["verdict"], "refusedAsExpected", "{report}");
+    assert!(
+        refused[0]["outputs"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    for result in printed {
         let outputs = result["outputs"].as_array().unwrap();
         assert!(!outputs.is_empty(), "{result}");
         assert!(
@@ -219,7 +237,7 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         .collect();
     assert_eq!(suites, ["Mono Test", "Twin Test"], "{junit}");
     let testcases = xml.descendants().filter(|n| n.has_tag_name("testcase"));
-    assert_eq!(testcases.count(), 4, "{junit}");
+    assert_eq!(testcases.count(), 5, "{junit}");
     let failed: Vec<_> = xml
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
