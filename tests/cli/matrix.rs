@@ -129,6 +129,29 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
     std::fs::write(&plan_file, plan.to_string()).unwrap();
     let plan_arg = plan_file.to_str().unwrap();
 
+    // --dry-run prints the plan and its size, prints nothing; --save-plan writes it replayable.
+    let saved = lab.join("saved.json");
+    let dry = up
+        .here()
+        .args(["matrix", "--plan", plan_arg, "--dry-run", "--save-plan"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(dry.status.code(), Some(0), "{}", show(&dry));
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("5 cases on 2 printers"),
+        "{}",
+        show(&dry)
+    );
+    let cases = |v: &Value| {
+        serde_json::from_value::<Vec<printlab_matrix::Case>>(v["cases"].clone()).unwrap()
+    };
+    assert_eq!(cases(&read_json(&saved)), cases(&plan));
+    assert!(
+        !lab.join("spool/matrix").exists(),
+        "a dry run wrote a report"
+    );
+
     // The mono printer's cases alone all pass: exit 0, the report in spool/matrix/<timestamp>/.
     let mono = up
         .here()
