@@ -26,6 +26,7 @@ const OFFICE_PRINTERS: [&str; 3] = ["Office Laser 2F", "Colour MFP 3F", "Flaky L
 struct Silent;
 
 impl RunObserver for Silent {
+    fn submitted(&self, _case: &Case, _job_id: &str) {}
     fn finished(&self, _result: &CaseResult) {}
 }
 

@@ -401,16 +401,21 @@ fn matrix_interrupted_writes_a_partial_report() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once the first job exists the run is under way (and listening for Ctrl-C).
+    // Once the first job prints, the run is under way (and listening for Ctrl-C).
     let deadline = Instant::now() + Duration::from_secs(30);
-    let no_job = || {
+    let printing = loop {
         let jobs: Value = serde_json::from_str(&up.ok(&["jobs", "--json"])).unwrap();
-        jobs.as_array().unwrap().is_empty()
-    };
-    while no_job() {
-        assert!(Instant::now() < deadline, "no job was created");
+        if let Some(job) = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["state"] == "processing")
+        {
+            break job["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no job printing: {jobs}");
         std::thread::sleep(Duration::from_millis(100));
-    }
+    };
     // SAFETY: kill(2) on the child this test spawned and has not waited for.
     assert_eq!(unsafe { libc::kill(matrix.id() as i32, libc::SIGINT) }, 0);
     let out = matrix.wait_with_output().unwrap();
@@ -432,4 +437,16 @@ fn matrix_interrupted_writes_a_partial_report() {
         2,
         "{junit}"
     );
+
+    // The job left printing was cancelled: Ctrl-C stops the printer too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ended = loop {
+        let job: Value = serde_json::from_str(&up.ok(&["job", &printing, "--json"])).unwrap();
+        if ["completed", "canceled", "aborted"].contains(&job["state"].as_str().unwrap()) {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "the job never ended: {job}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(ended["state"], "canceled", "{ended}");
 }

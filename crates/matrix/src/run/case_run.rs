@@ -88,6 +88,7 @@ impl Context<'_> {
                 return result;
             }
         };
+        self.observer.submitted(&result.case, &job_id);
         result.job_id = Some(job_id.clone());
         let printing = Instant::now();
         let remaining = self.options.timeout.saturating_sub(began.elapsed());
