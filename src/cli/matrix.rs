@@ -7,12 +7,13 @@ use super::connect::{ConnectArgs, exit, fail, runtime};
 use super::output::{errln, outln};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use printlab_client::{GraphClient, JobParent};
 use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
 use printlab_matrix::Case;
 use printlab_matrix::report::Report;
 use printlab_matrix::run::{CaseResult, RunObserver, RunOptions, Verdict, run_cases};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -122,7 +123,10 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
     let (results, interrupted) = runtime()?.block_on(async {
         tokio::select! {
             results = run_cases(&client, cases.clone(), &options, &progress) => (results, false),
-            _ = tokio::signal::ctrl_c() => (progress.so_far(&cases), true),
+            _ = tokio::signal::ctrl_c() => {
+                progress.cancel_printing(&client).await;
+                (progress.so_far(&cases), true)
+            }
         }
     });
     progress.finish();
@@ -267,10 +271,13 @@ fn show_plan(cases: &[Case], json: bool) {
 }
 
 /// Cases done, failed and left, with an ETA: a bar on a terminal, a line per case otherwise.
-/// Keeps every result so that Ctrl-C can still report what finished.
+/// Keeps every result so that Ctrl-C can still report what finished, and the jobs still
+/// printing so that Ctrl-C can cancel them.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     done: Mutex<Vec<CaseResult>>,
+    /// Case id → (share id, job id) of each job submitted and not yet ended.
+    printing: Mutex<HashMap<String, (String, String)>>,
 }
 
 impl Progress {
@@ -290,6 +297,7 @@ impl Progress {
         Progress {
             bar,
             done: Mutex::new(Vec::new()),
+            printing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -307,6 +315,26 @@ impl Progress {
             .collect()
     }
 
+    /// Cancels the jobs an interrupted run leaves printing, so that Ctrl-C stops the printers
+    /// too; a job that cannot be cancelled is named, not fatal.
+    async fn cancel_printing(&self, client: &GraphClient) {
+        let printing: Vec<(String, String)> = self
+            .printing
+            .lock()
+            .expect("progress lock poisoned")
+            .drain()
+            .map(|(_, job)| job)
+            .collect();
+        for (share_id, job_id) in printing {
+            if let Err(err) = client
+                .cancel_job(&JobParent::Share(share_id), &job_id)
+                .await
+            {
+                errln!("cancelling job {job_id}: {err}");
+            }
+        }
+    }
+
     fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
@@ -315,7 +343,18 @@ impl Progress {
 }
 
 impl RunObserver for Progress {
+    fn submitted(&self, case: &Case, job_id: &str) {
+        self.printing
+            .lock()
+            .expect("progress lock poisoned")
+            .insert(case.id.clone(), (case.share_id.clone(), job_id.to_owned()));
+    }
+
     fn finished(&self, result: &CaseResult) {
+        self.printing
+            .lock()
+            .expect("progress lock poisoned")
+            .remove(&result.case.id);
         let mut done = self.done.lock().expect("progress lock poisoned");
         done.push(result.clone());
         let failed = done.iter().filter(|r| r.verdict == Verdict::Failed).count();

@@ -1,7 +1,10 @@
 //! `printlab matrix` against `printlab up`: a hand-written plan on two printers, one case of it
 //! given a deliberately wrong expectation, printed through Graph and verified from the output;
 //! the report in its three forms (report.json, junit.xml, report.html opened in headless
-//! Chromium); and a case that cannot be verified (its job outlasts the timeout) failing the run.
+//! Chromium); a combination the printer is configured to refuse, planned as a refusal, passing; a
+//! jam met on the way cleared through the control API and noted as a fault; a case
+//! that cannot be verified (its job outlasts the timeout) failing the run; and Ctrl-C writing a
+//! partial report.
 //!
 //! The plan is written here by hand, as a `single`-style plan would hold it (each case a few
 //! chosen options, the rest at the printer's default), so the run path is tested apart from the
@@ -13,13 +16,22 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// Two fast printers: the mono test printer and its twin under another name.
+/// Two fast printers: the mono test printer and its twin under another name, which jams on
+/// every third sheet and refuses Letter at 300 dpi (a constraint without a resolution).
 fn two_printers() -> String {
     let (_, printer) = MONO.split_once("[[printer]]").unwrap();
     let twin = printer
         .replace(r#"name = "Mono Test""#, r#"name = "Twin Test""#)
-        .replace(r#"model = "Mono 1""#, r#"model = "Twin 1""#);
-    format!("{MONO}[[printer]]{twin}")
+        .replace(r#"model = "Mono 1""#, r#"model = "Twin 1""#)
+        .replace(
+            "[printer.faults]\n",
+            "[printer.faults]\njam_every_sheets = 3\n",
+        );
+    assert!(twin.contains("jam_every_sheets"), "{twin}");
+    format!(
+        "{MONO}[[printer]]{twin}\n[[printer.constraints]]\nresolver = \"no-letter-at-300\"\n\
+         when = {{ media_size = [\"North America Letter\"], dpi = [\"300\"] }}\n"
+    )
 }
 
 /// The share id `printlab up` recorded in `spool/lab.json` for the printer `name`.
@@ -104,14 +116,41 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
             "mediaSize": "North America Letter", "dpi": 300,
             "duplexMode": "flipOnLongEdge", "pagesPerSheet": 2,
         }), prints.clone()),
-        case(lab, "Twin Test", 1, 1, json!({}), prints.clone()),
+        // Three sheets: the third jams, and the run clears it through the control API.
+        case(lab, "Twin Test", 1, 3, json!({}), prints.clone()),
         // Deliberately wrong: the twin prints two copies happily.
         case(lab, "Twin Test", 2, 2, json!({"copies": 2, "collate": true}),
             json!({"outcome": "refused", "reason": "planted: the plan is wrong, not the printer"})),
+        // Refused by the twin's constraint, as planned: not a failure.
+        case(lab, "Twin Test", 3, 1, json!({"mediaSize": "North America Letter", "dpi": 300}),
+            json!({"outcome": "refused", "reason": "constraint no-letter-at-300"})),
     ]});
     let plan_file = lab.join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).unwrap();
     let plan_arg = plan_file.to_str().unwrap();
+
+    // --dry-run prints the plan and its size, prints nothing; --save-plan writes it replayable.
+    let saved = lab.join("saved.json");
+    let dry = up
+        .here()
+        .args(["matrix", "--plan", plan_arg, "--dry-run", "--save-plan"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(dry.status.code(), Some(0), "{}", show(&dry));
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("5 cases on 2 printers"),
+        "{}",
+        show(&dry)
+    );
+    let cases = |v: &Value| {
+        serde_json::from_value::<Vec<printlab_matrix::Case>>(v["cases"].clone()).unwrap()
+    };
+    assert_eq!(cases(&read_json(&saved)), cases(&plan));
+    assert!(
+        !lab.join("spool/matrix").exists(),
+        "a dry run wrote a report"
+    );
 
     // The mono printer's cases alone all pass: exit 0, the report in spool/matrix/<timestamp>/.
     let mono = up
@@ -155,13 +194,24 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         (
             &summary["cases"],
             &summary["passed"],
+            &summary["refusedAsExpected"],
             &summary["failed"],
             &summary["stateOnly"]
         ),
-        (&json!(4), &json!(3), &json!(1), &json!(0)),
+        (&json!(5), &json!(3), &json!(1), &json!(1), &json!(0)),
         "{summary}"
     );
-    for result in report["cases"].as_array().unwrap() {
+    let (refused, printed): (Vec<&Value>, Vec<&Value>) = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|c| c["case"]["id"] == "Twin Test#3");
+    assert_eq!(refused[0]["verdict"], "refusedAsExpected", "{report}");
+    assert!(
+        refused[0]["outputs"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    for result in printed {
         let outputs = result["outputs"].as_array().unwrap();
         assert!(!outputs.is_empty(), "{result}");
         assert!(
@@ -188,6 +238,17 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         2,
         "{report}"
     );
+    // The twin's jam is a fault met on the way, cleared, not a failure.
+    let jammed = &report["cases"][2];
+    assert_eq!(jammed["outputs"].as_array().unwrap().len(), 3, "{jammed}");
+    let faults = jammed["faults"].as_array().unwrap();
+    assert!(
+        faults.iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .contains("cleared through the control API")),
+        "{jammed}"
+    );
 
     // junit.xml parses: a suite per printer, a testcase per case, the one failure named.
     let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
@@ -199,7 +260,7 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         .collect();
     assert_eq!(suites, ["Mono Test", "Twin Test"], "{junit}");
     let testcases = xml.descendants().filter(|n| n.has_tag_name("testcase"));
-    assert_eq!(testcases.count(), 4, "{junit}");
+    assert_eq!(testcases.count(), 5, "{junit}");
     let failed: Vec<_> = xml
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
@@ -220,6 +281,9 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         .0;
     assert!(failures.contains("Twin Test#2"), "{failures}");
     assert!(!failures.contains("Mono Test#1"), "{failures}");
+    // The options the case sent, and only those: what it left out is the printer's default.
+    assert!(failures.contains("copies: 2"), "{failures}");
+    assert!(!failures.contains("finishings"), "{failures}");
     assert!(
         failures.contains("<img src=\"data:image/png;base64,"),
         "{failures}"
@@ -297,4 +361,92 @@ fn matrix_case_that_cannot_verify_fails_the_run() {
         assert!(Instant::now() < deadline, "job not canceled: {shown}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Ctrl-C while cases print: the report of what finished is written, the rest "not run", and
+/// the run exits non-zero.
+#[test]
+fn matrix_interrupted_writes_a_partial_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up_with(dir.path(), &fleet(), "127.0.0.1:0", &[]);
+    // Slow Test prints 6 pages a minute: the first case is still printing when Ctrl-C comes.
+    let plan = json!([
+        case(
+            dir.path(),
+            "Slow Test",
+            1,
+            1,
+            json!({}),
+            json!({"outcome": "prints"})
+        ),
+        case(
+            dir.path(),
+            "Slow Test",
+            2,
+            1,
+            json!({}),
+            json!({"outcome": "prints"})
+        ),
+    ]);
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let report_dir = dir.path().join("report");
+    let matrix = up
+        .here()
+        .args(["matrix", "--plan"])
+        .arg(&plan_file)
+        .arg("--report")
+        .arg(&report_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first job prints, the run is under way (and listening for Ctrl-C).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let printing = loop {
+        let jobs: Value = serde_json::from_str(&up.ok(&["jobs", "--json"])).unwrap();
+        if let Some(job) = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["state"] == "processing")
+        {
+            break job["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no job printing: {jobs}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // SAFETY: kill(2) on the child this test spawned and has not waited for.
+    assert_eq!(unsafe { libc::kill(matrix.id() as i32, libc::SIGINT) }, 0);
+    let out = matrix.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted; partial report"),
+        "{}",
+        show(&out)
+    );
+    let report = read_json(&report_dir.join("report.json"));
+    assert_eq!(report["interrupted"], true, "{report}");
+    assert_eq!(report["summary"]["notRun"], 2, "{report}");
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{e}:\n{junit}"));
+    assert_eq!(
+        xml.descendants()
+            .filter(|n| n.has_tag_name("skipped"))
+            .count(),
+        2,
+        "{junit}"
+    );
+
+    // The job left printing was cancelled: Ctrl-C stops the printer too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ended = loop {
+        let job: Value = serde_json::from_str(&up.ok(&["job", &printing, "--json"])).unwrap();
+        if ["completed", "canceled", "aborted"].contains(&job["state"].as_str().unwrap()) {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "the job never ended: {job}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(ended["state"], "canceled", "{ended}");
 }

@@ -2,6 +2,7 @@
 //! the configurations themselves so that any setting a plan adds is counted without a list here.
 
 use crate::run::CaseResult;
+use printlab_graph::PrintJobConfiguration;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +15,20 @@ pub struct OptionCoverage {
     pub values: Vec<String>,
 }
 
+/// The settings a configuration sends, by Graph name: what it leaves out (null, or an empty
+/// list such as `finishings: []`) takes the printer's default and is not shown.
+pub(super) fn sent(
+    configuration: &PrintJobConfiguration,
+) -> impl Iterator<Item = (String, serde_json::Value)> {
+    let fields = match serde_json::to_value(configuration).expect("a configuration serialises") {
+        serde_json::Value::Object(fields) => fields,
+        _ => serde_json::Map::new(),
+    };
+    fields
+        .into_iter()
+        .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|list| !list.is_empty()))
+}
+
 pub(super) fn of(cases: &[CaseResult]) -> BTreeMap<String, Vec<OptionCoverage>> {
     let mut seen: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for result in cases {
@@ -22,16 +37,12 @@ pub(super) fn of(cases: &[CaseResult]) -> BTreeMap<String, Vec<OptionCoverage>> 
             .entry("contentType".into())
             .or_default()
             .insert(result.case.content_type.clone());
-        let configuration =
-            serde_json::to_value(&result.case.configuration).expect("a configuration serialises");
-        if let serde_json::Value::Object(fields) = configuration {
-            for (option, value) in fields.into_iter().filter(|(_, v)| !v.is_null()) {
-                let shown = match value {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                options.entry(option).or_default().insert(shown);
-            }
+        for (option, value) in sent(&result.case.configuration) {
+            let shown = match value {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            options.entry(option).or_default().insert(shown);
         }
     }
     seen.into_iter()

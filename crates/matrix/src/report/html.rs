@@ -3,7 +3,7 @@
 //! table per printer, the static checks, and what the plan covered.
 
 use super::markup::escape;
-use super::{Report, thumbnail};
+use super::{Report, coverage, thumbnail};
 use crate::run::{CaseResult, Verdict};
 use std::fmt::Write;
 use std::path::Path;
@@ -167,15 +167,10 @@ fn options(result: &CaseResult) -> String {
         "contentType: {}, {} pages",
         result.case.content_type, result.case.document_pages
     )];
-    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&result.case.configuration)
-    {
-        lines.extend(
-            fields
-                .into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| format!("{k}: {v}")),
-        );
-    }
+    lines.extend(
+        coverage::sent(&result.case.configuration)
+            .map(|(option, value)| format!("{option}: {value}")),
+    );
     lines
         .iter()
         .map(|l| escape(l))

@@ -88,6 +88,7 @@ impl Context<'_> {
                 return result;
             }
         };
+        self.observer.submitted(&result.case, &job_id);
         result.job_id = Some(job_id.clone());
         let printing = Instant::now();
         let remaining = self.options.timeout.saturating_sub(began.elapsed());
@@ -155,9 +156,6 @@ impl Context<'_> {
     ) -> Result<PrintJob, Finding> {
         let stopped = AtomicBool::new(false);
         let faults = Mutex::new(Vec::new());
-        let share_id = match &target.parent {
-            printlab_client::JobParent::Share(id) | printlab_client::JobParent::Printer(id) => id,
-        };
         let followed = tokio::time::timeout(limit, async {
             tokio::select! {
                 job = follow(self.client, &target.parent, job_id, |job| {
@@ -167,7 +165,7 @@ impl Context<'_> {
                     self.client,
                     self.options.control.as_deref(),
                     &target.share.display_name,
-                    share_id,
+                    &target.share.id,
                     &stopped,
                     &faults,
                 ) => match never {},

@@ -32,8 +32,11 @@ pub struct RunOptions {
     pub parallel_printers: usize,
 }
 
-/// What a run tells its caller as it goes, so a terminal can draw progress.
+/// What a run tells its caller as it goes, so a terminal can draw progress and an interrupted
+/// run can cancel the jobs it leaves behind.
 pub trait RunObserver: Sync {
+    /// The case's job was created and started; it prints until [`RunObserver::finished`].
+    fn submitted(&self, case: &Case, job_id: &str);
     fn finished(&self, result: &CaseResult);
 }
 
