@@ -7,17 +7,24 @@ use super::connect::{ConnectArgs, exit, fail, runtime};
 use super::output::{errln, outln};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use printlab_client::shares::Target;
 use printlab_client::{GraphClient, JobParent};
 use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
-use printlab_matrix::Case;
+use printlab_matrix::plan::{Plan, PrinterUnderTest, Strategy, make_plan, static_checks};
 use printlab_matrix::report::Report;
-use printlab_matrix::run::{CaseResult, RunObserver, RunOptions, Verdict, run_cases};
+use printlab_matrix::run::{CaseResult, ControlApi, RunObserver, RunOptions, Verdict, run_cases};
+use printlab_matrix::{Case, Finding};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// An exhaustive plan's case budget when --budget is not given.
+const DEFAULT_BUDGET: usize = 10_000;
+/// A random plan's size when --cases is not given.
+const DEFAULT_RANDOM_CASES: usize = 50;
 
 /// How cases are chosen from what each printer advertises.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -71,6 +78,14 @@ pub struct MatrixArgs {
     /// `printlab up` wrote in spool/lab.json; without one, faults are waited out).
     #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
     control: Option<String>,
+    /// The control API's bearer token (default: spool/control.token).
+    #[arg(
+        long,
+        env = "PRINTLAB_CONTROL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    control_token: Option<String>,
     /// Print the report as JSON instead of a summary.
     #[arg(long)]
     json: bool,
@@ -78,31 +93,30 @@ pub struct MatrixArgs {
     connect: ConnectArgs,
 }
 
-/// A plan file: what --save-plan writes, or a bare list of cases written by hand.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum PlanFile {
-    Plan { cases: Vec<Case> },
-    Cases(Vec<Case>),
-}
-
 pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
-    let cases = select(read_plan(&args)?, &args.printer)?;
+    let client = args.connect.client()?;
+    let runtime = runtime()?;
+    let plan = match &args.plan {
+        Some(path) => read_plan(path)?,
+        None => runtime.block_on(plan_from_graph(&client, &args))?,
+    };
+    let cases = select(plan.cases(), &args.printer)?;
     if let Some(path) = &args.save_plan {
-        let json = serde_json::to_string_pretty(&PlanFile::Plan {
-            cases: cases.clone(),
-        })
-        .expect("a plan serialises");
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, plan.to_json())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if args.dry_run {
-        show_plan(&cases, args.json);
+        plan.show(&cases, args.json);
         return Ok(());
     }
-    let client = args.connect.client()?;
     let data = Path::new(DEFAULT_DATA_DIR);
-    let control = discovery::control_url(args.control.as_deref(), data)
-        .context("finding the control API (--control URL or PRINTLAB_CONTROL skips lab.json)")?;
+    let control =
+        discovery::control_access(args.control.as_deref(), args.control_token.as_deref(), data)
+            .context("finding the control API (--control URL or PRINTLAB_CONTROL skips lab.json)")?
+            .map(|access| ControlApi {
+                url: access.url,
+                token: access.token,
+            });
     let started = chrono::Utc::now();
     let report_dir = args.report.clone().unwrap_or_else(|| {
         data.join("matrix")
@@ -120,7 +134,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
         parallel_printers: args.jobs.map_or(printers, |n| n as usize),
     };
     let progress = Progress::new(cases.len());
-    let (results, interrupted) = runtime()?.block_on(async {
+    let (results, interrupted) = runtime.block_on(async {
         tokio::select! {
             results = run_cases(&client, cases.clone(), &options, &progress) => (results, false),
             _ = tokio::signal::ctrl_c() => {
@@ -134,7 +148,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
         client.base_url(),
         started,
         interrupted,
-        BTreeMap::new(),
+        plan.static_checks(),
         results,
     );
     let files = report.write(&report_dir)?;
@@ -188,29 +202,149 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_plan(args: &MatrixArgs) -> anyhow::Result<Vec<Case>> {
-    let Some(path) = &args.plan else {
+/// A plan made by `make_plan` (from Graph, or saved with --save-plan and replayed), or cases
+/// written by hand, which carry no printers to check them against.
+enum PlanSource {
+    Made(Plan),
+    ByHand(Vec<Case>),
+}
+
+/// Cases written by hand: a list, or `{"cases": [...]}`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum HandWritten {
+    Plan { cases: Vec<Case> },
+    Cases(Vec<Case>),
+}
+
+impl PlanSource {
+    fn cases(&self) -> Vec<Case> {
+        match self {
+            PlanSource::Made(plan) => plan.cases.clone(),
+            PlanSource::ByHand(cases) => cases.clone(),
+        }
+    }
+
+    fn to_json(&self) -> String {
+        match self {
+            PlanSource::Made(plan) => plan.to_json(),
+            PlanSource::ByHand(cases) => serde_json::to_string_pretty(&HandWritten::Plan {
+                cases: cases.clone(),
+            })
+            .expect("a plan serialises"),
+        }
+    }
+
+    fn static_checks(&self) -> BTreeMap<String, Vec<Finding>> {
+        match self {
+            PlanSource::Made(plan) => plan
+                .printers
+                .iter()
+                .map(|p| (p.name.clone(), static_checks(p)))
+                .collect(),
+            PlanSource::ByHand(_) => BTreeMap::new(),
+        }
+    }
+
+    fn show(&self, cases: &[Case], json: bool) {
+        if json {
+            outln!("{}", self.to_json());
+            return;
+        }
+        show_cases(cases);
+        match self {
+            PlanSource::Made(plan) => outln!("{}", plan.summary().trim_end()),
+            PlanSource::ByHand(_) => {
+                let printers = cases
+                    .iter()
+                    .map(|c| &c.printer)
+                    .collect::<HashSet<_>>()
+                    .len();
+                outln!("{} cases on {printers} printers", cases.len());
+            }
+        }
+    }
+}
+
+/// Every shared printer (or those named with --printer), read through Graph as any client sees
+/// it, planned with the chosen strategy.
+async fn plan_from_graph(client: &GraphClient, args: &MatrixArgs) -> anyhow::Result<PlanSource> {
+    let shares = client
+        .shares()
+        .await
+        .context("listing the shared printers")?;
+    if let Some(missing) = args.printer.iter().find(|n| {
+        !shares
+            .iter()
+            .any(|s| s.display_name.eq_ignore_ascii_case(n))
+    }) {
         return Err(fail(
             exit::USAGE,
             format!(
-                "planning with --strategy {:?} from Graph is not in this build yet; give a plan with --plan FILE",
-                args.strategy
+                "no shared printer is named {missing:?}; shared: {}",
+                shares
+                    .iter()
+                    .map(|s| s.display_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
+    }
+    let mut printers = Vec::new();
+    for share in shares.iter().filter(|s| {
+        args.printer.is_empty()
+            || args
+                .printer
+                .iter()
+                .any(|n| s.display_name.eq_ignore_ascii_case(n))
+    }) {
+        let target = Target::by_share_id(client, &share.id)
+            .await
+            .with_context(|| format!("reading printer {:?}", share.display_name))?;
+        printers.push(PrinterUnderTest {
+            name: target.share.display_name.clone(),
+            share_id: target.share.id.clone(),
+            capabilities: target.capabilities(),
+            defaults: target.share.defaults.clone().unwrap_or_default(),
+        });
+    }
+    let strategy = match args.strategy {
+        StrategyArg::Single => Strategy::Single,
+        StrategyArg::Pairwise => Strategy::Pairwise,
+        StrategyArg::Exhaustive => Strategy::Exhaustive {
+            budget: args.budget.unwrap_or(DEFAULT_BUDGET),
+        },
+        StrategyArg::Random => Strategy::Random {
+            cases: args.cases.unwrap_or(DEFAULT_RANDOM_CASES),
+        },
     };
+    let plan =
+        make_plan(&printers, &strategy, args.seed).map_err(|e| fail(exit::USAGE, e.to_string()))?;
+    Ok(PlanSource::Made(plan))
+}
+
+/// A plan file: a plan `--save-plan` wrote (it names its printers), or cases written by hand.
+fn read_plan(path: &Path) -> anyhow::Result<PlanSource> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let plan: PlanFile = serde_json::from_str(&text).map_err(|e| {
+    let made = serde_json::from_str::<serde_json::Value>(&text)
+        .map(|v| v.get("printers").is_some())
+        .unwrap_or(false);
+    if made {
+        let plan = Plan::from_json(&text)
+            .map_err(|e| fail(exit::USAGE, format!("{}: {e}", path.display())))?;
+        return Ok(PlanSource::Made(plan));
+    }
+    let cases = match serde_json::from_str::<HandWritten>(&text).map_err(|e| {
         fail(
             exit::USAGE,
             format!(
-                "{}: not a matrix plan (a list of cases or {{\"cases\": [...]}}): {e}",
+                "{}: not a matrix plan (a saved plan, a list of cases or {{\"cases\": [...]}}): {e}",
                 path.display()
             ),
         )
-    })?;
-    let cases = match plan {
-        PlanFile::Plan { cases } | PlanFile::Cases(cases) => cases,
+    })? {
+        HandWritten::Plan { cases } | HandWritten::Cases(cases) => cases,
     };
     let mut ids = HashSet::new();
     if let Some(twice) = cases.iter().find(|c| !ids.insert(&c.id)) {
@@ -219,7 +353,7 @@ fn read_plan(args: &MatrixArgs) -> anyhow::Result<Vec<Case>> {
             format!("{}: case id {:?} appears twice", path.display(), twice.id),
         ));
     }
-    Ok(cases)
+    Ok(PlanSource::ByHand(cases))
 }
 
 /// The cases of the printers `names` (all when empty); a name with no case is a mistake.
@@ -239,17 +373,7 @@ fn select(cases: Vec<Case>, names: &[String]) -> anyhow::Result<Vec<Case>> {
         .collect())
 }
 
-fn show_plan(cases: &[Case], json: bool) {
-    if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&PlanFile::Plan {
-                cases: cases.to_vec()
-            })
-            .expect("a plan serialises")
-        );
-        return;
-    }
+fn show_cases(cases: &[Case]) {
     for case in cases {
         outln!(
             "{}\t{}\t{}\t{}",
@@ -262,12 +386,6 @@ fn show_plan(cases: &[Case], json: bool) {
             }
         );
     }
-    let printers = cases
-        .iter()
-        .map(|c| &c.printer)
-        .collect::<HashSet<_>>()
-        .len();
-    outln!("{} cases on {printers} printers", cases.len());
 }
 
 /// Cases done, failed and left, with an ETA: a bar on a terminal, a line per case otherwise.

@@ -163,7 +163,7 @@ impl Context<'_> {
                 }) => job,
                 never = faults::watch(
                     self.client,
-                    self.options.control.as_deref(),
+                    self.options.control.as_ref(),
                     &target.share.display_name,
                     &target.share.id,
                     &stopped,

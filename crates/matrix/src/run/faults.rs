@@ -2,6 +2,7 @@
 //! paper stops its job; the run clears it through the lab's control API, as an operator would,
 //! and notes it as a fault rather than a failure.
 
+use super::ControlApi;
 use printlab_client::GraphClient;
 use printlab_graph::PrinterProcessingState;
 use std::convert::Infallible;
@@ -15,7 +16,7 @@ const LOOK: Duration = Duration::from_millis(250);
 /// Watches the printer while its job is stopped; never ends (the job's end ends it).
 pub(super) async fn watch(
     client: &GraphClient,
-    control: Option<&str>,
+    control: Option<&ControlApi>,
     printer: &str,
     share_id: &str,
     job_stopped: &AtomicBool,
@@ -63,16 +64,25 @@ pub(super) async fn watch(
 }
 
 /// `POST {control}/control/printers/{name}/clear`; whether the lab cleared it.
-async fn clear(client: &GraphClient, control: &str, printer: &str) -> bool {
-    let Ok(mut url) = reqwest::Url::parse(control) else {
-        tracing::warn!(control, "the control API address is not a URL");
+async fn clear(client: &GraphClient, control: &ControlApi, printer: &str) -> bool {
+    let Ok(mut url) = reqwest::Url::parse(&control.url) else {
+        tracing::warn!(
+            control = control.url,
+            "the control API address is not a URL"
+        );
         return false;
     };
     if let Ok(mut path) = url.path_segments_mut() {
         path.pop_if_empty()
             .extend(["control", "printers", printer, "clear"]);
     }
-    match client.http().post(url.clone()).send().await {
+    match client
+        .http()
+        .post(url.clone())
+        .bearer_auth(&control.token)
+        .send()
+        .await
+    {
         Ok(answer) => answer.status().is_success(),
         Err(err) => {
             tracing::warn!(%url, "clearing the fault: {err}");

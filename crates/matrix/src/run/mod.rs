@@ -23,13 +23,20 @@ pub struct RunOptions {
     /// Longest a case may take from creating its job to its end; past it the job is cancelled
     /// and the case fails.
     pub timeout: Duration,
-    /// The lab's control API (`http://127.0.0.1:port`), through which a stopped printer's fault
-    /// is cleared as an operator would; without it a fault is waited out.
-    pub control: Option<String>,
+    /// The lab's control API, through which a stopped printer's fault is cleared as an operator
+    /// would; without it a fault is waited out.
+    pub control: Option<ControlApi>,
     /// Where the test documents and upload resume records are written (the report folder).
     pub work_dir: PathBuf,
     /// How many printers print at once.
     pub parallel_printers: usize,
+}
+
+/// The devices' control API: its base URL (`http://127.0.0.1:port`) and bearer token.
+#[derive(Debug, Clone)]
+pub struct ControlApi {
+    pub url: String,
+    pub token: String,
 }
 
 /// What a run tells its caller as it goes, so a terminal can draw progress and an interrupted
