@@ -201,6 +201,15 @@ fn verify_passes_correct_prints_of_every_kind() {
             Box::new(|c| c.scaling = Some(Scaling::Fill)),
         ),
         (
+            "fill on Letter, cropping the A4 page's top and bottom",
+            PDF,
+            1,
+            Box::new(|c| {
+                c.scaling = Some(Scaling::Fill);
+                c.media_size = Some("North America Letter".into());
+            }),
+        ),
+        (
             "shrink to fit on A5",
             PDF,
             1,
