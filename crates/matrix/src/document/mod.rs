@@ -41,6 +41,11 @@ pub enum DocumentError {
 /// The most pages a test document has: what the page-number bar code can count.
 pub const MAX_PAGES: u32 = (1 << PAGE_NUMBER_BITS) - 1;
 
+/// Whether a document in `content_type` can only hold one page (an image file).
+pub fn holds_one_page(content_type: &str) -> bool {
+    matches!(content_type, printlab_render::PNG | printlab_render::JPEG)
+}
+
 /// A document of `pages` A4 pages in `content_type`, each marked by [`marks::page_marks`].
 /// JPEG and PNG hold one page.
 pub fn test_document(content_type: &str, pages: u32) -> Result<TestDocument, DocumentError> {
@@ -61,7 +66,7 @@ pub fn test_document(content_type: &str, pages: u32) -> Result<TestDocument, Doc
         printlab_render::PDF => pdf(pages).map_err(|e| write_error(e.to_string()))?,
         printlab_render::PWG_RASTER => raster_encode::pwg(rasters(), RASTER_DPI),
         printlab_render::URF => raster_encode::urf(rasters(), pages, RASTER_DPI),
-        printlab_render::PNG | printlab_render::JPEG if pages != 1 => {
+        _ if holds_one_page(content_type) && pages != 1 => {
             return Err(refuse("an image file holds one page"));
         }
         printlab_render::PNG => {

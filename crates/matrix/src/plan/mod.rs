@@ -198,7 +198,9 @@ fn case_of(printer: &PrinterUnderTest, dims: &[Dimension], row: &Row, n: usize) 
             dim.values[*v].apply(&mut case);
         }
     }
-    if case.configuration.page_ranges.is_some() {
+    if crate::document::holds_one_page(&case.content_type) {
+        case.document_pages = 1;
+    } else if case.configuration.page_ranges.is_some() {
         case.document_pages = PAGE_RANGES_DOCUMENT_PAGES;
     }
     case
@@ -430,6 +432,20 @@ pub(crate) mod tests {
         let plan = make_plan(&[office()], &Strategy::Pairwise, 42).unwrap();
         let c = plan.coverage[0].coverage;
         assert_eq!(c.pairs_covered, c.pairs_possible);
+        let images: Vec<&Case> = plan
+            .cases
+            .iter()
+            .filter(|c| c.content_type == "image/jpeg")
+            .collect();
+        assert!(!images.is_empty());
+        for image in images {
+            assert_eq!(
+                image.document_pages, 1,
+                "{} prints a one-page image",
+                image.id
+            );
+            assert_eq!(image.configuration.page_ranges, None, "{}", image.id);
+        }
         assert_eq!(coverage(&plan.cases, &dims()), c);
         assert!(plan.cases.len() < 60, "{} cases", plan.cases.len());
         assert_eq!(

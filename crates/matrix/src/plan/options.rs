@@ -373,7 +373,17 @@ pub fn dimensions(caps: &PrinterCapabilities, defaults: &PrinterDefaults) -> Vec
                 )
             })
             .collect();
-        push(&mut dims, OptionName::PageRanges, ranges, None, None);
+        // An image file is one page: page ranges apply to the formats that hold several.
+        let requires = content_type.map(|parent| Requirement {
+            parent,
+            enabling: enabling(
+                &dims[parent],
+                |s| matches!(s, Setting::ContentType(t) if !crate::document::holds_one_page(t)),
+            ),
+        });
+        if requires.as_ref().is_none_or(|r| !r.enabling.is_empty()) {
+            push(&mut dims, OptionName::PageRanges, ranges, None, requires);
+        }
     }
     push(
         &mut dims,

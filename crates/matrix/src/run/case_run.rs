@@ -99,7 +99,7 @@ impl Context<'_> {
         match ended {
             Ok(job) => {
                 let checking = Instant::now();
-                self.judge(&mut result, target, test_doc, &job);
+                self.judge(&mut result, target, test_doc, &job).await;
                 result.timings.verify = checking.elapsed().as_secs_f64();
             }
             Err(finding) => {
@@ -194,8 +194,15 @@ impl Context<'_> {
     }
 
     /// Judges a job that ended against what the case expected and, when the printed sides are
-    /// on this machine, against its settings.
-    fn judge(&self, result: &mut CaseResult, target: &Target, doc: &TestDocument, job: &PrintJob) {
+    /// on this machine, against its settings. The pixels are read on a blocking thread: a
+    /// verification takes long enough to starve the other printers' cases and Ctrl-C.
+    async fn judge(
+        &self,
+        result: &mut CaseResult,
+        target: &Target,
+        doc: &TestDocument,
+        job: &PrintJob,
+    ) {
         let state = job.status.state;
         result.job_state = Some(state.to_string());
         result.job_description = Some(job.status.description.clone());
@@ -230,12 +237,20 @@ impl Context<'_> {
         };
         let defaults = target.share.defaults.clone().unwrap_or_default();
         let effective = result.case.configuration.clone().with_defaults(&defaults);
-        match verify_output(&effective, doc, &dir) {
-            Ok(findings) => result.findings.extend(findings),
-            Err(err) => result.findings.push(Finding {
+        let doc = doc.clone();
+        let verified =
+            tokio::task::spawn_blocking(move || verify_output(&effective, &doc, &dir)).await;
+        match verified {
+            Ok(Ok(findings)) => result.findings.extend(findings),
+            Ok(Err(err)) => result.findings.push(Finding {
                 check: "output".into(),
                 expected: "a readable render manifest".into(),
                 observed: err.to_string(),
+            }),
+            Err(panicked) => result.findings.push(Finding {
+                check: "output".into(),
+                expected: "a verdict from the verifier".into(),
+                observed: format!("the verifier failed: {panicked}"),
             }),
         }
         result.verdict = if result.findings.is_empty() {
