@@ -300,3 +300,45 @@ mod tests {
         assert!(format!("{err:#}").starts_with("submitting f to p: job 1: the cloud stored"));
     }
 }
+
+/// How a client command reaches the devices' control API: the same two flags everywhere.
+#[derive(Args)]
+pub struct ControlArgs {
+    /// The devices' control API, as `printlab devices` printed it. Default: the one `printlab
+    /// up` wrote in spool/lab.json.
+    #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
+    control: Option<String>,
+    /// The control API's bearer token. Default: spool/control.token.
+    #[arg(
+        long,
+        env = "PRINTLAB_CONTROL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    control_token: Option<String>,
+}
+
+impl ControlArgs {
+    /// The control API the flags or the lab name, if any.
+    pub fn lookup(&self) -> anyhow::Result<Option<discovery::ControlAccess>> {
+        Ok(discovery::control_access(
+            self.control.as_deref(),
+            self.control_token.as_deref(),
+            Path::new(DEFAULT_DATA_DIR),
+        )?)
+    }
+
+    /// The control API, which this command cannot do without.
+    pub fn access(&self) -> anyhow::Result<discovery::ControlAccess> {
+        let data = Path::new(DEFAULT_DATA_DIR);
+        self.lookup()?.ok_or_else(|| {
+            fail(
+                exit::USAGE,
+                format!(
+                    "no control API: pass --control URL (as `printlab devices` printed it) or run this where `printlab up` keeps {}",
+                    data.join(DISCOVERY_FILE).display()
+                ),
+            )
+        })
+    }
+}

@@ -7,7 +7,7 @@
 //! to fail: a format listed in its `failing_formats` must abort, and on a printer with random
 //! interpreter faults an abort is accepted.
 
-use super::connect::{self, ConnectArgs, exit, fail};
+use super::connect::{self, ConnectArgs, ControlArgs, exit, fail};
 use super::output::describe;
 use super::output::{errln, out, outln};
 use anyhow::Context;
@@ -18,7 +18,7 @@ use printlab_client::submit::{Document, SubmitObserver, Submitted, default_state
 use printlab_device::config::Fleet;
 use printlab_graph::{PrintJob, PrintJobProcessingState};
 use printlab_lab::demo::{self, DemoError, DemoJob, DemoObserver, DemoReport, Expect, Sample};
-use printlab_lab::discovery::{self, ControlAccess, DEFAULT_DATA_DIR};
+use printlab_lab::discovery::ControlAccess;
 use printlab_lab::{Lab, LabOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -37,18 +37,10 @@ pub struct DemoArgs {
         value_name = "TOKEN"
     )]
     token: Option<String>,
-    /// The devices' control API of a running printlab, to clear faults (default: what
-    /// `printlab up` wrote in spool/lab.json).
-    #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
-    control: Option<String>,
-    /// The control API's bearer token (default: spool/control.token).
-    #[arg(
-        long,
-        env = "PRINTLAB_CONTROL_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    control_token: Option<String>,
+    /// The control API, through which stopped printers are cleared (without one, faults
+    /// are waited out).
+    #[command(flatten)]
+    control: ControlArgs,
     /// The fleet file (which must exist): which printers to expect and how they are meant to
     /// fail. Default: printers.toml, or the shipped fleet when there is none.
     #[arg(long, value_name = "FILE")]
@@ -74,11 +66,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     token: args.token.clone(),
                     ca: None,
                 };
-                let control = discovery::control_access(
-                    args.control.as_deref(),
-                    args.control_token.as_deref(),
-                    Path::new(DEFAULT_DATA_DIR),
-                )?;
+                let control = args.control.lookup()?;
                 (connect.client()?, control, None)
             }
             None => {

@@ -2,7 +2,7 @@
 //! control API on loopback; `printlab devices fault NAME KIND` raises and clears faults through
 //! it, `printlab devices pause|resume NAME` pauses and resumes a printer.
 
-use super::connect::{exit, fail};
+use super::connect::ControlArgs;
 use super::output::{out, outln};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -11,8 +11,8 @@ use printlab_device::config::{self, Shard};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{self, FleetOptions, Link};
 use printlab_device::spool::Spool;
-use printlab_lab::discovery::{self, DEFAULT_DATA_DIR, DISCOVERY_FILE};
-use std::path::{Path, PathBuf};
+use printlab_lab::discovery;
+use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Args)]
@@ -100,42 +100,6 @@ enum DevicesAction {
         #[command(flatten)]
         control: ControlArgs,
     },
-}
-
-#[derive(Args)]
-struct ControlArgs {
-    /// The control API's URL, as `printlab devices` printed it. Default: the one `printlab
-    /// up` wrote in spool/lab.json.
-    #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
-    control: Option<String>,
-    /// The control API's bearer token. Default: spool/control.token.
-    #[arg(
-        long,
-        env = "PRINTLAB_CONTROL_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    control_token: Option<String>,
-}
-
-impl ControlArgs {
-    fn access(&self) -> anyhow::Result<discovery::ControlAccess> {
-        let data = Path::new(DEFAULT_DATA_DIR);
-        let access = discovery::control_access(
-            self.control.as_deref(),
-            self.control_token.as_deref(),
-            data,
-        )?;
-        access.ok_or_else(|| {
-            fail(
-                exit::USAGE,
-                format!(
-                    "no control API: pass --control URL (as `printlab devices` printed it) or run this where `printlab up` keeps {}",
-                    data.join(DISCOVERY_FILE).display()
-                ),
-            )
-        })
-    }
 }
 
 pub fn run(args: DevicesArgs) -> anyhow::Result<()> {

@@ -3,13 +3,13 @@
 //! `printlab_matrix`'s; this file reads the plan, draws progress, handles Ctrl-C and exits 0
 //! only when every case passed.
 
-use super::connect::{ConnectArgs, exit, fail, runtime};
+use super::connect::{ConnectArgs, ControlArgs, exit, fail, runtime};
 use super::output::{errln, outln};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use printlab_client::shares::Target;
 use printlab_client::{GraphClient, JobParent};
-use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
+use printlab_lab::discovery::DEFAULT_DATA_DIR;
 use printlab_matrix::plan::{Plan, PrinterUnderTest, Strategy, make_plan, static_checks};
 use printlab_matrix::report::Report;
 use printlab_matrix::run::{CaseResult, ControlApi, RunObserver, RunOptions, Verdict, run_cases};
@@ -74,18 +74,10 @@ pub struct MatrixArgs {
     /// How many printers print at once (default: all of them).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
-    /// The devices' control API, through which stopped printers are cleared (default: what
-    /// `printlab up` wrote in spool/lab.json; without one, faults are waited out).
-    #[arg(long, env = "PRINTLAB_CONTROL", value_name = "URL")]
-    control: Option<String>,
-    /// The control API's bearer token (default: spool/control.token).
-    #[arg(
-        long,
-        env = "PRINTLAB_CONTROL_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    control_token: Option<String>,
+    /// The control API, through which stopped printers are cleared (without one, faults
+    /// are waited out).
+    #[command(flatten)]
+    control: ControlArgs,
     /// Print the report as JSON instead of a summary.
     #[arg(long)]
     json: bool,
@@ -110,13 +102,10 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let data = Path::new(DEFAULT_DATA_DIR);
-    let control =
-        discovery::control_access(args.control.as_deref(), args.control_token.as_deref(), data)
-            .context("finding the control API (--control URL or PRINTLAB_CONTROL skips lab.json)")?
-            .map(|access| ControlApi {
-                url: access.url,
-                token: access.token,
-            });
+    let control = args.control.lookup()?.map(|access| ControlApi {
+        url: access.url,
+        token: access.token,
+    });
     let started = chrono::Utc::now();
     let report_dir = args.report.clone().unwrap_or_else(|| {
         data.join("matrix")
