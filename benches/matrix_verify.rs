@@ -10,6 +10,7 @@
 //! case from its pixels adds at most a third to a matrix run.
 
 use printlab_graph::{PrintColorMode, PrintJobConfiguration};
+use printlab_matrix::document::marks::PageGeometry;
 use printlab_matrix::document::test_document;
 use printlab_matrix::verify::verify_output;
 use printlab_render::{DeviceProfile, JobRequest, PDF};
@@ -22,7 +23,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let document = test_document(PDF, 8).expect("test document");
+    let document = test_document(PDF, 8, PageGeometry::default()).expect("test document");
     let profile = DeviceProfile::default();
     let mut targets = Targets::new("matrix_verify");
     println!(

@@ -9,8 +9,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use printlab_client::shares::Target;
 use printlab_client::{GraphClient, JobParent};
-use printlab_lab::discovery::DEFAULT_DATA_DIR;
-use printlab_matrix::plan::{Plan, PrinterUnderTest, Strategy, make_plan, static_checks};
+use printlab_lab::discovery::{DEFAULT_DATA_DIR, LabInfo};
+use printlab_matrix::plan::{
+    Expectations, Plan, PrinterCoverage, PrinterUnderTest, Strategy, make_plan, static_checks,
+};
 use printlab_matrix::report::Report;
 use printlab_matrix::run::{CaseResult, ControlApi, RunObserver, RunOptions, Verdict, run_cases};
 use printlab_matrix::{Case, Finding};
@@ -65,6 +67,12 @@ pub struct MatrixArgs {
     /// Write the plan as JSON, to edit and replay with --plan.
     #[arg(long, value_name = "FILE")]
     save_plan: Option<PathBuf>,
+    /// What the printers were configured to refuse, resolve or sometimes fail, which Graph
+    /// cannot show (JSON: printer name → list of `{reason, when, resolve?, sometimes?}`, options
+    /// and values as Graph writes them). Default: what printlab's own lab wrote in lab.json,
+    /// when the plan is made against that lab.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
     /// Where the report goes (default: spool/matrix/<timestamp>/, where the dashboard looks).
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
@@ -139,6 +147,11 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
         interrupted,
         plan.static_checks(),
         results,
+    )
+    .with_pair_coverage(
+        (plan.pair_coverage().into_iter())
+            .filter(|c| cases.iter().any(|case| case.printer == c.printer))
+            .collect(),
     );
     let files = report.write(&report_dir)?;
     if args.json {
@@ -221,6 +234,13 @@ impl PlanSource {
                 cases: cases.clone(),
             })
             .expect("a plan serialises"),
+        }
+    }
+
+    fn pair_coverage(&self) -> Vec<PrinterCoverage> {
+        match self {
+            PlanSource::Made(plan) => plan.coverage.clone(),
+            PlanSource::ByHand(_) => Vec::new(),
         }
     }
 
@@ -307,9 +327,45 @@ async fn plan_from_graph(client: &GraphClient, args: &MatrixArgs) -> anyhow::Res
             cases: args.cases.unwrap_or(DEFAULT_RANDOM_CASES),
         },
     };
-    let plan =
+    let mut plan =
         make_plan(&printers, &strategy, args.seed).map_err(|e| fail(exit::USAGE, e.to_string()))?;
+    plan.expect_refusals(&expectations(args, client)?);
     Ok(PlanSource::Made(plan))
+}
+
+/// The --expect file, else the rules the lab this client talks to wrote beside its printers in
+/// lab.json (none for any other endpoint).
+fn expectations(args: &MatrixArgs, client: &GraphClient) -> anyhow::Result<Expectations> {
+    if let Some(path) = &args.expect {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            fail(
+                exit::USAGE,
+                format!(
+                    "{}: line {}, column {}: not an expectations file: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
+            )
+        });
+    }
+    let Some(lab) = LabInfo::read(Path::new(DEFAULT_DATA_DIR))? else {
+        return Ok(Expectations::new());
+    };
+    if lab.graph.trim_end_matches('/') != client.base_url() {
+        return Ok(Expectations::new());
+    }
+    // lab.json and an expectations file write a rule the same way.
+    (lab.printers.into_iter())
+        .map(|printer| {
+            let rules = serde_json::to_value(&printer.refuses)
+                .and_then(serde_json::from_value)
+                .with_context(|| format!("lab.json's rules for {:?}", printer.name))?;
+            Ok((printer.name, rules))
+        })
+        .collect()
 }
 
 /// A plan file: a plan `--save-plan` wrote (it names its printers), or cases written by hand.
@@ -369,10 +425,7 @@ fn show_cases(cases: &[Case]) {
             case.id,
             case.content_type,
             serde_json::to_string(&case.configuration).expect("a configuration serialises"),
-            match &case.expect {
-                printlab_matrix::Expectation::Prints => "prints".to_owned(),
-                printlab_matrix::Expectation::Refused { reason } => format!("refused: {reason}"),
-            }
+            case.expect.describe()
         );
     }
 }

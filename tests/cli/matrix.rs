@@ -306,6 +306,45 @@ fn matrix_runs_a_plan_on_two_printers_and_reports_the_wrong_expectation() {
         shot.pixels().any(|p| p != first),
         "the screenshot is one colour: nothing rendered"
     );
+
+    // A plan made from Graph: the mono printer fails URF documents by its printers.toml, which
+    // Graph cannot show; the lab wrote that into lab.json, so the URF case is planned as a
+    // refusal and the run passes. The report counts the pairs of values the plan covered.
+    let single_dir = lab.join("single");
+    let single = up
+        .here()
+        .args(["matrix", "--strategy", "single", "--printer", "Mono Test"])
+        .arg("--report")
+        .arg(&single_dir)
+        .output()
+        .unwrap();
+    assert_eq!(single.status.code(), Some(0), "{}", show(&single));
+    let report = read_json(&single_dir.join("report.json"));
+    let urf: Vec<&Value> = (report["cases"].as_array().unwrap().iter())
+        .filter(|c| c["case"]["contentType"] == "image/urf")
+        .collect();
+    assert_eq!(urf.len(), 1, "{report}");
+    assert_eq!(urf[0]["verdict"], "refusedAsExpected", "{report}");
+    assert!(
+        urf[0]["case"]["expect"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("faults.failing_formats"),
+        "{report}"
+    );
+    let pairs = &report["pairCoverage"][0];
+    assert_eq!(pairs["printer"], "Mono Test", "{report}");
+    assert!(pairs["pairsPossible"].as_u64().unwrap() > 0, "{report}");
+    let dom = chromium(
+        profile.path(),
+        &["--dump-dom"],
+        &single_dir.join("report.html"),
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("Pairs of option values covered"),
+        "no pair coverage in the DOM:\n{dom}"
+    );
 }
 
 /// A case whose job outlasts `--timeout` cannot be verified: it is cancelled, fails with the

@@ -62,6 +62,26 @@ impl JobOption {
         }
     }
 
+    /// The `printJobConfiguration` property the option sets, as Graph names it: how clients
+    /// that plan around a printer's constraints (`printlab matrix`) name the option.
+    pub fn graph_property(self) -> &'static str {
+        match self {
+            JobOption::ColorMode => "colorMode",
+            JobOption::Dpi => "dpi",
+            JobOption::DuplexMode => "duplexMode",
+            JobOption::Finishings => "finishings",
+            JobOption::InputBin => "inputBin",
+            JobOption::MediaSize => "mediaSize",
+            JobOption::MediaType => "mediaType",
+            JobOption::MultipageLayout => "multipageLayout",
+            JobOption::Orientation => "orientation",
+            JobOption::OutputBin => "outputBin",
+            JobOption::PagesPerSheet => "pagesPerSheet",
+            JobOption::Quality => "quality",
+            JobOption::Scaling => "scaling",
+        }
+    }
+
     pub fn from_key(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.key() == key)
     }

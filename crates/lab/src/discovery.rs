@@ -222,6 +222,7 @@ mod tests {
                     name: format!("printer {i}"),
                     printer_id: format!("p{i}"),
                     share_id: format!("s{i}"),
+                    refuses: Vec::new(),
                 })
                 .collect(),
             out: "out".into(),

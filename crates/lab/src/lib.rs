@@ -10,6 +10,7 @@
 
 pub mod demo;
 pub mod discovery;
+pub mod refusals;
 
 use discovery::{DISCOVERY_FILE, LabInfo, USER_TOKEN_FILE};
 use printlab_client::{ClientError, GraphClient};
@@ -169,6 +170,9 @@ pub struct LabPrinter {
     pub name: String,
     pub printer_id: String,
     pub share_id: String,
+    /// What the printer was configured to refuse or change, which Graph cannot show.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refuses: Vec<refusals::ConfiguredRule>,
 }
 
 /// A running lab. Dropping it without [`Lab::shutdown`] leaves the tasks to the runtime.
@@ -459,7 +463,9 @@ async fn share_when_ready(
             Some(s) => s.id.clone(),
             None => admin.create_share(&printer_id, &name).await?.id,
         };
+        let config = printers.iter().find(|p| p.name == name);
         out.push(LabPrinter {
+            refuses: config.map(refusals::configured_rules).unwrap_or_default(),
             name,
             printer_id,
             share_id,

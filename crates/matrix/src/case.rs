@@ -24,7 +24,7 @@ pub struct Case {
 }
 
 /// What the plan expects of a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "outcome")]
 pub enum Expectation {
     /// The job completes and its output matches the settings.
@@ -32,6 +32,37 @@ pub enum Expectation {
     /// The printer was configured to refuse this (a failing format, a constraint): the job must
     /// end refused, and that is not a failure.
     Refused { reason: String },
+    /// The settings conflict and the printer was configured to resolve the conflict by changing
+    /// some of them (a constraint with a resolver): the job prints as if sent with `resolved`.
+    PrintsResolved {
+        reason: String,
+        resolved: PrintJobConfiguration,
+    },
+    /// The printer was configured to fail some jobs at random (seeded faults): a refusal is not
+    /// a failure, and a job that prints is checked.
+    MayRefuse { reason: String },
+}
+
+impl Expectation {
+    /// What the plan expects, in the words a report shows.
+    pub fn describe(&self) -> String {
+        match self {
+            Expectation::Prints => "printed as the options ask".to_owned(),
+            Expectation::Refused { reason } => format!("refused: {reason}"),
+            Expectation::PrintsResolved { reason, .. } => {
+                format!("printed with settings changed: {reason}")
+            }
+            Expectation::MayRefuse { reason } => format!("printed, or refused: {reason}"),
+        }
+    }
+
+    /// Whether a job that ended refused (aborted by the printer) met this expectation.
+    pub fn allows_refusal(&self) -> bool {
+        matches!(
+            self,
+            Expectation::Refused { .. } | Expectation::MayRefuse { .. }
+        )
+    }
 }
 
 /// One check that did not hold: what was expected and what was seen, in words a person reads in

@@ -238,6 +238,7 @@ pub(super) fn render_job(
         sheets_total: job.printed.len() / sides_per_sheet,
     };
     let mut budget = OutputBudget::new(request.profile.output_limits);
+    let mut counted = vec![false; job.sides.len()];
     let outputs = execute(
         Arc::new(document),
         Arc::new(jobs),
@@ -257,8 +258,13 @@ pub(super) fn render_job(
                 }
                 let side = &job.sides[printed.layout_index];
                 let ends_sheet = side.back || !duplex;
-                let path = request.out_dir.join(&names[next_printed]);
-                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                // A copy of a side already counted is a link to its file: no bytes of its own.
+                let bytes = if std::mem::replace(&mut counted[printed.layout_index], true) {
+                    0
+                } else {
+                    let path = request.out_dir.join(&names[next_printed]);
+                    std::fs::metadata(&path).map_or(0, |m| m.len())
+                };
                 if let Err(limit) = budget.side(side.placements.len() as u64, bytes, ends_sheet) {
                     stopped = Some(limit);
                     return ControlFlow::Break(());

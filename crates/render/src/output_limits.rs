@@ -14,7 +14,8 @@ pub struct OutputLimits {
     pub pages: Option<u64>,
     /// Media sheets (`job-media-sheets`).
     pub sheets: Option<u64>,
-    /// Bytes of PNG written for the job's sides.
+    /// Bytes of PNG written for the job's sides. A further copy of a side is a link to the
+    /// side's file and adds none.
     pub output_bytes: Option<u64>,
 }
 
@@ -191,6 +192,15 @@ mod tests {
         limits: OutputLimits,
         out_dir: &std::path::Path,
     ) -> crate::Manifest {
+        render_copies(pdf, limits, None, out_dir)
+    }
+
+    fn render_copies(
+        pdf: &[u8],
+        limits: OutputLimits,
+        copies: Option<i32>,
+        out_dir: &std::path::Path,
+    ) -> crate::Manifest {
         let profile = crate::DeviceProfile {
             dpis: vec![72],
             default_dpi: 72,
@@ -201,7 +211,10 @@ mod tests {
         crate::render_job(&crate::JobRequest {
             document: pdf,
             content_type: crate::PDF,
-            ticket: &crate::ticket::Ticket::default(),
+            ticket: &crate::ticket::Ticket {
+                copies,
+                ..crate::ticket::Ticket::default()
+            },
             profile: &profile,
             out_dir,
             cancel: &tokio_util::sync::CancellationToken::new(),
@@ -267,5 +280,33 @@ mod tests {
             manifest.stopped_at_limit.map(|s| s.limit),
             Some(OutputLimit::Pages)
         );
+    }
+
+    /// Copies are links to their side's file, so a byte limit one copy fits under admits any
+    /// number of copies, and they take no more disk than one.
+    #[test]
+    fn copies_are_links_to_their_side_and_cost_no_output_bytes() {
+        use std::os::unix::fs::MetadataExt;
+        let pdf = crate::testpage::generate(&[(595.0, 842.0); 2]).unwrap();
+        let one = tempfile::tempdir().unwrap();
+        render_limited(&pdf, OutputLimits::default(), one.path());
+        let limits = OutputLimits {
+            output_bytes: Some(pngs(one.path()).iter().sum::<u64>()),
+            ..OutputLimits::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = render_copies(&pdf, limits, Some(50), dir.path());
+        assert_eq!(
+            (manifest.sides.len(), manifest.stopped_at_limit),
+            (100, None)
+        );
+        let inodes: std::collections::HashSet<u64> = (manifest.sides.iter())
+            .map(|side| {
+                std::fs::metadata(dir.path().join(&side.file))
+                    .unwrap()
+                    .ino()
+            })
+            .collect();
+        assert_eq!(inodes.len(), 2, "two distinct sides, each linked 50 times");
     }
 }

@@ -249,9 +249,10 @@ impl<'a> Worker<'a> {
                 })
                 .map_err(|e| io_error(first, e))
                 .and_then(|sha256| {
-                    // Uncollated copies print the same side again: the same file.
+                    // Every copy prints the same side again: the same file, linked rather than
+                    // written again, so 999 copies cost one side's bytes on disk.
                     for path in copies {
-                        std::fs::copy(first, path).map_err(|e| io_error(path, e))?;
+                        same_file_at(first, path).map_err(|e| io_error(path, e))?;
                     }
                     Ok(sha256)
                 }),
@@ -392,6 +393,16 @@ impl<'a> Worker<'a> {
 
 /// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to
 /// the side's pixels.
+/// Puts the file `first` at `path` as well: a hard link (replacing what a render stopped
+/// midway left there), or a copy where the file system has no links.
+fn same_file_at(first: &Path, path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::hard_link(first, path).or_else(|_| std::fs::copy(first, path).map(drop))
+}
+
 fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
     match color {
         ColorOutput::Color => {

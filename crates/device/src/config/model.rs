@@ -102,8 +102,10 @@ impl HardwareProfile {
 }
 
 /// Most one job may put out on this printer (`[printer.limits]`). A job stops before the first
-/// sheet that would pass one and ends aborted, saying which; the defaults are far above any
-/// ordinary job and stop a hostile one (a small PDF of ten thousand pages) from filling the disk.
+/// sheet that would pass one and ends aborted, saying which. The page and sheet defaults admit
+/// the most copies a printer may advertise (999) of a ten-page document, so a job a printer
+/// advertises is never cut by them; the byte limit stops a hostile job (a small PDF of ten
+/// thousand pages) from filling the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobLimits {
     /// Page images printed, copies included.
@@ -116,8 +118,8 @@ pub struct JobLimits {
 impl Default for JobLimits {
     fn default() -> Self {
         JobLimits {
-            max_pages: 5_000,
-            max_sheets: 5_000,
+            max_pages: 10_000,
+            max_sheets: 10_000,
             max_output_bytes: 2 << 30,
         }
     }

@@ -403,7 +403,20 @@ impl Device {
                         .rposition(|e| matches!(e, EngineEvent::SheetDone { .. }))
                 })
                 .flatten();
+            // Of sheets done back to back, only the last is recorded and reported: it says
+            // all the earlier ones did, and an engine at full speed finishes thousands of
+            // sheets (999 copies) in one step, which a flush and an exchange per sheet would
+            // turn into minutes.
+            let superseded: Vec<bool> = (0..events.len())
+                .map(|i| {
+                    matches!(events[i], EngineEvent::SheetDone { .. })
+                        && matches!(events.get(i + 1), Some(EngineEvent::SheetDone { .. }))
+                })
+                .collect();
             for (index, event) in events.into_iter().enumerate() {
+                if superseded[index] {
+                    continue;
+                }
                 match event {
                     EngineEvent::SheetDone {
                         sheets_completed,

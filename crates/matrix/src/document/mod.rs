@@ -6,7 +6,8 @@ mod raster_encode;
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Dictionary, Document, Object, Stream, dictionary};
-use marks::{PAGE_NUMBER_BITS, PAGE_SIZE, page_marks, page_raster};
+use marks::{PAGE_NUMBER_BITS, PageGeometry};
+use printlab_graph::{MediaSize, PrintJobConfiguration, PrintOrientation, PrinterCapabilities};
 use thiserror::Error;
 
 /// Resolution of the raster formats' pages: the marks are blocks a few millimetres wide, so
@@ -19,6 +20,8 @@ pub struct TestDocument {
     pub content_type: String,
     pub bytes: Vec<u8>,
     pub pages: u32,
+    /// Where the marks are on every page.
+    pub geometry: PageGeometry,
 }
 
 #[derive(Debug, Error)]
@@ -46,9 +49,62 @@ pub fn holds_one_page(content_type: &str) -> bool {
     matches!(content_type, printlab_render::PNG | printlab_render::JPEG)
 }
 
-/// A document of `pages` A4 pages in `content_type`, each marked by [`marks::page_marks`].
-/// JPEG and PNG hold one page.
-pub fn test_document(content_type: &str, pages: u32) -> Result<TestDocument, DocumentError> {
+/// The page a case's document is made at: the size its sheet takes a page at, turned as the
+/// job's orientation turns the content (a landscape job gets a landscape page), with the
+/// corner marks clear of the widest margin the job or the printer may clip. `effective` is the
+/// case's configuration with the printer's defaults filled in; a media size the table does not
+/// know gets an A4 page.
+pub fn page_geometry(
+    effective: &PrintJobConfiguration,
+    caps: &PrinterCapabilities,
+) -> PageGeometry {
+    let Some(media) = (effective.media_size.as_deref()).and_then(MediaSize::by_graph_name) else {
+        return PageGeometry::default();
+    };
+    let points = |hmm: u32| hmm as f64 * 72.0 / 2540.0;
+    let job = effective.margin.unwrap_or_default();
+    let (mut w, mut h) = (points(media.width), points(media.height));
+    let per_sheet = effective.pages_per_sheet.unwrap_or(1).max(1) as u32;
+    if per_sheet > 1 {
+        // n-up: a page of the cell's shape, which every scaling fits (or fills) whole.
+        let microns = |v: Option<i32>| v.unwrap_or(0).max(0) as f64 * 72.0 / 25400.0;
+        w -= microns(job.left) + microns(job.right);
+        h -= microns(job.top) + microns(job.bottom);
+    }
+    let (w, h) = match effective.orientation {
+        Some(PrintOrientation::Landscape | PrintOrientation::ReverseLandscape) => (h, w),
+        _ => (w, h),
+    };
+    if per_sheet > 1 {
+        let (cols, rows) = crate::verify::expected::grid(per_sheet, w > h);
+        let cell = (w / cols as f64, h / rows as f64);
+        // The cell clips nothing a fitting page would show; a filling page loses what its
+        // shape misses the cell's by, a few points at most.
+        return PageGeometry::new(cell, 0.03 * cell.0.min(cell.1));
+    }
+    let size = (w, h);
+    let hardware = [
+        &caps.top_margins,
+        &caps.bottom_margins,
+        &caps.left_margins,
+        &caps.right_margins,
+    ];
+    let widest_microns = [job.top, job.bottom, job.left, job.right]
+        .into_iter()
+        .flatten()
+        .chain(hardware.into_iter().flatten().flatten().copied())
+        .max()
+        .unwrap_or(0);
+    PageGeometry::new(size, widest_microns as f64 * 72.0 / 25400.0)
+}
+
+/// A document of `pages` pages in `content_type`, each of `geometry` and marked by
+/// [`PageGeometry::page_marks`]. JPEG and PNG hold one page.
+pub fn test_document(
+    content_type: &str,
+    pages: u32,
+    geometry: PageGeometry,
+) -> Result<TestDocument, DocumentError> {
     let refuse = |reason| DocumentError::PageCount {
         content_type: content_type.to_owned(),
         pages,
@@ -61,19 +117,19 @@ pub fn test_document(content_type: &str, pages: u32) -> Result<TestDocument, Doc
         content_type: content_type.to_owned(),
         message,
     };
-    let rasters = || (1..=pages).map(|page| page_raster(page, RASTER_DPI));
+    let rasters = || (1..=pages).map(|page| geometry.page_raster(page, RASTER_DPI));
     let bytes = match content_type {
-        printlab_render::PDF => pdf(pages).map_err(|e| write_error(e.to_string()))?,
+        printlab_render::PDF => pdf(pages, &geometry).map_err(|e| write_error(e.to_string()))?,
         printlab_render::PWG_RASTER => raster_encode::pwg(rasters(), RASTER_DPI),
         printlab_render::URF => raster_encode::urf(rasters(), pages, RASTER_DPI),
         _ if holds_one_page(content_type) && pages != 1 => {
             return Err(refuse("an image file holds one page"));
         }
-        printlab_render::PNG => {
-            raster_encode::png(page_raster(1, RASTER_DPI), RASTER_DPI).map_err(write_error)?
-        }
+        printlab_render::PNG => raster_encode::png(geometry.page_raster(1, RASTER_DPI), RASTER_DPI)
+            .map_err(write_error)?,
         printlab_render::JPEG => {
-            raster_encode::jpeg(page_raster(1, RASTER_DPI), RASTER_DPI).map_err(write_error)?
+            raster_encode::jpeg(geometry.page_raster(1, RASTER_DPI), RASTER_DPI)
+                .map_err(write_error)?
         }
         _ => {
             return Err(DocumentError::Unsupported {
@@ -85,17 +141,17 @@ pub fn test_document(content_type: &str, pages: u32) -> Result<TestDocument, Doc
         content_type: content_type.to_owned(),
         bytes,
         pages,
+        geometry,
     })
 }
 
 /// The marks as PDF fill operations (PDF's y axis points up).
-fn page_content(page: u32) -> Vec<Operation> {
+fn page_content(page: u32, geometry: &PageGeometry) -> Vec<Operation> {
     let real = |v: f64| Object::Real(v as f32);
-    page_marks(page)
-        .into_iter()
+    (geometry.page_marks(page).into_iter())
         .flat_map(|mark| {
             let colour = mark.rgb.iter().map(|&c| real(c as f64 / 255.0)).collect();
-            let y = PAGE_SIZE.1 - mark.y - mark.height;
+            let y = geometry.size.1 - mark.y - mark.height;
             [
                 Operation::new("rg", colour),
                 Operation::new(
@@ -108,16 +164,16 @@ fn page_content(page: u32) -> Vec<Operation> {
         .collect()
 }
 
-fn pdf(pages: u32) -> Result<Vec<u8>, lopdf::Error> {
+fn pdf(pages: u32, geometry: &PageGeometry) -> Result<Vec<u8>, lopdf::Error> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::new();
     for page in 1..=pages {
         let content = Content {
-            operations: page_content(page),
+            operations: page_content(page, geometry),
         };
         let content_id = doc.add_object(Stream::new(Dictionary::new(), content.encode()?));
-        let (w, h) = PAGE_SIZE;
+        let (w, h) = geometry.size;
         let page_id = doc.add_object(dictionary! {
             "Type" => "Page",
             "Parent" => pages_id,
@@ -153,15 +209,15 @@ mod tests {
             } else {
                 3
             };
-            let document = test_document(format, pages).unwrap();
+            let document = test_document(format, pages, PageGeometry::default()).unwrap();
             assert_eq!(printlab_render::sniff(&document.bytes), Some(*format));
         }
         assert!(matches!(
-            test_document(printlab_render::JPEG, 2),
+            test_document(printlab_render::JPEG, 2, PageGeometry::default()),
             Err(DocumentError::PageCount { .. })
         ));
         assert!(matches!(
-            test_document("text/plain", 1),
+            test_document("text/plain", 1, PageGeometry::default()),
             Err(DocumentError::Unsupported { .. })
         ));
     }

@@ -129,10 +129,7 @@ fn expected(html: &mut String, result: &CaseResult, expected_cache: &Path) {
         "<p>{}-page {} test document, {}</p>",
         result.case.document_pages,
         escape(&result.case.content_type),
-        match &result.case.expect {
-            crate::Expectation::Prints => "printed as the options ask".to_owned(),
-            crate::Expectation::Refused { reason } => format!("refused: {}", escape(reason)),
-        }
+        escape(&result.case.expect.describe())
     );
     if let Some(document) = &result.document {
         let picture = thumbnail::of_document(document, &result.case.content_type, expected_cache);
@@ -257,6 +254,30 @@ fn coverage(html: &mut String, report: &Report) {
     html.push_str(
         "<section aria-labelledby=\"coverage-title\">\n<h2 id=\"coverage-title\">Coverage</h2>\n",
     );
+    if !report.pair_coverage.is_empty() {
+        html.push_str(
+            "<table class=\"pairs\">\n<caption>Pairs of option values covered by the plan</caption>\n\
+             <thead><tr><th scope=\"col\">Printer</th><th scope=\"col\">Cases</th>\
+             <th scope=\"col\">Pairs covered</th><th scope=\"col\">Of</th><th scope=\"col\">Share</th></tr></thead>\n<tbody>\n",
+        );
+        for printer in &report.pair_coverage {
+            let c = &printer.coverage;
+            let _ = writeln!(
+                html,
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{:.1} %</td></tr>",
+                escape(&printer.printer),
+                printer.cases,
+                c.pairs_covered,
+                c.pairs_possible,
+                if c.pairs_possible == 0 {
+                    100.0
+                } else {
+                    100.0 * c.pairs_covered as f64 / c.pairs_possible as f64
+                }
+            );
+        }
+        html.push_str("</tbody>\n</table>\n");
+    }
     for (printer, options) in &report.coverage {
         let _ = write!(
             html,

@@ -11,6 +11,7 @@ mod thumbnail;
 pub use coverage::OptionCoverage;
 
 use crate::Finding;
+use crate::plan::PrinterCoverage;
 use crate::run::{CaseResult, Verdict};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,10 @@ pub struct Report {
     pub static_checks: BTreeMap<String, Vec<Finding>>,
     /// Per printer, each option the plan set and the values it tried.
     pub coverage: BTreeMap<String, Vec<OptionCoverage>>,
+    /// Per printer, the pairs of values the plan covered of those possible (empty for cases
+    /// written by hand, which come without the printers' capabilities).
+    #[serde(default)]
+    pub pair_coverage: Vec<PrinterCoverage>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -94,7 +99,16 @@ impl Report {
             summary,
             static_checks,
             coverage: coverage::of(&cases),
+            pair_coverage: Vec::new(),
             cases,
+        }
+    }
+
+    /// The report of a plan made from the printers' capabilities, with the pairs it covered.
+    pub fn with_pair_coverage(self, pair_coverage: Vec<PrinterCoverage>) -> Report {
+        Report {
+            pair_coverage,
+            ..self
         }
     }
 

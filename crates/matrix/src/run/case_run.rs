@@ -4,7 +4,7 @@ use super::documents::Documents;
 use super::faults;
 use super::result::{CaseResult, Verdict};
 use super::{RunObserver, RunOptions};
-use crate::document::TestDocument;
+use crate::document::{TestDocument, page_geometry};
 use crate::verify::verify_output;
 use crate::{Case, Expectation, Finding};
 use printlab_client::follow::{follow, output_dir};
@@ -13,7 +13,7 @@ use printlab_client::shares::Target;
 use printlab_client::submit::{Document, SubmitError, SubmitObserver, submit};
 use printlab_client::upload::UploadOptions;
 use printlab_client::{ClientError, GraphClient};
-use printlab_graph::{PrintJob, PrintJobProcessingState};
+use printlab_graph::{PrintJob, PrintJobConfiguration, PrintJobProcessingState};
 use reqwest::StatusCode;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -69,7 +69,11 @@ impl Context<'_> {
     }
 
     async fn run_case(&self, target: &Target, case: Case) -> CaseResult {
-        let (test_doc, upload) = match self.documents.get(&case.content_type, case.document_pages) {
+        let geometry = page_geometry(&effective(target, &case), &target.capabilities());
+        let made = self
+            .documents
+            .get(&case.content_type, case.document_pages, geometry);
+        let (test_doc, upload) = match made.as_ref() {
             Ok(made) => made,
             Err(finding) => return CaseResult::failed_before_printing(case, finding.clone()),
         };
@@ -235,8 +239,7 @@ impl Context<'_> {
             result.verdict = Verdict::Passed;
             return;
         };
-        let defaults = target.share.defaults.clone().unwrap_or_default();
-        let effective = result.case.configuration.clone().with_defaults(&defaults);
+        let effective = effective(target, &result.case);
         let doc = doc.clone();
         let verified =
             tokio::task::spawn_blocking(move || verify_output(&effective, &doc, &dir)).await;
@@ -261,22 +264,32 @@ impl Context<'_> {
     }
 }
 
+/// What the printer should print `case` with: its settings (as the printer resolves them,
+/// when it was configured to), every omitted one at the printer's default.
+fn effective(target: &Target, case: &Case) -> PrintJobConfiguration {
+    let asked = match &case.expect {
+        Expectation::PrintsResolved { resolved, .. } => resolved,
+        _ => &case.configuration,
+    };
+    (asked.clone()).with_defaults(&target.share.defaults.clone().unwrap_or_default())
+}
+
 /// A job that did not print: what the case expected decides whether that is a pass.
 fn judge_refusal_or_fail(result: &mut CaseResult, refused: bool, check: &str, observed: &str) {
-    match &result.case.expect {
-        Expectation::Refused { .. } if refused => result.verdict = Verdict::RefusedAsExpected,
-        expect => {
-            result.verdict = Verdict::Failed;
-            result.findings.push(Finding {
-                check: check.into(),
-                expected: match expect {
-                    Expectation::Prints => "completed".into(),
-                    Expectation::Refused { reason } => format!("refused ({reason})"),
-                },
-                observed: observed.into(),
-            });
-        }
+    let expect = &result.case.expect;
+    if refused && expect.allows_refusal() {
+        result.verdict = Verdict::RefusedAsExpected;
+        return;
     }
+    result.verdict = Verdict::Failed;
+    result.findings.push(Finding {
+        check: check.into(),
+        expected: match expect {
+            Expectation::Refused { reason } => format!("refused ({reason})"),
+            _ => "completed".into(),
+        },
+        observed: observed.into(),
+    });
 }
 
 /// The PNG sides of an output folder, in the order the sheets left the printer (their names

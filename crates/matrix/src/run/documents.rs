@@ -1,48 +1,66 @@
-//! The test documents of a plan, generated and written once before anything prints: cases that
-//! ask for the same format and page count share one file.
+//! The test documents of a run, made as cases need them: cases that ask for the same format,
+//! page count and page geometry share one file.
 
 use crate::Finding;
+use crate::document::marks::PageGeometry;
 use crate::document::{TestDocument, test_document};
 use printlab_client::submit::Document;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// Each (content type, pages) of a plan: the written document, or why there is none.
+type Made = Arc<Result<(TestDocument, Document), Finding>>;
+
+/// Each (content type, pages, geometry) made so far: the written document, or why there is
+/// none.
 pub(super) struct Documents {
-    made: HashMap<(String, u32), Result<(TestDocument, Document), Finding>>,
+    dir: PathBuf,
+    made: Mutex<HashMap<String, Made>>,
 }
 
 impl Documents {
-    pub(super) fn write(cases: &[crate::Case], dir: &Path) -> Documents {
-        let mut made = HashMap::new();
-        for case in cases {
-            made.entry((case.content_type.clone(), case.document_pages))
-                .or_insert_with(|| make(&case.content_type, case.document_pages, dir));
+    pub(super) fn new(dir: &Path) -> Documents {
+        Documents {
+            dir: dir.to_owned(),
+            made: Mutex::new(HashMap::new()),
         }
-        Documents { made }
     }
 
-    pub(super) fn get(
-        &self,
-        content_type: &str,
-        pages: u32,
-    ) -> &Result<(TestDocument, Document), Finding> {
-        &self.made[&(content_type.to_owned(), pages)]
+    /// The document, made and written the first time it is asked for.
+    pub(super) fn get(&self, content_type: &str, pages: u32, geometry: PageGeometry) -> Made {
+        let (w, h) = geometry.size;
+        let extension = content_type.rsplit(['/', '-']).next().unwrap_or("bin");
+        // Sizes and inset to a hundredth of a point name the geometry.
+        let name = format!(
+            "{pages}-pages-{:.0}x{:.0}-inset{:.0}.{extension}",
+            w * 100.0,
+            h * 100.0,
+            geometry.inset * 100.0
+        );
+        let mut made = self.made.lock().expect("documents lock poisoned");
+        Arc::clone(
+            made.entry(name.clone()).or_insert_with(|| {
+                Arc::new(make(content_type, pages, geometry, &self.dir.join(name)))
+            }),
+        )
     }
 }
 
-fn make(content_type: &str, pages: u32, dir: &Path) -> Result<(TestDocument, Document), Finding> {
+fn make(
+    content_type: &str,
+    pages: u32,
+    geometry: PageGeometry,
+    path: &Path,
+) -> Result<(TestDocument, Document), Finding> {
     let problem = |observed: String| Finding {
         check: "document".into(),
         expected: format!("a {pages}-page {content_type} test document"),
         observed,
     };
-    let doc = test_document(content_type, pages).map_err(|e| problem(e.to_string()))?;
-    let extension = content_type.rsplit(['/', '-']).next().unwrap_or("bin");
-    let path = dir.join(format!("{pages}-pages.{extension}"));
-    std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&path, &doc.bytes))
+    let doc = test_document(content_type, pages, geometry).map_err(|e| problem(e.to_string()))?;
+    (path.parent().map_or(Ok(()), std::fs::create_dir_all))
+        .and_then(|()| std::fs::write(path, &doc.bytes))
         .map_err(|e| problem(format!("writing {}: {e}", path.display())))?;
-    let upload = Document::inspect(&path, content_type).map_err(|e| problem(e.to_string()))?;
+    let upload = Document::inspect(path, content_type).map_err(|e| problem(e.to_string()))?;
     Ok((doc, upload))
 }

@@ -54,7 +54,7 @@ pub async fn run_cases(
     options: &RunOptions,
     observer: &dyn RunObserver,
 ) -> Vec<CaseResult> {
-    let documents = Documents::write(&cases, &options.work_dir.join("documents"));
+    let documents = Documents::new(&options.work_dir.join("documents"));
     let store = ResumeStore::new(options.work_dir.join("uploads"));
     let mut by_share: Vec<(String, Vec<(usize, Case)>)> = Vec::new();
     for (index, case) in cases.into_iter().enumerate() {

@@ -3,7 +3,6 @@
 //! collation, scaling), written from the specifications rather than taken from the renderer,
 //! because the renderer is what is being checked.
 
-use crate::document::marks::PAGE_SIZE;
 use printlab_graph::{
     PrintDuplexMode, PrintJobConfiguration, PrintMultipageLayout as Layout, PrintOrientation,
     PrintScaling,
@@ -149,8 +148,12 @@ fn fit(page: (f64, f64), cell: (f64, f64)) -> f64 {
 }
 
 /// How the content area is turned on the sheet: the job's orientation, or for n-up the turn
-/// whose cells fit the (portrait) test page larger.
-pub fn area_turn(config: &PrintJobConfiguration, sheet_pt: (f64, f64)) -> AreaTurn {
+/// whose cells fit the test page (of `page` points) larger.
+pub fn area_turn(
+    config: &PrintJobConfiguration,
+    sheet_pt: (f64, f64),
+    page: (f64, f64),
+) -> AreaTurn {
     match config.orientation {
         Some(PrintOrientation::Portrait) => AreaTurn::None,
         Some(PrintOrientation::Landscape) => AreaTurn::Ccw90,
@@ -161,7 +164,7 @@ pub fn area_turn(config: &PrintJobConfiguration, sheet_pt: (f64, f64)) -> AreaTu
             let printable = (sheet_pt.0 - left - right, sheet_pt.1 - top - bottom);
             let fit_for = |area: (f64, f64)| {
                 let (cols, rows) = grid(pages_per_sheet(config), area.0 > area.1);
-                fit(PAGE_SIZE, (area.0 / cols as f64, area.1 / rows as f64))
+                fit(page, (area.0 / cols as f64, area.1 / rows as f64))
             };
             if fit_for((printable.1, printable.0)) > fit_for(printable) + 1e-9 {
                 AreaTurn::Ccw90
@@ -178,7 +181,7 @@ pub fn area_turn(config: &PrintJobConfiguration, sheet_pt: (f64, f64)) -> AreaTu
 /// `fit_pdf`: a PDF job with `fitPdfToPage`, which fits whatever the scaling says.
 pub fn scale_range(
     config: &PrintJobConfiguration,
-    sheet_pt: (f64, f64),
+    (sheet_pt, page): ((f64, f64), (f64, f64)),
     turn: AreaTurn,
     fit_pdf: bool,
 ) -> (f64, f64) {
@@ -203,9 +206,9 @@ pub fn scale_range(
         sheet_pt
     };
     let factor = |cell: (f64, f64)| {
-        let fill = (cell.0 / PAGE_SIZE.0).max(cell.1 / PAGE_SIZE.1);
-        let fit = fit(PAGE_SIZE, cell);
-        let larger = PAGE_SIZE.0 > media.0 + 1.0 || PAGE_SIZE.1 > media.1 + 1.0;
+        let fill = (cell.0 / page.0).max(cell.1 / page.1);
+        let fit = fit(page, cell);
+        let larger = page.0 > media.0 + 1.0 || page.1 > media.1 + 1.0;
         match config.scaling {
             _ if fit_pdf => fit,
             Some(PrintScaling::Fill) => fill,
@@ -218,5 +221,24 @@ pub fn scale_range(
         }
     };
     let (a, b) = (factor(area(HARDWARE_MARGIN_ALLOWANCE)), factor(area(0.0)));
-    (a.min(b), a.max(b))
+    let (low, high) = (a.min(b), a.max(b));
+    // A job that asks for no margins may print borderless, and `auto` fills a borderless
+    // sheet (PWG 5100.16) instead of fitting it; a printer that cannot print borderless keeps
+    // its border and fits.
+    let larger = page.0 > media.0 + 1.0 || page.1 > media.1 + 1.0;
+    let auto = matches!(config.scaling, None | Some(PrintScaling::Auto));
+    if auto && larger && per_sheet == 1 && !fit_pdf && asks_no_margins(config) {
+        let cell = area(0.0);
+        return (low, high.max((cell.0 / page.0).max(cell.1 / page.1)));
+    }
+    (low, high)
+}
+
+/// Whether the job sets every margin, to zero.
+fn asks_no_margins(config: &PrintJobConfiguration) -> bool {
+    config.margin.is_some_and(|m| {
+        [m.top, m.bottom, m.left, m.right]
+            .iter()
+            .all(|v| *v == Some(0))
+    })
 }

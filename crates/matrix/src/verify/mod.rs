@@ -5,18 +5,22 @@
 //! ([`page_find`]), and the result is compared with the verifier's own model of a correct
 //! print ([`expected`]).
 
-mod expected;
+pub(crate) mod expected;
 mod page_find;
 mod side_view;
 
 use crate::Finding;
 use crate::document::TestDocument;
+use crate::document::marks::PageGeometry;
 use expected::{AreaTurn, ExpectedSide};
 use page_find::{Direction, FoundPage};
 use printlab_graph::{MediaSize, PrintColorMode, PrintJobConfiguration};
 use serde::Deserialize;
 use side_view::SideView;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use thiserror::Error;
 
 pub use side_view::ViewError;
@@ -82,6 +86,42 @@ impl Findings {
     }
 }
 
+/// Sides already read, by their bytes: copies of a side are the same PNG, and a job of 999
+/// copies would otherwise decode the same few sides thousands of times. Equal bytes are
+/// confirmed byte for byte before a reading is reused, so a side that only hashes alike is
+/// still read on its own.
+#[derive(Default)]
+struct SeenSides {
+    by_hash: HashMap<(usize, u64), Vec<(PathBuf, Rc<(SideView, Vec<FoundPage>)>)>>,
+}
+
+impl SeenSides {
+    fn side(
+        &mut self,
+        path: &Path,
+        dpi: u32,
+        geometry: &PageGeometry,
+    ) -> Result<Rc<(SideView, Vec<FoundPage>)>, VerifyError> {
+        let bytes = side_view::read(path)?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        let same_hash = self
+            .by_hash
+            .entry((bytes.len(), hasher.finish()))
+            .or_default();
+        for (earlier, reading) in same_hash.iter() {
+            if side_view::read(earlier)? == bytes {
+                return Ok(Rc::clone(reading));
+            }
+        }
+        let view = side_view::decode(&bytes, path, dpi)?;
+        let pages = page_find::find_pages(&view, geometry);
+        let reading = Rc::new((view, pages));
+        same_hash.push((path.to_owned(), Rc::clone(&reading)));
+        Ok(reading)
+    }
+}
+
 /// Checks the output folder of a finished job against `effective`: the case's configuration
 /// with every omitted setting filled from the printer's defaults. No findings means it passed.
 pub fn verify_output(
@@ -121,6 +161,7 @@ pub fn verify_output(
     let selected = expected::selected_pages(effective, document.pages);
     let collate = effective.collate.unwrap_or(true);
     let expected_sides = expected::sides(effective, &selected, collate);
+    let mut read = SeenSides::default();
     let mut observed = Vec::with_capacity(manifest.sides.len());
     for side in &manifest.sides {
         if side.file.contains(['/', '\\']) || side.file.starts_with('.') {
@@ -128,10 +169,9 @@ pub fn verify_output(
                 file: side.file.clone(),
             });
         }
-        let view = side_view::load(&output_dir.join(&side.file), dpi)?;
-        let pages = page_find::find_pages(&view);
-        observed.push((view, pages));
+        observed.push(read.side(&output_dir.join(&side.file), dpi, &document.geometry)?);
     }
+    let observed: Vec<&(SideView, Vec<FoundPage>)> = observed.iter().map(Rc::as_ref).collect();
     let duplex = expected::duplex(effective);
     let per_sheet = if duplex { 2 } else { 1 };
     if observed.len() != expected_sides.len() {
@@ -256,7 +296,7 @@ fn sorted_numbers(pages: &[FoundPage]) -> Vec<u32> {
 /// side.
 fn check_page_sequence(
     findings: &mut Findings,
-    observed: &[(SideView, Vec<FoundPage>)],
+    observed: &[&(SideView, Vec<FoundPage>)],
     expected_sides: &[ExpectedSide],
     effective: &PrintJobConfiguration,
     selected: &[u32],
@@ -403,7 +443,8 @@ fn check_placement(
     place: &str,
     (sheet_pt, dpi): ((f64, f64), u32),
 ) {
-    let turn = expected::area_turn(effective, sheet_pt);
+    let page = document.geometry.size;
+    let turn = expected::area_turn(effective, sheet_pt, page);
     let turned_half = side.back && expected::back_turned_half(effective);
     let expected_up = {
         let up = match turn {
@@ -433,7 +474,7 @@ fn check_placement(
     let grid = expected::grid(per_sheet, area_size.0 > area_size.1);
     let fit_pdf =
         document.content_type == printlab_render::PDF && effective.fit_pdf_to_page == Some(true);
-    let (low, high) = expected::scale_range(effective, sheet_pt, turn, fit_pdf);
+    let (low, high) = expected::scale_range(effective, (sheet_pt, page), turn, fit_pdf);
     for page in pages {
         if page.mirrored {
             findings.add(

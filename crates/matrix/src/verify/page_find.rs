@@ -3,7 +3,7 @@
 //! which way up it is and its scale.
 
 use super::side_view::SideView;
-use crate::document::marks::{self, PAGE_NUMBER_BITS, PAGE_SIZE};
+use crate::document::marks::{PAGE_NUMBER_BITS, PageGeometry};
 
 /// Luma below this is ink.
 const DARK: u8 = 128;
@@ -122,13 +122,13 @@ fn is_light(view: &SideView, (x, y): (f64, f64)) -> bool {
     view.luma(x as usize, y as usize) >= DARK
 }
 
-/// Every test page on the side, in no particular order.
-pub fn find_pages(view: &SideView) -> Vec<FoundPage> {
+/// Every test page of `geometry` on the side, in no particular order.
+pub fn find_pages(view: &SideView, geometry: &PageGeometry) -> Vec<FoundPage> {
     let blobs = square_blobs(view);
-    let [top_left, top_right, bottom_left] = marks::corner_centres();
+    let [top_left, top_right, bottom_left] = geometry.corner_centres();
     let across = top_right.0 - top_left.0;
     let down = bottom_left.1 - top_left.1;
-    let mark_per_across = printlab_render::testpage::MARK / across;
+    let mark_per_across = geometry.mark() / across;
     let sub = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0, a.1 - b.1);
     let len = |v: (f64, f64)| v.0.hypot(v.1);
     // Every three-mark frame that fits a page's geometry, best fit first.
@@ -140,9 +140,10 @@ pub fn find_pages(view: &SideView) -> Vec<FoundPage> {
         for b in (0..blobs.len()).filter(|&b| b != a && same_size(b)) {
             let u = sub(blobs[b].centre, blobs[a].centre);
             let side = blobs[a].area.sqrt();
-            // The mark's size against the spacing: loose, as small marks are a few pixels.
+            // The mark's size against the spacing: loose, as small marks are a few pixels, but
+            // not so loose that the centre squares of an n-up grid pass for corner marks.
             let size_ratio = side / len(u);
-            if !(mark_per_across * 0.5..=mark_per_across * 1.6).contains(&size_ratio) {
+            if !(mark_per_across * 0.6..=mark_per_across * 1.4).contains(&size_ratio) {
                 continue;
             }
             for c in (0..blobs.len()).filter(|&c| c != a && c != b && same_size(c)) {
@@ -169,7 +170,7 @@ pub fn find_pages(view: &SideView) -> Vec<FoundPage> {
         if corners.iter().any(|&i| used[i]) {
             continue;
         }
-        let page = read_page(view, corners.map(|i| &blobs[i]), across, down);
+        let page = read_page(view, geometry, corners.map(|i| &blobs[i]));
         // Every test page has at least one bar; a frame whose bar code reads nothing is three
         // marks of a grid of pages (centre squares two cells apart) that happen to line up.
         if page.number == 0 {
@@ -182,7 +183,10 @@ pub fn find_pages(view: &SideView) -> Vec<FoundPage> {
 }
 
 /// Reads a frame: maps page points to view pixels through the three corner centres.
-fn read_page(view: &SideView, corners: [&Blob; 3], across: f64, down: f64) -> FoundPage {
+fn read_page(view: &SideView, geometry: &PageGeometry, corners: [&Blob; 3]) -> FoundPage {
+    let [top_left, top_right, bottom_left] = geometry.corner_centres();
+    let across = top_right.0 - top_left.0;
+    let down = bottom_left.1 - top_left.1;
     let origin = corners[0].centre;
     let u = (
         corners[1].centre.0 - origin.0,
@@ -192,7 +196,6 @@ fn read_page(view: &SideView, corners: [&Blob; 3], across: f64, down: f64) -> Fo
         corners[2].centre.0 - origin.0,
         corners[2].centre.1 - origin.1,
     );
-    let top_left = marks::corner_centres()[0];
     let to_view = |(px, py): (f64, f64)| {
         let (s, t) = ((px - top_left.0) / across, (py - top_left.1) / down);
         (origin.0 + s * u.0 + t * v.0, origin.1 + s * u.1 + t * v.1)
@@ -204,7 +207,8 @@ fn read_page(view: &SideView, corners: [&Blob; 3], across: f64, down: f64) -> Fo
         (view.luma(x, y), view.pixel(x, y))
     };
     let number = (0..PAGE_NUMBER_BITS).fold(0, |n, bit| {
-        (n << 1) | u32::from(sample(marks::bar_centre(bit)).0 < DARK)
+        let bar = (geometry.bar_samples(bit).iter()).all(|&point| sample(point).0 < DARK);
+        (n << 1) | u32::from(bar)
     });
     // The page's top points from the bottom-left mark to the top-left one.
     let up = match (-v.0, -v.1) {
@@ -214,7 +218,7 @@ fn read_page(view: &SideView, corners: [&Blob; 3], across: f64, down: f64) -> Fo
         _ => Direction::Right,
     };
     let factor = view.factor as f64;
-    let centre = to_view((PAGE_SIZE.0 / 2.0, PAGE_SIZE.1 / 2.0));
+    let centre = to_view(geometry.centre());
     FoundPage {
         number,
         centre: (centre.0 * factor, centre.1 * factor),
@@ -222,6 +226,6 @@ fn read_page(view: &SideView, corners: [&Blob; 3], across: f64, down: f64) -> Fo
         mirrored: u.0 * v.1 - u.1 * v.0 < 0.0,
         scale: (u.0.hypot(u.1) / across) * factor,
         corner_rgb: corners.map(|c| c.rgb),
-        centre_rgb: sample((PAGE_SIZE.0 / 2.0, PAGE_SIZE.1 / 2.0)).1,
+        centre_rgb: sample(geometry.centre()).1,
     }
 }

@@ -54,18 +54,23 @@ pub enum ViewError {
     Decode { path: String, message: String },
 }
 
-/// Decodes `path` and averages it down to about [`VIEW_DPI`] given the side's `dpi`.
-pub fn load(path: &Path, dpi: u32) -> Result<SideView, ViewError> {
+/// Reads the PNG at `path` whole: sides are compared byte for byte before they are decoded.
+pub fn read(path: &Path) -> Result<Vec<u8>, ViewError> {
+    std::fs::read(path).map_err(|source| ViewError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Decodes the PNG `bytes` of `path` and averages it down to about [`VIEW_DPI`] given the
+/// side's `dpi`.
+pub fn decode(bytes: &[u8], path: &Path, dpi: u32) -> Result<SideView, ViewError> {
     let shown = path.display().to_string();
     let decode_error = |e: png::DecodingError| ViewError::Decode {
         path: shown.clone(),
         message: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(|source| ViewError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(decode_error)?;
     let (full_w, full_h) = (reader.info().width, reader.info().height);

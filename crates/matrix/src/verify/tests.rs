@@ -3,11 +3,11 @@
 
 use super::verify_output;
 use crate::Finding;
-use crate::document::{TestDocument, test_document};
+use crate::document::{TestDocument, page_geometry, test_document};
 use printlab_graph::{
     GraphEnum, IntegerRange, PrintColorMode as Colour, PrintDuplexMode as Duplex,
     PrintJobConfiguration, PrintMultipageLayout as Layout, PrintOrientation as Orientation,
-    PrintScaling as Scaling,
+    PrintScaling as Scaling, PrinterCapabilities,
 };
 use printlab_render::{DeviceProfile, JPEG, JobRequest, PDF, PNG, PWG_RASTER, URF};
 use std::path::Path;
@@ -54,7 +54,12 @@ fn printed(
     pages: u32,
     config: &PrintJobConfiguration,
 ) -> (TestDocument, tempfile::TempDir) {
-    let document = test_document(content_type, pages).unwrap();
+    // A printer whose widest unprintable border is a quarter inch.
+    let caps = PrinterCapabilities {
+        top_margins: Some(vec![6350]),
+        ..Default::default()
+    };
+    let document = test_document(content_type, pages, page_geometry(config, &caps)).unwrap();
     let out = tempfile::tempdir().unwrap();
     render(config, &document, out.path());
     (document, out)
