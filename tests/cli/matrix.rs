@@ -489,3 +489,195 @@ fn matrix_interrupted_writes_a_partial_report() {
     };
     assert_eq!(ended["state"], "canceled", "{ended}");
 }
+
+/// Four copies of the mono test printer, each with one defect planted through
+/// `[printer.misprint]`: a short-edge back side printed upright, the last sheet dropped, colour
+/// printed whatever the job asks, Letter advertised but refused.
+fn misprinting_printers() -> String {
+    let (fleet, printer) = MONO.split_once("[[printer]]").unwrap();
+    let copy = |name: &str, capabilities: (&str, &str), misprint: &str| {
+        let entry = printer
+            .replace(r#"name = "Mono Test""#, &format!("name = \"{name}\""))
+            .replace(r#"model = "Mono 1""#, &format!("model = \"{name} 1\""))
+            .replace(capabilities.0, capabilities.1);
+        assert!(entry.contains(capabilities.1), "{entry}");
+        format!("[[printer]]{entry}[printer.misprint]\n{misprint}\n\n")
+    };
+    let duplex = r#"duplex_modes = ["oneSided", "flipOnLongEdge"]"#;
+    let colour = r#"color_modes = ["blackAndWhite", "grayscale"]"#;
+    [
+        fleet.to_string(),
+        copy(
+            "Upright Back",
+            (
+                duplex,
+                r#"duplex_modes = ["oneSided", "flipOnLongEdge", "flipOnShortEdge"]"#,
+            ),
+            "back_side_upright = true",
+        ),
+        copy("Dropper", (duplex, duplex), "drops_last_sheet = true"),
+        copy(
+            "Colourful",
+            (
+                colour,
+                r#"color_modes = ["blackAndWhite", "grayscale", "color"]"#,
+            ),
+            "ignores_color_mode = true",
+        ),
+        copy(
+            "Size Refuser",
+            (duplex, duplex),
+            r#"refuses_media_sizes = ["North America Letter"]"#,
+        ),
+    ]
+    .concat()
+}
+
+/// The matrix finds each planted defect from what the printer did, with the right reason, and
+/// passes a case on the same printer that the defect does not touch.
+#[test]
+fn matrix_reports_each_planted_misprint_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path();
+    let up = up_with(lab, &misprinting_printers(), "127.0.0.1:0", &[]);
+    let prints = json!({"outcome": "prints"});
+    let plan = json!({"cases": [
+        case(lab, "Upright Back", 1, 2, json!({"duplexMode": "flipOnShortEdge"}), prints.clone()),
+        case(lab, "Upright Back", 2, 2, json!({"duplexMode": "flipOnLongEdge"}), prints.clone()),
+        case(lab, "Dropper", 1, 3, json!({}), prints.clone()),
+        case(lab, "Dropper", 2, 1, json!({}), prints.clone()),
+        case(lab, "Colourful", 1, 1, json!({"colorMode": "grayscale"}), prints.clone()),
+        case(lab, "Colourful", 2, 1, json!({"colorMode": "blackAndWhite"}), prints.clone()),
+        case(lab, "Colourful", 3, 1, json!({"colorMode": "color"}), prints.clone()),
+        case(lab, "Size Refuser", 1, 1, json!({"mediaSize": "North America Letter"}), prints.clone()),
+        case(lab, "Size Refuser", 2, 1, json!({"mediaSize": "A4"}), prints.clone()),
+    ]});
+    let plan_file = lab.join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let report_dir = lab.join("report");
+    let out = up
+        .here()
+        .args(["matrix", "--plan"])
+        .arg(&plan_file)
+        .arg("--report")
+        .arg(&report_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAILED Size Refuser#1 (Size Refuser): capabilityMismatch"),
+        "{}",
+        show(&out)
+    );
+
+    let report = read_json(&report_dir.join("report.json"));
+    let summary = &report["summary"];
+    assert_eq!(
+        (&summary["cases"], &summary["passed"], &summary["failed"]),
+        (&json!(9), &json!(4), &json!(5)),
+        "{summary}"
+    );
+    let result = |id: &str| -> &Value {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["case"]["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {report}"))
+    };
+    // Each defect case fails on its defect's check(s), and on nothing else.
+    let failed_on = |id: &str, checks: &[&str]| -> Vec<Value> {
+        let found = result(id);
+        assert_eq!(found["verdict"], "failed", "{found}");
+        let findings = found["findings"].as_array().unwrap().clone();
+        assert!(!findings.is_empty(), "{found}");
+        for f in &findings {
+            assert!(
+                checks.contains(&f["check"].as_str().unwrap()),
+                "{id}: {f} is not about the planted defect ({checks:?})"
+            );
+        }
+        findings
+    };
+    let finding = |findings: &[Value], check: &str| -> Value {
+        findings
+            .iter()
+            .find(|f| f["check"] == check)
+            .unwrap_or_else(|| panic!("no {check} finding in {findings:?}"))
+            .clone()
+    };
+    for control in [
+        "Upright Back#2",
+        "Dropper#2",
+        "Colourful#3",
+        "Size Refuser#2",
+    ] {
+        assert_eq!(result(control)["verdict"], "passed", "{}", result(control));
+    }
+
+    // The back side came out upright where short-edge duplex turns it upside down.
+    let upright = failed_on("Upright Back#1", &["duplexBackSide"]);
+    let back = finding(&upright, "duplexBackSide");
+    assert!(
+        back["expected"]
+            .as_str()
+            .unwrap()
+            .contains("back of copy 1), page 2: upside down"),
+        "{back}"
+    );
+    assert_eq!(back["observed"], "upright", "{back}");
+
+    // The third page never came out: two sides, page 3 missing.
+    let dropped = failed_on("Dropper#1", &["sides", "pageRanges"]);
+    assert_eq!(
+        finding(&dropped, "sides")["observed"],
+        "2 sides on 2 sheets"
+    );
+    assert_eq!(
+        finding(&dropped, "pageRanges")["observed"],
+        "pages 1, 2 found on the sides"
+    );
+    assert_eq!(result("Dropper#1")["outputs"].as_array().unwrap().len(), 2);
+
+    // Colour in a grayscale and in a black-and-white job.
+    let grayscale = finding(&failed_on("Colourful#1", &["colorMode"]), "colorMode");
+    assert!(
+        grayscale["observed"]
+            .as_str()
+            .unwrap()
+            .ends_with("coloured pixels"),
+        "{grayscale}"
+    );
+    let monochrome = finding(&failed_on("Colourful#2", &["colorMode"]), "colorMode");
+    assert!(
+        monochrome["expected"]
+            .as_str()
+            .unwrap()
+            .contains("black and white pixels only"),
+        "{monochrome}"
+    );
+
+    // Letter is advertised through Graph, the plan expected it to print, the printer aborted
+    // it: a capability mismatch, not an expected refusal.
+    let refused = finding(
+        &failed_on("Size Refuser#1", &["capabilityMismatch"]),
+        "capabilityMismatch",
+    );
+    let observed = refused["observed"].as_str().unwrap();
+    assert!(
+        observed.starts_with("aborted: ") && observed.contains("North America Letter"),
+        "{refused}"
+    );
+
+    // The faulty printers' manifests say what the jobs asked for; the pixels said otherwise.
+    let manifest = |id: &str| {
+        read_json(&Path::new(result(id)["outputDir"].as_str().unwrap()).join("manifest.json"))
+    };
+    assert_eq!(
+        manifest("Upright Back#1")["settings"]["duplex"],
+        "shortEdge"
+    );
+    assert_eq!(manifest("Colourful#1")["settings"]["color"], "grayscale");
+    assert_eq!(manifest("Dropper#1")["mediaSheets"], 3);
+}

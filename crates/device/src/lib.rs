@@ -2,12 +2,14 @@
 //! faults ([`engine`]), the sled spool that is each device's memory across restarts
 //! ([`spool`]), the PWG 5100.18 client ([`infra_client`]), its network ([`network`]: offline
 //! windows, extra latency), Universal Print registration ([`registration`]) and the
-//! per-printer loop ([`runtime`]); job constraints and their resolvers ([`constraint`]).
+//! per-printer loop ([`runtime`]); job constraints and their resolvers ([`constraint`]); defects
+//! planted on purpose for testing output checkers ([`misprint`]).
 
 pub mod config;
 pub mod constraint;
 pub mod engine;
 pub mod infra_client;
+pub mod misprint;
 pub mod network;
 pub mod registration;
 pub mod runtime;

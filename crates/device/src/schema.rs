@@ -202,6 +202,18 @@ pub fn json_schema() -> Value {
         }),
         &["resolver", "when"],
     );
+    let mut misprint = object(
+        json!({
+            "back_side_upright": { "type": "boolean", "description": "a short-edge duplex back side prints upright instead of turned 180°" },
+            "drops_last_sheet": { "type": "boolean", "description": "the last sheet of a job of two or more sheets never comes out" },
+            "ignores_color_mode": { "type": "boolean", "description": "monochrome and grayscale jobs print in colour (needs color among capabilities.color_modes)" },
+            "refuses_media_sizes": { "type": "array", "items": media_name, "uniqueItems": true, "description": "sizes advertised in capabilities.media whose jobs the printer aborts" },
+        }),
+        &[],
+    );
+    misprint["description"] = json!(
+        "plants a defect on purpose, for testing tools that check printers' output, such as printlab matrix"
+    );
     let printer = object(
         json!({
             "name": string, "manufacturer": string, "model": string,
@@ -212,6 +224,7 @@ pub fn json_schema() -> Value {
             "trays": { "type": "array", "items": tray },
             "supplies": { "type": "array", "items": supply },
             "constraints": { "type": "array", "items": constraint },
+            "misprint": misprint,
         }),
         &["name", "capabilities"],
     );

@@ -4,6 +4,7 @@
 use super::combinations::check_combinations;
 use super::constraints::convert_constraints;
 use super::consumables::{convert_supplies, convert_trays};
+use super::misprint::convert_misprint;
 use super::model::{
     Connection, HardwareProfile, JobLimits, Margins, MediaProfile, PrinterConfig, Secret,
 };
@@ -348,6 +349,7 @@ fn convert_printer_checked(
     let supplies = convert_supplies(&p.supplies, issues);
     let constraints = convert_constraints(&p.constraints, &capabilities, issues);
     check_combinations(p, &defaults, constraints.as_deref(), issues);
+    let misprint = convert_misprint(&p.misprint, &capabilities, &defaults, issues);
     let more_info = p
         .more_info
         .as_ref()
@@ -408,6 +410,7 @@ fn convert_printer_checked(
         trays: trays?,
         supplies: supplies?,
         constraints: constraints?,
+        misprint: misprint?,
     })
 }
 

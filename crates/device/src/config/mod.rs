@@ -11,6 +11,7 @@ mod constraints;
 mod consumables;
 mod convert;
 mod import_entry;
+mod misprint;
 mod model;
 mod origins;
 mod recover;
@@ -75,6 +76,8 @@ struct PrinterEntry {
     supplies: Vec<S<SupplyEntry>>,
     #[serde(default)]
     constraints: Vec<S<ConstraintEntry>>,
+    #[serde(default)]
+    misprint: MisprintEntry,
 }
 
 /// `[[printer.trays]]`: one loaded input tray.
@@ -108,6 +111,17 @@ struct ConstraintEntry {
     resolver: S<String>,
     when: S<OptionValues>,
     resolve: Option<S<OptionValues>>,
+}
+
+/// `[printer.misprint]`: defects planted on purpose, for testing tools that check printers'
+/// output (`crate::misprint`). An unknown key is an unknown defect, refused at its position.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MisprintEntry {
+    back_side_upright: Option<S<bool>>,
+    drops_last_sheet: Option<S<bool>>,
+    ignores_color_mode: Option<S<bool>>,
+    refuses_media_sizes: Option<SList>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -671,6 +685,108 @@ offline = [{ after_seconds = 1, for_seconds = 5, every_seconds = 2 }]
                 .message
                 .contains("max_copies")
         );
+    }
+
+    #[test]
+    fn misprint_defects_load_and_default_to_none() {
+        use crate::misprint::Misprint;
+        assert!(parse(MINIMAL, "t").unwrap().printers[0].misprint.is_none());
+        let text = MINIMAL
+            .replace(
+                r#"color_modes = ["blackAndWhite"]"#,
+                r#"color_modes = ["blackAndWhite", "color"]"#,
+            )
+            .replace(
+                r#"duplex_modes = ["oneSided"]"#,
+                r#"duplex_modes = ["oneSided", "flipOnShortEdge"]"#,
+            )
+            .replace(
+                "media = [{ size = \"A4\", margins = { top = 4.2, bottom = 4.2, left = 4, right = 4 } }]",
+                "media = [\n  { size = \"A4\", margins = { top = 4, bottom = 4, left = 4, right = 4 } },\n  { size = \"A5\", margins = { top = 4, bottom = 4, left = 4, right = 4 } },\n]",
+            )
+            + "[printer.misprint]\nback_side_upright = true\ndrops_last_sheet = true\n\
+               ignores_color_mode = true\nrefuses_media_sizes = [\"A5\"]\n";
+        let fleet = parse(&text, "t").unwrap();
+        assert_eq!(
+            fleet.printers[0].misprint,
+            Misprint {
+                back_side_upright: true,
+                drops_last_sheet: true,
+                ignores_color_mode: true,
+                refuses_media_sizes: vec!["A5".into()],
+            }
+        );
+        let off = text.replace("drops_last_sheet = true", "drops_last_sheet = false");
+        assert!(
+            !parse(&off, "t").unwrap().printers[0]
+                .misprint
+                .drops_last_sheet
+        );
+    }
+
+    #[test]
+    fn an_unknown_defect_is_located_and_the_known_ones_named() {
+        let text = format!("{MINIMAL}[printer.misprint]\nprints_upside_down = true\n");
+        let p = problems(&text);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (13, 1), "{p:#?}");
+        for named in [
+            "prints_upside_down",
+            "back_side_upright",
+            "drops_last_sheet",
+            "ignores_color_mode",
+            "refuses_media_sizes",
+        ] {
+            assert!(p[0].message.contains(named), "{}", p[0].message);
+        }
+        let p = problems(&format!(
+            "{MINIMAL}[printer.misprint]\ndrops_last_sheet = 1\n"
+        ));
+        assert_eq!((p.len(), p[0].line), (1, 13), "{p:#?}");
+    }
+
+    #[test]
+    fn a_defect_the_printer_could_never_show_is_located() {
+        let text = format!(
+            "{MINIMAL}[printer.defaults]\nmedia_size = \"A4\"\n[printer.misprint]\n\
+             back_side_upright = true\nignores_color_mode = true\n\
+             refuses_media_sizes = [\"A3\", \"A4\"]\n"
+        );
+        let found: Vec<(usize, usize, String)> = problems(&text)
+            .into_iter()
+            .map(|p| (p.line, p.column, p.message))
+            .collect();
+        let expected = [
+            (
+                15,
+                21,
+                "printer `Laser`: misprint.back_side_upright needs flipOnShortEdge among \
+                 capabilities.duplex_modes: only a short-edge back side is turned",
+            ),
+            (
+                16,
+                22,
+                "printer `Laser`: misprint.ignores_color_mode needs color among \
+                 capabilities.color_modes: a monochrome engine has no colour to print",
+            ),
+            (
+                17,
+                24,
+                "printer `Laser`: misprint.refuses_media_sizes: `A3` is not among \
+                 capabilities.media (A4): the defect is refusing a size the printer advertises",
+            ),
+            (
+                17,
+                30,
+                "printer `Laser`: misprint.refuses_media_sizes: `A4` is defaults.media_size, \
+                 so every job that names no size would be refused",
+            ),
+        ];
+        let expected: Vec<(usize, usize, String)> = expected
+            .into_iter()
+            .map(|(l, c, m)| (l, c, m.to_string()))
+            .collect();
+        assert_eq!(found, expected);
     }
 
     /// MINIMAL with bins, media types and duplex to declare trays and constraints against.

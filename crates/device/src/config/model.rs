@@ -4,6 +4,7 @@
 use super::ConfigError;
 use crate::constraint::Constraint;
 use crate::engine::{EngineSpec, FaultSpec, Supply, Tray};
+use crate::misprint::Misprint;
 use printlab_graph::{MediaSize, PrinterCapabilities, PrinterDefaults, PrinterLocation};
 use std::fmt;
 use std::str::FromStr;
@@ -146,6 +147,8 @@ pub struct PrinterConfig {
     pub trays: Vec<Tray>,
     pub supplies: Vec<Supply>,
     pub constraints: Vec<Constraint>,
+    /// Defects planted on purpose (`[printer.misprint]`); none by default.
+    pub misprint: Misprint,
 }
 
 /// The whole fleet, in file order.

@@ -142,6 +142,14 @@ impl Device {
                     .await;
             }
         };
+        // A planted defect (`[printer.misprint]`): a size the printer advertises and refuses,
+        // with no reason it was configured with.
+        if let Some(message) = self.config.misprint.refusal(&record.configuration) {
+            warn!("misprint: refusing an advertised media size");
+            return self
+                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .await;
+        }
         if let Err(failure) = self.engine.interpret(&document.format) {
             return self
                 .finish_aborted(job, "document-format-error", &failure.0)
@@ -276,7 +284,7 @@ impl Device {
             .unwrap_or_default();
         let config = &record.configuration;
         let profile = render_profile(&self.config, config);
-        let ticket = match ticket_from_graph(config) {
+        let asked = match ticket_from_graph(config) {
             Ok(ticket) => ticket,
             Err(e) => {
                 return Ok(Err(RenderError::InvalidOption {
@@ -286,11 +294,14 @@ impl Device {
                 }));
             }
         };
+        // What the engine is handed: the job's ticket, unless a planted defect changes it.
+        let misprint = self.config.misprint.clone();
+        let ticket = misprint.engine_ticket(&asked);
         let out_dir = self.out_root.join(&name).join(job.to_string());
         let cancel = cancel.clone();
         let render_span = tracing::Span::current();
         let draw = self.render_enabled;
-        let result = tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || -> Result<Drawn, RenderError> {
             let _entered = render_span.enter();
             let on_sheet = |p: render::SheetProgress| {
                 tracing::debug!(
@@ -309,7 +320,9 @@ impl Device {
                 on_sheet: &on_sheet,
             };
             if draw {
-                render::render_job(&request).map(|m| Drawn::Rendered(m, out_dir.clone()))
+                let mut manifest = render::render_job(&request)?;
+                misprint.finish_output(&asked, &mut manifest, &out_dir)?;
+                Ok(Drawn::Rendered(manifest, out_dir.clone()))
             } else {
                 render::count_job(&request).map(Drawn::Counted)
             }

@@ -12,7 +12,8 @@ use printlab_client::resume::ResumeStore;
 use printlab_client::shares::Target;
 use printlab_client::submit::{Document, SubmitError, SubmitObserver, submit};
 use printlab_client::upload::UploadOptions;
-use printlab_client::{ClientError, GraphClient};
+use printlab_client::{ClientError, GraphClient, SharedPrinter};
+use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJob, PrintJobConfiguration, PrintJobProcessingState};
 use reqwest::StatusCode;
 use std::path::{Path, PathBuf};
@@ -212,6 +213,23 @@ impl Context<'_> {
         result.job_description = Some(job.status.description.clone());
         if state != PrintJobProcessingState::Completed {
             let observed = format!("{state}: {}", job.status.description);
+            if state == PrintJobProcessingState::Aborted
+                && matches!(
+                    result.case.expect,
+                    Expectation::Prints | Expectation::PrintsResolved { .. }
+                )
+                && advertises(&target.share, &result.case)
+            {
+                result.verdict = Verdict::Failed;
+                result.findings.push(Finding {
+                    check: "capabilityMismatch".into(),
+                    expected: "completed: Graph advertises every setting the job asked for, \
+                               and the plan knows no reason the printer refuses it"
+                        .into(),
+                    observed,
+                });
+                return;
+            }
             judge_refusal_or_fail(
                 result,
                 state == PrintJobProcessingState::Aborted,
@@ -292,6 +310,24 @@ fn judge_refusal_or_fail(result: &mut CaseResult, refused: bool, check: &str, ob
     });
 }
 
+/// Whether the share's Graph capabilities advertise every setting `case` asks for (with the
+/// share's defaults for the rest): a printer that then refuses the job contradicts what it
+/// advertises.
+fn advertises(share: &SharedPrinter, case: &Case) -> bool {
+    let Some(capabilities) = &share.capabilities else {
+        return false;
+    };
+    let effective = case
+        .configuration
+        .clone()
+        .with_defaults(&share.defaults.clone().unwrap_or_default());
+    let format_advertised = capabilities
+        .content_types
+        .as_ref()
+        .is_none_or(|types| types.contains(&case.content_type));
+    format_advertised && check_job(&effective, capabilities).is_empty()
+}
+
 /// The PNG sides of an output folder, in the order the sheets left the printer (their names
 /// sort that way).
 fn sides_in(dir: &Path) -> Vec<PathBuf> {
@@ -336,4 +372,61 @@ fn err_chain(err: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn share() -> SharedPrinter {
+        serde_json::from_value(json!({
+            "id": "s1",
+            "displayName": "Office",
+            "capabilities": {
+                "contentTypes": ["application/pdf"],
+                "mediaSizes": ["A4", "North America Letter"],
+                "colorModes": ["blackAndWhite"],
+            },
+            "defaults": { "mediaSize": "A4" },
+        }))
+        .unwrap()
+    }
+
+    fn case(configuration: serde_json::Value, content_type: &str) -> Case {
+        serde_json::from_value(json!({
+            "id": "Office#1",
+            "printer": "Office",
+            "shareId": "s1",
+            "contentType": content_type,
+            "documentPages": 1,
+            "configuration": configuration,
+            "expect": { "outcome": "prints" },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_job_is_advertised_only_when_every_setting_and_its_format_are() {
+        let pdf = "application/pdf";
+        assert!(advertises(&share(), &case(json!({}), pdf)));
+        assert!(advertises(
+            &share(),
+            &case(json!({"mediaSize": "North America Letter"}), pdf)
+        ));
+        assert!(!advertises(
+            &share(),
+            &case(json!({"mediaSize": "A3"}), pdf)
+        ));
+        assert!(!advertises(
+            &share(),
+            &case(json!({"colorMode": "color"}), pdf)
+        ));
+        assert!(!advertises(&share(), &case(json!({}), "image/urf")));
+        let hidden = SharedPrinter {
+            capabilities: None,
+            ..share()
+        };
+        assert!(!advertises(&hidden, &case(json!({}), pdf)));
+    }
 }
