@@ -267,6 +267,7 @@ mod tests {
             status: StatusCode::UNAUTHORIZED,
             code: "InvalidAuthenticationToken".into(),
             message: "no token".into(),
+            retry_after: None,
         };
         let err = anyhow::Error::new(graph()).context("listing printers");
         assert_eq!(exit_code(&err), exit::REFUSED);

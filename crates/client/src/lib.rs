@@ -47,6 +47,8 @@ pub enum ClientError {
         status: StatusCode,
         code: String,
         message: String,
+        /// How long the cloud asked the client to wait (`Retry-After`, on 429 and 503).
+        retry_after: Option<std::time::Duration>,
     },
     /// The cloud answered something that is not the resource Graph documents.
     #[error("{url} answered {status} with a body that is not {expected}: {detail}")]
@@ -68,6 +70,26 @@ impl ClientError {
             ClientError::Transport { .. } => None,
         }
     }
+
+    /// The wait the cloud asked for before trying again, when it asked.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ClientError::Graph { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// `Retry-After` in seconds (the form Graph sends); an HTTP date is not read.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
+    let seconds = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(std::time::Duration::from_secs(seconds))
 }
 
 /// Where a job lives: under a printer (admin path) or a share (the normal user path).
@@ -205,6 +227,7 @@ impl GraphClient {
         }
         let response = self.execute(request, &url).await?;
         let status = response.status();
+        let wait = retry_after(response.headers());
         let bytes = response
             .bytes()
             .await
@@ -213,7 +236,7 @@ impl GraphClient {
                 source,
             })?;
         if !status.is_success() {
-            return Err(odata_error(method, &url, status, &bytes));
+            return Err(odata_error(method, &url, (status, wait), &bytes));
         }
         Ok((status, bytes, url))
     }
@@ -414,8 +437,9 @@ impl GraphClient {
         let response = self.execute(self.request(Method::GET, &url), &url).await?;
         let status = response.status();
         if !status.is_success() {
+            let wait = retry_after(response.headers());
             let bytes = response.bytes().await.map_err(transport)?;
-            return Err(odata_error(Method::GET, &url, status, &bytes));
+            return Err(odata_error(Method::GET, &url, (status, wait), &bytes));
         }
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -461,7 +485,12 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-fn odata_error(method: Method, url: &str, status: StatusCode, bytes: &[u8]) -> ClientError {
+fn odata_error(
+    method: Method,
+    url: &str,
+    (status, retry_after): (StatusCode, Option<std::time::Duration>),
+    bytes: &[u8],
+) -> ClientError {
     match serde_json::from_slice::<ODataErrorBody>(bytes) {
         Ok(body) => ClientError::Graph {
             method,
@@ -469,6 +498,7 @@ fn odata_error(method: Method, url: &str, status: StatusCode, bytes: &[u8]) -> C
             status,
             code: body.error.code,
             message: body.error.message,
+            retry_after,
         },
         Err(_) => {
             // Not every failure comes from Graph (a proxy, a wrong URL): keep what was said.
@@ -478,6 +508,7 @@ fn odata_error(method: Method, url: &str, status: StatusCode, bytes: &[u8]) -> C
                 url: url.to_string(),
                 status,
                 code: "nonODataError".to_string(),
+                retry_after,
                 message: if text.trim().is_empty() {
                     status
                         .canonical_reason()
@@ -496,9 +527,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_throttled_answer_keeps_the_wait_it_asked_for() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        let wait = retry_after(&headers);
+        assert_eq!(wait, Some(std::time::Duration::from_secs(7)));
+        let body = br#"{"error":{"code":"activityLimitReached","message":"Slow down."}}"#;
+        let err = odata_error(
+            Method::POST,
+            "http://h/jobs",
+            (StatusCode::TOO_MANY_REQUESTS, wait),
+            body,
+        );
+        assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(7)));
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None, "an HTTP date is not read");
+    }
+
+    #[test]
     fn odata_errors_keep_code_and_message_and_foreign_ones_their_text() {
         let body = br#"{"error":{"code":"itemNotFound","message":"No job 7.","innerError":{"request-id":"x","date":"2026-01-01T00:00:00Z"}}}"#;
-        let err = odata_error(Method::GET, "http://h/x", StatusCode::NOT_FOUND, body);
+        let err = odata_error(
+            Method::GET,
+            "http://h/x",
+            (StatusCode::NOT_FOUND, None),
+            body,
+        );
         assert_eq!(
             err.to_string(),
             "GET http://h/x failed with 404 Not Found itemNotFound: No job 7."
@@ -506,7 +564,7 @@ mod tests {
         let err = odata_error(
             Method::GET,
             "http://h/x",
-            StatusCode::BAD_GATEWAY,
+            (StatusCode::BAD_GATEWAY, None),
             b"upstream down",
         );
         assert!(

@@ -69,7 +69,8 @@ impl GraphClient {
             .clamp(1, 10);
         let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
-            return Err(odata_error(Method::POST, &url, status, &bytes));
+            let wait = Some(std::time::Duration::from_secs(retry));
+            return Err(odata_error(Method::POST, &url, (status, wait), &bytes));
         }
         let location = location.ok_or_else(|| ClientError::Unexpected {
             url: url.clone(),

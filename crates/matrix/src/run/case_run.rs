@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 
 /// A throttled job creation is tried this many times in all.
 const CREATE_ATTEMPTS: u32 = 5;
-/// The first wait after a throttled creation; it doubles each time. Graph's client error does
-/// not carry `Retry-After` (the upload URL's ranges do, and the uploader honours it), so the
-/// wait starts at the one second the cloud asks for.
+/// The wait after a throttled creation whose answer names none (`Retry-After`); it doubles
+/// each time.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait a `Retry-After` is followed for: past it, the case would rather time out.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 pub(super) struct Context<'a> {
     pub client: &'a GraphClient,
@@ -140,8 +141,10 @@ impl Context<'_> {
                 Err(SubmitError::CreateJob(err))
                     if attempt < CREATE_ATTEMPTS && is_throttled(&err) =>
                 {
-                    tracing::info!(case = %case.id, "job creation throttled; trying again in {wait:?}");
-                    tokio::time::sleep(wait).await;
+                    let asked = err.retry_after().map(|d| d.min(LONGEST_RETRY_AFTER));
+                    let pause = asked.unwrap_or(wait);
+                    tracing::info!(case = %case.id, "job creation throttled; trying again in {pause:?}");
+                    tokio::time::sleep(pause).await;
                     wait *= 2;
                     attempt += 1;
                 }
