@@ -47,8 +47,9 @@ pub enum ClientError {
         status: StatusCode,
         code: String,
         message: String,
-        /// How long the cloud asked the client to wait (`Retry-After`, on 429 and 503).
-        retry_after: Option<std::time::Duration>,
+        /// Seconds the cloud asked the client to wait (`Retry-After`, on 429 and 503); kept
+        /// small so the error stays small (and fits beside `status`).
+        retry_after: Option<u16>,
     },
     /// The cloud answered something that is not the resource Graph documents.
     #[error("{url} answered {status} with a body that is not {expected}: {detail}")]
@@ -74,22 +75,25 @@ impl ClientError {
     /// The wait the cloud asked for before trying again, when it asked.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            ClientError::Graph { retry_after, .. } => *retry_after,
+            ClientError::Graph { retry_after, .. } => {
+                retry_after.map(|s| std::time::Duration::from_secs(s.into()))
+            }
             _ => None,
         }
     }
 }
 
-/// `Retry-After` in seconds (the form Graph sends); an HTTP date is not read.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
-    let seconds = headers
+/// `Retry-After` in seconds (the form Graph sends; longer than 18 hours reads as that); an
+/// HTTP date is not read.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u16> {
+    let seconds: u64 = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim()
         .parse()
         .ok()?;
-    Some(std::time::Duration::from_secs(seconds))
+    Some(seconds.min(u16::MAX.into()) as u16)
 }
 
 /// Where a job lives: under a printer (admin path) or a share (the normal user path).
@@ -488,7 +492,7 @@ fn decode<T: DeserializeOwned>(
 fn odata_error(
     method: Method,
     url: &str,
-    (status, retry_after): (StatusCode, Option<std::time::Duration>),
+    (status, retry_after): (StatusCode, Option<u16>),
     bytes: &[u8],
 ) -> ClientError {
     match serde_json::from_slice::<ODataErrorBody>(bytes) {
@@ -532,7 +536,7 @@ mod tests {
         assert_eq!(retry_after(&headers), None);
         headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
         let wait = retry_after(&headers);
-        assert_eq!(wait, Some(std::time::Duration::from_secs(7)));
+        assert_eq!(wait, Some(7));
         let body = br#"{"error":{"code":"activityLimitReached","message":"Slow down."}}"#;
         let err = odata_error(
             Method::POST,

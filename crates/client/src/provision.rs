@@ -69,7 +69,7 @@ impl GraphClient {
             .clamp(1, 10);
         let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
-            let wait = Some(std::time::Duration::from_secs(retry));
+            let wait = Some(retry as u16);
             return Err(odata_error(Method::POST, &url, (status, wait), &bytes));
         }
         let location = location.ok_or_else(|| ClientError::Unexpected {

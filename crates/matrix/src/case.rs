@@ -36,7 +36,8 @@ pub enum Expectation {
     /// some of them (a constraint with a resolver): the job prints as if sent with `resolved`.
     PrintsResolved {
         reason: String,
-        resolved: PrintJobConfiguration,
+        /// Boxed: a whole configuration would make every expectation that large.
+        resolved: Box<PrintJobConfiguration>,
     },
     /// The printer was configured to fail some jobs at random (seeded faults): a refusal is not
     /// a failure, and a job that prints is checked.

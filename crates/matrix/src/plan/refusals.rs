@@ -132,7 +132,7 @@ fn expectation(rules: &[RefusalRule], effective: &Case) -> Expectation {
         reason: (resolved_by.iter().map(|r| r.reason.as_str()))
             .collect::<Vec<_>>()
             .join("; "),
-        resolved: case.configuration,
+        resolved: Box::new(case.configuration),
     }
 }
 

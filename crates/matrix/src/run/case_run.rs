@@ -289,7 +289,7 @@ impl Context<'_> {
 /// when it was configured to), every omitted one at the printer's default.
 fn effective(target: &Target, case: &Case) -> PrintJobConfiguration {
     let asked = match &case.expect {
-        Expectation::PrintsResolved { resolved, .. } => resolved,
+        Expectation::PrintsResolved { resolved, .. } => resolved.as_ref(),
         _ => &case.configuration,
     };
     (asked.clone()).with_defaults(&target.share.defaults.clone().unwrap_or_default())

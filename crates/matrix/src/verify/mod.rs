@@ -92,8 +92,12 @@ impl Findings {
 /// still read on its own.
 #[derive(Default)]
 struct SeenSides {
-    by_hash: HashMap<(usize, u64), Vec<(PathBuf, Rc<(SideView, Vec<FoundPage>)>)>>,
+    /// (length, hash) → the sides read with those bytes: where, and what was read.
+    by_hash: HashMap<(usize, u64), Vec<(PathBuf, Reading)>>,
 }
+
+/// A side as read: its view and the pages found on it.
+type Reading = Rc<(SideView, Vec<FoundPage>)>;
 
 impl SeenSides {
     fn side(
@@ -101,7 +105,7 @@ impl SeenSides {
         path: &Path,
         dpi: u32,
         geometry: &PageGeometry,
-    ) -> Result<Rc<(SideView, Vec<FoundPage>)>, VerifyError> {
+    ) -> Result<Reading, VerifyError> {
         let bytes = side_view::read(path)?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut hasher);
