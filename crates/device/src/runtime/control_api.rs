@@ -61,6 +61,7 @@ pub fn control_router(
     axum::Router::new()
         .route("/control/openapi.json", get(openapi))
         .route("/control/printers", get(list_printers))
+        .route("/control/events", get(events))
         .route("/control/printers/{name}/clear", post(clear_all))
         .route("/control/printers/{name}/pause", post(pause))
         .route("/control/printers/{name}/resume", post(resume))
@@ -126,6 +127,15 @@ async fn list_printers(State(state): State<ControlState>) -> axum::Json<Vec<Prin
             .map(|p| p.snapshot())
             .collect(),
     )
+}
+
+/// Every printer and job now, then each change: the dashboard's one live stream.
+async fn events(State(state): State<ControlState>) -> Response {
+    let printers: Vec<PrinterHandle> = (state.order.iter())
+        .filter_map(|n| state.by_name.get(n))
+        .cloned()
+        .collect();
+    super::control_events::event_stream(&printers, state.outputs.spool.clone()).into_response()
 }
 
 /// A refusal: the status and the text saying what was wrong.
