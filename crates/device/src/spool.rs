@@ -286,8 +286,10 @@ impl Spool {
         })
     }
 
-    /// Every job change committed from now on, in commit order. A receiver that falls more than
-    /// [`JOB_CHANGES_BUFFERED`] changes behind gets `Lagged` and should read every job again.
+    /// Every job change committed from now on, each announced after its commit (two writers
+    /// may announce in either order; a watcher reads the record again, so it sees the latest).
+    /// A receiver that falls more than [`JOB_CHANGES_BUFFERED`] changes behind gets `Lagged`
+    /// and should read every job again.
     pub fn watch_jobs(&self) -> tokio::sync::broadcast::Receiver<JobChange> {
         self.changes.subscribe()
     }
