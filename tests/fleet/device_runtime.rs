@@ -1211,6 +1211,34 @@ async fn a_jam_raised_mid_job_stops_it_and_the_clear_resumes_at_that_sheet() {
         let on_disk = std::fs::read(lab.spool_dir().join(format!("out/Lab/{id}/{file}"))).unwrap();
         assert_eq!(png.as_ref(), on_disk.as_slice(), "{file}");
     }
+    // A side's thumbnail: 100 pixels wide, aspect kept; a width out of range is refused.
+    let side = &manifest["sides"][0];
+    let (file, width, height) = (
+        side["file"].as_str().unwrap(),
+        side["width"].as_f64().unwrap(),
+        side["height"].as_f64().unwrap(),
+    );
+    assert!(width > 100.0, "{side}");
+    let url = format!(
+        "{}/control/printers{job_path}/sides/{file}?width=100",
+        lab.control
+    );
+    let answer = lab
+        .http
+        .get(url)
+        .bearer_auth(CONTROL_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let small = image::load_from_memory(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!(small.width(), 100);
+    assert!((f64::from(small.height()) - 100.0 * height / width).abs() <= 1.0);
+    for bad in ["0", "5000", "wide"] {
+        let path = format!("{job_path}/sides/{file}?width={bad}");
+        let (status, body) = control_call(&lab, Method::GET, &path, token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+    }
     for escape in [
         format!("{job_path}/sides/..%2Fmanifest.json"),
         format!("{job_path}/sides/..%2F..%2F..%2Fdb%2Fconf"),

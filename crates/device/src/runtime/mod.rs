@@ -20,6 +20,7 @@ mod notifications;
 mod printer_attributes;
 mod printer_handle;
 mod session;
+mod side_thumbnail;
 mod token_refresh;
 
 pub use control_api::{JobOutputs, control_router, generate_control_token};

@@ -7,6 +7,7 @@
 (() => {
   const TOKEN_KEY = 'printlab-dashboard-token';
   const RECONNECT_MS = 2000;
+  const THUMBNAIL_WIDTH = 288; // twice the CSS width, for high-density screens
   const FINAL = new Set(['completed', 'canceled', 'aborted']);
   const ACTIVE = new Set(['pending', 'processing', 'stopped']);
 
@@ -394,7 +395,7 @@
     let url = sideImages.get(id);
     try {
       if (!url) {
-        const response = await api(`${printerPath(job.printer)}/jobs/${job.jobId}/sides/${encodeURIComponent(file)}`);
+        const response = await api(`${printerPath(job.printer)}/jobs/${job.jobId}/sides/${encodeURIComponent(file)}?width=${THUMBNAIL_WIDTH}`);
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         url = URL.createObjectURL(await response.blob());
         sideImages.set(id, url);
