@@ -90,6 +90,7 @@ async fn welcome(lab: &Lab) {
         lab.cloud_url
     );
     outln!();
+    outln!("  dashboard   {}", lab.dashboard_url());
     outln!("  Graph API   {}", lab.graph_url);
     if let Some(ca) = &lab.ca_file {
         outln!("  HTTPS CA    {}  (trust it in clients)", ca.display());

@@ -1,6 +1,7 @@
 //! The `printlab` binary as a person runs it (`env!("CARGO_BIN_EXE_printlab")`, which only the
 //! root package's tests have), and the client's resumable uploader in a killed child process.
 
+mod cdp;
 mod cli_e2e;
 mod cli_exit;
 mod cli_job_options;
@@ -8,6 +9,7 @@ mod cli_lab;
 mod cli_provision;
 mod cli_upload;
 mod cloud_cli;
+mod dashboard;
 mod matrix;
 mod printers_import;
 mod up_tls;

@@ -984,6 +984,18 @@ async fn the_control_api_answers_only_its_token() {
         let (status, body) = control_call(&lab, method.clone(), path, Some("guess")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
     }
+    // The live stream too: it shows every job the printers hold.
+    let events = format!("{}/control/events", lab.control);
+    let none = lab.http.get(&events).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    let guess = lab
+        .http
+        .get(&events)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guess.status(), StatusCode::FORBIDDEN);
     let no_scheme = lab
         .http
         .get(format!("{}/control/printers", lab.control))
@@ -1016,6 +1028,106 @@ async fn the_control_api_answers_only_its_token() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("no tray named tray-1"), "{body}");
     lab.shutdown().await;
+}
+
+/// Reads server-sent events (`event:` and `data:` lines) from a streaming response.
+struct EventReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventReader {
+    /// The next event's kind and JSON data; `None` when the stream ends.
+    async fn next(&mut self) -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let kind = block.lines().find_map(|l| l.strip_prefix("event: "));
+                let data = block.lines().find_map(|l| l.strip_prefix("data: "));
+                match (kind, data) {
+                    (Some(kind), Some(data)) => {
+                        return Some((kind.to_string(), serde_json::from_str(data).unwrap()));
+                    }
+                    _ => continue, // a keep-alive comment
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.response.chunk())
+                .await
+                .expect("an event within 30 s")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+/// `GET /control/events`: the printer and `ready` first, then every change of a job as the
+/// spool records it, in order, up to its completion with each sheet logged once; the stream
+/// ends when the fleet stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_follows_the_printers_and_each_job_change() {
+    let lab = lab("").await;
+    let response = (lab.http.get(format!("{}/control/events", lab.control)))
+        .bearer_auth(CONTROL_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut events = EventReader {
+        response,
+        buffer: String::new(),
+    };
+    let (kind, printer) = events.next().await.unwrap();
+    assert_eq!(
+        (kind.as_str(), &printer["name"]),
+        ("printer", &json!("Lab"))
+    );
+    assert_eq!(printer["state"], "idle", "{printer}");
+    assert_eq!(events.next().await.unwrap().0, "ready");
+
+    let id = lab.submit("application/pdf", pdf(2), json!({})).await;
+    let mut states = Vec::new();
+    let mut busy = false;
+    let done = loop {
+        let (kind, value) = events.next().await.expect("the stream goes on");
+        match kind.as_str() {
+            "printer" => busy |= value["job"] == id,
+            "job" if value["jobId"] == id => {
+                let state = value["state"].as_str().unwrap().to_string();
+                if states.last() != Some(&state) {
+                    states.push(state);
+                }
+                if value["state"] == "completed" {
+                    break value;
+                }
+            }
+            other => panic!("unexpected {other} event: {value}"),
+        }
+    };
+    assert!(busy, "no printer snapshot named the job on the engine");
+    // Each change is read back when it is sent, so a fast job may skip a state, never go back.
+    let order = ["pending", "processing", "completed"];
+    let ranks: Vec<usize> = (states.iter())
+        .map(|s| order.iter().position(|o| o == s).unwrap())
+        .collect();
+    assert!(ranks.is_sorted(), "{states:?}");
+    assert_eq!(done["progress"]["sheetsCompleted"], 2, "{done}");
+    assert_eq!(done["sheetEntries"], 2, "{done}");
+    assert_eq!(done["sides"].as_array().unwrap().len(), 2, "{done}");
+    let kinds: Vec<&str> = (done["transitions"].as_array().unwrap().iter())
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    for step in ["fetched", "acknowledged", "rendered", "completed"] {
+        assert!(kinds.contains(&step), "{step} missing from {kinds:?}");
+    }
+    assert!(!kinds.contains(&"sheet"), "{kinds:?}");
+
+    // The final report's log entry may still come; then the stream ends with the fleet
+    // (`next` fails the test if nothing comes for 30 s).
+    lab.shutdown().await;
+    while let Some((kind, value)) = events.next().await {
+        assert!(kind == "job" || kind == "printer", "{kind}: {value}");
+    }
 }
 
 /// A jam raised through the control API while sheet 2 of 4 is in the engine stops the job in
@@ -1098,6 +1210,34 @@ async fn a_jam_raised_mid_job_stops_it_and_the_clear_resumes_at_that_sheet() {
         let png = answer.bytes().await.unwrap();
         let on_disk = std::fs::read(lab.spool_dir().join(format!("out/Lab/{id}/{file}"))).unwrap();
         assert_eq!(png.as_ref(), on_disk.as_slice(), "{file}");
+    }
+    // A side's thumbnail: 100 pixels wide, aspect kept; a width out of range is refused.
+    let side = &manifest["sides"][0];
+    let (file, width, height) = (
+        side["file"].as_str().unwrap(),
+        side["width"].as_f64().unwrap(),
+        side["height"].as_f64().unwrap(),
+    );
+    assert!(width > 100.0, "{side}");
+    let url = format!(
+        "{}/control/printers{job_path}/sides/{file}?width=100",
+        lab.control
+    );
+    let answer = lab
+        .http
+        .get(url)
+        .bearer_auth(CONTROL_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let small = image::load_from_memory(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!(small.width(), 100);
+    assert!((f64::from(small.height()) - 100.0 * height / width).abs() <= 1.0);
+    for bad in ["0", "5000", "wide"] {
+        let path = format!("{job_path}/sides/{file}?width={bad}");
+        let (status, body) = control_call(&lab, Method::GET, &path, token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
     }
     for escape in [
         format!("{job_path}/sides/..%2Fmanifest.json"),

@@ -15,6 +15,9 @@
 //! half-applied); the device calls [`Spool::flush`] before it tells the cloud anything it must
 //! not forget (Acknowledge-Job, Acknowledge-Document, a final job state).
 //!
+//! Every committed change to a job is also announced to [`Spool::watch_jobs`] receivers (the
+//! control API's event stream), after the transaction, so a watcher reads what was written.
+//!
 //! One file over 800 lines on purpose: every write is one transaction over the same trees, and
 //! keeping them side by side (about 670 lines) is what makes them reviewable; tests follow.
 
@@ -163,10 +166,23 @@ impl std::fmt::Debug for DeviceIdentity {
     }
 }
 
+/// A job whose record changed (or was removed): read it again with [`Spool::job`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobChange {
+    pub printer: String,
+    pub job: u32,
+}
+
+/// How many job changes a slow watcher may fall behind before it is told it lagged (and reads
+/// every job again).
+const JOB_CHANGES_BUFFERED: usize = 1024;
+
 /// The spool of one device process.
 #[derive(Clone)]
 pub struct Spool {
     db: sled::Db,
+    /// Announces committed job changes; sending never waits for a watcher.
+    changes: tokio::sync::broadcast::Sender<JobChange>,
     jobs: sled::Tree,
     chunks: sled::Tree,
     events: sled::Tree,
@@ -260,6 +276,7 @@ impl Spool {
         printlab_datadir::ensure_private(dir)?;
         let db = sled::Config::new().path(dir).open()?;
         Ok(Self {
+            changes: tokio::sync::broadcast::Sender::new(JOB_CHANGES_BUFFERED),
             jobs: db.open_tree("jobs")?,
             chunks: db.open_tree("chunks")?,
             events: db.open_tree("events")?,
@@ -267,6 +284,31 @@ impl Spool {
             faults: db.open_tree("faults")?,
             db,
         })
+    }
+
+    /// Every job change committed from now on, each announced after its commit (two writers
+    /// may announce in either order; a watcher reads the record again, so it sees the latest).
+    /// A receiver that falls more than [`JOB_CHANGES_BUFFERED`] changes behind gets `Lagged`
+    /// and should read every job again.
+    pub fn watch_jobs(&self) -> tokio::sync::broadcast::Receiver<JobChange> {
+        self.changes.subscribe()
+    }
+
+    /// Tells the watchers that a transaction on the job committed (nothing when it failed).
+    fn announce<T>(
+        &self,
+        printer: &str,
+        job: u32,
+        committed: Result<T, SpoolError>,
+    ) -> Result<T, SpoolError> {
+        if committed.is_ok() {
+            // No receiver is not an error: nobody watches.
+            let _ = self.changes.send(JobChange {
+                printer: printer.to_string(),
+                job,
+            });
+        }
+        committed
     }
 
     /// Makes every write so far durable. Call before telling the cloud something the device must
@@ -285,37 +327,41 @@ impl Spool {
         new: NewJob,
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
-            if let Some(bytes) = jobs.get(&key)? {
-                return decode(&key, &bytes).or_else(abort);
-            }
-            let now = Utc::now();
-            let mut record = JobRecord {
-                printer: printer.to_string(),
-                job_id: job,
-                state: PrintJobProcessingState::Pending,
-                reasons: vec!["job-fetchable".into()],
-                name: new.name.clone(),
-                user: new.user.clone(),
-                configuration: new.configuration.clone(),
-                acknowledged: false,
-                document: None,
-                progress: Progress::default(),
-                outputs: Vec::new(),
-                created_at: now,
-                updated_at: now,
-                next_event: 0,
-            };
-            log_event(
-                events,
-                &key,
-                &mut record,
-                "fetched",
-                "job fetched from the service",
-            )?;
-            jobs.insert(key.as_slice(), encode(&record))?;
-            Ok(record)
-        }))
+        self.announce(
+            printer,
+            job,
+            unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+                if let Some(bytes) = jobs.get(&key)? {
+                    return decode(&key, &bytes).or_else(abort);
+                }
+                let now = Utc::now();
+                let mut record = JobRecord {
+                    printer: printer.to_string(),
+                    job_id: job,
+                    state: PrintJobProcessingState::Pending,
+                    reasons: vec!["job-fetchable".into()],
+                    name: new.name.clone(),
+                    user: new.user.clone(),
+                    configuration: new.configuration.clone(),
+                    acknowledged: false,
+                    document: None,
+                    progress: Progress::default(),
+                    outputs: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                    next_event: 0,
+                };
+                log_event(
+                    events,
+                    &key,
+                    &mut record,
+                    "fetched",
+                    "job fetched from the service",
+                )?;
+                jobs.insert(key.as_slice(), encode(&record))?;
+                Ok(record)
+            })),
+        )
     }
 
     /// Changes a job record and logs why, in one transaction.
@@ -328,14 +374,18 @@ impl Spool {
         change: impl Fn(&mut JobRecord),
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
-            let mut record = read_record(jobs, &key, printer, job)?;
-            change(&mut record);
-            record.updated_at = Utc::now();
-            log_event(events, &key, &mut record, kind, detail)?;
-            jobs.insert(key.as_slice(), encode(&record))?;
-            Ok(record)
-        }))
+        self.announce(
+            printer,
+            job,
+            unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+                let mut record = read_record(jobs, &key, printer, job)?;
+                change(&mut record);
+                record.updated_at = Utc::now();
+                log_event(events, &key, &mut record, kind, detail)?;
+                jobs.insert(key.as_slice(), encode(&record))?;
+                Ok(record)
+            })),
+        )
     }
 
     /// Starts (or, after a restart, keeps) the job's document; the returned record says how many
@@ -350,44 +400,48 @@ impl Spool {
         expected_size: Option<u64>,
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        unwrap_tx(
-            (&self.jobs, &self.events, &self.chunks).transaction(|(jobs, events, chunks)| {
-                let mut record = read_record(jobs, &key, printer, job)?;
-                if record.document.as_ref().is_some_and(|d| d.number == number) {
-                    return Ok(record);
-                }
-                // A different document replaces the old bytes entirely.
-                if let Some(old) = &record.document {
-                    let mut offset = 0;
-                    for _ in 0..old.chunks {
-                        let ckey = sub_key(&key, offset);
-                        let Some(bytes) = chunks.remove(ckey)? else {
-                            break;
-                        };
-                        offset += bytes.len() as u64;
+        self.announce(
+            printer,
+            job,
+            unwrap_tx((&self.jobs, &self.events, &self.chunks).transaction(
+                |(jobs, events, chunks)| {
+                    let mut record = read_record(jobs, &key, printer, job)?;
+                    if record.document.as_ref().is_some_and(|d| d.number == number) {
+                        return Ok(record);
                     }
-                }
-                record.document = Some(DocumentRecord {
-                    number,
-                    format: format.to_string(),
-                    name: name.map(str::to_string),
-                    expected_size,
-                    bytes_received: 0,
-                    chunks: 0,
-                    sha256: None,
-                    acknowledged: false,
-                });
-                record.updated_at = Utc::now();
-                log_event(
-                    events,
-                    &key,
-                    &mut record,
-                    "document",
-                    &format!("document {number} ({format})"),
-                )?;
-                jobs.insert(key.as_slice(), encode(&record))?;
-                Ok(record)
-            }),
+                    // A different document replaces the old bytes entirely.
+                    if let Some(old) = &record.document {
+                        let mut offset = 0;
+                        for _ in 0..old.chunks {
+                            let ckey = sub_key(&key, offset);
+                            let Some(bytes) = chunks.remove(ckey)? else {
+                                break;
+                            };
+                            offset += bytes.len() as u64;
+                        }
+                    }
+                    record.document = Some(DocumentRecord {
+                        number,
+                        format: format.to_string(),
+                        name: name.map(str::to_string),
+                        expected_size,
+                        bytes_received: 0,
+                        chunks: 0,
+                        sha256: None,
+                        acknowledged: false,
+                    });
+                    record.updated_at = Utc::now();
+                    log_event(
+                        events,
+                        &key,
+                        &mut record,
+                        "document",
+                        &format!("document {number} ({format})"),
+                    )?;
+                    jobs.insert(key.as_slice(), encode(&record))?;
+                    Ok(record)
+                },
+            )),
         )
     }
 
@@ -402,33 +456,37 @@ impl Spool {
         bytes: &[u8],
     ) -> Result<u64, SpoolError> {
         let key = job_key(printer, job)?;
-        unwrap_tx((&self.jobs, &self.chunks).transaction(|(jobs, chunks)| {
-            let mut record = read_record(jobs, &key, printer, job)?;
-            let Some(doc) = &mut record.document else {
-                return abort(SpoolError::NoDocument {
-                    printer: printer.to_string(),
-                    job,
-                });
-            };
-            if doc.sha256.is_some() {
-                return abort(SpoolError::DocumentComplete { job });
-            }
-            if doc.bytes_received != offset {
-                return abort(SpoolError::OffsetMismatch {
-                    expected: doc.bytes_received,
-                    got: offset,
-                });
-            }
-            if bytes.is_empty() {
-                return Ok(offset);
-            }
-            chunks.insert(sub_key(&key, offset), bytes)?;
-            doc.bytes_received += bytes.len() as u64;
-            doc.chunks += 1;
-            let len = doc.bytes_received;
-            jobs.insert(key.as_slice(), encode(&record))?;
-            Ok(len)
-        }))
+        self.announce(
+            printer,
+            job,
+            unwrap_tx((&self.jobs, &self.chunks).transaction(|(jobs, chunks)| {
+                let mut record = read_record(jobs, &key, printer, job)?;
+                let Some(doc) = &mut record.document else {
+                    return abort(SpoolError::NoDocument {
+                        printer: printer.to_string(),
+                        job,
+                    });
+                };
+                if doc.sha256.is_some() {
+                    return abort(SpoolError::DocumentComplete { job });
+                }
+                if doc.bytes_received != offset {
+                    return abort(SpoolError::OffsetMismatch {
+                        expected: doc.bytes_received,
+                        got: offset,
+                    });
+                }
+                if bytes.is_empty() {
+                    return Ok(offset);
+                }
+                chunks.insert(sub_key(&key, offset), bytes)?;
+                doc.bytes_received += bytes.len() as u64;
+                doc.chunks += 1;
+                let len = doc.bytes_received;
+                jobs.insert(key.as_slice(), encode(&record))?;
+                Ok(len)
+            })),
+        )
     }
 
     /// Marks the document complete and returns its SHA-256 (hex). A document shorter or longer
@@ -544,16 +602,20 @@ impl Spool {
             .scan_prefix(&key)
             .keys()
             .collect::<Result<_, _>>()?;
-        unwrap_tx(
-            (&self.jobs, &self.chunks, &self.events).transaction(|(jobs, chunks, events)| {
-                for k in &chunk_keys {
-                    chunks.remove(k)?;
-                }
-                for k in &event_keys {
-                    events.remove(k)?;
-                }
-                Ok(jobs.remove(key.as_slice())?.is_some())
-            }),
+        self.announce(
+            printer,
+            job,
+            unwrap_tx((&self.jobs, &self.chunks, &self.events).transaction(
+                |(jobs, chunks, events)| {
+                    for k in &chunk_keys {
+                        chunks.remove(k)?;
+                    }
+                    for k in &event_keys {
+                        events.remove(k)?;
+                    }
+                    Ok(jobs.remove(key.as_slice())?.is_some())
+                },
+            )),
         )
     }
 

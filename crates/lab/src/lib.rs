@@ -8,6 +8,7 @@
 //! It is the one crate that assembles the others (cloud, device, client, render for samples);
 //! none of them knows it. The demo plan and its expectations ([`demo`]) live here too.
 
+pub mod dashboard;
 pub mod demo;
 pub mod discovery;
 pub mod refusals;
@@ -261,10 +262,10 @@ impl Lab {
         });
         let readiness = cloud.readiness().clone();
         let stop = CancellationToken::new();
-        let cloud_stop = stop.clone();
-        let cloud_task =
-            tokio::spawn(cloud.serve_until(listener, async move { cloud_stop.cancelled().await }));
 
+        // The devices start before the cloud serves: the cloud's listener is bound, so their
+        // first requests wait in its backlog, and the control API they answer to exists before
+        // the cloud's address serves it beside the dashboard.
         let http = runtime::fleet_http_client_trusting(
             options.tls.as_ref().map(|tls| tls.trusted_pem.as_slice()),
         )?;
@@ -281,6 +282,25 @@ impl Lab {
                 render: true,
             },
         )?;
+        let _ = devices.set(fleet.printers.clone());
+        let control_api = runtime::control_router(
+            &fleet.printers,
+            runtime::JobOutputs {
+                spool: spool.clone(),
+                out_root: out_dir.clone(),
+            },
+            &admin_token,
+        );
+        // The lab's address serves the dashboard and the control API it calls next to Graph
+        // (same origin, so the page needs no CORS); the control address serves the API alone.
+        let on_lab_address = dashboard::dashboard_router().merge(control_api.clone());
+        let cloud_stop = stop.clone();
+        let cloud_task = tokio::spawn(cloud.serve_wrapped_until(
+            listener,
+            move |graph| graph.merge(on_lab_address),
+            async move { cloud_stop.cancelled().await },
+        ));
+
         let control =
             TcpListener::bind(options.control)
                 .await
@@ -295,19 +315,9 @@ impl Lab {
                 source,
             })?
         );
-        let _ = devices.set(fleet.printers.clone());
-        let router = runtime::control_router(
-            &fleet.printers,
-            runtime::JobOutputs {
-                spool: spool.clone(),
-                out_root: out_dir.clone(),
-            },
-            &admin_token,
-        )
-        .merge(health_router(readiness));
         tokio::spawn(serve(
             control,
-            router,
+            control_api.merge(health_router(readiness)),
             ServeLimits::default(),
             None,
             stop.clone(),
@@ -333,6 +343,11 @@ impl Lab {
             stop,
             cloud_task,
         })
+    }
+
+    /// The dashboard's address, with the admin token in its fragment (`/#token=…`).
+    pub fn dashboard_url(&self) -> String {
+        dashboard::dashboard_url(&self.cloud_url, &self.admin_token)
     }
 
     /// The devices' spool (job records and event logs), for benchmarks and tests.

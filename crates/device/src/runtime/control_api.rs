@@ -3,6 +3,7 @@
 //! on printers that serve real users' jobs, so it is never open, not even on loopback.
 
 use super::printer_handle::{Control, PrinterHandle, PrinterSnapshot};
+use super::side_thumbnail::thumbnail;
 use crate::engine::Fault;
 use crate::spool::Spool;
 use axum::extract::{Path as UrlPath, Query, Request, State};
@@ -61,6 +62,7 @@ pub fn control_router(
     axum::Router::new()
         .route("/control/openapi.json", get(openapi))
         .route("/control/printers", get(list_printers))
+        .route("/control/events", get(events))
         .route("/control/printers/{name}/clear", post(clear_all))
         .route("/control/printers/{name}/pause", post(pause))
         .route("/control/printers/{name}/resume", post(resume))
@@ -126,6 +128,15 @@ async fn list_printers(State(state): State<ControlState>) -> axum::Json<Vec<Prin
             .map(|p| p.snapshot())
             .collect(),
     )
+}
+
+/// Every printer and job now, then each change: the dashboard's one live stream.
+async fn events(State(state): State<ControlState>) -> Response {
+    let printers: Vec<PrinterHandle> = (state.order.iter())
+        .filter_map(|n| state.by_name.get(n))
+        .cloned()
+        .collect();
+    super::control_events::event_stream(&printers, state.outputs.spool.clone()).into_response()
 }
 
 /// A refusal: the status and the text saying what was wrong.
@@ -222,9 +233,16 @@ async fn job_manifest(
     serve_output(&state, &name, job, "manifest.json", "application/json").await
 }
 
+#[derive(Deserialize)]
+struct SideOptions {
+    /// A thumbnail this many pixels wide instead of the side itself.
+    width: Option<u32>,
+}
+
 async fn job_side(
     State(state): State<ControlState>,
     UrlPath((name, job, file)): UrlPath<(String, u32, String)>,
+    Query(options): Query<SideOptions>,
 ) -> Response {
     // One plain file name: the path parameter arrives percent-decoded, so `..%2F` would
     // otherwise climb out of the job's folder.
@@ -239,8 +257,42 @@ async fn job_side(
         )
             .into_response();
     }
-    serve_output(&state, &name, job, &file, "image/png").await
+    let Some(width) = options.width else {
+        return serve_output(&state, &name, job, &file, "image/png").await;
+    };
+    if !THUMBNAIL_WIDTHS.contains(&width) {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "width={width}: a thumbnail is {} to {} pixels wide\n",
+                THUMBNAIL_WIDTHS.start(),
+                THUMBNAIL_WIDTHS.end()
+            ),
+        )
+            .into_response();
+    }
+    let png = match read_output(&state, &name, job, &file).await {
+        Ok(png) => png,
+        Err(refused) => return refused,
+    };
+    // Decoding and scaling a side is CPU work: off the async threads.
+    match tokio::task::spawn_blocking(move || thumbnail(&png, width)).await {
+        Ok(Ok(small)) => ([(header::CONTENT_TYPE, "image/png")], small).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("making a thumbnail of {file}: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("making a thumbnail of {file}: {e}\n"),
+        )
+            .into_response(),
+    }
 }
+
+/// The widths a thumbnail may have, in pixels.
+const THUMBNAIL_WIDTHS: std::ops::RangeInclusive<u32> = 16..=1024;
 
 /// A file of a job's output folder; the printer is one of the fleet's and the job a number,
 /// so the path stays inside the output folder.
@@ -251,25 +303,38 @@ async fn serve_output(
     file: &str,
     content_type: &'static str,
 ) -> Response {
-    if let Err(refused) = printer(state, name) {
-        return refused.into_response();
+    match read_output(state, name, job, file).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(refused) => refused,
     }
+}
+
+/// The bytes of a file of a job's output folder, or the answer saying why not.
+async fn read_output(
+    state: &ControlState,
+    name: &str,
+    job: u32,
+    file: &str,
+) -> Result<Vec<u8>, Response> {
+    printer(state, name).map_err(IntoResponse::into_response)?;
     let path = (state.outputs.out_root.join(name))
         .join(job.to_string())
         .join(file);
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
-            StatusCode::NOT_FOUND,
-            format!("job {job} of {name} has no {file}\n"),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reading {file} of job {job}: {e}\n"),
-        )
-            .into_response(),
-    }
+    tokio::fs::read(&path).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            (
+                StatusCode::NOT_FOUND,
+                format!("job {job} of {name} has no {file}\n"),
+            )
+                .into_response()
+        } else {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reading {file} of job {job}: {e}\n"),
+            )
+                .into_response()
+        }
+    })
 }
 
 #[derive(Deserialize)]

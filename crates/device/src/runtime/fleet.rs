@@ -4,6 +4,7 @@
 use super::RuntimeError;
 use super::connect::device_uuid;
 use super::printer_handle::{PrinterHandle, PrinterSnapshot};
+use super::session::ACCEPTING_JOBS;
 use super::session::DeviceParts;
 use crate::config::{Connection, PrinterConfig};
 use crate::engine::Engine;
@@ -185,7 +186,7 @@ pub fn start_fleet<L: Into<Link>>(
             engine.restore(&memory);
         }
         let status = engine.status();
-        let snapshot = PrinterSnapshot {
+        let mut snapshot = PrinterSnapshot {
             name: config.name.clone(),
             state: status.state,
             reasons: status.ipp_reasons().into_iter().map(String::from).collect(),
@@ -194,7 +195,11 @@ pub fn start_fleet<L: Into<Link>>(
             subscribed: false,
             job: None,
             jobs_completed: 0,
+            accepting_jobs: ACCEPTING_JOBS,
+            trays: Vec::new(),
+            supplies: Vec::new(),
         };
+        snapshot.set_consumables(&engine);
         let (status_tx, status_rx) = watch::channel(snapshot);
         let parts = DeviceParts {
             config: config.clone(),

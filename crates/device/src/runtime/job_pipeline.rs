@@ -6,7 +6,7 @@ use crate::config::PrinterConfig;
 use crate::constraint::{self, Resolution};
 use crate::engine::{EngineEvent, JobWork};
 use crate::infra_client::{InfraClientError, JobReport, job_state};
-use crate::spool::{JobRecord, NewJob, OutputRecord, SpoolError};
+use crate::spool::{JobRecord, NewJob, OutputRecord, Progress, SpoolError};
 use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState, PrinterProcessingState};
 use printlab_ipp::AttributeLookup;
@@ -439,6 +439,12 @@ impl Device {
                         self.spool.update(&name, job, "sheet", "", |r| {
                             r.progress.sheets_completed = sheets_completed;
                             r.progress.impressions_completed = impressions_completed;
+                            // A sheet out: whatever stopped the job is over (a restart or an
+                            // outage can end a stop without a control action seeing it).
+                            if r.state == PrintJobProcessingState::Stopped {
+                                r.state = PrintJobProcessingState::Processing;
+                                r.reasons = vec!["job-printing".into()];
+                            }
                         })?;
                         if self.engine.counts_levels() {
                             // Flushed with the sheet: a restart never finds more paper or
@@ -480,7 +486,7 @@ impl Device {
                 Some(action) = self.control.recv() => {
                     self.apply_control(action).await?;
                     if self.engine.status().state != PrinterProcessingState::Stopped {
-                        let progress = self.spool.job(&name, job)?.map(|r| r.progress).unwrap_or_default();
+                        let progress = self.resumed(job)?;
                         self.client.update_job_status(job, &JobReport {
                             state: job_state::PROCESSING,
                             reasons: vec!["job-printing".into()],
@@ -509,6 +515,13 @@ impl Device {
             .join("; ");
         warn!(why, "printer stopped");
         self.remember_faults()?;
+        // The job waits with the printer; the spool says so, so whoever watches it (the
+        // dashboard) sees when, and why.
+        self.spool
+            .update(&self.config.name, job, "stopped", &why, |r| {
+                r.state = PrintJobProcessingState::Stopped;
+                r.reasons = vec!["printer-stopped".into()];
+            })?;
         self.spool.flush()?;
         self.advertise(false).await?;
         self.client
@@ -524,6 +537,23 @@ impl Device {
             )
             .await?;
         Ok(())
+    }
+
+    /// The printer runs again: a job the spool has as stopped is processing again. Gives the
+    /// job's progress, which the service is told next.
+    fn resumed(&self, job: u32) -> Result<Progress, SpoolError> {
+        let name = &self.config.name;
+        match self.spool.job(name, job)? {
+            Some(record) if record.state == PrintJobProcessingState::Stopped => Ok(self
+                .spool
+                .update(name, job, "resumed", "", |r| {
+                    r.state = PrintJobProcessingState::Processing;
+                    r.reasons = vec!["job-printing".into()];
+                })?
+                .progress),
+            Some(record) => Ok(record.progress),
+            None => Ok(Progress::default()),
+        }
     }
 
     /// Keeps the uncleared faults in the spool, so a restarted printer is still stopped.

@@ -13,21 +13,24 @@
 
 mod connect;
 mod control_api;
+mod control_events;
 mod fleet;
 mod job_pipeline;
 mod notifications;
 mod printer_attributes;
 mod printer_handle;
 mod session;
+mod side_thumbnail;
 mod token_refresh;
 
 pub use control_api::{JobOutputs, control_router, generate_control_token};
+pub use control_events::{DocumentView, JobView, ProgressView, Transition, job_view};
 pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
     fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,
 };
 pub use job_pipeline::render_profile;
-pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot};
+pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot, SupplyLevel, TrayLevel};
 
 use crate::infra_client::InfraClientError;
 use crate::spool::SpoolError;

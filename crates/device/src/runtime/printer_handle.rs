@@ -1,7 +1,7 @@
 //! A running printer seen from outside its task: its state snapshot, its handle, and the actions
 //! a person can send it. Every other runtime file uses these; they use none of them.
 
-use crate::engine::Fault;
+use crate::engine::{Engine, Fault};
 use crate::network::Network;
 use printlab_graph::PrinterProcessingState;
 use serde::Serialize;
@@ -41,6 +41,62 @@ pub struct PrinterSnapshot {
     pub subscribed: bool,
     pub job: Option<u32>,
     pub jobs_completed: u64,
+    /// What the printer last told the service as `printer-is-accepting-jobs`.
+    pub accepting_jobs: bool,
+    /// The input trays with their levels, as last advertised.
+    pub trays: Vec<TrayLevel>,
+    /// The marker supplies (toner, ink) with their levels, as last advertised.
+    pub supplies: Vec<SupplyLevel>,
+}
+
+/// One input tray as a person sees it on the front panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrayLevel {
+    pub name: String,
+    /// Graph media size name of the loaded paper.
+    pub media_size: String,
+    pub capacity: u64,
+    /// Sheets left; `None`: the tray never runs out.
+    pub level: Option<u64>,
+}
+
+/// One marker supply as a person sees it on the front panel, levels in percent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupplyLevel {
+    pub name: String,
+    /// IPP `marker-types` keyword (`toner`, `ink`, …).
+    pub kind: String,
+    /// `#RRGGBB`, when the supply has a colour.
+    pub color: Option<String>,
+    pub level: u8,
+    /// At or below this the printer reports the supply low.
+    pub low: u8,
+}
+
+impl PrinterSnapshot {
+    /// Takes the engine's tray and supply levels now (with every advertisement, so the snapshot
+    /// shows what the service was told).
+    pub(super) fn set_consumables(&mut self, engine: &Engine) {
+        self.trays = (engine.trays())
+            .map(|(tray, level)| TrayLevel {
+                name: tray.name.clone(),
+                media_size: tray.media_size.clone(),
+                capacity: tray.capacity,
+                level,
+            })
+            .collect();
+        self.supplies = (engine.supplies())
+            .map(|(supply, level)| SupplyLevel {
+                name: supply.name.clone(),
+                kind: supply.kind.clone(),
+                color: supply.color.clone(),
+                level,
+                low: supply.low,
+            })
+            .collect();
+    }
 }
 
 /// A running printer, seen from outside its task.

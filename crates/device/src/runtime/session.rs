@@ -42,6 +42,10 @@ pub(super) struct DeviceParts {
     pub(super) shutdown: CancellationToken,
 }
 
+/// What the printer advertises as `printer-is-accepting-jobs`: a stopped printer still queues
+/// jobs, as hardware does; nothing here pauses acceptance.
+pub(super) const ACCEPTING_JOBS: bool = true;
+
 /// While notifications fail, look for fetchable jobs this often.
 const FALLBACK_POLL: Duration = Duration::from_secs(30);
 
@@ -280,19 +284,21 @@ impl Device {
         };
         attributes.extend(printer_status_to_ipp(&status.graph_status()).value);
         attributes.extend(consumable_attributes(&self.config, &self.engine));
-        // A stopped printer still queues jobs, as hardware does; nothing here pauses acceptance.
         attributes.push(Attribute::new(
             "printer-is-accepting-jobs",
-            Value::Boolean(true),
+            Value::Boolean(ACCEPTING_JOBS),
         ));
         let reasons: Vec<String> = status
             .ipp_reasons()
             .into_iter()
             .map(str::to_string)
             .collect();
+        let engine = &self.engine;
         self.status.send_modify(|s| {
             s.state = status.state;
             s.reasons = reasons;
+            s.accepting_jobs = ACCEPTING_JOBS;
+            s.set_consumables(engine);
         });
         match self
             .client

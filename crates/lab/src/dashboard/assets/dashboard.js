@@ -1,0 +1,440 @@
+// printlab dashboard: one live stream (GET /control/events, server-sent events read through
+// fetch so the request can carry the token), and the control API for actions and outputs.
+// The token comes from the address's fragment (#token=…), which never reaches a server or a
+// log; it is kept for this tab only (sessionStorage) and taken out of the address bar.
+'use strict';
+
+(() => {
+  const TOKEN_KEY = 'printlab-dashboard-token';
+  const RECONNECT_MS = 2000;
+  const THUMBNAIL_WIDTH = 288; // twice the CSS width, for high-density screens
+  const FINAL = new Set(['completed', 'canceled', 'aborted']);
+  const ACTIVE = new Set(['pending', 'processing', 'stopped']);
+
+  const $ = (id) => document.getElementById(id);
+  const printers = new Map(); // name -> PrinterSnapshot
+  const jobs = new Map(); // "printer/job" -> JobView
+  const sideImages = new Map(); // "printer/job/file" -> object URL
+  let token = null;
+  let faultKinds = [];
+  let openJob = null; // key of the job whose output is shown
+  let manifestShown = null; // "key state" the manifest was read for
+  let live = false; // the stream has sent its first burst
+
+  /** An element with attributes and children (strings become text, never HTML). */
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === 'class') node.className = value;
+      else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? '' : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** Replaces a node's children; null and undefined stand for nothing. */
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  }
+
+  const jobKey = (printer, id) => `${printer}/${id}`;
+  const words = (keyword) => String(keyword).replace(/-/g, ' ');
+  const time = (iso) => {
+    const at = new Date(iso);
+    return el('time', { datetime: iso, title: at.toLocaleString() }, at.toLocaleTimeString());
+  };
+  const printerPath = (name) => `/control/printers/${encodeURIComponent(name)}`;
+
+  function readToken() {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const given = fragment.get('token');
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given);
+      history.replaceState(null, '', location.pathname + location.search);
+      return given;
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  function askForToken(problem) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    token = null;
+    $('token-form').hidden = false;
+    $('token-problem').textContent = problem || '';
+    setConnection('Not connected: the dashboard needs the lab\u2019s admin token.', false);
+    $('token-input').focus();
+  }
+
+  function setConnection(text, live) {
+    const node = $('connection');
+    node.textContent = text;
+    node.classList.toggle('live', Boolean(live));
+  }
+
+  /** A control API request with the token; a refused token asks for another. */
+  async function api(path, options = {}) {
+    const response = await fetch(path, {
+      ...options,
+      cache: 'no-store',
+      headers: { Authorization: `Bearer ${token}`, ...(options.headers || {}) },
+    });
+    if (response.status === 401 || response.status === 403) {
+      askForToken(`The lab refused the token (HTTP ${response.status}).`);
+      throw new Error(`HTTP ${response.status}`);
+    }
+    return response;
+  }
+
+  // ---- the live stream ------------------------------------------------------------------
+
+  async function follow() {
+    while (token) {
+      const seen = new Set();
+      live = false;
+      try {
+        const response = await api('/control/events');
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        setConnection('Connected: loading the lab…', false);
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            receive(buffer.slice(0, end), seen);
+            buffer = buffer.slice(end + 2);
+          }
+        }
+        live = false;
+        setConnection('The lab closed the stream; reconnecting…', false);
+      } catch (error) {
+        if (!token) return;
+        live = false;
+        setConnection(`Disconnected (${error.message}); reconnecting…`, false);
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    }
+  }
+
+  /** One server-sent event block: `event:` and `data:` lines; `:` lines keep the line open. */
+  function receive(block, seen) {
+    let kind = 'message';
+    const data = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) kind = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (data.length === 0) return;
+    const value = JSON.parse(data.join('\n'));
+    if (kind === 'printer') {
+      printers.set(value.name, value);
+      renderPrinter(value);
+      renderPanelPrinters();
+    } else if (kind === 'job') {
+      const key = jobKey(value.printer, value.jobId);
+      seen.add(key);
+      jobs.set(key, value);
+      renderJob(value);
+      const printer = printers.get(value.printer);
+      if (printer) renderPrinter(printer);
+      if (key === openJob) renderOutput();
+    } else if (kind === 'job-removed') {
+      removeJob(jobKey(value.printer, value.jobId));
+    } else if (kind === 'ready') {
+      // What was removed while the stream was down is not in the new stream's first burst.
+      for (const key of [...jobs.keys()]) if (!seen.has(key)) removeJob(key);
+      live = true;
+    }
+    if (live) setConnection(`Live: ${printers.size} printers, ${jobs.size} jobs`, true);
+  }
+
+  // ---- the fleet --------------------------------------------------------------------------
+
+  function renderPrinter(p) {
+    const list = $('printers');
+    let card = [...list.children].find((node) => node.dataset.printer === p.name);
+    if (!card) {
+      card = el('li', { 'data-printer': p.name });
+      list.append(card);
+    }
+    card.className = `printer state-${p.state}`;
+    card.dataset.state = p.state;
+    const titleId = `printer-${[...list.children].indexOf(card)}`;
+    card.setAttribute('aria-labelledby', titleId);
+    const reasons = p.reasons.filter((r) => r !== 'none');
+    const queue = [...jobs.values()]
+      .filter((j) => j.printer === p.name && ACTIVE.has(j.state) && j.jobId !== p.job)
+      .map((j) => `#${j.jobId}`);
+    const current = p.job === null || p.job === undefined ? 'none' : `#${p.job}`;
+    fill(card,
+      el('header', {},
+        el('h3', { id: titleId }, p.name),
+        el('span', { class: `badge state-${p.state}` }, p.state)),
+      reasons.length
+        ? el('ul', { class: 'reasons', 'aria-label': 'Reasons' }, reasons.map((r) => el('li', {}, words(r))))
+        : null,
+      el('dl', {},
+        el('dt', {}, 'Connected'), el('dd', {}, p.connected ? 'yes' : 'no'),
+        el('dt', {}, 'Accepting jobs'), el('dd', {}, p.acceptingJobs ? 'yes' : 'no'),
+        el('dt', {}, 'Current job'), el('dd', {}, current),
+        el('dt', {}, 'Queue'), el('dd', {}, queue.length ? queue.join(', ') : 'empty'),
+        el('dt', {}, 'Jobs done'), el('dd', {}, p.jobsCompleted)),
+      p.supplies.length
+        ? el('ul', { class: 'levels', 'aria-label': 'Supplies' }, p.supplies.map((s) =>
+          el('li', {},
+            el('span', {}, s.color ? el('span', { class: 'swatch', style: null, 'data-color': s.color }) : null, s.name),
+            el('meter', { min: 0, max: 100, low: s.low + 1, optimum: 100, value: s.level, 'aria-label': `${s.name} level` }),
+            el('span', {}, `${s.level} %`))))
+        : null,
+      p.trays.length
+        ? el('ul', { class: 'levels', 'aria-label': 'Trays' }, p.trays.map((t) =>
+          el('li', { title: `${t.name}: ${t.mediaSize}` },
+            el('span', {}, t.name),
+            t.level === null
+              ? el('span', {}, 'never runs out')
+              : el('meter', { min: 0, max: t.capacity, value: t.level, 'aria-label': `${t.name} paper (${t.mediaSize})` }),
+            el('span', {}, t.level === null ? '' : `${t.level}`))))
+        : null,
+      el('button', { type: 'button', onclick: () => openPanel(p.name) }, `Front panel of ${p.name}`),
+    );
+    // Colours set through the CSSOM: the page's policy allows no inline style attributes.
+    for (const swatch of card.querySelectorAll('.swatch')) swatch.style.background = swatch.dataset.color;
+  }
+
+  // ---- the front panel --------------------------------------------------------------------
+
+  function renderPanelPrinters() {
+    const select = $('panel-printer');
+    const names = [...printers.keys()];
+    const have = [...select.options].map((o) => o.value);
+    if (names.join('\n') === have.join('\n')) return renderTrayChoices();
+    const chosen = select.value;
+    select.replaceChildren(...names.map((name) => el('option', { value: name }, name)));
+    if (names.includes(chosen)) select.value = chosen;
+    renderTrayChoices();
+  }
+
+  function renderTrayChoices() {
+    const select = $('fault-option-paper-out');
+    const printer = printers.get($('panel-printer').value);
+    if (!select || !printer) return;
+    const trays = printer.trays.map((t) => t.name);
+    const have = [...select.options].map((o) => o.value).slice(1);
+    if (trays.join('\n') === have.join('\n')) return;
+    select.replaceChildren(el('option', { value: '' }, 'all paper'), ...trays.map((t) => el('option', { value: t }, t)));
+  }
+
+  function openPanel(name) {
+    $('panel-printer').value = name;
+    renderTrayChoices();
+    $('panel-printer').focus();
+  }
+
+  /** An option a fault takes, as the control API names it (tray, for, ms). */
+  function faultOption(kind) {
+    const id = `fault-option-${kind}`;
+    if (kind === 'paper-out') {
+      return [el('label', { for: id, class: 'visually-hidden' }, 'Tray'), el('select', { id }, el('option', { value: '' }, 'all paper'))];
+    }
+    if (kind === 'offline') {
+      return [el('label', { for: id, class: 'visually-hidden' }, 'Offline for (30s, 2m; empty: until cleared)'),
+        el('input', { id, type: 'text', placeholder: 'for 30s', inputmode: 'text' })];
+    }
+    if (kind === 'network-latency') {
+      return [el('label', { for: id, class: 'visually-hidden' }, 'Milliseconds added'),
+        el('input', { id, type: 'number', min: 0, value: 500 }), ' ms'];
+    }
+    return [];
+  }
+
+  function faultQuery(kind) {
+    const input = $(`fault-option-${kind}`);
+    const value = input ? input.value.trim() : '';
+    if (!value) return '';
+    const name = { 'paper-out': 'tray', offline: 'for', 'network-latency': 'ms' }[kind];
+    return `?${new URLSearchParams({ [name]: value })}`;
+  }
+
+  function renderFaults() {
+    $('panel-faults').replaceChildren(...faultKinds.map((kind) => el('tr', {},
+      el('th', { scope: 'row' }, words(kind)),
+      el('td', {}, faultOption(kind)),
+      el('td', {},
+        el('button', { type: 'button', class: 'raise', 'data-fault': kind, 'data-action': 'raise',
+          onclick: () => act('POST', `faults/${kind}${faultQuery(kind)}`) }, 'Raise', el('span', { class: 'visually-hidden' }, ` ${words(kind)}`)),
+        ' ',
+        el('button', { type: 'button', 'data-fault': kind, 'data-action': 'clear',
+          onclick: () => act('DELETE', `faults/${kind}`) }, 'Clear', el('span', { class: 'visually-hidden' }, ` ${words(kind)}`))))));
+    renderTrayChoices();
+  }
+
+  async function act(method, what) {
+    const name = $('panel-printer').value;
+    const result = $('panel-result');
+    if (!name) return;
+    try {
+      const response = await api(`${printerPath(name)}/${what}`, { method });
+      const text = (await response.text()).trim();
+      result.textContent = response.ok ? text : `Refused (HTTP ${response.status}): ${text}`;
+      result.classList.toggle('problem', !response.ok);
+    } catch (error) {
+      result.textContent = `Not sent: ${error.message}`;
+      result.classList.add('problem');
+    }
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------
+
+  /** The options a job asked for or the printer applied, in Graph's words. */
+  function options(configuration) {
+    return Object.entries(configuration || {})
+      .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
+      .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+      .join(', ');
+  }
+
+  function renderJob(job) {
+    const key = jobKey(job.printer, job.jobId);
+    const body = $('job-rows');
+    let row = [...body.children].find((node) => node.dataset.job === key);
+    if (!row) {
+      row = el('tr', { 'data-job': key });
+      body.prepend(row);
+    }
+    row.dataset.state = job.state;
+    row.dataset.sheets = job.progress.sheetsCompleted;
+    row.dataset.sheetEntries = job.sheetEntries;
+    row.classList.toggle('open', key === openJob);
+    const documentName = job.document?.name || job.name || '(unnamed)';
+    const reasons = job.reasons.filter((r) => r !== 'none');
+    fill(row,
+      el('td', {}, job.printer),
+      el('th', { scope: 'row' }, `#${job.jobId}`),
+      el('td', {}, documentName, job.document ? el('div', { class: 'options' }, job.document.format) : null),
+      el('td', { class: 'options' }, options(job.configuration)),
+      el('td', {}, el('span', { class: `badge state-${job.state}` }, job.state),
+        reasons.length ? el('div', { class: 'options' }, reasons.map(words).join(', ')) : null),
+      el('td', {}, job.progress.sheetsCompleted),
+      el('td', {}, el('ol', { class: 'transitions' },
+        job.transitions.map((t) => el('li', { title: t.detail || null }, time(t.at), ' ', words(t.kind))))),
+      el('td', {}, el('button', { type: 'button', 'data-show-output': key, onclick: () => showOutput(key) },
+        'Show output', el('span', { class: 'visually-hidden' }, ` of job ${job.jobId} on ${job.printer}`))),
+    );
+    $('no-jobs').hidden = jobs.size > 0;
+  }
+
+  function removeJob(key) {
+    jobs.delete(key);
+    const row = [...$('job-rows').children].find((node) => node.dataset.job === key);
+    if (row) row.remove();
+    $('no-jobs').hidden = jobs.size > 0;
+  }
+
+  // ---- a job's output ---------------------------------------------------------------------
+
+  function showOutput(key) {
+    openJob = key;
+    manifestShown = null;
+    for (const row of $('job-rows').children) row.classList.toggle('open', row.dataset.job === key);
+    $('output-sides').replaceChildren();
+    renderOutput();
+    $('output').scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Which sheet a side's file (`0003-sheet0002-back.png`) is on, and which face. */
+  function sideOf(file) {
+    const match = /sheet(\d+)-(front|back)/.exec(file);
+    return match ? { sheet: Number(match[1]), face: match[2] } : { sheet: 0, face: file };
+  }
+
+  async function renderOutput() {
+    const job = jobs.get(openJob);
+    if (!job) return;
+    const printed = job.progress.sheetsCompleted;
+    $('output-title').textContent = `Output of job ${job.jobId} on ${job.printer}`;
+    $('output-summary').textContent = job.sides.length
+      ? `${job.state}: ${printed} sheets out, ${job.sides.length} sides rendered (in sheet order).`
+      : `${job.state}: nothing rendered yet.`;
+    const list = $('output-sides');
+    for (const file of job.sides) {
+      const id = `${openJob}/${file}`;
+      let item = [...list.children].find((node) => node.dataset.side === file);
+      const { sheet, face } = sideOf(file);
+      if (!item) {
+        const img = el('img', { alt: `Sheet ${sheet}, ${face}`, 'data-file': file });
+        item = el('li', { 'data-side': file }, el('figure', {}, img, el('figcaption', {}, `sheet ${sheet} ${face}`)));
+        list.append(item);
+        loadSide(job, file, id, img);
+      }
+      item.classList.toggle('not-printed', sheet > printed);
+    }
+    const shown = `${openJob} ${job.state}`;
+    if (job.sides.length && manifestShown !== shown) {
+      manifestShown = shown;
+      try {
+        const response = await api(`${printerPath(job.printer)}/jobs/${job.jobId}/manifest.json`);
+        if (response.ok) {
+          $('output-manifest').textContent = JSON.stringify(await response.json(), null, 2);
+          $('output-details').hidden = false;
+        }
+      } catch (error) {
+        manifestShown = null;
+      }
+    }
+  }
+
+  /** Side PNGs need the token, so they are fetched and shown through object URLs. */
+  async function loadSide(job, file, id, img) {
+    let url = sideImages.get(id);
+    try {
+      if (!url) {
+        const response = await api(`${printerPath(job.printer)}/jobs/${job.jobId}/sides/${encodeURIComponent(file)}?width=${THUMBNAIL_WIDTH}`);
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        url = URL.createObjectURL(await response.blob());
+        sideImages.set(id, url);
+      }
+      img.src = url;
+    } catch (error) {
+      img.alt = `Sheet ${sideOf(file).sheet}: not available (${error.message})`;
+    }
+  }
+
+  // ---- start ------------------------------------------------------------------------------
+
+  async function start() {
+    $('token-form').hidden = true;
+    try {
+      const response = await api('/control/openapi.json');
+      const description = await response.json();
+      faultKinds = description.components.parameters.kind.schema.enum;
+      renderFaults();
+    } catch (error) {
+      if (!token) return;
+      $('panel-result').textContent = `Cannot read the fault kinds: ${error.message}`;
+    }
+    follow();
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('token-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      token = $('token-input').value.trim();
+      sessionStorage.setItem(TOKEN_KEY, token);
+      start();
+    });
+    $('panel-printer').addEventListener('change', renderTrayChoices);
+    $('panel-pause').addEventListener('click', () => act('POST', 'pause'));
+    $('panel-resume').addEventListener('click', () => act('POST', 'resume'));
+    $('panel-clear').addEventListener('click', () => act('POST', 'clear'));
+    token = readToken();
+    if (token) start();
+    else askForToken();
+  });
+})();

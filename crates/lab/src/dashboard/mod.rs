@@ -1,0 +1,19 @@
+//! The lab's dashboard: one page at `/` on the lab's address that shows the fleet, the jobs
+//! with their printed sides, and each printer's front panel, live.
+//!
+//! The page is static (HTML, CSS and a small script compiled into the binary, no build step) and
+//! public: it holds no data. Everything it shows or does goes through the devices' control API,
+//! which the lab serves on the same address with its admin token: the live stream
+//! (`GET /control/events`, server-sent events of printer snapshots and job changes), the
+//! outputs (manifest and side PNGs) and the faults, pause and resume. The script reads the token
+//! from the address's fragment (`/#token=…`, never sent to a server nor logged) and sends it as
+//! `Authorization: Bearer` on every request.
+
+mod routes;
+
+pub use routes::dashboard_router;
+
+/// The address `printlab up` prints: the page, with the token in the fragment.
+pub fn dashboard_url(lab_url: &str, token: &str) -> String {
+    format!("{}/#token={token}", lab_url.trim_end_matches('/'))
+}

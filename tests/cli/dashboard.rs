@@ -1,0 +1,228 @@
+//! The lab's dashboard in a real headless Chromium (`cdp.rs`), against `printlab up` in a child
+//! process: the page is public and its data is not (401 without a token, 403 with the user's);
+//! the fleet renders; a job printed through Graph appears live with its thumbnails; a jam raised
+//! by clicking the front panel's button stops a job mid-print, which Graph then shows
+//! `stopped`; clearing it from the page completes the job with every sheet exactly once.
+//! Screenshots of each step go to `target/tmp/dashboard-screenshots/`.
+
+use super::cdp::Browser;
+use super::cli_e2e::{MONO, Up, job_id_of, print_args, up_with};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The e2e tests' mono printer (full speed) and a slow one, 20 pages a minute (3 s a sheet) with
+/// a toner supply, so a 5-page job is mid-print long enough to jam it from the page.
+fn fleet() -> String {
+    let slow = printlab_testkit_fleet::ONE_PRINTER
+        .replace(r#"name = "Lab""#, r#"name = "Slow Test""#)
+        .replace("pages_per_minute = 600\n", "pages_per_minute = 20\n");
+    format!(
+        "{MONO}{slow}\n[[printer.supplies]]\nname = \"Black Toner\"\nkind = \"toner\"\n\
+         color = \"#000000\"\nlevel = 80\nlow = 10\n"
+    )
+}
+
+/// The HTTP status of `GET path` on the lab, with `token` as the bearer token if given.
+fn status(lab_url: &str, path: &str, token: Option<&str>) -> u16 {
+    let host = lab_url.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(host).unwrap();
+    let authorization = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{authorization}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
+/// The Graph job's state, as `printlab job ID --json` shows it.
+fn graph_state(up: &Up, job: &str) -> String {
+    let shown: Value = serde_json::from_str(&up.ok(&["job", job, "--json"])).unwrap();
+    shown["state"].as_str().unwrap().to_string()
+}
+
+#[track_caller]
+fn wait_for_graph_state(up: &Up, job: &str, state: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = graph_state(up, job);
+        if now == state {
+            return;
+        }
+        assert!(Instant::now() < deadline, "job {job} is {now}, not {state}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The sides the page shows for the open job once every thumbnail has loaded, in page order.
+fn loaded_thumbnails(browser: &mut Browser, count: usize) -> Vec<String> {
+    let value = browser.wait_for(
+        &format!("{count} loaded thumbnails"),
+        &format!(
+            "(() => {{ const imgs = [...document.querySelectorAll('#output-sides img')]; \
+             return imgs.length === {count} && imgs.every(i => i.complete && i.naturalWidth > 0) \
+             ? imgs.map(i => i.dataset.file) : null; }})()"
+        ),
+        Duration::from_secs(30),
+    );
+    serde_json::from_value(value).unwrap()
+}
+
+/// The manifest of `job` of `printer` in the lab's output folder.
+fn manifest(lab: &Path, printer: &str, job: &str) -> Value {
+    let path = lab
+        .join("spool/devices/out")
+        .join(printer)
+        .join(job)
+        .join("manifest.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+fn manifest_sides(manifest: &Value) -> Vec<String> {
+    (manifest["sides"].as_array().unwrap().iter())
+        .map(|s| s["file"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path();
+    let up = up_with(lab, &fleet(), "127.0.0.1:0", &[]);
+    let admin = std::fs::read_to_string(lab.join("spool/control.token")).unwrap();
+    let admin = admin.trim();
+    let shots = screenshots();
+    eprintln!("dashboard screenshots: {}", shots.display());
+
+    // The page is public; the stream it reads is the control API's, which wants the admin
+    // token: none is 401, the user's token 403.
+    assert_eq!(status(&up.url, "/", None), 200);
+    assert_eq!(status(&up.url, "/dashboard/dashboard.js", None), 200);
+    assert_eq!(status(&up.url, "/control/events", None), 401);
+    assert_eq!(status(&up.url, "/control/events", Some(&up.token)), 403);
+
+    let mut browser = Browser::launch(1280, 1500);
+    browser.navigate(&format!("{}/#token={admin}", up.url));
+    let names = browser.wait_for(
+        "every printer of the lab",
+        "(() => { const n = [...document.querySelectorAll('#printers [data-printer]')]\
+         .map(e => e.dataset.printer).sort(); return n.length === 2 ? n.join('|') : null; })()",
+        Duration::from_secs(30),
+    );
+    assert_eq!(names, "Mono Test|Slow Test");
+    browser.wait_for(
+        "the stream to be live",
+        "document.getElementById('connection').classList.contains('live')",
+        Duration::from_secs(30),
+    );
+    // The token left the address bar; the supply shows as a meter.
+    assert_eq!(browser.eval("location.hash"), "");
+    assert_eq!(
+        browser.eval("document.querySelector('[data-printer=\"Slow Test\"] meter')?.value"),
+        80
+    );
+    browser.screenshot(&shots.join("1-fleet.png"));
+
+    // A job printed through Graph after the page loaded appears, and opens to its sides.
+    let page = lab.join("three.pdf");
+    up.ok(&["testpage", "-o", page.to_str().unwrap(), "--pages", "3"]);
+    let printed = up.ok(&print_args(
+        &page,
+        "Mono Test",
+        &["--duplex", "long", "--wait"],
+    ));
+    let mono_job = job_id_of(&printed);
+    let row = format!("[data-job=\"Mono Test/{mono_job}\"]");
+    browser.wait_for(
+        "the printed job, completed",
+        &format!("document.querySelector('{row}')?.dataset.state === 'completed'"),
+        Duration::from_secs(30),
+    );
+    browser.click(&format!("{row} button[data-show-output]"));
+    let mono = manifest(lab, "Mono Test", &mono_job);
+    let expected = manifest_sides(&mono);
+    assert!(expected.len() >= 3, "3 pages duplex: {expected:?}");
+    assert_eq!(loaded_thumbnails(&mut browser, expected.len()), expected);
+    browser.screenshot(&shots.join("2-job-output.png"));
+
+    // A slow job, jammed mid-print by clicking the front panel's button.
+    let five = lab.join("five.pdf");
+    up.ok(&["testpage", "-o", five.to_str().unwrap(), "--pages", "5"]);
+    let slow_job = job_id_of(&up.ok(&print_args(&five, "Slow Test", &[])));
+    let row = format!("[data-job=\"Slow Test/{slow_job}\"]");
+    browser.wait_for(
+        "the slow job's first sheet",
+        &format!("Number(document.querySelector('{row}')?.dataset.sheets) >= 1"),
+        Duration::from_secs(30),
+    );
+    browser.click("[data-printer=\"Slow Test\"] button");
+    assert_eq!(
+        browser.eval("document.getElementById('panel-printer').value"),
+        "Slow Test"
+    );
+    browser.click("#panel-faults button[data-fault=\"jam\"][data-action=\"raise\"]");
+    wait_for_graph_state(&up, &slow_job, "stopped");
+    browser.wait_for(
+        "the page to show the jam",
+        &format!(
+            "document.querySelector('{row}')?.dataset.state === 'stopped' && \
+             document.querySelector('[data-printer=\"Slow Test\"]').dataset.state === 'stopped' && \
+             document.querySelector('[data-printer=\"Slow Test\"] .reasons')?.textContent.includes('media jam')"
+        ),
+        Duration::from_secs(30),
+    );
+    let sheets_when_jammed: u64 = browser
+        .eval(&format!(
+            "Number(document.querySelector('{row}').dataset.sheets)"
+        ))
+        .as_u64()
+        .unwrap();
+    assert!(
+        sheets_when_jammed < 5,
+        "the jam came after the job: {sheets_when_jammed}"
+    );
+    browser.screenshot(&shots.join("3-jammed.png"));
+
+    // Cleared from the page: the job completes, every sheet out exactly once.
+    browser.click("#panel-faults button[data-fault=\"jam\"][data-action=\"clear\"]");
+    wait_for_graph_state(&up, &slow_job, "completed");
+    browser.wait_for(
+        "the slow job, completed",
+        &format!("document.querySelector('{row}')?.dataset.state === 'completed'"),
+        Duration::from_secs(30),
+    );
+    let slow = manifest(lab, "Slow Test", &slow_job);
+    assert_eq!(slow["mediaSheets"], 5);
+    let counts = browser.eval(&format!(
+        "(() => {{ const r = document.querySelector('{row}').dataset; \
+         return [Number(r.sheets), Number(r.sheetEntries)]; }})()"
+    ));
+    assert_eq!(
+        counts,
+        serde_json::json!([5, 5]),
+        "sheets out, and sheets logged"
+    );
+    browser.click(&format!("{row} button[data-show-output]"));
+    let expected = manifest_sides(&slow);
+    assert_eq!(loaded_thumbnails(&mut browser, expected.len()), expected);
+    let transitions = browser.eval(&format!(
+        "document.querySelector('{row} .transitions').textContent"
+    ));
+    let transitions = transitions.as_str().unwrap();
+    assert!(
+        transitions.contains("stopped") && transitions.contains("resumed"),
+        "{transitions}"
+    );
+    browser.screenshot(&shots.join("4-cleared.png"));
+}
