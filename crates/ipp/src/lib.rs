@@ -24,6 +24,8 @@
 //! - [`stream`]: attributes from an async reader, the document data left streaming.
 //! - [`printer_response`]: the printer attributes of a saved Get-Printer-Attributes response
 //!   (IPP bytes, or ipptool's plist read back with its IPP syntax).
+//! - [`request_check`]: what RFC 8011 asks of every request before its operation runs, so each
+//!   of our IPP servers refuses a malformed request alike.
 //! - [`http`]: a reqwest client call and axum request/response types.
 
 pub mod codes;
@@ -34,6 +36,7 @@ pub mod http;
 mod ipptool_plist;
 pub mod model;
 pub mod printer_response;
+pub mod request_check;
 #[cfg(feature = "transport")]
 pub mod stream;
 
@@ -47,6 +50,7 @@ pub use model::{
 pub use printer_response::{
     PrinterResponseError, printer_attributes_from_saved, printer_attributes_of_response,
 };
+pub use request_check::{RequestRefusal, check_request, required_uri};
 #[cfg(feature = "transport")]
 pub use stream::{DocumentReader, Undecodable, read_message};
 
