@@ -7,10 +7,12 @@
 #   rendering reference), mupdf-tools (mutool, the second reference), ghostscript (its xpswrite
 #   device makes the XPS corpus), libgxps-utils (xpstopng, the XPS reference), fonts-dejavu-core
 #   (real fonts for the XPS Glyphs tests), chromium (headless, opens `printlab matrix`'s HTML
-#   report as a person's browser would), and Debian
+#   report as a person's browser would), iproute2 (`ip`, to bring up loopback multicast in the
+#   network namespace the DNS-SD test makes), and Debian
 #   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
-# - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client.
+# - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client,
+#   and python-zeroconf beside it, the independent mDNS peer that browses for the printers.
 # Before the tests it checks formatting and lints the whole workspace (warnings are errors), so
 # a tree that passes here passes review's mechanical checks too.
 set -euo pipefail
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 apt_packages=(cups-ipp-utils dbus-daemon poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc
-  ghostscript libgxps-utils fonts-dejavu-core chromium)
+  ghostscript libgxps-utils fonts-dejavu-core chromium iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,12 +34,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 venv="$root/target/graph-sdk-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph" 2>/dev/null; then
-  echo "run.sh: installing the Python Graph SDK (msgraph-sdk) into $venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph, zeroconf" 2>/dev/null; then
+  echo "run.sh: installing the Python Graph SDK (msgraph-sdk) and python-zeroconf into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk
+  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk zeroconf
 fi
 export PRINTLAB_GRAPH_SDK_PYTHON="$venv/bin/python"
+export PRINTLAB_ZEROCONF_PYTHON="$venv/bin/python"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

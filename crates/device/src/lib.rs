@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod constraint;
+pub mod dns_sd;
 pub mod engine;
 pub mod infra_client;
 pub mod misprint;
