@@ -18,6 +18,7 @@ mod print;
 mod printers;
 mod printers_import;
 mod provision;
+mod pull;
 mod render;
 mod spool;
 mod testpage;
@@ -87,6 +88,8 @@ enum Command {
     Printers(printers::PrintersArgs),
     /// Show one printer's capabilities and defaults.
     Printer(printers::PrinterArgs),
+    /// Pull printing: hold a printer's jobs for release, list, release, abort or redirect them.
+    Pull(pull::PullArgs),
     /// Register a printer an existing INFRA proxy serves (admin; via Graph printers/create).
     Provision(provision::ProvisionArgs),
     /// Run the Universal Print emulator (Graph API) alone.
@@ -106,18 +109,19 @@ enum Command {
     /// Print a bearer token the cloud with the same data folder accepts.
     Token {
         /// A delegated token for this user (UPN, or a name that gets @printlab.test).
-        #[arg(long, required_unless_present = "app", conflicts_with = "app")]
+        #[arg(long, required_unless_present = "app")]
         user: Option<String>,
-        /// An application token for this app.
-        #[arg(long, conflicts_with_all = ["admin", "scopes"])]
+        /// An application token for this app; with --user, the user's token signed in through
+        /// this app (what creating a pull-printing trigger needs).
+        #[arg(long)]
         app: Option<String>,
         /// The user holds the Printer Administrator role.
-        #[arg(long)]
+        #[arg(long, requires = "user")]
         admin: bool,
-        #[arg(long, num_args = 1.., value_name = "SCOPE", help = token::scopes_help())]
+        #[arg(long, num_args = 1.., value_name = "SCOPE", requires = "user", help = token::scopes_help())]
         scopes: Vec<String>,
-        /// Application roles, e.g. Printer.ReadWrite.All.
-        #[arg(long, num_args = 1.., value_name = "ROLE", requires = "app")]
+        /// Application roles, e.g. Printer.ReadWrite.All (an application token: no --user).
+        #[arg(long, num_args = 1.., value_name = "ROLE", requires = "app", conflicts_with = "user")]
         roles: Vec<String>,
         /// Lifetime in hours.
         #[arg(long, default_value_t = 24)]
@@ -158,6 +162,7 @@ pub fn run() -> ExitCode {
         Command::Printers(args) => printers::run_printers(args),
         Command::Printer(args) => printers::run_printer(args),
         Command::Provision(args) => provision::run(args),
+        Command::Pull(args) => pull::run(args),
         Command::Cloud {
             listen,
             data,

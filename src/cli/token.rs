@@ -34,7 +34,10 @@ pub fn run(data: &Path, req: &TokenRequest<'_>) -> anyhow::Result<()> {
     })?;
     let lifetime = chrono::Duration::hours(req.hours);
     let token = match (req.user, req.app) {
-        (_, Some(app)) => key.mint_app(app, req.roles, lifetime)?,
+        (Some(user), Some(app)) => {
+            key.mint_user_via_app(app, user, req.scopes, req.admin, lifetime)?
+        }
+        (None, Some(app)) => key.mint_app(app, req.roles, lifetime)?,
         (Some(user), None) => key.mint_user(user, req.scopes, req.admin, lifetime)?,
         (None, None) => unreachable!("clap requires --user or --app"),
     };

@@ -12,6 +12,7 @@ mod cloud_cli;
 mod dashboard;
 mod matrix;
 mod printers_import;
+mod pull_print;
 mod up_tls;
 
 /// A `printlab` child process (a cloud, a lab) killed when the test ends, pass or fail.

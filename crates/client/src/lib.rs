@@ -12,6 +12,7 @@
 
 pub mod follow;
 pub mod provision;
+pub mod pull;
 pub mod resume;
 mod retry;
 pub mod shares;

@@ -365,11 +365,14 @@ async fn patch_task(
             (Some(mut job), PrintTaskProcessingState::Aborted)
                 if !job.job.status.state.is_terminal() =>
             {
-                abort_job(
-                    &state,
-                    &mut job,
-                    format!("The print job was aborted by task '{task_id}'."),
-                )?
+                // The task's own description is the app's reason; the job's owner reads it.
+                let reason = task.status.description.trim();
+                let description = if reason.is_empty() {
+                    format!("The print job was aborted by task '{task_id}'.")
+                } else {
+                    format!("The print job was aborted by task '{task_id}': {reason}")
+                };
+                abort_job(&state, &mut job, description)?
             }
             _ => None,
         };
