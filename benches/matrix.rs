@@ -88,6 +88,7 @@ async fn run(cases_per_printer: usize) {
         printers: printers.clone(),
         tls: None,
         public_url: None,
+        transport_faults: Default::default(),
     })
     .await
     .unwrap();

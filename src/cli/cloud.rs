@@ -12,6 +12,7 @@ pub fn run(
     data: &Path,
     public_url: Option<&str>,
     tls: &TlsArgs,
+    transport_faults: printlab_cloud::transport_faults::FaultRules,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -24,6 +25,7 @@ pub fn run(
         let public_url = public_url.map_or_else(|| format!("{scheme}://{bound}"), str::to_string);
         let options = CloudOptions {
             tls: https.as_ref().map(|h| h.config.clone()),
+            transport_faults,
             ..CloudOptions::default()
         };
         let cloud = Cloud::open_with(data, &public_url, options)

@@ -9,6 +9,7 @@ mod cloud;
 mod connect;
 mod demo;
 mod devices;
+mod faults;
 mod job_options;
 mod jobs;
 mod matrix;
@@ -90,6 +91,8 @@ enum Command {
     Printer(printers::PrinterArgs),
     /// Pull printing: hold a printer's jobs for release, list, release, abort or redirect them.
     Pull(pull::PullArgs),
+    /// Transport faults on Graph and the upload/download URLs: show, load, clear, log.
+    Faults(faults::FaultsArgs),
     /// Register a printer an existing INFRA proxy serves (admin; via Graph printers/create).
     Provision(provision::ProvisionArgs),
     /// Run the Universal Print emulator (Graph API) alone.
@@ -105,6 +108,9 @@ enum Command {
         public_url: Option<String>,
         #[command(flatten)]
         tls: tls::TlsArgs,
+        /// Transport-fault rules to start with (`printlab faults --help` shows the file).
+        #[arg(long, value_name = "FILE")]
+        transport_faults: Option<std::path::PathBuf>,
     },
     /// Print a bearer token the cloud with the same data folder accepts.
     Token {
@@ -163,12 +169,15 @@ pub fn run() -> ExitCode {
         Command::Printer(args) => printers::run_printer(args),
         Command::Provision(args) => provision::run(args),
         Command::Pull(args) => pull::run(args),
+        Command::Faults(args) => faults::run(args),
         Command::Cloud {
             listen,
             data,
             public_url,
             tls,
-        } => cloud::run(&listen, &data, public_url.as_deref(), &tls),
+            transport_faults,
+        } => faults::load_rules(transport_faults.as_deref())
+            .and_then(|rules| cloud::run(&listen, &data, public_url.as_deref(), &tls, rules)),
         Command::Token {
             user,
             app,

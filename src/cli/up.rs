@@ -35,10 +35,15 @@ pub struct UpArgs {
     full_speed: bool,
     #[command(flatten)]
     tls: super::tls::TlsArgs,
+    /// Transport-fault rules for Graph and the upload/download URLs to start with (`printlab
+    /// faults --help` shows the file; `printlab faults load` changes them while the lab runs).
+    #[arg(long, value_name = "FILE")]
+    transport_faults: Option<PathBuf>,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     let fleet = printlab_lab::load_fleet(args.config.as_deref(), args.full_speed)?;
+    let transport_faults = super::faults::load_rules(args.transport_faults.as_deref())?;
     let host = super::tls::listen_host(&args.listen);
     let tls = args.tls.https(&args.data, host)?.map(|https| LabTls {
         config: https.config,
@@ -53,6 +58,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             printers: fleet.printers,
             tls,
             public_url: args.public_url.clone(),
+            transport_faults,
         })
         .await
         .context("starting the lab")?;

@@ -13,6 +13,7 @@ mod dashboard;
 mod matrix;
 mod printers_import;
 mod pull_print;
+mod transport_faults_cli;
 mod up_tls;
 
 /// A `printlab` child process (a cloud, a lab) killed when the test ends, pass or fail.

@@ -24,6 +24,7 @@ mod registration;
 pub mod serve;
 pub mod store;
 pub mod task_store;
+pub mod transport_faults;
 pub mod upload;
 
 use auth::TokenKey;
@@ -65,6 +66,9 @@ pub struct CloudOptions {
     /// media collection that breaks the rule of its use (`printlab_mapping::check_media_cols`),
     /// in requests and in its own answers. For tests of a device's interoperability.
     pub infra_strict_reference: bool,
+    /// Transport faults on Graph and the upload and download URLs from the start
+    /// (`--transport-faults FILE`); they can be replaced while the cloud runs.
+    pub transport_faults: transport_faults::FaultRules,
 }
 
 impl Default for CloudOptions {
@@ -78,6 +82,7 @@ impl Default for CloudOptions {
             tls: None,
             device_url: None,
             infra_strict_reference: false,
+            transport_faults: transport_faults::FaultRules::default(),
         }
     }
 }
@@ -130,6 +135,8 @@ pub(crate) struct CloudState {
     pub max_page_size: usize,
     pub limits: serve::ServeLimits,
     pub tls: Option<Arc<serve::TlsConfig>>,
+    /// Failures and delays injected into Graph and the upload and download URLs.
+    pub transport_faults: transport_faults::TransportFaults,
     /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
     pub readiness: serve::Readiness,
     /// True while [`Cloud::serve_until`] runs.
@@ -229,6 +236,10 @@ impl Cloud {
         let cloud = Self {
             state: Arc::new(CloudState {
                 store,
+                transport_faults: transport_faults::TransportFaults::new(
+                    options.transport_faults,
+                    tokens.clone(),
+                ),
                 tokens,
                 ca,
                 public_url,
@@ -321,14 +332,26 @@ impl Cloud {
                 self.state
                     .uploads
                     .router()
+                    .layer(axum::middleware::from_fn_with_state(
+                        self.state.transport_faults.clone(),
+                        transport_faults::inject,
+                    ))
                     .layer(axum::middleware::from_fn(graph::envelope)),
             )
+            .merge(transport_faults::control_router(
+                self.state.transport_faults.clone(),
+            ))
             .merge(self.state.infra.router())
             .merge(registration::router(self.state.clone()))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 connection_trust::mark_authenticated,
             ))
+    }
+
+    /// The transport faults in force: tests and the lab read their log and replace them.
+    pub fn transport_faults(&self) -> &transport_faults::TransportFaults {
+        &self.state.transport_faults
     }
 
     /// Serves until the listener fails or the task is dropped.

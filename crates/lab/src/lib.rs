@@ -152,6 +152,9 @@ pub struct LabOptions {
     /// name); Graph links, upload and download URLs and `lab.json` name it. The devices, in
     /// this process, keep the bound address, so they never depend on the name resolving here.
     pub public_url: Option<String>,
+    /// The cloud's transport faults, in force once the printers are shared (the lab's own
+    /// set-up calls are not the client under test).
+    pub transport_faults: printlab_cloud::transport_faults::FaultRules,
 }
 
 /// HTTPS for a lab's cloud.
@@ -294,6 +297,7 @@ impl Lab {
         // The lab's address serves the dashboard and the control API it calls next to Graph
         // (same origin, so the page needs no CORS); the control address serves the API alone.
         let on_lab_address = dashboard::dashboard_router().merge(control_api.clone());
+        let transport_faults = cloud.transport_faults().clone();
         let cloud_stop = stop.clone();
         let cloud_task = tokio::spawn(cloud.serve_wrapped_until(
             listener,
@@ -327,6 +331,8 @@ impl Lab {
         let admin = GraphClient::new(&format!("{bound_url}/v1.0"), Some(admin_token.clone()))
             .with_http(http);
         let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
+        // The rules apply from here: the lab setting itself up is not the client under test.
+        transport_faults.replace(options.transport_faults);
         shared.store(true, Ordering::Release);
         Ok(Lab {
             cloud_url,

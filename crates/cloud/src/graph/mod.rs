@@ -167,6 +167,10 @@ pub(super) fn router(state: AppState) -> Router {
                 uri.path()
             ))
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.transport_faults.clone(),
+            crate::transport_faults::inject,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(envelope::envelope))
 }

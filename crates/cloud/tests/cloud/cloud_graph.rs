@@ -986,6 +986,15 @@ async fn msgraph_sdk_python_client_runs_the_whole_flow_over_https() {
 /// Lists printers, creates a job on a share, uploads a multi-chunk document through an upload
 /// session, starts the job and reads it back, all through the SDK (`cloud_sdk/graph_client.py`).
 async fn msgraph_sdk_python_flow(run: &TestCloud, dir: &std::path::Path) {
+    msgraph_sdk_python_flow_with(run, dir, || ()).await;
+}
+
+/// The same, with `before_sdk` run once the printer is shared, just before the SDK starts.
+pub(super) async fn msgraph_sdk_python_flow_with(
+    run: &TestCloud,
+    dir: &std::path::Path,
+    before_sdk: impl FnOnce(),
+) {
     let python = std::env::var("PRINTLAB_GRAPH_SDK_PYTHON").expect(
         "PRINTLAB_GRAPH_SDK_PYTHON must name a Python with msgraph-sdk (tests/run.sh sets it)",
     );
@@ -997,6 +1006,7 @@ async fn msgraph_sdk_python_flow(run: &TestCloud, dir: &std::path::Path) {
         .map(|i| (i % 253) as u8)
         .collect();
     std::fs::write(&file, &bytes).unwrap();
+    before_sdk();
     let mut sdk = tokio::process::Command::new(python);
     sdk.arg(concat!(
         env!("CARGO_MANIFEST_DIR"),

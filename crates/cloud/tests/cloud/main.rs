@@ -17,6 +17,7 @@ mod infra_service;
 mod ipp_http;
 mod ipp_interop;
 mod oxps;
+mod transport_faults;
 mod upload_digest;
 mod upload_engine;
 mod upload_sdk;
