@@ -745,3 +745,49 @@ async fn user_tokens_print_too() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 }
+
+/// Over TLS the printer URI is `ipps://` and says `tls`; a printer no proxy serves under a name
+/// is reached at `/printers/{id}`, by clients too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_serving_tls_names_ipps_printer_uris() {
+    let run = TestCloud::builder().tls().start().await;
+    let printer = run.admin_graph().create_printer("Secure").await;
+    let issued = run
+        .cloud
+        .infra()
+        .issue_user_credential("ada")
+        .await
+        .unwrap();
+    let url = format!("{}/printers/{printer}", run.url);
+    assert!(url.starts_with("https://"), "{url}");
+    let mut request = Message::request(Operation::GET_PRINTER_ATTRIBUTES, 9);
+    request.groups[0].push(Attribute::new(
+        "printer-uri",
+        Value::uri(url.replace("https://", "ipps://")),
+    ));
+    let credentials = Credentials::Basic {
+        user: issued.username,
+        password: issued.password,
+    };
+    let answer = post_ipp(
+        &run.http(),
+        &url,
+        &credentials,
+        &request,
+        None,
+        &Limits::default(),
+    )
+    .await
+    .unwrap()
+    .message;
+    let described = answer.group(GroupTag::PRINTER).unwrap();
+    assert_eq!(
+        described.string("printer-uri-supported"),
+        Some(format!("ipps://{}/printers/{printer}", run.addr()).as_str())
+    );
+    assert_eq!(described.keyword("uri-security-supported"), Some("tls"));
+    assert_eq!(
+        described.keyword("uri-authentication-supported"),
+        Some("basic")
+    );
+}
