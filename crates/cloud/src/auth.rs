@@ -147,6 +147,16 @@ pub fn object_id(kind: &str, name: &str) -> String {
     .to_string()
 }
 
+/// The user principal name printlab gives the user `name`: `name` itself when it has a domain,
+/// else `name@printlab.test`.
+pub fn user_principal_name(name: &str) -> String {
+    if name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}@printlab.test")
+    }
+}
+
 /// Signs and verifies tokens with one HMAC key.
 #[derive(Clone)]
 pub struct TokenKey {
@@ -233,11 +243,7 @@ impl TokenKey {
         admin: bool,
         lifetime: chrono::Duration,
     ) -> Result<String, TokenKeyError> {
-        let upn = if name.contains('@') {
-            name.to_string()
-        } else {
-            format!("{name}@printlab.test")
-        };
+        let upn = user_principal_name(name);
         let now = chrono::Utc::now().timestamp();
         self.sign(&Claims {
             oid: object_id("user", &upn),

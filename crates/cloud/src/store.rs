@@ -72,6 +72,18 @@ pub struct ProxyRecord {
     pub password_sha256: String,
 }
 
+/// A user's IPP credential (HTTP Basic), issued by `Infra::issue_user_credential` for IPP
+/// clients that cannot send a bearer token (CUPS 2.4's ipptool).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IppUserRecord {
+    pub username: String,
+    /// The Graph user the jobs it creates belong to.
+    pub user_id: String,
+    pub upn: String,
+    /// SHA-256 of the password, hex.
+    pub password_sha256: String,
+}
+
 /// A printer share: its own fields plus the printer it points at.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShareRecord {
@@ -134,6 +146,7 @@ pub struct Store {
     operations: sled::Tree,
     meta: sled::Tree,
     proxies: sled::Tree,
+    ipp_users: sled::Tree,
     /// Job number → printer id, so the device side can tell "another printer's job" from
     /// "no such job" without scanning every printer.
     job_printers: sled::Tree,
@@ -166,6 +179,7 @@ impl Store {
             operations: db.open_tree("operations")?,
             meta: db.open_tree("meta")?,
             proxies: db.open_tree("proxies")?,
+            ipp_users: db.open_tree("ipp-users")?,
             job_printers: db.open_tree("job-printers")?,
         })
     }
@@ -352,6 +366,20 @@ impl Store {
     }
 
     /// Every proxy credential, by name.
+    pub fn ipp_user(&self, username: &str) -> Result<Option<IppUserRecord>, StoreError> {
+        self.ipp_users
+            .get(username.as_bytes())?
+            .map(|b| decode("ipp-users", &b))
+            .transpose()
+    }
+
+    /// Adds or replaces a user's IPP credential (a new one withdraws the old password).
+    pub fn put_ipp_user(&self, record: &IppUserRecord) -> Result<(), StoreError> {
+        self.ipp_users
+            .insert(record.username.as_bytes(), encode(record))?;
+        Ok(())
+    }
+
     pub fn proxies(&self) -> Result<Vec<ProxyRecord>, StoreError> {
         self.proxies
             .iter()

@@ -84,7 +84,7 @@ const JOB_READ: Permissions = Permissions {
         "PrintJob.ReadWrite.All",
     ],
 };
-const JOB_CREATE: Permissions = Permissions {
+pub(crate) const JOB_CREATE: Permissions = Permissions {
     delegated: &[
         "PrintJob.Create",
         "PrintJob.ReadWriteBasic",

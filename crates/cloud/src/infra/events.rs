@@ -50,6 +50,10 @@ pub const MAX_QUEUED_EVENTS: usize = 1000;
 #[derive(Debug)]
 pub struct Subscription {
     pub printer_id: String,
+    /// The user who subscribed over IPP as a client; `None` for the printer's device.
+    pub owner: Option<String>,
+    /// Create-Job-Subscriptions' job: only its events are queued.
+    pub job_id: Option<i32>,
     pub events: Vec<EventKind>,
     next_sequence: i32,
     queue: VecDeque<Event>,
@@ -59,6 +63,8 @@ impl Subscription {
     pub fn new(printer_id: String, events: Vec<EventKind>) -> Self {
         Self {
             printer_id,
+            owner: None,
+            job_id: None,
             events,
             next_sequence: 1,
             queue: VecDeque::new(),
@@ -73,7 +79,7 @@ impl Subscription {
         job_state: Option<i32>,
         text: &str,
     ) {
-        if !self.events.contains(&kind) {
+        if !self.events.contains(&kind) || self.job_id.is_some_and(|only| job_id != Some(only)) {
             return;
         }
         if self.queue.len() == MAX_QUEUED_EVENTS {

@@ -18,7 +18,7 @@ mod service;
 mod state;
 
 pub use events::EventKind;
-pub use state::InfraServiceError;
+pub use state::{InfraServiceError, IppUserCredential};
 
 use crate::auth::TokenKey;
 use crate::store::Store;
@@ -78,6 +78,17 @@ impl Infra {
         password: &str,
     ) -> Result<(), InfraServiceError> {
         self.state.add_proxy(printer_id, name, user, password).await
+    }
+
+    /// Issues (or replaces) the IPP user credential of the user `name`: HTTP Basic on the
+    /// printers' IPP URIs (`ipp://name:password@host/ipp/print/{printer}`), for IPP clients that
+    /// cannot send a bearer token; their jobs are the Graph user `name`'s. Stored as a hash and
+    /// flushed before it returns.
+    pub async fn issue_user_credential(
+        &self,
+        name: &str,
+    ) -> Result<IppUserCredential, InfraServiceError> {
+        self.state.issue_user_credential(name).await
     }
 
     /// Issues a device access token bound to `printer_id` (after the device proved who it is):

@@ -4,7 +4,9 @@
 
 use super::events::{EventKind, Subscription};
 use crate::auth::{TokenKey, TokenKeyError};
-use crate::store::{DeviceRecord, JobRecord, PrinterRecord, ProxyRecord, Store, StoreError};
+use crate::store::{
+    DeviceRecord, IppUserRecord, JobRecord, PrinterRecord, ProxyRecord, Store, StoreError,
+};
 use crate::upload::UploadService;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -30,6 +32,8 @@ pub enum InfraServiceError {
     ProxyNameTaken(String),
     #[error("printer URI name `{0}` must be 1-64 letters, digits, `-`, `_` or `.`")]
     BadProxyName(String),
+    #[error("IPP user name `{0}` must be 1-64 letters, digits, `-`, `_`, `.` or `@`")]
+    BadUserName(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -45,11 +49,21 @@ pub(super) struct Live {
 }
 
 impl Live {
-    pub fn new_subscription(&mut self, printer_id: &str, events: Vec<EventKind>) -> i32 {
+    /// A subscription of the printer's device (`owner` `None`) or of a client, optionally for
+    /// one job's events only.
+    pub fn new_owned_subscription(
+        &mut self,
+        printer_id: &str,
+        owner: Option<&str>,
+        job_id: Option<i32>,
+        events: Vec<EventKind>,
+    ) -> i32 {
         self.next_subscription += 1;
         let id = self.next_subscription;
-        self.subscriptions
-            .insert(id, Subscription::new(printer_id.to_owned(), events));
+        let mut subscription = Subscription::new(printer_id.to_owned(), events);
+        subscription.owner = owner.map(str::to_owned);
+        subscription.job_id = job_id;
+        self.subscriptions.insert(id, subscription);
         id
     }
 
@@ -78,6 +92,15 @@ pub(super) struct InfraState {
     /// The cloud's one read-modify-write lock, shared with the Graph side.
     write_lock: Arc<Mutex<()>>,
     live: Mutex<Live>,
+}
+
+/// An IPP user credential as issued: the password is shown once and stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IppUserCredential {
+    pub username: String,
+    pub password: String,
+    /// The Graph user its jobs belong to.
+    pub upn: String,
 }
 
 /// A credential check that failed, and whether the caller gave any credential at all.
@@ -137,8 +160,34 @@ impl InfraState {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The printer's IPP URI (`printer-uri-supported`, `job-printer-uri`): `/ipp/print/{name}`
+    /// when an administrator provisioned it under a name, else `/printers/{id}`, in the
+    /// `ipps`/`ipp` scheme of the cloud's URL.
     pub fn printer_uri(&self, printer_id: &str) -> String {
-        format!("{}/printers/{printer_id}", self.device_url)
+        let named = self.store.proxies().ok().and_then(|proxies| {
+            proxies
+                .into_iter()
+                .find(|p| p.printer_id == printer_id)
+                .map(|p| p.name)
+        });
+        match named {
+            Some(name) => self.proxy_printer_uri(&name),
+            None => format!("{}/printers/{printer_id}", self.ipp_base()),
+        }
+    }
+
+    /// Whether the cloud is reached over TLS (its printer URIs are then `ipps://`).
+    pub fn serves_tls(&self) -> bool {
+        self.device_url.starts_with("https://")
+    }
+
+    /// The cloud's URL in the IPP scheme that matches its HTTP one.
+    fn ipp_base(&self) -> String {
+        match self.device_url.split_once("://") {
+            Some(("https", rest)) => format!("ipps://{rest}"),
+            Some((_, rest)) => format!("ipp://{rest}"),
+            None => self.device_url.clone(),
+        }
     }
 
     pub fn up_time(&self) -> i32 {
@@ -180,6 +229,37 @@ impl InfraState {
         }
         self.store.flush().await?;
         Ok(())
+    }
+
+    /// Issues (or replaces) the IPP user credential of the user `name`: HTTP Basic
+    /// `name`/password on the printers' IPP URIs, for clients that cannot send a bearer token.
+    /// Jobs it creates belong to the Graph user `name` (its UPN as `printlab token` makes it).
+    pub async fn issue_user_credential(
+        &self,
+        name: &str,
+    ) -> Result<IppUserCredential, InfraServiceError> {
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b));
+        if !valid_name {
+            return Err(InfraServiceError::BadUserName(name.to_owned()));
+        }
+        let user = super::service::client_user_named(name);
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        self.store.put_ipp_user(&IppUserRecord {
+            username: name.to_owned(),
+            user_id: user.id,
+            upn: user.upn.clone(),
+            password_sha256: sha256_hex(&password),
+        })?;
+        self.store.flush().await?;
+        Ok(IppUserCredential {
+            username: name.to_owned(),
+            password,
+            upn: user.upn,
+        })
     }
 
     pub fn issue_token(
@@ -247,12 +327,7 @@ impl InfraState {
     /// The URI a proxy serves the printer provisioned as `name` at, in the `ipp`/`ipps` scheme
     /// the cloud is reached with.
     pub fn proxy_printer_uri(&self, name: &str) -> String {
-        let base = match self.device_url.split_once("://") {
-            Some(("https", rest)) => format!("ipps://{rest}"),
-            Some((_, rest)) => format!("ipp://{rest}"),
-            None => self.device_url.clone(),
-        };
-        format!("{base}/ipp/print/{name}")
+        format!("{}/ipp/print/{name}", self.ipp_base())
     }
 
     /// Queues an event for every subscription of the printer and wakes its long polls. Called
@@ -472,7 +547,12 @@ pub(super) fn acknowledge(record: &mut JobRecord, fetch_status: Option<i32>) {
     }
 }
 
-fn sha256_hex(secret: &str) -> String {
+/// Whether `password` hashes to `stored` (SHA-256, hex), compared in constant time.
+pub(super) fn password_matches(stored: &str, password: &str) -> bool {
+    constant_time_eq(stored, &sha256_hex(password))
+}
+
+pub(super) fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 

@@ -62,6 +62,7 @@ mod rendition;
 mod session;
 mod store;
 mod token;
+mod whole;
 mod write;
 
 pub use beta::BetaUploadSession;

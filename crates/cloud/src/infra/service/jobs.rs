@@ -18,13 +18,11 @@ pub(super) fn job_summary(state: &Shared, printer_id: &str, job_id: i32, job: &J
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("job {job_id}"));
+    let printer_uri = state.printer_uri(printer_id);
     let mut group = Group::new(GroupTag::JOB)
         .with("job-id", Value::Integer(job_id))
-        .with(
-            "job-uri",
-            Value::uri(format!("{}/{job_id}", state.printer_uri(printer_id))),
-        )
-        .with("job-printer-uri", Value::uri(state.printer_uri(printer_id)))
+        .with("job-uri", Value::uri(format!("{printer_uri}/{job_id}")))
+        .with("job-printer-uri", Value::uri(printer_uri))
         .with("job-name", Value::name(name))
         .with("job-originating-user-name", Value::name(owner));
     if job.job.is_fetchable {

@@ -4,17 +4,16 @@
 
 use super::events::{Event, EventKind};
 use super::state::{
-    AuthFailure, InfraState, acknowledge, apply_job_status, clear_device, device_attributes,
-    ipp_job_id, ipp_job_state, is_handed_over, is_terminal, update_device_attributes,
+    InfraState, acknowledge, apply_job_status, clear_device, device_attributes, ipp_job_id,
+    ipp_job_state, is_handed_over, is_terminal, update_device_attributes,
 };
 use crate::store::{JobRecord, PrinterRecord};
 use crate::upload::Rendition;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode as HttpStatus, header};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode as HttpStatus};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use base64::Engine;
 use futures::TryStreamExt;
 use printlab_graph::{PrintJobProcessingState, PrinterProcessingState};
 use printlab_ipp::http::{IppReply, IppRequest};
@@ -28,11 +27,17 @@ use tracing::Instrument;
 
 type Shared = Arc<InfraState>;
 
+mod client_jobs;
+mod credentials;
 mod documents;
+mod envelope;
 mod jobs;
 mod printer_attributes;
 mod reference_strictness;
 mod subscriptions;
+
+pub(super) use credentials::client_user_named;
+use credentials::{BASIC, BEARER, Caller, basic, bearer, challenge_for, unauthorized};
 
 use documents::{acknowledge_document, fetch_document, update_document_status};
 use jobs::{
@@ -48,82 +53,113 @@ use subscriptions::{cancel_subscription, create_subscriptions, get_notifications
 pub(super) fn router(state: Shared) -> Router {
     Router::new()
         .route("/printers", post(by_token))
-        .route("/printers/{printer_id}", post(by_token_for_printer))
-        .route("/ipp/print/{name}", post(by_proxy))
+        .route("/printers/{printer_id}", post(by_printer_id))
+        .route("/ipp/print/{name}", post(by_name))
         .route("/ipp/system", post(by_system))
         .with_state(state)
 }
 
-async fn by_token(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    request: IppRequest,
-) -> Response {
-    match state.printer_for_token(bearer(&headers)) {
-        Ok(printer_id) => handle(state, printer_id, request).await.into_response(),
-        Err(failure) => unauthorized(failure, "Bearer"),
+/// `/printers`: the device token names the printer.
+async fn by_token(State(state): State<Shared>, request: Request) -> Response {
+    match state.printer_for_token(bearer(request.headers())) {
+        Ok(printer_id) => serve(state, printer_id, Caller::Device, request).await,
+        Err(failure) => unauthorized(failure, BEARER),
     }
 }
 
-async fn by_token_for_printer(
+/// `/printers/{id}`: the printer's device (its device token) or a client (a user token or IPP
+/// user credential).
+async fn by_printer_id(
     State(state): State<Shared>,
     Path(path_printer): Path<String>,
-    headers: HeaderMap,
-    request: IppRequest,
+    request: Request,
 ) -> Response {
-    match state.printer_for_token(bearer(&headers)) {
-        Ok(printer_id) if printer_id == path_printer => {
-            handle(state, printer_id, request).await.into_response()
+    let headers = request.headers();
+    if let Ok(printer_id) = state.printer_for_token(bearer(headers)) {
+        if printer_id == path_printer {
+            return serve(state, printer_id, Caller::Device, request).await;
         }
-        Ok(_) => IppReply::new(Message::error_response(
-            StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
-            request.message.request_id,
-            format!("this device token is not for printer {path_printer}"),
-        ))
-        .into_response(),
-        Err(failure) => unauthorized(failure, "Bearer"),
+        let refusal = format!("this device token is not for printer {path_printer}");
+        return match decode(request).await {
+            Ok(ipp) => IppReply::new(Message::error_response(
+                StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
+                ipp.message.request_id,
+                refusal,
+            ))
+            .into_response(),
+            Err(rejection) => rejection,
+        };
+    }
+    match state.client_for(headers) {
+        Ok(user) if state.store.has_printer(&path_printer).unwrap_or(false) => {
+            serve(state, path_printer, Caller::Client(user), request).await
+        }
+        Ok(_) => (HttpStatus::NOT_FOUND, "no such printer").into_response(),
+        Err(failure) => unauthorized(failure, challenge_for(headers)),
     }
 }
 
-async fn by_proxy(
+/// `/ipp/print/{name}`: the proxy provisioned under `name` (its Basic credential) or a client.
+async fn by_name(
     State(state): State<Shared>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    request: IppRequest,
+    request: Request,
 ) -> Response {
-    let credentials = basic(&headers);
+    let headers = request.headers();
+    let credentials = basic(headers);
     let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
-    match state.printer_for_proxy(&name, pair) {
-        Ok(printer_id) => handle(state, printer_id, request).await.into_response(),
-        Err(failure) => unauthorized(failure, "Basic realm=\"printlab\""),
+    if let Ok(printer_id) = state.printer_for_proxy(&name, pair) {
+        return serve(state, printer_id, Caller::Device, request).await;
+    }
+    match state.client_for(headers) {
+        Ok(user) => match state.store.proxy(&name) {
+            Ok(Some(proxy)) => serve(state, proxy.printer_id, Caller::Client(user), request).await,
+            _ => (HttpStatus::NOT_FOUND, "no printer by that name").into_response(),
+        },
+        Err(failure) => unauthorized(failure, challenge_for(headers)),
+    }
+}
+
+/// Reads the IPP request once the credential checked out.
+async fn decode(request: Request) -> Result<IppRequest, Response> {
+    IppRequest::from_request(request, &())
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+async fn serve(state: Shared, printer_id: String, caller: Caller, request: Request) -> Response {
+    match decode(request).await {
+        Ok(ipp) => handle(state, printer_id, caller, ipp).await.into_response(),
+        Err(rejection) => rejection,
     }
 }
 
 /// The Infrastructure System service (PWG 5100.22 as PWG 5100.18 uses it): a proxy holding a
 /// provisioned Basic credential registers its output device and learns the printer URI to use.
-async fn by_system(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    request: IppRequest,
-) -> Response {
-    let credentials = basic(&headers);
+async fn by_system(State(state): State<Shared>, request: Request) -> Response {
+    let credentials = basic(request.headers());
     let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
     let held = match state.proxies_for(pair) {
         Ok(held) => held,
-        Err(failure) => return unauthorized(failure, "Basic realm=\"printlab\""),
+        Err(failure) => return unauthorized(failure, BASIC),
     };
-    let message = request.message;
+    let message = match decode(request).await {
+        Ok(ipp) => ipp.message,
+        Err(rejection) => return rejection,
+    };
     let request_id = message.request_id;
-    let outcome = if message.operation() == Operation::REGISTER_OUTPUT_DEVICE {
-        register_output_device(&state, held, &message).await
-    } else {
-        Err(Refusal::new(
+    let outcome = match envelope::check(&message, "system-uri") {
+        Err(refusal) => Err(refusal),
+        Ok(()) if message.operation() == Operation::REGISTER_OUTPUT_DEVICE => {
+            register_output_device(&state, held, &message).await
+        }
+        Ok(()) => Err(Refusal::new(
             StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
             format!(
                 "{} is not an operation of the INFRA system service (only Register-Output-Device)",
                 message.operation()
             ),
-        ))
+        )),
     };
     let mut reply = outcome.unwrap_or_else(|refusal| {
         IppReply::new(Message::error_response(
@@ -194,44 +230,6 @@ pub(super) fn holds_proxy_credentials(state: &InfraState, headers: &HeaderMap) -
     pair.is_some() && state.proxies_for(pair).is_ok()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let encoded = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
-}
-
-/// 401 with the challenge the client should answer; IPP statuses are for authenticated
-/// requests (RFC 8010 §4: authentication is HTTP's job).
-fn unauthorized(failure: AuthFailure, challenge: &'static str) -> Response {
-    let text = match failure {
-        AuthFailure::Missing => "credentials required",
-        AuthFailure::Invalid => "credentials not valid (unknown, expired or for another printer)",
-    };
-    let mut response = (HttpStatus::UNAUTHORIZED, text).into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
-    response
-}
-
 /// An IPP refusal carried as a value so handlers can use `?`.
 struct Refusal {
     status: StatusCode,
@@ -263,7 +261,12 @@ impl Refusal {
 
 type Outcome = Result<IppReply, Refusal>;
 
-async fn handle(state: Shared, printer_id: String, request: IppRequest) -> IppReply {
+async fn handle(
+    state: Shared,
+    printer_id: String,
+    caller: Caller,
+    request: IppRequest,
+) -> IppReply {
     let request_id = request.message.request_id;
     let operation = request.message.operation();
     let span = tracing::info_span!("infra", printer = %printer_id, op = %operation);
@@ -278,7 +281,7 @@ async fn handle(state: Shared, printer_id: String, request: IppRequest) -> IppRe
             ),
         ));
     }
-    let outcome = dispatch(&state, &printer_id, request)
+    let outcome = dispatch(&state, &printer_id, caller, request)
         .instrument(span)
         .await;
     // Answer in the version the client spoke (RFC 8011 §4.1.8).
@@ -300,7 +303,16 @@ async fn handle(state: Shared, printer_id: String, request: IppRequest) -> IppRe
     reply
 }
 
-async fn dispatch(state: &Shared, printer_id: &str, request: IppRequest) -> Outcome {
+async fn dispatch(
+    state: &Shared,
+    printer_id: &str,
+    caller: Caller,
+    request: IppRequest,
+) -> Outcome {
+    envelope::check_printer_request(&request.message)?;
+    if let Caller::Client(user) = caller {
+        return client_jobs::client_operation(state, printer_id, &user, request).await;
+    }
     let IppRequest { message, document } = request;
     // The request body has been read up to the end of the attributes; INFRA requests carry no
     // document data, so whatever follows is dropped with the connection's body.
@@ -323,7 +335,7 @@ async fn dispatch(state: &Shared, printer_id: &str, request: IppRequest) -> Outc
 async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcome {
     let id = message.request_id;
     match message.operation() {
-        Operation::GET_PRINTER_ATTRIBUTES => get_printer_attributes(state, printer_id, id),
+        Operation::GET_PRINTER_ATTRIBUTES => get_printer_attributes(state, printer_id, &message),
         Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES => {
             update_output_device_attributes(state, printer_id, &message).await
         }
@@ -342,10 +354,10 @@ async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcom
         }
         Operation::UPDATE_ACTIVE_JOBS => update_active_jobs(state, printer_id, &message).await,
         Operation::CREATE_PRINTER_SUBSCRIPTIONS => {
-            create_subscriptions(state, printer_id, &message)
+            create_subscriptions(state, printer_id, None, &message)
         }
-        Operation::GET_NOTIFICATIONS => get_notifications(state, printer_id, &message).await,
-        Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, &message),
+        Operation::GET_NOTIFICATIONS => get_notifications(state, printer_id, None, &message).await,
+        Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, None, &message),
         other => Err(Refusal::new(
             StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
             format!("{other} is not an operation of the INFRA service"),
@@ -471,24 +483,6 @@ fn required_integer(message: &Message, name: &str) -> Result<i32, Refusal> {
         }),
     }
 }
-
-const SUPPORTED_OPERATIONS: [Operation; 15] = [
-    Operation::GET_PRINTER_ATTRIBUTES,
-    Operation::GET_JOBS,
-    Operation::CREATE_PRINTER_SUBSCRIPTIONS,
-    Operation::CANCEL_SUBSCRIPTION,
-    Operation::GET_NOTIFICATIONS,
-    Operation::ACKNOWLEDGE_DOCUMENT,
-    Operation::ACKNOWLEDGE_JOB,
-    Operation::FETCH_DOCUMENT,
-    Operation::FETCH_JOB,
-    Operation::GET_OUTPUT_DEVICE_ATTRIBUTES,
-    Operation::UPDATE_ACTIVE_JOBS,
-    Operation::DEREGISTER_OUTPUT_DEVICE,
-    Operation::UPDATE_DOCUMENT_STATUS,
-    Operation::UPDATE_JOB_STATUS,
-    Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES,
-];
 
 /// The job group of an update request (or its operation group, for senders that put the
 /// attributes there).

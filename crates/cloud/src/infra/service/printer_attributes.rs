@@ -3,36 +3,238 @@
 
 use super::*;
 
-pub(super) fn get_printer_attributes(state: &Shared, printer_id: &str, id: u32) -> Outcome {
-    let rec = printer_record(state, printer_id)?;
+/// The operations a printer of the cloud serves: the client operations of PWG 5100.18's
+/// Infrastructure Printer (RFC 8011's required ones, Create-Job/Send-Document, Cancel-My-Jobs,
+/// ippget subscriptions) and the INFRA operations of its output device.
+pub(super) const SUPPORTED_OPERATIONS: [Operation; 23] = [
+    Operation::PRINT_JOB,
+    Operation::VALIDATE_JOB,
+    Operation::CREATE_JOB,
+    Operation::SEND_DOCUMENT,
+    Operation::CANCEL_JOB,
+    Operation::GET_JOB_ATTRIBUTES,
+    Operation::GET_JOBS,
+    Operation::GET_PRINTER_ATTRIBUTES,
+    Operation::CREATE_PRINTER_SUBSCRIPTIONS,
+    Operation::CREATE_JOB_SUBSCRIPTIONS,
+    Operation::CANCEL_SUBSCRIPTION,
+    Operation::GET_NOTIFICATIONS,
+    Operation::CANCEL_MY_JOBS,
+    Operation::ACKNOWLEDGE_DOCUMENT,
+    Operation::ACKNOWLEDGE_JOB,
+    Operation::FETCH_DOCUMENT,
+    Operation::FETCH_JOB,
+    Operation::GET_OUTPUT_DEVICE_ATTRIBUTES,
+    Operation::UPDATE_ACTIVE_JOBS,
+    Operation::DEREGISTER_OUTPUT_DEVICE,
+    Operation::UPDATE_DOCUMENT_STATUS,
+    Operation::UPDATE_JOB_STATUS,
+    Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES,
+];
+
+/// The job template attributes (RFC 8011 §5.2 and the PWG's), whose `-default`, `-supported`,
+/// `-ready` and `-database` printer attributes form the `job-template` group of
+/// requested-attributes; every other printer attribute is a `printer-description` one.
+const JOB_TEMPLATE: [&str; 22] = [
+    "copies",
+    "finishings",
+    "finishings-col",
+    "job-hold-until",
+    "job-priority",
+    "job-sheets",
+    "media",
+    "media-col",
+    "multiple-document-handling",
+    "number-up",
+    "orientation-requested",
+    "output-bin",
+    "page-ranges",
+    "pdf-fit-to-page",
+    "presentation-direction-number-up",
+    "print-color-mode",
+    "print-content-optimize",
+    "print-quality",
+    "print-rendering-intent",
+    "print-scaling",
+    "printer-resolution",
+    "sides",
+];
+
+fn is_job_template(name: &str) -> bool {
+    ["-default", "-supported", "-ready", "-database"]
+        .iter()
+        .filter_map(|suffix| name.strip_suffix(suffix))
+        .any(|base| JOB_TEMPLATE.contains(&base))
+}
+
+/// What `requested-attributes` asks for (RFC 8011 §4.2.5.1): everything when it is absent or
+/// says `all`, else the named attributes and groups.
+pub(super) struct Requested(Option<Vec<String>>);
+
+impl Requested {
+    pub fn of(message: &Message) -> Self {
+        let names: Option<Vec<String>> = message
+            .operation_attributes()
+            .attr("requested-attributes")
+            .map(|a| a.keywords().map(str::to_owned).collect());
+        Self(names.filter(|n| !n.iter().any(|k| k == "all")))
+    }
+
+    /// Everything.
+    pub fn all() -> Self {
+        Self(None)
+    }
+
+    /// Only the attributes an operation answers when nothing was asked for (Get-Jobs:
+    /// `job-id`, `job-uri`).
+    pub fn job_defaults() -> Self {
+        Self(Some(Vec::new()))
+    }
+
+    /// Whether a printer attribute is asked for.
+    pub fn printer(&self, name: &str) -> bool {
+        let Some(names) = &self.0 else {
+            return true;
+        };
+        names.iter().any(|n| {
+            n == name
+                || (n == "job-template" && is_job_template(name))
+                || (n == "printer-description" && !is_job_template(name))
+        })
+    }
+
+    /// Whether a job attribute is asked for (`job-template`, `job-description` or `all`
+    /// groups, or the name).
+    pub fn job(&self, name: &str, default_set: &[&str]) -> bool {
+        match &self.0 {
+            None => true,
+            Some(names) if names.is_empty() => default_set.contains(&name),
+            Some(names) => names.iter().any(|n| {
+                n == name
+                    || n == "job-description"
+                    || (n == "job-template" && JOB_TEMPLATE.contains(&name))
+            }),
+        }
+    }
+
+    /// Whether the request named attributes (Get-Jobs answers only `job-id` and `job-uri`
+    /// when it did not).
+    pub fn is_absent(message: &Message) -> bool {
+        message
+            .operation_attributes()
+            .attr("requested-attributes")
+            .is_none()
+    }
+}
+
+/// `printer-more-info`: where a person reads about the printer (its Graph resource).
+fn more_info(state: &Shared, printer_id: &str) -> String {
+    format!("{}/v1.0/print/printers/{printer_id}", state.device_url)
+}
+
+fn location_text(rec: &PrinterRecord) -> String {
+    let Some(location) = &rec.printer.location else {
+        return String::new();
+    };
+    [
+        location.room_name.as_deref(),
+        location.floor.as_deref(),
+        location.building.as_deref(),
+        location.site.as_deref(),
+        location.city.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|part| !part.is_empty())
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// Text attributes are at most 127 octets here (ipptool's conformance files hold printers to
+/// it); cut at a character boundary.
+fn short_text(text: &str) -> String {
+    let mut end = text.len().min(127);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// The Infrastructure Printer's description: what the cloud itself answers for (URIs, charsets,
+/// operations, job counts, ippget), then what the output device advertised, then the cloud's
+/// fall-backs for required attributes the device did not send, then the printer's state.
+pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result<Group, Refusal> {
+    let printer_id = rec.printer.id.as_str();
+    let security = if state.serves_tls() { "tls" } else { "none" };
+    let jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
+    let queued = jobs
+        .iter()
+        .filter(|j| is_handed_over(j) && !is_terminal(j))
+        .count();
     let mut group = Group::new(GroupTag::PRINTER)
         .with(
             "printer-uri-supported",
             Value::uri(state.printer_uri(printer_id)),
         )
-        .with("uri-security-supported", Value::keyword("none"))
-        .with(
-            "uri-authentication-supported",
-            Value::keyword("requesting-user-name"),
-        )
+        .with("uri-security-supported", Value::keyword(security))
+        .with("uri-authentication-supported", Value::keyword("basic"))
         .with(
             "printer-name",
-            Value::name(rec.printer.display_name.clone()),
+            Value::name(short_text(&rec.printer.display_name)),
         )
         .with("printer-up-time", Value::Integer(state.up_time()))
-        .with_set("ipp-versions-supported", [Value::keyword("2.0")])
+        .with_set("ipp-versions-supported", ["1.1", "2.0"].map(Value::keyword))
         .with_set(
-            "notify-events-supported",
-            EventKind::ALL.map(|k| Value::keyword(k.keyword())),
+            "operations-supported",
+            SUPPORTED_OPERATIONS.map(|o| Value::Enum(i32::from(o.0))),
         )
-        .with_set("notify-pull-method-supported", [Value::keyword("ippget")])
+        .with("charset-configured", Value::charset("utf-8"))
+        .with_set(
+            "charset-supported",
+            printlab_ipp::request_check::CHARSETS_SUPPORTED.map(Value::charset),
+        )
+        .with("natural-language-configured", Value::natural_language("en"))
+        .with_set(
+            "generated-natural-language-supported",
+            [Value::natural_language("en")],
+        )
+        .with_set("compression-supported", [Value::keyword("none")])
+        .with("pdl-override-supported", Value::keyword("attempted"))
+        .with(
+            "printer-is-accepting-jobs",
+            Value::Boolean(rec.printer.is_accepting_jobs.unwrap_or(true)),
+        )
+        .with(
+            "queued-job-count",
+            Value::Integer(i32::try_from(queued).unwrap_or(i32::MAX)),
+        )
+        .with(
+            "printer-more-info",
+            Value::uri(more_info(state, printer_id)),
+        )
+        .with("multiple-document-jobs-supported", Value::Boolean(false))
+        .with("job-ids-supported", Value::Boolean(true))
         .with_set(
             "which-jobs-supported",
             ["fetchable", "not-completed", "completed", "all"].map(Value::keyword),
         )
         .with_set(
-            "operations-supported",
-            SUPPORTED_OPERATIONS.map(|o| Value::Enum(i32::from(o.0))),
+            "notify-events-supported",
+            EventKind::ALL.map(|k| Value::keyword(k.keyword())),
+        )
+        .with_set(
+            "notify-events-default",
+            [Value::keyword(EventKind::JobStateChanged.keyword())],
+        )
+        .with_set("notify-pull-method-supported", [Value::keyword("ippget")])
+        .with("notify-lease-duration-default", Value::Integer(0))
+        .with(
+            "notify-lease-duration-supported",
+            Value::RangeOfInteger { lower: 0, upper: 0 },
+        )
+        .with(
+            "notify-max-events-supported",
+            Value::Integer(EventKind::ALL.len() as i32),
         );
     let status = printer_status_to_ipp(&rec.printer.status).value;
     let skip: Vec<&str> = status.iter().map(|a| a.name.as_str()).collect();
@@ -40,6 +242,57 @@ pub(super) fn get_printer_attributes(state: &Shared, printer_id: &str, id: u32) 
         if !skip.contains(&a.name.as_str()) && !group.attributes.iter().any(|g| g.name == a.name) {
             group.push(a);
         }
+    }
+    let make_and_model = [
+        rec.printer.manufacturer.as_deref(),
+        rec.printer.model.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let formats: Vec<String> = rec
+        .printer
+        .capabilities
+        .as_ref()
+        .and_then(|c| c.content_types.clone())
+        .unwrap_or_default();
+    let fallbacks = [
+        (
+            "printer-info",
+            Value::text(short_text(&rec.printer.display_name)),
+        ),
+        (
+            "printer-location",
+            Value::text(short_text(&location_text(rec))),
+        ),
+        (
+            "printer-make-and-model",
+            Value::text(short_text(&make_and_model)),
+        ),
+        (
+            "document-format-default",
+            Value::mime_media_type(
+                formats
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+            ),
+        ),
+        ("page-ranges-supported", Value::Boolean(false)),
+    ];
+    for (name, value) in fallbacks {
+        if group.attr(name).is_none() {
+            group.push(Attribute::new(name, value));
+        }
+    }
+    if group.attr("document-format-supported").is_none() {
+        let values: Vec<Value> = if formats.is_empty() {
+            vec![Value::mime_media_type("application/octet-stream")]
+        } else {
+            formats.into_iter().map(Value::mime_media_type).collect()
+        };
+        group.push(Attribute::set("document-format-supported", values));
     }
     for a in status {
         if a.name != "printer-state" || rec.printer.status.state != PrinterProcessingState::Unknown
@@ -50,7 +303,25 @@ pub(super) fn get_printer_attributes(state: &Shared, printer_id: &str, id: u32) 
     if group.attr("printer-state").is_none() {
         group.push(Attribute::new("printer-state", Value::Enum(3)));
     }
-    let mut response = ok(id);
+    if group.attr("printer-state-reasons").is_none() {
+        group.push(Attribute::new(
+            "printer-state-reasons",
+            Value::keyword("none"),
+        ));
+    }
+    Ok(group)
+}
+
+pub(super) fn get_printer_attributes(
+    state: &Shared,
+    printer_id: &str,
+    message: &Message,
+) -> Outcome {
+    let rec = printer_record(state, printer_id)?;
+    let requested = Requested::of(message);
+    let mut group = printer_description(state, &rec)?;
+    group.attributes.retain(|a| requested.printer(&a.name));
+    let mut response = ok(message.request_id);
     response.push_group(group);
     Ok(IppReply::new(response))
 }

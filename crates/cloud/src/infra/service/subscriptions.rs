@@ -3,17 +3,49 @@
 
 use super::*;
 
-pub(super) fn create_subscriptions(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+/// Create-Printer-Subscriptions, and for clients (`owner`) Create-Job-Subscriptions: ippget
+/// only, `notify-pull-method` defaulting to it for clients (the one method offered), events
+/// defaulting to `job-state-changed`.
+pub(super) fn create_subscriptions(
+    state: &Shared,
+    printer_id: &str,
+    owner: Option<&str>,
+    message: &Message,
+) -> Outcome {
     let templates: Vec<&Group> = message.groups_of(GroupTag::SUBSCRIPTION).collect();
     if templates.is_empty() {
         return Err(Refusal::bad_request("no subscription template group"));
     }
+    let job_id = if message.operation() == Operation::CREATE_JOB_SUBSCRIPTIONS {
+        let id = match message.operation_attributes().attr("notify-job-id") {
+            Some(_) => required_integer(message, "notify-job-id")?,
+            None => envelope::target_job_id(message)?,
+        };
+        let number = u64::try_from(id).unwrap_or(0);
+        if state
+            .store
+            .job(printer_id, number)
+            .map_err(store_failed)?
+            .is_none()
+        {
+            return Err(Refusal::new(
+                StatusCode::CLIENT_ERROR_NOT_FOUND,
+                format!("no job {id} on this printer"),
+            ));
+        }
+        Some(id)
+    } else {
+        None
+    };
     let mut live = state.live();
     let mut response = ok(message.request_id);
     let mut created = 0;
     let mut groups = Vec::new();
     for template in templates {
-        let method = template.keyword("notify-pull-method");
+        let method = template
+            .keyword("notify-pull-method")
+            .or(owner.and(Some("ippget")))
+            .filter(|_| template.attr("notify-recipient-uri").is_none());
         let events: Vec<EventKind> = template
             .attr("notify-events")
             .map(|a| a.keywords().filter_map(EventKind::from_keyword).collect())
@@ -27,7 +59,7 @@ pub(super) fn create_subscriptions(state: &Shared, printer_id: &str, message: &M
             )
         } else {
             created += 1;
-            let id = live.new_subscription(printer_id, events);
+            let id = live.new_owned_subscription(printer_id, owner, job_id, events);
             Group::new(GroupTag::SUBSCRIPTION)
                 .with("notify-subscription-id", Value::Integer(id))
                 .with("notify-lease-duration", Value::Integer(0))
@@ -52,6 +84,7 @@ pub(super) fn create_subscriptions(state: &Shared, printer_id: &str, message: &M
 fn subscription_ids(
     state: &Shared,
     printer_id: &str,
+    owner: Option<&str>,
     message: &Message,
 ) -> Result<Vec<(i32, i32)>, Refusal> {
     let attrs = message.operation_attributes();
@@ -77,10 +110,10 @@ fn subscription_ids(
                     format!("no subscription {id}"),
                 ));
             }
-            Some(s) if s.printer_id != printer_id => {
+            Some(s) if s.printer_id != printer_id || s.owner.as_deref() != owner => {
                 return Err(Refusal::new(
                     StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
-                    format!("subscription {id} belongs to another printer"),
+                    format!("subscription {id} belongs to another printer or subscriber"),
                 ));
             }
             Some(_) => {}
@@ -96,9 +129,10 @@ fn subscription_ids(
 pub(super) async fn get_notifications(
     state: &Shared,
     printer_id: &str,
+    owner: Option<&str>,
     message: &Message,
 ) -> Outcome {
-    let wanted = subscription_ids(state, printer_id, message)?;
+    let wanted = subscription_ids(state, printer_id, owner, message)?;
     let wait = message
         .operation_attributes()
         .boolean("notify-wait")
@@ -193,7 +227,12 @@ fn notifications_response(
     response
 }
 
-pub(super) fn cancel_subscription(state: &Shared, printer_id: &str, message: &Message) -> Outcome {
+pub(super) fn cancel_subscription(
+    state: &Shared,
+    printer_id: &str,
+    owner: Option<&str>,
+    message: &Message,
+) -> Outcome {
     let id = required_integer(message, "notify-subscription-id")?;
     let mut live = state.live();
     match live.subscriptions.get(&id) {
@@ -201,9 +240,9 @@ pub(super) fn cancel_subscription(state: &Shared, printer_id: &str, message: &Me
             StatusCode::CLIENT_ERROR_NOT_FOUND,
             format!("no subscription {id}"),
         )),
-        Some(s) if s.printer_id != printer_id => Err(Refusal::new(
+        Some(s) if s.printer_id != printer_id || s.owner.as_deref() != owner => Err(Refusal::new(
             StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
-            format!("subscription {id} belongs to another printer"),
+            format!("subscription {id} belongs to another printer or subscriber"),
         )),
         Some(_) => {
             live.subscriptions.remove(&id);
