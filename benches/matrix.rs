@@ -89,6 +89,7 @@ async fn run(cases_per_printer: usize) {
         tls: None,
         public_url: None,
         transport_faults: Default::default(),
+        allow_remote_webhooks: false,
     })
     .await
     .unwrap();

@@ -110,6 +110,7 @@ async fn run(jobs: usize) {
         tls: None,
         public_url: None,
         transport_faults: Default::default(),
+        allow_remote_webhooks: false,
     })
     .await
     .unwrap();

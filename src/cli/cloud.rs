@@ -12,7 +12,7 @@ pub fn run(
     data: &Path,
     public_url: Option<&str>,
     tls: &TlsArgs,
-    transport_faults: printlab_cloud::transport_faults::FaultRules,
+    options: CloudOptions,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -25,8 +25,7 @@ pub fn run(
         let public_url = public_url.map_or_else(|| format!("{scheme}://{bound}"), str::to_string);
         let options = CloudOptions {
             tls: https.as_ref().map(|h| h.config.clone()),
-            transport_faults,
-            ..CloudOptions::default()
+            ..options
         };
         let cloud = Cloud::open_with(data, &public_url, options)
             .with_context(|| format!("opening the cloud store in {}", data.display()))?;

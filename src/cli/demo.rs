@@ -83,6 +83,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     tls: None,
                     public_url: None,
                     transport_faults: Default::default(),
+                    allow_remote_webhooks: false,
                 })
                 .await
                 .context("starting the lab")?;

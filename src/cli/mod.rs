@@ -111,6 +111,9 @@ enum Command {
         /// Transport-fault rules to start with (`printlab faults --help` shows the file).
         #[arg(long, value_name = "FILE")]
         transport_faults: Option<std::path::PathBuf>,
+        /// Post Graph change notifications to webhooks that are not on loopback too.
+        #[arg(long)]
+        allow_remote_webhooks: bool,
     },
     /// Print a bearer token the cloud with the same data folder accepts.
     Token {
@@ -176,8 +179,18 @@ pub fn run() -> ExitCode {
             public_url,
             tls,
             transport_faults,
-        } => faults::load_rules(transport_faults.as_deref())
-            .and_then(|rules| cloud::run(&listen, &data, public_url.as_deref(), &tls, rules)),
+            allow_remote_webhooks,
+        } => faults::load_rules(transport_faults.as_deref()).and_then(|rules| {
+            let options = printlab_cloud::CloudOptions {
+                transport_faults: rules,
+                webhooks: printlab_cloud::webhooks::WebhookOptions {
+                    allow_remote: allow_remote_webhooks,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            cloud::run(&listen, &data, public_url.as_deref(), &tls, options)
+        }),
         Command::Token {
             user,
             app,

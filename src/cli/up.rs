@@ -39,6 +39,9 @@ pub struct UpArgs {
     /// faults --help` shows the file; `printlab faults load` changes them while the lab runs).
     #[arg(long, value_name = "FILE")]
     transport_faults: Option<PathBuf>,
+    /// Post Graph change notifications to webhooks that are not on loopback too.
+    #[arg(long)]
+    allow_remote_webhooks: bool,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -59,6 +62,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             tls,
             public_url: args.public_url.clone(),
             transport_faults,
+            allow_remote_webhooks: args.allow_remote_webhooks,
         })
         .await
         .context("starting the lab")?;

@@ -251,6 +251,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             tls: None,
             public_url: None,
             transport_faults: Default::default(),
+            allow_remote_webhooks: false,
         })
         .await
         .unwrap();
@@ -378,6 +379,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         tls: None,
         public_url: None,
         transport_faults: Default::default(),
+        allow_remote_webhooks: false,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;

@@ -26,6 +26,7 @@ pub mod store;
 pub mod task_store;
 pub mod transport_faults;
 pub mod upload;
+pub mod webhooks;
 
 use auth::TokenKey;
 use ca::CertificateAuthority;
@@ -69,6 +70,8 @@ pub struct CloudOptions {
     /// Transport faults on Graph and the upload and download URLs from the start
     /// (`--transport-faults FILE`); they can be replaced while the cloud runs.
     pub transport_faults: transport_faults::FaultRules,
+    /// How Graph change notifications are delivered (tests shorten the retries).
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 impl Default for CloudOptions {
@@ -83,6 +86,7 @@ impl Default for CloudOptions {
             device_url: None,
             infra_strict_reference: false,
             transport_faults: transport_faults::FaultRules::default(),
+            webhooks: webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -135,6 +139,8 @@ pub(crate) struct CloudState {
     pub max_page_size: usize,
     pub limits: serve::ServeLimits,
     pub tls: Option<Arc<serve::TlsConfig>>,
+    /// Graph change notifications: subscriptions and their deliveries.
+    pub webhooks: webhooks::Webhooks,
     /// Failures and delays injected into Graph and the upload and download URLs.
     pub transport_faults: transport_faults::TransportFaults,
     /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
@@ -180,6 +186,7 @@ impl Cloud {
         })?;
         let store = Store::open(&db)?;
         let tasks = task_store::TaskStore::open(&db)?;
+        let webhooks = webhooks::Webhooks::open(&db, options.webhooks.clone())?;
         let tokens = match store.meta(SIGNING_KEY)? {
             Some(bytes) => TokenKey::from_bytes(bytes),
             None => {
@@ -241,6 +248,7 @@ impl Cloud {
                     tokens.clone(),
                 ),
                 tokens,
+                webhooks,
                 ca,
                 public_url,
                 device_url,
@@ -347,6 +355,11 @@ impl Cloud {
                 self.state.clone(),
                 connection_trust::mark_authenticated,
             ))
+    }
+
+    /// Graph change notifications: tests read the deliveries tried.
+    pub fn webhooks(&self) -> &webhooks::Webhooks {
+        &self.state.webhooks
     }
 
     /// The transport faults in force: tests and the lab read their log and replace them.

@@ -155,6 +155,8 @@ pub struct LabOptions {
     /// The cloud's transport faults, in force once the printers are shared (the lab's own
     /// set-up calls are not the client under test).
     pub transport_faults: printlab_cloud::transport_faults::FaultRules,
+    /// Graph change notifications may go to webhooks off loopback.
+    pub allow_remote_webhooks: bool,
 }
 
 /// HTTPS for a lab's cloud.
@@ -236,6 +238,10 @@ impl Lab {
         let cloud_options = CloudOptions {
             tls: options.tls.as_ref().map(|tls| tls.config.clone()),
             device_url: Some(bound_url.clone()),
+            webhooks: printlab_cloud::webhooks::WebhookOptions {
+                allow_remote: options.allow_remote_webhooks,
+                ..Default::default()
+            },
             ..CloudOptions::default()
         };
         let cloud = Cloud::open_with(&data.join("cloud"), &cloud_url, cloud_options)?;

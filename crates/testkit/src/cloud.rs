@@ -34,6 +34,7 @@ pub struct TestCloudBuilder {
     layer: Option<Layer>,
     tls: bool,
     strict_reference: bool,
+    webhooks: Option<printlab_cloud::webhooks::WebhookOptions>,
 }
 
 impl TestCloudBuilder {
@@ -81,6 +82,12 @@ impl TestCloudBuilder {
         self
     }
 
+    /// How change notifications are delivered: tests shorten the retries.
+    pub fn webhooks(mut self, options: printlab_cloud::webhooks::WebhookOptions) -> Self {
+        self.webhooks = Some(options);
+        self
+    }
+
     /// Wraps the cloud's router, for a test that watches or slows what reaches the cloud; it is
     /// served by the production connection loop all the same ([`Cloud::serve_wrapped_until`]).
     pub fn layer(
@@ -123,6 +130,9 @@ impl TestCloudBuilder {
             options.limits = limits.clone();
         }
         options.infra_strict_reference = self.strict_reference;
+        if let Some(webhooks) = &self.webhooks {
+            options.webhooks = webhooks.clone();
+        }
         let cloud = Cloud::open_with(&data, &url, options).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async {

@@ -285,7 +285,8 @@ impl CloudState {
     pub(super) fn notify_devices(self: &Arc<Self>, notice: DeviceNotice) {
         match notice {
             DeviceNotice::Fetchable { printer_id, job_id } => {
-                self.infra.job_fetchable(&printer_id, &job_id)
+                self.infra.job_fetchable(&printer_id, &job_id);
+                self.webhooks.job_fetchable(&printer_id, &job_id);
             }
             DeviceNotice::Canceled { printer_id, job_id } => {
                 self.infra.job_canceled(&printer_id, &job_id)

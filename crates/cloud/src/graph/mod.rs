@@ -142,6 +142,7 @@ mod operations;
 mod printers;
 mod request_limits;
 mod shares;
+mod subscriptions;
 mod task_definitions;
 mod task_triggers;
 mod tasks;
@@ -226,7 +227,7 @@ fn print_routes() -> Router<AppState> {
         );
     let print = job_routes::<false>(print, "printers");
     let print = job_routes::<true>(print, "shares");
-    navigation::routes(actions::routes(tasks::routes(print)))
+    subscriptions::routes(navigation::routes(actions::routes(tasks::routes(print))))
 }
 
 /// The job and document routes, under printers (`SHARE = false`) or shares (`SHARE = true`).

@@ -108,6 +108,7 @@ pub(super) fn hold_for_trigger(
         },
     };
     state.tasks.put_task(&task)?;
+    state.webhooks.task_created(&task.definition_id, &task.id);
     rec.job.status = PrintJobStatus {
         state: PrintJobProcessingState::Paused,
         details: vec![PrintJobStateDetail::ReleaseWait],

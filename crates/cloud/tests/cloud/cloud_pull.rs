@@ -8,8 +8,8 @@ use printlab_testkit::{TestCloud, call, put_whole};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-const USER_SCOPES: &[&str] = &["PrintJob.ReadWrite", "Printer.Read.All"];
-const BADGE_ROLES: &[&str] = &[
+pub(super) const USER_SCOPES: &[&str] = &["PrintJob.ReadWrite", "Printer.Read.All"];
+pub(super) const BADGE_ROLES: &[&str] = &[
     "PrintTaskDefinition.ReadWrite.All",
     "PrintJob.Manage.All",
     "Printer.Read.All",
@@ -20,7 +20,7 @@ fn message(body: &Value) -> &str {
 }
 
 /// Registers a virtual printer and gives it full capabilities (colour or not).
-async fn printer(run: &TestCloud, name: &str, color: bool) -> String {
+pub(super) async fn printer(run: &TestCloud, name: &str, color: bool) -> String {
     let id = run.admin_graph().create_virtual_printer(name).await;
     let color_modes = if color {
         json!(["blackAndWhite", "color"])
@@ -46,7 +46,7 @@ async fn printer(run: &TestCloud, name: &str, color: bool) -> String {
 
 /// Creates a job on `printer`, uploads a small PDF-typed document and starts it; gives the job
 /// id and the printJobStatus `start` answered.
-async fn started_job(run: &TestCloud, printer: &str, token: &str) -> (String, Value) {
+pub(super) async fn started_job(run: &TestCloud, printer: &str, token: &str) -> (String, Value) {
     let graph = run.graph(token);
     let jobs = format!("/print/printers/{printer}/jobs");
     let job = graph.create_job(&jobs, json!({"copies": 1})).await;

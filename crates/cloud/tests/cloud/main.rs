@@ -11,6 +11,7 @@ mod cloud_registration;
 mod cloud_tls;
 mod conformance;
 mod data_folder;
+mod graph_subscriptions;
 mod infra_client;
 mod infra_ipptool;
 mod infra_reference;
