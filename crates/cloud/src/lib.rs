@@ -232,13 +232,16 @@ impl Cloud {
             }
         });
         let infra = Infra::new(
-            store.clone(),
-            tokens.clone(),
-            uploads.clone(),
+            infra::SharedWithGraph {
+                store: store.clone(),
+                tokens: tokens.clone(),
+                documents: uploads.clone(),
+                write_lock: write_lock.clone(),
+                webhooks: webhooks.clone(),
+            },
             &device_url,
             options.long_poll,
             options.infra_strict_reference,
-            write_lock.clone(),
         );
         let cloud = Self {
             state: Arc::new(CloudState {

@@ -43,27 +43,30 @@ pub struct Infra {
     state: Arc<InfraState>,
 }
 
+/// What the INFRA service shares with the Graph side of one cloud.
+pub(crate) struct SharedWithGraph {
+    pub store: Store,
+    pub tokens: TokenKey,
+    pub documents: Arc<UploadService>,
+    /// The cloud's read-modify-write lock, so that Graph and device updates of one record never
+    /// overwrite each other.
+    pub write_lock: Arc<Mutex<()>>,
+    pub webhooks: crate::webhooks::Webhooks,
+}
+
 impl Infra {
-    /// `write_lock` is the cloud's read-modify-write lock, shared so that Graph and device
-    /// updates of one record never overwrite each other.
     pub(crate) fn new(
-        store: Store,
-        tokens: TokenKey,
-        documents: Arc<UploadService>,
+        shared: SharedWithGraph,
         device_url: &str,
         long_poll: Duration,
         strict_reference: bool,
-        write_lock: Arc<Mutex<()>>,
     ) -> Self {
         Self {
             state: Arc::new(InfraState::new(
-                store,
-                tokens,
-                documents,
+                shared,
                 device_url,
                 long_poll,
                 strict_reference,
-                write_lock,
             )),
         }
     }

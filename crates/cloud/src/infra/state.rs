@@ -92,6 +92,9 @@ pub(super) struct InfraState {
     /// The cloud's one read-modify-write lock, shared with the Graph side.
     write_lock: Arc<Mutex<()>>,
     live: Mutex<Live>,
+    /// Graph change notifications: a job an IPP client printed becomes fetchable as a Graph
+    /// job does, and `JobFetchable` subscribers hear of it alike.
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 /// An IPP user credential as issued: the password is shown once and stored only as a hash.
@@ -112,15 +115,20 @@ pub(super) enum AuthFailure {
 
 impl InfraState {
     pub fn new(
-        store: Store,
-        tokens: TokenKey,
-        documents: Arc<UploadService>,
+        shared: super::SharedWithGraph,
         device_url: &str,
         long_poll: Duration,
         strict_reference: bool,
-        write_lock: Arc<Mutex<()>>,
     ) -> Self {
+        let super::SharedWithGraph {
+            store,
+            tokens,
+            documents,
+            write_lock,
+            webhooks,
+        } = shared;
         Self {
+            webhooks,
             store,
             tokens,
             documents,

@@ -319,3 +319,47 @@ async fn subscriptions_are_checked_renewed_and_removed_on_expiry() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     run.stop().await;
 }
+
+/// A job an IPP client prints to the cloud's printer is a Graph job: it raises `JobFetchable`
+/// as one started through Graph does.
+#[tokio::test]
+async fn a_job_printed_over_ipp_raises_job_fetchable() {
+    use printlab_ipp::{
+        Attribute, AttributeLookup, GroupTag, Operation, StatusCode as IppStatus, Value,
+    };
+    let lab = super::infra_client::Lab::start().await;
+    let (receiver, hook) = Receiver::start(0).await;
+    let graph = lab
+        .run
+        .graph(&lab.run.app("watcher", &["PrintJob.Read.All"]));
+    let (s, created) = graph
+        .post(
+            "/subscriptions",
+            Some(json!({
+                "changeType": "updated",
+                "resource": format!("print/printers/{}/jobs", lab.printer),
+                "notificationQueryOptions": "$filter=isFetchable eq true",
+                "notificationUrl": hook,
+                "clientState": "ipp",
+                "expirationDateTime": soon(10),
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let print = lab.request(Operation::PRINT_JOB, |m| {
+        m.groups[0].push(Attribute::new(
+            "document-format",
+            Value::mime_media_type("application/pdf"),
+        ));
+    });
+    let answer = lab.send(&print, Some(super::infra_client::PDF)).await;
+    assert_eq!(answer.status(), IppStatus::SUCCESSFUL_OK, "{answer:?}");
+    let id = answer
+        .group(GroupTag::JOB)
+        .unwrap()
+        .integer("job-id")
+        .unwrap();
+    let notes = receiver.notifications(1).await;
+    assert_eq!(notes[0]["clientState"], "ipp");
+    assert_eq!(notes[0]["resourceData"]["id"], id.to_string());
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-const PDF: &[u8] = b"%PDF-1.4\n% a small document printed over IPP\n%%EOF\n";
+pub(super) const PDF: &[u8] = b"%PDF-1.4\n% a small document printed over IPP\n%%EOF\n";
 
 /// What an IPP Everywhere printer behind the cloud advertises: PWG 5100.12's required printer
 /// attributes, as a real output device sends them in Update-Output-Device-Attributes.
@@ -79,15 +79,15 @@ fn everywhere_printer() -> Group {
 /// A cloud with the printer `lobby` (provisioned for a proxy, so its URI is
 /// `/ipp/print/lobby`), its device advertising [`everywhere_printer`], and the IPP user
 /// credential of `ada`.
-struct Lab {
-    run: TestCloud,
-    printer: String,
+pub(super) struct Lab {
+    pub(super) run: TestCloud,
+    pub(super) printer: String,
     device_token: String,
     password: String,
 }
 
 impl Lab {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let run = TestCloud::start().await;
         let admin = run.admin_graph();
         let printer = admin.create_printer("Lobby").await;
@@ -131,7 +131,7 @@ impl Lab {
     }
 
     /// `message` (with `document`) to the printer URI as `ada`.
-    async fn send(&self, message: &Message, document: Option<&[u8]>) -> Message {
+    pub(super) async fn send(&self, message: &Message, document: Option<&[u8]>) -> Message {
         let document: Option<DocumentReader> =
             document.map(|d| Box::pin(std::io::Cursor::new(d.to_vec())) as DocumentReader);
         post_ipp(
@@ -148,7 +148,11 @@ impl Lab {
     }
 
     /// A client request to the printer: `printer-uri` set, then shaped by `build`.
-    fn request(&self, operation: Operation, build: impl FnOnce(&mut Message)) -> Message {
+    pub(super) fn request(
+        &self,
+        operation: Operation,
+        build: impl FnOnce(&mut Message),
+    ) -> Message {
         let mut message = Message::request(operation, 42);
         message.groups[0].push(Attribute::new(
             "printer-uri",

@@ -407,6 +407,9 @@ async fn store_and_release(
             Some(3),
             &format!("job {id} is fetchable"),
         );
+        state
+            .webhooks
+            .job_fetchable(&record.printer_id, &record.job.id);
     }
     Ok(record)
 }
