@@ -87,6 +87,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 })
                 .await
                 .context("starting the lab")?;
+                errln!("watch it live: {}", lab.dashboard_url());
                 let graph = GraphClient::new(&lab.graph_url, Some(lab.user_token.clone()));
                 let control = Some(ControlAccess {
                     url: lab.control_url.clone(),
@@ -116,6 +117,8 @@ async fn run_jobs(
     let shown = Shown {
         live: std::io::stdout().is_terminal(),
         total: jobs.len(),
+        started: std::time::Instant::now(),
+        last_finished: std::sync::atomic::AtomicUsize::new(0),
     };
     outln!(
         "printing {} jobs on {} printers",
@@ -137,11 +140,33 @@ async fn run_jobs(
     print_report(&report)
 }
 
-/// The run on the terminal: a line per change when stdout is a file or pipe, one counter line
-/// rewritten in place when it is a terminal.
+/// The run on the terminal: one progress bar rewritten in place when stdout is a terminal; a
+/// line per change, and a progress line each time a job finishes, when it is a file or pipe.
 struct Shown {
     live: bool,
     total: usize,
+    started: std::time::Instant,
+    last_finished: std::sync::atomic::AtomicUsize,
+}
+
+/// `[#########---------] 12/40 jobs  0:07 elapsed  ETA 0:16`: the estimate assumes the jobs
+/// left take as long on average as the ones done. Drawn here rather than with a progress-bar
+/// crate: one line, redrawn once per polling round.
+fn progress_line(done: usize, total: usize, elapsed: Duration) -> String {
+    const WIDTH: usize = 30;
+    let filled = done * WIDTH / total.max(1);
+    let clock = |d: Duration| format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60);
+    let eta = if done == 0 {
+        "-:--".to_string()
+    } else {
+        clock(elapsed.mul_f64((total - done.min(total)) as f64 / done as f64))
+    };
+    format!(
+        "[{}{}] {done}/{total} jobs  {} elapsed  ETA {eta}",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled),
+        clock(elapsed)
+    )
 }
 
 impl SubmitObserver for Shown {
@@ -169,13 +194,17 @@ impl DemoObserver for Shown {
         }
     }
 
-    fn round(&self, finished: usize, running: usize) {
+    fn round(&self, finished: usize, _running: usize) {
+        let line = progress_line(finished, self.total, self.started.elapsed());
         if self.live {
-            out!(
-                "\r{finished}/{} jobs finished, {running} printing …   ",
-                self.total
-            );
+            out!("\r{line}   ");
             std::io::stdout().flush().ok();
+        } else if self
+            .last_finished
+            .swap(finished, std::sync::atomic::Ordering::Relaxed)
+            != finished
+        {
+            outln!("progress {line}");
         }
     }
 }
@@ -184,14 +213,17 @@ fn print_report(report: &DemoReport) -> anyhow::Result<()> {
     let mut unexpected = 0;
     outln!();
     outln!(
-        "{:<18} {:<20} {:<36} {:<22} {:>6} {:>7}",
+        "{:<18} {:<20} {:<36} {:<7} {:<22} {:>6} {:<8} {:>7}",
         "printer",
         "document",
         "options",
+        "pages",
         "state",
         "sheets",
+        "output",
         "seconds"
     );
+    let mut problems = Vec::new();
     let mut outputs = Vec::new();
     for result in &report.results {
         let job = &result.job;
@@ -209,17 +241,44 @@ fn print_report(report: &DemoReport) -> anyhow::Result<()> {
             .sheets
             .map(|n| n.to_string())
             .unwrap_or_else(|| "-".into());
+        let pages = match &job.config.page_ranges {
+            Some(ranges) if !ranges.is_empty() => ranges
+                .iter()
+                .map(|r| format!("{}-{}", r.start, r.end))
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => "all".to_string(),
+        };
+        let output = match &result.output_check {
+            Some(check) if check.passed() => "checked".to_string(),
+            Some(check) => {
+                for problem in &check.problems {
+                    problems.push(format!("{} {}: {problem}", job.printer, job.label));
+                }
+                format!("{} wrong", check.problems.len())
+            }
+            None => "-".to_string(),
+        };
         outln!(
-            "{:<18} {:<20} {:<36} {:<22} {:>6} {:>7.1}",
+            "{:<18} {:<20} {:<36} {:<7} {:<22} {:>6} {:<8} {:>7.1}",
             job.printer,
             job.label,
             job.options,
+            pages,
             shown,
             sheets,
+            output,
             result.took.as_secs_f64()
         );
         if let Some(dir) = &result.output {
             outputs.push(dir);
+        }
+    }
+    if !problems.is_empty() {
+        outln!();
+        outln!("what came out differs from what was asked:");
+        for problem in &problems {
+            outln!("  {problem}");
         }
     }
     if !report.cleared.is_empty() {
@@ -244,6 +303,6 @@ fn print_report(report: &DemoReport) -> anyhow::Result<()> {
             ),
         ));
     }
-    outln!("every job ended as expected");
+    outln!("every job ended as expected, and every completed job printed what it asked for");
     Ok(())
 }

@@ -304,7 +304,18 @@ fn every_command_works_against_up() {
         String::from_utf8_lossy(&demo.stderr)
     );
     assert!(
-        shown.contains("every job ended as expected") && shown.contains("(meant to)"),
+        shown.contains(
+            "every job ended as expected, and every completed job printed what it asked for"
+        ) && shown.contains("(meant to)"),
+        "{shown}"
+    );
+    // Progress with an estimate, and each completed job's output checked, page ranges shown.
+    assert!(
+        shown.contains("progress [") && shown.contains(" ETA "),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" checked ") && shown.contains(" 1-3 "),
         "{shown}"
     );
 }

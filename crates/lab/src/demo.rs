@@ -320,7 +320,10 @@ pub trait DemoObserver: SubmitObserver {
 pub struct JobResult {
     pub job: DemoJob,
     pub state: PrintJobProcessingState,
+    /// Ended as expected and, when it completed, printed what it asked for.
     pub as_expected: bool,
+    /// What came out, checked (completed jobs whose output folder is on this machine).
+    pub output_check: Option<crate::demo_output::OutputCheck>,
     /// Sheets the printer's manifest counts, when its output folder is on this machine.
     pub sheets: Option<u64>,
     pub output: Option<PathBuf>,
@@ -422,8 +425,14 @@ pub async fn run(
             let (finished, took) = r.finished.expect("every job finished");
             let state = finished.status.state;
             let output = output_dir(&finished);
+            let output_check = (state == PrintJobProcessingState::Completed)
+                .then_some(output.as_deref())
+                .flatten()
+                .map(|dir| crate::demo_output::check_output(dir, &r.job.config));
             JobResult {
-                as_expected: r.job.as_expected(state),
+                as_expected: r.job.as_expected(state)
+                    && output_check.as_ref().is_none_or(|c| c.passed()),
+                output_check,
                 sheets: output.as_deref().and_then(manifest_sheets),
                 output,
                 state,

@@ -10,6 +10,7 @@
 
 pub mod dashboard;
 pub mod demo;
+pub mod demo_output;
 pub mod discovery;
 pub mod refusals;
 
