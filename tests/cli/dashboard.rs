@@ -225,4 +225,45 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
         "{transitions}"
     );
     browser.screenshot(&shots.join("4-cleared.png"));
+
+    // A capability-matrix run in the lab's folder shows on the page with its counts.
+    let matrix = up.run(&["matrix", "--printer", "Mono Test", "--strategy", "single"]);
+    assert!(
+        matrix.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&matrix.stdout),
+        String::from_utf8_lossy(&matrix.stderr)
+    );
+    let run = std::fs::read_dir(lab.join("spool/matrix"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    browser.click("#matrix-refresh");
+    let cells = browser.wait_for(
+        "the matrix run",
+        "(() => { const row = document.querySelector('#matrix-rows tr'); \
+         return row ? [...row.cells].slice(1, 6).map(c => Number(c.textContent)) : null; })()",
+        Duration::from_secs(30),
+    );
+    let summary = &report["summary"];
+    assert_eq!(
+        cells,
+        serde_json::json!([
+            summary["cases"],
+            summary["passed"],
+            summary["refusedAsExpected"],
+            summary["failed"],
+            summary["notRun"]
+        ])
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('matrix-table').hidden"),
+        false
+    );
+    browser.eval("document.getElementById('matrix').scrollIntoView()");
+    browser.screenshot(&shots.join("5-matrix.png"));
 }

@@ -303,7 +303,12 @@ impl Lab {
         );
         // The lab's address serves the dashboard and the control API it calls next to Graph
         // (same origin, so the page needs no CORS); the control address serves the API alone.
-        let on_lab_address = dashboard::dashboard_router().merge(control_api.clone());
+        let on_lab_address = dashboard::dashboard_router()
+            .merge(dashboard::matrix_reports_router(
+                data.clone(),
+                admin_token.clone(),
+            ))
+            .merge(control_api.clone());
         let transport_faults = cloud.transport_faults().clone();
         let cloud_stop = stop.clone();
         let cloud_task = tokio::spawn(cloud.serve_wrapped_until(

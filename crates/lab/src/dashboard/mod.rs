@@ -9,8 +9,10 @@
 //! from the address's fragment (`/#token=…`, never sent to a server nor logged) and sends it as
 //! `Authorization: Bearer` on every request.
 
+mod matrix_reports;
 mod routes;
 
+pub use matrix_reports::matrix_reports_router;
 pub use routes::dashboard_router;
 
 /// The address `printlab up` prints: the page, with the token in the fragment.

@@ -406,6 +406,50 @@
     }
   }
 
+  // ---- capability-matrix reports ---------------------------------------------------------
+
+  /** The runs `printlab matrix` left in the lab's data folder, with their summaries. */
+  async function loadMatrixReports() {
+    try {
+      const response = await api('/dashboard/matrix-reports');
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const { reports } = await response.json();
+      fill($('matrix-rows'), reports.map((run) => {
+        const s = run.summary || {};
+        const count = (n) => (n === undefined || n === null ? '-' : n);
+        return el('tr', { 'data-run': run.name },
+          el('td', {}, run.started ? time(run.started) : run.name,
+            run.interrupted ? ' (interrupted)' : null),
+          el('td', {}, count(s.cases)),
+          el('td', {}, count(s.passed)),
+          el('td', {}, count(s.refusedAsExpected)),
+          el('td', { class: s.failed ? 'problem' : null }, count(s.failed)),
+          el('td', {}, count(s.notRun)),
+          el('td', {}, el('button', {
+            type: 'button',
+            onclick: () => downloadReport(run.name, 'report.html'),
+          }, 'Download the HTML report')));
+      }));
+      $('matrix-table').hidden = reports.length === 0;
+      $('no-matrix').hidden = reports.length > 0;
+    } catch (error) {
+      $('no-matrix').hidden = false;
+      $('no-matrix').textContent = `Cannot read the matrix reports: ${error.message}`;
+    }
+  }
+
+  /** Report files need the token, so they are fetched and saved through an object URL. */
+  async function downloadReport(run, file) {
+    const response = await api(`/dashboard/matrix-reports/${encodeURIComponent(run)}/${file}`);
+    if (!response.ok) return;
+    const url = URL.createObjectURL(await response.blob());
+    const link = el('a', { href: url, download: `matrix-${run}-${file}` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
   // ---- start ------------------------------------------------------------------------------
 
   async function start() {
@@ -419,6 +463,7 @@
       if (!token) return;
       $('panel-result').textContent = `Cannot read the fault kinds: ${error.message}`;
     }
+    loadMatrixReports();
     follow();
   }
 
@@ -433,6 +478,7 @@
     $('panel-pause').addEventListener('click', () => act('POST', 'pause'));
     $('panel-resume').addEventListener('click', () => act('POST', 'resume'));
     $('panel-clear').addEventListener('click', () => act('POST', 'clear'));
+    $('matrix-refresh').addEventListener('click', loadMatrixReports);
     token = readToken();
     if (token) start();
     else askForToken();
