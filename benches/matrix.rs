@@ -88,6 +88,7 @@ async fn run(cases_per_printer: usize) {
         printers: printers.clone(),
         tls: None,
         public_url: None,
+        ipp_listen: None,
     })
     .await
     .unwrap();

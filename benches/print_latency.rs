@@ -109,6 +109,7 @@ async fn run(jobs: usize) {
         printers: printers.clone(),
         tls: None,
         public_url: None,
+        ipp_listen: None,
     })
     .await
     .unwrap();

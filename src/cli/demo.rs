@@ -82,6 +82,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     printers: fleet.printers.clone(),
                     tls: None,
                     public_url: None,
+                    ipp_listen: None,
                 })
                 .await
                 .context("starting the lab")?;

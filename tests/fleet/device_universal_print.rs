@@ -250,6 +250,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             printers: printers.clone(),
             tls: None,
             public_url: None,
+            ipp_listen: None,
         })
         .await
         .unwrap();
@@ -376,6 +377,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         printers,
         tls: None,
         public_url: None,
+        ipp_listen: None,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;
