@@ -221,17 +221,15 @@ async fn a_local_job_survives_a_device_restart() {
     fleet.stop().await;
 }
 
-/// The same document printed through the printer's IPP Everywhere endpoint and through Graph
-/// comes out as the same PNG bytes: one engine, one output path.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ipp_job_prints_the_same_pngs_as_a_graph_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let cloud = device_cloud(&dir.path().join("cloud")).await;
+/// A fleet of [`ONE_PRINTER`] with the IPP listener, against a cloud whose Graph printer shows
+/// the device's capabilities already; gives the Graph printer's id too.
+async fn graph_and_ipp_lab(dir: &Path) -> (printlab_testkit::TestCloud, TestFleet, String) {
+    let cloud = device_cloud(&dir.join("cloud")).await;
     let printer = proxied_printer(&cloud).await;
-    let mut fleet = TestFleet::open(&dir.path().join("spool")).with_ipp();
+    let mut fleet = TestFleet::open(&dir.join("spool")).with_ipp();
     fleet.start(ONE_PRINTER, true, lab_proxy(&cloud));
-    let admin = cloud.admin_graph();
-    admin
+    cloud
+        .admin_graph()
         .wait(
             &format!("/print/printers/{printer}?$select=capabilities"),
             "the device to advertise",
@@ -239,14 +237,17 @@ async fn an_ipp_job_prints_the_same_pngs_as_a_graph_job() {
             |view| view["capabilities"]["contentTypes"] == serde_json::json!(["application/pdf"]),
         )
         .await;
-    let document = pdf(2);
-    let file = dir.path().join("two-pages.pdf");
-    std::fs::write(&file, &document).unwrap();
+    (cloud, fleet, printer)
+}
 
-    // print-job.test asks for one copy, as the Graph job does.
-    let (passed, failed, report) = ipptool(&uri_of(&fleet, "Lab"), "print-job.test", &file).await;
-    assert!(passed > 0 && failed == 0, "{report}");
-    let graph_job = admin
+/// Prints `document` through Graph with one copy; gives the job id.
+async fn print_through_graph(
+    cloud: &printlab_testkit::TestCloud,
+    printer: &str,
+    document: Vec<u8>,
+) -> u32 {
+    let job = cloud
+        .admin_graph()
         .submit(
             &format!("/print/printers/{printer}/jobs"),
             "application/pdf",
@@ -254,35 +255,121 @@ async fn an_ipp_job_prints_the_same_pngs_as_a_graph_job() {
             serde_json::json!({"copies": 1}),
         )
         .await;
-    let graph_job: u32 = graph_job.parse().unwrap();
+    job.parse().unwrap()
+}
 
+/// Waits for the local IPP job and the Graph job `graph_job` to complete; asserts that their
+/// `sides` PNG sides are byte for byte the same.
+async fn assert_same_output(fleet: &TestFleet, graph_job: u32, sides: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let (local, graph) = loop {
         let jobs = fleet.spool.printer_jobs("Lab").unwrap();
-        let done = |origin: JobOrigin| {
+        let completed = |origin: JobOrigin| {
             jobs.iter()
+                .filter(|r| r.state == PrintJobProcessingState::Completed)
                 .find(|r| {
                     r.origin == origin && (origin == JobOrigin::LocalIpp || r.job_id == graph_job)
                 })
-                .filter(|r| r.state == PrintJobProcessingState::Completed)
                 .cloned()
         };
-        if let (Some(local), Some(graph)) = (done(JobOrigin::LocalIpp), done(JobOrigin::Service)) {
+        if let (Some(local), Some(graph)) = (
+            completed(JobOrigin::LocalIpp),
+            completed(JobOrigin::Service),
+        ) {
             break (local, graph);
         }
         assert!(tokio::time::Instant::now() < deadline, "{jobs:#?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let sides = |record: &printlab_device::spool::JobRecord| -> Vec<String> {
-        record.outputs.iter().map(|o| o.sha256.clone()).collect()
-    };
-    assert_eq!(sides(&local).len(), 2, "{local:?}");
-    assert_eq!(sides(&local), sides(&graph));
+    assert_eq!(local.outputs.len(), sides, "{local:?}");
+    assert_eq!(local.outputs.len(), graph.outputs.len(), "{graph:?}");
     for (a, b) in local.outputs.iter().zip(&graph.outputs) {
+        assert_eq!(a.sha256, b.sha256);
         assert_eq!(
             std::fs::read(&a.path).unwrap(),
             std::fs::read(&b.path).unwrap()
         );
     }
+}
+
+/// The same document printed through the printer's IPP Everywhere endpoint (CUPS' ipptool)
+/// and through Graph comes out as the same PNG bytes: one engine, one output path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipp_job_prints_the_same_pngs_as_a_graph_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, mut fleet, printer) = graph_and_ipp_lab(dir.path()).await;
+    let document = pdf(2);
+    let file = dir.path().join("two-pages.pdf");
+    std::fs::write(&file, &document).unwrap();
+    // print-job.test asks for one copy, as the Graph job does.
+    let (passed, failed, report) = ipptool(&uri_of(&fleet, "Lab"), "print-job.test", &file).await;
+    assert!(passed > 0 && failed == 0, "{report}");
+    let graph_job = print_through_graph(&cloud, &printer, document).await;
+    assert_same_output(&fleet, graph_job, 2).await;
+    fleet.stop().await;
+}
+
+/// A second, independent IPP client (the `ipp` crate from crates.io, which encodes the request
+/// and reads the answer; reqwest carries it) prints to the printer, and the sides come out as
+/// for the same job through Graph.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ipp_crate_prints_to_an_emulated_printer() {
+    use ipp::operation::IppOperation as _;
+    use ipp::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, mut fleet, printer) = graph_and_ipp_lab(dir.path()).await;
+    let document = pdf(1);
+    let uri: Uri = uri_of(&fleet, "Lab").parse().unwrap();
+    let request = IppOperationBuilder::print_job(
+        uri,
+        IppPayload::new(std::io::Cursor::new(document.clone())),
+    )
+    .user_name("ada")
+    .job_title("from the ipp crate")
+    .document_format("application/pdf")
+    .build()
+    .into_ipp_request();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut request.into_read(), &mut body).unwrap();
+    let url = uri_of(&fleet, "Lab").replacen("ipp://", "http://", 1);
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/ipp")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let response =
+        ipp::parser::IppParser::new(ipp::reader::IppReader::new(std::io::Cursor::new(answer)))
+            .parse()
+            .unwrap();
+    assert!(
+        response.header().status_code().is_success(),
+        "{:?}",
+        response.header().status_code()
+    );
+    let job = response
+        .attributes()
+        .groups_of(DelimiterTag::JobAttributes)
+        .next()
+        .and_then(|group| group.attributes().get("job-id"))
+        .map(|attribute| attribute.value().clone());
+    assert!(
+        matches!(job, Some(IppValue::Integer(id)) if id > 0),
+        "{job:?}"
+    );
+
+    let graph_job = print_through_graph(&cloud, &printer, document).await;
+    assert_same_output(&fleet, graph_job, 1).await;
+    let local = fleet.spool.printer_jobs("Lab").unwrap();
+    let local = local
+        .iter()
+        .find(|r| r.origin == JobOrigin::LocalIpp)
+        .unwrap();
+    assert_eq!(local.user.as_deref(), Some("ada"));
+    assert_eq!(local.name.as_deref(), Some("from the ipp crate"));
     fleet.stop().await;
 }
