@@ -90,6 +90,7 @@ async fn run(cases_per_printer: usize) {
         public_url: None,
         transport_faults: Default::default(),
         allow_remote_webhooks: false,
+        ipp_listen: None,
     })
     .await
     .unwrap();

@@ -111,6 +111,7 @@ async fn run(jobs: usize) {
         public_url: None,
         transport_faults: Default::default(),
         allow_remote_webhooks: false,
+        ipp_listen: None,
     })
     .await
     .unwrap();

@@ -84,6 +84,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     public_url: None,
                     transport_faults: Default::default(),
                     allow_remote_webhooks: false,
+                    ipp_listen: None,
                 })
                 .await
                 .context("starting the lab")?;

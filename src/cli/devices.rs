@@ -228,6 +228,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
             out_root: runtime::out_root(&args.spool),
             http: runtime::fleet_http_client()?,
             render: !args.no_render,
+            ipp_listen: None,
         },
     )?;
     let listener = tokio::net::TcpListener::bind(args.control)

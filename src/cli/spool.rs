@@ -3,7 +3,7 @@
 use super::output::outln;
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use printlab_device::spool::{JobRecord, Spool};
+use printlab_device::spool::{JobOrigin, JobRecord, Spool};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -71,7 +71,7 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             outln!(
-                "{:<24} {:>8} {:<11} {:>12} {:>7} {:>7}  UPDATED",
+                "{:<24} {:>10} {:<11} {:>12} {:>7} {:>7}  UPDATED",
                 "PRINTER",
                 "JOB",
                 "STATE",
@@ -81,7 +81,7 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
             );
             for r in &jobs {
                 outln!(
-                    "{:<24} {:>8} {:<11} {:>12} {:>7} {:>7}  {}",
+                    "{:<24} {:>10} {:<11} {:>12} {:>7} {:>7}  {}{}",
                     r.printer,
                     r.job_id,
                     r.state.to_string(),
@@ -89,6 +89,11 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
                     r.progress.sheets_completed,
                     r.progress.impressions_completed,
                     r.updated_at.format("%Y-%m-%d %H:%M:%S"),
+                    if r.origin == JobOrigin::LocalIpp {
+                        "  (local IPP)"
+                    } else {
+                        ""
+                    },
                 );
             }
             outln!("{} job(s)", jobs.len());

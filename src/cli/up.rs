@@ -30,6 +30,10 @@ pub struct UpArgs {
     /// Where the devices' control API listens (clearing faults).
     #[arg(long, default_value = "127.0.0.1:0")]
     control: std::net::SocketAddr,
+    /// Where the printers' IPP Everywhere listener binds (one port, a path per printer:
+    /// ipp://ADDR/ipp/print/NAME).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8631")]
+    ipp_listen: std::net::SocketAddr,
     /// Print as fast as possible: no warm-up, no pages-per-minute pacing.
     #[arg(long)]
     full_speed: bool,
@@ -63,6 +67,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             public_url: args.public_url.clone(),
             transport_faults,
             allow_remote_webhooks: args.allow_remote_webhooks,
+            ipp_listen: Some(args.ipp_listen),
         })
         .await
         .context("starting the lab")?;
@@ -121,6 +126,9 @@ async fn welcome(lab: &Lab) {
             .map(|d| d.snapshot().state.to_string())
             .unwrap_or_default();
         outln!("  {:width$}  {:10}  share {}", p.name, state, p.share_id);
+        if let Some(uri) = &p.ipp_uri {
+            outln!("  {:width$}  {:10}  {uri}", "", "IPP");
+        }
     }
     let first = lab
         .printers

@@ -95,7 +95,15 @@ pub(super) fn up_with(dir: &Path, printers_toml: &str, listen: &str, extra: &[&s
     std::fs::write(dir.join("printers.toml"), printers_toml).unwrap();
     let mut child = printlab()
         .current_dir(dir)
-        .args(["up", "--listen", listen, "--log", "warn"])
+        .args([
+            "up",
+            "--listen",
+            listen,
+            "--ipp-listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

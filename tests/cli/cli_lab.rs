@@ -182,6 +182,12 @@ async fn up_public_url_is_what_clients_are_handed() {
         serde_json::from_slice(&std::fs::read(dir.path().join("spool/lab.json")).unwrap()).unwrap();
     assert_eq!(lab["cloud"], public.as_str(), "{lab}");
     assert_eq!(lab["graph"], format!("{public}/v1.0"), "{lab}");
+    // Each printer's IPP Everywhere URI, on the listener `up` started beside the cloud.
+    let ipp = lab["printers"][0]["ippUri"].as_str().unwrap_or_default();
+    assert!(
+        ipp.starts_with("ipp://127.0.0.1:") && ipp.contains("/ipp/print/"),
+        "{lab}"
+    );
 
     let run = |args: &[&str]| {
         let out = up.here().args(args).output().unwrap();

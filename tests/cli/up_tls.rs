@@ -18,7 +18,15 @@ async fn up_tls_serves_graph_to_clients_that_trust_its_ca() {
     let mut up = KilledOnDrop(
         Command::new(env!("CARGO_BIN_EXE_printlab"))
             .current_dir(dir.path())
-            .args(["up", "--tls", "--listen", "127.0.0.1:0", "--log", "warn"])
+            .args([
+                "up",
+                "--tls",
+                "--listen",
+                "127.0.0.1:0",
+                "--ipp-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--log", "warn"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

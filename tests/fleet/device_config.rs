@@ -206,6 +206,7 @@ fn spool_commands_list_show_export_and_collect() {
                             copies: Some(2),
                             ..Default::default()
                         },
+                        ..Default::default()
                     },
                 )
                 .unwrap();

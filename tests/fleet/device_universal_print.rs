@@ -252,6 +252,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             public_url: None,
             transport_faults: Default::default(),
             allow_remote_webhooks: false,
+            ipp_listen: None,
         })
         .await
         .unwrap();
@@ -380,6 +381,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         public_url: None,
         transport_faults: Default::default(),
         allow_remote_webhooks: false,
+        ipp_listen: None,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;

@@ -10,6 +10,7 @@ mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
 mod graph_printers;
+mod ipp_everywhere;
 mod nup_layout_doors;
 mod output_limits;
 mod oxps;

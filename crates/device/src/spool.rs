@@ -82,11 +82,32 @@ pub struct OutputRecord {
     pub sha256: String,
 }
 
+/// Where a job came from. Both kinds go through the same engine, spool, faults and output;
+/// only a service job is reported to the service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobOrigin {
+    /// Fetched from the service (INFRA / Universal Print); the id is the service's.
+    #[default]
+    Service,
+    /// Sent straight to the printer's IPP Everywhere endpoint; the id is the printer's own,
+    /// from [`LOCAL_JOB_IDS`], and nothing about it goes to the service.
+    LocalIpp,
+}
+
+/// The ids a printer gives the jobs it receives over IPP: the upper half of IPP's job-id range,
+/// apart from the ids a service hands out (which count up from 1), since both kinds share the
+/// spool's keys.
+pub const LOCAL_JOB_IDS: std::ops::RangeInclusive<u32> = 1 << 30..=i32::MAX as u32;
+
 /// Everything the device knows about one job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub printer: String,
     pub job_id: u32,
+    /// Older records have none: they were all fetched from the service.
+    #[serde(default)]
+    pub origin: JobOrigin,
     pub state: PrintJobProcessingState,
     /// IPP `job-state-reasons`.
     pub reasons: Vec<String>,
@@ -108,6 +129,7 @@ pub struct JobRecord {
 /// What Fetch-Job told the device.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewJob {
+    pub origin: JobOrigin,
     pub name: Option<String>,
     pub user: Option<String>,
     pub configuration: PrintJobConfiguration,
@@ -335,15 +357,18 @@ impl Spool {
                     return decode(&key, &bytes).or_else(abort);
                 }
                 let now = Utc::now();
+                let local = new.origin == JobOrigin::LocalIpp;
                 let mut record = JobRecord {
                     printer: printer.to_string(),
                     job_id: job,
+                    origin: new.origin,
                     state: PrintJobProcessingState::Pending,
-                    reasons: vec!["job-fetchable".into()],
+                    reasons: vec![if local { "none" } else { "job-fetchable" }.into()],
                     name: new.name.clone(),
                     user: new.user.clone(),
                     configuration: new.configuration.clone(),
-                    acknowledged: false,
+                    // A job accepted over IPP must not be lost from the moment it is answered.
+                    acknowledged: local,
                     document: None,
                     progress: Progress::default(),
                     outputs: Vec::new(),
@@ -351,13 +376,12 @@ impl Spool {
                     updated_at: now,
                     next_event: 0,
                 };
-                log_event(
-                    events,
-                    &key,
-                    &mut record,
-                    "fetched",
-                    "job fetched from the service",
-                )?;
+                let (kind, detail) = if local {
+                    ("received", "job received over IPP")
+                } else {
+                    ("fetched", "job fetched from the service")
+                };
+                log_event(events, &key, &mut record, kind, detail)?;
                 jobs.insert(key.as_slice(), encode(&record))?;
                 Ok(record)
             })),

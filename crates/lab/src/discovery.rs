@@ -223,6 +223,7 @@ mod tests {
                     printer_id: format!("p{i}"),
                     share_id: format!("s{i}"),
                     refuses: Vec::new(),
+                    ipp_uri: None,
                 })
                 .collect(),
             out: "out".into(),

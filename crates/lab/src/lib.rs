@@ -158,6 +158,8 @@ pub struct LabOptions {
     pub transport_faults: printlab_cloud::transport_faults::FaultRules,
     /// Graph change notifications may go to webhooks off loopback.
     pub allow_remote_webhooks: bool,
+    /// Where the fleet's IPP Everywhere listener binds (`None`: no local IPP printers).
+    pub ipp_listen: Option<SocketAddr>,
 }
 
 /// HTTPS for a lab's cloud.
@@ -180,6 +182,9 @@ pub struct LabPrinter {
     /// What the printer was configured to refuse or change, which Graph cannot show.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refuses: Vec<refusals::ConfiguredRule>,
+    /// The printer's IPP Everywhere URI on the lab's IPP listener, when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipp_uri: Option<String>,
 }
 
 /// A running lab. Dropping it without [`Lab::shutdown`] leaves the tasks to the runtime.
@@ -290,6 +295,7 @@ impl Lab {
                 out_root: out_dir.clone(),
                 http: http.clone(),
                 render: true,
+                ipp_listen: options.ipp_listen,
             },
         )?;
         let _ = devices.set(fleet.printers.clone());
@@ -342,7 +348,14 @@ impl Lab {
         // The lab's own administrator, in this process too, uses the bound address.
         let admin = GraphClient::new(&format!("{bound_url}/v1.0"), Some(admin_token.clone()))
             .with_http(http);
-        let printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
+        let mut printers = share_when_ready(&admin, &options.printers, &fleet.printers).await?;
+        if let Some(ipp) = &fleet.ipp {
+            for printer in &mut printers {
+                printer.ipp_uri = (ipp.printers.iter())
+                    .find(|p| p.name == printer.name)
+                    .map(|p| p.uri.clone());
+            }
+        }
         // The rules apply from here: the lab setting itself up is not the client under test.
         transport_faults.replace(options.transport_faults);
         shared.store(true, Ordering::Release);
@@ -499,6 +512,7 @@ async fn share_when_ready(
         let config = printers.iter().find(|p| p.name == name);
         out.push(LabPrinter {
             refuses: config.map(refusals::configured_rules).unwrap_or_default(),
+            ipp_uri: None,
             name,
             printer_id,
             share_id,

@@ -9,8 +9,7 @@ use crate::registration::{
     forget_registration,
 };
 use printlab_ipp::http::Credentials;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use std::sync::Arc;
 use tracing::{error, warn};
 
 impl DeviceParts {
@@ -32,8 +31,8 @@ impl DeviceParts {
             network: self.network,
             control: self.control,
             status: self.status,
-            wake: Arc::new(Notify::new()),
-            current: Arc::new(Mutex::new(None)),
+            wake: self.wake,
+            current: self.current,
             shutdown: self.shutdown,
         }
     }

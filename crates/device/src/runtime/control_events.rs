@@ -5,7 +5,7 @@
 //! the spool, so what the stream says is what was written.
 
 use super::printer_handle::{PrinterHandle, PrinterSnapshot};
-use crate::spool::{JobChange, JobRecord, Spool};
+use crate::spool::{JobChange, JobOrigin, JobRecord, Spool};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
@@ -24,6 +24,9 @@ const PROGRESS_KINDS: [&str; 1] = ["sheet"];
 pub struct JobView {
     pub printer: String,
     pub job_id: u32,
+    /// `service` (fetched from the service) or `localIpp` (sent to the printer's own IPP
+    /// Everywhere endpoint; the id is the printer's).
+    pub origin: JobOrigin,
     pub state: PrintJobProcessingState,
     pub reasons: Vec<String>,
     pub name: Option<String>,
@@ -100,6 +103,7 @@ pub fn job_view(spool: &Spool, record: JobRecord) -> JobView {
         },
         printer: record.printer,
         job_id: record.job_id,
+        origin: record.origin,
         state: record.state,
         reasons: record.reasons,
         name: record.name,

@@ -3,6 +3,8 @@
 
 use super::RuntimeError;
 use super::connect::device_uuid;
+use super::ipp_everywhere::{IppEndpoint, start_ipp_listener};
+use super::printer_handle::CurrentJob;
 use super::printer_handle::{PrinterHandle, PrinterSnapshot};
 use super::session::ACCEPTING_JOBS;
 use super::session::DeviceParts;
@@ -13,10 +15,11 @@ use crate::network::Network;
 use crate::registration::{RegistrationError, UniversalPrintAccess, is_registered};
 use crate::spool::Spool;
 use printlab_ipp::http::Credentials;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error_span};
@@ -90,6 +93,8 @@ impl Endpoint {
 /// A running fleet: its printers and their tasks.
 pub struct RunningFleet {
     pub printers: Vec<PrinterHandle>,
+    /// The fleet's IPP Everywhere listener, when [`FleetOptions::ipp_listen`] asked for one.
+    pub ipp: Option<IppEndpoint>,
     tasks: JoinSet<()>,
     shutdown: CancellationToken,
 }
@@ -151,6 +156,9 @@ pub struct FleetOptions {
     pub http: reqwest::Client,
     /// False: lay each job out to count its sheets but draw nothing (throughput runs).
     pub render: bool,
+    /// Where the fleet's one IPP Everywhere listener binds (every printer at
+    /// `/ipp/print/{slug}` on it); `None`: printers are reachable only through their service.
+    pub ipp_listen: Option<SocketAddr>,
 }
 
 /// Starts one task per printer. Each printer's link comes from `endpoint_of` (an [`Endpoint`]
@@ -166,6 +174,7 @@ pub fn start_fleet<L: Into<Link>>(
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut handles = Vec::new();
+    let mut local_printers = Vec::new();
     for config in printers {
         let link = endpoint_of(config)?.into();
         let started = Instant::now();
@@ -201,6 +210,8 @@ pub fn start_fleet<L: Into<Link>>(
         };
         snapshot.set_consumables(&engine);
         let (status_tx, status_rx) = watch::channel(snapshot);
+        let wake = Arc::new(Notify::new());
+        let current: CurrentJob = Arc::new(Mutex::new(None));
         let parts = DeviceParts {
             config: config.clone(),
             spool: options.spool.clone(),
@@ -212,6 +223,8 @@ pub fn start_fleet<L: Into<Link>>(
             network,
             control: control_rx,
             status: status_tx,
+            wake: wake.clone(),
+            current: current.clone(),
             shutdown: shutdown.child_token(),
         };
         // Spans at ERROR level so that even `--log warn` lines say whose they are.
@@ -269,16 +282,31 @@ pub fn start_fleet<L: Into<Link>>(
                 );
             }
         }
-        handles.push(PrinterHandle {
+        let handle = PrinterHandle {
             name: config.name.clone(),
             trays: config.trays.iter().map(|t| t.name.clone()).collect(),
             control: control_tx,
             network: cable,
             status: status_rx,
-        });
+            wake,
+            current,
+        };
+        local_printers.push((config.clone(), handle.clone()));
+        handles.push(handle);
     }
+    let ipp = match options.ipp_listen {
+        Some(addr) => Some(start_ipp_listener(
+            addr,
+            local_printers,
+            options.spool.clone(),
+            shutdown.child_token(),
+            &mut tasks,
+        )?),
+        None => None,
+    };
     Ok(RunningFleet {
         printers: handles,
+        ipp,
         tasks,
         shutdown,
     })

@@ -6,7 +6,7 @@ use crate::config::PrinterConfig;
 use crate::constraint::{self, Resolution};
 use crate::engine::{EngineEvent, JobWork};
 use crate::infra_client::{InfraClientError, JobReport, job_state};
-use crate::spool::{JobRecord, NewJob, OutputRecord, Progress, SpoolError};
+use crate::spool::{JobOrigin, JobRecord, NewJob, OutputRecord, Progress, SpoolError};
 use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState, PrinterProcessingState};
 use printlab_ipp::AttributeLookup;
@@ -71,6 +71,7 @@ impl Device {
                 let fetched = self.client.fetch_job(job).await?;
                 let attrs = &fetched.attributes;
                 let new = NewJob {
+                    origin: JobOrigin::Service,
                     name: attrs.string("job-name").map(str::to_string),
                     user: attrs
                         .string("job-originating-user-name")
@@ -82,11 +83,31 @@ impl Device {
                 self.spool.create_job(&name, job, new)?
             }
         };
+        let local = record.origin == JobOrigin::LocalIpp;
+        if local && fetchable {
+            // A service whose job ids run into the printer's own (see `LOCAL_JOB_IDS`).
+            warn!(
+                job,
+                "the service offers a job whose id a local IPP job has; skipping it"
+            );
+            return Ok(());
+        }
         if record.state.is_terminal() {
             // Finished before a crash hid the final report: say it again.
             return self.report_final(job).await.map_err(Into::into);
         }
-        if fetchable || !record.acknowledged {
+        if local {
+            if !local_job_ready(&record) {
+                // Create-Job without its last document yet: the IPP listener rings again.
+                return Ok(());
+            }
+            if record.state == PrintJobProcessingState::Pending {
+                self.spool.update(&name, job, "processing", "", |r| {
+                    r.state = PrintJobProcessingState::Processing;
+                    r.reasons = vec!["job-printing".into()];
+                })?;
+            }
+        } else if fetchable || !record.acknowledged {
             if !record.acknowledged {
                 self.spool.update(&name, job, "acknowledged", "", |r| {
                     r.acknowledged = true;
@@ -101,7 +122,9 @@ impl Device {
             }
             info!("job acknowledged");
         }
-        self.download(job, cancel).await?;
+        if !local {
+            self.download(job, cancel).await?;
+        }
         let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
             printer: name.clone(),
             job,
@@ -155,18 +178,17 @@ impl Device {
                 .finish_aborted(job, "document-format-error", &failure.0)
                 .await;
         }
-        self.client
-            .update_job_status(
-                job,
-                &JobReport {
-                    state: job_state::PROCESSING,
-                    reasons: vec!["job-printing".into()],
-                    message: None,
-                    impressions_completed: Some(record.progress.impressions_completed),
-                    sheets_completed: Some(record.progress.sheets_completed),
-                },
-            )
-            .await?;
+        self.tell_job_status(
+            job,
+            &JobReport {
+                state: job_state::PROCESSING,
+                reasons: vec!["job-printing".into()],
+                message: None,
+                impressions_completed: Some(record.progress.impressions_completed),
+                sheets_completed: Some(record.progress.sheets_completed),
+            },
+        )
+        .await?;
         let (work, stopped_at_limit) = match self.render(job, &record, cancel).await? {
             Ok(rendered) => rendered,
             Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
@@ -455,18 +477,17 @@ impl Device {
                             continue;
                         }
                         self.spool.flush()?;
-                        self.client
-                            .update_job_status(
-                                job,
-                                &JobReport {
-                                    state: job_state::PROCESSING,
-                                    reasons: vec!["job-printing".into()],
-                                    message: None,
-                                    impressions_completed: Some(impressions_completed),
-                                    sheets_completed: Some(sheets_completed),
-                                },
-                            )
-                            .await?;
+                        self.tell_job_status(
+                            job,
+                            &JobReport {
+                                state: job_state::PROCESSING,
+                                reasons: vec!["job-printing".into()],
+                                message: None,
+                                impressions_completed: Some(impressions_completed),
+                                sheets_completed: Some(sheets_completed),
+                            },
+                        )
+                        .await?;
                     }
                     EngineEvent::Stopped { .. } => self.stopped(job).await?,
                     EngineEvent::JobDone { .. } => done = true,
@@ -487,7 +508,7 @@ impl Device {
                     self.apply_control(action).await?;
                     if self.engine.status().state != PrinterProcessingState::Stopped {
                         let progress = self.resumed(job)?;
-                        self.client.update_job_status(job, &JobReport {
+                        self.tell_job_status(job, &JobReport {
                             state: job_state::PROCESSING,
                             reasons: vec!["job-printing".into()],
                             message: None,
@@ -524,18 +545,17 @@ impl Device {
             })?;
         self.spool.flush()?;
         self.advertise(false).await?;
-        self.client
-            .update_job_status(
-                job,
-                &JobReport {
-                    state: job_state::PROCESSING_STOPPED,
-                    reasons: vec!["printer-stopped".into()],
-                    message: Some(format!("The printer stopped ({why})")),
-                    impressions_completed: None,
-                    sheets_completed: None,
-                },
-            )
-            .await?;
+        self.tell_job_status(
+            job,
+            &JobReport {
+                state: job_state::PROCESSING_STOPPED,
+                reasons: vec!["printer-stopped".into()],
+                message: Some(format!("The printer stopped ({why})")),
+                impressions_completed: None,
+                sheets_completed: None,
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -584,11 +604,10 @@ impl Device {
         let name = self.config.name.clone();
         let now = self.now();
         let _ = self.engine.cancel_job(job, now);
-        self.spool
-            .update(&name, job, "canceled", "canceled by the service", |r| {
-                r.state = PrintJobProcessingState::Canceled;
-                r.reasons = vec!["job-canceled-by-user".into()];
-            })?;
+        self.spool.update(&name, job, "canceled", "canceled", |r| {
+            r.state = PrintJobProcessingState::Canceled;
+            r.reasons = vec!["job-canceled-by-user".into()];
+        })?;
         self.spool.flush()?;
         match self.report_final(job).await {
             Err(e) if e.is_gone() => Ok(()),
@@ -596,11 +615,31 @@ impl Device {
         }
     }
 
-    /// Reports the final state recorded in the spool.
+    /// Update-Job-Status, for a job the service gave; a local IPP job's state is the spool's
+    /// alone (its IPP clients read it there).
+    pub(super) async fn tell_job_status(
+        &self,
+        job: u32,
+        report: &JobReport,
+    ) -> Result<(), InfraClientError> {
+        let local = matches!(
+            self.spool.job(&self.config.name, job),
+            Ok(Some(record)) if record.origin == JobOrigin::LocalIpp
+        );
+        if local {
+            return Ok(());
+        }
+        self.client.update_job_status(job, report).await
+    }
+
+    /// Reports the final state recorded in the spool (a local IPP job's goes nowhere).
     pub(super) async fn report_final(&mut self, job: u32) -> Result<(), InfraClientError> {
         let Ok(Some(record)) = self.spool.job(&self.config.name, job) else {
             return Ok(());
         };
+        if record.origin == JobOrigin::LocalIpp {
+            return Ok(());
+        }
         let state = match record.state {
             PrintJobProcessingState::Completed => job_state::COMPLETED,
             PrintJobProcessingState::Canceled => job_state::CANCELED,
@@ -616,18 +655,17 @@ impl Device {
                 .filter(|_| state == job_state::ABORTED)
                 .map(|e| e.detail)
         };
-        self.client
-            .update_job_status(
-                job,
-                &JobReport {
-                    state,
-                    reasons: record.reasons.clone(),
-                    message,
-                    impressions_completed: Some(record.progress.impressions_completed),
-                    sheets_completed: Some(record.progress.sheets_completed),
-                },
-            )
-            .await?;
+        self.tell_job_status(
+            job,
+            &JobReport {
+                state,
+                reasons: record.reasons.clone(),
+                message,
+                impressions_completed: Some(record.progress.impressions_completed),
+                sheets_completed: Some(record.progress.sheets_completed),
+            },
+        )
+        .await?;
         // Not flushed: losing this mark only means reporting the final state once more.
         if let Err(e) = self
             .spool
@@ -637,6 +675,13 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// Whether a local IPP job has all its document and was closed (Create-Job leaves
+/// `job-incoming` until the last document or Close-Job).
+pub(super) fn local_job_ready(record: &JobRecord) -> bool {
+    record.document.as_ref().is_some_and(|d| d.sha256.is_some())
+        && !record.reasons.iter().any(|r| r == "job-incoming")
 }
 
 /// What the render step produced.

@@ -15,6 +15,7 @@ mod connect;
 mod control_api;
 mod control_events;
 mod fleet;
+mod ipp_everywhere;
 mod job_pipeline;
 mod notifications;
 mod printer_attributes;
@@ -29,6 +30,7 @@ pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
     fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,
 };
+pub use ipp_everywhere::{IppEndpoint, IppPrinter};
 pub use job_pipeline::render_profile;
 pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot, SupplyLevel, TrayLevel};
 
@@ -63,6 +65,11 @@ pub enum RuntimeError {
     Config { printer: String, message: String },
     #[error("cannot set up the fleet's HTTP client: {0}")]
     HttpClient(reqwest::Error),
+    #[error("cannot listen for IPP on {addr}: {source}")]
+    IppListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Sleeps a jittered, growing delay; returns false if shutdown came first.

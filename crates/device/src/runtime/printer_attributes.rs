@@ -9,10 +9,46 @@ use crate::config::{HardwareProfile, Margins, PrinterConfig};
 use crate::engine::Engine;
 use printlab_graph::MediaSize;
 use printlab_ipp::{Attribute, Value};
-use printlab_mapping::{MARGIN_MEMBERS, MediaColUse, media_col_members};
+use printlab_mapping::{
+    MARGIN_MEMBERS, MediaColUse, media_col_members, printer_attributes_from_graph,
+};
+
+/// What the printer can do and what it is, from its `printers.toml` entry: what it advertises
+/// to its service on connect and what its IPP Everywhere endpoint describes, so the two never
+/// disagree.
+pub(super) fn capability_attributes(config: &PrinterConfig) -> Vec<Attribute> {
+    let mut attrs = printer_attributes_from_graph(&config.capabilities, &config.defaults).value;
+    attrs.push(Attribute::new(
+        "printer-name",
+        Value::name(config.name.clone()),
+    ));
+    let make_model = make_and_model(config);
+    if !make_model.is_empty() {
+        attrs.push(Attribute::new(
+            "printer-make-and-model",
+            Value::text(make_model),
+        ));
+    }
+    attrs.extend(identity_attributes(config));
+    if let Some(database) = media_col_database(&config.hardware) {
+        attrs.retain(|a| a.name != database.name);
+        attrs.push(database);
+    }
+    attrs
+}
+
+/// Manufacturer and model, as `printer-make-and-model` has them (empty when neither is set).
+pub(super) fn make_and_model(config: &PrinterConfig) -> String {
+    [&config.manufacturer, &config.model]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// What the printer is; sent with the capabilities.
-pub(super) fn identity_attributes(config: &PrinterConfig) -> Vec<Attribute> {
+fn identity_attributes(config: &PrinterConfig) -> Vec<Attribute> {
     let mut out = Vec::new();
     if let Some(info) = &config.info {
         out.push(Attribute::new("printer-info", Value::text(info.clone())));
@@ -50,7 +86,7 @@ fn media_col(
 
 /// `media-col-database`: every size with its own hardware margins, and a borderless size once
 /// more with all margins 0 (the Graph margin lists alone cannot say which size has which).
-pub(super) fn media_col_database(hardware: &HardwareProfile) -> Option<Attribute> {
+fn media_col_database(hardware: &HardwareProfile) -> Option<Attribute> {
     let mut entries = Vec::new();
     for media in &hardware.media {
         entries.push(media_col(media.size, media.margins, None, None));

@@ -5,8 +5,12 @@ use crate::engine::{Engine, Fault};
 use crate::network::Network;
 use printlab_graph::PrinterProcessingState;
 use serde::Serialize;
-use std::sync::Arc;
-use tokio::sync::{mpsc, watch};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// The job a printer is processing and the token that cancels it.
+pub(super) type CurrentJob = Arc<Mutex<Option<(u32, CancellationToken)>>>;
 
 /// What a person can do to a printer through the control API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +114,10 @@ pub struct PrinterHandle {
     /// printer's task does not read [`Control`] messages while it is offline.
     pub(super) network: Arc<Network>,
     pub(super) status: watch::Receiver<PrinterSnapshot>,
+    /// Rings the printer's task when a job arrives over IPP.
+    pub(super) wake: Arc<Notify>,
+    /// The job on the engine, which an IPP Cancel-Job stops.
+    pub(super) current: CurrentJob,
 }
 
 impl PrinterHandle {

@@ -2,22 +2,23 @@
 //! jobs, and start over after outages, offline windows and refused tokens.
 
 use super::backoff;
+use super::job_pipeline::local_job_ready;
 use super::notifications::notification_loop;
-use super::printer_attributes::{consumable_attributes, identity_attributes, media_col_database};
-use super::printer_handle::{Control, PrinterSnapshot};
+use super::printer_attributes::{capability_attributes, consumable_attributes};
+use super::printer_handle::{Control, CurrentJob, PrinterSnapshot};
 use super::token_refresh::refresh_tokens;
 use crate::config::PrinterConfig;
 use crate::engine::Engine;
 use crate::infra_client::{InfraClient, InfraClientError, job_state};
 use crate::network::Network;
 use crate::registration::{DeviceTokens, RegistrationError};
-use crate::spool::{Spool, SpoolError};
+use crate::spool::{JobOrigin, Spool, SpoolError};
 use printlab_graph::PrintJobProcessingState;
 use printlab_ipp::http::Credentials;
 use printlab_ipp::{Attribute, Value};
-use printlab_mapping::{printer_attributes_from_graph, printer_status_to_ipp};
+use printlab_mapping::printer_status_to_ipp;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -39,6 +40,11 @@ pub(super) struct DeviceParts {
     pub(super) network: Arc<Network>,
     pub(super) control: mpsc::Receiver<Control>,
     pub(super) status: watch::Sender<PrinterSnapshot>,
+    /// Rung when jobs may be waiting: by the notification task, and by the IPP Everywhere
+    /// listener when a job arrives over IPP.
+    pub(super) wake: Arc<Notify>,
+    /// The job on the engine and its cancel token (shared with the IPP listener's Cancel-Job).
+    pub(super) current: CurrentJob,
     pub(super) shutdown: CancellationToken,
 }
 
@@ -92,7 +98,7 @@ pub(super) struct Device {
     /// Rung by the notification task when jobs may be fetchable.
     pub(super) wake: Arc<Notify>,
     /// The job being processed and its cancel token, which the notification task fires.
-    pub(super) current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
+    pub(super) current: CurrentJob,
     pub(super) shutdown: CancellationToken,
 }
 
@@ -114,6 +120,8 @@ impl Device {
             network: self.network,
             control: self.control,
             status: self.status,
+            wake: self.wake,
+            current: self.current,
             shutdown: self.shutdown,
         }
     }
@@ -230,6 +238,10 @@ impl Device {
             for job in fetchable {
                 Box::pin(self.process_job(job, true)).await?;
             }
+            // Jobs that arrived over IPP, in the order they came.
+            for job in self.local_jobs_waiting()? {
+                Box::pin(self.process_job(job, false)).await?;
+            }
             let fallback = if self.status.borrow().subscribed {
                 Duration::MAX
             } else {
@@ -254,31 +266,7 @@ impl Device {
     ) -> Result<(), InfraClientError> {
         let status = self.engine.status();
         let mut attributes = if with_capabilities {
-            let mut attrs =
-                printer_attributes_from_graph(&self.config.capabilities, &self.config.defaults)
-                    .value;
-            attrs.push(Attribute::new(
-                "printer-name",
-                Value::name(self.config.name.clone()),
-            ));
-            let make_model = [&self.config.manufacturer, &self.config.model]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
-            if !make_model.is_empty() {
-                attrs.push(Attribute::new(
-                    "printer-make-and-model",
-                    Value::text(make_model),
-                ));
-            }
-            attrs.extend(identity_attributes(&self.config));
-            if let Some(database) = media_col_database(&self.config.hardware) {
-                attrs.retain(|a| a.name != database.name);
-                attrs.push(database);
-            }
-            attrs
+            capability_attributes(&self.config)
         } else {
             Vec::new()
         };
@@ -388,8 +376,10 @@ impl Device {
             .into_iter()
             .filter(|r| r.acknowledged && !r.state.is_terminal())
             .collect();
+        // Local IPP jobs are the printer's own: the service never hears of them.
         let states: Vec<(u32, i32)> = held
             .iter()
+            .filter(|r| r.origin == JobOrigin::Service)
             .map(|r| (r.job_id, job_state::PROCESSING))
             .collect();
         // Refused, the spool is the only word: every held job is finished.
@@ -420,6 +410,18 @@ impl Device {
             }
         }
         Ok(())
+    }
+
+    /// The local IPP jobs the spool holds unfinished, oldest first.
+    fn local_jobs_waiting(&self) -> Result<Vec<u32>, SpoolError> {
+        Ok(self
+            .spool
+            .printer_jobs(&self.config.name)?
+            .into_iter()
+            .filter(|r| r.origin == JobOrigin::LocalIpp && !r.state.is_terminal())
+            .filter(local_job_ready)
+            .map(|r| r.job_id)
+            .collect())
     }
 
     /// Update-Output-Device-Attributes when the printer's state or reasons differ from what

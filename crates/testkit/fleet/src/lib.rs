@@ -134,6 +134,9 @@ pub struct TestFleet {
     pub http: reqwest::Client,
     /// The spool (`db/`) and the rendered output (`out/`).
     pub dir: PathBuf,
+    /// Where the next start's IPP Everywhere listener binds (`None`: no listener); tests use
+    /// `127.0.0.1:0` ([`TestFleet::with_ipp`]).
+    pub ipp_listen: Option<std::net::SocketAddr>,
     running: Option<RunningFleet>,
 }
 
@@ -144,8 +147,15 @@ impl TestFleet {
             spool: Spool::open(&dir.join("db")).unwrap(),
             http: reqwest::Client::new(),
             dir: dir.to_path_buf(),
+            ipp_listen: None,
             running: None,
         }
+    }
+
+    /// The same, with the printers' IPP Everywhere listener on an ephemeral loopback port.
+    pub fn with_ipp(mut self) -> Self {
+        self.ipp_listen = Some(([127, 0, 0, 1], 0).into());
+        self
     }
 
     /// Starts the printers of `toml` (a printers.toml) in this process, reaching their service
@@ -174,6 +184,7 @@ impl TestFleet {
             out_root: out_root(&self.dir),
             http: self.http.clone(),
             render,
+            ipp_listen: self.ipp_listen,
         };
         self.running = Some(start_fleet(printers, link, options).unwrap());
         self.running()

@@ -316,7 +316,8 @@
     const reasons = job.reasons.filter((r) => r !== 'none');
     fill(row,
       el('td', {}, job.printer),
-      el('th', { scope: 'row' }, `#${job.jobId}`),
+      el('th', { scope: 'row' }, `#${job.jobId}`,
+        job.origin === 'localIpp' ? el('div', { class: 'options' }, 'local IPP') : null),
       el('td', {}, documentName, job.document ? el('div', { class: 'options' }, job.document.format) : null),
       el('td', { class: 'options' }, options(job.configuration)),
       el('td', {}, el('span', { class: `badge state-${job.state}` }, job.state),

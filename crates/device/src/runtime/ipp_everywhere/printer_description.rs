@@ -1,0 +1,652 @@
+//! Get-Printer-Attributes: the printer's capabilities from the same `printers.toml` entry it
+//! advertises to its service (`printer_attributes::capability_attributes`), plus what only a
+//! printer on the network has (its `ipp://` URI, up-time, live state, operations, charsets, …)
+//! and the defaults PWG 5100.14 requires where the service description leaves them out.
+
+use super::{LocalPrinter, Target};
+use crate::runtime::printer_attributes::{capability_attributes, make_and_model};
+use printlab_graph::PrinterProcessingState;
+use printlab_ipp::{Attribute, DateTime, Operation, OutOfBand, Value};
+
+/// The operations every printer of the listener serves, in `operations-supported`.
+pub(super) const OPERATIONS: [Operation; 12] = [
+    Operation::PRINT_JOB,
+    Operation::VALIDATE_JOB,
+    Operation::CREATE_JOB,
+    Operation::SEND_DOCUMENT,
+    Operation::CANCEL_JOB,
+    Operation::GET_JOB_ATTRIBUTES,
+    Operation::GET_JOBS,
+    Operation::GET_PRINTER_ATTRIBUTES,
+    Operation::CANCEL_MY_JOBS,
+    Operation::CLOSE_JOB,
+    Operation::IDENTIFY_PRINTER,
+    Operation::VALIDATE_DOCUMENT,
+];
+
+/// Job template attributes (RFC 8011 §5.2, PWG 5100.7/5100.13): the base names whose
+/// `-default`, `-supported` and `-ready` attributes make the `job-template` group.
+const JOB_TEMPLATE: &[&str] = &[
+    "copies",
+    "finishings",
+    "finishings-col",
+    "job-hold-until",
+    "job-priority",
+    "job-sheets",
+    "media",
+    "media-col",
+    "multiple-document-handling",
+    "number-up",
+    "orientation-requested",
+    "output-bin",
+    "page-ranges",
+    "pages-per-subset",
+    "presentation-direction-number-up",
+    "print-color-mode",
+    "print-content-optimize",
+    "print-quality",
+    "print-rendering-intent",
+    "print-scaling",
+    "printer-resolution",
+    "sides",
+    "feed-orientation",
+    "media-source",
+    "media-type",
+    "media-color",
+    "job-account-id",
+    "job-accounting-user-id",
+];
+
+/// Whether `name` belongs to the `job-template` group of requested-attributes.
+pub(super) fn is_job_template(name: &str) -> bool {
+    ["-default", "-supported", "-ready"].iter().any(|suffix| {
+        name.strip_suffix(suffix)
+            .is_some_and(|base| JOB_TEMPLATE.contains(&base))
+    })
+}
+
+/// What a request for the printer's attributes names: every attribute, or those of the
+/// named groups and names (RFC 8011 §4.2.5.1, PWG 5100.7's `media-col-database`).
+pub(super) fn selected(requested: Option<&Attribute>, name: &str) -> bool {
+    let Some(requested) = requested else {
+        // The default is `all`.
+        return true;
+    };
+    requested.keywords().any(|kw| match kw {
+        "all" => true,
+        "printer-description" => !is_job_template(name) && name != "media-col-database",
+        "job-template" => is_job_template(name),
+        other => other == name,
+    })
+}
+
+/// Every attribute of the printer now; the caller filters by requested-attributes.
+pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec<Attribute> {
+    let config = &printer.config;
+    let snapshot = printer.handle.snapshot();
+    let mut attrs = capability_attributes(config);
+    let add = |attrs: &mut Vec<Attribute>, attribute: Attribute| {
+        if !attrs.iter().any(|a| a.name == attribute.name) {
+            attrs.push(attribute);
+        }
+    };
+    let uri = target.printer_uri(printer);
+    add(
+        &mut attrs,
+        Attribute::new("printer-uri-supported", Value::uri(uri)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("uri-security-supported", Value::keyword("none")),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "uri-authentication-supported",
+            Value::keyword("requesting-user-name"),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("printer-uuid", Value::uri(printer.info.uuid.clone())),
+    );
+    let up_time = target.up_time();
+    add(
+        &mut attrs,
+        Attribute::new("printer-up-time", Value::Integer(up_time)),
+    );
+    let now = DateTime::from_chrono(chrono::Utc::now());
+    add(
+        &mut attrs,
+        Attribute::new("printer-current-time", Value::DateTime(now)),
+    );
+    for name in ["printer-config-change-time", "printer-state-change-time"] {
+        add(&mut attrs, Attribute::new(name, Value::Integer(1)));
+    }
+    let started = DateTime::from_chrono(target.started_at);
+    for name in [
+        "printer-config-change-date-time",
+        "printer-state-change-date-time",
+    ] {
+        add(&mut attrs, Attribute::new(name, Value::DateTime(started)));
+    }
+    let state = match snapshot.state {
+        PrinterProcessingState::Processing => 4,
+        PrinterProcessingState::Stopped => 5,
+        _ => 3,
+    };
+    add(
+        &mut attrs,
+        Attribute::new("printer-state", Value::Enum(state)),
+    );
+    let reasons: Vec<Value> = if snapshot.reasons.is_empty() {
+        vec![Value::keyword("none")]
+    } else {
+        snapshot
+            .reasons
+            .iter()
+            .map(|r| Value::keyword(r.clone()))
+            .collect()
+    };
+    add(&mut attrs, Attribute::set("printer-state-reasons", reasons));
+    add(
+        &mut attrs,
+        Attribute::new(
+            "printer-state-message",
+            Value::text(state_message(&snapshot)),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "printer-is-accepting-jobs",
+            Value::Boolean(snapshot.accepting_jobs),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "queued-job-count",
+            Value::Integer(target.queued_jobs(printer)),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::set(
+            "operations-supported",
+            OPERATIONS.iter().map(|op| Value::Enum(op.0.into())),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("charset-configured", Value::charset("utf-8")),
+    );
+    add(
+        &mut attrs,
+        Attribute::set(
+            "charset-supported",
+            [Value::charset("utf-8"), Value::charset("us-ascii")],
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("natural-language-configured", Value::natural_language("en")),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "generated-natural-language-supported",
+            Value::natural_language("en"),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("compression-supported", Value::keyword("none")),
+    );
+    add(
+        &mut attrs,
+        Attribute::set(
+            "ipp-versions-supported",
+            [Value::keyword("1.1"), Value::keyword("2.0")],
+        ),
+    );
+    let everywhere = printer.is_ipp_everywhere();
+    let features = if everywhere { "ipp-everywhere" } else { "none" };
+    add(
+        &mut attrs,
+        Attribute::new("ipp-features-supported", Value::keyword(features)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "printer-info",
+            Value::text(config.info.clone().unwrap_or_else(|| config.name.clone())),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("printer-location", Value::text(location(config))),
+    );
+    let make_model = Some(make_and_model(config))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "printlab Emulated Printer".into());
+    add(
+        &mut attrs,
+        Attribute::new("printer-make-and-model", Value::text(make_model.clone())),
+    );
+    let page = target.page_uri(printer);
+    add(
+        &mut attrs,
+        Attribute::new("printer-more-info", Value::uri(page.clone())),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("printer-supply-info-uri", Value::uri(page.clone())),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "printer-device-id",
+            Value::text(device_id(config, &make_model)),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("printer-geo-location", Value::OutOfBand(OutOfBand::UNKNOWN)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("printer-organization", Value::text("")),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("printer-organizational-unit", Value::text("")),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("pdl-override-supported", Value::keyword("attempted")),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("job-ids-supported", Value::Boolean(true)),
+    );
+    add(
+        &mut attrs,
+        Attribute::set(
+            "which-jobs-supported",
+            [Value::keyword("completed"), Value::keyword("not-completed")],
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("multiple-operation-time-out", Value::Integer(60)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "multiple-operation-time-out-action",
+            Value::keyword("abort-job"),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("multiple-document-jobs-supported", Value::Boolean(false)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("preferred-attributes-supported", Value::Boolean(false)),
+    );
+    add(
+        &mut attrs,
+        Attribute::set(
+            "printer-get-attributes-supported",
+            [Value::keyword("document-format")],
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("identify-actions-default", Value::keyword("display")),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("identify-actions-supported", [Value::keyword("display")]),
+    );
+    let creation: Vec<Value> = attrs
+        .iter()
+        .filter_map(|a| a.name.strip_suffix("-supported"))
+        .filter(|base| JOB_TEMPLATE.contains(base))
+        .map(|base| Value::keyword(base.to_string()))
+        .collect();
+    add(
+        &mut attrs,
+        Attribute::set("job-creation-attributes-supported", creation),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("job-sheets-default", Value::keyword("none")),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("job-sheets-supported", [Value::keyword("none")]),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("job-priority-default", Value::Integer(50)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("job-priority-supported", Value::Integer(1)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("number-up-default", Value::Integer(1)),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("finishings-default", Value::Enum(3)),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("finishings-supported", [Value::Enum(3)]),
+    );
+    add(
+        &mut attrs,
+        Attribute::new(
+            "orientation-requested-default",
+            Value::OutOfBand(OutOfBand::NO_VALUE),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("print-quality-default", Value::Enum(4)),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("print-quality-supported", [Value::Enum(4)]),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("print-content-optimize-default", Value::keyword("auto")),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("print-content-optimize-supported", [Value::keyword("auto")]),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("print-rendering-intent-default", Value::keyword("auto")),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("print-rendering-intent-supported", [Value::keyword("auto")]),
+    );
+    add(
+        &mut attrs,
+        Attribute::set(
+            "overrides-supported",
+            ["document-number", "pages"].map(Value::keyword),
+        ),
+    );
+    add(
+        &mut attrs,
+        Attribute::new("page-ranges-supported", Value::Boolean(false)),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("orientation-requested-supported", [Value::Enum(3)]),
+    );
+    // What every sheet-fed printer has, where printers.toml declares nothing finer: one
+    // output bin, the printer choosing the tray, plain paper.
+    add(
+        &mut attrs,
+        Attribute::set("output-bin-supported", [Value::keyword("face-down")]),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("media-source-supported", [Value::keyword("auto")]),
+    );
+    add(
+        &mut attrs,
+        Attribute::set("media-type-supported", [Value::keyword("stationery")]),
+    );
+    let ppm = i32::try_from(config.engine.pages_per_minute).unwrap_or(i32::MAX);
+    add(
+        &mut attrs,
+        Attribute::new("pages-per-minute", Value::Integer(ppm)),
+    );
+    if config.hardware.color {
+        add(
+            &mut attrs,
+            Attribute::new("pages-per-minute-color", Value::Integer(ppm)),
+        );
+    }
+    add(
+        &mut attrs,
+        Attribute::set("printer-icons", [Value::uri(format!("{page}/icon.png"))]),
+    );
+    let first = |attrs: &[Attribute], name: &str| {
+        attrs
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.first())
+            .cloned()
+    };
+    // Defaults a client reads before it prints: the first supported value where printers.toml
+    // declares no default (a declared one came with the capabilities above).
+    for base in [
+        "media",
+        "output-bin",
+        "media-source",
+        "media-type",
+        "print-scaling",
+        "feed-orientation",
+    ] {
+        if let Some(value) = first(&attrs, &format!("{base}-supported")) {
+            add(&mut attrs, Attribute::new(format!("{base}-default"), value));
+        }
+    }
+    if let Some(media) = first(&attrs, "media-default") {
+        add(&mut attrs, Attribute::set("media-ready", [media.clone()]));
+        let database: Vec<Value> = attrs
+            .iter()
+            .find(|a| a.name == "media-col-database")
+            .map(|a| a.values.clone())
+            .unwrap_or_default();
+        let default_col = database.into_iter().find(|col| {
+            col.as_collection().is_some_and(|members| {
+                members
+                    .iter()
+                    .any(|m| m.name == "media-size-name" && m.first() == Some(&media))
+            })
+        });
+        if let Some(col) = default_col {
+            add(&mut attrs, Attribute::new("media-col-default", col.clone()));
+            add(&mut attrs, Attribute::set("media-col-ready", [col]));
+        }
+    }
+    let sizes = media_size_supported(&attrs);
+    add(&mut attrs, sizes);
+    for side in ["bottom", "left", "right", "top"] {
+        let margins = margins_supported(&attrs, side);
+        add(&mut attrs, margins);
+    }
+    let mut members = vec![
+        "media-size",
+        "media-bottom-margin",
+        "media-left-margin",
+        "media-right-margin",
+        "media-top-margin",
+    ];
+    for member in ["media-source", "media-type"] {
+        if attrs
+            .iter()
+            .any(|a| a.name == format!("{member}-supported"))
+        {
+            members.push(member);
+        }
+    }
+    add(
+        &mut attrs,
+        Attribute::set(
+            "media-col-supported",
+            members.into_iter().map(Value::keyword),
+        ),
+    );
+    if everywhere {
+        let dpis: Vec<Value> = config
+            .hardware
+            .dpis
+            .iter()
+            .map(|d| Value::dpi(*d as i32))
+            .collect();
+        add(
+            &mut attrs,
+            Attribute::set("pwg-raster-document-resolution-supported", dpis),
+        );
+        add(
+            &mut attrs,
+            Attribute::new("pwg-raster-document-sheet-back", Value::keyword("normal")),
+        );
+        let types = if config.hardware.color {
+            vec![Value::keyword("sgray_8"), Value::keyword("srgb_8")]
+        } else {
+            vec![Value::keyword("sgray_8")]
+        };
+        add(
+            &mut attrs,
+            Attribute::set("pwg-raster-document-type-supported", types),
+        );
+    }
+    if !snapshot.supplies.is_empty() {
+        let supplies = &snapshot.supplies;
+        let described = supplies.iter().enumerate().map(|(i, s)| {
+            Value::OctetString(
+                format!(
+                    "index={};class=supplyThatIsConsumed;type={};unit=percent;maxcapacity=100;level={};",
+                    i + 1,
+                    s.kind,
+                    s.level
+                )
+                .into_bytes()
+                .into(),
+            )
+        });
+        add(
+            &mut attrs,
+            Attribute::set("printer-supply", described.collect::<Vec<_>>()),
+        );
+        add(
+            &mut attrs,
+            Attribute::set(
+                "printer-supply-description",
+                supplies
+                    .iter()
+                    .map(|s| Value::text(s.name.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    if let Some(formats) = attrs
+        .iter_mut()
+        .find(|a| a.name == "document-format-supported")
+    {
+        let octet = Value::mime_media_type("application/octet-stream");
+        if !formats.values.contains(&octet) {
+            formats.values.push(octet);
+        }
+    }
+    attrs
+}
+
+/// `media-size-supported`: each distinct size of the media database.
+fn media_size_supported(attrs: &[Attribute]) -> Attribute {
+    let mut sizes: Vec<Value> = Vec::new();
+    for col in attrs
+        .iter()
+        .filter(|a| a.name == "media-col-database")
+        .flat_map(|a| a.collections())
+    {
+        if let Some(size) = col
+            .iter()
+            .find(|m| m.name == "media-size")
+            .and_then(|m| m.first())
+            && !sizes.contains(size)
+        {
+            sizes.push(size.clone());
+        }
+    }
+    Attribute::set("media-size-supported", sizes)
+}
+
+/// `media-{side}-margin-supported`: the distinct margins of the media database.
+fn margins_supported(attrs: &[Attribute], side: &str) -> Attribute {
+    let member = format!("media-{side}-margin");
+    let mut values: Vec<Value> = Vec::new();
+    for col in attrs
+        .iter()
+        .filter(|a| a.name == "media-col-database")
+        .flat_map(|a| a.collections())
+    {
+        if let Some(value) = col
+            .iter()
+            .find(|m| m.name == member)
+            .and_then(|m| m.first())
+            && !values.contains(value)
+        {
+            values.push(value.clone());
+        }
+    }
+    if values.is_empty() {
+        values.push(Value::Integer(0));
+    }
+    Attribute::set(format!("{member}-supported"), values)
+}
+
+/// The printer's location as one line of text.
+fn location(config: &crate::config::PrinterConfig) -> String {
+    let l = &config.location;
+    [&l.room_name, &l.floor, &l.building, &l.site, &l.city]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// IEEE 1284 device ID: manufacturer, model and command set (the printer's formats).
+fn device_id(config: &crate::config::PrinterConfig, make_model: &str) -> String {
+    let manufacturer = config
+        .manufacturer
+        .clone()
+        .unwrap_or_else(|| "printlab".into());
+    let model = config
+        .model
+        .clone()
+        .unwrap_or_else(|| make_model.to_string());
+    let formats: Vec<&str> = config
+        .capabilities
+        .content_types
+        .iter()
+        .flatten()
+        .map(|f| match f.as_str() {
+            "application/pdf" => "PDF",
+            "image/jpeg" => "JPEG",
+            "image/pwg-raster" => "PWGRaster",
+            "image/urf" => "URF",
+            "image/png" => "PNG",
+            other => other,
+        })
+        .collect();
+    format!("MFG:{manufacturer};MDL:{model};CMD:{};", formats.join(","))
+}
+
+/// What a person reads about the printer's state.
+fn state_message(snapshot: &crate::runtime::PrinterSnapshot) -> String {
+    match (snapshot.state, snapshot.job) {
+        (PrinterProcessingState::Processing, Some(job)) => format!("Printing job {job}."),
+        (PrinterProcessingState::Stopped, _) => {
+            format!("Stopped: {}.", snapshot.reasons.join(", "))
+        }
+        _ => "Ready.".into(),
+    }
+}
