@@ -91,6 +91,7 @@ async fn run(cases_per_printer: usize) {
         transport_faults: Default::default(),
         allow_remote_webhooks: false,
         ipp_listen: None,
+        dns_sd: false,
     })
     .await
     .unwrap();

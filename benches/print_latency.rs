@@ -112,6 +112,7 @@ async fn run(jobs: usize) {
         transport_faults: Default::default(),
         allow_remote_webhooks: false,
         ipp_listen: None,
+        dns_sd: false,
     })
     .await
     .unwrap();

@@ -85,6 +85,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     transport_faults: Default::default(),
                     allow_remote_webhooks: false,
                     ipp_listen: None,
+                    dns_sd: false,
                 })
                 .await
                 .context("starting the lab")?;

@@ -34,6 +34,10 @@ pub struct UpArgs {
     /// ipp://ADDR/ipp/print/NAME).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8631")]
     ipp_listen: std::net::SocketAddr,
+    /// Announce every printer on the network as an IPP Everywhere printer (DNS-SD over mDNS,
+    /// `_ipp._tcp` with the `_print` subtype), where --ipp-listen listens.
+    #[arg(long)]
+    dns_sd: bool,
     /// Print as fast as possible: no warm-up, no pages-per-minute pacing.
     #[arg(long)]
     full_speed: bool,
@@ -68,6 +72,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             transport_faults,
             allow_remote_webhooks: args.allow_remote_webhooks,
             ipp_listen: Some(args.ipp_listen),
+            dns_sd: args.dns_sd,
         })
         .await
         .context("starting the lab")?;
@@ -116,6 +121,10 @@ async fn welcome(lab: &Lab) {
         lab.control_url
     );
     outln!("  output      {}", lab.out_dir.display());
+    outln!(
+        "  IPP user    {} for the cloud IPP printers below (HTTP Basic; its password: ippUser in {data}/lab.json)",
+        lab.ipp_user.username
+    );
     outln!();
     let width = lab.printers.iter().map(|p| p.name.len()).max().unwrap_or(0);
     for p in &lab.printers {
@@ -129,6 +138,17 @@ async fn welcome(lab: &Lab) {
         if let Some(uri) = &p.ipp_uri {
             outln!("  {:width$}  {:10}  {uri}", "", "IPP");
         }
+        if let Some(uri) = &p.cloud_ipp_uri {
+            outln!("  {:width$}  {:10}  {uri}", "", "cloud IPP");
+        }
+    }
+    if !lab.dns_sd_services().is_empty() {
+        outln!();
+        outln!(
+            "  DNS-SD      {} printers announced as _ipp._tcp (_print), e.g. {:?}",
+            lab.dns_sd_services().len(),
+            lab.dns_sd_services()[0]
+        );
     }
     let first = lab
         .printers

@@ -253,6 +253,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             transport_faults: Default::default(),
             allow_remote_webhooks: false,
             ipp_listen: None,
+            dns_sd: false,
         })
         .await
         .unwrap();
@@ -382,6 +383,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         transport_faults: Default::default(),
         allow_remote_webhooks: false,
         ipp_listen: None,
+        dns_sd: false,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;

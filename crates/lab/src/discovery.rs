@@ -44,6 +44,17 @@ pub struct LabInfo {
     /// The CA certificate of the lab's HTTPS (`up --tls`), which clients must trust; else none.
     #[serde(default)]
     pub ca: Option<PathBuf>,
+    /// HTTP Basic credentials for the cloud's printers over IPP (each printer's `cloudIppUri`),
+    /// for clients that cannot send a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipp_user: Option<IppUser>,
+}
+
+/// A user credential for printing to the cloud over IPP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IppUser {
+    pub username: String,
+    pub password: String,
 }
 
 /// Why `lab.json` could not be used. A missing file is not an error (there is no lab here); a
@@ -188,6 +199,10 @@ mod tests {
             printers: vec![],
             out: "out".into(),
             ca: Some("tls/ca.pem".into()),
+            ipp_user: Some(IppUser {
+                username: "lab-user".into(),
+                password: "p".into(),
+            }),
         };
         std::fs::write(dir.path().join(DISCOVERY_FILE), info.to_json()).unwrap();
         assert_eq!(LabInfo::read(dir.path()).unwrap(), Some(info));
@@ -224,10 +239,12 @@ mod tests {
                     share_id: format!("s{i}"),
                     refuses: Vec::new(),
                     ipp_uri: None,
+                    cloud_ipp_uri: None,
                 })
                 .collect(),
             out: "out".into(),
             ca: None,
+            ipp_user: None,
         };
         let (small, large) = (lab(1), lab(2000));
         small.write(dir.path()).unwrap();

@@ -19,6 +19,7 @@ use printlab_client::{ClientError, GraphClient};
 use printlab_cloud::serve::{ServeLimits, TlsConfig, health_router, serve};
 use printlab_cloud::{Cloud, CloudError, CloudOptions};
 use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
+use printlab_device::dns_sd::{AdvertisedPrinter, DnsSdResponder};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{
     self, FleetOptions, Link, PrinterHandle, RunningFleet, RuntimeError,
@@ -52,6 +53,8 @@ pub const ADMIN_SCOPES: [&str; 6] = [
 
 /// The user the ready-made token is for.
 pub const LAB_USER: &str = "lab-user@printlab.test";
+/// The lab user's name for IPP (its jobs are [`LAB_USER`]'s).
+const LAB_IPP_USER: &str = "lab-user";
 /// The administrator the lab acts as.
 pub const LAB_ADMIN: &str = "lab-admin@printlab.test";
 
@@ -90,6 +93,12 @@ pub enum LabError {
     NotReady { seconds: u64, names: String },
     #[error("printer {name:?} advertised, but Graph does not list it")]
     NotListed { name: String },
+    #[error("DNS-SD announces the printers' IPP Everywhere listener, and this lab has none")]
+    DnsSdWithoutIpp,
+    #[error(transparent)]
+    DnsSd(#[from] printlab_device::dns_sd::DnsSdError),
+    #[error("issuing the lab user's IPP credential: {0}")]
+    IppUser(#[from] printlab_cloud::infra::InfraServiceError),
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
@@ -160,6 +169,8 @@ pub struct LabOptions {
     pub allow_remote_webhooks: bool,
     /// Where the fleet's IPP Everywhere listener binds (`None`: no local IPP printers).
     pub ipp_listen: Option<SocketAddr>,
+    /// Announce each IPP Everywhere printer over DNS-SD (mDNS), where the listener listens.
+    pub dns_sd: bool,
 }
 
 /// HTTPS for a lab's cloud.
@@ -185,6 +196,10 @@ pub struct LabPrinter {
     /// The printer's IPP Everywhere URI on the lab's IPP listener, when it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipp_uri: Option<String>,
+    /// The printer's URI on the cloud's infrastructure printer: printing there over IPP makes
+    /// a Graph job (with the lab's IPP user credential, [`LabInfo::ipp_user`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_ipp_uri: Option<String>,
 }
 
 /// A running lab. Dropping it without [`Lab::shutdown`] leaves the tasks to the runtime.
@@ -204,7 +219,11 @@ pub struct Lab {
     pub data_dir: PathBuf,
     /// The HTTPS CA file clients must trust, when printlab created it (`up --tls`).
     pub ca_file: Option<PathBuf>,
+    /// The lab user's credential for the cloud's printers over IPP (HTTP Basic).
+    pub ipp_user: discovery::IppUser,
     fleet: RunningFleet,
+    /// The mDNS responder announcing the printers (`up --dns-sd`).
+    dns_sd: Option<DnsSdResponder>,
     spool: Spool,
     stop: CancellationToken,
     cloud_task: tokio::task::JoinHandle<Result<(), CloudError>>,
@@ -251,6 +270,7 @@ impl Lab {
             ..CloudOptions::default()
         };
         let cloud = Cloud::open_with(&data.join("cloud"), &cloud_url, cloud_options)?;
+        let infra = cloud.infra().clone();
         let graph_url = cloud.graph_base_url();
         let day = chrono::Duration::hours(24);
         let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -356,6 +376,27 @@ impl Lab {
                     .map(|p| p.uri.clone());
             }
         }
+        // Tools that cannot send a bearer token (CUPS 2.4's ipptool) print to the cloud's
+        // printers with HTTP Basic: the lab user's IPP credential, new at each start.
+        let ipp_user = infra.issue_user_credential(LAB_IPP_USER).await?;
+        for printer in &mut printers {
+            printer.cloud_ipp_uri = Some(infra.printer_uri(&printer.printer_id));
+        }
+        // Announced only once shared and ready, so a desktop that finds one can print at once.
+        let dns_sd = match (&fleet.ipp, options.dns_sd) {
+            (Some(ipp), true) => {
+                let announced: Vec<AdvertisedPrinter> = (ipp.printers.iter())
+                    .map(|p| AdvertisedPrinter {
+                        name: p.name.clone(),
+                        resource_path: p.resource_path.clone(),
+                        attributes: p.description.clone(),
+                    })
+                    .collect();
+                Some(DnsSdResponder::start(ipp.local_addr, &announced)?)
+            }
+            (None, true) => return Err(LabError::DnsSdWithoutIpp),
+            (_, false) => None,
+        };
         // The rules apply from here: the lab setting itself up is not the client under test.
         transport_faults.replace(options.transport_faults);
         shared.store(true, Ordering::Release);
@@ -369,11 +410,21 @@ impl Lab {
             out_dir,
             data_dir: options.data_dir,
             ca_file: options.tls.and_then(|tls| tls.ca_file),
+            ipp_user: discovery::IppUser {
+                username: ipp_user.username,
+                password: ipp_user.password,
+            },
             fleet,
+            dns_sd,
             spool,
             stop,
             cloud_task,
         })
+    }
+
+    /// The DNS-SD service names announced (`Office Laser 2F._ipp._tcp.local.`), when announcing.
+    pub fn dns_sd_services(&self) -> &[String] {
+        self.dns_sd.as_ref().map_or(&[], DnsSdResponder::services)
     }
 
     /// The dashboard's address, with the admin token in its fragment (`/#token=…`).
@@ -402,6 +453,7 @@ impl Lab {
             printers: self.printers.clone(),
             out: self.out_dir.clone(),
             ca: self.ca_file.clone(),
+            ipp_user: Some(self.ipp_user.clone()),
         };
         let at = |name: &str| {
             let path = self.data_dir.join(name);
@@ -416,6 +468,12 @@ impl Lab {
     /// Stops the devices (jobs in flight stay in the spool and resume on the next start), then
     /// the cloud, and flushes both stores.
     pub async fn shutdown(self) -> Result<(), LabError> {
+        if let Some(dns_sd) = self.dns_sd {
+            // The goodbyes take the printers off the desktops' lists before they stop answering.
+            tokio::task::spawn_blocking(move || dns_sd.shutdown())
+                .await
+                .ok();
+        }
         self.fleet.shutdown().await;
         self.spool.flush()?;
         self.stop.cancel();
@@ -513,6 +571,7 @@ async fn share_when_ready(
         out.push(LabPrinter {
             refuses: config.map(refusals::configured_rules).unwrap_or_default(),
             ipp_uri: None,
+            cloud_ipp_uri: None,
             name,
             printer_id,
             share_id,

@@ -96,6 +96,12 @@ impl Infra {
 
     /// Issues a device access token bound to `printer_id` (after the device proved who it is):
     /// the cloud's signed JWT, so it survives a restart of the cloud.
+    /// The printer's URI on the cloud's infrastructure printer (`ipp(s)://…`), for clients
+    /// that print to Universal Print over IPP.
+    pub fn printer_uri(&self, printer_id: &str) -> String {
+        self.state.printer_uri(printer_id)
+    }
+
     pub fn issue_device_token(&self, printer_id: &str) -> Result<String, InfraServiceError> {
         self.state.issue_token(printer_id, DEVICE_TOKEN_LIFETIME)
     }

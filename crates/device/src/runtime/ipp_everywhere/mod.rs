@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// One printer as the listener serves it: what a DNS-SD advertisement needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IppPrinter {
     /// The `printers.toml` name.
     pub name: String,
@@ -47,6 +47,9 @@ pub struct IppPrinter {
     pub uuid: String,
     /// `ipp://{listen address}{resource_path}`.
     pub uri: String,
+    /// Its Get-Printer-Attributes description as the listener started (DNS-SD's TXT record is
+    /// read off it, so browsing and asking never disagree).
+    pub description: Vec<Attribute>,
 }
 
 /// The fleet's IPP listener: where it listens and the printers it serves.
@@ -201,6 +204,7 @@ pub(super) fn start_ipp_listener(
             uri: format!("ipp://{local_addr}{resource_path}"),
             resource_path,
             uuid: format!("urn:uuid:{}", device_uuid(&config.name)),
+            description: Vec::new(),
         };
         infos.push(info.clone());
         served.insert(
@@ -231,6 +235,16 @@ pub(super) fn start_ipp_listener(
         started_at: chrono::Utc::now(),
         next_job: Mutex::new(next),
     });
+    let at_listener = Target {
+        service: &service,
+        host: local_addr.to_string(),
+        started_at: service.started_at,
+    };
+    for info in &mut infos {
+        if let Some(printer) = service.printers.values().find(|p| p.info.name == info.name) {
+            info.description = printer_description::printer_attributes(printer, &at_listener);
+        }
+    }
     let router = Router::new()
         .route("/ipp/print/{slug}", post(serve_request).get(printer_page))
         .route(

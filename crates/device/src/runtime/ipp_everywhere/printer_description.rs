@@ -517,6 +517,11 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
             Attribute::set("pwg-raster-document-type-supported", types),
         );
     }
+    let takes_urf = (config.capabilities.content_types.iter().flatten())
+        .any(|t| t.eq_ignore_ascii_case("image/urf"));
+    if takes_urf {
+        add(&mut attrs, urf_supported(config));
+    }
     if !snapshot.supplies.is_empty() {
         let supplies = &snapshot.supplies;
         let described = supplies.iter().enumerate().map(|(i, s)| {
@@ -649,4 +654,26 @@ fn state_message(snapshot: &crate::runtime::PrinterSnapshot) -> String {
         }
         _ => "Ready.".into(),
     }
+}
+
+/// `urf-supported` (Apple raster's capability keywords, which AirPrint clients and DNS-SD's
+/// `URF` key read): version, 8-bit gray and sRGB when colour, the resolutions, duplex with the
+/// back side as printed, and the most copies.
+fn urf_supported(config: &crate::config::PrinterConfig) -> Attribute {
+    let hardware = &config.hardware;
+    let mut keywords = vec!["V1.4".to_string(), "W8".to_string()];
+    if hardware.color {
+        keywords.push("SRGB24".into());
+    }
+    let dpis: Vec<String> = hardware.dpis.iter().map(u32::to_string).collect();
+    if !dpis.is_empty() {
+        keywords.push(format!("RS{}", dpis.join("-")));
+    }
+    if hardware.duplex {
+        keywords.push("DM1".into());
+    }
+    if let Some(copies) = &config.capabilities.copies_per_job {
+        keywords.push(format!("CP{}", copies.end.clamp(1, 999)));
+    }
+    Attribute::set("urf-supported", keywords.into_iter().map(Value::keyword))
 }
