@@ -26,6 +26,7 @@
 //!   (IPP bytes, or ipptool's plist read back with its IPP syntax).
 //! - [`request_check`]: what RFC 8011 asks of every request before its operation runs, so each
 //!   of our IPP servers refuses a malformed request alike.
+//! - [`requested_attributes`]: which attributes an answer carries, by name or group.
 //! - [`http`]: a reqwest client call and axum request/response types.
 
 pub mod codes;
@@ -37,6 +38,7 @@ mod ipptool_plist;
 pub mod model;
 pub mod printer_response;
 pub mod request_check;
+pub mod requested_attributes;
 #[cfg(feature = "transport")]
 pub mod stream;
 

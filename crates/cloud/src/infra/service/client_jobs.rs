@@ -10,7 +10,7 @@
 
 use super::credentials::ClientUser;
 use super::envelope::target_job_id;
-use super::printer_attributes::{Requested, get_printer_attributes};
+use super::printer_attributes::get_printer_attributes;
 use super::subscriptions::{cancel_subscription, create_subscriptions, get_notifications};
 use super::*;
 use crate::upload::{UploadCreator, UploadTarget};
@@ -21,6 +21,7 @@ use printlab_graph::{
 };
 use printlab_ipp::DocumentReader;
 use printlab_ipp::OutOfBand;
+use printlab_ipp::requested_attributes::RequestedAttributes;
 use printlab_mapping::graph_from_job_template;
 use tokio::io::AsyncReadExt;
 
@@ -416,7 +417,7 @@ async fn store_and_release(
 
 /// The job attributes a job-creating operation answers with (RFC 8011 §4.2.1.2).
 fn created_job_group(state: &Shared, job: &JobRecord) -> Group {
-    let mut group = client_job_group(state, job, &Requested::all());
+    let mut group = client_job_group(state, job, &RequestedAttributes::All);
     group.attributes.retain(|a| {
         matches!(
             a.name.as_str(),
@@ -634,7 +635,7 @@ fn no_value() -> Value {
 
 /// The job as a client sees it: its real state (a fetchable job is `processing`, as Graph
 /// says), its description and its template, filtered by `requested`.
-fn client_job_group(state: &Shared, job: &JobRecord, requested: &Requested) -> Group {
+fn client_job_group(state: &Shared, job: &JobRecord, requested: &RequestedAttributes) -> Group {
     let job_id = ipp_job_id(job).unwrap_or(0);
     let printer_uri = state.printer_uri(&job.printer_id);
     let owner = job
@@ -707,7 +708,7 @@ fn client_job_group(state: &Shared, job: &JobRecord, requested: &Requested) -> G
     attributes.extend(job_template_from_graph(&job.job.configuration).value);
     let mut group = Group::new(GroupTag::JOB);
     for attribute in attributes {
-        if requested.job(&attribute.name, &["job-id", "job-uri"]) {
+        if requested.job(&attribute.name) {
             group.push(attribute);
         }
     }
@@ -718,7 +719,11 @@ fn get_job_attributes(state: &Shared, printer_id: &str, message: &Message) -> Ou
     let job_id = target_job_id(message)?;
     let job = client_job(state, printer_id, job_id)?;
     let mut response = ok(message.request_id);
-    response.push_group(client_job_group(state, &job, &Requested::of(message)));
+    response.push_group(client_job_group(
+        state,
+        &job,
+        &RequestedAttributes::of(message, RequestedAttributes::All),
+    ));
     Ok(IppReply::new(response))
 }
 
@@ -744,11 +749,9 @@ fn get_jobs(state: &Shared, printer_id: &str, user: &ClientUser, message: &Messa
         .integer("limit")
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    let requested = if Requested::is_absent(message) {
-        Requested::job_defaults()
-    } else {
-        Requested::of(message)
-    };
+    // Without requested-attributes, Get-Jobs answers job-id and job-uri (RFC 8011 §4.2.6.1).
+    let requested =
+        RequestedAttributes::of(message, RequestedAttributes::named(&["job-id", "job-uri"]));
     let mut jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
     if which != "not-completed" {
         // Completed jobs newest first (RFC 8011 §4.2.6.2).

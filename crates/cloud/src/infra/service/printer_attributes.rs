@@ -2,6 +2,7 @@
 //! device's own attributes (Update/Get-Output-Device-Attributes) and Deregister-Output-Device.
 
 use super::*;
+use printlab_ipp::requested_attributes::RequestedAttributes;
 
 /// The operations a printer of the cloud serves: the client operations of PWG 5100.18's
 /// Infrastructure Printer (RFC 8011's required ones, Create-Job/Send-Document, Cancel-My-Jobs,
@@ -31,101 +32,6 @@ pub(super) const SUPPORTED_OPERATIONS: [Operation; 23] = [
     Operation::UPDATE_JOB_STATUS,
     Operation::UPDATE_OUTPUT_DEVICE_ATTRIBUTES,
 ];
-
-/// The job template attributes (RFC 8011 §5.2 and the PWG's), whose `-default`, `-supported`,
-/// `-ready` and `-database` printer attributes form the `job-template` group of
-/// requested-attributes; every other printer attribute is a `printer-description` one.
-const JOB_TEMPLATE: [&str; 22] = [
-    "copies",
-    "finishings",
-    "finishings-col",
-    "job-hold-until",
-    "job-priority",
-    "job-sheets",
-    "media",
-    "media-col",
-    "multiple-document-handling",
-    "number-up",
-    "orientation-requested",
-    "output-bin",
-    "page-ranges",
-    "pdf-fit-to-page",
-    "presentation-direction-number-up",
-    "print-color-mode",
-    "print-content-optimize",
-    "print-quality",
-    "print-rendering-intent",
-    "print-scaling",
-    "printer-resolution",
-    "sides",
-];
-
-fn is_job_template(name: &str) -> bool {
-    ["-default", "-supported", "-ready", "-database"]
-        .iter()
-        .filter_map(|suffix| name.strip_suffix(suffix))
-        .any(|base| JOB_TEMPLATE.contains(&base))
-}
-
-/// What `requested-attributes` asks for (RFC 8011 §4.2.5.1): everything when it is absent or
-/// says `all`, else the named attributes and groups.
-pub(super) struct Requested(Option<Vec<String>>);
-
-impl Requested {
-    pub fn of(message: &Message) -> Self {
-        let names: Option<Vec<String>> = message
-            .operation_attributes()
-            .attr("requested-attributes")
-            .map(|a| a.keywords().map(str::to_owned).collect());
-        Self(names.filter(|n| !n.iter().any(|k| k == "all")))
-    }
-
-    /// Everything.
-    pub fn all() -> Self {
-        Self(None)
-    }
-
-    /// Only the attributes an operation answers when nothing was asked for (Get-Jobs:
-    /// `job-id`, `job-uri`).
-    pub fn job_defaults() -> Self {
-        Self(Some(Vec::new()))
-    }
-
-    /// Whether a printer attribute is asked for.
-    pub fn printer(&self, name: &str) -> bool {
-        let Some(names) = &self.0 else {
-            return true;
-        };
-        names.iter().any(|n| {
-            n == name
-                || (n == "job-template" && is_job_template(name))
-                || (n == "printer-description" && !is_job_template(name))
-        })
-    }
-
-    /// Whether a job attribute is asked for (`job-template`, `job-description` or `all`
-    /// groups, or the name).
-    pub fn job(&self, name: &str, default_set: &[&str]) -> bool {
-        match &self.0 {
-            None => true,
-            Some(names) if names.is_empty() => default_set.contains(&name),
-            Some(names) => names.iter().any(|n| {
-                n == name
-                    || n == "job-description"
-                    || (n == "job-template" && JOB_TEMPLATE.contains(&name))
-            }),
-        }
-    }
-
-    /// Whether the request named attributes (Get-Jobs answers only `job-id` and `job-uri`
-    /// when it did not).
-    pub fn is_absent(message: &Message) -> bool {
-        message
-            .operation_attributes()
-            .attr("requested-attributes")
-            .is_none()
-    }
-}
 
 /// `printer-more-info`: where a person reads about the printer (its Graph resource).
 fn more_info(state: &Shared, printer_id: &str) -> String {
@@ -318,7 +224,7 @@ pub(super) fn get_printer_attributes(
     message: &Message,
 ) -> Outcome {
     let rec = printer_record(state, printer_id)?;
-    let requested = Requested::of(message);
+    let requested = RequestedAttributes::of(message, RequestedAttributes::All);
     let mut group = printer_description(state, &rec)?;
     group.attributes.retain(|a| requested.printer(&a.name));
     let mut response = ok(message.request_id);

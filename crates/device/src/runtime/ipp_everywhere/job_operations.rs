@@ -4,11 +4,12 @@
 
 use super::document_format::sniff;
 use super::job_description::{job_attributes, job_status};
-use super::printer_description::{printer_attributes, selected};
+use super::printer_description::printer_attributes;
 use super::{LocalPrinter, Refusal, Target};
 use crate::spool::{JobOrigin, JobRecord, NewJob};
 use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
+use printlab_ipp::requested_attributes::RequestedAttributes;
 use printlab_ipp::{
     Attribute, AttributeLookup, DocumentReader, Group, GroupTag, Message, StatusCode, Value,
 };
@@ -59,10 +60,10 @@ pub(super) fn get_printer_attributes(
     printer: &LocalPrinter,
     request: &Message,
 ) -> Message {
-    let requested = request.operation_attributes().attr("requested-attributes");
+    let requested = RequestedAttributes::of(request, RequestedAttributes::All);
     let attributes: Vec<Attribute> = printer_attributes(printer, target)
         .into_iter()
-        .filter(|a| selected(requested, &a.name))
+        .filter(|a| requested.printer(&a.name))
         .collect();
     let mut reply = request.reply(StatusCode::SUCCESSFUL_OK);
     reply.push_group(Group {
@@ -615,8 +616,7 @@ fn requested_job_attributes(
     target: &Target<'_>,
     printer: &LocalPrinter,
     record: &JobRecord,
-    requested: Option<&Attribute>,
-    default: &[&str],
+    requested: &RequestedAttributes,
 ) -> Vec<Attribute> {
     let message = target
         .service
@@ -625,18 +625,9 @@ fn requested_job_attributes(
         .ok()
         .and_then(|events| events.into_iter().rev().find(|e| !e.detail.is_empty()))
         .map(|e| e.detail);
-    let all = job_attributes(target, printer, record, message);
-    let template = ["copies", "media", "sides", "print-color-mode", "number-up"];
-    all.into_iter()
-        .filter(|a| match requested {
-            None => default.is_empty() || default.contains(&a.name.as_str()),
-            Some(requested) => requested.keywords().any(|kw| match kw {
-                "all" => true,
-                "job-template" => template.contains(&a.name.as_str()),
-                "job-description" => !template.contains(&a.name.as_str()),
-                other => other == a.name,
-            }),
-        })
+    job_attributes(target, printer, record, message)
+        .into_iter()
+        .filter(|a| requested.job(&a.name))
         .collect()
 }
 
@@ -646,8 +637,8 @@ pub(super) fn get_job_attributes(
     request: &Message,
 ) -> Result<Message, Refusal> {
     let record = named_job(target, printer, request)?;
-    let requested = request.operation_attributes().attr("requested-attributes");
-    let attributes = requested_job_attributes(target, printer, &record, requested, &[]);
+    let requested = RequestedAttributes::of(request, RequestedAttributes::All);
+    let attributes = requested_job_attributes(target, printer, &record, &requested);
     Ok(answer(request, Some(attributes), Vec::new()))
 }
 
@@ -689,11 +680,12 @@ pub(super) fn get_jobs(
         // Most recently ended first (RFC 8011 §4.2.6.1).
         jobs.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
     }
-    let requested = op.attr("requested-attributes");
+    // Without requested-attributes, Get-Jobs answers job-id and job-uri (RFC 8011 §4.2.6.1).
+    let requested =
+        RequestedAttributes::of(request, RequestedAttributes::named(&["job-id", "job-uri"]));
     let mut reply = request.reply(StatusCode::SUCCESSFUL_OK);
     for record in jobs.iter().take(limit) {
-        let attributes =
-            requested_job_attributes(target, printer, record, requested, &["job-id", "job-uri"]);
+        let attributes = requested_job_attributes(target, printer, record, &requested);
         reply.push_group(Group {
             tag: GroupTag::JOB,
             attributes,

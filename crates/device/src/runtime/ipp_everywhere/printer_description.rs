@@ -6,6 +6,7 @@
 use super::{LocalPrinter, Target};
 use crate::runtime::printer_attributes::{capability_attributes, make_and_model};
 use printlab_graph::PrinterProcessingState;
+use printlab_ipp::requested_attributes::JOB_TEMPLATE;
 use printlab_ipp::{Attribute, DateTime, Operation, OutOfBand, Value};
 
 /// The operations every printer of the listener serves, in `operations-supported`.
@@ -23,62 +24,6 @@ pub(super) const OPERATIONS: [Operation; 12] = [
     Operation::IDENTIFY_PRINTER,
     Operation::VALIDATE_DOCUMENT,
 ];
-
-/// Job template attributes (RFC 8011 §5.2, PWG 5100.7/5100.13): the base names whose
-/// `-default`, `-supported` and `-ready` attributes make the `job-template` group.
-const JOB_TEMPLATE: &[&str] = &[
-    "copies",
-    "finishings",
-    "finishings-col",
-    "job-hold-until",
-    "job-priority",
-    "job-sheets",
-    "media",
-    "media-col",
-    "multiple-document-handling",
-    "number-up",
-    "orientation-requested",
-    "output-bin",
-    "page-ranges",
-    "pages-per-subset",
-    "presentation-direction-number-up",
-    "print-color-mode",
-    "print-content-optimize",
-    "print-quality",
-    "print-rendering-intent",
-    "print-scaling",
-    "printer-resolution",
-    "sides",
-    "feed-orientation",
-    "media-source",
-    "media-type",
-    "media-color",
-    "job-account-id",
-    "job-accounting-user-id",
-];
-
-/// Whether `name` belongs to the `job-template` group of requested-attributes.
-pub(super) fn is_job_template(name: &str) -> bool {
-    ["-default", "-supported", "-ready"].iter().any(|suffix| {
-        name.strip_suffix(suffix)
-            .is_some_and(|base| JOB_TEMPLATE.contains(&base))
-    })
-}
-
-/// What a request for the printer's attributes names: every attribute, or those of the
-/// named groups and names (RFC 8011 §4.2.5.1, PWG 5100.7's `media-col-database`).
-pub(super) fn selected(requested: Option<&Attribute>, name: &str) -> bool {
-    let Some(requested) = requested else {
-        // The default is `all`.
-        return true;
-    };
-    requested.keywords().any(|kw| match kw {
-        "all" => true,
-        "printer-description" => !is_job_template(name) && name != "media-col-database",
-        "job-template" => is_job_template(name),
-        other => other == name,
-    })
-}
 
 /// Every attribute of the printer now; the caller filters by requested-attributes.
 pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec<Attribute> {
