@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use printlab_graph::{
-    PrintDocument, PrintJob, PrintOperationStatus, Printer, PrinterCapabilities, PrinterDefaults,
-    PrinterLocation, PrinterStatus,
+    PrintDocument, PrintJob, PrintJobConfiguration, PrintJobProcessingState, PrintJobStateDetail,
+    PrintJobStatus, PrintOperationStatus, Printer, PrinterCapabilities, PrinterDefaults,
+    PrinterLocation, PrinterStatus, UserIdentity,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -113,6 +114,53 @@ pub struct JobRecord {
     /// `acknowledgedDateTime` live in `job` itself.
     #[serde(default)]
     pub device: JobDeviceRecord,
+}
+
+impl JobRecord {
+    /// A job just created, `paused` with `uploadPending` until its document is stored: what
+    /// Graph's create-job and an IPP client's Create-Job or Print-Job both begin with.
+    pub fn awaiting_document(
+        printer_id: &str,
+        number: u64,
+        owner: &UserIdentity,
+        configuration: PrintJobConfiguration,
+        document_name: &str,
+    ) -> Self {
+        Self {
+            printer_id: printer_id.to_owned(),
+            job: PrintJob {
+                id: number.to_string(),
+                created_date_time: Utc::now(),
+                created_by: Some(owner.clone()),
+                configuration,
+                status: PrintJobStatus {
+                    state: PrintJobProcessingState::Paused,
+                    details: vec![PrintJobStateDetail::UploadPending],
+                    description: "The job is not a candidate for processing yet.".into(),
+                    is_acquired_by_printer: false,
+                },
+                is_fetchable: false,
+                redirected_from: None,
+                redirected_to: None,
+                error_code: None,
+                acknowledged_date_time: None,
+                documents: None,
+                tasks: None,
+            },
+            document: PrintDocument {
+                id: uuid::Uuid::new_v4().to_string(),
+                display_name: Some(document_name.to_owned()),
+                content_type: Some(String::new()),
+                size: 0,
+                uploaded_date_time: None,
+                downloaded_date_time: None,
+            },
+            owner_id: owner.id.clone().unwrap_or_default(),
+            document_stored: false,
+            declared_content_type: None,
+            device: JobDeviceRecord::default(),
+        }
+    }
 }
 
 /// The device-side progress of one job.

@@ -110,45 +110,14 @@ pub(super) async fn create_job<const SHARE: bool>(
         return Err(GraphError::conflict("The printer is not accepting jobs."));
     }
     let number = state.store.next_job_number()?;
-    let record = JobRecord {
-        printer_id: printer.printer.id.clone(),
-        job: PrintJob {
-            id: number.to_string(),
-            created_date_time: Utc::now(),
-            created_by: Some(UserIdentity {
-                id: Some(user_id.clone()),
-                display_name: Some(upn.split('@').next().unwrap_or(upn).to_string()),
-                ip_address: None,
-                user_principal_name: Some(upn.clone()),
-            }),
-            configuration,
-            status: PrintJobStatus {
-                state: PrintJobProcessingState::Paused,
-                details: vec![PrintJobStateDetail::UploadPending],
-                description: "The job is not a candidate for processing yet.".into(),
-                is_acquired_by_printer: false,
-            },
-            is_fetchable: false,
-            redirected_from: None,
-            redirected_to: None,
-            error_code: None,
-            acknowledged_date_time: None,
-            documents: None,
-            tasks: None,
-        },
-        document: PrintDocument {
-            id: uuid::Uuid::new_v4().to_string(),
-            display_name: Some(String::new()),
-            content_type: Some(String::new()),
-            size: 0,
-            uploaded_date_time: None,
-            downloaded_date_time: None,
-        },
-        owner_id: user_id.clone(),
-        document_stored: false,
-        declared_content_type: None,
-        device: Default::default(),
+    let owner = UserIdentity {
+        id: Some(user_id.clone()),
+        display_name: Some(upn.split('@').next().unwrap_or(upn).to_string()),
+        ip_address: None,
+        user_principal_name: Some(upn.clone()),
     };
+    let record =
+        JobRecord::awaiting_document(&printer.printer.id, number, &owner, configuration, "");
     state.store.put_job(&record)?;
     state.store.flush().await?;
     tracing::info!(printer = %record.printer_id, job = %record.job.id, "job created");

@@ -15,10 +15,7 @@ use super::subscriptions::{cancel_subscription, create_subscriptions, get_notifi
 use super::*;
 use crate::upload::{UploadCreator, UploadTarget};
 use bytes::Bytes;
-use printlab_graph::{
-    PrintDocument, PrintJob, PrintJobConfiguration, PrintJobStateDetail, PrintJobStatus,
-    UserIdentity,
-};
+use printlab_graph::{PrintJobConfiguration, PrintJobStateDetail, PrintJobStatus, UserIdentity};
 use printlab_ipp::DocumentReader;
 use printlab_ipp::OutOfBand;
 use printlab_ipp::requested_attributes::RequestedAttributes;
@@ -297,45 +294,19 @@ async fn new_job(
     accepted: &AcceptedJob,
 ) -> Result<JobRecord, Refusal> {
     let number = state.store.next_job_number().map_err(store_failed)?;
-    let record = JobRecord {
-        printer_id: printer_id.to_owned(),
-        job: PrintJob {
-            id: number.to_string(),
-            created_date_time: chrono::Utc::now(),
-            created_by: Some(UserIdentity {
-                id: Some(user.id.clone()),
-                display_name: Some(user.short_name().to_owned()),
-                ip_address: None,
-                user_principal_name: Some(user.upn.clone()),
-            }),
-            configuration: accepted.configuration.clone(),
-            status: PrintJobStatus {
-                state: PrintJobProcessingState::Paused,
-                details: vec![PrintJobStateDetail::UploadPending],
-                description: "The job is not a candidate for processing yet.".into(),
-                is_acquired_by_printer: false,
-            },
-            is_fetchable: false,
-            redirected_from: None,
-            redirected_to: None,
-            error_code: None,
-            acknowledged_date_time: None,
-            documents: None,
-            tasks: None,
-        },
-        document: PrintDocument {
-            id: uuid::Uuid::new_v4().to_string(),
-            display_name: Some(accepted.job_name.clone()),
-            content_type: Some(String::new()),
-            size: 0,
-            uploaded_date_time: None,
-            downloaded_date_time: None,
-        },
-        owner_id: user.id.clone(),
-        document_stored: false,
-        declared_content_type: None,
-        device: Default::default(),
+    let owner = UserIdentity {
+        id: Some(user.id.clone()),
+        display_name: Some(user.short_name().to_owned()),
+        ip_address: None,
+        user_principal_name: Some(user.upn.clone()),
     };
+    let record = JobRecord::awaiting_document(
+        printer_id,
+        number,
+        &owner,
+        accepted.configuration.clone(),
+        &accepted.job_name,
+    );
     state.store.put_job(&record).map_err(store_failed)?;
     state.store.flush().await.map_err(store_failed)?;
     tracing::info!(printer = %printer_id, job = %record.job.id, user = %user.upn, "job created over IPP");

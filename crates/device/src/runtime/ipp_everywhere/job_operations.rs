@@ -229,8 +229,26 @@ fn new_job(
     }
 }
 
-/// Reads the document into the job's spool record; gives the format it was stored as.
+/// Reads the document into the job's spool record; a document that cannot be read or stored
+/// aborts the job, saying why, so no job waits for bytes that will never come.
 async fn receive_document(
+    target: &Target<'_>,
+    printer: &LocalPrinter,
+    job: u32,
+    format: &str,
+    document_name: Option<&str>,
+    first: Vec<u8>,
+    document: &mut DocumentReader,
+) -> Result<(), Refusal> {
+    let received =
+        store_document(target, printer, job, format, document_name, first, document).await;
+    if let Err(refused) = &received {
+        abort_unreceived(target, printer, job, &refused.refusal.message);
+    }
+    received
+}
+
+async fn store_document(
     target: &Target<'_>,
     printer: &LocalPrinter,
     job: u32,
@@ -360,7 +378,7 @@ pub(super) async fn print_job(
     let record = new_job(target, printer, request, checked.configuration)?;
     let job = record.job_id;
     let document_name = request.operation_attributes().string("document-name");
-    if let Err(refused) = receive_document(
+    receive_document(
         target,
         printer,
         job,
@@ -369,11 +387,7 @@ pub(super) async fn print_job(
         first,
         document,
     )
-    .await
-    {
-        abort_unreceived(target, printer, job, &refused.refusal.message);
-        return Err(refused);
-    }
+    .await?;
     let record = ready(target, printer, job)?;
     Ok(answer(
         request,
@@ -465,7 +479,7 @@ pub(super) async fn send_document(
     };
     let job = record.job_id;
     let document_name = op.string("document-name");
-    if let Err(refused) = receive_document(
+    receive_document(
         target,
         printer,
         job,
@@ -474,11 +488,7 @@ pub(super) async fn send_document(
         first,
         document,
     )
-    .await
-    {
-        abort_unreceived(target, printer, job, &refused.refusal.message);
-        return Err(refused);
-    }
+    .await?;
     let record = if last {
         ready(target, printer, job)?
     } else {
