@@ -99,6 +99,11 @@ impl Engine {
         }
     }
 
+    /// No rule to match: requests pass untouched and unlogged.
+    pub fn is_idle(&self) -> bool {
+        self.compiled.is_empty()
+    }
+
     pub fn rules(&self) -> &FaultRules {
         &self.rules
     }

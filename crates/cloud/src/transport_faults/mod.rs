@@ -88,6 +88,10 @@ pub(crate) async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
+    // Without rules (the usual lab) a request pays neither the token check nor the log.
+    if faults.engine().is_idle() {
+        return next.run(request).await;
+    }
     let caller = faults.caller_of(&request);
     let decision = faults
         .engine()

@@ -140,18 +140,20 @@ impl Webhooks {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<SubscriptionRecord>, StoreError> {
-        self.expire_due();
-        match self.tree.get(id.as_bytes())? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt { tree: TREE, source }),
-            None => Ok(None),
+        let Some(bytes) = self.tree.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let record: SubscriptionRecord = serde_json::from_slice(&bytes)
+            .map_err(|source| StoreError::Corrupt { tree: TREE, source })?;
+        if record.expiration_date_time <= chrono::Utc::now() {
+            self.remove_expired(record);
+            return Ok(None);
         }
+        Ok(Some(record))
     }
 
     pub fn list(&self) -> Result<Vec<SubscriptionRecord>, StoreError> {
-        self.expire_due();
-        self.all()
+        self.live()
     }
 
     fn all(&self) -> Result<Vec<SubscriptionRecord>, StoreError> {
@@ -207,8 +209,7 @@ impl Webhooks {
         odata_type: &str,
         id: &str,
     ) {
-        self.expire_due();
-        let Ok(subscriptions) = self.all() else {
+        let Ok(subscriptions) = self.live() else {
             tracing::warn!(%resource, "cannot read the subscriptions; no notification sent");
             return;
         };
@@ -247,28 +248,37 @@ impl Webhooks {
         ));
     }
 
-    /// Removes the subscriptions past their expiry, each with a `subscriptionRemoved`
-    /// lifecycle notification when it named a lifecycle URL.
-    fn expire_due(&self) {
+    /// The subscriptions not yet expired, read in one pass that removes the expired ones.
+    fn live(&self) -> Result<Vec<SubscriptionRecord>, StoreError> {
         let now = chrono::Utc::now();
-        let Ok(all) = self.all() else { return };
-        for subscription in all.into_iter().filter(|s| s.expiration_date_time <= now) {
-            if !matches!(self.tree.remove(subscription.id.as_bytes()), Ok(Some(_))) {
-                continue;
-            }
-            tracing::info!(subscription = %subscription.id, "subscription expired and was removed");
-            if let Some(url) = subscription.lifecycle_notification_url.clone() {
-                let body = serde_json::json!({
-                    "value": [{
-                        "subscriptionId": subscription.id,
-                        "subscriptionExpirationDateTime": subscription.expiration_date_time,
-                        "tenantId": delivery::TENANT_ID,
-                        "clientState": subscription.client_state,
-                        "lifecycleEvent": "subscriptionRemoved",
-                    }],
-                });
-                self.send(subscription.id, url, body);
-            }
+        let (live, expired): (Vec<_>, Vec<_>) = self
+            .all()?
+            .into_iter()
+            .partition(|s| s.expiration_date_time > now);
+        for subscription in expired {
+            self.remove_expired(subscription);
+        }
+        Ok(live)
+    }
+
+    /// Removes an expired subscription, with a `subscriptionRemoved` lifecycle notification
+    /// when it named a lifecycle URL.
+    fn remove_expired(&self, subscription: SubscriptionRecord) {
+        if !matches!(self.tree.remove(subscription.id.as_bytes()), Ok(Some(_))) {
+            return;
+        }
+        tracing::info!(subscription = %subscription.id, "subscription expired and was removed");
+        if let Some(url) = subscription.lifecycle_notification_url.clone() {
+            let body = serde_json::json!({
+                "value": [{
+                    "subscriptionId": subscription.id,
+                    "subscriptionExpirationDateTime": subscription.expiration_date_time,
+                    "tenantId": delivery::TENANT_ID,
+                    "clientState": subscription.client_state,
+                    "lifecycleEvent": "subscriptionRemoved",
+                }],
+            });
+            self.send(subscription.id, url, body);
         }
     }
 
@@ -284,7 +294,8 @@ impl Webhooks {
         let webhooks = self.clone();
         runtime.spawn(async move {
             tokio::time::sleep(wait + Duration::from_millis(10)).await;
-            webhooks.expire_due();
+            // Removing is what matters here; a store error shows at the next read.
+            let _ = webhooks.live();
         });
     }
 }

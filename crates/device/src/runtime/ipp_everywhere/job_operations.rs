@@ -472,11 +472,7 @@ pub(super) async fn send_document(
         ));
     }
     let asked = op.string("document-format");
-    let (first, format) = match document_head(printer, target, asked, document).await {
-        Ok(head) => head,
-        // No data with last-document true closes the job with what it has: nothing.
-        Err(refused) => return Err(refused),
-    };
+    let (first, format) = document_head(printer, target, asked, document).await?;
     let job = record.job_id;
     let document_name = op.string("document-name");
     receive_document(
