@@ -1,6 +1,7 @@
 //! `printlab devices`: run the fleet of `printers.toml` against an INFRA service, with the
 //! control API on loopback; `printlab devices fault NAME KIND` raises and clears faults through
-//! it, `printlab devices pause|resume NAME` pauses and resumes a printer.
+//! it, `printlab devices pause|resume NAME` pauses and resumes a printer, `media`, `supply`
+//! and `sample-page` press the front panel's other buttons.
 
 use super::connect::ControlArgs;
 use super::output::{out, outln};
@@ -100,6 +101,30 @@ enum DevicesAction {
         #[command(flatten)]
         control: ControlArgs,
     },
+    /// Load a full stack of another paper into a tray: `media NAME tray-1 iso_a4_210x297mm`
+    /// (Graph or PWG name of a size the printer prints).
+    Media {
+        printer: String,
+        tray: String,
+        media_size: String,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Set a supply's level in percent: `supply NAME "Black Toner" 5` (at or under its low mark
+    /// the printer warns, at 0 it stops).
+    Supply {
+        printer: String,
+        supply: String,
+        percent: u8,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Print the printer's sample page (one of its own jobs, never sent to the service).
+    SamplePage {
+        printer: String,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
 }
 
 pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
@@ -140,7 +165,7 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
                     )
                 }
             };
-            runtime.block_on(send_control(&access, method, &path))
+            runtime.block_on(send_control(&access, method, &path, None))
         }
         Some(DevicesAction::Pause { printer, control }) => {
             let path = format!("{}/pause", percent_encode(&printer));
@@ -148,6 +173,7 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
                 &control.access()?,
                 reqwest::Method::POST,
                 &path,
+                None,
             ))
         }
         Some(DevicesAction::Resume { printer, control }) => {
@@ -156,25 +182,76 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<()> {
                 &control.access()?,
                 reqwest::Method::POST,
                 &path,
+                None,
+            ))
+        }
+        Some(DevicesAction::Media {
+            printer,
+            tray,
+            media_size,
+            control,
+        }) => {
+            let path = format!(
+                "{}/trays/{}",
+                percent_encode(&printer),
+                percent_encode(&tray)
+            );
+            let body = serde_json::json!({ "mediaSize": media_size });
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::PUT,
+                &path,
+                Some(body),
+            ))
+        }
+        Some(DevicesAction::Supply {
+            printer,
+            supply,
+            percent,
+            control,
+        }) => {
+            let path = format!(
+                "{}/supplies/{}",
+                percent_encode(&printer),
+                percent_encode(&supply)
+            );
+            let body = serde_json::json!({ "level": percent });
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::PUT,
+                &path,
+                Some(body),
+            ))
+        }
+        Some(DevicesAction::SamplePage { printer, control }) => {
+            let path = format!("{}/sample-page", percent_encode(&printer));
+            runtime.block_on(send_control(
+                &control.access()?,
+                reqwest::Method::POST,
+                &path,
+                None,
             ))
         }
         None => runtime.block_on(run_fleet(args.run)),
     }
 }
 
-/// Sends one request to `/control/printers/{path}` and prints the answer.
+/// Sends one request to `/control/printers/{path}` (with `body` as JSON) and prints the answer.
 async fn send_control(
     access: &discovery::ControlAccess,
     method: reqwest::Method,
     path: &str,
+    body: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
     let url = format!(
         "{}/control/printers/{path}",
         access.url.trim_end_matches('/')
     );
-    let answer = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(&access.token)
+    let mut request = (reqwest::Client::new().request(method, &url)).bearer_auth(&access.token);
+    if let Some(body) = &body {
+        request = request.json(body);
+    }
+    let answer = request
         .send()
         .await
         .with_context(|| format!("reaching the control API at {url}"))?;

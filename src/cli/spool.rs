@@ -90,7 +90,7 @@ pub fn run(dir: &Path, command: SpoolCommand) -> anyhow::Result<()> {
                     r.progress.impressions_completed,
                     r.updated_at.format("%Y-%m-%d %H:%M:%S"),
                     if r.origin == JobOrigin::LocalIpp {
-                        "  (local IPP)"
+                        "  (local: not through the service)"
                     } else {
                         ""
                     },

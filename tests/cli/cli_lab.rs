@@ -115,6 +115,19 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
         ],
         "no tray named tray-9",
     );
+    refused(
+        &["devices", "media", "Mono Test", "tray-9", "A4"],
+        "no tray named tray-9",
+    );
+    refused(
+        &["devices", "supply", "Mono Test", "Cyan Ink", "5"],
+        "no supply named Cyan Ink",
+    );
+    // The sample page is one of the printer's own jobs: it prints, and Graph never hears of it.
+    let sample: serde_json::Value =
+        serde_json::from_str(&run(&["devices", "sample-page", "Mono Test"])).unwrap();
+    assert_eq!(sample["origin"], "localIpp", "{sample}");
+    assert_eq!(sample["document"]["format"], "application/pdf", "{sample}");
 
     // The example scopes of `token --help`, minted as the help says, are enough to list printers.
     let help = run(&["token", "--help"]);

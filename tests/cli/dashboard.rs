@@ -1,12 +1,13 @@
-//! The lab's dashboard in a real headless Chromium (`cdp.rs`), against `printlab up` in a child
+//! The lab's dashboard in a real headless Chromium (`printlab_testkit::browser`), against `printlab up` in a child
 //! process: the page is public and its data is not (401 without a token, 403 with the user's);
 //! the fleet renders; a job printed through Graph appears live with its thumbnails; a jam raised
 //! by clicking the front panel's button stops a job mid-print, which Graph then shows
-//! `stopped`; clearing it from the page completes the job with every sheet exactly once.
+//! `stopped`; clearing it from the page completes the job with every sheet exactly once; the
+//! front panel's other buttons load paper, set a supply's level and print a sample page.
 //! Screenshots of each step go to `target/tmp/dashboard-screenshots/`.
 
-use super::cdp::Browser;
 use super::cli_e2e::{MONO, Up, job_id_of, print_args, up_with};
+use printlab_testkit::browser::Browser;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -18,10 +19,19 @@ use std::time::{Duration, Instant};
 fn fleet() -> String {
     let slow = printlab_testkit_fleet::ONE_PRINTER
         .replace(r#"name = "Lab""#, r#"name = "Slow Test""#)
-        .replace("pages_per_minute = 600\n", "pages_per_minute = 20\n");
+        .replace("pages_per_minute = 600\n", "pages_per_minute = 20\n")
+        .replace(
+            "copies = { min = 1, max = 9 }\n",
+            "copies = { min = 1, max = 9 }\ninput_bins = [\"tray-1\"]\n",
+        )
+        .replace(
+            r#"media = [{ size = "A4","#,
+            r#"media = [{ size = "A5", margins = { top = 4, bottom = 4, left = 4, right = 4 } }, { size = "A4","#,
+        );
     format!(
         "{MONO}{slow}\n[[printer.supplies]]\nname = \"Black Toner\"\nkind = \"toner\"\n\
-         color = \"#000000\"\nlevel = 80\nlow = 10\n"
+         color = \"#000000\"\nlevel = 80\nlow = 10\n\n[[printer.trays]]\nname = \"tray-1\"\n\
+         media_size = \"A4\"\ncapacity = 500\nlevel = 400\n"
     )
 }
 
@@ -266,4 +276,96 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
     );
     browser.eval("document.getElementById('matrix').scrollIntoView()");
     browser.screenshot(&shots.join("5-matrix.png"));
+
+    // The front panel's other buttons. Other paper in a tray: the tray is full of it.
+    let tray_row = "#panel-trays tr[data-tray=\"tray-1\"]";
+    browser.click("[data-printer=\"Slow Test\"] button");
+    browser.eval(&format!(
+        "document.querySelector('{tray_row} select').value = 'A5'"
+    ));
+    browser.click(&format!("{tray_row} button[data-action=\"load\"]"));
+    browser.wait_for(
+        "tray-1 full of A5",
+        &format!(
+            "document.querySelector('{tray_row} .loaded')?.textContent === 'A5, 500 of 500 sheets' && \
+             document.querySelector('[data-printer=\"Slow Test\"] li[title=\"tray-1: A5\"]') !== null"
+        ),
+        Duration::from_secs(30),
+    );
+    // A supply set low warns, in Graph too; at 0 the printer stops; refilled it is idle again.
+    let supply_row = "#panel-supplies tr[data-supply=\"Black Toner\"]";
+    let set_level = |browser: &mut Browser, level: u8| {
+        browser.eval(&format!(
+            "document.querySelector('{supply_row} input').value = '{level}'"
+        ));
+        browser.click(&format!("{supply_row} button[data-action=\"set-level\"]"));
+    };
+    let slow_card = "[data-printer=\"Slow Test\"]";
+    set_level(&mut browser, 5);
+    browser.wait_for(
+        "toner low on the card",
+        &format!(
+            "document.querySelector('{slow_card} .reasons')?.textContent.includes('toner low') && \
+             document.querySelector('{slow_card}').dataset.state === 'idle'"
+        ),
+        Duration::from_secs(30),
+    );
+    wait_for_graph_detail(&up, "Slow Test", "tonerLow");
+    set_level(&mut browser, 0);
+    browser.wait_for(
+        "toner empty stops the printer",
+        &format!(
+            "document.querySelector('{slow_card} .reasons')?.textContent.includes('toner empty') && \
+             document.querySelector('{slow_card}').dataset.state === 'stopped'"
+        ),
+        Duration::from_secs(30),
+    );
+    wait_for_graph_detail(&up, "Slow Test", "tonerEmpty");
+    browser.screenshot(&shots.join("6-front-panel.png"));
+    set_level(&mut browser, 80);
+    browser.wait_for(
+        "a full toner, idle again",
+        &format!(
+            "document.querySelector('{slow_card}').dataset.state === 'idle' && \
+             !document.querySelector('{slow_card} .reasons')"
+        ),
+        Duration::from_secs(30),
+    );
+    // The sample page: one of the printer's own jobs, printed and shown like any other.
+    browser.click("[data-printer=\"Mono Test\"] button");
+    browser.click("#panel-sample");
+    let queued = browser.wait_for(
+        "the sample page, queued",
+        "(() => { const m = document.getElementById('panel-result').textContent\
+         .match(/^Sample page queued as job #(\\d+)$/); return m ? m[1] : null; })()",
+        Duration::from_secs(30),
+    );
+    let sample_row = format!("[data-job=\"Mono Test/{}\"]", queued.as_str().unwrap());
+    browser.wait_for(
+        "the sample page, printed",
+        &format!("document.querySelector('{sample_row}')?.dataset.state === 'completed'"),
+        Duration::from_secs(30),
+    );
+    browser.click(&format!("{sample_row} button[data-show-output]"));
+    assert_eq!(loaded_thumbnails(&mut browser, 1).len(), 1);
+    browser.eval("document.getElementById('panel').scrollIntoView()");
+    browser.screenshot(&shots.join("7-sample-page.png"));
+}
+
+/// Waits until Graph lists `detail` among the printer's status details.
+#[track_caller]
+fn wait_for_graph_detail(up: &Up, printer: &str, detail: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed: Value = serde_json::from_str(&up.ok(&["printers", "--json"])).unwrap();
+        let shown = (listed.as_array().unwrap().iter())
+            .find(|p| p["name"] == printer)
+            .cloned()
+            .unwrap();
+        if (shown["details"].as_array().unwrap().iter()).any(|d| d == detail) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {detail}: {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -1,7 +1,6 @@
 //! The `printlab` binary as a person runs it (`env!("CARGO_BIN_EXE_printlab")`, which only the
 //! root package's tests have), and the client's resumable uploader in a killed child process.
 
-mod cdp;
 mod cli_e2e;
 mod cli_exit;
 mod cli_job_options;

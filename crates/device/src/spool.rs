@@ -50,6 +50,8 @@ pub enum SpoolError {
     SizeMismatch { expected: u64, received: u64 },
     #[error("the document of job {job} is complete; no more bytes are accepted")]
     DocumentComplete { job: u32 },
+    #[error("every local job id ({}..={}) has been used", LOCAL_JOB_IDS.start(), LOCAL_JOB_IDS.end())]
+    LocalJobIdsUsedUp,
 }
 
 /// Progress as the device reports it (`job-media-sheets-completed`,
@@ -90,8 +92,9 @@ pub enum JobOrigin {
     /// Fetched from the service (INFRA / Universal Print); the id is the service's.
     #[default]
     Service,
-    /// Sent straight to the printer's IPP Everywhere endpoint; the id is the printer's own,
-    /// from [`LOCAL_JOB_IDS`], and nothing about it goes to the service.
+    /// Printed at the printer itself: sent straight to its IPP Everywhere endpoint, or its front
+    /// panel's sample page. The id is the printer's own, from [`LOCAL_JOB_IDS`], and nothing
+    /// about it goes to the service.
     LocalIpp,
 }
 
@@ -579,6 +582,41 @@ impl Spool {
     }
 
     /// Every job of every printer, ordered by printer then job id.
+    /// A new job of the printer's own (IPP client or front panel), with the next id of the
+    /// fleet's local sequence. The sequence is a counter in the spool, so ids are never given
+    /// twice, across restarts too; a spool from before the counter starts it after its highest
+    /// local job.
+    pub fn create_local_job(&self, printer: &str, new: NewJob) -> Result<JobRecord, SpoolError> {
+        const NEXT_LOCAL_JOB: &[u8] = b"next-local-job";
+        let first = match self.identity.get(NEXT_LOCAL_JOB)? {
+            Some(_) => *LOCAL_JOB_IDS.start(),
+            None => (self.jobs()?.iter())
+                .filter(|r| r.origin == JobOrigin::LocalIpp)
+                .map(|r| r.job_id.saturating_add(1))
+                .max()
+                .unwrap_or(*LOCAL_JOB_IDS.start()),
+        };
+        let mut taken = None;
+        self.identity.fetch_and_update(NEXT_LOCAL_JOB, |kept| {
+            let id =
+                (kept.and_then(|b| <[u8; 4]>::try_from(b).ok())).map_or(first, u32::from_be_bytes);
+            taken = Some(id);
+            Some(id.saturating_add(1).to_be_bytes().to_vec())
+        })?;
+        let id = taken.expect("fetch_and_update runs its closure");
+        if !LOCAL_JOB_IDS.contains(&id) {
+            return Err(SpoolError::LocalJobIdsUsedUp);
+        }
+        self.create_job(
+            printer,
+            id,
+            NewJob {
+                origin: JobOrigin::LocalIpp,
+                ..new
+            },
+        )
+    }
+
     pub fn jobs(&self) -> Result<Vec<JobRecord>, SpoolError> {
         self.jobs
             .iter()
@@ -878,6 +916,32 @@ mod tests {
     }
 
     #[test]
+    fn local_job_ids_follow_the_highest_local_job_and_are_never_given_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = || NewJob {
+            origin: JobOrigin::LocalIpp,
+            ..NewJob::default()
+        };
+        let first = *LOCAL_JOB_IDS.start();
+        {
+            let s = Spool::open(dir.path()).unwrap();
+            // A spool from before the counter: its highest local job sets where ids go on.
+            s.create_job("P", first + 6, local()).unwrap();
+            s.create_job("P", 3, NewJob::default()).unwrap();
+            assert_eq!(s.create_local_job("P", local()).unwrap().job_id, first + 7);
+            let other = s.create_local_job("Q", local()).unwrap();
+            assert_eq!(
+                (other.job_id, other.origin),
+                (first + 8, JobOrigin::LocalIpp)
+            );
+            s.flush().unwrap();
+        }
+        let s = Spool::open(dir.path()).unwrap();
+        s.gc(Utc::now() + chrono::Duration::hours(1)).unwrap();
+        assert_eq!(s.create_local_job("P", local()).unwrap().job_id, first + 9);
+    }
+
+    #[test]
     fn identity_survives_reopen_and_corruption_is_reported_not_panicked() {
         let dir = tempfile::tempdir().unwrap();
         let id = DeviceIdentity {
@@ -923,6 +987,7 @@ mod tests {
                     },
                 )]
                 .into(),
+                media: [("tray-1".to_string(), "A5".to_string())].into(),
             },
         };
         {

@@ -17,6 +17,7 @@
 //! in `printlab-testkit-fleet` (`crates/testkit/fleet`), which builds on this one.
 
 pub mod bench_targets;
+pub mod browser;
 mod cloud;
 mod graph;
 pub mod ipp;

@@ -151,6 +151,16 @@ pub struct PrinterConfig {
     pub misprint: Misprint,
 }
 
+impl PrinterConfig {
+    /// The Graph media size a job that names none prints on: the declared default, else the
+    /// first size the hardware lists, else A4.
+    pub fn default_media_size(&self) -> String {
+        (self.defaults.media_size.clone())
+            .or_else(|| (self.hardware.media.first()).map(|m| m.size.graph_name.to_string()))
+            .unwrap_or_else(|| "A4".into())
+    }
+}
+
 /// The whole fleet, in file order.
 #[derive(Debug, Clone)]
 pub struct Fleet {

@@ -86,9 +86,13 @@ pub struct SupplyLevel {
 }
 
 /// The levels now, by tray and supply name, as the spool keeps them. Only trays with a level
-/// and supplies that are used up appear.
+/// appear in `trays`, and only trays whose paper a person changed in `media`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Levels {
     pub trays: BTreeMap<String, u64>,
     pub supplies: BTreeMap<String, SupplyLevel>,
+    /// Graph media size name loaded in a tray, where it is not what `printers.toml` declares;
+    /// absent in spools written before media could be changed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub media: BTreeMap<String, String>,
 }

@@ -134,6 +134,8 @@ pub enum EngineError {
     NotActive(u32),
     #[error("the printer has no tray named {0}")]
     UnknownTray(String),
+    #[error("the printer has no supply named {0}")]
+    UnknownSupply(String),
 }
 
 /// Why a document did not interpret.
@@ -171,6 +173,9 @@ pub struct Engine {
     trays: Vec<Tray>,
     /// Sheets in each of `trays` now.
     tray_levels: Vec<Option<u64>>,
+    /// The media size `printers.toml` loads in each of `trays`, so only a person's change of
+    /// paper is kept across a restart.
+    declared_media: Vec<String>,
     supplies: Vec<Supply>,
     /// Level of each of `supplies` now.
     supply_levels: Vec<SupplyLevel>,
@@ -197,6 +202,7 @@ impl Engine {
             last_activity: None,
             trays: Vec::new(),
             tray_levels: Vec::new(),
+            declared_media: Vec::new(),
             supplies: Vec::new(),
             supply_levels: Vec::new(),
         }
@@ -206,6 +212,7 @@ impl Engine {
     /// levels the spool kept, [`Engine::restore`]).
     pub fn with_consumables(mut self, trays: Vec<Tray>, supplies: Vec<Supply>) -> Self {
         self.tray_levels = trays.iter().map(|t| t.level).collect();
+        self.declared_media = trays.iter().map(|t| t.media_size.clone()).collect();
         self.supply_levels = supplies
             .iter()
             .map(|s| SupplyLevel {
@@ -439,6 +446,65 @@ impl Engine {
         Ok(())
     }
 
+    /// Loads a full stack of `media_size` (a Graph name) into a declared tray, as a person
+    /// changing its paper. A job waiting on that tray for paper goes on at `now`.
+    pub fn load_media(
+        &mut self,
+        tray: &str,
+        media_size: &str,
+        now: Duration,
+    ) -> Result<(), EngineError> {
+        let index = (self.trays.iter().position(|t| t.name == tray))
+            .ok_or_else(|| EngineError::UnknownTray(tray.to_string()))?;
+        let loaded = &mut self.trays[index];
+        loaded.media_size = media_size.to_string();
+        if let Some(level) = &mut self.tray_levels[index] {
+            *level = loaded.capacity;
+        }
+        self.end_media_empty_if_fed(now);
+        Ok(())
+    }
+
+    /// Sets a supply's level, as a person fitting a part-used cartridge: at or under its low
+    /// mark the printer warns, at 0 it stops as for a used-up supply, above 0 an empty fault of
+    /// its kind ends unless another supply of that kind is still empty.
+    pub fn set_supply_level(
+        &mut self,
+        name: &str,
+        percent: u8,
+        now: Duration,
+    ) -> Result<(), EngineError> {
+        let index = (self.supplies.iter().position(|s| s.name == name))
+            .ok_or_else(|| EngineError::UnknownSupply(name.to_string()))?;
+        let percent = percent.min(100);
+        self.supply_levels[index] = SupplyLevel {
+            percent,
+            sheets_into_percent: 0,
+        };
+        let toner = self.supplies[index].is_toner();
+        let fault = if toner {
+            Fault::TonerEmpty
+        } else {
+            Fault::MarkerSupplyEmpty
+        };
+        let kind_still_empty =
+            (self.supplies()).any(|(s, level)| level == 0 && s.is_toner() == toner);
+        if kind_still_empty {
+            self.raise_now(fault, now);
+        } else if self.present.remove(&fault) {
+            self.feed_again_at(now);
+        }
+        Ok(())
+    }
+
+    /// Paper-out ends by itself once the job's tray holds paper again.
+    fn end_media_empty_if_fed(&mut self, now: Duration) {
+        let fed = self.paper_left != Some(0) && !self.active_tray_empty();
+        if fed && self.present.remove(&Fault::MediaEmpty) {
+            self.feed_again_at(now);
+        }
+    }
+
     fn raise(&mut self, fault: Fault, at: Duration, events: &mut Vec<EngineEvent>) {
         if self.present.insert(fault) {
             events.push(EngineEvent::Stopped {
@@ -608,13 +674,21 @@ impl Engine {
             .filter_map(|(t, level)| Some((t.name.clone(), level?)))
             .collect();
         let supplies = (self.supplies.iter().zip(&self.supply_levels))
-            .filter(|(s, _)| s.sheets_per_percent.is_some())
+            .filter(|(s, level)| s.sheets_per_percent.is_some() || level.percent != s.level)
             .map(|(s, level)| (s.name.clone(), *level))
+            .collect();
+        let media = (self.trays.iter().zip(&self.declared_media))
+            .filter(|(t, declared)| t.media_size != **declared)
+            .map(|(t, _)| (t.name.clone(), t.media_size.clone()))
             .collect();
         FaultMemory {
             present: self.present.iter().copied().collect(),
             cover_opened: self.cover_opened,
-            levels: Levels { trays, supplies },
+            levels: Levels {
+                trays,
+                supplies,
+                media,
+            },
         }
     }
 
@@ -633,9 +707,12 @@ impl Engine {
         if self.present.contains(&Fault::MediaEmpty) && self.paper_left.is_some() {
             self.paper_left = Some(0);
         }
-        for (tray, level) in self.trays.iter().zip(&mut self.tray_levels) {
+        for (tray, level) in self.trays.iter_mut().zip(&mut self.tray_levels) {
             if let (Some(now), Some(kept)) = (level.as_mut(), memory.levels.trays.get(&tray.name)) {
                 *now = (*kept).min(tray.capacity);
+            }
+            if let Some(loaded) = memory.levels.media.get(&tray.name) {
+                tray.media_size = loaded.clone();
             }
         }
         for (supply, level) in self.supplies.iter().zip(&mut self.supply_levels) {

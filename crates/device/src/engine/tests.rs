@@ -731,3 +731,68 @@ fn a_pause_holds_the_sheet_in_the_engine_until_resumed_then_keeps_the_pace() {
     assert_eq!(sheets(&e.advance(32 * S)), vec![3]);
     assert_eq!(e.active_job(), None);
 }
+
+#[test]
+fn loading_paper_into_the_empty_tray_goes_on_with_the_job_and_the_change_survives_a_restart() {
+    let consumables = || (vec![tray("tray-1", "A4", Some(2))], vec![toner(50, 10)]);
+    let (trays, supplies) = consumables();
+    let mut e = Engine::new(fast(), FaultSpec::default()).with_consumables(trays, supplies);
+    assert_eq!(
+        e.load_media("tray-9", "A5", Duration::ZERO),
+        Err(EngineError::UnknownTray("tray-9".into()))
+    );
+    e.start_job(1, work(4), 0, Duration::ZERO).unwrap();
+    e.select_tray(None, Some("A4"));
+    assert_eq!(sheets(&e.advance(Duration::ZERO)), [1, 2]);
+    assert_eq!(e.status().faults, [Fault::MediaEmpty]);
+    // A full stack of other paper: the tray is full, paper-out ends, the job goes on.
+    e.load_media("tray-1", "A5", Duration::ZERO).unwrap();
+    assert!(e.status().faults.is_empty());
+    assert_eq!(
+        e.trays().next().map(|(t, l)| (t.media_size.as_str(), l)),
+        Some(("A5", Some(10)))
+    );
+    assert_eq!(sheets(&e.advance(Duration::ZERO)), [3, 4]);
+
+    let kept = e.memory();
+    assert_eq!(kept.levels.media["tray-1"], "A5");
+    let (trays, supplies) = consumables();
+    let mut restarted = Engine::new(fast(), FaultSpec::default()).with_consumables(trays, supplies);
+    restarted.restore(&kept);
+    assert_eq!(restarted.trays().next().unwrap().0.media_size, "A5");
+    // Loading the declared paper again leaves nothing to remember.
+    restarted
+        .load_media("tray-1", "A4", Duration::ZERO)
+        .unwrap();
+    assert!(restarted.memory().levels.media.is_empty());
+}
+
+#[test]
+fn a_supply_set_low_warns_set_to_zero_stops_and_set_again_prints_on() {
+    let mut e = Engine::new(fast(), FaultSpec::default()).with_consumables(
+        Vec::new(),
+        vec![Supply {
+            sheets_per_percent: None,
+            ..toner(80, 10)
+        }],
+    );
+    assert_eq!(
+        e.set_supply_level("Cyan Ink", 5, Duration::ZERO),
+        Err(EngineError::UnknownSupply("Cyan Ink".into()))
+    );
+    e.set_supply_level("Black Toner", 5, Duration::ZERO)
+        .unwrap();
+    assert_eq!(e.status().ipp_reasons(), ["toner-low"]);
+    e.start_job(1, work(3), 0, Duration::ZERO).unwrap();
+    e.set_supply_level("Black Toner", 0, Duration::ZERO)
+        .unwrap();
+    assert_eq!(e.status().ipp_reasons(), ["toner-empty"]);
+    assert_eq!(e.status().state, PrinterProcessingState::Stopped);
+    assert!(e.advance(Duration::ZERO).is_empty());
+    // Even a supply whose level never changes by itself is remembered once a person set it.
+    assert_eq!(e.memory().levels.supplies["Black Toner"].percent, 0);
+    e.set_supply_level("Black Toner", 60, Duration::ZERO)
+        .unwrap();
+    assert_eq!(e.status().ipp_reasons(), ["none"]);
+    assert_eq!(sheets(&e.advance(Duration::ZERO)), [1, 2, 3]);
+}

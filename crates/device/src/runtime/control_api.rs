@@ -2,6 +2,7 @@
 //! Every route asks for the bearer token the process was started with: the API raises faults
 //! on printers that serve real users' jobs, so it is never open, not even on loopback.
 
+use super::control_front_panel;
 use super::printer_handle::{Control, PrinterHandle, PrinterSnapshot};
 use super::side_thumbnail::thumbnail;
 use crate::engine::Fault;
@@ -10,7 +11,7 @@ use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -32,8 +33,8 @@ pub struct JobOutputs {
 }
 
 #[derive(Clone)]
-struct ControlState {
-    outputs: JobOutputs,
+pub(super) struct ControlState {
+    pub(super) outputs: JobOutputs,
     by_name: Arc<HashMap<String, PrinterHandle>>,
     /// File order, for the listing.
     order: Arc<Vec<String>>,
@@ -69,6 +70,18 @@ pub fn control_router(
         .route(
             "/control/printers/{name}/faults/{kind}",
             post(raise_fault).delete(clear_fault),
+        )
+        .route(
+            "/control/printers/{name}/trays/{tray}",
+            put(control_front_panel::load_media),
+        )
+        .route(
+            "/control/printers/{name}/supplies/{supply}",
+            put(control_front_panel::set_supply_level),
+        )
+        .route(
+            "/control/printers/{name}/sample-page",
+            post(control_front_panel::print_sample_page),
         )
         .route("/control/printers/{name}/jobs", get(list_jobs))
         .route(
@@ -140,9 +153,12 @@ async fn events(State(state): State<ControlState>) -> Response {
 }
 
 /// A refusal: the status and the text saying what was wrong.
-type Refusal = (StatusCode, String);
+pub(super) type Refusal = (StatusCode, String);
 
-fn printer<'a>(state: &'a ControlState, name: &str) -> Result<&'a PrinterHandle, Refusal> {
+pub(super) fn printer<'a>(
+    state: &'a ControlState,
+    name: &str,
+) -> Result<&'a PrinterHandle, Refusal> {
     state
         .by_name
         .get(name)
@@ -177,7 +193,7 @@ fn fault_named(kind: &str) -> Result<Fault, Refusal> {
 }
 
 /// Sends `action`; 202 with `done` when the printer took it.
-async fn send(printer: &PrinterHandle, action: Control, done: String) -> Response {
+pub(super) async fn send(printer: &PrinterHandle, action: Control, done: String) -> Response {
     if printer.control(action).await {
         (StatusCode::ACCEPTED, done).into_response()
     } else {
@@ -444,21 +460,10 @@ async fn raise_fault(
             )
                 .into_response();
         }
-        Some(tray) if !p.trays.contains(&tray) => {
-            return (
-                StatusCode::NOT_FOUND,
-                format!(
-                    "printer {name} has no tray named {tray}; its trays: {}\n",
-                    if p.trays.is_empty() {
-                        "none declared".to_string()
-                    } else {
-                        p.trays.join(", ")
-                    }
-                ),
-            )
-                .into_response();
-        }
-        Some(tray) => Control::EmptyTray(tray),
+        Some(tray) => match control_front_panel::declared_tray(p, &tray) {
+            Ok(()) => Control::EmptyTray(tray),
+            Err(refused) => return refused.into_response(),
+        },
     };
     send(p, action, format!("raising {kind} on {name}\n")).await
 }

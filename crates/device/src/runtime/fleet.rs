@@ -207,6 +207,7 @@ pub fn start_fleet<L: Into<Link>>(
             accepting_jobs: ACCEPTING_JOBS,
             trays: Vec::new(),
             supplies: Vec::new(),
+            media_sizes: (config.capabilities.media_sizes.clone()).unwrap_or_default(),
         };
         snapshot.set_consumables(&engine);
         let (status_tx, status_rx) = watch::channel(snapshot);
@@ -284,7 +285,7 @@ pub fn start_fleet<L: Into<Link>>(
         }
         let handle = PrinterHandle {
             name: config.name.clone(),
-            trays: config.trays.iter().map(|t| t.name.clone()).collect(),
+            config: Arc::new(config.clone()),
             control: control_tx,
             network: cable,
             status: status_rx,

@@ -732,12 +732,7 @@ async fn sleep_until(at: Option<Instant>) {
 pub fn render_profile(config: &PrinterConfig, job: &PrintJobConfiguration) -> DeviceProfile {
     let media = job.media_size.as_deref();
     let hw = &config.hardware;
-    let default_media = config
-        .defaults
-        .media_size
-        .clone()
-        .or_else(|| hw.media.first().map(|m| m.size.graph_name.to_string()))
-        .unwrap_or_else(|| "A4".into());
+    let default_media = config.default_media_size();
     let no_margins = job.margin.as_ref().is_some_and(|m| {
         [m.top, m.bottom, m.left, m.right]
             .iter()

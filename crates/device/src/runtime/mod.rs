@@ -14,12 +14,14 @@
 mod connect;
 mod control_api;
 mod control_events;
+mod control_front_panel;
 mod fleet;
 mod ipp_everywhere;
 mod job_pipeline;
 mod notifications;
 mod printer_attributes;
 mod printer_handle;
+mod sample_page;
 mod session;
 mod side_thumbnail;
 mod token_refresh;
@@ -33,6 +35,7 @@ pub use fleet::{
 pub use ipp_everywhere::{IppEndpoint, IppPrinter};
 pub use job_pipeline::render_profile;
 pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot, SupplyLevel, TrayLevel};
+pub use sample_page::{SamplePageError, print_sample_page};
 
 use crate::infra_client::InfraClientError;
 use crate::spool::SpoolError;

@@ -1,6 +1,7 @@
 //! A running printer seen from outside its task: its state snapshot, its handle, and the actions
 //! a person can send it. Every other runtime file uses these; they use none of them.
 
+use crate::config::PrinterConfig;
 use crate::engine::{Engine, Fault};
 use crate::network::Network;
 use printlab_graph::PrinterProcessingState;
@@ -21,8 +22,12 @@ pub enum Control {
     ClearFault(Fault),
     /// Cause a fault now, as a person or the hardware would.
     Raise(Fault),
-    /// Take the paper out of a declared tray (one of [`PrinterHandle::trays`]).
+    /// Take the paper out of a declared tray.
     EmptyTray(String),
+    /// Load a full stack of another paper (a Graph media size name) into a declared tray.
+    LoadMedia { tray: String, media_size: String },
+    /// Set a declared supply's level, in percent.
+    SetSupplyLevel { supply: String, percent: u8 },
     /// Stop feeding sheets after the one in the engine, keeping the job (IPP Pause-Printer).
     Pause,
     /// Feed sheets again after a pause.
@@ -51,6 +56,8 @@ pub struct PrinterSnapshot {
     pub trays: Vec<TrayLevel>,
     /// The marker supplies (toner, ink) with their levels, as last advertised.
     pub supplies: Vec<SupplyLevel>,
+    /// The Graph media sizes it prints: what a tray may be loaded with.
+    pub media_sizes: Vec<String>,
 }
 
 /// One input tray as a person sees it on the front panel.
@@ -107,8 +114,8 @@ impl PrinterSnapshot {
 #[derive(Clone)]
 pub struct PrinterHandle {
     pub name: String,
-    /// The declared input trays, by name: what [`Control::EmptyTray`] may name.
-    pub trays: Vec<String>,
+    /// Its `printers.toml` entry: the trays, supplies and media sizes a control action may name.
+    pub config: Arc<PrinterConfig>,
     pub(super) control: mpsc::Sender<Control>,
     /// The printer's network, whose cable the control API pulls and plugs in directly: the
     /// printer's task does not read [`Control`] messages while it is offline.

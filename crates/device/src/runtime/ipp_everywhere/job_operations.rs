@@ -6,7 +6,7 @@ use super::document_format::sniff;
 use super::job_description::{job_attributes, job_status};
 use super::printer_description::printer_attributes;
 use super::{LocalPrinter, Refusal, Target};
-use crate::spool::{JobOrigin, JobRecord, NewJob};
+use crate::spool::{JobOrigin, JobRecord, NewJob, SpoolError};
 use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
 use printlab_ipp::requested_attributes::RequestedAttributes;
@@ -194,7 +194,7 @@ pub(super) fn validate_job(
     Ok(answer(request, None, checked.unsupported))
 }
 
-/// A new local job in the spool, with an id from the listener's sequence.
+/// A new local job in the spool, with the next id of the fleet's local sequence.
 fn new_job(
     target: &Target<'_>,
     printer: &LocalPrinter,
@@ -202,31 +202,24 @@ fn new_job(
     configuration: PrintJobConfiguration,
 ) -> Result<JobRecord, Refusal> {
     let op = request.operation_attributes();
-    let spool = &target.service.spool;
     let name = &printer.config.name;
-    let mut next = target.service.next_job.lock().expect("not poisoned");
-    loop {
-        let id = *next;
-        if !crate::spool::LOCAL_JOB_IDS.contains(&id) {
+    let new = NewJob {
+        origin: JobOrigin::LocalIpp,
+        name: op.string("job-name").map(str::to_string),
+        user: op.string("requesting-user-name").map(str::to_string),
+        configuration,
+    };
+    let record = match target.service.spool.create_local_job(name, new) {
+        Err(SpoolError::LocalJobIdsUsedUp) => {
             return Err(Refusal::new(
                 StatusCode::SERVER_ERROR_TOO_MANY_JOBS,
                 "the printer has used every local job id",
             ));
         }
-        *next = id + 1;
-        if spool.job(name, id).map_err(internal)?.is_some() {
-            continue;
-        }
-        let new = NewJob {
-            origin: JobOrigin::LocalIpp,
-            name: op.string("job-name").map(str::to_string),
-            user: op.string("requesting-user-name").map(str::to_string),
-            configuration,
-        };
-        let record = spool.create_job(name, id, new).map_err(internal)?;
-        info!(printer = %name, job = id, "job received over IPP");
-        return Ok(record);
-    }
+        other => other.map_err(internal)?,
+    };
+    info!(printer = %name, job = record.job_id, "job received over IPP");
+    Ok(record)
 }
 
 /// Reads the document into the job's spool record; a document that cannot be read or stored

@@ -16,7 +16,7 @@ use super::RuntimeError;
 use super::connect::device_uuid;
 use super::printer_handle::PrinterHandle;
 use crate::config::PrinterConfig;
-use crate::spool::{JobOrigin, LOCAL_JOB_IDS, Spool};
+use crate::spool::Spool;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -29,7 +29,7 @@ use printlab_ipp::{
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
 use tokio::task::JoinSet;
@@ -89,8 +89,6 @@ struct IppService {
     local_addr: SocketAddr,
     started: Instant,
     started_at: chrono::DateTime<chrono::Utc>,
-    /// The next id for a job received over IPP (one sequence for the fleet).
-    next_job: Mutex<u32>,
 }
 
 /// One request's view of the service: the host the client used, so the URIs in the answer
@@ -216,24 +214,12 @@ pub(super) fn start_ipp_listener(
             },
         );
     }
-    let last_local = spool
-        .jobs()
-        .map_err(|source| RuntimeError::Spool {
-            printer: "(IPP listener)".into(),
-            source,
-        })?
-        .iter()
-        .filter(|r| r.origin == JobOrigin::LocalIpp)
-        .map(|r| r.job_id)
-        .max();
-    let next = last_local.map_or(*LOCAL_JOB_IDS.start(), |id| id.saturating_add(1));
     let service = Arc::new(IppService {
         printers: served,
         spool,
         local_addr,
         started: Instant::now(),
         started_at: chrono::Utc::now(),
-        next_job: Mutex::new(next),
     });
     let at_listener = Target {
         service: &service,

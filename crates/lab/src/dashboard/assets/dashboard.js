@@ -20,6 +20,7 @@
   let openJob = null; // key of the job whose output is shown
   let manifestShown = null; // "key state" the manifest was read for
   let live = false; // the stream has sent its first burst
+  let eventsReceived = 0; // on #connection's data-events, for load runs to read
 
   /** An element with attributes and children (strings become text, never HTML). */
   function el(tag, attrs = {}, ...children) {
@@ -132,6 +133,7 @@
       else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
     if (data.length === 0) return;
+    $('connection').dataset.events = ++eventsReceived;
     const value = JSON.parse(data.join('\n'));
     if (kind === 'printer') {
       printers.set(value.name, value);
@@ -214,11 +216,77 @@
     const select = $('panel-printer');
     const names = [...printers.keys()];
     const have = [...select.options].map((o) => o.value);
-    if (names.join('\n') === have.join('\n')) return renderTrayChoices();
+    if (names.join('\n') === have.join('\n')) return renderPanelChoices();
     const chosen = select.value;
     select.replaceChildren(...names.map((name) => el('option', { value: name }, name)));
     if (names.includes(chosen)) select.value = chosen;
+    renderPanelChoices();
+  }
+
+  /** What depends on the chosen printer: its trays and supplies, kept as a person left them. */
+  function renderPanelChoices() {
     renderTrayChoices();
+    renderPanelTrays();
+    renderPanelSupplies();
+  }
+
+  /** Rows rebuilt only when the printer or its list changes, so a choice being made stays. */
+  function keepRows(body, shape, rows) {
+    if (body.dataset.shape === shape) return false;
+    body.dataset.shape = shape;
+    body.replaceChildren(...rows());
+    return true;
+  }
+
+  function renderPanelTrays() {
+    const printer = printers.get($('panel-printer').value);
+    const trays = printer ? printer.trays : [];
+    $('panel-trays-table').hidden = trays.length === 0;
+    const shape = printer ? `${printer.name}\n${trays.map((t) => t.name).join('\n')}\n${printer.mediaSizes.join('\n')}` : '';
+    keepRows($('panel-trays'), shape, () => trays.map((t, i) => {
+      const id = `tray-media-${i}`;
+      return el('tr', { 'data-tray': t.name },
+        el('th', { scope: 'row' }, t.name),
+        el('td', { class: 'loaded' }),
+        el('td', {},
+          el('label', { for: id, class: 'visually-hidden' }, `New paper for ${t.name}`),
+          el('select', { id }, printer.mediaSizes.map((size) => el('option', { value: size }, size)))),
+        el('td', {},
+          el('button', { type: 'button', 'data-action': 'load',
+            onclick: () => act('PUT', `trays/${encodeURIComponent(t.name)}`, { mediaSize: $(id).value }) },
+          'Load', el('span', { class: 'visually-hidden' }, ` ${t.name}`))));
+    }));
+    for (const t of trays) {
+      const row = [...$('panel-trays').children].find((r) => r.dataset.tray === t.name);
+      if (!row) continue;
+      row.querySelector('.loaded').textContent = t.level === null ? t.mediaSize : `${t.mediaSize}, ${t.level} of ${t.capacity} sheets`;
+    }
+  }
+
+  function renderPanelSupplies() {
+    const printer = printers.get($('panel-printer').value);
+    const supplies = printer ? printer.supplies : [];
+    $('panel-supplies-table').hidden = supplies.length === 0;
+    const shape = printer ? `${printer.name}\n${supplies.map((s) => s.name).join('\n')}` : '';
+    const rebuilt = keepRows($('panel-supplies'), shape, () => supplies.map((s, i) => {
+      const id = `supply-level-${i}`;
+      return el('tr', { 'data-supply': s.name },
+        el('th', { scope: 'row' }, s.name),
+        el('td', { class: 'level' }),
+        el('td', {},
+          el('label', { for: id, class: 'visually-hidden' }, `New level of ${s.name} in percent`),
+          el('input', { id, type: 'number', min: 0, max: 100, step: 1 }), ' %'),
+        el('td', {},
+          el('button', { type: 'button', 'data-action': 'set-level',
+            onclick: () => act('PUT', `supplies/${encodeURIComponent(s.name)}`, { level: Number($(id).value) }) },
+          'Set', el('span', { class: 'visually-hidden' }, ` ${s.name}`))));
+    }));
+    supplies.forEach((s, i) => {
+      const row = [...$('panel-supplies').children].find((r) => r.dataset.supply === s.name);
+      if (!row) return;
+      row.querySelector('.level').textContent = `${s.level} % (low at ${s.low} %)`;
+      if (rebuilt) $(`supply-level-${i}`).value = s.level;
+    });
   }
 
   function renderTrayChoices() {
@@ -233,7 +301,7 @@
 
   function openPanel(name) {
     $('panel-printer').value = name;
-    renderTrayChoices();
+    renderPanelChoices();
     $('panel-printer').focus();
   }
 
@@ -275,13 +343,18 @@
     renderTrayChoices();
   }
 
-  async function act(method, what) {
+  /** A front panel action on the chosen printer; `body`, if any, goes as JSON. */
+  async function act(method, what, body) {
     const name = $('panel-printer').value;
     const result = $('panel-result');
     if (!name) return;
+    const options = body === undefined
+      ? { method }
+      : { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } };
     try {
-      const response = await api(`${printerPath(name)}/${what}`, { method });
-      const text = (await response.text()).trim();
+      const response = await api(`${printerPath(name)}/${what}`, options);
+      let text = (await response.text()).trim();
+      if (response.status === 201) text = `Sample page queued as job #${JSON.parse(text).job_id}`;
       result.textContent = response.ok ? text : `Refused (HTTP ${response.status}): ${text}`;
       result.classList.toggle('problem', !response.ok);
     } catch (error) {
@@ -317,7 +390,7 @@
     fill(row,
       el('td', {}, job.printer),
       el('th', { scope: 'row' }, `#${job.jobId}`,
-        job.origin === 'localIpp' ? el('div', { class: 'options' }, 'local IPP') : null),
+        job.origin === 'localIpp' ? el('div', { class: 'options', title: 'Printed at the printer (over IPP or from its front panel), not through Graph' }, 'local') : null),
       el('td', {}, documentName, job.document ? el('div', { class: 'options' }, job.document.format) : null),
       el('td', { class: 'options' }, options(job.configuration)),
       el('td', {}, el('span', { class: `badge state-${job.state}` }, job.state),
@@ -475,7 +548,8 @@
       sessionStorage.setItem(TOKEN_KEY, token);
       start();
     });
-    $('panel-printer').addEventListener('change', renderTrayChoices);
+    $('panel-printer').addEventListener('change', renderPanelChoices);
+    $('panel-sample').addEventListener('click', () => act('POST', 'sample-page'));
     $('panel-pause').addEventListener('click', () => act('POST', 'pause'));
     $('panel-resume').addEventListener('click', () => act('POST', 'resume'));
     $('panel-clear').addEventListener('click', () => act('POST', 'clear'));

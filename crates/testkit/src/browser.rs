@@ -1,8 +1,10 @@
-//! A headless Chromium driven over the DevTools protocol, for the dashboard's tests: Debian's
+//! A headless Chromium driven over the DevTools protocol, for the dashboard's tests and its load
+//! benchmark: Debian's
 //! `chromium --headless --no-sandbox` with a profile of its own and `--remote-debugging-port=0`
 //! (the port is read from the profile's `DevToolsActivePort`), one page target, and a WebSocket
 //! client written here (text frames, client masking, no extensions) so the tests need no
-//! WebSocket dependency. Everything is blocking: the tests are plain `#[test]`s.
+//! WebSocket dependency. Everything is blocking: the tests are plain `#[test]`s (a benchmark
+//! calls it from `spawn_blocking`).
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,13 +13,21 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::KilledOnDrop;
+/// Chromium's process, killed when the browser is dropped, pass or fail.
+struct KilledOnDrop(Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// How long one DevTools answer may take.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running Chromium and the WebSocket of its one page; killed when dropped.
-pub(super) struct Browser {
+pub struct Browser {
     socket: TcpStream,
     next_id: u64,
     _child: KilledOnDrop,
@@ -26,7 +36,7 @@ pub(super) struct Browser {
 
 impl Browser {
     /// Starts Chromium with a `width`×`height` window on `about:blank` and attaches to its page.
-    pub(super) fn launch(width: u32, height: u32) -> Browser {
+    pub fn launch(width: u32, height: u32) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut child = KilledOnDrop(
             Command::new("chromium")
@@ -58,7 +68,7 @@ impl Browser {
     }
 
     /// Calls a DevTools method and gives its result (panics on a protocol error).
-    pub(super) fn call(&mut self, method: &str, params: Value) -> Value {
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let message = json!({"id": id, "method": method, "params": params}).to_string();
@@ -77,7 +87,7 @@ impl Browser {
     }
 
     /// Loads `url` and waits for the document to be complete.
-    pub(super) fn navigate(&mut self, url: &str) {
+    pub fn navigate(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url}));
         self.wait_for(
             "the page to load",
@@ -87,7 +97,7 @@ impl Browser {
     }
 
     /// The value of a JavaScript expression (promises awaited).
-    pub(super) fn eval(&mut self, expression: &str) -> Value {
+    pub fn eval(&mut self, expression: &str) -> Value {
         let result = self.call(
             "Runtime.evaluate",
             json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
@@ -100,7 +110,7 @@ impl Browser {
 
     /// Evaluates `expression` every 100 ms until it is truthy, and gives that value.
     #[track_caller]
-    pub(super) fn wait_for(&mut self, what: &str, expression: &str, timeout: Duration) -> Value {
+    pub fn wait_for(&mut self, what: &str, expression: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let value = self.eval(expression);
@@ -124,7 +134,7 @@ impl Browser {
 
     /// A real mouse click (pressed and released) in the middle of the element `selector`
     /// matches, scrolled into view first.
-    pub(super) fn click(&mut self, selector: &str) {
+    pub fn click(&mut self, selector: &str) {
         let selector_js = serde_json::to_string(selector).unwrap();
         let at = self.eval(&format!(
             "(() => {{ const e = document.querySelector({selector_js}); if (!e) return null; \
@@ -144,7 +154,7 @@ impl Browser {
     }
 
     /// Writes a PNG of the window to `path`.
-    pub(super) fn screenshot(&mut self, path: &Path) {
+    pub fn screenshot(&mut self, path: &Path) {
         let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
         let png = base64_decode(shot["data"].as_str().expect("screenshot data"));
         std::fs::write(path, png).unwrap();
