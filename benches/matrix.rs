@@ -92,6 +92,7 @@ async fn run(cases_per_printer: usize) {
         allow_remote_webhooks: false,
         ipp_listen: None,
         dns_sd: false,
+        render: true,
     })
     .await
     .unwrap();

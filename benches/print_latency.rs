@@ -113,6 +113,7 @@ async fn run(jobs: usize) {
         allow_remote_webhooks: false,
         ipp_listen: None,
         dns_sd: false,
+        render: true,
     })
     .await
     .unwrap();

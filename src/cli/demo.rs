@@ -86,6 +86,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     allow_remote_webhooks: false,
                     ipp_listen: None,
                     dns_sd: false,
+                    render: true,
                 })
                 .await
                 .context("starting the lab")?;

@@ -41,6 +41,9 @@ pub struct UpArgs {
     /// Print as fast as possible: no warm-up, no pages-per-minute pacing.
     #[arg(long)]
     full_speed: bool,
+    /// Lay jobs out to count their sheets but draw no PNGs (for load runs of a big fleet).
+    #[arg(long)]
+    no_render: bool,
     #[command(flatten)]
     tls: super::tls::TlsArgs,
     /// Transport-fault rules for Graph and the upload/download URLs to start with (`printlab
@@ -73,6 +76,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             allow_remote_webhooks: args.allow_remote_webhooks,
             ipp_listen: Some(args.ipp_listen),
             dns_sd: args.dns_sd,
+            render: !args.no_render,
         })
         .await
         .context("starting the lab")?;

@@ -254,6 +254,7 @@ async fn a_started_lab_lists_every_printer_as_its_device_advertised_it() {
             allow_remote_webhooks: false,
             ipp_listen: None,
             dns_sd: false,
+            render: true,
         })
         .await
         .unwrap();
@@ -384,6 +385,7 @@ async fn a_lab_is_ready_only_once_every_printer_has_advertised() {
         allow_remote_webhooks: false,
         ipp_listen: None,
         dns_sd: false,
+        render: true,
     }));
     let probe = |url: String| async move {
         let answer = reqwest::get(&url).await.map_err(|e| json!(e.to_string()))?;

@@ -58,8 +58,12 @@ const LAB_IPP_USER: &str = "lab-user";
 /// The administrator the lab acts as.
 pub const LAB_ADMIN: &str = "lab-admin@printlab.test";
 
-/// How long printers may take to register and advertise before the lab gives up.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the lab waits for one more printer to register and advertise before it gives up: a
+/// big fleet takes minutes on a small machine, and is fine while printers keep coming up.
+const READY_STALL: Duration = Duration::from_secs(60);
+
+/// Printers named in a message about many, at most; the rest are counted.
+const NAMES_SHOWN: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -88,7 +92,7 @@ pub enum LabError {
     #[error("Graph call failed while setting up the lab: {0}")]
     Graph(#[from] ClientError),
     #[error(
-        "printers did not register and advertise (waited up to {seconds} s; the log says why): {names}"
+        "printers did not register and advertise (none came up in the last {seconds} s; the log says why): {names}"
     )]
     NotReady { seconds: u64, names: String },
     #[error("printer {name:?} advertised, but Graph does not list it")]
@@ -171,6 +175,8 @@ pub struct LabOptions {
     pub ipp_listen: Option<SocketAddr>,
     /// Announce each IPP Everywhere printer over DNS-SD (mDNS), where the listener listens.
     pub dns_sd: bool,
+    /// Draw each printed side; false: lay jobs out to count their sheets, no PNGs (load runs).
+    pub render: bool,
 }
 
 /// HTTPS for a lab's cloud.
@@ -314,7 +320,7 @@ impl Lab {
                 spool: spool.clone(),
                 out_root: out_dir.clone(),
                 http: http.clone(),
-                render: true,
+                render: options.render,
                 ipp_listen: options.ipp_listen,
             },
         )?;
@@ -517,9 +523,17 @@ pub fn fleet_not_ready(devices: &[PrinterHandle]) -> Option<String> {
             "{} of {} printers have not registered and advertised: {}",
             waiting.len(),
             devices.len(),
-            waiting.join(", ")
+            some_names(&waiting)
         )
     })
+}
+
+/// The first [`NAMES_SHOWN`] names, and how many more there are.
+fn some_names(names: &[&str]) -> String {
+    match names.len().checked_sub(NAMES_SHOWN) {
+        Some(more) if more > 0 => format!("{} and {more} more", names[..NAMES_SHOWN].join(", ")),
+        _ => names.join(", "),
+    }
 }
 
 /// Waits until every device has advertised (its capabilities and state are in the cloud, so the
@@ -530,23 +544,29 @@ async fn share_when_ready(
     printers: &[PrinterConfig],
     devices: &[PrinterHandle],
 ) -> Result<Vec<LabPrinter>, LabError> {
-    let all_advertised = futures::future::join_all(
-        devices
-            .iter()
-            .map(|device| device.wait_for(|s| s.advertised)),
-    );
-    // A device whose task ended (registration refused, say) stops the wait early as well.
-    let _ = tokio::time::timeout(READY_TIMEOUT, all_advertised).await;
-    let not_ready: Vec<&str> = devices
-        .iter()
-        .filter(|d| !d.snapshot().advertised)
-        .map(|d| d.name.as_str())
-        .collect();
-    if !not_ready.is_empty() {
-        return Err(LabError::NotReady {
-            seconds: READY_TIMEOUT.as_secs(),
-            names: not_ready.join(", "),
-        });
+    let mut advertised = 0;
+    let mut progress_by = tokio::time::Instant::now() + READY_STALL;
+    loop {
+        let waiting: Vec<&PrinterHandle> = (devices.iter())
+            .filter(|d| !d.snapshot().advertised)
+            .collect();
+        // A device whose task ended (registration refused, say) stops the wait early.
+        let stalled = tokio::time::Instant::now() >= progress_by;
+        if !waiting.is_empty() && (stalled || waiting.iter().any(|d| !d.is_running())) {
+            let names: Vec<&str> = waiting.iter().map(|d| d.name.as_str()).collect();
+            return Err(LabError::NotReady {
+                seconds: READY_STALL.as_secs(),
+                names: some_names(&names),
+            });
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        if devices.len() - waiting.len() > advertised {
+            advertised = devices.len() - waiting.len();
+            progress_by = tokio::time::Instant::now() + READY_STALL;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let listed = admin.printers().await?;
     let mut registered = Vec::new();

@@ -141,6 +141,11 @@ impl PrinterHandle {
             .unwrap_or_else(|_| self.snapshot())
     }
 
+    /// False once the printer's task has ended (it stopped, or could not start).
+    pub fn is_running(&self) -> bool {
+        !self.control.is_closed()
+    }
+
     /// Sends a control action; false when the printer has stopped running.
     pub async fn control(&self, action: Control) -> bool {
         self.control.send(action).await.is_ok()

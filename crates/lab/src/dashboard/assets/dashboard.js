@@ -10,10 +10,20 @@
   const THUMBNAIL_WIDTH = 288; // twice the CSS width, for high-density screens
   const FINAL = new Set(['completed', 'canceled', 'aborted']);
   const ACTIVE = new Set(['pending', 'processing', 'stopped']);
+  // Finished jobs listed at most: a lab printing for hours would otherwise grow the page without
+  // end. Jobs not yet finished are always listed; older finished ones stay in the spool.
+  const MAX_JOBS_LISTED = 300;
 
   const $ = (id) => document.getElementById(id);
   const printers = new Map(); // name -> PrinterSnapshot
-  const jobs = new Map(); // "printer/job" -> JobView
+  const jobs = new Map(); // "printer/job" -> JobView, oldest first
+  const printerCards = new Map(); // name -> <li>
+  const jobRows = new Map(); // "printer/job" -> <tr>
+  // What changed since the page was last drawn: drawn once per frame, so a burst of events
+  // (a busy fleet, the stream's first burst) costs one drawing, not one per event.
+  const changed = { printers: new Set(), jobs: new Set(), removed: new Set() };
+  let drawScheduled = false;
+  let olderJobsDropped = 0;
   const sideImages = new Map(); // "printer/job/file" -> object URL
   let token = null;
   let faultKinds = [];
@@ -137,38 +147,86 @@
     const value = JSON.parse(data.join('\n'));
     if (kind === 'printer') {
       printers.set(value.name, value);
-      renderPrinter(value);
-      renderPanelPrinters();
+      changed.printers.add(value.name);
     } else if (kind === 'job') {
       const key = jobKey(value.printer, value.jobId);
       seen.add(key);
       jobs.set(key, value);
-      renderJob(value);
-      const printer = printers.get(value.printer);
-      if (printer) renderPrinter(printer);
-      if (key === openJob) renderOutput();
+      changed.jobs.add(key);
+      changed.removed.delete(key);
     } else if (kind === 'job-removed') {
-      removeJob(jobKey(value.printer, value.jobId));
+      forgetJob(jobKey(value.printer, value.jobId));
     } else if (kind === 'ready') {
       // What was removed while the stream was down is not in the new stream's first burst.
-      for (const key of [...jobs.keys()]) if (!seen.has(key)) removeJob(key);
+      for (const key of [...jobs.keys()]) if (!seen.has(key)) forgetJob(key);
       live = true;
     }
+    scheduleDraw();
+  }
+
+  function forgetJob(key) {
+    const job = jobs.get(key);
+    if (!job) return;
+    jobs.delete(key);
+    changed.jobs.delete(key);
+    changed.removed.add(key);
+    changed.printers.add(job.printer);
+  }
+
+  /** Forgets the oldest finished jobs beyond MAX_JOBS_LISTED. */
+  function dropOldJobs() {
+    let excess = jobs.size - MAX_JOBS_LISTED;
+    for (const [key, job] of jobs) {
+      if (excess <= 0) break;
+      if (!FINAL.has(job.state) || key === openJob) continue;
+      forgetJob(key);
+      olderJobsDropped += 1;
+      excess -= 1;
+    }
+  }
+
+  function scheduleDraw() {
+    if (drawScheduled) return;
+    drawScheduled = true;
+    requestAnimationFrame(draw);
+  }
+
+  function draw() {
+    drawScheduled = false;
+    dropOldJobs();
+    for (const key of changed.removed) removeJobRow(key);
+    for (const key of changed.jobs) {
+      const job = jobs.get(key);
+      renderJob(job);
+      changed.printers.add(job.printer);
+    }
+    for (const name of changed.printers) {
+      const printer = printers.get(name);
+      if (printer) renderPrinter(printer);
+    }
+    if (changed.printers.size) renderPanelPrinters();
+    if (changed.jobs.has(openJob)) renderOutput();
+    changed.printers.clear();
+    changed.jobs.clear();
+    changed.removed.clear();
+    $('no-jobs').hidden = jobs.size > 0;
+    $('older-jobs').hidden = olderJobsDropped === 0;
     if (live) setConnection(`Live: ${printers.size} printers, ${jobs.size} jobs`, true);
   }
 
   // ---- the fleet --------------------------------------------------------------------------
 
   function renderPrinter(p) {
-    const list = $('printers');
-    let card = [...list.children].find((node) => node.dataset.printer === p.name);
+    let card = printerCards.get(p.name);
     if (!card) {
       card = el('li', { 'data-printer': p.name });
-      list.append(card);
+      card.dataset.titleId = `printer-${printerCards.size}`;
+      printerCards.set(p.name, card);
+      $('printers').append(card);
     }
     card.className = `printer state-${p.state}`;
     card.dataset.state = p.state;
-    const titleId = `printer-${[...list.children].indexOf(card)}`;
+    const titleId = card.dataset.titleId;
     card.setAttribute('aria-labelledby', titleId);
     const reasons = p.reasons.filter((r) => r !== 'none');
     const queue = [...jobs.values()]
@@ -375,11 +433,11 @@
 
   function renderJob(job) {
     const key = jobKey(job.printer, job.jobId);
-    const body = $('job-rows');
-    let row = [...body.children].find((node) => node.dataset.job === key);
+    let row = jobRows.get(key);
     if (!row) {
       row = el('tr', { 'data-job': key });
-      body.prepend(row);
+      jobRows.set(key, row);
+      $('job-rows').prepend(row);
     }
     row.dataset.state = job.state;
     row.dataset.sheets = job.progress.sheetsCompleted;
@@ -401,14 +459,12 @@
       el('td', {}, el('button', { type: 'button', 'data-show-output': key, onclick: () => showOutput(key) },
         'Show output', el('span', { class: 'visually-hidden' }, ` of job ${job.jobId} on ${job.printer}`))),
     );
-    $('no-jobs').hidden = jobs.size > 0;
   }
 
-  function removeJob(key) {
-    jobs.delete(key);
-    const row = [...$('job-rows').children].find((node) => node.dataset.job === key);
+  function removeJobRow(key) {
+    const row = jobRows.get(key);
     if (row) row.remove();
-    $('no-jobs').hidden = jobs.size > 0;
+    jobRows.delete(key);
   }
 
   // ---- a job's output ---------------------------------------------------------------------
