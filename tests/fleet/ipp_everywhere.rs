@@ -50,7 +50,7 @@ low = 10
 const SUITE: &str = "/usr/share/cups/ipptool";
 
 /// Runs ipptool with `file` on `test` against `uri`; gives (passed, failed, report).
-async fn ipptool(uri: &str, test: &str, file: &Path) -> (usize, usize, String) {
+pub(super) async fn ipptool(uri: &str, test: &str, file: &Path) -> (usize, usize, String) {
     let output = tokio::process::Command::new("ipptool")
         .args(["-t", "-T", "30", "-f"])
         .arg(file)
@@ -76,14 +76,14 @@ fn jpeg(dir: &Path) -> PathBuf {
     path
 }
 
-fn pdf_file(dir: &Path) -> PathBuf {
+pub(super) fn pdf_file(dir: &Path) -> PathBuf {
     let path = dir.join("document.pdf");
     std::fs::write(&path, pdf(1)).unwrap();
     path
 }
 
 /// A cloud and a fleet of `printers` with the IPP listener on an ephemeral loopback port.
-async fn fleet(dir: &Path, printers: &str) -> (printlab_testkit::TestCloud, TestFleet) {
+pub(super) async fn fleet(dir: &Path, printers: &str) -> (printlab_testkit::TestCloud, TestFleet) {
     let cloud = device_cloud(&dir.join("cloud")).await;
     proxied_printer(&cloud).await;
     let mut fleet = TestFleet::open(&dir.join("spool")).with_ipp();
@@ -94,7 +94,7 @@ async fn fleet(dir: &Path, printers: &str) -> (printlab_testkit::TestCloud, Test
     (cloud, fleet)
 }
 
-fn uri_of(fleet: &TestFleet, name: &str) -> String {
+pub(super) fn uri_of(fleet: &TestFleet, name: &str) -> String {
     let ipp = fleet.running().ipp.as_ref().expect("the IPP listener runs");
     ipp.printers
         .iter()

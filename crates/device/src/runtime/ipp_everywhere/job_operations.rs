@@ -5,6 +5,7 @@
 use super::document_format::sniff;
 use super::job_description::{job_attributes, job_status};
 use super::printer_description::printer_attributes;
+use super::subscription_operations::{Made, Requested};
 use super::{LocalPrinter, Refusal, Target};
 use crate::spool::{JobOrigin, JobRecord, NewJob};
 use printlab_graph::rules::check_job;
@@ -194,13 +195,15 @@ pub(super) fn validate_job(
     Ok(answer(request, None, checked.unsupported))
 }
 
-/// A new local job in the spool, with an id from the listener's sequence.
+/// A new local job in the spool, with an id from the listener's sequence, and the job
+/// subscriptions the request's subscription groups ask for, made before the job is spooled so
+/// they hear its `job-created`.
 fn new_job(
     target: &Target<'_>,
     printer: &LocalPrinter,
     request: &Message,
     configuration: PrintJobConfiguration,
-) -> Result<JobRecord, Refusal> {
+) -> Result<(JobRecord, Made), Refusal> {
     let op = request.operation_attributes();
     let spool = &target.service.spool;
     let name = &printer.config.name;
@@ -217,6 +220,7 @@ fn new_job(
         if spool.job(name, id).map_err(internal)?.is_some() {
             continue;
         }
+        let made = Requested::of(request, true).make(target, printer, Some(id));
         let new = NewJob {
             origin: JobOrigin::LocalIpp,
             name: op.string("job-name").map(str::to_string),
@@ -225,7 +229,7 @@ fn new_job(
         };
         let record = spool.create_job(name, id, new).map_err(internal)?;
         info!(printer = %name, job = id, "job received over IPP");
-        return Ok(record);
+        return Ok((record, made));
     }
 }
 
@@ -375,7 +379,7 @@ pub(super) async fn print_job(
     let checked = check(printer, target, request)?;
     let (first, format) =
         document_head(printer, target, checked.format.as_deref(), document).await?;
-    let record = new_job(target, printer, request, checked.configuration)?;
+    let (record, made) = new_job(target, printer, request, checked.configuration)?;
     let job = record.job_id;
     let document_name = request.operation_attributes().string("document-name");
     receive_document(
@@ -389,11 +393,13 @@ pub(super) async fn print_job(
     )
     .await?;
     let record = ready(target, printer, job)?;
-    Ok(answer(
+    let mut reply = answer(
         request,
         Some(job_status(target, printer, &record)),
         checked.unsupported,
-    ))
+    );
+    made.add_to(&mut reply);
+    Ok(reply)
 }
 
 pub(super) fn create_job(
@@ -402,7 +408,7 @@ pub(super) fn create_job(
     request: &Message,
 ) -> Result<Message, Refusal> {
     let checked = check(printer, target, request)?;
-    let record = new_job(target, printer, request, checked.configuration)?;
+    let (record, made) = new_job(target, printer, request, checked.configuration)?;
     let record = target
         .service
         .spool
@@ -410,11 +416,13 @@ pub(super) fn create_job(
             r.reasons = vec![INCOMING.into()];
         })
         .map_err(internal)?;
-    Ok(answer(
+    let mut reply = answer(
         request,
         Some(job_status(target, printer, &record)),
         checked.unsupported,
-    ))
+    );
+    made.add_to(&mut reply);
+    Ok(reply)
 }
 
 /// The local job a job operation names (`job-uri`, or `printer-uri` + `job-id`).
