@@ -223,7 +223,9 @@ async fn a_local_job_survives_a_device_restart() {
 
 /// A fleet of [`ONE_PRINTER`] with the IPP listener, against a cloud whose Graph printer shows
 /// the device's capabilities already; gives the Graph printer's id too.
-async fn graph_and_ipp_lab(dir: &Path) -> (printlab_testkit::TestCloud, TestFleet, String) {
+pub(super) async fn graph_and_ipp_lab(
+    dir: &Path,
+) -> (printlab_testkit::TestCloud, TestFleet, String) {
     let cloud = device_cloud(&dir.join("cloud")).await;
     let printer = proxied_printer(&cloud).await;
     let mut fleet = TestFleet::open(&dir.join("spool")).with_ipp();
@@ -241,7 +243,7 @@ async fn graph_and_ipp_lab(dir: &Path) -> (printlab_testkit::TestCloud, TestFlee
 }
 
 /// Prints `document` through Graph with one copy; gives the job id.
-async fn print_through_graph(
+pub(super) async fn print_through_graph(
     cloud: &printlab_testkit::TestCloud,
     printer: &str,
     document: Vec<u8>,

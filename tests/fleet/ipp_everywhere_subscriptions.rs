@@ -4,7 +4,9 @@
 //! control API reaches a printer subscription as a printer-state-changed event with
 //! `media-jam`; refusals; and CUPS' ipptool running the same conversation.
 
-use super::ipp_everywhere::{fleet, ipptool, pdf_file, uri_of};
+use super::ipp_everywhere::{
+    fleet, graph_and_ipp_lab, ipptool, pdf_file, print_through_graph, uri_of,
+};
 use printlab_device::runtime::{JobOutputs, control_router, out_root};
 use printlab_ipp::http::{Credentials, post_ipp};
 use printlab_ipp::{
@@ -408,6 +410,67 @@ async fn subscriptions_are_described_renewed_canceled_and_refused_clearly() {
         StatusCode::CLIENT_ERROR_BAD_REQUEST
     );
     fleet.stop().await;
+}
+
+/// A job from the service is the service's to report: the listener's subscribers hear the
+/// printer working on it (printer-state-changed), never the job itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_job_raises_printer_events_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, mut fleet, printer) = graph_and_ipp_lab(dir.path()).await;
+    let uri = uri_of(&fleet, "Lab");
+    let subscription = subscribe(&uri, &["job-state-changed", "printer-state-changed"]).await;
+    print_through_graph(&cloud, &printer, pdf(2)).await;
+    let state = |g: &Group| g.enum_value("printer-state");
+    let events = notifications_until(&uri, subscription, |events| {
+        let processing = events.iter().position(|g| state(g) == Some(4));
+        processing.is_some_and(|at| events[at..].iter().any(|g| state(g) == Some(3)))
+    })
+    .await;
+    assert!(
+        events.iter().all(|g| g.attr("notify-job-id").is_none()),
+        "{events:#?}"
+    );
+    assert!(
+        kinds(&events).iter().all(|k| *k == "printer-state-changed"),
+        "{events:#?}"
+    );
+    fleet.stop().await;
+}
+
+/// A Get-Notifications held by `notify-wait` does not hold up the fleet's shutdown: it is
+/// answered at once, with what there is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_long_poll_is_answered_when_the_fleet_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_cloud, mut fleet, uri) = one_printer(dir.path()).await;
+    let subscription = subscribe(&uri, &["job-completed"]).await;
+    let held = {
+        let uri = uri.clone();
+        tokio::spawn(async move {
+            let message = request(
+                Operation::GET_NOTIFICATIONS,
+                &uri,
+                vec![
+                    Attribute::new("notify-subscription-ids", Value::Integer(subscription)),
+                    Attribute::new("notify-wait", Value::Boolean(true)),
+                ],
+            );
+            send(&uri, &message, None).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "nothing happened: the request is held");
+    // Well under the 30 s the poll would otherwise be held.
+    tokio::time::timeout(Duration::from_secs(15), fleet.stop())
+        .await
+        .expect("the fleet stops without waiting for the held poll");
+    let answer = tokio::time::timeout(Duration::from_secs(5), held)
+        .await
+        .expect("the held request is answered")
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK);
+    assert_eq!(answer.groups_of(GroupTag::EVENT_NOTIFICATION).count(), 0);
 }
 
 /// The same conversation from CUPS' ipptool: its packaged create-printer-subscription.test and

@@ -560,11 +560,15 @@ fn wanted(request: &Message) -> Result<Vec<(i32, i32)>, Refusal> {
         .attr("notify-sequence-numbers")
         .map(|a| a.integers().collect())
         .unwrap_or_default();
-    Ok(ids
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| (id, from.get(i).copied().unwrap_or(1).max(1)))
-        .collect())
+    // Each subscription once (its first sequence number): a request naming one id many times
+    // must not multiply its queue in the answer.
+    let mut wanted: Vec<(i32, i32)> = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        if !wanted.iter().any(|(seen, _)| *seen == id) {
+            wanted.push((id, from.get(i).copied().unwrap_or(1).max(1)));
+        }
+    }
+    Ok(wanted)
 }
 
 /// Get-Notifications (RFC 3996 §5): the events of the named subscriptions from the sequence
@@ -696,4 +700,64 @@ fn event_group(
         ));
     }
     group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use printlab_ipp::Operation;
+
+    #[test]
+    fn a_subscription_named_many_times_is_read_once_from_its_first_number() {
+        let mut request = Message::request(Operation::GET_NOTIFICATIONS, 1);
+        request.groups[0].push(Attribute::set(
+            "notify-subscription-ids",
+            [Value::Integer(4), Value::Integer(7), Value::Integer(4)],
+        ));
+        request.groups[0].push(Attribute::set(
+            "notify-sequence-numbers",
+            [Value::Integer(3), Value::Integer(-5), Value::Integer(9)],
+        ));
+        assert_eq!(wanted(&request).unwrap(), [(4, 3), (7, 1)]);
+    }
+
+    #[test]
+    fn a_template_needs_ippget_and_known_events() {
+        let request = Message::request(Operation::CREATE_PRINTER_SUBSCRIPTIONS, 1);
+        let group = |attributes: Vec<Attribute>| Group {
+            tag: GroupTag::SUBSCRIPTION,
+            attributes,
+        };
+        let ippget = Attribute::new("notify-pull-method", Value::keyword("ippget"));
+        let (template, ignored) = read_template(
+            &group(vec![
+                ippget.clone(),
+                Attribute::set(
+                    "notify-events",
+                    [
+                        Value::keyword("job-completed"),
+                        Value::keyword("no-such-event"),
+                    ],
+                ),
+            ]),
+            &request,
+            false,
+        )
+        .unwrap();
+        assert_eq!(template.events, [EventKind::JobCompleted]);
+        assert_eq!(template.lease_seconds, DEFAULT_LEASE_SECONDS);
+        assert_eq!(ignored[0].values, [Value::keyword("no-such-event")]);
+        let no_method = read_template(&group(vec![]), &request, false).unwrap_err();
+        assert_eq!(no_method.0, StatusCode::CLIENT_ERROR_BAD_REQUEST);
+        let lease_on_a_job = read_template(
+            &group(vec![
+                ippget,
+                Attribute::new("notify-lease-duration", Value::Integer(60)),
+            ]),
+            &request,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(lease_on_a_job.0, StatusCode::CLIENT_ERROR_BAD_REQUEST);
+    }
 }
