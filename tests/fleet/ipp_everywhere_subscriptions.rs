@@ -412,6 +412,51 @@ async fn subscriptions_are_described_renewed_canceled_and_refused_clearly() {
     fleet.stop().await;
 }
 
+/// Create-Job's own subscription group, and a job canceled before its document came: the
+/// job subscription hears it created, then completed as canceled, and then nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_canceled_over_ipp_ends_its_job_subscription() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_cloud, mut fleet, uri) = one_printer(dir.path()).await;
+    let mut create = request(Operation::CREATE_JOB, &uri, vec![]);
+    create.push_group(pull_subscription(&["job-state-changed"]));
+    let answer = send(&uri, &create, None).await;
+    assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK, "{answer:?}");
+    let job = answer
+        .groups_of(GroupTag::JOB)
+        .next()
+        .and_then(|g| g.integer("job-id"))
+        .unwrap();
+    let subscription = subscription_id(&answer);
+    let cancel = request(
+        Operation::CANCEL_JOB,
+        &uri,
+        vec![Attribute::new("job-id", Value::Integer(job))],
+    );
+    assert_eq!(
+        send(&uri, &cancel, None).await.status(),
+        StatusCode::SUCCESSFUL_OK
+    );
+    let events = notifications_until(&uri, subscription, |_| false).await;
+    let heard = kinds(&events);
+    // Heard under the keyword subscribed to; the state tells which.
+    assert!(heard.iter().all(|k| *k == "job-state-changed"), "{heard:?}");
+    assert_eq!(events.first().unwrap().enum_value("job-state"), Some(3));
+    assert_eq!(events.last().unwrap().enum_value("job-state"), Some(7));
+    // A subscription for a job that has ended is refused.
+    let mut late = request(
+        Operation::CREATE_JOB_SUBSCRIPTIONS,
+        &uri,
+        vec![Attribute::new("notify-job-id", Value::Integer(job))],
+    );
+    late.push_group(pull_subscription(&["job-completed"]));
+    assert_eq!(
+        send(&uri, &late, None).await.status(),
+        StatusCode::CLIENT_ERROR_NOT_POSSIBLE
+    );
+    fleet.stop().await;
+}
+
 /// A job from the service is the service's to report: the listener's subscribers hear the
 /// printer working on it (printer-state-changed), never the job itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
