@@ -51,19 +51,9 @@ const SUITE: &str = "/usr/share/cups/ipptool";
 
 /// Runs ipptool with `file` on `test` against `uri`; gives (passed, failed, report).
 pub(super) async fn ipptool(uri: &str, test: &str, file: &Path) -> (usize, usize, String) {
-    let output = tokio::process::Command::new("ipptool")
-        .args(["-t", "-T", "30", "-f"])
-        .arg(file)
-        .arg(uri)
-        .arg(Path::new(SUITE).join(test))
-        .output()
-        .await
-        .expect("ipptool (Debian package cups-ipp-utils) must be installed");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = ["-f".to_owned(), file.display().to_string()];
+    let (_, report) =
+        printlab_testkit::ipp::ipptool(uri, &Path::new(SUITE).join(test), &args).await;
     let count = |word: &str| report.lines().filter(|l| l.contains(word)).count();
     (count("[PASS]"), count("[FAIL]"), report)
 }
@@ -104,6 +94,54 @@ pub(super) fn uri_of(fleet: &TestFleet, name: &str) -> String {
         .clone()
 }
 
+/// One ipptool run: what it is against, the printer URI, the test file and the document.
+struct Run {
+    against: String,
+    uri: String,
+    test: &'static str,
+    file: PathBuf,
+}
+
+/// The three conformance files against `uri`: ipp-1.1 and ipp-2.0 with the PDF, ipp-everywhere
+/// with the PDF and with the JPEG (PWG 5100.14 asks for both) when `everywhere`.
+fn conformance_runs(
+    against: &str,
+    uri: &str,
+    pdf: &Path,
+    jpeg: &Path,
+    everywhere: bool,
+) -> Vec<Run> {
+    let mut runs = vec![("ipp-1.1.test", pdf), ("ipp-2.0.test", pdf)];
+    if everywhere {
+        runs.push(("ipp-everywhere.test", pdf));
+        runs.push(("ipp-everywhere.test", jpeg));
+    }
+    runs.into_iter()
+        .map(|(test, file)| Run {
+            against: against.to_owned(),
+            uri: uri.to_owned(),
+            test,
+            file: file.to_path_buf(),
+        })
+        .collect()
+}
+
+/// Runs each with ipptool, printing the pass and fail counts; gives the reports of the runs
+/// with a FAIL or without a PASS.
+async fn failed_runs(runs: Vec<Run>) -> Vec<String> {
+    let mut failures = Vec::new();
+    for run in runs {
+        let (passed, failed, report) = ipptool(&run.uri, run.test, &run.file).await;
+        let file_name = run.file.file_name().unwrap().to_string_lossy().to_string();
+        let what = format!("{} {} -f {file_name}", run.against, run.test);
+        println!("{what}: {passed} pass, {failed} fail");
+        if failed > 0 || passed == 0 {
+            failures.push(format!("{what}:\n{report}"));
+        }
+    }
+    failures
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipptool_conformance_files_pass_on_every_printer() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,26 +149,59 @@ async fn ipptool_conformance_files_pass_on_every_printer() {
     let (_cloud, mut fleet) = fleet(dir.path(), &printers).await;
     let pdf = pdf_file(dir.path());
     let jpeg = jpeg(dir.path());
-    let mut runs = vec![
-        ("Lab", "ipp-1.1.test", pdf.clone()),
-        ("Lab", "ipp-2.0.test", pdf.clone()),
-        ("Photo Everywhere", "ipp-1.1.test", pdf.clone()),
-        ("Photo Everywhere", "ipp-2.0.test", pdf.clone()),
-    ];
-    runs.push(("Photo Everywhere", "ipp-everywhere.test", pdf.clone()));
-    runs.push(("Photo Everywhere", "ipp-everywhere.test", jpeg.clone()));
-    let mut failures = Vec::new();
-    for (printer, test, file) in runs {
-        let uri = uri_of(&fleet, printer);
-        let (passed, failed, report) = ipptool(&uri, test, &file).await;
-        let file_name = file.file_name().unwrap().to_string_lossy().to_string();
-        println!("{printer} {test} -f {file_name}: {passed} pass, {failed} fail");
-        if failed > 0 || passed == 0 {
-            failures.push(format!("{printer} {test} -f {file_name}:\n{report}"));
-        }
-    }
+    let mut runs = conformance_runs("Lab", &uri_of(&fleet, "Lab"), &pdf, &jpeg, false);
+    runs.extend(conformance_runs(
+        "Photo Everywhere",
+        &uri_of(&fleet, "Photo Everywhere"),
+        &pdf,
+        &jpeg,
+        true,
+    ));
+    let failures = failed_runs(runs).await;
     fleet.stop().await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The cloud's printer URI (`/ipp/print/lab`, PWG 5100.18's Infrastructure Printer) passes
+/// the same files with an IPP Everywhere device behind it: a client holding the lab user's IPP
+/// credential prints, the device fetches each job over INFRA and prints it, and the printer's
+/// description is the device's with what the cloud adds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipptool_conformance_files_pass_against_the_cloud_printer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, mut fleet) = fleet(dir.path(), EVERYWHERE_PRINTER).await;
+    let issued = cloud
+        .cloud
+        .infra()
+        .issue_user_credential("ada")
+        .await
+        .unwrap();
+    let uri = format!(
+        "ipp://{}:{}@{}/ipp/print/lab",
+        issued.username,
+        issued.password,
+        cloud.addr()
+    );
+    let pdf = pdf_file(dir.path());
+    let jpeg = jpeg(dir.path());
+    let failures = failed_runs(conformance_runs("cloud", &uri, &pdf, &jpeg, true)).await;
+    // The jobs really print: the device fetched them over INFRA and finished them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let printed = loop {
+        let jobs = fleet.spool.printer_jobs("Photo Everywhere").unwrap();
+        let printed = jobs
+            .iter()
+            .filter(|r| r.origin == JobOrigin::Service)
+            .filter(|r| r.state == PrintJobProcessingState::Completed && !r.outputs.is_empty())
+            .count();
+        if printed > 0 || tokio::time::Instant::now() > deadline {
+            break printed;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    fleet.stop().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(printed > 0, "the device printed none of the cloud's jobs");
 }
 
 /// A body that is not IPP gets an IPP error (never a panic, never a dropped connection), and
