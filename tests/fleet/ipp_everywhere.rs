@@ -50,20 +50,10 @@ low = 10
 const SUITE: &str = "/usr/share/cups/ipptool";
 
 /// Runs ipptool with `file` on `test` against `uri`; gives (passed, failed, report).
-async fn ipptool(uri: &str, test: &str, file: &Path) -> (usize, usize, String) {
-    let output = tokio::process::Command::new("ipptool")
-        .args(["-t", "-T", "30", "-f"])
-        .arg(file)
-        .arg(uri)
-        .arg(Path::new(SUITE).join(test))
-        .output()
-        .await
-        .expect("ipptool (Debian package cups-ipp-utils) must be installed");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+pub(super) async fn ipptool(uri: &str, test: &str, file: &Path) -> (usize, usize, String) {
+    let args = ["-f".to_owned(), file.display().to_string()];
+    let (_, report) =
+        printlab_testkit::ipp::ipptool(uri, &Path::new(SUITE).join(test), &args).await;
     let count = |word: &str| report.lines().filter(|l| l.contains(word)).count();
     (count("[PASS]"), count("[FAIL]"), report)
 }
@@ -76,14 +66,14 @@ fn jpeg(dir: &Path) -> PathBuf {
     path
 }
 
-fn pdf_file(dir: &Path) -> PathBuf {
+pub(super) fn pdf_file(dir: &Path) -> PathBuf {
     let path = dir.join("document.pdf");
     std::fs::write(&path, pdf(1)).unwrap();
     path
 }
 
 /// A cloud and a fleet of `printers` with the IPP listener on an ephemeral loopback port.
-async fn fleet(dir: &Path, printers: &str) -> (printlab_testkit::TestCloud, TestFleet) {
+pub(super) async fn fleet(dir: &Path, printers: &str) -> (printlab_testkit::TestCloud, TestFleet) {
     let cloud = device_cloud(&dir.join("cloud")).await;
     proxied_printer(&cloud).await;
     let mut fleet = TestFleet::open(&dir.join("spool")).with_ipp();
@@ -94,7 +84,7 @@ async fn fleet(dir: &Path, printers: &str) -> (printlab_testkit::TestCloud, Test
     (cloud, fleet)
 }
 
-fn uri_of(fleet: &TestFleet, name: &str) -> String {
+pub(super) fn uri_of(fleet: &TestFleet, name: &str) -> String {
     let ipp = fleet.running().ipp.as_ref().expect("the IPP listener runs");
     ipp.printers
         .iter()
@@ -104,6 +94,54 @@ fn uri_of(fleet: &TestFleet, name: &str) -> String {
         .clone()
 }
 
+/// One ipptool run: what it is against, the printer URI, the test file and the document.
+struct Run {
+    against: String,
+    uri: String,
+    test: &'static str,
+    file: PathBuf,
+}
+
+/// The three conformance files against `uri`: ipp-1.1 and ipp-2.0 with the PDF, ipp-everywhere
+/// with the PDF and with the JPEG (PWG 5100.14 asks for both) when `everywhere`.
+fn conformance_runs(
+    against: &str,
+    uri: &str,
+    pdf: &Path,
+    jpeg: &Path,
+    everywhere: bool,
+) -> Vec<Run> {
+    let mut runs = vec![("ipp-1.1.test", pdf), ("ipp-2.0.test", pdf)];
+    if everywhere {
+        runs.push(("ipp-everywhere.test", pdf));
+        runs.push(("ipp-everywhere.test", jpeg));
+    }
+    runs.into_iter()
+        .map(|(test, file)| Run {
+            against: against.to_owned(),
+            uri: uri.to_owned(),
+            test,
+            file: file.to_path_buf(),
+        })
+        .collect()
+}
+
+/// Runs each with ipptool, printing the pass and fail counts; gives the reports of the runs
+/// with a FAIL or without a PASS.
+async fn failed_runs(runs: Vec<Run>) -> Vec<String> {
+    let mut failures = Vec::new();
+    for run in runs {
+        let (passed, failed, report) = ipptool(&run.uri, run.test, &run.file).await;
+        let file_name = run.file.file_name().unwrap().to_string_lossy().to_string();
+        let what = format!("{} {} -f {file_name}", run.against, run.test);
+        println!("{what}: {passed} pass, {failed} fail");
+        if failed > 0 || passed == 0 {
+            failures.push(format!("{what}:\n{report}"));
+        }
+    }
+    failures
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipptool_conformance_files_pass_on_every_printer() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,26 +149,59 @@ async fn ipptool_conformance_files_pass_on_every_printer() {
     let (_cloud, mut fleet) = fleet(dir.path(), &printers).await;
     let pdf = pdf_file(dir.path());
     let jpeg = jpeg(dir.path());
-    let mut runs = vec![
-        ("Lab", "ipp-1.1.test", pdf.clone()),
-        ("Lab", "ipp-2.0.test", pdf.clone()),
-        ("Photo Everywhere", "ipp-1.1.test", pdf.clone()),
-        ("Photo Everywhere", "ipp-2.0.test", pdf.clone()),
-    ];
-    runs.push(("Photo Everywhere", "ipp-everywhere.test", pdf.clone()));
-    runs.push(("Photo Everywhere", "ipp-everywhere.test", jpeg.clone()));
-    let mut failures = Vec::new();
-    for (printer, test, file) in runs {
-        let uri = uri_of(&fleet, printer);
-        let (passed, failed, report) = ipptool(&uri, test, &file).await;
-        let file_name = file.file_name().unwrap().to_string_lossy().to_string();
-        println!("{printer} {test} -f {file_name}: {passed} pass, {failed} fail");
-        if failed > 0 || passed == 0 {
-            failures.push(format!("{printer} {test} -f {file_name}:\n{report}"));
-        }
-    }
+    let mut runs = conformance_runs("Lab", &uri_of(&fleet, "Lab"), &pdf, &jpeg, false);
+    runs.extend(conformance_runs(
+        "Photo Everywhere",
+        &uri_of(&fleet, "Photo Everywhere"),
+        &pdf,
+        &jpeg,
+        true,
+    ));
+    let failures = failed_runs(runs).await;
     fleet.stop().await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The cloud's printer URI (`/ipp/print/lab`, PWG 5100.18's Infrastructure Printer) passes
+/// the same files with an IPP Everywhere device behind it: a client holding the lab user's IPP
+/// credential prints, the device fetches each job over INFRA and prints it, and the printer's
+/// description is the device's with what the cloud adds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipptool_conformance_files_pass_against_the_cloud_printer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, mut fleet) = fleet(dir.path(), EVERYWHERE_PRINTER).await;
+    let issued = cloud
+        .cloud
+        .infra()
+        .issue_user_credential("ada")
+        .await
+        .unwrap();
+    let uri = format!(
+        "ipp://{}:{}@{}/ipp/print/lab",
+        issued.username,
+        issued.password,
+        cloud.addr()
+    );
+    let pdf = pdf_file(dir.path());
+    let jpeg = jpeg(dir.path());
+    let failures = failed_runs(conformance_runs("cloud", &uri, &pdf, &jpeg, true)).await;
+    // The jobs really print: the device fetched them over INFRA and finished them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let printed = loop {
+        let jobs = fleet.spool.printer_jobs("Photo Everywhere").unwrap();
+        let printed = jobs
+            .iter()
+            .filter(|r| r.origin == JobOrigin::Service)
+            .filter(|r| r.state == PrintJobProcessingState::Completed && !r.outputs.is_empty())
+            .count();
+        if printed > 0 || tokio::time::Instant::now() > deadline {
+            break printed;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    fleet.stop().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(printed > 0, "the device printed none of the cloud's jobs");
 }
 
 /// A body that is not IPP gets an IPP error (never a panic, never a dropped connection), and
@@ -223,7 +294,9 @@ async fn a_local_job_survives_a_device_restart() {
 
 /// A fleet of [`ONE_PRINTER`] with the IPP listener, against a cloud whose Graph printer shows
 /// the device's capabilities already; gives the Graph printer's id too.
-async fn graph_and_ipp_lab(dir: &Path) -> (printlab_testkit::TestCloud, TestFleet, String) {
+pub(super) async fn graph_and_ipp_lab(
+    dir: &Path,
+) -> (printlab_testkit::TestCloud, TestFleet, String) {
     let cloud = device_cloud(&dir.join("cloud")).await;
     let printer = proxied_printer(&cloud).await;
     let mut fleet = TestFleet::open(&dir.join("spool")).with_ipp();
@@ -241,7 +314,7 @@ async fn graph_and_ipp_lab(dir: &Path) -> (printlab_testkit::TestCloud, TestFlee
 }
 
 /// Prints `document` through Graph with one copy; gives the job id.
-async fn print_through_graph(
+pub(super) async fn print_through_graph(
     cloud: &printlab_testkit::TestCloud,
     printer: &str,
     document: Vec<u8>,

@@ -11,6 +11,7 @@ mod device_spool_crash;
 mod device_universal_print;
 mod graph_printers;
 mod ipp_everywhere;
+mod ipp_everywhere_subscriptions;
 mod nup_layout_doors;
 mod output_limits;
 mod oxps;

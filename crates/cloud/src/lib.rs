@@ -67,6 +67,9 @@ pub struct CloudOptions {
     /// media collection that breaks the rule of its use (`printlab_mapping::check_media_cols`),
     /// in requests and in its own answers. For tests of a device's interoperability.
     pub infra_strict_reference: bool,
+    /// How long a job an IPP client created with Create-Job waits for Send-Document before it
+    /// is aborted (`multiple-operation-time-out`; tests shorten it).
+    pub multiple_operation_time_out: Duration,
     /// Transport faults on Graph and the upload and download URLs from the start
     /// (`--transport-faults FILE`); they can be replaced while the cloud runs.
     pub transport_faults: transport_faults::FaultRules,
@@ -85,6 +88,7 @@ impl Default for CloudOptions {
             tls: None,
             device_url: None,
             infra_strict_reference: false,
+            multiple_operation_time_out: infra::DEFAULT_MULTIPLE_OPERATION_TIME_OUT,
             transport_faults: transport_faults::FaultRules::default(),
             webhooks: webhooks::WebhookOptions::default(),
         }
@@ -242,6 +246,7 @@ impl Cloud {
             &device_url,
             options.long_poll,
             options.infra_strict_reference,
+            options.multiple_operation_time_out,
         );
         let cloud = Self {
             state: Arc::new(CloudState {

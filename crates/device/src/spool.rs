@@ -582,11 +582,11 @@ impl Spool {
     }
 
     /// Every job of every printer, ordered by printer then job id.
-    /// A new job of the printer's own (IPP client or front panel), with the next id of the
-    /// fleet's local sequence. The sequence is a counter in the spool, so ids are never given
-    /// twice, across restarts too; a spool from before the counter starts it after its highest
-    /// local job.
-    pub fn create_local_job(&self, printer: &str, new: NewJob) -> Result<JobRecord, SpoolError> {
+    /// The next id of the fleet's local sequence, for a job of a printer's own (IPP client or
+    /// front panel), to create with [`Spool::create_job`]. The sequence is a counter in the
+    /// spool, so an id is never given twice, across restarts too; a spool from before the
+    /// counter starts it after its highest local job.
+    pub fn next_local_job_id(&self) -> Result<u32, SpoolError> {
         const NEXT_LOCAL_JOB: &[u8] = b"next-local-job";
         let first = match self.identity.get(NEXT_LOCAL_JOB)? {
             Some(_) => *LOCAL_JOB_IDS.start(),
@@ -607,14 +607,7 @@ impl Spool {
         if !LOCAL_JOB_IDS.contains(&id) {
             return Err(SpoolError::LocalJobIdsUsedUp);
         }
-        self.create_job(
-            printer,
-            id,
-            NewJob {
-                origin: JobOrigin::LocalIpp,
-                ..new
-            },
-        )
+        Ok(id)
     }
 
     pub fn jobs(&self) -> Result<Vec<JobRecord>, SpoolError> {
@@ -928,17 +921,13 @@ mod tests {
             // A spool from before the counter: its highest local job sets where ids go on.
             s.create_job("P", first + 6, local()).unwrap();
             s.create_job("P", 3, NewJob::default()).unwrap();
-            assert_eq!(s.create_local_job("P", local()).unwrap().job_id, first + 7);
-            let other = s.create_local_job("Q", local()).unwrap();
-            assert_eq!(
-                (other.job_id, other.origin),
-                (first + 8, JobOrigin::LocalIpp)
-            );
+            assert_eq!(s.next_local_job_id().unwrap(), first + 7);
+            assert_eq!(s.next_local_job_id().unwrap(), first + 8);
             s.flush().unwrap();
         }
         let s = Spool::open(dir.path()).unwrap();
         s.gc(Utc::now() + chrono::Duration::hours(1)).unwrap();
-        assert_eq!(s.create_local_job("P", local()).unwrap().job_id, first + 9);
+        assert_eq!(s.next_local_job_id().unwrap(), first + 9);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub struct TestCloudBuilder {
     layer: Option<Layer>,
     tls: bool,
     strict_reference: bool,
+    multiple_operation_time_out: Option<Duration>,
     webhooks: Option<printlab_cloud::webhooks::WebhookOptions>,
 }
 
@@ -79,6 +80,13 @@ impl TestCloudBuilder {
     /// ([`CloudOptions::infra_strict_reference`]).
     pub fn strict_reference(mut self) -> Self {
         self.strict_reference = true;
+        self
+    }
+
+    /// How long a job made by Create-Job waits for its document
+    /// ([`CloudOptions::multiple_operation_time_out`]): tests of the time-out shorten it.
+    pub fn multiple_operation_time_out(mut self, limit: Duration) -> Self {
+        self.multiple_operation_time_out = Some(limit);
         self
     }
 
@@ -130,6 +138,9 @@ impl TestCloudBuilder {
             options.limits = limits.clone();
         }
         options.infra_strict_reference = self.strict_reference;
+        if let Some(limit) = self.multiple_operation_time_out {
+            options.multiple_operation_time_out = limit;
+        }
         if let Some(webhooks) = &self.webhooks {
             options.webhooks = webhooks.clone();
         }

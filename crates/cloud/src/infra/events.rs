@@ -10,13 +10,17 @@ pub enum EventKind {
     JobFetchable,
     JobStateChanged,
     PrinterConfigChanged,
+    /// The printer's state or reasons changed; among them `identify-printer-requested`, which
+    /// is how an output device hears of a client's Identify-Printer (PWG 5100.18).
+    PrinterStateChanged,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::JobFetchable,
         Self::JobStateChanged,
         Self::PrinterConfigChanged,
+        Self::PrinterStateChanged,
     ];
 
     pub fn keyword(self) -> &'static str {
@@ -24,6 +28,7 @@ impl EventKind {
             Self::JobFetchable => "job-fetchable",
             Self::JobStateChanged => "job-state-changed",
             Self::PrinterConfigChanged => "printer-config-changed",
+            Self::PrinterStateChanged => "printer-state-changed",
         }
     }
 

@@ -37,6 +37,12 @@ pub const DEVICE_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// Wait Mode whenever it likes; the device then asks again at once.
 pub const DEFAULT_LONG_POLL: Duration = Duration::from_secs(55);
 
+/// How long a job an IPP client made with Create-Job waits for Send-Document before it is
+/// aborted (`multiple-operation-time-out`; PWG 5100.14 asks for more than 0, and CUPS and
+/// ippeveprinter wait 60 s to 5 minutes). A Graph job waiting for its upload is not limited
+/// by it: the upload session's own lifetime rules there.
+pub const DEFAULT_MULTIPLE_OPERATION_TIME_OUT: Duration = Duration::from_secs(300);
+
 /// The device side of the cloud; cheap to clone.
 #[derive(Clone)]
 pub struct Infra {
@@ -60,6 +66,7 @@ impl Infra {
         device_url: &str,
         long_poll: Duration,
         strict_reference: bool,
+        multiple_operation_time_out: Duration,
     ) -> Self {
         Self {
             state: Arc::new(InfraState::new(
@@ -67,6 +74,7 @@ impl Infra {
                 device_url,
                 long_poll,
                 strict_reference,
+                multiple_operation_time_out,
             )),
         }
     }

@@ -46,6 +46,27 @@ pub(super) struct Live {
     pub subscriptions: HashMap<i32, Subscription>,
     next_subscription: i32,
     wakeups: HashMap<String, Arc<Notify>>,
+    /// Identify-Printer requests the printer's output device has not acknowledged yet, by
+    /// printer (a newer request replaces an older one, as one blink answers both).
+    pub identify_requests: HashMap<String, IdentifyRequest>,
+    /// When each printer's description and state last changed, as this service saw it; a
+    /// printer not listed has not changed since the service started.
+    pub changes: HashMap<String, PrinterChanges>,
+}
+
+/// A client's Identify-Printer waiting for the output device (PWG 5100.18's
+/// Acknowledge-Identify-Printer takes it).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct IdentifyRequest {
+    pub actions: Vec<String>,
+    pub message: Option<String>,
+}
+
+/// `printer-config-change-*` and `printer-state-change-*`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PrinterChanges {
+    pub config: chrono::DateTime<Utc>,
+    pub state: chrono::DateTime<Utc>,
 }
 
 impl Live {
@@ -89,6 +110,11 @@ pub(super) struct InfraState {
     /// once instead of keeping a graceful shutdown waiting for up to `long_poll`.
     serving: Mutex<CancellationToken>,
     pub started: Instant,
+    /// `started` on the wall clock, for the `*-date-time` attributes.
+    pub started_at: chrono::DateTime<Utc>,
+    /// PWG 5100.14's `multiple-operation-time-out`: how long a job made by Create-Job waits for
+    /// its document before it is aborted.
+    pub multiple_operation_time_out: Duration,
     /// The cloud's one read-modify-write lock, shared with the Graph side.
     write_lock: Arc<Mutex<()>>,
     live: Mutex<Live>,
@@ -119,6 +145,7 @@ impl InfraState {
         device_url: &str,
         long_poll: Duration,
         strict_reference: bool,
+        multiple_operation_time_out: Duration,
     ) -> Self {
         let super::SharedWithGraph {
             store,
@@ -137,6 +164,8 @@ impl InfraState {
             strict_reference,
             serving: Mutex::new(CancellationToken::new()),
             started: Instant::now(),
+            started_at: Utc::now(),
+            multiple_operation_time_out,
             write_lock,
             live: Mutex::new(Live::default()),
         }

@@ -88,7 +88,11 @@ pub(super) struct Lab {
 
 impl Lab {
     pub(super) async fn start() -> Self {
-        let run = TestCloud::start().await;
+        Self::start_with(TestCloud::builder()).await
+    }
+
+    pub(super) async fn start_with(cloud: printlab_testkit::TestCloudBuilder) -> Self {
+        let run = cloud.start().await;
         let admin = run.admin_graph();
         let printer = admin.create_printer("Lobby").await;
         run.cloud
@@ -161,6 +165,50 @@ impl Lab {
         message.groups[0].push(Attribute::new("requesting-user-name", Value::name("ada")));
         build(&mut message);
         message
+    }
+
+    /// A device (INFRA) request to the printer with its device token.
+    async fn device_request(
+        &self,
+        operation: Operation,
+        build: impl FnOnce(&mut Message),
+    ) -> Message {
+        ipp::request(
+            &reqwest::Client::new(),
+            &self.run.url,
+            "/printers",
+            &Credentials::Bearer(self.device_token.clone()),
+            operation,
+            build,
+        )
+        .await
+        .unwrap()
+        .0
+    }
+
+    /// The job's `job-state` as the client sees it.
+    async fn job_state(&self, id: i32) -> Option<i32> {
+        let answer = self
+            .send(
+                &self.request(Operation::GET_JOB_ATTRIBUTES, |m| {
+                    m.groups[0].push(Attribute::new("job-id", Value::Integer(id)));
+                }),
+                None,
+            )
+            .await;
+        answer.group(GroupTag::JOB)?.enum_value("job-state")
+    }
+
+    /// Create-Job; gives the job id.
+    async fn create_job(&self) -> i32 {
+        let answer = self
+            .send(&self.request(Operation::CREATE_JOB, |_| {}), None)
+            .await;
+        assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK, "{answer:?}");
+        answer
+            .group(GroupTag::JOB)
+            .and_then(|g| g.integer("job-id"))
+            .unwrap()
     }
 
     /// The printer's device, played by the test.
@@ -794,4 +842,195 @@ async fn a_cloud_serving_tls_names_ipps_printer_uris() {
         described.keyword("uri-authentication-supported"),
         Some("basic")
     );
+}
+
+/// Close-Job and `multiple-operation-time-out`: a job made by Create-Job that never gets its
+/// document is aborted, at once when it is closed and by the time-out otherwise; a job that
+/// has its document is closed already and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_without_a_document_end_by_close_job_or_the_time_out() {
+    let lab =
+        Lab::start_with(TestCloud::builder().multiple_operation_time_out(Duration::from_secs(2)))
+            .await;
+    let described = lab
+        .send(
+            &lab.request(Operation::GET_PRINTER_ATTRIBUTES, |_| {}),
+            None,
+        )
+        .await;
+    let printer = described.group(GroupTag::PRINTER).unwrap();
+    assert_eq!(printer.integer("multiple-operation-time-out"), Some(2));
+    assert_eq!(
+        printer.keyword("multiple-operation-time-out-action"),
+        Some("abort-job")
+    );
+    let operations: Vec<i32> = printer
+        .attr("operations-supported")
+        .unwrap()
+        .values
+        .iter()
+        .filter_map(Value::as_enum)
+        .collect();
+    for operation in [Operation::CLOSE_JOB, Operation::IDENTIFY_PRINTER] {
+        assert!(operations.contains(&i32::from(operation.0)), "{operation}");
+    }
+
+    let close = |id: i32| {
+        lab.request(Operation::CLOSE_JOB, |m| {
+            m.groups[0].push(Attribute::new("job-id", Value::Integer(id)));
+        })
+    };
+    let closed_empty = lab.create_job().await;
+    let timed = lab.create_job().await;
+    let printed = lab.create_job().await;
+    let send = lab.request(Operation::SEND_DOCUMENT, |m| {
+        m.groups[0].push(Attribute::new("job-id", Value::Integer(printed)));
+        m.groups[0].push(Attribute::new("last-document", Value::Boolean(true)));
+        m.groups[0].push(Attribute::new(
+            "document-format",
+            Value::mime_media_type("application/pdf"),
+        ));
+    });
+    assert_eq!(
+        lab.send(&send, Some(PDF)).await.status(),
+        StatusCode::SUCCESSFUL_OK
+    );
+
+    let answer = lab.send(&close(closed_empty), None).await;
+    assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK, "{answer:?}");
+    assert_eq!(
+        answer
+            .group(GroupTag::JOB)
+            .and_then(|g| g.enum_value("job-state")),
+        Some(8)
+    );
+    let again = lab.send(&close(closed_empty), None).await;
+    assert_eq!(again.status(), StatusCode::CLIENT_ERROR_NOT_POSSIBLE);
+    let answer = lab.send(&close(printed), None).await;
+    assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK, "{answer:?}");
+    assert_eq!(lab.job_state(printed).await, Some(5));
+    let graph = lab.run.admin_graph();
+    let job = graph
+        .get_ok(&format!(
+            "/print/printers/{}/jobs/{closed_empty}",
+            lab.printer
+        ))
+        .await;
+    assert_eq!(job["status"]["state"], "aborted", "{job}");
+
+    // Still waiting before the time-out, aborted after it; the document is then refused.
+    assert_eq!(lab.job_state(timed).await, Some(4));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while lab.job_state(timed).await != Some(8) {
+        assert!(tokio::time::Instant::now() < deadline, "never timed out");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let late = lab.request(Operation::SEND_DOCUMENT, |m| {
+        m.groups[0].push(Attribute::new("job-id", Value::Integer(timed)));
+        m.groups[0].push(Attribute::new("last-document", Value::Boolean(true)));
+    });
+    assert_eq!(
+        lab.send(&late, Some(PDF)).await.status(),
+        StatusCode::CLIENT_ERROR_NOT_POSSIBLE
+    );
+    // The job that had its document is not touched by the time-out.
+    assert_eq!(lab.job_state(printed).await, Some(5));
+    let job = graph
+        .get_ok(&format!("/print/printers/{}/jobs/{timed}", lab.printer))
+        .await;
+    assert_eq!(job["status"]["state"], "aborted", "{job}");
+}
+
+/// Identify-Printer reaches the output device as PWG 5100.18 relays it: the printer's state
+/// reasons gain `identify-printer-requested` with a `printer-state-changed` event, and
+/// Acknowledge-Identify-Printer hands the device the actions and message and clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identify_printer_reaches_the_output_device() {
+    let lab = Lab::start().await;
+    let subscribed = lab
+        .device_request(Operation::CREATE_PRINTER_SUBSCRIPTIONS, |m| {
+            m.push_group(
+                Group::new(GroupTag::SUBSCRIPTION)
+                    .with("notify-pull-method", Value::keyword("ippget"))
+                    .with_set("notify-events", [Value::keyword("printer-state-changed")]),
+            );
+        })
+        .await;
+    let subscription = subscribed
+        .group(GroupTag::SUBSCRIPTION)
+        .and_then(|g| g.integer("notify-subscription-id"))
+        .expect("printer-state-changed is an event devices can subscribe to");
+    let reasons = |answer: &Message| -> Vec<String> {
+        answer
+            .group(GroupTag::PRINTER)
+            .and_then(|g| g.attr("printer-state-reasons"))
+            .map(|a| a.keywords().map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let device_view = || {
+        lab.device_request(Operation::GET_PRINTER_ATTRIBUTES, |m| {
+            m.groups[0].push(Attribute::set(
+                "requested-attributes",
+                [Value::keyword("printer-state-reasons")],
+            ));
+        })
+    };
+    assert_eq!(reasons(&device_view().await), ["none"]);
+    let nothing = lab
+        .device_request(Operation::ACKNOWLEDGE_IDENTIFY_PRINTER, |_| {})
+        .await;
+    assert_eq!(nothing.status(), StatusCode::CLIENT_ERROR_NOT_POSSIBLE);
+
+    // An action the printer does not offer is refused; one it offers is kept for the device.
+    let unsupported = lab.request(Operation::IDENTIFY_PRINTER, |m| {
+        m.groups[0].push(Attribute::set(
+            "identify-actions",
+            [Value::keyword("sound")],
+        ));
+    });
+    let answer = lab.send(&unsupported, None).await;
+    assert_eq!(
+        answer.status(),
+        StatusCode::CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+    );
+    let identify = lab.request(Operation::IDENTIFY_PRINTER, |m| {
+        m.groups[0].push(Attribute::set(
+            "identify-actions",
+            [Value::keyword("display")],
+        ));
+        m.groups[0].push(Attribute::new("message", Value::text("by the window")));
+    });
+    let answer = lab.send(&identify, None).await;
+    assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK, "{answer:?}");
+
+    let notifications = lab
+        .device_request(Operation::GET_NOTIFICATIONS, |m| {
+            m.groups[0].push(Attribute::new(
+                "notify-subscription-ids",
+                Value::Integer(subscription),
+            ));
+        })
+        .await;
+    let events: Vec<String> = notifications
+        .groups_of(GroupTag::EVENT_NOTIFICATION)
+        .filter_map(|g| g.keyword("notify-subscribed-event").map(str::to_owned))
+        .collect();
+    assert_eq!(events, ["printer-state-changed"], "{notifications:?}");
+    assert_eq!(
+        reasons(&device_view().await),
+        ["identify-printer-requested"]
+    );
+
+    let taken = lab
+        .device_request(Operation::ACKNOWLEDGE_IDENTIFY_PRINTER, |_| {})
+        .await;
+    assert_eq!(taken.status(), StatusCode::SUCCESSFUL_OK, "{taken:?}");
+    let operation = taken.operation_attributes();
+    assert_eq!(operation.keyword("identify-actions"), Some("display"));
+    assert_eq!(operation.string("message"), Some("by the window"));
+    assert_eq!(reasons(&device_view().await), ["none"]);
+    let again = lab
+        .device_request(Operation::ACKNOWLEDGE_IDENTIFY_PRINTER, |_| {})
+        .await;
+    assert_eq!(again.status(), StatusCode::CLIENT_ERROR_NOT_POSSIBLE);
 }

@@ -2,8 +2,8 @@
 //! printer is (`printer-info`, `printer-more-info`), its exact media database (each size with
 //! its own margins, plus a zero-margin entry for each borderless size), and the trays and
 //! supplies with their levels now (PWG 5100.13 `printer-input-tray`, `media-ready`,
-//! `media-col-ready`, `printer-supply`; RFC 3995 `marker-*`). The service keeps the ones Graph
-//! cannot show.
+//! `media-col-ready`, `printer-supply`; RFC 3995 `marker-*`), and its speed
+//! (`pages-per-minute`). The service keeps the ones Graph cannot show.
 
 use crate::config::{HardwareProfile, Margins, PrinterConfig};
 use crate::engine::Engine;
@@ -30,6 +30,7 @@ pub(super) fn capability_attributes(config: &PrinterConfig) -> Vec<Attribute> {
         ));
     }
     attrs.extend(identity_attributes(config));
+    attrs.extend(speed_attributes(config));
     if let Some(database) = media_col_database(&config.hardware) {
         attrs.retain(|a| a.name != database.name);
         attrs.push(database);
@@ -45,6 +46,17 @@ pub(super) fn make_and_model(config: &PrinterConfig) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// PWG 5100.12's `pages-per-minute` (and `-color` for a colour printer): the engine's pace,
+/// which only the printer knows, so the service's printer can describe it too.
+fn speed_attributes(config: &PrinterConfig) -> Vec<Attribute> {
+    let ppm = Value::Integer(i32::try_from(config.engine.pages_per_minute).unwrap_or(i32::MAX));
+    let mut out = vec![Attribute::new("pages-per-minute", ppm.clone())];
+    if config.hardware.color {
+        out.push(Attribute::new("pages-per-minute-color", ppm));
+    }
+    out
 }
 
 /// What the printer is; sent with the capabilities.

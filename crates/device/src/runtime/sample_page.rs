@@ -40,8 +40,8 @@ pub fn print_sample_page(
         user: Some("front panel".into()),
         configuration: PrintJobConfiguration::default(),
     };
-    let record = spool.create_local_job(name, new)?;
-    let job = record.job_id;
+    let job = spool.next_local_job_id()?;
+    let record = spool.create_job(name, job, new)?;
     spool.begin_document(name, job, 1, format, None, None)?;
     spool.append_chunk(name, job, 0, &document)?;
     spool.complete_document(name, job)?;

@@ -1,7 +1,8 @@
 //! The client operations of the Infrastructure Printer (PWG 5100.18 §4.1 with RFC 8011's job
 //! operations), for users who print to Universal Print over IPP rather than Graph: Print-Job,
-//! Validate-Job, Create-Job + Send-Document, Cancel-Job, Cancel-My-Jobs, Get-Job-Attributes,
-//! Get-Jobs, and ippget subscriptions.
+//! Validate-Job, Create-Job + Send-Document (+ Close-Job, and `multiple-operation-time-out` for
+//! a document that never comes), Cancel-Job, Cancel-My-Jobs, Get-Job-Attributes, Get-Jobs,
+//! Identify-Printer, and ippget subscriptions.
 //!
 //! A job created here is a Graph job: the same record, number and states, owned by the user
 //! the credential names, its configuration translated by `printlab_mapping` and held to the same
@@ -10,6 +11,7 @@
 
 use super::credentials::ClientUser;
 use super::envelope::target_job_id;
+use super::identify::identify_printer;
 use super::printer_attributes::get_printer_attributes;
 use super::subscriptions::{cancel_subscription, create_subscriptions, get_notifications};
 use super::*;
@@ -38,6 +40,8 @@ pub(super) async fn client_operation(
         Operation::SEND_DOCUMENT => {
             send_document(state, printer_id, user, &message, document).await
         }
+        Operation::CLOSE_JOB => close_job(state, printer_id, user, &message).await,
+        Operation::IDENTIFY_PRINTER => identify_printer(state, printer_id, &message),
         Operation::CANCEL_JOB => cancel_job(state, printer_id, user, &message).await,
         Operation::CANCEL_MY_JOBS => cancel_my_jobs(state, printer_id, user, &message).await,
         Operation::GET_JOB_ATTRIBUTES => get_job_attributes(state, printer_id, &message),
@@ -425,7 +429,108 @@ async fn create_job(
     let printer = printer_record(state, printer_id)?;
     let accepted = accept_job(&printer, message)?;
     let job = new_job(state, printer_id, user, &accepted).await?;
+    abort_unless_document_within(state, &job, state.multiple_operation_time_out);
     let mut response = job_response(message, &accepted);
+    response.push_group(created_job_group(state, &job));
+    Ok(IppReply::new(response))
+}
+
+/// Whether the job still waits for the document Create-Job promised.
+fn awaits_document(job: &JobRecord) -> bool {
+    job.job.status.state == PrintJobProcessingState::Paused
+        && job
+            .job
+            .status
+            .details
+            .contains(&PrintJobStateDetail::UploadPending)
+        && !job.document_stored
+}
+
+/// `multiple-operation-time-out-action` `abort-job`: after `limit`, a job whose document has
+/// not arrived is aborted. The timer holds the service weakly, so a stopped cloud lets go of
+/// its store; a job created before a restart is not timed again (only ippget's state is in
+/// memory, and the job stays waiting as a Graph job waits for its upload).
+fn abort_unless_document_within(state: &Shared, job: &JobRecord, limit: std::time::Duration) {
+    let service = Arc::downgrade(state);
+    let printer_id = job.printer_id.clone();
+    let Some(job_id) = ipp_job_id(job) else {
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(limit).await;
+        let Some(state) = service.upgrade() else {
+            return;
+        };
+        let why = format!(
+            "no document arrived within multiple-operation-time-out ({} s)",
+            limit.as_secs()
+        );
+        if let Err(refusal) = abort_waiting_job(&state, &printer_id, job_id, &why).await {
+            tracing::warn!(printer = %printer_id, job = job_id, error = %refusal.message, "the job waiting for its document could not be aborted");
+        }
+    });
+}
+
+/// Aborts the job if it still waits for its document, and tells the printer's subscribers;
+/// `false` when it no longer waits (its document came, or it ended).
+async fn abort_waiting_job(
+    state: &Shared,
+    printer_id: &str,
+    job_id: i32,
+    why: &str,
+) -> Result<bool, Refusal> {
+    let aborted = {
+        let _guard = state.write_lock();
+        let mut record = client_job(state, printer_id, job_id)?;
+        if !awaits_document(&record) {
+            false
+        } else {
+            record.job.status = PrintJobStatus {
+                state: PrintJobProcessingState::Aborted,
+                details: Vec::new(),
+                description: format!("The print job was aborted: {why}."),
+                is_acquired_by_printer: false,
+            };
+            record.job.is_fetchable = false;
+            state.store.put_job(&record).map_err(store_failed)?;
+            true
+        }
+    };
+    if aborted {
+        state.store.flush().await.map_err(store_failed)?;
+        tracing::info!(printer = %printer_id, job = job_id, why, "job aborted");
+        state.raise(
+            printer_id,
+            EventKind::JobStateChanged,
+            Some(job_id),
+            Some(8),
+            &format!("job {job_id} was aborted: {why}"),
+        );
+    }
+    Ok(aborted)
+}
+
+/// Close-Job (PWG 5100.11): no more documents for the job. A job here has one document, sent
+/// with `last-document` true, so a job that has it is already closed and this succeeds; a job
+/// still waiting for it will never print anything and is aborted at once, as the time-out
+/// would abort it later; an ended job is `client-error-not-possible`.
+async fn close_job(
+    state: &Shared,
+    printer_id: &str,
+    user: &ClientUser,
+    message: &Message,
+) -> Outcome {
+    let job_id = target_job_id(message)?;
+    let job = own_job(state, printer_id, user, job_id)?;
+    if is_terminal(&job) {
+        return Err(Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_POSSIBLE,
+            format!("job {job_id} has already ended"),
+        ));
+    }
+    abort_waiting_job(state, printer_id, job_id, "closed without a document").await?;
+    let job = client_job(state, printer_id, job_id)?;
+    let mut response = ok(message.request_id);
     response.push_group(created_job_group(state, &job));
     Ok(IppReply::new(response))
 }
@@ -485,13 +590,7 @@ async fn send_document(
         ));
     }
     let job = own_job(state, printer_id, user, job_id)?;
-    let waiting = job.job.status.state == PrintJobProcessingState::Paused
-        && job
-            .job
-            .status
-            .details
-            .contains(&PrintJobStateDetail::UploadPending);
-    if !waiting || job.document_stored {
+    if !awaits_document(&job) {
         return Err(Refusal::new(
             StatusCode::CLIENT_ERROR_NOT_POSSIBLE,
             format!("job {job_id} is not waiting for its document"),
@@ -595,7 +694,7 @@ async fn cancel_my_jobs(
 }
 
 /// Seconds of the cloud's up time at `at` (RFC 8011's `time-at-*`), 0 before it started.
-fn up_time_at(state: &Shared, at: chrono::DateTime<chrono::Utc>) -> i32 {
+pub(super) fn up_time_at(state: &Shared, at: chrono::DateTime<chrono::Utc>) -> i32 {
     let ago = (chrono::Utc::now() - at).num_seconds().max(0);
     (i64::from(state.up_time()) - ago).clamp(0, i64::from(i32::MAX)) as i32
 }

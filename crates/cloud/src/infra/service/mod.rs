@@ -3,6 +3,7 @@
 //! so a device can neither see nor change another printer's work.
 
 use super::events::{Event, EventKind};
+use super::state;
 use super::state::{
     InfraState, acknowledge, apply_job_status, clear_device, device_attributes, ipp_job_id,
     ipp_job_state, is_handed_over, is_terminal, update_device_attributes,
@@ -13,7 +14,7 @@ use axum::Router;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode as HttpStatus};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use futures::TryStreamExt;
 use printlab_graph::{PrintJobProcessingState, PrinterProcessingState};
 use printlab_ipp::http::{IppReply, IppRequest};
@@ -31,6 +32,8 @@ mod client_jobs;
 mod credentials;
 mod documents;
 mod envelope;
+mod everywhere_description;
+mod identify;
 mod jobs;
 mod printer_attributes;
 mod reference_strictness;
@@ -56,6 +59,10 @@ pub(super) fn router(state: Shared) -> Router {
         .route("/printers/{printer_id}", post(by_printer_id))
         .route("/ipp/print/{name}", post(by_name))
         .route("/ipp/system", post(by_system))
+        .route(
+            everywhere_description::ICON_PATH,
+            get(everywhere_description::printer_icon),
+        )
         .with_state(state)
 }
 
@@ -358,6 +365,9 @@ async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcom
         }
         Operation::GET_NOTIFICATIONS => get_notifications(state, printer_id, None, &message).await,
         Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, None, &message),
+        Operation::ACKNOWLEDGE_IDENTIFY_PRINTER => {
+            identify::acknowledge_identify_printer(state, printer_id, &message)
+        }
         other => Err(Refusal::new(
             StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
             format!("{other} is not an operation of the INFRA service"),

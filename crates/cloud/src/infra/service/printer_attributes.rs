@@ -1,13 +1,16 @@
 //! Printer attributes as a device reads and writes them: Get-Printer-Attributes, the output
 //! device's own attributes (Update/Get-Output-Device-Attributes) and Deregister-Output-Device.
 
+use super::everywhere_description::add_everywhere_attributes;
+use super::identify::{IDENTIFY_REQUESTED, identify_pending, state_changed};
+use super::state::PrinterChanges;
 use super::*;
 use printlab_ipp::requested_attributes::RequestedAttributes;
 
 /// The operations a printer of the cloud serves: the client operations of PWG 5100.18's
 /// Infrastructure Printer (RFC 8011's required ones, Create-Job/Send-Document, Cancel-My-Jobs,
 /// ippget subscriptions) and the INFRA operations of its output device.
-pub(super) const SUPPORTED_OPERATIONS: [Operation; 23] = [
+pub(super) const SUPPORTED_OPERATIONS: [Operation; 26] = [
     Operation::PRINT_JOB,
     Operation::VALIDATE_JOB,
     Operation::CREATE_JOB,
@@ -21,6 +24,9 @@ pub(super) const SUPPORTED_OPERATIONS: [Operation; 23] = [
     Operation::CANCEL_SUBSCRIPTION,
     Operation::GET_NOTIFICATIONS,
     Operation::CANCEL_MY_JOBS,
+    Operation::CLOSE_JOB,
+    Operation::IDENTIFY_PRINTER,
+    Operation::ACKNOWLEDGE_IDENTIFY_PRINTER,
     Operation::ACKNOWLEDGE_DOCUMENT,
     Operation::ACKNOWLEDGE_JOB,
     Operation::FETCH_DOCUMENT,
@@ -34,7 +40,7 @@ pub(super) const SUPPORTED_OPERATIONS: [Operation; 23] = [
 ];
 
 /// `printer-more-info`: where a person reads about the printer (its Graph resource).
-fn more_info(state: &Shared, printer_id: &str) -> String {
+pub(super) fn more_info(state: &Shared, printer_id: &str) -> String {
     format!("{}/v1.0/print/printers/{printer_id}", state.device_url)
 }
 
@@ -119,6 +125,18 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
             Value::uri(more_info(state, printer_id)),
         )
         .with("multiple-document-jobs-supported", Value::Boolean(false))
+        .with(
+            "multiple-operation-time-out",
+            Value::Integer(
+                i32::try_from(state.multiple_operation_time_out.as_secs())
+                    .unwrap_or(i32::MAX)
+                    .max(1),
+            ),
+        )
+        .with(
+            "multiple-operation-time-out-action",
+            Value::keyword("abort-job"),
+        )
         .with("job-ids-supported", Value::Boolean(true))
         .with_set(
             "which-jobs-supported",
@@ -200,7 +218,13 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
         };
         group.push(Attribute::set("document-format-supported", values));
     }
-    for a in status {
+    add_everywhere_attributes(state, rec, &mut group);
+    let identify = identify_pending(state, printer_id);
+    for mut a in status {
+        if a.name == "printer-state-reasons" && identify {
+            a.values.retain(|v| v.as_str() != Some("none"));
+            a.values.push(Value::keyword(IDENTIFY_REQUESTED));
+        }
         if a.name != "printer-state" || rec.printer.status.state != PrinterProcessingState::Unknown
         {
             group.push(a);
@@ -210,9 +234,10 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
         group.push(Attribute::new("printer-state", Value::Enum(3)));
     }
     if group.attr("printer-state-reasons").is_none() {
+        let reason = if identify { IDENTIFY_REQUESTED } else { "none" };
         group.push(Attribute::new(
             "printer-state-reasons",
-            Value::keyword("none"),
+            Value::keyword(reason),
         ));
     }
     Ok(group)
@@ -253,13 +278,45 @@ pub(super) async fn update_output_device_attributes(
             "printer-state must be 3 (idle), 4 (processing) or 5 (stopped)",
         ));
     }
-    let (unmapped, name) = update_printer(state, printer_id, |rec| {
-        (
-            update_device_attributes(rec, attributes),
-            rec.printer.display_name.clone(),
-        )
-    })
-    .await?;
+    let (unmapped, name, config_changed, state_changed_now) =
+        update_printer(state, printer_id, |rec| {
+            let before = (
+                rec.printer.capabilities.clone(),
+                rec.factory_defaults.clone(),
+                rec.printer.status.clone(),
+            );
+            let unmapped = update_device_attributes(rec, attributes);
+            (
+                unmapped,
+                rec.printer.display_name.clone(),
+                before.0 != rec.printer.capabilities || before.1 != rec.factory_defaults,
+                before.2 != rec.printer.status,
+            )
+        })
+        .await?;
+    if config_changed {
+        let now = chrono::Utc::now();
+        let started = state.started_at;
+        state
+            .live()
+            .changes
+            .entry(printer_id.to_owned())
+            .or_insert(PrinterChanges {
+                config: started,
+                state: started,
+            })
+            .config = now;
+    }
+    if state_changed_now {
+        state_changed(state, printer_id);
+        state.raise(
+            printer_id,
+            EventKind::PrinterStateChanged,
+            None,
+            None,
+            &format!("printer {name} changed state"),
+        );
+    }
     state.raise(
         printer_id,
         EventKind::PrinterConfigChanged,

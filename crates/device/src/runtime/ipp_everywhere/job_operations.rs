@@ -5,6 +5,7 @@
 use super::document_format::sniff;
 use super::job_description::{job_attributes, job_status};
 use super::printer_description::printer_attributes;
+use super::subscription_operations::{Made, Requested};
 use super::{LocalPrinter, Refusal, Target};
 use crate::spool::{JobOrigin, JobRecord, NewJob, SpoolError};
 use printlab_graph::rules::check_job;
@@ -194,22 +195,19 @@ pub(super) fn validate_job(
     Ok(answer(request, None, checked.unsupported))
 }
 
-/// A new local job in the spool, with the next id of the fleet's local sequence.
+/// A new local job in the spool, with the next id of the fleet's local sequence, and the job
+/// subscriptions the request's subscription groups ask for, made before the job is spooled so
+/// they hear its `job-created`.
 fn new_job(
     target: &Target<'_>,
     printer: &LocalPrinter,
     request: &Message,
     configuration: PrintJobConfiguration,
-) -> Result<JobRecord, Refusal> {
+) -> Result<(JobRecord, Made), Refusal> {
     let op = request.operation_attributes();
+    let spool = &target.service.spool;
     let name = &printer.config.name;
-    let new = NewJob {
-        origin: JobOrigin::LocalIpp,
-        name: op.string("job-name").map(str::to_string),
-        user: op.string("requesting-user-name").map(str::to_string),
-        configuration,
-    };
-    let record = match target.service.spool.create_local_job(name, new) {
+    let id = match spool.next_local_job_id() {
         Err(SpoolError::LocalJobIdsUsedUp) => {
             return Err(Refusal::new(
                 StatusCode::SERVER_ERROR_TOO_MANY_JOBS,
@@ -218,8 +216,16 @@ fn new_job(
         }
         other => other.map_err(internal)?,
     };
-    info!(printer = %name, job = record.job_id, "job received over IPP");
-    Ok(record)
+    let made = Requested::of(request, true).make(target, printer, Some(id));
+    let new = NewJob {
+        origin: JobOrigin::LocalIpp,
+        name: op.string("job-name").map(str::to_string),
+        user: op.string("requesting-user-name").map(str::to_string),
+        configuration,
+    };
+    let record = spool.create_job(name, id, new).map_err(internal)?;
+    info!(printer = %name, job = id, "job received over IPP");
+    Ok((record, made))
 }
 
 /// Reads the document into the job's spool record; a document that cannot be read or stored
@@ -368,7 +374,7 @@ pub(super) async fn print_job(
     let checked = check(printer, target, request)?;
     let (first, format) =
         document_head(printer, target, checked.format.as_deref(), document).await?;
-    let record = new_job(target, printer, request, checked.configuration)?;
+    let (record, made) = new_job(target, printer, request, checked.configuration)?;
     let job = record.job_id;
     let document_name = request.operation_attributes().string("document-name");
     receive_document(
@@ -382,11 +388,13 @@ pub(super) async fn print_job(
     )
     .await?;
     let record = ready(target, printer, job)?;
-    Ok(answer(
+    let mut reply = answer(
         request,
         Some(job_status(target, printer, &record)),
         checked.unsupported,
-    ))
+    );
+    made.add_to(&mut reply);
+    Ok(reply)
 }
 
 pub(super) fn create_job(
@@ -395,7 +403,7 @@ pub(super) fn create_job(
     request: &Message,
 ) -> Result<Message, Refusal> {
     let checked = check(printer, target, request)?;
-    let record = new_job(target, printer, request, checked.configuration)?;
+    let (record, made) = new_job(target, printer, request, checked.configuration)?;
     let record = target
         .service
         .spool
@@ -403,11 +411,13 @@ pub(super) fn create_job(
             r.reasons = vec![INCOMING.into()];
         })
         .map_err(internal)?;
-    Ok(answer(
+    let mut reply = answer(
         request,
         Some(job_status(target, printer, &record)),
         checked.unsupported,
-    ))
+    );
+    made.add_to(&mut reply);
+    Ok(reply)
 }
 
 /// The local job a job operation names (`job-uri`, or `printer-uri` + `job-id`).

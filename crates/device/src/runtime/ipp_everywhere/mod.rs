@@ -6,11 +6,17 @@
 //!
 //! Every request passes [`printlab_ipp::check_request`] (RFC 8011's envelope) and must name its
 //! target (`printer-uri`, or `job-uri` for job operations) before its operation runs.
+//!
+//! Each printer also takes job and printer subscriptions with ippget (RFC 3995/3996,
+//! `subscription_operations`); the events are the real state changes (`event_watch`).
 
 mod document_format;
+mod event_watch;
 mod job_description;
 mod job_operations;
 mod printer_description;
+mod subscription_operations;
+mod subscription_registry;
 
 use super::RuntimeError;
 use super::connect::device_uuid;
@@ -61,6 +67,8 @@ pub struct IppEndpoint {
 
 /// A printer of the fleet, as the listener sees it.
 pub(super) struct LocalPrinter {
+    /// The resource name: `/ipp/print/{slug}`.
+    slug: String,
     config: PrinterConfig,
     handle: PrinterHandle,
     info: IppPrinter,
@@ -89,6 +97,16 @@ struct IppService {
     local_addr: SocketAddr,
     started: Instant,
     started_at: chrono::DateTime<chrono::Utc>,
+    subscriptions: subscription_registry::Subscriptions,
+    /// Cancelled when the fleet stops: held Get-Notifications answer at once.
+    shutdown: CancellationToken,
+}
+
+impl IppService {
+    /// Seconds since the listener started, at least 1 (RFC 8011: `printer-up-time` > 0).
+    fn up_time(&self) -> i32 {
+        i32::try_from(self.started.elapsed().as_secs() + 1).unwrap_or(i32::MAX)
+    }
 }
 
 /// One request's view of the service: the host the client used, so the URIs in the answer
@@ -110,7 +128,7 @@ impl Target<'_> {
 
     /// Seconds since the listener started, at least 1 (RFC 8011: `printer-up-time` > 0).
     fn up_time(&self) -> i32 {
-        i32::try_from(self.service.started.elapsed().as_secs() + 1).unwrap_or(i32::MAX)
+        self.service.up_time()
     }
 
     /// `time-at-*` of an instant: seconds on the `printer-up-time` clock.
@@ -206,8 +224,9 @@ pub(super) fn start_ipp_listener(
         };
         infos.push(info.clone());
         served.insert(
-            name,
+            name.clone(),
             LocalPrinter {
+                slug: name,
                 config,
                 handle,
                 info,
@@ -220,6 +239,8 @@ pub(super) fn start_ipp_listener(
         local_addr,
         started: Instant::now(),
         started_at: chrono::Utc::now(),
+        subscriptions: Default::default(),
+        shutdown: shutdown.clone(),
     });
     let at_listener = Target {
         service: &service,
@@ -231,6 +252,11 @@ pub(super) fn start_ipp_listener(
             info.description = printer_description::printer_attributes(printer, &at_listener);
         }
     }
+    tasks.spawn(event_watch::watch_jobs(service.clone(), shutdown.clone()));
+    tasks.spawn(event_watch::watch_printers(
+        service.clone(),
+        shutdown.clone(),
+    ));
     let router = Router::new()
         .route("/ipp/print/{slug}", post(serve_request).get(printer_page))
         .route(
@@ -381,6 +407,7 @@ async fn dispatch(
         printlab_ipp::required_uri(request, "printer-uri")?;
     }
     use job_operations as jobs;
+    use subscription_operations as subscriptions;
     match operation {
         Operation::GET_PRINTER_ATTRIBUTES => {
             Ok(jobs::get_printer_attributes(target, printer, request))
@@ -397,6 +424,25 @@ async fn dispatch(
         Operation::GET_JOB_ATTRIBUTES => jobs::get_job_attributes(target, printer, request),
         Operation::GET_JOBS => jobs::get_jobs(target, printer, request),
         Operation::IDENTIFY_PRINTER => Ok(jobs::identify_printer(printer, request)),
+        Operation::CREATE_PRINTER_SUBSCRIPTIONS => {
+            subscriptions::create_subscriptions(target, printer, request, false)
+        }
+        Operation::CREATE_JOB_SUBSCRIPTIONS => {
+            subscriptions::create_subscriptions(target, printer, request, true)
+        }
+        Operation::GET_SUBSCRIPTION_ATTRIBUTES => {
+            subscriptions::get_subscription_attributes(target, printer, request)
+        }
+        Operation::GET_SUBSCRIPTIONS => subscriptions::get_subscriptions(target, printer, request),
+        Operation::RENEW_SUBSCRIPTION => {
+            subscriptions::renew_subscription(target, printer, request)
+        }
+        Operation::CANCEL_SUBSCRIPTION => {
+            subscriptions::cancel_subscription(target, printer, request)
+        }
+        Operation::GET_NOTIFICATIONS => {
+            subscriptions::get_notifications(target, printer, request).await
+        }
         other => Err(Refusal::new(
             StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
             format!("{other} is not an operation this printer supports"),

@@ -3,14 +3,17 @@
 //! printer on the network has (its `ipp://` URI, up-time, live state, operations, charsets, …)
 //! and the defaults PWG 5100.14 requires where the service description leaves them out.
 
+use super::subscription_registry::{
+    DEFAULT_LEASE_SECONDS, EVENT_LIFE, EventKind, MAX_LEASE_SECONDS,
+};
 use super::{LocalPrinter, Target};
 use crate::runtime::printer_attributes::{capability_attributes, make_and_model};
-use printlab_graph::PrinterProcessingState;
+use printlab_graph::{MediaSize, PrinterProcessingState};
 use printlab_ipp::requested_attributes::JOB_TEMPLATE;
 use printlab_ipp::{Attribute, DateTime, Operation, OutOfBand, Value};
 
 /// The operations every printer of the listener serves, in `operations-supported`.
-pub(super) const OPERATIONS: [Operation; 12] = [
+pub(super) const OPERATIONS: [Operation; 19] = [
     Operation::PRINT_JOB,
     Operation::VALIDATE_JOB,
     Operation::CREATE_JOB,
@@ -23,7 +26,57 @@ pub(super) const OPERATIONS: [Operation; 12] = [
     Operation::CLOSE_JOB,
     Operation::IDENTIFY_PRINTER,
     Operation::VALIDATE_DOCUMENT,
+    Operation::CREATE_PRINTER_SUBSCRIPTIONS,
+    Operation::CREATE_JOB_SUBSCRIPTIONS,
+    Operation::GET_SUBSCRIPTION_ATTRIBUTES,
+    Operation::GET_SUBSCRIPTIONS,
+    Operation::RENEW_SUBSCRIPTION,
+    Operation::CANCEL_SUBSCRIPTION,
+    Operation::GET_NOTIFICATIONS,
 ];
+
+/// RFC 8011 `printer-state` of the printer's state.
+pub(super) fn ipp_printer_state(state: PrinterProcessingState) -> i32 {
+    match state {
+        PrinterProcessingState::Processing => 4,
+        PrinterProcessingState::Stopped => 5,
+        _ => 3,
+    }
+}
+
+/// What the printer's subscriptions offer (RFC 3995 §5.3, RFC 3996 §7).
+fn notify_attributes() -> Vec<Attribute> {
+    vec![
+        Attribute::set(
+            "notify-events-supported",
+            EventKind::ALL.iter().map(|e| Value::keyword(e.keyword())),
+        ),
+        Attribute::new(
+            "notify-events-default",
+            Value::keyword(EventKind::DEFAULT.keyword()),
+        ),
+        Attribute::new("notify-pull-method-supported", Value::keyword("ippget")),
+        Attribute::new(
+            "notify-lease-duration-supported",
+            Value::RangeOfInteger {
+                lower: 0,
+                upper: MAX_LEASE_SECONDS,
+            },
+        ),
+        Attribute::new(
+            "notify-lease-duration-default",
+            Value::Integer(DEFAULT_LEASE_SECONDS),
+        ),
+        Attribute::new(
+            "notify-max-events-supported",
+            Value::Integer(EventKind::ALL.len() as i32),
+        ),
+        Attribute::new(
+            "ippget-event-life",
+            Value::Integer(EVENT_LIFE.as_secs() as i32),
+        ),
+    ]
+}
 
 /// Every attribute of the printer now; the caller filters by requested-attributes.
 pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec<Attribute> {
@@ -75,11 +128,7 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
     ] {
         add(&mut attrs, Attribute::new(name, Value::DateTime(started)));
     }
-    let state = match snapshot.state {
-        PrinterProcessingState::Processing => 4,
-        PrinterProcessingState::Stopped => 5,
-        _ => 3,
-    };
+    let state = ipp_printer_state(snapshot.state);
     add(
         &mut attrs,
         Attribute::new("printer-state", Value::Enum(state)),
@@ -122,6 +171,9 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
             OPERATIONS.iter().map(|op| Value::Enum(op.0.into())),
         ),
     );
+    for attribute in notify_attributes() {
+        add(&mut attrs, attribute);
+    }
     add(
         &mut attrs,
         Attribute::new("charset-configured", Value::charset("utf-8")),
@@ -390,23 +442,41 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
             add(&mut attrs, Attribute::new(format!("{base}-default"), value));
         }
     }
-    if let Some(media) = first(&attrs, "media-default") {
-        add(&mut attrs, Attribute::set("media-ready", [media.clone()]));
-        let database: Vec<Value> = attrs
-            .iter()
-            .find(|a| a.name == "media-col-database")
-            .map(|a| a.values.clone())
-            .unwrap_or_default();
-        let default_col = database.into_iter().find(|col| {
+    let database: Vec<Value> = attrs
+        .iter()
+        .find(|a| a.name == "media-col-database")
+        .map(|a| a.values.clone())
+        .unwrap_or_default();
+    let col_of = |media: &Value| {
+        database.iter().find(|col| {
             col.as_collection().is_some_and(|members| {
-                members
-                    .iter()
-                    .any(|m| m.name == "media-size-name" && m.first() == Some(&media))
+                (members.iter()).any(|m| m.name == "media-size-name" && m.first() == Some(media))
             })
-        });
-        if let Some(col) = default_col {
+        })
+    };
+    // What the declared trays hold now (a person may have changed it), else the default.
+    let mut loaded: Vec<Value> = Vec::new();
+    for tray in snapshot.trays.iter().filter(|t| t.level != Some(0)) {
+        let Some(size) = MediaSize::by_graph_name(&tray.media_size) else {
+            continue;
+        };
+        if !loaded.iter().any(|v| v.as_str() == Some(size.pwg_name)) {
+            loaded.push(Value::keyword(size.pwg_name));
+        }
+    }
+    if let Some(media) = first(&attrs, "media-default") {
+        if let Some(col) = col_of(&media) {
             add(&mut attrs, Attribute::new("media-col-default", col.clone()));
-            add(&mut attrs, Attribute::set("media-col-ready", [col]));
+        }
+        if snapshot.trays.is_empty() {
+            loaded.push(media);
+        }
+    }
+    if !loaded.is_empty() {
+        let ready_cols: Vec<Value> = loaded.iter().filter_map(|m| col_of(m).cloned()).collect();
+        add(&mut attrs, Attribute::set("media-ready", loaded));
+        if !ready_cols.is_empty() {
+            add(&mut attrs, Attribute::set("media-col-ready", ready_cols));
         }
     }
     let sizes = media_size_supported(&attrs);
