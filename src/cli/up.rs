@@ -106,6 +106,9 @@ pub fn parse_base_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_string())
 }
 
+/// Printers the welcome lists one by one; a bigger fleet is summed up after them.
+const PRINTERS_LISTED: usize = 20;
+
 async fn welcome(lab: &Lab) {
     let data = lab.data_dir.display();
     outln!(
@@ -131,7 +134,7 @@ async fn welcome(lab: &Lab) {
     );
     outln!();
     let width = lab.printers.iter().map(|p| p.name.len()).max().unwrap_or(0);
-    for p in &lab.printers {
+    for p in lab.printers.iter().take(PRINTERS_LISTED) {
         let state = lab
             .devices()
             .iter()
@@ -145,6 +148,13 @@ async fn welcome(lab: &Lab) {
         if let Some(uri) = &p.cloud_ipp_uri {
             outln!("  {:width$}  {:10}  {uri}", "", "cloud IPP");
         }
+    }
+    if let Some(more) = lab.printers.len().checked_sub(PRINTERS_LISTED)
+        && more > 0
+    {
+        outln!(
+            "  … and {more} more: `printlab printers` lists them, {data}/lab.json has their URIs"
+        );
     }
     if !lab.dns_sd_services().is_empty() {
         outln!();
