@@ -241,6 +241,15 @@ async fn main() {
     let page_events = (metric(&during, "events") - metric(&before, "events")) / load_seconds;
     let page_busy =
         (metric(&during, "TaskDuration") - metric(&before, "TaskDuration")) / load_seconds;
+    let share_of = |name: &str| {
+        100.0 * (metric(&during, name) - metric(&before, name)) / load_seconds / page_busy
+    };
+    println!(
+        "page's busy time: script {:.0} %, style {:.0} %, layout {:.0} %",
+        share_of("ScriptDuration"),
+        share_of("RecalcStyleDuration"),
+        share_of("LayoutDuration")
+    );
     let heap_mb = metric(&after, "JSHeapUsedSize") / 1e6;
     let nodes = metric(&after, "Nodes");
     // The same jobs cost the lab more CPU with the page open: at the target rate, in cores.

@@ -126,6 +126,12 @@ pub async fn ensure_registered(
         Some(identity) => identity,
         None => {
             let kind = access.key;
+            // One key per core at a time: a fleet of a thousand generating RSA keys all at once
+            // would finish them all at the very end, so no printer would come up for a minute.
+            let _turn = key_generation_turns()
+                .acquire()
+                .await
+                .map_err(|e| RegistrationError::Key(e.to_string()))?;
             let key = tokio::task::spawn_blocking(move || generate_key(kind))
                 .await
                 .map_err(|e| RegistrationError::Key(e.to_string()))??;
@@ -230,6 +236,15 @@ pub fn is_registered(spool: &Spool, printer: &str) -> Result<bool, SpoolError> {
     Ok(spool
         .identity(printer)?
         .is_some_and(|identity| registered(&identity).is_some()))
+}
+
+/// The process's turns at generating a device key: as many as it has cores.
+fn key_generation_turns() -> &'static tokio::sync::Semaphore {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
 }
 
 fn generate_key(kind: KeyKind) -> Result<KeyPair, rcgen::Error> {

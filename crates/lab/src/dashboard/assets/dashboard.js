@@ -7,6 +7,9 @@
 (() => {
   const TOKEN_KEY = 'printlab-dashboard-token';
   const RECONNECT_MS = 2000;
+  // Drawn at most this often: live to the eye, and a busy fleet's events cost a few drawings
+  // a second rather than one per event or per frame.
+  const DRAW_EVERY_MS = 250;
   const THUMBNAIL_WIDTH = 288; // twice the CSS width, for high-density screens
   const FINAL = new Set(['completed', 'canceled', 'aborted']);
   const ACTIVE = new Set(['pending', 'processing', 'stopped']);
@@ -19,8 +22,8 @@
   const jobs = new Map(); // "printer/job" -> JobView, oldest first
   const printerCards = new Map(); // name -> <li>
   const jobRows = new Map(); // "printer/job" -> <tr>
-  // What changed since the page was last drawn: drawn once per frame, so a burst of events
-  // (a busy fleet, the stream's first burst) costs one drawing, not one per event.
+  // What changed since the page was last drawn: drawn at most every DRAW_EVERY_MS, so a burst
+  // of events (a busy fleet, the stream's first burst) costs one drawing, not one per event.
   const changed = { printers: new Set(), jobs: new Set(), removed: new Set() };
   let drawScheduled = false;
   let olderJobsDropped = 0;
@@ -188,7 +191,7 @@
   function scheduleDraw() {
     if (drawScheduled) return;
     drawScheduled = true;
-    requestAnimationFrame(draw);
+    setTimeout(() => requestAnimationFrame(draw), DRAW_EVERY_MS);
   }
 
   function draw() {
