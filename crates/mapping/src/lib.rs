@@ -40,6 +40,7 @@
 
 mod job;
 mod media_col_rules;
+mod media_database;
 mod printer;
 mod printer_model;
 mod printer_supply;
@@ -50,6 +51,7 @@ mod values;
 
 pub use job::{graph_from_job_template, job_template_from_graph};
 pub use media_col_rules::{MediaColProblem, MediaColUse, check_media_cols, media_col_members};
+pub use media_database::{media_database_attributes, media_database_entry};
 pub use printer::{graph_from_printer_attributes, printer_attributes_from_graph};
 pub use printer_model::{
     Constraint, MediaMargins, PrinterModel, Supply, Tray, printer_model_from_ipp,

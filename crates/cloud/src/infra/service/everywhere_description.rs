@@ -15,6 +15,7 @@ use super::state::PrinterChanges;
 use super::*;
 use printlab_ipp::requested_attributes::JOB_TEMPLATE;
 use printlab_ipp::{DateTime, OutOfBand};
+use printlab_mapping::{media_database_attributes, media_database_entry};
 
 /// The printer icon's path on the cloud (`printer-icons`), served by [`printer_icon`].
 pub(super) const ICON_PATH: &str = "/ipp/printer-icon.png";
@@ -163,11 +164,8 @@ pub(super) fn add_everywhere_attributes(state: &Shared, rec: &PrinterRecord, gro
         }
     }
     add_media_ready(group);
-    let sizes = media_size_supported(group);
-    add(group, sizes);
-    for side in ["bottom", "left", "right", "top"] {
-        let margins = margins_supported(group, side);
-        add(group, margins);
+    for derived in media_database_attributes(&group.attributes) {
+        add(group, derived);
     }
     let mut members = vec![
         "media-size",
@@ -298,60 +296,10 @@ fn add_media_ready(group: &mut Group) {
         return;
     };
     add(group, Attribute::set("media-ready", [media.clone()]));
-    let entry = group
-        .attr("media-col-database")
-        .into_iter()
-        .flat_map(|a| a.values.iter())
-        .find(|col| {
-            col.as_collection().is_some_and(|members| {
-                members
-                    .iter()
-                    .any(|m| m.name == "media-size-name" && m.first() == Some(&media))
-            })
-        })
-        .cloned();
-    if let Some(col) = entry {
+    if let Some(col) = media_database_entry(&group.attributes, &media) {
         add(group, Attribute::new("media-col-default", col.clone()));
         add(group, Attribute::set("media-col-ready", [col]));
     }
-}
-
-/// `media-size-supported`: each distinct size of the media database.
-fn media_size_supported(group: &Group) -> Attribute {
-    Attribute::set(
-        "media-size-supported",
-        database_members(group, "media-size"),
-    )
-}
-
-/// `media-{side}-margin-supported`: the distinct margins of the media database (0 if none).
-fn margins_supported(group: &Group, side: &str) -> Attribute {
-    let member = format!("media-{side}-margin");
-    let mut values = database_members(group, &member);
-    if values.is_empty() {
-        values.push(Value::Integer(0));
-    }
-    Attribute::set(format!("{member}-supported"), values)
-}
-
-/// The distinct values of one member across `media-col-database`.
-fn database_members(group: &Group, member: &str) -> Vec<Value> {
-    let mut values: Vec<Value> = Vec::new();
-    for col in group
-        .attr("media-col-database")
-        .into_iter()
-        .flat_map(|a| a.collections())
-    {
-        if let Some(value) = col
-            .iter()
-            .find(|m| m.name == member)
-            .and_then(|m| m.first())
-            && !values.contains(value)
-        {
-            values.push(value.clone());
-        }
-    }
-    values
 }
 
 #[cfg(test)]

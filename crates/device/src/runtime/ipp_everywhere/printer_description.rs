@@ -11,6 +11,7 @@ use crate::runtime::printer_attributes::{capability_attributes, make_and_model};
 use printlab_graph::{MediaSize, PrinterProcessingState};
 use printlab_ipp::requested_attributes::JOB_TEMPLATE;
 use printlab_ipp::{Attribute, DateTime, Operation, OutOfBand, Value};
+use printlab_mapping::{media_database_attributes, media_database_entry};
 
 /// The operations every printer of the listener serves, in `operations-supported`.
 pub(super) const OPERATIONS: [Operation; 19] = [
@@ -442,18 +443,6 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
             add(&mut attrs, Attribute::new(format!("{base}-default"), value));
         }
     }
-    let database: Vec<Value> = attrs
-        .iter()
-        .find(|a| a.name == "media-col-database")
-        .map(|a| a.values.clone())
-        .unwrap_or_default();
-    let col_of = |media: &Value| {
-        database.iter().find(|col| {
-            col.as_collection().is_some_and(|members| {
-                (members.iter()).any(|m| m.name == "media-size-name" && m.first() == Some(media))
-            })
-        })
-    };
     // What the declared trays hold now (a person may have changed it), else the default.
     let mut loaded: Vec<Value> = Vec::new();
     for tray in snapshot.trays.iter().filter(|t| t.level != Some(0)) {
@@ -465,25 +454,24 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
         }
     }
     if let Some(media) = first(&attrs, "media-default") {
-        if let Some(col) = col_of(&media) {
-            add(&mut attrs, Attribute::new("media-col-default", col.clone()));
+        if let Some(col) = media_database_entry(&attrs, &media) {
+            add(&mut attrs, Attribute::new("media-col-default", col));
         }
         if snapshot.trays.is_empty() {
             loaded.push(media);
         }
     }
     if !loaded.is_empty() {
-        let ready_cols: Vec<Value> = loaded.iter().filter_map(|m| col_of(m).cloned()).collect();
+        let ready_cols: Vec<Value> = (loaded.iter())
+            .filter_map(|m| media_database_entry(&attrs, m))
+            .collect();
         add(&mut attrs, Attribute::set("media-ready", loaded));
         if !ready_cols.is_empty() {
             add(&mut attrs, Attribute::set("media-col-ready", ready_cols));
         }
     }
-    let sizes = media_size_supported(&attrs);
-    add(&mut attrs, sizes);
-    for side in ["bottom", "left", "right", "top"] {
-        let margins = margins_supported(&attrs, side);
-        add(&mut attrs, margins);
+    for derived in media_database_attributes(&attrs) {
+        add(&mut attrs, derived);
     }
     let mut members = vec![
         "media-size",
@@ -576,50 +564,6 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
         }
     }
     attrs
-}
-
-/// `media-size-supported`: each distinct size of the media database.
-fn media_size_supported(attrs: &[Attribute]) -> Attribute {
-    let mut sizes: Vec<Value> = Vec::new();
-    for col in attrs
-        .iter()
-        .filter(|a| a.name == "media-col-database")
-        .flat_map(|a| a.collections())
-    {
-        if let Some(size) = col
-            .iter()
-            .find(|m| m.name == "media-size")
-            .and_then(|m| m.first())
-            && !sizes.contains(size)
-        {
-            sizes.push(size.clone());
-        }
-    }
-    Attribute::set("media-size-supported", sizes)
-}
-
-/// `media-{side}-margin-supported`: the distinct margins of the media database.
-fn margins_supported(attrs: &[Attribute], side: &str) -> Attribute {
-    let member = format!("media-{side}-margin");
-    let mut values: Vec<Value> = Vec::new();
-    for col in attrs
-        .iter()
-        .filter(|a| a.name == "media-col-database")
-        .flat_map(|a| a.collections())
-    {
-        if let Some(value) = col
-            .iter()
-            .find(|m| m.name == member)
-            .and_then(|m| m.first())
-            && !values.contains(value)
-        {
-            values.push(value.clone());
-        }
-    }
-    if values.is_empty() {
-        values.push(Value::Integer(0));
-    }
-    Attribute::set(format!("{member}-supported"), values)
 }
 
 /// The printer's location as one line of text.

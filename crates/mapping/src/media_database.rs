@@ -1,0 +1,106 @@
+//! What follows from a printer's `media-col-database` (PWG 5100.13): `media-size-supported` and
+//! each side's `media-*-margin-supported` (the distinct values of its entries), and the entry
+//! of a size, which `media-col-default` and `media-col-ready` repeat. The cloud fills these in
+//! for an output device that sends only the database; the devices' own IPP Everywhere printers
+//! derive them the same way.
+
+use printlab_ipp::{Attribute, Value};
+
+/// `media-size-supported` and `media-{bottom,left,right,top}-margin-supported` of `attrs`'s
+/// `media-col-database` (a margin no entry gives is 0).
+pub fn media_database_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
+    let mut derived = vec![Attribute::set(
+        "media-size-supported",
+        database_members(attrs, "media-size"),
+    )];
+    for side in ["bottom", "left", "right", "top"] {
+        let member = format!("media-{side}-margin");
+        let mut margins = database_members(attrs, &member);
+        if margins.is_empty() {
+            margins.push(Value::Integer(0));
+        }
+        derived.push(Attribute::set(format!("{member}-supported"), margins));
+    }
+    derived
+}
+
+/// The `media-col-database` entry whose `media-size-name` is `media`.
+pub fn media_database_entry(attrs: &[Attribute], media: &Value) -> Option<Value> {
+    database(attrs)
+        .find(|members| {
+            (members.iter()).any(|m| m.name == "media-size-name" && m.first() == Some(media))
+        })
+        .map(|members| Value::Collection(members.to_vec()))
+}
+
+fn database(attrs: &[Attribute]) -> impl Iterator<Item = &[Attribute]> {
+    (attrs.iter())
+        .filter(|a| a.name == "media-col-database")
+        .flat_map(|a| a.collections())
+}
+
+/// The distinct values of one member across the database's entries.
+fn database_members(attrs: &[Attribute], member: &str) -> Vec<Value> {
+    let mut values: Vec<Value> = Vec::new();
+    for entry in database(attrs) {
+        if let Some(value) = entry
+            .iter()
+            .find(|m| m.name == member)
+            .and_then(|m| m.first())
+            && !values.contains(value)
+        {
+            values.push(value.clone());
+        }
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(size: &str, x: i32, y: i32, margin: i32) -> Value {
+        let dimensions = Value::Collection(vec![
+            Attribute::new("x-dimension", Value::Integer(x)),
+            Attribute::new("y-dimension", Value::Integer(y)),
+        ]);
+        Value::Collection(vec![
+            Attribute::new("media-size", dimensions),
+            Attribute::new("media-size-name", Value::keyword(size)),
+            Attribute::new("media-top-margin", Value::Integer(margin)),
+        ])
+    }
+
+    #[test]
+    fn sizes_and_margins_are_the_distinct_values_of_the_database() {
+        let attrs = vec![Attribute::set(
+            "media-col-database",
+            [
+                entry("iso_a4_210x297mm", 21000, 29700, 400),
+                entry("iso_a4_210x297mm", 21000, 29700, 0),
+                entry("iso_a5_148x210mm", 14800, 21000, 400),
+            ],
+        )];
+        let derived = media_database_attributes(&attrs);
+        let named = |name: &str| {
+            derived
+                .iter()
+                .find(|a| a.name == name)
+                .unwrap()
+                .values
+                .len()
+        };
+        assert_eq!(named("media-size-supported"), 2);
+        assert_eq!(named("media-top-margin-supported"), 2);
+        let bottom = derived
+            .iter()
+            .find(|a| a.name == "media-bottom-margin-supported");
+        assert_eq!(bottom.unwrap().values, [Value::Integer(0)]);
+        let a5 = media_database_entry(&attrs, &Value::keyword("iso_a5_148x210mm"));
+        assert_eq!(a5, Some(entry("iso_a5_148x210mm", 14800, 21000, 400)));
+        assert_eq!(
+            media_database_entry(&attrs, &Value::keyword("na_letter_8.5x11in")),
+            None
+        );
+    }
+}
