@@ -15,6 +15,7 @@ mod connect;
 mod control_api;
 mod control_events;
 mod fleet;
+mod identify;
 mod ipp_everywhere;
 mod job_pipeline;
 mod notifications;
@@ -30,6 +31,7 @@ pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
     fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,
 };
+pub use identify::Identified;
 pub use ipp_everywhere::{IppEndpoint, IppPrinter};
 pub use job_pipeline::render_profile;
 pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot, SupplyLevel, TrayLevel};

@@ -1,6 +1,7 @@
 //! A running printer seen from outside its task: its state snapshot, its handle, and the actions
 //! a person can send it. Every other runtime file uses these; they use none of them.
 
+use super::identify::Identified;
 use crate::engine::{Engine, Fault};
 use crate::network::Network;
 use printlab_graph::PrinterProcessingState;
@@ -51,6 +52,9 @@ pub struct PrinterSnapshot {
     pub trays: Vec<TrayLevel>,
     /// The marker supplies (toner, ink) with their levels, as last advertised.
     pub supplies: Vec<SupplyLevel>,
+    /// The last Identify-Printer the printer performed (from its own IPP listener or collected
+    /// from its service), for the front panel to show.
+    pub identified: Option<Identified>,
 }
 
 /// One input tray as a person sees it on the front panel.

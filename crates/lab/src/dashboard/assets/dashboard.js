@@ -10,6 +10,7 @@
   const THUMBNAIL_WIDTH = 288; // twice the CSS width, for high-density screens
   const FINAL = new Set(['completed', 'canceled', 'aborted']);
   const ACTIVE = new Set(['pending', 'processing', 'stopped']);
+  const IDENTIFY_SHOWN_MS = 60000; // how long a printer's card shows an Identify-Printer
 
   const $ = (id) => document.getElementById(id);
   const printers = new Map(); // name -> PrinterSnapshot
@@ -20,6 +21,7 @@
   let openJob = null; // key of the job whose output is shown
   let manifestShown = null; // "key state" the manifest was read for
   let live = false; // the stream has sent its first burst
+  const identifyTimers = new Map(); // printer name -> timer that takes its Identify line away
 
   /** An element with attributes and children (strings become text, never HTML). */
   function el(tag, attrs = {}, ...children) {
@@ -157,6 +159,18 @@
 
   // ---- the fleet --------------------------------------------------------------------------
 
+  /** The printer's last Identify-Printer while it is recent, as its display would show it. */
+  function identifyLine(p) {
+    clearTimeout(identifyTimers.get(p.name));
+    const identified = p.identified;
+    const left = identified ? Date.parse(identified.at) + IDENTIFY_SHOWN_MS - Date.now() : 0;
+    if (!(left > 0)) return null;
+    identifyTimers.set(p.name, setTimeout(() => renderPrinter(printers.get(p.name) || p), left));
+    return el('p', { class: 'identify', role: 'status' },
+      el('strong', {}, 'Identify: '), identified.actions.join(', '),
+      identified.message ? ` “${identified.message}”` : '', ' at ', time(identified.at));
+  }
+
   function renderPrinter(p) {
     const list = $('printers');
     let card = [...list.children].find((node) => node.dataset.printer === p.name);
@@ -180,6 +194,7 @@
       reasons.length
         ? el('ul', { class: 'reasons', 'aria-label': 'Reasons' }, reasons.map((r) => el('li', {}, words(r))))
         : null,
+      identifyLine(p),
       el('dl', {},
         el('dt', {}, 'Connected'), el('dd', {}, p.connected ? 'yes' : 'no'),
         el('dt', {}, 'Accepting jobs'), el('dd', {}, p.acceptingJobs ? 'yes' : 'no'),
