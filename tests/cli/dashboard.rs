@@ -2,8 +2,9 @@
 //! process: the page is public and its data is not (401 without a token, 403 with the user's);
 //! the fleet renders; a job printed through Graph appears live with its thumbnails; a jam raised
 //! by clicking the front panel's button stops a job mid-print, which Graph then shows
-//! `stopped`; clearing it from the page completes the job with every sheet exactly once; the
-//! front panel's other buttons load paper, set a supply's level and print a sample page.
+//! `stopped`; clearing it from the page completes the job with every sheet exactly once; an
+//! Identify-Printer sent to the cloud's printer URI shows on the printer's card; the front
+//! panel's other buttons load paper, set a supply's level and print a sample page.
 //! Screenshots of each step go to `target/tmp/dashboard-screenshots/`.
 
 use super::cli_e2e::{MONO, Up, job_id_of, print_args, up_with};
@@ -105,6 +106,37 @@ fn screenshots() -> PathBuf {
     dir
 }
 
+/// ipptool's identify-printer-display.test ("Hello, World!") against `printer`'s
+/// `cloudIppUri` with the lab's IPP credential (`lab.json`).
+fn identify_through_the_cloud(lab: &Path, printer: &str) {
+    let discovery: Value =
+        serde_json::from_slice(&std::fs::read(lab.join("spool/lab.json")).unwrap()).unwrap();
+    let user = &discovery["ippUser"];
+    let entry = (discovery["printers"].as_array().unwrap().iter())
+        .find(|p| p["name"] == printer)
+        .unwrap();
+    let uri = entry["cloudIppUri"].as_str().unwrap().replacen(
+        "ipp://",
+        &format!(
+            "ipp://{}:{}@",
+            user["username"].as_str().unwrap(),
+            user["password"].as_str().unwrap()
+        ),
+        1,
+    );
+    let identified = std::process::Command::new("ipptool")
+        .args(["-T", "20", "-t", &uri])
+        .arg("/usr/share/cups/ipptool/identify-printer-display.test")
+        .output()
+        .unwrap();
+    assert!(
+        identified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&identified.stdout),
+        String::from_utf8_lossy(&identified.stderr)
+    );
+}
+
 #[test]
 fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,6 +175,22 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
         80
     );
     browser.screenshot(&shots.join("1-fleet.png"));
+
+    // Identify-Printer sent by ipptool to the cloud's printer URI reaches the device, whose card
+    // shows it as a status line.
+    identify_through_the_cloud(lab, "Mono Test");
+    let shown = browser.wait_for(
+        "the Identify-Printer on the printer's card",
+        "document.querySelector('[data-printer=\"Mono Test\"] .identify[role=\"status\"]')\
+         ?.textContent || null",
+        Duration::from_secs(30),
+    );
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("Identify: display") && shown.contains("Hello, World!"),
+        "{shown}"
+    );
+    browser.screenshot(&shots.join("1-identify.png"));
 
     // A job printed through Graph after the page loaded appears, and opens to its sides.
     let page = lab.join("three.pdf");

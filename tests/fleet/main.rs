@@ -10,6 +10,7 @@ mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
 mod graph_printers;
+mod identify_printer;
 mod ipp_everywhere;
 mod ipp_everywhere_subscriptions;
 mod nup_layout_doors;

@@ -74,6 +74,17 @@ pub struct Notification {
     pub job_id: Option<u32>,
     /// `job-state` (RFC 8011 enum: 7 canceled, 8 aborted, 9 completed) when the event has one.
     pub job_state: Option<i32>,
+    /// `printer-state-reasons` when the event has them (RFC 3995 asks for them in printer
+    /// events; a service may leave them out).
+    pub printer_state_reasons: Option<Vec<String>>,
+}
+
+/// An Identify-Printer request the device took with Acknowledge-Identify-Printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifyRequest {
+    /// `identify-actions`; empty when the service named none (then the printer's default).
+    pub actions: Vec<String>,
+    pub message: Option<String>,
 }
 
 /// What Get-Notifications returned.
@@ -278,8 +289,8 @@ impl InfraClient {
         Ok(())
     }
 
-    /// Create-Printer-Subscriptions for ippget delivery of job events; returns the
-    /// subscription id.
+    /// Create-Printer-Subscriptions for ippget delivery of job events and of the printer's
+    /// state changes (how a device hears of an Identify-Printer); returns the subscription id.
     pub async fn create_printer_subscription(&self) -> Result<i32, InfraClientError> {
         let mut request = self.request(Operation::CREATE_PRINTER_SUBSCRIPTIONS);
         request.push_group(
@@ -287,7 +298,12 @@ impl InfraClient {
                 .with("notify-pull-method", Value::keyword("ippget"))
                 .with_set(
                     "notify-events",
-                    ["job-fetchable", "job-state-changed"].map(Value::keyword),
+                    [
+                        "job-fetchable",
+                        "job-state-changed",
+                        "printer-state-changed",
+                    ]
+                    .map(Value::keyword),
                 )
                 .with("notify-lease-duration", Value::Integer(0)),
         );
@@ -342,6 +358,9 @@ impl InfraClient {
                         .or_else(|| g.integer("job-id"))
                         .and_then(|v| u32::try_from(v).ok()),
                     job_state: g.enum_value("job-state"),
+                    printer_state_reasons: g
+                        .attr("printer-state-reasons")
+                        .map(|a| a.keywords().map(str::to_owned).collect()),
                 }
             })
             .collect();
@@ -352,6 +371,30 @@ impl InfraClient {
             },
             last,
         ))
+    }
+
+    /// Acknowledge-Identify-Printer: takes the Identify-Printer request waiting at the
+    /// service; `None` when none waits (`client-error-not-possible`, PWG 5100.18).
+    pub async fn acknowledge_identify_printer(
+        &self,
+    ) -> Result<Option<IdentifyRequest>, InfraClientError> {
+        let request = self.request(Operation::ACKNOWLEDGE_IDENTIFY_PRINTER);
+        let response = match self.send("Acknowledge-Identify-Printer", request).await {
+            Err(InfraClientError::Refused { status_code, .. })
+                if status_code == StatusCode::CLIENT_ERROR_NOT_POSSIBLE.0 =>
+            {
+                return Ok(None);
+            }
+            other => other?,
+        };
+        let op = response.operation_attributes();
+        Ok(Some(IdentifyRequest {
+            actions: op
+                .attr("identify-actions")
+                .map(|a| a.keywords().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            message: op.string("message").map(str::to_owned),
+        }))
     }
 
     /// Get-Jobs `which-jobs=fetchable`: the ids of jobs waiting for this device.

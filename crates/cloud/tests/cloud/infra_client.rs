@@ -1016,6 +1016,17 @@ async fn identify_printer_reaches_the_output_device() {
         .filter_map(|g| g.keyword("notify-subscribed-event").map(str::to_owned))
         .collect();
     assert_eq!(events, ["printer-state-changed"], "{notifications:?}");
+    // The event carries the printer's state (RFC 3995 §9.1), so the device need not ask.
+    let event = notifications
+        .group(GroupTag::EVENT_NOTIFICATION)
+        .expect("one event");
+    let event_reasons: Vec<&str> = event
+        .attr("printer-state-reasons")
+        .map(|a| a.keywords().collect())
+        .unwrap_or_default();
+    assert_eq!(event_reasons, ["identify-printer-requested"], "{event:?}");
+    assert_eq!(event.enum_value("printer-state"), Some(3), "{event:?}");
+    assert_eq!(event.boolean("printer-is-accepting-jobs"), Some(true));
     assert_eq!(
         reasons(&device_view().await),
         ["identify-printer-requested"]

@@ -208,9 +208,11 @@ pub fn start_fleet<L: Into<Link>>(
             trays: Vec::new(),
             supplies: Vec::new(),
             media_sizes: (config.capabilities.media_sizes.clone()).unwrap_or_default(),
+            identified: None,
         };
         snapshot.set_consumables(&engine);
         let (status_tx, status_rx) = watch::channel(snapshot);
+        let panel = status_tx.clone();
         let wake = Arc::new(Notify::new());
         let current: CurrentJob = Arc::new(Mutex::new(None));
         let parts = DeviceParts {
@@ -292,7 +294,7 @@ pub fn start_fleet<L: Into<Link>>(
             wake,
             current,
         };
-        local_printers.push((config.clone(), handle.clone()));
+        local_printers.push((config.clone(), handle.clone(), panel));
         handles.push(handle);
     }
     let ipp = match options.ipp_listen {

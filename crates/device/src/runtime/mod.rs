@@ -16,6 +16,7 @@ mod control_api;
 mod control_events;
 mod control_front_panel;
 mod fleet;
+mod identify;
 mod ipp_everywhere;
 mod job_pipeline;
 mod notifications;
@@ -32,6 +33,7 @@ pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
     fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,
 };
+pub use identify::Identified;
 pub use ipp_everywhere::{IppEndpoint, IppPrinter};
 pub use job_pipeline::render_profile;
 pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot, SupplyLevel, TrayLevel};

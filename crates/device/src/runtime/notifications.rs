@@ -1,7 +1,8 @@
-//! The ippget companion task: wakes the printer when jobs become fetchable and cancels the job
-//! the service cancels.
+//! The ippget companion task: wakes the printer when jobs become fetchable, cancels the job
+//! the service cancels, and collects the service's Identify-Printer requests.
 
 use super::backoff;
+use super::identify::collect_from_service;
 use super::printer_handle::PrinterSnapshot;
 use crate::infra_client::{InfraClient, job_state};
 use crate::network::Network;
@@ -11,8 +12,11 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+const PRINTER_STATE_CHANGED: &str = "printer-state-changed";
+
 /// Holds the ippget subscription and long-polls Get-Notifications: wakes the printer when
-/// something happened and cancels the job in progress when the service cancels it.
+/// something happened to jobs, cancels the job in progress when the service cancels it, and
+/// takes an Identify-Printer when a `printer-state-changed` says one waits.
 pub(super) async fn notification_loop(
     client: Arc<InfraClient>,
     network: Arc<Network>,
@@ -47,8 +51,13 @@ pub(super) async fn notification_loop(
         attempt = 0;
         // Prime after every (re-)subscription: jobs that became fetchable while there was no
         // subscription (before the first one, or while the cloud restarted and forgot it)
-        // raised no event this subscription will see.
+        // raised no event this subscription will see. The same holds for an Identify-Printer.
         wake.notify_one();
+        tokio::select! {
+            _ = collect_from_service(&client, &status, None) => {}
+            _ = network.offline() => continue,
+            _ = shutdown.cancelled() => return,
+        }
         let mut sequence = 0;
         loop {
             let asked = Instant::now();
@@ -72,9 +81,27 @@ pub(super) async fn notification_loop(
                             }
                         }
                     }
-                    if !notifications.events.is_empty() {
+                    // The printer's own state changes (each job it starts and ends) need no
+                    // look for jobs.
+                    if notifications
+                        .events
+                        .iter()
+                        .any(|e| e.event != PRINTER_STATE_CHANGED)
+                    {
                         wake.notify_one();
-                    } else if asked.elapsed() < Duration::from_secs(1) {
+                    }
+                    // The newest printer event's reasons say whether a request waits.
+                    let printer_changed = (notifications.events.iter().rev())
+                        .find(|e| e.event == PRINTER_STATE_CHANGED)
+                        .map(|e| e.printer_state_reasons.clone());
+                    if let Some(reasons) = printer_changed {
+                        tokio::select! {
+                            _ = collect_from_service(&client, &status, reasons) => {}
+                            _ = network.offline() => break,
+                            _ = shutdown.cancelled() => return,
+                        }
+                    }
+                    if notifications.events.is_empty() && asked.elapsed() < Duration::from_secs(1) {
                         // The service did not hold the request: respect its interval.
                         let interval = notifications.get_interval.unwrap_or(10).max(1);
                         tokio::select! {

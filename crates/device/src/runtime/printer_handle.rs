@@ -1,6 +1,7 @@
 //! A running printer seen from outside its task: its state snapshot, its handle, and the actions
 //! a person can send it. Every other runtime file uses these; they use none of them.
 
+use super::identify::Identified;
 use crate::config::PrinterConfig;
 use crate::engine::{Engine, Fault};
 use crate::network::Network;
@@ -58,6 +59,9 @@ pub struct PrinterSnapshot {
     pub supplies: Vec<SupplyLevel>,
     /// The Graph media sizes it prints: what a tray may be loaded with.
     pub media_sizes: Vec<String>,
+    /// The last Identify-Printer the printer performed (from its own IPP listener or collected
+    /// from its service), for the front panel to show.
+    pub identified: Option<Identified>,
 }
 
 /// One input tray as a person sees it on the front panel.

@@ -219,7 +219,26 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
         group.push(Attribute::set("document-format-supported", values));
     }
     add_everywhere_attributes(state, rec, &mut group);
-    let identify = identify_pending(state, printer_id);
+    group
+        .attributes
+        .retain(|a| !STATE.contains(&a.name.as_str()));
+    group.attributes.extend(printer_state(state, rec, status));
+    Ok(group)
+}
+
+/// The attributes [`printer_state`] gives.
+const STATE: [&str; 2] = ["printer-state", "printer-state-reasons"];
+
+/// `printer-state` and `printer-state-reasons` (with `identify-printer-requested` while an
+/// Identify-Printer waits for the device) and the rest of `status`, the printer's status as
+/// IPP: what the description ends with and what a printer event carries (RFC 3995 §9.1).
+pub(super) fn printer_state(
+    state: &Shared,
+    rec: &PrinterRecord,
+    status: Vec<Attribute>,
+) -> Vec<Attribute> {
+    let identify = identify_pending(state, &rec.printer.id);
+    let mut out = Vec::new();
     for mut a in status {
         if a.name == "printer-state-reasons" && identify {
             a.values.retain(|v| v.as_str() != Some("none"));
@@ -227,20 +246,20 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
         }
         if a.name != "printer-state" || rec.printer.status.state != PrinterProcessingState::Unknown
         {
-            group.push(a);
+            out.push(a);
         }
     }
-    if group.attr("printer-state").is_none() {
-        group.push(Attribute::new("printer-state", Value::Enum(3)));
+    if out.attr("printer-state").is_none() {
+        out.push(Attribute::new("printer-state", Value::Enum(3)));
     }
-    if group.attr("printer-state-reasons").is_none() {
+    if out.attr("printer-state-reasons").is_none() {
         let reason = if identify { IDENTIFY_REQUESTED } else { "none" };
-        group.push(Attribute::new(
+        out.push(Attribute::new(
             "printer-state-reasons",
             Value::keyword(reason),
         ));
     }
-    Ok(group)
+    out
 }
 
 pub(super) fn get_printer_attributes(

@@ -197,6 +197,9 @@ fn notifications_response(
         "printer-up-time",
         Value::Integer(state.up_time()),
     ));
+    // Printer events carry the printer's state (RFC 3995 §9.1), read once for the answer:
+    // how a device sees `identify-printer-requested` without asking again.
+    let mut printer_state = None;
     for (subscription, e) in events {
         let mut g = Group::new(GroupTag::EVENT_NOTIFICATION)
             .with("notify-subscription-id", Value::Integer(subscription))
@@ -221,10 +224,30 @@ fn notifications_response(
                 .and_then(|g| g.attr("job-state-reasons").cloned())
                 .unwrap_or_else(|| Attribute::new("job-state-reasons", Value::keyword("none")));
             g.push(reasons);
+        } else {
+            let attributes =
+                printer_state.get_or_insert_with(|| printer_event_state(state, printer_id));
+            g.attributes.extend(attributes.iter().cloned());
         }
         response.push_group(g);
     }
     response
+}
+
+/// `printer-state`, `printer-state-reasons` (`-message` when there is one) and
+/// `printer-is-accepting-jobs` as a printer event has them; none when the printer cannot be
+/// read (the event still goes out).
+fn printer_event_state(state: &Shared, printer_id: &str) -> Vec<Attribute> {
+    let Ok(rec) = printer_record(state, printer_id) else {
+        return Vec::new();
+    };
+    let status = printer_status_to_ipp(&rec.printer.status).value;
+    let mut out = printer_attributes::printer_state(state, &rec, status);
+    out.push(Attribute::new(
+        "printer-is-accepting-jobs",
+        Value::Boolean(rec.printer.is_accepting_jobs.unwrap_or(true)),
+    ));
+    out
 }
 
 pub(super) fn cancel_subscription(

@@ -7,6 +7,7 @@ use super::job_description::{job_attributes, job_status};
 use super::printer_description::printer_attributes;
 use super::subscription_operations::{Made, Requested};
 use super::{LocalPrinter, Refusal, Target};
+use crate::runtime::identify;
 use crate::spool::{JobOrigin, JobRecord, NewJob, SpoolError};
 use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
@@ -16,7 +17,7 @@ use printlab_ipp::{
 };
 use printlab_mapping::graph_from_job_template;
 use tokio::io::AsyncReadExt;
-use tracing::info;
+use tracing::{error_span, info};
 
 /// Documents are spooled in chunks of this size, as documents from the service are.
 const CHUNK: usize = 64 * 1024;
@@ -703,18 +704,40 @@ pub(super) fn get_jobs(
     Ok(reply)
 }
 
+/// Identify-Printer (PWG 5100.13): the printer performs the actions it has (see
+/// [`identify`]); actions it lacks are ignored and returned as unsupported, and a request
+/// naming none it has gets the default, so a person always sees something.
 pub(super) fn identify_printer(printer: &LocalPrinter, request: &Message) -> Message {
     let op = request.operation_attributes();
-    let actions: Vec<&str> = op
+    let asked: Vec<&Value> = op
         .attr("identify-actions")
-        .map(|a| a.keywords().collect())
-        .unwrap_or_else(|| vec!["display"]);
-    let message = op.string("message").unwrap_or("");
-    info!(
-        printer = %printer.config.name,
-        actions = actions.join(","),
-        message,
-        "Identify-Printer: the printer shows itself"
+        .map(|a| a.values.iter().collect())
+        .unwrap_or_default();
+    let (known, unknown): (Vec<&Value>, Vec<&Value>) = asked.into_iter().partition(|v| {
+        v.as_keyword()
+            .is_some_and(|k| identify::ACTIONS_SUPPORTED.contains(&k))
+    });
+    let mut actions: Vec<String> = Vec::new();
+    for action in known.iter().filter_map(|v| v.as_keyword()) {
+        if !actions.iter().any(|a| a == action) {
+            actions.push(action.to_owned());
+        }
+    }
+    if actions.is_empty() {
+        actions.push(identify::ACTION_DEFAULT.to_owned());
+    }
+    let message = op.string("message").map(str::to_owned);
+    {
+        let _printer = error_span!("printer", name = %printer.config.name).entered();
+        identify::perform(&printer.panel, actions, message, "ipp");
+    }
+    if unknown.is_empty() {
+        return request.reply(StatusCode::SUCCESSFUL_OK);
+    }
+    let mut reply = request.reply(StatusCode::SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES);
+    reply.push_group(
+        Group::new(GroupTag::UNSUPPORTED)
+            .with_set("identify-actions", unknown.into_iter().cloned()),
     );
-    request.reply(StatusCode::SUCCESSFUL_OK)
+    reply
 }

@@ -20,7 +20,7 @@ mod subscription_registry;
 
 use super::RuntimeError;
 use super::connect::device_uuid;
-use super::printer_handle::PrinterHandle;
+use super::printer_handle::{PrinterHandle, PrinterSnapshot};
 use crate::config::PrinterConfig;
 use crate::spool::Spool;
 use axum::Router;
@@ -38,6 +38,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -71,6 +72,8 @@ pub(super) struct LocalPrinter {
     slug: String,
     config: PrinterConfig,
     handle: PrinterHandle,
+    /// The printer's front panel, where Identify-Printer shows (see [`super::identify`]).
+    panel: watch::Sender<PrinterSnapshot>,
     info: IppPrinter,
 }
 
@@ -191,10 +194,13 @@ fn slug(name: &str) -> String {
     }
 }
 
+/// A printer the listener serves: its configuration, its handle and its front panel.
+pub(super) type Served = (PrinterConfig, PrinterHandle, watch::Sender<PrinterSnapshot>);
+
 /// Binds the fleet's IPP listener and serves it until `shutdown`.
 pub(super) fn start_ipp_listener(
     addr: SocketAddr,
-    printers: Vec<(PrinterConfig, PrinterHandle)>,
+    printers: Vec<Served>,
     spool: Spool,
     shutdown: CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -206,7 +212,7 @@ pub(super) fn start_ipp_listener(
     let listener = tokio::net::TcpListener::from_std(listener).map_err(failed)?;
     let mut served = HashMap::new();
     let mut infos = Vec::new();
-    for (config, handle) in printers {
+    for (config, handle, panel) in printers {
         let base = slug(&config.name);
         let mut name = base.clone();
         let mut n = 2;
@@ -229,6 +235,7 @@ pub(super) fn start_ipp_listener(
                 slug: name,
                 config,
                 handle,
+                panel,
                 info,
             },
         );

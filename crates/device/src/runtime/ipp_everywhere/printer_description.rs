@@ -7,6 +7,7 @@ use super::subscription_registry::{
     DEFAULT_LEASE_SECONDS, EVENT_LIFE, EventKind, MAX_LEASE_SECONDS,
 };
 use super::{LocalPrinter, Target};
+use crate::runtime::identify;
 use crate::runtime::printer_attributes::{capability_attributes, make_and_model};
 use printlab_graph::{MediaSize, PrinterProcessingState};
 use printlab_ipp::requested_attributes::JOB_TEMPLATE;
@@ -303,11 +304,17 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
     );
     add(
         &mut attrs,
-        Attribute::new("identify-actions-default", Value::keyword("display")),
+        Attribute::new(
+            "identify-actions-default",
+            Value::keyword(identify::ACTION_DEFAULT),
+        ),
     );
     add(
         &mut attrs,
-        Attribute::set("identify-actions-supported", [Value::keyword("display")]),
+        Attribute::set(
+            "identify-actions-supported",
+            identify::ACTIONS_SUPPORTED.map(Value::keyword),
+        ),
     );
     let creation: Vec<Value> = attrs
         .iter()

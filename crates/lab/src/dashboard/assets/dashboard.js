@@ -16,6 +16,7 @@
   // Finished jobs listed at most: a lab printing for hours would otherwise grow the page without
   // end. Jobs not yet finished are always listed; older finished ones stay in the spool.
   const MAX_JOBS_LISTED = 300;
+  const IDENTIFY_SHOWN_MS = 60000; // how long a printer's card shows an Identify-Printer
 
   const $ = (id) => document.getElementById(id);
   const printers = new Map(); // name -> PrinterSnapshot
@@ -34,6 +35,7 @@
   let manifestShown = null; // "key state" the manifest was read for
   let live = false; // the stream has sent its first burst
   let eventsReceived = 0; // on #connection's data-events, for load runs to read
+  const identifyTimers = new Map(); // printer name -> timer that takes its Identify line away
 
   /** An element with attributes and children (strings become text, never HTML). */
   function el(tag, attrs = {}, ...children) {
@@ -219,6 +221,18 @@
 
   // ---- the fleet --------------------------------------------------------------------------
 
+  /** The printer's last Identify-Printer while it is recent, as its display would show it. */
+  function identifyLine(p) {
+    clearTimeout(identifyTimers.get(p.name));
+    const identified = p.identified;
+    const left = identified ? Date.parse(identified.at) + IDENTIFY_SHOWN_MS - Date.now() : 0;
+    if (!(left > 0)) return null;
+    identifyTimers.set(p.name, setTimeout(() => renderPrinter(printers.get(p.name) || p), left));
+    return el('p', { class: 'identify', role: 'status' },
+      el('strong', {}, 'Identify: '), identified.actions.join(', '),
+      identified.message ? ` “${identified.message}”` : '', ' at ', time(identified.at));
+  }
+
   function renderPrinter(p) {
     let card = printerCards.get(p.name);
     if (!card) {
@@ -243,6 +257,7 @@
       reasons.length
         ? el('ul', { class: 'reasons', 'aria-label': 'Reasons' }, reasons.map((r) => el('li', {}, words(r))))
         : null,
+      identifyLine(p),
       el('dl', {},
         el('dt', {}, 'Connected'), el('dd', {}, p.connected ? 'yes' : 'no'),
         el('dt', {}, 'Accepting jobs'), el('dd', {}, p.acceptingJobs ? 'yes' : 'no'),
