@@ -51,7 +51,9 @@ mod values;
 
 pub use job::{graph_from_job_template, job_template_from_graph};
 pub use media_col_rules::{MediaColProblem, MediaColUse, check_media_cols, media_col_members};
-pub use media_database::{media_database_attributes, media_database_entry};
+pub use media_database::{
+    first_supported_defaults, media_col_supported, media_database_attributes, media_database_entry,
+};
 pub use printer::{graph_from_printer_attributes, printer_attributes_from_graph};
 pub use printer_model::{
     Constraint, MediaMargins, PrinterModel, Supply, Tray, printer_model_from_ipp,

@@ -1,6 +1,7 @@
 //! What follows from a printer's `media-col-database` (PWG 5100.13): `media-size-supported` and
 //! each side's `media-*-margin-supported` (the distinct values of its entries), and the entry
-//! of a size, which `media-col-default` and `media-col-ready` repeat. The cloud fills these in
+//! of a size, which `media-col-default` and `media-col-ready` repeat; with them the members of
+//! `media-col-supported` and the defaults that are a printer's first supported value. The cloud fills these in
 //! for an output device that sends only the database; the devices' own IPP Everywhere printers
 //! derive them the same way.
 
@@ -22,6 +23,48 @@ pub fn media_database_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
         derived.push(Attribute::set(format!("{member}-supported"), margins));
     }
     derived
+}
+
+/// `media-col-supported`: the size and margin members, and the source and type where their
+/// `-supported` values are given (a printer without a media database lists no size).
+pub fn media_col_supported(attrs: &[Attribute]) -> Attribute {
+    let members = [
+        "media-size",
+        "media-bottom-margin",
+        "media-left-margin",
+        "media-right-margin",
+        "media-top-margin",
+        "media-source",
+        "media-type",
+    ];
+    let given = |member: &&str| {
+        let supported = format!("{member}-supported");
+        attrs.iter().any(|a| a.name == supported)
+    };
+    Attribute::set(
+        "media-col-supported",
+        members.into_iter().filter(given).map(Value::keyword),
+    )
+}
+
+/// The defaults a client reads before it prints, where the printer declares none: the first
+/// supported value of each (media, output bin, source, type, scaling, feed orientation).
+pub fn first_supported_defaults(attrs: &[Attribute]) -> Vec<Attribute> {
+    [
+        "media",
+        "output-bin",
+        "media-source",
+        "media-type",
+        "print-scaling",
+        "feed-orientation",
+    ]
+    .into_iter()
+    .filter_map(|base| {
+        let supported = format!("{base}-supported");
+        let first = attrs.iter().find(|a| a.name == supported)?.first()?.clone();
+        Some(Attribute::new(format!("{base}-default"), first))
+    })
+    .collect()
 }
 
 /// The `media-col-database` entry whose `media-size-name` is `media`.

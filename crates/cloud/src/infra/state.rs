@@ -69,6 +69,16 @@ pub(super) struct PrinterChanges {
     pub state: chrono::DateTime<Utc>,
 }
 
+impl PrinterChanges {
+    /// A printer unchanged since the service started at `started`.
+    pub fn none_since(started: chrono::DateTime<Utc>) -> Self {
+        Self {
+            config: started,
+            state: started,
+        }
+    }
+}
+
 impl Live {
     /// A subscription of the printer's device (`owner` `None`) or of a client, optionally for
     /// one job's events only.

@@ -466,14 +466,15 @@ impl Engine {
     }
 
     /// Sets a supply's level, as a person fitting a part-used cartridge: at or under its low
-    /// mark the printer warns, at 0 it stops as for a used-up supply, above 0 an empty fault of
-    /// its kind ends unless another supply of that kind is still empty.
+    /// mark the printer warns, at 0 it stops as for a used-up supply (the stop is given, as
+    /// [`Engine::raise_now`] gives it), above 0 an empty fault of its kind ends unless another
+    /// supply of that kind is still empty.
     pub fn set_supply_level(
         &mut self,
         name: &str,
         percent: u8,
         now: Duration,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<EngineEvent>, EngineError> {
         let index = (self.supplies.iter().position(|s| s.name == name))
             .ok_or_else(|| EngineError::UnknownSupply(name.to_string()))?;
         let percent = percent.min(100);
@@ -490,11 +491,12 @@ impl Engine {
         let kind_still_empty =
             (self.supplies()).any(|(s, level)| level == 0 && s.is_toner() == toner);
         if kind_still_empty {
-            self.raise_now(fault, now);
-        } else if self.present.remove(&fault) {
+            return Ok(self.raise_now(fault, now));
+        }
+        if self.present.remove(&fault) {
             self.feed_again_at(now);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Paper-out ends by itself once the job's tray holds paper again.

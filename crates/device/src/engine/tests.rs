@@ -780,19 +780,30 @@ fn a_supply_set_low_warns_set_to_zero_stops_and_set_again_prints_on() {
         e.set_supply_level("Cyan Ink", 5, Duration::ZERO),
         Err(EngineError::UnknownSupply("Cyan Ink".into()))
     );
-    e.set_supply_level("Black Toner", 5, Duration::ZERO)
-        .unwrap();
+    assert_eq!(
+        e.set_supply_level("Black Toner", 5, Duration::ZERO),
+        Ok(None)
+    );
     assert_eq!(e.status().ipp_reasons(), ["toner-low"]);
     e.start_job(1, work(3), 0, Duration::ZERO).unwrap();
-    e.set_supply_level("Black Toner", 0, Duration::ZERO)
-        .unwrap();
+    // At 0 the job on the engine stops, as for a fault raised by hand.
+    assert!(matches!(
+        e.set_supply_level("Black Toner", 0, Duration::ZERO),
+        Ok(Some(EngineEvent::Stopped {
+            job: Some(1),
+            fault: Fault::TonerEmpty,
+            ..
+        }))
+    ));
     assert_eq!(e.status().ipp_reasons(), ["toner-empty"]);
     assert_eq!(e.status().state, PrinterProcessingState::Stopped);
     assert!(e.advance(Duration::ZERO).is_empty());
     // Even a supply whose level never changes by itself is remembered once a person set it.
     assert_eq!(e.memory().levels.supplies["Black Toner"].percent, 0);
-    e.set_supply_level("Black Toner", 60, Duration::ZERO)
-        .unwrap();
+    assert_eq!(
+        e.set_supply_level("Black Toner", 60, Duration::ZERO),
+        Ok(None)
+    );
     assert_eq!(e.status().ipp_reasons(), ["none"]);
     assert_eq!(sheets(&e.advance(Duration::ZERO)), [1, 2, 3]);
 }

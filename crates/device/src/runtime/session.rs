@@ -13,7 +13,7 @@ use crate::infra_client::{InfraClient, InfraClientError, job_state};
 use crate::network::Network;
 use crate::registration::{DeviceTokens, RegistrationError};
 use crate::spool::{JobOrigin, Spool, SpoolError};
-use printlab_graph::{PrintJobProcessingState, PrinterProcessingState};
+use printlab_graph::PrintJobProcessingState;
 use printlab_ipp::http::Credentials;
 use printlab_ipp::{Attribute, Value};
 use printlab_mapping::printer_status_to_ipp;
@@ -351,17 +351,16 @@ impl Device {
                 }
             }
             Control::SetSupplyLevel { supply, percent } => {
-                let stopped_before = self.engine.status().state == PrinterProcessingState::Stopped;
                 match self.engine.set_supply_level(&supply, percent, now) {
-                    Ok(()) => info!(supply = %supply, percent, "supply level set"),
+                    Ok(stop) => {
+                        info!(supply = %supply, percent, "supply level set");
+                        if stop.is_some()
+                            && let Some((job, _)) = self.engine.active_job()
+                        {
+                            return self.stopped(job).await;
+                        }
+                    }
                     Err(e) => warn!("{e}"),
-                }
-                let stops_now = self.engine.status().state == PrinterProcessingState::Stopped;
-                if !stopped_before
-                    && stops_now
-                    && let Some((job, _)) = self.engine.active_job()
-                {
-                    return self.stopped(job).await;
                 }
             }
         }

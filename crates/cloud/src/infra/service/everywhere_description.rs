@@ -15,7 +15,9 @@ use super::state::PrinterChanges;
 use super::*;
 use printlab_ipp::requested_attributes::JOB_TEMPLATE;
 use printlab_ipp::{DateTime, OutOfBand};
-use printlab_mapping::{media_database_attributes, media_database_entry};
+use printlab_mapping::{
+    first_supported_defaults, media_col_supported, media_database_attributes, media_database_entry,
+};
 
 /// The printer icon's path on the cloud (`printer-icons`), served by [`printer_icon`].
 pub(super) const ICON_PATH: &str = "/ipp/printer-icon.png";
@@ -49,10 +51,7 @@ pub(super) fn add_everywhere_attributes(state: &Shared, rec: &PrinterRecord, gro
         .changes
         .get(printer_id)
         .copied()
-        .unwrap_or(PrinterChanges {
-            config: state.started_at,
-            state: state.started_at,
-        });
+        .unwrap_or(PrinterChanges::none_since(state.started_at));
     let actions = actions_supported(&group.attributes);
     let location = rec.printer.location.clone().unwrap_or_default();
     let geo = match (location.latitude, location.longitude) {
@@ -151,41 +150,15 @@ pub(super) fn add_everywhere_attributes(state: &Shared, rec: &PrinterRecord, gro
     for attribute in own {
         add(group, attribute);
     }
-    for base in [
-        "media",
-        "output-bin",
-        "media-source",
-        "media-type",
-        "print-scaling",
-        "feed-orientation",
-    ] {
-        if let Some(value) = first(group, &format!("{base}-supported")) {
-            add(group, Attribute::new(format!("{base}-default"), value));
-        }
+    for default in first_supported_defaults(&group.attributes) {
+        add(group, default);
     }
     add_media_ready(group);
     for derived in media_database_attributes(&group.attributes) {
         add(group, derived);
     }
-    let mut members = vec![
-        "media-size",
-        "media-bottom-margin",
-        "media-left-margin",
-        "media-right-margin",
-        "media-top-margin",
-        "media-source",
-        "media-type",
-    ];
-    // A member is listed when its `-supported` values are: a device without a media database
-    // has no `media-size-supported`.
-    members.retain(|m| group.attr(&format!("{m}-supported")).is_some());
-    add(
-        group,
-        Attribute::set(
-            "media-col-supported",
-            members.into_iter().map(Value::keyword),
-        ),
-    );
+    let members = media_col_supported(&group.attributes);
+    add(group, members);
     let creation: Vec<Value> = group
         .attributes
         .iter()

@@ -29,17 +29,24 @@ pub(super) fn actions_supported(device: &[Attribute]) -> Vec<String> {
 
 /// Records that the printer's state changed now (`printer-state-change-*`).
 pub(super) fn state_changed(state: &Shared, printer_id: &str) {
-    let now = chrono::Utc::now();
+    record_change(state, printer_id, |changes, now| changes.state = now);
+}
+
+/// Records that the printer's configuration changed now (`printer-config-change-*`).
+pub(super) fn config_changed(state: &Shared, printer_id: &str) {
+    record_change(state, printer_id, |changes, now| changes.config = now);
+}
+
+fn record_change(
+    state: &Shared,
+    printer_id: &str,
+    mark: impl FnOnce(&mut PrinterChanges, chrono::DateTime<chrono::Utc>),
+) {
     let started = state.started_at;
-    state
-        .live()
-        .changes
-        .entry(printer_id.to_owned())
-        .or_insert(PrinterChanges {
-            config: started,
-            state: started,
-        })
-        .state = now;
+    let mut live = state.live();
+    let changes =
+        (live.changes.entry(printer_id.to_owned())).or_insert(PrinterChanges::none_since(started));
+    mark(changes, chrono::Utc::now());
 }
 
 /// Identify-Printer from a client: `identify-actions` (default: the device's

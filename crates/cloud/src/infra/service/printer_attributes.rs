@@ -2,8 +2,7 @@
 //! device's own attributes (Update/Get-Output-Device-Attributes) and Deregister-Output-Device.
 
 use super::everywhere_description::add_everywhere_attributes;
-use super::identify::{IDENTIFY_REQUESTED, identify_pending, state_changed};
-use super::state::PrinterChanges;
+use super::identify::{self, IDENTIFY_REQUESTED, identify_pending, state_changed};
 use super::*;
 use printlab_ipp::requested_attributes::RequestedAttributes;
 
@@ -314,17 +313,7 @@ pub(super) async fn update_output_device_attributes(
         })
         .await?;
     if config_changed {
-        let now = chrono::Utc::now();
-        let started = state.started_at;
-        state
-            .live()
-            .changes
-            .entry(printer_id.to_owned())
-            .or_insert(PrinterChanges {
-                config: started,
-                state: started,
-            })
-            .config = now;
+        identify::config_changed(state, printer_id);
     }
     if state_changed_now {
         state_changed(state, printer_id);

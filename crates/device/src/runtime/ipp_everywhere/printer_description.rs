@@ -12,7 +12,9 @@ use crate::runtime::printer_attributes::{capability_attributes, make_and_model};
 use printlab_graph::{MediaSize, PrinterProcessingState};
 use printlab_ipp::requested_attributes::JOB_TEMPLATE;
 use printlab_ipp::{Attribute, DateTime, Operation, OutOfBand, Value};
-use printlab_mapping::{media_database_attributes, media_database_entry};
+use printlab_mapping::{
+    first_supported_defaults, media_col_supported, media_database_attributes, media_database_entry,
+};
 
 /// The operations every printer of the listener serves, in `operations-supported`.
 pub(super) const OPERATIONS: [Operation; 19] = [
@@ -438,17 +440,8 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
     };
     // Defaults a client reads before it prints: the first supported value where printers.toml
     // declares no default (a declared one came with the capabilities above).
-    for base in [
-        "media",
-        "output-bin",
-        "media-source",
-        "media-type",
-        "print-scaling",
-        "feed-orientation",
-    ] {
-        if let Some(value) = first(&attrs, &format!("{base}-supported")) {
-            add(&mut attrs, Attribute::new(format!("{base}-default"), value));
-        }
+    for default in first_supported_defaults(&attrs) {
+        add(&mut attrs, default);
     }
     // What the declared trays hold now (a person may have changed it), else the default.
     let mut loaded: Vec<Value> = Vec::new();
@@ -480,28 +473,8 @@ pub(super) fn printer_attributes(printer: &LocalPrinter, target: &Target) -> Vec
     for derived in media_database_attributes(&attrs) {
         add(&mut attrs, derived);
     }
-    let mut members = vec![
-        "media-size",
-        "media-bottom-margin",
-        "media-left-margin",
-        "media-right-margin",
-        "media-top-margin",
-    ];
-    for member in ["media-source", "media-type"] {
-        if attrs
-            .iter()
-            .any(|a| a.name == format!("{member}-supported"))
-        {
-            members.push(member);
-        }
-    }
-    add(
-        &mut attrs,
-        Attribute::set(
-            "media-col-supported",
-            members.into_iter().map(Value::keyword),
-        ),
-    );
+    let members = media_col_supported(&attrs);
+    add(&mut attrs, members);
     if everywhere {
         let dpis: Vec<Value> = config
             .hardware
