@@ -21,7 +21,7 @@
 use printlab_lab::discovery::LabInfo;
 use printlab_testkit::Graph;
 use printlab_testkit::bench_targets::Targets;
-use printlab_testkit::browser::Browser;
+use printlab_testkit::browser::{Browser, Engine};
 use printlab_testkit_fleet::{ONE_PRINTER, universal_print_fleet};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -306,7 +306,7 @@ enum PageCommand {
 
 /// Opens the dashboard and answers the benchmark's questions about it until told no more.
 fn drive_page(url: &str, commands: &mut tokio::sync::mpsc::Receiver<PageCommand>) {
-    let mut browser = Browser::launch(1280, 1000);
+    let mut browser = Browser::launch(Engine::Chromium, 1280, 1000);
     browser.call("Performance.enable", json!({}));
     browser.navigate(url);
     while let Some(command) = commands.blocking_recv() {

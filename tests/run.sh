@@ -7,7 +7,8 @@
 #   rendering reference), mupdf-tools (mutool, the second reference), ghostscript (its xpswrite
 #   device makes the XPS corpus), libgxps-utils (xpstopng, the XPS reference), fonts-dejavu-core
 #   (real fonts for the XPS Glyphs tests), chromium (headless, opens `printlab matrix`'s HTML
-#   report as a person's browser would), iproute2 (`ip`, to bring up loopback multicast in the
+#   report as a person's browser would, and drives the dashboard), firefox-esr (the dashboard's
+#   second browser, over WebDriver BiDi), iproute2 (`ip`, to bring up loopback multicast in the
 #   network namespace the DNS-SD test makes), and Debian
 #   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 apt_packages=(cups-ipp-utils dbus-daemon poppler-utils mupdf-tools r-doc-pdf python-reportlab-doc ghostscript-doc
-  ghostscript libgxps-utils fonts-dejavu-core chromium iproute2)
+  ghostscript libgxps-utils fonts-dejavu-core chromium firefox-esr iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

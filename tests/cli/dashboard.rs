@@ -1,14 +1,14 @@
-//! The lab's dashboard in a real headless Chromium (`printlab_testkit::browser`), against `printlab up` in a child
-//! process: the page is public and its data is not (401 without a token, 403 with the user's);
+//! The lab's dashboard in real headless browsers, Chromium and Firefox
+//! (`printlab_testkit::browser`), each against `printlab up` in a child process: the page is public and its data is not (401 without a token, 403 with the user's);
 //! the fleet renders; a job printed through Graph appears live with its thumbnails; a jam raised
 //! by clicking the front panel's button stops a job mid-print, which Graph then shows
 //! `stopped`; clearing it from the page completes the job with every sheet exactly once; an
 //! Identify-Printer sent to the cloud's printer URI shows on the printer's card; the front
 //! panel's other buttons load paper, set a supply's level and print a sample page.
-//! Screenshots of each step go to `target/tmp/dashboard-screenshots/`.
+//! Screenshots of each step go to `target/tmp/dashboard-screenshots/<browser>/`.
 
 use super::cli_e2e::{MONO, Up, job_id_of, print_args, up_with};
-use printlab_testkit::browser::Browser;
+use printlab_testkit::browser::{Browser, Engine};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -100,8 +100,10 @@ fn manifest_sides(manifest: &Value) -> Vec<String> {
         .collect()
 }
 
-fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
+fn screenshots(engine: Engine) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("dashboard-screenshots")
+        .join(engine.name());
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -138,13 +140,22 @@ fn identify_through_the_cloud(lab: &Path, printer: &str) {
 }
 
 #[test]
-fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job() {
+fn in_chromium_the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job() {
+    the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(Engine::Chromium);
+}
+
+#[test]
+fn in_firefox_the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job() {
+    the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(Engine::Firefox);
+}
+
+fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let lab = dir.path();
     let up = up_with(lab, &fleet(), "127.0.0.1:0", &[]);
     let admin = std::fs::read_to_string(lab.join("spool/control.token")).unwrap();
     let admin = admin.trim();
-    let shots = screenshots();
+    let shots = screenshots(engine);
     eprintln!("dashboard screenshots: {}", shots.display());
 
     // The page is public; the stream it reads is the control API's, which wants the admin
@@ -154,7 +165,7 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
     assert_eq!(status(&up.url, "/control/events", None), 401);
     assert_eq!(status(&up.url, "/control/events", Some(&up.token)), 403);
 
-    let mut browser = Browser::launch(1280, 1500);
+    let mut browser = Browser::launch(engine, 1280, 1500);
     browser.navigate(&format!("{}/#token={admin}", up.url));
     let names = browser.wait_for(
         "every printer of the lab",
