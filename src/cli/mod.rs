@@ -22,6 +22,7 @@ mod provision;
 mod pull;
 mod render;
 mod spool;
+mod stop_signal;
 mod testpage;
 mod tls;
 mod token;
@@ -98,13 +99,13 @@ enum Command {
     /// Run the Universal Print emulator (Graph API) alone.
     Cloud {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8443")]
+        #[arg(long, env = "PRINTLAB_LISTEN", default_value = "127.0.0.1:8443")]
         listen: String,
         /// Data folder (sled store, signing key).
         #[arg(long, default_value = "spool/cloud")]
         data: std::path::PathBuf,
         /// Base URL clients reach the cloud at (default: http(s)://<bound address>).
-        #[arg(long, value_name = "URL", value_parser = up::parse_base_url)]
+        #[arg(long, env = "PRINTLAB_PUBLIC_URL", value_name = "URL", value_parser = up::parse_base_url)]
         public_url: Option<String>,
         #[command(flatten)]
         tls: tls::TlsArgs,

@@ -3,6 +3,7 @@
 //! stops cleanly and the next start resumes uploads and jobs in flight.
 
 use super::output::outln;
+use super::stop_signal::StopSignals;
 use anyhow::Context;
 use clap::Args;
 use printlab_lab::discovery::DEFAULT_DATA_DIR;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct UpArgs {
     /// Where the cloud listens (port 0: any free port).
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    #[arg(long, env = "PRINTLAB_LISTEN", default_value = "127.0.0.1:8443")]
     listen: String,
     /// The fleet file, which must exist. Default: printers.toml, or the shipped fleet when there
     /// is none.
@@ -25,14 +26,19 @@ pub struct UpArgs {
     /// Base URL clients reach the lab at, when not the bound address (behind a proxy, under a
     /// host name): Graph links, upload and download URLs and `lab.json` name it. The printers
     /// keep talking to the bound address.
-    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
+    #[arg(long, env = "PRINTLAB_PUBLIC_URL", value_name = "URL", value_parser = parse_base_url)]
     public_url: Option<String>,
     /// Where the devices' control API listens (clearing faults).
     #[arg(long, default_value = "127.0.0.1:0")]
     control: std::net::SocketAddr,
     /// Where the printers' IPP Everywhere listener binds (one port, a path per printer:
     /// ipp://ADDR/ipp/print/NAME).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8631")]
+    #[arg(
+        long,
+        env = "PRINTLAB_IPP_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8631"
+    )]
     ipp_listen: std::net::SocketAddr,
     /// Announce every printer on the network as an IPP Everywhere printer (DNS-SD over mDNS,
     /// `_ipp._tcp` with the `_print` subtype), where --ipp-listen listens.
@@ -65,6 +71,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         ca_file: https.ca,
     });
     super::connect::runtime()?.block_on(async {
+        let stop = StopSignals::listen()?;
         let lab = Lab::start(LabOptions {
             listen: args.listen.clone(),
             control: args.control,
@@ -83,10 +90,10 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         lab.write_discovery()
             .context("writing the lab's discovery files")?;
         welcome(&lab).await;
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        outln!("\nstopping: jobs in flight stay in the spool and resume on the next start");
+        let signal = stop.stop_requested().await;
+        outln!(
+            "\n{signal}, stopping: jobs in flight stay in the spool and resume on the next start"
+        );
         lab.shutdown().await.context("stopping the lab")
     })
 }
@@ -107,7 +114,7 @@ pub fn parse_base_url(text: &str) -> Result<String, String> {
 }
 
 /// Printers the welcome lists one by one; a bigger fleet is summed up after them.
-const PRINTERS_LISTED: usize = 20;
+pub(super) const PRINTERS_LISTED: usize = 20;
 
 async fn welcome(lab: &Lab) {
     let data = lab.data_dir.display();

@@ -67,7 +67,10 @@ pub(super) fn printlab() -> Command {
     command
         .env_remove("PRINTLAB_TOKEN")
         .env_remove("PRINTLAB_CLOUD")
-        .env_remove("PRINTLAB_CONTROL");
+        .env_remove("PRINTLAB_CONTROL")
+        .env_remove("PRINTLAB_LISTEN")
+        .env_remove("PRINTLAB_IPP_LISTEN")
+        .env_remove("PRINTLAB_PUBLIC_URL");
     command
 }
 

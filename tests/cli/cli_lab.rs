@@ -138,8 +138,16 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     let mut mint = vec!["token", "--user", "ada", "--scopes"];
     mint.extend(example.split_whitespace());
     let token = run(&mint);
-    let theirs = run(&["printers", "--json", "--token", token.trim()]);
-    assert_eq!(theirs, run(&["printers", "--json"]));
+    // The same printers (their states may move between the two listings: the sample page prints).
+    let shares = |listed: String| -> Vec<(String, String)> {
+        let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        (listed.as_array().unwrap().iter())
+            .map(|p| (p["name"].to_string(), p["shareId"].to_string()))
+            .collect()
+    };
+    let theirs = shares(run(&["printers", "--json", "--token", token.trim()]));
+    assert_eq!(theirs, shares(run(&["printers", "--json"])));
+    assert_eq!(theirs.len(), 2);
 
     // Identical print commands at once: one job each, each uploaded, started and completed.
     let page = dir.path().join("page.pdf");

@@ -10,6 +10,7 @@ mod cli_upload;
 mod cloud_cli;
 mod cloud_ipp;
 mod dashboard;
+mod deployment;
 mod dns_sd;
 mod matrix;
 mod printers_import;

@@ -217,6 +217,10 @@ pub fn json_schema() -> Value {
     let printer = object(
         json!({
             "name": string, "manufacturer": string, "model": string,
+            "count": {
+                "type": "integer", "minimum": 1, "maximum": 1_000_000,
+                "description": "this many identical printers, named `{name} 1` … `{name} N`"
+            },
             "info": string, "more_info": { "type": "string", "format": "uri" },
             "location": location, "connection": connection,
             "capabilities": capabilities, "defaults": defaults,

@@ -24,6 +24,7 @@ pub use model::{
 
 use convert::{convert_connection, convert_printer};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -53,6 +54,10 @@ struct FleetSection {
 #[serde(deny_unknown_fields)]
 struct PrinterEntry {
     name: S<String>,
+    /// This many identical printers, named `{name} 1` … `{name} N` (numbers zero-padded to
+    /// the width of N, so they sort in order): a big fleet in a few lines, small enough for a
+    /// Kubernetes ConfigMap (1 MiB) at 100,000 printers.
+    count: Option<S<i64>>,
     manufacturer: Option<String>,
     model: Option<String>,
     #[serde(default)]
@@ -353,6 +358,20 @@ fn not_utf8(bytes: &[u8], file: &str) -> ConfigError {
     issues.into_error(&shown, file)
 }
 
+/// The most printers one entry's `count` declares.
+const MAX_COUNT: i64 = 1_000_000;
+
+/// `n` copies of `printer` named `{name} 1` … `{name} n`, zero-padded to the width of `n`.
+fn numbered_copies(printer: PrinterConfig, n: usize) -> Vec<PrinterConfig> {
+    let width = n.to_string().len();
+    (1..=n)
+        .map(|i| PrinterConfig {
+            name: format!("{} {i:0width$}", printer.name),
+            ..printer.clone()
+        })
+        .collect()
+}
+
 /// Parses and checks `printers.toml` text; `file` names it in messages. Every mistake is
 /// reported; type mistakes (a string where a number belongs, an unknown key) are reported before
 /// the rules are checked, since the rules cannot be checked on entries that are not there.
@@ -370,24 +389,56 @@ pub fn parse(text: &str, file: &str) -> Result<Fleet, ConfigError> {
         issues.push(0..0, "no printers: declare at least one [[printer]]".into());
     }
     let mut printers = Vec::new();
-    for (i, entry) in fleet.printer.iter().enumerate() {
-        let name = entry.get_ref().name.get_ref();
-        if let Some(first) = fleet.printer[..i]
-            .iter()
-            .find(|p| p.get_ref().name.get_ref() == name)
-        {
-            let (line, _) = line_column(text, first.get_ref().name.span().start);
-            issues.push(
-                entry.get_ref().name.span(),
-                format!("printer name `{name}` is already used on line {line}"),
-            );
-        }
-        if let Some(p) = convert_printer(
-            entry.get_ref(),
-            fleet_connection.clone().flatten(),
-            &mut issues,
-        ) {
-            printers.push(p);
+    // Each name, with the line of the entry that declared it first.
+    let mut declared: HashMap<String, usize> = HashMap::new();
+    for entry in &fleet.printer {
+        let entry = entry.get_ref();
+        let name_span = entry.name.span();
+        let (line, _) = line_column(text, name_span.start);
+        let count = entry.count.as_ref().and_then(|count| {
+            let n = *count.get_ref();
+            if (1..=MAX_COUNT).contains(&n) {
+                Some(n as usize)
+            } else {
+                issues.push(
+                    count.span(),
+                    format!("count must be between 1 and {MAX_COUNT}, not {n}"),
+                );
+                None
+            }
+        });
+        let Some(printer) = convert_printer(entry, fleet_connection.clone().flatten(), &mut issues)
+        else {
+            continue;
+        };
+        let copies = match count {
+            Some(_) if matches!(printer.connection, Connection::Infra { .. }) => {
+                issues.push(
+                    name_span.clone(),
+                    format!(
+                        "printer `{}`: count needs a Universal Print connection (copies of one \
+                         INFRA printer URI would all be the same printer)",
+                        printer.name
+                    ),
+                );
+                continue;
+            }
+            Some(n) => numbered_copies(printer, n),
+            None => vec![printer],
+        };
+        for copy in copies {
+            if let Some(first) = declared.get(&copy.name) {
+                issues.push(
+                    name_span.clone(),
+                    format!(
+                        "printer name `{}` is already used on line {first}",
+                        copy.name
+                    ),
+                );
+                break;
+            }
+            declared.insert(copy.name.clone(), line);
+            printers.push(copy);
         }
     }
     if issues.0.is_empty() {
@@ -957,5 +1008,45 @@ resolve = { duplex_mode = ["oneSided"] }
         assert!("0/2".parse::<Shard>().is_err());
         assert!("3/2".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
+        // A StatefulSet's 0-based pod ordinal names the same slices.
+        assert_eq!(names("ordinal=0/2"), names("1/2"));
+        assert_eq!(names("ordinal=1/2"), names("2/2"));
+        assert!("ordinal=2/2".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn count_declares_numbered_printers_and_its_mistakes_are_named() {
+        let many = MINIMAL.replace("name = \"Laser\"", "name = \"Laser\"\ncount = 12");
+        let fleet = parse(&many, "t").unwrap();
+        let names: Vec<_> = fleet.printers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names.len(), 12);
+        assert_eq!(
+            (names[0], names[9], names[11]),
+            ("Laser 01", "Laser 10", "Laser 12")
+        );
+
+        let zero = MINIMAL.replace("name = \"Laser\"", "name = \"Laser\"\ncount = 0");
+        assert!(
+            problems(&zero)[0]
+                .message
+                .contains("count must be between 1 and 1000000, not 0")
+        );
+
+        let clash = format!("{many}{}", MINIMAL.replace("\"Laser\"", "\"Laser 07\""));
+        let p = problems(&clash);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message
+                .contains("printer name `Laser 07` is already used on line")
+        );
+
+        let infra = format!(
+            "[fleet]\nconnection = {{ mode = \"infra\", printer_uri = \"ipp://cloud:8631/ipp/print\" }}\n{many}"
+        );
+        assert!(
+            problems(&infra)[0]
+                .message
+                .contains("count needs a Universal Print connection")
+        );
     }
 }

@@ -168,9 +168,13 @@ pub struct Fleet {
 }
 
 /// One slice of a fleet: `--shard i/n` takes printers i, i+n, i+2n, … (1-based, file order), so
-/// n processes with the same `printers.toml` split it without overlap.
+/// n processes with the same `printers.toml` split it without overlap. `--shard ordinal=k/n`
+/// names the same slice by a 0-based index (shard k+1), because that is what a Kubernetes
+/// StatefulSet gives each pod (its ordinal, through the `apps.kubernetes.io/pod-index` label)
+/// and a manifest cannot add one to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// 1-based.
     pub index: usize,
     pub count: usize,
 }
@@ -178,10 +182,20 @@ pub struct Shard {
 impl FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not a shard: write i/n with 1 ≤ i ≤ n, e.g. 2/4");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let bad = || {
+            format!(
+                "`{s}` is not a shard: write i/n with 1 ≤ i ≤ n (e.g. 2/4), or ordinal=k/n with \
+                 0 ≤ k < n (a StatefulSet pod's ordinal, e.g. ordinal=1/4)"
+            )
+        };
+        let (ordinal, slice) = match s.trim().strip_prefix("ordinal=") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (i, n) = slice.split_once('/').ok_or_else(bad)?;
+        let given: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
+        let index = if ordinal { given + 1 } else { given };
         if index == 0 || index > count {
             return Err(bad());
         }
