@@ -12,6 +12,7 @@ mod devices;
 mod faults;
 mod job_options;
 mod jobs;
+mod load;
 mod matrix;
 mod media;
 mod output;
@@ -47,6 +48,9 @@ enum Command {
     Up(up::UpArgs),
     /// Print sample documents to every printer with a spread of options and report the results.
     Demo(demo::DemoArgs),
+    /// Submit jobs through Graph at a steady rate across printers, follow them to their end, and
+    /// report throughput and latency percentiles (load-test a print path against the fleet).
+    Load(load::LoadArgs),
     /// List the media sizes printlab knows (Graph name, PWG name, size).
     Media {
         /// Print JSON instead of a table.
@@ -159,6 +163,7 @@ pub fn run() -> ExitCode {
     let outcome: anyhow::Result<()> = match cli.command {
         Command::Up(args) => up::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Load(args) => load::run(args),
         Command::Media { json } => media::run(json),
         Command::Matrix(args) => matrix::run(args),
         Command::Render(args) => render::run(args),

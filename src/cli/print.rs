@@ -54,7 +54,7 @@ pub struct PrintArgs {
 /// not link) or, for a ZIP, from its package relationships (an XPS package goes up as
 /// `application/oxps`, which the cloud converts for a printer that only takes PDF), then lets
 /// the client hash and name the file.
-fn inspect(path: &Path) -> anyhow::Result<Document> {
+pub(super) fn inspect(path: &Path) -> anyhow::Result<Document> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let mut head = Vec::with_capacity(1024);

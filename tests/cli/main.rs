@@ -12,6 +12,7 @@ mod cloud_ipp;
 mod dashboard;
 mod deployment;
 mod dns_sd;
+mod load;
 mod matrix;
 mod printers_import;
 mod pull_print;

@@ -11,6 +11,7 @@
 //! that `print`, `demo` and tests share one implementation.
 
 pub mod follow;
+pub mod load;
 pub mod provision;
 pub mod pull;
 pub mod resume;

@@ -238,6 +238,32 @@ fn read_piece(file: &Path, piece: Span) -> Result<Vec<u8>, ResumableUploadError>
     Ok(bytes)
 }
 
+/// Uploads a document held in memory, one range of at most `options.range_size` after the
+/// other, without asking the session first: what an SDK's upload task does with a document it
+/// just made a session for (`printlab load`, which times it). Returns the stored document.
+pub async fn upload_bytes(
+    http: &reqwest::Client,
+    upload_url: &str,
+    bytes: bytes::Bytes,
+    options: &UploadOptions,
+) -> Result<serde_json::Value, ResumableUploadError> {
+    let size = bytes.len() as u64;
+    let mut start = 0;
+    loop {
+        let end = (start + options.range_size).min(size);
+        let piece = bytes.slice(start as usize..end as usize);
+        match put_bytes(http, upload_url, piece, start, size, options.attempts).await? {
+            RangeOutcome::Completed(document) => return Ok(document),
+            RangeOutcome::Accepted | RangeOutcome::AlreadyThere if end < size => start = end,
+            RangeOutcome::Accepted | RangeOutcome::AlreadyThere => {
+                return Err(ResumableUploadError::Protocol(
+                    "every byte was sent but the session did not complete the document".into(),
+                ));
+            }
+        }
+    }
+}
+
 async fn put_range(
     http: &reqwest::Client,
     upload_url: &str,
@@ -250,8 +276,19 @@ async fn put_range(
     let bytes = tokio::task::spawn_blocking(move || read_piece(&path, piece))
         .await
         .map_err(|e| ResumableUploadError::Protocol(format!("file reader task failed: {e}")))??;
-    let bytes = bytes::Bytes::from(bytes);
-    let content_range = format!("bytes {}-{}/{size}", piece.start, piece.end - 1);
+    put_bytes(http, upload_url, bytes.into(), piece.start, size, attempts).await
+}
+
+/// PUTs `bytes` as the range starting at `start` of a `size`-byte document.
+async fn put_bytes(
+    http: &reqwest::Client,
+    upload_url: &str,
+    bytes: bytes::Bytes,
+    start: u64,
+    size: u64,
+    attempts: u32,
+) -> Result<RangeOutcome, ResumableUploadError> {
+    let content_range = format!("bytes {start}-{}/{size}", start + bytes.len() as u64 - 1);
     let mut busy_waits = 0;
     loop {
         let request = http
