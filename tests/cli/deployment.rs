@@ -601,6 +601,13 @@ fn the_kubernetes_cloud_and_two_fleet_pods_run_as_their_manifests_say() {
             200,
             Duration::from_secs(5),
         );
+        // Prometheus can scrape the pod: its two printers, by state.
+        let samples = super::metrics::parse(&super::metrics::scrape(control_url));
+        let printers: f64 = (samples.iter())
+            .filter(|(k, _)| k.starts_with("printlab_device_printers{"))
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(printers, 2.0, "{samples:#?}");
         // The shard is the pod's ordinal: printers ordinal+1 and ordinal+11 of the 20.
         let listed = get_json(
             &format!("{control_url}/control/printers"),
@@ -618,6 +625,12 @@ fn the_kubernetes_cloud_and_two_fleet_pods_run_as_their_manifests_say() {
             ]
         );
     }
+    // And the cloud: the four printers' long polls held.
+    let samples = super::metrics::parse(&super::metrics::scrape(&cloud_url));
+    assert!(
+        samples.contains_key("printlab_cloud_long_polls{}"),
+        "{samples:#?}"
+    );
     // Graph sees the four printers the two pods registered.
     let reader = mint(&["--scopes", "Printer.Read.All"]);
     let printers = get_json(&format!("{cloud_url}/v1.0/print/printers"), &reader);

@@ -14,6 +14,7 @@ mod deployment;
 mod dns_sd;
 mod load;
 mod matrix;
+mod metrics;
 mod printers_import;
 mod pull_print;
 mod transport_faults_cli;

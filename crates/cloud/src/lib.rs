@@ -17,6 +17,7 @@ pub mod ca;
 mod connection_trust;
 mod graph;
 pub mod infra;
+pub mod metrics;
 mod nonce;
 pub mod odata;
 pub mod query;
@@ -75,6 +76,9 @@ pub struct CloudOptions {
     pub transport_faults: transport_faults::FaultRules,
     /// How Graph change notifications are delivered (tests shorten the retries).
     pub webhooks: webhooks::WebhookOptions,
+    /// Where the cloud registers its metrics, served at `GET /metrics` with whatever else the
+    /// embedding process registered there (the lab: the devices' metrics too).
+    pub metrics: prometheus::Registry,
 }
 
 impl Default for CloudOptions {
@@ -91,6 +95,7 @@ impl Default for CloudOptions {
             multiple_operation_time_out: infra::DEFAULT_MULTIPLE_OPERATION_TIME_OUT,
             transport_faults: transport_faults::FaultRules::default(),
             webhooks: webhooks::WebhookOptions::default(),
+            metrics: prometheus::Registry::new(),
         }
     }
 }
@@ -113,6 +118,8 @@ pub enum CloudError {
     },
     #[error(transparent)]
     Upload(#[from] upload::UploadStoreError),
+    #[error("cannot register the cloud's metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 const SIGNING_KEY: &str = "token-signing-key";
@@ -151,6 +158,9 @@ pub(crate) struct CloudState {
     pub readiness: serve::Readiness,
     /// True while [`Cloud::serve_until`] runs.
     pub serving: Arc<AtomicBool>,
+    pub metrics: metrics::CloudMetrics,
+    /// What `GET /metrics` shows ([`CloudOptions::metrics`]).
+    pub metrics_registry: prometheus::Registry,
 }
 
 impl CloudState {
@@ -188,7 +198,8 @@ impl Cloud {
             dir: data_dir.to_path_buf(),
             source,
         })?;
-        let store = Store::open(&db)?;
+        let metrics = metrics::CloudMetrics::register(&options.metrics)?;
+        let store = Store::open(&db)?.with_metrics(metrics.clone())?;
         let tasks = task_store::TaskStore::open(&db)?;
         let webhooks = webhooks::Webhooks::open(&db, options.webhooks.clone())?;
         let tokens = match store.meta(SIGNING_KEY)? {
@@ -214,16 +225,19 @@ impl Cloud {
             || public_url.clone(),
             |url| url.trim_end_matches('/').to_string(),
         );
-        let uploads = Arc::new(UploadService::with_limits(
-            &db,
-            data_dir,
-            &public_url,
-            Arc::new(DocumentRecorder {
-                store: store.clone(),
-                db: db.clone(),
-            }),
-            options.upload_limits,
-        )?);
+        let uploads = Arc::new(
+            UploadService::with_limits(
+                &db,
+                data_dir,
+                &public_url,
+                Arc::new(DocumentRecorder {
+                    store: store.clone(),
+                    db: db.clone(),
+                }),
+                options.upload_limits,
+            )?
+            .with_metrics(metrics.clone()),
+        );
         let registrations = registration::Registrations::open(&store)?;
         let write_lock = Arc::new(Mutex::new(()));
         let serving = Arc::new(AtomicBool::new(false));
@@ -242,6 +256,7 @@ impl Cloud {
                 documents: uploads.clone(),
                 write_lock: write_lock.clone(),
                 webhooks: webhooks.clone(),
+                metrics: metrics.clone(),
             },
             &device_url,
             options.long_poll,
@@ -272,6 +287,8 @@ impl Cloud {
                 tls: options.tls,
                 readiness,
                 serving,
+                metrics,
+                metrics_registry: options.metrics,
             }),
         };
         // Conversions a stop interrupted start again now when there is a runtime to run them,
@@ -337,8 +354,8 @@ impl Cloud {
     }
 
     /// The whole HTTP surface: Graph, the pre-authenticated upload and download URLs, and the
-    /// INFRA service devices talk to, the device registration and token endpoints, and
-    /// `/healthz` and `/readyz`. Graph and the upload and download URLs answer through the Graph
+    /// INFRA service devices talk to, the device registration and token endpoints,
+    /// `/healthz`, `/readyz` and `/metrics`. Graph and the upload and download URLs answer through the Graph
     /// layer (request ids, OData error bodies, request limits: `graph/envelope.rs`). Served by
     /// [`serve::serve`], each request with valid credentials marks its connection authenticated.
     pub fn router(&self) -> axum::Router {
@@ -359,6 +376,11 @@ impl Cloud {
             ))
             .merge(self.state.infra.router())
             .merge(registration::router(self.state.clone()))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.state.metrics.clone(),
+                metrics::track_http,
+            ))
+            .merge(serve::metrics_router(self.state.metrics_registry.clone()))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 connection_trust::mark_authenticated,

@@ -2,7 +2,9 @@
 //! written in one insert and flushed before the caller hears about it (sled has had reports of
 //! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
 
+use crate::metrics::CloudMetrics;
 use chrono::{DateTime, Utc};
+use printlab_graph::GraphEnum;
 use printlab_graph::{
     PrintDocument, PrintJob, PrintJobConfiguration, PrintJobProcessingState, PrintJobStateDetail,
     PrintJobStatus, PrintOperationStatus, Printer, PrinterCapabilities, PrinterDefaults,
@@ -198,6 +200,8 @@ pub struct Store {
     /// Job number → printer id, so the device side can tell "another printer's job" from
     /// "no such job" without scanning every printer.
     job_printers: sled::Tree,
+    /// Jobs by state and flush times ([`Store::with_metrics`]).
+    metrics: CloudMetrics,
 }
 
 /// Job keys sort by printer, then by job number, so a printer's jobs are one prefix scan in
@@ -207,6 +211,11 @@ fn job_key(printer_id: &str, job_id: u64) -> Vec<u8> {
     key.push(b'/');
     key.extend_from_slice(&job_id.to_be_bytes());
     key
+}
+
+/// A job's Graph state as its wire name (`processing`), the label of the jobs gauge.
+fn job_state(record: &JobRecord) -> &'static str {
+    record.job.status.state.as_str()
 }
 
 fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -229,7 +238,19 @@ impl Store {
             proxies: db.open_tree("proxies")?,
             ipp_users: db.open_tree("ipp-users")?,
             job_printers: db.open_tree("job-printers")?,
+            metrics: CloudMetrics::default(),
         })
+    }
+
+    /// The store recording into `metrics`: the jobs-by-state gauge starts from one count of
+    /// the jobs already stored, then follows every [`Store::put_job`].
+    pub(crate) fn with_metrics(mut self, metrics: CloudMetrics) -> Result<Self, StoreError> {
+        for record in self.jobs.iter().values() {
+            let record: JobRecord = decode("jobs", &record?)?;
+            metrics.job_moved(None, Some(job_state(&record)));
+        }
+        self.metrics = metrics;
+        Ok(self)
     }
 
     /// Makes every write so far durable; called before any response that acknowledges one.
@@ -241,11 +262,14 @@ impl Store {
     /// tokio's blocking pool waits without holding one of sled's threads.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| {
-                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
-            })??;
+        let timer = self.metrics.store_flush.start_timer();
+        tokio::task::spawn_blocking(move || {
+            let flushed = db.flush();
+            timer.observe_duration();
+            flushed
+        })
+        .await
+        .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}"))))??;
         Ok(())
     }
 
@@ -391,8 +415,15 @@ impl Store {
             .id
             .parse()
             .expect("job ids are always decimal numbers the cloud assigned");
-        self.jobs
+        let before = self
+            .jobs
             .insert(job_key(&record.printer_id, number), encode(record))?;
+        let before = match before {
+            Some(bytes) => Some(decode::<JobRecord>("jobs", &bytes)?),
+            None => None,
+        };
+        self.metrics
+            .job_moved(before.as_ref().map(job_state), Some(job_state(record)));
         self.job_printers
             .insert(number.to_be_bytes(), record.printer_id.as_bytes())?;
         Ok(())

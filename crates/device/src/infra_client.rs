@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::network::{Network, Offline};
+use crate::runtime::FleetMetrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraClientError {
@@ -137,6 +138,8 @@ pub struct InfraClient {
     limits: Limits,
     next_request: AtomicU32,
     network: Arc<Network>,
+    /// INFRA request latency and held long polls ([`InfraClient::with_metrics`]).
+    metrics: FleetMetrics,
 }
 
 /// The HTTP URL of an IPP URI.
@@ -196,6 +199,7 @@ impl InfraClient {
             limits: Limits::default(),
             next_request: AtomicU32::new(1),
             network: Arc::default(),
+            metrics: FleetMetrics::default(),
         }
     }
 
@@ -211,6 +215,12 @@ impl InfraClient {
     /// latency).
     pub fn with_network(mut self, network: Arc<Network>) -> Self {
         self.network = network;
+        self
+    }
+
+    /// Times every request into `metrics` by operation, and counts held long polls there.
+    pub fn with_metrics(mut self, metrics: FleetMetrics) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -235,6 +245,9 @@ impl InfraClient {
         request: Message,
     ) -> Result<ReceivedResponse, InfraClientError> {
         self.network.before_request().await?;
+        let timer = (self.metrics.ipp_requests)
+            .with_label_values(&[name])
+            .start_timer();
         let credentials = self
             .credentials
             .read()
@@ -249,6 +262,7 @@ impl InfraClient {
             &self.limits,
         )
         .await?;
+        timer.observe_duration();
         let status = response.message.status();
         if !status.is_success() {
             return Err(InfraClientError::Refused {
@@ -325,6 +339,7 @@ impl InfraClient {
         after_sequence: i32,
         wait: bool,
     ) -> Result<(Notifications, i32), InfraClientError> {
+        let _held = wait.then(|| self.metrics.long_poll());
         let mut request = self.request(Operation::GET_NOTIFICATIONS);
         let op = request.group_mut(GroupTag::OPERATION);
         op.push(Attribute::new(

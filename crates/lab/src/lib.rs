@@ -87,6 +87,8 @@ pub enum LabError {
     Spool(#[from] SpoolError),
     #[error(transparent)]
     Devices(#[from] RuntimeError),
+    #[error("cannot register the devices' metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error("minting the lab's tokens: {0}")]
     Token(#[from] printlab_cloud::auth::TokenKeyError),
     #[error("Graph call failed while setting up the lab: {0}")]
@@ -266,7 +268,11 @@ impl Lab {
             || bound_url.clone(),
             |url| url.trim_end_matches('/').to_string(),
         );
+        // One registry for the cloud and the devices: `GET /metrics` on the lab's address shows
+        // both halves in one scrape.
+        let metrics = prometheus::Registry::new();
         let cloud_options = CloudOptions {
+            metrics: metrics.clone(),
             tls: options.tls.as_ref().map(|tls| tls.config.clone()),
             device_url: Some(bound_url.clone()),
             webhooks: printlab_cloud::webhooks::WebhookOptions {
@@ -322,6 +328,7 @@ impl Lab {
                 http: http.clone(),
                 render: options.render,
                 ipp_listen: options.ipp_listen,
+                metrics: runtime::FleetMetrics::register(&metrics)?,
             },
         )?;
         let _ = devices.set(fleet.printers.clone());

@@ -58,6 +58,7 @@ pub(crate) struct SharedWithGraph {
     /// overwrite each other.
     pub write_lock: Arc<Mutex<()>>,
     pub webhooks: crate::webhooks::Webhooks,
+    pub metrics: crate::metrics::CloudMetrics,
 }
 
 impl Infra {

@@ -131,6 +131,7 @@ pub(super) struct InfraState {
     /// Graph change notifications: a job an IPP client printed becomes fetchable as a Graph
     /// job does, and `JobFetchable` subscribers hear of it alike.
     pub webhooks: crate::webhooks::Webhooks,
+    pub metrics: crate::metrics::CloudMetrics,
 }
 
 /// An IPP user credential as issued: the password is shown once and stored only as a hash.
@@ -163,9 +164,11 @@ impl InfraState {
             documents,
             write_lock,
             webhooks,
+            metrics,
         } = shared;
         Self {
             webhooks,
+            metrics,
             store,
             tokens,
             documents,

@@ -27,10 +27,12 @@
 mod budget;
 mod connection;
 mod health;
+mod metrics_endpoint;
 mod tls;
 
 pub use budget::ConnectionTrust;
 pub use health::{Readiness, health_router};
+pub use metrics_endpoint::metrics_router;
 pub use tls::{TLS_FOLDER, TlsError, TlsFiles, create_lab_certificates, server_config};
 pub use tokio_rustls::rustls::ServerConfig as TlsConfig;
 

@@ -82,6 +82,7 @@ impl UploadService {
     {
         let record = self.stored_document(document_id)?;
         Ok(read_span(
+            self.metrics.download_bytes.clone(),
             self.store.clone(),
             record.blob,
             Span {
@@ -95,7 +96,9 @@ impl UploadService {
 /// A stream over `span` of a blob file, one read of at most [`SERVE_READ`] bytes per item,
 /// [`READ_AHEAD`] reads in flight so the disk read of the next piece overlaps sending this one
 /// (one read at a time left Fetch-Document at a fifth of a plain loopback GET).
+/// The bytes of `span` of a blob, read ahead a little; each chunk read counts in `sent`.
 pub(super) fn read_span(
+    sent: prometheus::IntCounter,
     store: Store,
     blob: Uuid,
     span: Span,
@@ -105,16 +108,19 @@ pub(super) fn read_span(
     futures::stream::iter((span.start..span.end).step_by(SERVE_READ))
         .map(move |offset| {
             let (store, path, file) = (store.clone(), path.clone(), file.clone());
+            let sent = sent.clone();
             async move {
                 let file = file
                     .get_or_try_init(|| async { store.open_blob(blob).map(Arc::new) })
                     .await?
                     .clone();
                 let len = SERVE_READ.min((span.end - offset) as usize);
-                tokio::task::spawn_blocking(move || store::read_at(&file, offset, len))
+                let chunk = tokio::task::spawn_blocking(move || store::read_at(&file, offset, len))
                     .await
                     .map_err(|e| UploadStoreError::Task(e.to_string()))?
-                    .map_err(|e| UploadStoreError::io(&path, e))
+                    .map_err(|e| UploadStoreError::io(&path, e))?;
+                sent.inc_by(chunk.len() as u64);
+                Ok(chunk)
             }
         })
         .buffered(READ_AHEAD)

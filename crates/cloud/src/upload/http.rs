@@ -91,9 +91,11 @@ async fn put_range(
                 range.length()
             )));
         }
-        service
+        let written = service
             .write_range(&id, range, body.into_data_stream())
-            .await
+            .await?;
+        service.metrics.upload_bytes.inc_by(range.length());
+        Ok(written)
     }
     .await;
     match outcome {
@@ -175,8 +177,13 @@ async fn download(
             return response;
         }
     };
-    let stream = super::download::read_span(service.store.clone(), document.blob, span)
-        .map_err(std::io::Error::other);
+    let stream = super::download::read_span(
+        service.metrics.download_bytes.clone(),
+        service.store.clone(),
+        document.blob,
+        span,
+    )
+    .map_err(std::io::Error::other);
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
     let h = response.headers_mut();

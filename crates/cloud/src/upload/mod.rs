@@ -236,4 +236,6 @@ pub struct UploadService {
     live: Mutex<HashMap<Uuid, LiveSession>>,
     /// Groups the sled flushes that follow span records.
     db_sync: GroupSync,
+    /// Bytes in and out ([`UploadService::with_metrics`]).
+    metrics: crate::metrics::CloudMetrics,
 }

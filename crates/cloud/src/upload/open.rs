@@ -43,10 +43,17 @@ impl UploadService {
             limits,
             live: Mutex::new(HashMap::new()),
             db_sync: GroupSync::default(),
+            metrics: crate::metrics::CloudMetrics::default(),
         };
         service.sweep_expired()?;
         service.finish_digests()?;
         Ok(service)
+    }
+
+    /// The service counting the bytes it stores and sends in `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: crate::metrics::CloudMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn limits(&self) -> &UploadLimits {

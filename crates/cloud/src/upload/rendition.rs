@@ -99,6 +99,7 @@ impl UploadService {
         rendition: &Rendition,
     ) -> impl Stream<Item = Result<Bytes, UploadStoreError>> + Send + 'static {
         read_span(
+            self.metrics.download_bytes.clone(),
             self.store.clone(),
             rendition.blob,
             Span {

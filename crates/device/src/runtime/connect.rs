@@ -26,6 +26,7 @@ impl DeviceParts {
             spool: self.spool,
             out_root: self.out_root,
             render_enabled: self.render_enabled,
+            metrics: self.metrics,
             engine: self.engine,
             started: self.started,
             network: self.network,
@@ -89,7 +90,8 @@ impl DeviceParts {
                         &printer_id,
                         Credentials::Bearer(token.access_token),
                     )
-                    .with_network(self.network.clone());
+                    .with_network(self.network.clone())
+                    .with_metrics(self.metrics.clone());
                     return Some((Arc::new(client), Arc::new(tokens)));
                 }
                 Err(RegistrationError::NotKnown { detail, .. }) if access.admin_token.is_some() => {

@@ -4,6 +4,7 @@
 use super::RuntimeError;
 use super::connect::device_uuid;
 use super::ipp_everywhere::{IppEndpoint, start_ipp_listener};
+use super::metrics::FleetMetrics;
 use super::printer_handle::CurrentJob;
 use super::printer_handle::{PrinterHandle, PrinterSnapshot};
 use super::session::ACCEPTING_JOBS;
@@ -159,6 +160,8 @@ pub struct FleetOptions {
     /// Where the fleet's one IPP Everywhere listener binds (every printer at
     /// `/ipp/print/{slug}` on it); `None`: printers are reachable only through their service.
     pub ipp_listen: Option<SocketAddr>,
+    /// What the printers count ([`FleetMetrics::register`] for a process that serves them).
+    pub metrics: FleetMetrics,
 }
 
 /// Starts one task per printer. Each printer's link comes from `endpoint_of` (an [`Endpoint`]
@@ -221,6 +224,7 @@ pub fn start_fleet<L: Into<Link>>(
             out_root: options.out_root.clone(),
             http: options.http.clone(),
             render_enabled: options.render,
+            metrics: options.metrics.clone(),
             engine,
             started,
             network,
@@ -244,7 +248,8 @@ pub fn start_fleet<L: Into<Link>>(
                     printer: config.name.clone(),
                     source,
                 })?
-                .with_network(parts.network.clone());
+                .with_network(parts.network.clone())
+                .with_metrics(options.metrics.clone());
                 tasks.spawn(
                     async move {
                         // Fixed credentials: there is no registration to lose, so no parts
@@ -296,6 +301,9 @@ pub fn start_fleet<L: Into<Link>>(
         };
         local_printers.push((config.clone(), handle.clone(), panel));
         handles.push(handle);
+    }
+    if let Err(e) = options.metrics.watch_printers(&handles) {
+        tracing::warn!(error = %e, "the printers-by-state metric is not served");
     }
     let ipp = match options.ipp_listen {
         Some(addr) => Some(start_ipp_listener(

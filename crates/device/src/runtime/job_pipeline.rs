@@ -211,6 +211,7 @@ impl Device {
             r.state = PrintJobProcessingState::Completed;
             r.reasons = vec!["job-completed-successfully".into()];
         })?;
+        self.metrics.jobs.with_label_values(&["completed"]).inc();
         self.spool.flush()?;
         self.report_final(job).await?;
         self.status.send_modify(|s| s.jobs_completed += 1);
@@ -264,6 +265,7 @@ impl Device {
                 skip -= drop as u64;
                 if !chunk.is_empty() {
                     offset = self.spool.append_chunk(&name, job, offset, chunk)?;
+                    self.metrics.download_bytes.inc_by(chunk.len() as u64);
                 }
                 if filled < CHUNK {
                     break;
@@ -423,6 +425,9 @@ impl Device {
         if self.engine.status().state == PrinterProcessingState::Stopped {
             self.stopped(job).await?;
         }
+        // Impressions of this job already counted (by an earlier run, for a resumed job).
+        let mut impressions_counted =
+            (self.spool.job(&name, job)?).map_or(0, |r| r.progress.impressions_completed);
         loop {
             let mut done = false;
             let events = self.engine.advance(self.now());
@@ -442,6 +447,26 @@ impl Device {
             // all the earlier ones did, and an engine at full speed finishes thousands of
             // sheets (999 copies) in one step, which a flush and an exchange per sheet would
             // turn into minutes.
+            for event in &events {
+                match event {
+                    EngineEvent::SheetDone {
+                        impressions_completed,
+                        ..
+                    } => {
+                        self.metrics.sheets.inc();
+                        self.metrics
+                            .pages
+                            .inc_by(impressions_completed.saturating_sub(impressions_counted));
+                        impressions_counted = *impressions_completed;
+                    }
+                    // Raised by the engine itself (a schedule, paper or a supply running out);
+                    // a person's are counted where the control action arrives.
+                    EngineEvent::Stopped { fault, .. } => {
+                        self.metrics.fault_raised(fault.ipp_keyword())
+                    }
+                    EngineEvent::JobDone { .. } => {}
+                }
+            }
             let superseded: Vec<bool> = (0..events.len())
                 .map(|i| {
                     matches!(events[i], EngineEvent::SheetDone { .. })
@@ -594,6 +619,7 @@ impl Device {
             r.state = PrintJobProcessingState::Aborted;
             r.reasons = vec![reason.to_string()];
         })?;
+        self.metrics.jobs.with_label_values(&["aborted"]).inc();
         self.spool.flush()?;
         self.report_final(job).await?;
         Ok(())
@@ -608,6 +634,7 @@ impl Device {
             r.state = PrintJobProcessingState::Canceled;
             r.reasons = vec!["job-canceled-by-user".into()];
         })?;
+        self.metrics.jobs.with_label_values(&["canceled"]).inc();
         self.spool.flush()?;
         match self.report_final(job).await {
             Err(e) if e.is_gone() => Ok(()),

@@ -19,6 +19,7 @@ mod fleet;
 mod identify;
 mod ipp_everywhere;
 mod job_pipeline;
+mod metrics;
 mod notifications;
 mod printer_attributes;
 mod printer_handle;
@@ -36,6 +37,7 @@ pub use fleet::{
 pub use identify::Identified;
 pub use ipp_everywhere::{IppEndpoint, IppPrinter};
 pub use job_pipeline::render_profile;
+pub use metrics::FleetMetrics;
 pub use printer_handle::{Control, PrinterHandle, PrinterSnapshot, SupplyLevel, TrayLevel};
 pub use sample_page::{SamplePageError, print_sample_page};
 

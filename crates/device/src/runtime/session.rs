@@ -3,12 +3,13 @@
 
 use super::backoff;
 use super::job_pipeline::local_job_ready;
+use super::metrics::FleetMetrics;
 use super::notifications::notification_loop;
 use super::printer_attributes::{capability_attributes, consumable_attributes};
 use super::printer_handle::{Control, CurrentJob, PrinterSnapshot};
 use super::token_refresh::refresh_tokens;
 use crate::config::PrinterConfig;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineEvent};
 use crate::infra_client::{InfraClient, InfraClientError, job_state};
 use crate::network::Network;
 use crate::registration::{DeviceTokens, RegistrationError};
@@ -34,6 +35,7 @@ pub(super) struct DeviceParts {
     pub(super) out_root: PathBuf,
     pub(super) http: reqwest::Client,
     pub(super) render_enabled: bool,
+    pub(super) metrics: FleetMetrics,
     /// Restored from the spool's fault memory.
     pub(super) engine: Engine,
     pub(super) started: Instant,
@@ -90,6 +92,7 @@ pub(super) struct Device {
     pub(super) spool: Spool,
     pub(super) out_root: PathBuf,
     pub(super) render_enabled: bool,
+    pub(super) metrics: FleetMetrics,
     pub(super) engine: Engine,
     pub(super) started: Instant,
     pub(super) network: Arc<Network>,
@@ -115,6 +118,7 @@ impl Device {
             out_root: self.out_root,
             http: self.http,
             render_enabled: self.render_enabled,
+            metrics: self.metrics,
             engine: self.engine,
             started: self.started,
             network: self.network,
@@ -322,6 +326,7 @@ impl Device {
             Control::Raise(fault) => {
                 if self.engine.raise_now(fault, now).is_some() {
                     info!(fault = fault.ipp_keyword(), "fault raised");
+                    self.metrics.fault_raised(fault.ipp_keyword());
                     if let Some((job, _)) = self.engine.active_job() {
                         return self.stopped(job).await;
                     }
@@ -354,6 +359,9 @@ impl Device {
                 match self.engine.set_supply_level(&supply, percent, now) {
                     Ok(stop) => {
                         info!(supply = %supply, percent, "supply level set");
+                        if let Some(EngineEvent::Stopped { fault, .. }) = &stop {
+                            self.metrics.fault_raised(fault.ipp_keyword());
+                        }
                         if stop.is_some()
                             && let Some((job, _)) = self.engine.active_job()
                         {

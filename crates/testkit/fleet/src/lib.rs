@@ -185,6 +185,7 @@ impl TestFleet {
             http: self.http.clone(),
             render,
             ipp_listen: self.ipp_listen,
+            metrics: Default::default(),
         };
         self.running = Some(start_fleet(printers, link, options).unwrap());
         self.running()

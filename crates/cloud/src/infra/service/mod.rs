@@ -288,9 +288,13 @@ async fn handle(
             ),
         ));
     }
+    let timer = state
+        .metrics
+        .ipp_operation(operation.name().unwrap_or("unknown-operation"));
     let outcome = dispatch(&state, &printer_id, caller, request)
         .instrument(span)
         .await;
+    timer.observe_duration();
     // Answer in the version the client spoke (RFC 8011 §4.1.8).
     let mut reply = match outcome {
         Ok(reply) => reply,

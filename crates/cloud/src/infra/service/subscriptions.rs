@@ -138,6 +138,7 @@ pub(super) async fn get_notifications(
         .boolean("notify-wait")
         .unwrap_or(false);
     let deadline = Instant::now() + state.long_poll;
+    let _held = wait.then(|| state.metrics.long_poll());
     let serving = state.serving();
     let wakeup = state.live().wakeup(printer_id);
     loop {
