@@ -62,6 +62,16 @@ struct RunArgs {
     /// Lay jobs out to count their sheets but draw no PNGs (for throughput runs).
     #[arg(long)]
     no_render: bool,
+    /// The key each Universal Print printer makes to register: RSA 2048, as Universal Print
+    /// documents, or P-256, a thousandth of the generation time (fleets of thousands).
+    #[arg(long, value_enum, default_value = "rsa2048")]
+    key: RegistrationKey,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RegistrationKey {
+    Rsa2048,
+    P256,
 }
 
 #[derive(Subcommand)]
@@ -298,7 +308,10 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
     let access = args.cloud.map(|cloud_url| UniversalPrintAccess {
         cloud_url,
         admin_token: args.admin_token,
-        key: KeyKind::Rsa2048,
+        key: match args.key {
+            RegistrationKey::Rsa2048 => KeyKind::Rsa2048,
+            RegistrationKey::P256 => KeyKind::EcdsaP256,
+        },
     });
     let metrics = prometheus::Registry::new();
     let running = runtime::start_fleet(
