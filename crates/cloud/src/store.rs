@@ -2,6 +2,7 @@
 //! written in one insert and flushed before the caller hears about it (sled has had reports of
 //! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
 
+use crate::changes::{ChangeFeed, CloudChange};
 use chrono::{DateTime, Utc};
 use printlab_graph::{
     PrintDocument, PrintJob, PrintJobConfiguration, PrintJobProcessingState, PrintJobStateDetail,
@@ -188,6 +189,8 @@ pub struct OperationRecord {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Printers and jobs written, announced once a flush made them durable.
+    changes: ChangeFeed,
     printers: sled::Tree,
     shares: sled::Tree,
     jobs: sled::Tree,
@@ -221,6 +224,7 @@ impl Store {
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
             db: db.clone(),
+            changes: ChangeFeed::default(),
             printers: db.open_tree("printers")?,
             shares: db.open_tree("shares")?,
             jobs: db.open_tree("jobs")?,
@@ -239,14 +243,32 @@ impl Store {
     /// requests flush at the same moment every IO thread waits for a log write that only an IO
     /// thread can do (twenty devices registering at once were enough). A blocking flush on
     /// tokio's blocking pool waits without holding one of sled's threads.
+    ///
+    /// The printers and jobs written before it are announced on [`Store::changes`] once it
+    /// returns (taken before flushing: what is written meanwhile waits for the next flush).
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let written = self.changes.take_unflushed();
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
             .map_err(|e| {
                 StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
             })??;
+        self.changes.announce(written);
         Ok(())
+    }
+
+    /// [`Store::flush`] for a caller that may block (the upload engine's completion).
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        let written = self.changes.take_unflushed();
+        self.db.flush()?;
+        self.changes.announce(written);
+        Ok(())
+    }
+
+    /// The feed of printers and jobs written and flushed, and of upload progress.
+    pub fn changes(&self) -> &ChangeFeed {
+        &self.changes
     }
 
     /// A tree owned by one service of the cloud (its records are its own business).
@@ -333,6 +355,9 @@ impl Store {
     pub fn put_printer(&self, record: &PrinterRecord) -> Result<(), StoreError> {
         self.printers
             .insert(record.printer.id.as_bytes(), encode(record))?;
+        self.changes.wrote(CloudChange::Printer {
+            printer_id: record.printer.id.clone(),
+        });
         Ok(())
     }
 
@@ -395,6 +420,10 @@ impl Store {
             .insert(job_key(&record.printer_id, number), encode(record))?;
         self.job_printers
             .insert(number.to_be_bytes(), record.printer_id.as_bytes())?;
+        self.changes.wrote(CloudChange::Job {
+            printer_id: record.printer_id.clone(),
+            job_id: number,
+        });
         Ok(())
     }
 
