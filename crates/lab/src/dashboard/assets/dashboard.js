@@ -612,6 +612,7 @@
           `Graph: ${graph.job.status.state}`) : null),
       el('td', {}, job.progress.sheetsCompleted),
       el('td', {}, el('ol', { class: 'transitions' },
+        graph?.job ? el('li', {}, time(graph.job.createdDateTime), ' created in Graph') : null,
         job.transitions.map((t) => el('li', { title: t.detail || null }, time(t.at), ' ', words(t.kind))))),
       el('td', {}, el('button', { type: 'button', 'data-show-output': key, onclick: () => showOutput(key) },
         'Show output', el('span', { class: 'visually-hidden' }, ` of job ${job.jobId} on ${job.printer}`))),
