@@ -4,7 +4,10 @@
 //! by clicking the front panel's button stops a job mid-print, which Graph then shows
 //! `stopped`; clearing it from the page completes the job with every sheet exactly once; an
 //! Identify-Printer sent to the cloud's printer URI shows on the printer's card; the front
-//! panel's other buttons load paper, set a supply's level and print a sample page.
+//! panel's other buttons load paper, set a supply's level and print a sample page. Each card
+//! shows the printer as Graph shows it beside the device's view (the jam becomes Graph's
+//! `stopped`/`mediaJam`), and a job created through Graph shows in the list at once, with its
+//! upload's progress while the upload is held part way.
 //! Screenshots of each step go to `target/tmp/dashboard-screenshots/<browser>/`.
 
 use super::cli_e2e::{MONO, Up, job_id_of, print_args, up_with};
@@ -164,6 +167,8 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
     assert_eq!(status(&up.url, "/dashboard/dashboard.js", None), 200);
     assert_eq!(status(&up.url, "/control/events", None), 401);
     assert_eq!(status(&up.url, "/control/events", Some(&up.token)), 403);
+    assert_eq!(status(&up.url, "/dashboard/events", None), 401);
+    assert_eq!(status(&up.url, "/dashboard/events", Some(&up.token)), 403);
 
     let mut browser = Browser::launch(engine, 1280, 1500);
     browser.navigate(&format!("{}/#token={admin}", up.url));
@@ -184,6 +189,13 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
     assert_eq!(
         browser.eval("document.querySelector('[data-printer=\"Slow Test\"] meter')?.value"),
         80
+    );
+    // Each card shows Graph's view beside the device's.
+    browser.wait_for(
+        "Graph's view on every card",
+        "[...document.querySelectorAll('#printers [data-printer]')]\
+         .every(c => c.dataset.graphState === 'idle' && c.querySelector('.graph-accepting')?.textContent === 'yes')",
+        Duration::from_secs(30),
     );
     browser.screenshot(&shots.join("1-fleet.png"));
 
@@ -225,6 +237,8 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
     assert_eq!(loaded_thumbnails(&mut browser, expected.len()), expected);
     browser.screenshot(&shots.join("2-job-output.png"));
 
+    upload_held_part_way(&mut browser, &up, lab, &shots);
+
     // A slow job, jammed mid-print by clicking the front panel's button.
     let five = lab.join("five.pdf");
     up.ok(&["testpage", "-o", five.to_str().unwrap(), "--pages", "5"]);
@@ -260,6 +274,17 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
     assert!(
         sheets_when_jammed < 5,
         "the jam came after the job: {sheets_when_jammed}"
+    );
+    // Graph's view beside it: the printer and the job stopped, the jam in Graph's words.
+    browser.wait_for(
+        "Graph's view of the jam",
+        &format!(
+            "document.querySelector('[data-printer=\"Slow Test\"]').dataset.graphState === 'stopped' && \
+             document.querySelector('[data-printer=\"Slow Test\"] .graph-details')?.textContent.includes('mediaJam') && \
+             document.querySelector('{row}').dataset.graphState === 'stopped' && \
+             document.querySelector('{row} .graph-job-state')?.textContent === 'Graph: stopped'"
+        ),
+        Duration::from_secs(30),
     );
     browser.screenshot(&shots.join("3-jammed.png"));
 
@@ -427,4 +452,107 @@ fn wait_for_graph_detail(up: &Up, printer: &str, detail: &str) {
         assert!(Instant::now() < deadline, "no {detail}: {shown}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A JPEG of noise, a few megabytes: an upload worth watching.
+fn large_jpeg() -> Vec<u8> {
+    let mut seed: u32 = 0x2545_f491;
+    let image = image::RgbImage::from_fn(1240, 1754, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode_image(&image)
+        .unwrap();
+    jpeg
+}
+
+/// A job created through Graph shows on the page at once; its upload, held after the first
+/// range, shows as a progress bar at that count; once the rest is sent and the job started it
+/// prints as any other.
+fn upload_held_part_way(browser: &mut Browser, up: &Up, lab: &Path, shots: &Path) {
+    let discovery: Value =
+        serde_json::from_slice(&std::fs::read(lab.join("spool/lab.json")).unwrap()).unwrap();
+    let share = (discovery["printers"].as_array().unwrap().iter())
+        .find(|p| p["name"] == "Mono Test")
+        .unwrap()["shareId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jobs = format!("/print/shares/{share}/jobs");
+    let graph = printlab_testkit::Graph::new(&format!("{}/v1.0", up.url), &up.token);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let jpeg = large_jpeg();
+    let total = jpeg.len();
+    assert!(total > 2_000_000, "{total} bytes");
+    let job = runtime.block_on(graph.create_job(&jobs, serde_json::json!({})));
+    let id = job["id"].as_str().unwrap().to_string();
+    let row = format!("[data-job=\"Mono Test/{id}\"]");
+    browser.wait_for(
+        "the job Graph created, before any upload",
+        &format!(
+            "document.querySelector('{row}')?.dataset.state === 'paused' && \
+             document.querySelector('{row} .upload')?.textContent.includes('waiting')"
+        ),
+        Duration::from_secs(30),
+    );
+    let document = job["documents"][0]["id"].as_str().unwrap();
+    let (status, session) = runtime.block_on(graph.post(
+        &format!("{jobs}/{id}/documents/{document}/createUploadSession"),
+        Some(serde_json::json!({"properties": {
+            "documentName": "noise.jpg", "contentType": "image/jpeg", "size": total,
+        }})),
+    ));
+    assert_eq!(status.as_u16(), 200, "{session}");
+    let url = session["uploadUrl"].as_str().unwrap().to_string();
+    let put = |first: usize, last: usize| {
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .put(&url)
+                .header("Content-Range", format!("bytes {first}-{last}/{total}"))
+                .body(jpeg[first..=last].to_vec())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    let held = total / 3;
+    assert_eq!(put(0, held - 1), 202);
+    let shown = browser.wait_for(
+        "the upload's progress, held at a third",
+        &format!(
+            "(() => {{ const p = document.querySelector('{row} progress'); \
+             return p && Number(p.value) === {held} && Number(p.max) === {total} \
+             ? p.getAttribute('aria-label') : null; }})()"
+        ),
+        Duration::from_secs(30),
+    );
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.starts_with("Upload of noise.jpg: ") && shown.contains(" of "),
+        "{shown}"
+    );
+    browser.eval(&format!(
+        "document.querySelector('{row}').scrollIntoView({{block: 'center'}})"
+    ));
+    browser.screenshot(&shots.join("2-upload-held.png"));
+
+    assert_eq!(put(held, total - 1), 201);
+    runtime.block_on(graph.start_job(&jobs, &id));
+    browser.wait_for(
+        "the uploaded job, printed",
+        &format!(
+            "document.querySelector('{row}')?.dataset.state === 'completed' && \
+             !document.querySelector('{row} progress') && \
+             Number(document.querySelector('{row}').dataset.sheets) === 1"
+        ),
+        Duration::from_secs(60),
+    );
+    browser.eval("window.scrollTo(0, 0)");
 }

@@ -13,6 +13,7 @@ mod graph_printers;
 mod identify_printer;
 mod ipp_everywhere;
 mod ipp_everywhere_subscriptions;
+mod lab_dashboard_events;
 mod nup_layout_doors;
 mod output_limits;
 mod oxps;

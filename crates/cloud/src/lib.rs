@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod ca;
+pub mod changes;
 mod connection_trust;
 mod graph;
 pub mod infra;
@@ -232,7 +233,6 @@ impl Cloud {
                 &public_url,
                 Arc::new(DocumentRecorder {
                     store: store.clone(),
-                    db: db.clone(),
                 }),
                 options.upload_limits,
             )?
@@ -387,6 +387,21 @@ impl Cloud {
             ))
     }
 
+    /// The cloud's printers and jobs as Graph shows them, live, for one follower (the lab's
+    /// dashboard): everything first, then what changes, gathered over `window` so a busy cloud
+    /// sends each changed printer or job, and each upload's progress, at most once a window.
+    /// Never ends while the cloud is open; the follower drops it.
+    pub fn graph_events(
+        &self,
+        window: Duration,
+    ) -> impl futures::Stream<Item = changes::GraphEvent> + Send + 'static + use<> {
+        changes::graph_events::graph_events(
+            self.state.store.clone(),
+            self.state.store.changes(),
+            window,
+        )
+    }
+
     /// Graph change notifications: tests read the deliveries tried.
     pub fn webhooks(&self) -> &webhooks::Webhooks {
         &self.state.webhooks
@@ -452,13 +467,27 @@ impl Cloud {
 }
 
 /// Records a finished upload on its job's printDocument. Idempotent: the engine may call it
-/// again for the same upload after a crash.
+/// again for the same upload after a crash. Tells followers of the cloud's changes how far each
+/// upload has come.
 struct DocumentRecorder {
     store: Store,
-    db: sled::Db,
 }
 
 impl UploadListener for DocumentRecorder {
+    fn upload_progress(&self, session: &upload::UploadSessionInfo, bytes_received: u64) {
+        let target = &session.target;
+        self.store
+            .changes()
+            .upload_progress(changes::UploadProgress {
+                printer_id: target.printer_id.clone(),
+                job_id: target.job_id.clone(),
+                document_id: target.document_id.clone(),
+                document_name: session.document_name.clone(),
+                bytes_received,
+                size: session.size,
+            });
+    }
+
     fn upload_completed(
         &self,
         done: &CompletedUpload,
@@ -482,9 +511,7 @@ impl UploadListener for DocumentRecorder {
         record.document.uploaded_date_time = Some(done.uploaded);
         record.document_stored = true;
         self.store.put_job(&record)?;
-        self.db
-            .flush()
-            .map_err(|e| odata::GraphError::from(store::StoreError::Sled(e)))?;
+        self.store.flush_blocking()?;
         tracing::info!(printer = %target.printer_id, job = %target.job_id, size = done.size, "document uploaded");
         Ok(serde_json::to_value(&record.document).expect("documents serialise"))
     }

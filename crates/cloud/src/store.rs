@@ -2,6 +2,7 @@
 //! written in one insert and flushed before the caller hears about it (sled has had reports of
 //! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
 
+use crate::changes::{ChangeFeed, CloudChange};
 use crate::metrics::CloudMetrics;
 use chrono::{DateTime, Utc};
 use printlab_graph::GraphEnum;
@@ -190,6 +191,8 @@ pub struct OperationRecord {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Printers and jobs written, announced once a flush made them durable.
+    changes: ChangeFeed,
     printers: sled::Tree,
     shares: sled::Tree,
     jobs: sled::Tree,
@@ -230,6 +233,7 @@ impl Store {
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
             db: db.clone(),
+            changes: ChangeFeed::default(),
             printers: db.open_tree("printers")?,
             shares: db.open_tree("shares")?,
             jobs: db.open_tree("jobs")?,
@@ -260,7 +264,11 @@ impl Store {
     /// requests flush at the same moment every IO thread waits for a log write that only an IO
     /// thread can do (twenty devices registering at once were enough). A blocking flush on
     /// tokio's blocking pool waits without holding one of sled's threads.
+    ///
+    /// The printers and jobs written before it are announced on [`Store::changes`] once it
+    /// returns (taken before flushing: what is written meanwhile waits for the next flush).
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let written = self.changes.take_unflushed();
         let db = self.db.clone();
         let timer = self.metrics.store_flush.start_timer();
         tokio::task::spawn_blocking(move || {
@@ -270,7 +278,23 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}"))))??;
+        self.changes.announce(written);
         Ok(())
+    }
+
+    /// [`Store::flush`] for a caller that may block (the upload engine's completion).
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        let written = self.changes.take_unflushed();
+        let timer = self.metrics.store_flush.start_timer();
+        self.db.flush()?;
+        timer.observe_duration();
+        self.changes.announce(written);
+        Ok(())
+    }
+
+    /// The feed of printers and jobs written and flushed, and of upload progress.
+    pub fn changes(&self) -> &ChangeFeed {
+        &self.changes
     }
 
     /// A tree owned by one service of the cloud (its records are its own business).
@@ -357,6 +381,9 @@ impl Store {
     pub fn put_printer(&self, record: &PrinterRecord) -> Result<(), StoreError> {
         self.printers
             .insert(record.printer.id.as_bytes(), encode(record))?;
+        self.changes.wrote(CloudChange::Printer {
+            printer_id: record.printer.id.clone(),
+        });
         Ok(())
     }
 
@@ -426,6 +453,10 @@ impl Store {
             .job_moved(before.as_ref().map(job_state), Some(job_state(record)));
         self.job_printers
             .insert(number.to_be_bytes(), record.printer_id.as_bytes())?;
+        self.changes.wrote(CloudChange::Job {
+            printer_id: record.printer_id.clone(),
+            job_id: number,
+        });
         Ok(())
     }
 

@@ -347,6 +347,12 @@ impl Lab {
                 data.clone(),
                 admin_token.clone(),
             ))
+            .merge(dashboard::dashboard_events_router(
+                fleet.printers.clone(),
+                spool.clone(),
+                cloud.clone(),
+                admin_token.clone(),
+            ))
             .merge(control_api.clone());
         let transport_faults = cloud.transport_faults().clone();
         let cloud_stop = stop.clone();

@@ -114,6 +114,19 @@ pub struct CompletedUpload {
 /// again for the same upload after a crash, so it must be idempotent.
 pub trait UploadListener: Send + Sync + 'static {
     fn upload_completed(&self, done: &CompletedUpload) -> Result<serde_json::Value, GraphError>;
+
+    /// A range was recorded and flushed and bytes are still missing: `bytes_received` of the
+    /// session's declared size are stored (ranges land in any order, so this is a count, not an
+    /// offset).
+    fn upload_progress(&self, _session: &UploadSessionInfo, _bytes_received: u64) {}
+}
+
+/// What an upload session declared, for [`UploadListener::upload_progress`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSessionInfo {
+    pub target: UploadTarget,
+    pub document_name: String,
+    pub size: u64,
 }
 
 /// Failures of the store itself (the HTTP layer reports them as 500 `generalException`).

@@ -182,6 +182,15 @@ impl UploadService {
         if last {
             return self.finish(&record).await;
         }
+        let missing_bytes: u64 = missing.iter().map(|s| s.end - s.start).sum();
+        self.listener.upload_progress(
+            &super::UploadSessionInfo {
+                target: record.target.clone(),
+                document_name: record.document_name.clone(),
+                size: record.size,
+            },
+            record.size.saturating_sub(missing_bytes),
+        );
         let mut touched = record.clone();
         touched.expires = expires;
         let touched = store::encode(&touched);

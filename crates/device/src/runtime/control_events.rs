@@ -134,6 +134,16 @@ pub fn event_stream(
     printers: &[PrinterHandle],
     spool: Spool,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    Sse::new(live_events(printers, spool).map(Ok::<Event, Infallible>))
+        .keep_alive(KeepAlive::default())
+}
+
+/// The events of [`event_stream`], for a server that sends them with others (the lab's
+/// dashboard adds the cloud's view). Ends when every printer has stopped.
+pub fn live_events(
+    printers: &[PrinterHandle],
+    spool: Spool,
+) -> impl Stream<Item = Event> + Send + use<> {
     // Watch first, read second: a change in between is sent twice, never lost.
     let job_changes = spool.watch_jobs();
     let mut receivers: Vec<_> = printers.iter().map(|p| p.status.clone()).collect();
@@ -162,12 +172,7 @@ pub fn event_stream(
     let live = stream::select(printer_changes, job_changes)
         .take_while(|change| std::future::ready(!matches!(change, Change::FleetStopped)))
         .flat_map(move |change| stream::iter(events_for(&spool, change)));
-    Sse::new(
-        stream::iter(initial)
-            .chain(live)
-            .map(Ok::<Event, Infallible>),
-    )
-    .keep_alive(KeepAlive::default())
+    stream::iter(initial).chain(live)
 }
 
 fn events_for(spool: &Spool, change: Change) -> Vec<Event> {

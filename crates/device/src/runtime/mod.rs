@@ -29,7 +29,7 @@ mod side_thumbnail;
 mod token_refresh;
 
 pub use control_api::{JobOutputs, control_router, generate_control_token};
-pub use control_events::{DocumentView, JobView, ProgressView, Transition, job_view};
+pub use control_events::{DocumentView, JobView, ProgressView, Transition, job_view, live_events};
 pub use fleet::{
     Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
     fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,

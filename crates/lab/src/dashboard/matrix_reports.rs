@@ -6,6 +6,7 @@
 //! The lab reads `report.json` as JSON rather than through the matrix crate's types: the lab
 //! may not name the matrix, and it shows only a few of the report's fields.
 
+use super::admin_token::AdminToken;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,14 +26,14 @@ const FILES: [(&str, &str); 3] = [
 struct Reports {
     /// `<data folder>/matrix`.
     root: PathBuf,
-    token: String,
+    token: AdminToken,
 }
 
 /// `GET /dashboard/matrix-reports` and `GET /dashboard/matrix-reports/{run}/{file}`.
 pub fn matrix_reports_router(data_dir: PathBuf, token: String) -> Router {
     let reports = Arc::new(Reports {
         root: data_dir.join("matrix"),
-        token,
+        token: AdminToken::new(token),
     });
     Router::new()
         .route("/dashboard/matrix-reports", get(list))
@@ -40,33 +41,9 @@ pub fn matrix_reports_router(data_dir: PathBuf, token: String) -> Router {
         .with_state(reports)
 }
 
-/// The bearer token, compared in time that does not depend on where it differs.
-fn authorized(reports: &Reports, headers: &HeaderMap) -> bool {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    given.len() == reports.token.len()
-        && given
-            .bytes()
-            .zip(reports.token.bytes())
-            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-            == 0
-}
-
-fn refused() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        "the lab's admin token is required",
-    )
-        .into_response()
-}
-
 async fn list(State(reports): State<Arc<Reports>>, headers: HeaderMap) -> Response {
-    if !authorized(&reports, &headers) {
-        return refused();
+    if let Some(refused) = reports.token.refusal(&headers) {
+        return refused;
     }
     let mut runs = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&reports.root) {
@@ -101,8 +78,8 @@ async fn file(
     headers: HeaderMap,
     Path((run, file)): Path<(String, String)>,
 ) -> Response {
-    if !authorized(&reports, &headers) {
-        return refused();
+    if let Some(refused) = reports.token.refusal(&headers) {
+        return refused;
     }
     let Some((_, content_type)) = FILES.iter().find(|(name, _)| *name == file) else {
         return (
@@ -169,7 +146,7 @@ mod tests {
             get(&router, "/dashboard/matrix-reports", Some("secreT"))
                 .await
                 .0,
-            StatusCode::UNAUTHORIZED
+            StatusCode::FORBIDDEN
         );
         let (status, body) = get(&router, "/dashboard/matrix-reports", Some("secret")).await;
         assert_eq!(status, StatusCode::OK);

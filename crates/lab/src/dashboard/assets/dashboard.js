@@ -1,5 +1,7 @@
-// printlab dashboard: one live stream (GET /control/events, server-sent events read through
-// fetch so the request can carry the token), and the control API for actions and outputs.
+// printlab dashboard: one live stream (GET /dashboard/events, server-sent events read through
+// fetch so the request can carry the token: the devices' printers and jobs, and the same
+// printers and jobs as Graph shows them, uploads included), and the control API for actions
+// and outputs.
 // The token comes from the address's fragment (#token=…), which never reaches a server or a
 // log; it is kept for this tab only (sessionStorage) and taken out of the address bar.
 'use strict';
@@ -20,12 +22,16 @@
 
   const $ = (id) => document.getElementById(id);
   const printers = new Map(); // name -> PrinterSnapshot
-  const jobs = new Map(); // "printer/job" -> JobView, oldest first
+  const jobs = new Map(); // "printer/job" -> JobView (the device's), oldest first
+  const graphPrinters = new Map(); // Graph printer id -> {id, displayName, isAcceptingJobs, status}
+  const graphIdByName = new Map(); // printer name -> Graph printer id
+  // "printer/job" -> {printerId, printerName, job (Graph printJob), upload: {bytesReceived, size}}
+  const graphJobs = new Map();
   const printerCards = new Map(); // name -> <li>
   const jobRows = new Map(); // "printer/job" -> <tr>
   // What changed since the page was last drawn: drawn at most every DRAW_EVERY_MS, so a burst
   // of events (a busy fleet, the stream's first burst) costs one drawing, not one per event.
-  const changed = { printers: new Set(), jobs: new Set(), removed: new Set() };
+  const changed = { printers: new Set(), jobs: new Set() };
   let drawScheduled = false;
   let olderJobsDropped = 0;
   const sideImages = new Map(); // "printer/job/file" -> object URL
@@ -110,10 +116,11 @@
 
   async function follow() {
     while (token) {
-      const seen = new Set();
+      // What each half's first burst sent, to forget what went away while disconnected.
+      const seen = { device: new Set(), graph: new Set() };
       live = false;
       try {
-        const response = await api('/control/events');
+        const response = await api('/dashboard/events');
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         setConnection('Connected: loading the lab…', false);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -155,36 +162,75 @@
       changed.printers.add(value.name);
     } else if (kind === 'job') {
       const key = jobKey(value.printer, value.jobId);
-      seen.add(key);
+      seen.device.add(key);
       jobs.set(key, value);
       changed.jobs.add(key);
-      changed.removed.delete(key);
     } else if (kind === 'job-removed') {
       forgetJob(jobKey(value.printer, value.jobId));
     } else if (kind === 'ready') {
       // What was removed while the stream was down is not in the new stream's first burst.
-      for (const key of [...jobs.keys()]) if (!seen.has(key)) forgetJob(key);
+      for (const key of [...jobs.keys()]) if (!seen.device.has(key)) forgetJob(key);
       live = true;
+    } else if (kind === 'graph-printer') {
+      graphPrinters.set(value.id, value);
+      graphIdByName.set(value.displayName, value.id);
+      changed.printers.add(value.displayName);
+    } else if (kind === 'graph-job') {
+      const key = jobKey(value.printerName, value.job.id);
+      seen.graph.add(key);
+      graphJobs.set(key, { ...graphJobs.get(key), ...value });
+      changed.jobs.add(key);
+    } else if (kind === 'graph-upload') {
+      const key = jobKey(value.printerName, value.jobId);
+      const known = graphJobs.get(key) || { printerId: value.printerId, printerName: value.printerName, job: null };
+      graphJobs.set(key, { ...known, upload: { bytesReceived: value.bytesReceived, size: value.size, documentName: value.documentName } });
+      changed.jobs.add(key);
+    } else if (kind === 'graph-ready') {
+      // Graph's first burst holds the jobs not finished: those it no longer has are forgotten.
+      for (const key of [...graphJobs.keys()]) {
+        if (!seen.graph.has(key)) {
+          graphJobs.delete(key);
+          changed.jobs.add(key);
+        }
+      }
     }
     scheduleDraw();
   }
 
+  /** The device's view of a job went away (Graph's, if any, stays). */
   function forgetJob(key) {
     const job = jobs.get(key);
     if (!job) return;
     jobs.delete(key);
-    changed.jobs.delete(key);
-    changed.removed.add(key);
+    changed.jobs.add(key);
     changed.printers.add(job.printer);
   }
 
+  /** A job no longer listed at all. */
+  function dropJob(key) {
+    forgetJob(key);
+    graphJobs.delete(key);
+    changed.jobs.add(key);
+  }
+
+  const graphFinal = (entry) => Boolean(entry.job) && FINAL.has(entry.job.status.state);
+
   /** Forgets the oldest finished jobs beyond MAX_JOBS_LISTED. */
   function dropOldJobs() {
-    let excess = jobs.size - MAX_JOBS_LISTED;
+    const listed = new Set([...jobs.keys(), ...graphJobs.keys()]);
+    let excess = listed.size - MAX_JOBS_LISTED;
     for (const [key, job] of jobs) {
       if (excess <= 0) break;
       if (!FINAL.has(job.state) || key === openJob) continue;
-      forgetJob(key);
+      dropJob(key);
+      olderJobsDropped += 1;
+      excess -= 1;
+    }
+    // Jobs only Graph has (canceled before a printer fetched them, say).
+    for (const [key, entry] of graphJobs) {
+      if (excess <= 0) break;
+      if (jobs.has(key) || !graphFinal(entry)) continue;
+      dropJob(key);
       olderJobsDropped += 1;
       excess -= 1;
     }
@@ -199,11 +245,10 @@
   function draw() {
     drawScheduled = false;
     dropOldJobs();
-    for (const key of changed.removed) removeJobRow(key);
     for (const key of changed.jobs) {
-      const job = jobs.get(key);
-      renderJob(job);
-      changed.printers.add(job.printer);
+      renderJob(key);
+      const printer = jobs.get(key)?.printer || graphJobs.get(key)?.printerName;
+      if (printer) changed.printers.add(printer);
     }
     for (const name of changed.printers) {
       const printer = printers.get(name);
@@ -213,10 +258,9 @@
     if (changed.jobs.has(openJob)) renderOutput();
     changed.printers.clear();
     changed.jobs.clear();
-    changed.removed.clear();
-    $('no-jobs').hidden = jobs.size > 0;
+    $('no-jobs').hidden = jobRows.size > 0;
     $('older-jobs').hidden = olderJobsDropped === 0;
-    if (live) setConnection(`Live: ${printers.size} printers, ${jobs.size} jobs`, true);
+    if (live) setConnection(`Live: ${printers.size} printers, ${jobRows.size} jobs`, true);
   }
 
   // ---- the fleet --------------------------------------------------------------------------
@@ -250,17 +294,16 @@
       .filter((j) => j.printer === p.name && ACTIVE.has(j.state) && j.jobId !== p.job)
       .map((j) => `#${j.jobId}`);
     const current = p.job === null || p.job === undefined ? 'none' : `#${p.job}`;
+    const graph = graphPrinters.get(graphIdByName.get(p.name));
+    card.dataset.graphState = graph ? graph.status.state : '';
     fill(card,
       el('header', {},
         el('h3', { id: titleId }, p.name),
         el('span', { class: `badge state-${p.state}` }, p.state)),
-      reasons.length
-        ? el('ul', { class: 'reasons', 'aria-label': 'Reasons' }, reasons.map((r) => el('li', {}, words(r))))
-        : null,
+      views(p, reasons, graph),
       identifyLine(p),
       el('dl', {},
         el('dt', {}, 'Connected'), el('dd', {}, p.connected ? 'yes' : 'no'),
-        el('dt', {}, 'Accepting jobs'), el('dd', {}, p.acceptingJobs ? 'yes' : 'no'),
         el('dt', {}, 'Current job'), el('dd', {}, current),
         el('dt', {}, 'Queue'), el('dd', {}, queue.length ? queue.join(', ') : 'empty'),
         el('dt', {}, 'Jobs done'), el('dd', {}, p.jobsCompleted)),
@@ -284,6 +327,42 @@
     );
     // Colours set through the CSSOM: the page's policy allows no inline style attributes.
     for (const swatch of card.querySelectorAll('.swatch')) swatch.style.background = swatch.dataset.color;
+  }
+
+  const yesNo = (value) => (value === null || value === undefined ? 'not said' : value ? 'yes' : 'no');
+
+  /** The printer as its device reports it beside the printer as Graph shows it. */
+  function views(p, reasons, graph) {
+    const waiting = () => el('td', { class: 'muted' }, 'waiting for Graph');
+    const details = graph ? graph.status.details.filter((d) => d !== 'none') : [];
+    return el('table', { class: 'views' },
+      el('caption', { class: 'visually-hidden' }, `${p.name} as the device reports it and as Graph shows it`),
+      el('thead', {}, el('tr', {},
+        el('td', {}),
+        el('th', { scope: 'col' }, 'Device'),
+        el('th', { scope: 'col', title: 'The printer as a Graph client reads it: status and isAcceptingJobs' }, 'Graph'))),
+      el('tbody', {},
+        el('tr', {},
+          el('th', { scope: 'row' }, 'State'),
+          el('td', {}, el('span', { class: `badge state-${p.state}` }, p.state)),
+          graph
+            ? el('td', { class: 'graph-state', title: graph.status.description || null },
+              el('span', { class: `badge state-${graph.status.state}` }, graph.status.state))
+            : waiting()),
+        el('tr', {},
+          el('th', { scope: 'row' }, 'Reasons'),
+          el('td', {}, reasons.length
+            ? el('ul', { class: 'reasons', 'aria-label': 'Reasons the device reports' }, reasons.map((r) => el('li', {}, words(r))))
+            : 'none'),
+          graph
+            ? el('td', {}, details.length
+              ? el('ul', { class: 'graph-details', 'aria-label': 'Graph status details' }, details.map((d) => el('li', {}, d)))
+              : 'none')
+            : waiting()),
+        el('tr', {},
+          el('th', { scope: 'row' }, 'Accepting jobs'),
+          el('td', {}, yesNo(p.acceptingJobs)),
+          graph ? el('td', { class: 'graph-accepting' }, yesNo(graph.isAcceptingJobs)) : waiting())));
   }
 
   // ---- the front panel --------------------------------------------------------------------
@@ -449,18 +528,76 @@
       .join(', ');
   }
 
-  function renderJob(job) {
-    const key = jobKey(job.printer, job.jobId);
+  /** A byte count for people. */
+  function size(bytes) {
+    if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+    if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+    return `${bytes} B`;
+  }
+
+  /** How far the document's upload has come, while Graph waits for it. */
+  function uploadProgress(graph, documentName) {
+    const job = graph.job;
+    const pending = !job || job.status.details.includes('uploadPending');
+    if (!pending) return null;
+    const upload = graph.upload;
+    if (!upload) return el('div', { class: 'upload options' }, 'waiting for the document’s upload');
+    const label = `Upload of ${documentName}: ${size(upload.bytesReceived)} of ${size(upload.size)}`;
+    return el('div', { class: 'upload' },
+      el('progress', { max: upload.size, value: upload.bytesReceived, 'aria-label': label,
+        'data-received': upload.bytesReceived, 'data-size': upload.size }),
+      el('span', { class: 'options' }, `${size(upload.bytesReceived)} of ${size(upload.size)} uploaded`));
+  }
+
+  function renderJob(key) {
+    const job = jobs.get(key);
+    const graph = graphJobs.get(key);
+    if (!job && !graph?.job) {
+      removeJobRow(key);
+      return;
+    }
     let row = jobRows.get(key);
     if (!row) {
       row = el('tr', { 'data-job': key });
       jobRows.set(key, row);
       $('job-rows').prepend(row);
     }
+    row.classList.toggle('open', key === openJob);
+    row.dataset.graphState = graph?.job ? graph.job.status.state : '';
+    if (job) renderPrinterJob(row, key, job, graph);
+    else renderGraphJob(row, graph);
+  }
+
+  /** A job only Graph has yet: created, uploading, or waiting for its printer to fetch it. */
+  function renderGraphJob(row, graph) {
+    const job = graph.job;
+    const doc = (job.documents || [])[0] || {};
+    const documentName = doc.displayName || graph.upload?.documentName || '(unnamed)';
+    const details = job.status.details.filter((d) => d !== 'none');
+    row.dataset.state = job.status.state;
+    row.dataset.sheets = 0;
+    row.dataset.sheetEntries = 0;
+    fill(row,
+      el('td', {}, graph.printerName),
+      el('th', { scope: 'row' }, `#${job.id}`,
+        el('div', { class: 'options', title: 'Graph has the job; its printer has not fetched it yet' }, 'in Graph')),
+      el('td', {}, documentName,
+        doc.contentType ? el('div', { class: 'options' }, doc.contentType) : null,
+        uploadProgress(graph, documentName)),
+      el('td', { class: 'options' }, options(job.configuration)),
+      el('td', {}, el('span', { class: `badge state-${job.status.state}` }, job.status.state),
+        details.length ? el('div', { class: 'options' }, details.join(', ')) : null),
+      el('td', {}, 0),
+      el('td', {}, el('ol', { class: 'transitions' },
+        el('li', {}, time(job.createdDateTime), ' created in Graph'))),
+      el('td', {}),
+    );
+  }
+
+  function renderPrinterJob(row, key, job, graph) {
     row.dataset.state = job.state;
     row.dataset.sheets = job.progress.sheetsCompleted;
     row.dataset.sheetEntries = job.sheetEntries;
-    row.classList.toggle('open', key === openJob);
     const documentName = job.document?.name || job.name || '(unnamed)';
     const reasons = job.reasons.filter((r) => r !== 'none');
     fill(row,
@@ -470,9 +607,12 @@
       el('td', {}, documentName, job.document ? el('div', { class: 'options' }, job.document.format) : null),
       el('td', { class: 'options' }, options(job.configuration)),
       el('td', {}, el('span', { class: `badge state-${job.state}` }, job.state),
-        reasons.length ? el('div', { class: 'options' }, reasons.map(words).join(', ')) : null),
+        reasons.length ? el('div', { class: 'options' }, reasons.map(words).join(', ')) : null,
+        graph?.job ? el('div', { class: 'options graph-job-state', title: 'The job as Graph shows it' },
+          `Graph: ${graph.job.status.state}`) : null),
       el('td', {}, job.progress.sheetsCompleted),
       el('td', {}, el('ol', { class: 'transitions' },
+        graph?.job ? el('li', {}, time(graph.job.createdDateTime), ' created in Graph') : null,
         job.transitions.map((t) => el('li', { title: t.detail || null }, time(t.at), ' ', words(t.kind))))),
       el('td', {}, el('button', { type: 'button', 'data-show-output': key, onclick: () => showOutput(key) },
         'Show output', el('span', { class: 'visually-hidden' }, ` of job ${job.jobId} on ${job.printer}`))),
