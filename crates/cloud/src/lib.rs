@@ -16,6 +16,7 @@ pub mod auth;
 pub mod ca;
 mod connection_trust;
 mod graph;
+mod group_sync;
 pub mod infra;
 mod nonce;
 pub mod odata;

@@ -2,6 +2,7 @@
 //! written in one insert and flushed before the caller hears about it (sled has had reports of
 //! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
 
+use crate::group_sync::GroupSync;
 use chrono::{DateTime, Utc};
 use printlab_graph::{
     PrintDocument, PrintJob, PrintJobConfiguration, PrintJobProcessingState, PrintJobStateDetail,
@@ -9,6 +10,7 @@ use printlab_graph::{
     PrinterLocation, PrinterStatus, UserIdentity,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::sync::Arc;
 
 /// What a new printer is, whichever door it came in by.
 pub(crate) struct NewPrinter {
@@ -198,6 +200,8 @@ pub struct Store {
     /// Job number → printer id, so the device side can tell "another printer's job" from
     /// "no such job" without scanning every printer.
     job_printers: sled::Tree,
+    /// One flush at a time, shared by every request waiting when it starts.
+    flushes: Arc<GroupSync>,
 }
 
 /// Job keys sort by printer, then by job number, so a printer's jobs are one prefix scan in
@@ -229,24 +233,34 @@ impl Store {
             proxies: db.open_tree("proxies")?,
             ipp_users: db.open_tree("ipp-users")?,
             job_printers: db.open_tree("job-printers")?,
+            flushes: Arc::default(),
         })
     }
 
     /// Makes every write so far durable; called before any response that acknowledges one.
     ///
+    /// A group commit (`group_sync.rs`): requests arriving together share one flush, so a
+    /// burst (ten thousand devices registering) costs one blocking thread flushing at a time,
+    /// not one per request, all waiting on the same log (524 threads before, for 10,000).
+    ///
     /// Not sled's `flush_async`: concurrent callers can wait forever (spacejam/sled #1241,
     /// #1308). It parks each waiting flush on one of sled's own IO threads, and once about seven
     /// requests flush at the same moment every IO thread waits for a log write that only an IO
-    /// thread can do (twenty devices registering at once were enough). A blocking flush on
-    /// tokio's blocking pool waits without holding one of sled's threads.
+    /// thread can do (twenty devices registering at once were enough). The group's one blocking
+    /// flush runs on tokio's blocking pool and holds none of sled's threads.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
+        let ticket = self.flushes.wrote();
+        self.flushes
+            .sync_through(ticket, || async {
+                let db = self.db.clone();
+                tokio::task::spawn_blocking(move || db.flush())
+                    .await
+                    .map_err(|e| {
+                        StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
+                    })??;
+                Ok(())
+            })
             .await
-            .map_err(|e| {
-                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
-            })??;
-        Ok(())
     }
 
     /// A tree owned by one service of the cloud (its records are its own business).
