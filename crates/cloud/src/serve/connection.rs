@@ -60,7 +60,8 @@ pub(super) async fn drive<S>(
     // A fleet's devices hold one long poll each, all on one connection: hyper's default of 200
     // streams would queue all but the first 200.
     http.http2()
-        .max_concurrent_streams(limits.http2_max_concurrent_streams);
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .initial_connection_window_size(limits.http2_connection_window);
     let mut connection = pin!(http.serve_connection(io, service));
     let mut draining = false;
     loop {

@@ -58,6 +58,11 @@ pub struct ServeLimits {
     /// How many requests one HTTP/2 connection may have open at once: a whole fleet's long
     /// polls share one connection.
     pub http2_max_concurrent_streams: u32,
+    /// How many request body bytes one HTTP/2 connection may have sent and not yet had read.
+    /// The h2 crate also closes a connection (GOAWAY `ENHANCE_YOUR_CALM`,
+    /// `too_many_data_frames`) once small DATA frames waiting to be read pass half of this: a
+    /// fleet starting, every printer's small IPP request queued at once, passed hyper's 1 MiB.
+    pub http2_connection_window: u32,
 }
 
 impl Default for ServeLimits {
@@ -66,13 +71,16 @@ impl Default for ServeLimits {
     /// retire a connection before the server closes it; 512 unauthenticated connections, half
     /// the common soft limit of 1024 file descriptors; 65,536 HTTP/2 streams per connection,
     /// so a process of ten thousand printers holds all its long polls on one connection with
-    /// room for the requests of their jobs (hyper's default, 200, would queue the rest).
+    /// room for the requests of their jobs (hyper's default, 200, would queue the rest); a
+    /// 16 MiB HTTP/2 connection window, so ten thousand printers' small requests can wait to be
+    /// read at once (8 MiB of h2's small-frame budget, at most 256 bytes a frame).
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(120),
             unauthenticated_connections: 512,
             http2_max_concurrent_streams: 65_536,
+            http2_connection_window: 16 << 20,
         }
     }
 }

@@ -26,6 +26,8 @@ pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
 /// resident memory long after they close. Renewed long polls take their connection back at
 /// once, so they never need more than a few idle ones.
 pub const FLEET_POOL_MAX_IDLE: usize = 64;
+/// The HTTP/2 connection window of the fleet's client (the service's is set by the service).
+const HTTP2_CONNECTION_WINDOW: u32 = 16 << 20;
 /// How long [`fleet_http_client_for`] waits for a service to answer its HTTP/2 question.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -56,7 +58,11 @@ pub fn fleet_http_client_trusting(
         .pool_idle_timeout(FLEET_POOL_IDLE)
         .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE);
     if http == FleetHttp::Http2 {
-        builder = builder.http2_prior_knowledge();
+        // The replies to every printer's requests share the connection's window, and the h2
+        // crate closes the connection once small DATA frames not yet read pass half of it.
+        builder = builder
+            .http2_prior_knowledge()
+            .http2_initial_connection_window_size(HTTP2_CONNECTION_WINDOW);
     }
     if let Some(pem) = extra_roots_pem {
         for root in reqwest::Certificate::from_pem_bundle(pem).map_err(RuntimeError::HttpClient)? {
