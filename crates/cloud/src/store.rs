@@ -292,7 +292,7 @@ impl Store {
                 .map_err(|e| {
                     StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
                 })??;
-                Ok(())
+                Ok::<(), StoreError>(())
             })
             .await?;
         self.changes.announce(written);
