@@ -3,6 +3,8 @@
 //! are reported beside them. The printers register the Universal Print way (P-256 key, CSR,
 //! device token), advertise and subscribe. Measures:
 //! - the time for all of them to register, get a token, advertise and subscribe;
+//! - the file descriptors each process opened for the idle fleet (over HTTP/2 all the long polls
+//!   share one connection, so this does not grow with the fleet);
 //! - resident memory per idle device: this process with the idle fleet over this process
 //!   before the fleet started (the cloud's own growth is shown separately), and the heap the
 //!   allocator has handed out (RSS also keeps what the start's peak freed);
@@ -14,18 +16,20 @@
 //!   every device has had its final report answered, then checked: every job `completed` in
 //!   Graph and every side the device recorded written to disk.
 //!
-//! Targets (1,000 devices): all ready in under 30 s; under 100 KB of RSS and of heap per idle
-//! device; idle CPU under 1 % of a core for the devices; at least 50 printed jobs per second.
+//! Targets (the same at 1,000 and 10,000 devices): all ready in under 30 s; under 100 KB of RSS
+//! and of heap per idle device; idle CPU under 1 % of a core for the devices and for the cloud;
+//! at most [`FD_GROWTH`] file descriptors opened for the fleet in each process; at least 50
+//! printed jobs per second.
 //!
 //! `cargo bench --bench device_fleet` (DEVICES=n, JOBS=n to change the sizes, PRINTLAB_BIN=path
-//! for another build of the cloud). With
+//! for another build of the cloud, FLEET_HTTP=1.1 to hold the fleet to HTTP/1.1 as before). With
 //! `--features dhat-heap` the heap blocks still live once the fleet idles are written to
 //! dhat-heap.json by allocation site (slow; use a few hundred devices).
 
 use futures::StreamExt;
 use printlab_cloud::auth::TokenKey;
 use printlab_device::registration::KeyKind;
-use printlab_device::runtime::fleet_http_client;
+use printlab_device::runtime::{fleet_http_client, fleet_http_client_for};
 use printlab_testkit::Graph;
 use printlab_testkit::bench_targets::Targets;
 use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, universal_print, universal_print_fleet};
@@ -39,6 +43,8 @@ use tokio::io::AsyncBufReadExt;
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+/// How long the fleet may take to be ready before the bench gives up (the target is 30 s).
+const READY_LIMIT: Duration = Duration::from_secs(600);
 /// Requests in flight from the benchmark's Graph client.
 const CLIENT_CONCURRENCY: usize = 32;
 /// After the fleet is ready: long enough for the start's tail (reconcile, Get-Jobs, the first
@@ -63,6 +69,41 @@ fn heap_in_use() -> u64 {
     // SAFETY: mallinfo2 takes no arguments and only reads the allocator's counters.
     let info = unsafe { libc::mallinfo2() };
     (info.uordblks + info.hblkhd) as u64
+}
+
+/// File descriptors a process may open for a fleet of any size: its connections (one over
+/// HTTP/2, a few while a burst's HTTP/1.1 connections linger in the pool), sled's files.
+const FD_GROWTH: usize = 64;
+
+/// Open file descriptors of a process (`self` or a pid).
+fn open_fds(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// Threads of a process (`self` or a pid).
+fn threads(pid: &str) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// The most threads `pid` had at once while `during` ran (sampled every 20 ms): the cloud's
+/// blocking pool grows a thread for each blocking call in flight (sled flushes).
+async fn peak_threads<T>(pid: &str, during: impl Future<Output = T>) -> (T, usize) {
+    let mut peak = threads(pid);
+    let mut during = std::pin::pin!(during);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tokio::select! {
+            done = &mut during => return (done, peak.max(threads(pid))),
+            _ = tick.tick() => peak = peak.max(threads(pid)),
+        }
+    }
 }
 
 /// USER_HZ on Linux.
@@ -91,7 +132,7 @@ async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(binary)
         .args([
             "--log",
-            "warn",
+            &std::env::var("CLOUD_LOG").unwrap_or_else(|_| "warn".into()),
             "cloud",
             "--listen",
             "127.0.0.1:0",
@@ -115,6 +156,13 @@ async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
 
 #[tokio::main]
 async fn main() {
+    // RUST_LOG=warn shows why a device's session ended (the devices log nothing otherwise).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let devices = printlab_testkit::env_or("DEVICES", 1000);
     let job_count = printlab_testkit::env_or("JOBS", devices);
     let load_before = load_average();
@@ -147,23 +195,43 @@ async fn main() {
         );
     let text = universal_print_fleet(&printer, devices);
     let mut fleet = TestFleet::open(&dir.path().join("spool"));
-    fleet.http = fleet_http_client().unwrap();
+    fleet.http = match std::env::var("FLEET_HTTP").as_deref() {
+        Ok("1.1") => fleet_http_client().unwrap(),
+        _ => fleet_http_client_for(std::slice::from_ref(&base), None)
+            .await
+            .unwrap(),
+    };
     let spool = fleet.spool.clone();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (rss_base, _) = usage("self");
     let heap_base = heap_in_use();
     let (cloud_rss_base, _) = usage(&cloud_pid);
+    let (fds_base, cloud_fds_base) = (open_fds("self"), open_fds(&cloud_pid));
     let started = Instant::now();
     let link = universal_print(&base, Some(admin), KeyKind::EcdsaP256);
     let running = fleet.start(&text, true, link);
-    for printer in &running.printers {
-        tokio::time::timeout(
-            Duration::from_secs(120),
-            printer.wait_for(|s| s.connected && s.subscribed),
-        )
-        .await
-        .expect("every device registers, advertises and subscribes within two minutes");
-    }
+    let ((), cloud_threads_peak) = peak_threads(&cloud_pid, async {
+        // Past the target, so a slow start is still measured; its progress shows every 10 s.
+        let deadline = Instant::now() + READY_LIMIT;
+        loop {
+            let ready = (running.printers.iter())
+                .filter(|p| {
+                    let s = p.snapshot();
+                    s.connected && s.subscribed
+                })
+                .count();
+            if ready == devices {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {ready} of {devices} devices registered, advertised and subscribed in {READY_LIMIT:?}"
+            );
+            eprintln!("{:.0} s: {ready} of {devices} devices ready", started.elapsed().as_secs_f64());
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    })
+    .await;
     let ready = started.elapsed();
     eprintln!("fleet ready in {:.2} s; idling", ready.as_secs_f64());
     tokio::time::sleep(SETTLE).await;
@@ -172,6 +240,7 @@ async fn main() {
     let (rss_idle, ticks_before) = usage("self");
     let heap_idle = heap_in_use();
     let (cloud_rss_idle, cloud_ticks_before) = usage(&cloud_pid);
+    let (fds_idle, cloud_fds_idle) = (open_fds("self"), open_fds(&cloud_pid));
     // One whole long-poll period, so every device renews its long poll once inside it.
     let idle_window = printlab_cloud::infra::DEFAULT_LONG_POLL;
     tokio::time::sleep(idle_window).await;
@@ -266,6 +335,7 @@ async fn main() {
         "registered (P-256) + device token + advertised + subscribed, all: {:.2} s",
         ready.as_secs_f64()
     );
+    println!("cloud process threads at most during the start: {cloud_threads_peak}");
     println!(
         "devices' process RSS: {:.1} MiB before the fleet, {:.1} MiB with the idle fleet: {:.1} KiB per device",
         mib(rss_base),
@@ -289,6 +359,9 @@ async fn main() {
         idle_window.as_secs(),
         cpu * 100.0,
         cloud_cpu * 100.0
+    );
+    println!(
+        "open file descriptors: devices' process {fds_base} before the fleet, {fds_idle} with it idle; cloud process {cloud_fds_base} before, {cloud_fds_idle} with it idle"
     );
     let jobs_per_second = job_count as f64 / all_done.as_secs_f64();
     println!(
@@ -318,6 +391,20 @@ async fn main() {
         " KB",
     );
     targets.at_most("devices' idle CPU", cpu * 100.0, 1.0, " % of a core");
+    targets.at_most("cloud's idle CPU", cloud_cpu * 100.0, 1.0, " % of a core");
+    let grown = |idle: usize, base: usize| idle.saturating_sub(base) as f64;
+    targets.at_most(
+        "devices' file descriptors opened for the fleet",
+        grown(fds_idle, fds_base),
+        FD_GROWTH as f64,
+        "",
+    );
+    targets.at_most(
+        "cloud's file descriptors opened for the fleet",
+        grown(cloud_fds_idle, cloud_fds_base),
+        FD_GROWTH as f64,
+        "",
+    );
     targets.at_least("printed jobs", jobs_per_second, 50.0, " jobs/s");
     fleet.stop().await;
     stop(&mut cloud).await;

@@ -314,13 +314,18 @@ async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
         },
     });
     let metrics = prometheus::Registry::new();
+    let services = runtime::service_urls(
+        &fleet.printers,
+        access.as_ref().map(|a| a.cloud_url.as_str()),
+    );
+    let http = runtime::fleet_http_client_for(&services, None).await?;
     let running = runtime::start_fleet(
         &fleet.printers,
         |printer| Link::from_config(printer, access.as_ref()),
         FleetOptions {
             spool: spool.clone(),
             out_root: runtime::out_root(&args.spool),
-            http: runtime::fleet_http_client()?,
+            http,
             render: !args.no_render,
             ipp_listen: None,
             metrics: runtime::FleetMetrics::register(&metrics)

@@ -9,6 +9,7 @@ mod device_registration;
 mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
+mod fleet_http2;
 mod graph_printers;
 mod identify_printer;
 mod ipp_everywhere;

@@ -313,9 +313,14 @@ impl Lab {
         // The devices start before the cloud serves: the cloud's listener is bound, so their
         // first requests wait in its backlog, and the control API they answer to exists before
         // the cloud's address serves it beside the dashboard.
-        let http = runtime::fleet_http_client_trusting(
+        // HTTP/2 to this lab's own cloud, which speaks it; INFRA printers' other services are
+        // asked first (not the lab's cloud, which does not serve yet).
+        let foreign_services = runtime::service_urls(&options.printers, None);
+        let http = runtime::fleet_http_client_for(
+            &foreign_services,
             options.tls.as_ref().map(|tls| tls.trusted_pem.as_slice()),
-        )?;
+        )
+        .await?;
         let spool = Spool::open(&data.join("devices").join("db"))?;
         let out_dir = runtime::out_root(&data.join("devices"));
         let fleet = start_devices(

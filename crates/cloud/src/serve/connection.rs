@@ -1,15 +1,21 @@
-//! One connection: hyper's HTTP/1.1 state machine on a socket whose activity is watched, so the
-//! connection is closed when its headers are late, when it idles too long, or when the budget of
-//! unauthenticated connections needs its place.
+//! One connection: hyper's HTTP/1.1 or HTTP/2 state machine (told apart by the HTTP/2 preface)
+//! on a socket whose activity is watched, so the connection is closed when its headers are late,
+//! when it idles too long, or when the budget of unauthenticated connections needs its place.
+//!
+//! HTTP/2 carries many requests at once and sends frames of its own between them (settings,
+//! window updates, pings), so there the header-read timeout covers the preface and the first
+//! request only, and the connection is idle when no stream is open; hyper's HTTP/2 code bounds
+//! each stream's headers itself.
 
 use super::{ConnectionTrust, DRAIN_LIMIT, ServeLimits};
-use axum::http::{HeaderValue, Request, Response, header};
+use axum::http::{HeaderValue, Request, Response, Version, header};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -47,10 +53,15 @@ pub(super) async fn drive<S>(
         keep_alive,
         drain_time: limits.idle_timeout,
     };
-    let mut http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     // The header-read timeout is ours: hyper's runs from the end of the previous response, so
     // it would also be the idle timeout.
-    http.header_read_timeout(None);
+    http.http1().header_read_timeout(None);
+    // A fleet's devices hold one long poll each, all on one connection: hyper's default of 200
+    // streams would queue all but the first 200.
+    http.http2()
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .initial_connection_window_size(limits.http2_connection_window);
     let mut connection = pin!(http.serve_connection(io, service));
     let mut draining = false;
     loop {
@@ -66,7 +77,13 @@ pub(super) async fn drive<S>(
             _ = sleep_until(deadline) => {
                 if let Some(why) = activity.expired(&limits) {
                     tracing::debug!(why, "closing a connection");
-                    return;
+                    if !activity.is_multiplexed() || draining {
+                        return;
+                    }
+                    // HTTP/2 says goodbye (GOAWAY), so the client opens a new connection for its
+                    // next request instead of sending it into a closed one.
+                    connection.as_mut().graceful_shutdown();
+                    draining = true;
                 }
             }
             _ = trust.evicted() => return,
@@ -98,6 +115,9 @@ enum Phase {
 
 struct Activity {
     phase: Mutex<Phase>,
+    /// Set at the first HTTP/2 request: from then on bytes without a request (HTTP/2's own
+    /// frames) start no header-read timeout.
+    multiplexed: AtomicBool,
     /// Wakes the connection's watch when the phase changes, so it sleeps until the deadline of
     /// the phase it is in (one permit is kept when nobody waits).
     changed: Notify,
@@ -107,6 +127,7 @@ impl Activity {
     fn new() -> Self {
         Self {
             phase: Mutex::new(Phase::Head(Instant::now())),
+            multiplexed: AtomicBool::new(false),
             changed: Notify::new(),
         }
     }
@@ -123,8 +144,15 @@ impl Activity {
         self.changed.notify_one();
     }
 
-    /// Bytes came in: on an idle connection, that starts the next request's headers.
+    fn is_multiplexed(&self) -> bool {
+        self.multiplexed.load(Ordering::Relaxed)
+    }
+
+    /// Bytes came in: on an idle HTTP/1.1 connection, that starts the next request's headers.
     fn bytes_read(&self) {
+        if self.is_multiplexed() {
+            return;
+        }
         let mut phase = self.phase();
         if let Phase::Idle(_) = *phase {
             self.set(&mut phase, Phase::Head(Instant::now()));
@@ -251,6 +279,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Future = Pin<Box<dyn Future<Output = Result<Reply, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let http1 = request.version() < Version::HTTP_2;
+        if !http1 {
+            self.activity.multiplexed.store(true, Ordering::Relaxed);
+        }
         let in_flight = self.activity.begin();
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(self.trust.clone());
@@ -264,10 +296,13 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let keep_alive = self.keep_alive.clone();
         Box::pin(async move {
             let Ok(mut response) = answer.await;
-            response
-                .headers_mut()
-                .entry(header::HeaderName::from_static("keep-alive"))
-                .or_insert(keep_alive);
+            // HTTP/2 has no `Keep-Alive` (a connection-specific header is malformed there).
+            if http1 {
+                response
+                    .headers_mut()
+                    .entry(header::HeaderName::from_static("keep-alive"))
+                    .or_insert(keep_alive);
+            }
             Ok(response.map(|inner| ResponseBody {
                 inner,
                 _in_flight: in_flight,

@@ -1,4 +1,5 @@
-//! Serving a router over HTTP/1.1 with the limits a service on an open port needs: the cloud,
+//! Serving a router over HTTP/1.1 and HTTP/2 on one port (h2c with prior knowledge in plain
+//! text, h2 through ALPN over TLS) with the limits a service on an open port needs: the cloud,
 //! and the lab's and devices' control APIs, are all served by [`serve`].
 //!
 //! `axum::serve` keeps every connection for as long as the peer likes: one that never finishes
@@ -7,9 +8,9 @@
 //!
 //! - **header-read timeout**: from its first byte (or from the accept), a request's headers must
 //!   arrive within [`ServeLimits::header_read_timeout`];
-//! - **idle timeout**: a keep-alive connection with no request for
-//!   [`ServeLimits::idle_timeout`] is closed. Every response says so in `Keep-Alive: timeout=N`,
-//!   and the close comes a second after that, so a client that honours the header lets go first;
+//! - **idle timeout**: a keep-alive connection with no request (HTTP/2: no open stream) for
+//!   [`ServeLimits::idle_timeout`] is closed (HTTP/2 with a GOAWAY). Every HTTP/1.1 response
+//!   says so in `Keep-Alive: timeout=N`, and the close comes a second after that, so a client that honours the header lets go first;
 //!   one that does not (urllib3 keeps connections forever) sees the close long before it reuses
 //!   the connection, unless it reuses it at that very moment, which only a retry can cover;
 //! - **connection budget** (`budget.rs`): connections that have not yet sent an authenticated
@@ -56,18 +57,32 @@ pub struct ServeLimits {
     pub idle_timeout: Duration,
     /// How many connections that have not yet sent an authenticated request are kept at once.
     pub unauthenticated_connections: usize,
+    /// How many requests one HTTP/2 connection may have open at once: a whole fleet's long
+    /// polls share one connection.
+    pub http2_max_concurrent_streams: u32,
+    /// How many request body bytes one HTTP/2 connection may have sent and not yet had read.
+    /// The h2 crate also closes a connection (GOAWAY `ENHANCE_YOUR_CALM`,
+    /// `too_many_data_frames`) once small DATA frames waiting to be read pass half of this: a
+    /// fleet starting, every printer's small IPP request queued at once, passed hyper's 1 MiB.
+    pub http2_connection_window: u32,
 }
 
 impl Default for ServeLimits {
     /// 20 s for headers (a person typing a request by hand is slower, a client never is); 120 s
     /// idle, longer than the pools of reqwest and Go (90 s) and .NET (60 s), so those clients
     /// retire a connection before the server closes it; 512 unauthenticated connections, half
-    /// the common soft limit of 1024 file descriptors.
+    /// the common soft limit of 1024 file descriptors; 65,536 HTTP/2 streams per connection,
+    /// so a process of ten thousand printers holds all its long polls on one connection with
+    /// room for the requests of their jobs (hyper's default, 200, would queue the rest); a
+    /// 16 MiB HTTP/2 connection window, so ten thousand printers' small requests can wait to be
+    /// read at once (8 MiB of h2's small-frame budget, at most 256 bytes a frame).
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(120),
             unauthenticated_connections: 512,
+            http2_max_concurrent_streams: 65_536,
+            http2_connection_window: 16 << 20,
         }
     }
 }

@@ -102,7 +102,8 @@ pub fn create_lab_certificates(data_dir: &Path, hosts: &[&str]) -> Result<TlsFil
     Ok(files)
 }
 
-/// A server configuration (HTTP/1.1 only, as we serve) from a PEM certificate chain and key.
+/// A server configuration offering HTTP/2 and HTTP/1.1 through ALPN, as we serve both, from a
+/// PEM certificate chain and key.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let chain = CertificateDer::pem_slice_iter(read(cert)?.as_bytes())
         .filter_map(Result::ok)
@@ -121,7 +122,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, key_der)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -1,9 +1,9 @@
 //! Opening the upload engine on the cloud's database and data folder, and sweeping expired
 //! sessions and download grants.
 
-use super::group_sync::GroupSync;
 use super::store::{self, GrantRecord, SessionRecord, Store};
 use super::{UploadLimits, UploadListener, UploadService, UploadStoreError};
+use crate::group_sync::GroupSync;
 use chrono::Utc;
 use std::collections::HashMap;
 use std::path::Path;

@@ -17,6 +17,7 @@ fn limits(header_read: Duration, idle: Duration, budget: usize) -> ServeLimits {
         header_read_timeout: header_read,
         idle_timeout: idle,
         unauthenticated_connections: budget,
+        ..ServeLimits::default()
     }
 }
 
@@ -328,4 +329,69 @@ async fn a_layered_test_cloud_is_served_by_the_production_loop() {
         took.is_some_and(|took| took < header_read * 4),
         "a silent connection was kept {took:?}; the header-read timeout is {header_read:?}"
     );
+}
+
+/// HTTP/2 with prior knowledge (h2c) and HTTP/1.1 on the same port: each client is answered in
+/// its own version, `Keep-Alive` (a connection header HTTP/2 forbids) only over HTTP/1.1.
+#[tokio::test]
+async fn http2_and_http1_clients_share_the_port() {
+    let cloud = cloud_with(ServeLimits::default()).await;
+    let token = cloud.admin();
+    let printers = format!("{}/v1.0/print/printers", cloud.url);
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let http1 = reqwest::Client::builder().http1_only().build().unwrap();
+    for (client, version) in [
+        (&http2, reqwest::Version::HTTP_2),
+        (&http1, reqwest::Version::HTTP_11),
+    ] {
+        let answer = client.get(&printers).bearer_auth(&token).send().await;
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.version(), version);
+        let keep_alive = answer.headers().get("keep-alive").is_some();
+        assert_eq!(keep_alive, version == reqwest::Version::HTTP_11);
+    }
+}
+
+/// An HTTP/2 connection carries many requests at once and is idle only with no stream open:
+/// its own frames after a request start no header-read timeout, and once idle it is closed
+/// at the idle timeout.
+#[tokio::test]
+async fn an_http2_connection_carries_concurrent_requests_and_closes_when_idle() {
+    let (header_read, idle) = (Duration::from_millis(500), Duration::from_secs(2));
+    let cloud = cloud_with(limits(header_read, idle, 512)).await;
+    let token = cloud.admin();
+    let printers = format!("{}/v1.0/print/printers", cloud.url);
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let answers =
+        futures::future::join_all((0..20).map(|_| http2.get(&printers).bearer_auth(&token).send()))
+            .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), 200);
+    }
+    let port = cloud.addr().port();
+    assert_eq!(printlab_testkit::sockets::established_connections(port), 1);
+    tokio::time::sleep(header_read * 3).await;
+    assert_eq!(
+        printlab_testkit::sockets::established_connections(port),
+        1,
+        "an HTTP/2 connection between requests is idle, not late with its headers"
+    );
+    let closed = Instant::now();
+    while printlab_testkit::sockets::established_connections(port) > 0 {
+        assert!(
+            closed.elapsed() < idle * 4,
+            "an idle HTTP/2 connection is closed after the idle timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A new request opens a new connection.
+    let again = http2.get(&printers).bearer_auth(&token).send().await;
+    assert_eq!(again.unwrap().status(), 200);
 }

@@ -1,5 +1,6 @@
 //! The cloud over HTTPS with the certificate `--tls` creates: a client that trusts the created
-//! CA reaches Graph, one that does not is refused at the handshake.
+//! CA reaches Graph (HTTP/2 or HTTP/1.1, as ALPN settles), one that does not is refused at the
+//! handshake.
 
 use printlab_cloud::serve::{create_lab_certificates, server_config};
 use printlab_cloud::{Cloud, CloudOptions};
@@ -33,7 +34,7 @@ async fn graph_over_https_needs_the_created_ca() {
 
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&files.ca).unwrap()).unwrap();
     let trusting = reqwest::Client::builder()
-        .add_root_certificate(ca)
+        .add_root_certificate(ca.clone())
         .build()
         .unwrap();
     let answer = trusting
@@ -43,6 +44,17 @@ async fn graph_over_https_needs_the_created_ca() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // ALPN: HTTP/2 for a client that offers it, HTTP/1.1 for one that offers only that.
+    assert_eq!(answer.version(), reqwest::Version::HTTP_2);
+    let http1 = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .http1_only()
+        .build()
+        .unwrap();
+    let answer = http1.get(&printers).bearer_auth(&token).send().await;
+    let answer = answer.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.version(), reqwest::Version::HTTP_11);
 
     let refused = reqwest::Client::new()
         .get(&printers)

@@ -19,7 +19,7 @@ use printlab_ipp::http::Credentials;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -112,48 +112,14 @@ impl RunningFleet {
     }
 }
 
-/// How long a fleet's idle HTTP connection stays open for reuse. A long poll's connection is
-/// reused the moment the poll is renewed; the connections of a burst (registration, a job's
-/// requests) would otherwise stay open for reqwest's default 90 s, each with its buffers and
-/// task here and on the service: about three idle connections per printer after a fleet's
-/// start, more memory than the printers themselves.
-pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
-/// How many idle connections a fleet keeps at most. A fleet's start (every printer registering,
-/// advertising and subscribing at once) opens several connections per printer; without a cap
-/// they all wait out [`FLEET_POOL_IDLE`], and that peak stays in the process's resident memory
-/// long after they close. Renewed long polls take their connection back at once, so they never
-/// need more than a few idle ones.
-pub const FLEET_POOL_MAX_IDLE: usize = 64;
-
-/// The one HTTP client a fleet shares (one connection pool, one TLS configuration), with idle
-/// connections capped at [`FLEET_POOL_MAX_IDLE`] and closed after [`FLEET_POOL_IDLE`].
-pub fn fleet_http_client() -> Result<reqwest::Client, RuntimeError> {
-    fleet_http_client_trusting(None)
-}
-
-/// As [`fleet_http_client`], also trusting the CA certificates of a PEM bundle (a lab's own
-/// HTTPS CA) besides the system's.
-pub fn fleet_http_client_trusting(
-    extra_roots_pem: Option<&[u8]>,
-) -> Result<reqwest::Client, RuntimeError> {
-    let mut builder = reqwest::Client::builder()
-        .pool_idle_timeout(FLEET_POOL_IDLE)
-        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE);
-    if let Some(pem) = extra_roots_pem {
-        for root in reqwest::Certificate::from_pem_bundle(pem).map_err(RuntimeError::HttpClient)? {
-            builder = builder.add_root_certificate(root);
-        }
-    }
-    builder.build().map_err(RuntimeError::HttpClient)
-}
-
 /// Options shared by all printers of a fleet.
 #[derive(Clone)]
 pub struct FleetOptions {
     pub spool: Spool,
     /// Rendered sides go under `<out_root>/<printer>/<job>/`.
     pub out_root: PathBuf,
-    /// One client for the whole fleet: [`fleet_http_client`].
+    /// One client for the whole fleet: [`fleet_http_client_for`](super::fleet_http_client_for)
+    /// (or [`fleet_http_client`](super::fleet_http_client)).
     pub http: reqwest::Client,
     /// False: lay each job out to count its sheets but draw nothing (throughput runs).
     pub render: bool,

@@ -16,6 +16,7 @@ mod control_api;
 mod control_events;
 mod control_front_panel;
 mod fleet;
+mod fleet_http;
 mod identify;
 mod ipp_everywhere;
 mod job_pipeline;
@@ -30,9 +31,10 @@ mod token_refresh;
 
 pub use control_api::{JobOutputs, control_router, generate_control_token};
 pub use control_events::{DocumentView, JobView, ProgressView, Transition, job_view, live_events};
-pub use fleet::{
-    Endpoint, FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetOptions, Link, RunningFleet,
-    fleet_http_client, fleet_http_client_trusting, out_root, start_fleet,
+pub use fleet::{Endpoint, FleetOptions, Link, RunningFleet, out_root, start_fleet};
+pub use fleet_http::{
+    FLEET_POOL_IDLE, FLEET_POOL_MAX_IDLE, FleetHttp, fleet_http_client, fleet_http_client_for,
+    fleet_http_client_trusting, fleet_http_for, service_urls,
 };
 pub use identify::Identified;
 pub use ipp_everywhere::{IppEndpoint, IppPrinter};

@@ -1,0 +1,157 @@
+//! The one HTTP client a fleet shares, and which HTTP it speaks to each service.
+//!
+//! Over HTTP/1.1 every request in flight holds a connection of its own, so every idle printer
+//! holds one (its long poll) in this process and one in the service: file descriptors, buffers
+//! and a connection task on both sides, per printer. Over HTTP/2 all of a fleet's requests to
+//! one service share one connection. On `https://` URLs the client offers HTTP/2 through ALPN
+//! and the service picks; on plain `http://` there is nothing to negotiate with (h2c with prior
+//! knowledge), so [`fleet_http_client_for`] asks each service first and speaks HTTP/2 only when
+//! every one of them answers it, and HTTP/1.1 otherwise: a fleet pointed at an INFRA service
+//! that speaks only HTTP/1.1 still works, one connection per request as before.
+
+use super::RuntimeError;
+use crate::config::{Connection, PrinterConfig};
+use crate::infra_client::http_endpoint;
+use std::time::Duration;
+
+/// How long a fleet's idle HTTP connection stays open for reuse. A long poll's connection is
+/// reused the moment the poll is renewed; the connections of a burst (registration, a job's
+/// requests) would otherwise stay open for reqwest's default 90 s, each with its buffers and
+/// task here and on the service: about three idle connections per printer after a fleet's
+/// start, more memory than the printers themselves (HTTP/1.1; over HTTP/2 there is one).
+pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
+/// How many idle connections a fleet keeps at most. A fleet's start (every printer registering,
+/// advertising and subscribing at once) opens several connections per printer over HTTP/1.1;
+/// without a cap they all wait out [`FLEET_POOL_IDLE`], and that peak stays in the process's
+/// resident memory long after they close. Renewed long polls take their connection back at
+/// once, so they never need more than a few idle ones.
+pub const FLEET_POOL_MAX_IDLE: usize = 64;
+/// The HTTP/2 connection window of the fleet's client (the service's is set by the service).
+const HTTP2_CONNECTION_WINDOW: u32 = 16 << 20;
+/// How long [`fleet_http_client_for`] waits for a service to answer its HTTP/2 question.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which HTTP a fleet's client speaks on plain `http://` URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetHttp {
+    /// HTTP/1.1 (and HTTP/2 on `https://` when the service picks it through ALPN).
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c) on `http://`, HTTP/2 through ALPN on `https://`: every
+    /// request to one service shares one connection.
+    Http2,
+}
+
+/// The fleet's client speaking HTTP/1.1 on `http://` URLs (HTTP/2 on `https://` when the
+/// service offers it), idle connections capped at [`FLEET_POOL_MAX_IDLE`] and closed after
+/// [`FLEET_POOL_IDLE`].
+pub fn fleet_http_client() -> Result<reqwest::Client, RuntimeError> {
+    fleet_http_client_trusting(FleetHttp::Http1, None)
+}
+
+/// The fleet's client speaking `http`, also trusting the CA certificates of a PEM bundle (a
+/// lab's own HTTPS CA) besides the system's.
+pub fn fleet_http_client_trusting(
+    http: FleetHttp,
+    extra_roots_pem: Option<&[u8]>,
+) -> Result<reqwest::Client, RuntimeError> {
+    let mut builder = reqwest::Client::builder()
+        .pool_idle_timeout(FLEET_POOL_IDLE)
+        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE);
+    if http == FleetHttp::Http2 {
+        // The replies to every printer's requests share the connection's window, and the h2
+        // crate closes the connection once small DATA frames not yet read pass half of it.
+        builder = builder
+            .http2_prior_knowledge()
+            .http2_initial_connection_window_size(HTTP2_CONNECTION_WINDOW);
+    }
+    if let Some(pem) = extra_roots_pem {
+        for root in reqwest::Certificate::from_pem_bundle(pem).map_err(RuntimeError::HttpClient)? {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    builder.build().map_err(RuntimeError::HttpClient)
+}
+
+/// The fleet's client for the services at `services` (URLs; see [`service_urls`]) with the
+/// HTTP [`fleet_http_for`] chose.
+pub async fn fleet_http_client_for(
+    services: &[String],
+    extra_roots_pem: Option<&[u8]>,
+) -> Result<reqwest::Client, RuntimeError> {
+    let http = fleet_http_for(services, extra_roots_pem).await?;
+    fleet_http_client_trusting(http, extra_roots_pem)
+}
+
+/// HTTP/2 when every service at `services` answers a request over HTTP/2, HTTP/1.1 otherwise
+/// (logged, with the service that did not). A service that cannot be reached yet counts as one
+/// that did not: the fleet then works with it whatever it speaks, at one connection per request.
+pub async fn fleet_http_for(
+    services: &[String],
+    extra_roots_pem: Option<&[u8]>,
+) -> Result<FleetHttp, RuntimeError> {
+    let http2 = fleet_http_client_trusting(FleetHttp::Http2, extra_roots_pem)?;
+    let mut origins: Vec<String> = services.iter().filter_map(|url| origin(url)).collect();
+    origins.sort();
+    origins.dedup();
+    for origin in &origins {
+        let asked = tokio::time::timeout(PROBE_TIMEOUT, http2.get(origin).send()).await;
+        let why = match asked {
+            Ok(Ok(_answer)) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
+        };
+        tracing::warn!(
+            service = %origin,
+            why = %why,
+            "the service did not answer over HTTP/2: the fleet speaks HTTP/1.1, one connection per request in flight"
+        );
+        return Ok(FleetHttp::Http1);
+    }
+    tracing::info!(
+        services = origins.len(),
+        "the fleet speaks HTTP/2: its requests to each service share one connection"
+    );
+    Ok(FleetHttp::Http2)
+}
+
+/// The URLs a fleet's printers reach: `cloud_url` for Universal Print printers, each INFRA
+/// printer's URI otherwise.
+pub fn service_urls(printers: &[PrinterConfig], cloud_url: Option<&str>) -> Vec<String> {
+    printers
+        .iter()
+        .filter_map(|printer| match &printer.connection {
+            Connection::UniversalPrint => cloud_url.map(str::to_string),
+            Connection::Infra { printer_uri, .. } => Some(printer_uri.clone()),
+        })
+        .collect()
+}
+
+/// `scheme://authority/` of an `http`, `https`, `ipp` or `ipps` URL, as the client reaches it.
+fn origin(url: &str) -> Option<String> {
+    let endpoint = http_endpoint(url).ok()?;
+    let (scheme, rest) = endpoint.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    Some(format!("{scheme}://{authority}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origins_follow_the_ipp_schemes() {
+        assert_eq!(
+            origin("ipp://printers.test/ipp/print/a").as_deref(),
+            Some("http://printers.test:631/")
+        );
+        assert_eq!(
+            origin("ipps://printers.test:8443/x").as_deref(),
+            Some("https://printers.test:8443/")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:5000").as_deref(),
+            Some("http://127.0.0.1:5000/")
+        );
+        assert_eq!(origin("ftp://x/"), None);
+    }
+}
