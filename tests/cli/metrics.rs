@@ -156,6 +156,12 @@ fn every_metric_moves_when_its_event_happens() {
     assert_eq!(moved("printlab_cloud_document_upload_bytes_total{}"), size);
     assert!(moved("printlab_cloud_document_download_bytes_total{}") >= size);
     assert!(moved("printlab_cloud_store_flush_duration_seconds_count{}") >= 1.0);
+    // The print command's connection and the scrape's own, open while it reads.
+    assert!(
+        moved("printlab_cloud_connections_accepted_total{}") >= 2.0,
+        "{after:#?}"
+    );
+    assert!(value(&after, "printlab_cloud_connections{}") >= 1.0);
 
     // The devices: the sheets and pages it printed (the manifest's counts), the job, the
     // document fetched, the INFRA requests.

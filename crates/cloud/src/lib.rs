@@ -284,7 +284,13 @@ impl Cloud {
                 conversions: graph::Conversions::default(),
                 page_size: options.page_size.max(1),
                 max_page_size: options.max_page_size.max(1),
-                limits: options.limits,
+                limits: serve::ServeLimits {
+                    connections: serve::ConnectionCounters {
+                        accepted: metrics.connections_accepted.clone(),
+                        open: metrics.connections.clone(),
+                    },
+                    ..options.limits
+                },
                 tls: options.tls,
                 readiness,
                 serving,

@@ -65,6 +65,43 @@ pub struct ServeLimits {
     /// `too_many_data_frames`) once small DATA frames waiting to be read pass half of this: a
     /// fleet starting, every printer's small IPP request queued at once, passed hyper's 1 MiB.
     pub http2_connection_window: u32,
+    /// Where the connections are counted (the cloud's metrics; nobody's by default).
+    pub connections: ConnectionCounters,
+}
+
+/// A server's connections: accepted so far, and open now.
+#[derive(Debug, Clone)]
+pub struct ConnectionCounters {
+    pub accepted: prometheus::IntCounter,
+    pub open: prometheus::IntGauge,
+}
+
+impl Default for ConnectionCounters {
+    /// Counters registered nowhere.
+    fn default() -> Self {
+        Self {
+            accepted: prometheus::IntCounter::new("connections_accepted_total", "unregistered")
+                .expect("a valid metric"),
+            open: prometheus::IntGauge::new("connections", "unregistered").expect("a valid metric"),
+        }
+    }
+}
+
+/// Counts one connection as open until it is dropped with the connection's task.
+struct OpenConnection(prometheus::IntGauge);
+
+impl OpenConnection {
+    fn new(counters: &ConnectionCounters) -> Self {
+        counters.accepted.inc();
+        counters.open.inc();
+        Self(counters.open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Default for ServeLimits {
@@ -83,6 +120,7 @@ impl Default for ServeLimits {
             unauthenticated_connections: 512,
             http2_max_concurrent_streams: 65_536,
             http2_connection_window: 16 << 20,
+            connections: ConnectionCounters::default(),
         }
     }
 }
@@ -136,11 +174,16 @@ pub async fn serve(
         }
         let (router, limits, trust) = (router.clone(), limits.clone(), budget.admit());
         let shutdown = shutdown.clone();
+        let open = OpenConnection::new(&limits.connections);
         match &tls {
-            None => connections.spawn(connection::drive(stream, router, limits, trust, shutdown)),
+            None => connections.spawn(async move {
+                let _open = open;
+                connection::drive(stream, router, limits, trust, shutdown).await
+            }),
             Some(tls) => {
                 let handshake = tls.accept(stream);
                 connections.spawn(async move {
+                    let _open = open;
                     // The handshake counts against the header-read timeout of the first request.
                     match tokio::time::timeout(limits.header_read_timeout, handshake).await {
                         Ok(Ok(stream)) => {
