@@ -52,6 +52,9 @@ pub(super) struct Live {
     /// When each printer's description and state last changed, as this service saw it; a
     /// printer not listed has not changed since the service started.
     pub changes: HashMap<String, PrinterChanges>,
+    /// The `lastSeenDateTime` and output-device-uuid last written to each printer's record by
+    /// this service, so a device's request with nothing new to record reads no record.
+    pub last_seen: HashMap<String, (chrono::DateTime<chrono::Utc>, Option<String>)>,
 }
 
 /// A client's Identify-Printer waiting for the output device (PWG 5100.18's

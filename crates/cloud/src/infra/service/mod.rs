@@ -332,7 +332,8 @@ async fn dispatch(
         .operation_attributes()
         .string("output-device-uuid")
         .map(str::to_owned);
-    seen(state, printer_id, uuid).await?;
+    let renewal = message.operation() == Operation::GET_NOTIFICATIONS;
+    seen(state, printer_id, uuid, renewal).await?;
     if !state.strict_reference {
         return operation(state, printer_id, message).await;
     }
@@ -382,17 +383,41 @@ async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcom
 /// How stale `lastSeenDateTime` may get before a request refreshes it: writing it on every
 /// long poll would cost a store write per request for no visible difference.
 const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+/// The same for an idle device's long-poll renewals (Get-Notifications): each one read and
+/// rewrote the whole printer record (its capabilities in JSON), which was most of the cloud's
+/// idle CPU (a fleet of N printers renews N times a long-poll period); `lastSeenDateTime` of an
+/// idle printer is now at most this old, and any other request refreshes it at once.
+const IDLE_LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
-/// Records that the printer's device spoke (and, once, the output-device-uuid it speaks as).
-async fn seen(state: &Shared, printer_id: &str, uuid: Option<String>) -> Result<(), Refusal> {
+/// Records that the printer's device spoke (and, once, the output-device-uuid it speaks as);
+/// `renewal`: the request was a long poll's renewal. What was last recorded is also kept in
+/// memory, so a request with nothing to record reads no record.
+async fn seen(
+    state: &Shared,
+    printer_id: &str,
+    uuid: Option<String>,
+    renewal: bool,
+) -> Result<(), Refusal> {
     let now = chrono::Utc::now();
+    let resolution = if renewal {
+        IDLE_LAST_SEEN_RESOLUTION
+    } else {
+        LAST_SEEN_RESOLUTION
+    };
+    let recorded = state.live().last_seen.get(printer_id).cloned();
+    if let Some((at, known_uuid)) = recorded
+        && now - at < resolution
+        && (uuid.is_none() || uuid == known_uuid)
+    {
+        return Ok(());
+    }
     let wrote = {
         let _guard = state.write_lock();
         let mut rec = printer_record(state, printer_id)?;
         let stale = rec
             .printer
             .last_seen_date_time
-            .is_none_or(|at| now - at >= LAST_SEEN_RESOLUTION);
+            .is_none_or(|at| now - at >= resolution);
         let new_uuid = uuid.is_some() && rec.device.output_device_uuid != uuid;
         if stale || new_uuid {
             rec.printer.last_seen_date_time = Some(now);
@@ -400,6 +425,13 @@ async fn seen(state: &Shared, printer_id: &str, uuid: Option<String>) -> Result<
                 rec.device.output_device_uuid = uuid;
             }
             state.store.put_printer(&rec).map_err(store_failed)?;
+        }
+        if let Some(at) = rec.printer.last_seen_date_time {
+            let recorded = (at, rec.device.output_device_uuid.clone());
+            state
+                .live()
+                .last_seen
+                .insert(printer_id.to_string(), recorded);
         }
         new_uuid
     };
