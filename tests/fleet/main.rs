@@ -20,3 +20,4 @@ mod output_limits;
 mod oxps;
 mod page_range_doors;
 mod printer_consumables;
+mod queued_jobs;
