@@ -215,24 +215,30 @@
 
   const graphFinal = (entry) => Boolean(entry.job) && FINAL.has(entry.job.status.state);
 
-  /** Forgets the oldest finished jobs beyond MAX_JOBS_LISTED. */
+  /** A job's number: the cloud numbers jobs in the order they were created. */
+  const jobNumber = (key) => Number(key.slice(key.lastIndexOf('/') + 1));
+
+  /**
+   * Forgets the oldest finished jobs beyond MAX_JOBS_LISTED, oldest by job number, not by when
+   * the page first heard of them: a stream that starts again sends every job once more, and
+   * those old jobs must not push out the newest.
+   */
   function dropOldJobs() {
     const listed = new Set([...jobs.keys(), ...graphJobs.keys()]);
-    let excess = listed.size - MAX_JOBS_LISTED;
-    for (const [key, job] of jobs) {
-      if (excess <= 0) break;
-      if (!FINAL.has(job.state) || key === openJob) continue;
-      dropJob(key);
-      olderJobsDropped += 1;
-      excess -= 1;
+    const excess = listed.size - MAX_JOBS_LISTED;
+    if (excess <= 0) return;
+    const finished = [];
+    for (const key of listed) {
+      if (key === openJob) continue;
+      const job = jobs.get(key);
+      // Jobs only Graph has count too (canceled before a printer fetched them, say).
+      const done = job ? FINAL.has(job.state) : graphFinal(graphJobs.get(key));
+      if (done) finished.push(key);
     }
-    // Jobs only Graph has (canceled before a printer fetched them, say).
-    for (const [key, entry] of graphJobs) {
-      if (excess <= 0) break;
-      if (jobs.has(key) || !graphFinal(entry)) continue;
+    finished.sort((a, b) => jobNumber(a) - jobNumber(b));
+    for (const key of finished.slice(0, excess)) {
       dropJob(key);
       olderJobsDropped += 1;
-      excess -= 1;
     }
   }
 
