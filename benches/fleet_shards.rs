@@ -189,29 +189,33 @@ fn main() {
     )
     .unwrap();
     let baseline_spool = dir.path().join("baseline");
-    let (baseline, baseline_control) = start(
-        &bin,
-        "baseline",
-        &[
+    let devices = |name: &str, config: &Path, spool: &Path, shard: Option<&str>| {
+        let mut args = vec![
             "devices",
             "--cloud",
             &cloud_url,
             "--config",
-            baseline_config.to_str().unwrap(),
+            config.to_str().unwrap(),
             "--spool",
-            baseline_spool.to_str().unwrap(),
+            spool.to_str().unwrap(),
             "--control",
             "127.0.0.1:0",
             "--no-render",
             "--key",
             "p256",
-        ],
-        &[("PRINTLAB_TOKEN", &admin)],
-        "control API: ",
-    );
-    let baseline_control = baseline_control
-        .trim_end_matches("/control/printers")
-        .to_string();
+        ];
+        args.extend(shard.iter().flat_map(|s| ["--shard", s]));
+        let (process, control) = start(
+            &bin,
+            name,
+            &args,
+            &[("PRINTLAB_TOKEN", &admin)],
+            "control API: ",
+        );
+        let control = control.trim_end_matches("/control/printers").to_string();
+        (process, control)
+    };
+    let (baseline, baseline_control) = devices("baseline", &baseline_config, &baseline_spool, None);
     let deadline = Instant::now() + Duration::from_secs(60);
     while status(&baseline_control, "/readyz") != 200 {
         assert!(
@@ -226,29 +230,7 @@ fn main() {
     for k in 0..shards {
         let spool = dir.path().join(format!("shard-{k}"));
         let shard = format!("ordinal={k}/{shards}");
-        let (process, control) = start(
-            &bin,
-            &format!("shard {k}"),
-            &[
-                "devices",
-                "--cloud",
-                &cloud_url,
-                "--config",
-                config.to_str().unwrap(),
-                "--spool",
-                spool.to_str().unwrap(),
-                "--shard",
-                &shard,
-                "--control",
-                "127.0.0.1:0",
-                "--no-render",
-                "--key",
-                "p256",
-            ],
-            &[("PRINTLAB_TOKEN", &admin)],
-            "control API: ",
-        );
-        let control = control.trim_end_matches("/control/printers").to_string();
+        let (process, control) = devices(&format!("shard {k}"), &config, &spool, Some(&shard));
         fleet.push((process, control, None::<Duration>));
     }
     let deadline = Instant::now() + Duration::from_secs(600);
