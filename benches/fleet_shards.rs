@@ -17,6 +17,7 @@
 //! process costs, and where the machine, not a process, is the limit.
 
 use printlab_testkit::bench_targets::Targets;
+use printlab_testkit::{env_or, plain_http};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,13 +25,6 @@ use std::time::{Duration, Instant};
 
 /// USER_HZ on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A child process killed when dropped.
 struct Process {
@@ -99,17 +93,7 @@ fn start(
 
 /// The status of `GET {base}{path}`, or 0 when nothing answers.
 fn status(base: &str, path: &str) -> u16 {
-    use std::io::{Read, Write};
-    let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
-        return 0;
-    };
-    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
-    let mut head = [0u8; 12];
-    match stream.read_exact(&mut head) {
-        Ok(()) => String::from_utf8_lossy(&head[9..12]).parse().unwrap_or(0),
-        Err(_) => 0,
-    }
+    plain_http::get(&format!("{base}{path}"), None).map_or(0, |answer| answer.status)
 }
 
 fn printlab_bin() -> PathBuf {

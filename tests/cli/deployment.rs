@@ -14,6 +14,7 @@
 //! The tools come from the virtualenv whose Python `PRINTLAB_GRAPH_SDK_PYTHON` names
 //! (tests/run.sh installs them there).
 
+use printlab_testkit::plain_http;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -300,34 +301,16 @@ fn start(
     (Running(child), found)
 }
 
-/// `GET url` (plain http) with `token` as the bearer token if given: status and body. HTTP/1.0,
-/// so the body ends with the connection.
-fn get(url: &str, token: Option<&str>) -> std::io::Result<(u16, Vec<u8>)> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("an http:// URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = std::net::TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let authorization = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\n{authorization}\r\n"
-    )?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let head_end = (answer.windows(4).position(|w| w == b"\r\n\r\n"))
-        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
-    let status = String::from_utf8_lossy(&answer[9..12])
-        .parse()
-        .map_err(std::io::Error::other)?;
-    Ok((status, answer[head_end + 4..].to_vec()))
-}
-
 /// The JSON body of `GET url`, which must answer 200.
 fn get_json(url: &str, token: &str) -> Value {
-    let (status, body) = get(url, Some(token)).unwrap();
-    assert_eq!(status, 200, "GET {url}: {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
+    let answer = plain_http::get(url, Some(token)).unwrap();
+    assert_eq!(
+        answer.status,
+        200,
+        "GET {url}: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    serde_json::from_slice(&answer.body).unwrap()
 }
 
 /// The status of `GET url`, retried until `expected` or the deadline.
@@ -335,7 +318,7 @@ fn get_json(url: &str, token: &str) -> Value {
 fn wait_for_status(url: &str, expected: u16, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        let status = get(url, None).map(|(status, _)| status);
+        let status = plain_http::get(url, None).map(|answer| answer.status);
         if status.as_ref().ok() == Some(&expected) {
             return;
         }

@@ -6,31 +6,23 @@
 use super::cli_e2e::{Up, job_id_of, print_args, up};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Every sample of a scrape, keyed `name{label="value",…}` (labels sorted), as the parser
 /// read them.
 pub(super) type Samples = BTreeMap<String, f64>;
 
-/// The body of `GET {base}/metrics`.
+/// The body of `GET {base}/metrics`, which must answer 200 in the text exposition format.
 pub(super) fn scrape(base: &str) -> String {
-    let host = base.strip_prefix("http://").expect("an http:// base");
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let answer = printlab_testkit::plain_http::get(&format!("{base}/metrics"), None).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.head);
     assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-        "{head}"
+        (answer.head.to_ascii_lowercase()).contains("content-type: text/plain; version=0.0.4"),
+        "{}",
+        answer.head
     );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: text/plain; version=0.0.4"),
-        "{head}"
-    );
-    body.to_string()
+    String::from_utf8(answer.body).unwrap()
 }
 
 /// `text` parsed by `prometheus_client.parser`; a text the parser refuses fails the test.

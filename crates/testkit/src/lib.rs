@@ -21,6 +21,7 @@ pub mod browser;
 mod cloud;
 mod graph;
 pub mod ipp;
+pub mod plain_http;
 pub mod sockets;
 pub mod upload;
 pub mod xps;
