@@ -225,6 +225,26 @@ fn job_state(record: &JobRecord) -> &'static str {
     record.job.status.state.as_str()
 }
 
+/// The state of a stored job record, read without building the record: the jobs gauge needs
+/// it on every job write (the record being replaced) and at opening (every job), and the rest of
+/// the record (document, configuration, history) is skipped, not allocated.
+fn stored_job_state(bytes: &[u8]) -> Result<&'static str, StoreError> {
+    #[derive(Deserialize)]
+    struct Stored {
+        job: StoredJob,
+    }
+    #[derive(Deserialize)]
+    struct StoredJob {
+        status: StoredStatus,
+    }
+    #[derive(Deserialize)]
+    struct StoredStatus {
+        state: PrintJobProcessingState,
+    }
+    let stored: Stored = decode("jobs", bytes)?;
+    Ok(stored.job.status.state.as_str())
+}
+
 fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { tree, source })
 }
@@ -255,8 +275,7 @@ impl Store {
     /// the jobs already stored, then follows every [`Store::put_job`].
     pub(crate) fn with_metrics(mut self, metrics: CloudMetrics) -> Result<Self, StoreError> {
         for record in self.jobs.iter().values() {
-            let record: JobRecord = decode("jobs", &record?)?;
-            metrics.job_moved(None, Some(job_state(&record)));
+            metrics.job_moved(None, Some(stored_job_state(&record?)?));
         }
         self.metrics = metrics;
         Ok(self)
@@ -463,11 +482,10 @@ impl Store {
             .jobs
             .insert(job_key(&record.printer_id, number), encode(record))?;
         let before = match before {
-            Some(bytes) => Some(decode::<JobRecord>("jobs", &bytes)?),
+            Some(bytes) => Some(stored_job_state(&bytes)?),
             None => None,
         };
-        self.metrics
-            .job_moved(before.as_ref().map(job_state), Some(job_state(record)));
+        self.metrics.job_moved(before, Some(job_state(record)));
         self.job_printers
             .insert(number.to_be_bytes(), record.printer_id.as_bytes())?;
         self.changes.wrote(CloudChange::Job {

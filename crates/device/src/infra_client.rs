@@ -138,8 +138,10 @@ pub struct InfraClient {
     limits: Limits,
     next_request: AtomicU32,
     network: Arc<Network>,
-    /// INFRA request latency and held long polls ([`InfraClient::with_metrics`]).
-    metrics: FleetMetrics,
+    /// INFRA request latency and held long polls ([`InfraClient::with_metrics`]); none for a
+    /// client nobody scrapes, so a fleet's clients do not each build a set of metrics only to
+    /// replace it.
+    metrics: Option<FleetMetrics>,
 }
 
 /// The HTTP URL of an IPP URI.
@@ -199,7 +201,7 @@ impl InfraClient {
             limits: Limits::default(),
             next_request: AtomicU32::new(1),
             network: Arc::default(),
-            metrics: FleetMetrics::default(),
+            metrics: None,
         }
     }
 
@@ -220,7 +222,7 @@ impl InfraClient {
 
     /// Times every request into `metrics` by operation, and counts held long polls there.
     pub fn with_metrics(mut self, metrics: FleetMetrics) -> Self {
-        self.metrics = metrics;
+        self.metrics = Some(metrics);
         self
     }
 
@@ -245,9 +247,8 @@ impl InfraClient {
         request: Message,
     ) -> Result<ReceivedResponse, InfraClientError> {
         self.network.before_request().await?;
-        let timer = (self.metrics.ipp_requests)
-            .with_label_values(&[name])
-            .start_timer();
+        let timer = (self.metrics.as_ref())
+            .map(|m| m.ipp_requests.with_label_values(&[name]).start_timer());
         let credentials = self
             .credentials
             .read()
@@ -262,7 +263,9 @@ impl InfraClient {
             &self.limits,
         )
         .await?;
-        timer.observe_duration();
+        if let Some(timer) = timer {
+            timer.observe_duration();
+        }
         let status = response.message.status();
         if !status.is_success() {
             return Err(InfraClientError::Refused {
@@ -339,7 +342,9 @@ impl InfraClient {
         after_sequence: i32,
         wait: bool,
     ) -> Result<(Notifications, i32), InfraClientError> {
-        let _held = wait.then(|| self.metrics.long_poll());
+        let _held = (self.metrics.as_ref())
+            .filter(|_| wait)
+            .map(FleetMetrics::long_poll);
         let mut request = self.request(Operation::GET_NOTIFICATIONS);
         let op = request.group_mut(GroupTag::OPERATION);
         op.push(Attribute::new(
