@@ -109,13 +109,34 @@ pub(super) fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Opt
     })
 }
 
-/// Rows per band of a side: all of them when the side fits [`Limits::whole_side_pixels`],
-/// else as many as [`Limits::band_pixels`] holds (at least one).
-fn band_rows(width: u32, height: u32, limits: &Limits) -> u32 {
-    if width as u64 * height as u64 <= limits.whole_side_pixels {
+/// Rows per band of a side: as many as [`Limits::cache_band_pixels`] holds when every page on
+/// it is light (cheap to draw again per band; raster pages always are) and the side is past
+/// [`Limits::light_whole_side_pixels`]; else all of them when the side fits
+/// [`Limits::whole_side_pixels`]; else as many as [`Limits::band_pixels`] holds; at least one.
+pub(super) fn band_rows(width: u32, height: u32, light: bool, limits: &Limits) -> u32 {
+    let pixels = width as u64 * height as u64;
+    let budget = if light && pixels > limits.light_whole_side_pixels {
+        limits.cache_band_pixels.min(limits.band_pixels)
+    } else if pixels <= limits.whole_side_pixels {
         return height;
+    } else {
+        limits.band_pixels
+    };
+    (budget / width.max(1) as u64).clamp(1, height as u64) as u32
+}
+
+/// Whether these pages of the document are cheap to draw once per band.
+pub(super) fn light_pages(
+    document: &Document,
+    pages: impl IntoIterator<Item = usize>,
+    limits: &Limits,
+) -> bool {
+    match document {
+        Document::Pdf { costs, .. } => pages
+            .into_iter()
+            .all(|page| costs[page].operators <= limits.light_page_operators),
+        Document::Raster(_) => true,
     }
-    (limits.band_pixels / width.max(1) as u64).clamp(1, height as u64) as u32
 }
 
 /// Refuses the first page whose paths would make the rasteriser hold more than
@@ -128,11 +149,11 @@ pub(super) fn check_path_memory(
     placed: impl IntoIterator<Item = (usize, Affine)>,
     limits: &Limits,
 ) -> Result<(), RenderError> {
-    let Document::Pdf { path_loads, .. } = document else {
+    let Document::Pdf { costs, .. } = document else {
         return Ok(());
     };
     for (page, page_to_pixels) in placed {
-        let bytes = path_loads[page].bytes_at(page_to_pixels);
+        let bytes = costs[page].paths.bytes_at(page_to_pixels);
         if bytes > limits.page_path_bytes {
             return Err(RenderError::Unprintable {
                 format,
@@ -201,7 +222,16 @@ pub(super) fn render_job(
         .map(|(index, side)| SideJob {
             width,
             height,
-            band_rows: band_rows(width, height, limits),
+            band_rows: band_rows(
+                width,
+                height,
+                light_pages(
+                    &document,
+                    side.placements.iter().map(|p| p.source_page),
+                    limits,
+                ),
+                limits,
+            ),
             cells: side
                 .placements
                 .iter()
@@ -400,7 +430,12 @@ pub(super) fn render_native(
         jobs.push(SideJob {
             width,
             height,
-            band_rows: band_rows(width, height, limits),
+            band_rows: band_rows(
+                width,
+                height,
+                light_pages(&document, [page], limits),
+                limits,
+            ),
             cells: vec![Cell {
                 page,
                 page_to_pixels: Affine::scale(scale),

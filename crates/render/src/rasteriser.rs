@@ -136,7 +136,8 @@ impl<'a> Worker<'a> {
         job: &SideJob,
         stop: &AtomicBool,
     ) -> Result<SideOutput, RenderError> {
-        if job.band_rows < job.height {
+        // A side with no page on it is one white row repeated, banded or not.
+        if job.band_rows < job.height && !job.cells.is_empty() {
             return self.side_in_bands(job, stop);
         }
         let started = Instant::now();
@@ -403,7 +404,7 @@ fn same_file_at(first: &Path, path: &Path) -> std::io::Result<()> {
     std::fs::hard_link(first, path).or_else(|_| std::fs::copy(first, path).map(drop))
 }
 
-fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
+pub(super) fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
     match color {
         ColorOutput::Color => {
             // Eight pixels at a time as fixed-size arrays, which the compiler turns into byte
@@ -420,16 +421,29 @@ fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
                 d.copy_from_slice(&s[..3]);
             }
         }
-        ColorOutput::Grayscale => {
-            for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
-                *d = luma(s[0], s[1], s[2]);
-            }
+        ColorOutput::Grayscale => gray_row(src, dst, |l| l),
+        ColorOutput::BlackAndWhite => gray_row(src, dst, bilevel),
+    }
+}
+
+/// One gray byte per pixel. Paper is most of most pages, so eight white pixels at a time (one
+/// 32-byte compare) are written white without weighing their channels: white is 255 in gray
+/// and in bilevel alike.
+fn gray_row(src: &[u8], dst: &mut [u8], tone: impl Fn(u8) -> u8) {
+    let mut dst_blocks = dst.chunks_exact_mut(8);
+    let mut src_blocks = src.chunks_exact(32);
+    for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
+        if s.iter().all(|&b| b == 0xFF) {
+            d.fill(0xFF);
+            continue;
         }
-        ColorOutput::BlackAndWhite => {
-            for (d, s) in dst.iter_mut().zip(src.chunks_exact(4)) {
-                *d = bilevel(luma(s[0], s[1], s[2]));
-            }
+        for (d, s) in d.iter_mut().zip(s.chunks_exact(4)) {
+            *d = tone(luma(s[0], s[1], s[2]));
         }
+    }
+    let rest = dst_blocks.into_remainder();
+    for (d, s) in rest.iter_mut().zip(src_blocks.remainder().chunks_exact(4)) {
+        *d = tone(luma(s[0], s[1], s[2]));
     }
 }
 

@@ -858,6 +858,59 @@ fn banded_sides_match_whole_sides() {
     }
 }
 
+/// A light page past the largest side kept whole (the photo printer's 1440 dpi side) goes
+/// through the cache in bands; 600 dpi A4 stays whole; a dense page stays whole until memory
+/// forces bands: drawn again for each band, it would cost more than the cache saves.
+#[test]
+fn light_pages_are_drawn_in_cache_sized_bands() {
+    let limits = &workers::LIMITS;
+    let (document, _) = source::open(&testpages(1), PDF, &[PDF.to_string()]).unwrap();
+    assert!(dispatch::light_pages(&document, [0], limits));
+    let dense = workers::Limits {
+        light_page_operators: 10,
+        ..workers::LIMITS
+    };
+    assert!(!dispatch::light_pages(&document, [0], &dense));
+    // 100x150 mm at 1440 dpi; A4 at 600 dpi; A4 at 1440 dpi (past the largest side drawn whole).
+    let cache_rows = (limits.cache_band_pixels / 5669) as u32;
+    assert_eq!(dispatch::band_rows(5669, 8504, true, limits), cache_rows);
+    assert_eq!(dispatch::band_rows(5669, 8504, false, limits), 8504);
+    assert_eq!(dispatch::band_rows(4961, 7016, true, limits), 7016);
+    let memory_rows = (limits.band_pixels / 11906) as u32;
+    assert_eq!(
+        dispatch::band_rows(11906, 16838, false, limits),
+        memory_rows
+    );
+    let cache_rows = (limits.cache_band_pixels / 11906) as u32;
+    assert_eq!(dispatch::band_rows(11906, 16838, true, limits), cache_rows);
+}
+
+/// Converting to gray skips the weighing of white blocks: every pixel, white or not, in a
+/// block or in the row's remainder, comes out as the luma formula gives it.
+#[test]
+fn gray_rows_match_the_luma_of_every_pixel() {
+    // 29 pixels: three blocks of eight (white; white but one; noise) and five more.
+    let mut src = vec![0xFF; 4 * 29];
+    src[4 * 11..4 * 11 + 3].copy_from_slice(&[10, 200, 30]);
+    for (i, pixel) in src.chunks_exact_mut(4).enumerate().skip(16) {
+        pixel[..3].copy_from_slice(&[(i * 37) as u8, (i * 91) as u8, (i * 53) as u8]);
+    }
+    for color in [ColorOutput::Grayscale, ColorOutput::BlackAndWhite] {
+        let mut dst = vec![0; 29];
+        rasteriser::convert_row(&src, &mut dst, color);
+        for (i, (&got, pixel)) in dst.iter().zip(src.chunks_exact(4)).enumerate() {
+            let (r, g, b) = (pixel[0] as u32, pixel[1] as u32, pixel[2] as u32);
+            let luma = ((299 * r + 587 * g + 114 * b + 500) / 1000) as u8;
+            let want = match color {
+                ColorOutput::BlackAndWhite if luma < 128 => 0,
+                ColorOutput::BlackAndWhite => 255,
+                _ => luma,
+            };
+            assert_eq!(got, want, "pixel {i} {:?} as {color:?}", &pixel[..3]);
+        }
+    }
+}
+
 /// The shipped printers' largest sheets print (in bands); absurd ones are refused.
 #[test]
 fn sheet_renderable_draws_the_line_at_absurd_sheets() {

@@ -31,9 +31,24 @@ pub(super) struct Limits {
     /// Most pixels in one band of a side larger than `whole_side_pixels`: the page is drawn
     /// again for each band, clipped to its rows, and the band is encoded before the next is
     /// drawn, so a worker holds about 7 bytes per band pixel (32 M: about 220 MiB) whatever
-    /// the sheet. Bands are not pixel-identical to a whole-side render (hayro and vello work in
-    /// f32, and a band's origin shifts the rounding), which is why small sides stay whole.
+    /// the sheet. Bands are not always pixel-identical to a whole-side render (hayro and vello
+    /// work in f32, and a band's origin shifts the rounding), so how a side is split depends
+    /// only on its size and its pages: the same job always prints the same pixels.
     pub band_pixels: u64,
+    /// Largest side of light pages (see `light_page_operators`) drawn whole: the largest
+    /// pixmap the spare list keeps (`spare_pixels`, 160 MB of RGBA). A larger side would take
+    /// fresh memory from the kernel for every job, a page fault at a time; drawn in bands of
+    /// `cache_band_pixels` it needs none, and the photo printer's 1440 dpi side took 0.4 of the
+    /// CPU time (benches/README.md, print_latency). Smaller sides stay whole: with their
+    /// buffers kept, bands only cost the page's drawing again (600 dpi A4 took 1.1-1.4x).
+    pub light_whole_side_pixels: u64,
+    /// Pixels in one band of a side of light pages past `light_whole_side_pixels`: 10 MB of
+    /// RGBA, which the processor's cache holds while the band is drawn, converted and encoded.
+    pub cache_band_pixels: u64,
+    /// Most content operators (after expansion) a page may run and still count as light: it
+    /// is drawn once per band, so a dense page keeps to the whole side (or the memory bands
+    /// above), where drawing it 14 times would cost more than the cache saves.
+    pub light_page_operators: u64,
     /// Largest side at all, in pixels: past it a side is refused before anything is drawn.
     /// Bands bound memory but not time nor output: 600 M pixels (A4 at 2540 dpi, A3 at 1800)
     /// is about 20 bands of hayro work per page, and a 1.7 GB PNG of noise.
@@ -52,6 +67,9 @@ pub(super) const LIMITS: Limits = Limits {
     page_time: Duration::from_secs(60),
     whole_side_pixels: 150_000_000,
     band_pixels: 32_000_000,
+    light_whole_side_pixels: 40_000_000,
+    cache_band_pixels: 2_500_000,
+    light_page_operators: 20_000,
     side_pixels: 600_000_000,
     page_path_bytes: 256 << 20,
     max_abandoned: 2,

@@ -15,7 +15,7 @@ pub(crate) use pdf::repair_pdf;
 use super::RenderError;
 use hayro::hayro_syntax::Pdf;
 use jpeg_png::decode_image;
-pub use path_load::PathLoad;
+pub use page_complexity::PageCost;
 use pdf::open_pdf;
 use raster::{decode_pwg, decode_urf};
 
@@ -70,8 +70,9 @@ impl RasterPage {
 pub enum Document {
     Pdf {
         pdf: Pdf,
-        /// Each page's path load, which the renderer bounds at the job's resolution.
-        path_loads: Vec<PathLoad>,
+        /// What drawing each page costs: its path load, which the renderer bounds at the job's
+        /// resolution, and its operators, which decide whether it is cheap to draw in bands.
+        costs: Vec<PageCost>,
     },
     Raster(Vec<RasterPage>),
 }

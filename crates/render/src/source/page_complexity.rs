@@ -21,32 +21,43 @@ use std::collections::{HashMap, HashSet};
 /// hayro and vello run out of memory on paths that fan out.
 pub(super) const MAX_PAGE_OPERATORS: u64 = 1_000_000;
 
+/// What drawing one page costs, as the tokenising pass measured it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PageCost {
+    /// Content operators the page runs once its forms, patterns and glyph procedures are
+    /// expanded: what hayro interprets each time the page is drawn (once per band).
+    pub operators: u64,
+    /// The edges its paths paint, which the renderer bounds at the job's resolution.
+    pub paths: PathLoad,
+}
+
 /// Refuses the first page whose expanded drawing passes [`MAX_PAGE_OPERATORS`], or that draws
 /// through itself; the error names the page (1-based) and why. Otherwise gives each page's
-/// path load.
-pub(super) fn check_pages(pdf: &Pdf) -> Result<Vec<PathLoad>, String> {
+/// cost.
+pub(super) fn check_pages(pdf: &Pdf) -> Result<Vec<PageCost>, String> {
     let mut counter = Counter::default();
-    let mut loads = Vec::with_capacity(pdf.pages().len());
+    let mut costs = Vec::with_capacity(pdf.pages().len());
     for (index, page) in pdf.pages().iter().enumerate() {
         let number = index + 1;
-        let (_, load) = page_cost(&mut counter, page, index).map_err(|refusal| match refusal {
-            Refusal::TooComplex => format!(
-                "page {number} draws more than {MAX_PAGE_OPERATORS} operators once its forms, \
+        let (operators, paths) =
+            page_cost(&mut counter, page, index).map_err(|refusal| match refusal {
+                Refusal::TooComplex => format!(
+                    "page {number} draws more than {MAX_PAGE_OPERATORS} operators once its forms, \
                  patterns and Type 3 glyphs are expanded"
-            ),
-            Refusal::InlineImageBomb => format!(
-                "page {number} has an inline image that decodes to more than {} MiB (a \
+                ),
+                Refusal::InlineImageBomb => format!(
+                    "page {number} has an inline image that decodes to more than {} MiB (a \
                  decompression bomb)",
-                MAX_STREAM_DECODED >> 20
-            ),
-            Refusal::DrawsItself(id) => {
-                format!("page {number} draws object {id:?} inside itself (a cycle)")
-            }
-        })?;
-        loads.push(load);
+                    MAX_STREAM_DECODED >> 20
+                ),
+                Refusal::DrawsItself(id) => {
+                    format!("page {number} draws object {id:?} inside itself (a cycle)")
+                }
+            })?;
+        costs.push(PageCost { operators, paths });
         counter.parsed = 0;
     }
-    Ok(loads)
+    Ok(costs)
 }
 
 fn page_cost(

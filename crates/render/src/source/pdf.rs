@@ -30,9 +30,8 @@ pub(super) fn open_pdf(bytes: &[u8]) -> Result<Document, RenderError> {
         }
     };
     check_pdf_streams(&pdf)?;
-    let path_loads =
-        page_complexity::check_pages(&pdf).map_err(|reason| unprintable(PDF, reason))?;
-    Ok(Document::Pdf { pdf, path_loads })
+    let costs = page_complexity::check_pages(&pdf).map_err(|reason| unprintable(PDF, reason))?;
+    Ok(Document::Pdf { pdf, costs })
 }
 
 /// Loads a PDF that has at least one page: hayro reads some damaged files as zero pages
