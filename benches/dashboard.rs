@@ -320,9 +320,18 @@ async fn main() {
     let (answer, answered) = tokio::sync::oneshot::channel();
     let during = ask(PageCommand::Metrics(answer, true), answered).await;
     let graph_done = all_completed(&graph, &watched.jobs).await;
-    // The page lists the newest jobs: the last ones submitted must show, completed.
-    let newest: Vec<String> = (watched.jobs.iter().rev().take(50))
-        .map(|j| j.page_key.clone())
+    // The page lists the newest jobs by number (and at most 300 finished): the 50 highest
+    // must show, completed. Not the last 50 to finish submitting: the submissions end in any
+    // order, and a slow one's job can be older than the 300 the page lists.
+    let mut numbered: Vec<(u64, &String)> = (watched.jobs.iter())
+        .map(|j| {
+            let number = j.page_key.rsplit('/').next().unwrap();
+            (number.parse().unwrap(), &j.page_key)
+        })
+        .collect();
+    numbered.sort_unstable_by(|a, b| b.cmp(a));
+    let newest: Vec<String> = (numbered.iter().take(50))
+        .map(|(_, key)| (*key).clone())
         .collect();
     let (answer, answered) = tokio::sync::oneshot::channel();
     ask(PageCommand::WaitCompleted(newest, answer), answered).await;
