@@ -6,7 +6,8 @@
 //!   busy its main thread was (DevTools `TaskDuration`), and how long after the last job
 //!   completed in Graph the page showed the newest jobs completed (it stays live when this is
 //!   short: it did not fall behind the stream);
-//! - the page's JavaScript heap and DOM nodes at the end (DevTools `Performance.getMetrics`);
+//! - the page's JavaScript heap and DOM nodes at the end, after a garbage collection (DevTools
+//!   `HeapProfiler.collectGarbage`, `Performance.getMetrics`);
 //! - the lab's CPU a job (user + system of the `up` process) with the page against without:
 //!   the difference, at the target rate, is what one connected page costs the lab.
 //!
@@ -16,7 +17,7 @@
 //! a core.
 //!
 //! `cargo bench --bench dashboard` (PRINTERS=n, JOBS_PER_SECOND=n, SECONDS=n to change the load;
-//! SCREENSHOT=path.png writes the page at the end).
+//! SCREENSHOT=path.png writes the page as the load ends, jobs still printing).
 
 use printlab_lab::discovery::LabInfo;
 use printlab_testkit::Graph;
@@ -42,6 +43,76 @@ fn cpu_ticks(pid: u32) -> u64 {
     let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// CPU ticks of `root` and every process descended from it that is still running (the
+/// browser and its renderer, GPU and utility processes).
+fn tree_ticks(root: u32) -> u64 {
+    let mut parent_and_ticks = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // A process may end between the listing and the read.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        let parent: u32 = fields[1].parse().unwrap();
+        let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        parent_and_ticks.insert(pid, (parent, ticks));
+    }
+    let descends = |mut pid: u32| loop {
+        if pid == root {
+            return true;
+        }
+        match parent_and_ticks.get(&pid) {
+            Some(&(parent, _)) if parent != pid && parent != 0 => pid = parent,
+            _ => return false,
+        }
+    };
+    (parent_and_ticks.iter())
+        .filter(|(pid, _)| descends(**pid))
+        .map(|(_, (_, ticks))| ticks)
+        .sum()
+}
+
+/// The machine's CPU ticks so far, busy and in all (`/proc/stat`, every core).
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let cpu: Vec<u64> = (stat.lines().next().unwrap().split_whitespace().skip(1))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let all: u64 = cpu.iter().take(8).sum();
+    let idle = cpu[3] + cpu[4];
+    (all - idle, all)
+}
+
+/// Where the machine's CPU went over a run, in cores.
+#[derive(Default)]
+struct CpuShares {
+    cores: f64,
+    busy: f64,
+    lab: f64,
+    load_generator: f64,
+    browser: f64,
+}
+
+impl std::fmt::Display for CpuShares {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.2} of {:.0} cores busy: the lab {:.2}, the load generator {:.2}, the browser \
+             {:.2}, everything else {:.2}",
+            self.busy,
+            self.cores,
+            self.lab,
+            self.load_generator,
+            self.browser,
+            self.busy - self.lab - self.load_generator - self.browser
+        )
+    }
 }
 
 /// `printlab up` on `dir` in a child process, once it says it is up.
@@ -99,6 +170,7 @@ struct LoadRun {
     submitted_in: Duration,
     /// The lab's CPU time over the run, in seconds.
     cpu_seconds: f64,
+    cpu: CpuShares,
 }
 
 impl LoadRun {
@@ -111,19 +183,24 @@ impl LoadRun {
     }
 }
 
-/// `rate` jobs a second for `seconds`, spread over the shares; the lab's CPU over that time.
+/// `rate` jobs a second for `seconds`, spread over the shares; the lab's CPU over that time,
+/// and the machine's, with the browser's when one runs (`browser_pid`).
 async fn run_load(
     graph: &Arc<Graph>,
     targets: &[Target],
     rate: usize,
     seconds: usize,
     lab_pid: u32,
+    browser_pid: Option<u32>,
 ) -> LoadRun {
     let document = printlab_render::testpage::generate(&[(595.0, 842.0)]).unwrap();
     let slots = Arc::new(Semaphore::new(CLIENT_CONCURRENCY));
     let mut submitted = tokio::task::JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate as u32);
     let ticks_before = cpu_ticks(lab_pid);
+    let own_before = cpu_ticks(std::process::id());
+    let browser_before = browser_pid.map_or(0, tree_ticks);
+    let machine_before = machine_ticks();
     let started = Instant::now();
     for n in 0..rate * seconds {
         tick.tick().await;
@@ -138,10 +215,24 @@ async fn run_load(
     }
     let jobs = submitted.join_all().await;
     let submitted_in = started.elapsed();
+    let (busy, all) = machine_ticks();
+    let elapsed = submitted_in.as_secs_f64();
+    let cores = |ticks: u64| ticks as f64 / TICKS_PER_SECOND / elapsed;
+    let lab_ticks = cpu_ticks(lab_pid) - ticks_before;
+    let cpu = CpuShares {
+        cores: cores(all - machine_before.1),
+        busy: cores(busy - machine_before.0),
+        lab: cores(lab_ticks),
+        load_generator: cores(cpu_ticks(std::process::id()) - own_before),
+        browser: browser_pid.map_or(0.0, |pid| {
+            cores(tree_ticks(pid).saturating_sub(browser_before))
+        }),
+    };
     LoadRun {
         jobs,
         submitted_in,
-        cpu_seconds: (cpu_ticks(lab_pid) - ticks_before) as f64 / TICKS_PER_SECOND,
+        cpu_seconds: lab_ticks as f64 / TICKS_PER_SECOND,
+        cpu,
     }
 }
 
@@ -199,18 +290,20 @@ async fn main() {
     );
 
     // Without a page.
-    let bare = run_load(&graph, &targets, rate, seconds, lab_pid).await;
+    let bare = run_load(&graph, &targets, rate, seconds, lab_pid, None).await;
     all_completed(&graph, &bare.jobs).await;
     println!(
-        "no page:   {:.1} jobs/s submitted; the lab used {:.2} ms of CPU a job",
+        "no page:   {:.1} jobs/s submitted; the lab used {:.2} ms of CPU a job; {}",
         bare.rate(),
-        bare.cpu_ms_per_job()
+        bare.cpu_ms_per_job(),
+        bare.cpu
     );
 
     // With the dashboard open: the browser is blocking, so it lives on a thread of its own.
     let url = format!("{}/#token={}", info.cloud, admin_token.trim());
     let (to_page, mut page_commands) = tokio::sync::mpsc::channel::<PageCommand>(4);
-    let page = std::thread::spawn(move || drive_page(&url, &mut page_commands));
+    let (browser_pid, browser_started) = std::sync::mpsc::channel();
+    let page = std::thread::spawn(move || drive_page(&url, &mut page_commands, browser_pid));
     let ask = |command: PageCommand, answered: tokio::sync::oneshot::Receiver<Value>| {
         let to_page = to_page.clone();
         async move {
@@ -220,21 +313,35 @@ async fn main() {
     };
     let (answer, answered) = tokio::sync::oneshot::channel();
     ask(PageCommand::WaitLive(answer), answered).await;
+    let browser_pid = browser_started.recv().unwrap();
     let (answer, answered) = tokio::sync::oneshot::channel();
-    let before = ask(PageCommand::Metrics(answer), answered).await;
-    let watched = run_load(&graph, &targets, rate, seconds, lab_pid).await;
+    let before = ask(PageCommand::Metrics(answer, false), answered).await;
+    let watched = run_load(&graph, &targets, rate, seconds, lab_pid, Some(browser_pid)).await;
     let (answer, answered) = tokio::sync::oneshot::channel();
-    let during = ask(PageCommand::Metrics(answer), answered).await;
+    let during = ask(PageCommand::Metrics(answer, true), answered).await;
     let graph_done = all_completed(&graph, &watched.jobs).await;
-    // The page lists the newest jobs: the last ones submitted must show, completed.
-    let newest: Vec<String> = (watched.jobs.iter().rev().take(50))
-        .map(|j| j.page_key.clone())
+    // The page lists the newest jobs by number (and at most 300 finished): the 50 highest
+    // must show, completed. Not the last 50 to finish submitting: the submissions end in any
+    // order, and a slow one's job can be older than the 300 the page lists.
+    let mut numbered: Vec<(u64, &String)> = (watched.jobs.iter())
+        .map(|j| {
+            let number = j.page_key.rsplit('/').next().unwrap();
+            (number.parse().unwrap(), &j.page_key)
+        })
+        .collect();
+    numbered.sort_unstable_by(|a, b| b.cmp(a));
+    let newest: Vec<String> = (numbered.iter().take(50))
+        .map(|(_, key)| (*key).clone())
         .collect();
     let (answer, answered) = tokio::sync::oneshot::channel();
     ask(PageCommand::WaitCompleted(newest, answer), answered).await;
     let page_lag = graph_done.elapsed();
+    // DOM nodes count until they are collected: collected first, the count is what the page
+    // holds, not what it dropped since the last collection.
     let (answer, answered) = tokio::sync::oneshot::channel();
-    let after = ask(PageCommand::Metrics(answer), answered).await;
+    ask(PageCommand::CollectGarbage(answer), answered).await;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let after = ask(PageCommand::Metrics(answer, false), answered).await;
     drop(to_page);
     page.join().unwrap();
     let load_seconds = watched.submitted_in.as_secs_f64();
@@ -264,6 +371,7 @@ async fn main() {
         100.0 * page_busy,
         page_lag.as_secs_f64(),
     );
+    println!("with page: {}", watched.cpu);
     let _ = lab.kill().await;
 
     let mut checks = Targets::new("dashboard");
@@ -298,15 +406,23 @@ async fn main() {
 /// What the benchmark asks of the page's thread.
 enum PageCommand {
     WaitLive(tokio::sync::oneshot::Sender<Value>),
-    /// `Performance.getMetrics`, with the page's own count of events received as `events`.
-    Metrics(tokio::sync::oneshot::Sender<Value>),
+    /// `Performance.getMetrics`, with the page's own count of events received as `events`;
+    /// then, if asked and SCREENSHOT names a file, the page as it is (after the figures).
+    Metrics(tokio::sync::oneshot::Sender<Value>, bool),
+    /// A full garbage collection (V8's and the DOM's).
+    CollectGarbage(tokio::sync::oneshot::Sender<Value>),
     /// Until the page lists these jobs (`printer/id`), each completed.
     WaitCompleted(Vec<String>, tokio::sync::oneshot::Sender<Value>),
 }
 
 /// Opens the dashboard and answers the benchmark's questions about it until told no more.
-fn drive_page(url: &str, commands: &mut tokio::sync::mpsc::Receiver<PageCommand>) {
+fn drive_page(
+    url: &str,
+    commands: &mut tokio::sync::mpsc::Receiver<PageCommand>,
+    pid: std::sync::mpsc::Sender<u32>,
+) {
     let mut browser = Browser::launch(Engine::Chromium, 1280, 1000);
+    pid.send(browser.pid()).unwrap();
     browser.call("Performance.enable", json!({}));
     browser.navigate(url);
     while let Some(command) = commands.blocking_recv() {
@@ -316,28 +432,47 @@ fn drive_page(url: &str, commands: &mut tokio::sync::mpsc::Receiver<PageCommand>
                 "document.getElementById('connection').classList.contains('live')",
                 Duration::from_secs(120),
             )),
-            PageCommand::Metrics(answer) => {
+            PageCommand::Metrics(answer, screenshot) => {
                 let mut metrics = browser.call("Performance.getMetrics", json!({}));
                 let events =
                     browser.eval("Number(document.getElementById('connection').dataset.events)");
                 (metrics["metrics"].as_array_mut().unwrap())
                     .push(json!({"name": "events", "value": events}));
+                if let Some(path) = std::env::var_os("SCREENSHOT").filter(|_| screenshot) {
+                    browser.screenshot(&PathBuf::from(path));
+                }
                 answer.send(metrics)
+            }
+            PageCommand::CollectGarbage(answer) => {
+                answer.send(browser.call("HeapProfiler.collectGarbage", json!({})))
             }
             PageCommand::WaitCompleted(keys, answer) => {
                 let keys = serde_json::to_string(&keys).unwrap();
-                let done = browser.wait_for(
-                    "the newest jobs, completed",
-                    &format!(
-                        "{keys}.every(k => document.querySelector(\
-                         `[data-job=\"${{CSS.escape(k)}}\"]`)?.dataset.state === 'completed')"
-                    ),
-                    Duration::from_secs(300),
+                let all_completed = format!(
+                    "{keys}.every(k => document.querySelector(\
+                     `[data-job=\"${{CSS.escape(k)}}\"]`)?.dataset.state === 'completed')"
                 );
-                if let Some(path) = std::env::var_os("SCREENSHOT") {
-                    browser.screenshot(&PathBuf::from(path));
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while browser.eval(&all_completed) != Value::Bool(true) {
+                    if Instant::now() > deadline {
+                        // What the page lists instead, for whoever reads the failure.
+                        let listed = browser.eval(&format!(
+                            "(() => {{ const rows = [...document.querySelectorAll('#job-rows tr')]; \
+                             const numbers = rows.map(r => Number(r.dataset.job.split('/').pop())); \
+                             const states = {{}}; for (const r of rows) states[r.dataset.state] = \
+                             (states[r.dataset.state] || 0) + 1; \
+                             return {{rows: rows.length, lowest: Math.min(...numbers), \
+                             highest: Math.max(...numbers), states, \
+                             events: document.getElementById('connection').dataset.events, \
+                             newest: {keys}.map(k => [k, document.querySelector(\
+                             `[data-job=\"${{CSS.escape(k)}}\"]`)?.dataset.state ?? 'not listed'])\
+                             .filter(([, s]) => s !== 'completed').slice(0, 10)}}; }})()"
+                        ));
+                        panic!("the newest jobs were not all shown completed in 120 s: {listed}");
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
                 }
-                answer.send(done)
+                answer.send(Value::Bool(true))
             }
         };
     }

@@ -3,6 +3,12 @@
 //! dashboard shows, with no polling: printers publish their snapshots on watch channels, and the
 //! spool announces each committed job change ([`Spool::watch_jobs`]), which is read back from
 //! the spool, so what the stream says is what was written.
+//!
+//! A follower that shows rather than audits (the lab's dashboard) asks for the changes gathered
+//! over a short window ([`live_events`] with a non-zero `window`): each printer's latest
+//! snapshot and each changed job read back once per window, so a job that is fetched, started,
+//! printed and completed within one window costs one event, not one per step, and nobody waits
+//! longer than the window.
 
 use super::printer_handle::{PrinterHandle, PrinterSnapshot};
 use crate::spool::{JobChange, JobOrigin, JobRecord, Spool};
@@ -11,8 +17,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::path::Path;
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Spool event kinds that are progress, not transitions: one per sheet, shown as a count.
@@ -134,15 +142,20 @@ pub fn event_stream(
     printers: &[PrinterHandle],
     spool: Spool,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
-    Sse::new(live_events(printers, spool).map(Ok::<Event, Infallible>))
+    Sse::new(live_events(printers, spool, Duration::ZERO).map(Ok::<Event, Infallible>))
         .keep_alive(KeepAlive::default())
 }
 
 /// The events of [`event_stream`], for a server that sends them with others (the lab's
 /// dashboard adds the cloud's view). Ends when every printer has stopped.
+///
+/// `window`: zero sends each change as it comes (every step of a job, as the control API's
+/// stream promises); otherwise the changes that come within `window` of the first are sent
+/// together, each printer and job once, as it is at the end of the window.
 pub fn live_events(
     printers: &[PrinterHandle],
     spool: Spool,
+    window: Duration,
 ) -> impl Stream<Item = Event> + Send + use<> {
     // Watch first, read second: a change in between is sent twice, never lost.
     let job_changes = spool.watch_jobs();
@@ -169,30 +182,91 @@ pub fn live_events(
             Err(RecvError::Closed) => None,
         }
     });
-    let live = stream::select(printer_changes, job_changes)
-        .take_while(|change| std::future::ready(!matches!(change, Change::FleetStopped)))
-        .flat_map(move |change| stream::iter(events_for(&spool, change)));
+    let changes = stream::select(printer_changes, job_changes).boxed();
+    let live = stream::unfold(
+        (changes, spool, false),
+        move |(mut changes, spool, ended)| async move {
+            if ended {
+                return None;
+            }
+            let mut gathered = Gathered::default();
+            gathered.add(changes.next().await?);
+            if !window.is_zero() {
+                let until = tokio::time::Instant::now() + window;
+                while !gathered.fleet_stopped {
+                    match tokio::time::timeout_at(until, changes.next()).await {
+                        Ok(Some(change)) => gathered.add(change),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            }
+            let ended = gathered.fleet_stopped;
+            let events = gathered.events(&spool);
+            Some((stream::iter(events), (changes, spool, ended)))
+        },
+    )
+    .flatten();
     stream::iter(initial).chain(live)
 }
 
-fn events_for(spool: &Spool, change: Change) -> Vec<Event> {
-    match change {
-        Change::Printer(snapshot) => event("printer", &snapshot).into_iter().collect(),
-        Change::Job(JobChange { printer, job }) => match spool.job(&printer, job) {
-            Ok(Some(record)) => event("job", &job_view(spool, record)).into_iter().collect(),
-            Ok(None) => event(
-                "job-removed",
-                &serde_json::json!({"printer": printer, "jobId": job}),
-            )
-            .into_iter()
-            .collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, job, "reading a changed job for the event stream");
-                Vec::new()
+/// The changes of one window: each printer's latest snapshot and each changed job once, in
+/// the order they first changed (a window of zero holds one change).
+#[derive(Default)]
+struct Gathered {
+    printers: Vec<PrinterSnapshot>,
+    jobs: Vec<JobChange>,
+    jobs_seen: HashSet<(String, u32)>,
+    /// Every job is sent again (the watcher fell behind the spool).
+    jobs_lagged: bool,
+    /// Every printer has stopped: what was gathered is sent, then the stream ends.
+    fleet_stopped: bool,
+}
+
+impl Gathered {
+    fn add(&mut self, change: Change) {
+        match change {
+            Change::Printer(snapshot) => {
+                match self.printers.iter_mut().find(|p| p.name == snapshot.name) {
+                    Some(known) => *known = snapshot,
+                    None => self.printers.push(snapshot),
+                }
             }
-        },
-        Change::JobsLagged => all_jobs(spool),
-        Change::FleetStopped => Vec::new(),
+            Change::Job(change) => {
+                if self.jobs_seen.insert((change.printer.clone(), change.job)) {
+                    self.jobs.push(change);
+                }
+            }
+            Change::JobsLagged => self.jobs_lagged = true,
+            Change::FleetStopped => self.fleet_stopped = true,
+        }
+    }
+
+    /// The printers, then the jobs, each read back from the spool now.
+    fn events(self, spool: &Spool) -> Vec<Event> {
+        let mut events: Vec<Event> = (self.printers.iter())
+            .filter_map(|snapshot| event("printer", snapshot))
+            .collect();
+        if self.jobs_lagged {
+            events.extend(all_jobs(spool));
+            return events;
+        }
+        events.extend(self.jobs.into_iter().filter_map(|c| job_event(spool, c)));
+        events
+    }
+}
+
+/// The job as the spool has it now, or `job-removed` when it is gone.
+fn job_event(spool: &Spool, JobChange { printer, job }: JobChange) -> Option<Event> {
+    match spool.job(&printer, job) {
+        Ok(Some(record)) => event("job", &job_view(spool, record)),
+        Ok(None) => event(
+            "job-removed",
+            &serde_json::json!({"printer": printer, "jobId": job}),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, job, "reading a changed job for the event stream");
+            None
+        }
     }
 }
 
@@ -216,5 +290,71 @@ fn event(kind: &str, value: &impl Serialize) -> Option<Event> {
             tracing::warn!(error = %e, kind, "an event that does not serialise");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use printlab_graph::PrinterProcessingState;
+
+    fn snapshot(name: &str, state: PrinterProcessingState, job: Option<u32>) -> PrinterSnapshot {
+        PrinterSnapshot {
+            name: name.into(),
+            state,
+            reasons: Vec::new(),
+            connected: true,
+            advertised: true,
+            subscribed: true,
+            job,
+            jobs_completed: 0,
+            accepting_jobs: true,
+            trays: Vec::new(),
+            supplies: Vec::new(),
+            media_sizes: Vec::new(),
+            identified: None,
+        }
+    }
+
+    fn job(printer: &str, job: u32) -> Change {
+        Change::Job(JobChange {
+            printer: printer.into(),
+            job,
+        })
+    }
+
+    #[test]
+    fn a_window_keeps_each_printers_latest_snapshot_and_each_job_once_in_first_change_order() {
+        let mut gathered = Gathered::default();
+        for change in [
+            job("a", 2),
+            Change::Printer(snapshot("a", PrinterProcessingState::Processing, Some(2))),
+            job("b", 1),
+            Change::Printer(snapshot("b", PrinterProcessingState::Processing, Some(1))),
+            job("a", 2),
+            Change::Printer(snapshot("a", PrinterProcessingState::Idle, None)),
+            job("a", 3),
+            job("b", 1),
+        ] {
+            gathered.add(change);
+        }
+        let printers: Vec<(&str, PrinterProcessingState)> = (gathered.printers.iter())
+            .map(|p| (p.name.as_str(), p.state))
+            .collect();
+        assert_eq!(
+            printers,
+            [
+                ("a", PrinterProcessingState::Idle),
+                ("b", PrinterProcessingState::Processing)
+            ]
+        );
+        let jobs: Vec<(&str, u32)> = (gathered.jobs.iter())
+            .map(|j| (j.printer.as_str(), j.job))
+            .collect();
+        assert_eq!(jobs, [("a", 2), ("b", 1), ("a", 3)]);
+        assert!(!gathered.jobs_lagged && !gathered.fleet_stopped);
+        gathered.add(Change::JobsLagged);
+        gathered.add(Change::FleetStopped);
+        assert!(gathered.jobs_lagged && gathered.fleet_stopped);
     }
 }

@@ -3,7 +3,9 @@
 //! view of the same printers and jobs as Graph shows them (`graph-printer`, `graph-job`,
 //! `graph-upload`, `graph-ready`: [`printlab_cloud::Cloud::graph_events`]). So a demo audience
 //! sees a device's jam become Graph's `stopped`/`mediaJam`, and a job from the moment Graph
-//! has it, its upload's progress included, before any device fetched it.
+//! has it, its upload's progress included, before any device fetched it. Both halves gather
+//! their changes over [`WINDOW`] and send each changed printer and job once, as it is at the
+//! window's end, so the page gets the latest state of what changed rather than every step.
 //!
 //! The lab names both halves only here, in its own process; each half's events come from its
 //! own records, and the cloud and the devices still meet only over HTTP. The stream ends when
@@ -25,10 +27,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long the cloud's changes are gathered before they are read and sent: each printer, job
-/// and upload at most once in it, so a busy cloud (50 jobs a second, each changing several
-/// times) costs the page a few events per job, and an upload at most four a second.
-pub const GRAPH_WINDOW: Duration = Duration::from_millis(250);
+/// How long each half's changes are gathered before they are read and sent: each printer, job
+/// and upload at most once in it, so a busy lab (50 jobs a second, each a dozen steps between
+/// the cloud and its printer) costs the page a few events per job, an upload at most four a
+/// second, and nothing shows later than this. The page draws at the same pace.
+pub const WINDOW: Duration = Duration::from_millis(250);
 
 struct Sources {
     printers: Vec<PrinterHandle>,
@@ -59,10 +62,10 @@ async fn events(State(sources): State<Arc<Sources>>, headers: HeaderMap) -> Resp
         return refused;
     }
     // `None` marks the end of the devices' stream, which ends the merged one.
-    let devices = runtime::live_events(&sources.printers, sources.spool.clone())
+    let devices = runtime::live_events(&sources.printers, sources.spool.clone(), WINDOW)
         .map(Some)
         .chain(stream::once(async { None }));
-    let cloud = (sources.cloud.graph_events(GRAPH_WINDOW))
+    let cloud = (sources.cloud.graph_events(WINDOW))
         .map(|e| Some(Event::default().event(e.kind).data(e.data.to_string())));
     let merged = stream::select(devices, cloud)
         .take_while(|event| std::future::ready(event.is_some()))

@@ -15,7 +15,7 @@ mod events;
 mod matrix_reports;
 mod routes;
 
-pub use events::{GRAPH_WINDOW, dashboard_events_router};
+pub use events::{WINDOW, dashboard_events_router};
 pub use matrix_reports::matrix_reports_router;
 pub use routes::dashboard_router;
 

@@ -51,7 +51,7 @@ enum Page {
 /// A running browser and its one page; killed when dropped.
 pub struct Browser {
     page: Page,
-    _child: KilledOnDrop,
+    child: KilledOnDrop,
     _profile: tempfile::TempDir,
 }
 
@@ -71,9 +71,15 @@ impl Browser {
         };
         Browser {
             page,
-            _child: KilledOnDrop(child),
+            child: KilledOnDrop(child),
             _profile: profile,
         }
+    }
+
+    /// The browser's process id: its helpers (renderer, GPU, …) are its descendants, so a
+    /// benchmark can count the CPU the whole browser used.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
     }
 
     /// Sends a command of the engine's own protocol (DevTools for Chromium, WebDriver BiDi

@@ -23,16 +23,19 @@
   const $ = (id) => document.getElementById(id);
   const printers = new Map(); // name -> PrinterSnapshot
   const jobs = new Map(); // "printer/job" -> JobView (the device's), oldest first
+  const jobsOfPrinter = new Map(); // printer name -> Set of its "printer/job" keys in `jobs`
   const graphPrinters = new Map(); // Graph printer id -> {id, displayName, isAcceptingJobs, status}
   const graphIdByName = new Map(); // printer name -> Graph printer id
   // "printer/job" -> {printerId, printerName, job (Graph printJob), upload: {bytesReceived, size}}
   const graphJobs = new Map();
-  const printerCards = new Map(); // name -> <li>
+  const printerCards = new Map(); // name -> the parts of its card (buildCard)
   const jobRows = new Map(); // "printer/job" -> <tr>
+  const jobRowShown = new Map(); // "printer/job" -> what its row was drawn from, as JSON
   // What changed since the page was last drawn: drawn at most every DRAW_EVERY_MS, so a burst
   // of events (a busy fleet, the stream's first burst) costs one drawing, not one per event.
   const changed = { printers: new Set(), jobs: new Set() };
   let drawScheduled = false;
+  let printerNamesChanged = false; // a printer came: the front panel's list is drawn again
   let olderJobsDropped = 0;
   const sideImages = new Map(); // "printer/job/file" -> object URL
   let token = null;
@@ -94,7 +97,7 @@
 
   function setConnection(text, live) {
     const node = $('connection');
-    node.textContent = text;
+    if (node.textContent !== text) node.textContent = text;
     node.classList.toggle('live', Boolean(live));
   }
 
@@ -128,12 +131,12 @@
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          buffer += value;
-          let end;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            receive(buffer.slice(0, end), seen);
-            buffer = buffer.slice(end + 2);
-          }
+          // Every whole event in what came; the rest waits for the next read.
+          const blocks = (buffer + value).split('\n\n');
+          buffer = blocks.pop();
+          for (const block of blocks) receive(block, seen);
+          // Counted once a read, not once an event: each write is a DOM change.
+          $('connection').dataset.events = eventsReceived;
         }
         live = false;
         setConnection('The lab closed the stream; reconnecting…', false);
@@ -155,15 +158,18 @@
       else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
     if (data.length === 0) return;
-    $('connection').dataset.events = ++eventsReceived;
+    eventsReceived += 1;
     const value = JSON.parse(data.join('\n'));
     if (kind === 'printer') {
+      if (!printers.has(value.name)) printerNamesChanged = true;
       printers.set(value.name, value);
       changed.printers.add(value.name);
     } else if (kind === 'job') {
       const key = jobKey(value.printer, value.jobId);
       seen.device.add(key);
       jobs.set(key, value);
+      if (!jobsOfPrinter.has(value.printer)) jobsOfPrinter.set(value.printer, new Set());
+      jobsOfPrinter.get(value.printer).add(key);
       changed.jobs.add(key);
     } else if (kind === 'job-removed') {
       forgetJob(jobKey(value.printer, value.jobId));
@@ -202,6 +208,7 @@
     const job = jobs.get(key);
     if (!job) return;
     jobs.delete(key);
+    jobsOfPrinter.get(job.printer)?.delete(key);
     changed.jobs.add(key);
     changed.printers.add(job.printer);
   }
@@ -260,7 +267,9 @@
       const printer = printers.get(name);
       if (printer) renderPrinter(printer);
     }
-    if (changed.printers.size) renderPanelPrinters();
+    if (printerNamesChanged) renderPanelPrinters();
+    else if (changed.printers.has($('panel-printer').value)) renderPanelChoices();
+    printerNamesChanged = false;
     if (changed.jobs.has(openJob)) renderOutput();
     changed.printers.clear();
     changed.jobs.clear();
@@ -283,93 +292,182 @@
       identified.message ? ` “${identified.message}”` : '', ' at ', time(identified.at));
   }
 
-  function renderPrinter(p) {
-    let card = printerCards.get(p.name);
-    if (!card) {
-      card = el('li', { 'data-printer': p.name });
-      card.dataset.titleId = `printer-${printerCards.size}`;
-      printerCards.set(p.name, card);
-      $('printers').append(card);
+  /** Writes `text` into `node` only when it differs: an unchanged node costs no style work. */
+  function setText(node, text) {
+    const value = String(text);
+    if (node.textContent !== value) node.textContent = value;
+  }
+
+  /** Sets an attribute only when it differs; null removes it. */
+  function setAttr(node, name, value) {
+    if (value === null || value === undefined) {
+      if (node.hasAttribute(name)) node.removeAttribute(name);
+    } else if (node.getAttribute(name) !== String(value)) {
+      node.setAttribute(name, value);
     }
-    card.className = `printer state-${p.state}`;
-    card.dataset.state = p.state;
-    const titleId = card.dataset.titleId;
-    card.setAttribute('aria-labelledby', titleId);
-    const reasons = p.reasons.filter((r) => r !== 'none');
-    const queue = [...jobs.values()]
-      .filter((j) => j.printer === p.name && ACTIVE.has(j.state) && j.jobId !== p.job)
-      .map((j) => `#${j.jobId}`);
-    const current = p.job === null || p.job === undefined ? 'none' : `#${p.job}`;
-    const graph = graphPrinters.get(graphIdByName.get(p.name));
-    card.dataset.graphState = graph ? graph.status.state : '';
-    fill(card,
-      el('header', {},
-        el('h3', { id: titleId }, p.name),
-        el('span', { class: `badge state-${p.state}` }, p.state)),
-      views(p, reasons, graph),
-      identifyLine(p),
-      el('dl', {},
-        el('dt', {}, 'Connected'), el('dd', {}, p.connected ? 'yes' : 'no'),
-        el('dt', {}, 'Current job'), el('dd', {}, current),
-        el('dt', {}, 'Queue'), el('dd', {}, queue.length ? queue.join(', ') : 'empty'),
-        el('dt', {}, 'Jobs done'), el('dd', {}, p.jobsCompleted)),
-      p.supplies.length
-        ? el('ul', { class: 'levels', 'aria-label': 'Supplies' }, p.supplies.map((s) =>
-          el('li', {},
-            el('span', {}, s.color ? el('span', { class: 'swatch', style: null, 'data-color': s.color }) : null, s.name),
-            el('meter', { min: 0, max: 100, low: s.low + 1, optimum: 100, value: s.level, 'aria-label': `${s.name} level` }),
-            el('span', {}, `${s.level} %`))))
-        : null,
-      p.trays.length
-        ? el('ul', { class: 'levels', 'aria-label': 'Trays' }, p.trays.map((t) =>
-          el('li', { title: `${t.name}: ${t.mediaSize}` },
-            el('span', {}, t.name),
-            t.level === null
-              ? el('span', {}, 'never runs out')
-              : el('meter', { min: 0, max: t.capacity, value: t.level, 'aria-label': `${t.name} paper (${t.mediaSize})` }),
-            el('span', {}, t.level === null ? '' : `${t.level}`))))
-        : null,
-      el('button', { type: 'button', onclick: () => openPanel(p.name) }, `Front panel of ${p.name}`),
-    );
+  }
+
+  /**
+   * A card's parts that change, built once: a busy fleet changes a few words of a card per
+   * job, so a change writes those words instead of building the card again (a thousand cards
+   * rebuilt a few times a minute each was most of the page's work and half its DOM nodes).
+   */
+  function buildCard(p) {
+    const titleId = `printer-${printerCards.size}`;
+    const parts = {};
+    const cell = (name, attrs = {}) => (parts[name] = el('td', attrs));
+    const dd = (name) => (parts[name] = el('dd', {}));
+    parts.card = el('li', { 'data-printer': p.name, 'aria-labelledby': titleId },
+      el('h3', { id: titleId }, p.name),
+      el('table', { class: 'views', 'aria-label': `${p.name} as the device reports it and as Graph shows it` },
+        el('thead', {}, el('tr', {},
+          el('td', {}),
+          el('th', { scope: 'col' }, 'Device'),
+          el('th', { scope: 'col', title: 'The printer as a Graph client reads it: status and isAcceptingJobs' }, 'Graph'))),
+        el('tbody', {},
+          el('tr', {}, el('th', { scope: 'row' }, 'State'),
+            el('td', {}, parts.badge = el('span', {})), cell('graphState')),
+          el('tr', {}, el('th', { scope: 'row' }, 'Reasons'), cell('reasons'), cell('graphDetails')),
+          el('tr', {}, el('th', { scope: 'row' }, 'Accepting jobs'), cell('accepting'), cell('graphAccepting')))),
+      parts.facts = el('dl', {},
+        el('dt', {}, 'Connected'), dd('connected'),
+        el('dt', {}, 'Current job'), dd('current'),
+        el('dt', {}, 'Queue'), dd('queue'),
+        el('dt', {}, 'Jobs done'), dd('done')),
+      parts.button = el('button', { type: 'button', onclick: () => openPanel(p.name) }, `Front panel of ${p.name}`));
+    // Lists of supplies and trays only for printers that have them.
+    parts.supplies = null;
+    parts.trays = null;
+    parts.identify = null;
+    return parts;
+  }
+
+  /** A list of words in a cell, or `none`; rebuilt only when the words change. */
+  function setWords(cell, list, className, label) {
+    const shape = list.join('\n');
+    if (cell.dataset.words === shape && cell.firstChild) return;
+    cell.dataset.words = shape;
+    fill(cell, list.length
+      ? el('ul', { class: className, 'aria-label': label }, list.map((w) => el('li', {}, w)))
+      : 'none');
+  }
+
+  /**
+   * The levels of supplies or trays (`which`, the list's label): the list made when the first
+   * comes, items rebuilt when the names change, else updated in place.
+   */
+  function setLevels(parts, which, levels, build, update) {
+    const key = which.toLowerCase();
+    if (!parts[key]) {
+      if (levels.length === 0) return;
+      parts[key] = el('ul', { class: 'levels', 'aria-label': which });
+      // Supplies before trays, both before the button.
+      (key === 'supplies' && parts.trays ? parts.trays : parts.button).before(parts[key]);
+    }
+    const list = parts[key];
+    const shape = levels.map((l) => l.name).join('\n');
+    if (list.dataset.shape !== shape) {
+      list.dataset.shape = shape;
+      fill(list, levels.map(build));
+      list.hidden = levels.length === 0;
+    }
+    levels.forEach((level, i) => update(list.children[i], level));
+  }
+
+  function supplyItem(s) {
+    const label = el('span', { class: s.color ? 'swatch' : null }, s.name);
     // Colours set through the CSSOM: the page's policy allows no inline style attributes.
-    for (const swatch of card.querySelectorAll('.swatch')) swatch.style.background = swatch.dataset.color;
+    if (s.color) label.style.setProperty('--swatch', s.color);
+    return el('li', {}, label,
+      el('meter', { min: 0, max: 100, low: s.low + 1, optimum: 100, value: s.level, 'aria-label': `${s.name} level` }),
+      el('span', {}));
+  }
+
+  function updateSupply(item, s) {
+    const [, meter, value] = item.children;
+    if (meter.value !== s.level) meter.value = s.level;
+    setText(value, `${s.level} %`);
+  }
+
+  function trayItem(t) {
+    return el('li', {}, el('span', {}, t.name), el('span', {}), el('span', {}));
+  }
+
+  function updateTray(item, t) {
+    setAttr(item, 'title', `${t.name}: ${t.mediaSize}`);
+    const [, gauge, value] = item.children;
+    if (t.level === null) {
+      if (gauge.tagName !== 'SPAN' || gauge.textContent !== 'never runs out') {
+        gauge.replaceWith(el('span', {}, 'never runs out'));
+      }
+    } else {
+      const meter = gauge.tagName === 'METER' ? gauge : el('meter', { min: 0 });
+      if (meter !== gauge) gauge.replaceWith(meter);
+      if (meter.max !== t.capacity) meter.max = t.capacity;
+      if (meter.value !== t.level) meter.value = t.level;
+      setAttr(meter, 'aria-label', `${t.name} paper (${t.mediaSize})`);
+    }
+    setText(value, t.level === null ? '' : `${t.level}`);
+  }
+
+  function renderPrinter(p) {
+    let parts = printerCards.get(p.name);
+    if (!parts) {
+      parts = buildCard(p);
+      printerCards.set(p.name, parts);
+      $('printers').append(parts.card);
+    }
+    const { card } = parts;
+    const className = `printer state-${p.state}`;
+    if (card.className !== className) card.className = className;
+    setAttr(card, 'data-state', p.state);
+    const graph = graphPrinters.get(graphIdByName.get(p.name));
+    setAttr(card, 'data-graph-state', graph ? graph.status.state : '');
+
+    // The device's view beside Graph's.
+    const badgeClass = `badge state-${p.state}`;
+    if (parts.badge.className !== badgeClass) parts.badge.className = badgeClass;
+    setText(parts.badge, p.state);
+    setWords(parts.reasons, p.reasons.filter((r) => r !== 'none').map(words), 'reasons', 'Reasons the device reports');
+    setText(parts.accepting, yesNo(p.acceptingJobs));
+    for (const [name, graphClass] of [['graphState', 'graph-state'], ['graphDetails', ''], ['graphAccepting', 'graph-accepting']]) {
+      const want = graph ? graphClass : 'muted';
+      if (parts[name].className !== want) parts[name].className = want;
+    }
+    if (graph) {
+      const state = graph.status.state;
+      setAttr(parts.graphState, 'title', graph.status.description || null);
+      const badge = parts.graphState.firstElementChild;
+      if (!badge || badge.textContent !== state) {
+        fill(parts.graphState, el('span', { class: `badge state-${state}` }, state));
+      }
+      setWords(parts.graphDetails, graph.status.details.filter((d) => d !== 'none'), 'graph-details', 'Graph status details');
+      setText(parts.graphAccepting, yesNo(graph.isAcceptingJobs));
+    } else {
+      for (const name of ['graphState', 'graphDetails', 'graphAccepting']) {
+        delete parts[name].dataset.words;
+        setText(parts[name], 'waiting for Graph');
+      }
+    }
+
+    const identify = identifyLine(p);
+    if (parts.identify) parts.identify.remove();
+    parts.identify = identify;
+    if (identify) parts.facts.before(identify);
+
+    const queue = [...(jobsOfPrinter.get(p.name) || [])]
+      .map((key) => jobs.get(key))
+      .filter((j) => j && ACTIVE.has(j.state) && j.jobId !== p.job)
+      .map((j) => `#${j.jobId}`);
+    setText(parts.connected, p.connected ? 'yes' : 'no');
+    setText(parts.current, p.job === null || p.job === undefined ? 'none' : `#${p.job}`);
+    setText(parts.queue, queue.length ? queue.join(', ') : 'empty');
+    setText(parts.done, p.jobsCompleted);
+    setLevels(parts, 'Supplies', p.supplies, supplyItem, updateSupply);
+    setLevels(parts, 'Trays', p.trays, trayItem, updateTray);
   }
 
   const yesNo = (value) => (value === null || value === undefined ? 'not said' : value ? 'yes' : 'no');
-
-  /** The printer as its device reports it beside the printer as Graph shows it. */
-  function views(p, reasons, graph) {
-    const waiting = () => el('td', { class: 'muted' }, 'waiting for Graph');
-    const details = graph ? graph.status.details.filter((d) => d !== 'none') : [];
-    return el('table', { class: 'views' },
-      el('caption', { class: 'visually-hidden' }, `${p.name} as the device reports it and as Graph shows it`),
-      el('thead', {}, el('tr', {},
-        el('td', {}),
-        el('th', { scope: 'col' }, 'Device'),
-        el('th', { scope: 'col', title: 'The printer as a Graph client reads it: status and isAcceptingJobs' }, 'Graph'))),
-      el('tbody', {},
-        el('tr', {},
-          el('th', { scope: 'row' }, 'State'),
-          el('td', {}, el('span', { class: `badge state-${p.state}` }, p.state)),
-          graph
-            ? el('td', { class: 'graph-state', title: graph.status.description || null },
-              el('span', { class: `badge state-${graph.status.state}` }, graph.status.state))
-            : waiting()),
-        el('tr', {},
-          el('th', { scope: 'row' }, 'Reasons'),
-          el('td', {}, reasons.length
-            ? el('ul', { class: 'reasons', 'aria-label': 'Reasons the device reports' }, reasons.map((r) => el('li', {}, words(r))))
-            : 'none'),
-          graph
-            ? el('td', {}, details.length
-              ? el('ul', { class: 'graph-details', 'aria-label': 'Graph status details' }, details.map((d) => el('li', {}, d)))
-              : 'none')
-            : waiting()),
-        el('tr', {},
-          el('th', { scope: 'row' }, 'Accepting jobs'),
-          el('td', {}, yesNo(p.acceptingJobs)),
-          graph ? el('td', { class: 'graph-accepting' }, yesNo(graph.isAcceptingJobs)) : waiting())));
-  }
 
   // ---- the front panel --------------------------------------------------------------------
 
@@ -569,6 +667,10 @@
       $('job-rows').prepend(row);
     }
     row.classList.toggle('open', key === openJob);
+    // A change the row does not show (a view sent again, a Graph field not listed) draws nothing.
+    const shown = JSON.stringify([job, graph?.job, graph?.upload]);
+    if (jobRowShown.get(key) === shown) return;
+    jobRowShown.set(key, shown);
     row.dataset.graphState = graph?.job ? graph.job.status.state : '';
     if (job) renderPrinterJob(row, key, job, graph);
     else renderGraphJob(row, graph);
@@ -629,6 +731,7 @@
     const row = jobRows.get(key);
     if (row) row.remove();
     jobRows.delete(key);
+    jobRowShown.delete(key);
   }
 
   // ---- a job's output ---------------------------------------------------------------------
