@@ -172,13 +172,20 @@ fn the_dashboard_follows_the_lab_live_and_its_front_panel_jams_and_clears_a_job(
 
     let mut browser = Browser::launch(engine, 1280, 1500);
     browser.navigate(&format!("{}/#token={admin}", up.url));
+    // Cards, and the front panel's list, go by name whichever printer was heard from first.
     let names = browser.wait_for(
         "every printer of the lab",
         "(() => { const n = [...document.querySelectorAll('#printers [data-printer]')]\
-         .map(e => e.dataset.printer).sort(); return n.length === 2 ? n.join('|') : null; })()",
+         .map(e => e.dataset.printer); return n.length === 2 ? n.join('|') : null; })()",
         Duration::from_secs(30),
     );
     assert_eq!(names, "Mono Test|Slow Test");
+    assert_eq!(
+        browser.eval(
+            "[...document.getElementById('panel-printer').options].map(o => o.value).join('|')"
+        ),
+        "Mono Test|Slow Test"
+    );
     browser.wait_for(
         "the stream to be live",
         "document.getElementById('connection').classList.contains('live')",

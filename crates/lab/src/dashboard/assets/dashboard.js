@@ -29,6 +29,10 @@
   // "printer/job" -> {printerId, printerName, job (Graph printJob), upload: {bytesReceived, size}}
   const graphJobs = new Map();
   const printerCards = new Map(); // name -> the parts of its card (buildCard)
+  // Cards and the front panel's list go by name as a person reads it (P2 before P10), not in
+  // the order the printers' first events happened to arrive.
+  const byName = new Intl.Collator(undefined, { numeric: true }).compare;
+  const cardOrder = []; // printer names, sorted by byName, one per card on the page
   const jobRows = new Map(); // "printer/job" -> <tr>
   const jobRowShown = new Map(); // "printer/job" -> what its row was drawn from, as JSON
   // What changed since the page was last drawn: drawn at most every DRAW_EVERY_MS, so a burst
@@ -410,12 +414,26 @@
     setText(value, t.level === null ? '' : `${t.level}`);
   }
 
+  /** Puts a new card where its name sorts among the cards already on the page. */
+  function placeCard(name, card) {
+    let low = 0;
+    let high = cardOrder.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (byName(cardOrder[middle], name) < 0) low = middle + 1;
+      else high = middle;
+    }
+    const next = cardOrder[low];
+    cardOrder.splice(low, 0, name);
+    $('printers').insertBefore(card, next === undefined ? null : printerCards.get(next).card);
+  }
+
   function renderPrinter(p) {
     let parts = printerCards.get(p.name);
     if (!parts) {
       parts = buildCard(p);
       printerCards.set(p.name, parts);
-      $('printers').append(parts.card);
+      placeCard(p.name, parts.card);
     }
     const { card } = parts;
     const className = `printer state-${p.state}`;
@@ -473,7 +491,7 @@
 
   function renderPanelPrinters() {
     const select = $('panel-printer');
-    const names = [...printers.keys()];
+    const names = [...printers.keys()].sort(byName);
     const have = [...select.options].map((o) => o.value);
     if (names.join('\n') === have.join('\n')) return renderPanelChoices();
     const chosen = select.value;
