@@ -10,6 +10,7 @@ mod device_runtime;
 mod device_spool_crash;
 mod device_universal_print;
 mod fleet_http2;
+mod fleet_job_wakeups;
 mod graph_printers;
 mod identify_printer;
 mod ipp_everywhere;

@@ -45,8 +45,9 @@ use upload::{CompletedUpload, UploadListener, UploadService};
 /// What a cloud can be tuned with; [`Cloud::open`] uses the defaults.
 #[derive(Debug, Clone)]
 pub struct CloudOptions {
-    /// The longest an INFRA Get-Notifications with `notify-wait` is held (tests shorten it).
-    pub long_poll: Duration,
+    /// The longest an INFRA Get-Notifications with `notify-wait` is held, over HTTP/1.1 and
+    /// over HTTP/2 (tests shorten both).
+    pub long_poll: infra::LongPoll,
     /// How many members a Graph collection page holds when the client gives no `$top`; the
     /// rest follow through `@odata.nextLink` (tests shorten it).
     pub page_size: usize,
@@ -86,7 +87,7 @@ pub struct CloudOptions {
 impl Default for CloudOptions {
     fn default() -> Self {
         Self {
-            long_poll: infra::DEFAULT_LONG_POLL,
+            long_poll: infra::LongPoll::default(),
             page_size: graph::DEFAULT_PAGE_SIZE,
             max_page_size: graph::MAX_PAGE_SIZE,
             upload_limits: upload::UploadLimits::default(),

@@ -27,7 +27,7 @@ type Layer = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
 pub struct TestCloudBuilder {
     data: Option<PathBuf>,
     addr: Option<SocketAddr>,
-    long_poll: Option<Duration>,
+    long_poll: Option<printlab_cloud::infra::LongPoll>,
     page_size: Option<usize>,
     max_page_size: Option<usize>,
     limits: Option<ServeLimits>,
@@ -45,9 +45,16 @@ impl TestCloudBuilder {
         self
     }
 
-    /// The INFRA long-poll limit: tests shorten it so a stop never waits out a long period.
+    /// The INFRA long-poll limit, over HTTP/1.1 and HTTP/2 alike: tests shorten it so a stop
+    /// never waits out a long period.
     pub fn long_poll(mut self, limit: Duration) -> Self {
-        self.long_poll = Some(limit);
+        self.long_poll = Some(printlab_cloud::infra::LongPoll::always(limit));
+        self
+    }
+
+    /// The INFRA long-poll limits over HTTP/1.1 and over HTTP/2, apart.
+    pub fn long_polls(mut self, limits: printlab_cloud::infra::LongPoll) -> Self {
+        self.long_poll = Some(limits);
         self
     }
 
@@ -125,8 +132,8 @@ impl TestCloudBuilder {
         });
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
-        if let Some(limit) = self.long_poll {
-            options.long_poll = limit;
+        if let Some(limits) = self.long_poll {
+            options.long_poll = limits;
         }
         if let Some(members) = self.page_size {
             options.page_size = members;

@@ -40,10 +40,53 @@ pub enum InfraServiceError {
     Token(#[from] TokenKeyError),
 }
 
+/// How long Get-Notifications with `notify-wait` is held when nothing happens, by the HTTP the
+/// request came over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongPoll {
+    /// HTTP/1.x: a held request holds a connection, and proxies cut a silent response after
+    /// about a minute ([`super::DEFAULT_LONG_POLL`]).
+    pub http1: Duration,
+    /// HTTP/2 and later: a held request is one stream of a shared connection
+    /// ([`super::DEFAULT_LONG_POLL_HTTP2`]).
+    pub http2: Duration,
+}
+
+impl LongPoll {
+    /// The same hold whatever the HTTP (tests shorten it so).
+    pub fn always(hold: Duration) -> Self {
+        Self {
+            http1: hold,
+            http2: hold,
+        }
+    }
+
+    /// The hold for a request that came over `version`.
+    pub fn over(&self, version: axum::http::Version) -> Duration {
+        use axum::http::Version;
+        match version {
+            Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11 => self.http1,
+            _ => self.http2,
+        }
+    }
+}
+
+impl Default for LongPoll {
+    fn default() -> Self {
+        Self {
+            http1: super::DEFAULT_LONG_POLL,
+            http2: super::DEFAULT_LONG_POLL_HTTP2,
+        }
+    }
+}
+
 /// Subscriptions and the per-printer wakeups their long polls wait on.
 #[derive(Default)]
 pub(super) struct Live {
     pub subscriptions: HashMap<i32, Subscription>,
+    /// The ids in `subscriptions` by printer, so an event looks only at its printer's
+    /// subscriptions: with 10,000 printers subscribed, every event scanned all of them.
+    by_printer: HashMap<String, Vec<i32>>,
     next_subscription: i32,
     wakeups: HashMap<String, Arc<Notify>>,
     /// Identify-Printer requests the printer's output device has not acknowledged yet, by
@@ -98,7 +141,47 @@ impl Live {
         subscription.owner = owner.map(str::to_owned);
         subscription.job_id = job_id;
         self.subscriptions.insert(id, subscription);
+        self.by_printer
+            .entry(printer_id.to_owned())
+            .or_default()
+            .push(id);
         id
+    }
+
+    /// Forgets one subscription.
+    pub fn remove_subscription(&mut self, id: i32) {
+        let Some(gone) = self.subscriptions.remove(&id) else {
+            return;
+        };
+        if let Some(ids) = self.by_printer.get_mut(&gone.printer_id) {
+            ids.retain(|other| *other != id);
+            if ids.is_empty() {
+                self.by_printer.remove(&gone.printer_id);
+            }
+        }
+    }
+
+    /// Forgets every subscription of a printer.
+    pub fn remove_printer_subscriptions(&mut self, printer_id: &str) {
+        for id in self.by_printer.remove(printer_id).unwrap_or_default() {
+            self.subscriptions.remove(&id);
+        }
+    }
+
+    /// Queues an event for every subscription of the printer.
+    fn offer(
+        &mut self,
+        printer_id: &str,
+        kind: EventKind,
+        job_id: Option<i32>,
+        job_state: Option<i32>,
+        text: &str,
+    ) {
+        for id in self.by_printer.get(printer_id).into_iter().flatten() {
+            if let Some(subscription) = self.subscriptions.get_mut(id) {
+                subscription.offer(kind, job_id, job_state, text);
+            }
+        }
     }
 
     pub fn wakeup(&mut self, printer_id: &str) -> Arc<Notify> {
@@ -116,11 +199,11 @@ pub(super) struct InfraState {
     /// The base URL devices reach the cloud at ([`crate::CloudOptions::device_url`]), which the
     /// printer URIs it hands them name.
     pub device_url: String,
-    pub long_poll: Duration,
+    pub long_poll: LongPoll,
     /// Refuse what PWG's reference peers refuse ([`crate::CloudOptions::infra_strict_reference`]).
     pub strict_reference: bool,
     /// Cancelled when the server serving this state shuts down: held long polls answer at
-    /// once instead of keeping a graceful shutdown waiting for up to `long_poll`.
+    /// once instead of keeping a graceful shutdown waiting for up to a `long_poll`.
     serving: Mutex<CancellationToken>,
     pub started: Instant,
     /// `started` on the wall clock, for the `*-date-time` attributes.
@@ -157,7 +240,7 @@ impl InfraState {
     pub fn new(
         shared: super::SharedWithGraph,
         device_url: &str,
-        long_poll: Duration,
+        long_poll: LongPoll,
         strict_reference: bool,
         multiple_operation_time_out: Duration,
     ) -> Self {
@@ -394,11 +477,7 @@ impl InfraState {
         text: &str,
     ) {
         let mut live = self.live();
-        for s in live.subscriptions.values_mut() {
-            if s.printer_id == printer_id {
-                s.offer(kind, job_id, job_state, text);
-            }
-        }
+        live.offer(printer_id, kind, job_id, job_state, text);
         if let Some(wakeup) = live.wakeups.get(printer_id) {
             wakeup.notify_waiters();
         }
@@ -667,6 +746,32 @@ mod tests {
             Attribute::new("output-device-job-state", Value::Enum(state)),
             Attribute::new("job-media-sheets-completed", Value::Integer(sheets)),
         ]
+    }
+
+    #[test]
+    fn events_reach_only_their_printers_subscriptions_until_removed() {
+        let mut live = Live::default();
+        let events = || vec![EventKind::JobFetchable];
+        let a = live.new_owned_subscription("p1", None, None, events());
+        let b = live.new_owned_subscription("p1", Some("user"), None, events());
+        let other = live.new_owned_subscription("p2", None, None, events());
+        live.offer("p1", EventKind::JobFetchable, Some(4), Some(3), "job 4");
+        let queued = |live: &mut Live, id| {
+            live.subscriptions
+                .get_mut(&id)
+                .map(|s| s.take_from(1).len())
+        };
+        assert_eq!(queued(&mut live, a), Some(1));
+        assert_eq!(queued(&mut live, b), Some(1));
+        assert_eq!(queued(&mut live, other), Some(0));
+        live.remove_subscription(a);
+        live.offer("p1", EventKind::JobFetchable, Some(5), Some(3), "job 5");
+        assert_eq!(queued(&mut live, a), None);
+        assert_eq!(queued(&mut live, b), Some(2));
+        live.remove_printer_subscriptions("p1");
+        assert_eq!(queued(&mut live, b), None);
+        assert_eq!(queued(&mut live, other), Some(0));
+        assert!(!live.by_printer.contains_key("p1"));
     }
 
     #[test]

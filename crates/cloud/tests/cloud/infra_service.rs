@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use printlab_cloud::Cloud;
+use printlab_cloud::infra::LongPoll;
 use printlab_graph::{
     IntegerRange, PrintColorMode, PrintDuplexMode, PrinterCapabilities, PrinterDefaults,
 };
@@ -28,10 +29,11 @@ struct Service {
 
 impl Service {
     async fn start() -> Self {
-        let run = TestCloud::builder()
-            .long_poll(Duration::from_secs(2))
-            .start()
-            .await;
+        Self::start_with(LongPoll::always(Duration::from_secs(2))).await
+    }
+
+    async fn start_with(long_poll: LongPoll) -> Self {
+        let run = TestCloud::builder().long_polls(long_poll).start().await;
         Self {
             cloud: run.cloud.clone(),
             base: run.url.clone(),
@@ -767,4 +769,65 @@ async fn device_values_without_a_graph_counterpart_are_kept_and_reported() {
         ["monochrome", "highlight"],
         "the device's own values are kept as sent"
     );
+}
+
+/// Over HTTP/2 a held Get-Notifications is one stream of a connection the whole fleet shares, so
+/// the service holds it longer than over HTTP/1.1, where it holds a connection of its own; an
+/// event still answers either at once.
+#[tokio::test]
+async fn a_long_poll_is_held_for_the_hold_of_its_http() {
+    let cloud = Service::start_with(LongPoll {
+        http1: Duration::from_secs(1),
+        http2: Duration::from_secs(4),
+    })
+    .await;
+    let (p1, token) = cloud.add_device_printer("Held").await;
+    let r = cloud
+        .device(&token, Operation::CREATE_PRINTER_SUBSCRIPTIONS, subscribe)
+        .await;
+    let sub = subscription_id(&r);
+    let http1 = reqwest::Client::builder().http1_only().build().unwrap();
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let poll = |http: reqwest::Client, seq: i32| {
+        let (base, token) = (cloud.base.clone(), token.clone());
+        async move {
+            let started = Instant::now();
+            let (answer, _) = ipp::request(
+                &http,
+                &base,
+                "/printers",
+                &Credentials::Bearer(token),
+                Operation::GET_NOTIFICATIONS,
+                |m| notification_request(m, sub, Some(seq), true),
+            )
+            .await
+            .unwrap();
+            assert_eq!(answer.status(), StatusCode::SUCCESSFUL_OK);
+            (started.elapsed(), events_of(&answer))
+        }
+    };
+    let (held, events) = poll(http1.clone(), 1).await;
+    assert!(events.is_empty());
+    assert!(
+        (Duration::from_millis(900)..Duration::from_millis(3500)).contains(&held),
+        "held {held:?} over HTTP/1.1"
+    );
+    let (held, events) = poll(http2.clone(), 1).await;
+    assert!(events.is_empty());
+    assert!(
+        held >= Duration::from_millis(3900),
+        "held only {held:?} over HTTP/2"
+    );
+    // An event ends the longer hold as it ends the shorter one.
+    let waiting = tokio::spawn(poll(http2, 1));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let job = cloud
+        .start_job(&p1, &Bytes::from_static(b"%PDF-1.4 x"))
+        .await;
+    let (held, events) = waiting.await.unwrap();
+    assert_eq!(events, [("job-fetchable".to_owned(), Some(job), 1)]);
+    assert!(held < Duration::from_millis(3500), "held {held:?}");
 }

@@ -30,6 +30,13 @@ pub const FLEET_POOL_MAX_IDLE: usize = 64;
 const HTTP2_CONNECTION_WINDOW: u32 = 16 << 20;
 /// How long [`fleet_http_client_for`] waits for a service to answer its HTTP/2 question.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the fleet's client pings an HTTP/2 connection that has requests open, and how long
+/// it waits for the answer before closing it. A service holds a long poll for minutes over
+/// HTTP/2 and no request has a timeout, so a connection that died without a word (a peer gone
+/// from the network) would otherwise keep every printer's long poll waiting; one ping per
+/// connection (not per printer) notices in under a minute, and the printers subscribe again.
+const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(30);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Which HTTP a fleet's client speaks on plain `http://` URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +61,12 @@ pub fn fleet_http_client_trusting(
     http: FleetHttp,
     extra_roots_pem: Option<&[u8]>,
 ) -> Result<reqwest::Client, RuntimeError> {
+    // Pings apply to any HTTP/2 connection, an `https://` one that ALPN chose included.
     let mut builder = reqwest::Client::builder()
         .pool_idle_timeout(FLEET_POOL_IDLE)
-        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE);
+        .pool_max_idle_per_host(FLEET_POOL_MAX_IDLE)
+        .http2_keep_alive_interval(HTTP2_PING_INTERVAL)
+        .http2_keep_alive_timeout(HTTP2_PING_TIMEOUT);
     if http == FleetHttp::Http2 {
         // The replies to every printer's requests share the connection's window, and the h2
         // crate closes the connection once small DATA frames not yet read pass half of it.

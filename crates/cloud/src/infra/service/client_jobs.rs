@@ -29,6 +29,7 @@ pub(super) async fn client_operation(
     printer_id: &str,
     user: &ClientUser,
     request: IppRequest,
+    hold: std::time::Duration,
 ) -> Outcome {
     let IppRequest { message, document } = request;
     let owner = Some(user.id.as_str());
@@ -49,7 +50,9 @@ pub(super) async fn client_operation(
         Operation::CREATE_PRINTER_SUBSCRIPTIONS | Operation::CREATE_JOB_SUBSCRIPTIONS => {
             create_subscriptions(state, printer_id, owner, &message)
         }
-        Operation::GET_NOTIFICATIONS => get_notifications(state, printer_id, owner, &message).await,
+        Operation::GET_NOTIFICATIONS => {
+            get_notifications(state, printer_id, owner, &message, hold).await
+        }
         Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, owner, &message),
         other => Err(Refusal::new(
             StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,

@@ -135,8 +135,13 @@ async fn decode(request: Request) -> Result<IppRequest, Response> {
 }
 
 async fn serve(state: Shared, printer_id: String, caller: Caller, request: Request) -> Response {
+    // How long a Get-Notifications of this request may be held depends on what holding it
+    // costs: a connection of its own over HTTP/1.1, a stream of a shared one over HTTP/2.
+    let hold = state.long_poll.over(request.version());
     match decode(request).await {
-        Ok(ipp) => handle(state, printer_id, caller, ipp).await.into_response(),
+        Ok(ipp) => handle(state, printer_id, caller, ipp, hold)
+            .await
+            .into_response(),
         Err(rejection) => rejection,
     }
 }
@@ -273,6 +278,7 @@ async fn handle(
     printer_id: String,
     caller: Caller,
     request: IppRequest,
+    hold: std::time::Duration,
 ) -> IppReply {
     let request_id = request.message.request_id;
     let operation = request.message.operation();
@@ -291,7 +297,7 @@ async fn handle(
     let timer = state
         .metrics
         .ipp_operation(operation.name().unwrap_or("unknown-operation"));
-    let outcome = dispatch(&state, &printer_id, caller, request)
+    let outcome = dispatch(&state, &printer_id, caller, request, hold)
         .instrument(span)
         .await;
     timer.observe_duration();
@@ -319,10 +325,11 @@ async fn dispatch(
     printer_id: &str,
     caller: Caller,
     request: IppRequest,
+    hold: std::time::Duration,
 ) -> Outcome {
     envelope::check_printer_request(&request.message)?;
     if let Caller::Client(user) = caller {
-        return client_jobs::client_operation(state, printer_id, &user, request).await;
+        return client_jobs::client_operation(state, printer_id, &user, request, hold).await;
     }
     let IppRequest { message, document } = request;
     // The request body has been read up to the end of the attributes; INFRA requests carry no
@@ -335,16 +342,22 @@ async fn dispatch(
     let renewal = message.operation() == Operation::GET_NOTIFICATIONS;
     seen(state, printer_id, uuid, renewal).await?;
     if !state.strict_reference {
-        return operation(state, printer_id, message).await;
+        return operation(state, printer_id, message, hold).await;
     }
     reference_strictness::check_request(&message)?;
     let asked = message.operation();
-    let reply = operation(state, printer_id, message).await?;
+    let reply = operation(state, printer_id, message, hold).await?;
     reference_strictness::check_reply(asked, &reply)?;
     Ok(reply)
 }
 
-async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcome {
+/// `hold`: how long a Get-Notifications with `notify-wait` may wait for an event.
+async fn operation(
+    state: &Shared,
+    printer_id: &str,
+    message: Message,
+    hold: std::time::Duration,
+) -> Outcome {
     let id = message.request_id;
     match message.operation() {
         Operation::GET_PRINTER_ATTRIBUTES => get_printer_attributes(state, printer_id, &message),
@@ -368,7 +381,9 @@ async fn operation(state: &Shared, printer_id: &str, message: Message) -> Outcom
         Operation::CREATE_PRINTER_SUBSCRIPTIONS => {
             create_subscriptions(state, printer_id, None, &message)
         }
-        Operation::GET_NOTIFICATIONS => get_notifications(state, printer_id, None, &message).await,
+        Operation::GET_NOTIFICATIONS => {
+            get_notifications(state, printer_id, None, &message, hold).await
+        }
         Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, None, &message),
         Operation::ACKNOWLEDGE_IDENTIFY_PRINTER => {
             identify::acknowledge_identify_printer(state, printer_id, &message)
@@ -386,8 +401,10 @@ const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// The same for an idle device's long-poll renewals (Get-Notifications): each one read and
 /// rewrote the whole printer record (its capabilities in JSON), which was most of the cloud's
 /// idle CPU (a fleet of N printers renews N times a long-poll period); `lastSeenDateTime` of an
-/// idle printer is now at most this old, and any other request refreshes it at once.
-const IDLE_LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// idle printer is now at most this old, and any other request refreshes it at once. Three
+/// times the HTTP/2 hold ([`super::DEFAULT_LONG_POLL_HTTP2`]), so a printer renewing
+/// over HTTP/2 rewrites its record every third renewal, not at each.
+const IDLE_LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// Records that the printer's device spoke (and, once, the output-device-uuid it speaks as);
 /// `renewal`: the request was a long poll's renewal. What was last recorded is also kept in

@@ -369,7 +369,7 @@ pub(super) fn get_output_device_attributes(state: &Shared, printer_id: &str, id:
 pub(super) async fn deregister(state: &Shared, printer_id: &str, id: u32) -> Outcome {
     update_printer(state, printer_id, clear_device).await?;
     let mut live = state.live();
-    live.subscriptions.retain(|_, s| s.printer_id != printer_id);
+    live.remove_printer_subscriptions(printer_id);
     live.wakeup(printer_id).notify_waiters();
     Ok(IppReply::new(ok(id)))
 }

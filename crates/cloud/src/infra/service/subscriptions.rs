@@ -126,18 +126,20 @@ fn subscription_ids(
         .collect())
 }
 
+/// Get-Notifications; with `notify-wait`, held until an event comes or for `hold` at most.
 pub(super) async fn get_notifications(
     state: &Shared,
     printer_id: &str,
     owner: Option<&str>,
     message: &Message,
+    hold: std::time::Duration,
 ) -> Outcome {
     let wanted = subscription_ids(state, printer_id, owner, message)?;
     let wait = message
         .operation_attributes()
         .boolean("notify-wait")
         .unwrap_or(false);
-    let deadline = Instant::now() + state.long_poll;
+    let deadline = Instant::now() + hold;
     let _held = wait.then(|| state.metrics.long_poll());
     let serving = state.serving();
     let wakeup = state.live().wakeup(printer_id);
@@ -269,7 +271,7 @@ pub(super) fn cancel_subscription(
             format!("subscription {id} belongs to another printer or subscriber"),
         )),
         Some(_) => {
-            live.subscriptions.remove(&id);
+            live.remove_subscription(id);
             live.wakeup(printer_id).notify_waiters();
             Ok(IppReply::new(ok(message.request_id)))
         }
