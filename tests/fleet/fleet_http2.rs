@@ -168,3 +168,24 @@ async fn a_fleet_speaks_http1_to_a_service_without_http2() {
     assert_eq!(seen.other.load(Ordering::Relaxed), 0);
     fleet.stop().await;
 }
+
+/// A service that does not answer yet (listening, but too busy to accept: the shard's question
+/// waits in its backlog past the probe's timeout) is asked again: once it serves, the fleet
+/// speaks HTTP/2 to it, where one silence used to leave the fleet on HTTP/1.1 for good.
+#[tokio::test]
+async fn a_fleet_waits_for_a_silent_service_before_choosing_http1() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let serving = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        let router = axum::Router::new().fallback(|| async { "up" });
+        axum::serve(listener, router).await.unwrap();
+    });
+    assert_eq!(
+        fleet_http_for(std::slice::from_ref(&url), None)
+            .await
+            .unwrap(),
+        FleetHttp::Http2
+    );
+    serving.abort();
+}

@@ -28,8 +28,15 @@ pub const FLEET_POOL_IDLE: Duration = Duration::from_secs(5);
 pub const FLEET_POOL_MAX_IDLE: usize = 64;
 /// The HTTP/2 connection window of the fleet's client (the service's is set by the service).
 const HTTP2_CONNECTION_WINDOW: u32 = 16 << 20;
-/// How long [`fleet_http_client_for`] waits for a service to answer its HTTP/2 question.
+/// How long [`fleet_http_client_for`] waits for a service to answer its HTTP/2 question, each
+/// time it asks.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long it keeps asking a service that does not answer at all (not listening yet, or too
+/// busy to answer in [`PROBE_TIMEOUT`]) before settling for HTTP/1.1. Silence says nothing
+/// about which HTTP a service speaks: a shard started before the cloud (pods start in any
+/// order) or beside nine others registering 90,000 printers would otherwise speak HTTP/1.1 for
+/// its whole life, a connection per printer.
+const PROBE_PATIENCE: Duration = Duration::from_secs(120);
 /// How often the fleet's client pings an HTTP/2 connection that has requests open, and how long
 /// it waits for the answer before closing it. A service holds a long poll for minutes over
 /// HTTP/2 and no request has a timeout, so a connection that died without a word (a peer gone
@@ -93,8 +100,10 @@ pub async fn fleet_http_client_for(
 }
 
 /// HTTP/2 when every service at `services` answers a request over HTTP/2, HTTP/1.1 otherwise
-/// (logged, with the service that did not). A service that cannot be reached yet counts as one
-/// that did not: the fleet then works with it whatever it speaks, at one connection per request.
+/// (logged, with the service that did not). A service that does not answer at all is asked
+/// again for up to [`PROBE_PATIENCE`] (all services at once); one still silent then counts as
+/// one that does not speak HTTP/2: the fleet works with it whatever it speaks, at one
+/// connection per request.
 pub async fn fleet_http_for(
     services: &[String],
     extra_roots_pem: Option<&[u8]>,
@@ -103,25 +112,44 @@ pub async fn fleet_http_for(
     let mut origins: Vec<String> = services.iter().filter_map(|url| origin(url)).collect();
     origins.sort();
     origins.dedup();
-    for origin in &origins {
-        let asked = tokio::time::timeout(PROBE_TIMEOUT, http2.get(origin).send()).await;
-        let why = match asked {
-            Ok(Ok(_answer)) => continue,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
-        };
-        tracing::warn!(
-            service = %origin,
-            why = %why,
-            "the service did not answer over HTTP/2: the fleet speaks HTTP/1.1, one connection per request in flight"
-        );
-        return Ok(FleetHttp::Http1);
+    let answers = futures::future::join_all(origins.iter().map(|o| speaks_http2(&http2, o))).await;
+    for (origin, answer) in origins.iter().zip(answers) {
+        if let Err(why) = answer {
+            tracing::warn!(
+                service = %origin,
+                why = %why,
+                "the service did not answer over HTTP/2: the fleet speaks HTTP/1.1, one connection per request in flight"
+            );
+            return Ok(FleetHttp::Http1);
+        }
     }
     tracing::info!(
         services = origins.len(),
         "the fleet speaks HTTP/2: its requests to each service share one connection"
     );
     Ok(FleetHttp::Http2)
+}
+
+/// Asks `origin` a question over HTTP/2 until it answers or [`PROBE_PATIENCE`] runs out: `Ok`
+/// when it answered over HTTP/2, else why not. Only silence (no connection, or no answer in
+/// time) is asked again; a service that answered otherwise has said it does not speak HTTP/2.
+async fn speaks_http2(http2: &reqwest::Client, origin: &str) -> Result<(), String> {
+    let give_up = tokio::time::Instant::now() + PROBE_PATIENCE;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        let why = match tokio::time::timeout(PROBE_TIMEOUT, http2.get(origin).send()).await {
+            Ok(Ok(_answer)) => return Ok(()),
+            Ok(Err(e)) if !e.is_connect() => return Err(e.to_string()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
+        };
+        if tokio::time::Instant::now() + pause >= give_up {
+            return Err(format!("{why}, for {PROBE_PATIENCE:?}"));
+        }
+        tracing::info!(service = %origin, why = %why, "the service is silent; asking again");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(PROBE_TIMEOUT);
+    }
 }
 
 /// The URLs a fleet's printers reach: `cloud_url` for Universal Print printers, each INFRA
