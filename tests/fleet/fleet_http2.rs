@@ -9,13 +9,10 @@ use axum::http::Version;
 use axum::response::Response;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use printlab_device::registration::KeyKind;
 use printlab_device::runtime::{FleetHttp, fleet_http_client_for, fleet_http_for};
 use printlab_testkit::TestCloud;
 use printlab_testkit::sockets::established_connections;
-use printlab_testkit_fleet::{
-    ONE_PRINTER, TestFleet, infra, proxied_printer, universal_print, universal_print_fleet,
-};
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, infra, proxied_printer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -39,24 +36,7 @@ async fn a_fleets_long_polls_share_one_connection_to_the_cloud() {
             .unwrap(),
         FleetHttp::Http2
     );
-    fleet.http = fleet_http_client_for(std::slice::from_ref(&cloud.url), None)
-        .await
-        .unwrap();
-    let admin = cloud.user("admin", &["Printers.Create"], true);
-    let text = universal_print_fleet(ONE_PRINTER, PRINTERS);
-    let running = fleet.start(
-        &text,
-        false,
-        universal_print(&cloud.url, Some(admin), KeyKind::EcdsaP256),
-    );
-    for printer in &running.printers {
-        tokio::time::timeout(
-            Duration::from_secs(60),
-            printer.wait_for(|s| s.connected && s.subscribed),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{} did not register and subscribe", printer.name));
-    }
+    fleet.start_subscribed(&cloud, ONE_PRINTER, PRINTERS).await;
     // Every printer now holds a long poll: one more request on the shared connection is
     // answered at once, not queued behind them.
     tokio::time::sleep(Duration::from_secs(1)).await;

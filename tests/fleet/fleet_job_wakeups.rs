@@ -3,10 +3,8 @@
 //! while a poll is held ends it. A lost wake-up would leave the job waiting for the end of the
 //! next hold instead.
 
-use printlab_device::registration::KeyKind;
-use printlab_device::runtime::fleet_http_client_for;
 use printlab_testkit::TestCloud;
-use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, pdf, universal_print, universal_print_fleet};
+use printlab_testkit_fleet::{ONE_PRINTER, TestFleet, pdf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,25 +17,8 @@ async fn jobs_started_while_long_polls_renew_are_fetched_at_once() {
     let cloud = TestCloud::builder().long_poll(HOLD).start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut fleet = TestFleet::open(dir.path());
-    fleet.http = fleet_http_client_for(std::slice::from_ref(&cloud.url), None)
-        .await
-        .unwrap();
-    let admin = cloud.user("admin", &["Printers.Create"], true);
-    let text = universal_print_fleet(ONE_PRINTER, PRINTERS);
     let spool = fleet.spool.clone();
-    let running = fleet.start(
-        &text,
-        false,
-        universal_print(&cloud.url, Some(admin), KeyKind::EcdsaP256),
-    );
-    for printer in &running.printers {
-        tokio::time::timeout(
-            Duration::from_secs(60),
-            printer.wait_for(|s| s.connected && s.subscribed),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{} did not register and subscribe", printer.name));
-    }
+    let running = fleet.start_subscribed(&cloud, ONE_PRINTER, PRINTERS).await;
     let graph = Arc::new(cloud.admin_graph());
     let document = pdf(1);
     // One job per printer, the starts spread over two holds: many land while polls renew.

@@ -9,7 +9,8 @@
 use printlab_device::config::{self, PrinterConfig};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{
-    Endpoint, FleetOptions, Link, RunningFleet, RuntimeError, out_root, start_fleet,
+    Endpoint, FleetOptions, Link, RunningFleet, RuntimeError, fleet_http_client_for, out_root,
+    start_fleet,
 };
 use printlab_device::spool::Spool;
 use printlab_ipp::http::Credentials;
@@ -188,6 +189,36 @@ impl TestFleet {
             metrics: Default::default(),
         };
         self.running = Some(start_fleet(printers, link, options).unwrap());
+        self.running()
+    }
+
+    /// Starts `count` copies of `printer` (a printers.toml entry, see [`universal_print_fleet`])
+    /// as Universal Print printers registering with `cloud` (P-256 keys), over the HTTP
+    /// `printlab devices` would choose for it, and waits until every one has registered and
+    /// subscribed.
+    pub async fn start_subscribed(
+        &mut self,
+        cloud: &TestCloud,
+        printer: &str,
+        count: usize,
+    ) -> &RunningFleet {
+        self.http = fleet_http_client_for(std::slice::from_ref(&cloud.url), None)
+            .await
+            .unwrap();
+        let admin = cloud.user("admin", &["Printers.Create"], true);
+        self.start(
+            &universal_print_fleet(printer, count),
+            false,
+            universal_print(&cloud.url, Some(admin), KeyKind::EcdsaP256),
+        );
+        for printer in &self.running().printers {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                printer.wait_for(|s| s.connected && s.subscribed),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{} did not register and subscribe", printer.name));
+        }
         self.running()
     }
 
