@@ -426,20 +426,22 @@ pub(super) fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
     }
 }
 
-/// One gray byte per pixel. Paper is most of most pages, so eight white pixels at a time (one
-/// 32-byte compare) are written white without weighing their channels: white is 255 in gray
-/// and in bilevel alike.
+/// One gray byte per pixel. Paper is most of most pages, so eight white pixels at a time are
+/// written white without weighing their channels (white is 255 in gray and in bilevel alike).
+/// The blocks are compared and weighed as fixed-size arrays: a 32-byte slice compared byte by
+/// byte with an early exit was a third of a fleet's CPU while printing (perf,
+/// benches/README.md#device_fleet); as arrays the compiler compares and weighs whole vectors.
 fn gray_row(src: &[u8], dst: &mut [u8], tone: impl Fn(u8) -> u8) {
     let mut dst_blocks = dst.chunks_exact_mut(8);
     let mut src_blocks = src.chunks_exact(32);
     for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
-        if s.iter().all(|&b| b == 0xFF) {
-            d.fill(0xFF);
-            continue;
-        }
-        for (d, s) in d.iter_mut().zip(s.chunks_exact(4)) {
-            *d = tone(luma(s[0], s[1], s[2]));
-        }
+        let s: &[u8; 32] = s.try_into().expect("32-byte block");
+        let d: &mut [u8; 8] = d.try_into().expect("8-byte block");
+        *d = if *s == [0xFF; 32] {
+            [0xFF; 8]
+        } else {
+            std::array::from_fn(|i| tone(luma(s[4 * i], s[4 * i + 1], s[4 * i + 2])))
+        };
     }
     let rest = dst_blocks.into_remainder();
     for (d, s) in rest.iter_mut().zip(src_blocks.remainder().chunks_exact(4)) {
