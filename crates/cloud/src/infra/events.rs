@@ -3,6 +3,7 @@
 //! sequence number it saw gets exactly what it has not seen yet.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// The events the INFRA service raises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,10 @@ pub struct Subscription {
     pub events: Vec<EventKind>,
     next_sequence: i32,
     queue: VecDeque<Event>,
+    /// A printer subscription's lease (RFC 3995): it ends this long after it was created or
+    /// last polled or renewed. `None` for a job's subscriptions, which live as long as the job.
+    pub lease: Option<Duration>,
+    lease_ends: Option<Instant>,
 }
 
 impl Subscription {
@@ -73,7 +78,21 @@ impl Subscription {
             events,
             next_sequence: 1,
             queue: VecDeque::new(),
+            lease: None,
+            lease_ends: None,
         }
+    }
+
+    /// Starts the lease over from `now`: at creation, and at each Get-Notifications or
+    /// Renew-Subscription.
+    pub fn renew(&mut self, now: Instant) {
+        self.lease_ends = self.lease.map(|lease| now + lease);
+    }
+
+    /// Whether the lease ran out: its subscriber neither polled nor renewed it for a whole
+    /// lease (a device that restarted and subscribed again, or is gone).
+    pub fn expired(&self, now: Instant) -> bool {
+        self.lease_ends.is_some_and(|ends| ends <= now)
     }
 
     /// Queues the event if this subscription asked for its kind.

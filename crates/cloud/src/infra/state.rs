@@ -61,6 +61,14 @@ impl LongPoll {
         }
     }
 
+    /// The lease of a printer subscription: [`SUBSCRIPTION_LEASE_HOLDS`] of the longer hold,
+    /// so a subscriber that keeps polling renews it many times over, and a subscription nobody
+    /// polls any more (its device restarted and subscribed again) ends within the hour at the
+    /// default holds instead of collecting events for ever.
+    pub fn subscription_lease(&self) -> Duration {
+        self.http1.max(self.http2) * SUBSCRIPTION_LEASE_HOLDS
+    }
+
     /// The hold for a request that came over `version`.
     pub fn over(&self, version: axum::http::Version) -> Duration {
         use axum::http::Version;
@@ -70,6 +78,10 @@ impl LongPoll {
         }
     }
 }
+
+/// Long-poll holds in a printer subscription's lease: 12 of the default 5-minute HTTP/2 hold is
+/// an hour.
+pub const SUBSCRIPTION_LEASE_HOLDS: u32 = 12;
 
 impl Default for LongPoll {
     fn default() -> Self {
@@ -127,25 +139,43 @@ impl PrinterChanges {
 
 impl Live {
     /// A subscription of the printer's device (`owner` `None`) or of a client, optionally for
-    /// one job's events only.
+    /// one job's events only; a printer subscription (no job) holds a `lease`. The printer's
+    /// subscriptions whose lease ran out are forgotten first, so a device that restarts and
+    /// subscribes again does not leave its old subscription behind.
     pub fn new_owned_subscription(
         &mut self,
         printer_id: &str,
         owner: Option<&str>,
         job_id: Option<i32>,
         events: Vec<EventKind>,
+        lease: Duration,
     ) -> i32 {
+        let now = Instant::now();
+        self.remove_expired_subscriptions(printer_id, now);
         self.next_subscription += 1;
         let id = self.next_subscription;
         let mut subscription = Subscription::new(printer_id.to_owned(), events);
         subscription.owner = owner.map(str::to_owned);
         subscription.job_id = job_id;
+        subscription.lease = job_id.is_none().then_some(lease);
+        subscription.renew(now);
         self.subscriptions.insert(id, subscription);
         self.by_printer
             .entry(printer_id.to_owned())
             .or_default()
             .push(id);
         id
+    }
+
+    /// Forgets the printer's subscriptions whose lease ran out.
+    fn remove_expired_subscriptions(&mut self, printer_id: &str, now: Instant) {
+        let expired: Vec<i32> = (self.by_printer.get(printer_id).into_iter().flatten())
+            .filter(|id| self.subscriptions.get(id).is_some_and(|s| s.expired(now)))
+            .copied()
+            .collect();
+        for id in expired {
+            self.remove_subscription(id);
+        }
     }
 
     /// Forgets one subscription.
@@ -177,8 +207,12 @@ impl Live {
         job_state: Option<i32>,
         text: &str,
     ) {
+        let now = Instant::now();
         for id in self.by_printer.get(printer_id).into_iter().flatten() {
-            if let Some(subscription) = self.subscriptions.get_mut(id) {
+            // An expired subscription is gone to its subscriber: nothing is queued for it.
+            if let Some(subscription) = self.subscriptions.get_mut(id)
+                && !subscription.expired(now)
+            {
                 subscription.offer(kind, job_id, job_state, text);
             }
         }
@@ -752,9 +786,10 @@ mod tests {
     fn events_reach_only_their_printers_subscriptions_until_removed() {
         let mut live = Live::default();
         let events = || vec![EventKind::JobFetchable];
-        let a = live.new_owned_subscription("p1", None, None, events());
-        let b = live.new_owned_subscription("p1", Some("user"), None, events());
-        let other = live.new_owned_subscription("p2", None, None, events());
+        let lease = LongPoll::default().subscription_lease();
+        let a = live.new_owned_subscription("p1", None, None, events(), lease);
+        let b = live.new_owned_subscription("p1", Some("user"), None, events(), lease);
+        let other = live.new_owned_subscription("p2", None, None, events(), lease);
         live.offer("p1", EventKind::JobFetchable, Some(4), Some(3), "job 4");
         let queued = |live: &mut Live, id| {
             live.subscriptions
@@ -772,6 +807,30 @@ mod tests {
         assert_eq!(queued(&mut live, b), None);
         assert_eq!(queued(&mut live, other), Some(0));
         assert!(!live.by_printer.contains_key("p1"));
+    }
+
+    /// A printer subscription whose lease ran out takes no events and is forgotten when its
+    /// printer subscribes again; a job's subscription has no lease.
+    #[test]
+    fn an_expired_subscription_is_dropped_when_its_printer_subscribes_again() {
+        let mut live = Live::default();
+        let events = || vec![EventKind::JobFetchable, EventKind::JobStateChanged];
+        let job = live.new_owned_subscription("p1", Some("u"), Some(4), events(), Duration::ZERO);
+        let old = live.new_owned_subscription("p1", None, None, events(), Duration::ZERO);
+        live.offer("p1", EventKind::JobStateChanged, Some(4), Some(5), "job 4");
+        let queued = |live: &mut Live, id| {
+            live.subscriptions
+                .get_mut(&id)
+                .map(|s| s.take_from(1).len())
+        };
+        assert_eq!(queued(&mut live, old), Some(0));
+        assert_eq!(queued(&mut live, job), Some(1));
+        let hour = Duration::from_secs(3600);
+        let new = live.new_owned_subscription("p1", None, None, events(), hour);
+        assert_eq!(queued(&mut live, old), None);
+        assert_eq!(live.by_printer["p1"], [job, new]);
+        live.offer("p1", EventKind::JobFetchable, Some(5), Some(3), "job 5");
+        assert_eq!(queued(&mut live, new), Some(1));
     }
 
     #[test]

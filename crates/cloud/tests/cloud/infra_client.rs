@@ -689,7 +689,8 @@ async fn clients_subscribe_with_ippget() {
         printer.keyword("notify-events-default"),
         Some("job-state-changed")
     );
-    assert_eq!(printer.integer("notify-lease-duration-default"), Some(0));
+    // A printer subscription's lease: twelve of the longest long-poll hold, an hour.
+    assert_eq!(printer.integer("notify-lease-duration-default"), Some(3600));
 
     let created = lab
         .send(&lab.request(Operation::CREATE_JOB, |_| {}), None)

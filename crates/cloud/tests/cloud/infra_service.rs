@@ -831,3 +831,61 @@ async fn a_long_poll_is_held_for_the_hold_of_its_http() {
     assert_eq!(events, [("job-fetchable".to_owned(), Some(job), 1)]);
     assert!(held < Duration::from_millis(3500), "held {held:?}");
 }
+
+/// A printer subscription has a lease of twelve long-poll holds: each Get-Notifications renews
+/// it, as Renew-Subscription does, so a polling device keeps its subscription, while one nobody
+/// polls any more (its device restarted and subscribed again) ends and is forgotten.
+#[tokio::test]
+async fn a_subscription_nobody_polls_expires_after_its_lease() {
+    let cloud = Service::start_with(LongPoll::always(Duration::from_millis(250))).await;
+    let (_, token) = cloud.add_device_printer("Leased").await;
+    let subscribed = cloud
+        .device(&token, Operation::CREATE_PRINTER_SUBSCRIPTIONS, subscribe)
+        .await;
+    let lease = |m: &Message| {
+        m.group(GroupTag::SUBSCRIPTION)
+            .and_then(|g| g.integer("notify-lease-duration"))
+    };
+    assert_eq!(lease(&subscribed), Some(3));
+    let abandoned = subscription_id(&subscribed);
+    let polled = subscription_id(
+        &cloud
+            .device(&token, Operation::CREATE_PRINTER_SUBSCRIPTIONS, subscribe)
+            .await,
+    );
+    let poll = |sub: i32| {
+        cloud.device(&token, Operation::GET_NOTIFICATIONS, move |m| {
+            notification_request(m, sub, Some(1), false)
+        })
+    };
+    // Four seconds, a poll every half second: past the abandoned one's 3 s lease.
+    for _ in 0..8 {
+        assert_eq!(poll(polled).await.status(), StatusCode::SUCCESSFUL_OK);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let expired = poll(abandoned).await;
+    assert_eq!(expired.status(), StatusCode::CLIENT_ERROR_NOT_FOUND);
+    let message = expired
+        .operation_attributes()
+        .string("status-message")
+        .unwrap_or_default();
+    assert!(message.contains("expired"), "{message}");
+    assert_eq!(poll(polled).await.status(), StatusCode::SUCCESSFUL_OK);
+
+    // Renew-Subscription grants what is asked up to the service's lease; an expired or unknown
+    // subscription cannot be renewed.
+    let renew = |sub: i32, seconds: i32| {
+        cloud.device(&token, Operation::RENEW_SUBSCRIPTION, move |m| {
+            op(m, "notify-subscription-id", Value::Integer(sub));
+            op(m, "notify-lease-duration", Value::Integer(seconds));
+        })
+    };
+    let renewed = renew(polled, 2).await;
+    assert_eq!(renewed.status(), StatusCode::SUCCESSFUL_OK);
+    assert_eq!(lease(&renewed), Some(2));
+    assert_eq!(lease(&renew(polled, 3600).await), Some(3));
+    assert_eq!(
+        renew(abandoned, 3).await.status(),
+        StatusCode::CLIENT_ERROR_NOT_FOUND
+    );
+}

@@ -13,7 +13,9 @@ use super::credentials::ClientUser;
 use super::envelope::target_job_id;
 use super::identify::identify_printer;
 use super::printer_attributes::get_printer_attributes;
-use super::subscriptions::{cancel_subscription, create_subscriptions, get_notifications};
+use super::subscriptions::{
+    cancel_subscription, create_subscriptions, get_notifications, renew_subscription,
+};
 use super::*;
 use crate::upload::{UploadCreator, UploadTarget};
 use bytes::Bytes;
@@ -54,6 +56,7 @@ pub(super) async fn client_operation(
             get_notifications(state, printer_id, owner, &message, hold).await
         }
         Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, owner, &message),
+        Operation::RENEW_SUBSCRIPTION => renew_subscription(state, printer_id, owner, &message),
         other => Err(Refusal::new(
             StatusCode::SERVER_ERROR_OPERATION_NOT_SUPPORTED,
             format!("{other} is not an operation clients may use on this printer"),

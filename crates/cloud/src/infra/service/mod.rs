@@ -51,7 +51,9 @@ use printer_attributes::{
     deregister, get_output_device_attributes, get_printer_attributes,
     update_output_device_attributes,
 };
-use subscriptions::{cancel_subscription, create_subscriptions, get_notifications};
+use subscriptions::{
+    cancel_subscription, create_subscriptions, get_notifications, renew_subscription,
+};
 
 pub(super) fn router(state: Shared) -> Router {
     Router::new()
@@ -385,6 +387,7 @@ async fn operation(
             get_notifications(state, printer_id, None, &message, hold).await
         }
         Operation::CANCEL_SUBSCRIPTION => cancel_subscription(state, printer_id, None, &message),
+        Operation::RENEW_SUBSCRIPTION => renew_subscription(state, printer_id, None, &message),
         Operation::ACKNOWLEDGE_IDENTIFY_PRINTER => {
             identify::acknowledge_identify_printer(state, printer_id, &message)
         }

@@ -9,7 +9,7 @@ use printlab_ipp::requested_attributes::RequestedAttributes;
 /// The operations a printer of the cloud serves: the client operations of PWG 5100.18's
 /// Infrastructure Printer (RFC 8011's required ones, Create-Job/Send-Document, Cancel-My-Jobs,
 /// ippget subscriptions) and the INFRA operations of its output device.
-pub(super) const SUPPORTED_OPERATIONS: [Operation; 26] = [
+pub(super) const SUPPORTED_OPERATIONS: [Operation; 27] = [
     Operation::PRINT_JOB,
     Operation::VALIDATE_JOB,
     Operation::CREATE_JOB,
@@ -21,6 +21,7 @@ pub(super) const SUPPORTED_OPERATIONS: [Operation; 26] = [
     Operation::CREATE_PRINTER_SUBSCRIPTIONS,
     Operation::CREATE_JOB_SUBSCRIPTIONS,
     Operation::CANCEL_SUBSCRIPTION,
+    Operation::RENEW_SUBSCRIPTION,
     Operation::GET_NOTIFICATIONS,
     Operation::CANCEL_MY_JOBS,
     Operation::CLOSE_JOB,
@@ -77,6 +78,7 @@ fn short_text(text: &str) -> String {
 pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result<Group, Refusal> {
     let printer_id = rec.printer.id.as_str();
     let security = if state.serves_tls() { "tls" } else { "none" };
+    let lease = subscriptions::lease_seconds(state.long_poll.subscription_lease());
     let jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
     let queued = jobs
         .iter()
@@ -150,10 +152,13 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
             [Value::keyword(EventKind::JobStateChanged.keyword())],
         )
         .with_set("notify-pull-method-supported", [Value::keyword("ippget")])
-        .with("notify-lease-duration-default", Value::Integer(0))
+        .with("notify-lease-duration-default", Value::Integer(lease))
         .with(
             "notify-lease-duration-supported",
-            Value::RangeOfInteger { lower: 0, upper: 0 },
+            Value::RangeOfInteger {
+                lower: 1,
+                upper: lease,
+            },
         )
         .with(
             "notify-max-events-supported",

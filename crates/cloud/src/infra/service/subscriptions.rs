@@ -1,7 +1,14 @@
-//! ippget subscriptions: Create-Printer-Subscriptions, Get-Notifications (the long poll) and
-//! Cancel-Subscription.
+//! ippget subscriptions: Create-Printer-Subscriptions, Get-Notifications (the long poll),
+//! Renew-Subscription and Cancel-Subscription.
+//!
+//! A printer subscription has a lease ([`LongPoll::subscription_lease`], an hour at the default
+//! holds), which each Get-Notifications naming it renews as Renew-Subscription does: a device
+//! that keeps polling keeps its subscription, and one that restarted and subscribed again does
+//! not leave the old one collecting its printer's events for as long as the cloud runs.
 
 use super::*;
+use crate::infra::events::Subscription;
+use crate::infra::state::Live;
 
 /// Create-Printer-Subscriptions, and for clients (`owner`) Create-Job-Subscriptions: ippget
 /// only, `notify-pull-method` defaulting to it for clients (the one method offered), events
@@ -37,6 +44,7 @@ pub(super) fn create_subscriptions(
     } else {
         None
     };
+    let lease = state.long_poll.subscription_lease();
     let mut live = state.live();
     let mut response = ok(message.request_id);
     let mut created = 0;
@@ -59,10 +67,15 @@ pub(super) fn create_subscriptions(
             )
         } else {
             created += 1;
-            let id = live.new_owned_subscription(printer_id, owner, job_id, events);
+            let id = live.new_owned_subscription(printer_id, owner, job_id, events, lease);
+            let granted = if job_id.is_some() {
+                0
+            } else {
+                lease_seconds(lease)
+            };
             Group::new(GroupTag::SUBSCRIPTION)
                 .with("notify-subscription-id", Value::Integer(id))
-                .with("notify-lease-duration", Value::Integer(0))
+                .with("notify-lease-duration", Value::Integer(granted))
         };
         groups.push(group);
     }
@@ -79,6 +92,49 @@ pub(super) fn create_subscriptions(
         response.push_group(g);
     }
     Ok(IppReply::new(response))
+}
+
+/// Subscription `id` of this printer and subscriber, still within its lease; an expired one is
+/// forgotten.
+fn live_subscription<'a>(
+    live: &'a mut Live,
+    id: i32,
+    printer_id: &str,
+    owner: Option<&str>,
+) -> Result<&'a mut Subscription, Refusal> {
+    let expired = match live.subscriptions.get(&id) {
+        // Also what a device hears after the cloud restarted: subscribe again, then prime
+        // with Get-Jobs.
+        None => {
+            return Err(Refusal::new(
+                StatusCode::CLIENT_ERROR_NOT_FOUND,
+                format!("no subscription {id}"),
+            ));
+        }
+        Some(s) if s.printer_id != printer_id || s.owner.as_deref() != owner => {
+            return Err(Refusal::new(
+                StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
+                format!("subscription {id} belongs to another printer or subscriber"),
+            ));
+        }
+        Some(s) => s.expired(std::time::Instant::now()),
+    };
+    if expired {
+        live.remove_subscription(id);
+        return Err(Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_FOUND,
+            format!("subscription {id} expired: its lease ran out without a poll or a renewal"),
+        ));
+    }
+    Ok(live
+        .subscriptions
+        .get_mut(&id)
+        .expect("a subscription just looked up"))
+}
+
+/// `notify-lease-duration` in whole seconds, rounded up so a lease never reads shorter than it is.
+pub(super) fn lease_seconds(lease: std::time::Duration) -> i32 {
+    i32::try_from(lease.as_millis().div_ceil(1000)).unwrap_or(i32::MAX)
 }
 
 fn subscription_ids(
@@ -99,25 +155,9 @@ fn subscription_ids(
         .attr("notify-sequence-numbers")
         .map(|a| a.integers().collect())
         .unwrap_or_default();
-    let live = state.live();
+    let mut live = state.live();
     for id in &ids {
-        match live.subscriptions.get(id) {
-            // Also what a device hears after the cloud restarted: subscribe again, then
-            // prime with Get-Jobs.
-            None => {
-                return Err(Refusal::new(
-                    StatusCode::CLIENT_ERROR_NOT_FOUND,
-                    format!("no subscription {id}"),
-                ));
-            }
-            Some(s) if s.printer_id != printer_id || s.owner.as_deref() != owner => {
-                return Err(Refusal::new(
-                    StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
-                    format!("subscription {id} belongs to another printer or subscriber"),
-                ));
-            }
-            Some(_) => {}
-        }
+        live_subscription(&mut live, *id, printer_id, owner)?.renew(std::time::Instant::now());
     }
     Ok(ids
         .into_iter()
@@ -158,6 +198,8 @@ pub(super) async fn get_notifications(
                         format!("subscription {id} was canceled"),
                     ));
                 };
+                // A held poll keeps its subscription's lease running from its latest look.
+                s.renew(std::time::Instant::now());
                 found.extend(s.take_from(*from).into_iter().map(|e| (*id, e)));
             }
             found
@@ -276,4 +318,42 @@ pub(super) fn cancel_subscription(
             Ok(IppReply::new(ok(message.request_id)))
         }
     }
+}
+
+/// Renew-Subscription (RFC 3995): a printer subscription's lease starts over, for the lease
+/// asked for (`notify-lease-duration`, up to the service's) or the service's; a job's
+/// subscription has none to renew.
+pub(super) fn renew_subscription(
+    state: &Shared,
+    printer_id: &str,
+    owner: Option<&str>,
+    message: &Message,
+) -> Outcome {
+    let id = required_integer(message, "notify-subscription-id")?;
+    let longest = state.long_poll.subscription_lease();
+    let asked = match message.operation_attributes().attr("notify-lease-duration") {
+        Some(_) => Some(required_integer(message, "notify-lease-duration")?),
+        None => None,
+    };
+    let lease = asked
+        .and_then(|seconds| u64::try_from(seconds).ok())
+        .filter(|&seconds| seconds > 0)
+        .map(std::time::Duration::from_secs)
+        .map_or(longest, |asked| asked.min(longest));
+    let mut live = state.live();
+    let subscription = live_subscription(&mut live, id, printer_id, owner)?;
+    if subscription.job_id.is_some() {
+        return Err(Refusal::new(
+            StatusCode::CLIENT_ERROR_NOT_POSSIBLE,
+            format!("subscription {id} is a job's: it lasts as long as the job"),
+        ));
+    }
+    subscription.lease = Some(lease);
+    subscription.renew(std::time::Instant::now());
+    let mut response = ok(message.request_id);
+    response.push_group(Group::new(GroupTag::SUBSCRIPTION).with(
+        "notify-lease-duration",
+        Value::Integer(lease_seconds(lease)),
+    ));
+    Ok(IppReply::new(response))
 }
