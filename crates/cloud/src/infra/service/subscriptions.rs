@@ -303,21 +303,10 @@ pub(super) fn cancel_subscription(
 ) -> Outcome {
     let id = required_integer(message, "notify-subscription-id")?;
     let mut live = state.live();
-    match live.subscriptions.get(&id) {
-        None => Err(Refusal::new(
-            StatusCode::CLIENT_ERROR_NOT_FOUND,
-            format!("no subscription {id}"),
-        )),
-        Some(s) if s.printer_id != printer_id || s.owner.as_deref() != owner => Err(Refusal::new(
-            StatusCode::CLIENT_ERROR_NOT_AUTHORIZED,
-            format!("subscription {id} belongs to another printer or subscriber"),
-        )),
-        Some(_) => {
-            live.remove_subscription(id);
-            live.wakeup(printer_id).notify_waiters();
-            Ok(IppReply::new(ok(message.request_id)))
-        }
-    }
+    live_subscription(&mut live, id, printer_id, owner)?;
+    live.remove_subscription(id);
+    live.wakeup(printer_id).notify_waiters();
+    Ok(IppReply::new(ok(message.request_id)))
 }
 
 /// Renew-Subscription (RFC 3995): a printer subscription's lease starts over, for the lease
