@@ -117,7 +117,9 @@ impl std::fmt::Display for CpuShares {
 
 /// `printlab up` on `dir` in a child process, once it says it is up.
 async fn start_lab(dir: &Path) -> tokio::process::Child {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_printlab"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_printlab"));
+    printlab_testkit::bench_child::dies_with_this_process(command.as_std_mut());
+    let mut child = command
         .current_dir(dir)
         .args(["--log", "warn", "up", "--listen", "127.0.0.1:0"])
         .args(["--ipp-listen", "127.0.0.1:0", "--no-render", "--full-speed"])

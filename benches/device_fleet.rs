@@ -131,7 +131,9 @@ async fn submit_job(graph: &Graph, printer: &str, document: &[u8]) -> (String, u
 async fn start_cloud(data: &Path) -> (tokio::process::Child, String) {
     let binary =
         std::env::var("PRINTLAB_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_printlab").into());
-    let mut child = tokio::process::Command::new(binary)
+    let mut command = tokio::process::Command::new(binary);
+    printlab_testkit::bench_child::dies_with_this_process(command.as_std_mut());
+    let mut child = command
         .args([
             "--log",
             &std::env::var("CLOUD_LOG").unwrap_or_else(|_| "warn".into()),

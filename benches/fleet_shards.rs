@@ -19,7 +19,6 @@
 use printlab_testkit::bench_targets::Targets;
 use printlab_testkit::{env_or, plain_http};
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -65,19 +64,7 @@ fn start(
     prefix: &str,
 ) -> (Process, String) {
     let mut command = Command::new(bin);
-    // The children die with the bench however it ends: `Targets::finish` exits without running
-    // destructors when a target is missed, and a killed bench runs none, so `Process`'s drop
-    // alone left a whole lab (a cloud and its shards) idling on the machine after a failed run.
-    // SAFETY: prctl is async-signal-safe and touches only the child being started.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
-    }
+    printlab_testkit::bench_child::dies_with_this_process(&mut command);
     let mut child = command
         .args(["--log", "warn"])
         .args(args)

@@ -16,6 +16,7 @@
 //! package names only the cloud and the vocabulary crates, and everything that runs devices is
 //! in `printlab-testkit-fleet` (`crates/testkit/fleet`), which builds on this one.
 
+pub mod bench_child;
 pub mod bench_targets;
 pub mod browser;
 mod cloud;
