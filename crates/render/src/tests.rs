@@ -858,6 +858,148 @@ fn banded_sides_match_whole_sides() {
     }
 }
 
+/// A page of what the test page lacks: an axial gradient clipped to a rectangle, a half-
+/// transparent fill, a dashed curve, an even-odd ring, a scaled image and a soft mask made of a
+/// radial gradient.
+fn painted_page() -> Vec<u8> {
+    let content = b"q 50 500 500 300 re W n /Sh1 sh Q \
+        q /GS1 gs 1 0 0 rg 100 100 m 400 700 l 500 150 l h f Q \
+        q 0 0 1 RG 3 w [6 3] 0 d 60 60 m 300 780 500 20 540 800 c S Q \
+        q 0 0.5 0 rg 40 40 m 555 40 l 555 802 l 40 802 l h \
+        100 100 m 495 100 l 495 742 l 100 742 l h f* Q \
+        q 200 0 0 150 300 50 cm /Im1 Do Q \
+        q /GS2 gs 0.2 0.6 0.9 rg 0 300 595 250 re f Q";
+    let stream = |dict: &str, data: &[u8]| {
+        let mut body = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\nendstream");
+        body
+    };
+    let pixels: Vec<u8> = (0..48u8).map(|i| i.wrapping_mul(41)).collect();
+    hostile_tests::one_page_pdf(
+        "<< /Shading << /Sh1 5 0 R >> /ExtGState << /GS1 6 0 R /GS2 8 0 R >> \
+         /XObject << /Im1 7 0 R >> >>",
+        stream("", content),
+        &[
+            b"<< /ShadingType 2 /ColorSpace /DeviceRGB /Coords [50 400 550 400] /Function \
+              << /FunctionType 2 /Domain [0 1] /C0 [1 0 0] /C1 [0 0 1] /N 1 >> \
+              /Extend [true true] >>"
+                .to_vec(),
+            b"<< /ca 0.5 /CA 0.5 >>".to_vec(),
+            stream(
+                "/Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceRGB \
+                 /BitsPerComponent 8",
+                &pixels,
+            ),
+            b"<< /SMask << /Type /Mask /S /Luminosity /G 9 0 R >> >>".to_vec(),
+            stream(
+                "/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Group << /S /Transparency \
+                 /CS /DeviceRGB >> /Resources << /Shading << /Sh2 10 0 R >> >>",
+                b"/Sh2 sh",
+            ),
+            b"<< /ShadingType 3 /ColorSpace /DeviceRGB /Coords [300 420 0 300 420 300] \
+              /Function << /FunctionType 2 /Domain [0 1] /C0 [1 1 1] /C1 [0 0 0] /N 1 >> \
+              /Extend [true true] >>"
+                .to_vec(),
+        ],
+    )
+}
+
+/// The same job prints the same pixels however many cores its sides are drawn on: the PNG
+/// files of a side drawn on vello's helper threads are byte for byte those of a side drawn on
+/// the worker alone: text, images, gradients, transparency and soft masks, in colour, gray and
+/// aliased black and white, whole, n-up (turned backs) and in bands.
+#[test]
+fn sides_drawn_on_more_cores_are_the_same_bytes() {
+    let on = |cores, in_bands| {
+        let limits = workers::Limits {
+            side_cores: workers::SideCores::Exactly(cores),
+            ..workers::LIMITS
+        };
+        match in_bands {
+            false => limits,
+            true => workers::Limits {
+                whole_side_pixels: 1_000,
+                band_pixels: 1240 * 97,
+                ..limits
+            },
+        }
+    };
+    let at_150 = Ticket {
+        dpi: Some(150),
+        ..Default::default()
+    };
+    let cases = [
+        (testpages(2), at_150.clone(), false),
+        (painted_page(), at_150.clone(), false),
+        (
+            painted_page(),
+            Ticket {
+                color: Some(ColorMode::BlackAndWhite),
+                quality: Some(Quality::Low),
+                ..at_150.clone()
+            },
+            false,
+        ),
+        (
+            testpages(3),
+            Ticket {
+                sides: Some(Sides::ShortEdge),
+                pages_per_sheet: Some(2),
+                color: Some(ColorMode::Grayscale),
+                ..Default::default()
+            },
+            false,
+        ),
+        (painted_page(), at_150, true),
+    ];
+    let files = |bytes: &[u8], config: &Ticket, limits: &workers::Limits| {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dispatch::render_job(
+            &JobRequest {
+                document: bytes,
+                content_type: PDF,
+                ticket: config,
+                profile: &profile(),
+                out_dir: dir.path(),
+                cancel: &CancellationToken::new(),
+                on_sheet: &|_| {},
+            },
+            limits,
+        )
+        .unwrap();
+        manifest
+            .sides
+            .iter()
+            .map(|side| std::fs::read(dir.path().join(&side.file)).unwrap())
+            .collect::<Vec<_>>()
+    };
+    // The painted page draws: its gradients alone give hundreds of colours.
+    let painted = files(&cases[1].0, &cases[1].1, &on(1, false));
+    let mut colours: Vec<_> = image::load_from_memory(&painted[0])
+        .unwrap()
+        .into_rgb8()
+        .pixels()
+        .map(|p| p.0)
+        .collect();
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 500, "{} colours", colours.len());
+    for (bytes, config, in_bands) in &cases {
+        let alone = files(bytes, config, &on(1, *in_bands));
+        for cores in [2, 3, 4] {
+            let shared = files(bytes, config, &on(cores, *in_bands));
+            assert_eq!(alone.len(), shared.len());
+            for (side, (a, s)) in alone.iter().zip(&shared).enumerate() {
+                assert!(
+                    a == s,
+                    "side {side} of {config:?} on {cores} cores differs from one core"
+                );
+            }
+        }
+    }
+}
+
 /// A light page past the largest side kept whole (the photo printer's 1440 dpi side) goes
 /// through the cache in bands; 600 dpi A4 stays whole; a dense page stays whole until memory
 /// forces bands: drawn again for each band, it would cost more than the cache saves.
