@@ -319,7 +319,6 @@ pub(super) fn execute(
         .min(drawn)
         .max(1);
     let side_cores = limits.side_cores;
-    let draws_pdf = matches!(*document, Document::Pdf { .. });
     let dispatch = Arc::new(Dispatch {
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -362,9 +361,8 @@ pub(super) fn execute(
                     let index = shared.next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(index) else { return };
                     set_in_flight(Some((index, Instant::now())));
-                    // Only PDF pages are drawn by vello; blank sides and raster pages are not.
                     let cores = match side_cores {
-                        _ if !draws_pdf || job.cells.is_empty() => 1,
+                        _ if !may_share_cores(&document, job) => 1,
                         SideCores::IdleUpTo(most) => 1 + shared.borrow_idle(most.saturating_sub(1)),
                         #[cfg(test)]
                         SideCores::Exactly(cores) => cores,
@@ -463,6 +461,26 @@ pub(super) fn execute(
         return Err(RenderError::Cancelled);
     }
     Ok(outputs)
+}
+
+/// Most rasteriser memory for paths (the path bound's estimate, [`Limits::page_path_bytes`]) a
+/// page may need and still be drawn on helper threads: an eighth of the 2 GiB that vello_cpu's
+/// 31-bit alpha index allows. vello asserts on that index, and an assert on one of its helper
+/// threads aborts the process (its rayon pool has no panic handler), where on the worker's own
+/// thread it only fails the job. The path bound refuses such pages anyway; this keeps the
+/// guard for what its estimate misses, and holds when the bound is raised.
+const SHARED_PAGE_PATH_BYTES: u64 = 256 << 20;
+
+/// Whether a side may be drawn on more than its worker's core: PDF pages only (blank sides and
+/// raster pages are not drawn by vello), each within [`SHARED_PAGE_PATH_BYTES`].
+fn may_share_cores(document: &Document, job: &SideJob) -> bool {
+    let Document::Pdf { costs, .. } = document else {
+        return false;
+    };
+    !job.cells.is_empty()
+        && job.cells.iter().all(|cell| {
+            costs[cell.page].paths.bytes_at(cell.page_to_pixels) <= SHARED_PAGE_PATH_BYTES
+        })
 }
 
 /// vello helper threads for a side drawn on `cores` cores: none on one (the worker draws
