@@ -34,7 +34,7 @@ fn raw_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Catalog, one page tree node and one A4 page (object 3) whose content is object 4.
-pub(super) fn one_page_pdf(resources: &str, content: Vec<u8>, extra: &[Vec<u8>]) -> Vec<u8> {
+fn one_page_pdf(resources: &str, content: Vec<u8>, extra: &[Vec<u8>]) -> Vec<u8> {
     let mut objects = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),

@@ -16,7 +16,6 @@ use hayro::{RenderCache, RenderSettings};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use vello_cpu::RenderSettings as ContextSettings;
 
 /// Rows of a streamed side converted per batch: 16 A4 rows at 300 dpi are 120 KiB.
 const STREAMED_ROWS: usize = 16;
@@ -94,20 +93,13 @@ pub(super) struct WorkerOptions {
     pub(super) format: &'static str,
 }
 
-/// One render thread's state: hayro's cache is per thread, and the contexts, pixmap and side
+/// One render thread's state: hayro's cache is per thread, and the context, pixmap and side
 /// buffer are reused from side to side so a worker holds one side's pixels at a time; the
 /// pixel buffers come from and go back to [`spare_pixels`].
 pub(super) struct Worker<'a> {
     document: &'a Document,
     cache: RenderCache<'a>,
-    /// Draws on this thread alone.
     context: Option<RenderContext>,
-    /// Draws with helper threads of its own (vello_cpu's `multithreading`: paths become strips
-    /// and the strips become pixels on the helpers while this thread reads the page), kept with
-    /// their count: a side drawn with the same count reuses it, another count replaces it.
-    threaded: Option<(u16, RenderContext)>,
-    /// Helper threads for the side in hand: how many idle cores the dispatcher lent it.
-    helpers: u16,
     pixmap: Pixmap,
     pixels: Vec<u8>,
     render_settings: RenderSettings,
@@ -128,8 +120,6 @@ impl<'a> Worker<'a> {
             document,
             cache: RenderCache::new(),
             context: None,
-            threaded: None,
-            helpers: 0,
             pixmap: Pixmap::new(1, 1),
             pixels: Vec::new(),
             render_settings: RenderSettings {
@@ -141,15 +131,11 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Renders and writes one side, drawing its PDF pages with `helpers` threads beside this
-    /// one (0: this thread alone). The pixels are the same whatever the count.
     pub(super) fn side(
         &mut self,
         job: &SideJob,
         stop: &AtomicBool,
-        helpers: u16,
     ) -> Result<SideOutput, RenderError> {
-        self.helpers = helpers;
         // A side with no page on it is one white row repeated, banded or not.
         if job.band_rows < job.height && !job.cells.is_empty() {
             return self.side_in_bands(job, stop);
@@ -350,19 +336,12 @@ impl<'a> Worker<'a> {
         let (cw, ch) = ((x1 - x0) as u16, (y1 - y0) as u16);
         let to_cell = Affine::translate((-(x0 as f64), -(y0 as f64))) * cell.page_to_pixels;
         let page = &pdf.pages()[cell.page];
-        let context = match (self.helpers, &mut self.context, &mut self.threaded) {
-            (0, Some(c), _) => {
+        let context = match &mut self.context {
+            Some(c) => {
                 c.reset_and_resize(cw, ch);
                 c
             }
-            (0, None, _) => self.context.insert(new_context(cw, ch, 0)),
-            (helpers, _, Some((threads, c))) if *threads == helpers => {
-                c.reset_and_resize(cw, ch);
-                c
-            }
-            (helpers, _, threaded) => {
-                &mut threaded.insert((helpers, new_context(cw, ch, helpers))).1
-            }
+            None => self.context.insert(RenderContext::new(cw, ch)),
         };
         hayro::render_into(
             page,
@@ -411,20 +390,6 @@ impl<'a> Worker<'a> {
             ),
         }
     }
-}
-
-/// A vello context of `width` × `height` pixels drawing with `helpers` threads of its own (0: on
-/// the calling thread). Always explicit: with the `multithreading` feature vello's default is
-/// a thread per core but one, which would ignore the process's worker slots.
-fn new_context(width: u16, height: u16, helpers: u16) -> RenderContext {
-    RenderContext::new_with(
-        width,
-        height,
-        ContextSettings {
-            num_threads: helpers,
-            ..ContextSettings::default()
-        },
-    )
 }
 
 /// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to

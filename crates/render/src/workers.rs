@@ -61,20 +61,6 @@ pub(super) struct Limits {
     /// at most `max_abandoned - 1` plus a core's worth of them, however many such documents
     /// arrive one after another.
     pub max_abandoned: usize,
-    /// How many cores one side's PDF pages are drawn on.
-    pub side_cores: SideCores,
-}
-
-/// How many cores one side's PDF pages are drawn on: its worker's own, plus any it may borrow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SideCores {
-    /// The worker's core plus up to `most - 1` worker slots that are free when the side starts,
-    /// taken without waiting and given back when it ends: a lone job draws on every idle core,
-    /// a busy fleet still draws one side per core.
-    IdleUpTo(usize),
-    /// Exactly this many, lent or not: tests compare the pixels of one count with another's.
-    #[cfg(test)]
-    Exactly(usize),
 }
 
 pub(super) const LIMITS: Limits = Limits {
@@ -87,8 +73,6 @@ pub(super) const LIMITS: Limits = Limits {
     side_pixels: 600_000_000,
     page_path_bytes: 256 << 20,
     max_abandoned: 2,
-    // vello_cpu's own default stops at 8 helper threads.
-    side_cores: SideCores::IdleUpTo(8),
 };
 
 /// Render workers still inside a page after their job returned: overrun, failed elsewhere or
@@ -168,17 +152,6 @@ impl WorkerSlots {
         true
     }
 
-    /// Takes up to `most` slots that are free now, without waiting; returns how many.
-    fn take_idle(&self, most: usize) -> usize {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut taken = self.taken();
-        let lent = most.min(cores.saturating_sub(*taken));
-        *taken += lent;
-        #[cfg(test)]
-        PEAK_WORKERS.fetch_max(*taken, Ordering::SeqCst);
-        lent
-    }
-
     fn give_back(&self, slots: usize) {
         if slots > 0 {
             *self.taken() -= slots;
@@ -242,32 +215,6 @@ impl Dispatch {
         true
     }
 
-    /// Borrows up to `most` free worker slots for one side of this job, without waiting; they
-    /// count as the job's until [`Dispatch::return_borrowed`] (or the job's return) gives them
-    /// back, so an abandoned worker frees them with its own.
-    fn borrow_idle(&self, most: usize) -> usize {
-        if most == 0 {
-            return 0;
-        }
-        let lent = WORKER_SLOTS.take_idle(most);
-        let mut count = self.count();
-        if count.job_returned {
-            WORKER_SLOTS.give_back(lent);
-            return 0;
-        }
-        count.slots += lent;
-        lent
-    }
-
-    fn return_borrowed(&self, lent: usize) {
-        let mut count = self.count();
-        // Once the job has returned, every slot it held went back with it.
-        if !count.job_returned && lent > 0 {
-            count.slots -= lent;
-            WORKER_SLOTS.give_back(lent);
-        }
-    }
-
     fn worker_left(&self, held_slot: bool) {
         let mut count = self.count();
         count.running -= 1;
@@ -310,15 +257,10 @@ pub(super) fn execute(
     mut on_done: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<Vec<Option<SideOutput>>, RenderError> {
     wait_for_abandoned_workers(limits, cancel)?;
-    // A worker per side with pages on it, up to a core each: a blank back is written in no
-    // time by whichever worker comes to it, so a one-page duplex job runs one worker, and its
-    // front may borrow the core a second worker would have held for that back.
-    let drawn = jobs.iter().filter(|job| !job.cells.is_empty()).count();
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(drawn)
+        .min(jobs.len())
         .max(1);
-    let side_cores = limits.side_cores;
     let dispatch = Arc::new(Dispatch {
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -361,22 +303,13 @@ pub(super) fn execute(
                     let index = shared.next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(index) else { return };
                     set_in_flight(Some((index, Instant::now())));
-                    let cores = match side_cores {
-                        _ if !may_share_cores(&document, job) => 1,
-                        SideCores::IdleUpTo(most) => 1 + shared.borrow_idle(most.saturating_sub(1)),
-                        #[cfg(test)]
-                        SideCores::Exactly(cores) => cores,
-                    };
                     // hayro and vello_cpu assert on some hostile content (a page whose
                     // coverage outgrows vello's 31-bit alpha index, for one): that is the
                     // document's fault, so it fails the job as unprintable, never as a
                     // cancellation. The worker's caches may be half-updated: it stops.
                     let side = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        worker.side(job, &shared.stop, helper_threads(cores))
+                        worker.side(job, &shared.stop)
                     }));
-                    if matches!(side_cores, SideCores::IdleUpTo(_)) {
-                        shared.return_borrowed(cores - 1);
-                    }
                     set_in_flight(None);
                     let (result, panicked) = match side {
                         Ok(result) => (result, false),
@@ -461,37 +394,6 @@ pub(super) fn execute(
         return Err(RenderError::Cancelled);
     }
     Ok(outputs)
-}
-
-/// Most rasteriser memory for paths (the path bound's estimate, [`Limits::page_path_bytes`]) a
-/// page may need and still be drawn on helper threads: an eighth of the 2 GiB that vello_cpu's
-/// 31-bit alpha index allows. vello asserts on that index, and an assert on one of its helper
-/// threads aborts the process (its rayon pool has no panic handler), where on the worker's own
-/// thread it only fails the job. The path bound refuses such pages anyway; this keeps the
-/// guard for what its estimate misses, and holds when the bound is raised.
-const SHARED_PAGE_PATH_BYTES: u64 = 256 << 20;
-
-/// Whether a side may be drawn on more than its worker's core: PDF pages only (blank sides and
-/// raster pages are not drawn by vello), each within [`SHARED_PAGE_PATH_BYTES`].
-fn may_share_cores(document: &Document, job: &SideJob) -> bool {
-    let Document::Pdf { costs, .. } = document else {
-        return false;
-    };
-    !job.cells.is_empty()
-        && job.cells.iter().all(|cell| {
-            costs[cell.page].paths.bytes_at(cell.page_to_pixels) <= SHARED_PAGE_PATH_BYTES
-        })
-}
-
-/// vello helper threads for a side drawn on `cores` cores: none on one (the worker draws
-/// alone); else one per core, so the pixels are composited on all of them, while the worker's
-/// own thread reads the page and hands paths to the helpers, then waits for them.
-fn helper_threads(cores: usize) -> u16 {
-    if cores <= 1 {
-        0
-    } else {
-        u16::try_from(cores).unwrap_or(u16::MAX)
-    }
 }
 
 /// The refusal for a side whose rasterising panicked, with the panic's message.
