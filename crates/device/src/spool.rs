@@ -350,7 +350,7 @@ impl Spool {
 
     /// [`Spool::flush`] for a task on the runtime, as durable: the sync runs on the blocking pool,
     /// not on a runtime worker, and callers whose writes finished while one ran share the next
-    /// (group commit). A fleet registering 10,000 printers made about 30,000 syncs one at a
+    /// (group commit). A fleet registering 10,000 printers made about 28,000 syncs one at a
     /// time, each holding one of the runtime's few workers.
     pub async fn flush_shared(&self) -> Result<(), SpoolError> {
         let ticket = self.flushes.wrote();
