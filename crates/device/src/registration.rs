@@ -128,24 +128,27 @@ pub async fn ensure_registered(
             let kind = access.key;
             // One key per core at a time: a fleet of a thousand generating RSA keys all at once
             // would finish them all at the very end, so no printer would come up for a minute.
-            let _turn = key_generation_turns()
+            // The turn ends with the key, before it is saved: held through the save, it let
+            // only as many printers as cores wait for a sync at a time.
+            let turn = key_generation_turns()
                 .acquire()
                 .await
                 .map_err(|e| RegistrationError::Key(e.to_string()))?;
             let key = tokio::task::spawn_blocking(move || generate_key(kind))
                 .await
                 .map_err(|e| RegistrationError::Key(e.to_string()))??;
+            drop(turn);
             let identity = DeviceIdentity {
                 private_key_pem: key.serialize_pem(),
                 ..DeviceIdentity::default()
             };
-            save(spool, printer, &identity)?;
+            save(spool, printer, &identity).await?;
             identity
         }
     };
     let base = access.cloud_url.trim_end_matches('/');
     if follow_moved_service(&mut identity, base) {
-        save(spool, printer, &identity)?;
+        save(spool, printer, &identity).await?;
     }
     if let Some(done) = registered(&identity) {
         return Ok(done);
@@ -161,7 +164,7 @@ pub async fn ensure_registered(
             None => {
                 let id = start_registration(http, &url, admin_token, &identity, device).await?;
                 identity.registration_id = Some(id.clone());
-                save(spool, printer, &identity)?;
+                save(spool, printer, &identity).await?;
                 id
             }
         };
@@ -175,7 +178,7 @@ pub async fn ensure_registered(
                 identity.mcp_svc_resource_id = Some(answer.mcp_svc_resource_id);
                 identity.registration_id = None;
                 identity.service_url = Some(base.to_string());
-                save(spool, printer, &identity)?;
+                save(spool, printer, &identity).await?;
                 let done = registered(&identity).ok_or_else(|| RegistrationError::BadAnswer {
                     url: url.clone(),
                     what: "certificate",
@@ -188,7 +191,7 @@ pub async fn ensure_registered(
                 // The service no longer knows the registration (expired, or a different
                 // service): register again with the same key.
                 identity.registration_id = None;
-                save(spool, printer, &identity)?;
+                save(spool, printer, &identity).await?;
             }
         }
     }
@@ -228,7 +231,8 @@ pub fn forget_registration(spool: &Spool, printer: &str) -> Result<(), SpoolErro
         private_key_pem: identity.private_key_pem,
         ..DeviceIdentity::default()
     };
-    save(spool, printer, &kept)
+    spool.put_identity(printer, &kept)?;
+    spool.flush()
 }
 
 /// Whether the spool holds a complete registration for `printer`.
@@ -254,9 +258,11 @@ fn generate_key(kind: KeyKind) -> Result<KeyPair, rcgen::Error> {
     }
 }
 
-fn save(spool: &Spool, printer: &str, identity: &DeviceIdentity) -> Result<(), SpoolError> {
+/// Writes the identity and waits until it is durable (a group commit with the fleet's other
+/// printers: [`Spool::flush_shared`]).
+async fn save(spool: &Spool, printer: &str, identity: &DeviceIdentity) -> Result<(), SpoolError> {
     spool.put_identity(printer, identity)?;
-    spool.flush()
+    spool.flush_shared().await
 }
 
 /// The registration the identity holds, if it is complete.

@@ -13,7 +13,9 @@
 //! events always agree: a chunk is either fully there and counted, or absent. sled 0.34 buffers
 //! writes for up to its flush interval, so the last writes before a crash may be lost (never
 //! half-applied); the device calls [`Spool::flush`] before it tells the cloud anything it must
-//! not forget (Acknowledge-Job, Acknowledge-Document, a final job state).
+//! not forget (Acknowledge-Job, Acknowledge-Document, a final job state). A task on the runtime
+//! may call [`Spool::flush_shared`] instead: as durable, but off the runtime's workers and shared
+//! with the writers that finish while a sync runs (the registrations of a starting fleet).
 //!
 //! Every committed change to a job is also announced to [`Spool::watch_jobs`] receivers (the
 //! control API's event stream), after the transaction, so a watcher reads what was written.
@@ -213,6 +215,8 @@ pub struct Spool {
     events: sled::Tree,
     identity: sled::Tree,
     faults: sled::Tree,
+    /// Group commit for [`Spool::flush_shared`].
+    flushes: std::sync::Arc<crate::group_sync::GroupSync>,
 }
 
 fn job_key(printer: &str, job: u32) -> Result<Vec<u8>, SpoolError> {
@@ -307,6 +311,7 @@ impl Spool {
             events: db.open_tree("events")?,
             identity: db.open_tree("identity")?,
             faults: db.open_tree("faults")?,
+            flushes: Default::default(),
             db,
         })
     }
@@ -341,6 +346,29 @@ impl Spool {
     pub fn flush(&self) -> Result<(), SpoolError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// [`Spool::flush`] for a task on the runtime, as durable: the sync runs on the blocking pool,
+    /// not on a runtime worker, and callers whose writes finished while one ran share the next
+    /// (group commit). A fleet registering 10,000 printers made about 28,000 syncs one at a
+    /// time, each holding one of the runtime's few workers.
+    pub async fn flush_shared(&self) -> Result<(), SpoolError> {
+        let ticket = self.flushes.wrote();
+        self.flushes
+            .sync_through(ticket, || {
+                let db = self.db.clone();
+                async move {
+                    tokio::task::spawn_blocking(move || db.flush())
+                        .await
+                        .map_err(|e| {
+                            SpoolError::Storage(sled::Error::ReportableBug(format!(
+                                "spool flush task: {e}"
+                            )))
+                        })??;
+                    Ok(())
+                }
+            })
+            .await
     }
 
     /// Records a fetched job, or returns the existing record if the job is already spooled (a
@@ -793,6 +821,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path()).unwrap();
         (dir, spool)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn printers_flushing_at_once_each_keep_their_write() {
+        let (dir, s) = spool();
+        let writers: Vec<_> = (0..64)
+            .map(|n| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let identity = DeviceIdentity {
+                        private_key_pem: format!("key {n}"),
+                        ..DeviceIdentity::default()
+                    };
+                    s.put_identity(&format!("P{n}"), &identity).unwrap();
+                    s.flush_shared().await.unwrap();
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        drop(s);
+        let s = Spool::open(dir.path()).unwrap();
+        for n in 0..64 {
+            let identity = s.identity(&format!("P{n}")).unwrap().unwrap();
+            assert_eq!(identity.private_key_pem, format!("key {n}"));
+        }
     }
 
     #[test]

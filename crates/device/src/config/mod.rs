@@ -389,12 +389,13 @@ pub fn parse(text: &str, file: &str) -> Result<Fleet, ConfigError> {
         issues.push(0..0, "no printers: declare at least one [[printer]]".into());
     }
     let mut printers = Vec::new();
-    // Each name, with the line of the entry that declared it first.
+    // Each name, with where the entry that declared it first starts. Its line is counted only
+    // for a duplicate: counting it for every entry read the file from the start each time,
+    // quadratic in the fleet (seconds at 10,000 printers).
     let mut declared: HashMap<String, usize> = HashMap::new();
     for entry in &fleet.printer {
         let entry = entry.get_ref();
         let name_span = entry.name.span();
-        let (line, _) = line_column(text, name_span.start);
         let count = entry.count.as_ref().and_then(|count| {
             let n = *count.get_ref();
             if (1..=MAX_COUNT).contains(&n) {
@@ -427,17 +428,18 @@ pub fn parse(text: &str, file: &str) -> Result<Fleet, ConfigError> {
             None => vec![printer],
         };
         for copy in copies {
-            if let Some(first) = declared.get(&copy.name) {
+            if let Some(&first) = declared.get(&copy.name) {
+                let (first_line, _) = line_column(text, first);
                 issues.push(
                     name_span.clone(),
                     format!(
-                        "printer name `{}` is already used on line {first}",
+                        "printer name `{}` is already used on line {first_line}",
                         copy.name
                     ),
                 );
                 break;
             }
-            declared.insert(copy.name.clone(), line);
+            declared.insert(copy.name.clone(), name_span.start);
             printers.push(copy);
         }
     }
