@@ -17,7 +17,6 @@ pub mod ca;
 pub mod changes;
 mod connection_trust;
 mod graph;
-mod group_sync;
 pub mod infra;
 pub mod metrics;
 mod nonce;

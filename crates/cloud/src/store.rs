@@ -3,9 +3,9 @@
 //! losing unflushed writes on an unclean stop, so nothing is acknowledged from memory).
 
 use crate::changes::{ChangeFeed, CloudChange};
-use crate::group_sync::GroupSync;
 use crate::metrics::CloudMetrics;
 use chrono::{DateTime, Utc};
+use printlab_datadir::GroupSync;
 use printlab_graph::GraphEnum;
 use printlab_graph::{
     PrintDocument, PrintJob, PrintJobConfiguration, PrintJobProcessingState, PrintJobStateDetail,
@@ -283,7 +283,7 @@ impl Store {
 
     /// Makes every write so far durable; called before any response that acknowledges one.
     ///
-    /// A group commit (`group_sync.rs`): requests arriving together share one flush, so a
+    /// A group commit (`printlab_datadir::GroupSync`): requests arriving together share one flush, so a
     /// burst (ten thousand devices registering) costs one blocking thread flushing at a time,
     /// not one per request, all waiting on the same log (524 threads before, for 10,000).
     ///

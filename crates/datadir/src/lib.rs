@@ -1,4 +1,8 @@
-//! Data folders that are never world-readable: see this crate's `README.md`.
+//! Data folders that are never world-readable, and the syncs their writers share: see this
+//! crate's `README.md`.
+
+mod group_sync;
+pub use group_sync::GroupSync;
 
 use std::fs::Permissions;
 use std::io::Write;

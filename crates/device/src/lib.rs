@@ -9,7 +9,6 @@ pub mod config;
 pub mod constraint;
 pub mod dns_sd;
 pub mod engine;
-mod group_sync;
 pub mod infra_client;
 pub mod misprint;
 pub mod network;

@@ -216,7 +216,7 @@ pub struct Spool {
     identity: sled::Tree,
     faults: sled::Tree,
     /// Group commit for [`Spool::flush_shared`].
-    flushes: std::sync::Arc<crate::group_sync::GroupSync>,
+    flushes: std::sync::Arc<printlab_datadir::GroupSync>,
 }
 
 fn job_key(printer: &str, job: u32) -> Result<Vec<u8>, SpoolError> {

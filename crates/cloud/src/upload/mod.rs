@@ -8,7 +8,7 @@
 //!   session that declared 1 GB and sent nothing is one small record and no file.
 //! - **A span counts once it is recorded, and it is recorded only after its bytes are written**
 //!   to the blob file: the end of each range writes the span to sled and flushes sled (one flush
-//!   for all ranges that end together, see the crate's `group_sync.rs`) before the 202/201. The promise is
+//!   for all ranges that end together, see `printlab_datadir::GroupSync`) before the 202/201. The promise is
 //!   the issue's: killing the cloud at any moment loses nothing acknowledged. Written bytes sit
 //!   in the kernel's page cache, which outlives the process, so the blob file is not fsynced per
 //!   range; that fsync alone halved the upload URL's throughput. Power loss before the kernel
@@ -68,10 +68,10 @@ pub use beta::BetaUploadSession;
 pub use range::{ContentRange, RangeRequest, Span};
 pub use store::Rendition;
 
-use crate::group_sync::GroupSync;
 use crate::odata::GraphError;
 use chrono::{DateTime, Utc};
 use digest::SharedPrefixHash;
+use printlab_datadir::GroupSync;
 use range::SpanSet;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -3,8 +3,8 @@
 
 use super::store::{self, GrantRecord, SessionRecord, Store};
 use super::{UploadLimits, UploadListener, UploadService, UploadStoreError};
-use crate::group_sync::GroupSync;
 use chrono::Utc;
+use printlab_datadir::GroupSync;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,5 @@
-//! Group commit: writers that finish at about the same time share one sync.
+//! Group commit: writers that finish at about the same time share one sync. The cloud's store
+//! and upload engine and the devices' spool all use it.
 //!
 //! A writer takes a ticket after its write is done and then asks for a sync covering that
 //! ticket. Syncs run one at a time; a sync covers every write whose ticket was taken before it
@@ -8,6 +9,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// One data folder's syncs: see the module.
 #[derive(Default)]
 pub struct GroupSync {
     written: AtomicU64,
