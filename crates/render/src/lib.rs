@@ -19,6 +19,7 @@ mod rasteriser;
 mod row_deflate;
 pub mod samples;
 mod settings;
+mod side_bands;
 mod source;
 mod spare_pixels;
 mod stroke_font;

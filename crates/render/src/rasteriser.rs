@@ -4,6 +4,7 @@ use super::RenderError;
 use super::io_error;
 use super::png_writer::{OUTPUT_BUFFER, PngRows, PngSpec};
 use super::settings::ColorOutput;
+use super::side_bands::{Claim, SideBands};
 use super::source::{Document, RasterPage};
 use super::spare_pixels;
 use hayro::hayro_interpret::InterpreterSettings;
@@ -13,6 +14,7 @@ use hayro::kurbo::{Affine, Point};
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
 use hayro::{RenderCache, RenderSettings};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -41,8 +43,29 @@ impl SideJob {
     pub(super) fn bands(&self) -> u32 {
         self.height.div_ceil(self.band_rows.max(1))
     }
+
+    /// Whether the side is drawn in bands: it has pages, and more rows than a band.
+    pub(super) fn is_banded(&self) -> bool {
+        self.band_rows < self.height && !self.cells.is_empty()
+    }
+
+    /// The cells as a banded side draws them: a side turned half is drawn turned, through its
+    /// cells' transforms, instead of being reversed afterwards.
+    pub(super) fn band_cells(&self) -> Cow<'_, [Cell]> {
+        if self.turned_half {
+            Cow::Owned(
+                self.cells
+                    .iter()
+                    .map(|c| c.turned_half(self.width, self.height))
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(&self.cells)
+        }
+    }
 }
 
+#[derive(Clone)]
 pub(super) struct Cell {
     pub(super) page: usize,
     /// Page space (points, y down, after /Rotate) to sheet pixels.
@@ -131,14 +154,17 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Draws and encodes a side; `bands` shares a banded side's bands with the job's other
+    /// workers.
     pub(super) fn side(
         &mut self,
         job: &SideJob,
+        bands: &SideBands,
         stop: &AtomicBool,
     ) -> Result<SideOutput, RenderError> {
         // A side with no page on it is one white row repeated, banded or not.
-        if job.band_rows < job.height && !job.cells.is_empty() {
-            return self.side_in_bands(job, stop);
+        if job.is_banded() {
+            return self.side_in_bands(job, bands, stop);
         }
         let started = Instant::now();
         let channels = self.color.channels();
@@ -263,31 +289,22 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// A side too large to hold whole: each band of rows is drawn (every cell clipped to it)
-    /// and encoded before the next, so the worker holds one band's pixels whatever the side's
-    /// size. A side turned half is drawn turned, through its cells' transforms, instead of
-    /// being reversed afterwards.
+    /// A side drawn in bands of rows (too large to hold whole, or light pages drawn where the
+    /// cache holds them): each band is drawn (every cell clipped to it) into its own buffer
+    /// and encoded in order, so the side's memory is a few bands' whatever its size. Workers of
+    /// the job with no side left draw bands too ([`SideBands`]); this one draws whichever band
+    /// is unclaimed while the next to encode is not drawn yet, and waits when a helper has it.
     fn side_in_bands(
         &mut self,
         job: &SideJob,
+        bands: &SideBands,
         stop: &AtomicBool,
     ) -> Result<SideOutput, RenderError> {
         let started = Instant::now();
-        let row_bytes = job.width as usize * self.color.channels();
-        let turned: Vec<Cell>;
-        let cells = if job.turned_half {
-            turned = job
-                .cells
-                .iter()
-                .map(|c| c.turned_half(job.width, job.height))
-                .collect();
-            &turned
-        } else {
-            &job.cells
-        };
-        let mut band = std::mem::take(&mut self.pixels);
+        let cells = job.band_cells();
         let mut render = Duration::ZERO;
         let mut stopped = false;
+        let mut failed = None;
         let png = PngSpec {
             width: job.width,
             height: job.height,
@@ -295,39 +312,85 @@ impl<'a> Worker<'a> {
             dpi: self.dpi,
         };
         let mut fill = |rows: &mut PngRows<'_>| -> std::io::Result<()> {
-            for top in (0..job.height).step_by(job.band_rows as usize) {
-                // The dispatcher has given up on this job: the file is removed below.
-                if stop.load(Ordering::Relaxed) {
-                    stopped = true;
-                    return Err(std::io::Error::other("stopped"));
+            for next in 0..job.bands() as usize {
+                while !bands.is_drawn(next) {
+                    let Claim::Band(band) = bands.claim() else {
+                        break;
+                    };
+                    // The dispatcher has given up on this job: the file is removed below.
+                    if stop.load(Ordering::Relaxed) {
+                        stopped = true;
+                        return Err(std::io::Error::other("stopped"));
+                    }
+                    let drawing = Instant::now();
+                    let pixels = self.band(job, &cells, band, bands.buffer());
+                    let took = drawing.elapsed();
+                    render += took;
+                    bands.deposit(band, Ok(pixels), took, false);
                 }
-                let drawing = Instant::now();
-                let bottom = (top + job.band_rows).min(job.height);
-                let band_bytes = row_bytes * (bottom - top) as usize;
-                band.clear();
-                spare_pixels::fit_side(&mut band, band_bytes);
-                band.resize(band_bytes, 0xFF);
-                for cell in cells.iter().filter_map(|c| c.within_rows(top, bottom)) {
-                    self.cell(&cell, &mut band, job.width as usize);
+                match bands.take(next, stop) {
+                    Some(Ok(pixels)) => {
+                        rows.push_rows(&pixels)?;
+                        bands.encoded(pixels);
+                    }
+                    Some(Err(e)) => {
+                        failed = Some(e);
+                        return Err(std::io::Error::other("a band failed"));
+                    }
+                    None => {
+                        stopped = true;
+                        return Err(std::io::Error::other("stopped"));
+                    }
                 }
-                render += drawing.elapsed();
-                rows.push_rows(&band)?;
             }
             Ok(())
         };
         let written = Self::write_side(job, &png, &mut fill);
-        self.pixels = band;
-        if stopped {
+        let (helpers_drawing, mut left) = bands.finish();
+        if let Some(largest) = left
+            .iter()
+            .map(Vec::capacity)
+            .enumerate()
+            .max_by_key(|&(_, c)| c)
+        {
+            self.pixels = left.swap_remove(largest.0);
+        }
+        for buffer in left {
+            spare_pixels::keep_side(buffer);
+        }
+        if stopped || failed.is_some() {
             if let Some(first) = job.files.first() {
                 let _ = std::fs::remove_file(first);
             }
-            return Err(RenderError::Cancelled);
+            return Err(failed.unwrap_or(RenderError::Cancelled));
         }
+        let encode = started.elapsed().saturating_sub(render);
         Ok(SideOutput {
             sha256: written?,
-            render,
-            encode: started.elapsed().saturating_sub(render),
+            render: render + helpers_drawing,
+            encode,
         })
+    }
+
+    /// Draws band `band` of a banded side into `pixels` (the side's format, white where no
+    /// page paints) and returns them.
+    pub(super) fn band(
+        &mut self,
+        job: &SideJob,
+        cells: &[Cell],
+        band: usize,
+        mut pixels: Vec<u8>,
+    ) -> Vec<u8> {
+        let top = band as u32 * job.band_rows;
+        let bottom = (top + job.band_rows).min(job.height);
+        let band_bytes = job.width as usize * self.color.channels() * (bottom - top) as usize;
+        pixels.clear();
+        spare_pixels::fit_side(&mut pixels, band_bytes);
+        pixels.resize(band_bytes, 0xFF);
+        for cell in cells.iter().filter_map(|c| c.within_rows(top, bottom)) {
+            self.cell(&cell, &mut pixels, job.width as usize);
+        }
+        pixels
     }
 
     /// Draws the cell's PDF page into the worker's pixmap, which takes the cell's size.

@@ -88,3 +88,11 @@ pub(super) fn keep(pixmap: Pixmap, side: Vec<u8>) {
         spare.sides.push(side);
     }
 }
+
+/// Keeps a band's buffer that outlived its side.
+pub(super) fn keep_side(side: Vec<u8>) {
+    let mut spare = spare();
+    if spare.has_room(side.capacity()) {
+        spare.sides.push(side);
+    }
+}

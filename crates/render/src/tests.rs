@@ -859,8 +859,9 @@ fn banded_sides_match_whole_sides() {
 }
 
 /// A light page past the largest side kept whole (the photo printer's 1440 dpi side) goes
-/// through the cache in bands; 600 dpi A4 stays whole; a dense page stays whole until memory
-/// forces bands: drawn again for each band, it would cost more than the cache saves.
+/// through the cache in bands; 600 dpi A4 is drawn in two halves (one per core); 300 dpi A4
+/// stays whole; a dense page stays whole until memory forces bands: drawn again for each
+/// band, it would cost more than the cache saves.
 #[test]
 fn light_pages_are_drawn_in_cache_sized_bands() {
     let limits = &workers::LIMITS;
@@ -875,7 +876,9 @@ fn light_pages_are_drawn_in_cache_sized_bands() {
     let cache_rows = (limits.cache_band_pixels / 5669) as u32;
     assert_eq!(dispatch::band_rows(5669, 8504, true, limits), cache_rows);
     assert_eq!(dispatch::band_rows(5669, 8504, false, limits), 8504);
-    assert_eq!(dispatch::band_rows(4961, 7016, true, limits), 7016);
+    assert_eq!(dispatch::band_rows(4961, 7016, true, limits), 3508);
+    assert_eq!(dispatch::band_rows(4961, 7016, false, limits), 7016);
+    assert_eq!(dispatch::band_rows(2480, 3508, true, limits), 3508);
     let memory_rows = (limits.band_pixels / 11906) as u32;
     assert_eq!(
         dispatch::band_rows(11906, 16838, false, limits),

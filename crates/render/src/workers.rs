@@ -4,6 +4,7 @@
 
 use super::RenderError;
 use super::rasteriser::{SideJob, SideOutput, Worker, WorkerOptions};
+use super::side_bands::{Claim, SideBands};
 use super::source::Document;
 use std::cell::Cell;
 use std::ops::ControlFlow;
@@ -39,9 +40,15 @@ pub(super) struct Limits {
     /// pixmap the spare list keeps (`spare_pixels`, 160 MB of RGBA). A larger side would take
     /// fresh memory from the kernel for every job, a page fault at a time; drawn in bands of
     /// `cache_band_pixels` it needs none, and the photo printer's 1440 dpi side took 0.4 of the
-    /// CPU time (benches/README.md, print_latency). Smaller sides stay whole: with their
-    /// buffers kept, bands only cost the page's drawing again (600 dpi A4 took 1.1-1.4x).
+    /// CPU time (benches/README.md, print_latency). Smaller sides are not drawn in cache
+    /// bands: with their buffers kept, 14 bands cost the page's drawing 14 times (600 dpi A4
+    /// took 1.1-1.4x the CPU).
     pub light_whole_side_pixels: u64,
+    /// Smallest side of light pages drawn in two halves, which the job's workers draw at once
+    /// (`side_bands`): a one-page job's 600 dpi A4 side then takes two cores, where whole it
+    /// took one (0.67-0.77x the wall time, benches/README.md, print_latency). 300 dpi A4
+    /// (8.7 M) stays whole.
+    pub halved_side_pixels: u64,
     /// Pixels in one band of a side of light pages past `light_whole_side_pixels`: 10 MB of
     /// RGBA, which the processor's cache holds while the band is drawn, converted and encoded.
     pub cache_band_pixels: u64,
@@ -68,6 +75,7 @@ pub(super) const LIMITS: Limits = Limits {
     whole_side_pixels: 150_000_000,
     band_pixels: 32_000_000,
     light_whole_side_pixels: 40_000_000,
+    halved_side_pixels: 16_000_000,
     cache_band_pixels: 2_500_000,
     light_page_operators: 20_000,
     side_pixels: 600_000_000,
@@ -174,6 +182,8 @@ const WORKER_STACK: usize = 16 << 20;
 /// Shared between the dispatcher and its workers.
 struct Dispatch {
     next: AtomicUsize,
+    /// Per side: its bands, which any worker of the job may draw.
+    bands: Vec<SideBands>,
     stop: AtomicBool,
     /// Per worker: the side it is on and since when.
     in_flight: Vec<Mutex<Option<(usize, Instant)>>>,
@@ -257,12 +267,19 @@ pub(super) fn execute(
     mut on_done: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<Vec<Option<SideOutput>>, RenderError> {
     wait_for_abandoned_workers(limits, cancel)?;
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len())
-        .max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // A banded side is as many pieces of work as it has bands.
+    let pieces: usize = jobs
+        .iter()
+        .map(|j| if j.is_banded() { j.bands() as usize } else { 1 })
+        .sum();
+    let workers = cores.min(pieces).max(1);
     let dispatch = Arc::new(Dispatch {
         next: AtomicUsize::new(0),
+        bands: jobs
+            .iter()
+            .map(|j| SideBands::new(j.bands() as usize, workers))
+            .collect(),
         stop: AtomicBool::new(false),
         in_flight: (0..workers).map(|_| Mutex::new(None)).collect(),
         workers: Mutex::default(),
@@ -301,14 +318,18 @@ pub(super) fn execute(
                         return;
                     }
                     let index = shared.next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(index) else { return };
+                    let Some(job) = jobs.get(index) else {
+                        // No side left to own: draw bands of the sides others own.
+                        helper_bands(&mut worker, &jobs, &shared, &cancel, set_in_flight, options);
+                        return;
+                    };
                     set_in_flight(Some((index, Instant::now())));
                     // hayro and vello_cpu assert on some hostile content (a page whose
                     // coverage outgrows vello's 31-bit alpha index, for one): that is the
                     // document's fault, so it fails the job as unprintable, never as a
                     // cancellation. The worker's caches may be half-updated: it stops.
                     let side = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        worker.side(job, &shared.stop)
+                        worker.side(job, &shared.bands[index], &shared.stop)
                     }));
                     set_in_flight(None);
                     let (result, panicked) = match side {
@@ -385,6 +406,9 @@ pub(super) fn execute(
             }
         }
     }
+    // Every side is in: a worker still waiting for a slot (a helper, on a busy machine) has
+    // nothing left to draw and must not hold the job up.
+    dispatch.stop.store(true, Ordering::Relaxed);
     // Every side is in, so the workers are leaving: waiting for them keeps them out of the
     // abandoned count, which would otherwise make the next job wait for nothing.
     for handle in handles {
@@ -394,6 +418,62 @@ pub(super) fn execute(
         return Err(RenderError::Cancelled);
     }
     Ok(outputs)
+}
+
+/// A worker with no side left draws the bands nobody has claimed of the sides other workers
+/// own, until none is left; a band that panics fails its side (its owner reports it) and
+/// stops this worker, whose caches may be half-updated.
+fn helper_bands(
+    worker: &mut Worker<'_>,
+    jobs: &[SideJob],
+    shared: &Dispatch,
+    cancel: &CancellationToken,
+    set_in_flight: impl Fn(Option<(usize, Instant)>),
+    options: WorkerOptions,
+) {
+    loop {
+        if shared.stop.load(Ordering::Relaxed) || cancel.is_cancelled() {
+            return;
+        }
+        let mut waiting = None;
+        let claimed = (0..jobs.len()).find_map(|index| {
+            if !jobs[index].is_banded() {
+                return None;
+            }
+            match shared.bands[index].claim() {
+                Claim::Band(band) => Some((index, band)),
+                Claim::Later => {
+                    waiting.get_or_insert(index);
+                    None
+                }
+                Claim::None => None,
+            }
+        });
+        let Some((index, band)) = claimed else {
+            match waiting {
+                Some(index) => {
+                    shared.bands[index].wait_for_room();
+                    continue;
+                }
+                None => return,
+            }
+        };
+        let (job, bands) = (&jobs[index], &shared.bands[index]);
+        set_in_flight(Some((index, Instant::now())));
+        let drawing = Instant::now();
+        let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            worker.band(job, &job.band_cells(), band, bands.buffer())
+        }));
+        set_in_flight(None);
+        match drawn {
+            Ok(pixels) => bands.deposit(band, Ok(pixels), drawing.elapsed(), true),
+            Err(panic) => {
+                let failure = rasteriser_panic(job, options.format, &*panic);
+                bands.deposit(band, Err(failure), drawing.elapsed(), true);
+                return;
+            }
+        }
+    }
 }
 
 /// The refusal for a side whose rasterising panicked, with the panic's message.
