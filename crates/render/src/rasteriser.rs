@@ -185,17 +185,9 @@ impl<'a> Worker<'a> {
                 true
             }
             _ => {
-                // A single PDF cell covering the side (turned half) overwrites every pixel, so
-                // the previous side's pixels may stay; otherwise start from paper (raster pages
-                // paint only where they are).
-                let covered = matches!(self.document, Document::Pdf { .. })
-                    && matches!(&job.cells[..], [cell] if cell.clip == (0, 0, job.width, job.height));
                 let side_bytes = row_bytes * job.height as usize;
-                if !covered {
-                    pixels.clear();
-                }
                 spare_pixels::fit_side(&mut pixels, side_bytes);
-                pixels.resize(side_bytes, 0xFF);
+                self.paper(&mut pixels, side_bytes, row_bytes, &job.cells);
                 for cell in &job.cells {
                     self.cell(cell, &mut pixels, job.width as usize);
                 }
@@ -383,14 +375,46 @@ impl<'a> Worker<'a> {
     ) -> Vec<u8> {
         let top = band as u32 * job.band_rows;
         let bottom = (top + job.band_rows).min(job.height);
-        let band_bytes = job.width as usize * self.color.channels() * (bottom - top) as usize;
-        pixels.clear();
+        let row_bytes = job.width as usize * self.color.channels();
+        let band_bytes = row_bytes * (bottom - top) as usize;
+        let cells: Vec<Cell> = cells
+            .iter()
+            .filter_map(|c| c.within_rows(top, bottom))
+            .collect();
         spare_pixels::fit_side(&mut pixels, band_bytes);
-        pixels.resize(band_bytes, 0xFF);
-        for cell in cells.iter().filter_map(|c| c.within_rows(top, bottom)) {
-            self.cell(&cell, &mut pixels, job.width as usize);
+        self.paper(&mut pixels, band_bytes, row_bytes, &cells);
+        for cell in &cells {
+            self.cell(cell, &mut pixels, job.width as usize);
         }
         pixels
+    }
+
+    /// Makes `pixels` `bytes` long with paper wherever `cells` will not paint. One PDF page
+    /// overwrites every pixel of its cell, so only its margins are whitened and the rest may
+    /// keep what the buffer held (a spare one's old pixels): whitening a whole 600 dpi A4 side
+    /// first was a tenth of a colour job's render. Raster pages paint only where they are, and
+    /// n-up cells leave gutters, so those start from a white buffer.
+    fn paper(&self, pixels: &mut Vec<u8>, bytes: usize, row_bytes: usize, cells: &[Cell]) {
+        let one_page = match (self.document, cells) {
+            (Document::Pdf { .. }, [cell]) => Some(cell.clip),
+            _ => None,
+        };
+        let Some((x0, y0, x1, y1)) = one_page else {
+            pixels.clear();
+            pixels.resize(bytes, 0xFF);
+            return;
+        };
+        pixels.resize(bytes, 0xFF);
+        let channels = self.color.channels();
+        let (left, right) = (x0 as usize * channels, x1 as usize * channels);
+        for (y, row) in pixels.chunks_exact_mut(row_bytes).enumerate() {
+            if (y0 as usize..y1 as usize).contains(&y) {
+                row[..left].fill(0xFF);
+                row[right..].fill(0xFF);
+            } else {
+                row.fill(0xFF);
+            }
+        }
     }
 
     /// Draws the cell's PDF page into the worker's pixmap, which takes the cell's size.

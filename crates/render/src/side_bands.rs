@@ -329,4 +329,34 @@ mod tests {
         );
         assert!(!dir.path().join("side.png").exists());
     }
+
+    /// A page that leaves margins paints only its cell, so the margins are paper even when
+    /// the band's buffer (a spare one) still holds another side's pixels: black here.
+    #[test]
+    fn margins_are_paper_whatever_the_buffer_held() {
+        let document = document();
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = banded_side(dir.path(), "side.png", false);
+        let (width, height) = (job.width, job.height);
+        let clip = (100, 150, width - 100, height - 150);
+        job.cells[0].clip = clip;
+        let mut worker = Worker::new(&document, options(ColorOutput::Grayscale));
+        let cells = job.band_cells();
+        let mut margins = 0;
+        for band in 0..job.bands() as usize {
+            let stale = vec![0u8; width as usize * job.band_rows as usize];
+            let pixels = worker.band(&job, &cells, band, stale);
+            for (row, pixels) in pixels.chunks_exact(width as usize).enumerate() {
+                let y = band as u32 * job.band_rows + row as u32;
+                for (x, &gray) in pixels.iter().enumerate() {
+                    let x = x as u32;
+                    if x < clip.0 || x >= clip.2 || y < clip.1 || y >= clip.3 {
+                        assert_eq!(gray, 0xFF, "pixel {x},{y} of band {band}");
+                        margins += 1;
+                    }
+                }
+            }
+        }
+        assert!(margins > 0);
+    }
 }

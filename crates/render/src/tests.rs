@@ -914,6 +914,85 @@ fn gray_rows_match_the_luma_of_every_pixel() {
     }
 }
 
+/// Converting to colour drops each pixel's alpha and nothing else, in the four-pixel blocks
+/// and in a row's remainder.
+#[test]
+fn colour_rows_are_every_pixel_without_its_alpha() {
+    for pixels in [0, 1, 3, 4, 5, 8, 13, 29] {
+        let src: Vec<u8> = (0..4 * pixels).map(|i| (i * 37 + 11) as u8).collect();
+        let mut dst = vec![0; 3 * pixels];
+        rasteriser::convert_row(&src, &mut dst, ColorOutput::Color);
+        let want: Vec<u8> = src
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        assert_eq!(dst, want, "{pixels} pixels");
+    }
+}
+
+/// A side whose page leaves margins is drawn into the worker's buffer, which still holds the
+/// previous side (a whole page, turned, its corner marks dark): the margins come out paper.
+#[test]
+fn margins_are_paper_after_a_side_that_filled_the_buffer() {
+    use hayro::kurbo::Affine;
+    use rasteriser::{Cell, SideJob, Worker, WorkerOptions};
+    let (document, _) = source::open(&testpages(1), PDF, &[PDF.to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (width, height) = (827, 1169);
+    let side = |name: &str, clip, turned_half| SideJob {
+        width,
+        height,
+        band_rows: height,
+        cells: vec![Cell {
+            page: 0,
+            page_to_pixels: Affine::scale(100.0 / 72.0),
+            clip,
+        }],
+        turned_half,
+        files: vec![dir.path().join(name)],
+    };
+    let mut worker = Worker::new(
+        &document,
+        WorkerOptions {
+            color: ColorOutput::Grayscale,
+            antialias: true,
+            dpi: 100,
+            format: PDF,
+        },
+    );
+    let bands = side_bands::SideBands::new(1, 1);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    worker
+        .side(
+            &side("whole.png", (0, 0, width, height), true),
+            &bands,
+            &stop,
+        )
+        .unwrap();
+    let whole = image::open(dir.path().join("whole.png"))
+        .unwrap()
+        .to_luma8();
+    let clip = (100, 150, width - 100, height - 150);
+    assert!(
+        whole
+            .enumerate_pixels()
+            .any(|(x, y, p)| p.0[0] < 200
+                && (x < clip.0 || x >= clip.2 || y < clip.1 || y >= clip.3)),
+        "the first side leaves nothing dark where the second has margins"
+    );
+    worker
+        .side(&side("margins.png", clip, false), &bands, &stop)
+        .unwrap();
+    let margins = image::open(dir.path().join("margins.png"))
+        .unwrap()
+        .to_luma8();
+    for (x, y, p) in margins.enumerate_pixels() {
+        if x < clip.0 || x >= clip.2 || y < clip.1 || y >= clip.3 {
+            assert_eq!(p.0[0], 0xFF, "pixel {x},{y}");
+        }
+    }
+}
+
 /// The shipped printers' largest sheets print (in bands); absurd ones are refused.
 #[test]
 fn sheet_renderable_draws_the_line_at_absurd_sheets() {

@@ -46,7 +46,7 @@ pub(super) struct Limits {
     pub light_whole_side_pixels: u64,
     /// Smallest side of light pages drawn in two halves, which the job's workers draw at once
     /// (`side_bands`): a one-page job's 600 dpi A4 side then takes two cores, where whole it
-    /// took one (0.67-0.77x the wall time, benches/README.md, print_latency). 300 dpi A4
+    /// took one (0.55-0.75x the wall time, benches/README.md, print_latency). 300 dpi A4
     /// (8.7 M) stays whole.
     pub halved_side_pixels: u64,
     /// Pixels in one band of a side of light pages past `light_whole_side_pixels`: 10 MB of
