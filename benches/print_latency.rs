@@ -11,7 +11,7 @@
 //! printer, an end-to-end p50 within 1.3x of rendering the same job alone.
 
 use chrono::{DateTime, Utc};
-use printlab_client::upload::{UploadOptions, upload};
+use printlab_client::upload::{SessionStart, UploadOptions, upload};
 use printlab_client::{GraphClient, JobParent};
 use printlab_device::config::{self, PrinterConfig};
 use printlab_device::engine::FaultSpec;
@@ -155,6 +155,7 @@ async fn run(jobs: usize) {
                 session.upload_url.as_deref().unwrap(),
                 &pdf,
                 size,
+                SessionStart::New,
                 &UploadOptions::default(),
                 &|_, _| {},
             )

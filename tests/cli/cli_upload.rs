@@ -2,7 +2,9 @@
 //! killed midway leaves a session that a second run completes from `nextExpectedRanges`, sending
 //! only the missing bytes, and the stored document's SHA-256 equals the file's.
 
-use printlab_client::upload::{ResumableUploadError, UploadOptions, file_sha256, upload};
+use printlab_client::upload::{
+    ResumableUploadError, SessionStart, UploadOptions, file_sha256, upload,
+};
 use printlab_cloud::upload::{UploadCreator, UploadLimits, UploadService, UploadTarget};
 use printlab_graph::PrintDocumentUploadProperties;
 use printlab_testkit::upload::{DocumentListener, UploadServer};
@@ -81,6 +83,7 @@ async fn parallel_ranges_fill_a_session_and_the_hash_matches() {
         &url,
         &file,
         size,
+        SessionStart::New,
         &UploadOptions {
             range_size: 700 * KIB,
             ..UploadOptions::default()
@@ -104,6 +107,7 @@ async fn parallel_ranges_fill_a_session_and_the_hash_matches() {
         &url,
         &file,
         size,
+        SessionStart::Resumed,
         &UploadOptions::default(),
         &|_, _| {},
     )
@@ -170,6 +174,7 @@ async fn a_killed_client_resumes_from_next_expected_ranges() {
         &url,
         &file,
         size,
+        SessionStart::Resumed,
         &UploadOptions::default(),
         &|stored, _| sent_from(stored),
     )
@@ -209,6 +214,7 @@ fn slow_upload_child_process() {
             &url,
             Path::new(&file),
             size,
+            SessionStart::New,
             &UploadOptions {
                 range_size: 256 * KIB,
                 parallel: 1,

@@ -8,7 +8,7 @@
 
 use crate::resume::{ResumeState, ResumeStore};
 use crate::shares::Target;
-use crate::upload::{ResumableUploadError, UploadOptions, file_sha256, upload};
+use crate::upload::{ResumableUploadError, SessionStart, UploadOptions, file_sha256, upload};
 use crate::{ClientError, GraphClient};
 use printlab_graph::{
     PrintDocumentUploadProperties, PrintJobConfiguration, PrintJobProcessingState,
@@ -266,11 +266,17 @@ pub async fn submit(
             }
         };
         observer.upload_started(doc);
+        let start = if fresh_session_made {
+            SessionStart::New
+        } else {
+            SessionStart::Resumed
+        };
         let outcome = upload(
             client.http(),
             &url,
             &doc.path,
             doc.size,
+            start,
             options,
             &|stored, total| observer.uploaded(stored, total),
         )

@@ -125,6 +125,15 @@ enum SessionState {
     Complete(serde_json::Value),
 }
 
+/// What the uploader knows of a session's bytes before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    /// Just created: it holds no byte yet, so the first round sends them all without asking.
+    New,
+    /// From an earlier run: the session is asked which bytes it still lacks.
+    Resumed,
+}
+
 /// Uploads `file` (of `size` bytes) through a Graph upload URL until the cloud answers with the
 /// completed document, whose JSON it returns. `progress(stored, size)` is called as ranges land.
 pub async fn upload(
@@ -132,18 +141,29 @@ pub async fn upload(
     upload_url: &str,
     file: &Path,
     size: u64,
+    start: SessionStart,
     options: &UploadOptions,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<serde_json::Value, ResumableUploadError> {
     let mut idle_rounds = 0;
     let mut last_missing = u64::MAX;
+    // A new session's answer is known: one request fewer on every job's path.
+    let mut known = (start == SessionStart::New && size > 0).then(|| {
+        vec![Span {
+            start: 0,
+            end: size,
+        }]
+    });
     loop {
-        let missing = match session_state(http, upload_url, size, options.attempts).await? {
-            SessionState::Complete(document) => {
-                progress(size, size);
-                return Ok(document);
-            }
-            SessionState::Missing(missing) => missing,
+        let missing = match known.take() {
+            Some(missing) => missing,
+            None => match session_state(http, upload_url, size, options.attempts).await? {
+                SessionState::Complete(document) => {
+                    progress(size, size);
+                    return Ok(document);
+                }
+                SessionState::Missing(missing) => missing,
+            },
         };
         let missing_bytes: u64 = missing.iter().map(|s| s.end - s.start).sum();
         if missing_bytes >= last_missing {
