@@ -772,8 +772,8 @@ async fn an_offline_window_silences_the_device_and_it_recovers_without_loss() {
     lab.shutdown().await;
 }
 
-/// `extra_latency_ms` delays every exchange: consecutive steps of one job are at least that far
-/// apart at the cloud.
+/// `extra_latency_ms` delays every exchange: each step of one job is at least that far behind
+/// the step it waits for, at the cloud.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extra_latency_delays_every_request() {
     let lab = lab("[printer.faults]\nextra_latency_ms = 300\n").await;
@@ -785,22 +785,20 @@ async fn extra_latency_delays_every_request() {
     lab.shutdown().await;
 }
 
-/// The time between the exchanges a job takes, each with the two exchanges' names.
+/// The time between each exchange of a job and the one it waits for, with their names. The
+/// device acknowledges a job and starts fetching its document at once (both wait for
+/// Fetch-Job's answer, neither for the other), then acknowledges the document once stored.
 fn exchange_gaps(lab: &Rig, id: i32) -> Vec<(Duration, String)> {
     let seen = lab.tap.all();
-    let steps = [
-        "Fetch-Job",
-        "Acknowledge-Job",
-        "Fetch-Document",
-        "Acknowledge-Document",
-    ];
-    let at: Vec<Instant> = steps
-        .iter()
-        .map(|step| seen.iter().find(|s| s.is(step, id)).unwrap().at)
-        .collect();
-    (at.windows(2).zip(steps.windows(2)))
-        .map(|(pair, names)| (pair[1] - pair[0], format!("{} → {}", names[0], names[1])))
-        .collect()
+    let at = |step: &str| seen.iter().find(|s| s.is(step, id)).unwrap().at;
+    [
+        ("Fetch-Job", "Acknowledge-Job"),
+        ("Fetch-Job", "Fetch-Document"),
+        ("Fetch-Document", "Acknowledge-Document"),
+    ]
+    .into_iter()
+    .map(|(before, after)| (at(after) - at(before), format!("{before} → {after}")))
+    .collect()
 }
 
 /// Latency raised at run time delays every exchange; cleared, it is gone.
