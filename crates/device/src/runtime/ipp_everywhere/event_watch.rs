@@ -58,9 +58,7 @@ fn ended(state: i32) -> bool {
 fn job_event(before: Option<&JobFacts>, now: &JobFacts) -> Vec<EventKind> {
     let Some(before) = before else {
         let mut kinds = vec![EventKind::JobCreated];
-        if ended(now.state) {
-            kinds.push(EventKind::JobCompleted);
-        }
+        kinds.extend(job_event(Some(&as_created(now)), now));
         return kinds;
     };
     if ended(before.state) {
@@ -82,6 +80,22 @@ fn job_event(before: Option<&JobFacts>, now: &JobFacts) -> Vec<EventKind> {
         kinds.push(EventKind::JobProgress);
     }
     kinds
+}
+
+/// The job as it was when created: pending, nothing printed. A watcher that first reads a job
+/// after it moved on (a Create-Job canceled before the spool's announcement was read) still
+/// says `job-created` with the state the job was created in, then how it changed since.
+fn as_created(now: &JobFacts) -> JobFacts {
+    const PENDING: i32 = 3;
+    if now.state == PENDING {
+        return now.clone();
+    }
+    JobFacts {
+        id: now.id,
+        state: PENDING,
+        reasons: vec!["none".into()],
+        impressions_completed: 0,
+    }
 }
 
 fn job_text(kind: EventKind, facts: &JobFacts) -> String {
@@ -159,13 +173,17 @@ pub(super) async fn watch_jobs(service: Arc<IppService>, shutdown: CancellationT
             let now = job_facts(&record);
             let key = (printer, job);
             for kind in job_event(seen.get(&key), &now) {
+                let facts = match kind {
+                    EventKind::JobCreated => as_created(&now),
+                    _ => now.clone(),
+                };
                 service.subscriptions.raise(
                     slug,
                     Happening {
                         kind,
-                        text: job_text(kind, &now),
+                        text: job_text(kind, &facts),
                         up_time: service.up_time(),
-                        job: Some(now.clone()),
+                        job: Some(facts),
                         printer: None,
                     },
                 );
@@ -289,11 +307,27 @@ mod tests {
         assert!(job_event(Some(&done), &facts(9, &["other"], 3)).is_empty());
     }
 
+    /// Read late (under load, a Create-Job canceled before the watcher read the spool's
+    /// announcement): the job is still heard created, as pending, then as it is now.
     #[test]
-    fn a_job_first_seen_ended_is_created_and_completed() {
+    fn a_job_first_seen_ended_is_created_pending_and_completed() {
+        let aborted = facts(8, &["aborted-by-system"], 0);
         assert_eq!(
-            job_event(None, &facts(8, &["aborted-by-system"], 0)),
+            job_event(None, &aborted),
             [EventKind::JobCreated, EventKind::JobCompleted]
         );
+        assert_eq!(as_created(&aborted), facts(3, &["none"], 0));
+        let printing = facts(5, &["job-printing"], 2);
+        assert_eq!(
+            job_event(None, &printing),
+            [
+                EventKind::JobCreated,
+                EventKind::JobStateChanged,
+                EventKind::JobProgress
+            ]
+        );
+        let incoming = facts(3, &["job-incoming"], 0);
+        assert_eq!(as_created(&incoming), incoming);
+        assert_eq!(job_event(None, &incoming), [EventKind::JobCreated]);
     }
 }
