@@ -84,9 +84,8 @@ pub(super) fn keep(pixmap: Pixmap, side: Vec<u8>) {
     if spare.has_room(pixmap_bytes(&pixmap)) {
         spare.pixmaps.push(pixmap);
     }
-    if spare.has_room(side.capacity()) {
-        spare.sides.push(side);
-    }
+    drop(spare);
+    keep_side(side);
 }
 
 /// Keeps a band's buffer that outlived its side.

@@ -268,10 +268,15 @@ pub(super) fn execute(
 ) -> Result<Vec<Option<SideOutput>>, RenderError> {
     wait_for_abandoned_workers(limits, cancel)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // A banded side is as many pieces of work as it has bands.
+    // A banded side is as many pieces of work as it has bands; a blank side (the back of a
+    // one-page duplex job) none: it is written in no time by whichever worker comes to it.
     let pieces: usize = jobs
         .iter()
-        .map(|j| if j.is_banded() { j.bands() as usize } else { 1 })
+        .map(|j| match j.cells.len() {
+            0 => 0,
+            _ if j.is_banded() => j.bands() as usize,
+            _ => 1,
+        })
         .sum();
     let workers = cores.min(pieces).max(1);
     let dispatch = Arc::new(Dispatch {

@@ -782,6 +782,13 @@ mod tests {
         ]
     }
 
+    /// Events a subscription holds from the first on (`None`: no such subscription).
+    fn queued(live: &mut Live, id: i32) -> Option<usize> {
+        live.subscriptions
+            .get_mut(&id)
+            .map(|s| s.take_from(1).len())
+    }
+
     #[test]
     fn events_reach_only_their_printers_subscriptions_until_removed() {
         let mut live = Live::default();
@@ -791,11 +798,6 @@ mod tests {
         let b = live.new_owned_subscription("p1", Some("user"), None, events(), lease);
         let other = live.new_owned_subscription("p2", None, None, events(), lease);
         live.offer("p1", EventKind::JobFetchable, Some(4), Some(3), "job 4");
-        let queued = |live: &mut Live, id| {
-            live.subscriptions
-                .get_mut(&id)
-                .map(|s| s.take_from(1).len())
-        };
         assert_eq!(queued(&mut live, a), Some(1));
         assert_eq!(queued(&mut live, b), Some(1));
         assert_eq!(queued(&mut live, other), Some(0));
@@ -818,11 +820,6 @@ mod tests {
         let job = live.new_owned_subscription("p1", Some("u"), Some(4), events(), Duration::ZERO);
         let old = live.new_owned_subscription("p1", None, None, events(), Duration::ZERO);
         live.offer("p1", EventKind::JobStateChanged, Some(4), Some(5), "job 4");
-        let queued = |live: &mut Live, id| {
-            live.subscriptions
-                .get_mut(&id)
-                .map(|s| s.take_from(1).len())
-        };
         assert_eq!(queued(&mut live, old), Some(0));
         assert_eq!(queued(&mut live, job), Some(1));
         let hour = Duration::from_secs(3600);

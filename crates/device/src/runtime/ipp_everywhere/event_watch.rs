@@ -15,6 +15,7 @@ use super::subscription_registry::{EventKind, Happening, JobFacts, PrinterFacts}
 use crate::runtime::PrinterSnapshot;
 use crate::spool::{JobOrigin, JobRecord};
 use futures::StreamExt;
+use printlab_graph::PrintJobProcessingState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -86,13 +87,13 @@ fn job_event(before: Option<&JobFacts>, now: &JobFacts) -> Vec<EventKind> {
 /// after it moved on (a Create-Job canceled before the spool's announcement was read) still
 /// says `job-created` with the state the job was created in, then how it changed since.
 fn as_created(now: &JobFacts) -> JobFacts {
-    const PENDING: i32 = 3;
-    if now.state == PENDING {
+    let pending = job_state(PrintJobProcessingState::Pending);
+    if now.state == pending {
         return now.clone();
     }
     JobFacts {
         id: now.id,
-        state: PENDING,
+        state: pending,
         reasons: vec!["none".into()],
         impressions_completed: 0,
     }
