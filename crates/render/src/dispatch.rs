@@ -111,15 +111,12 @@ pub(super) fn side_size_problem(width: u32, height: u32, limits: &Limits) -> Opt
 
 /// Rows per band of a side: as many as [`Limits::cache_band_pixels`] holds when every page on
 /// it is light (cheap to draw again per band; raster pages always are) and the side is past
-/// [`Limits::light_whole_side_pixels`]; half the rows when light and past
-/// [`Limits::halved_side_pixels`]; else all of them when the side fits
+/// [`Limits::light_banded_side_pixels`]; else all of them when the side fits
 /// [`Limits::whole_side_pixels`]; else as many as [`Limits::band_pixels`] holds; at least one.
 pub(super) fn band_rows(width: u32, height: u32, light: bool, limits: &Limits) -> u32 {
     let pixels = width as u64 * height as u64;
-    let budget = if light && pixels > limits.light_whole_side_pixels {
+    let budget = if light && pixels > limits.light_banded_side_pixels {
         limits.cache_band_pixels.min(limits.band_pixels)
-    } else if light && pixels > limits.halved_side_pixels {
-        return height.div_ceil(2);
     } else if pixels <= limits.whole_side_pixels {
         return height;
     } else {

@@ -1,8 +1,9 @@
 //! PNG encoding of one side, streamed: Up-filtered rows through the row deflater into IDAT chunks,
 //! hashed with SHA-256 on the way to the file.
 
-use super::row_deflate::RowDeflate;
+use super::row_deflate::{RowDeflate, Segment};
 use sha2::{Digest, Sha256};
+use std::io::Write;
 
 /// The PNG a side is written as.
 pub(super) struct PngSpec {
@@ -42,7 +43,6 @@ impl PngSpec {
         out: &mut dyn std::io::Write,
         fill: &mut dyn FnMut(&mut PngRows<'_>) -> std::io::Result<()>,
     ) -> std::io::Result<String> {
-        use std::io::Write;
         let mut hashing = HashingWriter {
             inner: out,
             hasher: Sha256::new(),
@@ -64,20 +64,13 @@ impl PngSpec {
             }));
             let png = encoder.write_header().map_err(std::io::Error::other)?;
             let row_bytes = self.width as usize * self.channels;
-            let mut rows = PngRows {
-                compressor: RowDeflate::new(IdatChunks { png }),
-                previous: vec![0; row_bytes],
-                filtered: [FILTER_UP].into_iter().chain(vec![0; row_bytes]).collect(),
-                rows_left: self.height,
-            };
+            let mut rows = FilteredRows::new(
+                RowDeflate::new(IdatChunks { png }),
+                vec![0; row_bytes],
+                self.height,
+            );
             fill(&mut rows)?;
-            if rows.rows_left > 0 {
-                return Err(std::io::Error::other(format!(
-                    "PNG ended {} rows short",
-                    rows.rows_left
-                )));
-            }
-            let idat = rows.compressor.finish()?;
+            let idat = rows.finish()?.finish()?;
             idat.png.finish().map_err(std::io::Error::other)?;
         }
         hashing.inner.flush()?;
@@ -86,8 +79,11 @@ impl PngSpec {
 }
 
 /// The image data of a PNG being written, in batches of rows.
-pub(super) struct PngRows<'a> {
-    compressor: RowDeflate<IdatChunks<'a>>,
+pub(super) type PngRows<'a> = FilteredRows<IdatChunks<'a>>;
+
+/// Rows filtered and deflated into a PNG's stream, or into a segment of one.
+pub(super) struct FilteredRows<W: Write> {
+    compressor: RowDeflate<W>,
     /// The last row taken (zeros before the first, as the Up filter defines).
     previous: Vec<u8>,
     /// Filter type, then the Up-filtered row.
@@ -95,7 +91,83 @@ pub(super) struct PngRows<'a> {
     rows_left: u32,
 }
 
-impl PngRows<'_> {
+/// Rows of a side encoded apart from it, by the worker that drew them: the first row as
+/// pixels, since its Up filter needs the row above, which another band holds; the others
+/// filtered and deflated into a [`Segment`]. [`FilteredRows::push_band`] puts it in the PNG.
+pub(super) struct EncodedBand {
+    first_row: Vec<u8>,
+    last_row: Vec<u8>,
+    rest: Segment,
+    rows: u32,
+}
+
+impl EncodedBand {
+    /// Encodes `pixels`, whole rows of `row_bytes`, into `buffer` (cleared first).
+    pub(super) fn encode(
+        pixels: &[u8],
+        row_bytes: usize,
+        mut buffer: Vec<u8>,
+    ) -> std::io::Result<Self> {
+        let rows = u32::try_from(pixels.len() / row_bytes.max(1)).unwrap_or(u32::MAX);
+        let Some((first_row, after)) = pixels.split_at_checked(row_bytes) else {
+            return Err(std::io::Error::other("a band with no row"));
+        };
+        buffer.clear();
+        let mut rest = FilteredRows::new(RowDeflate::segment(buffer), first_row.to_vec(), rows - 1);
+        rest.push_rows(after)?;
+        let last_row = rest.previous.clone();
+        Ok(Self {
+            first_row: first_row.to_vec(),
+            last_row,
+            rest: rest.finish()?.finish_segment()?,
+            rows,
+        })
+    }
+
+    /// The buffer its deflated rows took, for the next band.
+    pub(super) fn into_buffer(self) -> Vec<u8> {
+        self.rest.bytes
+    }
+}
+
+impl<W: Write> FilteredRows<W> {
+    fn new(compressor: RowDeflate<W>, previous: Vec<u8>, rows: u32) -> Self {
+        let filtered = [FILTER_UP]
+            .into_iter()
+            .chain(vec![0; previous.len()])
+            .collect();
+        Self {
+            compressor,
+            previous,
+            filtered,
+            rows_left: rows,
+        }
+    }
+
+    /// The compressor, once every row has been taken.
+    fn finish(self) -> std::io::Result<RowDeflate<W>> {
+        if self.rows_left > 0 {
+            return Err(std::io::Error::other(format!(
+                "PNG ended {} rows short",
+                self.rows_left
+            )));
+        }
+        Ok(self.compressor)
+    }
+
+    /// Takes a band encoded apart: its first row filtered here, against the row above, then
+    /// its other rows as they were deflated.
+    pub(super) fn push_band(&mut self, band: &EncodedBand) -> std::io::Result<()> {
+        self.push_rows(&band.first_row)?;
+        self.rows_left = self
+            .rows_left
+            .checked_sub(band.rows - 1)
+            .ok_or_else(|| std::io::Error::other("more rows than the PNG's height"))?;
+        self.compressor.append(&band.rest)?;
+        self.previous.copy_from_slice(&band.last_row);
+        Ok(())
+    }
+
     /// Filters and compresses `rows`, whole rows back to back.
     pub(super) fn push_rows(&mut self, rows: &[u8]) -> std::io::Result<()> {
         let row_bytes = self.previous.len();
@@ -150,7 +222,7 @@ impl PngRows<'_> {
 
 /// Writes each piece of the compressed stream it is given as one IDAT chunk: the compressor
 /// passes its output on in pieces of at most [`super::row_deflate::OUTPUT_BYTES`].
-struct IdatChunks<'a> {
+pub(super) struct IdatChunks<'a> {
     png: png::Writer<&'a mut dyn std::io::Write>,
 }
 
@@ -317,6 +389,37 @@ mod tests {
                     .is_err()
             );
         }
+    }
+
+    /// Bands deflated apart (one of a single row among them) and joined make a PNG of the
+    /// same pixels as the rows pushed one after another.
+    #[test]
+    fn bands_encoded_apart_join_into_the_same_image() {
+        for channels in [1, 3] {
+            let spec = PngSpec {
+                width: 37,
+                height: 23,
+                channels,
+                dpi: 600,
+            };
+            let row_bytes = spec.width as usize * channels;
+            let pixels = sample(spec.width, spec.height, channels);
+            let mut joined = Vec::new();
+            spec.encode(&mut joined, &mut |rows| {
+                for band_rows in [5, 1, 9, 8] {
+                    let at = rows_taken(rows, spec.height);
+                    let band = &pixels[at * row_bytes..(at + band_rows) * row_bytes];
+                    rows.push_band(&EncodedBand::encode(band, row_bytes, Vec::new())?)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(decode(&joined).2, pixels, "{channels} channel(s)");
+        }
+    }
+
+    fn rows_taken(rows: &PngRows<'_>, height: u32) -> usize {
+        (height - rows.rows_left) as usize
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use super::RenderError;
 use super::io_error;
-use super::png_writer::{OUTPUT_BUFFER, PngRows, PngSpec};
+use super::png_writer::{EncodedBand, OUTPUT_BUFFER, PngRows, PngSpec};
 use super::settings::ColorOutput;
-use super::side_bands::{Claim, SideBands};
+use super::side_bands::{BandWork, Claim, SideBands};
 use super::source::{Document, RasterPage};
 use super::spare_pixels;
 use hayro::hayro_interpret::InterpreterSettings;
@@ -282,10 +282,11 @@ impl<'a> Worker<'a> {
     }
 
     /// A side drawn in bands of rows (too large to hold whole, or light pages drawn where the
-    /// cache holds them): each band is drawn (every cell clipped to it) into its own buffer
-    /// and encoded in order, so the side's memory is a few bands' whatever its size. Workers of
-    /// the job with no side left draw bands too ([`SideBands`]); this one draws whichever band
-    /// is unclaimed while the next to encode is not drawn yet, and waits when a helper has it.
+    /// cache holds them): each band is drawn (every cell clipped to it) and deflated by
+    /// whichever of the job's workers claims it ([`SideBands`]), and joined into the PNG in
+    /// order here, so the side's memory is a few bands' whatever its size. This worker draws
+    /// whichever band is unclaimed while the next to join is not ready, and waits when a
+    /// helper has it.
     fn side_in_bands(
         &mut self,
         job: &SideJob,
@@ -294,7 +295,7 @@ impl<'a> Worker<'a> {
     ) -> Result<SideOutput, RenderError> {
         let started = Instant::now();
         let cells = job.band_cells();
-        let mut render = Duration::ZERO;
+        let mut own = BandWork::default();
         let mut stopped = false;
         let mut failed = None;
         let png = PngSpec {
@@ -314,16 +315,15 @@ impl<'a> Worker<'a> {
                         stopped = true;
                         return Err(std::io::Error::other("stopped"));
                     }
-                    let drawing = Instant::now();
-                    let pixels = self.band(job, &cells, band, bands.buffer());
-                    let took = drawing.elapsed();
-                    render += took;
-                    bands.deposit(band, Ok(pixels), took, false);
+                    let (encoded, work) = self.band(job, &cells, band, bands.buffer());
+                    own.drawing += work.drawing;
+                    own.encoding += work.encoding;
+                    bands.deposit(band, encoded, work, false);
                 }
                 match bands.take(next, stop) {
-                    Some(Ok(pixels)) => {
-                        rows.push_rows(&pixels)?;
-                        bands.encoded(pixels);
+                    Some(Ok(band)) => {
+                        rows.push_band(&band)?;
+                        bands.encoded(band);
                     }
                     Some(Err(e)) => {
                         failed = Some(e);
@@ -338,41 +338,60 @@ impl<'a> Worker<'a> {
             Ok(())
         };
         let written = Self::write_side(job, &png, &mut fill);
-        let (helpers_drawing, mut left) = bands.finish();
-        if let Some(largest) = left
-            .iter()
-            .map(Vec::capacity)
-            .enumerate()
-            .max_by_key(|&(_, c)| c)
-        {
-            self.pixels = left.swap_remove(largest.0);
-        }
-        for buffer in left {
-            spare_pixels::keep_side(buffer);
-        }
         if stopped || failed.is_some() {
             if let Some(first) = job.files.first() {
                 let _ = std::fs::remove_file(first);
             }
             return Err(failed.unwrap_or(RenderError::Cancelled));
         }
-        let encode = started.elapsed().saturating_sub(render);
+        let helpers = bands.helpers();
+        // Joining, and waiting for helpers' bands, counts as encoding: it is the side's wall
+        // time less this worker's drawing.
+        let encode = started.elapsed().saturating_sub(own.drawing);
         Ok(SideOutput {
             sha256: written?,
-            render: render + helpers_drawing,
-            encode,
+            render: own.drawing + helpers.drawing,
+            encode: encode + helpers.encoding,
         })
     }
 
-    /// Draws band `band` of a banded side into `pixels` (the side's format, white where no
-    /// page paints) and returns them.
+    /// Draws band `band` of a banded side (the side's format, white where no page paints) and
+    /// deflates it into `buffer` for the side's owner to join.
     pub(super) fn band(
         &mut self,
         job: &SideJob,
         cells: &[Cell],
         band: usize,
-        mut pixels: Vec<u8>,
-    ) -> Vec<u8> {
+        buffer: Vec<u8>,
+    ) -> (Result<EncodedBand, RenderError>, BandWork) {
+        let drawing = Instant::now();
+        let mut pixels = std::mem::take(&mut self.pixels);
+        self.draw_band(job, cells, band, &mut pixels);
+        let drawn = drawing.elapsed();
+        let row_bytes = job.width as usize * self.color.channels();
+        let encoded = EncodedBand::encode(&pixels, row_bytes, buffer).map_err(|e| {
+            let side = job
+                .files
+                .first()
+                .map_or(Path::new("<sink>"), PathBuf::as_path);
+            io_error(side, e)
+        });
+        self.pixels = pixels;
+        let work = BandWork {
+            drawing: drawn,
+            encoding: drawing.elapsed() - drawn,
+        };
+        (encoded, work)
+    }
+
+    /// Draws band `band` of a banded side into `pixels`.
+    pub(super) fn draw_band(
+        &mut self,
+        job: &SideJob,
+        cells: &[Cell],
+        band: usize,
+        pixels: &mut Vec<u8>,
+    ) {
         let top = band as u32 * job.band_rows;
         let bottom = (top + job.band_rows).min(job.height);
         let row_bytes = job.width as usize * self.color.channels();
@@ -381,12 +400,11 @@ impl<'a> Worker<'a> {
             .iter()
             .filter_map(|c| c.within_rows(top, bottom))
             .collect();
-        spare_pixels::fit_side(&mut pixels, band_bytes);
-        self.paper(&mut pixels, band_bytes, row_bytes, &cells);
+        spare_pixels::fit_side(pixels, band_bytes);
+        self.paper(pixels, band_bytes, row_bytes, &cells);
         for cell in &cells {
-            self.cell(cell, &mut pixels, job.width as usize);
+            self.cell(cell, pixels, job.width as usize);
         }
-        pixels
     }
 
     /// Makes `pixels` `bytes` long with paper wherever `cells` will not paint. One PDF page
@@ -479,8 +497,6 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to
-/// the side's pixels.
 /// Puts the file `first` at `path` as well: a hard link (replacing what a render stopped
 /// midway left there), or a copy where the file system has no links.
 fn same_file_at(first: &Path, path: &Path) -> std::io::Result<()> {
@@ -491,6 +507,8 @@ fn same_file_at(first: &Path, path: &Path) -> std::io::Result<()> {
     std::fs::hard_link(first, path).or_else(|_| std::fs::copy(first, path).map(drop))
 }
 
+/// Premultiplied RGBA composited on white (the pixmap was cleared white, so alpha is 255) to
+/// the side's pixels.
 pub(super) fn convert_row(src: &[u8], dst: &mut [u8], color: ColorOutput) {
     match color {
         ColorOutput::Color => {

@@ -12,6 +12,11 @@
 //! lookups and one 8-byte store, with no branch on the data but the loop over the mask: on the
 //! benchmark's anti-aliased text, where the changes are dense and irregular, the version that
 //! branched per byte and per flushed word took 1.9x as long.
+//!
+//! A stream may also be made of [`Segment`]s deflated elsewhere (the bands of a large side,
+//! each deflated by the thread that drew it): every block is non-final, a segment ends on a
+//! byte boundary (an empty stored block, as zlib's sync flush), so segments are joined by
+//! copying their bytes, and their Adler-32s are combined arithmetically.
 
 use std::io::{self, Write};
 
@@ -117,7 +122,7 @@ const REPEATS: [[(u32, u8); 3]; 256] = {
     repeats
 };
 
-/// Writes one zlib stream to `out`.
+/// Writes one zlib stream to `out`, or one [`Segment`] of one.
 pub(super) struct RowDeflate<W: Write> {
     out: W,
     /// Output not yet passed to `out`: bytes up to `filled`; `bits` holds `bit_count` more.
@@ -130,6 +135,28 @@ pub(super) struct RowDeflate<W: Write> {
     last: u16,
     run: u64,
     adler: simd_adler32::Adler32,
+    /// Bytes taken, which joining a segment's Adler-32 to the stream's needs.
+    taken: u64,
+}
+
+/// Part of a stream, deflated apart from it: raw DEFLATE blocks, none final, ending on a byte
+/// boundary, with the Adler-32 and length of what they inflate to.
+#[derive(Debug, Default)]
+pub(super) struct Segment {
+    pub(super) bytes: Vec<u8>,
+    adler: u32,
+    taken: u64,
+}
+
+/// The Adler-32 of `first` followed by `taken` bytes whose own Adler-32 is `second`: each
+/// running sum of the second part starts from the first part's sum instead of 1.
+fn adler_join(first: u32, second: u32, taken: u64) -> u32 {
+    let m = ADLER_MOD;
+    let (a1, b1) = (u64::from(first & 0xFFFF), u64::from(first >> 16));
+    let (a2, b2) = (u64::from(second & 0xFFFF), u64::from(second >> 16));
+    let a = (a1 + a2 + m - 1) % m;
+    let b = (b1 + b2 + (taken % m) * ((a1 + m - 1) % m)) % m;
+    ((b as u32) << 16) | a as u32
 }
 
 /// `last` before the first byte: equal to no byte.
@@ -164,27 +191,75 @@ const fn output_bound(input: usize) -> usize {
 }
 
 impl<W: Write> RowDeflate<W> {
-    /// Starts the stream: zlib header (deflate, 32 KiB window, fastest), then the header of
-    /// the one, final, fixed-code block.
+    /// Starts the stream: zlib header (deflate, 32 KiB window, fastest), then a fixed-code
+    /// block.
     pub(super) fn new(out: W) -> Self {
-        let mut buffer = vec![0; OUTPUT_BYTES].into_boxed_slice();
-        buffer[..2].copy_from_slice(&[0x78, 0x01]);
+        let mut deflate = Self::segment(out);
+        deflate.buffer.copy_within(..deflate.filled + 1, 2);
+        deflate.buffer[..2].copy_from_slice(&[0x78, 0x01]);
+        deflate.filled += 2;
+        deflate
+    }
+
+    /// Starts a [`Segment`]: a fixed-code block, without the zlib header.
+    pub(super) fn segment(out: W) -> Self {
         let mut deflate = Self {
             out,
-            buffer,
-            filled: 2,
+            buffer: vec![0; OUTPUT_BYTES].into_boxed_slice(),
+            filled: 0,
             bits: 0,
             bit_count: 0,
             last: NO_BYTE,
             run: 0,
             adler: simd_adler32::Adler32::new(),
+            taken: 0,
         };
-        let mut bits = deflate.bits();
-        // BFINAL = 1, BTYPE = 01.
-        bits.put(0b011, 3);
-        let state = bits.state();
-        deflate.keep(state);
+        deflate.open_block();
         deflate
+    }
+
+    /// Writes the header of a non-final fixed-code block (BFINAL = 0, BTYPE = 01).
+    fn open_block(&mut self) {
+        let mut bits = self.bits();
+        bits.put(0b010, 3);
+        let state = bits.state();
+        self.keep(state);
+    }
+
+    /// Ends the open block (its pending run, then end-of-block) and brings the output to a
+    /// byte boundary with an empty stored block, all of it in `buffer`.
+    fn close_block(&mut self) -> io::Result<()> {
+        self.make_room(output_bound(0) + 8)?;
+        let mut bits = self.bits();
+        let run = std::mem::take(&mut bits.run);
+        bits.end_run(run, END_OF_BLOCK);
+        // BFINAL = 0, BTYPE = 00; the padding to the byte boundary; LEN 0 and NLEN.
+        bits.put(0b000, 3);
+        bits.put(0, (8 - bits.count % 8) % 8);
+        bits.put(0xFFFF_0000, 32);
+        let state = bits.state();
+        self.keep(state);
+        Ok(())
+    }
+
+    /// Appends a segment deflated elsewhere: the open block ends on a byte boundary, the
+    /// segment's bytes follow as they are, and a new block opens after them.
+    pub(super) fn append(&mut self, segment: &Segment) -> io::Result<()> {
+        if segment.taken == 0 {
+            return Ok(());
+        }
+        self.close_block()?;
+        self.out.write_all(&self.buffer[..self.filled])?;
+        self.filled = 0;
+        for piece in segment.bytes.chunks(OUTPUT_BYTES) {
+            self.out.write_all(piece)?;
+        }
+        let joined = adler_join(self.adler.finish(), segment.adler, segment.taken);
+        self.adler = simd_adler32::Adler32::from_checksum(joined);
+        self.taken += segment.taken;
+        self.last = NO_BYTE;
+        self.open_block();
+        Ok(())
     }
 
     /// Appends `n` zero bytes, in constant time once a zero has been written.
@@ -200,6 +275,7 @@ impl<W: Write> RowDeflate<W> {
         let (a, b) = (u64::from(sums & 0xFFFF), u64::from(sums >> 16));
         let b = (b + (n % ADLER_MOD) * a) % ADLER_MOD;
         self.adler = simd_adler32::Adler32::from_checksum(((b as u32) << 16) | a as u32);
+        self.taken += n;
         self.run += n;
         self.bound_run()
     }
@@ -210,6 +286,7 @@ impl<W: Write> RowDeflate<W> {
             return Ok(());
         };
         self.adler.write(data);
+        self.taken += data.len() as u64;
         if self.last == NO_BYTE {
             // Any other byte: the first one is then a literal.
             self.last = u16::from(!first);
@@ -309,13 +386,16 @@ impl<W: Write> RowDeflate<W> {
         (self.bits, self.bit_count, self.last, self.run, self.filled) = state;
     }
 
-    /// Ends the block and the stream (padding, Adler-32) and returns the writer.
-    /// The output goes to `out` in one last write.
+    /// Ends the block and the stream (an empty final block, padding, Adler-32) and returns
+    /// the writer. The output goes to `out` in one last write.
     pub(super) fn finish(mut self) -> io::Result<W> {
-        self.make_room(output_bound(0) + 4)?;
+        self.make_room(output_bound(0) + 16)?;
         let mut bits = self.bits();
         let run = std::mem::take(&mut bits.run);
         bits.end_run(run, END_OF_BLOCK);
+        // BFINAL = 1, BTYPE = 01, then its end-of-block.
+        bits.put(0b011, 3);
+        bits.end_run(0, END_OF_BLOCK);
         let state = bits.state();
         self.keep(state);
         // The bit writer has stored the last partial byte already; it only needs counting.
@@ -325,6 +405,20 @@ impl<W: Write> RowDeflate<W> {
         self.filled += 4;
         self.out.write_all(&self.buffer[..self.filled])?;
         Ok(self.out)
+    }
+}
+
+impl RowDeflate<Vec<u8>> {
+    /// Ends a segment started by [`Self::segment`].
+    pub(super) fn finish_segment(mut self) -> io::Result<Segment> {
+        self.close_block()?;
+        let mut bytes = std::mem::take(&mut self.out);
+        bytes.extend_from_slice(&self.buffer[..self.filled]);
+        Ok(Segment {
+            bytes,
+            adler: self.adler.finish(),
+            taken: self.taken,
+        })
     }
 }
 
@@ -519,6 +613,44 @@ mod tests {
         assert_eq!(inflate(&stream), expected);
     }
 
+    /// Feeds `parts` to `deflate`, as [`deflate`] does, and extends `expected` with them.
+    fn feed<W: Write>(
+        deflate: &mut RowDeflate<W>,
+        parts: &[Result<u64, Vec<u8>>],
+        expected: &mut Vec<u8>,
+    ) {
+        for part in parts {
+            match part {
+                Ok(n) => {
+                    deflate.zeros(*n).unwrap();
+                    expected.resize(expected.len() + *n as usize, 0);
+                }
+                Err(bytes) => {
+                    deflate.write_data(bytes).unwrap();
+                    expected.extend_from_slice(bytes);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adler_of_joined_parts_is_adler_of_the_whole() {
+        let whole: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for split in [0, 1, 5_551, 65_521, 100_000, 200_000] {
+            let (first, second) = whole.split_at(split);
+            let joined = adler_join(
+                simd_adler32::adler32(&first),
+                simd_adler32::adler32(&second),
+                second.len() as u64,
+            );
+            assert_eq!(
+                joined,
+                simd_adler32::adler32(&whole.as_slice()),
+                "split {split}"
+            );
+        }
+    }
+
     /// Runs of 1 to 70 bytes (a 64-byte block holds several, or sits inside one) of a few
     /// values, so that neighbouring runs often share theirs, and zero runs as whole calls.
     fn arb_parts() -> impl Strategy<Value = Vec<Result<u64, Vec<u8>>>> {
@@ -547,6 +679,30 @@ mod tests {
                 parts.iter().map(|part| part.as_ref().map(|&n| n).map_err(|bytes| &bytes[..])).collect();
             let (stream, expected) = deflate(&parts);
             prop_assert_eq!(inflate(&stream), expected);
+        }
+
+        /// A stream of its own data and segments deflated apart, in any order and any of them
+        /// empty, inflates to all of it in order, with the whole's Adler-32.
+        #[test]
+        fn segments_join_into_one_stream(
+            pieces in proptest::collection::vec((any::<bool>(), arb_parts()), 1..5),
+            empty in any::<bool>(),
+        ) {
+            let mut expected = Vec::new();
+            let mut stream = RowDeflate::new(Vec::new());
+            if empty {
+                stream.append(&RowDeflate::segment(Vec::new()).finish_segment().unwrap()).unwrap();
+            }
+            for (apart, parts) in &pieces {
+                if *apart {
+                    let mut segment = RowDeflate::segment(Vec::new());
+                    feed(&mut segment, parts, &mut expected);
+                    stream.append(&segment.finish_segment().unwrap()).unwrap();
+                } else {
+                    feed(&mut stream, parts, &mut expected);
+                }
+            }
+            prop_assert_eq!(inflate(&stream.finish().unwrap()), expected);
         }
     }
 }

@@ -1,11 +1,13 @@
-//! A banded side's bands, shared by the job's workers: the worker that owns the side draws
-//! bands and encodes them in order, and a worker with no side left draws the bands nobody has
-//! claimed yet, so a one-page job's large side is drawn on every core its job has.
+//! A banded side's bands, shared by the job's workers: each band is drawn and deflated by
+//! whichever worker claims it, and the worker that owns the side joins them in order into its
+//! PNG; a worker with no side left claims bands too, so a one-page job's large side is drawn
+//! and encoded on every core its job has.
 //!
 //! How a side is split never depends on who draws which band (see `Limits::band_pixels`), so
 //! the PNG is the same on one core or many, busy or idle.
 
 use super::RenderError;
+use super::png_writer::EncodedBand;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -15,8 +17,9 @@ const STOP_CHECK: Duration = Duration::from_millis(20);
 
 pub(super) struct SideBands {
     count: usize,
-    /// Most bands drawn ahead of the encoder: each waits as a side-format buffer, so this bounds
-    /// the side's memory whatever its band count.
+    /// Most bands drawn ahead of the owner's joining: each waits deflated, at most its pixels'
+    /// size (a photograph barely deflates), so this bounds the side's memory whatever its
+    /// band count.
     ahead: usize,
     claimed: AtomicUsize,
     encoded: AtomicUsize,
@@ -35,12 +38,19 @@ pub(super) enum Claim {
 
 #[derive(Default)]
 struct BandsState {
-    /// Bands drawn by helpers (or by the owner ahead of its encoder), waiting to be encoded.
-    drawn: Vec<Option<Result<Vec<u8>, RenderError>>>,
-    /// Buffers of bands already encoded, for the next band drawn.
+    /// Bands drawn and deflated, waiting to be joined into the PNG.
+    drawn: Vec<Option<Result<EncodedBand, RenderError>>>,
+    /// Buffers of bands already joined, for the next band deflated.
     spare: Vec<Vec<u8>>,
-    /// Drawing time spent by helpers, which the side's timings count.
-    helpers_drawing: Duration,
+    /// Time helpers spent drawing and deflating, which the side's timings count.
+    helpers: BandWork,
+}
+
+/// Time spent on a band.
+#[derive(Clone, Copy, Default, Debug)]
+pub(super) struct BandWork {
+    pub(super) drawing: Duration,
+    pub(super) encoding: Duration,
 }
 
 impl SideBands {
@@ -93,23 +103,24 @@ impl SideBands {
         }
     }
 
-    /// A buffer for drawing a band: one an encoded band left, or a new one.
+    /// A buffer for deflating a band into: one a joined band left, or a new one.
     pub(super) fn buffer(&self) -> Vec<u8> {
         self.state().spare.pop().unwrap_or_default()
     }
 
-    /// Hands a drawn band (or why it could not be drawn) to the side's encoder.
+    /// Hands a deflated band (or why it could not be drawn) to the side's owner.
     pub(super) fn deposit(
         &self,
         band: usize,
-        drawn: Result<Vec<u8>, RenderError>,
-        drawing: Duration,
+        drawn: Result<EncodedBand, RenderError>,
+        work: BandWork,
         by_helper: bool,
     ) {
         let mut state = self.state();
         state.drawn[band] = Some(drawn);
         if by_helper {
-            state.helpers_drawing += drawing;
+            state.helpers.drawing += work.drawing;
+            state.helpers.encoding += work.encoding;
         }
         self.changed.notify_all();
     }
@@ -120,7 +131,7 @@ impl SideBands {
         &self,
         band: usize,
         stop: &AtomicBool,
-    ) -> Option<Result<Vec<u8>, RenderError>> {
+    ) -> Option<Result<EncodedBand, RenderError>> {
         let mut state = self.state();
         loop {
             if let Some(drawn) = state.drawn[band].take() {
@@ -142,26 +153,18 @@ impl SideBands {
         self.state().drawn[band].is_some()
     }
 
-    /// A band encoded: its buffer is for the next band drawn, and one more band may be drawn
-    /// ahead.
-    pub(super) fn encoded(&self, buffer: Vec<u8>) {
+    /// A band joined into the PNG: its buffer is for the next band, and one more band may be
+    /// drawn ahead.
+    pub(super) fn encoded(&self, band: EncodedBand) {
         let mut state = self.state();
-        state.spare.push(buffer);
+        state.spare.push(band.into_buffer());
         self.encoded.fetch_add(1, Ordering::Relaxed);
         self.changed.notify_all();
     }
 
-    /// The helpers' drawing time, and the buffers left over, once the side is done.
-    pub(super) fn finish(&self) -> (Duration, Vec<Vec<u8>>) {
-        let mut state = self.state();
-        let mut left = std::mem::take(&mut state.spare);
-        left.extend(
-            state
-                .drawn
-                .iter_mut()
-                .filter_map(|d| d.take().and_then(Result::ok)),
-        );
-        (state.helpers_drawing, left)
+    /// The helpers' time, once the side is done.
+    pub(super) fn helpers(&self) -> BandWork {
+        self.state().helpers
     }
 }
 
@@ -222,8 +225,8 @@ mod tests {
             let mut band = first;
             let mut drawn = 0;
             loop {
-                let pixels = worker.band(job, &job.band_cells(), band, bands.buffer());
-                bands.deposit(band, Ok(pixels), Duration::ZERO, true);
+                let (encoded, work) = worker.band(job, &job.band_cells(), band, bands.buffer());
+                bands.deposit(band, encoded, work, true);
                 drawn += 1;
                 band = loop {
                     match bands.claim() {
@@ -293,7 +296,7 @@ mod tests {
             format: PDF,
             reason: "page(s) [1] broke the rasteriser (planted)".into(),
         };
-        bands.deposit(band, Err(failure), Duration::ZERO, true);
+        bands.deposit(band, Err(failure), BandWork::default(), true);
         let mut owner = Worker::new(&document, options(ColorOutput::Grayscale));
         let Err(err) = owner.side(&job, &bands, &AtomicBool::new(false)) else {
             panic!("the side printed without its band")
@@ -344,8 +347,8 @@ mod tests {
         let cells = job.band_cells();
         let mut margins = 0;
         for band in 0..job.bands() as usize {
-            let stale = vec![0u8; width as usize * job.band_rows as usize];
-            let pixels = worker.band(&job, &cells, band, stale);
+            let mut pixels = vec![0u8; width as usize * job.band_rows as usize];
+            worker.draw_band(&job, &cells, band, &mut pixels);
             for (row, pixels) in pixels.chunks_exact(width as usize).enumerate() {
                 let y = band as u32 * job.band_rows + row as u32;
                 for (x, &gray) in pixels.iter().enumerate() {

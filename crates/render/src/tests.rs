@@ -858,10 +858,9 @@ fn banded_sides_match_whole_sides() {
     }
 }
 
-/// A light page past the largest side kept whole (the photo printer's 1440 dpi side) goes
-/// through the cache in bands; 600 dpi A4 is drawn in two halves (one per core); 300 dpi A4
-/// stays whole; a dense page stays whole until memory forces bands: drawn again for each
-/// band, it would cost more than the cache saves.
+/// A light side past a label's size (300 and 600 dpi A4, the photo printer's 1440 dpi side)
+/// goes through the cache in bands; a label stays whole; a dense page stays whole until
+/// memory forces bands: drawn again for each band, it would cost more than the cache saves.
 #[test]
 fn light_pages_are_drawn_in_cache_sized_bands() {
     let limits = &workers::LIMITS;
@@ -872,13 +871,13 @@ fn light_pages_are_drawn_in_cache_sized_bands() {
         ..workers::LIMITS
     };
     assert!(!dispatch::light_pages(&document, [0], &dense));
-    // 100x150 mm at 1440 dpi; A4 at 600 dpi; A4 at 1440 dpi (past the largest side drawn whole).
-    let cache_rows = (limits.cache_band_pixels / 5669) as u32;
-    assert_eq!(dispatch::band_rows(5669, 8504, true, limits), cache_rows);
-    assert_eq!(dispatch::band_rows(5669, 8504, false, limits), 8504);
-    assert_eq!(dispatch::band_rows(4961, 7016, true, limits), 3508);
-    assert_eq!(dispatch::band_rows(4961, 7016, false, limits), 7016);
-    assert_eq!(dispatch::band_rows(2480, 3508, true, limits), 3508);
+    // 100x150 mm at 1440 dpi; A4 at 600 and 300 dpi; a 4x6 inch label at 203 dpi.
+    for (width, height) in [(5669u32, 8504u32), (4961, 7016), (2480, 3508)] {
+        let cache_rows = (limits.cache_band_pixels / u64::from(width)) as u32;
+        assert_eq!(dispatch::band_rows(width, height, true, limits), cache_rows);
+        assert_eq!(dispatch::band_rows(width, height, false, limits), height);
+    }
+    assert_eq!(dispatch::band_rows(812, 1218, true, limits), 1218);
     let memory_rows = (limits.band_pixels / 11906) as u32;
     assert_eq!(
         dispatch::band_rows(11906, 16838, false, limits),

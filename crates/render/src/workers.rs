@@ -4,7 +4,7 @@
 
 use super::RenderError;
 use super::rasteriser::{SideJob, SideOutput, Worker, WorkerOptions};
-use super::side_bands::{Claim, SideBands};
+use super::side_bands::{BandWork, Claim, SideBands};
 use super::source::Document;
 use std::cell::Cell;
 use std::ops::ControlFlow;
@@ -36,21 +36,18 @@ pub(super) struct Limits {
     /// work in f32, and a band's origin shifts the rounding), so how a side is split depends
     /// only on its size and its pages: the same job always prints the same pixels.
     pub band_pixels: u64,
-    /// Largest side of light pages (see `light_page_operators`) drawn whole: the largest
-    /// pixmap the spare list keeps (`spare_pixels`, 160 MB of RGBA). A larger side would take
-    /// fresh memory from the kernel for every job, a page fault at a time; drawn in bands of
-    /// `cache_band_pixels` it needs none, and the photo printer's 1440 dpi side took 0.4 of the
-    /// CPU time (benches/README.md, print_latency). Smaller sides are not drawn in cache
-    /// bands: with their buffers kept, 14 bands cost the page's drawing 14 times (600 dpi A4
-    /// took 1.1-1.4x the CPU).
-    pub light_whole_side_pixels: u64,
-    /// Smallest side of light pages drawn in two halves, which the job's workers draw at once
-    /// (`side_bands`): a one-page job's 600 dpi A4 side then takes two cores, where whole it
-    /// took one (0.55-0.75x the wall time, benches/README.md, print_latency). 300 dpi A4
-    /// (8.7 M) stays whole.
-    pub halved_side_pixels: u64,
-    /// Pixels in one band of a side of light pages past `light_whole_side_pixels`: 10 MB of
-    /// RGBA, which the processor's cache holds while the band is drawn, converted and encoded.
+    /// Smallest side of light pages (see `light_page_operators`) drawn in bands of
+    /// `cache_band_pixels`, which every worker of its job draws and deflates (`side_bands`).
+    /// Drawn whole, a side's RGBA (70 MB for 600 dpi A4) leaves the processor's cache before
+    /// it is converted, and converting it waited on memory (a quarter of the CPU, perf); its
+    /// PNG was deflated on one core. In bands, 300 dpi A4 took 0.6x the wall time, 600 dpi A4
+    /// 0.8x, the Photo Studio's 1440 dpi side 0.9x (benches/README.md, print_latency).
+    /// Smaller sides (a 203 dpi label, 1 M) gain nothing from a second thread.
+    pub light_banded_side_pixels: u64,
+    /// Pixels in one band of a side of light pages past `light_banded_side_pixels`: 4 MB of
+    /// RGBA, which stays in the cache while the band is drawn, converted and deflated. Bands
+    /// of 0.4 M pixels cost more in drawing the page again than they saved; 2.5 M did not
+    /// stay in the cache.
     pub cache_band_pixels: u64,
     /// Most content operators (after expansion) a page may run and still count as light: it
     /// is drawn once per band, so a dense page keeps to the whole side (or the memory bands
@@ -74,9 +71,8 @@ pub(super) const LIMITS: Limits = Limits {
     page_time: Duration::from_secs(60),
     whole_side_pixels: 150_000_000,
     band_pixels: 32_000_000,
-    light_whole_side_pixels: 40_000_000,
-    halved_side_pixels: 16_000_000,
-    cache_band_pixels: 2_500_000,
+    light_banded_side_pixels: 4_000_000,
+    cache_band_pixels: 1_000_000,
     light_page_operators: 20_000,
     side_pixels: 600_000_000,
     page_path_bytes: 256 << 20,
@@ -471,10 +467,14 @@ fn helper_bands(
         }));
         set_in_flight(None);
         match drawn {
-            Ok(pixels) => bands.deposit(band, Ok(pixels), drawing.elapsed(), true),
+            Ok((encoded, work)) => bands.deposit(band, encoded, work, true),
             Err(panic) => {
                 let failure = rasteriser_panic(job, options.format, &*panic);
-                bands.deposit(band, Err(failure), drawing.elapsed(), true);
+                let work = BandWork {
+                    drawing: drawing.elapsed(),
+                    ..BandWork::default()
+                };
+                bands.deposit(band, Err(failure), work, true);
                 return;
             }
         }
