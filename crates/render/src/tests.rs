@@ -919,13 +919,30 @@ fn gray_rows_match_the_luma_of_every_pixel() {
 fn colour_rows_are_every_pixel_without_its_alpha() {
     for pixels in [0, 1, 3, 4, 5, 8, 13, 29] {
         let src: Vec<u8> = (0..4 * pixels).map(|i| (i * 37 + 11) as u8).collect();
-        let mut dst = vec![0; 3 * pixels];
-        rasteriser::convert_row(&src, &mut dst, ColorOutput::Color);
         let want: Vec<u8> = src
             .chunks_exact(4)
             .flat_map(|p| [p[0], p[1], p[2]])
             .collect();
+        let mut dst = vec![0; 3 * pixels];
+        rasteriser::convert_row(&src, &mut dst, ColorOutput::Color);
         assert_eq!(dst, want, "{pixels} pixels");
+        // Each way of dropping alpha on its own: the shuffles leave a remainder of fewer
+        // than four pixels to the byte moves.
+        let mut moved = vec![0; 3 * pixels];
+        rasteriser::rgb_by_moves(&src, &mut moved);
+        assert_eq!(moved, want, "{pixels} pixels by moves");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            let mut shuffled = vec![0; 3 * pixels];
+            // SAFETY: the processor has SSSE3, checked just above.
+            let done = unsafe { rasteriser::rgb_by_shuffles(&src, &mut shuffled) };
+            assert_eq!(done, pixels / 4 * 4);
+            assert_eq!(
+                shuffled[..3 * done],
+                want[..3 * done],
+                "{pixels} pixels shuffled"
+            );
+        }
     }
 }
 
