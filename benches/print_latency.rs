@@ -194,7 +194,7 @@ async fn run(jobs: usize) {
                     .unwrap_or_else(|| panic!("no {kind} event in {events:?}"))
                     .at
             };
-            let (fetched, rendered) = (at("document-acknowledged"), at("rendered"));
+            let (fetched, rendered) = (at("downloaded"), at("rendered"));
             let ms = |a: DateTime<Utc>, b: DateTime<Utc>| {
                 (b - a).num_microseconds().unwrap() as f64 / 1000.0
             };

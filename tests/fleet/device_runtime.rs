@@ -645,6 +645,43 @@ async fn sigkill_at_many_points_never_loses_or_reprints_a_job() {
     lab.shutdown().await;
 }
 
+/// A device killed after it took a job (its spool says so, flushed) but before its
+/// Acknowledge-Job went resumes the job from its spool and acknowledges it then: the service
+/// hears the acknowledgement, and the job prints once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_taken_but_never_acknowledged_is_acknowledged_when_resumed() {
+    use printlab_device::spool::{JobOrigin, NewJob};
+    let lab = cloud_lab().await;
+    let config = process_config(&lab, &PRINTER, "");
+    let spool_dir = lab.spool_dir();
+    lab.advertised_process(&config).await.kill();
+    let id = lab.submit("application/pdf", pdf(2), json!({})).await;
+    // What the killed device left: the job taken and flushed, the request never sent.
+    let spool = Spool::open(&spool_dir.join("db")).unwrap();
+    let new = NewJob {
+        origin: JobOrigin::Service,
+        name: None,
+        user: None,
+        configuration: Default::default(),
+    };
+    spool.create_job("Lab", id as u32, new).unwrap();
+    spool
+        .update("Lab", id as u32, "taken", "", |r| {
+            r.acknowledged = true;
+            r.state = PrintJobProcessingState::Processing;
+        })
+        .unwrap();
+    spool.flush().unwrap();
+    drop(spool);
+    let device = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
+    let job = lab.wait_ended(id).await;
+    device.kill();
+    assert_eq!(job_state(&job), "completed", "{job}");
+    assert_eq!(lab.tap.acks(id), 1);
+    lab.tap.assert_sheets_once(id, 2);
+    lab.shutdown().await;
+}
+
 /// Killed while jammed, the printer comes back still jammed with the job waiting in
 /// `processing-stopped`; cleared through `printlab devices fault Lab clear` (with the token
 /// the process kept in its spool folder), it prints the rest of the job

@@ -120,8 +120,15 @@ pub struct JobRecord {
     pub user: Option<String>,
     /// The job's effective configuration (printer defaults applied).
     pub configuration: PrintJobConfiguration,
-    /// Whether Acknowledge-Job has been sent: from here on the job must not be lost.
+    /// Whether the job was taken for Acknowledge-Job (flushed before the request goes): from
+    /// here on the job must not be lost.
     pub acknowledged: bool,
+    /// Whether the service answered Acknowledge-Job. A device killed after taking the job but
+    /// before its request went sends it again when it resumes the job; the service takes a
+    /// repeated acknowledgement as the same one. Older records have none, and send it once
+    /// more.
+    #[serde(default)]
+    pub acknowledgement_answered: bool,
     pub document: Option<DocumentRecord>,
     pub progress: Progress,
     pub outputs: Vec<OutputRecord>,
@@ -400,6 +407,7 @@ impl Spool {
                     configuration: new.configuration.clone(),
                     // A job accepted over IPP must not be lost from the moment it is answered.
                     acknowledged: local,
+                    acknowledgement_answered: local,
                     document: None,
                     progress: Progress::default(),
                     outputs: Vec::new(),

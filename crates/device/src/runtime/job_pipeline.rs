@@ -109,9 +109,11 @@ impl Device {
                 })?;
             }
         } else {
-            let acknowledge = fetchable || !record.acknowledged;
-            if acknowledge && !record.acknowledged {
-                self.spool.update(&name, job, "acknowledged", "", |r| {
+            // A resumed job whose acknowledgement was never answered is acknowledged again:
+            // the device may have been killed between the flush below and the request.
+            let acknowledge = fetchable || !record.acknowledgement_answered;
+            if !record.acknowledged {
+                self.spool.update(&name, job, "taken", "", |r| {
                     r.acknowledged = true;
                     r.state = PrintJobProcessingState::Processing;
                 })?;
@@ -138,6 +140,11 @@ impl Device {
             if acknowledge {
                 info!("job acknowledged");
             }
+            if !record.acknowledgement_answered {
+                self.spool.update(&name, job, "acknowledged", "", |r| {
+                    r.acknowledgement_answered = true;
+                })?;
+            }
             downloaded?;
         }
         let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
@@ -154,7 +161,7 @@ impl Device {
                 problems.join("; ")
             );
             return self
-                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .refuse_fetched(job, "unsupported-attributes-or-values", &message)
                 .await;
         }
         let record = match constraint::resolve(&self.config.constraints, &record.configuration) {
@@ -172,7 +179,7 @@ impl Device {
             }
             Resolution::Refused(refusal) => {
                 return self
-                    .finish_aborted(
+                    .refuse_fetched(
                         job,
                         "unsupported-attributes-or-values",
                         &refusal.to_string(),
@@ -185,26 +192,33 @@ impl Device {
         if let Some(message) = self.config.misprint.refusal(&record.configuration) {
             warn!("misprint: refusing an advertised media size");
             return self
-                .finish_aborted(job, "unsupported-attributes-or-values", &message)
+                .refuse_fetched(job, "unsupported-attributes-or-values", &message)
                 .await;
         }
         if let Err(failure) = self.engine.interpret(&document.format) {
             return self
-                .finish_aborted(job, "document-format-error", &failure.0)
+                .refuse_fetched(job, "document-format-error", &failure.0)
                 .await;
         }
-        self.tell_job_status(
-            job,
-            &JobReport {
+        // The document's acknowledgement and the processing report go while the job renders:
+        // the document is in the spool, and neither answer changes what is drawn, so a job's
+        // path is two exchanges shorter. A failed report still stops the job, after its render.
+        let reporting = async {
+            self.acknowledge_document(job).await?;
+            let processing = JobReport {
                 state: job_state::PROCESSING,
                 reasons: vec!["job-printing".into()],
                 message: None,
                 impressions_completed: Some(record.progress.impressions_completed),
                 sheets_completed: Some(record.progress.sheets_completed),
-            },
-        )
-        .await?;
-        let (work, stopped_at_limit) = match self.render(job, &record, cancel).await? {
+            };
+            self.tell_job_status(job, &processing)
+                .await
+                .map_err(Interrupted::from)
+        };
+        let (reported, rendered) = tokio::join!(reporting, self.render(job, &record, cancel));
+        reported?;
+        let (work, stopped_at_limit) = match rendered? {
             Ok(rendered) => rendered,
             Err(RenderError::Cancelled) => return Err(Interrupted::Canceled),
             Err(e) => {
@@ -234,8 +248,7 @@ impl Device {
         Ok(())
     }
 
-    /// Fetch-Document into the spool, resuming after the bytes an earlier run kept, then
-    /// Acknowledge-Document once they are durable.
+    /// Fetch-Document into the spool, resuming after the bytes an earlier run kept.
     async fn download(&mut self, job: u32, cancel: &CancellationToken) -> Result<(), Interrupted> {
         let name = self.config.name.clone();
         let record = self.spool.job(&name, job)?.ok_or(SpoolError::NoSuchJob {
@@ -288,28 +301,45 @@ impl Device {
             }
             self.spool.complete_document(&name, job)?;
         }
-        let acknowledged = self
-            .spool
-            .job(&name, job)?
-            .and_then(|r| r.document)
-            .is_some_and(|d| d.acknowledged);
-        if !acknowledged {
-            self.spool.flush()?;
-            self.client.acknowledge_document(job, 1).await?;
-            self.spool
-                .update(&name, job, "document-acknowledged", "", |r| {
-                    if let Some(d) = &mut r.document {
-                        d.acknowledged = true;
-                    }
-                })?;
-        }
         Ok(())
+    }
+
+    /// Acknowledge-Document, once the document is durable, for a job the service gave.
+    async fn acknowledge_document(&self, job: u32) -> Result<(), Interrupted> {
+        let name = &self.config.name;
+        let Some(record) = self.spool.job(name, job)? else {
+            return Ok(());
+        };
+        let acknowledged = record.document.is_some_and(|d| d.acknowledged);
+        if acknowledged || record.origin == JobOrigin::LocalIpp {
+            return Ok(());
+        }
+        self.spool.flush()?;
+        self.client.acknowledge_document(job, 1).await?;
+        self.spool
+            .update(name, job, "document-acknowledged", "", |r| {
+                if let Some(d) = &mut r.document {
+                    d.acknowledged = true;
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Acknowledges the document, then refuses the job with `reason`.
+    async fn refuse_fetched(
+        &mut self,
+        job: u32,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), Interrupted> {
+        self.acknowledge_document(job).await?;
+        self.finish_aborted(job, reason, message).await
     }
 
     /// Renders the job (or, with rendering off, only lays it out) into the sheets and sides the
     /// engine must print, and the output limit that cut it short, if one did.
     async fn render(
-        &mut self,
+        &self,
         job: u32,
         record: &JobRecord,
         cancel: &CancellationToken,
