@@ -510,22 +510,11 @@ mod tests {
         out
     }
 
-    /// Feeds `parts` in order: `Ok(n)` as [`RowDeflate::zeros`], `Err(bytes)` as data.
+    /// One stream of `parts`, and what it must inflate to.
     fn deflate(parts: &[Result<u64, &[u8]>]) -> (Vec<u8>, Vec<u8>) {
         let mut expected = Vec::new();
         let mut deflate = RowDeflate::new(Vec::new());
-        for part in parts {
-            match part {
-                Ok(n) => {
-                    deflate.zeros(*n).unwrap();
-                    expected.resize(expected.len() + *n as usize, 0);
-                }
-                Err(bytes) => {
-                    deflate.write_data(bytes).unwrap();
-                    expected.extend_from_slice(bytes);
-                }
-            }
-        }
+        feed(&mut deflate, parts, &mut expected);
         (deflate.finish().unwrap(), expected)
     }
 
@@ -613,10 +602,11 @@ mod tests {
         assert_eq!(inflate(&stream), expected);
     }
 
-    /// Feeds `parts` to `deflate`, as [`deflate`] does, and extends `expected` with them.
-    fn feed<W: Write>(
+    /// Feeds `parts` to `deflate` in order, `Ok(n)` as [`RowDeflate::zeros`] and `Err(bytes)`
+    /// as data, and extends `expected` with them.
+    fn feed<W: Write, B: AsRef<[u8]>>(
         deflate: &mut RowDeflate<W>,
-        parts: &[Result<u64, Vec<u8>>],
+        parts: &[Result<u64, B>],
         expected: &mut Vec<u8>,
     ) {
         for part in parts {
@@ -626,8 +616,8 @@ mod tests {
                     expected.resize(expected.len() + *n as usize, 0);
                 }
                 Err(bytes) => {
-                    deflate.write_data(bytes).unwrap();
-                    expected.extend_from_slice(bytes);
+                    deflate.write_data(bytes.as_ref()).unwrap();
+                    expected.extend_from_slice(bytes.as_ref());
                 }
             }
         }
