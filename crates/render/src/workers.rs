@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     /// Longest a worker may spend on one side, per page on it (n-up sides get one slice per
-    /// cell, banded sides one per cell and band). A side that overruns fails the job; its worker thread cannot be stopped mid-page,
+    /// cell, and a side one per cell and `band_pixels` of its size: the bound follows the
+    /// pixels, not how many cache bands a light side is cut into, which would give a 600 dpi
+    /// A4 side 35 slices). A side that overruns fails the job; its worker thread cannot be stopped mid-page,
     /// so it is abandoned: it finishes that page in the background, holding one side's memory
     /// and a core until then, and writes nothing.
     pub page_time: Duration,
@@ -38,7 +40,7 @@ pub(super) struct Limits {
     pub band_pixels: u64,
     /// Smallest side of light pages (see `light_page_operators`) drawn in bands of
     /// `cache_band_pixels`, which every worker of its job draws and deflates (`side_bands`).
-    /// Drawn whole, a side's RGBA (70 MB for 600 dpi A4) leaves the processor's cache before
+    /// Drawn whole, a side's RGBA (139 MB for 600 dpi A4) leaves the processor's cache before
     /// it is converted, and converting it waited on memory (a quarter of the CPU, perf); its
     /// PNG was deflated on one core. In bands, 300 dpi A4 took 0.6x the wall time, 600 dpi A4
     /// 0.8x, the Photo Studio's 1440 dpi side 0.9x (benches/README.md, print_latency).
@@ -388,7 +390,7 @@ pub(super) fn execute(
                 continue;
             };
             let job = &jobs[index];
-            let bound = limits.page_time * job.cells.len().max(1) as u32 * job.bands();
+            let bound = time_bound(job, limits);
             if since.elapsed() > bound {
                 let pages = job.pages();
                 tracing::warn!(
@@ -419,6 +421,13 @@ pub(super) fn execute(
         return Err(RenderError::Cancelled);
     }
     Ok(outputs)
+}
+
+/// How long a side may take: [`Limits::page_time`] per cell and per `band_pixels` of its size.
+fn time_bound(job: &SideJob, limits: &Limits) -> Duration {
+    let size = u64::from(job.width) * u64::from(job.height);
+    let slices = size.div_ceil(limits.band_pixels).max(1);
+    limits.page_time * job.cells.len().max(1) as u32 * u32::try_from(slices).unwrap_or(u32::MAX)
 }
 
 /// A worker with no side left draws the bands nobody has claimed of the sides other workers
@@ -503,6 +512,41 @@ fn rasteriser_panic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time bound follows a side's size and cells, not its band count: a light 600 dpi A4
+    /// side cut into 35 cache bands gets two slices, like the same side drawn whole; a 1440 dpi
+    /// A4 side seven, one per memory-sized band; a 2-up side one per cell.
+    #[test]
+    fn a_sides_time_bound_follows_its_pixels_not_its_bands() {
+        use crate::rasteriser::Cell;
+        use hayro::kurbo::Affine;
+        let side = |width: u32, height: u32, band_rows: u32, cells: usize| SideJob {
+            width,
+            height,
+            band_rows,
+            cells: (0..cells)
+                .map(|page| Cell {
+                    page,
+                    page_to_pixels: Affine::IDENTITY,
+                    clip: (0, 0, width, height),
+                })
+                .collect(),
+            turned_half: false,
+            files: Vec::new(),
+        };
+        let minute = LIMITS.page_time;
+        let cache_rows = (LIMITS.cache_band_pixels / 4961) as u32;
+        assert_eq!(
+            time_bound(&side(4961, 7016, cache_rows, 1), &LIMITS),
+            2 * minute
+        );
+        assert_eq!(time_bound(&side(4961, 7016, 7016, 1), &LIMITS), 2 * minute);
+        assert_eq!(
+            time_bound(&side(11906, 16838, 2687, 1), &LIMITS),
+            7 * minute
+        );
+        assert_eq!(time_bound(&side(2480, 3508, 3508, 2), &LIMITS), 2 * minute);
+    }
 
     /// Printers of a fleet render at once: together their jobs never run more workers (and
     /// hold more sides' pixels) than the machine has cores, and every job still completes.
