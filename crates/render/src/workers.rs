@@ -170,6 +170,9 @@ impl WorkerSlots {
 #[cfg(test)]
 pub(super) static PEAK_WORKERS: AtomicUsize = AtomicUsize::new(0);
 
+/// Deflated bands that may wait for their side's owner, per worker of the job.
+const BANDS_AHEAD_PER_WORKER: usize = 4;
+
 /// How often the dispatcher looks at cancellation and at sides in flight.
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -279,9 +282,12 @@ pub(super) fn execute(
     let workers = cores.min(pieces).max(1);
     let dispatch = Arc::new(Dispatch {
         next: AtomicUsize::new(0),
+        // Deflated bands are small, so four per worker may wait for the owner to join them: at
+        // one per worker a helper stalled whenever the owner was descheduled, and a one-page
+        // job rendered alone took 1.2-1.4x the wall time (benches/README.md, print_latency).
         bands: jobs
             .iter()
-            .map(|j| SideBands::new(j.bands() as usize, workers))
+            .map(|j| SideBands::new(j.bands() as usize, BANDS_AHEAD_PER_WORKER * workers))
             .collect(),
         stop: AtomicBool::new(false),
         in_flight: (0..workers).map(|_| Mutex::new(None)).collect(),
