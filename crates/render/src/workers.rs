@@ -284,7 +284,7 @@ pub(super) fn execute(
         next: AtomicUsize::new(0),
         // Deflated bands are small, so four per worker may wait for the owner to join them: at
         // one per worker a helper stalled whenever the owner was descheduled, and a one-page
-        // job rendered alone took 1.2-1.4x the wall time (benches/README.md, print_latency).
+        // job rendered alone took 1.1-1.5x the wall time (benches/README.md, print_latency).
         bands: jobs
             .iter()
             .map(|j| SideBands::new(j.bands() as usize, BANDS_AHEAD_PER_WORKER * workers))
