@@ -864,17 +864,23 @@ async fn network_latency_raised_at_run_time_delays_every_exchange_until_cleared(
     lab.shutdown().await;
 }
 
-/// An idle device waits on the long poll: one Get-Notifications per long-poll period, nothing
-/// else.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_device_does_not_poll() {
+/// The lab with its device subscribed to notifications, once the Get-Jobs that follows
+/// subscribing has been answered: from then on, the device's requests are the test's.
+async fn subscribed_lab() -> Rig {
     let lab = lab("").await;
     let printer = lab.fleet().printer("Lab").unwrap();
     tokio::time::timeout(Duration::from_secs(30), printer.wait_for(|s| s.subscribed))
         .await
         .expect("the device subscribes");
-    // Let the first Fetch-Jobs after subscribing, and its answer, pass.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    lab
+}
+
+/// An idle device waits on the long poll: one Get-Notifications per long-poll period, nothing
+/// else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_device_does_not_poll() {
+    let lab = subscribed_lab().await;
     let from = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let idle: Vec<String> = lab
@@ -886,6 +892,27 @@ async fn an_idle_device_does_not_poll() {
     // The cloud holds each long poll for LONG_POLL (2 s).
     assert!(idle.len() <= 3, "requests while idle: {idle:?}");
     assert!(idle.iter().all(|op| op == "Get-Notifications"), "{idle:?}");
+    lab.shutdown().await;
+}
+
+/// A job the service's notification names is fetched at once: the device's first request
+/// after the job starts is its Fetch-Job, not a Get-Jobs to find it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notified_job_is_fetched_without_a_get_jobs_first() {
+    let lab = subscribed_lab().await;
+    let from = Instant::now();
+    let id = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
+    let sent: Vec<Seen> = lab.tap.between(from, Instant::now());
+    let fetch = sent
+        .iter()
+        .position(|s| s.is("Fetch-Job", id))
+        .unwrap_or_else(|| panic!("no Fetch-Job in {sent:?}"));
+    let before: Vec<&str> = sent[..fetch].iter().map(|s| s.operation.as_str()).collect();
+    assert!(
+        before.iter().all(|op| *op == "Get-Notifications"),
+        "before the Fetch-Job: {before:?}"
+    );
     lab.shutdown().await;
 }
 

@@ -33,6 +33,7 @@ impl DeviceParts {
             control: self.control,
             status: self.status,
             wake: self.wake,
+            notified_jobs: Default::default(),
             current: self.current,
             shutdown: self.shutdown,
         }

@@ -112,26 +112,31 @@ impl Device {
             // A resumed job whose acknowledgement was never answered is acknowledged again:
             // the device may have been killed between the flush below and the request.
             let acknowledge = fetchable || !record.acknowledgement_answered;
-            if !record.acknowledged {
+            let taken_now = !record.acknowledged;
+            if taken_now {
                 self.spool.update(&name, job, "taken", "", |r| {
                     r.acknowledged = true;
                     r.state = PrintJobProcessingState::Processing;
                 })?;
-                self.spool.flush()?;
             }
-            // The document's fetch starts beside the acknowledgement, not after its answer: the
-            // job is ours in the spool already (flushed above), and nothing in Fetch-Document
-            // waits for Acknowledge-Job, so every job's path is one exchange shorter.
-            let client = Arc::clone(&self.client);
+            // The document's fetch starts at once, beside the flush that makes the job ours
+            // and the acknowledgement that follows it: only Acknowledge-Job must wait until the
+            // job is durable in the spool (a device killed before then finds the job still
+            // fetchable and takes it again), so every job's path is a flush and an exchange
+            // shorter.
+            let (client, spool) = (Arc::clone(&self.client), self.spool.clone());
             let acknowledged_before = record.acknowledged;
             let acknowledging = async move {
+                if taken_now {
+                    spool.flush_shared().await?;
+                }
                 if !acknowledge {
                     return Ok(());
                 }
                 match client.acknowledge_job(job).await {
                     // Acknowledged by an earlier run whose record we hold: nothing is lost.
                     Err(e) if e.is_gone() && acknowledged_before => Ok(()),
-                    other => other,
+                    other => other.map_err(Interrupted::from),
                 }
             };
             let (acknowledged, downloaded) =
@@ -314,7 +319,9 @@ impl Device {
         if acknowledged || record.origin == JobOrigin::LocalIpp {
             return Ok(());
         }
-        self.spool.flush()?;
+        // On the blocking pool, not this task's worker: this runs beside the render, in the
+        // task that takes the render's result.
+        self.spool.flush_shared().await?;
         self.client.acknowledge_document(job, 1).await?;
         self.spool
             .update(name, job, "document-acknowledged", "", |r| {

@@ -4,6 +4,7 @@
 use super::backoff;
 use super::identify::collect_from_service;
 use super::printer_handle::PrinterSnapshot;
+use super::session::NotifiedJobs;
 use crate::infra_client::{InfraClient, job_state};
 use crate::network::Network;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 const PRINTER_STATE_CHANGED: &str = "printer-state-changed";
+const JOB_FETCHABLE: &str = "job-fetchable";
 
 /// Holds the ippget subscription and long-polls Get-Notifications: wakes the printer when
 /// something happened to jobs, cancels the job in progress when the service cancels it, and
@@ -22,6 +24,7 @@ pub(super) async fn notification_loop(
     network: Arc<Network>,
     current: Arc<Mutex<Option<(u32, CancellationToken)>>>,
     wake: Arc<Notify>,
+    notified_jobs: NotifiedJobs,
     status: watch::Sender<PrinterSnapshot>,
     shutdown: CancellationToken,
 ) {
@@ -78,6 +81,16 @@ pub(super) async fn notification_loop(
                                 && *id == job
                             {
                                 token.cancel();
+                            }
+                        }
+                    }
+                    {
+                        let mut notified = notified_jobs.lock().expect("not poisoned");
+                        for event in &notifications.events {
+                            if let (JOB_FETCHABLE, Some(job)) = (event.event.as_str(), event.job_id)
+                                && !notified.contains(&job)
+                            {
+                                notified.push(job);
                             }
                         }
                     }

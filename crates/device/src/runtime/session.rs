@@ -19,7 +19,7 @@ use printlab_ipp::http::Credentials;
 use printlab_ipp::{Attribute, Value};
 use printlab_mapping::printer_status_to_ipp;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -100,10 +100,16 @@ pub(super) struct Device {
     pub(super) status: watch::Sender<PrinterSnapshot>,
     /// Rung by the notification task when jobs may be fetchable.
     pub(super) wake: Arc<Notify>,
+    /// The jobs the notification task heard became fetchable (`job-fetchable` events), in the
+    /// order it heard them.
+    pub(super) notified_jobs: NotifiedJobs,
     /// The job being processed and its cancel token, which the notification task fires.
     pub(super) current: CurrentJob,
     pub(super) shutdown: CancellationToken,
 }
+
+/// Job ids from `job-fetchable` events, shared by the notification task and the printer.
+pub(super) type NotifiedJobs = Arc<Mutex<Vec<u32>>>;
 
 impl Device {
     pub(super) fn now(&self) -> Duration {
@@ -139,6 +145,7 @@ impl Device {
                 self.network.clone(),
                 self.current.clone(),
                 self.wake.clone(),
+                self.notified_jobs.clone(),
                 self.status.clone(),
                 self.shutdown.clone(),
             )
@@ -232,6 +239,16 @@ impl Device {
         // room for every step of a job (kilobytes per printer in a fleet).
         Box::pin(self.reconcile()).await?;
         loop {
+            // A job the service named fetchable is fetched at once, without a Get-Jobs to find
+            // it first: one exchange fewer before every job starts. Get-Jobs still follows, for
+            // whatever the events missed. A notified job the spool already holds was taken
+            // from an earlier Get-Jobs; anything left of it is that path's business.
+            let notified = std::mem::take(&mut *self.notified_jobs.lock().expect("not poisoned"));
+            for job in notified {
+                if self.spool.job(&self.config.name, job)?.is_none() {
+                    Box::pin(self.process_job(job, true)).await?;
+                }
+            }
             let fetchable = match self.client.fetchable_jobs().await {
                 Err(e) if e.is_refusal() => {
                     warn!(error = %e, "the service refused Get-Jobs; waiting for its next event");
