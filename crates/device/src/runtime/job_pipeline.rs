@@ -112,8 +112,8 @@ impl Device {
             // A resumed job whose acknowledgement was never answered is acknowledged again:
             // the device may have been killed between the flush below and the request.
             let acknowledge = fetchable || !record.acknowledgement_answered;
-            let taken_now = !record.acknowledged;
-            if taken_now {
+            let acknowledged_before = record.acknowledged;
+            if !acknowledged_before {
                 self.spool.update(&name, job, "taken", "", |r| {
                     r.acknowledged = true;
                     r.state = PrintJobProcessingState::Processing;
@@ -125,9 +125,8 @@ impl Device {
             // fetchable and takes it again), so every job's path is a flush and an exchange
             // shorter.
             let (client, spool) = (Arc::clone(&self.client), self.spool.clone());
-            let acknowledged_before = record.acknowledged;
             let acknowledging = async move {
-                if taken_now {
+                if !acknowledged_before {
                     spool.flush_shared().await?;
                 }
                 if !acknowledge {

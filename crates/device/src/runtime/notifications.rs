@@ -74,8 +74,8 @@ pub(super) async fn notification_loop(
                 Ok((notifications, last)) => {
                     sequence = last;
                     for event in &notifications.events {
-                        let ended = event.job_state.is_some_and(job_state::is_terminal);
-                        if let (true, Some(job)) = (ended, event.job_id) {
+                        let Some(job) = event.job_id else { continue };
+                        if event.job_state.is_some_and(job_state::is_terminal) {
                             let current = current.lock().expect("not poisoned");
                             if let Some((id, token)) = current.as_ref()
                                 && *id == job
@@ -83,13 +83,9 @@ pub(super) async fn notification_loop(
                                 token.cancel();
                             }
                         }
-                    }
-                    {
-                        let mut notified = notified_jobs.lock().expect("not poisoned");
-                        for event in &notifications.events {
-                            if let (JOB_FETCHABLE, Some(job)) = (event.event.as_str(), event.job_id)
-                                && !notified.contains(&job)
-                            {
+                        if event.event == JOB_FETCHABLE {
+                            let mut notified = notified_jobs.lock().expect("not poisoned");
+                            if !notified.contains(&job) {
                                 notified.push(job);
                             }
                         }
