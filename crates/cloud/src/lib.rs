@@ -354,7 +354,7 @@ impl Cloud {
         Ok(self
             .state
             .store
-            .jobs_of(printer_id)?
+            .unfinished_jobs_of(printer_id)?
             .into_iter()
             .filter(|j| j.job.is_fetchable)
             .collect())

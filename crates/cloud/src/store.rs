@@ -5,7 +5,7 @@
 use crate::changes::{ChangeFeed, CloudChange};
 use crate::metrics::CloudMetrics;
 use chrono::{DateTime, Utc};
-use printlab_datadir::GroupSync;
+use printlab_datadir::{GroupSync, UnfinishedJobs};
 use printlab_graph::GraphEnum;
 use printlab_graph::{
     PrintDocument, PrintJob, PrintJobConfiguration, PrintJobProcessingState, PrintJobStateDetail,
@@ -209,6 +209,8 @@ pub struct Store {
     metrics: CloudMetrics,
     /// One flush at a time, shared by every request waiting when it starts.
     flushes: Arc<GroupSync>,
+    /// Each printer's jobs that have not ended, for the questions asked on every job's path.
+    unfinished: Arc<UnfinishedJobs<u64>>,
 }
 
 /// Job keys sort by printer, then by job number, so a printer's jobs are one prefix scan in
@@ -225,24 +227,38 @@ fn job_state(record: &JobRecord) -> &'static str {
     record.job.status.state.as_str()
 }
 
-/// The state of a stored job record, read without building the record: the jobs gauge needs
-/// it on every job write (the record being replaced) and at opening (every job), and the rest of
-/// the record (document, configuration, history) is skipped, not allocated.
-fn stored_job_state(bytes: &[u8]) -> Result<&'static str, StoreError> {
-    #[derive(Deserialize)]
-    struct Stored {
-        job: StoredJob,
+/// The head of a stored job record, read without building the record: the jobs gauge needs its
+/// state on every job write (the record being replaced), and the gauge and the unfinished-jobs
+/// index need every job's at opening; the rest of the record (document, configuration, history)
+/// is skipped, not allocated.
+#[derive(Deserialize)]
+struct StoredJobHead {
+    printer_id: String,
+    job: StoredJob,
+}
+
+#[derive(Deserialize)]
+struct StoredJob {
+    id: String,
+    status: StoredStatus,
+}
+
+#[derive(Deserialize)]
+struct StoredStatus {
+    state: PrintJobProcessingState,
+}
+
+impl StoredJobHead {
+    fn read(bytes: &[u8]) -> Result<Self, StoreError> {
+        decode("jobs", bytes)
     }
-    #[derive(Deserialize)]
-    struct StoredJob {
-        status: StoredStatus,
+
+    /// (printer id, job number, whether the job is unfinished), as the index takes it.
+    fn index_entry(self) -> Option<(String, u64, bool)> {
+        let number = self.job.id.parse().ok()?;
+        let unfinished = !self.job.status.state.is_terminal();
+        Some((self.printer_id, number, unfinished))
     }
-    #[derive(Deserialize)]
-    struct StoredStatus {
-        state: PrintJobProcessingState,
-    }
-    let stored: Stored = decode("jobs", bytes)?;
-    Ok(stored.job.status.state.as_str())
 }
 
 fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -255,12 +271,17 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 impl Store {
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        let jobs = db.open_tree("jobs")?;
+        let mut entries = Vec::new();
+        for record in jobs.iter().values() {
+            entries.extend(StoredJobHead::read(&record?)?.index_entry());
+        }
         Ok(Self {
             db: db.clone(),
             changes: ChangeFeed::default(),
             printers: db.open_tree("printers")?,
             shares: db.open_tree("shares")?,
-            jobs: db.open_tree("jobs")?,
+            jobs,
             operations: db.open_tree("operations")?,
             meta: db.open_tree("meta")?,
             proxies: db.open_tree("proxies")?,
@@ -268,6 +289,7 @@ impl Store {
             job_printers: db.open_tree("job-printers")?,
             metrics: CloudMetrics::default(),
             flushes: Arc::default(),
+            unfinished: Arc::new(UnfinishedJobs::from_jobs(entries)),
         })
     }
 
@@ -275,7 +297,8 @@ impl Store {
     /// the jobs already stored, then follows every [`Store::put_job`].
     pub(crate) fn with_metrics(mut self, metrics: CloudMetrics) -> Result<Self, StoreError> {
         for record in self.jobs.iter().values() {
-            metrics.job_moved(None, Some(stored_job_state(&record?)?));
+            let state = StoredJobHead::read(&record?)?.job.status.state;
+            metrics.job_moved(None, Some(state.as_str()));
         }
         self.metrics = metrics;
         Ok(self)
@@ -461,6 +484,21 @@ impl Store {
             .transpose()
     }
 
+    /// A printer's jobs that have not ended (completed, canceled, aborted), in creation order;
+    /// as long to read however many jobs the printer has printed before.
+    pub fn unfinished_jobs_of(&self, printer_id: &str) -> Result<Vec<JobRecord>, StoreError> {
+        let mut jobs = Vec::new();
+        for number in self.unfinished.of(printer_id) {
+            // One that ended between the two reads is left out.
+            if let Some(job) = self.job(printer_id, number)?
+                && !job.job.status.state.is_terminal()
+            {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
     /// A printer's jobs in creation order.
     pub fn jobs_of(&self, printer_id: &str) -> Result<Vec<JobRecord>, StoreError> {
         let mut prefix = printer_id.as_bytes().to_vec();
@@ -478,11 +516,15 @@ impl Store {
             .id
             .parse()
             .expect("job ids are always decimal numbers the cloud assigned");
-        let before = self
-            .jobs
-            .insert(job_key(&record.printer_id, number), encode(record))?;
+        let unfinished = !record.job.status.state.is_terminal();
+        let before = self.unfinished.write(&record.printer_id, number, || {
+            let before = self
+                .jobs
+                .insert(job_key(&record.printer_id, number), encode(record))?;
+            Ok::<_, StoreError>((before, unfinished))
+        })?;
         let before = match before {
-            Some(bytes) => Some(stored_job_state(&bytes)?),
+            Some(bytes) => Some(StoredJobHead::read(&bytes)?.job.status.state.as_str()),
             None => None,
         };
         self.metrics.job_moved(before, Some(job_state(record)));
@@ -587,5 +629,44 @@ impl Store {
 impl From<StoreError> for super::odata::GraphError {
     fn from(e: StoreError) -> Self {
         Self::internal(format!("The print store failed: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_jobs_follow_every_write_and_a_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = Store::open(&db).unwrap();
+        let owner = UserIdentity::default();
+        let job = |printer: &str, number| {
+            JobRecord::awaiting_document(printer, number, &owner, Default::default(), "a.pdf")
+        };
+        for (printer, number) in [("p", 1), ("p", 2), ("p", 3), ("q", 4)] {
+            store.put_job(&job(printer, number)).unwrap();
+        }
+        let mut ended = job("p", 2);
+        ended.job.status.state = PrintJobProcessingState::Completed;
+        store.put_job(&ended).unwrap();
+        let mut printing = job("p", 3);
+        printing.job.status.state = PrintJobProcessingState::Processing;
+        store.put_job(&printing).unwrap();
+        let unfinished = |store: &Store, printer: &str| -> Vec<String> {
+            (store.unfinished_jobs_of(printer).unwrap().into_iter())
+                .map(|j| j.job.id)
+                .collect()
+        };
+        assert_eq!(unfinished(&store, "p"), ["1", "3"]);
+        assert_eq!(unfinished(&store, "q"), ["4"]);
+        drop(store);
+        drop(db);
+        let db = sled::open(dir.path()).unwrap();
+        let store = Store::open(&db).unwrap();
+        assert_eq!(unfinished(&store, "p"), ["1", "3"]);
+        assert_eq!(unfinished(&store, "q"), ["4"]);
+        assert_eq!(store.jobs_of("p").unwrap().len(), 3);
     }
 }

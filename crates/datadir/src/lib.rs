@@ -1,8 +1,10 @@
-//! Data folders that are never world-readable, and the syncs their writers share: see this
-//! crate's `README.md`.
+//! Data folders that are never world-readable, the syncs their writers share, and the index of
+//! unfinished jobs their job stores keep: see this crate's `README.md`.
 
 mod group_sync;
+mod unfinished_jobs;
 pub use group_sync::GroupSync;
+pub use unfinished_jobs::UnfinishedJobs;
 
 use std::fs::Permissions;
 use std::io::Write;

@@ -25,6 +25,7 @@
 
 use super::engine::FaultMemory;
 use chrono::{DateTime, Utc};
+use printlab_datadir::UnfinishedJobs;
 use printlab_graph::{PrintJobConfiguration, PrintJobProcessingState};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -224,6 +225,8 @@ pub struct Spool {
     faults: sled::Tree,
     /// Group commit for [`Spool::flush_shared`].
     flushes: std::sync::Arc<printlab_datadir::GroupSync>,
+    /// Each printer's jobs that have not ended, for the questions asked on every job's path.
+    unfinished: std::sync::Arc<UnfinishedJobs<u32>>,
 }
 
 fn job_key(printer: &str, job: u32) -> Result<Vec<u8>, SpoolError> {
@@ -251,6 +254,15 @@ fn parse_job_key(key: &[u8]) -> Option<(String, u32)> {
     }
     let job = u32::from_be_bytes(rest[1..5].try_into().ok()?);
     Some((String::from_utf8(printer.to_vec()).ok()?, job))
+}
+
+/// What the unfinished-jobs index needs of a stored job, read at opening without building the
+/// whole record (configuration, document, outputs are skipped).
+#[derive(Deserialize)]
+struct StoredJobHead {
+    printer: String,
+    job_id: u32,
+    state: PrintJobProcessingState,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], bytes: &[u8]) -> Result<T, SpoolError> {
@@ -311,9 +323,20 @@ impl Spool {
     pub fn open(dir: &Path) -> Result<Self, SpoolError> {
         printlab_datadir::ensure_private(dir)?;
         let db = sled::Config::new().path(dir).open()?;
+        let jobs = db.open_tree("jobs")?;
+        let mut entries = Vec::new();
+        for entry in jobs.iter() {
+            let (key, bytes) = entry?;
+            // A record that cannot be read stays out of the index; `verify` names it.
+            match decode::<StoredJobHead>(&key, &bytes) {
+                Ok(head) => entries.push((head.printer, head.job_id, !head.state.is_terminal())),
+                Err(e) => tracing::warn!(error = %e, "a spooled job cannot be read"),
+            }
+        }
         Ok(Self {
             changes: tokio::sync::broadcast::Sender::new(JOB_CHANGES_BUFFERED),
-            jobs: db.open_tree("jobs")?,
+            unfinished: std::sync::Arc::new(UnfinishedJobs::from_jobs(entries)),
+            jobs,
             chunks: db.open_tree("chunks")?,
             events: db.open_tree("events")?,
             identity: db.open_tree("identity")?,
@@ -387,10 +410,8 @@ impl Spool {
         new: NewJob,
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        self.announce(
-            printer,
-            job,
-            unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+        let created = self.unfinished.write(printer, job, || {
+            let record = unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
                 if let Some(bytes) = jobs.get(&key)? {
                     return decode(&key, &bytes).or_else(abort);
                 }
@@ -423,8 +444,11 @@ impl Spool {
                 log_event(events, &key, &mut record, kind, detail)?;
                 jobs.insert(key.as_slice(), encode(&record))?;
                 Ok(record)
-            })),
-        )
+            }))?;
+            let unfinished = !record.state.is_terminal();
+            Ok((record, unfinished))
+        });
+        self.announce(printer, job, created)
     }
 
     /// Changes a job record and logs why, in one transaction.
@@ -437,18 +461,19 @@ impl Spool {
         change: impl Fn(&mut JobRecord),
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        self.announce(
-            printer,
-            job,
-            unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+        let updated = self.unfinished.write(printer, job, || {
+            let record = unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
                 let mut record = read_record(jobs, &key, printer, job)?;
                 change(&mut record);
                 record.updated_at = Utc::now();
                 log_event(events, &key, &mut record, kind, detail)?;
                 jobs.insert(key.as_slice(), encode(&record))?;
                 Ok(record)
-            })),
-        )
+            }))?;
+            let unfinished = !record.state.is_terminal();
+            Ok((record, unfinished))
+        });
+        self.announce(printer, job, updated)
     }
 
     /// Starts (or, after a restart, keeps) the job's document; the returned record says how many
@@ -656,6 +681,21 @@ impl Spool {
             .collect()
     }
 
+    /// One printer's jobs that have not ended (completed, canceled, aborted), in job id order;
+    /// as long to read however many jobs the printer has printed before.
+    pub fn unfinished_printer_jobs(&self, printer: &str) -> Result<Vec<JobRecord>, SpoolError> {
+        let mut jobs = Vec::new();
+        for job in self.unfinished.of(printer) {
+            // One that ended or was removed between the two reads is left out.
+            if let Some(record) = self.job(printer, job)?
+                && !record.state.is_terminal()
+            {
+                jobs.push(record);
+            }
+        }
+        Ok(jobs)
+    }
+
     /// One printer's jobs, in job id order.
     pub fn printer_jobs(&self, printer: &str) -> Result<Vec<JobRecord>, SpoolError> {
         let mut prefix = job_key(printer, 0)?;
@@ -693,10 +733,8 @@ impl Spool {
             .scan_prefix(&key)
             .keys()
             .collect::<Result<_, _>>()?;
-        self.announce(
-            printer,
-            job,
-            unwrap_tx((&self.jobs, &self.chunks, &self.events).transaction(
+        let removed = self.unfinished.write(printer, job, || {
+            let removed = unwrap_tx((&self.jobs, &self.chunks, &self.events).transaction(
                 |(jobs, chunks, events)| {
                     for k in &chunk_keys {
                         chunks.remove(k)?;
@@ -706,8 +744,10 @@ impl Spool {
                     }
                     Ok(jobs.remove(key.as_slice())?.is_some())
                 },
-            )),
-        )
+            ))?;
+            Ok((removed, false))
+        });
+        self.announce(printer, job, removed)
     }
 
     /// Removes every finished job (completed, canceled, aborted) last changed before `before`;
@@ -945,6 +985,39 @@ mod tests {
             s.create_job("bad\0name", 1, NewJob::default()),
             Err(SpoolError::InvalidPrinterName(_))
         ));
+    }
+
+    #[test]
+    fn unfinished_jobs_follow_every_write_and_a_reopening() {
+        let (dir, s) = spool();
+        for job in [1, 2, 3, 4] {
+            s.create_job("A", job, NewJob::default()).unwrap();
+        }
+        s.create_job("AB", 1, NewJob::default()).unwrap();
+        let unfinished = |s: &Spool, printer: &str| -> Vec<u32> {
+            (s.unfinished_printer_jobs(printer).unwrap().iter())
+                .map(|r| r.job_id)
+                .collect()
+        };
+        assert_eq!(unfinished(&s, "A"), vec![1, 2, 3, 4]);
+        s.update("A", 2, "completed", "", |r| {
+            r.state = PrintJobProcessingState::Completed
+        })
+        .unwrap();
+        s.update("A", 3, "processing", "", |r| {
+            r.state = PrintJobProcessingState::Processing
+        })
+        .unwrap();
+        s.remove_job("A", 4).unwrap();
+        // A refused write leaves the job as it was.
+        assert!(s.update("A", 9, "completed", "", |_| {}).is_err());
+        assert_eq!(unfinished(&s, "A"), vec![1, 3]);
+        assert_eq!(unfinished(&s, "AB"), vec![1]);
+        drop(s);
+        let s = Spool::open(dir.path()).unwrap();
+        assert_eq!(unfinished(&s, "A"), vec![1, 3]);
+        assert_eq!(unfinished(&s, "AB"), vec![1]);
+        assert_eq!(unfinished(&s, "B"), Vec::<u32>::new());
     }
 
     #[test]

@@ -95,12 +95,8 @@ impl Followed {
                 for printer in printers {
                     let id = printer.printer.id.clone();
                     events.extend(self.printer_event(&printer, true));
-                    match store.jobs_of(&id) {
-                        Ok(jobs) => events.extend(
-                            (jobs.iter())
-                                .filter(|j| !j.job.status.state.is_terminal())
-                                .map(|j| self.job_event(store, j)),
-                        ),
+                    match store.unfinished_jobs_of(&id) {
+                        Ok(jobs) => events.extend(jobs.iter().map(|j| self.job_event(store, j))),
                         Err(e) => {
                             tracing::warn!(error = %e, printer = %id, "reading jobs for a follower")
                         }

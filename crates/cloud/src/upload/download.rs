@@ -25,7 +25,8 @@ impl UploadService {
     pub fn download_url(&self, document_id: &str) -> Result<String, GraphError> {
         self.stored_document(document_id)?;
         self.sweep_expired()?;
-        let grant_id = Uuid::new_v4();
+        // Time-ordered, so the expired grants are the first keys ([`UploadService::sweep_expired`]).
+        let grant_id = Uuid::now_v7();
         let grant = GrantRecord {
             document_id: document_id.to_string(),
             token: random_token(),

@@ -8,7 +8,7 @@
 //! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads, with their
 //!   SHA-256;
 //! - `upload.spans`: blob id ‖ offset (big-endian) → length of a stored span (8 bytes);
-//! - `upload.download_grants`: grant id → [`GrantRecord`];
+//! - `upload.download_grants`: grant id (UUIDv7, in creation order) → [`GrantRecord`];
 //! - `upload.prefix_digests`: blob id → the SHA-256 state of the blob's first stored bytes
 //!   (`digest.rs`), while its session lasts;
 //! - `upload.trash`: blob ids whose file, spans and prefix digest are being deleted;

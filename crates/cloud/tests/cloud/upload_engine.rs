@@ -647,6 +647,8 @@ async fn downloads_serve_ranges_with_a_short_lived_token() {
 
     // Deleting the document removes its bytes.
     let fresh = cloud.service.download_url("doc-7").unwrap();
+    let grants = cloud.db.open_tree("upload.download_grants").unwrap();
+    assert_eq!(grants.len(), 1, "the next grant swept the expired one");
     cloud.service.delete_document("doc-7").unwrap();
     assert_eq!(client.get(&fresh).send().await.unwrap().status(), 404);
     assert!(cloud.service.read_document("doc-7").is_err());

@@ -460,9 +460,9 @@ impl Device {
     fn local_jobs_waiting(&self) -> Result<Vec<u32>, SpoolError> {
         Ok(self
             .spool
-            .printer_jobs(&self.config.name)?
+            .unfinished_printer_jobs(&self.config.name)?
             .into_iter()
-            .filter(|r| r.origin == JobOrigin::LocalIpp && !r.state.is_terminal())
+            .filter(|r| r.origin == JobOrigin::LocalIpp)
             .filter(local_job_ready)
             .map(|r| r.job_id)
             .collect())

@@ -681,16 +681,14 @@ async fn cancel_my_jobs(
         .operation_attributes()
         .attr("job-ids")
         .map(|a| a.integers().collect());
-    let jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
+    let jobs = state.store.unfinished_jobs_of(printer_id);
+    let jobs = jobs.map_err(store_failed)?;
     if let Some(ids) = &listed {
         for id in ids {
             own_job(state, printer_id, user, *id)?;
         }
     }
-    for job in jobs
-        .iter()
-        .filter(|j| j.owner_id == user.id && !is_terminal(j))
-    {
+    for job in jobs.iter().filter(|j| j.owner_id == user.id) {
         let Some(id) = ipp_job_id(job) else { continue };
         if listed.as_ref().is_none_or(|ids| ids.contains(&id)) {
             cancel(state, printer_id, id).await?;
@@ -828,7 +826,11 @@ fn get_jobs(state: &Shared, printer_id: &str, user: &ClientUser, message: &Messa
     // Without requested-attributes, Get-Jobs answers job-id and job-uri (RFC 8011 §4.2.6.1).
     let requested =
         RequestedAttributes::of(message, RequestedAttributes::named(&["job-id", "job-uri"]));
-    let mut jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
+    let mut jobs = match which {
+        "not-completed" => state.store.unfinished_jobs_of(printer_id),
+        _ => state.store.jobs_of(printer_id),
+    }
+    .map_err(store_failed)?;
     if which != "not-completed" {
         // Completed jobs newest first (RFC 8011 §4.2.6.2).
         jobs.reverse();

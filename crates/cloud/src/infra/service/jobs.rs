@@ -60,7 +60,12 @@ pub(super) fn get_jobs(state: &Shared, printer_id: &str, message: &Message) -> O
         .integer("limit")
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    let jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
+    // A fetchable job has not ended: the devices' question on every job reads only those.
+    let jobs = match which {
+        "fetchable" | "not-completed" => state.store.unfinished_jobs_of(printer_id),
+        _ => state.store.jobs_of(printer_id),
+    }
+    .map_err(store_failed)?;
     let mut response = ok(message.request_id);
     for (job_id, job) in jobs
         .iter()

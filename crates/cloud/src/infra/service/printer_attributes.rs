@@ -79,10 +79,11 @@ pub(super) fn printer_description(state: &Shared, rec: &PrinterRecord) -> Result
     let printer_id = rec.printer.id.as_str();
     let security = if state.serves_tls() { "tls" } else { "none" };
     let lease = subscriptions::lease_seconds(state.long_poll.subscription_lease());
-    let jobs = state.store.jobs_of(printer_id).map_err(store_failed)?;
+    let jobs = state.store.unfinished_jobs_of(printer_id);
     let queued = jobs
+        .map_err(store_failed)?
         .iter()
-        .filter(|j| is_handed_over(j) && !is_terminal(j))
+        .filter(|j| is_handed_over(j))
         .count();
     let mut group = Group::new(GroupTag::PRINTER)
         .with(

@@ -141,10 +141,8 @@ impl Target<'_> {
     }
 
     fn queued_jobs(&self, printer: &LocalPrinter) -> i32 {
-        let jobs = self.service.spool.printer_jobs(&printer.config.name);
-        let count = jobs
-            .map(|jobs| jobs.iter().filter(|r| !r.state.is_terminal()).count())
-            .unwrap_or(0);
+        let jobs = (self.service.spool).unfinished_printer_jobs(&printer.config.name);
+        let count = jobs.map(|jobs| jobs.len()).unwrap_or(0);
         i32::try_from(count).unwrap_or(i32::MAX)
     }
 }
