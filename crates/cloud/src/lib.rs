@@ -201,7 +201,7 @@ impl Cloud {
             source,
         })?;
         let metrics = metrics::CloudMetrics::register(&options.metrics)?;
-        let store = Store::open(&db)?.with_metrics(metrics.clone())?;
+        let store = Store::open_with_metrics(&db, metrics.clone())?;
         let tasks = task_store::TaskStore::open(&db)?;
         let webhooks = webhooks::Webhooks::open(&db, options.webhooks.clone())?;
         let tokens = match store.meta(SIGNING_KEY)? {

@@ -205,7 +205,7 @@ pub struct Store {
     /// Job number → printer id, so the device side can tell "another printer's job" from
     /// "no such job" without scanning every printer.
     job_printers: sled::Tree,
-    /// Jobs by state and flush times ([`Store::with_metrics`]).
+    /// Jobs by state and flush times ([`Store::open_with_metrics`]).
     metrics: CloudMetrics,
     /// One flush at a time, shared by every request waiting when it starts.
     flushes: Arc<GroupSync>,
@@ -229,8 +229,8 @@ fn job_state(record: &JobRecord) -> &'static str {
 
 /// The head of a stored job record, read without building the record: the jobs gauge needs its
 /// state on every job write (the record being replaced), and the gauge and the unfinished-jobs
-/// index need every job's at opening; the rest of the record (document, configuration, history)
-/// is skipped, not allocated.
+/// index need every job's at opening (one pass); the rest of the record (document,
+/// configuration, history) is skipped, not allocated.
 #[derive(Deserialize)]
 struct StoredJobHead {
     printer_id: String,
@@ -270,11 +270,24 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 impl Store {
+    /// The store, recording into metrics nobody scrapes.
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        Self::open_with_metrics(db, CloudMetrics::default())
+    }
+
+    /// The store recording into `metrics`: the jobs-by-state gauge starts from the jobs already
+    /// stored (counted in the same pass that builds the unfinished-jobs index), then follows
+    /// every [`Store::put_job`].
+    pub(crate) fn open_with_metrics(
+        db: &sled::Db,
+        metrics: CloudMetrics,
+    ) -> Result<Self, StoreError> {
         let jobs = db.open_tree("jobs")?;
         let mut entries = Vec::new();
         for record in jobs.iter().values() {
-            entries.extend(StoredJobHead::read(&record?)?.index_entry());
+            let head = StoredJobHead::read(&record?)?;
+            metrics.job_moved(None, Some(head.job.status.state.as_str()));
+            entries.extend(head.index_entry());
         }
         Ok(Self {
             db: db.clone(),
@@ -287,21 +300,10 @@ impl Store {
             proxies: db.open_tree("proxies")?,
             ipp_users: db.open_tree("ipp-users")?,
             job_printers: db.open_tree("job-printers")?,
-            metrics: CloudMetrics::default(),
+            metrics,
             flushes: Arc::default(),
             unfinished: Arc::new(UnfinishedJobs::from_jobs(entries)),
         })
-    }
-
-    /// The store recording into `metrics`: the jobs-by-state gauge starts from one count of
-    /// the jobs already stored, then follows every [`Store::put_job`].
-    pub(crate) fn with_metrics(mut self, metrics: CloudMetrics) -> Result<Self, StoreError> {
-        for record in self.jobs.iter().values() {
-            let state = StoredJobHead::read(&record?)?.job.status.state;
-            metrics.job_moved(None, Some(state.as_str()));
-        }
-        self.metrics = metrics;
-        Ok(self)
     }
 
     /// Makes every write so far durable; called before any response that acknowledges one.

@@ -371,6 +371,22 @@ impl Spool {
         committed
     }
 
+    /// Commits a transaction that writes the job's record, keeping the unfinished-jobs index in
+    /// step with the record it committed, and announces it.
+    fn write_record(
+        &self,
+        printer: &str,
+        job: u32,
+        commit: impl FnOnce() -> Result<JobRecord, SpoolError>,
+    ) -> Result<JobRecord, SpoolError> {
+        let written = self.unfinished.write(printer, job, || {
+            let record = commit()?;
+            let unfinished = !record.state.is_terminal();
+            Ok((record, unfinished))
+        });
+        self.announce(printer, job, written)
+    }
+
     /// Makes every write so far durable. Call before telling the cloud something the device must
     /// remember.
     pub fn flush(&self) -> Result<(), SpoolError> {
@@ -410,8 +426,8 @@ impl Spool {
         new: NewJob,
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        let created = self.unfinished.write(printer, job, || {
-            let record = unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+        self.write_record(printer, job, || {
+            unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
                 if let Some(bytes) = jobs.get(&key)? {
                     return decode(&key, &bytes).or_else(abort);
                 }
@@ -444,11 +460,8 @@ impl Spool {
                 log_event(events, &key, &mut record, kind, detail)?;
                 jobs.insert(key.as_slice(), encode(&record))?;
                 Ok(record)
-            }))?;
-            let unfinished = !record.state.is_terminal();
-            Ok((record, unfinished))
-        });
-        self.announce(printer, job, created)
+            }))
+        })
     }
 
     /// Changes a job record and logs why, in one transaction.
@@ -461,19 +474,16 @@ impl Spool {
         change: impl Fn(&mut JobRecord),
     ) -> Result<JobRecord, SpoolError> {
         let key = job_key(printer, job)?;
-        let updated = self.unfinished.write(printer, job, || {
-            let record = unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
+        self.write_record(printer, job, || {
+            unwrap_tx((&self.jobs, &self.events).transaction(|(jobs, events)| {
                 let mut record = read_record(jobs, &key, printer, job)?;
                 change(&mut record);
                 record.updated_at = Utc::now();
                 log_event(events, &key, &mut record, kind, detail)?;
                 jobs.insert(key.as_slice(), encode(&record))?;
                 Ok(record)
-            }))?;
-            let unfinished = !record.state.is_terminal();
-            Ok((record, unfinished))
-        });
-        self.announce(printer, job, updated)
+            }))
+        })
     }
 
     /// Starts (or, after a restart, keeps) the job's document; the returned record says how many
