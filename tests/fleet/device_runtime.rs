@@ -682,6 +682,40 @@ async fn a_job_taken_but_never_acknowledged_is_acknowledged_when_resumed() {
     lab.shutdown().await;
 }
 
+/// A restarted printer reads only the jobs it still has business with, not its history: a
+/// finished job whose record has become unreadable does not keep it from reconnecting and
+/// printing. (It used to decode every job it had ever printed, and read each finished job's
+/// log, at every reconnect; the unreadable record failed the reconnect every time.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_reconnects_past_an_unreadable_finished_job() {
+    let lab = cloud_lab().await;
+    let config = process_config(&lab, &PRINTER, "");
+    let spool_dir = lab.spool_dir();
+    let first = lab.advertised_process(&config).await;
+    let printed = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(printed).await), "completed");
+    first.kill();
+    // The spool's job key: printer name, a zero byte, the job id big-endian.
+    let db = sled::open(spool_dir.join("db")).unwrap();
+    let mut key = b"Lab\0".to_vec();
+    key.extend_from_slice(&(printed as u32).to_be_bytes());
+    let jobs = db.open_tree("jobs").unwrap();
+    assert!(
+        jobs.insert(key, b"\xff not a job record".to_vec())
+            .unwrap()
+            .is_some()
+    );
+    db.flush().unwrap();
+    drop((jobs, db));
+    let device = DevicesProcess::start(env!("CARGO_BIN_EXE_printlab"), &config, &spool_dir);
+    let id = lab.submit("application/pdf", pdf(2), json!({})).await;
+    let job = lab.wait_ended(id).await;
+    device.kill();
+    assert_eq!(job_state(&job), "completed", "{job}");
+    lab.tap.assert_sheets_once(id, 2);
+    lab.shutdown().await;
+}
+
 /// Killed while jammed, the printer comes back still jammed with the job waiting in
 /// `processing-stopped`; cleared through `printlab devices fault Lab clear` (with the token
 /// the process kept in its spool folder), it prints the rest of the job

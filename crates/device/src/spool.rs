@@ -130,6 +130,12 @@ pub struct JobRecord {
     /// more.
     #[serde(default)]
     pub acknowledgement_answered: bool,
+    /// Whether the service answered the job's final report (it took the final state, or no
+    /// longer has the job): until then an ended service job is still unfinished, and a
+    /// restarted device reports it. Older records have none; the spool reads it from their
+    /// event log once, when it opens.
+    #[serde(default)]
+    pub final_report_answered: bool,
     pub document: Option<DocumentRecord>,
     pub progress: Progress,
     pub outputs: Vec<OutputRecord>,
@@ -138,6 +144,21 @@ pub struct JobRecord {
     /// Sequence number of the next event in the log.
     pub next_event: u64,
 }
+
+impl JobRecord {
+    /// Whether the device still has business with the job: it has not ended, or it is the
+    /// service's and the service has not answered its final report.
+    pub fn unfinished(&self) -> bool {
+        unfinished(self.state, self.origin, self.final_report_answered)
+    }
+}
+
+fn unfinished(state: PrintJobProcessingState, origin: JobOrigin, answered: bool) -> bool {
+    !state.is_terminal() || (origin == JobOrigin::Service && !answered)
+}
+
+/// The event logged when the service answers a job's final report.
+const FINAL_REPORT_ANSWERED: &str = "reported";
 
 /// What Fetch-Job told the device.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -263,11 +284,32 @@ struct StoredJobHead {
     printer: String,
     job_id: u32,
     state: PrintJobProcessingState,
+    #[serde(default)]
+    origin: JobOrigin,
+    /// None in records written before the field.
+    final_report_answered: Option<bool>,
+}
+
+/// A key as an error names it: `printer/job`, and `#n` for a job's event or chunk `n`.
+fn key_name(key: &[u8]) -> String {
+    let job_part = |key: &[u8]| {
+        (parse_job_key(key).filter(|(printer, _)| !printer.contains('\0')))
+            .map(|(printer, job)| format!("{printer}/{job}"))
+    };
+    if let Some(name) = job_part(key) {
+        return name;
+    }
+    if let Some((job, n)) = key.split_last_chunk::<8>()
+        && let Some(name) = job_part(job)
+    {
+        return format!("{name} #{}", u64::from_be_bytes(*n));
+    }
+    String::from_utf8_lossy(key).replace('\0', "/")
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], bytes: &[u8]) -> Result<T, SpoolError> {
     serde_json::from_slice(bytes).map_err(|e| SpoolError::Corrupt {
-        key: String::from_utf8_lossy(key).replace('\0', "/"),
+        key: key_name(key),
         reason: e.to_string(),
     })
 }
@@ -324,13 +366,47 @@ impl Spool {
         printlab_datadir::ensure_private(dir)?;
         let db = sled::Config::new().path(dir).open()?;
         let jobs = db.open_tree("jobs")?;
+        let events = db.open_tree("events")?;
         let mut entries = Vec::new();
+        let mut answered_before_the_field = Vec::new();
         for entry in jobs.iter() {
             let (key, bytes) = entry?;
             // A record that cannot be read stays out of the index; `verify` names it.
-            match decode::<StoredJobHead>(&key, &bytes) {
-                Ok(head) => entries.push((head.printer, head.job_id, !head.state.is_terminal())),
-                Err(e) => tracing::warn!(error = %e, "a spooled job cannot be read"),
+            let head = match decode::<StoredJobHead>(&key, &bytes) {
+                Ok(head) => head,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a spooled job cannot be read");
+                    continue;
+                }
+            };
+            let service_ended = head.state.is_terminal() && head.origin == JobOrigin::Service;
+            let answered = match head.final_report_answered {
+                Some(answered) => answered,
+                // Written before records kept it: the log's last event says, read this once.
+                None if service_ended => {
+                    let last = events.scan_prefix(&key).next_back().transpose()?;
+                    let answered = last.is_some_and(|(event_key, value)| {
+                        decode::<JobEvent>(&event_key, &value)
+                            .is_ok_and(|e| e.kind == FINAL_REPORT_ANSWERED)
+                    });
+                    if answered {
+                        answered_before_the_field.push(key.clone());
+                    }
+                    answered
+                }
+                None => false,
+            };
+            entries.push((
+                head.printer,
+                head.job_id,
+                unfinished(head.state, head.origin, answered),
+            ));
+        }
+        for key in answered_before_the_field {
+            if let Some(bytes) = jobs.get(&key)? {
+                let mut record: JobRecord = decode(&key, &bytes)?;
+                record.final_report_answered = true;
+                jobs.insert(key, encode(&record))?;
             }
         }
         Ok(Self {
@@ -338,7 +414,7 @@ impl Spool {
             unfinished: std::sync::Arc::new(UnfinishedJobs::from_jobs(entries)),
             jobs,
             chunks: db.open_tree("chunks")?,
-            events: db.open_tree("events")?,
+            events,
             identity: db.open_tree("identity")?,
             faults: db.open_tree("faults")?,
             flushes: Default::default(),
@@ -381,7 +457,7 @@ impl Spool {
     ) -> Result<JobRecord, SpoolError> {
         let written = self.unfinished.write(printer, job, || {
             let record = commit()?;
-            let unfinished = !record.state.is_terminal();
+            let unfinished = record.unfinished();
             Ok((record, unfinished))
         });
         self.announce(printer, job, written)
@@ -445,6 +521,7 @@ impl Spool {
                     // A job accepted over IPP must not be lost from the moment it is answered.
                     acknowledged: local,
                     acknowledgement_answered: local,
+                    final_report_answered: false,
                     document: None,
                     progress: Progress::default(),
                     outputs: Vec::new(),
@@ -461,6 +538,18 @@ impl Spool {
                 jobs.insert(key.as_slice(), encode(&record))?;
                 Ok(record)
             }))
+        })
+    }
+
+    /// Notes that the service answered the job's final report: the job is no longer
+    /// unfinished, so a restarted device does not report it again.
+    pub fn note_final_report_answered(
+        &self,
+        printer: &str,
+        job: u32,
+    ) -> Result<JobRecord, SpoolError> {
+        self.update(printer, job, FINAL_REPORT_ANSWERED, "", |r| {
+            r.final_report_answered = true;
         })
     }
 
@@ -691,14 +780,14 @@ impl Spool {
             .collect()
     }
 
-    /// One printer's jobs that have not ended (completed, canceled, aborted), in job id order;
-    /// as long to read however many jobs the printer has printed before.
+    /// One printer's unfinished jobs ([`JobRecord::unfinished`]), in job id order; as long to
+    /// read however many jobs the printer has printed before.
     pub fn unfinished_printer_jobs(&self, printer: &str) -> Result<Vec<JobRecord>, SpoolError> {
         let mut jobs = Vec::new();
         for job in self.unfinished.of(printer) {
-            // One that ended or was removed between the two reads is left out.
+            // One that was settled or removed between the two reads is left out.
             if let Some(record) = self.job(printer, job)?
-                && !record.state.is_terminal()
+                && record.unfinished()
             {
                 jobs.push(record);
             }
@@ -1000,20 +1089,30 @@ mod tests {
     #[test]
     fn unfinished_jobs_follow_every_write_and_a_reopening() {
         let (dir, s) = spool();
-        for job in [1, 2, 3, 4] {
+        for job in [1, 2, 3, 4, 5] {
             s.create_job("A", job, NewJob::default()).unwrap();
         }
+        let local = NewJob {
+            origin: JobOrigin::LocalIpp,
+            ..NewJob::default()
+        };
+        s.create_job("A", 6, local).unwrap();
         s.create_job("AB", 1, NewJob::default()).unwrap();
         let unfinished = |s: &Spool, printer: &str| -> Vec<u32> {
             (s.unfinished_printer_jobs(printer).unwrap().iter())
                 .map(|r| r.job_id)
                 .collect()
         };
-        assert_eq!(unfinished(&s, "A"), vec![1, 2, 3, 4]);
-        s.update("A", 2, "completed", "", |r| {
-            r.state = PrintJobProcessingState::Completed
-        })
-        .unwrap();
+        assert_eq!(unfinished(&s, "A"), vec![1, 2, 3, 4, 5, 6]);
+        for job in [2, 5, 6] {
+            s.update("A", job, "completed", "", |r| {
+                r.state = PrintJobProcessingState::Completed
+            })
+            .unwrap();
+        }
+        // Ended, but the service has not answered its final report: still the device's business.
+        assert_eq!(unfinished(&s, "A"), vec![1, 2, 3, 4, 5]);
+        s.note_final_report_answered("A", 2).unwrap();
         s.update("A", 3, "processing", "", |r| {
             r.state = PrintJobProcessingState::Processing
         })
@@ -1021,13 +1120,61 @@ mod tests {
         s.remove_job("A", 4).unwrap();
         // A refused write leaves the job as it was.
         assert!(s.update("A", 9, "completed", "", |_| {}).is_err());
-        assert_eq!(unfinished(&s, "A"), vec![1, 3]);
+        assert_eq!(unfinished(&s, "A"), vec![1, 3, 5]);
         assert_eq!(unfinished(&s, "AB"), vec![1]);
         drop(s);
         let s = Spool::open(dir.path()).unwrap();
-        assert_eq!(unfinished(&s, "A"), vec![1, 3]);
+        assert_eq!(unfinished(&s, "A"), vec![1, 3, 5]);
         assert_eq!(unfinished(&s, "AB"), vec![1]);
         assert_eq!(unfinished(&s, "B"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn an_unreadable_record_is_named_by_printer_and_job() {
+        let key = job_key("Lab", 7).unwrap();
+        let named = |key: &[u8]| match decode::<JobRecord>(key, b"\xff") {
+            Err(SpoolError::Corrupt { key, .. }) => key,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(named(&key), "Lab/7");
+        assert_eq!(named(&sub_key(&key, 3)), "Lab/7 #3");
+    }
+
+    /// Records written before they kept `final_report_answered` take it from their event log
+    /// when the spool opens, once: the answered ones are written back with it.
+    #[test]
+    fn older_records_take_the_final_report_from_their_log() {
+        let (dir, s) = spool();
+        for job in [1, 2, 3] {
+            s.create_job("A", job, NewJob::default()).unwrap();
+            s.update("A", job, "completed", "", |r| {
+                r.state = PrintJobProcessingState::Completed
+            })
+            .unwrap();
+        }
+        s.note_final_report_answered("A", 1).unwrap();
+        s.note_final_report_answered("A", 3).unwrap();
+        // Job 3 logged something after its answer: its log does not end with the answer, so it
+        // is taken as unanswered and reported once more, as the log alone decided before.
+        s.update("A", 3, "output-removed", "", |_| {}).unwrap();
+        for job in [1, 2, 3] {
+            let key = job_key("A", job).unwrap();
+            let mut record: serde_json::Value =
+                serde_json::from_slice(&s.jobs.get(&key).unwrap().unwrap()).unwrap();
+            record
+                .as_object_mut()
+                .unwrap()
+                .remove("final_report_answered");
+            s.jobs
+                .insert(key, serde_json::to_vec(&record).unwrap())
+                .unwrap();
+        }
+        drop(s);
+        let s = Spool::open(dir.path()).unwrap();
+        let ids = |jobs: Vec<JobRecord>| jobs.iter().map(|r| r.job_id).collect::<Vec<_>>();
+        assert_eq!(ids(s.unfinished_printer_jobs("A").unwrap()), vec![2, 3]);
+        assert!(s.job("A", 1).unwrap().unwrap().final_report_answered);
+        assert!(!s.job("A", 2).unwrap().unwrap().final_report_answered);
     }
 
     #[test]

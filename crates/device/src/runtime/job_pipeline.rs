@@ -1,7 +1,7 @@
 //! One job through the printer: fetch into the spool, render, pace the sheets through the engine,
 //! report each step to the service after it is durable.
 
-use super::session::{Device, Interrupted, REPORTED};
+use super::session::{Device, Interrupted};
 use crate::config::PrinterConfig;
 use crate::constraint::{self, Resolution};
 use crate::engine::{EngineEvent, JobWork};
@@ -736,25 +736,32 @@ impl Device {
                 .filter(|_| state == job_state::ABORTED)
                 .map(|e| e.detail)
         };
-        self.tell_job_status(
-            job,
-            &JobReport {
-                state,
-                reasons: record.reasons.clone(),
-                message,
-                impressions_completed: Some(record.progress.impressions_completed),
-                sheets_completed: Some(record.progress.sheets_completed),
-            },
-        )
-        .await?;
-        // Not flushed: losing this mark only means reporting the final state once more.
-        if let Err(e) = self
-            .spool
-            .update(&self.config.name, job, REPORTED, "", |_| {})
+        let told = self
+            .tell_job_status(
+                job,
+                &JobReport {
+                    state,
+                    reasons: record.reasons.clone(),
+                    message,
+                    impressions_completed: Some(record.progress.impressions_completed),
+                    sheets_completed: Some(record.progress.sheets_completed),
+                },
+            )
+            .await;
+        // A service that no longer has the job has nothing more to hear of it. Not flushed:
+        // losing this mark only means reporting the final state once more.
+        let answered = match &told {
+            Ok(()) => true,
+            Err(e) => e.is_gone(),
+        };
+        if answered
+            && let Err(e) = self
+                .spool
+                .note_final_report_answered(&self.config.name, job)
         {
             warn!(error = %e, "cannot note the final report in the spool");
         }
-        Ok(())
+        told
     }
 }
 

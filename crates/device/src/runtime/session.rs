@@ -25,9 +25,6 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, warn};
 
-/// Event kind logged once the service has heard a job's final state.
-pub(super) const REPORTED: &str = "reported";
-
 /// What a printer task owns before it knows how to reach its service.
 pub(super) struct DeviceParts {
     pub(super) config: PrinterConfig,
@@ -398,22 +395,17 @@ impl Device {
     /// those the service no longer has or has ended, and finishes the rest.
     async fn reconcile(&mut self) -> Result<(), Interrupted> {
         let name = self.config.name.clone();
-        let records = self.spool.printer_jobs(&name)?;
+        // Only the jobs the device still has business with: a printer's history is not read at
+        // every reconnect (a flaky printer reconnects after each offline window).
+        let records = self.spool.unfinished_printer_jobs(&name)?;
         // Ended before a crash could tell the service: tell it now.
         for record in records.iter().filter(|r| r.state.is_terminal()) {
-            let reported = self
-                .spool
-                .events(&name, record.job_id)?
-                .last()
-                .is_some_and(|e| e.kind == REPORTED);
-            if !reported {
-                match self.report_final(record.job_id).await {
-                    Err(e) if e.is_gone() => {}
-                    Err(e) if e.is_refusal() => {
-                        warn!(job = record.job_id, error = %e, "the service refused the job's final state")
-                    }
-                    other => other?,
+            match self.report_final(record.job_id).await {
+                Err(e) if e.is_gone() => {}
+                Err(e) if e.is_refusal() => {
+                    warn!(job = record.job_id, error = %e, "the service refused the job's final state")
                 }
+                other => other?,
             }
         }
         let held: Vec<_> = records
@@ -447,6 +439,8 @@ impl Device {
                         |r| {
                             r.state = PrintJobProcessingState::Canceled;
                             r.reasons = vec!["job-canceled-at-device".into()];
+                            // The service ended it: there is no final state to tell.
+                            r.final_report_answered = true;
                         },
                     )?;
                 }

@@ -22,7 +22,7 @@ use super::RuntimeError;
 use super::connect::device_uuid;
 use super::printer_handle::{PrinterHandle, PrinterSnapshot};
 use crate::config::PrinterConfig;
-use crate::spool::Spool;
+use crate::spool::{JobRecord, Spool};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -142,7 +142,9 @@ impl Target<'_> {
 
     fn queued_jobs(&self, printer: &LocalPrinter) -> i32 {
         let jobs = (self.service.spool).unfinished_printer_jobs(&printer.config.name);
-        let count = jobs.map(|jobs| jobs.len()).unwrap_or(0);
+        // An ended job whose final report the service has not answered is not queued.
+        let queued = |jobs: Vec<JobRecord>| jobs.iter().filter(|j| !j.state.is_terminal()).count();
+        let count = jobs.map(queued).unwrap_or(0);
         i32::try_from(count).unwrap_or(i32::MAX)
     }
 }
