@@ -107,7 +107,9 @@ async fn time_upload_url(client: &reqwest::Client, data: &Bytes) -> (Duration, D
     let db = sled::open(dir.path().join("db")).unwrap();
     let listener = Arc::new(DocumentListener);
     let upload = UploadServer::start(&db, dir.path(), listener, UploadLimits::default()).await;
-    let session = upload.pdf_session("bench", "1", "bench-doc", "bench.pdf", data.len());
+    let session = upload
+        .pdf_session("bench", "1", "bench-doc", "bench.pdf", data.len())
+        .await;
     let url = session.upload_url.unwrap();
     settle();
     let start = Instant::now();

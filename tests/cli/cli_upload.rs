@@ -28,7 +28,7 @@ async fn serve(
     (server.service, server.server)
 }
 
-fn create(service: &UploadService, document_id: &str, size: u64) -> String {
+async fn create(service: &UploadService, document_id: &str, size: u64) -> String {
     service
         .create_session(
             UploadTarget {
@@ -43,6 +43,7 @@ fn create(service: &UploadService, document_id: &str, size: u64) -> String {
             },
             &UploadCreator::default(),
         )
+        .await
         .unwrap()
         .upload_url
         .unwrap()
@@ -76,7 +77,7 @@ async fn parallel_ranges_fill_a_session_and_the_hash_matches() {
     let file = dir.path().join("doc.bin");
     let size = 5 * MIB + 123;
     write_document(&file, size);
-    let url = create(&service, "doc-1", size);
+    let url = create(&service, "doc-1", size).await;
     let highest = AtomicU64::new(0);
     let document = upload(
         &reqwest::Client::new(),
@@ -128,7 +129,7 @@ async fn a_killed_client_resumes_from_next_expected_ranges() {
     let file = dir.path().join("doc.bin");
     let size = 16 * MIB;
     write_document(&file, size);
-    let url = create(&service, "doc-kill", size);
+    let url = create(&service, "doc-kill", size).await;
     let client = reqwest::Client::new();
 
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())

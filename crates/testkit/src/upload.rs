@@ -56,7 +56,7 @@ impl UploadServer {
     /// An upload session for the PDF document `document_id` named `name`, `size` bytes, of
     /// job `job_id` of printer `printer_id`, created without Graph by no one in particular: the
     /// upload bench and the Graph SDK test need an upload URL and nothing else.
-    pub fn pdf_session(
+    pub async fn pdf_session(
         &self,
         printer_id: &str,
         job_id: &str,
@@ -76,6 +76,7 @@ impl UploadServer {
         };
         self.service
             .create_session(target, &props, &UploadCreator::default())
+            .await
             .unwrap()
     }
 }

@@ -142,7 +142,8 @@ async fn create_session<const SHARE: bool>(
     .await?;
     let session = state
         .uploads
-        .create_beta_session(target, &props, &upload_creator(&who))?;
+        .create_beta_session(target, &props, &upload_creator(&who))
+        .await?;
     Ok(session_response(&state, StatusCode::OK, &session))
 }
 

@@ -111,7 +111,8 @@ pub(super) async fn create_upload_session<const SHARE: bool>(
     .await?;
     let session = state
         .uploads
-        .create_session(target, &props, &upload_creator(&who))?;
+        .create_session(target, &props, &upload_creator(&who))
+        .await?;
     let body = with_context(
         state.context("microsoft.graph.uploadSession"),
         serde_json::to_value(session).expect("sessions serialise"),

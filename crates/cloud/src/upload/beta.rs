@@ -54,13 +54,14 @@ fn identity_set(creator: &UploadCreator) -> serde_json::Value {
 impl UploadService {
     /// `PUT .../documents/{id}/uploadSession`: creates the document's session, replacing any
     /// earlier one.
-    pub fn create_beta_session(
+    pub async fn create_beta_session(
         &self,
         target: UploadTarget,
         props: &PrintDocumentUploadProperties,
         creator: &UploadCreator,
     ) -> Result<BetaUploadSession, GraphError> {
         let record = self.new_session(target, props, creator, UploadDesign::Beta2020)?;
+        self.flush().await?;
         self.beta_view(&record)
     }
 

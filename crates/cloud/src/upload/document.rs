@@ -26,8 +26,9 @@ impl UploadService {
                 Ok(())
             })
             .map_err(store::transaction_error)?;
-        s.empty_trash()?;
+        // Durable before the file goes, as in `remove_session`.
         s.db.flush().map_err(UploadStoreError::from)?;
+        s.empty_trash()?;
         Ok(())
     }
 }

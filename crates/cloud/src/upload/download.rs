@@ -1,15 +1,15 @@
-//! Reading documents back: pre-authenticated download URLs and their grants, and the byte
+//! Reading documents back: signed, short-lived download URLs, and the byte
 //! stream behind downloads and IPP Fetch-Document.
 
 use super::range::Span;
-use super::session::parse_id;
-use super::store::{self, DocumentRecord, GrantRecord, Store};
-use super::token::{random_token, tokens_match};
+use super::store::{self, DocumentRecord, Store};
 use super::{UploadService, UploadStoreError};
 use crate::odata::GraphError;
 use bytes::Bytes;
 use chrono::Utc;
 use futures::{Stream, StreamExt};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -19,60 +19,96 @@ const SERVE_READ: usize = 256 << 10;
 /// Reads of [`SERVE_READ`] bytes a download keeps in flight.
 const READ_AHEAD: usize = 4;
 
+/// Where the signing secret is kept in `upload.meta`.
+const DOWNLOAD_KEY: &[u8] = b"download-key";
+
+/// The secret download URLs are signed with: made at the first opening and kept in the store, so
+/// a URL outlives a restart of the cloud.
+pub(super) struct DownloadKey {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl DownloadKey {
+    pub(super) fn load_or_create(store: &Store) -> Result<Self, UploadStoreError> {
+        let secret = match store.meta.get(DOWNLOAD_KEY)? {
+            Some(secret) => secret.to_vec(),
+            None => {
+                let secret: [u8; 32] = rand::random();
+                store.meta.insert(DOWNLOAD_KEY, &secret)?;
+                store.db.flush()?;
+                secret.to_vec()
+            }
+        };
+        Ok(Self {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+        })
+    }
+}
+
+/// What a download URL's `tempauthtoken` says: the document and until when, to the millisecond
+/// (JWT's `exp` counts whole seconds).
+#[derive(Serialize, Deserialize)]
+struct DownloadClaims {
+    sub: String,
+    expires_ms: i64,
+}
+
 impl UploadService {
     /// A pre-authenticated, short-lived download URL for `$value` (the Graph route answers 302
-    /// with it as Location).
+    /// with it as Location). The URL carries its own proof, an HS256 token naming the document
+    /// and the expiry: nothing is stored, so handing one out writes and flushes nothing, and it
+    /// outlives a restart. (Each URL used to be a stored grant: a write and a sled flush on
+    /// every job's path, and a sweep of the expired ones.)
     pub fn download_url(&self, document_id: &str) -> Result<String, GraphError> {
         self.stored_document(document_id)?;
-        self.sweep_expired()?;
-        // Time-ordered, so the expired grants are the first keys ([`UploadService::sweep_expired`]).
-        let grant_id = Uuid::now_v7();
-        let grant = GrantRecord {
-            document_id: document_id.to_string(),
-            token: random_token(),
-            expires: Utc::now() + self.limits.download_lifetime,
+        let claims = DownloadClaims {
+            sub: document_id.to_string(),
+            expires_ms: (Utc::now() + self.limits.download_lifetime).timestamp_millis(),
         };
-        self.store
-            .grants
-            .insert(grant_id.as_bytes(), store::encode(&grant))
-            .map_err(UploadStoreError::from)?;
-        self.store.db.flush().map_err(UploadStoreError::from)?;
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.download_key.encoding,
+        )
+        .map_err(|e| GraphError::internal(format!("signing a download URL: {e}")))?;
         Ok(format!(
-            "{}/downloads/{grant_id}?tempauthtoken={}",
-            self.base_url, grant.token
+            "{}/downloads/{document_id}?tempauthtoken={token}",
+            self.base_url
         ))
     }
 
-    /// Resolves a download URL's grant to the document it may read.
+    /// The document a download URL may read: its token must be signed by this cloud for this
+    /// document and not have expired.
     pub(crate) fn authorize_download(
         &self,
-        grant_id: &str,
+        document_id: &str,
         token: Option<&str>,
     ) -> Result<DocumentRecord, GraphError> {
-        let not_found = || {
-            GraphError::not_found(format!(
-                "Download {grant_id} does not exist or has expired."
-            ))
-        };
-        let id = parse_id(grant_id, "download")?;
-        let grant: GrantRecord = match self
-            .store
-            .grants
-            .get(id.as_bytes())
-            .map_err(UploadStoreError::from)?
-        {
-            Some(v) => store::decode(&v, "download grant")?,
-            None => return Err(not_found()),
-        };
-        if grant.expires <= Utc::now() {
-            return Err(not_found());
-        }
-        match token {
-            Some(t) if tokens_match(&grant.token, t) => self.stored_document(&grant.document_id),
-            _ => Err(GraphError::unauthenticated(
+        let refused = || {
+            GraphError::unauthenticated(
                 "The tempauthtoken is missing or does not belong to this download.",
-            )),
+            )
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        // `expires_ms` is checked below, to the millisecond.
+        validation.validate_exp = false;
+        validation.sub = Some(document_id.to_string());
+        let claims = jsonwebtoken::decode::<DownloadClaims>(
+            token.ok_or_else(refused)?,
+            &self.download_key.decoding,
+            &validation,
+        )
+        .map_err(|_| refused())?
+        .claims;
+        if claims.expires_ms <= Utc::now().timestamp_millis() {
+            return Err(GraphError::not_found(format!(
+                "The download of {document_id} has expired."
+            )));
         }
+        self.stored_document(document_id)
     }
 
     /// The stored bytes as a stream (IPP Fetch-Document), one chunk at a time.

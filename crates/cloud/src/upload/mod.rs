@@ -248,6 +248,8 @@ pub struct UploadService {
     live: Mutex<HashMap<Uuid, LiveSession>>,
     /// Groups the sled flushes that follow span records.
     db_sync: GroupSync,
+    /// Signs and checks download URLs.
+    download_key: download::DownloadKey,
     /// Bytes in and out ([`UploadService::with_metrics`]).
     metrics: crate::metrics::CloudMetrics,
 }

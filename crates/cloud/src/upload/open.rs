@@ -1,7 +1,8 @@
 //! Opening the upload engine on the cloud's database and data folder, and sweeping expired
-//! sessions and download grants.
+//! sessions.
 
-use super::store::{self, GrantRecord, SessionRecord, Store};
+use super::download::DownloadKey;
+use super::store::{self, SessionRecord, Store};
 use super::{UploadLimits, UploadListener, UploadService, UploadStoreError};
 use chrono::Utc;
 use printlab_datadir::GroupSync;
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex};
 impl UploadService {
     /// Opens the upload trees in the cloud's database and the blob files under
     /// `data_dir/upload-blobs` (`data_dir` is the cloud's data folder), finishes interrupted
-    /// deletions and digests, and drops expired sessions and download grants.
+    /// deletions and digests, and drops expired sessions.
     pub fn open(
         db: &sled::Db,
         data_dir: &Path,
@@ -37,6 +38,7 @@ impl UploadService {
     ) -> Result<Self, UploadStoreError> {
         let store = Store::open(db, data_dir)?;
         let service = UploadService {
+            download_key: DownloadKey::load_or_create(&store)?,
             store,
             base_url: public_base_url.trim_end_matches('/').to_string(),
             listener,
@@ -60,14 +62,8 @@ impl UploadService {
         &self.limits
     }
 
-    /// Deletes expired sessions (with their bytes) and expired download grants; runs before
-    /// each new session and download URL.
-    ///
-    /// Grants are read from the oldest and the sweep stops at the first live one: their ids are
-    /// time-ordered and all live as long, so only the expired ones are read. A busy lab holds a
-    /// grant per `$value` read for ten minutes, and reading them all made every job slower the
-    /// more jobs the last ten minutes had printed. Sessions are few (a completed one is removed
-    /// at once), so they are all read.
+    /// Deletes expired sessions with their bytes; runs at opening and before each new session.
+    /// Sessions are few (a completed one is removed at once), so they are all read.
     pub fn sweep_expired(&self) -> Result<(), UploadStoreError> {
         let now = Utc::now();
         let mut expired = Vec::new();
@@ -80,14 +76,6 @@ impl UploadService {
         }
         for record in expired {
             self.remove_session(&record)?;
-        }
-        for entry in self.store.grants.iter() {
-            let (key, value) = entry?;
-            let grant: GrantRecord = store::decode(&value, "download grant")?;
-            if grant.expires > now {
-                break;
-            }
-            self.store.grants.remove(key)?;
         }
         Ok(())
     }

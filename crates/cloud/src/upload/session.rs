@@ -16,7 +16,7 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub(super) fn parse_id(id: &str, what: &str) -> Result<Uuid, GraphError> {
+fn parse_id(id: &str, what: &str) -> Result<Uuid, GraphError> {
     Uuid::parse_str(id).map_err(|_| GraphError::not_found(format!("No {what} {id:?}.")))
 }
 
@@ -36,13 +36,14 @@ pub(super) fn session_not_found(id: &str) -> GraphError {
 impl UploadService {
     /// createUploadSession (v1.0): validating `contentType` against the printer is the caller's
     /// job. A new session replaces any earlier one for the same document.
-    pub fn create_session(
+    pub async fn create_session(
         &self,
         target: UploadTarget,
         props: &PrintDocumentUploadProperties,
         creator: &UploadCreator,
     ) -> Result<UploadSession, GraphError> {
         let record = self.new_session(target, props, creator, UploadDesign::UploadUrl)?;
+        self.flush().await?;
         Ok(UploadSession {
             upload_url: Some(self.upload_url(&record)),
             expiration_date_time: Some(record.expires),
@@ -60,6 +61,7 @@ impl UploadService {
         )
     }
 
+    /// Writes a new session, not yet durable: each design's caller flushes before answering.
     pub(super) fn new_session(
         &self,
         target: UploadTarget,
@@ -112,7 +114,6 @@ impl UploadService {
                 Ok(())
             })
             .map_err(store::transaction_error)?;
-        s.db.flush().map_err(UploadStoreError::from)?;
         tracing::info!(session = %record.id, document = %record.target.document_id,
             size = record.size, "upload session created");
         Ok(record)
@@ -265,8 +266,10 @@ impl UploadService {
                 .map_err(store::transaction_error)?;
             live.remove(&record.id);
         }
-        s.empty_trash()?;
+        // The removal is durable before any file goes: a cloud killed in between finds the
+        // trash entry and deletes the rest when it opens, never a session without its blob.
         s.db.flush()?;
+        s.empty_trash()?;
         Ok(true)
     }
 }

@@ -8,7 +8,7 @@
 //! - `upload.documents`: document id → [`DocumentRecord`] for completed uploads, with their
 //!   SHA-256;
 //! - `upload.spans`: blob id ‖ offset (big-endian) → length of a stored span (8 bytes);
-//! - `upload.download_grants`: grant id (UUIDv7, in creation order) → [`GrantRecord`];
+//! - `upload.meta`: `download-key`, the secret download URLs are signed with;
 //! - `upload.prefix_digests`: blob id → the SHA-256 state of the blob's first stored bytes
 //!   (`digest.rs`), while its session lasts;
 //! - `upload.trash`: blob ids whose file, spans and prefix digest are being deleted;
@@ -89,14 +89,6 @@ pub struct Rendition {
     pub content_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantRecord {
-    pub document_id: String,
-    pub token: String,
-    pub expires: DateTime<Utc>,
-}
-
 /// Handles to the upload trees and the blob folder; cheap to clone (sled trees are reference
 /// counted).
 #[derive(Clone)]
@@ -107,7 +99,7 @@ pub struct Store {
     pub documents: sled::Tree,
     spans: sled::Tree,
     pub(super) prefix_digests: sled::Tree,
-    pub grants: sled::Tree,
+    pub(super) meta: sled::Tree,
     pub renditions: sled::Tree,
     trash: sled::Tree,
     blob_dir: Arc<PathBuf>,
@@ -160,12 +152,14 @@ impl Store {
             documents: db.open_tree("upload.documents")?,
             spans: db.open_tree("upload.spans")?,
             prefix_digests: db.open_tree("upload.prefix_digests")?,
-            grants: db.open_tree("upload.download_grants")?,
+            meta: db.open_tree("upload.meta")?,
             renditions: db.open_tree("upload.renditions")?,
             trash: db.open_tree("upload.trash")?,
             blob_dir: Arc::new(blob_dir),
         };
         store.empty_trash()?;
+        // Download URLs were stored grants before they were signed (`download.rs`).
+        db.drop_tree("upload.download_grants")?;
         Ok(store)
     }
 

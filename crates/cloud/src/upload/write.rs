@@ -232,10 +232,7 @@ impl UploadService {
             return Ok(());
         }
         self.store.record_span(record.id, span)?;
-        let ticket = self.db_sync.wrote();
-        self.db_sync
-            .sync_through(ticket, || flush_db(&self.store.db))
-            .await?;
+        self.flush().await?;
         guard.stored_end = span.end;
         Ok(())
     }
@@ -381,6 +378,17 @@ fn adopt_hash(prefix: &SharedPrefixHash, first: u64) -> Option<InlineHash> {
         copy: lock.clone(),
         lock,
     })
+}
+
+impl UploadService {
+    /// Makes every write so far durable: one sled flush shared with the requests that finish
+    /// at the same time, on the blocking pool, so no runtime worker waits on the disk.
+    pub(super) async fn flush(&self) -> Result<(), UploadStoreError> {
+        let ticket = self.db_sync.wrote();
+        (self.db_sync)
+            .sync_through(ticket, || flush_db(&self.store.db))
+            .await
+    }
 }
 
 /// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled #1241,

@@ -19,7 +19,7 @@ fn document_record(db: &sled::Db, document_id: &str) -> Value {
 async fn the_digest_is_recorded_when_the_201_goes_out() {
     let size = 32 * MIB + 5;
     let cloud = start(UploadLimits::default()).await;
-    let url = create(&cloud, "doc-digest", size);
+    let url = create(&cloud, "doc-digest", size).await;
     let data = Arc::new(document_bytes(size));
     let client = reqwest::Client::new();
     // Ahead of the hash, at it, in parallel, and the one that fills the gap last.
@@ -51,7 +51,7 @@ async fn the_hash_goes_on_from_where_a_restart_found_it() {
     let cloud = start_in(dir.path(), UploadLimits::default()).await;
     let size = 3 * MIB + 77;
     let data = document_bytes(size);
-    let url = create(&cloud, "doc-restart", size);
+    let url = create(&cloud, "doc-restart", size).await;
     let client = reqwest::Client::new();
     assert_eq!(put(&client, &url, &data, 0, MIB - 1).await.status(), 202);
     assert_eq!(

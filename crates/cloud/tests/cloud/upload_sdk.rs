@@ -26,7 +26,9 @@ async fn python_graph_sdk_large_file_upload_task_fills_a_session() {
     let file = dir.path().join("document.pdf");
     std::fs::write(&file, &data).unwrap();
     let printer = "2f8e0c4a-6b1d-4c3e-8a5f-9d7b1e2c3a4b";
-    let session = upload.pdf_session(printer, "5", "doc-sdk", "document.pdf", size);
+    let session = upload
+        .pdf_session(printer, "5", "doc-sdk", "document.pdf", size)
+        .await;
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -20,7 +20,7 @@ async fn a_stalled_range_is_given_back_and_its_late_bytes_are_dropped() {
     let cloud = start(limits).await;
     let size = 2 * MIB;
     let data = document_bytes(size);
-    let url = create(&cloud, "doc-stall", size);
+    let url = create(&cloud, "doc-stall", size).await;
     let client = reqwest::Client::new();
 
     // Headers and more than two chunks of the first range, then silence on a live socket.
