@@ -2,10 +2,9 @@
 //! recorded when the 201 goes out; the hash state survives a restart of the engine.
 
 use super::upload_engine::{
-    MIB, RecordingListener, create, document_bytes, put, sha256_hex, start, start_in,
+    MIB, create, document_bytes, put, restart, sha256_hex, start, start_in,
 };
 use printlab_cloud::upload::UploadLimits;
-use printlab_testkit::upload::UploadServer;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -67,16 +66,8 @@ async fn the_hash_goes_on_from_where_a_restart_found_it() {
     );
 
     // A new engine on the same store: what a restarted cloud finds.
-    let (db, base) = (cloud.db.clone(), cloud.base.clone());
     let blob = cloud.data.join("upload-blobs");
-    drop(cloud);
-    let restarted = UploadServer::start(
-        &db,
-        dir.path(),
-        RecordingListener::open(&db),
-        UploadLimits::default(),
-    )
-    .await;
+    let (restarted, base) = restart(cloud).await;
     // Spoil the first, already hashed, MiB on disk: a restart that went on from the persisted
     // state never reads it again, one that started over would hash the spoiled bytes.
     let file = std::fs::read_dir(&blob).unwrap().next().unwrap().unwrap();

@@ -146,6 +146,17 @@ pub(super) async fn start_in(data: &std::path::Path, limits: UploadLimits) -> Cl
     }
 }
 
+/// A new engine on the store of `cloud` (from [`start_in`]: one from [`start`] takes its folder
+/// with it), after `cloud` stops: what a restarted cloud finds. Gives it and the stopped one's
+/// base URL, for the URLs that one handed out.
+pub(super) async fn restart(cloud: Cloud) -> (UploadServer, String) {
+    let (db, data, base) = (cloud.db.clone(), cloud.data.clone(), cloud.base.clone());
+    drop(cloud);
+    let listener = RecordingListener::open(&db);
+    let restarted = UploadServer::start(&db, &data, listener, UploadLimits::default()).await;
+    (restarted, base)
+}
+
 fn target(document_id: &str) -> UploadTarget {
     UploadTarget {
         printer_id: "9d5b0f8b-1d9c-4b8e-9a77-0d6c6d1a2f10".into(),
@@ -667,15 +678,7 @@ async fn a_download_url_outlives_a_restart_and_opens_only_its_document() {
     let client = reqwest::Client::new();
     assert_eq!(put(&client, &url, &data, 0, size - 1).await.status(), 201);
     let download = cloud.service.download_url("doc-12").unwrap();
-    let (db, base) = (cloud.db.clone(), cloud.base.clone());
-    drop(cloud);
-    let restarted = UploadServer::start(
-        &db,
-        dir.path(),
-        RecordingListener::open(&db),
-        UploadLimits::default(),
-    )
-    .await;
+    let (restarted, base) = restart(cloud).await;
     let download = download.replace(&base, &restarted.base);
     let r = client.get(&download).send().await.unwrap();
     assert_eq!(r.status(), 200);
