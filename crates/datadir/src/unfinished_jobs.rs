@@ -1,7 +1,8 @@
 //! Which of a printer's jobs have not ended, kept in memory beside a job store, so the questions
 //! asked on every job's path (which jobs are fetchable, which local jobs wait, how many are
 //! queued) read those few jobs instead of decoding the printer's whole history, which made every
-//! job slower the more jobs the printer had printed before.
+//! job slower the more jobs the printer had printed before. The store decides what counts as
+//! unfinished (the devices' spool keeps an ended job in until the service heard its end).
 //!
 //! The index is rebuilt when the store opens (one pass over its jobs) and follows every write
 //! through [`UnfinishedJobs::write`], which holds the index's lock across the store's commit:
