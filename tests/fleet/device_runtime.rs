@@ -950,6 +950,24 @@ async fn a_notified_job_is_fetched_without_a_get_jobs_first() {
     lab.shutdown().await;
 }
 
+/// A job costs one Get-Jobs (the look for whatever the events missed, after the notified job):
+/// the job-state-changed events its own reports raise do not send the printer looking again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_costs_one_get_jobs() {
+    let lab = subscribed_lab().await;
+    let from = Instant::now();
+    let id = lab.submit("application/pdf", pdf(1), json!({})).await;
+    assert_eq!(job_state(&lab.wait_ended(id).await), "completed");
+    // The events of the final report reach the device through its long poll within this.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent: Vec<String> = (lab.tap.between(from, Instant::now()).into_iter())
+        .map(|s| s.operation)
+        .collect();
+    let get_jobs = sent.iter().filter(|op| *op == "Get-Jobs").count();
+    assert_eq!(get_jobs, 1, "{sent:?}");
+    lab.shutdown().await;
+}
+
 /// The cloud goes away (its connections close) and comes back on the same port and folder:
 /// the device backs off, reconnects by itself and takes the next job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,12 +90,13 @@ pub(super) async fn notification_loop(
                             }
                         }
                     }
-                    // The printer's own state changes (each job it starts and ends) need no
-                    // look for jobs.
+                    // Only a fetchable job is new work. The state changes of the printer and of
+                    // its own jobs (each report it sends comes back as one) woke the printer
+                    // for two Get-Jobs after every job that found nothing.
                     if notifications
                         .events
                         .iter()
-                        .any(|e| e.event != PRINTER_STATE_CHANGED)
+                        .any(|e| e.event == JOB_FETCHABLE)
                     {
                         wake.notify_one();
                     }
