@@ -290,7 +290,8 @@ struct StoredJobHead {
     final_report_answered: Option<bool>,
 }
 
-/// A key as an error names it: `printer/job`, and `#n` for a job's event or chunk `n`.
+/// A key as an error names it: `printer/job`, then `#n` for the job's event `n` or its chunk at
+/// byte `n`.
 fn key_name(key: &[u8]) -> String {
     let job_part = |key: &[u8]| {
         (parse_job_key(key).filter(|(printer, _)| !printer.contains('\0')))

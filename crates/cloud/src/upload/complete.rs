@@ -3,7 +3,6 @@
 
 use super::rendition::drop_rendition_in;
 use super::store::{self, DocumentRecord, SessionRecord, Store};
-use super::write::flush_db;
 use super::{CompletedUpload, RangeOutcome, UploadService, UploadStoreError};
 use crate::odata::GraphError;
 use chrono::Utc;
@@ -70,7 +69,7 @@ impl UploadService {
         s.prefix_digests
             .remove(record.id.as_bytes())
             .map_err(UploadStoreError::from)?;
-        flush_db(&s.db).await?;
+        self.flush().await?;
         self.live
             .lock()
             .expect("upload lock poisoned")

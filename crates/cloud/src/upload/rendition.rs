@@ -13,7 +13,6 @@ use super::UploadStoreError;
 use super::download::read_span;
 use super::range::Span;
 use super::store::{self, Rendition, Store};
-use super::write::flush_db;
 use crate::odata::GraphError;
 use bytes::Bytes;
 use futures::Stream;
@@ -74,7 +73,7 @@ impl UploadService {
                 Ok(replaced)
             })
             .map_err(store::transaction_error)?;
-        flush_db(&s.db).await?;
+        self.flush().await?;
         if replaced {
             s.empty_trash()?;
         }

@@ -394,7 +394,7 @@ impl UploadService {
 /// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled #1241,
 /// #1308), and the cloud's store flushes the same database from other requests: the blocking
 /// flush on the blocking pool instead.
-pub(super) async fn flush_db(db: &sled::Db) -> Result<(), UploadStoreError> {
+async fn flush_db(db: &sled::Db) -> Result<(), UploadStoreError> {
     let db = db.clone();
     tokio::task::spawn_blocking(move || db.flush())
         .await
