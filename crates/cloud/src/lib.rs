@@ -409,6 +409,12 @@ impl Cloud {
         )
     }
 
+    /// Every printer and job written from now on, by key, once durable (no store reads, no
+    /// coalescing): for an embedding process that reads what it needs itself.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<changes::CloudChange> {
+        self.state.store.changes().subscribe()
+    }
+
     /// Graph change notifications: tests read the deliveries tried.
     pub fn webhooks(&self) -> &webhooks::Webhooks {
         &self.state.webhooks

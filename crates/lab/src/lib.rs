@@ -233,6 +233,7 @@ pub struct Lab {
     /// The mDNS responder announcing the printers (`up --dns-sd`).
     dns_sd: Option<DnsSdResponder>,
     spool: Spool,
+    cloud: Cloud,
     stop: CancellationToken,
     cloud_task: tokio::task::JoinHandle<Result<(), CloudError>>,
 }
@@ -361,7 +362,7 @@ impl Lab {
             .merge(control_api.clone());
         let transport_faults = cloud.transport_faults().clone();
         let cloud_stop = stop.clone();
-        let cloud_task = tokio::spawn(cloud.serve_wrapped_until(
+        let cloud_task = tokio::spawn(cloud.clone().serve_wrapped_until(
             listener,
             move |graph| graph.merge(on_lab_address),
             async move { cloud_stop.cancelled().await },
@@ -441,6 +442,7 @@ impl Lab {
             fleet,
             dns_sd,
             spool,
+            cloud,
             stop,
             cloud_task,
         })
@@ -459,6 +461,15 @@ impl Lab {
     /// The devices' spool (job records and event logs), for benchmarks and tests.
     pub fn spool(&self) -> &Spool {
         &self.spool
+    }
+
+    /// What the cloud writes, by key, once durable ([`Cloud::changes`]): a process embedding
+    /// the lab learns that a job changed when it does, where polling Graph would take the CPU
+    /// the printers render with.
+    pub fn cloud_changes(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<printlab_cloud::changes::CloudChange> {
+        self.cloud.changes()
     }
 
     /// The running printers (state, faults), for progress displays.
