@@ -4,7 +4,7 @@
 //! and `cloud`, which start with a rules file.
 
 use super::connect::{exit, fail, runtime};
-use super::output::outln;
+use super::output::{error_line, outln};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use printlab_cloud::auth::TokenKey;
@@ -132,7 +132,7 @@ pub fn run(args: FaultsArgs) -> anyhow::Result<()> {
             .send()
             .await
             .with_context(|| format!("reaching {control}"))
-            .map_err(|e| fail(exit::UNREACHABLE, format!("{e:#}")))?;
+            .map_err(|e| fail(exit::UNREACHABLE, error_line(&e)))?;
         let status = response.status();
         let text = response.text().await.context("reading the answer")?;
         if !status.is_success() {

@@ -221,7 +221,7 @@ pub fn run() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            output::errln!("printlab: {err:#}");
+            output::errln!("printlab: {}", output::error_line(&err));
             if let Some(hint) = connect::hint(&err) {
                 output::errln!("hint: {hint}");
             }

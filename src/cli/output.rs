@@ -37,6 +37,25 @@ pub fn write_err(text: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(text);
 }
 
+/// An error and its causes on one line, `error: cause: cause`, as anyhow's `{:#}` writes them,
+/// leaving out a cause that the line already ends with: many errors quote their cause in their
+/// own message (so that a log line, which shows only the message, has it) and also keep it as
+/// their source, and `{:#}` then said it twice (`cannot read f: No such file: No such file`).
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// The log's writer: stderr, dropping what cannot be written, as [`write_err`] does; tracing's
 /// own stderr writer would report the failure through `eprintln!` and panic.
 pub struct LogWriter;
@@ -100,4 +119,24 @@ pub fn describe(job: &PrintJob) -> String {
         out.push_str(&format!(": {}", job.status.description));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read f: {source}")]
+    struct Quoting {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_is_said_once_whether_or_not_its_wrapper_quotes_it() {
+        let missing = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let quoted = anyhow::Error::new(Quoting { source: missing() }).context("starting");
+        assert_eq!(error_line(&quoted), "starting: cannot read f: no such file");
+        let chained = anyhow::Error::new(missing()).context("cannot read f");
+        assert_eq!(error_line(&chained), "cannot read f: no such file");
+    }
 }

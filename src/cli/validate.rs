@@ -1,7 +1,7 @@
 //! `printlab validate [FILE…]`: checks `printers.toml` files with the rules the cloud enforces
 //! and names every mistake as `file:line:column: message`.
 
-use super::output::outln;
+use super::output::{error_line, outln};
 use anyhow::bail;
 use printlab_device::config::{self, ConfigError};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ pub fn run(files: &[PathBuf], schema: bool) -> anyhow::Result<()> {
     }
     let failed: Vec<String> = files
         .iter()
-        .filter_map(|file| check(file).err().map(|e| format!("{e:#}")))
+        .filter_map(|file| check(file).err().map(|e| error_line(&e)))
         .collect();
     match failed.as_slice() {
         [] => Ok(()),

@@ -99,6 +99,12 @@ fn up_refuses_a_config_file_that_is_not_there() {
     child.stderr.unwrap().read_to_string(&mut stderr).unwrap();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("missing.toml"), "{stderr}");
+    // Once: the error quotes its cause and also keeps it as its source.
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 /// A pipe whose reading end is already closed, as `| head -1` leaves it once head has its line.

@@ -110,12 +110,9 @@ pub enum LabError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("reading {}", path.display())]
-    Fleet {
-        path: PathBuf,
-        #[source]
-        source: ConfigError,
-    },
+    /// Names its file itself (`cannot read F`, `F:line:column: …`).
+    #[error(transparent)]
+    Fleet(ConfigError),
     #[error("reading the built-in printers.toml")]
     ShippedFleet(#[source] ConfigError),
 }
@@ -131,12 +128,7 @@ pub const DEFAULT_FLEET_FILE: &str = "printers.toml";
 /// another fleet), or, when none is named, `printers.toml` if there is one and the shipped fleet
 /// otherwise; `full_speed` drops every printer's warm-up and pages-per-minute pacing.
 pub fn load_fleet(named: Option<&Path>, full_speed: bool) -> Result<Fleet, LabError> {
-    let read = |path: &Path| {
-        config::load(path).map_err(|source| LabError::Fleet {
-            path: path.to_owned(),
-            source,
-        })
-    };
+    let read = |path: &Path| config::load(path).map_err(LabError::Fleet);
     let default = Path::new(DEFAULT_FLEET_FILE);
     let mut fleet = match named {
         Some(path) => read(path)?,
