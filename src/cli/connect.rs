@@ -12,7 +12,7 @@ use printlab_lab::demo::DemoError;
 use printlab_lab::discovery::{self, DEFAULT_CLOUD_URL, DEFAULT_DATA_DIR, DISCOVERY_FILE};
 use reqwest::StatusCode;
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Exit codes; README.md lists them and scripts rely on them, so they never change meaning.
 pub mod exit {
@@ -112,8 +112,8 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         match graph_failure(cause) {
             Some(ClientError::Transport { .. }) => {
                 return Some(format!(
-                    "is the cloud running? Start it with `printlab up` (or `printlab cloud`) or point --cloud / PRINTLAB_CLOUD at it (without them: the lab in {}/{DISCOVERY_FILE}, else {DEFAULT_CLOUD_URL})",
-                    DEFAULT_DATA_DIR
+                    "is the cloud running? Start it with `printlab up` (or `printlab cloud`) or point --cloud / PRINTLAB_CLOUD at it (without them: the lab in {}, else {DEFAULT_CLOUD_URL})",
+                    lab_folder().join(DISCOVERY_FILE).display()
                 ));
             }
             Some(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
@@ -131,6 +131,14 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         }
     }
     None
+}
+
+/// The folder where `printlab up` keeps `lab.json` and the tokens by which client commands find
+/// the lab: `PRINTLAB_DATA`, which `up --data` reads too, else `spool` in the current folder.
+pub fn lab_folder() -> PathBuf {
+    std::env::var_os("PRINTLAB_DATA")
+        .filter(|folder| !folder.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
 }
 
 /// Where the cloud is and who is calling: flags first, then the environment, then what a
@@ -158,7 +166,8 @@ pub struct ConnectArgs {
 
 impl ConnectArgs {
     pub fn client(&self) -> anyhow::Result<GraphClient> {
-        let cloud = discovery::cloud_url(self.cloud.as_deref(), Path::new(DEFAULT_DATA_DIR))
+        let data = lab_folder();
+        let cloud = discovery::cloud_url(self.cloud.as_deref(), &data)
             .context("finding the cloud (--cloud URL or PRINTLAB_CLOUD skips lab.json)")?;
         let base = cloud.trim_end_matches('/');
         let graph = if base.ends_with("/v1.0") {
@@ -167,8 +176,7 @@ impl ConnectArgs {
             format!("{base}/v1.0")
         };
         let client = GraphClient::new(&graph, self.token());
-        let data = Path::new(DEFAULT_DATA_DIR);
-        let Some(ca) = discovery::ca_file(self.ca.as_deref(), data)
+        let Some(ca) = discovery::ca_file(self.ca.as_deref(), &data)
             .context("finding the HTTPS CA (--ca FILE or PRINTLAB_CA skips lab.json)")?
         else {
             return Ok(client);
@@ -188,7 +196,7 @@ impl ConnectArgs {
     fn token(&self) -> Option<String> {
         self.token
             .clone()
-            .or_else(|| discovery::user_token(Path::new(DEFAULT_DATA_DIR)))
+            .or_else(|| discovery::user_token(&lab_folder()))
     }
 
     /// The caller's user principal name, used to narrow job lists to the caller's own jobs.
@@ -325,13 +333,13 @@ impl ControlArgs {
         Ok(discovery::control_access(
             self.control.as_deref(),
             self.control_token.as_deref(),
-            Path::new(DEFAULT_DATA_DIR),
+            &lab_folder(),
         )?)
     }
 
     /// The control API, which this command cannot do without.
     pub fn access(&self) -> anyhow::Result<discovery::ControlAccess> {
-        let data = Path::new(DEFAULT_DATA_DIR);
+        let data = lab_folder();
         self.lookup()?.ok_or_else(|| {
             fail(
                 exit::USAGE,

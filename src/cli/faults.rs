@@ -3,13 +3,13 @@
 //! control endpoint of whichever process serves Graph; and `--transport-faults FILE` of `up`
 //! and `cloud`, which start with a rules file.
 
-use super::connect::{exit, fail, runtime};
+use super::connect::{exit, fail, lab_folder, runtime};
 use super::output::{error_line, outln};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use printlab_cloud::auth::TokenKey;
 use printlab_cloud::transport_faults::{FaultRules, rules_schema};
-use printlab_lab::discovery::{self, DEFAULT_DATA_DIR};
+use printlab_lab::discovery;
 use std::path::{Path, PathBuf};
 
 /// A rules file read and checked (every mistake at its line and column); none: no faults.
@@ -112,7 +112,7 @@ pub fn run(args: FaultsArgs) -> anyhow::Result<()> {
             })?
             .mint_user("admin", &[], true, chrono::Duration::minutes(10))?,
     };
-    let cloud = discovery::cloud_url(args.cloud.as_deref(), Path::new(DEFAULT_DATA_DIR))
+    let cloud = discovery::cloud_url(args.cloud.as_deref(), &lab_folder())
         .context("finding the cloud (--cloud URL or PRINTLAB_CLOUD skips lab.json)")?;
     let control = format!(
         "{}/control/transport-faults",

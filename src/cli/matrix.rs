@@ -3,13 +3,13 @@
 //! `printlab_matrix`'s; this file reads the plan, draws progress, handles Ctrl-C and exits 0
 //! only when every case passed.
 
-use super::connect::{ConnectArgs, ControlArgs, exit, fail, runtime};
+use super::connect::{ConnectArgs, ControlArgs, exit, fail, lab_folder, runtime};
 use super::output::{errln, outln};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use printlab_client::shares::Target;
 use printlab_client::{GraphClient, JobParent};
-use printlab_lab::discovery::{DEFAULT_DATA_DIR, LabInfo};
+use printlab_lab::discovery::LabInfo;
 use printlab_matrix::plan::{
     Expectations, Plan, PrinterCoverage, PrinterUnderTest, Strategy, make_plan, static_checks,
 };
@@ -109,7 +109,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<()> {
         plan.show(&cases, args.json);
         return Ok(());
     }
-    let data = Path::new(DEFAULT_DATA_DIR);
+    let data = lab_folder();
     let control = args.control.lookup()?.map(|access| ControlApi {
         url: access.url,
         token: access.token,
@@ -351,7 +351,7 @@ fn expectations(args: &MatrixArgs, client: &GraphClient) -> anyhow::Result<Expec
             )
         });
     }
-    let Some(lab) = LabInfo::read(Path::new(DEFAULT_DATA_DIR))? else {
+    let Some(lab) = LabInfo::read(&lab_folder())? else {
         return Ok(Expectations::new());
     };
     if lab.graph.trim_end_matches('/') != client.base_url() {

@@ -20,8 +20,9 @@ pub struct UpArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Data folder: the cloud's store, the devices' spool, the PNGs, and `lab.json` and
-    /// `user.token` through which client commands run here find this lab.
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    /// `user.token` through which client commands run here (or given the same PRINTLAB_DATA)
+    /// find this lab.
+    #[arg(long, env = "PRINTLAB_DATA", default_value = DEFAULT_DATA_DIR)]
     data: PathBuf,
     /// Base URL clients reach the lab at, when not the bound address (behind a proxy, under a
     /// host name): Graph links, upload and download URLs and `lab.json` name it. The printers

@@ -68,6 +68,7 @@ pub(super) fn printlab() -> Command {
         .env_remove("PRINTLAB_TOKEN")
         .env_remove("PRINTLAB_CLOUD")
         .env_remove("PRINTLAB_CONTROL")
+        .env_remove("PRINTLAB_DATA")
         .env_remove("PRINTLAB_LISTEN")
         .env_remove("PRINTLAB_IPP_LISTEN")
         .env_remove("PRINTLAB_PUBLIC_URL");

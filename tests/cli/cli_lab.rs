@@ -1,10 +1,10 @@
 //! Client commands in the folder where `printlab up` runs, told nothing else: they find the lab
 //! through `spool/lab.json` and `spool/user.token` (the lab listens on an ephemeral port, so the
-//! default address would be wrong); identical `print` commands run at once are separate jobs;
+//! default address would be wrong), and from any folder given `PRINTLAB_DATA`; identical `print` commands run at once are separate jobs;
 //! the example of `printlab token --help` makes a token the client commands accept; `up
 //! --public-url` is the address clients are handed everywhere.
 
-use super::cli_e2e::{fleet, job_id_of, print_args, up, up_with};
+use super::cli_e2e::{fleet, job_id_of, print_args, printlab, up, up_with};
 use std::collections::BTreeSet;
 use std::process::Output;
 
@@ -37,6 +37,25 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     let listed: serde_json::Value = serde_json::from_str(&run(&["printers", "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     assert!(run(&["printer", "Mono Test"]).contains("flipOnLongEdge"));
+    // From another folder, told only where the lab keeps its folder (as `up --data` reads it).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let args = ["printers", "--json"];
+    let out = printlab()
+        .current_dir(elsewhere.path())
+        .env("PRINTLAB_DATA", dir.path().join("spool"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(&args, &out), run(&args));
+    let args = ["devices", "pause", "Nope"];
+    let out = printlab()
+        .current_dir(elsewhere.path())
+        .env("PRINTLAB_DATA", dir.path().join("spool"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no printer named Nope"), "{stderr}");
     // `devices fault` finds the control API in lab.json and its token in control.token,
     // without --control; a wrong name is named.
     run(&["devices", "fault", "Mono Test", "clear"]);
