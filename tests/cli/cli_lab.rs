@@ -39,21 +39,17 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     assert!(run(&["printer", "Mono Test"]).contains("flipOnLongEdge"));
     // From another folder, told only where the lab keeps its folder (as `up --data` reads it).
     let elsewhere = tempfile::tempdir().unwrap();
+    let from_elsewhere = |args: &[&str]| {
+        printlab()
+            .current_dir(elsewhere.path())
+            .env("PRINTLAB_DATA", dir.path().join("spool"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
     let args = ["printers", "--json"];
-    let out = printlab()
-        .current_dir(elsewhere.path())
-        .env("PRINTLAB_DATA", dir.path().join("spool"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(succeeded(&args, &out), run(&args));
-    let args = ["devices", "pause", "Nope"];
-    let out = printlab()
-        .current_dir(elsewhere.path())
-        .env("PRINTLAB_DATA", dir.path().join("spool"))
-        .args(args)
-        .output()
-        .unwrap();
+    assert_eq!(succeeded(&args, &from_elsewhere(&args)), run(&args));
+    let out = from_elsewhere(&["devices", "pause", "Nope"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no printer named Nope"), "{stderr}");
     // `devices fault` finds the control API in lab.json and its token in control.token,
