@@ -1,11 +1,12 @@
-//! One printer's cases, one after another: submit, follow to the end (clearing faults), verify.
+//! One printer's cases, one after another: submit, follow to the end (clearing faults), verify
+//! (while the next case prints).
 
 use super::documents::Documents;
 use super::faults;
 use super::result::{CaseResult, Verdict};
 use super::{RunObserver, RunOptions};
 use crate::document::{TestDocument, page_geometry};
-use crate::verify::verify_output;
+use crate::verify::{VerifyError, verify_output};
 use crate::{Case, Expectation, Finding};
 use printlab_client::follow::{follow, output_dir};
 use printlab_client::resume::ResumeStore;
@@ -52,32 +53,45 @@ impl Context<'_> {
     ) -> Vec<(usize, CaseResult)> {
         let target = Target::by_share_id(self.client, share_id).await;
         let mut results = Vec::with_capacity(queue.len());
+        // A case's pixels are read while the next case prints: the printer is never idle for
+        // a verification, and the results still come in the plan's order.
+        let mut verifying: Option<(usize, Judged)> = None;
         for (index, case) in queue {
-            let result = match &target {
+            let judged = match &target {
                 Ok(target) => self.run_case(target, case).await,
-                Err(err) => CaseResult::failed_before_printing(
+                Err(err) => Judged::Done(CaseResult::failed_before_printing(
                     case,
                     Finding {
                         check: "printer".into(),
                         expected: format!("share {share_id} readable through Graph"),
                         observed: err.to_string(),
                     },
-                ),
+                )),
             };
+            if let Some((earlier, judged)) = verifying.replace((index, judged)) {
+                let result = judged.finish().await;
+                self.observer.finished(&result);
+                results.push((earlier, result));
+            }
+        }
+        if let Some((index, judged)) = verifying {
+            let result = judged.finish().await;
             self.observer.finished(&result);
             results.push((index, result));
         }
         results
     }
 
-    async fn run_case(&self, target: &Target, case: Case) -> CaseResult {
+    async fn run_case(&self, target: &Target, case: Case) -> Judged {
         let geometry = page_geometry(&effective(target, &case), &target.capabilities());
         let made = self
             .documents
             .get(&case.content_type, case.document_pages, geometry);
         let (test_doc, upload) = match made.as_ref() {
             Ok(made) => made,
-            Err(finding) => return CaseResult::failed_before_printing(case, finding.clone()),
+            Err(finding) => {
+                return Judged::Done(CaseResult::failed_before_printing(case, finding.clone()));
+            }
         };
         let mut result = CaseResult {
             document: Some(upload.path.clone()),
@@ -91,7 +105,7 @@ impl Context<'_> {
             Err(err) => {
                 let refused_by_cloud = err_status(&err).is_some_and(|s| s.is_client_error());
                 judge_refusal_or_fail(&mut result, refused_by_cloud, "submit", &err_chain(&err));
-                return result;
+                return Judged::Done(result);
             }
         };
         self.observer.submitted(&result.case, &job_id);
@@ -103,17 +117,13 @@ impl Context<'_> {
             .await;
         result.timings.print = printing.elapsed().as_secs_f64();
         match ended {
-            Ok(job) => {
-                let checking = Instant::now();
-                self.judge(&mut result, target, test_doc, &job).await;
-                result.timings.verify = checking.elapsed().as_secs_f64();
-            }
+            Ok(job) => judge(result, target, test_doc, &job),
             Err(finding) => {
                 result.verdict = Verdict::Failed;
                 result.findings.push(finding);
+                Judged::Done(result)
             }
         }
-        result
     }
 
     /// Submits, waiting and trying again when the cloud throttles the job's creation.
@@ -200,77 +210,100 @@ impl Context<'_> {
             }
         }
     }
+}
 
-    /// Judges a job that ended against what the case expected and, when the printed sides are
-    /// on this machine, against its settings. The pixels are read on a blocking thread: a
-    /// verification takes long enough to starve the other printers' cases and Ctrl-C.
-    async fn judge(
-        &self,
-        result: &mut CaseResult,
-        target: &Target,
-        doc: &TestDocument,
-        job: &PrintJob,
-    ) {
-        let state = job.status.state;
-        result.job_state = Some(state.to_string());
-        result.job_description = Some(job.status.description.clone());
-        if state != PrintJobProcessingState::Completed {
-            let observed = format!("{state}: {}", job.status.description);
-            if state == PrintJobProcessingState::Aborted
-                && matches!(
-                    result.case.expect,
-                    Expectation::Prints | Expectation::PrintsResolved { .. }
-                )
-                && advertises(&target.share, &result.case)
-            {
-                result.verdict = Verdict::Failed;
-                result.findings.push(Finding {
-                    check: "capabilityMismatch".into(),
-                    expected: "completed: Graph advertises every setting the job asked for, \
-                               and the plan knows no reason the printer refuses it"
-                        .into(),
-                    observed,
-                });
-                return;
-            }
-            judge_refusal_or_fail(
-                result,
-                state == PrintJobProcessingState::Aborted,
-                "jobState",
-                &observed,
-            );
-            return;
-        }
-        let dir = output_dir(job);
-        if let Some(dir) = &dir {
-            result.outputs = sides_in(dir);
-            result.output_dir = Some(dir.clone());
-        }
-        if let Expectation::Refused { reason } = &result.case.expect {
+/// Judges a job that ended against what the case expected and, when the printed sides are
+/// on this machine, starts checking them against its settings. The pixels are read on a
+/// blocking thread: a verification takes long enough to starve the other printers' cases
+/// and Ctrl-C.
+fn judge(mut result: CaseResult, target: &Target, doc: &TestDocument, job: &PrintJob) -> Judged {
+    let state = job.status.state;
+    result.job_state = Some(state.to_string());
+    result.job_description = Some(job.status.description.clone());
+    if state != PrintJobProcessingState::Completed {
+        let observed = format!("{state}: {}", job.status.description);
+        if state == PrintJobProcessingState::Aborted
+            && matches!(
+                result.case.expect,
+                Expectation::Prints | Expectation::PrintsResolved { .. }
+            )
+            && advertises(&target.share, &result.case)
+        {
             result.verdict = Verdict::Failed;
             result.findings.push(Finding {
-                check: "jobState".into(),
-                expected: format!("refused ({reason})"),
-                observed: "completed".into(),
+                check: "capabilityMismatch".into(),
+                expected: "completed: Graph advertises every setting the job asked for, \
+                           and the plan knows no reason the printer refuses it"
+                    .into(),
+                observed,
             });
-            return;
+            return Judged::Done(result);
         }
-        let Some(dir) = dir else {
-            result.state_only = true;
-            result.verdict = Verdict::Passed;
-            return;
+        judge_refusal_or_fail(
+            &mut result,
+            state == PrintJobProcessingState::Aborted,
+            "jobState",
+            &observed,
+        );
+        return Judged::Done(result);
+    }
+    let dir = output_dir(job);
+    if let Some(dir) = &dir {
+        result.outputs = sides_in(dir);
+        result.output_dir = Some(dir.clone());
+    }
+    if let Expectation::Refused { reason } = &result.case.expect {
+        result.verdict = Verdict::Failed;
+        result.findings.push(Finding {
+            check: "jobState".into(),
+            expected: format!("refused ({reason})"),
+            observed: "completed".into(),
+        });
+        return Judged::Done(result);
+    }
+    let Some(dir) = dir else {
+        result.state_only = true;
+        result.verdict = Verdict::Passed;
+        return Judged::Done(result);
+    };
+    let effective = effective(target, &result.case);
+    let doc = doc.clone();
+    let verifying = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        let verified = verify_output(&effective, &doc, &dir);
+        (verified, began.elapsed())
+    });
+    Judged::Verifying { result, verifying }
+}
+
+/// A case whose job has ended: judged, or waiting for its pixels to be checked.
+enum Judged {
+    Done(CaseResult),
+    Verifying {
+        result: CaseResult,
+        verifying: tokio::task::JoinHandle<(Result<Vec<Finding>, VerifyError>, Duration)>,
+    },
+}
+
+impl Judged {
+    /// The case's result, once its pixels are checked.
+    async fn finish(self) -> CaseResult {
+        let (mut result, verifying) = match self {
+            Judged::Done(result) => return result,
+            Judged::Verifying { result, verifying } => (result, verifying),
         };
-        let effective = effective(target, &result.case);
-        let doc = doc.clone();
-        let verified =
-            tokio::task::spawn_blocking(move || verify_output(&effective, &doc, &dir)).await;
-        match verified {
-            Ok(Ok(findings)) => result.findings.extend(findings),
-            Ok(Err(err)) => result.findings.push(Finding {
-                check: "output".into(),
-                expected: "a readable render manifest".into(),
-                observed: err.to_string(),
-            }),
+        match verifying.await {
+            Ok((verified, took)) => {
+                result.timings.verify = took.as_secs_f64();
+                match verified {
+                    Ok(findings) => result.findings.extend(findings),
+                    Err(err) => result.findings.push(Finding {
+                        check: "output".into(),
+                        expected: "a readable render manifest".into(),
+                        observed: err.to_string(),
+                    }),
+                }
+            }
             Err(panicked) => result.findings.push(Finding {
                 check: "output".into(),
                 expected: "a verdict from the verifier".into(),
@@ -282,6 +315,7 @@ impl Context<'_> {
         } else {
             Verdict::Failed
         };
+        result
     }
 }
 
