@@ -32,6 +32,7 @@ struct LastFinished(Mutex<HashMap<String, Instant>>);
 
 impl RunObserver for LastFinished {
     fn submitted(&self, _case: &Case, _job_id: &str) {}
+    fn ended(&self, _case: &Case) {}
     fn finished(&self, result: &CaseResult) {
         let mut last = self.0.lock().unwrap();
         last.insert(result.case.printer.clone(), Instant::now());

@@ -461,7 +461,8 @@ impl Progress {
         }
     }
 
-    /// What finished, then every other case as not run.
+    /// What finished, then every other case as not run (one whose job ended but whose output
+    /// was still being verified among them: it has no verdict).
     fn so_far(&self, cases: &[Case]) -> Vec<CaseResult> {
         let done = self.done.lock().expect("progress lock poisoned");
         cases
@@ -510,11 +511,14 @@ impl RunObserver for Progress {
             .insert(case.id.clone(), (case.share_id.clone(), job_id.to_owned()));
     }
 
-    fn finished(&self, result: &CaseResult) {
+    fn ended(&self, case: &Case) {
         self.printing
             .lock()
             .expect("progress lock poisoned")
-            .remove(&result.case.id);
+            .remove(&case.id);
+    }
+
+    fn finished(&self, result: &CaseResult) {
         let mut done = self.done.lock().expect("progress lock poisoned");
         done.push(result.clone());
         let failed = done.iter().filter(|r| r.verdict == Verdict::Failed).count();

@@ -116,6 +116,7 @@ impl Context<'_> {
             .follow(target, &job_id, remaining, &mut result.faults)
             .await;
         result.timings.print = printing.elapsed().as_secs_f64();
+        self.observer.ended(&result.case);
         match ended {
             Ok(job) => judge(result, target, test_doc, &job),
             Err(finding) => {

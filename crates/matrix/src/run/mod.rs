@@ -42,8 +42,11 @@ pub struct ControlApi {
 /// What a run tells its caller as it goes, so a terminal can draw progress and an interrupted
 /// run can cancel the jobs it leaves behind.
 pub trait RunObserver: Sync {
-    /// The case's job was created and started; it prints until [`RunObserver::finished`].
+    /// The case's job was created and started; it prints until [`RunObserver::ended`].
     fn submitted(&self, case: &Case, job_id: &str);
+    /// The case's job ended (or was cancelled past its time): nothing of it prints any more,
+    /// though its output may still be being verified, while the printer's next case prints.
+    fn ended(&self, case: &Case);
     fn finished(&self, result: &CaseResult);
 }
 
