@@ -1,8 +1,8 @@
 //! Client commands in the folder where `printlab up` runs, told nothing else: they find the lab
 //! through `spool/lab.json` and `spool/user.token` (the lab listens on an ephemeral port, so the
-//! default address would be wrong), and from any folder given `PRINTLAB_DATA`; identical `print` commands run at once are separate jobs;
-//! the example of `printlab token --help` makes a token the client commands accept; `up
-//! --public-url` is the address clients are handed everywhere.
+//! default address would be wrong), and from any folder given `PRINTLAB_DATA`; identical `print`
+//! commands run at once are separate jobs; the example of `printlab token --help` makes a token
+//! the client commands accept; `up --public-url` is the address clients are handed everywhere.
 
 use super::cli_e2e::{fleet, job_id_of, print_args, printlab, up, up_with};
 use std::collections::BTreeSet;

@@ -68,18 +68,21 @@ impl Context<'_> {
                     },
                 )),
             };
-            if let Some((earlier, judged)) = verifying.replace((index, judged)) {
-                let result = judged.finish().await;
-                self.observer.finished(&result);
-                results.push((earlier, result));
+            if let Some(earlier) = verifying.replace((index, judged)) {
+                results.push(self.finish(earlier).await);
             }
         }
-        if let Some((index, judged)) = verifying {
-            let result = judged.finish().await;
-            self.observer.finished(&result);
-            results.push((index, result));
+        if let Some(last) = verifying {
+            results.push(self.finish(last).await);
         }
         results
+    }
+
+    /// The case's result once its pixels are checked, told to the observer.
+    async fn finish(&self, (index, judged): (usize, Judged)) -> (usize, CaseResult) {
+        let result = judged.finish().await;
+        self.observer.finished(&result);
+        (index, result)
     }
 
     async fn run_case(&self, target: &Target, case: Case) -> Judged {
