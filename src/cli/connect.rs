@@ -9,7 +9,9 @@ use printlab_client::submit::SubmitError;
 use printlab_client::upload::ResumableUploadError;
 use printlab_client::{ClientError, GraphClient};
 use printlab_lab::demo::DemoError;
-use printlab_lab::discovery::{self, DEFAULT_CLOUD_URL, DEFAULT_DATA_DIR, DISCOVERY_FILE};
+use printlab_lab::discovery::{
+    self, CLOUD_DIR, DEFAULT_CLOUD_URL, DEFAULT_DATA_DIR, DISCOVERY_FILE,
+};
 use reqwest::StatusCode;
 use std::error::Error;
 use std::path::PathBuf;
@@ -139,6 +141,12 @@ pub fn lab_folder() -> PathBuf {
     std::env::var_os("PRINTLAB_DATA")
         .filter(|folder| !folder.is_empty())
         .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
+}
+
+/// The cloud's data folder when no `--data` names it: the `cloud` folder of the lab's, where
+/// `printlab up` keeps the cloud's store and the signing key tokens are minted with.
+pub fn lab_cloud_folder(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| lab_folder().join(CLOUD_DIR))
 }
 
 /// Where the cloud is and who is calling: flags first, then the environment, then what a

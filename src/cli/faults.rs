@@ -3,7 +3,7 @@
 //! control endpoint of whichever process serves Graph; and `--transport-faults FILE` of `up`
 //! and `cloud`, which start with a rules file.
 
-use super::connect::{exit, fail, lab_folder, runtime};
+use super::connect::{exit, fail, lab_cloud_folder, lab_folder, runtime};
 use super::output::{error_line, outln};
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -62,9 +62,10 @@ pub struct FaultsArgs {
         value_name = "TOKEN"
     )]
     admin_token: Option<String>,
-    /// The cloud's data folder, whose signing key mints the administrator's token.
-    #[arg(long, global = true, default_value = "spool/cloud")]
-    data: PathBuf,
+    /// The cloud's data folder, whose signing key mints the administrator's token [default:
+    /// $PRINTLAB_DATA/cloud, else spool/cloud].
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     /// The cloud's base URL. Default: the lab in spool/lab.json, else http://127.0.0.1:8443.
     #[arg(long, global = true, env = "PRINTLAB_CLOUD", value_name = "URL")]
     cloud: Option<String>,
@@ -103,14 +104,17 @@ pub fn run(args: FaultsArgs) -> anyhow::Result<()> {
     };
     let token = match &args.admin_token {
         Some(token) => token.clone(),
-        None => TokenKey::read_from_data_dir(&args.data)
-            .with_context(|| {
-                format!(
-                    "no signing key in {}: run this where `printlab up` runs, pass --data, or give --admin-token",
-                    args.data.display()
-                )
-            })?
-            .mint_user("admin", &[], true, chrono::Duration::minutes(10))?,
+        None => {
+            let data = lab_cloud_folder(args.data.clone());
+            TokenKey::read_from_data_dir(&data)
+                .with_context(|| {
+                    format!(
+                        "no signing key in {}: run this where `printlab up` runs, set PRINTLAB_DATA, pass --data, or give --admin-token",
+                        data.display()
+                    )
+                })?
+                .mint_user("admin", &[], true, chrono::Duration::minutes(10))?
+        }
     };
     let cloud = discovery::cloud_url(args.cloud.as_deref(), &lab_folder())
         .context("finding the cloud (--cloud URL or PRINTLAB_CLOUD skips lab.json)")?;

@@ -105,9 +105,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "PRINTLAB_LISTEN", default_value = "127.0.0.1:8443")]
         listen: String,
-        /// Data folder (sled store, signing key).
-        #[arg(long, default_value = "spool/cloud")]
-        data: std::path::PathBuf,
+        /// Data folder (sled store, signing key) [default: $PRINTLAB_DATA/cloud, else spool/cloud].
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
         /// Base URL clients reach the cloud at (default: http(s)://<bound address>).
         #[arg(long, env = "PRINTLAB_PUBLIC_URL", value_name = "URL", value_parser = up::parse_base_url)]
         public_url: Option<String>,
@@ -140,9 +140,9 @@ enum Command {
         /// Lifetime in hours.
         #[arg(long, default_value_t = 24)]
         hours: i64,
-        /// Data folder of the cloud.
-        #[arg(long, default_value = "spool/cloud")]
-        data: std::path::PathBuf,
+        /// Data folder of the cloud [default: $PRINTLAB_DATA/cloud, else spool/cloud].
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
     },
 }
 
@@ -195,7 +195,13 @@ pub fn run() -> ExitCode {
                 },
                 ..Default::default()
             };
-            cloud::run(&listen, &data, public_url.as_deref(), &tls, options)
+            cloud::run(
+                &listen,
+                &connect::lab_cloud_folder(data),
+                public_url.as_deref(),
+                &tls,
+                options,
+            )
         }),
         Command::Token {
             user,
@@ -206,7 +212,7 @@ pub fn run() -> ExitCode {
             hours,
             data,
         } => token::run(
-            &data,
+            &connect::lab_cloud_folder(data),
             &token::TokenRequest {
                 user: user.as_deref(),
                 app: app.as_deref(),

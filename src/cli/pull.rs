@@ -3,7 +3,7 @@
 //! lists the waiting jobs; `release`, `abort` and `redirect` end one; `teardown` removes the
 //! trigger. The Graph calls are `printlab_client::pull`'s.
 
-use super::connect::{ConnectArgs, exit, fail, runtime};
+use super::connect::{ConnectArgs, exit, fail, lab_cloud_folder, runtime};
 use super::output::outln;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -36,8 +36,8 @@ Example, in the folder where `printlab up` runs:
   printlab pull redirect 14 --to \"Colour MFP 3F\"     # job 14 prints on another printer
   printlab pull teardown --printer \"Office Laser 2F\"
 
-The app's tokens are minted from the cloud's signing key in --data. Against another cloud, pass
-them instead:
+The app's tokens are minted from the cloud's signing key in --data (default: the lab's, as
+PRINTLAB_DATA or ./spool names it). Against another cloud, pass them instead:
   export PRINTLAB_APP_TOKEN=$(printlab token --app printlab-release-station \\
       --roles PrintTaskDefinition.ReadWrite.All PrintJob.Manage.All Printer.Read.All)
   export PRINTLAB_ADMIN_TOKEN=$(printlab token --user admin --admin --app printlab-release-station \\
@@ -67,9 +67,10 @@ pub struct PullArgs {
         value_name = "TOKEN"
     )]
     admin_token: Option<String>,
-    /// The cloud's data folder, whose signing key mints the tokens not given.
-    #[arg(long, global = true, default_value = "spool/cloud")]
-    data: PathBuf,
+    /// The cloud's data folder, whose signing key mints the tokens not given [default:
+    /// $PRINTLAB_DATA/cloud, else spool/cloud].
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     /// The cloud's base URL. Default: the lab in spool/lab.json, else http://127.0.0.1:8443.
     #[arg(long, global = true, env = "PRINTLAB_CLOUD", value_name = "URL")]
     cloud: Option<String>,
@@ -130,10 +131,11 @@ struct Callers {
 impl PullArgs {
     fn callers(&self) -> anyhow::Result<Callers> {
         let key = || {
-            TokenKey::read_from_data_dir(&self.data).with_context(|| {
+            let data = lab_cloud_folder(self.data.clone());
+            TokenKey::read_from_data_dir(&data).with_context(|| {
                 format!(
-                    "no signing key in {} to mint the app's tokens: run this where `printlab up` runs, pass --data, or give --app-token and --admin-token",
-                    self.data.display()
+                    "no signing key in {} to mint the app's tokens: run this where `printlab up` runs, set PRINTLAB_DATA, pass --data, or give --app-token and --admin-token",
+                    data.display()
                 )
             })
         };

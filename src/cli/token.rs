@@ -27,8 +27,7 @@ pub struct TokenRequest<'a> {
 pub fn run(data: &Path, req: &TokenRequest<'_>) -> anyhow::Result<()> {
     let key = TokenKey::read_from_data_dir(data).with_context(|| {
         format!(
-            "no signing key in {}: start `printlab cloud --data {}` once first",
-            data.display(),
+            "no signing key in {}: run this where `printlab up` runs, set PRINTLAB_DATA to its data folder, or pass the cloud's --data",
             data.display()
         )
     })?;

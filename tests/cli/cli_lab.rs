@@ -1,6 +1,7 @@
 //! Client commands in the folder where `printlab up` runs, told nothing else: they find the lab
 //! through `spool/lab.json` and `spool/user.token` (the lab listens on an ephemeral port, so the
-//! default address would be wrong), and from any folder given `PRINTLAB_DATA`; identical `print`
+//! default address would be wrong), and from any folder given `PRINTLAB_DATA` (`token`, `faults` and
+//! `pull` find the cloud's signing key through it too); identical `print`
 //! commands run at once are separate jobs; the example of `printlab token --help` makes a token
 //! the client commands accept; `up --public-url` is the address clients are handed everywhere.
 
@@ -52,6 +53,14 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     let out = from_elsewhere(&["devices", "pause", "Nope"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no printer named Nope"), "{stderr}");
+    // The commands that mint tokens with the cloud's signing key find it there too.
+    let args = ["token", "--user", "bob", "--scopes", "PrinterShare.Read.All"];
+    let minted = succeeded(&args, &from_elsewhere(&args));
+    let args = ["printers", "--token", minted.trim()];
+    assert_eq!(succeeded(&args, &from_elsewhere(&args)), run(&["printers"]));
+    for args in [["faults", "show"], ["pull", "held"]] {
+        succeeded(&args, &from_elsewhere(&args));
+    }
     // `devices fault` finds the control API in lab.json and its token in control.token,
     // without --control; a wrong name is named.
     run(&["devices", "fault", "Mono Test", "clear"]);

@@ -15,6 +15,8 @@ pub const DEFAULT_CLOUD_URL: &str = "http://127.0.0.1:8443";
 /// The data folder `printlab up` uses unless told otherwise, relative to where it runs; client
 /// commands look for `lab.json` and `user.token` there.
 pub const DEFAULT_DATA_DIR: &str = "spool";
+/// The cloud's folder (its store and token-signing key) inside a lab's data folder.
+pub const CLOUD_DIR: &str = "cloud";
 /// The file in a lab's data folder that says where it listens.
 pub const DISCOVERY_FILE: &str = "lab.json";
 /// The file in a lab's data folder that holds the ready-made user token.

@@ -274,7 +274,7 @@ impl Lab {
             },
             ..CloudOptions::default()
         };
-        let cloud = Cloud::open_with(&data.join("cloud"), &cloud_url, cloud_options)?;
+        let cloud = Cloud::open_with(&data.join(discovery::CLOUD_DIR), &cloud_url, cloud_options)?;
         let infra = cloud.infra().clone();
         let graph_url = cloud.graph_base_url();
         let day = chrono::Duration::hours(24);
