@@ -54,7 +54,13 @@ fn client_commands_find_the_lab_and_parallel_prints_stay_apart() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no printer named Nope"), "{stderr}");
     // The commands that mint tokens with the cloud's signing key find it there too.
-    let args = ["token", "--user", "bob", "--scopes", "PrinterShare.Read.All"];
+    let args = [
+        "token",
+        "--user",
+        "bob",
+        "--scopes",
+        "PrinterShare.Read.All",
+    ];
     let minted = succeeded(&args, &from_elsewhere(&args));
     let args = ["printers", "--token", minted.trim()];
     assert_eq!(succeeded(&args, &from_elsewhere(&args)), run(&["printers"]));

@@ -71,7 +71,8 @@ const TEMPORARY_SUFFIX: &str = ".tmp";
 
 /// Replaces the file at `path` with `bytes` so that a reader sees either the old file or the new
 /// one, never a part: the bytes go to a temporary file in the same folder (owner-only, as the
-/// files of a data folder hold secrets), are synced, and the file is renamed over `path`, then
+/// files of a data folder hold secrets, unless the file it replaces had group bits an operator
+/// gave it: those are kept), are synced, and the file is renamed over `path`, then
 /// the folder is synced so the rename survives a power loss. The temporary file is
 /// `.<name>.<random>.tmp`, a name no reader of `<name>` looks at; ones a crash left behind for
 /// the same `path` are removed first, which is safe because each file has one writer (a lab's
@@ -85,6 +86,11 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| std::io::Error::other(format!("{} names no file", path.display())))?;
+    let mode = match std::fs::metadata(path) {
+        Ok(replaced) => replaced.permissions().mode() & 0o777 & !OTHER | 0o600,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0o600,
+        Err(e) => return Err(e),
+    };
     let prefix = format!(".{name}.");
     remove_leftovers(folder, &prefix)?;
     let mut temporary = tempfile::Builder::new()
@@ -92,6 +98,10 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .suffix(TEMPORARY_SUFFIX)
         .permissions(Permissions::from_mode(0o600))
         .tempfile_in(folder)?;
+    // Set after creating, so the umask (which may hide group bits) does not take them again.
+    temporary
+        .as_file()
+        .set_permissions(Permissions::from_mode(mode))?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|e| e.error)?;
@@ -212,6 +222,20 @@ mod tests {
     }
 
     #[test]
+    fn a_replaced_file_keeps_the_group_bits_an_operator_gave_it_and_never_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("user.token");
+        replace_file(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        replace_file(&path, b"new").unwrap();
+        assert_eq!(mode(&path), 0o640);
+        std::fs::set_permissions(&path, Permissions::from_mode(0o400)).unwrap();
+        replace_file(&path, b"newer").unwrap();
+        assert_eq!(mode(&path), 0o600, "the owner keeps writing it");
+        assert_eq!(std::fs::read(&path).unwrap(), b"newer");
+    }
+
+    #[test]
     fn a_replaced_file_is_never_seen_in_part_and_leftovers_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lab.json");
@@ -243,6 +267,7 @@ mod tests {
         });
         assert!(!leftover.exists(), "the interrupted write was not cleaned");
         assert!(other.exists(), "another file's temporary was removed");
+        assert_eq!(mode(&path), 0o600);
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

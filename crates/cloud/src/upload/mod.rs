@@ -181,7 +181,7 @@ pub struct UploadLimits {
     pub download_lifetime: chrono::Duration,
     /// A range whose body sends nothing for this long is given back: its writer is abandoned,
     /// nothing it sent is recorded, and the range may be sent again (a client whose connection
-    /// died silently can resume). Until then a retry of the range is 416.
+    /// died silently can resume). Until then a retry of the range is 416, saying so.
     pub stall_time: std::time::Duration,
 }
 

@@ -114,15 +114,27 @@ impl UploadService {
                 state.completing = true;
                 return Ok(Admission::Finish);
             }
-            if state.stored.overlaps(&claimed)
-                || state.in_flight.iter().any(|s| s.overlaps(&claimed))
-            {
+            if state.stored.overlaps(&claimed) {
                 return Err(GraphError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     ErrorCode::InvalidRange,
                     format!(
                         "Uploaded fragment {}-{} overlaps with existing data.",
                         range.first, range.last
+                    ),
+                ));
+            }
+            // Still listed in nextExpectedRanges (nothing of it is stored yet), so the answer
+            // says why it is refused and when it comes free.
+            if state.in_flight.iter().any(|s| s.overlaps(&claimed)) {
+                return Err(GraphError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    ErrorCode::InvalidRange,
+                    format!(
+                        "Uploaded fragment {}-{} overlaps a range another request is uploading; send it again once that request ends (a request whose body sends nothing for {} s gives its range back).",
+                        range.first,
+                        range.last,
+                        self.limits.stall_time.as_secs()
                     ),
                 ));
             }

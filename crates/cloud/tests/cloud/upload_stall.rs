@@ -39,10 +39,17 @@ async fn a_stalled_range_is_given_back_and_its_late_bytes_are_dropped() {
         .unwrap();
     silent.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
+    let taken = put(&client, &url, &data, first, last).await;
     assert_eq!(
-        put(&client, &url, &data, first, last).await.status(),
+        taken.status(),
         416,
         "while its writer is sending, a range is taken"
+    );
+    let refusal: Value = taken.json().await.unwrap();
+    let message = refusal["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("another request is uploading") && !message.contains("existing data"),
+        "the range is still missing, not stored: {message}"
     );
 
     tokio::time::sleep(Duration::from_millis(600)).await;
