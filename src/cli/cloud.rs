@@ -17,7 +17,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let stop = StopSignals::listen()?;
+        let mut stop = StopSignals::listen()?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;

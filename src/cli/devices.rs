@@ -8,12 +8,12 @@ use super::output::{out, outln};
 use super::stop_signal::StopSignals;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use printlab_cloud::serve::{Readiness, ServeLimits, health_router, metrics_router, serve};
 use printlab_device::config::{self, Shard};
 use printlab_device::registration::{KeyKind, UniversalPrintAccess};
 use printlab_device::runtime::{self, FleetOptions, Link};
 use printlab_device::spool::Spool;
 use printlab_lab::discovery;
+use printlab_serve::{Readiness, ServeLimits, health_router, metrics_router, serve};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
@@ -289,7 +289,7 @@ fn percent_encode(segment: &str) -> String {
 }
 
 async fn run_fleet(args: RunArgs) -> anyhow::Result<()> {
-    let stop_signals = StopSignals::listen()?;
+    let mut stop_signals = StopSignals::listen()?;
     let mut fleet =
         config::load(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     if let Some(shard) = args.shard {

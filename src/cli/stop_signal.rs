@@ -22,7 +22,7 @@ impl StopSignals {
     }
 
     /// Waits for SIGINT or SIGTERM and names the one that came.
-    pub async fn stop_requested(mut self) -> &'static str {
+    pub async fn stop_requested(&mut self) -> &'static str {
         tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",

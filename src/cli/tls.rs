@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use printlab_cloud::serve::{TlsConfig, create_lab_certificates, server_config};
+use printlab_serve::{TlsConfig, create_lab_certificates, server_config};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

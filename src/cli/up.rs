@@ -72,8 +72,8 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         ca_file: https.ca,
     });
     super::connect::runtime()?.block_on(async {
-        let stop = StopSignals::listen()?;
-        let lab = Lab::start(LabOptions {
+        let mut stop = StopSignals::listen()?;
+        let starting = Lab::start(LabOptions {
             listen: args.listen.clone(),
             control: args.control,
             data_dir: args.data.clone(),
@@ -85,9 +85,16 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             ipp_listen: Some(args.ipp_listen),
             dns_sd: args.dns_sd,
             render: !args.no_render,
-        })
-        .await
-        .context("starting the lab")?;
+        });
+        // A start that waits (printers that cannot register yet) still stops when asked; what it
+        // wrote is in the spool and the next start goes on from it.
+        let lab = tokio::select! {
+            lab = starting => lab.context("starting the lab")?,
+            signal = stop.stop_requested() => {
+                outln!("\n{signal} during the start, stopping");
+                return Ok(());
+            }
+        };
         lab.write_discovery()
             .context("writing the lab's discovery files")?;
         welcome(&lab).await;

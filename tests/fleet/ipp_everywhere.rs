@@ -1,7 +1,7 @@
 //! Each emulated printer as an IPP Everywhere printer on the fleet's one IPP listener: CUPS'
 //! ipptool conformance files (`/usr/share/cups/ipptool`) against every printer of a small
-//! fleet, a hostile body answered cleanly, and a job received over IPP that survives a device
-//! restart in the spool.
+//! fleet, a hostile body answered cleanly, half-sent requests that cannot exhaust the listener, and
+//! a job received over IPP that survives a device restart in the spool.
 
 use printlab_device::spool::JobOrigin;
 use printlab_graph::PrintJobProcessingState;
@@ -10,6 +10,7 @@ use printlab_testkit_fleet::{
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A colour printer that takes PWG raster and JPEG besides PDF: an IPP Everywhere printer.
 const EVERYWHERE_PRINTER: &str = r##"
@@ -244,6 +245,57 @@ async fn a_garbled_body_gets_a_clean_error() {
     .await;
     assert!(passed > 0 && failed == 0, "{report}");
     fleet.stop().await;
+}
+
+/// The listener is open to the network: connections that never finish a request are bounded
+/// (the oldest closed beyond the budget of unauthenticated connections), so they cannot take
+/// the process's file descriptors, and the printers go on answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_cannot_take_the_listener() {
+    // Both ends of every connection live in this process.
+    raise_descriptor_limit(4096);
+    let dir = tempfile::tempdir().unwrap();
+    let (_cloud, mut fleet) = fleet(dir.path(), ONE_PRINTER).await;
+    let uri = uri_of(&fleet, "Lab");
+    let address = uri.trim_start_matches("ipp://").split('/').next().unwrap();
+    let budget = printlab_serve::ServeLimits::default().unauthenticated_connections;
+    let mut held = Vec::new();
+    for _ in 0..budget + 8 {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"POST /ipp/print/lab HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    for (n, stream) in held.iter_mut().take(8).enumerate() {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "connection {n} of {} is still open: {read:?}",
+            budget + 8
+        );
+    }
+    let (passed, failed, report) =
+        ipptool(&uri, "get-printer-attributes.test", &pdf_file(dir.path())).await;
+    assert!(passed > 0 && failed == 0, "{report}");
+    drop(held);
+    fleet.stop().await;
+}
+
+/// Raises this process's soft limit on open files to `wanted` (or the hard limit, if lower).
+fn raise_descriptor_limit(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_cur.max(wanted.min(limit.rlim_max));
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
 }
 
 /// A job received over IPP is in the spool before Print-Job is answered; the printer's next

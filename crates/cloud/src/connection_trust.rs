@@ -5,11 +5,11 @@
 //! for all the time it is held.
 
 use crate::CloudState;
-use crate::serve::ConnectionTrust;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
+use printlab_serve::ConnectionTrust;
 use std::sync::Arc;
 
 pub(crate) async fn mark_authenticated(

@@ -23,7 +23,6 @@ mod nonce;
 pub mod odata;
 pub mod query;
 mod registration;
-pub mod serve;
 pub mod store;
 pub mod task_store;
 pub mod transport_faults;
@@ -56,9 +55,9 @@ pub struct CloudOptions {
     /// The upload engine's limits and lifetimes (tests shorten the stall time).
     pub upload_limits: upload::UploadLimits,
     /// Timeouts and the budget of unauthenticated connections (tests shorten and shrink them).
-    pub limits: serve::ServeLimits,
+    pub limits: printlab_serve::ServeLimits,
     /// Serve HTTPS with this configuration (the public URL then starts with `https://`).
-    pub tls: Option<Arc<serve::TlsConfig>>,
+    pub tls: Option<Arc<printlab_serve::TlsConfig>>,
     /// The base URL devices reach the cloud at, when it is not the public URL: `printlab up
     /// --public-url` names an address for clients (a proxy, a host name) that its devices, in
     /// the same process, need not go through. What the cloud hands devices (the INFRA printer
@@ -90,7 +89,7 @@ impl Default for CloudOptions {
             page_size: graph::DEFAULT_PAGE_SIZE,
             max_page_size: graph::MAX_PAGE_SIZE,
             upload_limits: upload::UploadLimits::default(),
-            limits: serve::ServeLimits::default(),
+            limits: printlab_serve::ServeLimits::default(),
             tls: None,
             device_url: None,
             infra_strict_reference: false,
@@ -150,14 +149,14 @@ pub(crate) struct CloudState {
     pub page_size: usize,
     /// The cap on a page's members whatever `$top` asks ([`CloudOptions::max_page_size`]).
     pub max_page_size: usize,
-    pub limits: serve::ServeLimits,
-    pub tls: Option<Arc<serve::TlsConfig>>,
+    pub limits: printlab_serve::ServeLimits,
+    pub tls: Option<Arc<printlab_serve::TlsConfig>>,
     /// Graph change notifications: subscriptions and their deliveries.
     pub webhooks: webhooks::Webhooks,
     /// Failures and delays injected into Graph and the upload and download URLs.
     pub transport_faults: transport_faults::TransportFaults,
     /// `/readyz`: the cloud's own check ("serving") and those the embedding process adds.
-    pub readiness: serve::Readiness,
+    pub readiness: printlab_serve::Readiness,
     /// True while [`Cloud::serve_until`] runs.
     pub serving: Arc<AtomicBool>,
     pub metrics: metrics::CloudMetrics,
@@ -242,7 +241,7 @@ impl Cloud {
         let registrations = registration::Registrations::open(&store)?;
         let write_lock = Arc::new(Mutex::new(()));
         let serving = Arc::new(AtomicBool::new(false));
-        let readiness = serve::Readiness::default();
+        let readiness = printlab_serve::Readiness::default();
         readiness.add_check("cloud", {
             let serving = serving.clone();
             move || {
@@ -284,8 +283,8 @@ impl Cloud {
                 conversions: graph::Conversions::default(),
                 page_size: options.page_size.max(1),
                 max_page_size: options.max_page_size.max(1),
-                limits: serve::ServeLimits {
-                    connections: serve::ConnectionCounters {
+                limits: printlab_serve::ServeLimits {
+                    connections: printlab_serve::ConnectionCounters {
                         accepted: metrics.connections_accepted.clone(),
                         open: metrics.connections.clone(),
                     },
@@ -340,7 +339,7 @@ impl Cloud {
 
     /// What `GET /readyz` waits for; an embedding process adds its own checks (the lab: every
     /// printer registered and advertised).
-    pub fn readiness(&self) -> &serve::Readiness {
+    pub fn readiness(&self) -> &printlab_serve::Readiness {
         &self.state.readiness
     }
 
@@ -364,10 +363,10 @@ impl Cloud {
     /// INFRA service devices talk to, the device registration and token endpoints,
     /// `/healthz`, `/readyz` and `/metrics`. Graph and the upload and download URLs answer through the Graph
     /// layer (request ids, OData error bodies, request limits: `graph/envelope.rs`). Served by
-    /// [`serve::serve`], each request with valid credentials marks its connection authenticated.
+    /// [`printlab_serve::serve`], each request with valid credentials marks its connection authenticated.
     pub fn router(&self) -> axum::Router {
         graph::router(self.state.clone())
-            .merge(serve::health_router(self.state.readiness.clone()))
+            .merge(printlab_serve::health_router(self.state.readiness.clone()))
             .merge(
                 self.state
                     .uploads
@@ -387,7 +386,9 @@ impl Cloud {
                 self.state.metrics.clone(),
                 metrics::track_http,
             ))
-            .merge(serve::metrics_router(self.state.metrics_registry.clone()))
+            .merge(printlab_serve::metrics_router(
+                self.state.metrics_registry.clone(),
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 connection_trust::mark_authenticated,
@@ -462,7 +463,7 @@ impl Cloud {
         };
         self.state.serving.store(true, Ordering::Release);
         tokio::select! {
-            () = serve::serve(
+            () = printlab_serve::serve(
                 listener,
                 wrap(self.router()),
                 self.state.limits.clone(),

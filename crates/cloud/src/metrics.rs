@@ -1,4 +1,4 @@
-//! The cloud's Prometheus metrics (`GET /metrics`, [`crate::serve::metrics_router`]): requests
+//! The cloud's Prometheus metrics (`GET /metrics`, [`printlab_serve::metrics_router`]): requests
 //! by route and IPP operation, jobs by state, document bytes in and out, long polls held,
 //! connections, and the store's flush time. Names follow Prometheus' conventions
 //! (`printlab_cloud_` prefix, base units, `_total` counters, `_seconds` histograms).

@@ -16,7 +16,6 @@ pub mod refusals;
 
 use discovery::{DISCOVERY_FILE, LabInfo, USER_TOKEN_FILE};
 use printlab_client::{ClientError, GraphClient};
-use printlab_cloud::serve::{ServeLimits, TlsConfig, health_router, serve};
 use printlab_cloud::{Cloud, CloudError, CloudOptions};
 use printlab_device::config::{self, ConfigError, Fleet, PrinterConfig};
 use printlab_device::dns_sd::{AdvertisedPrinter, DnsSdResponder};
@@ -25,6 +24,7 @@ use printlab_device::runtime::{
     self, FleetOptions, Link, PrinterHandle, RunningFleet, RuntimeError,
 };
 use printlab_device::spool::{Spool, SpoolError};
+use printlab_serve::{ServeLimits, TlsConfig, health_router, serve};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,6 +110,10 @@ pub enum LabError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the lab's own clients cannot reach its cloud at {url} over HTTPS: {reason}. A certificate file given with --tls-cert must hold the server's certificate followed by the CA certificate that issued it (or be self-signed and not a CA)"
+    )]
+    UntrustedCertificate { url: String, reason: String },
     /// Names its file itself (`cannot read F`, `F:line:column: …`).
     #[error(transparent)]
     Fleet(ConfigError),
@@ -359,6 +363,18 @@ impl Lab {
             move |graph| graph.merge(on_lab_address),
             async move { cloud_stop.cancelled().await },
         ));
+        // A certificate the lab's own clients cannot verify (a server certificate given without
+        // the CA that issued it, a self-signed one marked as a CA) would leave every printer
+        // retrying its registration for ever: one request to the lab's own address says so now.
+        if options.tls.is_some()
+            && let Err(refused) = http.get(format!("{bound_url}/healthz")).send().await
+        {
+            stop.cancel();
+            return Err(LabError::UntrustedCertificate {
+                url: bound_url,
+                reason: with_sources(&refused),
+            });
+        }
 
         let control =
             TcpListener::bind(options.control)
@@ -619,4 +635,17 @@ async fn share_when_ready(
         });
     }
     Ok(out)
+}
+
+/// An error and its sources on one line: reqwest's own message ("error sending request") leaves
+/// the reason (the certificate's issuer unknown) to its sources.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
 }

@@ -1,8 +1,8 @@
 //! A real cloud on loopback for one test.
 
 use crate::Graph;
-use printlab_cloud::serve::{ServeLimits, create_lab_certificates, server_config};
 use printlab_cloud::{Cloud, CloudOptions};
+use printlab_serve::{ServeLimits, create_lab_certificates, server_config};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 //! Raw sockets play the clients that misbehave; the limits are shortened so each test takes
 //! seconds.
 
-use printlab_cloud::serve::ServeLimits;
 use printlab_ipp::http::Credentials;
 use printlab_ipp::{Attribute, Group, GroupTag, Operation, StatusCode, Value};
+use printlab_serve::ServeLimits;
 use printlab_testkit::{TestCloud, ipp};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,8 +2,8 @@
 //! CA reaches Graph (HTTP/2 or HTTP/1.1, as ALPN settles), one that does not is refused at the
 //! handshake.
 
-use printlab_cloud::serve::{create_lab_certificates, server_config};
 use printlab_cloud::{Cloud, CloudOptions};
+use printlab_serve::{create_lab_certificates, server_config};
 
 #[tokio::test]
 async fn graph_over_https_needs_the_created_ca() {

@@ -4,6 +4,9 @@
 //! output as a job from the service ([`crate::spool::JobOrigin::LocalIpp`]), and the printer's
 //! own task prints it between the service's jobs; nothing about it goes to the service.
 //!
+//! The listener runs on [`printlab_serve::serve`], so a client that never finishes its request
+//! headers, or thousands of idle connections, cannot take the process's file descriptors.
+//!
 //! Every request passes [`printlab_ipp::check_request`] (RFC 8011's envelope) and must name its
 //! target (`printer-uri`, or `job-uri` for job operations) before its operation runs.
 //!
@@ -41,7 +44,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 /// One printer as the listener serves it: what a DNS-SD advertisement needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -272,14 +275,16 @@ pub(super) fn start_ipp_listener(
         )
         .with_state(service);
     info!(%local_addr, "IPP Everywhere printers listening");
-    tasks.spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            warn!(error = %e, "the IPP listener stopped");
-        }
-    });
+    // The listener is open to the network: header-read and idle timeouts and a bound on
+    // connections, as every printlab server has. IPP clients send no credentials, so every
+    // connection counts against the budget of unauthenticated ones (the oldest goes first).
+    tasks.spawn(printlab_serve::serve(
+        listener,
+        router,
+        printlab_serve::ServeLimits::default(),
+        None,
+        shutdown,
+    ));
     Ok(IppEndpoint {
         local_addr,
         printers: infos,

@@ -7,7 +7,7 @@
 //! request only, and the connection is idle when no stream is open; hyper's HTTP/2 code bounds
 //! each stream's headers itself.
 
-use super::{ConnectionTrust, DRAIN_LIMIT, ServeLimits};
+use crate::{ConnectionTrust, DRAIN_LIMIT, ServeLimits};
 use axum::http::{HeaderValue, Request, Response, Version, header};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -27,6 +27,11 @@ use tokio_util::sync::CancellationToken;
 /// How long after the idle timeout announced in `Keep-Alive` the connection is really closed,
 /// so a client that honours the header to the second lets go first.
 const IDLE_GRACE: Duration = Duration::from_secs(1);
+/// The largest header section an HTTP/2 request may send (h2 counts 32 bytes besides each
+/// field's name and value). hyper's default, 16 KiB, is under what HTTP/1.1 takes (its read
+/// buffer, about 400 KiB), so a long URL refused over HTTP/1.1 by the service itself, with the
+/// service's own error body, was refused over HTTP/2 by h2 with an empty 431.
+const HTTP2_MAX_HEADER_LIST: u32 = 256 * 1024;
 
 /// Serves one accepted connection until the peer closes it, a limit closes it, or `shutdown`
 /// is cancelled and the request in flight is answered.
@@ -61,7 +66,8 @@ pub(super) async fn drive<S>(
     // streams would queue all but the first 200.
     http.http2()
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
-        .initial_connection_window_size(limits.http2_connection_window);
+        .initial_connection_window_size(limits.http2_connection_window)
+        .max_header_list_size(HTTP2_MAX_HEADER_LIST);
     let mut connection = pin!(http.serve_connection(io, service));
     let mut draining = false;
     loop {

@@ -1,6 +1,7 @@
 //! Serving a router over HTTP/1.1 and HTTP/2 on one port (h2c with prior knowledge in plain
 //! text, h2 through ALPN over TLS) with the limits a service on an open port needs: the cloud,
-//! and the lab's and devices' control APIs, are all served by [`serve`].
+//! the lab's and devices' control APIs and the printers' IPP listener are all served by
+//! [`serve`].
 //!
 //! `axum::serve` keeps every connection for as long as the peer likes: one that never finishes
 //! its request headers, or never sends another request, holds a file descriptor forever, and

@@ -28,6 +28,8 @@ pub enum TlsError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    DataDir(#[from] printlab_datadir::DataDirError),
     #[error("{path} holds no {what} in PEM form")]
     NoPem { path: PathBuf, what: &'static str },
     #[error("creating a certificate: {0}")]
@@ -50,6 +52,9 @@ pub const TLS_FOLDER: &str = "tls";
 /// Creates (or reuses) the CA in `data_dir/tls/` and issues a server certificate for `hosts`
 /// (DNS names or IP addresses) and always `localhost` and `127.0.0.1`.
 pub fn create_lab_certificates(data_dir: &Path, hosts: &[&str]) -> Result<TlsFiles, TlsError> {
+    // The data folder is made private before anything is written into it: the lab's start
+    // does it too, but after the certificates it is handed.
+    printlab_datadir::ensure_private(data_dir)?;
     let dir = data_dir.join(TLS_FOLDER);
     std::fs::create_dir_all(&dir).map_err(|source| TlsError::Write {
         path: dir.clone(),
@@ -135,7 +140,7 @@ fn read(path: &Path) -> Result<String, TlsError> {
 
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), TlsError> {
     let written = if private {
-        crate::write_private(path, bytes)
+        printlab_datadir::replace_file(path, bytes)
     } else {
         std::fs::write(path, bytes)
     };

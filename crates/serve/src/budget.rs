@@ -95,7 +95,7 @@ impl Drop for Admission {
 }
 
 /// What a request knows of its connection's standing; every request served by
-/// [`serve`](super::serve) carries one as an extension.
+/// [`serve`](crate::serve) carries one as an extension.
 #[derive(Clone)]
 pub struct ConnectionTrust(Arc<Admission>);
 
