@@ -453,6 +453,123 @@ fn fanned_out_forms_are_refused_before_rendering() {
     assert!(reason.contains("page 1 draws more than"), "{reason}");
 }
 
+/// A PDF whose pages (objects 3 onwards) each list `listings` content streams by reference;
+/// the first free object number after them is the first of `extra`.
+fn listing_pdf(pages: usize, listings: &[&str], extra: &[Vec<u8>]) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages).map(|p| format!("{} 0 R", 3 + p)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    ];
+    for _ in 0..pages {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> \
+                 /Contents [{}] >>",
+                listings.join(" ")
+            )
+            .into_bytes(),
+        );
+    }
+    objects.extend_from_slice(extra);
+    raw_pdf(&objects)
+}
+
+/// The bomb bound counts each stream object once, but hayro decodes a content stream once per
+/// listing and keeps every page's joined content while the document is open: one stream
+/// listed eight times on a page, or shared by pages, is refused by its listings, before
+/// anything is decoded more than once.
+#[test]
+fn a_content_stream_listed_many_times_is_refused_by_its_listings() {
+    // 40 MiB of spaces (about 40 KiB deflated) listed eight times: 320 MiB on one page.
+    let spaces = zlib((0..40).map(|_| vec![b' '; 1 << 20]));
+    let content = stream("/Filter /FlateDecode", &spaces);
+    let pdf = listing_pdf(1, &["4 0 R"; 8], &[content]);
+    assert!(pdf.len() < 1 << 20);
+    let started = Instant::now();
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("page 1 has more than 256 MiB of content"),
+        "{reason}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // 200 MiB of spaces on each of six pages, one listing each: 1.2 GiB kept in memory.
+    let spaces = zlib((0..200).map(|_| vec![b' '; 1 << 20]));
+    let content = stream("/Filter /FlateDecode", &spaces);
+    let pdf = listing_pdf(6, &["9 0 R"], &[content]);
+    let started = Instant::now();
+    let reason = refusal(native(&pdf, 72, &LIMITS));
+    assert!(
+        reason.contains("content streams decode to more than 1024 MiB together")
+            && reason.contains("page 6"),
+        "{reason}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Eleven levels of forms each drawing the next twice, the last 20 MiB of whitespace: no
+/// operators to count, but 40 GiB of content for hayro to decode and scan. Refused at once by
+/// the content bound, where it used to run until the job's time bound abandoned it.
+#[test]
+fn forms_that_fan_out_whitespace_are_refused_by_their_content() {
+    let _alone = alone();
+    let levels = 11;
+    let whitespace = zlib((0..20).map(|_| vec![b' '; 1 << 20]));
+    let mut extra = Vec::new();
+    for level in 0..levels {
+        let object = 5 + level;
+        if level + 1 == levels {
+            extra.push(stream(
+                "/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Filter /FlateDecode",
+                &whitespace,
+            ));
+        } else {
+            extra.push(stream(
+                &format!(
+                    "/Type /XObject /Subtype /Form /BBox [0 0 595 842] \
+                     /Resources << /XObject << /N {} 0 R >> >>",
+                    object + 1
+                ),
+                b"/N Do /N Do",
+            ));
+        }
+    }
+    let pdf = one_page_pdf(
+        "<< /XObject << /N 5 0 R >> >>",
+        stream("", b"/N Do /N Do"),
+        &extra,
+    );
+    // Whatever gets past the check would be abandoned after 2 s rather than 60.
+    let limits = Limits {
+        page_time: Duration::from_secs(2),
+        ..LIMITS
+    };
+    let started = Instant::now();
+    let reason = refusal(native(&pdf, 72, &limits));
+    assert!(
+        reason.contains("page 1 has more than 256 MiB of content"),
+        "{reason}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn sides_beyond_the_pixel_cap_are_refused_before_allocation() {
     // A 200-inch square page at 144 dpi is 829 M pixels: too many even in bands.
@@ -560,6 +677,47 @@ fn jobs_wait_while_too_many_abandoned_workers_run() {
     };
     native(&page, 72, &patient).unwrap();
     assert_eq!(abandoned_workers(), 0);
+}
+
+/// A worker abandoned inside a page stops at hayro's next object lookup (the next form it
+/// draws) rather than finishing the page for nothing: its thread and memory are back in a
+/// fraction of the time the page takes.
+#[test]
+fn an_abandoned_worker_stops_at_the_next_form_it_draws() {
+    let _alone = alone();
+    let mut paths = String::new();
+    for p in 0..50 {
+        paths.push_str(&format!("{} g 0 0 m ", (p % 10) as f64 / 10.0));
+        for i in 0..200 {
+            let (x, y) = ((i * 37 + p * 11) % 595, if i % 2 == 0 { 0 } else { 842 });
+            paths.push_str(&format!("{x} {y} l "));
+        }
+        paths.push_str("f\n");
+    }
+    let form = stream(
+        "/Type /XObject /Subtype /Form /BBox [0 0 595 842]",
+        paths.as_bytes(),
+    );
+    let pdf = one_page_pdf(
+        "<< /XObject << /Z 5 0 R >> >>",
+        stream("", "/Z Do ".repeat(40).as_bytes()),
+        &[form],
+    );
+    let limits = Limits {
+        page_time: Duration::from_millis(200),
+        page_path_bytes: u64::MAX,
+        ..LIMITS
+    };
+    let reason = refusal(native(&pdf, 150, &limits));
+    assert!(reason.contains("took longer than 0.2 s"), "{reason}");
+    let abandoned = Instant::now();
+    while abandoned_workers() > 0 {
+        assert!(
+            abandoned.elapsed() < Duration::from_secs(2),
+            "the abandoned worker is still drawing the page"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A page whose coverage outgrows vello_cpu's 31-bit alpha index makes it panic: the job is

@@ -5,7 +5,7 @@
 use super::RenderError;
 use super::rasteriser::{SideJob, SideOutput, Worker, WorkerOptions};
 use super::side_bands::{BandWork, Claim, SideBands};
-use super::source::Document;
+use super::source::{Document, JobAbandoned};
 use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -363,8 +363,11 @@ pub(super) fn execute(
         }
     }
     drop(tx);
+    // The job gives up: workers between sides see the stop flag, and those inside a PDF page
+    // unwind at hayro's next read of the document.
     let fail = |err: RenderError| {
         dispatch.stop.store(true, Ordering::Relaxed);
+        document.abandon();
         Err(err)
     };
     let mut outputs: Vec<Option<SideOutput>> = (0..jobs.len()).map(|_| None).collect();
@@ -496,12 +499,16 @@ fn helper_bands(
     }
 }
 
-/// The refusal for a side whose rasterising panicked, with the panic's message.
+/// The refusal for a side whose rasterising panicked, with the panic's message; a side the job
+/// abandoned (its document unwound hayro) is cancelled, and reported to nobody.
 fn rasteriser_panic(
     job: &SideJob,
     format: &'static str,
     panic: &(dyn std::any::Any + Send),
 ) -> RenderError {
+    if panic.is::<JobAbandoned>() {
+        return RenderError::Cancelled;
+    }
     let message = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -82,15 +82,24 @@ pub(super) fn is_image_filter(filter: Filter) -> bool {
     )
 }
 
+/// What a stream's filter chain decodes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Decoded {
+    /// Bytes every layer produced, summed: what hayro allocates to decode the stream once.
+    pub all_layers: u64,
+    /// Bytes the last layer produced (the raw length when no byte filter applies): what a
+    /// content stream gives the interpreter to scan.
+    pub output: u64,
+}
+
 /// Streams `raw` through the byte filters of `chain` (up to the first image filter) and returns
-/// the bytes every layer produced, summed; fails as soon as one layer produces more than `cap`.
-/// A layer whose data is corrupt counts what it yields before the damage, as hayro's lenient
-/// decoders would.
+/// what the layers produced; fails as soon as one layer produces more than `cap`. A layer whose
+/// data is corrupt counts what it yields before the damage, as hayro's lenient decoders would.
 pub(super) fn decoded_bytes(
     raw: &[u8],
     chain: &[(Filter, Dict<'_>)],
     cap: u64,
-) -> Result<u64, LayerTooLarge> {
+) -> Result<Decoded, LayerTooLarge> {
     let exceeded: Rc<Cell<Option<LayerTooLarge>>> = Rc::new(Cell::new(None));
     let mut counters = Vec::new();
     let mut reader: Box<dyn Read + '_> = Box::new(raw);
@@ -128,7 +137,10 @@ pub(super) fn decoded_bytes(
     if let Some(layer) = exceeded.get() {
         return Err(layer);
     }
-    Ok(counters.iter().map(|c| c.get()).sum())
+    Ok(Decoded {
+        all_layers: counters.iter().map(|c| c.get()).sum(),
+        output: counters.last().map_or(raw.len() as u64, |c| c.get()),
+    })
 }
 
 /// Flate, zlib-wrapped or raw deflate as hayro accepts both: the first two bytes decide.

@@ -16,8 +16,10 @@ use super::RenderError;
 use hayro::hayro_syntax::Pdf;
 use jpeg_png::decode_image;
 pub use page_complexity::PageCost;
-use pdf::open_pdf;
+pub use pdf::JobAbandoned;
+use pdf::{PdfBytes, open_pdf};
 use raster::{decode_pwg, decode_urf};
+use std::sync::Arc;
 
 pub const PDF: &str = "application/pdf";
 pub const JPEG: &str = "image/jpeg";
@@ -70,6 +72,8 @@ impl RasterPage {
 pub enum Document {
     Pdf {
         pdf: Pdf,
+        /// The bytes `pdf` reads, whose tripwire stops workers the job has abandoned.
+        bytes: Arc<PdfBytes>,
         /// What drawing each page costs: its path load, which the renderer bounds at the job's
         /// resolution, and its operators, which decide whether it is cheap to draw in bands.
         costs: Vec<PageCost>,
@@ -78,6 +82,15 @@ pub enum Document {
 }
 
 impl Document {
+    /// Stops hayro, wherever it is drawing this document, at its next read of the PDF: the job
+    /// has given up, and its workers' pages are drawn for nobody. (Raster pages are copied by
+    /// our own code, which no page keeps busy for long.)
+    pub fn abandon(&self) {
+        if let Document::Pdf { bytes, .. } = self {
+            bytes.abandon();
+        }
+    }
+
     /// Page sizes in points, after /Rotate for PDF.
     pub fn page_sizes(&self) -> Vec<(f64, f64)> {
         match self {
