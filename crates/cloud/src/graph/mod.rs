@@ -156,7 +156,7 @@ use jobs::{
 };
 use operations::operation_value;
 use printers::printer_value;
-use shares::{bound_id, is_admin_user, share_value};
+use shares::{SHARE_QUERY, bound_id, is_admin_user, parse_share_query, share_value};
 
 pub(super) fn router(state: AppState) -> Router {
     Router::new()

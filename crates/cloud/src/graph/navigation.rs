@@ -55,7 +55,7 @@ async fn share_of_printer(
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &SHARE_READ)?;
-    let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
+    let q = parse_share_query(raw.as_deref(), SHARE_QUERY, &who)?;
     state.printer_record(&printer_id)?;
     let share = state.share_record(&share_id)?;
     if share.printer_id != printer_id {
@@ -68,7 +68,7 @@ async fn share_of_printer(
         &share,
         View::Single,
         false,
-        q.select.as_deref(),
+        &q,
         query::wants_unknown_enum_members(&headers),
         &who,
     )?;

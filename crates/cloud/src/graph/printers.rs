@@ -60,7 +60,7 @@ fn printer_read(
                     s,
                     View::List,
                     !is_admin_user(viewer),
-                    None,
+                    &QueryOptions::default(),
                     unknown_members,
                     viewer,
                 )

@@ -3,23 +3,60 @@
 
 use super::*;
 
-/// `viewer` is the caller, whose `viewPoint` the share shows.
+/// What a share's `$expand` can name: the navigations the cloud keeps (`allowedGroups` is not
+/// one: the cloud has no groups).
+const SHARE_EXPAND: &[&str] = &["printer", "allowedUsers"];
+/// The query options of one share's read: `$select`, `$expand`.
+pub(super) const SHARE_QUERY: Supported = Supported {
+    expand: SHARE_EXPAND,
+    ..Supported::SELECT
+};
+/// The query options of a list of shares: those of a share's read, and paging.
+const SHARE_LIST_QUERY: Supported = Supported {
+    expand: SHARE_EXPAND,
+    ..LIST_QUERY
+};
+
+/// What Graph's List shares gives of each share to a user who is not a Printer Administrator
+/// ("a limited set of properties"); the other properties are read with Get printerShare.
+const BASIC_SHARE_PROPERTIES: [&str; 5] =
+    ["id", "displayName", "manufacturer", "model", "location"];
+
+/// Parses a share route's query options; `$expand=printer` needs what reading the printer
+/// through `GET /print/shares/{id}/printer` needs, so the expansion shows no more than that path.
+pub(super) fn parse_share_query(
+    raw: Option<&str>,
+    supported: Supported,
+    who: &Caller,
+) -> Result<QueryOptions, GraphError> {
+    let q = query::parse_query(raw, supported)?;
+    if q.expands("printer") {
+        who.require(&PRINTER_READ)?;
+    }
+    Ok(q)
+}
+
+/// A share as `q` asks for it: `$select`, and its `printer` and `allowedUsers` when expanded.
+/// `basic_only` keeps only what a non-administrator's listing shows; `viewer` is the caller,
+/// whose `viewPoint` the share shows.
 pub(super) fn share_value(
     state: &CloudState,
     share: &ShareRecord,
     view: View,
     basic_only: bool,
-    select: Option<&[String]>,
+    q: &QueryOptions,
     unknown_members: bool,
     viewer: &Caller,
 ) -> Result<Value, GraphError> {
-    let printer = state.printer_record(&share.printer_id)?.printer;
+    let printer_record = state.printer_record(&share.printer_id)?;
+    let printer = printer_record.printer.clone();
     let view_point = match viewer {
         Caller::User { id, .. } => Some(PrinterShareViewpoint {
             last_used_date_time: last_used_by(state, &share.printer_id, id)?,
         }),
         Caller::App { .. } => None,
     };
+    let select = q.select.as_deref();
     let selected = |name: &str| select.is_some_and(|s| s.iter().any(|n| n == name));
     let mut s = PrinterShare {
         id: share.id.clone(),
@@ -45,18 +82,47 @@ pub(super) fn share_value(
     }
     let mut v = serde_json::to_value(&s).expect("shares serialise");
     if basic_only {
-        v = query::apply_select(
-            v,
-            &["id", "displayName", "manufacturer", "model", "location"].map(String::from),
-        )?;
+        refuse_unlisted_selection(&v, select.unwrap_or_default())?;
+        v = query::apply_select(v, &BASIC_SHARE_PROPERTIES.map(String::from))?;
     }
-    if let Some(select) = select {
-        if selected("capabilities") && v.get("capabilities").is_none() {
-            v["capabilities"] = Value::Null;
-        }
-        v = query::apply_select(v, select)?;
+    if q.expands("printer") {
+        v["printer"] = printer_value(&printer_record, view, None, unknown_members, None)?;
     }
-    Ok(v)
+    if q.expands("allowedUsers") {
+        v["allowedUsers"] = share
+            .allowed_users
+            .iter()
+            .map(|id| allowed_user(id))
+            .collect();
+    }
+    // `capabilities` may be selected even though it was absent by default.
+    if selected("capabilities") && v.get("capabilities").is_none() {
+        v["capabilities"] = Value::Null;
+    }
+    query::select_expanded(v, q)
+}
+
+/// A 400 for a `$select` naming a property the share has (in `full`) that a non-administrator's
+/// listing leaves out: it is not available to this caller here, which is not the same as the
+/// share not having it.
+fn refuse_unlisted_selection(full: &Value, select: &[String]) -> Result<(), GraphError> {
+    match select
+        .iter()
+        .find(|name| !BASIC_SHARE_PROPERTIES.contains(&name.as_str()) && full.get(name).is_some())
+    {
+        Some(name) => Err(GraphError::bad_request(format!(
+            "$select: '{name}' is not available to this caller when listing shares: a listing \
+             for a user who is not a Printer Administrator shows only {}; read the share \
+             (GET /print/shares/{{id}}) for its other properties.",
+            BASIC_SHARE_PROPERTIES.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A member of a share's `allowedUsers`, as the cloud knows users: by id.
+fn allowed_user(id: &str) -> Value {
+    json!({ "id": id })
 }
 
 /// When `user_id` last created a job on the printer (Graph: "when the printer was last used by
@@ -85,24 +151,14 @@ pub(super) async fn list_shares(
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &SHARE_READ)?;
-    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
+    let q = parse_share_query(raw.as_deref(), SHARE_LIST_QUERY, &who)?;
     let unknown = query::wants_unknown_enum_members(&headers);
     let basic_only = !is_admin_user(&who);
     let items = state
         .store
         .shares()?
         .iter()
-        .map(|s| {
-            share_value(
-                &state,
-                s,
-                View::List,
-                basic_only,
-                q.select.as_deref(),
-                unknown,
-                &who,
-            )
-        })
+        .map(|s| share_value(&state, s, View::List, basic_only, &q, unknown, &who))
         .collect::<Result<Vec<_>, _>>()?;
     let body = page(
         &state,
@@ -121,7 +177,7 @@ pub(super) async fn shares_of_printer(
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &SHARE_READ)?;
-    let q = query::parse_query(raw.as_deref(), LIST_QUERY)?;
+    let q = parse_share_query(raw.as_deref(), SHARE_LIST_QUERY, &who)?;
     state.printer_record(&printer_id)?;
     let unknown = query::wants_unknown_enum_members(&headers);
     let items = state
@@ -135,7 +191,7 @@ pub(super) async fn shares_of_printer(
                 s,
                 View::List,
                 !is_admin_user(&who),
-                q.select.as_deref(),
+                &q,
                 unknown,
                 &who,
             )
@@ -158,14 +214,14 @@ pub(super) async fn get_share(
     RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let who = caller(&state, &headers, &SHARE_READ)?;
-    let q = query::parse_query(raw.as_deref(), Supported::SELECT)?;
+    let q = parse_share_query(raw.as_deref(), SHARE_QUERY, &who)?;
     let share = state.share_record(&share_id)?;
     let v = share_value(
         &state,
         &share,
         View::Single,
         false,
-        q.select.as_deref(),
+        &q,
         query::wants_unknown_enum_members(&headers),
         &who,
     )?;
@@ -273,7 +329,7 @@ pub(super) async fn create_share(
         &share,
         View::Single,
         false,
-        None,
+        &QueryOptions::default(),
         query::wants_unknown_enum_members(&headers),
         &who,
     )?;
@@ -329,7 +385,7 @@ pub(super) async fn patch_share(
         &share,
         View::Single,
         false,
-        None,
+        &QueryOptions::default(),
         query::wants_unknown_enum_members(&headers),
         &who,
     )?;
@@ -368,7 +424,7 @@ pub(super) async fn list_allowed_users(
         .allowed_users
         .iter()
         .map(|id| {
-            let user = json!({"id": id});
+            let user = allowed_user(id);
             match &q.select {
                 Some(select) => query::apply_select(user, select),
                 None => Ok(user),

@@ -122,6 +122,62 @@ async fn a_share_shows_when_the_signed_in_user_last_printed_to_it() {
     assert_eq!(selected["viewPoint"], after["viewPoint"]);
 }
 
+/// Graph's List shares gives a user who is not a Printer Administrator only id, displayName,
+/// manufacturer, model and location of each share; selecting another real property (the
+/// caller's own `viewPoint`) is refused as not available in that listing, never as a property
+/// the share does not have, and the share's own read still gives it.
+#[tokio::test]
+async fn a_users_share_listing_refuses_what_it_leaves_out_as_unavailable_not_unknown() {
+    let run = TestCloud::start().await;
+    let (_, share) = shared_printer(&run, "Listed").await;
+    let alice = run.graph(&run.user("alice", USER_SCOPES, false));
+    let admin = run.admin_graph();
+    let listed = admin
+        .get_ok("/print/shares?$select=viewPoint,displayName")
+        .await;
+    assert_eq!(
+        listed["value"][0]["viewPoint"],
+        json!({"lastUsedDateTime": null})
+    );
+
+    for path in [
+        "/print/shares?$select=viewPoint,displayName",
+        "/print/shares?$select=displayName,defaults",
+    ] {
+        let refused = alice
+            .expect(Method::GET, path, None, StatusCode::BAD_REQUEST)
+            .await;
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(!message.contains("not a property"), "{path}: {message}");
+        assert!(message.contains("not available"), "{path}: {message}");
+        assert!(
+            message.contains("id, displayName, manufacturer, model, location"),
+            "{path}: {message}"
+        );
+    }
+    let unknown = alice
+        .expect(
+            Method::GET,
+            "/print/shares?$select=colour",
+            None,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'colour' is not a property"),
+        "{unknown}"
+    );
+    let basic = alice.get_ok("/print/shares?$select=id,displayName").await;
+    assert_eq!(basic["value"][0]["displayName"], "Listed");
+    let read = alice
+        .get_ok(&format!("/print/shares/{share}?$select=viewPoint"))
+        .await;
+    assert_eq!(read["viewPoint"], json!({"lastUsedDateTime": null}));
+}
+
 #[tokio::test]
 async fn printers_expand_their_shares_in_lists_and_reads() {
     let run = TestCloud::start().await;
@@ -175,6 +231,102 @@ async fn printers_expand_their_shares_in_lists_and_reads() {
             "/print/printers?$expand=jobs",
             None,
             StatusCode::BAD_REQUEST,
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn shares_expand_their_printer_and_allowed_users_in_lists_and_reads() {
+    let run = TestCloud::start().await;
+    let admin = run.admin_graph();
+    let (printer, share) = shared_printer(&run, "Expanded").await;
+    let alice_id = object_id("user", "alice@printlab.test");
+    admin
+        .expect(
+            Method::POST,
+            &format!("/print/shares/{share}/allowedUsers/$ref"),
+            Some(
+                json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{alice_id}")}),
+            ),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+
+    for path in [
+        format!("/print/shares/{share}?$expand=printer,allowedUsers"),
+        format!("/print/printers/{printer}/shares/{share}?$expand=printer,allowedUsers"),
+    ] {
+        let one = admin.get_ok(&path).await;
+        assert_eq!(one["printer"]["id"], printer.as_str(), "{path}: {one}");
+        assert_eq!(one["allowedUsers"], json!([{"id": alice_id}]), "{path}");
+    }
+    for path in [
+        "/print/shares?$expand=printer".to_string(),
+        format!("/print/printers/{printer}/shares?$expand=printer"),
+    ] {
+        let list = admin.get_ok(&path).await;
+        assert_eq!(
+            list["value"][0]["printer"]["id"],
+            printer.as_str(),
+            "{path}"
+        );
+    }
+    // A user who is not an administrator sees the expansion beside the basic properties.
+    let alice = run.graph(&run.user("alice", USER_SCOPES, false));
+    let listed = alice.get_ok("/print/shares?$expand=allowedUsers").await;
+    assert_eq!(
+        listed["value"][0]["allowedUsers"],
+        json!([{"id": alice_id}])
+    );
+
+    // $select keeps what was expanded beside what was selected.
+    let selected = admin
+        .get_ok(&format!(
+            "/print/shares/{share}?$select=id,displayName&$expand=printer"
+        ))
+        .await;
+    let keys: BTreeSet<&str> = selected
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["@odata.context", "displayName", "id", "printer"])
+    );
+    // Without $expand there is no printer property; an unmodelled navigation is a 400 that
+    // names the ones a share expands.
+    assert!(
+        admin
+            .get_ok(&format!("/print/shares/{share}"))
+            .await
+            .get("printer")
+            .is_none()
+    );
+    let refused = admin
+        .expect(
+            Method::GET,
+            &format!("/print/shares/{share}?$expand=allowedGroups"),
+            None,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("printer, allowedUsers"),
+        "{refused}"
+    );
+    // The printer is read with the printer permissions its own path needs.
+    let share_only = run.graph(&run.user("carol", &["PrinterShare.Read.All"], false));
+    share_only
+        .expect(
+            Method::GET,
+            &format!("/print/shares/{share}?$expand=printer"),
+            None,
+            StatusCode::FORBIDDEN,
         )
         .await;
 }
