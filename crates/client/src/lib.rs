@@ -10,6 +10,7 @@
 //! [`upload`]) and following a job ([`follow`]) live here rather than in the command line so
 //! that `print`, `demo` and tests share one implementation.
 
+mod error_chain;
 pub mod follow;
 pub mod load;
 pub mod provision;
@@ -20,6 +21,8 @@ pub mod shares;
 pub mod submit;
 pub mod token;
 pub mod upload;
+
+pub use error_chain::error_chain;
 
 use printlab_graph::{
     ODataErrorBody, PrintDocument, PrintDocumentUploadProperties, PrintJob, PrintJobConfiguration,

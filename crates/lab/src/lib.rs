@@ -372,7 +372,7 @@ impl Lab {
             stop.cancel();
             return Err(LabError::UntrustedCertificate {
                 url: bound_url,
-                reason: with_sources(&refused),
+                reason: printlab_client::error_chain(&refused),
             });
         }
 
@@ -635,17 +635,4 @@ async fn share_when_ready(
         });
     }
     Ok(out)
-}
-
-/// An error and its sources on one line: reqwest's own message ("error sending request") leaves
-/// the reason (the certificate's issuer unknown) to its sources.
-fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }

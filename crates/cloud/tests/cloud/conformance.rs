@@ -207,14 +207,8 @@ async fn printers_expand_their_shares_in_lists_and_reads() {
             "/print/printers/{printer}?$select=id,displayName&$expand=shares"
         ))
         .await;
-    let keys: BTreeSet<&str> = selected
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        property_names(&selected),
         BTreeSet::from(["@odata.context", "displayName", "id", "shares"])
     );
     // Without $expand there is no shares property; an unknown navigation is a 400.
@@ -285,14 +279,8 @@ async fn shares_expand_their_printer_and_allowed_users_in_lists_and_reads() {
             "/print/shares/{share}?$select=id,displayName&$expand=printer"
         ))
         .await;
-    let keys: BTreeSet<&str> = selected
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        property_names(&selected),
         BTreeSet::from(["@odata.context", "displayName", "id", "printer"])
     );
     // Without $expand there is no printer property; an unmodelled navigation is a 400 that
@@ -1002,4 +990,14 @@ async fn odata_context_names_the_path_read() {
         context(&users),
         format!("{meta}print/shares('{share}')/allowedUsers")
     );
+}
+
+/// The property names of a JSON object.
+fn property_names(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
 }

@@ -13,7 +13,7 @@ use printlab_client::resume::ResumeStore;
 use printlab_client::shares::Target;
 use printlab_client::submit::{Document, SubmitError, SubmitObserver, submit};
 use printlab_client::upload::UploadOptions;
-use printlab_client::{ClientError, GraphClient, SharedPrinter};
+use printlab_client::{ClientError, GraphClient, SharedPrinter, error_chain};
 use printlab_graph::rules::check_job;
 use printlab_graph::{PrintJob, PrintJobConfiguration, PrintJobProcessingState};
 use reqwest::StatusCode;
@@ -107,7 +107,7 @@ impl Context<'_> {
             Ok(job_id) => job_id,
             Err(err) => {
                 let refused_by_cloud = err_status(&err).is_some_and(|s| s.is_client_error());
-                judge_refusal_or_fail(&mut result, refused_by_cloud, "submit", &err_chain(&err));
+                judge_refusal_or_fail(&mut result, refused_by_cloud, "submit", &error_chain(&err));
                 return Judged::Done(result);
             }
         };
@@ -200,7 +200,7 @@ impl Context<'_> {
             Ok(Err(err)) => Err(Finding {
                 check: "jobState".into(),
                 expected: format!("job {job_id} followed to its end"),
-                observed: err_chain(&err),
+                observed: error_chain(&err),
             }),
             Err(_) => {
                 if let Err(err) = self.client.cancel_job(&target.parent, job_id).await {
@@ -401,18 +401,6 @@ fn err_status(err: &SubmitError) -> Option<StatusCode> {
         | SubmitError::Start { source: e, .. } => e.status(),
         _ => None,
     }
-}
-
-/// An error with its causes, as one line.
-fn err_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 #[cfg(test)]
